@@ -1,0 +1,17 @@
+/**
+ * The one error class of dpfwd. `code` is a stable string (ECONFIG, ENODEV, EAL_INIT, ENOSPC, …)
+ * that tests and scripts match on; `message` is one paragraph naming the cause and the fix.
+ * The native binding builds these for every native failure (see src/dataplane/native.ts).
+ */
+export class DpfwdError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'DpfwdError';
+    this.code = code;
+  }
+}
+
+export function isDpfwdError(e: unknown): e is DpfwdError {
+  return e instanceof DpfwdError;
+}
