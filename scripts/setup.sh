@@ -37,10 +37,10 @@ fi
 
 # native addon: incremental rebuild (node-gyp's make tracks the sources)
 if [ -f build/Makefile ] && [ binding.gyp -ot build/Makefile ]; then
-  npx --no-install node-gyp build --loglevel=error >/dev/null
+  npm run --silent build:native:incremental -- --loglevel=error >/dev/null
 else
   log "building the native addon"
-  npx --no-install node-gyp rebuild --loglevel=error >/dev/null
+  npm run --silent build:native -- --loglevel=error >/dev/null
 fi
 
 log "compiling TypeScript"

@@ -1,0 +1,22 @@
+{
+  "targets": [
+    {
+      "target_name": "dpfwd",
+      "sources": [
+        "native/dataplane/dataplane.c",
+        "native/binding/binding.cc"
+      ],
+      "include_dirs": [
+        "<!@(node -p \"require('node-addon-api').include\")",
+        "native/dataplane"
+      ],
+      "dependencies": ["<!(node -p \"require('node-addon-api').gyp\")"],
+      "defines": ["ALLOW_EXPERIMENTAL_API", "NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS"],
+      "cflags": ["-O3", "-Wall", "-Wextra", "<!@(pkg-config --cflags libdpdk)"],
+      "cflags_c": ["-std=gnu17"],
+      "cflags_cc": ["-std=gnu++17"],
+      "cflags!": ["-fno-exceptions"],
+      "libraries": ["<!@(pkg-config --libs libdpdk)"]
+    }
+  ]
+}

@@ -1,0 +1,478 @@
+// node-addon-api binding of the dpfwd dataplane. It only checks types, converts values and maps
+// errors: every native failure becomes an Error with a string `code` (errno name) and `errno`;
+// src/dataplane/native.ts turns those into DpfwdError with the fix for the user.
+#include <napi.h>
+#include <uv.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+extern "C" {
+#include "dataplane.h"
+}
+
+namespace {
+
+const char *ErrnoName(int e) {
+  switch (e) {
+    case ENODEV: return "ENODEV";
+    case ENOSPC: return "ENOSPC";
+    case ENOMEM: return "ENOMEM";
+    case EINVAL: return "EINVAL";
+    case ENOENT: return "ENOENT";
+    case EEXIST: return "EEXIST";
+    case EACCES: return "EACCES";
+    case EPERM: return "EPERM";
+    case EALREADY: return "EALREADY";
+    case ENOTSUP: return "ENOTSUP";
+    case EBUSY: return "EBUSY";
+    case ENOBUFS: return "ENOBUFS";
+    case EMSGSIZE: return "EMSGSIZE";
+    case EAGAIN: return "EAGAIN";
+    case EPROTO: return "EPROTO";
+    case EFAULT: return "EFAULT";
+    case ENOEXEC: return "ENOEXEC";
+    case EIO: return "EIO";
+    default: return "EDPDK";
+  }
+}
+
+Napi::Value Throw(Napi::Env env, int rc, const std::string &msg) {
+  int e = rc < 0 ? -rc : rc;
+  Napi::Error err = Napi::Error::New(env, msg);
+  err.Set("code", Napi::String::New(env, ErrnoName(e)));
+  err.Set("errno", Napi::Number::New(env, e));
+  err.Set("dpdkLog", Napi::String::New(env, dp_log_tail()));
+  err.ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+Napi::Value TypeErr(Napi::Env env, const char *msg) {
+  Napi::TypeError::New(env, msg).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+bool IsUint(const Napi::Value &v) {
+  if (!v.IsNumber()) return false;
+  double d = v.As<Napi::Number>().DoubleValue();
+  return d >= 0 && d <= 4294967295.0 && d == static_cast<double>(static_cast<uint64_t>(d));
+}
+
+uint32_t U32(const Napi::Object &o, const char *key, uint32_t dflt) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return dflt;
+  return v.As<Napi::Number>().Uint32Value();
+}
+
+// ---- EAL ----
+
+Napi::Value EalInit(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsArray()) return TypeErr(env, "ealInit(args: string[])");
+  Napi::Array a = info[0].As<Napi::Array>();
+  std::vector<std::string> args;
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Value v = a.Get(i);
+    if (!v.IsString()) return TypeErr(env, "ealInit: every argument must be a string");
+    args.push_back(v.As<Napi::String>().Utf8Value());
+  }
+  // rte_eal_init keeps pointers into argv: the strings must outlive it.
+  static std::vector<std::string> keep;
+  static std::vector<char *> argv;
+  keep = args;
+  argv.clear();
+  for (auto &s : keep) argv.push_back(const_cast<char *>(s.c_str()));
+  argv.push_back(nullptr);
+  char err[DP_ERRLEN] = {0};
+  int rc = dp_eal_init(static_cast<int>(keep.size()), argv.data(), err, sizeof(err));
+  if (rc != 0) return Throw(env, rc, err);
+  return env.Undefined();
+}
+
+// ---- start / stop ----
+
+Napi::Value Start(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) return TypeErr(env, "start(conf: object)");
+  Napi::Object o = info[0].As<Napi::Object>();
+  static dp_conf c;
+  std::memset(&c, 0, sizeof(c));
+  Napi::Value pv = o.Get("ports"), wv = o.Get("workers");
+  if (!pv.IsArray() || !wv.IsArray()) return TypeErr(env, "start: conf.ports and conf.workers must be arrays");
+  Napi::Array ports = pv.As<Napi::Array>(), workers = wv.As<Napi::Array>();
+  if (ports.Length() > DP_MAX_PORTS) return TypeErr(env, "start: too many ports");
+  if (workers.Length() > DP_MAX_WORKERS) return TypeErr(env, "start: too many workers");
+  c.n_ports = static_cast<uint16_t>(ports.Length());
+  for (uint32_t i = 0; i < ports.Length(); i++) {
+    Napi::Object p = ports.Get(i).As<Napi::Object>();
+    dp_port_conf &pc = c.ports[i];
+    if (!p.Get("name").IsString() || !p.Get("devname").IsString())
+      return TypeErr(env, "start: ports[i].name and .devname must be strings");
+    std::snprintf(pc.name, sizeof(pc.name), "%s", p.Get("name").As<Napi::String>().Utf8Value().c_str());
+    std::snprintf(pc.devname, sizeof(pc.devname), "%s", p.Get("devname").As<Napi::String>().Utf8Value().c_str());
+    pc.rx_queues = static_cast<uint16_t>(U32(p, "rxQueues", 1));
+    pc.rx_desc = static_cast<uint16_t>(U32(p, "rxDescriptors", 1024));
+    pc.tx_desc = static_cast<uint16_t>(U32(p, "txDescriptors", 1024));
+    pc.mtu = static_cast<uint16_t>(U32(p, "mtu", 1500));
+    Napi::Value mac = p.Get("mac");
+    if (mac.IsBuffer()) {
+      Napi::Buffer<uint8_t> b = mac.As<Napi::Buffer<uint8_t>>();
+      if (b.Length() != 6) return TypeErr(env, "start: ports[i].mac must be a 6-byte Buffer");
+      std::memcpy(pc.mac, b.Data(), 6);
+      pc.has_mac = 1;
+    }
+  }
+  c.n_workers = static_cast<uint16_t>(workers.Length());
+  for (uint32_t i = 0; i < workers.Length(); i++) {
+    Napi::Object w = workers.Get(i).As<Napi::Object>();
+    dp_worker_conf &wc = c.workers[i];
+    wc.lcore = U32(w, "lcore", 0);
+    Napi::Value rv = w.Get("rx");
+    if (!rv.IsArray()) return TypeErr(env, "start: workers[i].rx must be an array");
+    Napi::Array rx = rv.As<Napi::Array>();
+    if (rx.Length() > DP_MAX_RXQ_PER_WORKER) return TypeErr(env, "start: too many RX queues on one worker");
+    wc.n_rx = static_cast<uint16_t>(rx.Length());
+    for (uint32_t q = 0; q < rx.Length(); q++) {
+      Napi::Object r = rx.Get(q).As<Napi::Object>();
+      wc.rx[q].port = static_cast<uint16_t>(U32(r, "port", 0));
+      wc.rx[q].queue = static_cast<uint16_t>(U32(r, "queue", 0));
+    }
+  }
+  c.max_routes = U32(o, "maxRoutes", 1 << 20);
+  c.tbl8_groups = U32(o, "tbl8Groups", 1 << 16);
+  c.max_nexthops = U32(o, "maxNexthops", 1 << 16);
+  c.mbufs = U32(o, "mbufs", 8191);
+  c.mbuf_cache = U32(o, "mbufCache", 256);
+  c.punt_rate = U32(o, "puntRate", 10000);
+  c.punt_burst = U32(o, "puntBurst", 256);
+  c.punt_ring_size = U32(o, "puntRingSize", 1024);
+  char err[DP_ERRLEN] = {0};
+  int rc = dp_start(&c, err, sizeof(err));
+  if (rc != 0) return Throw(env, rc, err);
+  return env.Undefined();
+}
+
+uv_poll_t *g_poll = nullptr;
+Napi::FunctionReference g_punt_cb;
+Napi::AsyncContext *g_punt_ctx = nullptr;
+napi_env g_env = nullptr;
+
+void PuntClose() {
+  if (g_poll) {
+    uv_poll_stop(g_poll);
+    uv_close(reinterpret_cast<uv_handle_t *>(g_poll), [](uv_handle_t *h) { delete reinterpret_cast<uv_poll_t *>(h); });
+    g_poll = nullptr;
+  }
+  if (!g_punt_cb.IsEmpty()) g_punt_cb.Reset();
+  delete g_punt_ctx;
+  g_punt_ctx = nullptr;
+}
+
+Napi::Value Launch(const Napi::CallbackInfo &info) {
+  char err[DP_ERRLEN] = {0};
+  int rc = dp_launch(err, sizeof(err));
+  if (rc != 0) return Throw(info.Env(), rc, err);
+  return info.Env().Undefined();
+}
+
+Napi::Value Stop(const Napi::CallbackInfo &info) {
+  PuntClose();
+  dp_stop();
+  return info.Env().Undefined();
+}
+
+Napi::Value Cleanup(const Napi::CallbackInfo &info) {
+  PuntClose();
+  dp_eal_cleanup();
+  return info.Env().Undefined();
+}
+
+Napi::Value Running(const Napi::CallbackInfo &info) {
+  return Napi::Boolean::New(info.Env(), dp_running() != 0);
+}
+
+Napi::Value WorkersAlive(const Napi::CallbackInfo &info) {
+  return Napi::Number::New(info.Env(), dp_workers_alive());
+}
+
+// ---- ports, pools, FIB ----
+
+std::string MacString(const uint8_t *m) {
+  char s[18];
+  std::snprintf(s, sizeof(s), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+  return s;
+}
+
+Napi::Value PortInfo(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!IsUint(info[0])) return TypeErr(env, "portInfo(index: number)");
+  struct dp_port_info pi;
+  int rc = dp_port_info(static_cast<uint16_t>(info[0].As<Napi::Number>().Uint32Value()), &pi);
+  if (rc != 0) return Throw(env, rc, "no such port index");
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("portId", pi.port_id);
+  o.Set("mac", MacString(pi.mac));
+  o.Set("driver", std::string(pi.driver));
+  o.Set("mtu", pi.mtu);
+  o.Set("linkUp", Napi::Boolean::New(env, pi.link_up != 0));
+  o.Set("speedMbps", pi.speed_mbps);
+  o.Set("rxQueues", pi.rx_queues);
+  o.Set("txQueues", pi.tx_queues);
+  o.Set("numaNode", pi.numa_node);
+  return o;
+}
+
+Napi::Value PortStats(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!IsUint(info[0])) return TypeErr(env, "portStats(index: number)");
+  struct dp_port_stats s;
+  int rc = dp_port_stats(static_cast<uint16_t>(info[0].As<Napi::Number>().Uint32Value()), &s);
+  if (rc != 0) return Throw(env, rc, "cannot read port statistics");
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("ipackets", static_cast<double>(s.ipackets));
+  o.Set("opackets", static_cast<double>(s.opackets));
+  o.Set("ibytes", static_cast<double>(s.ibytes));
+  o.Set("obytes", static_cast<double>(s.obytes));
+  o.Set("ierrors", static_cast<double>(s.ierrors));
+  o.Set("oerrors", static_cast<double>(s.oerrors));
+  o.Set("imissed", static_cast<double>(s.imissed));
+  o.Set("rxNombuf", static_cast<double>(s.rx_nombuf));
+  return o;
+}
+
+Napi::Value MempoolInfo(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  struct dp_mempool_info m;
+  int rc = dp_mempool_info(&m);
+  if (rc != 0) return Throw(env, rc, "the dataplane is not running");
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("size", m.size);
+  o.Set("available", m.available);
+  o.Set("inUse", m.in_use);
+  o.Set("dataRoom", m.data_room);
+  return o;
+}
+
+Napi::Value FibInfo(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  struct dp_fib_info f;
+  int rc = dp_fib_info(&f);
+  if (rc != 0) return Throw(env, rc, "the dataplane is not running");
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("maxRoutes", f.max_routes);
+  o.Set("tbl8Groups", f.tbl8_groups);
+  o.Set("tbl8Used", f.tbl8_used);
+  o.Set("maxNexthops", f.max_nexthops);
+  return o;
+}
+
+Napi::Value FibAdd(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!IsUint(info[0]) || !IsUint(info[1]) || !IsUint(info[2]))
+    return TypeErr(env, "fibAdd(ip: uint32, depth: number, nexthop: number)");
+  int rc = dp_fib_add(info[0].As<Napi::Number>().Uint32Value(),
+                      static_cast<uint8_t>(info[1].As<Napi::Number>().Uint32Value()),
+                      info[2].As<Napi::Number>().Uint32Value());
+  if (rc != 0) return Throw(env, rc, rc == -ENOSPC ? "the FIB is full" : "FIB add failed");
+  return env.Undefined();
+}
+
+Napi::Value FibDel(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!IsUint(info[0]) || !IsUint(info[1])) return TypeErr(env, "fibDel(ip: uint32, depth: number)");
+  int rc = dp_fib_del(info[0].As<Napi::Number>().Uint32Value(),
+                      static_cast<uint8_t>(info[1].As<Napi::Number>().Uint32Value()));
+  if (rc != 0) return Throw(env, rc, "FIB delete failed");
+  return env.Undefined();
+}
+
+Napi::Value FibAddBulk(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsTypedArray() || !info[1].IsTypedArray() || !info[2].IsTypedArray())
+    return TypeErr(env, "fibAddBulk(ips: Uint32Array, depths: Uint8Array, nexthops: Uint32Array)");
+  auto ips = info[0].As<Napi::TypedArrayOf<uint32_t>>();
+  auto depths = info[1].As<Napi::TypedArrayOf<uint8_t>>();
+  auto nhs = info[2].As<Napi::TypedArrayOf<uint32_t>>();
+  if (ips.TypedArrayType() != napi_uint32_array || depths.TypedArrayType() != napi_uint8_array ||
+      nhs.TypedArrayType() != napi_uint32_array)
+    return TypeErr(env, "fibAddBulk(ips: Uint32Array, depths: Uint8Array, nexthops: Uint32Array)");
+  size_t n = ips.ElementLength();
+  if (depths.ElementLength() != n || nhs.ElementLength() != n)
+    return TypeErr(env, "fibAddBulk: the three arrays must have the same length");
+  int rc = dp_fib_add_bulk(ips.Data(), depths.Data(), nhs.Data(), static_cast<uint32_t>(n));
+  if (rc < 0) return Throw(env, rc, rc == -ENOSPC ? "the FIB is full" : "FIB bulk add failed");
+  return Napi::Number::New(env, rc);
+}
+
+Napi::Value FibLookup(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!IsUint(info[0])) return TypeErr(env, "fibLookup(ip: uint32)");
+  uint32_t nh = 0;
+  int rc = dp_fib_lookup(info[0].As<Napi::Number>().Uint32Value(), &nh);
+  if (rc == -ENOENT) return env.Null();
+  if (rc != 0) return Throw(env, rc, "FIB lookup failed");
+  return Napi::Number::New(env, nh);
+}
+
+Napi::Value NexthopSet(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!IsUint(info[0]) || !IsUint(info[1]) || !info[2].IsNumber())
+    return TypeErr(env, "nexthopSet(id: number, portOrAction: number, mac48: number)");
+  double mac = info[2].As<Napi::Number>().DoubleValue();
+  uint32_t pa = info[1].As<Napi::Number>().Uint32Value();
+  if (mac < 0 || mac > 281474976710655.0 || pa > 0xffff) return TypeErr(env, "nexthopSet: value out of range");
+  uint64_t word = (static_cast<uint64_t>(pa) << 48) | static_cast<uint64_t>(mac);
+  int rc = dp_nexthop_set(info[0].As<Napi::Number>().Uint32Value(), word);
+  if (rc != 0) return Throw(env, rc, "next-hop update failed");
+  return env.Undefined();
+}
+
+Napi::Value NexthopGet(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!IsUint(info[0])) return TypeErr(env, "nexthopGet(id: number)");
+  uint64_t w = 0;
+  int rc = dp_nexthop_get(info[0].As<Napi::Number>().Uint32Value(), &w);
+  if (rc != 0) return Throw(env, rc, "next-hop read failed");
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("port", static_cast<double>(w >> 48));
+  o.Set("mac48", static_cast<double>(w & 0xffffffffffffull));
+  return o;
+}
+
+// ---- counters and names ----
+
+Napi::Array Names(Napi::Env env, const char *(*fn)(unsigned)) {
+  Napi::Array a = Napi::Array::New(env);
+  for (unsigned i = 0;; i++) {
+    const char *n = fn(i);
+    if (!n) break;
+    a.Set(i, n);
+  }
+  return a;
+}
+
+Napi::Value GetNames(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("drops", Names(env, dp_drop_reason_name));
+  o.Set("dropHelp", Names(env, dp_drop_reason_help));
+  o.Set("punts", Names(env, dp_punt_kind_name));
+  o.Set("worker", Names(env, dp_worker_counter_name));
+  return o;
+}
+
+Napi::Value Counters(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  size_t bytes = 0;
+  dp_counter_layout l;
+  uint64_t *p = dp_counters(&bytes, &l);
+  if (!p) return Throw(env, ENODEV, "the dataplane is not running");
+  Napi::Object o = Napi::Object::New(env);
+  // External: no copy. Valid until stop(); src/dataplane drops its views on stop.
+  o.Set("buffer", Napi::ArrayBuffer::New(env, p, bytes));
+  Napi::Object lo = Napi::Object::New(env);
+  lo.Set("nWorkers", l.n_workers);
+  lo.Set("nPorts", l.n_ports);
+  lo.Set("workerStride", l.worker_stride);
+  lo.Set("workerFields", l.worker_fields);
+  lo.Set("portBase", l.port_base);
+  lo.Set("portStride", l.port_stride);
+  lo.Set("puntBase", l.punt_base);
+  lo.Set("nDropReasons", l.n_drop_reasons);
+  lo.Set("nPuntKinds", l.n_punt_kinds);
+  o.Set("layout", lo);
+  return o;
+}
+
+Napi::Value TscHz(const Napi::CallbackInfo &info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(dp_tsc_hz()));
+}
+
+Napi::Value LogTail(const Napi::CallbackInfo &info) {
+  return Napi::String::New(info.Env(), dp_log_tail());
+}
+
+// ---- punt / inject ----
+
+void OnPunt(uv_poll_t *, int status, int) {
+  if (status < 0 || g_punt_cb.IsEmpty()) return;
+  Napi::Env env(g_env);
+  Napi::HandleScope scope(env);
+  dp_punt_ack();
+  dp_punted batch[64];
+  for (;;) {
+    unsigned n = dp_punt_drain(batch, 64);
+    if (n == 0) break;
+    Napi::Array arr = Napi::Array::New(env, n);
+    for (unsigned i = 0; i < n; i++) {
+      Napi::Object f = Napi::Object::New(env);
+      f.Set("port", batch[i].port);
+      f.Set("kind", batch[i].kind);
+      f.Set("data", Napi::Buffer<uint8_t>::Copy(env, batch[i].data, batch[i].len));
+      dp_punt_release(&batch[i]);
+      arr.Set(i, f);
+    }
+    g_punt_cb.MakeCallback(env.Global(), {arr}, *g_punt_ctx);
+    if (g_punt_cb.IsEmpty() || env.IsExceptionPending()) break;
+    if (n < 64) break;
+  }
+}
+
+Napi::Value PuntListen(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsFunction()) return TypeErr(env, "puntListen(cb: (frames) => void)");
+  int fd = dp_punt_fd();
+  if (fd < 0) return Throw(env, ENODEV, "the dataplane is not running");
+  PuntClose();
+  g_env = env;
+  g_punt_cb = Napi::Persistent(info[0].As<Napi::Function>());
+  g_punt_ctx = new Napi::AsyncContext(env, "dpfwd.punt");
+  uv_loop_t *loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  g_poll = new uv_poll_t;
+  uv_poll_init(loop, g_poll, fd);
+  uv_poll_start(g_poll, UV_READABLE, OnPunt);
+  return env.Undefined();
+}
+
+Napi::Value Inject(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!IsUint(info[0]) || !info[1].IsBuffer()) return TypeErr(env, "inject(port: number, frame: Buffer)");
+  Napi::Buffer<uint8_t> b = info[1].As<Napi::Buffer<uint8_t>>();
+  int rc = dp_inject(static_cast<uint16_t>(info[0].As<Napi::Number>().Uint32Value()), b.Data(),
+                     static_cast<uint32_t>(b.Length()));
+  return Napi::Number::New(env, rc);
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("ealInit", Napi::Function::New(env, EalInit));
+  exports.Set("start", Napi::Function::New(env, Start));
+  exports.Set("launch", Napi::Function::New(env, Launch));
+  exports.Set("stop", Napi::Function::New(env, Stop));
+  exports.Set("cleanup", Napi::Function::New(env, Cleanup));
+  exports.Set("running", Napi::Function::New(env, Running));
+  exports.Set("workersAlive", Napi::Function::New(env, WorkersAlive));
+  exports.Set("portInfo", Napi::Function::New(env, PortInfo));
+  exports.Set("portStats", Napi::Function::New(env, PortStats));
+  exports.Set("mempoolInfo", Napi::Function::New(env, MempoolInfo));
+  exports.Set("fibInfo", Napi::Function::New(env, FibInfo));
+  exports.Set("fibAdd", Napi::Function::New(env, FibAdd));
+  exports.Set("fibDel", Napi::Function::New(env, FibDel));
+  exports.Set("fibAddBulk", Napi::Function::New(env, FibAddBulk));
+  exports.Set("fibLookup", Napi::Function::New(env, FibLookup));
+  exports.Set("nexthopSet", Napi::Function::New(env, NexthopSet));
+  exports.Set("nexthopGet", Napi::Function::New(env, NexthopGet));
+  exports.Set("names", Napi::Function::New(env, GetNames));
+  exports.Set("counters", Napi::Function::New(env, Counters));
+  exports.Set("tscHz", Napi::Function::New(env, TscHz));
+  exports.Set("logTail", Napi::Function::New(env, LogTail));
+  exports.Set("puntListen", Napi::Function::New(env, PuntListen));
+  exports.Set("inject", Napi::Function::New(env, Inject));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(dpfwd, Init)

@@ -1,0 +1,973 @@
+/*
+ * dpfwd dataplane: EAL, ports, FIB, next hops, counters, punt/inject rings and the worker loop.
+ */
+#define _GNU_SOURCE
+#include "dataplane.h"
+#include "packet.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_lpm.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_prefetch.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#define TXBUF_LEN (2 * DP_BURST)
+
+/* ---- names, generated from the X-macro lists ---- */
+
+static const char *const drop_names[] = {
+#define DP_X(name, help) #name,
+	DP_DROP_REASONS(DP_X)
+#undef DP_X
+};
+static const char *const drop_helps[] = {
+#define DP_X(name, help) help,
+	DP_DROP_REASONS(DP_X)
+#undef DP_X
+};
+static const char *const punt_names[] = {
+#define DP_X(name, help) #name,
+	DP_PUNT_KINDS(DP_X)
+#undef DP_X
+};
+enum dp_wctr {
+#define DP_X(name, help) DP_WCTR_##name,
+	DP_WORKER_COUNTERS(DP_X)
+#undef DP_X
+	DP_WCTR_MAX
+};
+static const char *const wctr_names[] = {
+#define DP_X(name, help) #name,
+	DP_WORKER_COUNTERS(DP_X)
+#undef DP_X
+};
+
+const char *dp_drop_reason_name(unsigned i) { return i < DP_DROP_MAX ? drop_names[i] : NULL; }
+const char *dp_drop_reason_help(unsigned i) { return i < DP_DROP_MAX ? drop_helps[i] : NULL; }
+const char *dp_punt_kind_name(unsigned i) { return i < DP_PUNT_MAX ? punt_names[i] : NULL; }
+const char *dp_worker_counter_name(unsigned i) { return i < DP_WCTR_MAX ? wctr_names[i] : NULL; }
+
+/* ---- counters: one block per worker, cache-line aligned, written only by its worker ---- */
+
+#define PORT_SLOTS (1 + DP_DROP_MAX) /* forwarded, then drops */
+#define PORT_BASE DP_WCTR_MAX
+#define PUNT_BASE (PORT_BASE + DP_MAX_PORTS * PORT_SLOTS)
+#define WORKER_SLOTS_RAW (PUNT_BASE + 2 * DP_PUNT_MAX)
+#define WORKER_STRIDE (((WORKER_SLOTS_RAW) + 7) & ~7u)
+
+/* ---- state ---- */
+
+struct port_state {
+	uint16_t port_id;
+	uint16_t mtu;
+	struct rte_ether_addr mac;
+	char name[32];
+};
+
+struct txbuf {
+	uint16_t n;
+	struct rte_mbuf *pkts[TXBUF_LEN];
+};
+
+struct worker {
+	unsigned lcore;
+	uint16_t id;
+	uint16_t n_rx;
+	struct { uint16_t port_idx, port_id, queue; } rx[DP_MAX_RXQ_PER_WORKER];
+	uint64_t *ctr;                 /* this worker's counter block */
+	struct rte_ring *punt;         /* worker -> main (SP/SC) */
+	struct rte_ring *inject;       /* main -> worker (SP/SC) */
+	uint64_t punt_budget;          /* token bucket, in TSC cycles */
+	uint64_t punt_last;
+	uint64_t punt_cost;            /* cycles per token */
+	uint64_t punt_cap;             /* burst * cost */
+	int punt_signal;
+	int alive;
+	uint32_t dirty;                /* bitmap of ports with buffered TX */
+	struct txbuf tx[DP_MAX_PORTS];
+} __rte_cache_aligned;
+
+static struct {
+	int eal_ready;
+	int running;
+	int launched;
+	uint16_t n_ports;
+	uint16_t n_workers;
+	struct port_state ports[DP_MAX_PORTS];
+	struct worker *workers;
+	struct rte_mempool *pool;
+	struct rte_lpm *lpm;
+	struct rte_rcu_qsbr *qsv;
+	uint64_t *nexthops;
+	uint32_t max_nexthops;
+	uint32_t max_routes, tbl8_groups;
+	uint64_t *counters;
+	size_t counters_bytes;
+	int efd;
+	unsigned inject_rr;
+	unsigned drain_rr;
+	atomic_int stop;
+} dp = { .efd = -1 };
+
+/* ---- DPDK log capture: keep the tail for error messages, pass everything on to stderr ---- */
+
+static char log_tail[4096];
+static size_t log_tail_len;
+
+static ssize_t
+log_write(void *cookie, const char *buf, size_t size)
+{
+	(void)cookie;
+	fwrite(buf, 1, size, stderr);
+	if (size >= sizeof(log_tail)) {
+		buf += size - (sizeof(log_tail) - 1);
+		size = sizeof(log_tail) - 1;
+	}
+	if (log_tail_len + size >= sizeof(log_tail)) {
+		size_t drop = log_tail_len + size - (sizeof(log_tail) - 1);
+		memmove(log_tail, log_tail + drop, log_tail_len - drop);
+		log_tail_len -= drop;
+	}
+	memcpy(log_tail + log_tail_len, buf, size);
+	log_tail_len += size;
+	log_tail[log_tail_len] = 0;
+	return (ssize_t)size;
+}
+
+const char *dp_log_tail(void) { return log_tail; }
+
+static int
+fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return rc < 0 ? rc : -rc;
+}
+
+/* ---- EAL ---- */
+
+int
+dp_eal_init(int argc, char **argv, char *err, size_t errlen)
+{
+	if (dp.eal_ready)
+		return fail(err, errlen, EALREADY, "the EAL is already initialised in this process");
+	static FILE *logf;
+	if (!logf) {
+		cookie_io_functions_t io = { .write = log_write };
+		logf = fopencookie(NULL, "w", io);
+		if (logf) {
+			setvbuf(logf, NULL, _IOLBF, 0);
+			rte_openlog_stream(logf);
+		}
+	}
+	log_tail_len = 0;
+	log_tail[0] = 0;
+	int rc = rte_eal_init(argc, argv);
+	if (rc < 0) {
+		int e = rte_errno ? rte_errno : EINVAL;
+		return fail(err, errlen, e, "rte_eal_init failed: %s", rte_strerror(e));
+	}
+	dp.eal_ready = 1;
+	return 0;
+}
+
+void
+dp_eal_cleanup(void)
+{
+	if (dp.running)
+		dp_stop();
+	if (dp.eal_ready) {
+		rte_eal_cleanup();
+		dp.eal_ready = 0;
+	}
+}
+
+uint64_t dp_tsc_hz(void) { return rte_get_tsc_hz(); }
+int dp_running(void) { return dp.running; }
+
+/* ---- the worker loop ---- */
+
+static inline void
+ctr_add(uint64_t *c, unsigned slot, uint64_t v)
+{
+	c[slot] += v;
+}
+
+static inline void
+tx_flush(struct worker *w)
+{
+	uint32_t dirty = w->dirty;
+	while (dirty) {
+		unsigned p = (unsigned)__builtin_ctz(dirty);
+		dirty &= dirty - 1;
+		struct txbuf *b = &w->tx[p];
+		uint16_t sent = rte_eth_tx_burst(dp.ports[p].port_id, w->id, b->pkts, b->n);
+		ctr_add(w->ctr, DP_WCTR_tx_packets, sent);
+		if (unlikely(sent < b->n)) {
+			/* counted against the egress port's tx_full: the ingress port is gone by now */
+			ctr_add(w->ctr, PORT_BASE + p * PORT_SLOTS + 1 + DP_DROP_tx_full, b->n - sent);
+			rte_pktmbuf_free_bulk(&b->pkts[sent], b->n - sent);
+		}
+		b->n = 0;
+	}
+	w->dirty = 0;
+}
+
+static inline void
+tx_enqueue(struct worker *w, unsigned port, struct rte_mbuf *m)
+{
+	struct txbuf *b = &w->tx[port];
+	b->pkts[b->n++] = m;
+	w->dirty |= 1u << port;
+	if (unlikely(b->n == TXBUF_LEN)) {
+		uint32_t keep = w->dirty & ~(1u << port);
+		w->dirty = 1u << port;
+		tx_flush(w);
+		w->dirty = keep;
+	}
+}
+
+/* Rate-limited hand-off to the control plane. Returns 1 if the ring took the packet. */
+static inline int
+punt(struct worker *w, struct rte_mbuf *m, unsigned port_idx, unsigned kind)
+{
+	uint64_t now = rte_rdtsc();
+	uint64_t b = w->punt_budget + (now - w->punt_last);
+	w->punt_last = now;
+	if (b > w->punt_cap)
+		b = w->punt_cap;
+	if (b < w->punt_cost || w->punt == NULL) {
+		w->punt_budget = b;
+		ctr_add(w->ctr, PUNT_BASE + 2 * kind + 1, 1);
+		return 0;
+	}
+	w->punt_budget = b - w->punt_cost;
+	m->hash.usr = (kind << 16) | port_idx;
+	if (rte_ring_count(w->punt) == 0)
+		w->punt_signal = 1;
+	if (rte_ring_sp_enqueue(w->punt, m) != 0) {
+		ctr_add(w->ctr, PUNT_BASE + 2 * kind + 1, 1);
+		return 0;
+	}
+	ctr_add(w->ctr, PUNT_BASE + 2 * kind, 1);
+	return 1;
+}
+
+static inline void
+drop(uint64_t *pc, struct rte_mbuf *m, unsigned reason)
+{
+	pc[1 + reason]++;
+	rte_pktmbuf_free(m);
+}
+
+/* A drop that also asks the control plane for an ICMP error or a resolution. */
+static inline void
+drop_punt(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned port_idx, unsigned reason,
+	  unsigned kind)
+{
+	pc[1 + reason]++;
+	if (!punt(w, m, port_idx, kind))
+		rte_pktmbuf_free(m);
+}
+
+static void
+process_burst(struct worker *w, unsigned in_idx, struct rte_mbuf **pkts, uint16_t nb)
+{
+	uint64_t *pc = w->ctr + PORT_BASE + in_idx * PORT_SLOTS;
+	struct rte_mbuf *ok[DP_BURST];
+	uint32_t dst[DP_BURST];
+	uint32_t nh[DP_BURST];
+	unsigned n_ok = 0;
+
+	for (unsigned j = 0; j < nb && j < 4; j++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[j], void *));
+
+	for (unsigned j = 0; j < nb; j++) {
+		struct rte_mbuf *m = pkts[j];
+		if (j + 4 < nb)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[j + 4], void *));
+		struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+		uint32_t len = rte_pktmbuf_data_len(m);
+		if (unlikely(len < sizeof(*eth))) {
+			drop(pc, m, DP_DROP_truncated);
+			continue;
+		}
+		if (likely(eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4))) {
+			struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+			unsigned v = dp_ip4_check(ip, len - sizeof(*eth));
+			if (likely(v == DP_VERDICT_FORWARD)) {
+				ok[n_ok] = m;
+				dst[n_ok++] = rte_be_to_cpu_32(ip->dst_addr);
+			} else if (v == DP_DROP_ttl_expired) {
+				drop_punt(w, pc, m, in_idx, v, DP_PUNT_ttl_expired);
+			} else {
+				drop(pc, m, v);
+			}
+		} else if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP)) {
+			if (!punt(w, m, in_idx, DP_PUNT_arp))
+				drop(pc, m, DP_DROP_punt_ratelimited);
+		} else {
+			drop(pc, m, DP_DROP_not_ipv4);
+		}
+	}
+	if (n_ok == 0)
+		return;
+
+	rte_lpm_lookup_bulk(dp.lpm, dst, nh, n_ok);
+
+	uint64_t fwd = 0;
+	for (unsigned k = 0; k < n_ok; k++) {
+		struct rte_mbuf *m = ok[k];
+		if (unlikely(!(nh[k] & RTE_LPM_LOOKUP_SUCCESS))) {
+			drop_punt(w, pc, m, in_idx, DP_DROP_no_route, DP_PUNT_no_route);
+			continue;
+		}
+		uint64_t word = __atomic_load_n(&dp.nexthops[nh[k] & 0x00ffffffu], __ATOMIC_RELAXED);
+		unsigned out = (unsigned)(word >> 48);
+		if (likely(out < DP_MAX_PORTS)) {
+			struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+			struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+			if (unlikely(rte_be_to_cpu_16(ip->total_length) > dp.ports[out].mtu)) {
+				drop_punt(w, pc, m, in_idx, DP_DROP_mtu_exceeded, DP_PUNT_mtu_exceeded);
+				continue;
+			}
+			dp_ip4_ttl_dec(ip);
+			dp_eth_rewrite(eth, word, &dp.ports[out].mac);
+			tx_enqueue(w, out, m);
+			fwd++;
+			continue;
+		}
+		switch (out) {
+		case DP_NH_LOCAL:
+			if (!punt(w, m, in_idx, DP_PUNT_local))
+				drop(pc, m, DP_DROP_punt_ratelimited);
+			break;
+		case DP_NH_GLEAN:
+		case DP_NH_UNRESOLVED:
+			drop_punt(w, pc, m, in_idx, DP_DROP_neighbor_unresolved, DP_PUNT_unresolved);
+			break;
+		default:
+			drop(pc, m, DP_DROP_blackhole);
+			break;
+		}
+	}
+	pc[0] += fwd;
+}
+
+static void
+drain_inject(struct worker *w)
+{
+	struct rte_mbuf *pkts[DP_BURST];
+	unsigned n = rte_ring_sc_dequeue_burst(w->inject, (void **)pkts, DP_BURST, NULL);
+	for (unsigned i = 0; i < n; i++) {
+		unsigned port = pkts[i]->hash.usr;
+		tx_enqueue(w, port, pkts[i]);
+	}
+	if (n)
+		ctr_add(w->ctr, DP_WCTR_injected, n);
+}
+
+static int
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct rte_mbuf *pkts[DP_BURST];
+
+	if (rte_rcu_qsbr_thread_register(dp.qsv, w->id) != 0) {
+		w->alive = 0;
+		return -EINVAL;
+	}
+	rte_rcu_qsbr_thread_online(dp.qsv, w->id);
+	w->punt_last = rte_rdtsc();
+	uint64_t prev = rte_rdtsc();
+
+	while (!atomic_load_explicit(&dp.stop, memory_order_relaxed)) {
+		unsigned got = 0;
+		for (unsigned i = 0; i < w->n_rx; i++) {
+			uint16_t nb = rte_eth_rx_burst(w->rx[i].port_id, w->rx[i].queue, pkts, DP_BURST);
+			if (nb == 0)
+				continue;
+			got += nb;
+			ctr_add(w->ctr, DP_WCTR_rx_bursts, 1);
+			process_burst(w, w->rx[i].port_idx, pkts, nb);
+		}
+		if (unlikely(!rte_ring_empty(w->inject)))
+			drain_inject(w);
+		if (w->dirty)
+			tx_flush(w);
+		if (unlikely(w->punt_signal)) {
+			w->punt_signal = 0;
+			eventfd_write(dp.efd, 1);
+		}
+		rte_rcu_qsbr_quiescent(dp.qsv, w->id);
+		uint64_t now = rte_rdtsc();
+		ctr_add(w->ctr, got ? DP_WCTR_busy_cycles : DP_WCTR_idle_cycles, now - prev);
+		ctr_add(w->ctr, DP_WCTR_rx_packets, got);
+		ctr_add(w->ctr, DP_WCTR_loops, 1);
+		prev = now;
+	}
+	if (w->dirty)
+		tx_flush(w);
+	rte_rcu_qsbr_thread_offline(dp.qsv, w->id);
+	rte_rcu_qsbr_thread_unregister(dp.qsv, w->id);
+	w->alive = 0;
+	return 0;
+}
+
+int
+dp_workers_alive(void)
+{
+	int n = 0;
+	for (unsigned i = 0; dp.workers && i < dp.n_workers; i++)
+		n += __atomic_load_n(&dp.workers[i].alive, __ATOMIC_RELAXED) ? 1 : 0;
+	return n;
+}
+
+/* ---- start / stop ---- */
+
+static int
+port_setup(unsigned idx, const struct dp_port_conf *pc, uint16_t n_txq, char *err, size_t errlen)
+{
+	uint16_t pid;
+	int rc = rte_eth_dev_get_port_by_name(pc->devname, &pid);
+	if (rc != 0)
+		return fail(err, errlen, ENODEV,
+			    "port %s: DPDK has no device named %s (was it probed? see the log above)",
+			    pc->name, pc->devname);
+	struct rte_eth_dev_info info;
+	rc = rte_eth_dev_info_get(pid, &info);
+	if (rc != 0)
+		return fail(err, errlen, rc, "port %s: cannot read device info: %s", pc->name,
+			    rte_strerror(-rc));
+	if (pc->rx_queues > info.max_rx_queues)
+		return fail(err, errlen, EINVAL,
+			    "port %s: %u RX queues asked, driver %s supports %u; lower ports[%u].rxQueues",
+			    pc->name, pc->rx_queues, info.driver_name, info.max_rx_queues, idx);
+	if (n_txq > info.max_tx_queues)
+		return fail(err, errlen, EINVAL,
+			    "port %s: %u workers need %u TX queues, driver %s supports %u; use fewer worker lcores",
+			    pc->name, n_txq, n_txq, info.driver_name, info.max_tx_queues);
+
+	struct rte_eth_conf conf;
+	memset(&conf, 0, sizeof(conf));
+	if (pc->rx_queues > 1 && info.flow_type_rss_offloads) {
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_hf = RTE_ETH_RSS_IP & info.flow_type_rss_offloads;
+	}
+	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
+	rc = rte_eth_dev_configure(pid, pc->rx_queues, n_txq, &conf);
+	if (rc != 0)
+		return fail(err, errlen, rc, "port %s: configure failed: %s", pc->name, rte_strerror(-rc));
+	uint16_t nrx = pc->rx_desc, ntx = pc->tx_desc;
+	rte_eth_dev_adjust_nb_rx_tx_desc(pid, &nrx, &ntx);
+	int socket = rte_eth_dev_socket_id(pid);
+	if (socket < 0)
+		socket = (int)rte_socket_id();
+	for (uint16_t q = 0; q < pc->rx_queues; q++) {
+		rc = rte_eth_rx_queue_setup(pid, q, nrx, (unsigned)socket, NULL, dp.pool);
+		if (rc != 0)
+			return fail(err, errlen, rc, "port %s: RX queue %u setup failed: %s", pc->name, q,
+				    rte_strerror(-rc));
+	}
+	struct rte_eth_txconf txc = info.default_txconf;
+	txc.offloads = conf.txmode.offloads;
+	for (uint16_t q = 0; q < n_txq; q++) {
+		rc = rte_eth_tx_queue_setup(pid, q, ntx, (unsigned)socket, &txc);
+		if (rc != 0)
+			return fail(err, errlen, rc, "port %s: TX queue %u setup failed: %s", pc->name, q,
+				    rte_strerror(-rc));
+	}
+	if (pc->has_mac) {
+		struct rte_ether_addr a;
+		memcpy(a.addr_bytes, pc->mac, 6);
+		rc = rte_eth_dev_default_mac_addr_set(pid, &a);
+		if (rc != 0)
+			return fail(err, errlen, rc, "port %s: cannot set MAC address: %s", pc->name,
+				    rte_strerror(-rc));
+	}
+	rc = rte_eth_dev_set_mtu(pid, pc->mtu);
+	if (rc != 0 && rc != -ENOTSUP)
+		return fail(err, errlen, rc, "port %s: cannot set MTU %u: %s (driver %s accepts %u..%u)",
+			    pc->name, pc->mtu, rte_strerror(-rc), info.driver_name, info.min_mtu,
+			    info.max_mtu);
+	rc = rte_eth_dev_start(pid);
+	if (rc != 0)
+		return fail(err, errlen, rc, "port %s: start failed: %s", pc->name, rte_strerror(-rc));
+	struct port_state *ps = &dp.ports[idx];
+	ps->port_id = pid;
+	ps->mtu = pc->mtu;
+	rte_eth_macaddr_get(pid, &ps->mac);
+	snprintf(ps->name, sizeof(ps->name), "%s", pc->name);
+	return 0;
+}
+
+static void
+release_all(void)
+{
+	for (unsigned i = 0; i < dp.n_ports; i++) {
+		rte_eth_dev_stop(dp.ports[i].port_id);
+		rte_eth_dev_close(dp.ports[i].port_id);
+	}
+	dp.n_ports = 0;
+	if (dp.workers) {
+		for (unsigned i = 0; i < dp.n_workers; i++) {
+			struct worker *w = &dp.workers[i];
+			struct rte_mbuf *m;
+			for (unsigned p = 0; p < DP_MAX_PORTS; p++)
+				if (w->tx[p].n)
+					rte_pktmbuf_free_bulk(w->tx[p].pkts, w->tx[p].n);
+			while (w->punt && rte_ring_dequeue(w->punt, (void **)&m) == 0)
+				rte_pktmbuf_free(m);
+			while (w->inject && rte_ring_dequeue(w->inject, (void **)&m) == 0)
+				rte_pktmbuf_free(m);
+			rte_ring_free(w->punt);
+			rte_ring_free(w->inject);
+		}
+		rte_free(dp.workers);
+		dp.workers = NULL;
+	}
+	dp.n_workers = 0;
+	if (dp.lpm)
+		rte_lpm_free(dp.lpm);
+	dp.lpm = NULL;
+	rte_free(dp.qsv);
+	dp.qsv = NULL;
+	rte_free(dp.nexthops);
+	dp.nexthops = NULL;
+	rte_free(dp.counters);
+	dp.counters = NULL;
+	rte_mempool_free(dp.pool);
+	dp.pool = NULL;
+	if (dp.efd >= 0)
+		close(dp.efd);
+	dp.efd = -1;
+}
+
+int
+dp_start(const struct dp_conf *c, char *err, size_t errlen)
+{
+	int rc;
+	if (!dp.eal_ready)
+		return fail(err, errlen, EINVAL, "call dp_eal_init first");
+	if (dp.running)
+		return fail(err, errlen, EALREADY, "the dataplane is already running");
+	if (c->n_ports == 0 || c->n_ports > DP_MAX_PORTS)
+		return fail(err, errlen, EINVAL, "%u ports: dpfwd supports 1 to %u", c->n_ports, DP_MAX_PORTS);
+	if (c->n_workers == 0 || c->n_workers > DP_MAX_WORKERS)
+		return fail(err, errlen, EINVAL, "%u workers: dpfwd supports 1 to %u", c->n_workers,
+			    DP_MAX_WORKERS);
+	for (unsigned i = 0; i < c->n_workers; i++) {
+		unsigned lc = c->workers[i].lcore;
+		if (!rte_lcore_is_enabled(lc) || lc == rte_get_main_lcore())
+			return fail(err, errlen, EINVAL,
+				    "worker lcore %u is not an EAL worker lcore; list it in eal.lcores after the main lcore",
+				    lc);
+		for (unsigned q = 0; q < c->workers[i].n_rx; q++)
+			if (c->workers[i].rx[q].port >= c->n_ports)
+				return fail(err, errlen, EINVAL, "worker %u: RX port index %u out of range", lc,
+					    c->workers[i].rx[q].port);
+	}
+	memset(dp.ports, 0, sizeof(dp.ports));
+	atomic_store(&dp.stop, 0);
+
+	dp.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (dp.efd < 0)
+		return fail(err, errlen, errno, "eventfd: %s", strerror(errno));
+
+	uint16_t max_mtu = 1500;
+	for (unsigned i = 0; i < c->n_ports; i++)
+		if (c->ports[i].mtu > max_mtu)
+			max_mtu = c->ports[i].mtu;
+	uint32_t room = RTE_PKTMBUF_HEADROOM + RTE_MAX(2048u, (unsigned)max_mtu + RTE_ETHER_HDR_LEN + 8u);
+	dp.pool = rte_pktmbuf_pool_create("dpfwd_mbufs", c->mbufs, c->mbuf_cache, 0, (uint16_t)room,
+					  (int)rte_socket_id());
+	if (!dp.pool) {
+		rc = fail(err, errlen, rte_errno,
+			  "cannot create a pool of %u mbufs of %u bytes (%.0f MiB): %s; reserve more hugepages "
+			  "(echo 1024 > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages) or lower mempool.mbufs",
+			  c->mbufs, room, (double)c->mbufs * (room + 192) / 1048576.0, rte_strerror(rte_errno));
+		release_all();
+		return rc;
+	}
+
+	dp.max_nexthops = c->max_nexthops;
+	dp.nexthops = rte_zmalloc("dpfwd_nexthops", sizeof(uint64_t) * c->max_nexthops, RTE_CACHE_LINE_SIZE);
+	size_t qsz = rte_rcu_qsbr_get_memsize(c->n_workers);
+	dp.qsv = rte_zmalloc("dpfwd_rcu", qsz, RTE_CACHE_LINE_SIZE);
+	dp.counters_bytes = sizeof(uint64_t) * WORKER_STRIDE * c->n_workers;
+	dp.counters = rte_zmalloc("dpfwd_counters", dp.counters_bytes, RTE_CACHE_LINE_SIZE);
+	dp.workers = rte_zmalloc("dpfwd_workers", sizeof(struct worker) * c->n_workers, RTE_CACHE_LINE_SIZE);
+	if (!dp.nexthops || !dp.qsv || !dp.counters || !dp.workers) {
+		release_all();
+		return fail(err, errlen, ENOMEM, "out of hugepage memory for tables; reserve more hugepages");
+	}
+	for (uint32_t i = 0; i < c->max_nexthops; i++)
+		dp.nexthops[i] = (uint64_t)DP_NH_DROP << 48;
+	rte_rcu_qsbr_init(dp.qsv, c->n_workers);
+
+	struct rte_lpm_config lc = {
+		.max_rules = c->max_routes,
+		.number_tbl8s = c->tbl8_groups,
+	};
+	dp.lpm = rte_lpm_create("dpfwd_fib", (int)rte_socket_id(), &lc);
+	if (!dp.lpm) {
+		rc = fail(err, errlen, rte_errno,
+			  "cannot create the FIB for %u routes and %u tbl8 groups: %s; reserve more hugepages or lower fib.maxRoutes",
+			  c->max_routes, c->tbl8_groups, rte_strerror(rte_errno));
+		release_all();
+		return rc;
+	}
+	dp.max_routes = c->max_routes;
+	dp.tbl8_groups = c->tbl8_groups;
+	struct rte_lpm_rcu_config rcfg = { .v = dp.qsv, .mode = RTE_LPM_QSBR_MODE_DQ };
+	rc = rte_lpm_rcu_qsbr_add(dp.lpm, &rcfg);
+	if (rc != 0) {
+		rc = fail(err, errlen, rte_errno, "cannot attach RCU to the FIB: %s", rte_strerror(rte_errno));
+		release_all();
+		return rc;
+	}
+
+	dp.n_workers = c->n_workers;
+	uint64_t hz = rte_get_tsc_hz();
+	for (unsigned i = 0; i < c->n_workers; i++) {
+		struct worker *w = &dp.workers[i];
+		char name[RTE_RING_NAMESIZE];
+		w->id = (uint16_t)i;
+		w->lcore = c->workers[i].lcore;
+		w->ctr = dp.counters + (size_t)WORKER_STRIDE * i;
+		w->n_rx = c->workers[i].n_rx;
+		for (unsigned q = 0; q < w->n_rx; q++) {
+			w->rx[q].port_idx = c->workers[i].rx[q].port;
+			w->rx[q].queue = c->workers[i].rx[q].queue;
+		}
+		snprintf(name, sizeof(name), "dpfwd_punt%u", i);
+		w->punt = rte_ring_create(name, c->punt_ring_size, (int)rte_socket_id(),
+					  RING_F_SP_ENQ | RING_F_SC_DEQ);
+		snprintf(name, sizeof(name), "dpfwd_inj%u", i);
+		w->inject = rte_ring_create(name, 1024, (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (!w->punt || !w->inject) {
+			rc = fail(err, errlen, rte_errno, "cannot create punt/inject rings: %s",
+				  rte_strerror(rte_errno));
+			release_all();
+			return rc;
+		}
+		uint32_t rate = c->punt_rate ? c->punt_rate : 1;
+		w->punt_cost = hz / rate ? hz / rate : 1;
+		w->punt_cap = w->punt_cost * (c->punt_burst ? c->punt_burst : 1);
+		w->punt_budget = w->punt_cap;
+	}
+
+	for (unsigned i = 0; i < c->n_ports; i++) {
+		rc = port_setup(i, &c->ports[i], c->n_workers, err, errlen);
+		if (rc != 0) {
+			release_all();
+			return rc;
+		}
+		dp.n_ports = (uint16_t)(i + 1);
+	}
+	for (unsigned i = 0; i < c->n_workers; i++)
+		for (unsigned q = 0; q < dp.workers[i].n_rx; q++)
+			dp.workers[i].rx[q].port_id = dp.ports[dp.workers[i].rx[q].port_idx].port_id;
+
+	dp.running = 1;
+	return 0;
+}
+
+int
+dp_launch(char *err, size_t errlen)
+{
+	if (!dp.running)
+		return fail(err, errlen, EINVAL, "call dp_start first");
+	if (dp.launched)
+		return fail(err, errlen, EALREADY, "the workers are already running");
+	for (unsigned i = 0; i < dp.n_workers; i++) {
+		dp.workers[i].alive = 1;
+		int rc = rte_eal_remote_launch(worker_main, &dp.workers[i], dp.workers[i].lcore);
+		if (rc != 0) {
+			dp.workers[i].alive = 0;
+			atomic_store(&dp.stop, 1);
+			rte_eal_mp_wait_lcore();
+			return fail(err, errlen, rc, "cannot launch the worker on lcore %u: %s (is the lcore busy?)",
+				    dp.workers[i].lcore, rte_strerror(-rc));
+		}
+	}
+	dp.launched = 1;
+	return 0;
+}
+
+int
+dp_stop(void)
+{
+	if (!dp.running)
+		return 0;
+	atomic_store(&dp.stop, 1);
+	if (dp.launched)
+		rte_eal_mp_wait_lcore();
+	dp.launched = 0;
+	release_all();
+	dp.running = 0;
+	return 0;
+}
+
+/* ---- ports, pools ---- */
+
+int
+dp_port_info(uint16_t idx, struct dp_port_info *out)
+{
+	if (!dp.running || idx >= dp.n_ports)
+		return -ENODEV;
+	uint16_t pid = dp.ports[idx].port_id;
+	struct rte_eth_dev_info info;
+	struct rte_eth_link link;
+	memset(out, 0, sizeof(*out));
+	out->port_id = pid;
+	memcpy(out->mac, dp.ports[idx].mac.addr_bytes, 6);
+	if (rte_eth_dev_info_get(pid, &info) == 0) {
+		snprintf(out->driver, sizeof(out->driver), "%s", info.driver_name);
+		out->rx_queues = info.nb_rx_queues;
+		out->tx_queues = info.nb_tx_queues;
+	}
+	out->mtu = dp.ports[idx].mtu;
+	if (rte_eth_link_get_nowait(pid, &link) == 0) {
+		out->link_up = link.link_status == RTE_ETH_LINK_UP;
+		out->speed_mbps = link.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN ? 0 : link.link_speed;
+	}
+	int s = rte_eth_dev_socket_id(pid);
+	out->numa_node = s < 0 ? 0 : (uint16_t)s;
+	return 0;
+}
+
+int
+dp_port_stats(uint16_t idx, struct dp_port_stats *out)
+{
+	if (!dp.running || idx >= dp.n_ports)
+		return -ENODEV;
+	struct rte_eth_stats st;
+	int rc = rte_eth_stats_get(dp.ports[idx].port_id, &st);
+	if (rc != 0)
+		return rc;
+	out->ipackets = st.ipackets;
+	out->opackets = st.opackets;
+	out->ibytes = st.ibytes;
+	out->obytes = st.obytes;
+	out->ierrors = st.ierrors;
+	out->oerrors = st.oerrors;
+	out->imissed = st.imissed;
+	out->rx_nombuf = st.rx_nombuf;
+	return 0;
+}
+
+int
+dp_port_stats_reset(uint16_t idx)
+{
+	if (!dp.running || idx >= dp.n_ports)
+		return -ENODEV;
+	return rte_eth_stats_reset(dp.ports[idx].port_id);
+}
+
+int
+dp_mempool_info(struct dp_mempool_info *out)
+{
+	if (!dp.pool)
+		return -ENODEV;
+	out->size = dp.pool->size;
+	out->available = rte_mempool_avail_count(dp.pool);
+	out->in_use = rte_mempool_in_use_count(dp.pool);
+	out->data_room = rte_pktmbuf_data_room_size(dp.pool);
+	return 0;
+}
+
+/* ---- FIB and next hops (main thread only) ---- */
+
+int
+dp_fib_info(struct dp_fib_info *out)
+{
+	if (!dp.lpm)
+		return -ENODEV;
+	out->max_routes = dp.max_routes;
+	out->tbl8_groups = dp.tbl8_groups;
+	out->max_nexthops = dp.max_nexthops;
+	uint32_t used = 0;
+	for (uint32_t g = 0; g < dp.tbl8_groups; g++)
+		used += dp.lpm->tbl8[(size_t)g * RTE_LPM_TBL8_GROUP_NUM_ENTRIES].valid_group;
+	out->tbl8_used = used;
+	return 0;
+}
+
+int
+dp_fib_add(uint32_t ip, uint8_t depth, uint32_t nh)
+{
+	if (!dp.lpm)
+		return -ENODEV;
+	if (depth < 1 || depth > 32 || nh >= dp.max_nexthops)
+		return -EINVAL;
+	return rte_lpm_add(dp.lpm, ip, depth, nh);
+}
+
+int
+dp_fib_del(uint32_t ip, uint8_t depth)
+{
+	if (!dp.lpm)
+		return -ENODEV;
+	if (depth < 1 || depth > 32)
+		return -EINVAL;
+	return rte_lpm_delete(dp.lpm, ip, depth);
+}
+
+int
+dp_fib_add_bulk(const uint32_t *ips, const uint8_t *depths, const uint32_t *nhs, uint32_t n)
+{
+	if (!dp.lpm)
+		return -ENODEV;
+	for (uint32_t i = 0; i < n; i++) {
+		int rc = (depths[i] < 1 || depths[i] > 32 || nhs[i] >= dp.max_nexthops)
+				 ? -EINVAL
+				 : rte_lpm_add(dp.lpm, ips[i], depths[i], nhs[i]);
+		if (rc != 0)
+			return i ? (int)i : rc;
+	}
+	return (int)n;
+}
+
+int
+dp_fib_lookup(uint32_t ip, uint32_t *nh)
+{
+	if (!dp.lpm)
+		return -ENODEV;
+	return rte_lpm_lookup(dp.lpm, ip, nh);
+}
+
+int
+dp_nexthop_set(uint32_t id, uint64_t word)
+{
+	if (!dp.nexthops)
+		return -ENODEV;
+	if (id >= dp.max_nexthops)
+		return -EINVAL;
+	unsigned port = (unsigned)(word >> 48);
+	if (port < DP_NH_ACTION_MIN && port >= dp.n_ports)
+		return -ENODEV;
+	__atomic_store_n(&dp.nexthops[id], word, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int
+dp_nexthop_get(uint32_t id, uint64_t *word)
+{
+	if (!dp.nexthops)
+		return -ENODEV;
+	if (id >= dp.max_nexthops)
+		return -EINVAL;
+	*word = __atomic_load_n(&dp.nexthops[id], __ATOMIC_ACQUIRE);
+	return 0;
+}
+
+/* ---- counters ---- */
+
+uint64_t *
+dp_counters(size_t *bytes, struct dp_counter_layout *l)
+{
+	if (!dp.counters)
+		return NULL;
+	*bytes = dp.counters_bytes;
+	l->n_workers = dp.n_workers;
+	l->n_ports = dp.n_ports;
+	l->worker_stride = WORKER_STRIDE;
+	l->worker_fields = DP_WCTR_MAX;
+	l->port_base = PORT_BASE;
+	l->port_stride = PORT_SLOTS;
+	l->punt_base = PUNT_BASE;
+	l->n_drop_reasons = DP_DROP_MAX;
+	l->n_punt_kinds = DP_PUNT_MAX;
+	return dp.counters;
+}
+
+/* ---- punt and inject ---- */
+
+int dp_punt_fd(void) { return dp.efd; }
+
+void
+dp_punt_ack(void)
+{
+	eventfd_t v;
+	if (dp.efd >= 0)
+		(void)eventfd_read(dp.efd, &v);
+}
+
+unsigned
+dp_punt_drain(struct dp_punted *out, unsigned max)
+{
+	unsigned n = 0;
+	if (!dp.running)
+		return 0;
+	for (unsigned k = 0; k < dp.n_workers && n < max; k++) {
+		struct worker *w = &dp.workers[(dp.drain_rr + k) % dp.n_workers];
+		struct rte_mbuf *m;
+		while (n < max && rte_ring_sc_dequeue(w->punt, (void **)&m) == 0) {
+			out[n].port = m->hash.usr & 0xffff;
+			out[n].kind = m->hash.usr >> 16;
+			out[n].len = rte_pktmbuf_data_len(m);
+			out[n].data = rte_pktmbuf_mtod(m, const uint8_t *);
+			out[n].mbuf = m;
+			n++;
+		}
+	}
+	dp.drain_rr++;
+	return n;
+}
+
+void
+dp_punt_release(struct dp_punted *p)
+{
+	if (p->mbuf)
+		rte_pktmbuf_free(p->mbuf);
+	p->mbuf = NULL;
+}
+
+int
+dp_inject(uint16_t port, const void *frame, uint32_t len)
+{
+	if (!dp.running)
+		return -ENODEV;
+	if (port >= dp.n_ports)
+		return -EINVAL;
+	if (len < RTE_ETHER_HDR_LEN || len > (uint32_t)dp.ports[port].mtu + RTE_ETHER_HDR_LEN)
+		return -EMSGSIZE;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(dp.pool);
+	if (!m)
+		return -ENOBUFS;
+	char *d = rte_pktmbuf_append(m, (uint16_t)len);
+	if (!d) {
+		rte_pktmbuf_free(m);
+		return -EMSGSIZE;
+	}
+	memcpy(d, frame, len);
+	m->hash.usr = port;
+	struct worker *w = &dp.workers[dp.inject_rr++ % dp.n_workers];
+	if (rte_ring_sp_enqueue(w->inject, m) != 0) {
+		rte_pktmbuf_free(m);
+		return -ENOBUFS;
+	}
+	return 0;
+}

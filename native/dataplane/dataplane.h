@@ -1,0 +1,147 @@
+/*
+ * dpfwd dataplane: the whole API of the C core. Plain C17 on DPDK, no Node.js: the binding in
+ * native/binding converts values and errors, a C test or fuzzer can drive this directly.
+ *
+ * Threads: every function here runs on the main lcore (the thread that called dp_eal_init),
+ * except the worker loop, which runs on worker lcores. Functions return 0 or a negative errno
+ * and fill `err` with one sentence naming the cause; none of them ends the process.
+ */
+#ifndef DPFWD_DATAPLANE_H
+#define DPFWD_DATAPLANE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DP_MAX_PORTS 16
+#define DP_MAX_WORKERS 16
+#define DP_MAX_RXQ_PER_WORKER 32
+#define DP_BURST 32
+#define DP_ERRLEN 512
+
+struct dp_port_conf {
+	char name[32];
+	char devname[128];   /* DPDK device name: BDF or the vdev name before the first comma */
+	uint16_t rx_queues;
+	uint16_t rx_desc;
+	uint16_t tx_desc;
+	uint16_t mtu;
+	int has_mac;
+	uint8_t mac[6];
+};
+
+struct dp_worker_conf {
+	unsigned lcore;
+	uint16_t n_rx;
+	struct { uint16_t port; uint16_t queue; } rx[DP_MAX_RXQ_PER_WORKER];
+};
+
+struct dp_conf {
+	uint16_t n_ports;
+	struct dp_port_conf ports[DP_MAX_PORTS];
+	uint16_t n_workers;
+	struct dp_worker_conf workers[DP_MAX_WORKERS];
+	uint32_t max_routes;
+	uint32_t tbl8_groups;
+	uint32_t max_nexthops;
+	uint32_t mbufs;          /* mempool size (2^n - 1 is best) */
+	uint32_t mbuf_cache;
+	uint32_t punt_rate;      /* packets per second per worker */
+	uint32_t punt_burst;
+	uint32_t punt_ring_size; /* power of two */
+};
+
+struct dp_port_info {
+	uint16_t port_id;
+	uint8_t mac[6];
+	char driver[64];
+	uint16_t mtu;
+	int link_up;
+	uint32_t speed_mbps;
+	uint16_t rx_queues;
+	uint16_t tx_queues;
+	uint16_t numa_node;
+};
+
+struct dp_port_stats {
+	uint64_t ipackets, opackets, ibytes, obytes, ierrors, oerrors, imissed, rx_nombuf;
+};
+
+struct dp_mempool_info {
+	uint32_t size, available, in_use;
+	uint32_t data_room;
+};
+
+struct dp_fib_info {
+	uint32_t max_routes;
+	uint32_t tbl8_groups;
+	uint32_t tbl8_used;
+	uint32_t max_nexthops;
+};
+
+/* Counter layout, in uint64 slots from the start of the counter block. */
+struct dp_counter_layout {
+	uint32_t n_workers;
+	uint32_t n_ports;
+	uint32_t worker_stride;   /* slots between two workers' blocks (a multiple of 8: cache lines) */
+	uint32_t worker_fields;   /* DP_WORKER_COUNTERS, from slot 0 of a block */
+	uint32_t port_base;       /* first per-port slot in a block */
+	uint32_t port_stride;     /* slots per port: forwarded, then one per drop reason */
+	uint32_t punt_base;       /* per punt kind: punted, then punt_limited */
+	uint32_t n_drop_reasons;
+	uint32_t n_punt_kinds;
+};
+
+int dp_eal_init(int argc, char **argv, char *err, size_t errlen);
+/* Sets up the mempool, tables, rings and ports (started, not yet polled). */
+int dp_start(const struct dp_conf *c, char *err, size_t errlen);
+/* Launches the worker loops: program the FIB and next hops first. */
+int dp_launch(char *err, size_t errlen);
+int dp_stop(void);
+void dp_eal_cleanup(void);
+int dp_running(void);
+
+/* Worker lcores still running their loop (0 after a worker returned with an error). */
+int dp_workers_alive(void);
+
+int dp_port_info(uint16_t idx, struct dp_port_info *out);
+int dp_port_stats(uint16_t idx, struct dp_port_stats *out);
+int dp_port_stats_reset(uint16_t idx);
+int dp_mempool_info(struct dp_mempool_info *out);
+int dp_fib_info(struct dp_fib_info *out);
+
+int dp_fib_add(uint32_t ip, uint8_t depth, uint32_t nh);
+int dp_fib_del(uint32_t ip, uint8_t depth);
+/* Adds n routes; stops at the first failure. Returns the number added or -errno if none. */
+int dp_fib_add_bulk(const uint32_t *ips, const uint8_t *depths, const uint32_t *nhs, uint32_t n);
+int dp_fib_lookup(uint32_t ip, uint32_t *nh);
+int dp_nexthop_set(uint32_t id, uint64_t word);
+int dp_nexthop_get(uint32_t id, uint64_t *word);
+
+uint64_t *dp_counters(size_t *bytes, struct dp_counter_layout *layout);
+uint64_t dp_tsc_hz(void);
+
+const char *dp_drop_reason_name(unsigned i);
+const char *dp_drop_reason_help(unsigned i);
+const char *dp_punt_kind_name(unsigned i);
+const char *dp_worker_counter_name(unsigned i);
+
+/* Control plane I/O. The punt fd (an eventfd) becomes readable when a punt ring goes non-empty. */
+int dp_punt_fd(void);
+struct dp_punted {
+	uint16_t port;     /* ingress port index */
+	uint16_t kind;     /* enum dp_punt */
+	uint32_t len;
+	const uint8_t *data;
+	void *mbuf;        /* release with dp_punt_release */
+};
+/* Drains up to max punted packets from all workers' rings. */
+unsigned dp_punt_drain(struct dp_punted *out, unsigned max);
+void dp_punt_release(struct dp_punted *p);
+void dp_punt_ack(void); /* reads the eventfd: call before draining */
+/* Sends a frame out of a port through a worker's inject ring. */
+int dp_inject(uint16_t port, const void *frame, uint32_t len);
+
+/* Last lines DPDK logged (for error messages after a failed init or probe). */
+const char *dp_log_tail(void);
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * The single list of drop reasons. It generates the enum, the counters and the names that
+ * TypeScript, the CLI and Prometheus print. Order = the order a packet meets the checks.
+ * Every packet the fast path frees increments exactly one of these.
+ *
+ * X(name, help)
+ */
+#define DP_DROP_REASONS(X)                                                                   \
+	X(not_ipv4,            "frame is neither IPv4 nor ARP (other EtherType, VLAN tag)")    \
+	X(truncated,           "frame too short to hold an Ethernet and an IPv4 header")         \
+	X(bad_version,         "IP version field is not 4")                                      \
+	X(bad_header_length,   "IHL below 5 or header longer than the frame")                    \
+	X(bad_total_length,    "IPv4 total length below the header length or beyond the frame") \
+	X(bad_checksum,        "IPv4 header checksum does not verify")                           \
+	X(martian_address,     "source or destination may not be forwarded (0/8, 127/8, multicast, class E, broadcast)") \
+	X(ttl_expired,         "TTL was 0 or 1 on arrival (punted for ICMP time exceeded)")      \
+	X(no_route,            "no FIB entry covers the destination (punted for ICMP unreachable)") \
+	X(blackhole,           "the matching route discards (blackhole route or unset next hop)") \
+	X(neighbor_unresolved, "next hop's MAC address is not known yet (punted to resolve it)") \
+	X(mtu_exceeded,        "packet longer than the egress port's MTU (dpfwd does not fragment)") \
+	X(punt_ratelimited,    "packet for the control plane (ARP, local) over the punt rate limit or ring full") \
+	X(tx_full,             "egress queue full: the TX burst did not take the packet")
+
+/* Why a packet went to the control plane (punt ring). */
+#define DP_PUNT_KINDS(X)                                                 \
+	X(arp,          "ARP frame")                                         \
+	X(local,        "IPv4 packet addressed to one of the router's addresses") \
+	X(ttl_expired,  "TTL expired: candidate for ICMP time exceeded")     \
+	X(no_route,     "no route: candidate for ICMP destination unreachable") \
+	X(unresolved,   "next hop MAC unknown: trigger ARP resolution")      \
+	X(mtu_exceeded, "too big for the egress MTU: ICMP fragmentation needed")
+
+/* Per-worker counters that are not per port. */
+#define DP_WORKER_COUNTERS(X)                                                      \
+	X(rx_packets,     "packets received by this worker")                           \
+	X(rx_bursts,      "RX bursts that returned at least one packet")               \
+	X(tx_packets,     "packets handed to TX queues and accepted by them")          \
+	X(busy_cycles,    "TSC cycles spent in loop iterations that received packets") \
+	X(idle_cycles,    "TSC cycles spent in loop iterations that received nothing") \
+	X(loops,          "main loop iterations")                                      \
+	X(injected,       "control-plane packets this worker sent for the main thread")
