@@ -1,0 +1,72 @@
+/**
+ * Configuration: YAML → validated, defaulted Config. Entry file of src/config.
+ *
+ *   const config = loadConfigFile('dpfwd.yaml');   // throws ConfigError (a DpfwdError, code ECONFIG)
+ *   const argv = buildEalArgs(config, resolvedDevices);
+ */
+import * as fs from 'fs';
+import { parseDocument, isScalar, LineCounter } from 'yaml';
+import { DpfwdError } from '../errors';
+import type { Config } from './types';
+import { validateConfig } from './validate';
+
+export * from './types';
+export { buildEalArgs } from './eal';
+export { KEY_CHANGE, LIVE_KEYS, RESTART_KEYS, PORT_LIVE_KEYS, diffConfig, type ChangeMode } from './keys';
+export { mempoolSize, parseDevice, parseLcoreList, suggestKey, DEFAULTS, VALID_KEYS, MAX_LCORE, LOG_LEVELS, KNOWN_VDEV_DRIVERS, BURST_SIZE, MEMPOOL_FLOOR } from './validate';
+
+/**
+ * Every problem of one configuration. `message` is a header line naming the source and the
+ * count, then one line per problem (`path: problem`); `errors` holds those lines alone.
+ */
+export class ConfigError extends DpfwdError {
+  readonly errors: string[];
+  readonly source: string;
+  constructor(source: string, errors: string[]) {
+    const n = errors.length;
+    super('ECONFIG', `${source}: ${n} configuration error${n === 1 ? '' : 's'}:\n${errors.join('\n')}`);
+    this.name = 'ConfigError';
+    this.errors = errors;
+    this.source = source;
+  }
+}
+
+/** Parses YAML text into a Config; `sourceName` (a path or a label) prefixes every message. */
+export function parseConfig(text: string, sourceName: string): Config {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { keepSourceTokens: true, prettyErrors: false, uniqueKeys: true, lineCounter });
+  if (doc.errors.length > 0) {
+    const errors = doc.errors.map((e) => {
+      const pos = lineCounter.linePos(e.pos[0]);
+      const where = pos ? `${sourceName}:${pos.line}:${pos.col}` : sourceName;
+      const msg = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+      return `${where}: YAML syntax error: ${msg}`;
+    });
+    throw new ConfigError(sourceName, errors);
+  }
+  const sourceOf = (path: (string | number)[]): string | undefined => {
+    const node = doc.getIn(path, true);
+    if (isScalar(node) && node.srcToken && 'source' in node.srcToken) return String(node.srcToken.source);
+    return undefined;
+  };
+  const { config, errors } = validateConfig(doc.toJS(), sourceName, sourceOf);
+  if (!config) throw new ConfigError(sourceName, errors);
+  return config;
+}
+
+/** Reads and parses a config file. A missing file gets a message saying how to start one. */
+export function loadConfigFile(path: string): Config {
+  let text: string;
+  try {
+    text = fs.readFileSync(path, 'utf8');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT') {
+      throw new DpfwdError('ECONFIG', `config file ${path} does not exist; copy examples/demo.yaml (two af_packet ports) or examples/pcap.yaml to ${path} and edit it, or pass --config PATH`);
+    }
+    if (err.code === 'EACCES') throw new DpfwdError('ECONFIG', `cannot read config file ${path}: permission denied`);
+    if (err.code === 'EISDIR') throw new DpfwdError('ECONFIG', `config file ${path} is a directory; pass the path of a YAML file`);
+    throw new DpfwdError('ECONFIG', `cannot read config file ${path}: ${err.message}`);
+  }
+  return parseConfig(text, path);
+}

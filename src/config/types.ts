@@ -1,0 +1,140 @@
+/**
+ * The resolved configuration: every default filled in, every value validated and in canonical
+ * form. Plain JSON data (no Buffers, no bigints) so it can cross the control socket or be
+ * handed to a child process as is. Addresses, prefixes and MACs are canonical strings; parse
+ * them with src/routing (parsePrefix, parseInterfaceAddress, parseIPv4, parseMac) when numbers
+ * are needed; they are known to be valid.
+ */
+
+export type LogLevel = 'emergency' | 'alert' | 'critical' | 'error' | 'warning' | 'notice' | 'info' | 'debug';
+
+export interface EalConfig {
+  /** the lcore list as given (canonical, e.g. "0-3" or "0,2,4"), passed to EAL as -l */
+  lcores: string;
+  /** every lcore in the order written; the first is the main lcore */
+  lcoreList: number[];
+  /** Node's thread; never polls */
+  mainLcore: number;
+  /** lcoreList without the main lcore */
+  workerLcores: number[];
+  inMemory: boolean;
+  /** set only when inMemory is false (then defaults to "dpfwd") */
+  filePrefix?: string;
+  args: string[];
+  logLevel: LogLevel;
+  /** -m <MiB> limit; unset lets DPDK take what it needs */
+  hugepagesMiB?: number;
+}
+
+/** pci: a BDF (normalised to 0000:bb:dd.f) with optional ,k=v devargs; vdev: net_<driver><n>[,k=v…]; env / auto: resolved later. */
+export type DeviceKind = 'pci' | 'vdev' | 'env' | 'auto';
+
+export interface PortConfig {
+  name: string;
+  /** canonical device string (PCI normalised to the 0000: domain, lowercase hex) */
+  device: string;
+  deviceKind: DeviceKind;
+  rxQueues: number;
+  rxDescriptors: number;
+  txDescriptors: number;
+  mtu: number;
+  /** canonical lowercase aa:bb:cc:dd:ee:ff override of the port's MAC */
+  mac?: string;
+  /** interface addresses, canonical "10.1.0.1/24" */
+  addresses: string[];
+}
+
+export interface RxQueueRef {
+  port: string;
+  queue: number;
+}
+
+export interface WorkerConfig {
+  lcore: number;
+  rx: RxQueueRef[];
+}
+
+export interface FibConfig {
+  maxRoutes: number;
+  tbl8Groups: number;
+  maxNexthops: number;
+}
+
+export interface RouteConfig {
+  /** canonical network prefix "10.20.0.0/16" */
+  prefix: string;
+  /** next-hop address */
+  via?: string;
+  /** egress port name; filled from the connected subnet when only via was given */
+  port?: string;
+  blackhole: boolean;
+}
+
+export interface NeighborConfig {
+  address: string;
+  /** canonical lowercase MAC */
+  mac: string;
+  port: string;
+}
+
+export interface MetricsConfig {
+  /** false disables the metrics listener */
+  listen: { host: string; port: number } | false;
+}
+
+export interface ControlConfig {
+  socket: string;
+  /** file mode of the socket, e.g. 0o660 */
+  mode: number;
+}
+
+export interface PuntConfig {
+  /** packets per second per worker */
+  rate: number;
+  burst: number;
+}
+
+export interface IcmpConfig {
+  unreachable: boolean;
+  /** ICMP errors per second */
+  rateLimit: number;
+  burst: number;
+}
+
+export interface ArpConfig {
+  reachableMs: number;
+  staleMs: number;
+  retransmitMs: number;
+  probes: number;
+  queueLen: number;
+}
+
+export interface MempoolConfig {
+  /** 0 = computed by mempoolSize() */
+  mbufs: number;
+  cacheSize: number;
+}
+
+export interface Config {
+  /** where it came from (a path, or a name given to parseConfig) */
+  source: string;
+  eal: EalConfig;
+  ports: PortConfig[];
+  /** concrete worker table (auto resolved); only lcores that poll at least one queue */
+  workers: WorkerConfig[];
+  /** true when `workers: auto` was used */
+  workersAuto: boolean;
+  fib: FibConfig;
+  routes: RouteConfig[];
+  neighbors: NeighborConfig[];
+  metrics: MetricsConfig;
+  control: ControlConfig;
+  punt: PuntConfig;
+  icmp: IcmpConfig;
+  arp: ArpConfig;
+  mempool: MempoolConfig;
+  /** things that are valid but probably not what was meant; log them at start */
+  warnings: string[];
+}
+
+export type TopLevelKey = 'eal' | 'ports' | 'workers' | 'fib' | 'routes' | 'neighbors' | 'metrics' | 'control' | 'punt' | 'icmp' | 'arp' | 'mempool';

@@ -1,0 +1,849 @@
+/**
+ * Validation and defaults: turns the plain value read from YAML into a resolved Config, or
+ * collects every problem as `path: problem` (path like `ports[1].address`). Never stops at the
+ * first error; values that fail fall back to their default so later checks do not cascade.
+ */
+import {
+  findAddressConflict,
+  formatIPv4,
+  parseInterfaceAddress,
+  parseMac,
+  parsePrefix,
+  parseUnicastIPv4,
+  prefixContains,
+  formatPrefix,
+  PORT_NAME_RE,
+} from '../routing/prefix';
+import type {
+  ArpConfig,
+  Config,
+  ControlConfig,
+  DeviceKind,
+  EalConfig,
+  FibConfig,
+  IcmpConfig,
+  LogLevel,
+  MempoolConfig,
+  MetricsConfig,
+  NeighborConfig,
+  PortConfig,
+  PuntConfig,
+  RouteConfig,
+  WorkerConfig,
+} from './types';
+
+/** DPDK's RTE_MAX_LCORE as Debian 12 builds DPDK 22.11. */
+export const MAX_LCORE = 128;
+export const LOG_LEVELS: readonly LogLevel[] = ['emergency', 'alert', 'critical', 'error', 'warning', 'notice', 'info', 'debug'];
+/** Virtual device drivers we know take `key=value` devargs; others pass through unchecked. */
+export const KNOWN_VDEV_DRIVERS: readonly string[] = ['pcap', 'null', 'memif', 'af_packet', 'af_xdp', 'tap', 'ring', 'vhost', 'virtio_user'];
+
+export const DEFAULTS = {
+  eal: { lcores: '0-1', inMemory: true, args: [] as string[], logLevel: 'notice' as LogLevel },
+  port: { rxQueues: 1, rxDescriptors: 1024, txDescriptors: 1024, mtu: 1500 },
+  fib: { maxRoutes: 1048576, maxNexthops: 65536 },
+  metrics: { listen: '127.0.0.1:9450' },
+  control: { socket: '/run/dpfwd/dpfwd.sock', mode: 0o660 },
+  punt: { rate: 10000, burst: 256 },
+  icmp: { unreachable: true, rateLimit: 1000, burst: 50 },
+  arp: { reachableMs: 30000, staleMs: 60000, retransmitMs: 1000, probes: 3, queueLen: 4 },
+  mempool: { mbufs: 0, cacheSize: 256 },
+} as const;
+
+const KEYS = {
+  top: ['eal', 'ports', 'workers', 'fib', 'routes', 'neighbors', 'metrics', 'control', 'punt', 'icmp', 'arp', 'mempool'],
+  eal: ['lcores', 'inMemory', 'filePrefix', 'args', 'logLevel', 'hugepagesMiB'],
+  port: ['name', 'device', 'rxQueues', 'rxDescriptors', 'txDescriptors', 'mtu', 'mac', 'address'],
+  worker: ['lcore', 'rx'],
+  rx: ['port', 'queue'],
+  fib: ['maxRoutes', 'tbl8Groups', 'maxNexthops'],
+  route: ['prefix', 'via', 'port', 'blackhole'],
+  neighbor: ['address', 'mac', 'port'],
+  metrics: ['listen'],
+  control: ['socket', 'mode'],
+  punt: ['rate', 'burst'],
+  icmp: ['unreachable', 'rateLimit', 'burst'],
+  arp: ['reachableMs', 'staleMs', 'retransmitMs', 'probes', 'queueLen'],
+  mempool: ['mbufs', 'cacheSize'],
+};
+export const VALID_KEYS: Readonly<Record<keyof typeof KEYS, readonly string[]>> = KEYS;
+
+/** EAL options dpfwd sets itself; giving them in eal.args would contradict the config. */
+const MANAGED_EAL_ARGS: Record<string, string> = {
+  '-l': 'eal.lcores',
+  '--lcores': 'eal.lcores',
+  '-c': 'eal.lcores',
+  '--main-lcore': 'eal.lcores',
+  '--master-lcore': 'eal.lcores',
+  '--in-memory': 'eal.inMemory',
+  '--file-prefix': 'eal.filePrefix',
+  '-a': 'ports[].device',
+  '--allow': 'ports[].device',
+  '-w': 'ports[].device',
+  '--pci-whitelist': 'ports[].device',
+  '--vdev': 'ports[].device',
+  '-m': 'eal.hugepagesMiB',
+};
+
+export type Path = string;
+/** Reads the original source text of a scalar (to tell `0660` from `660`), if known. */
+export type SourceOf = (path: (string | number)[]) => string | undefined;
+
+function child(path: Path, key: string | number): Path {
+  if (typeof key === 'number') return `${path}[${key}]`;
+  return path ? `${path}.${key}` : key;
+}
+
+function got(v: unknown): string {
+  if (v === null || v === undefined) return 'nothing';
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return String(v);
+}
+
+function editDistance(a: string, b: string): number {
+  const d: number[] = [];
+  for (let j = 0; j <= b.length; j++) d[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0];
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = d[j];
+      d[j] = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return d[b.length];
+}
+
+/** The closest valid key to a misspelt one, or undefined when nothing is close. */
+export function suggestKey(key: string, valid: readonly string[]): string | undefined {
+  const k = key.toLowerCase();
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const v of valid) {
+    const vl = v.toLowerCase();
+    let dist = editDistance(k, vl);
+    if (k === vl) dist = 0;
+    else if (k.length >= 3 && (vl.startsWith(k) || k.startsWith(vl))) dist = Math.min(dist, 1);
+    if (dist < bestD) {
+      bestD = dist;
+      best = v;
+    }
+  }
+  const limit = Math.max(1, Math.min(3, Math.floor(key.length / 3)));
+  return bestD <= limit ? best : undefined;
+}
+
+class Ctx {
+  errors: string[] = [];
+  warnings: string[] = [];
+  constructor(readonly sourceOf: SourceOf) {}
+
+  err(path: Path, problem: string): void {
+    this.errors.push(path ? `${path}: ${problem}` : problem);
+  }
+
+  /** A mapping with only `valid` keys; null/undefined count as an empty mapping. */
+  map(path: Path, v: unknown, valid: readonly string[], what = 'a mapping'): Record<string, unknown> | null {
+    if (v === undefined || v === null) return {};
+    if (typeof v !== 'object' || Array.isArray(v)) {
+      this.err(path, `expected ${what}, got ${got(v)}`);
+      return null;
+    }
+    const o = v as Record<string, unknown>;
+    for (const k of Object.keys(o)) {
+      if (valid.includes(k)) continue;
+      const s = suggestKey(k, valid);
+      this.err(child(path, k), `unknown key${s ? `; did you mean ${s}?` : ''} (valid keys: ${valid.join(', ')})`);
+    }
+    return o;
+  }
+
+  /** A list; null/undefined count as empty. */
+  list(path: Path, v: unknown, what: string): unknown[] {
+    if (v === undefined || v === null) return [];
+    if (!Array.isArray(v)) {
+      this.err(path, `expected a list of ${what}, got ${got(v)}`);
+      return [];
+    }
+    return v;
+  }
+
+  int(path: Path, v: unknown, def: number, min: number, max: number, opts: { pow2?: boolean; unit?: string } = {}): number {
+    if (v === undefined) return def;
+    const u = opts.unit ? ` ${opts.unit}` : '';
+    const range = `${opts.pow2 ? 'a power of 2' : 'an integer'} from ${min} to ${max}${u}`;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max || (opts.pow2 && (v & (v - 1)) !== 0)) {
+      this.err(path, `expected ${range}, got ${got(v)}`);
+      return def;
+    }
+    return v;
+  }
+
+  bool(path: Path, v: unknown, def: boolean): boolean {
+    if (v === undefined) return def;
+    if (typeof v !== 'boolean') {
+      this.err(path, `expected true or false, got ${got(v)}`);
+      return def;
+    }
+    return v;
+  }
+
+  str(path: Path, v: unknown, what: string): string | undefined {
+    if (typeof v !== 'string') {
+      this.err(path, v === undefined ? `required (${what})` : `expected ${what}, got ${got(v)}`);
+      return undefined;
+    }
+    return v;
+  }
+
+  /** Runs a src/routing parser, turning its EINVAL into an error at `path`. */
+  parse<T>(path: Path, f: () => T): T | undefined {
+    try {
+      return f();
+    } catch (e) {
+      this.err(path, (e as Error).message);
+      return undefined;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// eal
+
+/** Parses an lcore list ("0-3", "0,2,4", "1", "0,2-3"): the lcores in written order, or a problem. */
+export function parseLcoreList(s: string): number[] | string {
+  const items = s.split(',');
+  const out: number[] = [];
+  const seen = new Set<number>();
+  for (const raw of items) {
+    const it = raw.trim();
+    const m = /^(\d+)(?:-(\d+))?$/.exec(it);
+    if (!m) return `${JSON.stringify(s)} is not an lcore list (use forms like "0-3", "0,2,4" or "1")`;
+    const a = Number(m[1]);
+    const b = m[2] === undefined ? a : Number(m[2]);
+    if (b < a) return `range ${it} runs backwards; write ${b}-${a}`;
+    if (b >= MAX_LCORE) return `lcore ${b} is above ${MAX_LCORE - 1}, the highest lcore this DPDK build supports (RTE_MAX_LCORE=${MAX_LCORE})`;
+    for (let i = a; i <= b; i++) {
+      if (seen.has(i)) return `lcore ${i} is listed twice`;
+      seen.add(i);
+      out.push(i);
+    }
+  }
+  return out;
+}
+
+function validateEal(c: Ctx, v: unknown): EalConfig {
+  const o = c.map('eal', v, KEYS.eal) ?? {};
+  let lcores: string = DEFAULTS.eal.lcores;
+  let lcoreList = [0, 1];
+  if (o.lcores !== undefined) {
+    const raw = typeof o.lcores === 'number' && Number.isInteger(o.lcores) ? String(o.lcores) : o.lcores;
+    if (typeof raw !== 'string') {
+      c.err('eal.lcores', `expected an lcore list like "0-3", "0,2,4" or "1", got ${got(o.lcores)}`);
+    } else {
+      const canon = raw.replace(/\s+/g, '');
+      const l = parseLcoreList(canon);
+      if (typeof l === 'string') c.err('eal.lcores', l);
+      else if (l.length < 2) {
+        c.err('eal.lcores', `${JSON.stringify(raw)} is 1 lcore; dpfwd needs at least 2: the first is the main lcore (Node's thread, never polls), the rest forward packets (e.g. "${l[0]}-${l[0] + 1}")`);
+      } else {
+        lcores = canon;
+        lcoreList = l;
+      }
+    }
+  }
+  const inMemoryGiven = o.inMemory !== undefined;
+  let inMemory = c.bool('eal.inMemory', o.inMemory, true);
+  let filePrefix: string | undefined;
+  if (o.filePrefix !== undefined) {
+    const fp = c.str('eal.filePrefix', o.filePrefix, 'a file prefix like dpfwd');
+    if (fp !== undefined) {
+      if (!/^[A-Za-z0-9_-]{1,32}$/.test(fp)) {
+        c.err('eal.filePrefix', `${JSON.stringify(fp)} is not a usable file prefix: use 1-32 letters, digits, _ or -`);
+      } else if (inMemoryGiven && inMemory) {
+        c.err('eal.filePrefix', `filePrefix and inMemory: true are mutually exclusive (--in-memory keeps no hugepage files to prefix); remove one of them`);
+      } else {
+        filePrefix = fp;
+        inMemory = false;
+      }
+    }
+  } else if (!inMemory) {
+    filePrefix = 'dpfwd';
+  }
+  const args: string[] = [];
+  c.list('eal.args', o.args, 'strings').forEach((a, i) => {
+    const p = child('eal.args', i);
+    if (typeof a === 'number') a = String(a);
+    if (typeof a !== 'string' || a === '') {
+      c.err(p, `expected an EAL argument string, got ${got(a)}`);
+      return;
+    }
+    const name = a.startsWith('--') ? a.split('=')[0] : a.slice(0, 2);
+    const owner = MANAGED_EAL_ARGS[name];
+    if (owner && !(name === '-m' && o.hugepagesMiB === undefined)) {
+      c.err(p, `${name} is set by dpfwd from ${owner}; remove it from eal.args`);
+      return;
+    }
+    args.push(a);
+  });
+  let logLevel: LogLevel = DEFAULTS.eal.logLevel;
+  if (o.logLevel !== undefined) {
+    if (typeof o.logLevel === 'number' && Number.isInteger(o.logLevel) && o.logLevel >= 1 && o.logLevel <= 8) {
+      logLevel = LOG_LEVELS[o.logLevel - 1];
+    } else if (typeof o.logLevel === 'string' && (LOG_LEVELS as readonly string[]).includes(o.logLevel)) {
+      logLevel = o.logLevel as LogLevel;
+    } else {
+      c.err('eal.logLevel', `expected one of ${LOG_LEVELS.join(', ')} (or 1-8), got ${got(o.logLevel)}`);
+    }
+  }
+  const hugepagesMiB = o.hugepagesMiB === undefined ? undefined : c.int('eal.hugepagesMiB', o.hugepagesMiB, 0, 1, 1048576, { unit: 'MiB' }) || undefined;
+  const eal: EalConfig = {
+    lcores,
+    lcoreList,
+    mainLcore: lcoreList[0],
+    workerLcores: lcoreList.slice(1),
+    inMemory,
+    args,
+    logLevel,
+  };
+  if (filePrefix !== undefined) eal.filePrefix = filePrefix;
+  if (hugepagesMiB !== undefined) eal.hugepagesMiB = hugepagesMiB;
+  return eal;
+}
+
+// ---------------------------------------------------------------------------------------------
+// ports
+
+const DEVICE_HELP = 'a PCI address like 0000:01:10.0, a virtual device like net_af_packet0,iface=veth0, env:NAME[i] or auto';
+
+/**
+ * Classifies and normalises a device string: PCI BDFs get the 0000 domain and lowercase hex,
+ * vdevs must be net_<driver><n>[,k=v…]. Returns the kind and canonical string, or a problem.
+ */
+export function parseDevice(s: string): { kind: DeviceKind; device: string; vdevName?: string } | string {
+  if (s === 'auto') return { kind: 'auto', device: s };
+  if (s.startsWith('env:')) {
+    if (!/^env:[A-Za-z_][A-Za-z0-9_]*(\[(0|[1-9][0-9]*)\])?$/.test(s)) {
+      return `${JSON.stringify(s)} is not an env: device; write env:NAME or env:NAME[i] (i counts from 0 in the comma-separated list)`;
+    }
+    return { kind: 'env', device: s };
+  }
+  const pci = /^(?:([0-9a-fA-F]{4}):)?([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])(,.*)?$/.exec(s);
+  if (pci) {
+    const [, dom, bus, dev, fn, devargs] = pci;
+    if (parseInt(dev, 16) > 0x1f) return `${JSON.stringify(s)} is not a PCI address: device ${dev} is above 1f`;
+    const device = `${(dom ?? '0000').toLowerCase()}:${bus.toLowerCase()}:${dev.toLowerCase()}.${fn}${devargs ?? ''}`;
+    return { kind: 'pci', device };
+  }
+  if (s.startsWith('net_')) {
+    const comma = s.indexOf(',');
+    const name = comma < 0 ? s : s.slice(0, comma);
+    const m = /^net_([a-z_]+?)([0-9]+)$/.exec(name);
+    if (!m) return `${JSON.stringify(name)} is not a virtual device name: use net_<driver><n>, e.g. net_pcap0 or net_af_packet1`;
+    if (comma >= 0 && KNOWN_VDEV_DRIVERS.includes(m[1])) {
+      for (const kv of s.slice(comma + 1).split(',')) {
+        if (!/^[A-Za-z_][A-Za-z0-9_-]*=./.test(kv)) {
+          return `${JSON.stringify(kv)} in ${JSON.stringify(s)} is not a key=value device argument`;
+        }
+      }
+    }
+    return { kind: 'vdev', device: s, vdevName: name };
+  }
+  if (/^[a-z][a-z0-9_.-]*$/i.test(s) && s.length <= 15) {
+    return `${JSON.stringify(s)} is not a device: use ${DEVICE_HELP} (for a kernel interface, net_af_packet0,iface=${s})`;
+  }
+  return `${JSON.stringify(s)} is not a device: use ${DEVICE_HELP}`;
+}
+
+function validatePorts(c: Ctx, v: unknown, knownNames: Set<string>): PortConfig[] {
+  const ports: PortConfig[] = [];
+  if (v === undefined || v === null || (Array.isArray(v) && v.length === 0)) {
+    c.err('ports', `at least one port is required, e.g. [{name: west, device: "net_af_packet0,iface=veth0"}]`);
+    return ports;
+  }
+  const items = c.list('ports', v, 'ports');
+  const byName = new Map<string, number>();
+  const byDevice = new Map<string, number>();
+  const addrPaths: { path: Path; port: string; text: string }[] = [];
+  items.forEach((item, i) => {
+    const p = child('ports', i);
+    const o = c.map(p, item, KEYS.port, 'a port mapping like {name: west, device: ...}');
+    if (!o) return;
+    let name = `ports[${i}]`;
+    const n = c.str(child(p, 'name'), o.name, 'a port name like west');
+    if (n !== undefined) {
+      knownNames.add(n);
+      if (!PORT_NAME_RE.test(n)) {
+        c.err(child(p, 'name'), `${JSON.stringify(n)} is not a valid port name: use 1-15 lowercase letters, digits, _ or -, starting with a letter`);
+      } else if (byName.has(n)) {
+        c.err(child(p, 'name'), `port name ${n} is already used by ports[${byName.get(n)}]`);
+      } else {
+        byName.set(n, i);
+      }
+      name = n;
+    }
+    let device = '';
+    let deviceKind: DeviceKind = 'auto';
+    const d = c.str(child(p, 'device'), o.device, DEVICE_HELP);
+    if (d !== undefined) {
+      const r = parseDevice(d);
+      if (typeof r === 'string') c.err(child(p, 'device'), r);
+      else {
+        device = r.device;
+        deviceKind = r.kind;
+        const key = r.kind === 'vdev' ? r.vdevName! : r.kind === 'pci' ? r.device.split(',')[0] : r.kind === 'env' ? r.device : '';
+        if (key) {
+          const prev = byDevice.get(key);
+          if (prev !== undefined) {
+            const what = r.kind === 'vdev' ? `vdev name ${key}` : r.kind === 'pci' ? `PCI device ${key}` : key;
+            const hint = r.kind === 'vdev' ? `; give each virtual device its own number, e.g. ${key.replace(/[0-9]+$/, '')}${i}` : '';
+            c.err(child(p, 'device'), `${what} is already used by ports[${prev}]${hint}`);
+          } else byDevice.set(key, i);
+        }
+      }
+    }
+    const port: PortConfig = {
+      name,
+      device,
+      deviceKind,
+      rxQueues: c.int(child(p, 'rxQueues'), o.rxQueues, DEFAULTS.port.rxQueues, 1, 16),
+      rxDescriptors: c.int(child(p, 'rxDescriptors'), o.rxDescriptors, DEFAULTS.port.rxDescriptors, 64, 4096, { pow2: true }),
+      txDescriptors: c.int(child(p, 'txDescriptors'), o.txDescriptors, DEFAULTS.port.txDescriptors, 64, 4096, { pow2: true }),
+      mtu: c.int(child(p, 'mtu'), o.mtu, DEFAULTS.port.mtu, 68, 9600),
+      addresses: [],
+    };
+    if (o.mac !== undefined) {
+      const ms = c.str(child(p, 'mac'), o.mac, 'a MAC like 02:00:00:00:01:01');
+      if (ms !== undefined) {
+        const m = c.parse(child(p, 'mac'), () => parseMac(ms, { unicast: true }));
+        if (m) port.mac = ms.toLowerCase();
+      }
+    }
+    if (o.address !== undefined && o.address !== null) {
+      const single = !Array.isArray(o.address);
+      const list = single ? [o.address] : (o.address as unknown[]);
+      list.forEach((a, j) => {
+        const ap = single ? child(p, 'address') : child(child(p, 'address'), j);
+        const s = c.str(ap, a, 'an interface address like 10.1.0.1/24');
+        if (s === undefined) return;
+        const ia = c.parse(ap, () => parseInterfaceAddress(s));
+        if (!ia) return;
+        const text = `${formatIPv4(ia.addr)}/${ia.len}`;
+        port.addresses.push(text);
+        addrPaths.push({ path: ap, port: name, text });
+      });
+    }
+    ports.push(port);
+  });
+  // conflicts in file order: each address against every earlier one
+  const seen: { port: string; addr: string }[] = [];
+  for (const a of addrPaths) {
+    const msg = findAddressConflict(seen, a.port, a.text);
+    if (msg) c.err(a.path, msg);
+    else seen.push({ port: a.port, addr: a.text });
+  }
+  return ports;
+}
+
+// ---------------------------------------------------------------------------------------------
+// workers
+
+function lcoreNames(l: number[]): string {
+  return l.join(', ');
+}
+
+function validateWorkers(c: Ctx, v: unknown, eal: EalConfig, ports: PortConfig[], knownNames: Set<string>): { workers: WorkerConfig[]; auto: boolean } {
+  const pairs: { port: string; queue: number }[] = [];
+  for (const p of ports) for (let q = 0; q < p.rxQueues; q++) pairs.push({ port: p.name, queue: q });
+  if (v === undefined || v === null || v === 'auto') {
+    const wl = eal.workerLcores;
+    const workers: WorkerConfig[] = wl.map((lcore) => ({ lcore, rx: [] }));
+    pairs.forEach((pq, k) => workers[k % wl.length].rx.push(pq));
+    const busy = workers.filter((w) => w.rx.length > 0);
+    if (busy.length < workers.length && pairs.length > 0) {
+      const idle = workers.filter((w) => w.rx.length === 0).map((w) => w.lcore);
+      c.warnings.push(
+        `workers: ${wl.length} worker lcores but only ${pairs.length} rx queue${pairs.length === 1 ? '' : 's'}; ` +
+          `lcore${idle.length === 1 ? '' : 's'} ${lcoreNames(idle)} will not poll (raise ports[].rxQueues or shorten eal.lcores)`,
+      );
+    }
+    return { workers: busy, auto: true };
+  }
+  if (!Array.isArray(v)) {
+    c.err('workers', `expected "auto" or a list like [{lcore: 1, rx: [{port: west, queue: 0}]}], got ${got(v)}`);
+    return { workers: [], auto: false };
+  }
+  const workers: WorkerConfig[] = [];
+  const lcoreAt = new Map<number, number>();
+  const pollers = new Map<string, string>();
+  const portByName = new Map(ports.map((p) => [p.name, p]));
+  v.forEach((item, i) => {
+    const wp = child('workers', i);
+    const o = c.map(wp, item, KEYS.worker, 'a worker mapping like {lcore: 1, rx: [{port: west, queue: 0}]}');
+    if (!o) return;
+    const lp = child(wp, 'lcore');
+    let lcore = -1;
+    if (typeof o.lcore !== 'number' || !Number.isInteger(o.lcore) || o.lcore < 0) {
+      c.err(lp, o.lcore === undefined ? `required (a worker lcore from eal.lcores: ${lcoreNames(eal.workerLcores)})` : `expected an lcore number, got ${got(o.lcore)}`);
+    } else if (o.lcore === eal.mainLcore) {
+      c.err(lp, `lcore ${o.lcore} is the main lcore (Node's thread, never polls); worker lcores are ${lcoreNames(eal.workerLcores)}`);
+    } else if (!eal.workerLcores.includes(o.lcore)) {
+      c.err(lp, `lcore ${o.lcore} is not in eal.lcores ("${eal.lcores}"); worker lcores are ${lcoreNames(eal.workerLcores)}`);
+    } else if (lcoreAt.has(o.lcore)) {
+      c.err(lp, `lcore ${o.lcore} is already listed in workers[${lcoreAt.get(o.lcore)}]`);
+    } else {
+      lcore = o.lcore;
+      lcoreAt.set(lcore, i);
+    }
+    const w: WorkerConfig = { lcore, rx: [] };
+    const rp = child(wp, 'rx');
+    const rxs = c.list(rp, o.rx, '{port, queue} mappings');
+    if (o.rx === undefined || o.rx === null || (Array.isArray(o.rx) && o.rx.length === 0)) {
+      c.err(rp, `worker lcore ${got(o.lcore)} has no rx queues; give it at least one {port, queue} or remove it`);
+    }
+    rxs.forEach((r, j) => {
+      const qp = child(rp, j);
+      const ro = c.map(qp, r, KEYS.rx, 'a mapping like {port: west, queue: 0}');
+      if (!ro) return;
+      const pn = c.str(child(qp, 'port'), ro.port, 'a port name');
+      const queue = c.int(child(qp, 'queue'), ro.queue, -1, 0, 15);
+      if (ro.queue === undefined) c.err(child(qp, 'queue'), 'required (an rx queue number from 0)');
+      if (pn === undefined) return;
+      const port = portByName.get(pn);
+      if (!port) {
+        if (!knownNames.has(pn)) c.err(child(qp, 'port'), `no port named ${pn}; ports are ${ports.map((p) => p.name).join(', ')}`);
+        return;
+      }
+      if (queue < 0) return;
+      if (queue >= port.rxQueues) {
+        c.err(child(qp, 'queue'), `port ${pn} has ${port.rxQueues} rx queue${port.rxQueues === 1 ? '' : 's'} (0-${port.rxQueues - 1}); queue ${queue} does not exist`);
+        return;
+      }
+      const key = `${pn}/${queue}`;
+      const prev = pollers.get(key);
+      if (prev) {
+        c.err(qp, `port ${pn} queue ${queue} is already polled by ${prev}; each rx queue has exactly one worker`);
+        return;
+      }
+      pollers.set(key, qp);
+      w.rx.push({ port: pn, queue });
+    });
+    workers.push(w);
+  });
+  for (const l of eal.workerLcores) {
+    if (!lcoreAt.has(l)) c.err('workers', `worker lcore ${l} (from eal.lcores) polls no rx queue; add it to workers or remove it from eal.lcores`);
+  }
+  for (const pq of pairs) {
+    if (!pollers.has(`${pq.port}/${pq.queue}`)) c.err('workers', `port ${pq.port} queue ${pq.queue} is polled by no worker; every rx queue needs exactly one`);
+  }
+  return { workers, auto: false };
+}
+
+// ---------------------------------------------------------------------------------------------
+// fib, routes, neighbours
+
+function validateFib(c: Ctx, v: unknown): FibConfig {
+  const o = c.map('fib', v, KEYS.fib) ?? {};
+  const maxRoutes = c.int('fib.maxRoutes', o.maxRoutes, DEFAULTS.fib.maxRoutes, 16, 16777216);
+  const derived = Math.min(65536, Math.max(256, Math.floor(maxRoutes / 16)));
+  return {
+    maxRoutes,
+    tbl8Groups: c.int('fib.tbl8Groups', o.tbl8Groups, derived, 1, 16777216),
+    maxNexthops: c.int('fib.maxNexthops', o.maxNexthops, DEFAULTS.fib.maxNexthops, 16, 1048576),
+  };
+}
+
+interface Connected {
+  port: string;
+  text: string;
+  addr: number;
+  len: number;
+}
+
+function connectedOf(ports: PortConfig[]): Connected[] {
+  const out: Connected[] = [];
+  for (const p of ports) {
+    for (const t of p.addresses) {
+      const a = parseInterfaceAddress(t);
+      out.push({ port: p.name, text: t, addr: a.addr, len: a.len });
+    }
+  }
+  return out;
+}
+
+function portRef(c: Ctx, path: Path, v: unknown, ports: PortConfig[], knownNames: Set<string>): string | undefined {
+  const pn = c.str(path, v, 'a port name');
+  if (pn === undefined) return undefined;
+  if (!ports.some((p) => p.name === pn)) {
+    if (!knownNames.has(pn)) c.err(path, `no port named ${pn}; ports are ${ports.map((p) => p.name).join(', ') || '(none)'}`);
+    return undefined;
+  }
+  return pn;
+}
+
+function ownAddress(conn: Connected[], a: number): Connected | undefined {
+  return conn.find((x) => x.addr === a);
+}
+
+function validateRoutes(c: Ctx, v: unknown, ports: PortConfig[], knownNames: Set<string>): RouteConfig[] {
+  const conn = connectedOf(ports);
+  const routes: RouteConfig[] = [];
+  const byPrefix = new Map<string, number>();
+  c.list('routes', v, 'routes like {prefix: 10.20.0.0/16, via: 10.2.0.2}').forEach((item, i) => {
+    const rp = child('routes', i);
+    const o = c.map(rp, item, KEYS.route, 'a route mapping like {prefix: 10.20.0.0/16, via: 10.2.0.2}');
+    if (!o) return;
+    let ok = true;
+    const ps = c.str(child(rp, 'prefix'), o.prefix, 'a prefix like 10.20.0.0/16');
+    const pfx = ps === undefined ? undefined : c.parse(child(rp, 'prefix'), () => parsePrefix(ps));
+    let prefix = '';
+    if (!pfx) ok = false;
+    else {
+      prefix = formatPrefix(pfx);
+      const prev = byPrefix.get(prefix);
+      const same = conn.find((x) => x.len === pfx.len && prefixContains(pfx, x.addr));
+      if (prev !== undefined) {
+        c.err(child(rp, 'prefix'), `${prefix} is already routed by routes[${prev}]`);
+        ok = false;
+      } else if (same) {
+        c.err(child(rp, 'prefix'), `${prefix} is the connected subnet of port ${same.port} (${same.text}); it is routed there already`);
+        ok = false;
+      } else if (pfx.len === 32 && ownAddress(conn, pfx.addr)) {
+        c.err(child(rp, 'prefix'), `${prefix} is this router's own address on port ${ownAddress(conn, pfx.addr)!.port}`);
+        ok = false;
+      } else byPrefix.set(prefix, i);
+    }
+    const blackhole = c.bool(child(rp, 'blackhole'), o.blackhole, false);
+    const hasVia = o.via !== undefined;
+    const hasPort = o.port !== undefined;
+    if (blackhole && (hasVia || hasPort)) {
+      c.err(child(rp, 'blackhole'), `a blackhole route takes no via or port`);
+      return;
+    }
+    if (!blackhole && !hasVia && !hasPort) {
+      c.err(rp, `needs via, port or blackhole: true`);
+      return;
+    }
+    const r: RouteConfig = { prefix, blackhole };
+    if (hasPort) {
+      const pn = portRef(c, child(rp, 'port'), o.port, ports, knownNames);
+      if (pn === undefined) ok = false;
+      else r.port = pn;
+    }
+    if (hasVia) {
+      const vs = c.str(child(rp, 'via'), o.via, 'a next-hop address like 10.2.0.2');
+      const via = vs === undefined ? undefined : c.parse(child(rp, 'via'), () => parseUnicastIPv4(vs));
+      if (via === undefined) ok = false;
+      else {
+        r.via = formatIPv4(via);
+        const own = ownAddress(conn, via);
+        if (own) {
+          c.err(child(rp, 'via'), `${r.via} is this router's own address on port ${own.port}`);
+          ok = false;
+        } else if (!hasPort) {
+          const cn = conn.find((x) => prefixContains(x, via));
+          if (cn) r.port = cn.port;
+          else {
+            c.err(child(rp, 'via'), `${r.via} is not in any port's connected subnet; add port: <name>`);
+            ok = false;
+          }
+        }
+      }
+    }
+    if (ok) routes.push(r);
+  });
+  return routes;
+}
+
+function validateNeighbors(c: Ctx, v: unknown, ports: PortConfig[], knownNames: Set<string>): NeighborConfig[] {
+  const conn = connectedOf(ports);
+  const out: NeighborConfig[] = [];
+  const byAddr = new Map<number, number>();
+  c.list('neighbors', v, 'neighbours like {address: 10.1.0.2, mac: "02:00:00:00:01:02", port: west}').forEach((item, i) => {
+    const np = child('neighbors', i);
+    const o = c.map(np, item, KEYS.neighbor, 'a neighbour mapping like {address: 10.1.0.2, mac: "02:00:00:00:01:02", port: west}');
+    if (!o) return;
+    let ok = true;
+    const as = c.str(child(np, 'address'), o.address, 'an IPv4 address like 10.1.0.2');
+    const addr = as === undefined ? undefined : c.parse(child(np, 'address'), () => parseUnicastIPv4(as));
+    if (addr === undefined) ok = false;
+    else {
+      const own = ownAddress(conn, addr);
+      if (own) {
+        c.err(child(np, 'address'), `${formatIPv4(addr)} is this router's own address on port ${own.port}`);
+        ok = false;
+      } else if (byAddr.has(addr)) {
+        c.err(child(np, 'address'), `${formatIPv4(addr)} is already a neighbour (neighbors[${byAddr.get(addr)}])`);
+        ok = false;
+      } else byAddr.set(addr, i);
+    }
+    const ms = c.str(child(np, 'mac'), o.mac, 'a MAC like 02:00:00:00:01:02');
+    const mac = ms === undefined ? undefined : c.parse(child(np, 'mac'), () => parseMac(ms, { unicast: true }));
+    if (!mac) ok = false;
+    const port = portRef(c, child(np, 'port'), o.port, ports, knownNames);
+    if (port === undefined) ok = false;
+    if (!ok || addr === undefined || !mac || port === undefined) return;
+    const pc = conn.filter((x) => x.port === port);
+    if (pc.length > 0 && !pc.some((x) => prefixContains(x, addr))) {
+      c.warnings.push(`neighbors[${i}].address: ${formatIPv4(addr)} is not in a connected subnet of port ${port} (${pc.map((x) => x.text).join(', ')})`);
+    }
+    out.push({ address: formatIPv4(addr), mac: ms!.toLowerCase(), port });
+  });
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// small sections
+
+function validateMetrics(c: Ctx, v: unknown): MetricsConfig {
+  const o = c.map('metrics', v, KEYS.metrics) ?? {};
+  const l = o.listen === undefined ? DEFAULTS.metrics.listen : o.listen;
+  if (l === false) return { listen: false };
+  const help = `expected host:port like 127.0.0.1:9450, or false to disable metrics`;
+  if (typeof l !== 'string') {
+    c.err('metrics.listen', `${help}, got ${got(l)}`);
+    return { listen: false };
+  }
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):([0-9]{1,5})$/.exec(l);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+    c.err('metrics.listen', `${help} (port 1-65535), got ${got(l)}`);
+    return { listen: false };
+  }
+  const host = m[1].startsWith('[') ? m[1].slice(1, -1) : m[1];
+  return { listen: { host, port: Number(m[2]) } };
+}
+
+function validateControl(c: Ctx, v: unknown): ControlConfig {
+  const o = c.map('control', v, KEYS.control) ?? {};
+  let socket: string = DEFAULTS.control.socket;
+  if (o.socket !== undefined) {
+    const s = c.str('control.socket', o.socket, 'a UNIX socket path like /run/dpfwd/dpfwd.sock');
+    if (s !== undefined) {
+      if (s === '') c.err('control.socket', 'expected a UNIX socket path like /run/dpfwd/dpfwd.sock, got ""');
+      else if (Buffer.byteLength(s) > 107) c.err('control.socket', `path is ${Buffer.byteLength(s)} bytes; a UNIX socket path holds at most 107`);
+      else socket = s;
+    }
+  }
+  let mode: number = DEFAULTS.control.mode;
+  if (o.mode !== undefined) {
+    // YAML 1.2 reads an unquoted 0660 as decimal 660; use the source text to read what was meant
+    let text: string | undefined;
+    if (typeof o.mode === 'string') text = o.mode;
+    else if (typeof o.mode === 'number') text = c.sourceOf(['control', 'mode']) ?? String(o.mode);
+    const m = text === undefined ? null : /^(?:0o?)?([0-7]{3})$/.exec(text.trim());
+    if (!m) c.err('control.mode', `expected an octal file mode like "0660", got ${got(o.mode)}`);
+    else mode = parseInt(m[1], 8);
+  }
+  return { socket, mode };
+}
+
+function validatePunt(c: Ctx, v: unknown): PuntConfig {
+  const o = c.map('punt', v, KEYS.punt) ?? {};
+  return {
+    rate: c.int('punt.rate', o.rate, DEFAULTS.punt.rate, 1, 100000000, { unit: 'packets/s per worker' }),
+    burst: c.int('punt.burst', o.burst, DEFAULTS.punt.burst, 1, 65536),
+  };
+}
+
+function validateIcmp(c: Ctx, v: unknown): IcmpConfig {
+  const o = c.map('icmp', v, KEYS.icmp) ?? {};
+  return {
+    unreachable: c.bool('icmp.unreachable', o.unreachable, DEFAULTS.icmp.unreachable),
+    rateLimit: c.int('icmp.rateLimit', o.rateLimit, DEFAULTS.icmp.rateLimit, 0, 1000000, { unit: 'messages/s' }),
+    burst: c.int('icmp.burst', o.burst, DEFAULTS.icmp.burst, 1, 100000),
+  };
+}
+
+function validateArp(c: Ctx, v: unknown): ArpConfig {
+  const o = c.map('arp', v, KEYS.arp) ?? {};
+  const d = DEFAULTS.arp;
+  return {
+    reachableMs: c.int('arp.reachableMs', o.reachableMs, d.reachableMs, 100, 86400000, { unit: 'ms' }),
+    staleMs: c.int('arp.staleMs', o.staleMs, d.staleMs, 100, 86400000, { unit: 'ms' }),
+    retransmitMs: c.int('arp.retransmitMs', o.retransmitMs, d.retransmitMs, 10, 60000, { unit: 'ms' }),
+    probes: c.int('arp.probes', o.probes, d.probes, 1, 100),
+    queueLen: c.int('arp.queueLen', o.queueLen, d.queueLen, 0, 1024, { unit: 'packets' }),
+  };
+}
+
+function validateMempool(c: Ctx, v: unknown): MempoolConfig {
+  const o = c.map('mempool', v, KEYS.mempool) ?? {};
+  const mbufs = o.mbufs === 0 ? 0 : c.int('mempool.mbufs', o.mbufs, DEFAULTS.mempool.mbufs, 1023, 2 ** 31 - 1);
+  const cacheSize = c.int('mempool.cacheSize', o.cacheSize, DEFAULTS.mempool.cacheSize, 0, 512);
+  if (mbufs > 0 && cacheSize * 1.5 > mbufs) {
+    c.err('mempool.cacheSize', `a cache of ${cacheSize} needs at least ${Math.ceil(cacheSize * 1.5)} mbufs (DPDK: cache ≤ mbufs / 1.5), and mempool.mbufs is ${mbufs}`);
+  }
+  return { mbufs, cacheSize };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** l3fwd's per-worker RX burst, counted in the mempool size. */
+export const BURST_SIZE = 32;
+export const MEMPOOL_FLOOR = 8192;
+
+/**
+ * Number of mbufs for the one packet pool: mempool.mbufs when set, else l3fwd's formula
+ * Σports(rxQueues·rxDescriptors) + Σports(workers·txDescriptors) + workers·32 + workers·cacheSize,
+ * at least 8192, rounded up to 2^n − 1 (the size rte_mempool handles best).
+ */
+export function mempoolSize(config: Pick<Config, 'ports' | 'workers' | 'mempool'>): number {
+  if (config.mempool.mbufs > 0) return config.mempool.mbufs;
+  const w = config.workers.length;
+  let n = 0;
+  for (const p of config.ports) n += p.rxQueues * p.rxDescriptors + w * p.txDescriptors;
+  n += w * BURST_SIZE + w * config.mempool.cacheSize;
+  n = Math.max(n, MEMPOOL_FLOOR);
+  let r = 1;
+  while (r - 1 < n) r *= 2;
+  return r - 1;
+}
+
+/**
+ * Validates a plain value (as read from YAML) into a Config. Returns the config or the list of
+ * every error (`path: problem`).
+ */
+export function validateConfig(raw: unknown, source: string, sourceOf: SourceOf = () => undefined): { config?: Config; errors: string[] } {
+  const c = new Ctx(sourceOf);
+  if (raw === null || raw === undefined) {
+    c.err('', `the configuration is empty; at least eal and ports are needed (see examples/demo.yaml)`);
+    return { errors: c.errors };
+  }
+  const top = c.map('', raw, KEYS.top, 'a mapping of sections (eal, ports, …) at the top level');
+  if (!top) return { errors: c.errors };
+  const knownNames = new Set<string>();
+  const eal = validateEal(c, top.eal);
+  const ports = validatePorts(c, top.ports, knownNames);
+  const { workers, auto } = validateWorkers(c, top.workers, eal, ports, knownNames);
+  const fib = validateFib(c, top.fib);
+  const routes = validateRoutes(c, top.routes, ports, knownNames);
+  const neighbors = validateNeighbors(c, top.neighbors, ports, knownNames);
+  const config: Config = {
+    source,
+    eal,
+    ports,
+    workers,
+    workersAuto: auto,
+    fib,
+    routes,
+    neighbors,
+    metrics: validateMetrics(c, top.metrics),
+    control: validateControl(c, top.control),
+    punt: validatePunt(c, top.punt),
+    icmp: validateIcmp(c, top.icmp),
+    arp: validateArp(c, top.arp),
+    mempool: validateMempool(c, top.mempool),
+    warnings: c.warnings,
+  };
+  if (c.errors.length === 0 && config.mempool.mbufs > 0) {
+    const need = mempoolSize({ ...config, mempool: { ...config.mempool, mbufs: 0 } });
+    if (config.mempool.mbufs < need) {
+      c.warnings.push(`mempool.mbufs: ${config.mempool.mbufs} is fewer than the ${need} that the ports, queues and workers need; receive queues may run dry`);
+    }
+  }
+  if (c.errors.length > 0) return { errors: c.errors };
+  return { config, errors: [] };
+}
