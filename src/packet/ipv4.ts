@@ -1,0 +1,238 @@
+/**
+ * IPv4 addresses, header builder (with fields that tests can corrupt) and a tolerant parser that
+ * reports problems in the RFC 1812 order the fast path checks them.
+ */
+import { DpfwdError } from '../errors';
+import { internetChecksum, verifyIpv4HeaderChecksum } from './checksum';
+import { ETH_MIN_FRAME, ETHERTYPE_IPV4, EthernetOptions, ethernetHeaderLength, writeEthernetHeader } from './ethernet';
+
+export const IPPROTO_ICMP = 1;
+export const IPPROTO_TCP = 6;
+export const IPPROTO_UDP = 17;
+export const IPV4_HEADER_LEN = 20;
+
+const IP_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
+/** Dotted quad → unsigned 32-bit number; throws EINVAL for anything else. */
+export function ipToNumber(ip: string): number {
+  const m = typeof ip === 'string' ? IP_RE.exec(ip) : null;
+  if (!m || m.slice(1).some((o) => Number(o) > 255)) {
+    throw new DpfwdError('EINVAL', `'${String(ip)}' is not an IPv4 address; write it as a dotted quad like 10.1.0.2`);
+  }
+  return ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0;
+}
+
+/** Unsigned 32-bit number → dotted quad (the number is taken modulo 2^32). */
+export function numberToIp(n: number): string {
+  n = n >>> 0;
+  return `${n >>> 24}.${(n >>> 16) & 0xff}.${(n >>> 8) & 0xff}.${n & 0xff}`;
+}
+
+export function ipToBuffer(ip: string): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(ipToNumber(ip));
+  return b;
+}
+
+export function ipFromBuffer(buf: Buffer, off = 0): string {
+  return numberToIp(buf.readUInt32BE(off));
+}
+
+/** 224.0.0.0/4. */
+export function isMulticastIp(ip: string): boolean {
+  return ipToNumber(ip) >>> 28 === 0xe;
+}
+
+/** The limited broadcast 255.255.255.255. */
+export function isLimitedBroadcastIp(ip: string): boolean {
+  return ipToNumber(ip) === 0xffffffff;
+}
+
+/**
+ * Why `ip` is not a unique host address (RFC 1812 4.3.2.7 / 5.3.7), or undefined if it is one:
+ * 0/8 ("this network"), 127/8 loopback, 224/4 multicast, 240/4 class E incl. 255.255.255.255.
+ */
+export function notUniqueHostReason(ip: string): string | undefined {
+  const n = ipToNumber(ip);
+  const top = n >>> 24;
+  if (n === 0xffffffff) return 'limited broadcast 255.255.255.255';
+  if (top === 0) return `${ip} is in 0.0.0.0/8`;
+  if (top === 127) return `${ip} is loopback (127.0.0.0/8)`;
+  if (top >>> 4 === 0xe) return `${ip} is multicast (224.0.0.0/4)`;
+  if (top >>> 4 === 0xf) return `${ip} is class E (240.0.0.0/4)`;
+  return undefined;
+}
+
+export interface Ipv4Options {
+  src: string;
+  dst: string;
+  protocol: number;
+  ttl?: number;
+  id?: number;
+  tos?: number;
+  /** Don't Fragment. */
+  df?: boolean;
+  /** More Fragments. */
+  mf?: boolean;
+  /** Fragment offset in 8-byte units (0..8191). */
+  fragmentOffset?: number;
+  /** IP options, padded with zeros (EOL) to a multiple of 4; raises IHL above 5. */
+  options?: Buffer;
+  // Overrides to build malformed headers in tests; the checksum is computed after them.
+  version?: number;
+  ihl?: number;
+  totalLength?: number;
+  /** Explicit header checksum instead of the computed one. */
+  checksum?: number;
+}
+
+function u(n: number | undefined, def: number, max: number, name: string): number {
+  const v = n ?? def;
+  if (!Number.isInteger(v) || v < 0 || v > max) throw new DpfwdError('EINVAL', `${name} ${v} is not an integer in 0..${max}`);
+  return v;
+}
+
+/** Header length in bytes that `opts` produces (20 + padded options). */
+export function ipv4HeaderLength(opts: Pick<Ipv4Options, 'options'>): number {
+  const ol = opts.options ? (opts.options.length + 3) & ~3 : 0;
+  if (IPV4_HEADER_LEN + ol > 60) throw new DpfwdError('EINVAL', `IP options of ${opts.options!.length} bytes exceed the 40 allowed`);
+  return IPV4_HEADER_LEN + ol;
+}
+
+/**
+ * Writes an IPv4 header at `off` for a datagram carrying `payloadLength` bytes; returns the
+ * header length. The payload must be written by the caller (after the header).
+ */
+export function writeIpv4Header(buf: Buffer, off: number, opts: Ipv4Options, payloadLength: number): number {
+  const hl = ipv4HeaderLength(opts);
+  const version = u(opts.version, 4, 15, 'version');
+  const ihl = u(opts.ihl, hl / 4, 15, 'ihl');
+  const total = u(opts.totalLength, hl + payloadLength, 0xffff, 'totalLength');
+  buf[off] = (version << 4) | ihl;
+  buf[off + 1] = u(opts.tos, 0, 255, 'tos');
+  buf.writeUInt16BE(total, off + 2);
+  buf.writeUInt16BE(u(opts.id, 0, 0xffff, 'id'), off + 4);
+  const frag = u(opts.fragmentOffset, 0, 0x1fff, 'fragmentOffset');
+  buf.writeUInt16BE((opts.df ? 0x4000 : 0) | (opts.mf ? 0x2000 : 0) | frag, off + 6);
+  buf[off + 8] = u(opts.ttl, 64, 255, 'ttl');
+  buf[off + 9] = u(opts.protocol, 0, 255, 'protocol');
+  buf.writeUInt16BE(0, off + 10);
+  buf.writeUInt32BE(ipToNumber(opts.src), off + 12);
+  buf.writeUInt32BE(ipToNumber(opts.dst), off + 16);
+  if (opts.options) {
+    buf.fill(0, off + 20, off + hl);
+    opts.options.copy(buf, off + 20);
+  }
+  // Checksum over the real header bytes (hl), whatever IHL claims, so corrupt-IHL tests isolate IHL.
+  const sum = opts.checksum !== undefined ? u(opts.checksum, 0, 0xffff, 'checksum') : checksumOver(buf, off, hl);
+  buf.writeUInt16BE(sum, off + 10);
+  return hl;
+}
+
+function checksumOver(buf: Buffer, off: number, hl: number): number {
+  // The checksum field is zero here (written just before), so a plain sum over hl bytes is right.
+  return internetChecksum(buf, off, hl);
+}
+
+/** Builds an IPv4 datagram (no link layer): header + payload. */
+export function buildIpv4(opts: Ipv4Options & { payload: Buffer }): Buffer {
+  const hl = ipv4HeaderLength(opts);
+  const buf = Buffer.alloc(hl + opts.payload.length);
+  writeIpv4Header(buf, 0, opts, opts.payload.length);
+  opts.payload.copy(buf, hl);
+  return buf;
+}
+
+export type Ipv4FrameOptions = Omit<EthernetOptions, 'etherType'> & Ipv4Options & { payload: Buffer; minSize?: number };
+
+/** Builds Ethernet + IPv4 + payload, zero-padded to `minSize` (default 60, no FCS). */
+export function buildIpv4Frame(opts: Ipv4FrameOptions): Buffer {
+  const eh = ethernetHeaderLength(opts.vlan);
+  const hl = ipv4HeaderLength(opts);
+  const buf = Buffer.alloc(Math.max(eh + hl + opts.payload.length, opts.minSize ?? ETH_MIN_FRAME));
+  writeEthernetHeader(buf, { ...opts, etherType: ETHERTYPE_IPV4 });
+  writeIpv4Header(buf, eh, opts, opts.payload.length);
+  opts.payload.copy(buf, eh + hl);
+  return buf;
+}
+
+export interface Ipv4Header {
+  /** Offset of the header in the buffer it was parsed from. */
+  offset: number;
+  version: number;
+  ihl: number;
+  /** IHL·4. */
+  headerLength: number;
+  tos: number;
+  totalLength: number;
+  id: number;
+  df: boolean;
+  mf: boolean;
+  /** In 8-byte units. */
+  fragmentOffset: number;
+  ttl: number;
+  protocol: number;
+  checksum: number;
+  checksumValid: boolean;
+  src: string;
+  dst: string;
+  /** Option bytes (IHL·4 − 20), empty when none or unreadable. */
+  options: Buffer;
+  /** Offset of the payload (offset + headerLength). */
+  payloadOffset: number;
+  /** Payload bytes actually present: min(totalLength, what the buffer holds) − headerLength, ≥ 0. */
+  payloadLength: number;
+  /** Problems in RFC 1812 check order; empty when the header is well formed. */
+  problems: string[];
+}
+
+/**
+ * Tolerant parse of the IPv4 header at `off`: undefined if fewer than 20 bytes remain, otherwise
+ * the fields plus `problems`. With `strict`, throws EPACKET instead of returning problems.
+ */
+export function parseIpv4(buf: Buffer, off = 0, strict = false): Ipv4Header | undefined {
+  const avail = buf.length - off;
+  if (avail < IPV4_HEADER_LEN) {
+    if (strict) throw new DpfwdError('EPACKET', `IPv4 header truncated: ${Math.max(avail, 0)} of 20 bytes at offset ${off}`);
+    return undefined;
+  }
+  const problems: string[] = [];
+  const version = buf[off] >> 4;
+  const ihl = buf[off] & 0x0f;
+  const headerLength = ihl * 4;
+  const totalLength = buf.readUInt16BE(off + 2);
+  if (version !== 4) problems.push(`version ${version} is not 4`);
+  if (ihl < 5) problems.push(`IHL ${ihl} is below 5`);
+  else if (headerLength > avail) problems.push(`header of ${headerLength} bytes runs past the ${avail} bytes present`);
+  if (totalLength < Math.max(headerLength, IPV4_HEADER_LEN)) problems.push(`total length ${totalLength} is below the header length ${headerLength}`);
+  else if (totalLength > avail) problems.push(`total length ${totalLength} exceeds the ${avail} bytes present`);
+  const checksumValid = ihl >= 5 && headerLength <= avail && verifyIpv4HeaderChecksum(buf, off);
+  if (!checksumValid && ihl >= 5 && headerLength <= avail) problems.push('header checksum does not verify');
+  const flags = buf.readUInt16BE(off + 6);
+  const hlUsable = ihl >= 5 && headerLength <= avail ? headerLength : IPV4_HEADER_LEN;
+  const end = Math.min(avail, Math.max(totalLength, hlUsable));
+  const h: Ipv4Header = {
+    offset: off,
+    version,
+    ihl,
+    headerLength,
+    tos: buf[off + 1],
+    totalLength,
+    id: buf.readUInt16BE(off + 4),
+    df: (flags & 0x4000) !== 0,
+    mf: (flags & 0x2000) !== 0,
+    fragmentOffset: flags & 0x1fff,
+    ttl: buf[off + 8],
+    protocol: buf[off + 9],
+    checksum: buf.readUInt16BE(off + 10),
+    checksumValid,
+    src: ipFromBuffer(buf, off + 12),
+    dst: ipFromBuffer(buf, off + 16),
+    options: Buffer.from(buf.subarray(off + 20, off + hlUsable)),
+    payloadOffset: off + hlUsable,
+    payloadLength: Math.max(0, end - hlUsable),
+    problems,
+  };
+  if (strict && problems.length) throw new DpfwdError('EPACKET', `malformed IPv4 header at offset ${off}: ${problems.join('; ')}`);
+  return h;
+}
