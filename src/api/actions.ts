@@ -1,0 +1,254 @@
+/**
+ * One action function per operation. The control socket, the CLI (through the socket) and the
+ * tests all call these; front ends only parse and print.
+ */
+import { Forwarder } from '../forwarder';
+import { DpfwdError } from '../errors';
+import { Dataplane, CounterSnapshot } from '../dataplane';
+import { formatIPv4, parseIPv4, parseInterfaceAddress, parseMac, parsePrefix, parseRouteFile, findAddressConflict } from '../routing/prefix';
+
+/** Counter offsets taken by `stats clear`: the CLI shows deltas, Prometheus keeps raw totals. */
+export class CounterBaseline {
+  private base: CounterSnapshot | null = null;
+  clear(now: CounterSnapshot): void {
+    this.base = now;
+  }
+  /** now − baseline, per worker and per port. */
+  since(now: CounterSnapshot): CounterSnapshot {
+    const b = this.base;
+    if (!b) return now;
+    return {
+      tscHz: now.tscHz,
+      workers: now.workers.map((w, i) => {
+        const bw = b.workers[i];
+        const counters: Record<string, number> = {};
+        for (const k of Object.keys(w.counters)) counters[k] = w.counters[k] - (bw?.counters[k] ?? 0);
+        return {
+          index: w.index,
+          counters,
+          ports: w.ports.map((p, j) => ({
+            forwarded: p.forwarded - (bw?.ports[j]?.forwarded ?? 0),
+            drops: p.drops.map((d, r) => d - (bw?.ports[j]?.drops[r] ?? 0)),
+          })),
+          punts: w.punts.map((p, k) => ({ punted: p.punted - (bw?.punts[k]?.punted ?? 0), limited: p.limited - (bw?.punts[k]?.limited ?? 0) })),
+        };
+      }),
+    };
+  }
+}
+
+export interface Ctx {
+  fwd: Forwarder;
+  baseline: CounterBaseline;
+}
+
+type Args = Record<string, unknown>;
+
+function str(a: Args, k: string, required = true): string | undefined {
+  const v = a[k];
+  if (v === undefined || v === null) {
+    if (required) throw new DpfwdError('EINVAL', `missing argument: ${k}`);
+    return undefined;
+  }
+  if (typeof v !== 'string') throw new DpfwdError('EINVAL', `argument ${k} must be a string`);
+  return v;
+}
+
+function portNames(ctx: Ctx): string {
+  return ctx.fwd.ports.map((p) => p.name).join(', ');
+}
+
+function checkPort(ctx: Ctx, name: string | undefined): string | undefined {
+  if (name === undefined) return undefined;
+  if (!ctx.fwd.ports.some((p) => p.name === name)) throw new DpfwdError('ENODEV', `unknown port ${name}; ports are: ${portNames(ctx)}`);
+  return name;
+}
+
+export function showDrops(ctx: Ctx): { port: string; reason: string; packets: number }[] & object {
+  const names = ctx.fwd.dp.names().drops;
+  const s = ctx.baseline.since(ctx.fwd.dp.snapshot());
+  const out: { port: string; reason: string; packets: number }[] = [];
+  ctx.fwd.ports.forEach((p) => {
+    names.forEach((reason, r) => {
+      let n = 0;
+      for (const w of s.workers) n += w.ports[p.index].drops[r];
+      out.push({ port: p.name, reason, packets: n });
+    });
+  });
+  return out;
+}
+
+export function showPorts(ctx: Ctx) {
+  const s = ctx.baseline.since(ctx.fwd.dp.snapshot());
+  return ctx.fwd.ports.map((p) => {
+    const info = ctx.fwd.dp.portInfo(p.index);
+    const st = ctx.fwd.dp.portStats(p.index);
+    let forwarded = 0;
+    let dropped = 0;
+    for (const w of s.workers) {
+      forwarded += w.ports[p.index].forwarded;
+      for (const d of w.ports[p.index].drops) dropped += d;
+    }
+    return {
+      ifname: p.name, device: p.device, driver: info.driver, address: info.mac, mtu: p.mtu,
+      operstate: info.linkUp ? 'UP' : 'DOWN', speed: info.speedMbps,
+      addr_info: ctx.fwd.rib.listAddresses().filter((a) => a.port === p.name).map((a) => ({ family: 'inet', local: formatIPv4(a.addr), prefixlen: a.len })),
+      stats64: {
+        rx: { packets: st.ipackets, bytes: st.ibytes, errors: st.ierrors, missed: st.imissed, nombuf: st.rxNombuf },
+        tx: { packets: st.opackets, bytes: st.obytes, errors: st.oerrors },
+      },
+      forwarded, dropped,
+    };
+  });
+}
+
+export function showWorkers(ctx: Ctx) {
+  const s = ctx.baseline.since(ctx.fwd.dp.snapshot());
+  return s.workers.map((w) => {
+    const c = w.counters;
+    const busy = c.busy_cycles;
+    const total = busy + c.idle_cycles;
+    return {
+      worker: w.index,
+      lcore: ctx.fwd.config.workers[w.index].lcore,
+      rx: ctx.fwd.config.workers[w.index].rx.map((r) => `${r.port}/${r.queue}`),
+      rx_packets: c.rx_packets, tx_packets: c.tx_packets,
+      packets_per_burst: c.rx_bursts ? +(c.rx_packets / c.rx_bursts).toFixed(2) : 0,
+      busy_percent: total ? +((100 * busy) / total).toFixed(2) : 0,
+      cycles_per_packet: c.rx_packets ? Math.round(busy / c.rx_packets) : 0,
+      punted: w.punts.reduce((a, p) => a + p.punted, 0),
+      punt_limited: w.punts.reduce((a, p) => a + p.limited, 0),
+    };
+  });
+}
+
+/** Raw (never cleared) counters, for scripts and tests that want exact totals. */
+export function showCounters(ctx: Ctx) {
+  const names = ctx.fwd.dp.names();
+  return { names, snapshot: ctx.fwd.dp.snapshot(), ports: ctx.fwd.ports.map((p) => p.name) };
+}
+
+export function statsClear(ctx: Ctx) {
+  ctx.baseline.clear(ctx.fwd.dp.snapshot());
+  return { cleared: true };
+}
+
+function parseRouteArgs(ctx: Ctx, a: Args) {
+  const prefix = str(a, 'prefix')!;
+  let p;
+  try {
+    p = parsePrefix(prefix);
+  } catch (e) {
+    throw new DpfwdError('EINVAL', (e as Error).message);
+  }
+  const via = str(a, 'via', false);
+  const port = checkPort(ctx, str(a, 'port', false));
+  const blackhole = a.blackhole === true;
+  if (!via && !port && !blackhole) throw new DpfwdError('EINVAL', `route ${prefix} needs via <address>, port <name> or blackhole`);
+  return { addr: p.addr, len: p.len, via: via ? parseIPv4(via) : undefined, port, blackhole };
+}
+
+export function routeAdd(ctx: Ctx, a: Args) {
+  const r = parseRouteArgs(ctx, a);
+  ctx.fwd.rib.addRoute(r);
+  return ctx.fwd.rib.lookup(r.addr);
+}
+
+export function routeDel(ctx: Ctx, a: Args) {
+  const p = parsePrefix(str(a, 'prefix')!);
+  ctx.fwd.rib.delRoute(p.addr, p.len, 'static');
+  return { deleted: str(a, 'prefix') };
+}
+
+export function routeShow(ctx: Ctx, a: Args) {
+  const limit = typeof a.limit === 'number' ? a.limit : 10000;
+  return ctx.fwd.rib.listRoutes(limit).map((r) => ({
+    dst: r.prefix, gateway: r.via, dev: r.port, protocol: r.origin, type: r.kind === 'drop' ? 'blackhole' : r.kind === 'local' ? 'local' : 'unicast',
+    ...(r.kind === 'gateway' ? { lladdr: r.mac ?? null } : {}),
+  }));
+}
+
+/** Many routes in one call: all or nothing (see Rib.addRoutesBulk). Lines: route-file syntax, l3fwd's R lines too. */
+export function routeLoad(ctx: Ctx, a: Args) {
+  const text = str(a, 'text')!;
+  const { routes, errors } = parseRouteFile(text);
+  if (errors.length) throw new DpfwdError('EINVAL', `route file has ${errors.length} bad line(s), nothing loaded:\n  ${errors.slice(0, 10).join('\n  ')}`);
+  const mapped = routes.map((r) => {
+    let port = r.port;
+    if (r.portId !== undefined) {
+      const p = ctx.fwd.ports[r.portId];
+      if (!p) throw new DpfwdError('ENODEV', `route ${formatIPv4(r.addr)}/${r.len}: port id ${r.portId} does not exist (ports 0-${ctx.fwd.ports.length - 1}: ${portNames(ctx)})`);
+      port = p.name;
+    }
+    checkPort(ctx, port);
+    return { addr: r.addr, len: r.len, via: r.via, port, blackhole: r.blackhole };
+  });
+  const t0 = process.hrtime.bigint();
+  const n = ctx.fwd.rib.addRoutesBulk(mapped);
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  return { loaded: n, milliseconds: +ms.toFixed(1) };
+}
+
+export function neighborAdd(ctx: Ctx, a: Args) {
+  const addr = parseIPv4(str(a, 'address')!);
+  const mac = parseMac(str(a, 'mac')!, { unicast: true });
+  const port = checkPort(ctx, str(a, 'port'))!;
+  const macStr = [...mac].map((b) => b.toString(16).padStart(2, '0')).join(':');
+  ctx.fwd.rib.setNeighbor(addr, port, macStr, true);
+  return { dst: formatIPv4(addr), lladdr: macStr, dev: port, state: ['PERMANENT'] };
+}
+
+export function neighborDel(ctx: Ctx, a: Args) {
+  const addr = parseIPv4(str(a, 'address')!);
+  ctx.fwd.rib.delNeighbor(addr);
+  return { deleted: formatIPv4(addr) };
+}
+
+export function neighborShow(ctx: Ctx) {
+  return ctx.fwd.rib.listNeighbors().map((n) => ({
+    dst: formatIPv4(n.addr), dev: ctx.fwd.rib.portName(n.port), lladdr: n.mac, state: [n.permanent ? 'PERMANENT' : n.mac ? 'REACHABLE' : 'INCOMPLETE'],
+  }));
+}
+
+export function addressAdd(ctx: Ctx, a: Args) {
+  const addrStr = str(a, 'address')!;
+  const port = checkPort(ctx, str(a, 'port'))!;
+  const ia = parseInterfaceAddress(addrStr);
+  const existing = ctx.fwd.rib.listAddresses().map((x) => ({ port: x.port, addr: `${formatIPv4(x.addr)}/${x.len}` }));
+  const conflict = findAddressConflict(existing, port, addrStr);
+  if (conflict) throw new DpfwdError('EEXIST', conflict);
+  ctx.fwd.rib.addAddress(port, ia.addr, ia.len);
+  return { ifname: port, local: formatIPv4(ia.addr), prefixlen: ia.len };
+}
+
+export function addressDel(ctx: Ctx, a: Args) {
+  const ia = parseInterfaceAddress(str(a, 'address')!);
+  const port = checkPort(ctx, str(a, 'port'))!;
+  ctx.fwd.rib.delAddress(port, ia.addr, ia.len);
+  return { deleted: `${formatIPv4(ia.addr)}/${ia.len}`, ifname: port };
+}
+
+export function health(ctx: Ctx) {
+  const alive = ctx.fwd.dp.workersAlive();
+  return { workers: ctx.fwd.config.workers.length, alive, uptimeSeconds: Math.round((Date.now() - ctx.fwd.startedAt) / 1000) };
+}
+
+export const ACTIONS: Record<string, (ctx: Ctx, args: Args) => unknown> = {
+  'show.drops': showDrops,
+  'show.ports': showPorts,
+  'show.workers': showWorkers,
+  'show.counters': showCounters,
+  'stats.clear': statsClear,
+  'route.add': routeAdd,
+  'route.del': routeDel,
+  'route.show': routeShow,
+  'route.load': routeLoad,
+  'neighbor.add': neighborAdd,
+  'neighbor.del': neighborDel,
+  'neighbor.show': neighborShow,
+  'address.add': addressAdd,
+  'address.del': addressDel,
+  health,
+};
+
+export type { Dataplane };

@@ -1,0 +1,70 @@
+import * as fs from 'fs';
+import type { Argv, CommandModule } from 'yargs';
+import { request } from '../../api/client';
+import { clientOptions, ClientArgs } from '../client-options';
+import { print, table } from '../format';
+import { DpfwdError } from '../../errors';
+
+/** `route add PREFIX [via ADDR] [port NAME] [blackhole]`: iproute2-style words after the prefix. */
+export function parseRouteWords(words: string[]): { via?: string; port?: string; blackhole?: boolean } {
+  const out: { via?: string; port?: string; blackhole?: boolean } = {};
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i];
+    if (w === 'blackhole') { out.blackhole = true; continue; }
+    if (w === 'via' || w === 'port' || w === 'dev') {
+      const v = words[i + 1];
+      if (v === undefined) throw new DpfwdError('EINVAL', `'${w}' needs a value`);
+      if (w === 'via') out.via = v; else out.port = v;
+      i++;
+      continue;
+    }
+    throw new DpfwdError('EINVAL', `unexpected word '${w}': expected via <address>, port <name> or blackhole`);
+  }
+  return out;
+}
+
+type A = ClientArgs & { action: string; prefix?: string; words?: string[] };
+
+export const routeCommand: CommandModule<object, A> = {
+  command: 'route <action> [prefix] [words..]',
+  describe: 'routes: add PREFIX via ADDR [port NAME] | add PREFIX port NAME | add PREFIX blackhole | del PREFIX | show | load FILE',
+  builder: (y: Argv) => clientOptions(y)
+    .positional('action', { choices: ['add', 'del', 'show', 'load'] as const, describe: 'what to do' })
+    .positional('prefix', { type: 'string', describe: 'IPv4 prefix (or the file for load)' })
+    .positional('words', { type: 'string', array: true }) as unknown as Argv<A>,
+  handler: async (a) => {
+    const words = (a.words ?? []).map(String);
+    switch (a.action) {
+      case 'add': {
+        if (!a.prefix) throw new DpfwdError('EINVAL', 'route add needs a prefix, e.g. dpfwd route add 10.20.0.0/16 via 10.2.0.2');
+        const r = await request(a.socket, 'route.add', { prefix: a.prefix, ...parseRouteWords(words) });
+        print(a.json, r, () => '');
+        break;
+      }
+      case 'del': {
+        if (!a.prefix) throw new DpfwdError('EINVAL', 'route del needs a prefix, e.g. dpfwd route del 10.20.0.0/16');
+        if (words.length) throw new DpfwdError('EINVAL', `route del takes only a prefix; unexpected '${words[0]}'`);
+        const r = await request(a.socket, 'route.del', { prefix: a.prefix });
+        print(a.json, r, () => '');
+        break;
+      }
+      case 'show': {
+        const rows = (await request(a.socket, 'route.show', {})) as Record<string, unknown>[];
+        print(a.json, rows, () => rows.map((r) => `${r.type === 'unicast' ? '' : `${r.type} `}${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` port ${r.dev}` : ''} proto ${r.protocol}${'lladdr' in r ? (r.lladdr ? ` lladdr ${r.lladdr}` : ' (unresolved)') : ''}\n`).join(''));
+        break;
+      }
+      case 'load': {
+        if (!a.prefix) throw new DpfwdError('EINVAL', 'route load needs a file');
+        let text: string;
+        try {
+          text = fs.readFileSync(a.prefix, 'utf8');
+        } catch (e) {
+          throw new DpfwdError('ENOENT', `cannot read ${a.prefix}: ${(e as Error).message}`);
+        }
+        const r = (await request(a.socket, 'route.load', { text }, 120000)) as { loaded: number; milliseconds: number };
+        print(a.json, r, () => `loaded ${r.loaded} routes in ${r.milliseconds} ms\n`);
+        break;
+      }
+    }
+  },
+};

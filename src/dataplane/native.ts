@@ -1,0 +1,80 @@
+/**
+ * The only module that loads the .node file. Its error names the likely causes: the addon not
+ * built, DPDK's shared libraries missing, or an addon built for another Node ABI.
+ */
+import * as path from 'path';
+import { DpfwdError } from '../errors';
+
+export interface NativePortInfo {
+  portId: number; mac: string; driver: string; mtu: number; linkUp: boolean; speedMbps: number;
+  rxQueues: number; txQueues: number; numaNode: number;
+}
+export interface NativePortStats {
+  ipackets: number; opackets: number; ibytes: number; obytes: number;
+  ierrors: number; oerrors: number; imissed: number; rxNombuf: number;
+}
+export interface NativeMempoolInfo { size: number; available: number; inUse: number; dataRoom: number }
+export interface NativeFibInfo { maxRoutes: number; tbl8Groups: number; tbl8Used: number; maxNexthops: number }
+export interface NativeCounterLayout {
+  nWorkers: number; nPorts: number; workerStride: number; workerFields: number; portBase: number;
+  portStride: number; puntBase: number; nDropReasons: number; nPuntKinds: number;
+}
+export interface NativeNames { drops: string[]; dropHelp: string[]; punts: string[]; worker: string[] }
+export interface NativePunted { port: number; kind: number; data: Buffer }
+export interface NativeStartConf {
+  ports: { name: string; devname: string; rxQueues: number; rxDescriptors: number; txDescriptors: number; mtu: number; mac?: Buffer }[];
+  workers: { lcore: number; rx: { port: number; queue: number }[] }[];
+  maxRoutes: number; tbl8Groups: number; maxNexthops: number; mbufs: number; mbufCache: number;
+  puntRate: number; puntBurst: number; puntRingSize: number;
+}
+
+export interface NativeAddon {
+  ealInit(args: string[]): void;
+  start(conf: NativeStartConf): void;
+  launch(): void;
+  stop(): void;
+  cleanup(): void;
+  running(): boolean;
+  workersAlive(): number;
+  portInfo(index: number): NativePortInfo;
+  portStats(index: number): NativePortStats;
+  mempoolInfo(): NativeMempoolInfo;
+  fibInfo(): NativeFibInfo;
+  fibAdd(ip: number, depth: number, nexthop: number): void;
+  fibDel(ip: number, depth: number): void;
+  fibAddBulk(ips: Uint32Array, depths: Uint8Array, nexthops: Uint32Array): number;
+  fibLookup(ip: number): number | null;
+  nexthopSet(id: number, portOrAction: number, mac48: number): void;
+  nexthopGet(id: number): { port: number; mac48: number };
+  names(): NativeNames;
+  counters(): { buffer: ArrayBuffer; layout: NativeCounterLayout };
+  tscHz(): number;
+  logTail(): string;
+  puntListen(cb: (frames: NativePunted[]) => void): void;
+  inject(port: number, frame: Buffer): number;
+}
+
+let cached: NativeAddon | undefined;
+
+export function loadNative(): NativeAddon {
+  if (cached) return cached;
+  const file = path.resolve(__dirname, '..', '..', '..', 'build', 'Release', 'dpfwd.node');
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    cached = require(file) as NativeAddon;
+    return cached;
+  } catch (e) {
+    const msg = (e as Error).message;
+    let why: string;
+    if ((e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && msg.includes('dpfwd.node')) {
+      why = `the native addon is not built (${file} is missing): run 'npm install' or 'bash scripts/setup.sh'`;
+    } else if (/librte_|cannot open shared object/.test(msg)) {
+      why = `DPDK's shared libraries are missing (${msg}): apt-get install dpdk libdpdk-dev, then 'npm run build:native'`;
+    } else if (/NODE_MODULE_VERSION|was compiled against a different Node.js version/.test(msg)) {
+      why = `the addon was built for another Node.js version (${msg}): run 'npm run build:native'`;
+    } else {
+      why = `${msg}; rebuild with 'npm run build:native'`;
+    }
+    throw new DpfwdError('ENOADDON', `cannot load the dpfwd native addon: ${why}`);
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * One forwarder: config → EAL → ports and tables → routes and neighbours → workers.
+ * Owns the Dataplane and the RIB; the control server, metrics and the control plane
+ * (ARP, ICMP) hang off it.
+ */
+import * as fs from 'fs';
+import { Config } from '../config/types';
+import { buildEalArgs, mempoolSize } from '../config';
+import { Dataplane, StartConf } from '../dataplane';
+import { DpfwdError } from '../errors';
+import { Rib } from '../routing/rib';
+import { parseInterfaceAddress, parseIPv4, parsePrefix } from '../routing/prefix';
+import { resolveDeviceRefs } from '../sriov/podenv';
+
+export type Logger = (msg: string) => void;
+
+/** DPDK's device name for a device string: the BDF, or the vdev name before the first comma. */
+export function deviceName(device: string): string {
+  const comma = device.indexOf(',');
+  return comma < 0 ? device : device.slice(0, comma);
+}
+
+function devargs(device: string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const kv of device.split(',').slice(1)) {
+    const eq = kv.indexOf('=');
+    if (eq > 0) m.set(kv.slice(0, eq), kv.slice(eq + 1));
+  }
+  return m;
+}
+
+/**
+ * Checks what DPDK would otherwise report as a bare probe failure: missing interfaces for
+ * af_packet/af_xdp, missing capture files for pcap. Returns every problem found.
+ */
+export function preflightDevices(ports: { name: string; device: string }[], sysRoot = '/'): string[] {
+  const problems: string[] = [];
+  ports.forEach((p, i) => {
+    const name = deviceName(p.device);
+    const args = devargs(p.device);
+    const where = `ports[${i}].device`;
+    if (/^net_(af_packet|af_xdp)/.test(name)) {
+      const iface = args.get('iface');
+      if (!iface) problems.push(`${where}: ${name} needs iface=<interface>`);
+      else if (!fs.existsSync(`${sysRoot}sys/class/net/${iface}`)) {
+        problems.push(`${where}: interface ${iface} does not exist in this network namespace (create it, e.g. ip link add ${iface} type veth peer name ${iface}-peer, or fix iface=)`);
+      }
+    }
+    if (/^net_pcap/.test(name)) {
+      for (const k of ['rx_pcap']) {
+        const f = args.get(k);
+        if (f && !fs.existsSync(f)) problems.push(`${where}: ${k}=${f}: no such file`);
+      }
+      for (const k of ['tx_pcap']) {
+        const f = args.get(k);
+        if (f && !fs.existsSync(require('path').dirname(f))) problems.push(`${where}: ${k}=${f}: its directory does not exist`);
+      }
+      const iface = args.get('iface');
+      if (iface && !fs.existsSync(`${sysRoot}sys/class/net/${iface}`)) problems.push(`${where}: interface ${iface} does not exist`);
+    }
+  });
+  return problems;
+}
+
+export interface PortState {
+  index: number;
+  name: string;
+  device: string;
+  driver: string;
+  mac: string;
+  mtu: number;
+}
+
+export class Forwarder {
+  readonly dp: Dataplane;
+  rib!: Rib;
+  ports: PortState[] = [];
+  startedAt = 0;
+  private stopped = false;
+
+  constructor(readonly config: Config, private readonly log: Logger = (m) => process.stderr.write(`dpfwd: ${m}\n`)) {
+    this.dp = new Dataplane();
+  }
+
+  /** Starts everything; on failure nothing is left running and the error says why. */
+  start(): void {
+    const c = this.config;
+    for (const w of c.warnings) this.log(`warning: ${w}`);
+    const devices = resolveDeviceRefs(c.ports.map((p) => p.device), process.env);
+    const problems = preflightDevices(c.ports.map((p, i) => ({ name: p.name, device: devices[i] })));
+    if (problems.length) throw new DpfwdError('ENODEV', `cannot use the configured devices:\n  ${problems.join('\n  ')}`);
+
+    const args = buildEalArgs(c, devices);
+    this.log(`EAL arguments: ${args.slice(1).join(' ')}`);
+    this.dp.ealInit(args);
+
+    const portIndex = new Map(c.ports.map((p, i) => [p.name, i]));
+    const mbufs = c.mempool.mbufs || mempoolSize(c);
+    const conf: StartConf = {
+      ports: c.ports.map((p, i) => ({
+        name: p.name,
+        devname: deviceName(devices[i]),
+        rxQueues: p.rxQueues,
+        rxDescriptors: p.rxDescriptors,
+        txDescriptors: p.txDescriptors,
+        mtu: p.mtu,
+        mac: p.mac ? Buffer.from(p.mac.split(':').map((x) => parseInt(x, 16))) : undefined,
+      })),
+      workers: c.workers.map((w) => ({
+        lcore: w.lcore,
+        rx: w.rx.map((r) => ({ port: portIndex.get(r.port)!, queue: r.queue })),
+      })),
+      maxRoutes: c.fib.maxRoutes,
+      tbl8Groups: c.fib.tbl8Groups,
+      maxNexthops: c.fib.maxNexthops,
+      mbufs,
+      mbufCache: c.mempool.cacheSize,
+      puntRate: c.punt.rate,
+      puntBurst: c.punt.burst,
+      puntRingSize: 1024,
+    };
+    try {
+      this.dp.start(conf);
+      const pool = this.dp.mempoolInfo();
+      this.log(`mempool: ${pool.size} mbufs of ${pool.dataRoom} bytes reserved (${((pool.size * (pool.dataRoom + 192)) / 1048576).toFixed(1)} MiB; ports x queues x descriptors + worker caches + bursts)`);
+      this.ports = c.ports.map((p, i) => {
+        const info = this.dp.portInfo(i);
+        this.log(`port ${p.name}: ${devices[i]} driver ${info.driver} mac ${info.mac} mtu ${p.mtu} rxq ${info.rxQueues} txq ${info.txQueues}`);
+        return { index: i, name: p.name, device: devices[i], driver: info.driver, mac: info.mac, mtu: p.mtu };
+      });
+      this.rib = new Rib(this.dp, this.ports.map((p) => ({ name: p.name, index: p.index })), c.fib.maxNexthops);
+      this.program();
+      this.dp.launch();
+    } catch (e) {
+      this.dp.stop();
+      throw e;
+    }
+    this.startedAt = Date.now();
+    for (const w of c.workers) this.log(`worker lcore ${w.lcore}: rx ${w.rx.map((r) => `${r.port}/${r.queue}`).join(' ')}`);
+    this.log(`forwarding: ${c.ports.length} ports, ${c.workers.length} workers, ${this.rib.routeCount} routes`);
+  }
+
+  private program(): void {
+    const c = this.config;
+    c.ports.forEach((p) => {
+      for (const a of p.addresses) {
+        const ia = parseInterfaceAddress(a);
+        this.rib.addAddress(p.name, ia.addr, ia.len);
+      }
+    });
+    for (const n of c.neighbors) this.rib.setNeighbor(parseIPv4(n.address), n.port, n.mac, true);
+    const routes = c.routes.map((r) => {
+      const p = parsePrefix(r.prefix);
+      return { addr: p.addr, len: p.len, via: r.via ? parseIPv4(r.via) : undefined, port: r.port, blackhole: r.blackhole };
+    });
+    if (routes.length) this.rib.addRoutesBulk(routes);
+  }
+
+  /** Stops workers, closes ports and releases hugepage memory. Safe to call twice. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.dp.cleanup();
+  }
+}

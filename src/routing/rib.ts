@@ -1,0 +1,415 @@
+/**
+ * The routing information base: what the operator asked for (static routes, interface addresses,
+ * neighbours) turned into FIB entries and next-hop words, with next hops shared and ref-counted.
+ *
+ * - A gateway next hop is keyed by (port, gateway address): every route via the same gateway
+ *   shares it, so a neighbour update is one atomic store that moves all of them.
+ * - An interface address adds a local /32 (punted to the control plane) and a connected route
+ *   (glean: the destination itself must be resolved). A neighbour learned inside a connected
+ *   subnet gets a /32 host route to its own next hop (VPP's adjacency FIB entry).
+ * - Per route the model keeps two numbers in a Map (key = addr·64+len → nexthop | origin<<24),
+ *   not an object, so a million routes fit in tens of MiB of Node heap.
+ */
+import { DpfwdError } from '../errors';
+import { formatIPv4, formatPrefix, maskOf, networkOf, prefixContains } from './prefix';
+
+import { NH_DROP, NH_GLEAN, NH_LOCAL, NH_UNRESOLVED } from '../dataplane/actions';
+
+/** What the RIB needs from the dataplane (the real Dataplane satisfies it). */
+export interface FibWriter {
+  fibAdd(addr: number, len: number, nexthop: number): void;
+  fibDel(addr: number, len: number): void;
+  fibAddBulk(addrs: Uint32Array, lens: Uint8Array, nexthops: Uint32Array): number;
+  nexthopSet(id: number, portOrAction: number, mac?: string | Buffer): void;
+  nexthopActionWithPort(id: number, action: number, port: number): void;
+}
+
+export const ORIGINS = ['static', 'connected', 'local', 'neighbor'] as const;
+export type Origin = (typeof ORIGINS)[number];
+
+type NhKind = 'gateway' | 'glean' | 'local' | 'drop';
+
+interface Nexthop {
+  id: number;
+  kind: NhKind;
+  port: number; // -1 for local/drop
+  gateway: number; // gateway: its address
+  refs: number;
+}
+
+export interface PortRef {
+  name: string;
+  index: number;
+}
+
+export interface Neighbor {
+  addr: number;
+  port: number;
+  mac: string | null; // null: incomplete
+  permanent: boolean;
+}
+
+export interface RouteView {
+  prefix: string;
+  addr: number;
+  len: number;
+  origin: Origin;
+  kind: NhKind;
+  port?: string;
+  via?: string;
+  mac?: string | null;
+}
+
+const NH_SHIFT = 2 ** 24;
+const DROP_NH = 0;
+
+function routeKey(addr: number, len: number): number {
+  return addr * 64 + len;
+}
+
+export class Rib {
+  private readonly nexthops: (Nexthop | undefined)[] = [];
+  private readonly freeIds: number[] = [];
+  private readonly byKey = new Map<string, Nexthop>();
+  /** key → nexthop id + origin index · 2^24 */
+  private readonly routes = new Map<number, number>();
+  private readonly neighbors = new Map<number, Neighbor>();
+  /** interface addresses per port index */
+  private readonly addresses: { port: number; addr: number; len: number }[] = [];
+  readonly counts: Record<Origin, number> = { static: 0, connected: 0, local: 0, neighbor: 0 };
+  readonly updates = { add: { ok: 0, error: 0 }, del: { ok: 0, error: 0 } };
+
+  constructor(
+    private readonly fib: FibWriter,
+    private readonly ports: PortRef[],
+    private readonly maxNexthops: number,
+  ) {
+    // id 0: the shared drop next hop (blackhole routes)
+    this.nexthops[DROP_NH] = { id: DROP_NH, kind: 'drop', port: -1, gateway: 0, refs: 1 };
+    this.byKey.set('drop', this.nexthops[DROP_NH]!);
+    this.fib.nexthopSet(DROP_NH, NH_DROP);
+  }
+
+  get routeCount(): number {
+    return this.routes.size;
+  }
+
+  portIndex(name: string): number {
+    const p = this.ports.find((x) => x.name === name);
+    if (!p) throw new DpfwdError('ENODEV', `unknown port ${name}; ports are: ${this.ports.map((x) => x.name).join(', ')}`);
+    return p.index;
+  }
+
+  portName(index: number): string {
+    return this.ports[index]?.name ?? `#${index}`;
+  }
+
+  // ---- next hops ----
+
+  private allocNexthop(key: string, kind: NhKind, port: number, gateway: number): Nexthop {
+    const have = this.byKey.get(key);
+    if (have) {
+      have.refs++;
+      return have;
+    }
+    const id = this.freeIds.length ? this.freeIds.pop()! : this.nexthops.length;
+    if (id >= this.maxNexthops) {
+      throw new DpfwdError('ENOSPC', `no free next-hop entry (fib.maxNexthops = ${this.maxNexthops}); raise it and restart`);
+    }
+    const nh: Nexthop = { id, kind, port, gateway, refs: 1 };
+    this.nexthops[id] = nh;
+    this.byKey.set(key, nh);
+    this.writeNexthop(nh);
+    return nh;
+  }
+
+  private releaseNexthop(id: number): void {
+    const nh = this.nexthops[id];
+    if (!nh || id === DROP_NH) return;
+    if (--nh.refs > 0) return;
+    this.byKey.delete(this.keyOf(nh));
+    this.nexthops[id] = undefined;
+    this.fib.nexthopSet(id, NH_DROP);
+    this.freeIds.push(id);
+  }
+
+  private keyOf(nh: Nexthop): string {
+    switch (nh.kind) {
+      case 'gateway': return `gw:${nh.port}:${nh.gateway}`;
+      case 'glean': return `glean:${nh.port}`;
+      case 'local': return 'local';
+      default: return 'drop';
+    }
+  }
+
+  private writeNexthop(nh: Nexthop): void {
+    switch (nh.kind) {
+      case 'gateway': {
+        const n = this.neighbors.get(nh.gateway);
+        if (n && n.mac && n.port === nh.port) this.fib.nexthopSet(nh.id, nh.port, n.mac);
+        else this.fib.nexthopActionWithPort(nh.id, NH_UNRESOLVED, nh.port);
+        break;
+      }
+      case 'glean': this.fib.nexthopActionWithPort(nh.id, NH_GLEAN, nh.port); break;
+      case 'local': this.fib.nexthopSet(nh.id, NH_LOCAL); break;
+      default: this.fib.nexthopSet(nh.id, NH_DROP);
+    }
+  }
+
+  /** The port whose connected subnet holds addr, or -1. */
+  connectedPort(addr: number): number {
+    let best = -1;
+    let bestLen = -1;
+    for (const a of this.addresses) {
+      if (a.len > bestLen && prefixContains(a, addr)) {
+        best = a.port;
+        bestLen = a.len;
+      }
+    }
+    return best;
+  }
+
+  // ---- routes ----
+
+  private install(addr: number, len: number, nh: Nexthop, origin: Origin): void {
+    const key = routeKey(addr, len);
+    const old = this.routes.get(key);
+    try {
+      this.fib.fibAdd(addr, len, nh.id);
+    } catch (e) {
+      this.updates.add.error++;
+      this.releaseNexthop(nh.id);
+      throw e;
+    }
+    this.updates.add.ok++;
+    this.routes.set(key, nh.id + ORIGINS.indexOf(origin) * NH_SHIFT);
+    this.counts[origin]++;
+    if (old !== undefined) {
+      this.counts[ORIGINS[Math.floor(old / NH_SHIFT)]]--;
+      this.releaseNexthop(old % NH_SHIFT);
+    }
+  }
+
+  private gatewayNexthop(via: number, portName?: string): Nexthop {
+    let port: number;
+    if (portName !== undefined) port = this.portIndex(portName);
+    else {
+      port = this.connectedPort(via);
+      if (port < 0) {
+        throw new DpfwdError('EINVAL', `gateway ${formatIPv4(via)} is not in any port's connected subnet; name the port (… via ${formatIPv4(via)} port <name>) or add an address on that link`);
+      }
+    }
+    return this.allocNexthop(`gw:${port}:${via}`, 'gateway', port, via);
+  }
+
+  /** Adds or replaces a static route. */
+  addRoute(r: { addr: number; len: number; via?: number; port?: string; blackhole?: boolean }): void {
+    if (networkOf(r.addr, r.len) !== r.addr >>> 0) {
+      throw new DpfwdError('EINVAL', `${formatIPv4(r.addr)}/${r.len} has host bits set; did you mean ${formatPrefix({ addr: networkOf(r.addr, r.len), len: r.len })}?`);
+    }
+    const existing = this.routes.get(routeKey(r.addr, r.len));
+    if (existing !== undefined && Math.floor(existing / NH_SHIFT) !== ORIGINS.indexOf('static')) {
+      const o = ORIGINS[Math.floor(existing / NH_SHIFT)];
+      throw new DpfwdError('EEXIST', `${formatPrefix(r)} is a ${o} route (from an interface address or neighbour); remove that first`);
+    }
+    let nh: Nexthop;
+    if (r.blackhole) nh = this.allocNexthop('drop', 'drop', -1, 0);
+    else if (r.via !== undefined) nh = this.gatewayNexthop(r.via, r.port);
+    else if (r.port !== undefined) {
+      const port = this.portIndex(r.port);
+      nh = this.allocNexthop(`glean:${port}`, 'glean', port, 0);
+    } else throw new DpfwdError('EINVAL', `route ${formatPrefix(r)} needs via, port or blackhole`);
+    this.install(r.addr, r.len, nh, 'static');
+  }
+
+  /**
+   * Adds many static routes in one native call per batch. Routes replacing existing ones go
+   * through addRoute. Atomic per call: if the FIB runs out of room, what went in is taken out.
+   */
+  addRoutesBulk(routes: { addr: number; len: number; via?: number; port?: string; blackhole?: boolean }[]): number {
+    const n = routes.length;
+    const addrs = new Uint32Array(n);
+    const lens = new Uint8Array(n);
+    const nhs = new Uint32Array(n);
+    let m = 0;
+    const taken: Nexthop[] = [];
+    const replaced: typeof routes = [];
+    try {
+      for (const r of routes) {
+        if (networkOf(r.addr, r.len) !== r.addr >>> 0) {
+          throw new DpfwdError('EINVAL', `${formatIPv4(r.addr)}/${r.len} has host bits set`);
+        }
+        if (this.routes.has(routeKey(r.addr, r.len))) {
+          replaced.push(r);
+          continue;
+        }
+        const nh = r.blackhole ? this.allocNexthop('drop', 'drop', -1, 0)
+          : r.via !== undefined ? this.gatewayNexthop(r.via, r.port)
+            : this.allocNexthop(`glean:${this.portIndex(r.port!)}`, 'glean', this.portIndex(r.port!), 0);
+        taken.push(nh);
+        addrs[m] = r.addr;
+        lens[m] = r.len;
+        nhs[m] = nh.id;
+        m++;
+      }
+    } catch (e) {
+      for (const nh of taken) this.releaseNexthop(nh.id);
+      throw e;
+    }
+    let added = 0;
+    try {
+      added = this.fib.fibAddBulk(addrs.subarray(0, m), lens.subarray(0, m), nhs.subarray(0, m));
+    } catch (e) {
+      for (const nh of taken) this.releaseNexthop(nh.id);
+      this.updates.add.error += m;
+      throw e;
+    }
+    if (added < m) {
+      for (let i = 0; i < added; i++) this.fib.fibDel(addrs[i], lens[i]);
+      for (const nh of taken) this.releaseNexthop(nh.id);
+      this.updates.add.error += m;
+      throw new DpfwdError('ENOSPC', `the FIB took ${added} of ${m} routes and is full; nothing was added. Raise fib.maxRoutes or fib.tbl8Groups and restart`);
+    }
+    const origin = ORIGINS.indexOf('static') * NH_SHIFT;
+    for (let i = 0; i < m; i++) this.routes.set(routeKey(addrs[i], lens[i]), nhs[i] + origin);
+    this.counts.static += m;
+    this.updates.add.ok += m;
+    for (const r of replaced) this.addRoute(r);
+    return m + replaced.length;
+  }
+
+  delRoute(addr: number, len: number, origin: Origin = 'static'): void {
+    const key = routeKey(addr, len);
+    const v = this.routes.get(key);
+    if (v === undefined || ORIGINS[Math.floor(v / NH_SHIFT)] !== origin) {
+      this.updates.del.error++;
+      throw new DpfwdError('ENOENT', `no ${origin} route ${formatPrefix({ addr, len })}`);
+    }
+    try {
+      this.fib.fibDel(addr, len);
+    } catch (e) {
+      this.updates.del.error++;
+      throw e;
+    }
+    this.updates.del.ok++;
+    this.routes.delete(key);
+    this.counts[origin]--;
+    this.releaseNexthop(v % NH_SHIFT);
+  }
+
+  // ---- interface addresses ----
+
+  addAddress(portName: string, addr: number, len: number): void {
+    const port = this.portIndex(portName);
+    const net = networkOf(addr, len);
+    const local = this.allocNexthop('local', 'local', -1, 0);
+    this.install(addr, 32, local, 'local');
+    if (len < 32) {
+      const glean = this.allocNexthop(`glean:${port}`, 'glean', port, 0);
+      this.install(net, len, glean, 'connected');
+    }
+    this.addresses.push({ port, addr, len });
+  }
+
+  delAddress(portName: string, addr: number, len: number): void {
+    const port = this.portIndex(portName);
+    const i = this.addresses.findIndex((a) => a.port === port && a.addr === addr && a.len === len);
+    if (i < 0) throw new DpfwdError('ENOENT', `port ${portName} has no address ${formatIPv4(addr)}/${len}`);
+    this.addresses.splice(i, 1);
+    this.delRoute(addr, 32, 'local');
+    if (len < 32) this.delRoute(networkOf(addr, len), len, 'connected');
+    // host routes of neighbours that are no longer on a connected subnet go too
+    for (const n of [...this.neighbors.values()]) {
+      if (n.port === port && this.connectedPort(n.addr) !== port && this.routes.has(routeKey(n.addr, 32))) {
+        this.delRoute(n.addr, 32, 'neighbor');
+      }
+    }
+  }
+
+  listAddresses(): { port: string; addr: number; len: number }[] {
+    return this.addresses.map((a) => ({ port: this.portName(a.port), addr: a.addr, len: a.len }));
+  }
+
+  // ---- neighbours ----
+
+  /**
+   * Sets (or clears, with mac null) a neighbour's MAC. Every gateway next hop for it changes
+   * with one atomic store each; inside a connected subnet a /32 host route points at it.
+   */
+  setNeighbor(addr: number, portName: string | number, mac: string | null, permanent = false): void {
+    const port = typeof portName === 'number' ? portName : this.portIndex(portName);
+    this.neighbors.set(addr, { addr, port, mac, permanent });
+    const gw = this.byKey.get(`gw:${port}:${addr}`);
+    if (gw) this.writeNexthop(gw);
+    const key = routeKey(addr, 32);
+    const have = this.routes.get(key);
+    const neighborOrigin = ORIGINS.indexOf('neighbor');
+    if (this.connectedPort(addr) === port && (have === undefined || Math.floor(have / NH_SHIFT) === neighborOrigin)) {
+      if (have === undefined) {
+        const nh = this.allocNexthop(`gw:${port}:${addr}`, 'gateway', port, addr);
+        this.install(addr, 32, nh, 'neighbor');
+      }
+    }
+  }
+
+  delNeighbor(addr: number): void {
+    const n = this.neighbors.get(addr);
+    if (!n) throw new DpfwdError('ENOENT', `no neighbour ${formatIPv4(addr)}`);
+    this.neighbors.delete(addr);
+    const gw = this.byKey.get(`gw:${n.port}:${addr}`);
+    const v = this.routes.get(routeKey(addr, 32));
+    if (v !== undefined && ORIGINS[Math.floor(v / NH_SHIFT)] === 'neighbor') this.delRoute(addr, 32, 'neighbor');
+    if (gw && gw.refs > 0) this.writeNexthop(gw);
+  }
+
+  getNeighbor(addr: number): Neighbor | undefined {
+    return this.neighbors.get(addr);
+  }
+
+  listNeighbors(): Neighbor[] {
+    return [...this.neighbors.values()];
+  }
+
+  /** Gateways that routes point at whose MAC is unknown (to resolve with ARP). */
+  unresolvedGateways(): { addr: number; port: number }[] {
+    const out: { addr: number; port: number }[] = [];
+    for (const nh of this.byKey.values()) {
+      if (nh.kind === 'gateway' && !this.neighbors.get(nh.gateway)?.mac) out.push({ addr: nh.gateway, port: nh.port });
+    }
+    return out;
+  }
+
+  // ---- views ----
+
+  listRoutes(limit = Infinity): RouteView[] {
+    const out: RouteView[] = [];
+    for (const [key, v] of this.routes) {
+      if (out.length >= limit) break;
+      const len = key % 64;
+      out.push(this.viewOf((key - len) / 64, len, v));
+    }
+    out.sort((a, b) => a.addr - b.addr || a.len - b.len);
+    return out;
+  }
+
+  /** The route a lookup would pick (longest prefix), from the model: for `route get` and tests. */
+  lookup(addr: number): RouteView | undefined {
+    for (let len = 32; len >= 0; len--) {
+      const net = len === 0 ? 0 : (addr & maskOf(len)) >>> 0;
+      const v = this.routes.get(routeKey(net, len));
+      if (v !== undefined) return this.viewOf(net, len, v);
+    }
+    return undefined;
+  }
+
+  private viewOf(addr: number, len: number, v: number): RouteView {
+    const nh = this.nexthops[v % NH_SHIFT]!;
+    const view: RouteView = { prefix: formatPrefix({ addr, len }), addr, len, origin: ORIGINS[Math.floor(v / NH_SHIFT)], kind: nh.kind };
+    if (nh.port >= 0) view.port = this.portName(nh.port);
+    if (nh.kind === 'gateway') {
+      view.via = formatIPv4(nh.gateway);
+      view.mac = this.neighbors.get(nh.gateway)?.mac ?? null;
+    }
+    return view;
+  }
+}
