@@ -182,7 +182,7 @@ export interface PcapCapture {
  */
 export function decodePcap(buf: Buffer, name = '<buffer>'): PcapCapture {
   const fail = (off: number, what: string): never => {
-    throw new DpfwdError('EPACKET', `${name}: ${what} at offset ${off} (file is ${buf.length} bytes); the capture is truncated or not a classic pcap`);
+    throw new DpfwdError('EPACKET', `${name}: at offset ${off}: ${what} (file is ${buf.length} bytes); the capture is truncated or not a classic pcap`);
   };
   if (buf.length < FILE_HEADER_LEN) fail(0, `file header needs 24 bytes, only ${buf.length} present`);
   let le: boolean;
