@@ -153,6 +153,8 @@ describe('packet/ethernet and addresses', () => {
     ['256.1.1.1', undefined],
     ['1.2.3', undefined],
     ['01.2.3.4.5', undefined],
+    ['010.1.1.1', undefined],
+    [' 10.1.1.1', undefined],
   ];
   for (const [input, want] of ips) {
     it(`IP '${input}' → ${want ?? 'EINVAL'}`, () => {

@@ -11,7 +11,8 @@ export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
 export const IPV4_HEADER_LEN = 20;
 
-const IP_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+// No leading zeros: inet_aton would read '010' as octal 8, so we refuse rather than guess.
+const IP_RE = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
 
 /** Dotted quad → unsigned 32-bit number; throws EINVAL for anything else. */
 export function ipToNumber(ip: string): number {
