@@ -93,6 +93,8 @@ export function networkOf(addr: number, len: number): number {
 
 /** Why `addr` cannot be a unicast host address (ours or a neighbour's), or null if it can. */
 export function unicastProblem(addr: number): string | null {
+  const top = addr >>> 24;
+  if (top !== 0 && top !== 127 && top < 224) return null; // the common case, without formatting
   const a = formatIPv4(addr);
   if (addr === 0xffffffff) return `${a} is the limited broadcast address`;
   if (addr >>> 24 === 0) return `${a} is in 0.0.0.0/8 ("this network")`;
@@ -269,9 +271,47 @@ export interface RouteEntry {
 
 export const PORT_NAME_RE = /^[a-z][a-z0-9_-]{0,14}$/;
 
+const TOK_MAX = 16;
+const TOK_START = new Int32Array(TOK_MAX);
+const TOK_END = new Int32Array(TOK_MAX);
+
 function isSpace(c: number): boolean {
   return c === 32 || c === 9 || c === 13;
 }
+
+/** True if text[s, e) is exactly `w`. */
+function wordIs(text: string, s: number, e: number, w: string): boolean {
+  if (e - s !== w.length) return false;
+  for (let k = 0; k < w.length; k++) if (text.charCodeAt(s + k) !== w.charCodeAt(k)) return false;
+  return true;
+}
+
+/** A decimal 0-65535 without leading zeros in text[s, e), or -1. */
+function scanPortId(text: string, s: number, e: number): number {
+  if (e - s < 1 || e - s > 5 || (e - s > 1 && text.charCodeAt(s) === 48)) return -1;
+  let v = 0;
+  for (let k = s; k < e; k++) {
+    const c = text.charCodeAt(k) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v > 65535 ? -1 : v;
+}
+
+/** True if text[s, e) is a port name (PORT_NAME_RE), checked without a regex. */
+function isPortName(text: string, s: number, e: number): boolean {
+  if (e - s < 1 || e - s > 15) return false;
+  const c0 = text.charCodeAt(s);
+  if (c0 < 97 || c0 > 122) return false;
+  for (let k = s + 1; k < e; k++) {
+    const c = text.charCodeAt(k);
+    if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95 || c === 45)) return false;
+  }
+  return true;
+}
+
+// port names repeat on every line of a big file: keep the last one instead of a new string each time
+let lastPortName = '';
 
 /**
  * Parses one route-file line. Accepts
@@ -281,94 +321,110 @@ function isSpace(c: number): boolean {
  * Returns null for blank and comment lines; throws DpfwdError('EINVAL') `line N: problem`.
  */
 export function parseRouteLine(line: string, lineNo = 1): RouteEntry | null {
-  // tokenize by hand (no regex per line: route files can hold millions of lines)
-  let end = line.length;
-  const hash = line.indexOf('#');
-  if (hash >= 0) end = hash;
-  const starts: number[] = [];
-  const ends: number[] = [];
-  let i = 0;
-  while (i < end) {
-    while (i < end && isSpace(line.charCodeAt(i))) i++;
-    if (i >= end) break;
+  return parseRouteRange(line, 0, line.length, lineNo);
+}
+
+/** parseRouteLine over text[from, to) — no slicing, so a million-line file makes no garbage per line. */
+function parseRouteRange(text: string, from: number, to: number, lineNo: number): RouteEntry | null {
+  const starts = TOK_START;
+  const ends = TOK_END;
+  let n = 0;
+  let i = from;
+  while (i < to) {
+    let c = text.charCodeAt(i);
+    while (i < to && isSpace(c)) c = text.charCodeAt(++i);
+    if (i >= to || c === 35 /* # */) break;
     const st = i;
-    while (i < end && !isSpace(line.charCodeAt(i))) i++;
-    starts.push(st);
-    ends.push(i);
+    while (i < to && !isSpace(c) && c !== 35) c = text.charCodeAt(++i);
+    if (n === TOK_MAX) fail(`line ${lineNo}: too many words for a route`);
+    starts[n] = st;
+    ends[n] = i;
+    n++;
   }
-  const n = starts.length;
   if (n === 0) return null;
-  const tok = (k: number) => line.slice(starts[k], ends[k]);
+  const tok = (k: number) => text.slice(starts[k], ends[k]);
   const err = (msg: string): never => fail(`line ${lineNo}: ${msg}`);
 
   // the prefix, fast path first
   let pStart = starts[0];
-  const l3fwd = line.charCodeAt(pStart) === 82; /* R */
+  const l3fwd = text.charCodeAt(pStart) === 82; /* R */
   if (l3fwd) pStart++;
   const pEnd = ends[0];
   let slash = -1;
-  for (let k = pStart; k < pEnd; k++) if (line.charCodeAt(k) === 47) { slash = k; break; }
-  let addr = slash > 0 ? scanIPv4(line, pStart, slash) : -1;
+  for (let k = pStart; k < pEnd; k++) {
+    if (text.charCodeAt(k) === 47) {
+      slash = k;
+      break;
+    }
+  }
+  const addr = slash > 0 ? scanIPv4(text, pStart, slash) : -1;
   let len = -1;
   if (addr >= 0) {
     const ld = pEnd - slash - 1;
-    const c1 = line.charCodeAt(slash + 1) - 48;
-    const c2 = line.charCodeAt(slash + 2) - 48;
+    const c1 = text.charCodeAt(slash + 1) - 48;
+    const c2 = text.charCodeAt(slash + 2) - 48;
     if (ld === 1 && c1 >= 0 && c1 <= 9) len = c1;
     else if (ld === 2 && c1 >= 1 && c1 <= 9 && c2 >= 0 && c2 <= 9) len = c1 * 10 + c2;
     if (len > 32) len = -1;
   }
   if (addr < 0 || len < 0) {
-    // slow path for the message
+    // slow path, only for the message
     try {
-      parsePrefix(line.slice(pStart, pEnd));
+      parsePrefix(text.slice(pStart, pEnd));
     } catch (e) {
       err((e as Error).message);
     }
     err(`${tok(0)} is not a route (expected a prefix like 10.20.0.0/16)`);
   }
   if (((addr & maskOf(len)) >>> 0) !== addr) {
-    err(`${line.slice(pStart, pEnd)} has host bits set; did you mean ${formatIPv4(networkOf(addr, len))}/${len}?`);
+    err(`${text.slice(pStart, pEnd)} has host bits set; did you mean ${formatIPv4(networkOf(addr, len))}/${len}?`);
   }
 
-  const r: RouteEntry = { addr, len, blackhole: false };
   if (l3fwd) {
     if (n !== 2) err(`l3fwd route lines are R<prefix> <port id>, e.g. R10.20.0.0/16 1`);
-    const t = tok(1);
-    if (!/^(0|[1-9][0-9]{0,4})$/.test(t) || Number(t) > 65535) err(`${t} is not a port id (0-65535)`);
-    r.portId = Number(t);
-    return r;
+    const id = scanPortId(text, starts[1], ends[1]);
+    if (id < 0) err(`${tok(1)} is not a port id (0-65535)`);
+    return { addr, len, portId: id, blackhole: false };
   }
+  const r: RouteEntry = { addr, len, blackhole: false };
   let k = 1;
   while (k < n) {
-    const w = tok(k);
-    if (w === 'blackhole') {
+    const s = starts[k];
+    const e = ends[k];
+    if (wordIs(text, s, e, 'blackhole')) {
       if (r.blackhole) err(`blackhole given twice`);
       r.blackhole = true;
       k++;
       continue;
     }
-    if (w === 'via' || w === 'port' || w === 'dev') {
-      if (k + 1 >= n) err(`${w} needs a value`);
-      const v = tok(k + 1);
-      if (w === 'via') {
+    const isVia = wordIs(text, s, e, 'via');
+    if (isVia || wordIs(text, s, e, 'port') || wordIs(text, s, e, 'dev')) {
+      if (k + 1 >= n) err(`${tok(k)} needs a value`);
+      const vs = starts[k + 1];
+      const ve = ends[k + 1];
+      if (isVia) {
         if (r.via !== undefined) err(`via given twice`);
-        const a = scanIPv4(v, 0, v.length);
+        const a = scanIPv4(text, vs, ve);
         if (a < 0) {
-          try { parseIPv4(v); } catch (e) { err((e as Error).message); }
+          try {
+            parseIPv4(tok(k + 1));
+          } catch (ex) {
+            err((ex as Error).message);
+          }
         }
         const p = unicastProblem(a);
-        if (p) err(`via ${v}: ${p}, not a next-hop address`);
+        if (p) err(`via ${tok(k + 1)}: ${p}, not a next-hop address`);
         r.via = a;
       } else {
         if (r.port !== undefined) err(`port given twice`);
-        if (!PORT_NAME_RE.test(v)) err(`${v} is not a port name`);
-        r.port = v;
+        if (!isPortName(text, vs, ve)) err(`${tok(k + 1)} is not a port name`);
+        if (!wordIs(text, vs, ve, lastPortName)) lastPortName = text.slice(vs, ve);
+        r.port = lastPortName;
       }
       k += 2;
       continue;
     }
-    err(`expected "via <address>", "port <name>" or "blackhole" after ${tok(k - 1)}, got "${w}"`);
+    err(`expected "via <address>", "port <name>" or "blackhole" after ${tok(k - 1)}, got "${tok(k)}"`);
   }
   if (r.blackhole && (r.via !== undefined || r.port !== undefined)) err(`a blackhole route takes no via or port`);
   if (!r.blackhole && r.via === undefined && r.port === undefined) {
@@ -392,7 +448,7 @@ export function parseRouteFile(text: string): { routes: RouteEntry[]; errors: st
     if (nl < 0) nl = total;
     lineNo++;
     try {
-      const r = parseRouteLine(text.slice(pos, nl), lineNo);
+      const r = parseRouteRange(text, pos, nl, lineNo);
       if (r) routes.push(r);
     } catch (e) {
       if (!(e instanceof DpfwdError)) throw e;
