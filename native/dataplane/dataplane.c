@@ -502,6 +502,10 @@ port_setup(unsigned idx, const struct dp_port_conf *pc, uint16_t n_txq, char *er
 		struct rte_ether_addr a;
 		memcpy(a.addr_bytes, pc->mac, 6);
 		rc = rte_eth_dev_default_mac_addr_set(pid, &a);
+		if (rc == -ENOTSUP)
+			return fail(err, errlen, rc,
+				    "port %s: driver %s cannot change its MAC address; remove ports[%u].mac",
+				    pc->name, info.driver_name, idx);
 		if (rc != 0)
 			return fail(err, errlen, rc, "port %s: cannot set MAC address: %s", pc->name,
 				    rte_strerror(-rc));
