@@ -49,8 +49,9 @@ describe('pod device references', () => {
       { name: 'dmz', device: '01:10.0' },
       { name: 'tap', device: 'net_tap0' },
       { name: 'tap2', device: 'net_tap0' },
+      { name: 'lan2', device: '0000:01:10.1,rx_low_latency=1' },
     ]);
-    assert.deepEqual(c.map((x) => x.text), ['ports[2].device: 0000:01:10.0 is also used by port wan']);
+    assert.deepEqual(c.map((x) => x.text), ['ports[2].device: 0000:01:10.0 is also used by port wan', 'ports[5].device: 0000:01:10.1 is also used by port lan']);
     assert.equal(c[0].path, 'ports[2].device');
   });
 });

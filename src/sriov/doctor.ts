@@ -3,7 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { DpfwdError } from '../errors';
 import { groupConflicts } from './bind';
 import { addressConflicts, resolveDeviceRefs } from './podenv';
-import { BIFURCATED_DRIVERS, isDpdkDriver, listEthernetDevices, normalizeBdf, PciDevice, readPciDevice, SysRoot } from './sysfs';
+import { BIFURCATED_DRIVERS, isDpdkDriver, listEthernetDevices, pciAddressOf, PciDevice, readPciDevice, SysRoot } from './sysfs';
 
 export type CheckStatus = 'OK' | 'WARN' | 'FAIL';
 export interface DoctorCheck {
@@ -69,7 +69,7 @@ export interface DoctorOptions {
 
 /** A DPDK vdev string (net_pcap0,…), as opposed to a PCI address or a device reference. */
 export function isVdev(device: string): boolean {
-  return /^net_/.test(device) || (!normalizeBdf(device) && !device.startsWith('env:') && device !== 'auto');
+  return /^net_/.test(device) || (!pciAddressOf(device) && !device.startsWith('env:') && device !== 'auto');
 }
 
 /** `dpfwd doctor`: each check OK / WARN / FAIL with its fix, read-only. */
@@ -253,7 +253,7 @@ export function runDoctor(opts: DoctorOptions = {}): DoctorReport {
         add({ name: label, status: 'OK', message: `${d}: virtual device, no PCI checks` });
         return;
       }
-      const bdf = normalizeBdf(d) as string;
+      const bdf = pciAddressOf(d) as string;
       const dev = readPciDevice(sys, bdf);
       const from = d === p.device ? '' : ` (from ${p.device})`;
       if (!dev) {

@@ -2,7 +2,7 @@
  * SR-IOV, VFIO and pod device tooling. Every operation is one action function here; the CLI
  * commands (src/cli/commands/{sriov,bind,doctor}.ts) only parse and print.
  */
-export { SysRoot, PciDevice, normalizeBdf, readPciDevice, listEthernetDevices, resolvePciRef, DPDK_DRIVERS } from './sysfs';
+export { SysRoot, PciDevice, normalizeBdf, pciAddressOf, readPciDevice, listEthernetDevices, resolvePciRef, DPDK_DRIVERS } from './sysfs';
 export { SysfsWriter, fsWriter, CommandRunner, CommandResult, spawnRunner } from './io';
 export { KernelLogReader, kmsgReader, parseKmsg } from './kmsg';
 export { sriovShow, formatShow, parseVfInfo, ShownDevice, ShownVf, VfLinkInfo } from './show';

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import { DpfwdError } from '../errors';
-import { normalizeBdf } from './sysfs';
+import { normalizeBdf, pciAddressOf } from './sysfs';
 
 /**
  * Device references for pods. The SR-IOV network device plugin hands a container its VFs in
@@ -13,7 +13,7 @@ import { normalizeBdf } from './sysfs';
  */
 export function resolveDeviceRefs(devices: string[], env: Record<string, string | undefined>): string[] {
   const out: (string | undefined)[] = devices.map((d, i) => (d === 'auto' ? undefined : resolveOne(d, i, env)));
-  const used = new Set(out.filter((d): d is string => d !== undefined).map((d) => normalizeBdf(d) ?? d));
+  const used = new Set(out.filter((d): d is string => d !== undefined).map((d) => pciAddressOf(d) ?? d));
   const pool = pciDeviceVars(env).flatMap(([, v]) => splitList(v));
   devices.forEach((d, i) => {
     if (d !== 'auto') return;
@@ -173,7 +173,7 @@ export function addressConflicts(ports: { name: string; device: string }[]): Add
   const seen = new Map<string, string>();
   const out: AddressConflict[] = [];
   ports.forEach((p, i) => {
-    const bdf = normalizeBdf(p.device);
+    const bdf = pciAddressOf(p.device);
     if (!bdf) return;
     const first = seen.get(bdf);
     if (first !== undefined) {

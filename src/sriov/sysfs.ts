@@ -20,6 +20,11 @@ export function normalizeBdf(s: string): string | undefined {
   return `${(m[1] ?? '0000').toLowerCase()}:${m[2].toLowerCase()}:${m[3].toLowerCase()}.${m[4]}`;
 }
 
+/** The PCI address of a port device string (`0000:01:10.0` or `0000:01:10.0,devargs…`), else undefined. */
+export function pciAddressOf(device: string): string | undefined {
+  return normalizeBdf(device.split(',')[0]);
+}
+
 /**
  * Read-only view of a filesystem root: `/` on a host, a directory built by a test otherwise.
  * Paths are given relative to the root (`sys/bus/pci/devices`). Reads never throw: a missing or
