@@ -1,0 +1,246 @@
+/*
+ * libFuzzer harness for the fast path's pure per-packet functions (native/dataplane/packet.h).
+ *
+ * No Node, no EAL: DPDK is used for its headers only, nothing is linked from it.
+ *
+ * Input layout:
+ *   bytes 0-1   egress port index / action (big endian) for the next-hop word
+ *   bytes 2-7   next hop's MAC (destination after the rewrite)
+ *   bytes 8-13  egress port's MAC (source after the rewrite)
+ *   bytes 14-   the Ethernet frame as the worker receives it
+ * Inputs shorter than 14 bytes are taken as a whole frame with fixed MACs, so short frames
+ * are still exercised.
+ *
+ * The frame is copied into an exactly-sized malloc'd buffer so ASan reports any read past its end.
+ * Every disagreement with the byte-by-byte reference below calls abort().
+ *
+ * -DFUZZ_SELFTEST_BREAK replaces dp_ip4_ttl_dec with a copy that omits the end-around carry
+ * fold; the fuzzer must find that (test/fuzz.test.ts checks it does).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../dataplane/packet.h"
+
+/* drop_reasons.h promises: order of the reasons = order a packet meets the checks. */
+_Static_assert(DP_DROP_not_ipv4 < DP_DROP_truncated, "reason order");
+_Static_assert(DP_DROP_truncated < DP_DROP_bad_version, "reason order");
+_Static_assert(DP_DROP_bad_version < DP_DROP_bad_header_length, "reason order");
+_Static_assert(DP_DROP_bad_header_length < DP_DROP_bad_total_length, "reason order");
+_Static_assert(DP_DROP_bad_total_length < DP_DROP_bad_checksum, "reason order");
+_Static_assert(DP_DROP_bad_checksum < DP_DROP_martian_address, "reason order");
+_Static_assert(DP_DROP_martian_address < DP_DROP_ttl_expired, "reason order");
+_Static_assert(sizeof(struct rte_ether_hdr) == 14 && sizeof(struct rte_ipv4_hdr) == 20, "layout");
+
+#define FAIL(...)                                                                   \
+	do {                                                                        \
+		fprintf(stderr, "fuzz_packet: %s:%d: ", __FILE__, __LINE__);        \
+		fprintf(stderr, __VA_ARGS__);                                       \
+		fputc('\n', stderr);                                                \
+		abort();                                                            \
+	} while (0)
+
+/* The worker's extra verdict for ARP (punted, not a drop reason of the IPv4 checks). */
+#define V_ARP (DP_DROP_MAX + 1)
+
+#ifdef FUZZ_SELFTEST_BREAK
+/* Deliberately wrong: dp_ip4_ttl_dec without the end-around carry fold. */
+static void
+ttl_dec_under_test(struct rte_ipv4_hdr *ip)
+{
+	ip->time_to_live--;
+	uint32_t sum = (uint32_t)(uint16_t)~rte_be_to_cpu_16(ip->hdr_checksum) + 0xfeffu;
+	ip->hdr_checksum = rte_cpu_to_be_16((uint16_t)~sum);
+}
+#else
+#define ttl_dec_under_test dp_ip4_ttl_dec
+#endif
+
+/* ---- reference implementation: byte by byte, no DPDK types, no cleverness ---- */
+
+static unsigned
+be16(const uint8_t *p)
+{
+	return ((unsigned)p[0] << 8) | p[1];
+}
+
+static uint32_t
+be32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+/* RFC 1071: ones'-complement sum of the 16-bit big-endian words, end-around carry. */
+static unsigned
+ref_sum(const uint8_t *h, unsigned len)
+{
+	uint32_t s = 0;
+	for (unsigned i = 0; i + 1 < len; i += 2) {
+		s += be16(h + i);
+		while (s > 0xffff)
+			s = (s & 0xffff) + (s >> 16);
+	}
+	return s;
+}
+
+/* 0/8 "this network", 127/8 loopback, 224/4 multicast, 240/4 class E, 255.255.255.255. */
+static int
+ref_martian(uint32_t a)
+{
+	if ((a & 0xff000000u) == 0x00000000u)
+		return 1;
+	if ((a & 0xff000000u) == 0x7f000000u)
+		return 1;
+	if ((a & 0xf0000000u) == 0xe0000000u)
+		return 1;
+	if ((a & 0xf0000000u) == 0xf0000000u)
+		return 1;
+	if (a == 0xffffffffu)
+		return 1;
+	return 0;
+}
+
+/* What the worker decides about a frame, in the order drop_reasons.h lists the checks. */
+static unsigned
+ref_classify(const uint8_t *f, size_t len)
+{
+	if (len < 14)
+		return DP_DROP_truncated;
+	unsigned et = be16(f + 12);
+	if (et == 0x0806)
+		return V_ARP;
+	if (et != 0x0800)
+		return DP_DROP_not_ipv4;
+	const uint8_t *ip = f + 14;
+	size_t l3 = len - 14;
+	if (l3 < 20)
+		return DP_DROP_truncated;
+	if ((ip[0] >> 4) != 4)
+		return DP_DROP_bad_version;
+	size_t hl = (size_t)(ip[0] & 0x0f) * 4;
+	if (hl < 20 || hl > l3)
+		return DP_DROP_bad_header_length;
+	size_t tot = be16(ip + 2);
+	if (tot < hl || tot > l3)
+		return DP_DROP_bad_total_length;
+	if (ref_sum(ip, (unsigned)hl) != 0xffff)
+		return DP_DROP_bad_checksum;
+	if (ref_martian(be32(ip + 12)) || ref_martian(be32(ip + 16)))
+		return DP_DROP_martian_address;
+	if (ip[8] <= 1)
+		return DP_DROP_ttl_expired;
+	return DP_VERDICT_FORWARD;
+}
+
+/* RFC 1624 eqn. 3 on 16-bit words: HC' = ~(~HC + ~m + m'). */
+static unsigned
+ref_rfc1624(unsigned hc, unsigned m_old, unsigned m_new)
+{
+	uint32_t s = (~hc & 0xffff) + (~m_old & 0xffff) + (m_new & 0xffff);
+	while (s > 0xffff)
+		s = (s & 0xffff) + (s >> 16);
+	return ~s & 0xffff;
+}
+
+/* ---- the code under test, used the way process_burst() uses it ---- */
+
+static unsigned
+dut_classify(uint8_t *f, size_t len)
+{
+	if (len < sizeof(struct rte_ether_hdr))
+		return DP_DROP_truncated;
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)f;
+	if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4))
+		return dp_ip4_check((const struct rte_ipv4_hdr *)(eth + 1),
+				    (uint32_t)(len - sizeof(*eth)));
+	if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP))
+		return V_ARP;
+	return DP_DROP_not_ipv4;
+}
+
+static void
+check_forward(uint8_t *f, size_t len, uint16_t port, const uint8_t nh_mac[6],
+	      const uint8_t port_mac[6])
+{
+	uint8_t *before = malloc(len);
+	if (!before)
+		abort();
+	memcpy(before, f, len);
+	uint8_t *ip = f + 14;
+	unsigned hl = (unsigned)(ip[0] & 0x0f) * 4;
+
+	/* (2) TTL decrement with the incremental checksum update. */
+	ttl_dec_under_test((struct rte_ipv4_hdr *)ip);
+	if (ip[8] != (uint8_t)(before[14 + 8] - 1))
+		FAIL("TTL %u -> %u, expected %u", before[14 + 8], ip[8], before[14 + 8] - 1u);
+	if (ref_sum(ip, hl) != 0xffff)
+		FAIL("checksum does not verify after TTL decrement: %04x -> %04x (sum %04x)",
+		     be16(before + 14 + 10), be16(ip + 10), ref_sum(ip, hl));
+	unsigned want = ref_rfc1624(be16(before + 14 + 10), be16(before + 14 + 8), be16(ip + 8));
+	if (be16(ip + 10) != want)
+		FAIL("checksum after TTL decrement %04x, RFC 1624 says %04x (was %04x)",
+		     be16(ip + 10), want, be16(before + 14 + 10));
+	for (size_t i = 0; i < len; i++) {
+		if (i == 14 + 8 || i == 14 + 10 || i == 14 + 11)
+			continue;
+		if (f[i] != before[i])
+			FAIL("TTL decrement changed byte %zu: %02x -> %02x", i, before[i], f[i]);
+	}
+
+	/* (3) next-hop word and Ethernet rewrite. */
+	uint64_t word = dp_nh_word(port, nh_mac);
+	if ((uint16_t)(word >> 48) != port)
+		FAIL("next-hop word port %u, expected %u", (unsigned)(word >> 48), port);
+	for (int i = 0; i < 6; i++)
+		if ((uint8_t)(word >> (8 * i)) != nh_mac[i])
+			FAIL("next-hop word MAC byte %d", i);
+	memcpy(before, f, len);
+	struct rte_ether_addr src;
+	memcpy(src.addr_bytes, port_mac, 6);
+	dp_eth_rewrite((struct rte_ether_hdr *)f, word, &src);
+	if (memcmp(f, nh_mac, 6) != 0)
+		FAIL("rewrite: destination MAC is not the next hop's");
+	if (memcmp(f + 6, port_mac, 6) != 0)
+		FAIL("rewrite: source MAC is not the port's");
+	if (memcmp(f + 12, before + 12, len - 12) != 0)
+		FAIL("rewrite changed bytes from offset 12 on");
+	free(before);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const uint8_t def_nh[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
+	static const uint8_t def_port[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x02};
+	uint16_t port = 0;
+	uint8_t nh_mac[6], port_mac[6];
+	memcpy(nh_mac, def_nh, 6);
+	memcpy(port_mac, def_port, 6);
+	if (size >= 14) {
+		port = (uint16_t)((data[0] << 8) | data[1]);
+		memcpy(nh_mac, data + 2, 6);
+		memcpy(port_mac, data + 8, 6);
+		data += 14;
+		size -= 14;
+	}
+
+	/* Exactly sized so ASan catches any read past the frame (malloc(0) may be NULL). */
+	uint8_t *f = malloc(size ? size : 1);
+	if (!f)
+		abort();
+	if (size)
+		memcpy(f, data, size);
+
+	unsigned want = ref_classify(f, size);
+	unsigned got = dut_classify(f, size);
+	if (got != want)
+		FAIL("verdict %u, reference says %u (frame %zu bytes)", got, want, size);
+	if (got == DP_VERDICT_FORWARD)
+		check_forward(f, size, port, nh_mac, port_mac);
+	free(f);
+	return 0;
+}
