@@ -409,6 +409,7 @@ worker_main(void *arg)
 				continue;
 			got += nb;
 			ctr_add(w->ctr, DP_WCTR_rx_bursts, 1);
+			ctr_add(w->ctr, DP_WCTR_rx_packets, nb);
 			process_burst(w, w->rx[i].port_idx, pkts, nb);
 		}
 		if (unlikely(!rte_ring_empty(w->inject)))
@@ -422,7 +423,6 @@ worker_main(void *arg)
 		rte_rcu_qsbr_quiescent(dp.qsv, w->id);
 		uint64_t now = rte_rdtsc();
 		ctr_add(w->ctr, got ? DP_WCTR_busy_cycles : DP_WCTR_idle_cycles, now - prev);
-		ctr_add(w->ctr, DP_WCTR_rx_packets, got);
 		ctr_add(w->ctr, DP_WCTR_loops, 1);
 		prev = now;
 	}
