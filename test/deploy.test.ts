@@ -1,0 +1,134 @@
+import { strict as assert } from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import { parseAllDocuments } from 'yaml';
+import { parseDoctorConfig } from '../src/sriov/doctor';
+import { resolveDeviceRefs } from '../src/sriov/podenv';
+
+// dist/test/deploy.test.js → repository root
+const ROOT = path.resolve(__dirname, '..', '..');
+const K8S = path.join(ROOT, 'deploy', 'k8s');
+const RESOURCE = 'intel.com/sriov_netdevice';
+const RESOURCE_ENV = 'PCIDEVICE_INTEL_COM_SRIOV_NETDEVICE';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Obj = any;
+function load(file: string): Obj[] {
+  const docs = parseAllDocuments(fs.readFileSync(path.join(K8S, file), 'utf8'));
+  for (const d of docs as Obj[]) assert.deepEqual(d.errors, [], `${file}: ${d.errors}`);
+  return (docs as Obj[]).map((d) => d.toJS());
+}
+const mib = (q: string) => {
+  const m = /^(\d+)(Mi|Gi)$/.exec(q);
+  assert.ok(m, `quantity ${q}`);
+  return Number(m[1]) * (m[2] === 'Gi' ? 1024 : 1);
+};
+
+const nads = () => load('network-attachment.yaml');
+const config = () => {
+  const cm = load('configmap.yaml')[0];
+  return { cm, text: cm.data['dpfwd.yaml'] as string };
+};
+const podSpecs = (): [string, Obj, Obj][] => {
+  const pod = load('pod.yaml')[0];
+  const ds = load('daemonset.yaml')[0];
+  return [
+    ['pod.yaml', pod.metadata, pod.spec],
+    ['daemonset.yaml', ds.spec.template.metadata, ds.spec.template.spec],
+  ];
+};
+
+describe('deploy/k8s', () => {
+  it('NetworkAttachmentDefinitions use SR-IOV CNI with the device plugin resource', () => {
+    const n = nads();
+    assert.ok(n.length >= 2);
+    for (const d of n) {
+      assert.equal(d.apiVersion, 'k8s.cni.cncf.io/v1');
+      assert.equal(d.kind, 'NetworkAttachmentDefinition');
+      assert.equal(d.metadata.annotations['k8s.v1.cni.cncf.io/resourceName'], RESOURCE);
+      const cni = JSON.parse(d.spec.config);
+      assert.equal(cni.type, 'sriov');
+      assert.equal(cni.name, d.metadata.name);
+    }
+  });
+
+  for (const [file, meta, spec] of podSpecs()) {
+    describe(file, () => {
+      const c = spec.containers[0];
+
+      it('requests one VF per attached network, and the networks exist', () => {
+        const nets = String(meta.annotations['k8s.v1.cni.cncf.io/networks']).split(',').map((s) => s.trim());
+        const names = nads().map((d) => d.metadata.name);
+        for (const n of nets) assert.ok(names.includes(n), `network ${n} is defined`);
+        assert.equal(Number(c.resources.requests[RESOURCE]), nets.length);
+        assert.equal(c.resources.limits[RESOURCE], c.resources.requests[RESOURCE]);
+      });
+
+      it('hugepages-2Mi request = limit, covering eal.hugepagesMiB; a memory request; Guaranteed QoS', () => {
+        const { requests, limits } = c.resources;
+        assert.ok(requests['hugepages-2Mi']);
+        assert.equal(requests['hugepages-2Mi'], limits['hugepages-2Mi']);
+        assert.ok(requests.memory, 'memory request');
+        assert.equal(requests.memory, limits.memory);
+        assert.equal(requests.cpu, limits.cpu);
+        assert.ok(mib(limits['hugepages-2Mi']) >= parseDoctorConfig(config().text).hugepagesMiB);
+      });
+
+      it('adds only IPC_LOCK (vfio-pci) and documents the extra capabilities per port kind', () => {
+        const sc = c.securityContext;
+        assert.deepEqual(sc.capabilities.add, ['IPC_LOCK']);
+        assert.deepEqual(sc.capabilities.drop, ['ALL']);
+        assert.notEqual(sc.privileged, true);
+        const text = fs.readFileSync(path.join(K8S, file), 'utf8');
+        assert.match(text, /#\s+net_tap\s+NET_ADMIN/);
+        assert.match(text, /#\s+net_af_packet\s+NET_RAW/);
+        assert.match(text, /#\s+net_af_xdp\s+BPF, NET_ADMIN/);
+      });
+
+      it('mounts /dev/hugepages from a HugePages emptyDir and the annotations through the downward API', () => {
+        const vol = (name: string) => spec.volumes.find((v: Obj) => v.name === name);
+        const mount = (p: string) => c.volumeMounts.find((m: Obj) => m.mountPath === p);
+        const hp = mount('/dev/hugepages');
+        assert.ok(hp);
+        assert.equal(vol(hp.name).emptyDir.medium, 'HugePages');
+        const info = vol(mount('/etc/podinfo').name);
+        assert.deepEqual(info.downwardAPI.items, [{ path: 'annotations', fieldRef: { fieldPath: 'metadata.annotations' } }]);
+        assert.equal(vol(mount('/etc/dpfwd').name).configMap.name, config().cm.metadata.name);
+      });
+
+      it('exposes metrics on 9450 with a readiness probe on /healthz', () => {
+        assert.ok(c.ports.some((p: Obj) => p.containerPort === 9450));
+        assert.deepEqual(c.readinessProbe.httpGet, { path: '/healthz', port: 9450 });
+        assert.deepEqual(c.args, ['run', '--config', '/etc/dpfwd/dpfwd.yaml']);
+      });
+    });
+  }
+
+  it('the DaemonSet selects its own pods', () => {
+    const ds = load('daemonset.yaml')[0];
+    assert.equal(ds.kind, 'DaemonSet');
+    assert.deepEqual(ds.spec.selector.matchLabels, ds.spec.template.metadata.labels);
+  });
+
+  it('dpfwd.yaml takes its VFs from the device plugin variable and serves metrics beyond localhost', () => {
+    const text = config().text;
+    const cfg = parseDoctorConfig(text);
+    const env = { [RESOURCE_ENV]: '0000:3b:02.1,0000:3b:02.3' };
+    assert.deepEqual(resolveDeviceRefs(cfg.ports.map((p) => p.device), env), ['0000:3b:02.1', '0000:3b:02.3']);
+    assert.match(text, /listen: 0\.0\.0\.0:9450/);
+  });
+});
+
+describe('deploy/Containerfile', () => {
+  const text = fs.readFileSync(path.join(ROOT, 'deploy', 'Containerfile'), 'utf8');
+  it('is Debian 12 with DPDK from Debian and Node 20, builds with npm ci, exposes 9450', () => {
+    const froms = [...text.matchAll(/^FROM\s+(\S+)/gm)].map((m) => m[1]);
+    assert.ok(froms.length >= 1);
+    for (const f of froms) assert.match(f, /node:20-bookworm/);
+    assert.match(text, /apt-get install[^\n]*\\\n[^\n]*libdpdk-dev/);
+    assert.match(text, /apt-get install[^\n]*\\\n\s+dpdk /);
+    assert.doesNotMatch(text, /deb\.nodesource|setup_20\.x/);
+    assert.match(text, /npm ci/);
+    assert.match(text, /EXPOSE 9450/);
+  });
+});
