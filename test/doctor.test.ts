@@ -1,4 +1,6 @@
 import { strict as assert } from 'assert';
+import { spawnSync } from 'child_process';
+import * as path from 'path';
 import { DoctorReport, formatDoctor, parseDoctorConfig, parseMemlock, runDoctor, SECURE_BOOT_VAR } from '../src/sriov/doctor';
 import { DpfwdError } from '../src/errors';
 import { FakeHost } from './helpers/fakesysfs';
@@ -198,5 +200,21 @@ describe('doctor', () => {
     assert.equal(parseDoctorConfig('ports: []\n').hugepagesMiB, 256);
     assert.throws(() => parseDoctorConfig('ports:\n  - name: x\n'), (e: DpfwdError) => e.code === 'ECONFIG' && /ports\[0\]\.device is missing/.test(e.message));
     assert.throws(() => parseDoctorConfig('ports: [\n'), (e: DpfwdError) => e.code === 'ECONFIG');
+  });
+
+  it('CLI: prints OK/WARN/FAIL lines or JSON, exit status 1 only when a check fails', () => {
+    const bin = path.resolve(__dirname, '..', '..', 'bin', 'dpfwd');
+    const run = (...a: string[]) => spawnSync(process.execPath, [bin, 'doctor', '--sysfs-root', h.root, ...a], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+    let r = run();
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^OK {4}iommu/m);
+    assert.match(r.stdout, /0 WARN, 0 FAIL$/m);
+    h.hugepages({ 'hugepages-2048kB': { nr: 0, free: 0 } });
+    r = run('-j');
+    assert.equal(r.status, 1);
+    const report = JSON.parse(r.stdout);
+    assert.equal(report.summary.fail, 1);
+    assert.equal(report.checks.find((c: { name: string }) => c.name === 'hugepages').status, 'FAIL');
+    assert.match(r.stderr, /1 check failed/);
   });
 });
