@@ -5,7 +5,7 @@
 import { Forwarder } from '../forwarder';
 import { DpfwdError } from '../errors';
 import { Dataplane, CounterSnapshot } from '../dataplane';
-import { formatIPv4, parseIPv4, parseInterfaceAddress, parseMac, parsePrefix, parseRouteFile, findAddressConflict } from '../routing/prefix';
+import { formatIPv4, parseIPv4, parseUnicastIPv4, parseInterfaceAddress, parseMac, parsePrefix, parseRouteFile, findAddressConflict } from '../routing/prefix';
 
 /** Counter offsets taken by `stats clear`: the CLI shows deltas, Prometheus keeps raw totals. */
 export class CounterBaseline {
@@ -190,24 +190,24 @@ export function routeLoad(ctx: Ctx, a: Args) {
 }
 
 export function neighborAdd(ctx: Ctx, a: Args) {
-  const addr = parseIPv4(str(a, 'address')!);
+  const addr = parseUnicastIPv4(str(a, 'address')!);
   const mac = parseMac(str(a, 'mac')!, { unicast: true });
   const port = checkPort(ctx, str(a, 'port'))!;
   const macStr = [...mac].map((b) => b.toString(16).padStart(2, '0')).join(':');
   ctx.fwd.rib.setNeighbor(addr, port, macStr, true);
+  ctx.fwd.cp.neighbors.setPermanent(addr, ctx.fwd.rib.portIndex(port), macStr);
   return { dst: formatIPv4(addr), lladdr: macStr, dev: port, state: ['PERMANENT'] };
 }
 
 export function neighborDel(ctx: Ctx, a: Args) {
   const addr = parseIPv4(str(a, 'address')!);
   ctx.fwd.rib.delNeighbor(addr);
+  ctx.fwd.cp.neighbors.remove(addr);
   return { deleted: formatIPv4(addr) };
 }
 
 export function neighborShow(ctx: Ctx) {
-  return ctx.fwd.rib.listNeighbors().map((n) => ({
-    dst: formatIPv4(n.addr), dev: ctx.fwd.rib.portName(n.port), lladdr: n.mac, state: [n.permanent ? 'PERMANENT' : n.mac ? 'REACHABLE' : 'INCOMPLETE'],
-  }));
+  return ctx.fwd.cp.neighborRows();
 }
 
 export function addressAdd(ctx: Ctx, a: Args) {

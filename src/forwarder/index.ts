@@ -11,6 +11,7 @@ import { DpfwdError } from '../errors';
 import { Rib } from '../routing/rib';
 import { parseInterfaceAddress, parseIPv4, parsePrefix } from '../routing/prefix';
 import { resolveDeviceRefs } from '../sriov/podenv';
+import { ControlPlane } from '../controlplane';
 
 export type Logger = (msg: string) => void;
 
@@ -74,6 +75,7 @@ export interface PortState {
 export class Forwarder {
   readonly dp: Dataplane;
   rib!: Rib;
+  cp!: ControlPlane;
   ports: PortState[] = [];
   startedAt = 0;
   private stopped = false;
@@ -130,7 +132,9 @@ export class Forwarder {
       });
       this.rib = new Rib(this.dp, this.ports.map((p) => ({ name: p.name, index: p.index })), c.fib.maxNexthops);
       this.program();
+      this.cp = new ControlPlane(this);
       this.dp.launch();
+      this.cp.start();
     } catch (e) {
       this.dp.stop();
       throw e;
@@ -160,6 +164,7 @@ export class Forwarder {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    this.cp?.stop();
     this.dp.cleanup();
   }
 }

@@ -362,6 +362,11 @@ export class Rib {
     if (gw && gw.refs > 0) this.writeNexthop(gw);
   }
 
+  /** delNeighbor without complaint when it is unknown (ageing out). */
+  forgetNeighbor(addr: number): void {
+    if (this.neighbors.has(addr)) this.delNeighbor(addr);
+  }
+
   getNeighbor(addr: number): Neighbor | undefined {
     return this.neighbors.get(addr);
   }

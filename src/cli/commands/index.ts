@@ -1,11 +1,19 @@
 import type { CommandModule } from 'yargs';
+import { addressCommand } from './address';
 import { bindCommand } from './bind';
 import { doctorCommand } from './doctor';
+import { neighborCommand } from './neighbor';
+import { routeCommand } from './route';
+import { runCommand } from './run';
+import { showCommand } from './show';
 import { sriovCommand } from './sriov';
+import { statsCommand } from './stats';
 
 /**
  * Every `dpfwd` subcommand, one file each in yargs' command-module shape.
  * Add new commands to this list (keep it sorted by command name).
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [bindCommand, doctorCommand, sriovCommand];
+export const commands: CommandModule<any, any>[] = [
+  addressCommand, bindCommand, doctorCommand, neighborCommand, routeCommand, runCommand, showCommand, sriovCommand, statsCommand,
+];

@@ -1,0 +1,203 @@
+/**
+ * The router's control plane on the main thread: takes what the workers punt (ARP, packets for
+ * our addresses, TTL expiry, no route, unresolved next hops, too big) and answers through the
+ * inject rings. Woken by the dataplane's eventfd only when a punt ring goes non-empty.
+ */
+import type { Forwarder } from '../forwarder';
+import { Icmp } from '../icmp';
+import { Neighbors, NeighEntry } from '../neighbors';
+import {
+  ARP_OP_REPLY, ARP_OP_REQUEST, buildArpReplyTo, buildArpRequest, decrementTtlInPlace, parseArp, parseFrame,
+  IPPROTO_ICMP, IPPROTO_UDP, ICMP_ECHO_REQUEST,
+} from '../packet';
+import { formatIPv4, parseIPv4, prefixContains } from '../routing/prefix';
+
+export interface ControlPlaneCounters {
+  icmpSent: Record<string, number>;
+  icmpRateLimited: number;
+  icmpSuppressed: number;
+  arpRequestsSent: number;
+  arpRepliesSent: number;
+  arpInvalid: number;
+  injectFailed: number;
+}
+
+export function newControlPlaneCounters(): ControlPlaneCounters {
+  return { icmpSent: {}, icmpRateLimited: 0, icmpSuppressed: 0, arpRequestsSent: 0, arpRepliesSent: 0, arpInvalid: 0, injectFailed: 0 };
+}
+
+/** Punt kinds, in the order of DP_PUNT_KINDS (native/dataplane/drop_reasons.h). */
+const enum Kind { Arp, Local, TtlExpired, NoRoute, Unresolved, MtuExceeded }
+
+export class ControlPlane {
+  readonly neighbors: Neighbors;
+  readonly icmp: Icmp;
+  private readonly kinds: string[];
+
+  constructor(private readonly fwd: Forwarder, readonly counters: ControlPlaneCounters = newControlPlaneCounters()) {
+    const c = fwd.config;
+    this.kinds = fwd.dp.names().punts;
+    const expect = ['arp', 'local', 'ttl_expired', 'no_route', 'unresolved', 'mtu_exceeded'];
+    if (this.kinds.join() !== expect.join()) throw new Error(`punt kinds changed in C (${this.kinds.join()}); update src/controlplane`);
+    this.icmp = new Icmp(c.icmp.rateLimit, c.icmp.burst, counters, (port, frame) => this.send(port, frame));
+    this.neighbors = new Neighbors(fwd.rib, c.arp, {
+      sendRequest: (port, addr, mac) => this.arpRequest(port, addr, mac),
+      flush: (e, packets) => this.flush(e, packets),
+      failed: (e, packets) => {
+        for (const p of packets) this.icmpFrom(e.port, p, (ip, mac) => this.icmp.hostUnreachable(this.ingressOf(p, e.port), p, ip, mac));
+      },
+    });
+  }
+
+  start(): void {
+    this.fwd.dp.puntListen((frames) => {
+      for (const f of frames) {
+        try {
+          this.onPunt(f.port, f.kind, f.data);
+        } catch (e) {
+          process.stderr.write(`dpfwd: control plane: ${this.kinds[f.kind]} packet on ${this.fwd.ports[f.port]?.name}: ${(e as Error).message}\n`);
+        }
+      }
+    });
+    // resolve the gateways that static routes point at, so the first packets need not wait
+    for (const g of this.fwd.rib.unresolvedGateways()) this.neighbors.resolve(g.addr, g.port);
+  }
+
+  stop(): void {
+    this.neighbors.stop();
+  }
+
+  private send(port: number, frame: Buffer): boolean {
+    const ok = this.fwd.dp.inject(port, frame);
+    if (!ok) this.counters.injectFailed++;
+    return ok;
+  }
+
+  private portMac(port: number): string {
+    return this.fwd.ports[port].mac;
+  }
+
+  /** The router's address on `port` in the subnet of `peer`, else its first address there. */
+  private portAddress(port: number, peer?: number): number | undefined {
+    const name = this.fwd.ports[port]?.name;
+    const addrs = this.fwd.rib.listAddresses().filter((a) => a.port === name);
+    if (peer !== undefined) {
+      const inSubnet = addrs.find((a) => prefixContains({ addr: (a.addr & ~((1 << (32 - a.len)) - 1)) >>> 0, len: a.len }, peer));
+      if (inSubnet) return inSubnet.addr;
+    }
+    return addrs[0]?.addr;
+  }
+
+  private isLocal(port: number, addr: number): boolean {
+    const name = this.fwd.ports[port]?.name;
+    return this.fwd.rib.listAddresses().some((a) => a.port === name && a.addr === addr);
+  }
+
+  private ingressOf(_frame: Buffer, fallback: number): number {
+    return fallback;
+  }
+
+  /** Sends an ICMP message from the router's address on `port`, if it has one there. */
+  private icmpFrom(port: number, frame: Buffer, fn: (ip: string, mac: string) => boolean): void {
+    const ip = this.portAddress(port, frame.length >= 30 ? frame.readUInt32BE(26) : undefined);
+    if (ip === undefined) {
+      this.counters.icmpSuppressed++;
+      return;
+    }
+    fn(formatIPv4(ip), this.portMac(port));
+  }
+
+  onPunt(port: number, kind: number, frame: Buffer): void {
+    switch (kind as Kind) {
+      case Kind.Arp: return this.onArp(port, frame);
+      case Kind.Local: return this.onLocal(port, frame);
+      case Kind.TtlExpired: return this.icmpFrom(port, frame, (ip, mac) => this.icmp.timeExceeded(port, frame, ip, mac));
+      case Kind.NoRoute:
+        if (this.fwd.config.icmp.unreachable) this.icmpFrom(port, frame, (ip, mac) => this.icmp.netUnreachable(port, frame, ip, mac));
+        return;
+      case Kind.Unresolved: return this.onUnresolved(port, frame);
+      case Kind.MtuExceeded: return this.onTooBig(port, frame);
+    }
+  }
+
+  private onArp(port: number, frame: Buffer): void {
+    const a = parseArp(frame, 14);
+    if (!a || a.problems.length) {
+      this.counters.arpInvalid++;
+      return;
+    }
+    let sender: number;
+    let target: number;
+    try {
+      sender = parseIPv4(a.senderIp);
+      target = parseIPv4(a.targetIp);
+    } catch {
+      this.counters.arpInvalid++;
+      return;
+    }
+    const forUs = this.isLocal(port, target);
+    // RFC 826: refresh what we know of the sender; add it when the packet is for us
+    const onLink = this.fwd.rib.connectedPort(sender) === port;
+    if (sender !== 0 && onLink && !this.isLocal(port, sender)) this.neighbors.confirm(sender, port, a.senderMac, forUs);
+    if (a.op === ARP_OP_REQUEST && forUs) {
+      if (this.send(port, buildArpReplyTo(frame, this.portMac(port)))) this.counters.arpRepliesSent++;
+    } else if (a.op === ARP_OP_REPLY && !forUs && onLink) {
+      // gratuitous or unsolicited replies only refresh (done above)
+    }
+  }
+
+  private arpRequest(port: number, addr: number, mac: string | null): void {
+    const src = this.portAddress(port, addr);
+    if (src === undefined) return; // no address on that link: nothing to ask with
+    const frame = buildArpRequest({ senderMac: this.portMac(port), senderIp: formatIPv4(src), targetIp: formatIPv4(addr), dstMac: mac ?? undefined });
+    if (this.send(port, frame)) this.counters.arpRequestsSent++;
+  }
+
+  private onLocal(port: number, frame: Buffer): void {
+    const f = parseFrame(frame);
+    if (!f.ip || f.ip.problems.length) return;
+    if (f.ip.protocol === IPPROTO_ICMP && f.l4 && f.l4.kind === 'icmp' && f.l4.type === ICMP_ECHO_REQUEST) {
+      this.icmp.echoReply(port, frame, this.portMac(port));
+    } else if (f.ip.protocol === IPPROTO_UDP) {
+      // nothing listens on UDP here: traceroute's last hop expects port unreachable
+      this.icmp.error(port, frame, f.ip.dst, this.portMac(port), 3, 3);
+    }
+  }
+
+  private onUnresolved(port: number, frame: Buffer): void {
+    if (frame.length < 34) return;
+    const dst = frame.readUInt32BE(30);
+    const r = this.fwd.rib.lookup(dst);
+    if (!r || !r.port) return;
+    const egress = this.fwd.rib.portIndex(r.port);
+    const target = r.kind === 'gateway' ? parseIPv4(r.via!) : dst;
+    this.neighbors.resolve(target, egress, Buffer.concat([Buffer.from([port & 0xff, port >> 8]), frame]));
+  }
+
+  /** Held packets: forward them now as the worker would have (TTL−1, RFC 1624, MACs). */
+  private flush(e: NeighEntry, packets: Buffer[]): void {
+    for (const held of packets) {
+      const frame = Buffer.from(held.subarray(2));
+      if (frame.length < 34 || frame[22] <= 1) continue;
+      decrementTtlInPlace(frame, 14);
+      Buffer.from(e.mac!.split(':').map((x) => parseInt(x, 16))).copy(frame, 0);
+      Buffer.from(this.portMac(e.port).split(':').map((x) => parseInt(x, 16))).copy(frame, 6);
+      this.send(e.port, frame);
+    }
+  }
+
+  private onTooBig(port: number, frame: Buffer): void {
+    if (frame.length < 34) return;
+    const df = (frame.readUInt16BE(20) & 0x4000) !== 0;
+    if (!df) return; // dpfwd does not fragment; without DF the drop is silent (counted)
+    const r = this.fwd.rib.lookup(frame.readUInt32BE(30));
+    const mtu = r?.port ? this.fwd.ports[this.fwd.rib.portIndex(r.port)].mtu : 1500;
+    this.icmpFrom(port, frame, (ip, mac) => this.icmp.fragNeeded(port, frame, ip, mac, mtu));
+  }
+
+  neighborRows() {
+    return this.neighbors.list().map((e) => ({
+      dst: formatIPv4(e.addr), dev: this.fwd.rib.portName(e.port), lladdr: e.mac, state: [e.state],
+    }));
+  }
+}

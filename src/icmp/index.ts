@@ -1,0 +1,103 @@
+/**
+ * The router's ICMP: echo replies for its addresses and errors (RFC 792/1812) for packets it
+ * could not forward. Errors go through one token bucket (icmp.rateLimit per second, icmp.burst),
+ * like Linux's icmp_ratelimit; echo replies are not limited (they are answers, and punts are
+ * already limited in C).
+ */
+import { buildIcmpError, buildIcmpEchoReply, ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, ICMP_UNREACH, ICMP_TIMXCEED } from '../packet';
+
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+  constructor(private readonly rate: number, private readonly burst: number, private readonly now = () => Date.now()) {
+    this.tokens = burst;
+    this.last = now();
+  }
+  take(): boolean {
+    const t = this.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((t - this.last) * this.rate) / 1000);
+    this.last = t;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
+export const ICMP_TYPE_NAMES: Record<number, string> = {
+  0: 'echo_reply', 3: 'destination_unreachable', 11: 'time_exceeded',
+};
+
+export interface IcmpCounters {
+  icmpSent: Record<string, number>;
+  icmpRateLimited: number;
+  icmpSuppressed: number;
+}
+
+export class Icmp {
+  private readonly bucket: TokenBucket;
+  constructor(
+    rate: number,
+    burst: number,
+    private readonly counters: IcmpCounters,
+    private readonly send: (port: number, frame: Buffer) => boolean,
+  ) {
+    this.bucket = new TokenBucket(rate, burst);
+  }
+
+  private sent(type: number): void {
+    const name = ICMP_TYPE_NAMES[type] ?? String(type);
+    this.counters.icmpSent[name] = (this.counters.icmpSent[name] ?? 0) + 1;
+  }
+
+  echoReply(port: number, request: Buffer, routerMac: string): boolean {
+    let reply: Buffer;
+    try {
+      reply = buildIcmpEchoReply(request, routerMac);
+    } catch {
+      this.counters.icmpSuppressed++;
+      return false;
+    }
+    if (!this.send(port, reply)) return false;
+    this.sent(0);
+    return true;
+  }
+
+  /** An ICMP error about `original` (as received on `port`), sent back out of that port. */
+  error(port: number, original: Buffer, routerIp: string, routerMac: string, type: number, code: number, mtu?: number): boolean {
+    let frame: Buffer;
+    try {
+      frame = buildIcmpError({ type, code, original, srcIp: routerIp, srcMac: routerMac, mtu });
+    } catch {
+      // RFC 1812 4.3.2.7: never about ICMP errors, fragments, broadcasts, bad headers
+      this.counters.icmpSuppressed++;
+      return false;
+    }
+    if (!this.bucket.take()) {
+      this.counters.icmpRateLimited++;
+      return false;
+    }
+    if (!this.send(port, frame)) return false;
+    this.sent(type);
+    return true;
+  }
+
+  timeExceeded(port: number, original: Buffer, ip: string, mac: string): boolean {
+    return this.error(port, original, ip, mac, ICMP_TIME_EXCEEDED, ICMP_TIMXCEED.TTL);
+  }
+
+  netUnreachable(port: number, original: Buffer, ip: string, mac: string): boolean {
+    return this.error(port, original, ip, mac, ICMP_DEST_UNREACH, ICMP_UNREACH.NET);
+  }
+
+  hostUnreachable(port: number, original: Buffer, ip: string, mac: string): boolean {
+    return this.error(port, original, ip, mac, ICMP_DEST_UNREACH, ICMP_UNREACH.HOST);
+  }
+
+  portUnreachable(port: number, original: Buffer, ip: string, mac: string): boolean {
+    return this.error(port, original, ip, mac, ICMP_DEST_UNREACH, ICMP_UNREACH.PORT);
+  }
+
+  fragNeeded(port: number, original: Buffer, ip: string, mac: string, mtu: number): boolean {
+    return this.error(port, original, ip, mac, ICMP_DEST_UNREACH, ICMP_UNREACH.FRAG_NEEDED, mtu);
+  }
+}
