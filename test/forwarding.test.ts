@@ -5,7 +5,7 @@
 import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { buildUdp4, buildArpRequest, writePcap, readPcap, verifyIpv4HeaderChecksum, ipv4HeaderChecksum } from '../src/packet';
+import { buildUdp4, buildArpRequest, parseArp, ArpPacket, writePcap, readPcap, verifyIpv4HeaderChecksum, ipv4HeaderChecksum } from '../src/packet';
 import { startForwarder, tmpDir, totals, waitFor, Running } from './helpers/forwarder';
 
 const HOST_MAC = '02:00:00:00:01:02';
@@ -97,6 +97,8 @@ describe('forwarding through DPDK (net_pcap in, tx_pcap out)', function () {
   let outEast: Buffer[];
   let outSouth: Buffer[];
   let macs: string[];
+  let arpSouth: ArpPacket[];
+  let otherEast: Buffer[];
 
   before(async () => {
     dir = tmpDir('golden');
@@ -129,8 +131,12 @@ describe('forwarding through DPDK (net_pcap in, tx_pcap out)', function () {
     macs = (await fwd.call('show.ports')).map((p: { address: string }) => p.address);
     const r = await fwd.stop();
     assert.equal(r.code, 0, `exit code, stderr:\n${fwd.stderr()}`);
-    outEast = readPcap(path.join(dir, 'east.pcap')).map((x) => x.data);
-    outSouth = readPcap(path.join(dir, 'south.pcap')).map((x) => x.data);
+    const all = (f: string) => readPcap(path.join(dir, f)).map((x) => x.data);
+    const isIpv4 = (b: Buffer) => b.readUInt16BE(12) === 0x0800;
+    outEast = all('east.pcap').filter(isIpv4);
+    outSouth = all('south.pcap').filter(isIpv4);
+    arpSouth = all('south.pcap').filter((b) => b.readUInt16BE(12) === 0x0806).map((b) => parseArp(b, 14)!);
+    otherEast = all('east.pcap').filter((b) => !isIpv4(b));
   });
 
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -144,6 +150,17 @@ describe('forwarding through DPDK (net_pcap in, tx_pcap out)', function () {
     assert.deepEqual(outEast.map((b) => b.toString('hex')), want('east'));
     assert.deepEqual(outSouth.map((b) => b.toString('hex')), want('south'));
     for (const b of [...outEast, ...outSouth]) assert.ok(verifyIpv4HeaderChecksum(b, 14), 'checksum verifies');
+  });
+
+  it('asks for the unresolved gateway and the glean target with ARP on their port, and nothing else', () => {
+    assert.ok(arpSouth.length >= 2);
+    assert.deepEqual([...new Set(arpSouth.map((a) => a.targetIp))].sort(), ['10.3.0.77', '10.3.0.9']);
+    for (const a of arpSouth) {
+      assert.equal(a.op, 1);
+      assert.equal(a.senderIp, '10.3.0.1');
+      assert.equal(a.senderMac, SOUTH_MAC);
+    }
+    assert.equal(otherEast.length, 0, 'east has static neighbours only');
   });
 
   it('counts each drop under exactly one reason, on the ingress port', () => {
