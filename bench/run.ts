@@ -1,0 +1,129 @@
+/**
+ * `npm run bench`: dpfwd against DPDK l3fwd and testpmd on one worker core, then route-table scale
+ * and route churn. Prints a table and writes bench/results/<date>.json and .svg.
+ *
+ *   npm run bench -- [--only forwarding,scale,churn] [--reps 3] [--warmup 1] [--duration 5] [--quick]
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { machine } from './lib/machine';
+import { forwardingCost, ForwardingResult } from './lib/forwarding';
+import { routeScale, ScaleResult } from './lib/scale';
+import { routeChurn, ChurnResult } from './lib/churn';
+import { barChart, Chart } from './lib/svg';
+import { rootDir } from './lib/dpfwd';
+
+const BENCH = path.join(rootDir, 'bench');
+const TMP = path.join(BENCH, 'tmp');
+const RESULTS = path.join(BENCH, 'results');
+
+const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
+
+function args() {
+  const a = process.argv.slice(2);
+  const get = (k: string) => { const i = a.indexOf(`--${k}`); return i >= 0 ? a[i + 1] : undefined; };
+  const quick = a.includes('--quick');
+  return {
+    only: new Set((get('only') ?? 'forwarding,scale,churn').split(',')),
+    reps: Number(get('reps') ?? (quick ? 1 : 3)),
+    warmupMs: 1000 * Number(get('warmup') ?? 1),
+    durationMs: 1000 * Number(get('duration') ?? (quick ? 2 : 5)),
+    routes: Number(get('routes') ?? 1048576),
+    out: get('out'),
+  };
+}
+
+function pad(s: string | number, n: number, right = false) {
+  const t = String(s);
+  return right ? t.padStart(n) : t.padEnd(n);
+}
+
+function printTable(res: Results) {
+  const lines: string[] = [];
+  const f = res.forwarding;
+  if (f) {
+    lines.push('', `Forwarding cost, one worker core (64-byte UDP, 1024 flows, ${f.repetitions} × ${f.window.durationMs / 1000} s after ${f.window.warmupMs / 1000} s warm-up)`);
+    lines.push(`${pad('contender', 10)} ${pad('Mpps median', 12, true)} ${pad('min–max', 17, true)} ${pad('cycles/pkt', 11, true)} ${pad('vs l3fwd', 9, true)} ${pad('vs testpmd', 11, true)}`);
+    for (const [name, c] of Object.entries(f.contenders)) {
+      lines.push(`${pad(name, 10)} ${pad(c.mpps.median.toFixed(2), 12, true)} ${pad(`${c.mpps.min.toFixed(2)}–${c.mpps.max.toFixed(2)}`, 17, true)} ${pad(c.cyclesPerPacket.median.toFixed(1), 11, true)} ${pad((c.mpps.median / f.contenders.l3fwd.mpps.median).toFixed(3), 9, true)} ${pad((c.mpps.median / f.contenders.testpmd.mpps.median).toFixed(3), 11, true)}`);
+    }
+    if (f.contenders.dpfwd.busyCyclesPerPacket) lines.push(`dpfwd busy cycles/packet (own counters): ${f.contenders.dpfwd.busyCyclesPerPacket.median}`);
+  }
+  const s = res.scale;
+  if (s) {
+    lines.push('', `Route table scale (${s.routes} prefixes)`);
+    for (const l of s.loads) lines.push(`  load via ${pad(l.path, 22)} ${pad(l.seconds.toFixed(2), 7, true)} s   (dpfwd's own measure: ${l.reportedMs ?? '-'} ms)`);
+    lines.push(`  FIB memory computed: ${s.memory.fibMiB} MiB (rules ${s.memory.rulesMiB} + tbl24 ${s.memory.tbl24MiB} + tbl8 ${s.memory.tbl8MiB}); VmRSS ${s.memory.vmRssMiB} MiB; hugepages used ${s.memory.hugepagesUsedMiB} MiB; Node heap ${s.memory.nodeHeapMiB ?? 'n/a'} MiB`);
+    for (const fw of s.forwarding) lines.push(`  forwarding over ${pad(fw.table, 28)} ${fw.mpps.median.toFixed(2)} Mpps (${fw.mpps.min.toFixed(2)}–${fw.mpps.max.toFixed(2)})`);
+    lines.push(`  ratio 1M / 16 routes: ${s.ratio}`);
+  }
+  const c = res.churn;
+  if (c) {
+    lines.push('', `Route churn (${c.targetRate} updates/s outside the traffic, ${c.durationMs / 1000} s)`);
+    lines.push(`  achieved ${c.achievedRate} updates/s (${c.updates} ops, ${c.errors} errors)`);
+    lines.push(`  Mpps without churn ${c.baselineMpps.median} (${c.baselineMpps.min}–${c.baselineMpps.max}), with churn ${c.churnMpps.median} (${c.churnMpps.min}–${c.churnMpps.max}): change ${c.changePercent}%`);
+    lines.push(`  lost (drops during churn): ${c.dropped}; rx−forwarded: ${c.rxMinusForwarded}; misforwarded (packets out of the churn port): ${c.misforwarded}`);
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+export interface Results {
+  date: string;
+  machine: ReturnType<typeof machine>;
+  gitCommit: string;
+  forwarding?: ForwardingResult;
+  scale?: ScaleResult;
+  churn?: ChurnResult;
+  notDone: string[];
+}
+
+function chart(res: Results): string {
+  const groups: Chart['groups'] = [];
+  const f = res.forwarding;
+  if (f) {
+    groups.push({
+      name: 'Forwarding, one core (64 B UDP, 1024 flows)',
+      bars: Object.entries(f.contenders).map(([n, c]) => ({ label: n, value: +c.mpps.median.toFixed(2), min: c.mpps.min, max: c.mpps.max, note: n === 'dpfwd' ? `${f.ratios.dpfwdOverL3fwd}× l3fwd, ${f.ratios.dpfwdOverTestpmd}× testpmd` : '' })),
+    });
+  }
+  if (res.scale) {
+    groups.push({ name: `dpfwd, random destinations`, bars: res.scale.forwarding.map((x) => ({ label: x.table, value: +x.mpps.median.toFixed(2), min: x.mpps.min, max: x.mpps.max })) });
+  }
+  if (res.churn) {
+    groups.push({ name: `dpfwd under ${res.churn.achievedRate} route updates/s`, bars: [
+      { label: 'no churn', value: res.churn.baselineMpps.median, min: res.churn.baselineMpps.min, max: res.churn.baselineMpps.max },
+      { label: 'churn', value: res.churn.churnMpps.median, min: res.churn.churnMpps.min, max: res.churn.churnMpps.max, note: `lost ${res.churn.dropped}` },
+    ] });
+  }
+  return barChart({ title: `dpfwd benchmark ${res.date}`, subtitle: `${res.machine.cpu}, ${res.machine.cores} CPUs, DPDK ${res.machine.dpdk}, Node ${res.machine.node}`, unit: 'Mpps', groups });
+}
+
+async function main() {
+  const a = args();
+  fs.mkdirSync(TMP, { recursive: true });
+  fs.mkdirSync(RESULTS, { recursive: true });
+  const date = new Date().toISOString().slice(0, 10);
+  const res: Results = {
+    date,
+    machine: machine(),
+    gitCommit: require('child_process').spawnSync('git', ['-C', rootDir, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim(),
+    notDone: [
+      'memif two-process comparison (issue item 2): not built yet',
+      'kernel forwarding comparison over veth/af_xdp/af_packet (issue item 5): not built yet',
+    ],
+  };
+  const w = { warmupMs: a.warmupMs, durationMs: a.durationMs };
+  if (a.only.has('forwarding')) res.forwarding = await forwardingCost(TMP, a.reps, w, log);
+  if (a.only.has('scale')) res.scale = await routeScale(TMP, a.routes, a.reps, w, log);
+  if (a.only.has('churn')) res.churn = await routeChurn(TMP, a.reps, w, log);
+  printTable(res);
+  const base = a.out ?? path.join(RESULTS, date);
+  fs.writeFileSync(`${base}.json`, JSON.stringify(res, null, 2) + '\n');
+  fs.writeFileSync(`${base}.svg`, chart(res));
+  log(`wrote ${base}.json and ${base}.svg`);
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench: ${(e as Error).stack ?? e}\n`);
+  process.exit(1);
+});
