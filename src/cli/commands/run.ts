@@ -3,6 +3,7 @@ import { loadConfigFile } from '../../config';
 import { Forwarder } from '../../forwarder';
 import { CounterBaseline } from '../../api/actions';
 import { startControlServer } from '../../api/server';
+import { createMetrics, startMetricsServer, MetricsServer } from '../../metrics';
 
 interface Args { config: string; socket?: string }
 
@@ -30,6 +31,17 @@ export const runCommand: CommandModule<object, Args> = {
       fwd.stop();
       throw e;
     }
+    let metrics: MetricsServer | undefined;
+    if (config.metrics.listen !== false) {
+      try {
+        metrics = await startMetricsServer(fwd, createMetrics(fwd), config.metrics.listen);
+      } catch (e) {
+        server.close();
+        fwd.stop();
+        throw e;
+      }
+      log(`metrics ${metrics.url}`);
+    }
     log(`control socket ${socketPath}`);
     await new Promise<void>((resolve) => {
       let stopping = false;
@@ -38,6 +50,7 @@ export const runCommand: CommandModule<object, Args> = {
         stopping = true;
         log(`${sig}: stopping`);
         server.close();
+        void metrics?.close();
         fwd.stop();
         log('stopped; ports closed and hugepage memory released');
         resolve();
