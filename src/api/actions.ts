@@ -228,6 +228,10 @@ export function addressDel(ctx: Ctx, a: Args) {
   return { deleted: `${formatIPv4(ia.addr)}/${ia.len}`, ifname: port };
 }
 
+export function showControlPlane(ctx: Ctx) {
+  return { counters: ctx.fwd.cp.counters, neighbors: ctx.fwd.cp.neighbors.countByState(), queue: ctx.fwd.cp.neighbors.stats };
+}
+
 export function health(ctx: Ctx) {
   const alive = ctx.fwd.dp.workersAlive();
   return { workers: ctx.fwd.config.workers.length, alive, uptimeSeconds: Math.round((Date.now() - ctx.fwd.startedAt) / 1000) };
@@ -238,6 +242,7 @@ export const ACTIONS: Record<string, (ctx: Ctx, args: Args) => unknown> = {
   'show.ports': showPorts,
   'show.workers': showWorkers,
   'show.counters': showCounters,
+  'show.controlplane': showControlPlane,
   'stats.clear': statsClear,
   'route.add': routeAdd,
   'route.del': routeDel,
