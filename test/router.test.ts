@@ -7,7 +7,7 @@ import { strict as assert } from 'assert';
 import { spawnSync } from 'child_process';
 import * as path from 'path';
 import { DPFWD, ROOT, startForwarder, Running, totals } from './helpers/forwarder';
-import { Topology, ping, sh, spawnIn } from './helpers/netns';
+import { Topology, ping, pingAsync, sh, spawnIn } from './helpers/netns';
 
 const ARP = { reachableMs: 1500, staleMs: 5000, retransmitMs: 200, probes: 2 };
 
@@ -155,10 +155,8 @@ describe('router: Linux hosts use dpfwd as their gateway', function () {
     const started = Date.now();
     await new Promise((r) => setTimeout(r, 300));
     const latencies: number[] = [];
-    const pinged = new Promise<number>((resolve) => {
-      // other traffic on other ports keeps flowing
-      setImmediate(() => resolve(ping(topo.host('east').ns, '10.3.0.2', 10, { interval: 0.2 })));
-    });
+    // other traffic on other ports keeps flowing
+    const pinged = pingAsync(topo.host('east').ns, '10.3.0.2', 10, 0.2);
     while (Date.now() - started < 2500) {
       const t = process.hrtime.bigint();
       await fwd.call('health');
@@ -174,13 +172,15 @@ describe('router: Linux hosts use dpfwd as their gateway', function () {
     const icmpOut = (after.counters.icmpSent.time_exceeded ?? 0) - (before.counters.icmpSent.time_exceeded ?? 0);
     latencies.sort((a, b) => a - b);
     const median = latencies[Math.floor(latencies.length / 2)];
-    console.log(`      flood: ${sent} sent, ${ttlDrops} TTL-expired in dpfwd, ${icmpOut} ICMP out in ${seconds.toFixed(1)} s, control socket median ${median.toFixed(1)} ms / max ${latencies[latencies.length - 1].toFixed(1)} ms, other ping ${received}/10`);
+    const p90 = latencies[Math.floor(latencies.length * 0.9)];
+    console.log(`      flood: ${sent} sent, ${ttlDrops} TTL-expired in dpfwd, ${icmpOut} ICMP out in ${seconds.toFixed(1)} s, control socket median ${median.toFixed(1)} ms / p90 ${p90.toFixed(1)} ms / max ${latencies[latencies.length - 1].toFixed(1)} ms, other ping ${received}/10`);
     assert.ok(Number(sent) > 20000, `flood sent ${sent} packets`);
     assert.ok(ttlDrops > 20000, `dataplane saw ${ttlDrops} TTL-expired packets`);
     assert.ok(icmpOut <= 1000 * seconds + 50, `ICMP time exceeded sent ${icmpOut} in ${seconds.toFixed(1)} s (limit 1000/s, burst 50)`);
     assert.ok(icmpOut > 0, 'some ICMP still goes out');
     assert.ok(t1.puntLimited.ttl_expired - t0.puntLimited.ttl_expired > 0 || after.counters.icmpRateLimited > before.counters.icmpRateLimited, 'the excess was limited and counted');
-    assert.ok(median < 100, `control socket median latency ${median.toFixed(1)} ms during the flood (all: ${latencies.map((x) => x.toFixed(0)).join(' ')})`);
+    // the flood sender shares this 2-core machine's other core with Node: judge the 90th percentile
+    assert.ok(p90 < 100, `control socket p90 latency ${p90.toFixed(1)} ms during the flood (all: ${latencies.map((x) => x.toFixed(0)).join(' ')})`);
     assert.ok(received >= 9, `east -> south ping during the flood: ${received}/10`);
   });
 

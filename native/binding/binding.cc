@@ -402,9 +402,18 @@ void OnPunt(uv_poll_t *, int status, int) {
   Napi::HandleScope scope(env);
   dp_punt_ack();
   dp_punted batch[64];
+  // At most kPuntBudget frames per wake-up, so a punt flood cannot hold the event loop:
+  // if more are waiting, re-arm the eventfd and let libuv run everything else first.
+  constexpr unsigned kPuntBudget = 256;
+  unsigned handled = 0;
   for (;;) {
+    if (handled >= kPuntBudget) {
+      dp_punt_kick();
+      break;
+    }
     unsigned n = dp_punt_drain(batch, 64);
     if (n == 0) break;
+    handled += n;
     Napi::Array arr = Napi::Array::New(env, n);
     for (unsigned i = 0; i < n; i++) {
       Napi::Object f = Napi::Object::New(env);

@@ -919,6 +919,13 @@ dp_punt_ack(void)
 		(void)eventfd_read(dp.efd, &v);
 }
 
+void
+dp_punt_kick(void)
+{
+	if (dp.efd >= 0)
+		eventfd_write(dp.efd, 1);
+}
+
 unsigned
 dp_punt_drain(struct dp_punted *out, unsigned max)
 {

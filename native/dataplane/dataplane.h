@@ -138,6 +138,8 @@ struct dp_punted {
 unsigned dp_punt_drain(struct dp_punted *out, unsigned max);
 void dp_punt_release(struct dp_punted *p);
 void dp_punt_ack(void); /* reads the eventfd: call before draining */
+/* Makes the punt fd readable again: a consumer that stops before the rings are empty calls it. */
+void dp_punt_kick(void);
 /* Sends a frame out of a port through a worker's inject ring. */
 int dp_inject(uint16_t port, const void *frame, uint32_t len);
 

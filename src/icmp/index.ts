@@ -64,16 +64,17 @@ export class Icmp {
 
   /** An ICMP error about `original` (as received on `port`), sent back out of that port. */
   error(port: number, original: Buffer, routerIp: string, routerMac: string, type: number, code: number, mtu?: number): boolean {
+    // the bucket first: under a flood, most packets stop here before any parsing
+    if (!this.bucket.take()) {
+      this.counters.icmpRateLimited++;
+      return false;
+    }
     let frame: Buffer;
     try {
       frame = buildIcmpError({ type, code, original, srcIp: routerIp, srcMac: routerMac, mtu });
     } catch {
       // RFC 1812 4.3.2.7: never about ICMP errors, fragments, broadcasts, bad headers
       this.counters.icmpSuppressed++;
-      return false;
-    }
-    if (!this.bucket.take()) {
-      this.counters.icmpRateLimited++;
       return false;
     }
     if (!this.send(port, frame)) return false;

@@ -97,6 +97,19 @@ export function ping(ns: string, dst: string, count = 3, opts: { interval?: numb
   return m ? Number(m[1]) : 0;
 }
 
+/** ping without blocking this process's event loop. */
+export function pingAsync(ns: string, dst: string, count = 3, interval = 0.2): Promise<number> {
+  return new Promise((resolve) => {
+    const p = spawnIn(ns, 'ping', ['-n', '-q', '-c', String(count), '-i', String(interval), '-W', '1', dst]);
+    let out = '';
+    p.stdout!.on('data', (d) => { out += d; });
+    p.on('exit', () => {
+      const m = /(\d+) received/.exec(out);
+      resolve(m ? Number(m[1]) : 0);
+    });
+  });
+}
+
 export function spawnIn(ns: string, cmd: string, args: string[]): ChildProcess {
   return spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
 }
