@@ -1,0 +1,117 @@
+/**
+ * The CLI against a running forwarder (net_pcap replay into net_null): every operation through
+ * the real `dpfwd` command, its output and exit status.
+ */
+import { strict as assert } from 'assert';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { buildUdp4, writePcap } from '../src/packet';
+import { DPFWD, startForwarder, Running, tmpDir, totals, waitFor } from './helpers/forwarder';
+
+describe('dpfwd CLI against a running forwarder', function () {
+  this.timeout(60000);
+  let fwd: Running;
+  let dir: string;
+
+  const cli = (...args: string[]) => spawnSync(process.execPath, [DPFWD, '--socket', fwd.socket, ...args], { encoding: 'utf8', timeout: 30000 });
+  const json = (...args: string[]) => {
+    const r = cli(...args, '-j');
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout);
+  };
+
+  before(async () => {
+    dir = tmpDir('cli');
+    // 10 frames with a bad checksum so there is something to count and to clear
+    const bad = buildUdp4({ srcMac: '02:00:00:00:01:02', dstMac: '02:70:63:61:70:00', src: '10.1.0.2', dst: '10.2.0.9', sport: 1, dport: 2, checksum: 0x1111 });
+    writePcap(path.join(dir, 'in.pcap'), Array.from({ length: 10 }, () => bad));
+    fwd = await startForwarder({
+      eal: { lcores: '0-1' },
+      ports: [
+        { name: 'west', device: `net_pcap0,rx_pcap=${dir}/in.pcap`, address: '10.1.0.1/24' },
+        { name: 'east', device: 'net_null0,no-rx=1', address: '10.2.0.1/24' },
+      ],
+    }, { dir });
+    await waitFor('capture read', async () => (await totals(fwd)).rx >= 10);
+  });
+
+  after(async () => {
+    assert.equal((await fwd.stop()).code, 0);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('route load takes route-file and l3fwd lines in one call', () => {
+    const f = path.join(dir, 'routes.txt');
+    fs.writeFileSync(f, '# comment\n10.50.0.0/16 via 10.2.0.2\nR10.60.0.0/16 1\n10.70.0.0/16 port east\n10.80.0.0/16 blackhole # trailing comment\n\n');
+    const r = cli('route', 'load', f);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^loaded 4 routes in [\d.]+ ms\n$/);
+    const routes = json('route', 'show').filter((x: { protocol: string }) => x.protocol === 'static');
+    assert.deepEqual(routes, [
+      { dst: '10.50.0.0/16', gateway: '10.2.0.2', dev: 'east', protocol: 'static', type: 'unicast', lladdr: null },
+      { dst: '10.60.0.0/16', dev: 'east', protocol: 'static', type: 'unicast' },
+      { dst: '10.70.0.0/16', dev: 'east', protocol: 'static', type: 'unicast' },
+      { dst: '10.80.0.0/16', protocol: 'static', type: 'blackhole' },
+    ]);
+  });
+
+  it('route load with a bad line loads nothing and names the line', () => {
+    const f = path.join(dir, 'bad.txt');
+    fs.writeFileSync(f, '10.90.0.0/16 via 10.2.0.2\n10.91.0.0/33 via 10.2.0.2\n');
+    const r = cli('route', 'load', f);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^dpfwd: route file has 1 bad line\(s\), nothing loaded:\n  line 2: /);
+    assert.ok(!json('route', 'show').some((x: { dst: string }) => x.dst === '10.90.0.0/16'), 'all or nothing');
+    const missing = cli('route', 'load', path.join(dir, 'nope.txt'));
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /^dpfwd: cannot read .*nope\.txt: /);
+  });
+
+  it('neighbor add makes the gateway resolved; del makes it unresolved again', () => {
+    assert.equal(cli('neighbor', 'add', '10.2.0.2', '02:00:00:00:02:02', 'port', 'east').status, 0);
+    assert.deepEqual(json('neighbor', 'show').find((n: { dst: string }) => n.dst === '10.2.0.2'), { dst: '10.2.0.2', dev: 'east', lladdr: '02:00:00:00:02:02', state: ['PERMANENT'] });
+    assert.equal(json('route', 'show').find((x: { dst: string }) => x.dst === '10.50.0.0/16').lladdr, '02:00:00:00:02:02');
+    assert.equal(cli('neighbor', 'del', '10.2.0.2').status, 0);
+    assert.equal(json('route', 'show').find((x: { dst: string }) => x.dst === '10.50.0.0/16').lladdr, null);
+    const bad = cli('neighbor', 'add', '10.2.0.3', '02:00:00:00:02:03');
+    assert.equal(bad.status, 1);
+    assert.equal(bad.stderr, 'dpfwd: usage: dpfwd neighbor add 10.2.0.9 02:00:00:00:00:09 port east\n');
+  });
+
+  it('address add/del adds and removes the local and connected routes', () => {
+    assert.equal(cli('address', 'add', '10.3.0.1/24', 'port', 'east').status, 0);
+    let routes = json('route', 'show').map((r: { dst: string; protocol: string }) => `${r.dst} ${r.protocol}`);
+    assert.ok(routes.includes('10.3.0.0/24 connected') && routes.includes('10.3.0.1/32 local'));
+    assert.deepEqual(json('address', 'show').find((p: { ifname: string }) => p.ifname === 'east').addr_info.map((a: { local: string }) => a.local), ['10.2.0.1', '10.3.0.1']);
+    assert.equal(cli('address', 'del', '10.3.0.1/24', 'port', 'east').status, 0);
+    routes = json('route', 'show').map((r: { dst: string }) => r.dst);
+    assert.ok(!routes.includes('10.3.0.0/24') && !routes.includes('10.3.0.1/32'));
+    const gone = cli('address', 'del', '10.3.0.1/24', 'port', 'east');
+    assert.equal(gone.stderr, 'dpfwd: port east has no address 10.3.0.1/24\n');
+  });
+
+  it('show drops lists counted reasons; stats clear zeroes the view but not the raw counters', async () => {
+    const r = cli('show', 'drops');
+    assert.equal(r.status, 0);
+    assert.equal(r.stdout, 'port  reason        packets\nwest  bad_checksum  10\n');
+    const all = json('show', 'drops');
+    assert.equal(all.length, 2 * (await totals(fwd)).names.drops.length, 'every reason for every port in JSON');
+    assert.equal(cli('stats', 'clear').stdout, 'statistics cleared\n');
+    assert.equal(cli('show', 'drops').stdout, 'no drops\n');
+    assert.equal((await totals(fwd)).drops.west.bad_checksum, 10, 'raw counters keep their value');
+  });
+
+  it('show workers and show ports print their columns', () => {
+    const w = cli('show', 'workers');
+    assert.match(w.stdout, /^worker\s+lcore\s+rx\s+rx_packets\s+tx_packets\s+packets_per_burst\s+busy_percent\s+cycles_per_packet/);
+    const ports = json('show', 'ports');
+    assert.deepEqual(ports.map((p: { ifname: string; driver: string }) => [p.ifname, p.driver]), [['west', 'net_pcap'], ['east', 'net_null']]);
+  });
+
+  it('rejects unknown actions and options with usage, exit 2', () => {
+    const r = cli('route', 'frobnicate');
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /^dpfwd: Invalid values:/);
+  });
+});
