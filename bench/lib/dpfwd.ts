@@ -16,6 +16,8 @@ export interface DpfwdOptions {
   routes?: { prefix: string; via: string }[];
   fib?: { maxRoutes?: number; tbl8Groups?: number; maxNexthops?: number };
   timeoutMs?: number;
+  /** more top-level config keys (mempool, metrics, …) */
+  extra?: Record<string, unknown>;
 }
 
 /** 16 routes like l3fwd's built-in table: 198.18.N.0/24, all via the sink's neighbour. */
@@ -34,6 +36,7 @@ export function dpfwdConfig(o: DpfwdOptions): Record<string, unknown> {
     neighbors: [SINK_NEIGHBOR],
     routes: o.routes ?? sixteenRoutes(),
     ...(o.fib ? { fib: o.fib } : {}),
+    ...(o.extra ?? {}),
   };
 }
 
