@@ -90,3 +90,27 @@ describe('dpfwd run lifecycle', function () {
     assert.equal(r.stderr, 'dpfwd: cannot reach dpfwd at /tmp/dpfwd-no-such.sock: no such socket (is dpfwd running? is --socket right?)\n');
   });
 });
+
+describe('dpfwd run: DPDK start-up failures explained', function () {
+  this.timeout(60000);
+  const cases: [string, Record<string, unknown>, RegExp][] = [
+    ['a hugepage cap too small for the mempool', { lcores: '0-1', hugepagesMiB: 16 },
+      /cannot start the dataplane: cannot create a pool of \d+ mbufs .*reserve more hugepages .*; eal\.hugepagesMiB caps DPDK at 16 MiB: raise or remove it/],
+    ['an lcore this machine does not have', { lcores: '0,63' },
+      /DPDK EAL initialisation failed: eal\.lcores names a CPU this machine does not have or may not use \(lcore 63 unavailable\)/],
+    ['an EAL argument DPDK does not know', { lcores: '0-1', args: ['--bogus-flag'] },
+      /DPDK EAL initialisation failed: DPDK rejected its arguments: check eal\.args and eal\.lcores\.[\s\S]*\n  eal\.args adds: --bogus-flag\n/],
+  ];
+  for (const [what, eal, want] of cases) {
+    it(`${what}: one clear message, exit 1, no usage dump on stdout`, () => {
+      const dir = tmpDir('ealfail');
+      const f = path.join(dir, 'c.yaml');
+      fs.writeFileSync(f, JSON.stringify({ eal, ports: nullPorts, control: { socket: `${dir}/s.sock` }, metrics: { listen: false } }));
+      const r = run(['run', '--config', f]);
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, want);
+      assert.equal(r.stdout, '', 'DPDK\'s usage text is kept off stdout');
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+  }
+});

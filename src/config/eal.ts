@@ -23,7 +23,8 @@ export function buildEalArgs(config: Pick<Config, 'eal' | 'ports'>, devices: str
   if (e.inMemory) argv.push('--in-memory');
   else argv.push('--file-prefix', e.filePrefix ?? 'dpfwd');
   argv.push(`--log-level=${e.logLevel}`);
-  if (e.hugepagesMiB !== undefined) argv.push('-m', String(e.hugepagesMiB));
+  // -m only preallocates in DPDK's dynamic memory mode; --socket-limit is the cap
+  if (e.hugepagesMiB !== undefined) argv.push(`--socket-limit=${e.hugepagesMiB}`);
   const pci: string[] = [];
   const vdev: string[] = [];
   devices.forEach((d, i) => {

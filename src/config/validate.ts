@@ -83,6 +83,7 @@ const MANAGED_EAL_ARGS: Record<string, string> = {
   '--pci-whitelist': 'ports[].device',
   '--vdev': 'ports[].device',
   '-m': 'eal.hugepagesMiB',
+  '--socket-limit': 'eal.hugepagesMiB',
 };
 
 export type Path = string;
@@ -290,7 +291,7 @@ function validateEal(c: Ctx, v: unknown): EalConfig {
     }
     const name = a.startsWith('--') ? a.split('=')[0] : a.slice(0, 2);
     const owner = MANAGED_EAL_ARGS[name];
-    if (owner && !(name === '-m' && o.hugepagesMiB === undefined)) {
+    if (owner && !((name === '-m' || name === '--socket-limit') && o.hugepagesMiB === undefined)) {
       c.err(p, `${name} is set by dpfwd from ${owner}; remove it from eal.args`);
       return;
     }

@@ -48,18 +48,23 @@ export function dpdkLogTail(e: unknown, lines = 6): string {
 export function explainEalError(e: unknown): DpfwdError {
   const code = errnoName(e);
   const log = dpdkLogTail(e);
-  const seen = (re: RegExp) => re.test(log);
+  const seen = (re: RegExp) => re.exec(log);
   let why: string;
-  if (code === 'EACCES' || code === 'EPERM' || seen(/[Pp]ermission denied|Cannot use IOVA|cannot open \/dev\/vfio/)) {
+  let m: RegExpExecArray | null;
+  if ((m = seen(/unrecognized option '([^']+)'|invalid option -- '?([^'\s]+)'?|option '([^']+)' requires an argument/))) {
+    why = `DPDK does not accept the argument ${m[1] ?? m[2] ?? m[3]}: fix or remove it in eal.args (DPDK 22.11's options: dpdk-testpmd --help)`;
+  } else if ((m = seen(/lcore (\d+) unavailable|invalid core list|Invalid 'lcores'|main lcore .* not|lcore \d+ .*not .*available/i))) {
+    why = `eal.lcores names a CPU this machine does not have or may not use (${m[0]}); this machine has CPUs 0-${require('os').cpus().length - 1}`;
+  } else if (code === 'EACCES' || code === 'EPERM' || seen(/[Pp]ermission denied|Cannot use IOVA|cannot open \/dev\/vfio/)) {
     why = 'permission denied: run dpfwd as root, or in a container give it IPC_LOCK (and NET_RAW for af_packet, NET_ADMIN for tap/af_xdp) and /dev/hugepages';
   } else if (code === 'ENOMEM' || seen(/hugepage|Cannot get hugepage|Cannot init memory|not enough memory/i)) {
     why = 'not enough hugepage memory: reserve more (echo 512 > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages) and check `dpfwd doctor`';
   } else if (code === 'EALREADY') {
     why = 'the EAL is already initialised in this process (one forwarder per process)';
-  } else if (seen(/Cannot probe|failed to initialize|No such device|vdev_probe|not found|Invalid/i)) {
-    why = 'a device could not be probed: check every ports[].device (does the interface or file exist? is the PCI device bound to vfio-pci?)';
-  } else if (seen(/lcore|Invalid 'lcores'|main lcore/i)) {
-    why = 'bad lcore list: eal.lcores must name CPUs this machine has (see nproc)';
+  } else if (seen(/Cannot probe|failed to initialize|No such device|vdev_probe|probe.*failed/i)) {
+    why = 'a device could not be probed: check every ports[].device (does the interface or file exist? is the PCI device bound to vfio-pci?); `dpfwd doctor --config` checks them';
+  } else if (seen(/Invalid 'command line' arguments/)) {
+    why = 'DPDK rejected its arguments: check eal.args and eal.lcores';
   } else {
     why = 'see the DPDK log above; `dpfwd doctor` checks hugepages, IOMMU and device bindings';
   }
@@ -96,9 +101,8 @@ export class Dataplane {
     try {
       this.n.start(conf);
     } catch (e) {
-      const code = errnoName(e);
-      const tail = dpdkLogTail(e, 3);
-      throw new DpfwdError(code, `cannot start the dataplane: ${(e as Error).message}${tail ? `\n  DPDK said: ${tail}` : ''}`);
+      // DPDK's own lines are already on stderr above this message
+      throw new DpfwdError(errnoName(e), `cannot start the dataplane: ${(e as Error).message}`);
     }
     const c = this.n.counters();
     this.view = new BigUint64Array(c.buffer);

@@ -94,7 +94,14 @@ export class Forwarder {
 
     const args = buildEalArgs(c, devices);
     this.log(`EAL arguments: ${args.slice(1).join(' ')}`);
-    this.dp.ealInit(args);
+    try {
+      this.dp.ealInit(args);
+    } catch (e) {
+      if (c.eal.args.length && /rejected its arguments/.test((e as Error).message)) {
+        throw new DpfwdError((e as DpfwdError).code, `${(e as Error).message}\n  eal.args adds: ${c.eal.args.join(' ')}`);
+      }
+      throw e;
+    }
 
     const portIndex = new Map(c.ports.map((p, i) => [p.name, i]));
     const mbufs = c.mempool.mbufs || mempoolSize(c);
@@ -137,6 +144,9 @@ export class Forwarder {
       this.cp.start();
     } catch (e) {
       this.dp.stop();
+      if ((e as DpfwdError).code === 'ENOMEM' && c.eal.hugepagesMiB !== undefined) {
+        throw new DpfwdError('ENOMEM', `${(e as Error).message}; eal.hugepagesMiB caps DPDK at ${c.eal.hugepagesMiB} MiB: raise or remove it`);
+      }
       throw e;
     }
     this.startedAt = Date.now();
