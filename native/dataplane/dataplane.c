@@ -385,7 +385,14 @@ process_burst(struct worker *w, unsigned in_idx, struct rte_mbuf **pkts, uint16_
 	if (n_ok == 0)
 		return;
 
-	rte_lpm_lookup_bulk(dp.lpm, dst, nh, n_ok);
+	/* Locals, not globals: the byte stores into packets below may alias anything, and the
+	 * compiler would otherwise reload these on every packet. */
+	struct rte_lpm *const lpm = dp.lpm;
+	const uint64_t *const nexthops = dp.nexthops;
+	const struct port_state *const ports = dp.ports;
+
+	/* One bulk LPM call for the burst (measured faster here than rte_lpm_lookupx4 in fours) */
+	rte_lpm_lookup_bulk(lpm, dst, nh, n_ok);
 
 	uint64_t fwd = 0;
 	for (unsigned k = 0; k < n_ok; k++) {
@@ -394,17 +401,17 @@ process_burst(struct worker *w, unsigned in_idx, struct rte_mbuf **pkts, uint16_
 			drop_punt(w, pc, m, in_idx, DP_DROP_no_route, DP_PUNT_no_route);
 			continue;
 		}
-		uint64_t word = __atomic_load_n(&dp.nexthops[nh[k] & 0x00ffffffu], __ATOMIC_RELAXED);
+		uint64_t word = __atomic_load_n(&nexthops[nh[k] & 0x00ffffffu], __ATOMIC_RELAXED);
 		unsigned out = (unsigned)(word >> 48);
 		if (likely(out < DP_MAX_PORTS)) {
 			struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 			struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-			if (unlikely(rte_be_to_cpu_16(ip->total_length) > dp.ports[out].mtu)) {
+			if (unlikely(rte_be_to_cpu_16(ip->total_length) > ports[out].mtu)) {
 				drop_punt(w, pc, m, in_idx, DP_DROP_mtu_exceeded, DP_PUNT_mtu_exceeded);
 				continue;
 			}
 			dp_ip4_ttl_dec(ip);
-			dp_eth_rewrite(eth, word, &dp.ports[out].mac);
+			dp_eth_rewrite(eth, word, &ports[out].mac);
 			tx_enqueue(w, out, m);
 			fwd++;
 			continue;
