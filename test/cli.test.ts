@@ -115,3 +115,40 @@ describe('dpfwd CLI against a running forwarder', function () {
     assert.match(r.stderr, /^dpfwd: Invalid values:/);
   });
 });
+
+describe('FIB capacity', function () {
+  this.timeout(60000);
+  it('a route past fib.maxRoutes fails with ENOSPC and leaves the table as it was', async () => {
+    const fwd = await startForwarder({
+      eal: { lcores: '0-1' },
+      ports: [
+        { name: 'west', device: 'net_null0,no-rx=1', address: '10.1.0.1/24' },
+        { name: 'east', device: 'net_null1,no-rx=1', address: '10.2.0.1/24' },
+      ],
+      fib: { maxRoutes: 16 },
+    });
+    try {
+      // 4 routes come from the two addresses (local /32 + connected /24 each)
+      for (let i = 0; i < 12; i++) await fwd.call('route.add', { prefix: `10.${100 + i}.0.0/16`, via: '10.2.0.2' });
+      const before = await fwd.call('route.show');
+      assert.equal(before.length, 16);
+      await assert.rejects(fwd.call('route.add', { prefix: '10.200.0.0/16', via: '10.2.0.2' }), (e: Error & { code: string }) => {
+        assert.equal(e.code, 'ENOSPC');
+        assert.match(e.message, /^route add failed: the FIB is full .*; raise fib\.maxRoutes or fib\.tbl8Groups and restart$/);
+        return true;
+      });
+      const file = path.join(tmpDir('fibfull'), 'r.txt');
+      fs.writeFileSync(file, '10.201.0.0/16 via 10.2.0.2\n10.202.0.0/16 via 10.2.0.2\n');
+      const load = spawnSync(process.execPath, [DPFWD, '--socket', fwd.socket, 'route', 'load', file], { encoding: 'utf8' });
+      assert.equal(load.status, 1);
+      assert.match(load.stderr, /FIB/);
+      assert.deepEqual(await fwd.call('route.show'), before, 'nothing changed');
+      // the table still works: replacing and deleting existing routes is fine
+      await fwd.call('route.del', { prefix: '10.100.0.0/16' });
+      await fwd.call('route.add', { prefix: '10.200.0.0/16', via: '10.2.0.2' });
+      assert.equal((await fwd.call('health')).alive, 1);
+    } finally {
+      assert.equal((await fwd.stop()).code, 0);
+    }
+  });
+});
