@@ -7,6 +7,7 @@ import { DpfwdError } from '../errors';
  * throw DpfwdError (one clear line or paragraph) and we print it without a stack trace.
  */
 export async function main(argv: string[]): Promise<void> {
+  let failed = false;
   let cli = yargs(argv)
     .scriptName('dpfwd')
     .strict()
@@ -16,7 +17,12 @@ export async function main(argv: string[]): Promise<void> {
     .alias('h', 'help')
     .version()
     .fail((msg, err, y) => {
-      if (err) throw err;
+      // errors thrown by handlers go to the catch below; yargs' own validation (and .check())
+      // failures are usage errors: one line, exit 2
+      if (err instanceof DpfwdError) throw err;
+      if (err && !msg) msg = err.message;
+      if (failed) return; // yargs may report several problems of one command line: the first says enough
+      failed = true;
       // yargs usage errors: one line, exit 2 (like iproute2 for bad arguments)
       process.stderr.write(`dpfwd: ${msg}\n`);
       if (!msg.startsWith('name a command')) process.stderr.write(`Run 'dpfwd --help' for usage.\n`);
