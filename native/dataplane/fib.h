@@ -25,7 +25,7 @@
  *   delete depth d      1 probe + up to d-1 probes for the covering rule (depths with no rule
  *                       are skipped via per-depth counts) + the same entry writes as an add,
  *                       + 256 reads for the recycle check when d > 24
- *   add/delete 0/0      a sweep of all 2^24 tbl24 entries and the groups in use (~20 ms)
+ *   add/delete 0/0      a sweep of all 2^24 tbl24 entries and the groups in use (~30 ms)
  *   lookup_rule         1 probe
  * Memory: rte_lpm (64 MiB tbl24 + 1 KiB per tbl8 group) + 8 bytes per hash slot
  * (slots = next power of two >= 2 * max_rules) + 12 bytes per tbl8 group.
