@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* dp_fib: rte_lpm tables written with an O(1) rule store. See fib.h. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* DPDK's headers need POSIX types (ssize_t) even under -std=c17 */
+#endif
 #include "fib.h"
 
 #include <errno.h>
