@@ -4,6 +4,7 @@
       "target_name": "dpfwd",
       "sources": [
         "native/dataplane/dataplane.c",
+        "native/dataplane/fib.c",
         "native/binding/binding.cc"
       ],
       "include_dirs": [

@@ -220,3 +220,40 @@ describe('punt rate limit', function () {
     }
   });
 });
+
+describe('default route', function () {
+  this.timeout(60000);
+  it('forwards what no longer prefix covers via 0.0.0.0/0, and a deleted default makes it a no_route drop', async () => {
+    const dir = tmpDir('default');
+    writePcap(path.join(dir, 'in.pcap'), [udp({ dst: '192.0.2.1' }), udp({ dst: '198.51.100.7' }), udp({ dst: '10.20.1.1' })]);
+    const fwd = await startForwarder({
+      eal: { lcores: '0-1' },
+      ports: [
+        { name: 'west', device: `net_pcap0,rx_pcap=${dir}/in.pcap`, address: '10.1.0.1/24' },
+        { name: 'east', device: `net_pcap1,tx_pcap=${dir}/east.pcap`, address: '10.2.0.1/24' },
+        { name: 'south', device: `net_pcap2,tx_pcap=${dir}/south.pcap`, address: '10.3.0.1/24' },
+      ],
+      neighbors: [{ address: '10.2.0.2', mac: GW_EAST, port: 'east' }, { address: '10.3.0.2', mac: GW_SOUTH, port: 'south' }],
+      routes: [{ prefix: '0.0.0.0/0', via: '10.2.0.2' }, { prefix: '10.20.0.0/16', via: '10.3.0.2' }],
+    }, { dir });
+    try {
+      await waitFor('capture read', async () => (await totals(fwd)).rx >= 3);
+      const t = await totals(fwd);
+      assert.equal(t.forwarded.west, 3);
+      assert.equal(t.drops.west.no_route, 0);
+      await fwd.call('route.del', { prefix: '0.0.0.0/0' });
+      assert.ok(!(await fwd.call('route.show')).some((r: { dst: string }) => r.dst === '0.0.0.0/0'));
+    } finally {
+      assert.equal((await fwd.stop()).code, 0);
+    }
+    const east = readPcap(path.join(dir, 'east.pcap')).map((r) => r.data).filter((b) => b.readUInt16BE(12) === 0x0800);
+    const south = readPcap(path.join(dir, 'south.pcap')).map((r) => r.data).filter((b) => b.readUInt16BE(12) === 0x0800);
+    assert.deepEqual(east.map((b) => b.toString('hex')), [fwd4('192.0.2.1', 'east'), fwd4('198.51.100.7', 'east')]);
+    assert.deepEqual(south.map((b) => b.toString('hex')), [fwd4('10.20.1.1', 'south')]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+function fwd4(dst: string, port: Egress): string {
+  return fwd({ dst }, port).toString('hex');
+}

@@ -265,6 +265,7 @@ Napi::Value FibInfo(const Napi::CallbackInfo &info) {
   o.Set("tbl8Groups", f.tbl8_groups);
   o.Set("tbl8Used", f.tbl8_used);
   o.Set("maxNexthops", f.max_nexthops);
+  o.Set("routes", f.routes);
   return o;
 }
 
@@ -272,7 +273,7 @@ Napi::Value FibAdd(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (!IsUint(info[0]) || !IsUint(info[1]) || !IsUint(info[2]))
     return TypeErr(env, "fibAdd(ip: uint32, depth: number, nexthop: number)");
-  int rc = dp_fib_add(info[0].As<Napi::Number>().Uint32Value(),
+  int rc = dp_route_add(info[0].As<Napi::Number>().Uint32Value(),
                       static_cast<uint8_t>(info[1].As<Napi::Number>().Uint32Value()),
                       info[2].As<Napi::Number>().Uint32Value());
   if (rc != 0) return Throw(env, rc, rc == -ENOSPC ? "the FIB is full" : "FIB add failed");
@@ -282,7 +283,7 @@ Napi::Value FibAdd(const Napi::CallbackInfo &info) {
 Napi::Value FibDel(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (!IsUint(info[0]) || !IsUint(info[1])) return TypeErr(env, "fibDel(ip: uint32, depth: number)");
-  int rc = dp_fib_del(info[0].As<Napi::Number>().Uint32Value(),
+  int rc = dp_route_del(info[0].As<Napi::Number>().Uint32Value(),
                       static_cast<uint8_t>(info[1].As<Napi::Number>().Uint32Value()));
   if (rc != 0) return Throw(env, rc, "FIB delete failed");
   return env.Undefined();
@@ -301,7 +302,7 @@ Napi::Value FibAddBulk(const Napi::CallbackInfo &info) {
   size_t n = ips.ElementLength();
   if (depths.ElementLength() != n || nhs.ElementLength() != n)
     return TypeErr(env, "fibAddBulk: the three arrays must have the same length");
-  int rc = dp_fib_add_bulk(ips.Data(), depths.Data(), nhs.Data(), static_cast<uint32_t>(n));
+  int rc = dp_route_add_bulk(ips.Data(), depths.Data(), nhs.Data(), static_cast<uint32_t>(n));
   if (rc < 0) return Throw(env, rc, rc == -ENOSPC ? "the FIB is full" : "FIB bulk add failed");
   return Napi::Number::New(env, rc);
 }
@@ -310,7 +311,7 @@ Napi::Value FibLookup(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (!IsUint(info[0])) return TypeErr(env, "fibLookup(ip: uint32)");
   uint32_t nh = 0;
-  int rc = dp_fib_lookup(info[0].As<Napi::Number>().Uint32Value(), &nh);
+  int rc = dp_route_lookup(info[0].As<Napi::Number>().Uint32Value(), &nh);
   if (rc == -ENOENT) return env.Null();
   if (rc != 0) return Throw(env, rc, "FIB lookup failed");
   return Napi::Number::New(env, nh);

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "dataplane.h"
 #include "packet.h"
+#include "fib.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -118,7 +119,8 @@ static struct {
 	struct port_state ports[DP_MAX_PORTS];
 	struct worker *workers;
 	struct rte_mempool *pool;
-	struct rte_lpm *lpm;
+	struct dp_fib *fib;
+	struct rte_lpm *lpm; /* dp_fib_lpm(fib): the tables workers look up in */
 	struct rte_rcu_qsbr *qsv;
 	uint64_t *nexthops;
 	uint32_t max_nexthops;
@@ -611,8 +613,9 @@ release_all(void)
 		dp.workers = NULL;
 	}
 	dp.n_workers = 0;
-	if (dp.lpm)
-		rte_lpm_free(dp.lpm);
+	if (dp.fib)
+		dp_fib_free(dp.fib);
+	dp.fib = NULL;
 	dp.lpm = NULL;
 	rte_free(dp.qsv);
 	dp.qsv = NULL;
@@ -689,27 +692,22 @@ dp_start(const struct dp_conf *c, char *err, size_t errlen)
 		dp.nexthops[i] = (uint64_t)DP_NH_DROP << 48;
 	rte_rcu_qsbr_init(dp.qsv, c->n_workers);
 
-	struct rte_lpm_config lc = {
-		.max_rules = c->max_routes,
-		.number_tbl8s = c->tbl8_groups,
-	};
-	dp.lpm = rte_lpm_create("dpfwd_fib", (int)rte_socket_id(), &lc);
-	if (!dp.lpm) {
-		rc = fail(err, errlen, rte_errno,
-			  "cannot create the FIB for %u routes and %u tbl8 groups: %s; reserve more hugepages or lower fib.maxRoutes",
-			  c->max_routes, c->tbl8_groups, rte_strerror(rte_errno));
+	/* rte_lpm's tables (so workers use its inline lookups) written by dp_fib: rules in a hash,
+	 * tbl8 groups reused only after an RCU grace period of the workers */
+	dp.fib = dp_fib_create("dpfwd_fib", (int)rte_socket_id(), c->max_routes, c->tbl8_groups, dp.qsv,
+			       err, errlen);
+	if (!dp.fib) {
+		char why[256];
+		snprintf(why, sizeof(why), "%s", err);
+		rc = fail(err, errlen, rte_errno ? rte_errno : ENOMEM,
+			  "cannot create the FIB for %u routes and %u tbl8 groups (%s); reserve more hugepages or lower fib.maxRoutes",
+			  c->max_routes, c->tbl8_groups, why);
 		release_all();
 		return rc;
 	}
+	dp.lpm = dp_fib_lpm(dp.fib);
 	dp.max_routes = c->max_routes;
 	dp.tbl8_groups = c->tbl8_groups;
-	struct rte_lpm_rcu_config rcfg = { .v = dp.qsv, .mode = RTE_LPM_QSBR_MODE_DQ };
-	rc = rte_lpm_rcu_qsbr_add(dp.lpm, &rcfg);
-	if (rc != 0) {
-		rc = fail(err, errlen, rte_errno, "cannot attach RCU to the FIB: %s", rte_strerror(rte_errno));
-		release_all();
-		return rc;
-	}
 
 	dp.n_workers = c->n_workers;
 	uint64_t hz = rte_get_tsc_hz();
@@ -866,55 +864,51 @@ dp_mempool_info(struct dp_mempool_info *out)
 int
 dp_fib_info(struct dp_fib_info *out)
 {
-	if (!dp.lpm)
+	if (!dp.fib)
 		return -ENODEV;
 	out->max_routes = dp.max_routes;
 	out->tbl8_groups = dp.tbl8_groups;
 	out->max_nexthops = dp.max_nexthops;
-	uint32_t used = 0;
-	for (uint32_t g = 0; g < dp.tbl8_groups; g++)
-		used += dp.lpm->tbl8[(size_t)g * RTE_LPM_TBL8_GROUP_NUM_ENTRIES].valid_group;
-	out->tbl8_used = used;
+	out->tbl8_used = dp_fib_tbl8_used(dp.fib);
+	out->routes = dp_fib_rules(dp.fib);
 	return 0;
 }
 
 int
-dp_fib_add(uint32_t ip, uint8_t depth, uint32_t nh)
+dp_route_add(uint32_t ip, uint8_t depth, uint32_t nh)
 {
-	if (!dp.lpm)
+	if (!dp.fib)
 		return -ENODEV;
-	if (depth < 1 || depth > 32 || nh >= dp.max_nexthops)
+	if (depth > 32 || nh >= dp.max_nexthops)
 		return -EINVAL;
-	return rte_lpm_add(dp.lpm, ip, depth, nh);
+	return dp_fib_add(dp.fib, ip, depth, nh);
 }
 
 int
-dp_fib_del(uint32_t ip, uint8_t depth)
+dp_route_del(uint32_t ip, uint8_t depth)
 {
-	if (!dp.lpm)
+	if (!dp.fib)
 		return -ENODEV;
-	if (depth < 1 || depth > 32)
+	if (depth > 32)
 		return -EINVAL;
-	return rte_lpm_delete(dp.lpm, ip, depth);
+	return dp_fib_delete(dp.fib, ip, depth);
 }
 
 int
-dp_fib_add_bulk(const uint32_t *ips, const uint8_t *depths, const uint32_t *nhs, uint32_t n)
+dp_route_add_bulk(const uint32_t *ips, const uint8_t *depths, const uint32_t *nhs, uint32_t n)
 {
-	if (!dp.lpm)
+	if (!dp.fib)
 		return -ENODEV;
-	for (uint32_t i = 0; i < n; i++) {
-		int rc = (depths[i] < 1 || depths[i] > 32 || nhs[i] >= dp.max_nexthops)
-				 ? -EINVAL
-				 : rte_lpm_add(dp.lpm, ips[i], depths[i], nhs[i]);
-		if (rc != 0)
-			return i ? (int)i : rc;
-	}
-	return (int)n;
+	uint32_t valid = 0;
+	while (valid < n && depths[valid] <= 32 && nhs[valid] < dp.max_nexthops)
+		valid++;
+	if (valid == 0)
+		return n ? -EINVAL : 0;
+	return dp_fib_add_bulk(dp.fib, ips, depths, nhs, valid);
 }
 
 int
-dp_fib_lookup(uint32_t ip, uint32_t *nh)
+dp_route_lookup(uint32_t ip, uint32_t *nh)
 {
 	if (!dp.lpm)
 		return -ENODEV;

@@ -76,6 +76,7 @@ struct dp_fib_info {
 	uint32_t tbl8_groups;
 	uint32_t tbl8_used;
 	uint32_t max_nexthops;
+	uint32_t routes;
 };
 
 /* Counter layout, in uint64 slots from the start of the counter block. */
@@ -109,11 +110,13 @@ int dp_port_stats_reset(uint16_t idx);
 int dp_mempool_info(struct dp_mempool_info *out);
 int dp_fib_info(struct dp_fib_info *out);
 
-int dp_fib_add(uint32_t ip, uint8_t depth, uint32_t nh);
-int dp_fib_del(uint32_t ip, uint8_t depth);
+/* Routes (depth 0-32: 0.0.0.0/0 is a route like any other). Replace on add; -ENOENT on a
+ * delete of a missing route; -ENOSPC when rules or tbl8 groups run out (nothing changed). */
+int dp_route_add(uint32_t ip, uint8_t depth, uint32_t nh);
+int dp_route_del(uint32_t ip, uint8_t depth);
 /* Adds n routes; stops at the first failure. Returns the number added or -errno if none. */
-int dp_fib_add_bulk(const uint32_t *ips, const uint8_t *depths, const uint32_t *nhs, uint32_t n);
-int dp_fib_lookup(uint32_t ip, uint32_t *nh);
+int dp_route_add_bulk(const uint32_t *ips, const uint8_t *depths, const uint32_t *nhs, uint32_t n);
+int dp_route_lookup(uint32_t ip, uint32_t *nh);
 int dp_nexthop_set(uint32_t id, uint64_t word);
 int dp_nexthop_get(uint32_t id, uint64_t *word);
 
