@@ -223,7 +223,7 @@ describe('punt rate limit', function () {
 
 describe('default route', function () {
   this.timeout(60000);
-  it('forwards what no longer prefix covers via 0.0.0.0/0, and a deleted default makes it a no_route drop', async () => {
+  it('forwards what no more specific route covers via 0.0.0.0/0, and the default can be deleted', async () => {
     const dir = tmpDir('default');
     writePcap(path.join(dir, 'in.pcap'), [udp({ dst: '192.0.2.1' }), udp({ dst: '198.51.100.7' }), udp({ dst: '10.20.1.1' })]);
     const fwd = await startForwarder({
