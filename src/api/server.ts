@@ -29,20 +29,30 @@ export async function startControlServer(ctx: Ctx, socketPath: string, mode = 0o
     fs.unlinkSync(socketPath); // stale, from a killed process
   }
   const server = net.createServer((conn) => {
-    let buf = '';
+    // Requests can be tens of MiB (route.load): keep chunks in a list and search only the new
+    // chunk for the end of line; concatenating and rescanning would be quadratic.
+    let chunks: string[] = [];
+    let size = 0;
     conn.setEncoding('utf8');
     conn.on('error', () => conn.destroy());
     conn.on('data', (chunk: string) => {
-      buf += chunk;
-      if (buf.length > MAX_LINE) {
-        conn.end(JSON.stringify({ ok: false, error: { code: 'E2BIG', message: 'request too large' } }) + '\n');
-        return;
-      }
       let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
+      while ((nl = chunk.indexOf('\n')) >= 0) {
+        chunks.push(chunk.slice(0, nl));
+        const line = chunks.join('');
+        chunks = [];
+        size = 0;
+        chunk = chunk.slice(nl + 1);
         conn.write(JSON.stringify(handle(ctx, line)) + '\n');
+      }
+      if (chunk.length) {
+        chunks.push(chunk);
+        size += chunk.length;
+      }
+      if (size > MAX_LINE) {
+        conn.end(JSON.stringify({ ok: false, error: { code: 'E2BIG', message: 'request too large' } }) + '\n');
+        chunks = [];
+        size = 0;
       }
     });
   });

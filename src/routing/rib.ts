@@ -63,16 +63,38 @@ export interface RouteView {
 const NH_SHIFT = 2 ** 24;
 const DROP_NH = 0;
 
-function routeKey(addr: number, len: number): number {
-  return addr * 64 + len;
+/**
+ * Routes: one Map per prefix length keyed by the address as an int32 (`addr | 0`), so keys
+ * are small integers V8 stores inline rather than boxed doubles; value = next hop + origin·2^24.
+ */
+class RouteMaps {
+  private readonly byLen: Map<number, number>[] = Array.from({ length: 33 }, () => new Map());
+  size = 0;
+  get(addr: number, len: number): number | undefined {
+    return this.byLen[len].get(addr | 0);
+  }
+  has(addr: number, len: number): boolean {
+    return this.byLen[len].has(addr | 0);
+  }
+  set(addr: number, len: number, v: number): void {
+    const m = this.byLen[len];
+    const before = m.size;
+    m.set(addr | 0, v);
+    this.size += m.size - before;
+  }
+  delete(addr: number, len: number): void {
+    if (this.byLen[len].delete(addr | 0)) this.size--;
+  }
+  *entries(): IterableIterator<[number, number, number]> {
+    for (let len = 0; len <= 32; len++) for (const [k, v] of this.byLen[len]) yield [k >>> 0, len, v];
+  }
 }
 
 export class Rib {
   private readonly nexthops: (Nexthop | undefined)[] = [];
   private readonly freeIds: number[] = [];
   private readonly byKey = new Map<string, Nexthop>();
-  /** key → nexthop id + origin index · 2^24 */
-  private readonly routes = new Map<number, number>();
+  private readonly routes = new RouteMaps();
   private readonly neighbors = new Map<number, Neighbor>();
   /** interface addresses per port index */
   private readonly addresses: { port: number; addr: number; len: number }[] = [];
@@ -172,8 +194,7 @@ export class Rib {
   // ---- routes ----
 
   private install(addr: number, len: number, nh: Nexthop, origin: Origin): void {
-    const key = routeKey(addr, len);
-    const old = this.routes.get(key);
+    const old = this.routes.get(addr, len);
     try {
       this.fib.fibAdd(addr, len, nh.id);
     } catch (e) {
@@ -182,7 +203,7 @@ export class Rib {
       throw e;
     }
     this.updates.add.ok++;
-    this.routes.set(key, nh.id + ORIGINS.indexOf(origin) * NH_SHIFT);
+    this.routes.set(addr, len, nh.id + ORIGINS.indexOf(origin) * NH_SHIFT);
     this.counts[origin]++;
     if (old !== undefined) {
       this.counts[ORIGINS[Math.floor(old / NH_SHIFT)]]--;
@@ -207,7 +228,7 @@ export class Rib {
     if (networkOf(r.addr, r.len) !== r.addr >>> 0) {
       throw new DpfwdError('EINVAL', `${formatIPv4(r.addr)}/${r.len} has host bits set; did you mean ${formatPrefix({ addr: networkOf(r.addr, r.len), len: r.len })}?`);
     }
-    const existing = this.routes.get(routeKey(r.addr, r.len));
+    const existing = this.routes.get(r.addr, r.len);
     if (existing !== undefined && Math.floor(existing / NH_SHIFT) !== ORIGINS.indexOf('static')) {
       const o = ORIGINS[Math.floor(existing / NH_SHIFT)];
       throw new DpfwdError('EEXIST', `${formatPrefix(r)} is a ${o} route (from an interface address or neighbour); remove that first`);
@@ -234,18 +255,32 @@ export class Rib {
     let m = 0;
     const taken: Nexthop[] = [];
     const replaced: typeof routes = [];
+    let last: Nexthop | undefined;
+    let lastVia: number | undefined;
+    let lastPort: string | undefined;
+    let lastBlackhole: boolean | undefined;
     try {
       for (const r of routes) {
         if (networkOf(r.addr, r.len) !== r.addr >>> 0) {
           throw new DpfwdError('EINVAL', `${formatIPv4(r.addr)}/${r.len} has host bits set`);
         }
-        if (this.routes.has(routeKey(r.addr, r.len))) {
+        if (this.routes.has(r.addr, r.len)) {
           replaced.push(r);
           continue;
         }
-        const nh = r.blackhole ? this.allocNexthop('drop', 'drop', -1, 0)
-          : r.via !== undefined ? this.gatewayNexthop(r.via, r.port)
-            : this.allocNexthop(`glean:${this.portIndex(r.port!)}`, 'glean', this.portIndex(r.port!), 0);
+        let nh: Nexthop;
+        if (last && r.via === lastVia && r.port === lastPort && r.blackhole === lastBlackhole) {
+          nh = last; // route files list many routes via one gateway: skip the key lookup
+          nh.refs++;
+        } else {
+          nh = r.blackhole ? this.allocNexthop('drop', 'drop', -1, 0)
+            : r.via !== undefined ? this.gatewayNexthop(r.via, r.port)
+              : this.allocNexthop(`glean:${this.portIndex(r.port!)}`, 'glean', this.portIndex(r.port!), 0);
+          last = nh;
+          lastVia = r.via;
+          lastPort = r.port;
+          lastBlackhole = r.blackhole;
+        }
         taken.push(nh);
         addrs[m] = r.addr;
         lens[m] = r.len;
@@ -271,7 +306,7 @@ export class Rib {
       throw new DpfwdError('ENOSPC', `the FIB took ${added} of ${m} routes and is full; nothing was added. Raise fib.maxRoutes or fib.tbl8Groups and restart`);
     }
     const origin = ORIGINS.indexOf('static') * NH_SHIFT;
-    for (let i = 0; i < m; i++) this.routes.set(routeKey(addrs[i], lens[i]), nhs[i] + origin);
+    for (let i = 0; i < m; i++) this.routes.set(addrs[i], lens[i], nhs[i] + origin);
     this.counts.static += m;
     this.updates.add.ok += m;
     for (const r of replaced) this.addRoute(r);
@@ -279,8 +314,7 @@ export class Rib {
   }
 
   delRoute(addr: number, len: number, origin: Origin = 'static'): void {
-    const key = routeKey(addr, len);
-    const v = this.routes.get(key);
+    const v = this.routes.get(addr, len);
     if (v === undefined || ORIGINS[Math.floor(v / NH_SHIFT)] !== origin) {
       this.updates.del.error++;
       throw new DpfwdError('ENOENT', `no ${origin} route ${formatPrefix({ addr, len })}`);
@@ -292,7 +326,7 @@ export class Rib {
       throw e;
     }
     this.updates.del.ok++;
-    this.routes.delete(key);
+    this.routes.delete(addr, len);
     this.counts[origin]--;
     this.releaseNexthop(v % NH_SHIFT);
   }
@@ -320,7 +354,7 @@ export class Rib {
     if (len < 32) this.delRoute(networkOf(addr, len), len, 'connected');
     // host routes of neighbours that are no longer on a connected subnet go too
     for (const n of [...this.neighbors.values()]) {
-      if (n.port === port && this.connectedPort(n.addr) !== port && this.routes.has(routeKey(n.addr, 32))) {
+      if (n.port === port && this.connectedPort(n.addr) !== port && this.routes.has(n.addr, 32)) {
         this.delRoute(n.addr, 32, 'neighbor');
       }
     }
@@ -341,8 +375,7 @@ export class Rib {
     this.neighbors.set(addr, { addr, port, mac, permanent });
     const gw = this.byKey.get(`gw:${port}:${addr}`);
     if (gw) this.writeNexthop(gw);
-    const key = routeKey(addr, 32);
-    const have = this.routes.get(key);
+    const have = this.routes.get(addr, 32);
     const neighborOrigin = ORIGINS.indexOf('neighbor');
     if (this.connectedPort(addr) === port && (have === undefined || Math.floor(have / NH_SHIFT) === neighborOrigin)) {
       if (have === undefined) {
@@ -357,7 +390,7 @@ export class Rib {
     if (!n) throw new DpfwdError('ENOENT', `no neighbour ${formatIPv4(addr)}`);
     this.neighbors.delete(addr);
     const gw = this.byKey.get(`gw:${n.port}:${addr}`);
-    const v = this.routes.get(routeKey(addr, 32));
+    const v = this.routes.get(addr, 32);
     if (v !== undefined && ORIGINS[Math.floor(v / NH_SHIFT)] === 'neighbor') this.delRoute(addr, 32, 'neighbor');
     if (gw && gw.refs > 0) this.writeNexthop(gw);
   }
@@ -388,10 +421,9 @@ export class Rib {
 
   listRoutes(limit = Infinity): RouteView[] {
     const out: RouteView[] = [];
-    for (const [key, v] of this.routes) {
+    for (const [addr, len, v] of this.routes.entries()) {
       if (out.length >= limit) break;
-      const len = key % 64;
-      out.push(this.viewOf((key - len) / 64, len, v));
+      out.push(this.viewOf(addr, len, v));
     }
     out.sort((a, b) => a.addr - b.addr || a.len - b.len);
     return out;
@@ -401,7 +433,7 @@ export class Rib {
   lookup(addr: number): RouteView | undefined {
     for (let len = 32; len >= 0; len--) {
       const net = len === 0 ? 0 : (addr & maskOf(len)) >>> 0;
-      const v = this.routes.get(routeKey(net, len));
+      const v = this.routes.get(net, len);
       if (v !== undefined) return this.viewOf(net, len, v);
     }
     return undefined;
