@@ -52,7 +52,7 @@ export class Topology {
     sh('ip', ['-n', h.ns, 'route', 'add', 'default', 'via', h.gw]);
     // af_packet sees frames as the kernel hands them over: complete checksums, no super-frames
     for (const [dev, ns] of [[h.routerIf, undefined], [h.hostIf, h.ns]] as const) {
-      sh('ethtool', ['-K', dev, 'tx', 'off', 'rx', 'off', 'tso', 'off', 'gso', 'off', 'gro', 'off'], { ns, allowFail: true });
+      sh('ethtool', ['-K', dev, 'tx', 'off', 'rx', 'off', 'tso', 'off', 'gso', 'off', 'gro', 'off'], { ns });
     }
     // IPv6 chatter (router solicitations, MLD) would only add not_ipv4 drops to the counters
     sh('sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1'], { ns: h.ns, allowFail: true });
