@@ -77,4 +77,6 @@ ip netns exec dpfwd-west iperf3 -c 10.2.0.2 -t 3 -f m | grep -E 'sender|receiver
 say "dpfwd show workers"; $D show workers
 say "dpfwd show drops"; $D show drops
 say "dpfwd neighbor show (learned by ARP)"; $D neighbor show
+say "Prometheus metrics (GET http://127.0.0.1:9450/metrics), a few lines"
+node -e 'fetch("http://127.0.0.1:9450/metrics").then(r => r.text()).then(t => console.log(t.split("\n").filter(l => /^dpfwd_(forwarded_packets_total|port_receive_packets_total|worker_busy_seconds_total|routes\{)/.test(l)).join("\n")))' 
 say "stopping dpfwd (SIGTERM) and cleaning up"
