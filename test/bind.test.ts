@@ -3,21 +3,11 @@ import { DpfwdError } from '../src/errors';
 import { bindDevice, BindOptions, ipProbe, NetProbe, netdevUses } from '../src/sriov/bind';
 import { readPciDevice, SysRoot } from '../src/sriov/sysfs';
 import { FakeHost, FakeKernel } from './helpers/fakesysfs';
+import { throwsCode } from './helpers/assert';
 
 const PF = '0000:3b:00.0';
 const VF0 = '0000:3b:01.0';
 
-function throwsCode(fn: () => unknown, code: string, ...res: RegExp[]): DpfwdError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof DpfwdError, `expected DpfwdError, got ${e}`);
-    assert.equal(e.code, code, e.message);
-    for (const re of res) assert.match(e.message, re);
-    return e;
-  }
-  assert.fail(`expected DpfwdError ${code}`);
-}
 
 const quiet: NetProbe = { defaultRoutes: () => [], addresses: () => [] };
 

@@ -6,6 +6,7 @@ import { sriovCreate } from '../src/sriov/create';
 import { checkSetArgs, sriovSet } from '../src/sriov/set';
 import { parseKmsg } from '../src/sriov/kmsg';
 import { FakeHost, FakeKernel } from './helpers/fakesysfs';
+import { throwsCode } from './helpers/assert';
 
 const PF = '0000:3b:00.0';
 
@@ -17,17 +18,6 @@ function host(): FakeHost {
     .pci({ bdf: '0000:00:02.0', class: '0x030000', driver: 'i915' });
 }
 
-function throwsCode(fn: () => unknown, code: string, ...res: RegExp[]): DpfwdError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof DpfwdError, `expected DpfwdError, got ${e}`);
-    assert.equal(e.code, code, e.message);
-    for (const re of res) assert.match(e.message, re);
-    return e;
-  }
-  assert.fail(`expected DpfwdError ${code}`);
-}
 
 const ipVfJson = JSON.stringify([
   {

@@ -8,7 +8,7 @@ import { Icmp } from '../icmp';
 import { Neighbors, NeighEntry } from '../neighbors';
 import {
   ARP_OP_REPLY, ARP_OP_REQUEST, buildArpReplyTo, buildArpRequest, decrementTtlInPlace, parseArp, parseFrame,
-  IPPROTO_ICMP, IPPROTO_UDP, ICMP_ECHO_REQUEST,
+  IPPROTO_ICMP, IPPROTO_UDP, ICMP_ECHO_REQUEST, macToBuffer,
 } from '../packet';
 import { formatIPv4, parseIPv4, prefixContains } from '../routing/prefix';
 
@@ -180,8 +180,8 @@ export class ControlPlane {
       const frame = Buffer.from(held.subarray(2));
       if (frame.length < 34 || frame[22] <= 1) continue;
       decrementTtlInPlace(frame, 14);
-      Buffer.from(e.mac!.split(':').map((x) => parseInt(x, 16))).copy(frame, 0);
-      Buffer.from(this.portMac(e.port).split(':').map((x) => parseInt(x, 16))).copy(frame, 6);
+      macToBuffer(e.mac!).copy(frame, 0);
+      macToBuffer(this.portMac(e.port)).copy(frame, 6);
       this.send(e.port, frame);
     }
   }

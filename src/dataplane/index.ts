@@ -3,6 +3,7 @@
  * strings into next-hop words, and the counter block into snapshots. Nothing else imports the addon.
  */
 import { DpfwdError } from '../errors';
+import { parseMac } from '../routing/prefix';
 import {
   loadNative, NativeAddon, NativeCounterLayout, NativeNames, NativePortInfo, NativePortStats,
   NativePunted, NativeStartConf, NativeMempoolInfo, NativeFibInfo,
@@ -15,7 +16,7 @@ export { NH_UNRESOLVED, NH_GLEAN, NH_LOCAL, NH_DROP } from './actions';
 
 /** A MAC string as the 48-bit number the next-hop word holds (byte 0 in the low bits). */
 export function macToWordBits(mac: string | Buffer): number {
-  const b = typeof mac === 'string' ? Buffer.from(mac.split(':').map((x) => parseInt(x, 16))) : mac;
+  const b = typeof mac === 'string' ? parseMac(mac) : mac;
   let v = 0;
   for (let i = 5; i >= 0; i--) v = v * 256 + b[i];
   return v;

@@ -9,7 +9,7 @@ import { buildEalArgs, mempoolSize } from '../config';
 import { Dataplane, StartConf } from '../dataplane';
 import { DpfwdError } from '../errors';
 import { Rib } from '../routing/rib';
-import { parseInterfaceAddress, parseIPv4, parsePrefix } from '../routing/prefix';
+import { parseInterfaceAddress, parseIPv4, parseMac, parsePrefix } from '../routing/prefix';
 import { resolveDeviceRefs } from '../sriov/podenv';
 import { ControlPlane } from '../controlplane';
 
@@ -113,7 +113,7 @@ export class Forwarder {
         rxDescriptors: p.rxDescriptors,
         txDescriptors: p.txDescriptors,
         mtu: p.mtu,
-        mac: p.mac ? Buffer.from(p.mac.split(':').map((x) => parseInt(x, 16))) : undefined,
+        mac: p.mac ? parseMac(p.mac) : undefined,
       })),
       workers: c.workers.map((w) => ({
         lcore: w.lcore,

@@ -21,17 +21,9 @@ export interface ShownVf extends VfLinkInfo {
   iommuGroup: string | null;
 }
 
-export interface ShownDevice {
-  bdf: string;
+export interface ShownDevice extends Pick<PciDevice, 'bdf' | 'driver' | 'netdevs' | 'numaNode' | 'iommuGroup' | 'totalVfs' | 'numVfs' | 'physfn'> {
   role: 'pf' | 'vf' | 'nic';
   vendorDevice: string;
-  driver: string | null;
-  netdevs: string[];
-  numaNode: number | null;
-  iommuGroup: string | null;
-  totalVfs: number | null;
-  numVfs: number | null;
-  physfn: string | null;
   vfs: ShownVf[];
 }
 

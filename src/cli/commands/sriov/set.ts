@@ -1,16 +1,8 @@
 import type { CommandModule } from 'yargs';
-import { sriovSet } from '../../../sriov/set';
+import { sriovSet, SetOptions } from '../../../sriov/set';
 import { RootArgs, withSysfsRoot } from './common';
 
-interface Args extends RootArgs {
-  pf: string;
-  vf: number;
-  mac?: string;
-  vlan?: number;
-  qos?: number;
-  trust?: 'on' | 'off';
-  spoofchk?: 'on' | 'off';
-}
+type Args = RootArgs & Omit<SetOptions, 'root' | 'runner'>;
 
 export const setCommand: CommandModule<object, Args> = {
   command: 'set <pf> <vf>',
