@@ -79,6 +79,13 @@ describe('router: Linux hosts use dpfwd as their gateway', function () {
     assert.match(tr, /^\s*2\s+10\.2\.0\.2\s/m, tr);
   });
 
+  it('answers host unreachable when a host on a connected subnet never answers ARP', async () => {
+    const out = sh('ping', ['-n', '-c', '1', '-W', '3', '10.2.0.77'], { ns: topo.host('west').ns, allowFail: true });
+    assert.match(out, /From 10\.1\.0\.1 icmp_seq=1 Destination Host Unreachable/, out);
+    const n = (await fwd.call('neighbor.show')).find((x: { dst: string }) => x.dst === '10.2.0.77');
+    assert.deepEqual(n?.state, ['FAILED']);
+  });
+
   it('reaches the hosts from a namespace behind a net_tap port', () => {
     assert.equal(ping(tapNs, '10.1.0.2', 3), 3);
     assert.equal(ping(tapNs, '10.4.0.1', 2), 2);

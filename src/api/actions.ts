@@ -4,7 +4,7 @@
  */
 import { Forwarder } from '../forwarder';
 import { DpfwdError } from '../errors';
-import { Dataplane, CounterSnapshot } from '../dataplane';
+import { CounterSnapshot } from '../dataplane';
 import { formatIPv4, parseIPv4, parseUnicastIPv4, parseInterfaceAddress, parseMac, parsePrefix, parseRouteFile, findAddressConflict } from '../routing/prefix';
 
 /** Counter offsets taken by `stats clear`: the CLI shows deltas, Prometheus keeps raw totals. */
@@ -255,4 +255,3 @@ export const ACTIONS: Record<string, (ctx: Ctx, args: Args) => unknown> = {
   health,
 };
 
-export type { Dataplane };

@@ -10,7 +10,7 @@ import {
   ARP_OP_REPLY, ARP_OP_REQUEST, buildArpReplyTo, buildArpRequest, decrementTtlInPlace, parseArp, parseFrame,
   IPPROTO_ICMP, IPPROTO_UDP, ICMP_ECHO_REQUEST, macToBuffer,
 } from '../packet';
-import { formatIPv4, parseIPv4, prefixContains } from '../routing/prefix';
+import { formatIPv4, networkOf, parseIPv4, prefixContains } from '../routing/prefix';
 
 export interface ControlPlaneCounters {
   icmpSent: Record<string, number>;
@@ -44,7 +44,7 @@ export class ControlPlane {
       sendRequest: (port, addr, mac) => this.arpRequest(port, addr, mac),
       flush: (e, packets) => this.flush(e, packets),
       failed: (e, packets) => {
-        for (const p of packets) this.icmpFrom(e.port, p, (ip, mac) => this.icmp.hostUnreachable(this.ingressOf(p, e.port), p, ip, mac));
+        for (const p of packets) this.icmpHostUnreachable(p);
       },
     });
   }
@@ -82,7 +82,7 @@ export class ControlPlane {
     const name = this.fwd.ports[port]?.name;
     const addrs = this.fwd.rib.listAddresses().filter((a) => a.port === name);
     if (peer !== undefined) {
-      const inSubnet = addrs.find((a) => prefixContains({ addr: (a.addr & ~((1 << (32 - a.len)) - 1)) >>> 0, len: a.len }, peer));
+      const inSubnet = addrs.find((a) => prefixContains({ addr: networkOf(a.addr, a.len), len: a.len }, peer));
       if (inSubnet) return inSubnet.addr;
     }
     return addrs[0]?.addr;
@@ -91,10 +91,6 @@ export class ControlPlane {
   private isLocal(port: number, addr: number): boolean {
     const name = this.fwd.ports[port]?.name;
     return this.fwd.rib.listAddresses().some((a) => a.port === name && a.addr === addr);
-  }
-
-  private ingressOf(_frame: Buffer, fallback: number): number {
-    return fallback;
   }
 
   /** Sends an ICMP message from the router's address on `port`, if it has one there. */
@@ -171,7 +167,14 @@ export class ControlPlane {
     if (!r || !r.port) return;
     const egress = this.fwd.rib.portIndex(r.port);
     const target = r.kind === 'gateway' ? parseIPv4(r.via!) : dst;
-    this.neighbors.resolve(target, egress, Buffer.concat([Buffer.from([port & 0xff, port >> 8]), frame]));
+    this.neighbors.resolve(target, egress, Buffer.concat([Buffer.from([port & 0xff, port >> 8]), frame]) /* ingress port, LE, then the frame */);
+  }
+
+  /** A held packet whose neighbour never answered: host unreachable, back out of its ingress port. */
+  private icmpHostUnreachable(held: Buffer): void {
+    const ingress = held.readUInt16LE(0);
+    const frame = held.subarray(2);
+    this.icmpFrom(ingress, frame, (ip, mac) => this.icmp.hostUnreachable(ingress, frame, ip, mac));
   }
 
   /** Held packets: forward them now as the worker would have (TTL−1, RFC 1624, MACs). */

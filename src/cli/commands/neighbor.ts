@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { request } from '../../api/client';
 import { clientOptions, ClientArgs } from '../client-options';
-import { print, table } from '../format';
+import { print } from '../format';
 import { DpfwdError } from '../../errors';
 
 type A = ClientArgs & { action: string; address?: string; words?: string[] };
@@ -33,4 +33,3 @@ export const neighborCommand: CommandModule<object, A> = {
     print(a.json, await request(a.socket, 'neighbor.add', { address: a.address, mac, port }), () => '');
   },
 };
-void table;
