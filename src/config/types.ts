@@ -42,6 +42,9 @@ export interface PortConfig {
   mac?: string;
   /** interface addresses, canonical "10.1.0.1/24" */
   addresses: string[];
+  /** `address: network-status/<len>`: take the IPv4 address(es) Multus reports for this port's
+   * PCI device from the pod's annotations, with this prefix length */
+  networkStatusLen?: number;
 }
 
 export interface RxQueueRef {

@@ -437,6 +437,14 @@ function validatePorts(c: Ctx, v: unknown, knownNames: Set<string>): PortConfig[
         const ap = single ? child(p, 'address') : child(child(p, 'address'), j);
         const s = c.str(ap, a, 'an interface address like 10.1.0.1/24');
         if (s === undefined) return;
+        const ns = /^network-status\/(\d+)$/.exec(s);
+        if (ns) {
+          // the address Multus reports for this port's VF, with this prefix length (see docs/sriov.md)
+          const len = Number(ns[1]);
+          if (len < 1 || len > 32) c.err(ap, `${s}: the prefix length must be 1-32`);
+          else port.networkStatusLen = len;
+          return;
+        }
         const ia = c.parse(ap, () => parseInterfaceAddress(s));
         if (!ia) return;
         const text = `${formatIPv4(ia.addr)}/${ia.len}`;

@@ -10,7 +10,8 @@ import { Dataplane, StartConf } from '../dataplane';
 import { DpfwdError } from '../errors';
 import { Rib } from '../routing/rib';
 import { parseInterfaceAddress, parseIPv4, parseMac, parsePrefix } from '../routing/prefix';
-import { resolveDeviceRefs } from '../sriov/podenv';
+import { addressConflicts, ipsForPciAddress, readNetworkStatus, resolveDeviceRefs } from '../sriov/podenv';
+import { findAddressConflict } from '../routing/prefix';
 import { ControlPlane } from '../controlplane';
 
 export type Logger = (msg: string) => void;
@@ -89,6 +90,9 @@ export class Forwarder {
     const c = this.config;
     for (const w of c.warnings) this.log(`warning: ${w}`);
     const devices = resolveDeviceRefs(c.ports.map((p) => p.device), process.env);
+    const dup = addressConflicts(c.ports.map((p, i) => ({ name: p.name, device: devices[i] })));
+    if (dup.length) throw new DpfwdError('ECONFIG', dup.map((d) => d.text).join('\n'));
+    this.addressesFromNetworkStatus(devices);
     const problems = preflightDevices(c.ports.map((p, i) => ({ name: p.name, device: devices[i] })));
     if (problems.length) throw new DpfwdError('ENODEV', `cannot use the configured devices:\n  ${problems.join('\n  ')}`);
 
@@ -152,6 +156,34 @@ export class Forwarder {
     this.startedAt = Date.now();
     for (const w of c.workers) this.log(`worker lcore ${w.lcore}: rx ${w.rx.map((r) => `${r.port}/${r.queue}`).join(' ')}`);
     this.log(`forwarding: ${c.ports.length} ports, ${c.workers.length} workers, ${this.rib.routeCount} routes`);
+  }
+
+  /**
+   * `address: network-status/<len>`: SR-IOV CNI allocates an address for a vfio VF but cannot
+   * apply it; Multus reports it in the pod's network-status annotation (downward API file,
+   * DPFWD_NETWORK_STATUS or /etc/podinfo/annotations).
+   */
+  private addressesFromNetworkStatus(devices: string[]): void {
+    const wanted = this.config.ports.filter((p) => p.networkStatusLen !== undefined);
+    if (!wanted.length) return;
+    const file = process.env.DPFWD_NETWORK_STATUS ?? '/etc/podinfo/annotations';
+    const statuses = readNetworkStatus(file);
+    const taken: { port: string; addr: string }[] = this.config.ports.flatMap((p) => p.addresses.map((addr) => ({ port: p.name, addr })));
+    for (const p of wanted) {
+      const i = this.config.ports.indexOf(p);
+      const ips = ipsForPciAddress(statuses, devices[i]).filter((ip) => /^\d+\.\d+\.\d+\.\d+$/.test(ip));
+      if (!ips.length) {
+        throw new DpfwdError('ENODEV', `ports[${i}].address: ${file} has no IPv4 address for ${devices[i]} (port ${p.name}); is the NetworkAttachmentDefinition's IPAM set, and the annotations mounted through the downward API?`);
+      }
+      for (const ip of ips) {
+        const addr = `${ip}/${p.networkStatusLen}`;
+        const conflict = findAddressConflict(taken, p.name, addr);
+        if (conflict) throw new DpfwdError('ECONFIG', `ports[${i}].address: ${conflict}`);
+        p.addresses.push(addr);
+        taken.push({ port: p.name, addr });
+        this.log(`port ${p.name}: address ${addr} from ${file}`);
+      }
+    }
   }
 
   private program(): void {
