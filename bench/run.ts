@@ -1,8 +1,9 @@
 /**
- * `npm run bench`: dpfwd against DPDK l3fwd and testpmd on one worker core, then route-table scale
- * and route churn. Prints a table and writes bench/results/<date>.json and .svg.
+ * `npm run bench`: dpfwd against DPDK l3fwd and testpmd on one worker core, then route-table scale,
+ * route churn, two processes over memif (testpmd generator → dpfwd / l3fwd) and the kernel (veth
+ * namespaces through dpfwd vs Linux forwarding). Prints a table and writes bench/results/<date>.json and .svg.
  *
- *   npm run bench -- [--only forwarding,scale,churn] [--reps 3] [--warmup 1] [--duration 5] [--quick]
+ *   npm run bench -- [--only forwarding,scale,churn,memif,kernel] [--reps 3] [--warmup 1] [--duration 5] [--quick]
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -10,6 +11,9 @@ import { machine } from './lib/machine';
 import { forwardingCost, ForwardingResult } from './lib/forwarding';
 import { routeScale, ScaleResult } from './lib/scale';
 import { routeChurn, ChurnResult } from './lib/churn';
+import { memifBench, MemifResult } from './lib/memif';
+import { kernelBench, KernelResult } from './lib/kernel';
+import { buildL3fwd } from './lib/peers';
 import { barChart, Chart } from './lib/svg';
 import { rootDir } from './lib/dpfwd';
 
@@ -24,11 +28,12 @@ function args() {
   const get = (k: string) => { const i = a.indexOf(`--${k}`); return i >= 0 ? a[i + 1] : undefined; };
   const quick = a.includes('--quick');
   return {
-    only: new Set((get('only') ?? 'forwarding,scale,churn').split(',')),
+    only: new Set((get('only') ?? 'forwarding,scale,churn,memif,kernel').split(',')),
     reps: Number(get('reps') ?? (quick ? 1 : 3)),
     warmupMs: 1000 * Number(get('warmup') ?? 1),
     durationMs: 1000 * Number(get('duration') ?? (quick ? 2 : 5)),
     routes: Number(get('routes') ?? 1048576),
+    kernelSeconds: Number(get('kernel-seconds') ?? 3),
     out: get('out'),
   };
 }
@@ -64,6 +69,25 @@ function printTable(res: Results) {
     lines.push(`  Mpps without churn ${c.baselineMpps.median} (${c.baselineMpps.min}–${c.baselineMpps.max}), with churn ${c.churnMpps.median} (${c.churnMpps.min}–${c.churnMpps.max}): change ${c.changePercent}%`);
     lines.push(`  lost (drops during churn): ${c.dropped}; rx−forwarded: ${c.rxMinusForwarded}; misforwarded (packets out of the churn port): ${c.misforwarded}`);
   }
+  const m = res.memif;
+  if (m) {
+    lines.push('', `Two processes over memif (testpmd flowgen generator on CPU 0 → forwarder worker on CPU 1 → back; ${m.repetitions} × ${m.window.durationMs / 1000} s)`);
+    lines.push(`${pad('forwarder', 10)} ${pad('gen TX Mpps', 12, true)} ${pad('forwarded', 10, true)} ${pad('back at gen', 12, true)} ${pad('min–max', 13, true)} ${pad('loss %', 8, true)}`);
+    for (const [name, c] of Object.entries(m.contenders)) {
+      lines.push(`${pad(name, 10)} ${pad(c.generatorTxMpps.median.toFixed(2), 12, true)} ${pad(c.forwardedMpps.median.toFixed(2), 10, true)} ${pad(c.receivedBackMpps.median.toFixed(2), 12, true)} ${pad(`${c.receivedBackMpps.min.toFixed(2)}–${c.receivedBackMpps.max.toFixed(2)}`, 13, true)} ${pad(c.lossPercent.median.toFixed(3), 8, true)}`);
+    }
+    lines.push(`  dpfwd / l3fwd (received back): ${m.ratios.dpfwdOverL3fwd}; the forwarder's main thread shares CPU 0 with the generator`);
+  }
+  const k = res.kernel;
+  if (k) {
+    lines.push('', `Against the kernel: west ns → router → east ns on veths, iperf3 ${k.seconds} s each`);
+    lines.push(`${pad('router', 16)} ${pad('TCP Mbit/s', 11, true)} ${pad('UDP64 sent pps', 15, true)} ${pad('recv pps', 10, true)} ${pad('loss %', 8, true)}`);
+    for (const [name, r] of Object.entries(k.routers)) {
+      if (r.error) lines.push(`${pad(name, 16)} FAILED: ${r.error.split('\n')[0].slice(0, 160)}`);
+      else lines.push(`${pad(name, 16)} ${pad(r.tcpMbps ?? '-', 11, true)} ${pad(r.udpSentPps ?? '-', 15, true)} ${pad(r.udpReceivedPps ?? '-', 10, true)} ${pad(r.udpLossPercent ?? '-', 8, true)}`);
+    }
+    lines.push(`  ratios vs linux: af_packet TCP ${k.ratios.dpfwdAfPacketOverKernelTcp ?? '-'}, UDP pps ${k.ratios.dpfwdAfPacketOverKernelUdpPps ?? '-'}; af_xdp TCP ${k.ratios.dpfwdAfXdpOverKernelTcp ?? '-'}, UDP pps ${k.ratios.dpfwdAfXdpOverKernelUdpPps ?? '-'}`);
+  }
   process.stdout.write(lines.join('\n') + '\n');
 }
 
@@ -74,6 +98,8 @@ export interface Results {
   forwarding?: ForwardingResult;
   scale?: ScaleResult;
   churn?: ChurnResult;
+  memif?: MemifResult;
+  kernel?: KernelResult;
   notDone: string[];
 }
 
@@ -95,6 +121,18 @@ function chart(res: Results): string {
       { label: 'churn', value: res.churn.churnMpps.median, min: res.churn.churnMpps.min, max: res.churn.churnMpps.max, note: `lost ${res.churn.dropped}` },
     ] });
   }
+  const m = res.memif;
+  if (m) {
+    groups.push({ name: 'memif: testpmd generator → forwarder → back (received back)', bars: Object.entries(m.contenders).map(([n, c]) => ({
+      label: n, value: +c.receivedBackMpps.median.toFixed(2), min: c.receivedBackMpps.min, max: c.receivedBackMpps.max,
+      note: `gen TX ${c.generatorTxMpps.median.toFixed(2)}, loss ${c.lossPercent.median.toFixed(2)}%${n === 'dpfwd' ? `, ${m.ratios.dpfwdOverL3fwd}× l3fwd` : ''}`,
+    })) });
+  }
+  const k = res.kernel;
+  if (k) {
+    const ok = Object.entries(k.routers).filter(([, r]) => !r.error && r.udpReceivedPps !== undefined);
+    if (ok.length) groups.push({ name: 'veth namespaces: UDP 64 B received (iperf3 -b 0)', bars: ok.map(([n, r]) => ({ label: n, value: +(r.udpReceivedPps! / 1e6).toFixed(3), note: `TCP ${r.tcpMbps} Mbit/s, loss ${r.udpLossPercent}%` })) });
+  }
   return barChart({ title: `dpfwd benchmark ${res.date}`, subtitle: `${res.machine.cpu}, ${res.machine.cores} CPUs, DPDK ${res.machine.dpdk}, Node ${res.machine.node}`, unit: 'Mpps', groups });
 }
 
@@ -107,15 +145,24 @@ async function main() {
     date,
     machine: machine(),
     gitCommit: require('child_process').spawnSync('git', ['-C', rootDir, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim(),
-    notDone: [
-      'memif two-process comparison (issue item 2): not built yet',
-      'kernel forwarding comparison over veth/af_xdp/af_packet (issue item 5): not built yet',
-    ],
+    notDone: [],
   };
   const w = { warmupMs: a.warmupMs, durationMs: a.durationMs };
   if (a.only.has('forwarding')) res.forwarding = await forwardingCost(TMP, a.reps, w, log);
   if (a.only.has('scale')) res.scale = await routeScale(TMP, a.routes, a.reps, w, log);
   if (a.only.has('churn')) res.churn = await routeChurn(TMP, a.reps, w, log);
+  if (a.only.has('memif')) {
+    try {
+      res.memif = await memifBench(TMP, buildL3fwd(TMP, log), a.reps, w, log);
+    } catch (e) {
+      log(`memif FAILED: ${(e as Error).message}`);
+      res.notDone.push(`memif two-process comparison (issue item 2) failed: ${(e as Error).message.slice(0, 2000)}`);
+    }
+  }
+  if (a.only.has('kernel')) {
+    res.kernel = await kernelBench(TMP, a.kernelSeconds, log);
+    for (const [name, r] of Object.entries(res.kernel.routers)) if (r.error) res.notDone.push(`kernel comparison, router ${name}: ${r.error.split('\n')[0].slice(0, 500)}`);
+  }
   printTable(res);
   const base = a.out ?? path.join(RESULTS, date);
   fs.writeFileSync(`${base}.json`, JSON.stringify(res, null, 2) + '\n');

@@ -1,0 +1,142 @@
+/**
+ * Against the kernel (issue item 5): west namespace — router — east namespace on veth pairs
+ * (test/helpers/netns.ts's Topology: offloads off on both ends, IPv6 off in the hosts). The router
+ * is dpfwd with af_packet ports, dpfwd with af_xdp ports (if the driver works here), then a Linux
+ * namespace with ip_forward=1 holding the same router ends and addresses. Through each: iperf3 TCP
+ * (3 s) and iperf3 UDP with 64-byte payloads at -b 0 (3 s; receiver-side packets/s and loss).
+ * Every namespace and veth is deleted in a finally block, also when a step fails.
+ */
+import { Topology, sh, spawnIn, ping } from '../../test/helpers/netns';
+import { startForwarder, Running as Fwd } from '../../test/helpers/forwarder';
+import * as path from 'path';
+import { round } from './stats';
+import { sleep } from './proc';
+
+export interface KernelTrial {
+  tcpMbps?: number;
+  tcpRetransmits?: number;
+  udpSentPps?: number;
+  udpReceivedPps?: number;
+  udpLossPercent?: number;
+  error?: string;
+}
+
+export interface KernelResult {
+  seconds: number;
+  routers: Record<string, KernelTrial>;
+  ratios: { dpfwdAfPacketOverKernelTcp?: number; dpfwdAfPacketOverKernelUdpPps?: number; dpfwdAfXdpOverKernelTcp?: number; dpfwdAfXdpOverKernelUdpPps?: number };
+  notes: string[];
+}
+
+/** Runs an iperf3 server (one test, -1) in `ns` and the client in `clientNs`; returns the client's JSON. */
+async function iperf(serverNs: string, clientNs: string, dst: string, clientArgs: string[], seconds: number): Promise<any> {
+  const server = spawnIn(serverNs, 'iperf3', ['-s', '-1', '-B', dst]);
+  let serverOut = '';
+  server.stdout!.on('data', (d) => { serverOut += d; });
+  server.stderr!.on('data', (d) => { serverOut += d; });
+  const serverExit = new Promise<void>((r) => server.on('exit', () => r()));
+  try {
+    await sleep(500);
+    const out = sh('iperf3', ['-c', dst, '-t', String(seconds), '-J', ...clientArgs], { ns: clientNs, allowFail: true, timeout: (seconds + 20) * 1000 });
+    let j: any;
+    try { j = JSON.parse(out); } catch { throw new Error(`iperf3 client gave no JSON: ${out.slice(0, 500)} ${serverOut.slice(-500)}`); }
+    if (j.error) throw new Error(`iperf3: ${j.error}`);
+    return j;
+  } finally {
+    const t = setTimeout(() => server.kill('SIGKILL'), 5000);
+    if (server.exitCode === null) server.kill('SIGTERM');
+    await serverExit;
+    clearTimeout(t);
+  }
+}
+
+async function measure(west: string, east: string, dst: string, seconds: number, log: (m: string) => void, what: string): Promise<KernelTrial> {
+  const out: KernelTrial = {};
+  const got = ping(west, dst, 3, { interval: 0.2 });
+  if (got === 0) throw new Error(`${what}: ping west → east ${dst} got no reply`);
+  const tcp = await iperf(east, west, dst, [], seconds);
+  out.tcpMbps = round(tcp.end.sum_received.bits_per_second / 1e6, 1);
+  out.tcpRetransmits = tcp.end.sum_sent.retransmits;
+  const udp = await iperf(east, west, dst, ['-u', '-l', '64', '-b', '0'], seconds);
+  const s = udp.end.sum;
+  const secs = s.seconds || seconds;
+  out.udpSentPps = round(s.packets / secs, 0);
+  out.udpReceivedPps = round((s.packets - s.lost_packets) / secs, 0);
+  out.udpLossPercent = round(s.lost_percent, 2);
+  log(`kernel bench ${what}: TCP ${out.tcpMbps} Mbit/s (${out.tcpRetransmits} retransmits); UDP 64 B sent ${out.udpSentPps} pps, received ${out.udpReceivedPps} pps, loss ${out.udpLossPercent}%`);
+  return out;
+}
+
+async function viaDpfwd(kind: 'af_packet' | 'af_xdp', tmp: string, seconds: number, log: (m: string) => void): Promise<KernelTrial> {
+  const topo = new Topology();
+  let fwd: Fwd | undefined;
+  try {
+    const w = topo.addHost('west', 1);
+    const e = topo.addHost('east', 2);
+    const port = (h: typeof w, i: number) => kind === 'af_packet'
+      ? topo.port(h, i)
+      : { name: h.name, device: `net_af_xdp${i},iface=${h.routerIf}`, address: `${h.gw}/${h.len}` };
+    fwd = await startForwarder({
+      eal: { lcores: '0-1' },
+      ports: [port(w, 0), port(e, 1)],
+      workers: [{ lcore: 1, rx: [{ port: 'west', queue: 0 }, { port: 'east', queue: 0 }] }],
+    }, { dir: path.join(tmp, `dpfwd-kernel-${kind}`), timeoutMs: 60000 });
+    return await measure(w.ns, e.ns, e.ip, seconds, log, `dpfwd ${kind}`);
+  } catch (err) {
+    const msg = `${(err as Error).message}${fwd ? `\n${fwd.stderr().slice(-1500)}` : ''}`;
+    log(`kernel bench dpfwd ${kind} FAILED: ${msg.split('\n').slice(0, 6).join(' | ')}`);
+    return { error: msg.slice(0, 3000) };
+  } finally {
+    if (fwd) await fwd.stop('SIGTERM');
+    topo.destroy();
+  }
+}
+
+async function viaLinux(seconds: number, log: (m: string) => void): Promise<KernelTrial> {
+  const topo = new Topology();
+  try {
+    const w = topo.addHost('west', 1);
+    const e = topo.addHost('east', 2);
+    const rtr = topo.addNamespace('rtr');
+    for (const h of [w, e]) {
+      sh('ip', ['link', 'set', h.routerIf, 'netns', rtr]);
+      sh('ip', ['-n', rtr, 'addr', 'add', `${h.gw}/${h.len}`, 'dev', h.routerIf]);
+      sh('ip', ['-n', rtr, 'link', 'set', h.routerIf, 'up']);
+    }
+    sh('sysctl', ['-qw', 'net.ipv4.ip_forward=1'], { ns: rtr });
+    sh('sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1'], { ns: rtr, allowFail: true });
+    return await measure(w.ns, e.ns, e.ip, seconds, log, 'linux ip_forward');
+  } catch (err) {
+    const msg = (err as Error).message;
+    log(`kernel bench linux FAILED: ${msg.split('\n')[0]}`);
+    return { error: msg.slice(0, 3000) };
+  } finally {
+    topo.destroy();
+  }
+}
+
+export async function kernelBench(tmp: string, seconds: number, log: (m: string) => void): Promise<KernelResult> {
+  const routers: Record<string, KernelTrial> = {};
+  routers['dpfwd af_packet'] = await viaDpfwd('af_packet', tmp, seconds, log);
+  routers['dpfwd af_xdp'] = await viaDpfwd('af_xdp', tmp, seconds, log);
+  routers['linux'] = await viaLinux(seconds, log);
+  const k = routers.linux;
+  const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b ? round(a / b, 3) : undefined);
+  return {
+    seconds,
+    routers,
+    ratios: {
+      dpfwdAfPacketOverKernelTcp: ratio(routers['dpfwd af_packet'].tcpMbps, k.tcpMbps),
+      dpfwdAfPacketOverKernelUdpPps: ratio(routers['dpfwd af_packet'].udpReceivedPps, k.udpReceivedPps),
+      dpfwdAfXdpOverKernelTcp: ratio(routers['dpfwd af_xdp'].tcpMbps, k.tcpMbps),
+      dpfwdAfXdpOverKernelUdpPps: ratio(routers['dpfwd af_xdp'].udpReceivedPps, k.udpReceivedPps),
+    },
+    notes: [
+      'topology: namespace west 10.1.0.2/24 — veth — router — veth — namespace east 10.2.0.2/24 (test/helpers/netns.ts Topology: tx/rx checksum, TSO, GSO, GRO off on both veth ends, so the kernel router also forwards MTU-sized frames without offloads)',
+      'dpfwd: lcore 0 = Node, lcore 1 = worker polling both ports (busy-polls CPU 1 the whole time); ARP resolved by dpfwd itself after a ping',
+      'linux: the same router veth ends moved into a router namespace with the same addresses and net.ipv4.ip_forward=1',
+      `iperf3 ${seconds} s west → east, client and server not pinned (they share the 2 CPUs with the router); TCP Mbit/s is the receiver side`,
+      'UDP: iperf3 -u -l 64 -b 0 (64-byte payload = 106-byte frames); received pps = (packets − lost) / seconds from the server\'s report; the iperf3 sender is itself the limit at these rates',
+    ],
+  };
+}
