@@ -7,7 +7,8 @@
  * Every namespace and veth is deleted in a finally block, also when a step fails.
  */
 import { Topology, sh, spawnIn, ping } from '../../test/helpers/netns';
-import { startForwarder, Running as Fwd } from '../../test/helpers/forwarder';
+import { startForwarder, totals, Running as Fwd } from '../../test/helpers/forwarder';
+import * as fs from 'fs';
 import * as path from 'path';
 import { round } from './stats';
 import { sleep } from './proc';
@@ -18,6 +19,11 @@ export interface KernelTrial {
   udpSentPps?: number;
   udpReceivedPps?: number;
   udpLossPercent?: number;
+  /** dpfwd only: its port counters and non-zero drop reasons after both runs (where the UDP loss went) */
+  dpfwdPorts?: { name: string; driver: string; rx: number; tx: number; missed: number; txErrors: number }[];
+  dpfwdDrops?: Record<string, number>;
+  /** dpfwd only: packets in on west and out on east during the UDP run (tells loss before/after the router) */
+  dpfwdUdpWindow?: { westRx: number; eastTx: number };
   error?: string;
 }
 
@@ -50,19 +56,26 @@ async function iperf(serverNs: string, clientNs: string, dst: string, clientArgs
   }
 }
 
-async function measure(west: string, east: string, dst: string, seconds: number, log: (m: string) => void, what: string): Promise<KernelTrial> {
+async function measure(west: string, east: string, dst: string, seconds: number, log: (m: string) => void, what: string,
+  portCounts?: () => Promise<{ westRx: number; eastTx: number }>): Promise<KernelTrial> {
   const out: KernelTrial = {};
   const got = ping(west, dst, 3, { interval: 0.2 });
   if (got === 0) throw new Error(`${what}: ping west → east ${dst} got no reply`);
   const tcp = await iperf(east, west, dst, [], seconds);
   out.tcpMbps = round(tcp.end.sum_received.bits_per_second / 1e6, 1);
   out.tcpRetransmits = tcp.end.sum_sent.retransmits;
+  const before = portCounts ? await portCounts() : undefined;
   const udp = await iperf(east, west, dst, ['-u', '-l', '64', '-b', '0'], seconds);
+  if (portCounts && before) {
+    const after = await portCounts();
+    out.dpfwdUdpWindow = { westRx: after.westRx - before.westRx, eastTx: after.eastTx - before.eastTx };
+  }
   const s = udp.end.sum;
   const secs = s.seconds || seconds;
   out.udpSentPps = round(s.packets / secs, 0);
   out.udpReceivedPps = round((s.packets - s.lost_packets) / secs, 0);
   out.udpLossPercent = round(s.lost_percent, 2);
+  if (out.dpfwdUdpWindow) log(`kernel bench ${what}: during UDP dpfwd took ${out.dpfwdUdpWindow.westRx} packets in on west, sent ${out.dpfwdUdpWindow.eastTx} out on east; iperf3 server got ${s.packets - s.lost_packets} of ${s.packets}`);
   log(`kernel bench ${what}: TCP ${out.tcpMbps} Mbit/s (${out.tcpRetransmits} retransmits); UDP 64 B sent ${out.udpSentPps} pps, received ${out.udpReceivedPps} pps, loss ${out.udpLossPercent}%`);
   return out;
 }
@@ -76,12 +89,25 @@ async function viaDpfwd(kind: 'af_packet' | 'af_xdp', tmp: string, seconds: numb
     const port = (h: typeof w, i: number) => kind === 'af_packet'
       ? topo.port(h, i)
       : { name: h.name, device: `net_af_xdp${i},iface=${h.routerIf}`, address: `${h.gw}/${h.len}` };
+    const dir = path.join(tmp, `dpfwd-kernel-${kind}`);
+    fs.mkdirSync(dir, { recursive: true });
     fwd = await startForwarder({
       eal: { lcores: '0-1' },
       ports: [port(w, 0), port(e, 1)],
       workers: [{ lcore: 1, rx: [{ port: 'west', queue: 0 }, { port: 'east', queue: 0 }] }],
-    }, { dir: path.join(tmp, `dpfwd-kernel-${kind}`), timeoutMs: 60000 });
-    return await measure(w.ns, e.ns, e.ip, seconds, log, `dpfwd ${kind}`);
+    }, { dir, timeoutMs: 60000 });
+    const f = fwd;
+    const r = await measure(w.ns, e.ns, e.ip, seconds, log, `dpfwd ${kind}`, async () => {
+      const ps = await f.call('show.ports');
+      return { westRx: ps[0].stats64.rx.packets, eastTx: ps[1].stats64.tx.packets };
+    });
+    const ports = await fwd.call('show.ports');
+    r.dpfwdPorts = ports.map((p: any) => ({ name: p.ifname, driver: p.driver, rx: p.stats64.rx.packets, tx: p.stats64.tx.packets, missed: p.stats64.rx.missed, txErrors: p.stats64.tx.errors }));
+    const t = await totals(fwd);
+    r.dpfwdDrops = {};
+    for (const [port, reasons] of Object.entries(t.drops)) for (const [reason, n] of Object.entries(reasons)) if (n) r.dpfwdDrops[`${port}.${reason}`] = n;
+    log(`kernel bench dpfwd ${kind}: ports ${JSON.stringify(r.dpfwdPorts)} drops ${JSON.stringify(r.dpfwdDrops)}`);
+    return r;
   } catch (err) {
     const msg = `${(err as Error).message}${fwd ? `\n${fwd.stderr().slice(-1500)}` : ''}`;
     log(`kernel bench dpfwd ${kind} FAILED: ${msg.split('\n').slice(0, 6).join(' | ')}`);
@@ -136,6 +162,8 @@ export async function kernelBench(tmp: string, seconds: number, log: (m: string)
       'dpfwd: lcore 0 = Node, lcore 1 = worker polling both ports (busy-polls CPU 1 the whole time); ARP resolved by dpfwd itself after a ping',
       'linux: the same router veth ends moved into a router namespace with the same addresses and net.ipv4.ip_forward=1',
       `iperf3 ${seconds} s west → east, client and server not pinned (they share the 2 CPUs with the router); TCP Mbit/s is the receiver side`,
+      'dpfwdUdpWindow: dpfwd\'s port counters over the UDP run (west RX includes ARP/ICMP noise, a handful), to place the loss before, in or after the router',
+      'measured 2026-11-24 on the 2-CPU dev VM: dpfwd forwarded every UDP packet it received (west RX = east TX) and the UDP loss was after it, in the east namespace: dpfwd\'s worker busy-polls CPU 1, so the iperf3 sender and receiver share CPU 0, while with Linux forwarding both CPUs are free for them',
       'UDP: iperf3 -u -l 64 -b 0 (64-byte payload = 106-byte frames); received pps = (packets − lost) / seconds from the server\'s report; the iperf3 sender is itself the limit at these rates',
     ],
   };
