@@ -12,12 +12,12 @@
  */
 import * as fs from 'fs';
 import * as http from 'http';
-import * as net from 'net';
 import * as path from 'path';
 import { machine } from './lib/machine';
 import { runDpfwd, rootDir } from './lib/dpfwd';
 import { writeFlows } from './lib/forwarding';
 import { sleep } from './lib/proc';
+import { freePort } from '../test/helpers/forwarder';
 import { round, summarize } from './lib/stats';
 
 const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
@@ -34,16 +34,6 @@ function args() {
   };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 function scrape(url: string, agent: http.Agent): Promise<number> {
   return new Promise((resolve, reject) => {

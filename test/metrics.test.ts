@@ -17,7 +17,7 @@ import { createMetrics, startMetricsServer, MetricsSource, ICMP_TYPES } from '..
 import { newControlPlaneCounters } from '../src/controlplane';
 import { NEIGH_STATES } from '../src/neighbors';
 import { buildUdp4, makeUdpFlows, writePcap } from '../src/packet';
-import { ROOT, startForwarder, tmpDir, waitFor, Running } from './helpers/forwarder';
+import { freePort, ROOT, startForwarder, tmpDir, waitFor, Running } from './helpers/forwarder';
 
 // ---- the text exposition, parsed back ----
 
@@ -111,16 +111,6 @@ function request(url: string, method: string): Promise<number> {
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 // ---- a fake forwarder: two ports, two workers, known counter values ----
 

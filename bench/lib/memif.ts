@@ -18,7 +18,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { startForwarder, Running as Fwd } from '../../test/helpers/forwarder';
-import { Child, start, waitOutput, nowSec, sleep } from './proc';
+import { Child, onLines, start, waitOutput, nowSec, sleep } from './proc';
 import { summarize, Summary, round } from './stats';
 import { Window } from './forwarding';
 
@@ -116,16 +116,9 @@ async function startL3fwdMemif(bin: string, sock: string, dir: string, prefix: s
     '--vdev', `net_memif0,role=client,socket=${sock},mac=${FWD_MAC}`,
     '--', '-p', '0x1', '--config=(0,0,1)', '--parse-ptype', '--lookup=lpm', `--eth-dest=0,${GEN_MAC}`, `--rule_ipv4=${v4}`, `--rule_ipv6=${v6}`]);
   let last: Counts | undefined;
-  let pending = '';
-  c.onData((d) => {
-    pending += d;
-    let nl;
-    while ((nl = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, nl);
-      pending = pending.slice(nl + 1);
-      const m = /^BENCHSTATS tsc=(\d+) hz=(\d+) p0=(\d+),(\d+),\d+,\d+/.exec(line);
-      if (m) last = { t: Number(m[1]) / Number(m[2]), rx: Number(m[3]), tx: Number(m[4]) };
-    }
+  onLines(c, (line) => {
+    const m = /^BENCHSTATS tsc=(\d+) hz=(\d+) p0=(\d+),(\d+),\d+,\d+/.exec(line);
+    if (m) last = { t: Number(m[1]) / Number(m[2]), rx: Number(m[3]), tx: Number(m[4]) };
   });
   await waitOutput(c, 'l3fwd (memif)', () => last !== undefined, 60000);
   return {

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
-import { Child, start, waitOutput, nowSec } from './proc';
+import { Child, onLines, start, waitOutput, nowSec } from './proc';
 
 export const EXAMPLES = '/usr/share/dpdk/examples';
 
@@ -113,16 +113,9 @@ export async function runL3fwd(bin: string, v: Vdevs, prefix: string, extra: str
     '--eth-dest=1,02:00:00:00:09:02', ...extra];
   const c = start(bin, args);
   let last: { t: number; tx: number; rx: number; hz: number } | undefined;
-  let pending = '';
-  c.onData((d) => {
-    pending += d;
-    let nl;
-    while ((nl = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, nl);
-      pending = pending.slice(nl + 1);
-      const m = /^BENCHSTATS tsc=(\d+) hz=(\d+) p0=(\d+),\d+,\d+,\d+ p1=\d+,(\d+),\d+,\d+/.exec(line);
-      if (m) last = { t: Number(m[1]) / Number(m[2]), hz: Number(m[2]), rx: Number(m[3]), tx: Number(m[4]) };
-    }
+  onLines(c, (line) => {
+    const m = /^BENCHSTATS tsc=(\d+) hz=(\d+) p0=(\d+),\d+,\d+,\d+ p1=\d+,(\d+),\d+,\d+/.exec(line);
+    if (m) last = { t: Number(m[1]) / Number(m[2]), hz: Number(m[2]), rx: Number(m[3]), tx: Number(m[4]) };
   });
   await waitOutput(c, 'l3fwd', () => last !== undefined && last.tx > 0, 60000);
   return {

@@ -50,6 +50,19 @@ export function start(cmd: string, args: string[], opts: { cwd?: string; env?: N
 }
 
 /** Waits until `pred(output)` holds, the child exits (error with its output) or the time is up. */
+/** Calls fn with each complete line the child prints (output arrives in arbitrary chunks). */
+export function onLines(c: Child, fn: (line: string) => void): void {
+  let pending = '';
+  c.onData((d) => {
+    pending += d;
+    let nl;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      fn(pending.slice(0, nl));
+      pending = pending.slice(nl + 1);
+    }
+  });
+}
+
 export async function waitOutput(c: Child, what: string, pred: (out: string) => boolean, timeoutMs = 30000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let exited = false;
