@@ -18,6 +18,11 @@ import {
   parseUnicastIPv4,
   prefixContains,
   prefixesOverlap,
+  RouteBatch,
+  ROUTE_BLACKHOLE,
+  ROUTE_PORT,
+  ROUTE_PORT_ID,
+  ROUTE_VIA,
 } from '../src/routing';
 
 function throwsMsg(fn: () => unknown, msg: string): void {
@@ -240,5 +245,82 @@ describe('prefix: route lines', () => {
     assert.equal(r.errors.length, 0);
     assert.equal(r.routes.length, 1_000_000);
     assert.ok(ms < 10000, `1M lines took ${ms.toFixed(0)} ms`);
+  });
+});
+
+describe('prefix: route files into a RouteBatch', () => {
+  const ip = parseIPv4;
+  /** Rows of a batch as [prefix, kind, via, port] with the port as a name or an id. */
+  const rows = (b: RouteBatch) => Array.from({ length: b.length }, (_, i) => [
+    formatPrefix({ addr: b.addrs[i], len: b.lens[i] }),
+    b.kinds[i],
+    b.kinds[i] === ROUTE_VIA ? formatIPv4(b.vias[i]) : b.vias[i],
+    b.kinds[i] === ROUTE_PORT_ID ? b.ports[i] : b.ports[i] ? b.portNames[b.ports[i] - 1] : null,
+  ]);
+
+  it('fills one row per route, in file order, with each kind of next hop', () => {
+    const r = parseRouteFile('# c\n10.50.0.0/16 via 10.2.0.2\nR10.60.0.0/16 1\n\n10.70.0.0/16 port east\n10.80.0.0/16 blackhole # x\n10.90.0.0/16 dev south via 10.3.0.2\nR10.91.0.0/24 7');
+    assert.deepEqual(r.errors, []);
+    assert.deepEqual(rows(r.routes), [
+      ['10.50.0.0/16', ROUTE_VIA, '10.2.0.2', null],
+      ['10.60.0.0/16', ROUTE_PORT_ID, 0, 1],
+      ['10.70.0.0/16', ROUTE_PORT, 0, 'east'],
+      ['10.80.0.0/16', ROUTE_BLACKHOLE, 0, null],
+      ['10.90.0.0/16', ROUTE_VIA, '10.3.0.2', 'south'],
+      ['10.91.0.0/24', ROUTE_PORT_ID, 0, 7],
+    ]);
+  });
+
+  it('keeps one entry per distinct port name, in order of first use', () => {
+    const r = parseRouteFile('10.1.0.0/16 port east\n10.2.0.0/16 port west\n10.3.0.0/16 port east\n10.4.0.0/16 via 10.2.0.2 port west\n10.5.0.0/16 port east');
+    assert.deepEqual(r.routes.portNames, ['east', 'west']);
+    assert.deepEqual(Array.from(r.routes.ports.subarray(0, r.routes.length)), [1, 2, 1, 2, 1]);
+  });
+
+  it('adds no row for a bad line and names every bad line by its number (comments and blanks count)', () => {
+    const r = parseRouteFile('# head\n\n10.20.0.0/16 via 10.2.0.2\n10.21.0.0/16 port east port west\nR10.22.0.0/16 x\n   \n10.23.0.0/16 port east\nR10.24.0.1/24 1\n');
+    assert.deepEqual(rows(r.routes), [['10.20.0.0/16', ROUTE_VIA, '10.2.0.2', null], ['10.23.0.0/16', ROUTE_PORT, 0, 'east']]);
+    assert.deepEqual(r.errors, [
+      'line 4: port given twice',
+      'line 5: x is not a port id (0-65535)',
+      'line 8: 10.24.0.1/24 has host bits set; did you mean 10.24.0.0/24?',
+    ]);
+  });
+
+  it('grows past its initial capacity without losing or moving rows', () => {
+    const n = 5000; // the batch starts with room for 1024
+    const lines: string[] = [];
+    for (let i = 0; i < n; i++) lines.push(i % 3 === 0 ? `R${formatIPv4((0x0b000000 + i * 256) >>> 0)}/24 ${i % 4}` : `${formatIPv4((0x0b000000 + i * 256) >>> 0)}/24 via 10.2.0.${(i % 200) + 1}`);
+    const r = parseRouteFile(lines.join('\n'));
+    assert.deepEqual(r.errors, []);
+    assert.equal(r.routes.length, n);
+    assert.ok(r.routes.addrs.length >= n);
+    for (const i of [0, 1, 1023, 1024, 1025, 2048, 4999]) {
+      const want = i % 3 === 0
+        ? { addr: (0x0b000000 + i * 256) >>> 0, len: 24, portId: i % 4, blackhole: false }
+        : { addr: (0x0b000000 + i * 256) >>> 0, len: 24, via: ip(`10.2.0.${(i % 200) + 1}`), blackhole: false };
+      assert.deepEqual(r.routes.entry(i), want, `row ${i}`);
+    }
+  });
+
+  it('push grows a batch made with room for one', () => {
+    const b = new RouteBatch(1);
+    for (let i = 0; i < 40; i++) b.push(i * 256, 24, ROUTE_PORT, 0, b.portRef(i % 2 ? 'east' : 'west'));
+    assert.equal(b.length, 40);
+    assert.deepEqual(b.entry(39), { addr: 39 * 256, len: 24, port: 'east', blackhole: false });
+    assert.deepEqual(b.entry(0), { addr: 0, len: 24, port: 'west', blackhole: false });
+  });
+
+  it('RouteBatch.from turns route objects into rows that read back the same', () => {
+    const routes = [
+      { addr: ip('10.20.0.0'), len: 16, via: ip('10.2.0.2'), port: 'east', blackhole: false },
+      { addr: ip('10.21.0.0'), len: 16, via: ip('10.2.0.3'), blackhole: false },
+      { addr: ip('10.22.0.0'), len: 16, port: 'west', blackhole: false },
+      { addr: ip('10.23.0.0'), len: 16, blackhole: true },
+      { addr: ip('10.24.0.0'), len: 16, portId: 3, blackhole: false },
+    ];
+    const b = RouteBatch.from(routes);
+    assert.equal(b.length, routes.length);
+    assert.deepEqual(Array.from({ length: b.length }, (_, i) => b.entry(i)), routes);
   });
 });

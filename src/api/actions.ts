@@ -168,20 +168,14 @@ export function routeShow(ctx: Ctx, a: Args) {
   }));
 }
 
-/** Many routes in one call: all or nothing (see Rib.addRoutesBulk). Lines: route-file syntax, l3fwd's R lines too. */
+/**
+ * Many routes in one call: all or nothing (see Rib.addRoutesBulk, which also resolves port names
+ * and l3fwd port ids). Lines: route-file syntax, l3fwd's R lines too.
+ */
 export function routeLoad(ctx: Ctx, a: Args) {
   const text = str(a, 'text')!;
   const { routes, errors } = parseRouteFile(text);
   if (errors.length) throw new DpfwdError('EINVAL', `route file has ${errors.length} bad line(s), nothing loaded:\n  ${errors.slice(0, 10).join('\n  ')}`);
-  // resolve l3fwd port ids in place: no second array of a million objects
-  const known = new Set(ctx.fwd.ports.map((p) => p.name));
-  for (const r of routes) {
-    if (r.portId !== undefined) {
-      const p = ctx.fwd.ports[r.portId];
-      if (!p) throw new DpfwdError('ENODEV', `route ${formatIPv4(r.addr)}/${r.len}: port id ${r.portId} does not exist (ports 0-${ctx.fwd.ports.length - 1}: ${portNames(ctx)})`);
-      r.port = p.name;
-    } else if (r.port !== undefined && !known.has(r.port)) checkPort(ctx, r.port);
-  }
   const t0 = process.hrtime.bigint();
   const n = ctx.fwd.rib.addRoutesBulk(routes);
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;

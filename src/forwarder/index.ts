@@ -9,7 +9,7 @@ import { buildEalArgs, mempoolSize } from '../config';
 import { Dataplane, StartConf } from '../dataplane';
 import { DpfwdError } from '../errors';
 import { Rib } from '../routing/rib';
-import { parseInterfaceAddress, parseIPv4, parseMac, parsePrefix } from '../routing/prefix';
+import { parseInterfaceAddress, parseIPv4, parseMac, parsePrefix, RouteBatch } from '../routing/prefix';
 import { addressConflicts, ipsForPciAddress, readNetworkStatus, resolveDeviceRefs } from '../sriov/podenv';
 import { findAddressConflict } from '../routing/prefix';
 import { ControlPlane } from '../controlplane';
@@ -199,7 +199,7 @@ export class Forwarder {
       const p = parsePrefix(r.prefix);
       return { addr: p.addr, len: p.len, via: r.via ? parseIPv4(r.via) : undefined, port: r.port, blackhole: r.blackhole };
     });
-    if (routes.length) this.rib.addRoutesBulk(routes);
+    if (routes.length) this.rib.addRoutesBulk(RouteBatch.from(routes));
   }
 
   /** Stops workers, closes ports and releases hugepage memory. Safe to call twice. */

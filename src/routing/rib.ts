@@ -11,7 +11,7 @@
  *   not an object, so a million routes fit in tens of MiB of Node heap.
  */
 import { DpfwdError } from '../errors';
-import { formatIPv4, formatPrefix, maskOf, networkOf, prefixContains } from './prefix';
+import { formatIPv4, formatPrefix, maskOf, networkOf, prefixContains, RouteBatch, ROUTE_BLACKHOLE, ROUTE_PORT_ID, ROUTE_VIA } from './prefix';
 
 import { NH_DROP, NH_GLEAN, NH_LOCAL, NH_UNRESOLVED } from '../dataplane/actions';
 
@@ -211,10 +211,9 @@ export class Rib {
     }
   }
 
-  private gatewayNexthop(via: number, portName?: string): Nexthop {
-    let port: number;
-    if (portName !== undefined) port = this.portIndex(portName);
-    else {
+  /** The next hop via a gateway out of port (an index), or with port -1 the port whose subnet holds it. */
+  private gatewayNexthop(via: number, port: number): Nexthop {
+    if (port < 0) {
       port = this.connectedPort(via);
       if (port < 0) {
         throw new DpfwdError('EINVAL', `gateway ${formatIPv4(via)} is not in any port's connected subnet; name the port (… via ${formatIPv4(via)} port <name>) or add an address on that link`);
@@ -235,7 +234,7 @@ export class Rib {
     }
     let nh: Nexthop;
     if (r.blackhole) nh = this.allocNexthop('drop', 'drop', -1, 0);
-    else if (r.via !== undefined) nh = this.gatewayNexthop(r.via, r.port);
+    else if (r.via !== undefined) nh = this.gatewayNexthop(r.via, r.port === undefined ? -1 : this.portIndex(r.port));
     else if (r.port !== undefined) {
       const port = this.portIndex(r.port);
       nh = this.allocNexthop(`glean:${port}`, 'glean', port, 0);
@@ -244,64 +243,82 @@ export class Rib {
   }
 
   /**
-   * Adds many static routes in one native call per batch. Routes replacing existing ones go
-   * through addRoute. Atomic per call: if the FIB runs out of room, what went in is taken out.
+   * Adds a batch of static routes (a parsed route file, the config's routes) with one native
+   * call. Routes replacing existing ones go through addRoute. All or nothing: an unknown port
+   * or port id, a gateway outside every connected subnet, no free next hop or a full FIB leaves
+   * the table as it was.
    */
-  addRoutesBulk(routes: { addr: number; len: number; via?: number; port?: string; blackhole?: boolean }[]): number {
-    const n = routes.length;
+  addRoutesBulk(b: RouteBatch): number {
+    const n = b.length;
+    const { kinds, vias, ports } = b;
+    // ports as indexes, checked first and in row order so the first bad row is the one named;
+    // one lookup per distinct name
+    const byRef = new Int32Array(b.portNames.length + 1).fill(-1);
+    for (let i = 0; i < n; i++) {
+      const p = ports[i];
+      if (kinds[i] === ROUTE_PORT_ID) {
+        if (p >= this.ports.length) {
+          throw new DpfwdError('ENODEV', `route ${formatPrefix({ addr: b.addrs[i], len: b.lens[i] })}: port id ${p} does not exist (ports 0-${this.ports.length - 1}: ${this.ports.map((x) => x.name).join(', ')})`);
+        }
+      } else if (p > 0 && byRef[p] < 0) byRef[p] = this.portIndex(b.portNames[p - 1]);
+    }
     const addrs = new Uint32Array(n);
     const lens = new Uint8Array(n);
-    const nhs = new Uint32Array(n);
+    const nhs = new Uint32Array(n); // also the list of next-hop references taken, for rollback
     let m = 0;
-    const taken: Nexthop[] = [];
-    const replaced: typeof routes = [];
+    const replaced: number[] = [];
     let last: Nexthop | undefined;
-    let lastVia: number | undefined;
-    let lastPort: string | undefined;
-    let lastBlackhole: boolean | undefined;
+    let lastKind = -1;
+    let lastVia = 0;
+    let lastPort = -1;
     try {
-      for (const r of routes) {
-        if (networkOf(r.addr, r.len) !== r.addr >>> 0) {
-          throw new DpfwdError('EINVAL', `${formatIPv4(r.addr)}/${r.len} has host bits set`);
+      for (let i = 0; i < n; i++) {
+        const addr = b.addrs[i];
+        const len = b.lens[i];
+        if (networkOf(addr, len) !== addr) {
+          throw new DpfwdError('EINVAL', `${formatIPv4(addr)}/${len} has host bits set`);
         }
-        if (this.routes.has(r.addr, r.len)) {
-          replaced.push(r);
+        if (this.routes.has(addr, len)) {
+          replaced.push(i);
           continue;
         }
+        const kind = kinds[i];
+        const via = vias[i];
+        const port = kind === ROUTE_PORT_ID ? this.ports[ports[i]].index : ports[i] > 0 ? byRef[ports[i]] : -1;
         let nh: Nexthop;
-        if (last && r.via === lastVia && r.port === lastPort && r.blackhole === lastBlackhole) {
+        if (last && kind === lastKind && via === lastVia && port === lastPort) {
           nh = last; // route files list many routes via one gateway: skip the key lookup
           nh.refs++;
         } else {
-          nh = r.blackhole ? this.allocNexthop('drop', 'drop', -1, 0)
-            : r.via !== undefined ? this.gatewayNexthop(r.via, r.port)
-              : this.allocNexthop(`glean:${this.portIndex(r.port!)}`, 'glean', this.portIndex(r.port!), 0);
+          if (kind === ROUTE_BLACKHOLE) nh = this.allocNexthop('drop', 'drop', -1, 0);
+          else if (kind === ROUTE_VIA) nh = this.gatewayNexthop(via, port);
+          else if (port >= 0) nh = this.allocNexthop(`glean:${port}`, 'glean', port, 0);
+          else throw new DpfwdError('EINVAL', `route ${formatPrefix({ addr, len })} needs via, port or blackhole`);
           last = nh;
-          lastVia = r.via;
-          lastPort = r.port;
-          lastBlackhole = r.blackhole;
+          lastKind = kind;
+          lastVia = via;
+          lastPort = port;
         }
-        taken.push(nh);
-        addrs[m] = r.addr;
-        lens[m] = r.len;
+        addrs[m] = addr;
+        lens[m] = len;
         nhs[m] = nh.id;
         m++;
       }
     } catch (e) {
-      for (const nh of taken) this.releaseNexthop(nh.id);
+      this.releaseAll(nhs, m);
       throw e;
     }
     let added = 0;
     try {
       added = this.fib.fibAddBulk(addrs.subarray(0, m), lens.subarray(0, m), nhs.subarray(0, m));
     } catch (e) {
-      for (const nh of taken) this.releaseNexthop(nh.id);
+      this.releaseAll(nhs, m);
       this.updates.add.error += m;
       throw e;
     }
     if (added < m) {
       for (let i = 0; i < added; i++) this.fib.fibDel(addrs[i], lens[i]);
-      for (const nh of taken) this.releaseNexthop(nh.id);
+      this.releaseAll(nhs, m);
       this.updates.add.error += m;
       throw new DpfwdError('ENOSPC', `the FIB took ${added} of ${m} routes and is full; nothing was added. Raise fib.maxRoutes or fib.tbl8Groups and restart`);
     }
@@ -309,8 +326,17 @@ export class Rib {
     for (let i = 0; i < m; i++) this.routes.set(addrs[i], lens[i], nhs[i] + origin);
     this.counts.static += m;
     this.updates.add.ok += m;
-    for (const r of replaced) this.addRoute(r);
+    for (const i of replaced) {
+      const r = b.entry(i);
+      if (r.portId !== undefined) r.port = this.ports[r.portId].name;
+      this.addRoute(r);
+    }
     return m + replaced.length;
+  }
+
+  /** Gives back one reference per entry of ids[0, m). */
+  private releaseAll(ids: Uint32Array, m: number): void {
+    for (let i = 0; i < m; i++) this.releaseNexthop(ids[i]);
   }
 
   delRoute(addr: number, len: number, origin: Origin = 'static'): void {
