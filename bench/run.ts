@@ -58,7 +58,7 @@ function printTable(res: Results) {
   if (s) {
     lines.push('', `Route table scale (${s.routes} prefixes)`);
     for (const l of s.loads) lines.push(`  load via ${pad(l.path, 22)} ${pad(l.seconds.toFixed(2), 7, true)} s   (dpfwd's own measure: ${l.reportedMs ?? '-'} ms)${l.error ? ` FAILED: ${l.error.split('\n')[0]}` : ''}`);
-    lines.push(`  FIB memory computed: ${s.memory.fibMiB} MiB (rules ${s.memory.rulesMiB} + tbl24 ${s.memory.tbl24MiB} + tbl8 ${s.memory.tbl8MiB}); VmRSS ${s.memory.vmRssMiB} MiB; hugepages used ${s.memory.hugepagesUsedMiB} MiB; Node heap ${s.memory.nodeHeapMiB ?? 'n/a'} MiB`);
+    lines.push(`  FIB memory computed: ${s.memory.fibMiB} MiB (rules ${s.memory.rulesMiB} + tbl24 ${s.memory.tbl24MiB} + tbl8 ${s.memory.tbl8MiB}); VmRSS ${s.memory.vmRssMiB} MiB; hugepages used ${s.memory.hugepagesUsedMiB} MiB; Node heap after load ${s.memory.nodeHeapAfterLoadMiB ?? 'n/a'} MiB, peak ${s.memory.nodeHeapPeakMiB ?? 'n/a'} MiB, retained ${s.memory.nodeHeapRetainedMiB ?? 'n/a'} MiB`);
     for (const fw of s.forwarding) lines.push(`  forwarding over ${pad(fw.table, 28)} ${fw.mpps.median.toFixed(2)} Mpps (${fw.mpps.min.toFixed(2)}–${fw.mpps.max.toFixed(2)})`);
     lines.push(`  ratio ${s.routes} / 16 routes: ${s.ratio}`);
   }

@@ -16,6 +16,8 @@ export interface DpfwdOptions {
   routes?: { prefix: string; via: string }[];
   fib?: { maxRoutes?: number; tbl8Groups?: number; maxNexthops?: number };
   timeoutMs?: number;
+  /** node options for the forwarder process (before the script) */
+  nodeArgs?: string[];
   /** more top-level config keys (mempool, metrics, …) */
   extra?: Record<string, unknown>;
 }
@@ -46,7 +48,7 @@ export interface DpfwdRunning extends Running {
 
 export async function runDpfwd(o: DpfwdOptions): Promise<DpfwdRunning> {
   fs.mkdirSync(o.dir, { recursive: true });
-  const fwd = await startForwarder(dpfwdConfig(o), { dir: o.dir, timeoutMs: o.timeoutMs ?? 60000 });
+  const fwd = await startForwarder(dpfwdConfig(o), { dir: o.dir, timeoutMs: o.timeoutMs ?? 60000, nodeArgs: o.nodeArgs });
   let tscHz = 0;
   const sample = async () => {
     const t0 = nowSec();

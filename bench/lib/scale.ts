@@ -97,6 +97,14 @@ function procStatus(pid: number): { vmRssMiB: number; hugetlbMiB: number | null 
   return { vmRssMiB: round((kb('VmRSS') ?? 0) / 1024, 1), hugetlbMiB: kb('HugetlbPages') === null ? null : round(kb('HugetlbPages')! / 1024, 1) };
 }
 
+/**
+ * Heap used (MiB) before each collection in a `node --trace-gc` log: the heap only grows between
+ * collections, so the largest of these and a reading after the last is the peak.
+ */
+export function heapsBeforeGc(log: string): number[] {
+  return [...log.matchAll(/(?:Scavenge|Mark-Compact|Mark-sweep)[^\d\n]*([\d.]+) \([\d.]+\) ->/g)].map((m) => Number(m[1]));
+}
+
 /** Node heap of the forwarder from its Prometheus endpoint (prom-client default metrics), if it serves them. */
 function scrapeHeap(listen: string): Promise<number | null> {
   const [host, port] = listen.split(':');
@@ -120,7 +128,16 @@ export interface ScaleResult {
   lengthMix: Record<number, number>;
   fib: { maxRoutes: number; tbl8Groups: number; tbl8Needed: number };
   loads: { path: string; seconds: number; reportedMs?: number; error?: string }[];
-  memory: { fibMiB: number; rulesMiB: number; tbl24MiB: number; tbl8MiB: number; vmRssMiB: number; hugepagesUsedMiB: number | null; nodeHeapMiB: number | null; vmRssBeforeMiB: number; nodeHeapBeforeMiB: number | null };
+  memory: {
+    fibMiB: number; rulesMiB: number; tbl24MiB: number; tbl8MiB: number; vmRssMiB: number; hugepagesUsedMiB: number | null; vmRssBeforeMiB: number;
+    nodeHeapBeforeMiB: number | null;
+    /** heap used read right after the reply: includes whatever garbage no collection has taken yet */
+    nodeHeapAfterLoadMiB: number | null;
+    /** the most heap used at any point of the load (--trace-gc), the reading after it included */
+    nodeHeapPeakMiB: number | null;
+    /** heap used after a forced full GC that follows the load: what the route model keeps */
+    nodeHeapRetainedMiB: number | null;
+  };
   forwarding: { table: string; mpps: Summary; cyclesPerPacket: Summary; drops: number }[];
   ratio: number;
   notes: string[];
@@ -157,13 +174,18 @@ export async function routeScale(tmp: string, n: number, reps: number, w: Window
   const mbufs = { mempool: { mbufs: 32767 } } as const;
 
   // 1) bulk path over the control socket while forwarding (traffic hits no route until the load)
-  const big = await runDpfwd({ rxPcap: flowsBig, dir: path.join(tmp, 'dpfwd-scale-1'), fib, extra: { ...mbufs, metrics: { listen } } });
+  // the forwarder logs its collections (peak heap) and runs a full GC on SIGUSR2 (retained heap)
+  const nodeArgs = ['--trace-gc', '--expose-gc', '--require', path.join(__dirname, 'gc-on-signal.js')];
+  const big = await runDpfwd({ rxPcap: flowsBig, dir: path.join(tmp, 'dpfwd-scale-1'), fib, nodeArgs, extra: { ...mbufs, metrics: { listen } } });
   let memory: ScaleResult['memory'];
   const forwarding: ScaleResult['forwarding'] = [];
   try {
     const pid = big.fwd.proc.pid!;
+    let gcLog = '';
+    const onGcLog = (d: Buffer) => { gcLog += d.toString(); };
     const before = procStatus(pid);
     const heapBefore = await scrapeHeap(listen);
+    big.fwd.proc.stdout!.on('data', onGcLog);
     const a = nowSec();
     const res = (await request(big.fwd.socket, 'route.load', { text }, 300000)) as { loaded: number; milliseconds: number };
     const secs = nowSec() - a;
@@ -171,8 +193,17 @@ export async function routeScale(tmp: string, n: number, reps: number, w: Window
     loads.push({ path: 'route.load (socket)', seconds: round(secs, 2), reportedMs: res.milliseconds });
     log(`scale: route.load ${n} routes: ${secs.toFixed(2)} s wall, ${res.milliseconds} ms in Rib.addRoutesBulk`);
     const after = procStatus(pid);
-    const heap = await scrapeHeap(listen);
-    memory = { ...mem, vmRssMiB: after.vmRssMiB, hugepagesUsedMiB: after.hugetlbMiB, nodeHeapMiB: heap, vmRssBeforeMiB: before.vmRssMiB, nodeHeapBeforeMiB: heapBefore };
+    const heapAfter = await scrapeHeap(listen);
+    big.fwd.proc.stdout!.off('data', onGcLog);
+    const peak = heapAfter === null ? null : round(Math.max(heapAfter, ...heapsBeforeGc(gcLog)), 1);
+    big.fwd.proc.kill('SIGUSR2');
+    await new Promise((r) => setTimeout(r, 500));
+    const retained = await scrapeHeap(listen);
+    log(`scale: Node heap ${heapBefore} MiB before the load, ${heapAfter} MiB right after, peak ${peak} MiB, ${retained} MiB retained after a full GC`);
+    memory = {
+      ...mem, vmRssMiB: after.vmRssMiB, hugepagesUsedMiB: after.hugetlbMiB, vmRssBeforeMiB: before.vmRssMiB,
+      nodeHeapBeforeMiB: heapBefore, nodeHeapAfterLoadMiB: heapAfter, nodeHeapPeakMiB: peak, nodeHeapRetainedMiB: retained,
+    };
     const ts = await windows(big, reps, w);
     forwarding.push({ table: `${n} routes`, mpps: summarize(ts.map((t) => t.mpps)), cyclesPerPacket: summarize(ts.map((t) => t.cyclesPerPacket)), drops: ts.reduce((s, t) => s + (t.drops ?? 0), 0) });
     log(`scale: forwarding over ${n} routes: ${ts.map((t) => t.mpps).join(', ')} Mpps`);
@@ -221,7 +252,7 @@ export async function routeScale(tmp: string, n: number, reps: number, w: Window
     notes: [
       `${count} flows, each to a random host of a random prefix of the table (1M case) or of 198.18.0.0/20 (16 /24 routes); all routes via one neighbour on the null sink`,
       'FIB memory computed as rte_lpm sizes: rules maxRoutes × 8 B, tbl24 2^24 × 4 B, tbl8 groups × 256 × 4 B',
-      'VmRSS and HugetlbPages from /proc/<pid>/status of the dpfwd process after the load; Node heap = nodejs_heap_size_used_bytes from its /metrics (null if not served)',
+      'VmRSS and HugetlbPages from /proc/<pid>/status of the dpfwd process after the load; Node heap = nodejs_heap_size_used_bytes from its /metrics (null if not served): right after the load (a point in time, before or after a GC by chance), peak (the largest heap before any GC during the load in its --trace-gc log, or the reading after), retained (after a full GC the bench triggers with SIGUSR2, dpfwd started with --expose-gc and bench/lib/gc-on-signal)',
       'route.load seconds = wall time of the request from this process (JSON encode, socket, parse, Rib, native bulk add, reply); reportedMs = dpfwd\'s own timing of Rib.addRoutesBulk',
       'dpfwd route load seconds include starting the CLI process (Node + module load) and reading the file',
     ],
