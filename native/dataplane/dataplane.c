@@ -121,6 +121,8 @@ static struct {
 	struct rte_mempool *pool;
 	struct dp_fib *fib;
 	struct rte_lpm *lpm; /* dp_fib_lpm(fib): the tables workers look up in */
+	uint64_t src_et[DP_MAX_PORTS]; /* per port: dp_src_et_word of its MAC */
+	uint32_t mtu_floor;            /* smallest port MTU: IPv4 packets up to it need no MTU test */
 	struct rte_rcu_qsbr *qsv;
 	uint64_t *nexthops;
 	uint32_t max_nexthops;
@@ -267,6 +269,19 @@ ctr_add(uint64_t *c, unsigned slot, uint64_t v)
 	c[slot] += v;
 }
 
+/* Hands packets to port p's TX queue of this worker; what the queue refuses is dropped as tx_full. */
+static inline void
+tx_send(struct worker *w, unsigned p, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t sent = rte_eth_tx_burst(dp.ports[p].port_id, w->id, pkts, n);
+	ctr_add(w->ctr, DP_WCTR_tx_packets, sent);
+	if (unlikely(sent < n)) {
+		/* counted against the egress port's tx_full: the ingress port is gone by now */
+		ctr_add(w->ctr, PORT_BASE + p * PORT_SLOTS + 1 + DP_DROP_tx_full, n - sent);
+		rte_pktmbuf_free_bulk(&pkts[sent], n - sent);
+	}
+}
+
 static inline void
 tx_flush(struct worker *w)
 {
@@ -275,13 +290,7 @@ tx_flush(struct worker *w)
 		unsigned p = (unsigned)__builtin_ctz(dirty);
 		dirty &= dirty - 1;
 		struct txbuf *b = &w->tx[p];
-		uint16_t sent = rte_eth_tx_burst(dp.ports[p].port_id, w->id, b->pkts, b->n);
-		ctr_add(w->ctr, DP_WCTR_tx_packets, sent);
-		if (unlikely(sent < b->n)) {
-			/* counted against the egress port's tx_full: the ingress port is gone by now */
-			ctr_add(w->ctr, PORT_BASE + p * PORT_SLOTS + 1 + DP_DROP_tx_full, b->n - sent);
-			rte_pktmbuf_free_bulk(&b->pkts[sent], b->n - sent);
-		}
+		tx_send(w, p, b->pkts, b->n);
 		b->n = 0;
 	}
 	w->dirty = 0;
@@ -344,95 +353,165 @@ drop_punt(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned port_idx,
 		rte_pktmbuf_free(m);
 }
 
+/*
+ * Everything the fast test in process_burst refuses, one packet at a time, in the order of the
+ * RFC 1812 checks: drops and punts with their reasons, IP options, packets above the smallest
+ * port MTU. Returns the egress port with the packet rewritten, or -1 when it was consumed.
+ */
+static __rte_noinline int
+exact_path(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	uint32_t len = rte_pktmbuf_data_len(m);
+	if (len < sizeof(*eth)) {
+		drop(pc, m, DP_DROP_truncated);
+		return -1;
+	}
+	if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP)) {
+		if (!punt(w, m, in_idx, DP_PUNT_arp))
+			drop(pc, m, DP_DROP_punt_ratelimited);
+		return -1;
+	}
+	if (eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4)) {
+		drop(pc, m, DP_DROP_not_ipv4);
+		return -1;
+	}
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	unsigned v = dp_ip4_check(ip, len - sizeof(*eth));
+	if (v == DP_DROP_ttl_expired) {
+		drop_punt(w, pc, m, in_idx, v, DP_PUNT_ttl_expired);
+		return -1;
+	}
+	if (v != DP_VERDICT_FORWARD) {
+		drop(pc, m, v);
+		return -1;
+	}
+	uint32_t nh;
+	if (rte_lpm_lookup(dp.lpm, rte_be_to_cpu_32(ip->dst_addr), &nh) != 0) {
+		drop_punt(w, pc, m, in_idx, DP_DROP_no_route, DP_PUNT_no_route);
+		return -1;
+	}
+	uint64_t word = __atomic_load_n(&dp.nexthops[nh], __ATOMIC_RELAXED);
+	unsigned out = (unsigned)(word >> 48);
+	switch (out) {
+	case DP_NH_LOCAL:
+		if (!punt(w, m, in_idx, DP_PUNT_local))
+			drop(pc, m, DP_DROP_punt_ratelimited);
+		return -1;
+	case DP_NH_GLEAN:
+	case DP_NH_UNRESOLVED:
+		drop_punt(w, pc, m, in_idx, DP_DROP_neighbor_unresolved, DP_PUNT_unresolved);
+		return -1;
+	default:
+		if (out >= DP_MAX_PORTS) {
+			drop(pc, m, DP_DROP_blackhole);
+			return -1;
+		}
+	}
+	if (rte_be_to_cpu_16(ip->total_length) > dp.ports[out].mtu) {
+		drop_punt(w, pc, m, in_idx, DP_DROP_mtu_exceeded, DP_PUNT_mtu_exceeded);
+		return -1;
+	}
+	dp_ip4_ttl_dec(ip);
+	dp_eth_rewrite(eth, word, dp.src_et[out]);
+	return (int)out;
+}
+
+/* What the per-packet fast path reads from the dataplane: copied into locals once per burst. */
+struct fast_ctx {
+	const struct rte_lpm *lpm;
+	const uint64_t *nexthops;
+	const uint64_t *src_et;
+	uint32_t mtu_floor;
+};
+
+/*
+ * One packet on the fast path: one test that covers every RFC 1812 check (dp_ip4_fast_ok), the
+ * LPM lookup inline (tbl24; tbl8 only for prefixes longer than /24), the next-hop word, TTL and
+ * checksum, two 8-byte stores for the Ethernet header. Returns the egress port with the packet
+ * rewritten, or -1 when exact_path consumed it.
+ */
+static __rte_always_inline int
+forward_one(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx,
+	    const struct fast_ctx *c)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	if (unlikely(!dp_ip4_fast_ok(eth, rte_pktmbuf_data_len(m), c->mtu_floor)))
+		return exact_path(w, pc, m, in_idx);
+	uint32_t dst = rte_be_to_cpu_32(ip->dst_addr);
+	/* rte_lpm_lookup, inline: its entries are 32-bit words read as such */
+	const uint32_t *t = (const uint32_t *)(const void *)&c->lpm->tbl24[dst >> 8];
+	uint32_t e = *t;
+	if (unlikely((e & RTE_LPM_VALID_EXT_ENTRY_BITMASK) != RTE_LPM_LOOKUP_SUCCESS)) {
+		if ((e & RTE_LPM_VALID_EXT_ENTRY_BITMASK) != RTE_LPM_VALID_EXT_ENTRY_BITMASK)
+			return exact_path(w, pc, m, in_idx); /* no route */
+		t = (const uint32_t *)(const void *)&c->lpm->tbl8[(uint8_t)dst + (e & 0x00ffffffu) *
+								  RTE_LPM_TBL8_GROUP_NUM_ENTRIES];
+		e = *t;
+		if (!(e & RTE_LPM_LOOKUP_SUCCESS))
+			return exact_path(w, pc, m, in_idx);
+	}
+	uint64_t word = __atomic_load_n(&c->nexthops[e & 0x00ffffffu], __ATOMIC_RELAXED);
+	unsigned out = (unsigned)(word >> 48);
+	if (unlikely(out >= DP_MAX_PORTS)) /* an action: local, glean, unresolved, drop */
+		return exact_path(w, pc, m, in_idx);
+	dp_ip4_ttl_dec(ip);
+	dp_eth_rewrite(eth, word, c->src_et[out]);
+	return (int)out;
+}
+
+/*
+ * One pass over the burst, headers prefetched four packets ahead. Anything unusual takes
+ * exact_path, which returns forwarded packets into the same list so a burst keeps its order.
+ * The list goes to the TX queue in one call when it all leaves by one port (the usual case).
+ */
 static void
 process_burst(struct worker *w, unsigned in_idx, struct rte_mbuf **pkts, uint16_t nb)
 {
 	uint64_t *pc = w->ctr + PORT_BASE + in_idx * PORT_SLOTS;
-	struct rte_mbuf *ok[DP_BURST];
-	uint32_t dst[DP_BURST];
-	uint32_t nh[DP_BURST];
-	unsigned n_ok = 0;
+	struct rte_mbuf *fw[DP_BURST];
+	uint8_t outs[DP_BURST];
+	unsigned nf = 0;
+	/* Locals, not globals: the stores into packets may alias anything, and the compiler would
+	 * otherwise reload these on every packet. */
+	const struct fast_ctx c = { dp.lpm, dp.nexthops, dp.src_et, dp.mtu_floor };
 
-	for (unsigned j = 0; j < nb && j < 4; j++)
+	unsigned j = 0;
+	for (; j < nb && j < 4; j++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[j], void *));
-
-	for (unsigned j = 0; j < nb; j++) {
-		struct rte_mbuf *m = pkts[j];
-		if (j + 4 < nb)
-			rte_prefetch0(rte_pktmbuf_mtod(pkts[j + 4], void *));
-		struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-		uint32_t len = rte_pktmbuf_data_len(m);
-		if (unlikely(len < sizeof(*eth))) {
-			drop(pc, m, DP_DROP_truncated);
+	for (j = 0; j + 4 < nb; j++) {
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[j + 4], void *));
+		int out = forward_one(w, pc, pkts[j], in_idx, &c);
+		if (out < 0)
 			continue;
-		}
-		if (likely(eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4))) {
-			struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-			unsigned v = dp_ip4_check(ip, len - sizeof(*eth));
-			if (likely(v == DP_VERDICT_FORWARD)) {
-				ok[n_ok] = m;
-				dst[n_ok++] = rte_be_to_cpu_32(ip->dst_addr);
-			} else if (v == DP_DROP_ttl_expired) {
-				drop_punt(w, pc, m, in_idx, v, DP_PUNT_ttl_expired);
-			} else {
-				drop(pc, m, v);
-			}
-		} else if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP)) {
-			if (!punt(w, m, in_idx, DP_PUNT_arp))
-				drop(pc, m, DP_DROP_punt_ratelimited);
-		} else {
-			drop(pc, m, DP_DROP_not_ipv4);
-		}
+		fw[nf] = pkts[j];
+		outs[nf++] = (uint8_t)out;
 	}
-	if (n_ok == 0)
+	for (; j < nb; j++) {
+		int out = forward_one(w, pc, pkts[j], in_idx, &c);
+		if (out < 0)
+			continue;
+		fw[nf] = pkts[j];
+		outs[nf++] = (uint8_t)out;
+	}
+	if (nf == 0)
 		return;
-
-	/* Locals, not globals: the byte stores into packets below may alias anything, and the
-	 * compiler would otherwise reload these on every packet. */
-	struct rte_lpm *const lpm = dp.lpm;
-	const uint64_t *const nexthops = dp.nexthops;
-	const struct port_state *const ports = dp.ports;
-
-	/* One bulk LPM call for the burst (measured faster here than rte_lpm_lookupx4 in fours) */
-	rte_lpm_lookup_bulk(lpm, dst, nh, n_ok);
-
-	uint64_t fwd = 0;
-	for (unsigned k = 0; k < n_ok; k++) {
-		struct rte_mbuf *m = ok[k];
-		if (unlikely(!(nh[k] & RTE_LPM_LOOKUP_SUCCESS))) {
-			drop_punt(w, pc, m, in_idx, DP_DROP_no_route, DP_PUNT_no_route);
-			continue;
-		}
-		uint64_t word = __atomic_load_n(&nexthops[nh[k] & 0x00ffffffu], __ATOMIC_RELAXED);
-		unsigned out = (unsigned)(word >> 48);
-		if (likely(out < DP_MAX_PORTS)) {
-			struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-			struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-			if (unlikely(rte_be_to_cpu_16(ip->total_length) > ports[out].mtu)) {
-				drop_punt(w, pc, m, in_idx, DP_DROP_mtu_exceeded, DP_PUNT_mtu_exceeded);
-				continue;
-			}
-			dp_ip4_ttl_dec(ip);
-			dp_eth_rewrite(eth, word, &ports[out].mac);
-			tx_enqueue(w, out, m);
-			fwd++;
-			continue;
-		}
-		switch (out) {
-		case DP_NH_LOCAL:
-			if (!punt(w, m, in_idx, DP_PUNT_local))
-				drop(pc, m, DP_DROP_punt_ratelimited);
-			break;
-		case DP_NH_GLEAN:
-		case DP_NH_UNRESOLVED:
-			drop_punt(w, pc, m, in_idx, DP_DROP_neighbor_unresolved, DP_PUNT_unresolved);
-			break;
-		default:
-			drop(pc, m, DP_DROP_blackhole);
-			break;
+	pc[0] += nf;
+	unsigned mixed = 0;
+	for (unsigned k = 1; k < nf; k++)
+		mixed |= outs[k] ^ outs[0];
+	if (likely(mixed == 0)) {
+		/* one egress port: straight to its queue unless packets already wait in its buffer */
+		unsigned p = outs[0];
+		struct txbuf *b = &w->tx[p];
+		if (likely(b->n == 0)) {
+			tx_send(w, p, fw, nf);
+			return;
 		}
 	}
-	pc[0] += fwd;
+	for (unsigned k = 0; k < nf; k++)
+		tx_enqueue(w, outs[k], fw[k]);
 }
 
 static void
@@ -583,6 +662,7 @@ port_setup(unsigned idx, const struct dp_port_conf *pc, uint16_t n_txq, char *er
 	ps->port_id = pid;
 	ps->mtu = pc->mtu;
 	rte_eth_macaddr_get(pid, &ps->mac);
+	dp.src_et[idx] = dp_src_et_word(&ps->mac);
 	snprintf(ps->name, sizeof(ps->name), "%s", pc->name);
 	return 0;
 }
@@ -747,6 +827,10 @@ dp_start(const struct dp_conf *c, char *err, size_t errlen)
 		}
 		dp.n_ports = (uint16_t)(i + 1);
 	}
+	dp.mtu_floor = 0xffff;
+	for (unsigned i = 0; i < dp.n_ports; i++)
+		if (dp.ports[i].mtu < dp.mtu_floor)
+			dp.mtu_floor = dp.ports[i].mtu;
 	for (unsigned i = 0; i < c->n_workers; i++)
 		for (unsigned q = 0; q < dp.workers[i].n_rx; q++)
 			dp.workers[i].rx[q].port_id = dp.ports[dp.workers[i].rx[q].port_idx].port_id;

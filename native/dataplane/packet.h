@@ -48,12 +48,14 @@ dp_ip4_hdr_sum(const void *hdr, uint32_t hlen)
 	return (uint16_t)s;
 }
 
+/* First octets a router must not forward: 0/8, 127/8, 224/4 (multicast) and 240/4 (reserved). */
+static const uint8_t dp_martian_octet[256] = { [0] = 1, [127] = 1, [224 ... 255] = 1 };
+
 /* Addresses a router must not forward (RFC 1812 5.3.7, 4.2.2.11): host order in, nonzero = martian. */
 static inline int
 dp_ip4_martian(uint32_t src, uint32_t dst)
 {
-	uint8_t s8 = src >> 24, d8 = dst >> 24;
-	return d8 >= 224 || d8 == 127 || d8 == 0 || s8 >= 224 || s8 == 127 || s8 == 0;
+	return dp_martian_octet[src >> 24] | dp_martian_octet[dst >> 24];
 }
 
 /*
@@ -86,18 +88,70 @@ dp_ip4_check(const struct rte_ipv4_hdr *ip, uint32_t l3_len)
 	return DP_VERDICT_FORWARD;
 }
 
+/* EtherType IPv4 followed by version 4, IHL 5: frame bytes 12-14 as a 32-bit load sees them. */
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+#define DP_ET_VIHL_MASK 0x00ffffffu
+#define DP_ET_VIHL_IP4  0x00450008u
+#else
+#define DP_ET_VIHL_MASK 0xffffff00u
+#define DP_ET_VIHL_IP4  0x08004500u
+#endif
+
 /*
- * TTL - 1 with the RFC 1624 (eqn. 3) incremental update: HC' = ~(~HC + ~m + m').
- * The TTL is the high byte of its 16-bit word, so ~m + m' = 0xFEFF (in network order);
- * one end-around carry fold suffices because ~HC + 0xFEFF < 0x20000.
+ * The fast path's whole per-packet test: nonzero when the frame is an IPv4 packet without options
+ * that passes every RFC 1812 check of dp_ip4_check and whose total length fits `mtu_floor` (the
+ * smallest port MTU, so no per-port MTU test is needed after the lookup). `len` is the frame's
+ * bytes. Reads 34 bytes even when `len` is smaller: the caller guarantees they are readable (an
+ * mbuf's data room always is). Whatever it refuses goes through dp_ip4_check for the exact
+ * reason; the fuzz harness checks it accepts exactly what that forwards (options and MTU aside).
+ *
+ * The checksum test needs no folding: the ones'-complement sum of the header's 16-bit words is
+ * congruent to the plain sum of its 32-bit words modulo 65535 (2^16 = 1 mod 65535), in either
+ * byte order (a swap multiplies by 256, a unit mod 65535), and it is 0xFFFF exactly when that sum
+ * is a nonzero multiple of 65535 (nonzero here: the first byte is 0x45). `% 65535 == 0` compiles
+ * to one multiply and one compare.
+ */
+static inline int
+dp_ip4_fast_ok(const struct rte_ether_hdr *eth, uint32_t len, uint32_t mtu_floor)
+{
+	const uint8_t *f = (const uint8_t *)eth;
+	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
+	const dp_u32_a2 *w = (const dp_u32_a2 *)(const void *)(f + sizeof(*eth));
+	uint32_t et_vihl;
+	memcpy(&et_vihl, f + 12, 4);
+	uint32_t tot = rte_be_to_cpu_16(ip->total_length);
+	uint64_t sum = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
+	if (unlikely((et_vihl & DP_ET_VIHL_MASK) != DP_ET_VIHL_IP4))
+		return 0;
+	if (unlikely(len < sizeof(*eth) + sizeof(*ip) || tot - 20u > len - (uint32_t)sizeof(*eth)
+		     - 20u || tot > mtu_floor))
+		return 0;
+	if (unlikely(sum % 0xffffu != 0))
+		return 0;
+	if (unlikely(dp_martian_octet[f[14 + 12]] | dp_martian_octet[f[14 + 16]]))
+		return 0;
+	return ip->time_to_live > 1;
+}
+
+/*
+ * TTL - 1 with the checksum updated incrementally (RFC 1624): the TTL is the high byte of its
+ * 16-bit word, so the checksum gains 0x0100 in ones'-complement arithmetic. Ones'-complement
+ * sums do not depend on byte order, so the add works on the field as stored: +1 to its first
+ * byte, the end-around carry folded back (the form of Linux's ip_decrease_ttl). For every one of
+ * the 65536 checksums this equals eqn. 3, HC' = ~(~HC + ~m + m'), which never yields 0xFFFF
+ * (checked exhaustively by the fuzz harness's start-up self-check).
  */
 static inline void
 dp_ip4_ttl_dec(struct rte_ipv4_hdr *ip)
 {
 	ip->time_to_live--;
-	uint32_t sum = (uint32_t)(uint16_t)~rte_be_to_cpu_16(ip->hdr_checksum) + 0xfeffu;
-	sum = (sum & 0xffffu) + (sum >> 16);
-	ip->hdr_checksum = rte_cpu_to_be_16((uint16_t)~sum);
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+	uint16_t c = ip->hdr_checksum; /* +1 to the stored field, +1 more if that carried out */
+	ip->hdr_checksum = (uint16_t)(c + 1u + (c >= 0xfffeu));
+#else
+	uint32_t c = (uint32_t)ip->hdr_checksum + 0x0100u;
+	ip->hdr_checksum = (uint16_t)(c + (c >= 0xffff));
+#endif
 }
 
 /*
@@ -120,17 +174,34 @@ dp_nh_word(uint16_t port_or_action, const uint8_t mac[6])
 	return w;
 }
 
-/* Ethernet rewrite: destination from the next-hop word, source = egress port's MAC. */
+/* The egress port's MAC and the IPv4 EtherType as the 8 bytes the rewrite stores at offset 6. */
+static inline uint64_t
+dp_src_et_word(const struct rte_ether_addr *src)
+{
+	uint8_t b[8];
+	memcpy(b, src->addr_bytes, 6);
+	b[6] = RTE_ETHER_TYPE_IPV4 >> 8;
+	b[7] = RTE_ETHER_TYPE_IPV4 & 0xff;
+	uint64_t w;
+	memcpy(&w, b, 8);
+	return w;
+}
+
+/*
+ * Ethernet rewrite of a forwarded IPv4 frame: destination from the next-hop word, source and
+ * EtherType from the port's dp_src_et_word. Two overlapping 8-byte stores (bytes 0-7, then 6-13)
+ * instead of six narrower ones; the first store's bytes 6-7 (the port) are overwritten by the second.
+ */
 static inline void
-dp_eth_rewrite(struct rte_ether_hdr *eth, uint64_t nh_word, const struct rte_ether_addr *src)
+dp_eth_rewrite(struct rte_ether_hdr *eth, uint64_t nh_word, uint64_t src_et)
 {
 #if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
-	memcpy(eth->dst_addr.addr_bytes, &nh_word, 6);
+	memcpy(eth, &nh_word, 8);
 #else
 	for (int i = 0; i < 6; i++)
 		eth->dst_addr.addr_bytes[i] = (uint8_t)(nh_word >> (8 * i));
 #endif
-	eth->src_addr = *src;
+	memcpy((uint8_t *)eth + 6, &src_et, 8);
 }
 
 #endif

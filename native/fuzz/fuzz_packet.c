@@ -199,7 +199,7 @@ check_forward(uint8_t *f, size_t len, uint16_t port, const uint8_t nh_mac[6],
 	memcpy(before, f, len);
 	struct rte_ether_addr src;
 	memcpy(src.addr_bytes, port_mac, 6);
-	dp_eth_rewrite((struct rte_ether_hdr *)f, word, &src);
+	dp_eth_rewrite((struct rte_ether_hdr *)f, word, dp_src_et_word(&src));
 	if (memcmp(f, nh_mac, 6) != 0)
 		FAIL("rewrite: destination MAC is not the next hop's");
 	if (memcmp(f + 6, port_mac, 6) != 0)
@@ -207,6 +207,48 @@ check_forward(uint8_t *f, size_t len, uint16_t port, const uint8_t nh_mac[6],
 	if (memcmp(f + 12, before + 12, len - 12) != 0)
 		FAIL("rewrite changed bytes from offset 12 on");
 	free(before);
+}
+
+/*
+ * (4) The fast path's one-branch test accepts exactly the frames that dp_ip4_check forwards,
+ * have no IP options and fit the MTU floor; everything else must take the exact path. The floor
+ * comes from the input (the port bytes) so frames on both sides of it are exercised.
+ */
+static void
+check_fast_ok(const uint8_t *f, size_t len, unsigned verdict, uint16_t floor_bits)
+{
+	/* dp_ip4_fast_ok may read 34 bytes of a shorter frame (an mbuf's data room); give it those. */
+	uint8_t *g = malloc(len < 34 ? 34 : len);
+	if (!g)
+		abort();
+	memset(g, 0x45, len < 34 ? 34 : len);
+	if (len)
+		memcpy(g, f, len);
+	uint32_t floor = 68u + floor_bits % 9300u;
+	int ok = dp_ip4_fast_ok((const struct rte_ether_hdr *)g, (uint32_t)len, floor);
+	int want = verdict == DP_VERDICT_FORWARD && len >= 34 && f[14] == 0x45 && be16(f + 16) <= floor;
+	if (ok != want)
+		FAIL("fast-path test says %d, exact path says %d (verdict %u, %zu bytes, MTU floor %u)",
+		     ok, want, verdict, len, floor);
+	free(g);
+}
+
+/* (5) Once: dp_ip4_ttl_dec against RFC 1624 eqn. 3 for every one of the 65536 checksums. */
+static void
+check_ttl_dec_exhaustively(void)
+{
+	static int done;
+	if (done)
+		return;
+	done = 1;
+	for (uint32_t hc = 0; hc <= 0xffff; hc++) {
+		uint8_t ip[20] = {0x45, 0, 0, 20, 0, 0, 0, 0, 64, 17, (uint8_t)(hc >> 8), (uint8_t)hc};
+		ttl_dec_under_test((struct rte_ipv4_hdr *)ip);
+		unsigned want = ref_rfc1624(hc, 64u << 8 | 17, 63u << 8 | 17);
+		if (be16(ip + 10) != want)
+			FAIL("TTL decrement turns checksum %04x into %04x, RFC 1624 says %04x", hc,
+			     be16(ip + 10), want);
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -218,6 +260,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const uint8_t def_port[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x02};
 	uint16_t port = 0;
 	uint8_t nh_mac[6], port_mac[6];
+	check_ttl_dec_exhaustively();
 	memcpy(nh_mac, def_nh, 6);
 	memcpy(port_mac, def_port, 6);
 	if (size >= 14) {
@@ -239,6 +282,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned got = dut_classify(f, size);
 	if (got != want)
 		FAIL("verdict %u, reference says %u (frame %zu bytes)", got, want, size);
+	check_fast_ok(f, size, want, port);
 	if (got == DP_VERDICT_FORWARD)
 		check_forward(f, size, port, nh_mac, port_mac);
 	free(f);
