@@ -482,17 +482,19 @@ process_burst(struct worker *w, unsigned in_idx, struct rte_mbuf **pkts, uint16_
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[j], void *));
 	for (j = 0; j + 4 < nb; j++) {
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[j + 4], void *));
-		int out = forward_one(w, pc, pkts[j], in_idx, &c);
+		struct rte_mbuf *m = pkts[j];
+		int out = forward_one(w, pc, m, in_idx, &c);
 		if (out < 0)
 			continue;
-		fw[nf] = pkts[j];
+		fw[nf] = m;
 		outs[nf++] = (uint8_t)out;
 	}
 	for (; j < nb; j++) {
-		int out = forward_one(w, pc, pkts[j], in_idx, &c);
+		struct rte_mbuf *m = pkts[j];
+		int out = forward_one(w, pc, m, in_idx, &c);
 		if (out < 0)
 			continue;
-		fw[nf] = pkts[j];
+		fw[nf] = m;
 		outs[nf++] = (uint8_t)out;
 	}
 	if (nf == 0)

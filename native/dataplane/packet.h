@@ -123,8 +123,10 @@ dp_ip4_fast_ok(const struct rte_ether_hdr *eth, uint32_t len, uint32_t mtu_floor
 	uint64_t sum = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
 	if (unlikely((et_vihl & DP_ET_VIHL_MASK) != DP_ET_VIHL_IP4))
 		return 0;
-	if (unlikely(len < sizeof(*eth) + sizeof(*ip) || tot - 20u > len - (uint32_t)sizeof(*eth)
-		     - 20u || tot > mtu_floor))
+	/* 20 <= tot <= len - 14 (which implies len >= 34) in one signed 64-bit compare: below 20,
+	 * tot - 20 wraps to about 2^32, more than any frame length */
+	if (unlikely((int64_t)(uint32_t)(tot - 20u) > (int64_t)len - (int64_t)(sizeof(*eth) + sizeof(*ip)) ||
+		     tot > mtu_floor))
 		return 0;
 	if (unlikely(sum % 0xffffu != 0))
 		return 0;
