@@ -3,7 +3,10 @@
  * route churn, two processes over memif (testpmd generator → dpfwd / l3fwd) and the kernel (veth
  * namespaces through dpfwd vs Linux forwarding). Prints a table and writes bench/results/<date>.json and .svg.
  *
- *   npm run bench -- [--only forwarding,scale,churn,memif,kernel] [--reps 3] [--warmup 1] [--duration 5] [--quick]
+ * Also instructions per packet of each forwarding contender under callgrind (deterministic, unlike
+ * cycles on a shared VM).
+ *
+ *   npm run bench -- [--only forwarding,callgrind,scale,churn,memif,kernel] [--reps 3] [--churn-reps 9] [--callgrind-seconds 15] [--callgrind-contenders dpfwd,l3fwd,testpmd] [--warmup 1] [--duration 5] [--quick]
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -14,6 +17,8 @@ import { routeChurn, ChurnResult } from './lib/churn';
 import { memifBench, MemifResult } from './lib/memif';
 import { kernelBench, KernelResult } from './lib/kernel';
 import { buildL3fwd } from './lib/peers';
+import { callgrindCounts, CallgrindResult } from './lib/callgrind';
+import { writeFlows } from './lib/forwarding';
 import { barChart, Chart } from './lib/svg';
 import { rootDir } from './lib/dpfwd';
 
@@ -28,12 +33,15 @@ function args() {
   const get = (k: string) => { const i = a.indexOf(`--${k}`); return i >= 0 ? a[i + 1] : undefined; };
   const quick = a.includes('--quick');
   return {
-    only: new Set((get('only') ?? 'forwarding,scale,churn,memif,kernel').split(',')),
+    only: new Set((get('only') ?? 'forwarding,callgrind,scale,churn,memif,kernel').split(',')),
     reps: Number(get('reps') ?? (quick ? 1 : 3)),
     warmupMs: 1000 * Number(get('warmup') ?? 1),
     durationMs: 1000 * Number(get('duration') ?? (quick ? 2 : 5)),
     routes: Number(get('routes') ?? 1048576),
     kernelSeconds: Number(get('kernel-seconds') ?? 3),
+    churnReps: Number(get('churn-reps') ?? 3 * Number(get('reps') ?? (quick ? 1 : 3))),
+    callgrindContenders: (get('callgrind-contenders') ?? 'dpfwd,l3fwd,testpmd').split(','),
+    callgrindSeconds: Number(get('callgrind-seconds') ?? (quick ? 5 : 15)),
     out: get('out'),
   };
 }
@@ -54,6 +62,14 @@ function printTable(res: Results) {
     }
     if (f.contenders.dpfwd.busyCyclesPerPacket) lines.push(`dpfwd busy cycles/packet (own counters): ${f.contenders.dpfwd.busyCyclesPerPacket.median}`);
   }
+  const g = res.callgrind;
+  if (g) {
+    lines.push('', `Instructions per packet (callgrind, forwarding thread, ${g.windowSeconds} s window): self instructions by where they run`);
+    for (const [name, t] of Object.entries(g.contenders)) {
+      if ('error' in t) { lines.push(`  ${pad(name, 8)} FAILED: ${t.error.split('\n')[0]}`); continue; }
+      lines.push(`  ${pad(name, 8)} ${pad(t.instructionsPerPacket.toFixed(1), 7, true)}  = ${Object.entries(t.split).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(' + ')}`);
+    }
+  }
   const s = res.scale;
   if (s) {
     lines.push('', `Route table scale (${s.routes} prefixes)`);
@@ -66,7 +82,7 @@ function printTable(res: Results) {
   if (c) {
     lines.push('', `Route churn (${c.targetRate} updates/s outside the traffic, ${c.durationMs / 1000} s)`);
     lines.push(`  achieved ${c.achievedRate} updates/s (${c.updates} ops, ${c.errors} errors)`);
-    lines.push(`  Mpps without churn ${c.baselineMpps.median} (${c.baselineMpps.min}–${c.baselineMpps.max}), with churn ${c.churnMpps.median} (${c.churnMpps.min}–${c.churnMpps.max}): change ${c.changePercent}%`);
+    lines.push(`  Mpps without churn ${c.baselineMpps.median} (${c.baselineMpps.min}–${c.baselineMpps.max}), with churn ${c.churnMpps.median} (${c.churnMpps.min}–${c.churnMpps.max}): change of medians ${c.changePercent}%; per pair ${c.pairChangePercent.join(', ')}%, mean ${c.meanChangePercent}% (95% interval ${c.ci95Percent.join(' to ')}%); worker context switches ${c.workerInvoluntarySwitches.withChurn} with churn, ${c.workerInvoluntarySwitches.without} without`);
     lines.push(`  lost (drops during churn): ${c.dropped}; rx−forwarded: ${c.rxMinusForwarded}; misforwarded (packets out of the churn port): ${c.misforwarded}`);
   }
   const m = res.memif;
@@ -96,6 +112,7 @@ export interface Results {
   machine: ReturnType<typeof machine>;
   gitCommit: string;
   forwarding?: ForwardingResult;
+  callgrind?: CallgrindResult;
   scale?: ScaleResult;
   churn?: ChurnResult;
   memif?: MemifResult;
@@ -149,8 +166,14 @@ async function main() {
   };
   const w = { warmupMs: a.warmupMs, durationMs: a.durationMs };
   if (a.only.has('forwarding')) res.forwarding = await forwardingCost(TMP, a.reps, w, log);
+  if (a.only.has('callgrind')) {
+    const pcap = path.join(TMP, 'flows-1024.pcap');
+    writeFlows(pcap, 1024);
+    res.callgrind = await callgrindCounts(TMP, pcap, a.callgrindSeconds, log, a.callgrindContenders);
+  }
   if (a.only.has('scale')) res.scale = await routeScale(TMP, a.routes, a.reps, w, log);
-  if (a.only.has('churn')) res.churn = await routeChurn(TMP, a.reps, w, log);
+  // churn's effect is a few percent at most, smaller than window-to-window noise here: more pairs
+  if (a.only.has('churn')) res.churn = await routeChurn(TMP, a.churnReps, w, log);
   if (a.only.has('memif')) {
     try {
       res.memif = await memifBench(TMP, buildL3fwd(TMP, log), a.reps, w, log);

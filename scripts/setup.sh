@@ -19,6 +19,7 @@ command -v ip >/dev/null || need_pkgs+=(iproute2)
 command -v ethtool >/dev/null || need_pkgs+=(ethtool)
 command -v promtool >/dev/null || need_pkgs+=(prometheus)
 command -v clang >/dev/null || need_pkgs+=(clang)
+command -v valgrind >/dev/null || need_pkgs+=(valgrind) # bench: callgrind instruction counts
 [ -e /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a ] || need_pkgs+=(libclang-rt-14-dev)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

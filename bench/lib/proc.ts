@@ -49,7 +49,6 @@ export function start(cmd: string, args: string[], opts: { cwd?: string; env?: N
   };
 }
 
-/** Waits until `pred(output)` holds, the child exits (error with its output) or the time is up. */
 /** Calls fn with each complete line the child prints (output arrives in arbitrary chunks). */
 export function onLines(c: Child, fn: (line: string) => void): void {
   let pending = '';
@@ -63,6 +62,7 @@ export function onLines(c: Child, fn: (line: string) => void): void {
   });
 }
 
+/** Waits until `pred(output)` holds, the child exits (error with its output) or the time is up. */
 export async function waitOutput(c: Child, what: string, pred: (out: string) => boolean, timeoutMs = 30000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let exited = false;
