@@ -18,7 +18,7 @@ import { runDpfwd, rootDir } from './lib/dpfwd';
 import { writeFlows } from './lib/forwarding';
 import { sleep } from './lib/proc';
 import { freePort } from '../test/helpers/forwarder';
-import { round, summarize } from './lib/stats';
+import { round, summarize, meanCI, workerSwitches } from './lib/stats';
 
 const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
 
@@ -69,7 +69,8 @@ async function main() {
   const url = `http://127.0.0.1:${port}/metrics`;
   const r = await runDpfwd({ rxPcap: pcap, dir: tmp, extra: { metrics: { listen: `127.0.0.1:${port}` } } });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const windows: { scraping: boolean; mpps: number; scrapes: number; scrapeMs: number; bytes: number }[] = [];
+  const windows: { scraping: boolean; mpps: number; scrapes: number; scrapeMs: number; bytes: number; workerInvoluntarySwitches: number }[] = [];
+  const pid = r.fwd.proc.pid!;
   try {
     await sleep(o.warmupMs);
     for (let rep = 0; rep < o.reps; rep++) {
@@ -89,13 +90,16 @@ async function main() {
             await sleep(o.intervalMs);
           }
         })() : Promise.resolve();
+        const sw0 = workerSwitches(pid);
         const a = await r.sample();
         await sleep(o.durationMs);
         const b = await r.sample();
+        const sw1 = workerSwitches(pid);
         stop = true;
         await loop;
         const mpps = (b.tx - a.tx) / (b.t - a.t) / 1e6;
-        windows.push({ scraping, mpps: round(mpps, 3), scrapes, scrapeMs: round(scrapes ? busyMs / scrapes : 0, 2), bytes });
+        const involuntary = sw1.involuntary - sw0.involuntary;
+        windows.push({ scraping, mpps: round(mpps, 3), scrapes, scrapeMs: round(scrapes ? busyMs / scrapes : 0, 2), bytes, workerInvoluntarySwitches: involuntary });
         log(`round ${rep + 1}/${o.reps} ${scraping ? `scraping every ${o.intervalMs} ms` : 'no scrapes'}: ${mpps.toFixed(3)} Mpps${scraping ? ` (${scrapes} scrapes of ${bytes} bytes, ${(busyMs / scrapes).toFixed(2)} ms each)` : ''}`);
       }
     }
@@ -112,15 +116,22 @@ async function main() {
     pairs.push(round((100 * (y.mpps - x.mpps)) / x.mpps, 3));
   }
   const changePercent = summarize(pairs).median;
+  const ci = meanCI(pairs);
+  const switches = { withScrapes: windows.filter((w) => w.scraping).reduce((t, w) => t + w.workerInvoluntarySwitches, 0), without: windows.filter((w) => !w.scraping).reduce((t, w) => t + w.workerInvoluntarySwitches, 0) };
+  const within = Math.abs(ci.mean) + ci.halfWidth < 1;
   const result = {
     date: new Date().toISOString(), machine: machine(),
     setup: `dpfwd, one worker (lcore 1), net_pcap infinite replay of 1024 64-byte UDP flows → net_null; GET /metrics every ${o.intervalMs} ms on a keep-alive connection; ${o.reps} × (${o.durationMs / 1000} s without, ${o.durationMs / 1000} s with), alternating`,
     baselineMpps: base, scrapingMpps: scraped, pairChangePercent: pairs, changePercent,
-    verdict: Math.abs(changePercent) < 1 ? 'ok: < 1%' : 'over the 1% bar',
+    meanChangePercent: round(ci.mean, 3), ci95Percent: [round(ci.mean - ci.halfWidth, 3), round(ci.mean + ci.halfWidth, 3)],
+    workerInvoluntarySwitches: switches,
+    verdict: within ? 'ok: the 95% interval of the change lies within ±1%'
+      : Math.abs(ci.mean) - ci.halfWidth >= 1 ? 'over the 1% bar (the whole 95% interval is beyond 1%)'
+        : 'not resolved: the 95% interval is wider than the 1% bar (noise)',
     windows,
     otherPollers: others,
   };
-  process.stdout.write(`\nScrape impact: ${base.median.toFixed(3)} Mpps without, ${scraped.median.toFixed(3)} Mpps with a scrape every ${o.intervalMs} ms; change ${changePercent}% (pairs: ${pairs.join(', ')}) — ${result.verdict}\n`);
+  process.stdout.write(`\nScrape impact: ${base.median.toFixed(3)} Mpps without, ${scraped.median.toFixed(3)} Mpps with a scrape every ${o.intervalMs} ms; median pair change ${changePercent}%, mean ${result.meanChangePercent}% (95% interval ${result.ci95Percent.join(' to ')}%, ${pairs.length} pairs); worker involuntary context switches: ${switches.withScrapes} with scrapes, ${switches.without} without — ${result.verdict}\n`);
   if (o.out) fs.writeFileSync(o.out, JSON.stringify(result, null, 2) + '\n');
 }
 

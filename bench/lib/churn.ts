@@ -9,7 +9,7 @@ import { spawnSync } from 'child_process';
 import { runDpfwd, sixteenRoutes, DpfwdRunning } from './dpfwd';
 import { measure, TrialResult, Window, writeFlows } from './forwarding';
 import { sleep, nowSec } from './proc';
-import { summarize, Summary, round } from './stats';
+import { summarize, Summary, round, meanCI, workerSwitches } from './stats';
 
 /** One persistent control connection with pipelined requests (the server answers in order). */
 class Pipe {
@@ -63,6 +63,11 @@ export interface ChurnResult {
   baselineMpps: Summary;
   churnMpps: Summary;
   changePercent: number;
+  /** per round: churn window vs the baseline window just before it */
+  pairChangePercent: number[];
+  meanChangePercent: number;
+  ci95Percent: [number, number];
+  workerInvoluntarySwitches: { withChurn: number; without: number };
   dropped: number;
   rxMinusForwarded: number;
   misforwarded: number;
@@ -102,8 +107,13 @@ export async function routeChurn(tmp: string, reps: number, w: Window, log: (m: 
     let rxMinusFwd = 0;
     let mis = 0;
     const prefixes = churnPrefixes();
+    const pid = r.fwd.proc.pid!;
+    const switches = { withChurn: 0, without: 0 };
     for (let i = 0; i < reps; i++) {
+      const s0 = workerSwitches(pid);
       base.push(await measure(r, { warmupMs: i === 0 ? w.warmupMs : 200, durationMs: w.durationMs }));
+      const s1 = workerSwitches(pid);
+      switches.without += s1.involuntary - s0.involuntary;
       const pipe = new Pipe(r.fwd.socket);
       let stop = false;
       const southBefore = await portTx(r, 2);
@@ -125,7 +135,9 @@ export async function routeChurn(tmp: string, reps: number, w: Window, log: (m: 
           await sleep(2);
         }
       })();
+      const s2 = workerSwitches(pid);
       const t = await measure(r, { warmupMs: 300, durationMs: w.durationMs });
+      switches.withChurn += workerSwitches(pid).involuntary - s2.involuntary;
       stop = true;
       await loop;
       const deadline = Date.now() + 30000;
@@ -149,6 +161,8 @@ export async function routeChurn(tmp: string, reps: number, w: Window, log: (m: 
     }
     const b = summarize(base.map((x) => x.mpps));
     const c = summarize(churn.map((x) => x.mpps));
+    const pairs = churn.map((x, i) => round((100 * (x.mpps - base[i].mpps)) / base[i].mpps, 2));
+    const ci = meanCI(pairs);
     return {
       targetRate: rate,
       durationMs: w.durationMs,
@@ -156,9 +170,14 @@ export async function routeChurn(tmp: string, reps: number, w: Window, log: (m: 
       updates, errors, ...(firstError ? { firstError } : {}),
       baselineMpps: b, churnMpps: c,
       changePercent: round((100 * (c.median - b.median)) / b.median, 2),
+      pairChangePercent: pairs,
+      meanChangePercent: round(ci.mean, 2),
+      ci95Percent: [round(ci.mean - ci.halfWidth, 2), round(ci.mean + ci.halfWidth, 2)],
+      workerInvoluntarySwitches: switches,
       dropped, rxMinusForwarded: rxMinusFwd, misforwarded: mis,
       notes: [
         'alternating route.add / route.del of 2000 /24s in 172.16.0.0/12 and 56 /25s in 198.18.200-255.128 (via a second null port, south), pipelined on one control connection, paced to the target rate',
+        'pairChangePercent: each churn window against the baseline window just before it; ci95Percent: Student-t interval of their mean; workerInvoluntarySwitches: times the kernel took the worker\'s core from it (rte-worker thread, /proc) in each kind of window',
         'baseline and churn windows alternate on the same forwarder; lost = drop counters over the churn window; misforwarded = TX on south; rxMinusForwarded = worker rx − sink tx over the same interval (counters read microseconds apart, so a few dozen either way is sampling skew, not loss)',
       ],
     };
