@@ -60,6 +60,9 @@ function setup(room = Infinity) {
 /** Static routes as "prefix kind port via". */
 const statics = (rib: Rib) => rib.listRoutes().filter((r) => r.origin === 'static').map((r) => `${r.prefix} ${r.kind} ${r.port ?? '-'} ${r.via ?? '-'}`);
 
+/** Next hops in use as "kind port via refs". */
+const nexthops = (rib: Rib) => rib.listNexthops().map((h) => `${h.kind} ${h.port ?? '-'} ${h.via ?? '-'} refs ${h.refs}`);
+
 describe('rib: addRoutesBulk with a RouteBatch', () => {
   it('adds every kind of route in one bulk call; routes via one gateway share its next hop', () => {
     const { fib, rib, load } = setup();
@@ -145,6 +148,16 @@ describe('rib: addRoutesBulk with a RouteBatch', () => {
     assert.equal(fib.single, single + 1, 'the replaced route went in on its own');
     assert.deepEqual(statics(rib), ['10.50.0.0/16 gateway west 10.1.0.9', '10.51.0.0/16 gateway east 10.2.0.2']);
     assert.equal(rib.counts.static, 2);
+  });
+
+  it('deleting blackhole routes gives their references to the drop next hop back', () => {
+    const { rib, load } = setup();
+    const before = nexthops(rib);
+    load('10.80.0.0/16 blackhole\n10.81.0.0/16 blackhole\n');
+    assert.equal(nexthops(rib)[0], 'drop - - refs 3', 'its own and one per route');
+    rib.delRoute(ip('10.80.0.0'), 16);
+    rib.delRoute(ip('10.81.0.0'), 16);
+    assert.deepEqual(nexthops(rib), before);
   });
 
   it('refuses host bits in a batch built from objects, adding nothing', () => {

@@ -147,8 +147,8 @@ export class Rib {
 
   private releaseNexthop(id: number): void {
     const nh = this.nexthops[id];
-    if (!nh || id === DROP_NH) return;
-    if (--nh.refs > 0) return;
+    if (!nh) return;
+    if (--nh.refs > 0 || id === DROP_NH) return; // the drop next hop holds one for itself and stays
     this.byKey.delete(this.keyOf(nh));
     this.nexthops[id] = undefined;
     this.fib.nexthopSet(id, NH_DROP);
@@ -452,6 +452,19 @@ export class Rib {
       out.push(this.viewOf(addr, len, v));
     }
     out.sort((a, b) => a.addr - b.addr || a.len - b.len);
+    return out;
+  }
+
+  /** The next hops in use and how many routes hold each (the drop next hop always holds one for itself). */
+  listNexthops(): { id: number; kind: NhKind; port?: string; via?: string; refs: number }[] {
+    const out: { id: number; kind: NhKind; port?: string; via?: string; refs: number }[] = [];
+    for (const nh of this.nexthops) {
+      if (!nh) continue;
+      const v: (typeof out)[number] = { id: nh.id, kind: nh.kind, refs: nh.refs };
+      if (nh.port >= 0) v.port = this.portName(nh.port);
+      if (nh.kind === 'gateway') v.via = formatIPv4(nh.gateway);
+      out.push(v);
+    }
     return out;
   }
 
