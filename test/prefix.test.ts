@@ -323,4 +323,34 @@ describe('prefix: route files into a RouteBatch', () => {
     assert.equal(b.length, routes.length);
     assert.deepEqual(Array.from({ length: b.length }, (_, i) => b.entry(i)), routes);
   });
+
+  it('overridden marks every row whose prefix comes again later, and is null when none does', () => {
+    const r = parseRouteFile('10.50.0.0/16 via 10.2.0.2\n10.50.0.0/24 blackhole\n10.50.0.0/16 port east\n0.0.0.0/0 blackhole\nR10.50.0.0/16 1\n0.0.0.0/0 via 10.2.0.1\n10.51.0.0/16 blackhole');
+    assert.deepEqual(Array.from(r.routes.overridden() ?? []), [1, 0, 1, 1, 0, 0, 0], 'same address, other length: not the same prefix');
+    assert.equal(parseRouteFile('10.50.0.0/16 blackhole\n10.50.0.0/17 blackhole\n10.51.0.0/16 blackhole').routes.overridden(), null);
+    assert.equal(new RouteBatch().overridden(), null);
+    // one address at two lengths, in batches of two rows (a small table, so they often share a slot)
+    for (let a = 0; a < 1000; a++) {
+      const pair = new RouteBatch(2);
+      pair.push((0x0b000000 + a * 256) >>> 0, 24, ROUTE_BLACKHOLE, 0, 0);
+      pair.push((0x0b000000 + a * 256) >>> 0, 24 + (a % 9), ROUTE_BLACKHOLE, 0, 0);
+      assert.equal(pair.overridden()?.join(), a % 9 === 0 ? '1,0' : undefined, `${formatIPv4(pair.addrs[0])}/24 and /${pair.lens[1]}`);
+    }
+    // pseudo-random prefixes, so that slots collide and the hash has to probe; the first half
+    // given again, in reverse, after the second
+    const b = new RouteBatch();
+    const keys = new Set<string>();
+    let x = 12345;
+    while (b.length < 20000) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      const len = 8 + (x % 25);
+      const addr = networkOf(Math.imul(x, 2654435761) >>> 0, len);
+      if (keys.has(`${addr}/${len}`)) continue;
+      keys.add(`${addr}/${len}`);
+      b.push(addr, len, ROUTE_BLACKHOLE, 0, 0);
+    }
+    for (let i = 9999; i >= 0; i--) b.push(b.addrs[i], b.lens[i], ROUTE_BLACKHOLE, 0, 0);
+    const o = b.overridden()!;
+    for (let i = 0; i < b.length; i++) assert.equal(o[i], i < 10000 ? 1 : 0, `row ${i}`);
+  });
 });

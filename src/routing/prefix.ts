@@ -350,6 +350,40 @@ export class RouteBatch {
     return r;
   }
 
+  /**
+   * A 1 for each row whose prefix a later row gives again (the rows that applying the batch in
+   * order would overwrite), or null when every prefix appears once. Found with an open-addressing
+   * hash of row numbers in one Int32Array of 2-4 slots per row (8-16 bytes, outside the JS heap),
+   * filled from the last row back.
+   */
+  overridden(): Uint8Array | null {
+    const n = this.length;
+    if (n < 2) return null;
+    const bits = Math.max(4, 32 - Math.clz32(2 * n - 1)); // at most half full
+    const mask = (1 << bits) - 1;
+    const slots = new Int32Array(1 << bits); // row + 1; 0 empty
+    const { addrs, lens } = this;
+    let out: Uint8Array | null = null;
+    for (let i = n - 1; i >= 0; i--) {
+      const addr = addrs[i];
+      const len = lens[i];
+      let h = Math.imul(addr ^ Math.imul(len + 1, 0x9e3779b1), 0x85ebca6b) >>> (32 - bits);
+      for (;;) {
+        const r = slots[h];
+        if (r === 0) {
+          slots[h] = i + 1;
+          break;
+        }
+        if (addrs[r - 1] === addr && lens[r - 1] === len) {
+          (out ??= new Uint8Array(n))[i] = 1;
+          break;
+        }
+        h = (h + 1) & mask;
+      }
+    }
+    return out;
+  }
+
   private grow(): void {
     const cap = Math.max(16, this.addrs.length * 2);
     this.addrs = grown(this.addrs, cap);
