@@ -1,6 +1,7 @@
 /**
  * The RIB against a fake FIB (no DPDK): Rib.addRoutesBulk with a RouteBatch — what reaches the
- * FIB, next-hop sharing, port names and l3fwd port ids, and all-or-nothing on every failure.
+ * FIB, next-hop sharing, port names and l3fwd port ids, a prefix given twice, replacements, and
+ * all-or-nothing on every failure (RIB, next-hop references and FIB).
  */
 import { strict as assert } from 'assert';
 import { NH_DROP } from '../src/dataplane/actions';
@@ -15,6 +16,10 @@ class FakeFib implements FibWriter {
   readonly nexthops = new Map<number, string>(); // id → what was written last
   readonly written: number[] = []; // ids, in the order of writes
   readonly bulk: { prefixes: string[]; nhs: number[] }[] = [];
+  /** every route write, in order: "+prefix nh", "-prefix" */
+  readonly log: string[] = [];
+  /** the most rows each next bulk call takes (not dp_fib: it never refuses a replacement) */
+  readonly bulkLimits: number[] = [];
   single = 0;
   constructor(public room = Infinity) {}
   fibAdd(addr: number, len: number, nh: number): void {
@@ -22,15 +27,23 @@ class FakeFib implements FibWriter {
     if (!this.table.has(k) && this.table.size >= this.room) throw new DpfwdError('ENOSPC', 'route add failed: the FIB is full');
     this.single++;
     this.table.set(k, nh);
+    this.log.push(`+${k} ${nh}`);
   }
   fibDel(addr: number, len: number): void {
-    this.table.delete(formatPrefix({ addr, len }));
+    const k = formatPrefix({ addr, len });
+    this.table.delete(k);
+    this.log.push(`-${k}`);
   }
   fibAddBulk(addrs: Uint32Array, lens: Uint8Array, nhs: Uint32Array): number {
     const prefixes = Array.from(addrs, (a, i) => formatPrefix({ addr: a, len: lens[i] }));
     this.bulk.push({ prefixes, nhs: Array.from(nhs) });
+    const limit = this.bulkLimits.shift() ?? Infinity;
     let i = 0;
-    for (; i < prefixes.length && this.table.size < this.room; i++) this.table.set(prefixes[i], nhs[i]);
+    // like dp_fib: in order, stops at the first route that finds no room; a replacement needs none
+    for (; i < prefixes.length && i < limit && (this.table.has(prefixes[i]) || this.table.size < this.room); i++) {
+      this.table.set(prefixes[i], nhs[i]);
+      this.log.push(`+${prefixes[i]} ${nhs[i]}`);
+    }
     return i;
   }
   nexthopSet(id: number, portOrAction: number, mac?: string | Buffer): void {
@@ -45,9 +58,9 @@ class FakeFib implements FibWriter {
 
 const ip = parseIPv4;
 
-function setup(room = Infinity) {
+function setup(room = Infinity, maxNexthops = 64) {
   const fib = new FakeFib(room);
-  const rib = new Rib(fib, [{ name: 'west', index: 0 }, { name: 'east', index: 1 }], 64);
+  const rib = new Rib(fib, [{ name: 'west', index: 0 }, { name: 'east', index: 1 }], maxNexthops);
   rib.addAddress('west', ip('10.1.0.1'), 24);
   rib.addAddress('east', ip('10.2.0.1'), 24);
   return { fib, rib, load: (text: string) => {
@@ -62,6 +75,27 @@ const statics = (rib: Rib) => rib.listRoutes().filter((r) => r.origin === 'stati
 
 /** Next hops in use as "kind port via refs". */
 const nexthops = (rib: Rib) => rib.listNexthops().map((h) => `${h.kind} ${h.port ?? '-'} ${h.via ?? '-'} refs ${h.refs}`);
+
+/** The id of the next hop in use via this gateway. */
+const gwId = (rib: Rib, via: string) => rib.listNexthops().find((h) => h.via === via)!.id;
+
+/**
+ * Everything a failed load must leave as it was: routes, counters, next hops and their
+ * references, the FIB's routes and what the FIB holds for each next hop in use (a next hop
+ * taken and given back during the load reads 'drop' again).
+ */
+function state(rib: Rib, fib: FakeFib) {
+  const used = new Set(rib.listNexthops().map((h) => h.id));
+  return {
+    routes: rib.listRoutes().map((r) => `${r.prefix} ${r.origin} ${r.kind} ${r.port ?? '-'} ${r.via ?? '-'}`),
+    routeCount: rib.routeCount,
+    counts: { ...rib.counts },
+    nexthops: nexthops(rib),
+    fibRoutes: [...fib.table].sort(),
+    fibNexthops: [...fib.nexthops].filter(([id]) => used.has(id)).sort((a, b) => a[0] - b[0]),
+    fibUnused: [...fib.nexthops].filter(([id, w]) => !used.has(id) && w !== 'drop'),
+  };
+}
 
 describe('rib: addRoutesBulk with a RouteBatch', () => {
   it('adds every kind of route in one bulk call; routes via one gateway share its next hop', () => {
@@ -138,16 +172,106 @@ describe('rib: addRoutesBulk with a RouteBatch', () => {
     assert.equal(rib.unresolvedGateways().length, 0);
   });
 
-  it('a route that exists already is replaced through addRoute, after the bulk add', () => {
+  it('a prefix given twice ends with its last line: counted once, one next-hop reference each', () => {
     const { fib, rib, load } = setup();
-    load('10.50.0.0/16 via 10.2.0.2\n');
+    const before = nexthops(rib);
+    const n = load('10.50.0.0/16 via 10.2.0.2\n10.51.0.0/16 via 10.2.0.2\n10.50.0.0/16 via 10.1.0.9\nR10.51.0.0/16 0\n10.52.0.0/16 blackhole\n10.52.0.0/16 blackhole\n');
+    assert.equal(n, 3, 'three prefixes');
+    assert.deepEqual(fib.bulk.map((x) => x.prefixes), [['10.50.0.0/16', '10.51.0.0/16', '10.52.0.0/16']], 'one write per prefix');
+    assert.deepEqual(statics(rib), ['10.50.0.0/16 gateway west 10.1.0.9', '10.51.0.0/16 glean west -', '10.52.0.0/16 drop - -']);
+    const west = gwId(rib, '10.1.0.9');
+    assert.equal(fib.table.get('10.50.0.0/16'), west, 'the FIB has the last line too');
+    assert.equal(rib.counts.static, 3);
+    assert.equal(rib.routeCount, 4 + 3);
+    assert.equal(rib.updates.add.ok, 4 + 3);
+    assert.deepEqual(nexthops(rib), [
+      'drop - - refs 2', 'local - - refs 2', 'glean west - refs 2', 'glean east - refs 1', 'gateway west 10.1.0.9 refs 1',
+    ], 'the gateway only overridden lines named is not kept');
+    for (const p of ['10.50.0.0', '10.51.0.0', '10.52.0.0']) rib.delRoute(ip(p), 16);
+    assert.deepEqual(nexthops(rib), before, 'deleting the routes gives every reference back');
+    assert.equal(fib.nexthops.get(west), 'drop');
+  });
+
+  it('a batch with replacements that succeeds: new prefixes go to the FIB first, then the replaced ones with their new next hop', () => {
+    const { fib, rib, load } = setup();
+    load('10.50.0.0/16 via 10.2.0.2\n10.60.0.0/16 via 10.2.0.3\n10.70.0.0/16 blackhole\n');
+    const old = gwId(rib, '10.2.0.3');
     const single = fib.single;
-    const n = load('10.50.0.0/16 via 10.1.0.9\n10.51.0.0/16 via 10.2.0.2\n');
-    assert.equal(n, 2);
-    assert.deepEqual(fib.bulk[1].prefixes, ['10.51.0.0/16']);
-    assert.equal(fib.single, single + 1, 'the replaced route went in on its own');
-    assert.deepEqual(statics(rib), ['10.50.0.0/16 gateway west 10.1.0.9', '10.51.0.0/16 gateway east 10.2.0.2']);
-    assert.equal(rib.counts.static, 2);
+    const n = load('10.60.0.0/16 via 10.1.0.9\n10.51.0.0/16 via 10.2.0.2\n10.50.0.0/16 port east\n10.70.0.0/16 via 10.2.0.2\n10.70.0.0/16 via 10.1.0.9\n');
+    assert.equal(n, 4);
+    assert.equal(fib.single, single, 'no route went in on its own');
+    assert.deepEqual(fib.bulk.slice(1).map((x) => x.prefixes), [['10.51.0.0/16'], ['10.60.0.0/16', '10.50.0.0/16', '10.70.0.0/16']]);
+    const west = gwId(rib, '10.1.0.9');
+    const east = gwId(rib, '10.2.0.2');
+    const glean = rib.listNexthops().find((h) => h.kind === 'glean' && h.port === 'east')!.id;
+    assert.deepEqual(Object.fromEntries([...fib.table].filter(([p]) => p.endsWith('/16'))), {
+      '10.50.0.0/16': glean, '10.51.0.0/16': east, '10.60.0.0/16': west, '10.70.0.0/16': west,
+    });
+    assert.deepEqual(statics(rib), ['10.50.0.0/16 glean east -', '10.51.0.0/16 gateway east 10.2.0.2', '10.60.0.0/16 gateway west 10.1.0.9', '10.70.0.0/16 gateway west 10.1.0.9']);
+    assert.equal(rib.counts.static, 4);
+    assert.equal(rib.updates.add.ok, 4 + 3 + 4);
+    assert.deepEqual(nexthops(rib), [
+      'drop - - refs 1', 'local - - refs 2', 'glean west - refs 1', 'glean east - refs 2', 'gateway east 10.2.0.2 refs 1', 'gateway west 10.1.0.9 refs 2',
+    ], 'the replaced routes gave their next hops back');
+    assert.equal(fib.nexthops.get(old), 'drop', 'the gateway no route uses any more is released in the FIB');
+  });
+
+  describe('a batch that replaces routes and fails part-way changes nothing', () => {
+    const base = '10.50.0.0/16 via 10.2.0.2\n10.60.0.0/16 via 10.2.0.3\n';
+    const cases: { what: string; text: string; code: string; msg: RegExp; room?: number; maxNexthops?: number; bulkLimits?: number[]; fibWrites?: boolean }[] = [
+      {
+        what: 'a gateway outside every subnet on the last replacement',
+        text: '10.50.0.0/16 via 10.1.0.9\n10.51.0.0/16 via 10.2.0.2\n10.60.0.0/16 via 10.9.0.1\n',
+        code: 'EINVAL', msg: /^gateway 10\.9\.0\.1 is not in any port's connected subnet/,
+      },
+      {
+        what: 'a line for a connected prefix',
+        text: '10.50.0.0/16 via 10.1.0.9\n10.51.0.0/16 via 10.2.0.2\n10.2.0.0/24 via 10.1.0.9\n',
+        code: 'EEXIST', msg: /^10\.2\.0\.0\/24 is a connected route/,
+      },
+      {
+        what: 'no free next hop for the last replacement',
+        text: '10.50.0.0/16 via 10.1.0.9\n10.51.0.0/16 via 10.2.0.2\n10.60.0.0/16 via 10.1.0.10\n',
+        maxNexthops: 7, // drop, local, 2 gleans, 2 gateways, then one more
+        code: 'ENOSPC', msg: /^no free next-hop entry \(fib\.maxNexthops = 7\)/,
+      },
+      {
+        what: 'a prefix given twice, then a bad gateway',
+        text: '10.60.0.0/16 via 10.1.0.9\n10.60.0.0/16 via 10.2.0.2\n10.51.0.0/16 via 10.1.0.11\n10.52.0.0/16 via 10.9.0.1\n',
+        code: 'EINVAL', msg: /^gateway 10\.9\.0\.1 /,
+      },
+      {
+        what: 'a full FIB for the new prefixes: the replacements are never written',
+        text: '10.50.0.0/16 via 10.1.0.9\n10.51.0.0/16 via 10.2.0.2\n10.52.0.0/16 via 10.2.0.2\n',
+        room: 4 + 2 + 1,
+        code: 'ENOSPC', msg: /^the FIB took 1 of 2 routes and is full; nothing was added/, fibWrites: true,
+      },
+      {
+        what: 'a FIB that takes only some replacements: they get their old next hop back',
+        text: '10.60.0.0/16 via 10.1.0.9\n10.51.0.0/16 via 10.2.0.2\n10.50.0.0/16 via 10.1.0.9\n',
+        bulkLimits: [Infinity, Infinity, 1],
+        code: 'ENOSPC', msg: /^the FIB took 1 of 2 replacements; nothing was changed$/, fibWrites: true,
+      },
+    ];
+    for (const c of cases) {
+      it(c.what, () => {
+        const { fib, rib, load } = setup(c.room, c.maxNexthops);
+        fib.bulkLimits.push(...(c.bulkLimits ?? []));
+        load(base);
+        const before = state(rib, fib);
+        const writes = fib.log.length;
+        const errors = rib.updates.add.error;
+        throwsCode(() => load(c.text), c.code, c.msg);
+        assert.deepEqual(state(rib, fib), before);
+        const written = fib.log.slice(writes);
+        if (!c.fibWrites) assert.deepEqual(written, [], 'checked before anything was written');
+        else {
+          assert.ok(written.length > 0);
+          assert.equal(rib.updates.add.error, errors + 3, 'the routes count as failed adds');
+        }
+        if (!c.bulkLimits) assert.ok(!written.some((w) => w.startsWith('+10.50.0.0/16') || w.startsWith('+10.60.0.0/16')), 'the FIB never saw a replacement');
+      });
+    }
   });
 
   it('deleting blackhole routes gives their references to the drop next hop back', () => {

@@ -243,14 +243,20 @@ export class Rib {
   }
 
   /**
-   * Adds a batch of static routes (a parsed route file, the config's routes) with one native
-   * call. Routes replacing existing ones go through addRoute. All or nothing: an unknown port
-   * or port id, a gateway outside every connected subnet, no free next hop or a full FIB leaves
-   * the table as it was.
+   * Adds a batch of static routes (a parsed route file, the config's routes) as if its lines were
+   * applied in order: a prefix already in the table is replaced, and a prefix given twice ends
+   * with its last line. All or nothing: an unknown port or port id, host bits, a gateway outside
+   * every connected subnet, a prefix that is a connected/local/neighbour route, no free next hop
+   * or a full FIB leaves the RIB, the next-hop references and the FIB as they were.
+   *
+   * Every row is checked and its next hop taken before the FIB is written. The FIB then gets the
+   * new prefixes (the write that can run out of room, undone with fibDel) before the
+   * replacements, so a load that fails moves no existing route. Returns the number of prefixes
+   * added or replaced.
    */
   addRoutesBulk(b: RouteBatch): number {
     const n = b.length;
-    const { kinds, vias, ports } = b;
+    const { addrs, lens, kinds, vias, ports } = b;
     // ports as indexes, checked first and in row order so the first bad row is the one named;
     // one lookup per distinct name
     const byRef = new Int32Array(b.portNames.length + 1).fill(-1);
@@ -258,29 +264,34 @@ export class Rib {
       const p = ports[i];
       if (kinds[i] === ROUTE_PORT_ID) {
         if (p >= this.ports.length) {
-          throw new DpfwdError('ENODEV', `route ${formatPrefix({ addr: b.addrs[i], len: b.lens[i] })}: port id ${p} does not exist (ports 0-${this.ports.length - 1}: ${this.ports.map((x) => x.name).join(', ')})`);
+          throw new DpfwdError('ENODEV', `route ${formatPrefix({ addr: addrs[i], len: lens[i] })}: port id ${p} does not exist (ports 0-${this.ports.length - 1}: ${this.ports.map((x) => x.name).join(', ')})`);
         }
       } else if (p > 0 && byRef[p] < 0) byRef[p] = this.portIndex(b.portNames[p - 1]);
     }
-    const addrs = new Uint32Array(n);
-    const lens = new Uint8Array(n);
-    const nhs = new Uint32Array(n); // also the list of next-hop references taken, for rollback
-    let m = 0;
-    const replaced: number[] = [];
+    // Per row: the next hop it holds a reference to, and 1 + the value its prefix had before the
+    // call (0: none). A row that a later row overrides is checked and takes a reference like any
+    // other (applied in order, a bad line fails the load wherever it is), and is not written.
+    const skip = b.overridden();
+    const nhs = new Uint32Array(n);
+    const prev = new Uint32Array(n);
+    const staticOrigin = ORIGINS.indexOf('static');
+    let live = 0; // rows that end up in the table
+    let fresh = 0; // of those, prefixes that were not in it
     let last: Nexthop | undefined;
     let lastKind = -1;
     let lastVia = 0;
     let lastPort = -1;
+    let i = 0;
     try {
-      for (let i = 0; i < n; i++) {
-        const addr = b.addrs[i];
-        const len = b.lens[i];
+      for (; i < n; i++) {
+        const addr = addrs[i];
+        const len = lens[i];
         if (networkOf(addr, len) !== addr) {
           throw new DpfwdError('EINVAL', `${formatIPv4(addr)}/${len} has host bits set`);
         }
-        if (this.routes.has(addr, len)) {
-          replaced.push(i);
-          continue;
+        const v = this.routes.get(addr, len);
+        if (v !== undefined && Math.floor(v / NH_SHIFT) !== staticOrigin) {
+          throw new DpfwdError('EEXIST', `${formatPrefix({ addr, len })} is a ${ORIGINS[Math.floor(v / NH_SHIFT)]} route (from an interface address or neighbour); remove that first`);
         }
         const kind = kinds[i];
         const via = vias[i];
@@ -299,39 +310,86 @@ export class Rib {
           lastVia = via;
           lastPort = port;
         }
-        addrs[m] = addr;
-        lens[m] = len;
-        nhs[m] = nh.id;
-        m++;
+        nhs[i] = nh.id;
+        if (skip && skip[i]) continue;
+        live++;
+        if (v === undefined) fresh++;
+        else prev[i] = v + 1;
       }
     } catch (e) {
-      this.releaseAll(nhs, m);
+      this.releaseAll(nhs, i);
       throw e;
+    }
+
+    // the FIB's rows: new prefixes in [0, fresh), replacements in [fresh, live); rowOf[k] is the
+    // batch row. A batch of distinct new prefixes (a first load) goes as it is.
+    let fa = addrs;
+    let fl = lens;
+    let fn = nhs;
+    let rowOf: Uint32Array | null = null;
+    if (fresh < n) {
+      fa = new Uint32Array(live);
+      fl = new Uint8Array(live);
+      fn = new Uint32Array(live);
+      rowOf = new Uint32Array(live);
+      let k = 0;
+      let r = fresh;
+      for (let j = 0; j < n; j++) {
+        if (skip && skip[j]) continue;
+        const at = prev[j] === 0 ? k++ : r++;
+        fa[at] = addrs[j];
+        fl[at] = lens[j];
+        fn[at] = nhs[j];
+        rowOf[at] = j;
+      }
     }
     let added = 0;
+    let replaced = 0;
+    const undo = () => {
+      this.updates.add.error += live;
+      try {
+        // the FIB first, so no route points at a next hop by the time it is given back
+        for (let k = fresh; k < fresh + replaced; k++) this.fib.fibAdd(fa[k], fl[k], (prev[rowOf![k]] - 1) % NH_SHIFT);
+        for (let k = 0; k < added; k++) this.fib.fibDel(fa[k], fl[k]);
+      } finally {
+        this.releaseAll(nhs, n);
+      }
+    };
     try {
-      added = this.fib.fibAddBulk(addrs.subarray(0, m), lens.subarray(0, m), nhs.subarray(0, m));
+      if (fresh > 0) added = this.fibAddRows(fa, fl, fn, 0, fresh);
+      if (added === fresh && live > fresh) replaced = this.fibAddRows(fa, fl, fn, fresh, live);
     } catch (e) {
-      this.releaseAll(nhs, m);
-      this.updates.add.error += m;
+      undo();
       throw e;
     }
-    if (added < m) {
-      for (let i = 0; i < added; i++) this.fib.fibDel(addrs[i], lens[i]);
-      this.releaseAll(nhs, m);
-      this.updates.add.error += m;
-      throw new DpfwdError('ENOSPC', `the FIB took ${added} of ${m} routes and is full; nothing was added. Raise fib.maxRoutes or fib.tbl8Groups and restart`);
+    if (added < fresh) {
+      undo();
+      throw new DpfwdError('ENOSPC', `the FIB took ${added} of ${fresh} routes and is full; nothing was added. Raise fib.maxRoutes or fib.tbl8Groups and restart`);
     }
-    const origin = ORIGINS.indexOf('static') * NH_SHIFT;
-    for (let i = 0; i < m; i++) this.routes.set(addrs[i], lens[i], nhs[i] + origin);
-    this.counts.static += m;
-    this.updates.add.ok += m;
-    for (const i of replaced) {
-      const r = b.entry(i);
-      if (r.portId !== undefined) r.port = this.ports[r.portId].name;
-      this.addRoute(r);
+    if (replaced < live - fresh) {
+      // dp_fib never refuses a replacement (the rule and its tbl8 group exist); another FibWriter might
+      undo();
+      throw new DpfwdError('ENOSPC', `the FIB took ${replaced} of ${live - fresh} replacements; nothing was changed`);
     }
-    return m + replaced.length;
+
+    // committed: the table gets the new values; replaced and overridden next hops are given back
+    const origin = staticOrigin * NH_SHIFT;
+    for (let j = 0; j < n; j++) {
+      if (skip && skip[j]) {
+        this.releaseNexthop(nhs[j]);
+        continue;
+      }
+      this.routes.set(addrs[j], lens[j], nhs[j] + origin);
+      if (prev[j] > 0) this.releaseNexthop((prev[j] - 1) % NH_SHIFT);
+    }
+    this.counts.static += fresh;
+    this.updates.add.ok += live;
+    return live;
+  }
+
+  /** fib.fibAddBulk of rows [from, to): how many went in. */
+  private fibAddRows(fa: Uint32Array, fl: Uint8Array, fn: Uint32Array, from: number, to: number): number {
+    return this.fib.fibAddBulk(fa.subarray(from, to), fl.subarray(from, to), fn.subarray(from, to));
   }
 
   /** Gives back one reference per entry of ids[0, m). */
