@@ -329,12 +329,18 @@ describe('prefix: route files into a RouteBatch', () => {
     assert.deepEqual(Array.from(r.routes.overridden() ?? []), [1, 0, 1, 1, 0, 0, 0], 'same address, other length: not the same prefix');
     assert.equal(parseRouteFile('10.50.0.0/16 blackhole\n10.50.0.0/17 blackhole\n10.51.0.0/16 blackhole').routes.overridden(), null);
     assert.equal(new RouteBatch().overridden(), null);
-    // one address at two lengths, in batches of two rows (a small table, so they often share a slot)
+    // in ascending order: none, without the hash; one step back or a repeat and the hash decides
+    const sorted = parseRouteFile('0.0.0.0/0 blackhole\n10.50.0.0/16 blackhole\n10.50.0.0/24 blackhole\n10.51.0.0/16 blackhole\n10.51.0.0/16 blackhole');
+    assert.deepEqual(Array.from(sorted.routes.overridden() ?? []), [0, 0, 0, 1, 0]);
+    sorted.routes.length = 4;
+    assert.equal(sorted.routes.overridden(), null);
+    // one address at two lengths, the longer first (not in order), in batches of two rows (a
+    // small table, so they often share a slot)
     for (let a = 0; a < 1000; a++) {
       const pair = new RouteBatch(2);
-      pair.push((0x0b000000 + a * 256) >>> 0, 24, ROUTE_BLACKHOLE, 0, 0);
       pair.push((0x0b000000 + a * 256) >>> 0, 24 + (a % 9), ROUTE_BLACKHOLE, 0, 0);
-      assert.equal(pair.overridden()?.join(), a % 9 === 0 ? '1,0' : undefined, `${formatIPv4(pair.addrs[0])}/24 and /${pair.lens[1]}`);
+      pair.push((0x0b000000 + a * 256) >>> 0, 24, ROUTE_BLACKHOLE, 0, 0);
+      assert.equal(pair.overridden()?.join(), a % 9 === 0 ? '1,0' : undefined, `${formatIPv4(pair.addrs[0])}/${pair.lens[0]} and /24`);
     }
     // pseudo-random prefixes, so that slots collide and the hash has to probe; the first half
     // given again, in reverse, after the second

@@ -354,15 +354,18 @@ export class RouteBatch {
    * A 1 for each row whose prefix a later row gives again (the rows that applying the batch in
    * order would overwrite), or null when every prefix appears once. Found with an open-addressing
    * hash of row numbers in one Int32Array of 2-4 slots per row (8-16 bytes, outside the JS heap),
-   * filled from the last row back.
+   * filled from the last row back. Rows in ascending prefix order (a dump of a routing table)
+   * skip the hash: its random reads cost ~70 ns per row, the order check ~2 ns.
    */
   overridden(): Uint8Array | null {
     const n = this.length;
-    if (n < 2) return null;
+    const { addrs, lens } = this;
+    let k = 1;
+    while (k < n && (addrs[k] > addrs[k - 1] || (addrs[k] === addrs[k - 1] && lens[k] > lens[k - 1]))) k++;
+    if (k >= n) return null;
     const bits = Math.max(4, 32 - Math.clz32(2 * n - 1)); // at most half full
     const mask = (1 << bits) - 1;
     const slots = new Int32Array(1 << bits); // row + 1; 0 empty
-    const { addrs, lens } = this;
     let out: Uint8Array | null = null;
     for (let i = n - 1; i >= 0; i--) {
       const addr = addrs[i];
