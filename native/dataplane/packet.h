@@ -106,21 +106,31 @@ dp_ip4_check(const struct rte_ipv4_hdr *ip, uint32_t l3_len)
  * reason; the fuzz harness checks it accepts exactly what that forwards (options and MTU aside).
  *
  * The checksum test needs no folding: the ones'-complement sum of the header's 16-bit words is
- * congruent to the plain sum of its 32-bit words modulo 65535 (2^16 = 1 mod 65535), in either
- * byte order (a swap multiplies by 256, a unit mod 65535), and it is 0xFFFF exactly when that sum
- * is a nonzero multiple of 65535 (nonzero here: the first byte is 0x45). `% 65535 == 0` compiles
- * to one multiply and one compare.
+ * congruent to the plain sum of its 64-bit words modulo 65535 (2^16 = 1 mod 65535; a carry out
+ * of 64 bits is added back in, as 2^64 = 1 too), in either byte order (a swap multiplies by 256,
+ * a unit mod 65535), and it is 0xFFFF exactly when that sum is a nonzero multiple of 65535
+ * (nonzero here: the first byte is 0x45, and end-around-carry sums of nonzero words are never 0).
+ * `% 65535 == 0` compiles to one multiply and one compare.
  */
 static inline int
 dp_ip4_fast_ok(const struct rte_ether_hdr *eth, uint32_t len, uint32_t mtu_floor)
 {
 	const uint8_t *f = (const uint8_t *)eth;
 	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
-	const dp_u32_a2 *w = (const dp_u32_a2 *)(const void *)(f + sizeof(*eth));
+	uint64_t w01, w23;
+	uint32_t w4;
+	memcpy(&w01, f + 14, 8);
+	memcpy(&w23, f + 22, 8);
+	memcpy(&w4, f + 30, 4);
 	uint32_t et_vihl;
 	memcpy(&et_vihl, f + 12, 4);
 	uint32_t tot = rte_be_to_cpu_16(ip->total_length);
-	uint64_t sum = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
+	/* 64-bit words with end-around carries: 2^64 = 1 mod 65535, so the sum stays congruent */
+	uint64_t sum;
+	uint64_t c1 = __builtin_add_overflow(w01, w23, &sum);
+	sum += c1;
+	uint64_t c2 = __builtin_add_overflow(sum, (uint64_t)w4, &sum);
+	sum += c2;
 	if (unlikely((et_vihl & DP_ET_VIHL_MASK) != DP_ET_VIHL_IP4))
 		return 0;
 	/* 20 <= tot <= len - 14 (which implies len >= 34) in one signed 64-bit compare: below 20,
