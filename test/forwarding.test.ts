@@ -88,8 +88,17 @@ function cases(): Case[] {
   ];
 }
 
-describe('forwarding through DPDK (net_pcap in, tx_pcap out)', function () {
+// The same golden capture through both worker loops: one pass per packet (small tables), and the
+// staged loop (checks, lookups, rewrites in separate passes) that 16384+ routes switch on.
+const LOOPS = [
+  { loop: 'one-pass', extraRoutes: [] as { prefix: string; via: string }[] },
+  // 16384 /24s in 100.64.0.0/10, which no case of the capture touches
+  { loop: 'staged', extraRoutes: Array.from({ length: 16384 }, (_x, i) => ({ prefix: `100.${64 + (i >> 8)}.${i & 255}.0/24`, via: '10.2.0.2' })) },
+];
+
+for (const { loop, extraRoutes } of LOOPS) describe(`forwarding through DPDK (net_pcap in, tx_pcap out), ${loop} loop`, function () {
   this.timeout(60000);
+  let lookup: string;
   let dir: string;
   let fwd: Running;
   const table = cases();
@@ -124,10 +133,12 @@ describe('forwarding through DPDK (net_pcap in, tx_pcap out)', function () {
         { prefix: '10.40.0.0/16', via: '10.3.0.9' },
         { prefix: '10.50.0.0/16', via: '10.5.0.2' },
         { prefix: '10.99.0.0/16', blackhole: true },
+        ...extraRoutes,
       ],
     }, { dir });
     await waitFor('the capture to be read', async () => (await totals(fwd)).rx >= table.length);
     seen = await totals(fwd);
+    lookup = (await fwd.call('show.workers'))[0].lookup;
     macs = (await fwd.call('show.ports')).map((p: { address: string }) => p.address);
     const r = await fwd.stop();
     assert.equal(r.code, 0, `exit code, stderr:\n${fwd.stderr()}`);
@@ -140,6 +151,10 @@ describe('forwarding through DPDK (net_pcap in, tx_pcap out)', function () {
   });
 
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it(`runs the ${loop} loop`, () => {
+    assert.equal(lookup, loop);
+  });
 
   it('uses the port MACs the expected bytes assume', () => {
     assert.deepEqual(macs.slice(0, 3), [WEST_MAC, EAST_MAC, SOUTH_MAC]);

@@ -141,7 +141,7 @@ function fakeSource() {
       portInfo: (i) => ({ portId: i, mac: `02:00:00:00:00:0${i}`, driver: 'net_null', mtu: 1500, linkUp: i === 0, speedMbps: 10000, rxQueues: 1, txQueues: 2, numaNode: 0 }),
       portStats: (i) => ({ ipackets: 10 + i, opackets: 20 + i, ibytes: 30 + i, obytes: 40 + i, ierrors: 1, oerrors: 2, imissed: 3, rxNombuf: 4 }),
       mempoolInfo: () => ({ size: 8192, available: 8000, inUse: 192, dataRoom: 2176 }),
-      fibInfo: () => ({ maxRoutes: 1024, tbl8Groups: 256, tbl8Used: 3, maxNexthops: 4096, routes: 7 }),
+      fibInfo: () => ({ maxRoutes: 1024, tbl8Groups: 256, tbl8Used: 3, maxNexthops: 4096, routes: 7, lookupStaged: false }),
       workersAlive: () => alive,
     },
     rib: { counts: { static: 4, connected: 2, local: 2, neighbor: 1 }, updates: { add: { ok: 9, error: 1 }, del: { ok: 2, error: 0 } } },

@@ -266,6 +266,7 @@ Napi::Value FibInfo(const Napi::CallbackInfo &info) {
   o.Set("tbl8Used", f.tbl8_used);
   o.Set("maxNexthops", f.max_nexthops);
   o.Set("routes", f.routes);
+  o.Set("lookupStaged", Napi::Boolean::New(env, f.lookup_staged != 0));
   return o;
 }
 

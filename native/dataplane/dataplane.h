@@ -77,6 +77,7 @@ struct dp_fib_info {
 	uint32_t tbl8_used;
 	uint32_t max_nexthops;
 	uint32_t routes;
+	int lookup_staged;       /* workers use the staged loop (a table too big for the cache) */
 };
 
 /* Counter layout, in uint64 slots from the start of the counter block. */

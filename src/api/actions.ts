@@ -104,6 +104,8 @@ export function showPorts(ctx: Ctx) {
 
 export function showWorkers(ctx: Ctx) {
   const s = ctx.baseline.since(ctx.fwd.dp.snapshot());
+  // one pass per packet, or checks / lookups / rewrites in separate passes once the FIB is too big for the cache
+  const lookup = ctx.fwd.dp.fibInfo().lookupStaged ? 'staged' : 'one-pass';
   return s.workers.map((w) => {
     const c = w.counters;
     const busy = c.busy_cycles;
@@ -118,6 +120,7 @@ export function showWorkers(ctx: Ctx) {
       cycles_per_packet: c.rx_packets ? Math.round(busy / c.rx_packets) : 0,
       punted: w.punts.reduce((a, p) => a + p.punted, 0),
       punt_limited: w.punts.reduce((a, p) => a + p.limited, 0),
+      lookup,
     };
   });
 }

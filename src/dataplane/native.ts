@@ -14,7 +14,7 @@ export interface NativePortStats {
   ierrors: number; oerrors: number; imissed: number; rxNombuf: number;
 }
 export interface NativeMempoolInfo { size: number; available: number; inUse: number; dataRoom: number }
-export interface NativeFibInfo { maxRoutes: number; tbl8Groups: number; tbl8Used: number; maxNexthops: number; routes: number }
+export interface NativeFibInfo { maxRoutes: number; tbl8Groups: number; tbl8Used: number; maxNexthops: number; routes: number; lookupStaged: boolean }
 export interface NativeCounterLayout {
   nWorkers: number; nPorts: number; workerStride: number; workerFields: number; portBase: number;
   portStride: number; puntBase: number; nDropReasons: number; nPuntKinds: number;
