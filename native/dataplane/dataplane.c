@@ -463,6 +463,16 @@ forward_one(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx,
 	return (int)out;
 }
 
+/* Appends a packet forward_one or exact_path kept (out >= 0) to the burst's forwarded list. */
+static __rte_always_inline void
+keep(struct rte_mbuf **fw, uint8_t *outs, unsigned *nf, struct rte_mbuf *m, int out)
+{
+	if (out < 0)
+		return;
+	fw[*nf] = m;
+	outs[(*nf)++] = (uint8_t)out;
+}
+
 /*
  * One pass over the burst, headers prefetched four packets ahead. Anything unusual takes
  * exact_path, which returns forwarded packets into the same list so a burst keeps its order.
@@ -476,23 +486,13 @@ burst_one_pass(struct worker *w, uint64_t *pc, unsigned in_idx, struct rte_mbuf 
 	unsigned j = 0;
 	for (; j < nb && j < 4; j++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[j], void *));
+	/* two copies of the loop so the prefetch needs no per-packet bounds test */
 	for (j = 0; j + 4 < nb; j++) {
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[j + 4], void *));
-		struct rte_mbuf *m = pkts[j];
-		int out = forward_one(w, pc, m, in_idx, c);
-		if (out < 0)
-			continue;
-		fw[nf] = m;
-		outs[nf++] = (uint8_t)out;
+		keep(fw, outs, &nf, pkts[j], forward_one(w, pc, pkts[j], in_idx, c));
 	}
-	for (; j < nb; j++) {
-		struct rte_mbuf *m = pkts[j];
-		int out = forward_one(w, pc, m, in_idx, c);
-		if (out < 0)
-			continue;
-		fw[nf] = m;
-		outs[nf++] = (uint8_t)out;
-	}
+	for (; j < nb; j++)
+		keep(fw, outs, &nf, pkts[j], forward_one(w, pc, pkts[j], in_idx, c));
 	return nf;
 }
 
@@ -542,10 +542,7 @@ burst_staged(struct worker *w, uint64_t *pc, unsigned in_idx, struct rte_mbuf **
 		} else {
 			out = exact_path(w, pc, m, in_idx);
 		}
-		if (out < 0)
-			continue;
-		fw[nf] = m;
-		outs[nf++] = (uint8_t)out;
+		keep(fw, outs, &nf, m, out);
 	}
 	return nf;
 }
