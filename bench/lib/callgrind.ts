@@ -39,10 +39,14 @@ function haveValgrind(): boolean {
   return spawnSync('valgrind', ['--version'], { encoding: 'utf8' }).status === 0;
 }
 
-/** Parses one callgrind dump: total Ir, self Ir per (object, function), and calls into net_pcap. */
+/**
+ * Parses one callgrind dump: self Ir per (object, function), their sum, and calls into net_pcap.
+ * Format: "ob=", "fn=" set the current object and function ("(id) name" defines a compressed
+ * name, "(id)" uses it); "cob=", "cfn=", "calls=N" announce a call, and the cost line after
+ * "calls=" is the call's inclusive cost, not self cost; other "<position> <Ir>" lines are self cost.
+ */
 export function parseDump(text: string): { total: number; self: Map<string, number>; pcapCalls: number } {
-  // name compression: "fn=(12) name" defines id 12, later "fn=(12)" refers to it; same for ob=, cob=, cfn=
-  const names: Record<string, Map<string, string>> = { ob: new Map(), fn: new Map() };
+  const names = { ob: new Map<string, string>(), fn: new Map<string, string>() };
   const resolve = (kind: 'ob' | 'fn', v: string): string => {
     const m = /^\((\d+)\)(?: (.*))?$/.exec(v);
     if (!m) return v;
@@ -50,37 +54,34 @@ export function parseDump(text: string): { total: number; self: Map<string, numb
     return names[kind].get(m[1]) ?? v;
   };
   const self = new Map<string, number>();
-  let total = 0;
   let ob = '';
   let fn = '';
   let cob = '';
-  let inCall = false;
-  let callCount = 0;
+  let callCount = -1; // >= 0: the next cost line belongs to a call
   let pcapCalls = 0;
   for (const line of text.split('\n')) {
-    if (line.startsWith('summary:') || line.startsWith('totals:')) { total = Math.max(total, Number(line.split(/\s+/)[1])); continue; }
-    let m = /^(c?)(ob|fl|fi|fe|fn)=(.*)$/.exec(line);
+    let m = /^(c?)(ob|fn)=(.*)$/.exec(line);
     if (m) {
-      const [, c, kind, v] = m;
-      if (kind === 'ob') { const o = resolve('ob', v); if (c) cob = o; else { ob = o; cob = o; } }
-      else if (kind === 'fn') { const f = resolve('fn', v); if (c) { /* callee */ } else { fn = f; cob = ob; } }
+      const name = resolve(m[2] as 'ob' | 'fn', m[3]); // resolve also records compressed names
+      if (m[2] === 'ob') { if (m[1]) cob = name; else ob = cob = name; }
+      else if (!m[1]) { fn = name; cob = ob; }
       continue;
     }
     m = /^calls=(\d+)/.exec(line);
-    if (m) { inCall = true; callCount = Number(m[1]); continue; }
-    m = /^(?:\+|-)?(?:0x)?[0-9a-f*+-]+ (\d+)/.exec(line) ?? /^\d+ (\d+)$/.exec(line);
-    if (m && /^[0-9+\-*]/.test(line)) {
-      if (inCall) {
-        // the line after calls= carries the inclusive cost of the call, not self cost
-        if (cob.includes('librte_net_pcap')) pcapCalls += callCount;
-        inCall = false;
-        cob = ob;
-        continue;
-      }
-      const key = `${ob}\t${fn}`;
-      self.set(key, (self.get(key) ?? 0) + Number(m[1]));
+    if (m) { callCount = Number(m[1]); continue; }
+    m = /^(?:[+-]?\d+|\*) (\d+)/.exec(line);
+    if (!m) continue;
+    if (callCount >= 0) {
+      if (cob.includes('librte_net_pcap')) pcapCalls += callCount;
+      callCount = -1;
+      cob = ob;
+      continue;
     }
+    const key = `${ob}\t${fn}`;
+    self.set(key, (self.get(key) ?? 0) + Number(m[1]));
   }
+  let total = 0;
+  for (const v of self.values()) total += v;
   return { total, self, pcapCalls };
 }
 

@@ -423,9 +423,44 @@ exact_path(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx)
 struct fast_ctx {
 	const struct rte_lpm *lpm;
 	const uint64_t *nexthops;
-	const uint64_t *src_et;
 	uint32_t mtu_floor;
 };
+
+/* rte_lpm_lookup inline, in its two steps: entries are 32-bit words read as such. */
+static __rte_always_inline uint32_t
+lpm_tbl24(const struct rte_lpm *lpm, uint32_t dst)
+{
+	const uint32_t *t = (const uint32_t *)(const void *)&lpm->tbl24[dst >> 8];
+	return *t;
+}
+
+/* The tbl8 entry a tbl24 entry with the extension bit points to (prefixes longer than /24). */
+static __rte_always_inline uint32_t
+lpm_tbl8(const struct rte_lpm *lpm, uint32_t dst, uint32_t e24)
+{
+	const uint32_t *t = (const uint32_t *)(const void *)&lpm->tbl8[(uint8_t)dst + (e24 & 0x00ffffffu) *
+									 RTE_LPM_TBL8_GROUP_NUM_ENTRIES];
+	return *t;
+}
+
+/*
+ * The end of the fast path for a checked packet (Ethernet header `eth`) and its LPM entry `e`,
+ * a route found (the caller tested RTE_LPM_LOOKUP_SUCCESS): the next-hop word, TTL and checksum,
+ * two 8-byte stores for the Ethernet header. An action (local, glean, unresolved, drop) goes to
+ * exact_path. Returns the egress port or exact_path's verdict.
+ */
+static __rte_always_inline int
+forward_to(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx,
+	   const struct fast_ctx *c, struct rte_ether_hdr *eth, uint32_t e)
+{
+	uint64_t word = __atomic_load_n(&c->nexthops[e & 0x00ffffffu], __ATOMIC_RELAXED);
+	unsigned out = (unsigned)(word >> 48);
+	if (unlikely(out >= DP_MAX_PORTS))
+		return exact_path(w, pc, m, in_idx);
+	dp_ip4_ttl_dec((struct rte_ipv4_hdr *)(eth + 1));
+	dp_eth_rewrite(eth, word, dp.src_et[out]);
+	return (int)out;
+}
 
 /*
  * One packet on the fast path: one test that covers every RFC 1812 check (dp_ip4_fast_ok), the
@@ -442,25 +477,15 @@ forward_one(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx,
 	if (unlikely(!dp_ip4_fast_ok(eth, rte_pktmbuf_data_len(m), c->mtu_floor)))
 		return exact_path(w, pc, m, in_idx);
 	uint32_t dst = rte_be_to_cpu_32(ip->dst_addr);
-	/* rte_lpm_lookup, inline: its entries are 32-bit words read as such */
-	const uint32_t *t = (const uint32_t *)(const void *)&c->lpm->tbl24[dst >> 8];
-	uint32_t e = *t;
+	uint32_t e = lpm_tbl24(c->lpm, dst);
 	if (unlikely((e & RTE_LPM_VALID_EXT_ENTRY_BITMASK) != RTE_LPM_LOOKUP_SUCCESS)) {
 		if ((e & RTE_LPM_VALID_EXT_ENTRY_BITMASK) != RTE_LPM_VALID_EXT_ENTRY_BITMASK)
 			return exact_path(w, pc, m, in_idx); /* no route */
-		t = (const uint32_t *)(const void *)&c->lpm->tbl8[(uint8_t)dst + (e & 0x00ffffffu) *
-								  RTE_LPM_TBL8_GROUP_NUM_ENTRIES];
-		e = *t;
+		e = lpm_tbl8(c->lpm, dst, e);
 		if (!(e & RTE_LPM_LOOKUP_SUCCESS))
 			return exact_path(w, pc, m, in_idx);
 	}
-	uint64_t word = __atomic_load_n(&c->nexthops[e & 0x00ffffffu], __ATOMIC_RELAXED);
-	unsigned out = (unsigned)(word >> 48);
-	if (unlikely(out >= DP_MAX_PORTS)) /* an action: local, glean, unresolved, drop */
-		return exact_path(w, pc, m, in_idx);
-	dp_ip4_ttl_dec(ip);
-	dp_eth_rewrite(eth, word, c->src_et[out]);
-	return (int)out;
+	return forward_to(w, pc, m, in_idx, c, eth, e);
 }
 
 /* Appends a packet forward_one or exact_path kept (out >= 0) to the burst's forwarded list. */
@@ -517,32 +542,18 @@ burst_staged(struct worker *w, uint64_t *pc, unsigned in_idx, struct rte_mbuf **
 		slow |= (uint32_t)!dp_ip4_fast_ok(eth, rte_pktmbuf_data_len(pkts[j]), c->mtu_floor) << j;
 		dst[j] = rte_be_to_cpu_32(ip->dst_addr); /* any bytes make a valid index */
 	}
-	const uint32_t *t24 = (const uint32_t *)(const void *)c->lpm->tbl24;
 	for (unsigned j = 0; j < nb; j++) {
-		uint32_t x = t24[dst[j] >> 8];
+		uint32_t x = lpm_tbl24(c->lpm, dst[j]);
 		if (unlikely((x & RTE_LPM_VALID_EXT_ENTRY_BITMASK) == RTE_LPM_VALID_EXT_ENTRY_BITMASK))
-			x = ((const uint32_t *)(const void *)c->lpm->tbl8)[(uint8_t)dst[j] + (x & 0x00ffffffu) *
-									 RTE_LPM_TBL8_GROUP_NUM_ENTRIES];
+			x = lpm_tbl8(c->lpm, dst[j], x);
 		e[j] = x;
 	}
 	unsigned nf = 0;
 	for (unsigned j = 0; j < nb; j++) {
 		struct rte_mbuf *m = pkts[j];
-		int out = -1;
-		if (likely(!(slow >> j & 1) && (e[j] & RTE_LPM_LOOKUP_SUCCESS))) {
-			uint64_t word = __atomic_load_n(&c->nexthops[e[j] & 0x00ffffffu], __ATOMIC_RELAXED);
-			out = (int)(word >> 48);
-			if (likely(out < DP_MAX_PORTS)) {
-				struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-				dp_ip4_ttl_dec((struct rte_ipv4_hdr *)(eth + 1));
-				dp_eth_rewrite(eth, word, c->src_et[out]);
-			} else {
-				out = exact_path(w, pc, m, in_idx);
-			}
-		} else {
-			out = exact_path(w, pc, m, in_idx);
-		}
-		keep(fw, outs, &nf, m, out);
+		int ok = !(slow >> j & 1) && (e[j] & RTE_LPM_LOOKUP_SUCCESS);
+		keep(fw, outs, &nf, m, likely(ok) ? forward_to(w, pc, m, in_idx, c, rte_pktmbuf_mtod(m, struct rte_ether_hdr *), e[j])
+						  : exact_path(w, pc, m, in_idx));
 	}
 	return nf;
 }
@@ -556,7 +567,7 @@ process_burst(struct worker *w, unsigned in_idx, struct rte_mbuf **pkts, uint16_
 	uint8_t outs[DP_BURST];
 	/* Locals, not globals: the stores into packets may alias anything, and the compiler would
 	 * otherwise reload these on every packet. */
-	const struct fast_ctx c = { dp.lpm, dp.nexthops, dp.src_et, dp.mtu_floor };
+	const struct fast_ctx c = { dp.lpm, dp.nexthops, dp.mtu_floor };
 	unsigned nf = unlikely(dp.lpm_staged) ? burst_staged(w, pc, in_idx, pkts, nb, &c, fw, outs)
 					       : burst_one_pass(w, pc, in_idx, pkts, nb, &c, fw, outs);
 	if (nf == 0)
