@@ -1,0 +1,119 @@
+/**
+ * A hostile host on a connected subnet: 200k ARP frames with random senders and 100k packets to
+ * random destinations in a connected /16, from a raw AF_PACKET socket in a namespace (bounded in
+ * count and time). Afterwards the neighbour table must still serve the legitimate: a new host
+ * resolves and forwards within a second, `route add … via` gets a next hop, RSS is back within a
+ * bound, and every dynamic entry has its timer armed. The numbers are printed for the record.
+ */
+import { strict as assert } from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import { ROOT, startForwarder, Running, waitFor } from './helpers/forwarder';
+import { Topology, sh, spawnIn } from './helpers/netns';
+
+const FLOOD = path.join(ROOT, 'test', 'helpers', 'l2-flood.py');
+const MAX_NEXTHOPS = 1024;
+
+function rssKiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : 0;
+}
+
+function run(ns: string, args: string[], ms: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const p = spawnIn(ns, 'python3', [FLOOD, ...args]);
+    let out = '';
+    let err = '';
+    p.stdout!.on('data', (d) => { out += d; });
+    p.stderr!.on('data', (d) => { err += d; });
+    const t = setTimeout(() => p.kill('SIGKILL'), ms);
+    p.on('exit', (code) => {
+      clearTimeout(t);
+      if (code !== 0) reject(new Error(`l2-flood.py ${args.join(' ')}: exit ${code}: ${err}`));
+      else resolve(Number(out.trim()));
+    });
+  });
+}
+
+describe('neighbour table under an ARP and glean flood', function () {
+  this.timeout(180000);
+  const topo = new Topology();
+  let fwd: Running;
+
+  before(async () => {
+    const west = topo.addHost('west', 1);
+    const east = topo.addHost('east', 2);
+    fwd = await startForwarder({
+      eal: { lcores: '0-1' },
+      // /16 connected subnets: room for tens of thousands of random neighbours
+      ports: [{ ...topo.port(west, 0), address: '10.1.0.1/16' }, { ...topo.port(east, 1), address: '10.2.0.1/16' }],
+      fib: { maxNexthops: MAX_NEXTHOPS },
+      arp: { reachableMs: 30000, staleMs: 60000, retransmitMs: 1000, probes: 3 },
+    });
+  });
+
+  after(async () => {
+    if (fwd) assert.equal((await fwd.stop()).code, 0, fwd.stderr());
+    topo.destroy();
+  });
+
+  it('keeps serving legitimate hosts and routes, with every entry timed', async () => {
+    const west = topo.host('west');
+    const east = topo.host('east');
+    const routerMac = (await fwd.call('show.ports')).find((p: { ifname: string }) => p.ifname === 'west').address;
+    const rss0 = rssKiB(fwd.proc.pid!);
+    const cp0 = await fwd.call('show.controlplane');
+
+    const arpSent = await run(west.ns, ['arp', west.hostIf, '200000', '30', '10.1.0.1', '10.1.0.0/16'], 60000);
+    const udpSent = await run(west.ns, ['udp', west.hostIf, '100000', '30', routerMac, west.ip, '10.2.0.0/16'], 60000);
+    assert.equal(arpSent, 200000);
+    assert.equal(udpSent, 100000);
+    // the punt rings drain
+    let last = -1;
+    await waitFor('the control plane to go quiet', async () => {
+      const c = await fwd.call('show.controlplane');
+      const n = c.counters.arpRequestsSent;
+      const quiet = n === last;
+      last = n;
+      if (!quiet) await new Promise((r) => setTimeout(r, 200));
+      return quiet;
+    }, 30000);
+
+    const cp = await fwd.call('show.controlplane');
+    const neigh: { dst: string; state: string[]; timer_ms?: number | null }[] = await fwd.call('neighbor.show', { details: true });
+    const neighborRoutes = (await fwd.call('route.show', { limit: 1000000 })).filter((r: { protocol: string }) => r.protocol === 'neighbor').length;
+    const rssFlood = rssKiB(fwd.proc.pid!);
+    const numbers = {
+      entries: neigh.length,
+      byState: cp.neighbors,
+      neighborHostRoutes: neighborRoutes,
+      nexthops: cp.nexthops,
+      arpBroadcastsSent: cp.counters.arpRequestsSent - cp0.counters.arpRequestsSent,
+      limited: cp.limits,
+      rssGrowthMiB: +((rssFlood - rss0) / 1024).toFixed(1),
+    };
+    process.stderr.write(`      flood numbers: ${JSON.stringify(numbers)}\n`);
+
+    // a host the router has never seen resolves and forwards within a second
+    sh('ip', ['-n', west.ns, 'addr', 'add', '10.1.0.3/16', 'dev', west.hostIf]);
+    const ping = sh('ping', ['-n', '-c', '1', '-W', '1', '-I', '10.1.0.3', east.ip], { ns: west.ns, allowFail: true });
+    assert.match(ping, /1 received/, ping);
+
+    // routes still get next hops
+    const r = await fwd.call('route.add', { prefix: '10.99.0.0/16', via: '10.2.0.9' });
+    assert.equal(r.via, '10.2.0.9');
+
+    // bounded: creation was refused (and counted), not taken to the next-hop limit
+    assert.ok(neighborRoutes <= MAX_NEXTHOPS / 4, `neighbour host routes ${neighborRoutes}`);
+    assert.ok(cp.neighbors.INCOMPLETE <= 256, `incomplete ${cp.neighbors.INCOMPLETE}`);
+    assert.ok(Object.values(cp.limits as Record<string, number>).some((n) => n > 0), JSON.stringify(cp.limits));
+    // every entry in a state with its timer (permanent ones have none)
+    const untimed = neigh.filter((n) => n.state[0] !== 'PERMANENT' && typeof n.timer_ms !== 'number');
+    assert.deepEqual(untimed, [], `${untimed.length} entries without a timer`);
+    // memory: tens of MiB at most (main grew by more than 100 MiB here)
+    assert.ok(rssFlood - rss0 < 64 * 1024, `RSS grew ${((rssFlood - rss0) / 1024).toFixed(1)} MiB`);
+    // one summary line per interval, not one per packet
+    const lines = fwd.stderr().split('\n').filter((l) => /neighbo/i.test(l));
+    assert.ok(lines.length < 20, `${lines.length} log lines about neighbours:\n${lines.slice(0, 5).join('\n')}`);
+  });
+});
