@@ -52,7 +52,7 @@ describe('config: defaults', () => {
       control: { socket: '/run/dpfwd/dpfwd.sock', mode: 0o660 },
       punt: { rate: 10000, burst: 256 },
       icmp: { unreachable: true, rateLimit: 1000, burst: 50 },
-      arp: { reachableMs: 30000, staleMs: 60000, retransmitMs: 1000, probes: 3, queueLen: 4 },
+      arp: { reachableMs: 30000, staleMs: 60000, retransmitMs: 1000, probes: 3, queueLen: 4, maxEntries: 4096, maxIncomplete: 256, newPerSecond: 100, lockMs: 1000 },
       mempool: { mbufs: 0, cacheSize: 256 },
       warnings: [],
     };
@@ -372,7 +372,7 @@ const ERRORS: [string, string, string[]][] = [
     'arp.probes: expected an integer from 1 to 100, got 0',
     'arp.queueLen: expected an integer from 0 to 1024 packets, got -1',
   ]],
-  ['unknown arp key', `${PORTS}arp: {staleTimeMs: 1}`, ['arp.staleTimeMs: unknown key; did you mean staleMs? (valid keys: reachableMs, staleMs, retransmitMs, probes, queueLen)']],
+  ['unknown arp key', `${PORTS}arp: {staleTimeMs: 1}`, ['arp.staleTimeMs: unknown key; did you mean staleMs? (valid keys: reachableMs, staleMs, retransmitMs, probes, queueLen, maxEntries, maxIncomplete, newPerSecond, lockMs)']],
   ['mempool ranges', `${PORTS}mempool: {mbufs: 100, cacheSize: 1024}`, [
     'mempool.mbufs: expected an integer from 1023 to 2147483647, got 100',
     'mempool.cacheSize: expected an integer from 0 to 512, got 1024',

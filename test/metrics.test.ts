@@ -83,6 +83,10 @@ const EXPECTED: Record<string, string> = {
   dpfwd_fib_tbl8_groups_max: 'gauge',
   dpfwd_route_updates_total: 'counter',
   dpfwd_neighbors: 'gauge',
+  dpfwd_neighbor_limited_total: 'counter',
+  dpfwd_arp_ignored_total: 'counter',
+  dpfwd_nexthops: 'gauge',
+  dpfwd_nexthops_max: 'gauge',
   dpfwd_mempool_available: 'gauge',
   dpfwd_mempool_in_use: 'gauge',
   dpfwd_icmp_sent_total: 'counter',
@@ -131,7 +135,14 @@ function fakeSource() {
     };
   };
   let alive = 2;
-  const cp = { counters: newControlPlaneCounters(), neighbors: { countByState: () => ({ INCOMPLETE: 1, REACHABLE: 2, STALE: 0, FAILED: 0, PERMANENT: 3 }) } };
+  const cp = {
+    counters: newControlPlaneCounters(),
+    neighbors: {
+      countByState: () => ({ INCOMPLETE: 1, REACHABLE: 2, STALE: 0, FAILED: 0, PERMANENT: 3 }),
+      limitsByPort: [{ rate: 0, incomplete: 0, table_full: 0, nexthops: 0 }, { rate: 11, incomplete: 2, table_full: 0, nexthops: 1 }],
+      ignored: { unsolicited: 6, locktime: 1 },
+    },
+  };
   cp.counters.icmpSent.time_exceeded = 4;
   cp.counters.arpRequestsSent = 5;
   const src: MetricsSource = {
@@ -144,7 +155,7 @@ function fakeSource() {
       fibInfo: () => ({ maxRoutes: 1024, tbl8Groups: 256, tbl8Used: 3, maxNexthops: 4096, routes: 7, lookupStaged: false }),
       workersAlive: () => alive,
     },
-    rib: { counts: { static: 4, connected: 2, local: 2, neighbor: 1 }, updates: { add: { ok: 9, error: 1 }, del: { ok: 2, error: 0 } } },
+    rib: { counts: { static: 4, connected: 2, local: 2, neighbor: 1 }, updates: { add: { ok: 9, error: 1 }, del: { ok: 2, error: 0 } }, nexthopUsage: () => ({ used: 12, max: 64, learned: 5, learnedMax: 16 }) },
     cp,
     ports: [
       { index: 0, name: 'west', device: 'net_null0,no-rx=1', driver: 'net_null', mac: '02:00:00:00:00:00' },
@@ -190,6 +201,11 @@ describe('metrics: exposition', () => {
     assert.equal(one(e, 'dpfwd_route_updates_total', { op: 'add', result: 'error' }), 1);
     assert.deepEqual(pick(e, 'dpfwd_neighbors').map((s) => s.labels.state), NEIGH_STATES.map((s) => s.toLowerCase()));
     assert.equal(one(e, 'dpfwd_neighbors', { state: 'permanent' }), 3);
+    assert.equal(one(e, 'dpfwd_neighbor_limited_total', { port: 'east', reason: 'rate' }), 11);
+    assert.equal(one(e, 'dpfwd_neighbor_limited_total', { port: 'west', reason: 'rate' }), 0);
+    assert.equal(one(e, 'dpfwd_arp_ignored_total', { reason: 'locktime' }), 1);
+    assert.equal(one(e, 'dpfwd_nexthops', { holder: 'other' }), 7);
+    assert.equal(one(e, 'dpfwd_nexthops_max', { holder: 'learned' }), 16);
     assert.equal(one(e, 'dpfwd_mempool_in_use', { pool: 'mbufs' }), 192);
     assert.deepEqual(pick(e, 'dpfwd_icmp_sent_total').map((s) => s.labels.type).sort(), [...ICMP_TYPES].sort());
     assert.equal(one(e, 'dpfwd_icmp_sent_total', { type: 'time_exceeded' }), 4);

@@ -202,8 +202,8 @@ export function neighborDel(ctx: Ctx, a: Args) {
   return { deleted: formatIPv4(addr) };
 }
 
-export function neighborShow(ctx: Ctx) {
-  return ctx.fwd.cp.neighborRows();
+export function neighborShow(ctx: Ctx, a: Args = {}) {
+  return ctx.fwd.cp.neighborRows(a.details === true);
 }
 
 export function addressAdd(ctx: Ctx, a: Args) {
@@ -225,7 +225,15 @@ export function addressDel(ctx: Ctx, a: Args) {
 }
 
 export function showControlPlane(ctx: Ctx) {
-  return { counters: ctx.fwd.cp.counters, neighbors: ctx.fwd.cp.neighbors.countByState(), queue: ctx.fwd.cp.neighbors.stats };
+  const n = ctx.fwd.cp.neighbors;
+  return {
+    counters: ctx.fwd.cp.counters, neighbors: n.countByState(), queue: n.stats,
+    // neighbour budgets: cap hits (in total and per port), ARP that taught nothing, next hops
+    limits: n.limits,
+    limitsByPort: Object.fromEntries(ctx.fwd.ports.map((p) => [p.name, n.limitsByPort[p.index] ?? Object.fromEntries(Object.keys(n.limits).map((k) => [k, 0]))])),
+    arpIgnored: n.ignored,
+    nexthops: ctx.fwd.rib.nexthopUsage(),
+  };
 }
 
 export function health(ctx: Ctx) {

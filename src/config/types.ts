@@ -110,6 +110,14 @@ export interface ArpConfig {
   retransmitMs: number;
   probes: number;
   queueLen: number;
+  /** dynamic (learned or resolving) entries at most; also the next hops learned neighbours may hold */
+  maxEntries: number;
+  /** INCOMPLETE entries at most */
+  maxIncomplete: number;
+  /** new dynamic entries per port per second (token bucket, burst the same) */
+  newPerSecond: number;
+  /** a REACHABLE entry's MAC changes unsolicited only after this long (Linux's locktime) */
+  lockMs: number;
 }
 
 export interface MempoolConfig {

@@ -46,7 +46,7 @@ export const DEFAULTS = {
   control: { socket: '/run/dpfwd/dpfwd.sock', mode: 0o660 },
   punt: { rate: 10000, burst: 256 },
   icmp: { unreachable: true, rateLimit: 1000, burst: 50 },
-  arp: { reachableMs: 30000, staleMs: 60000, retransmitMs: 1000, probes: 3, queueLen: 4 },
+  arp: { reachableMs: 30000, staleMs: 60000, retransmitMs: 1000, probes: 3, queueLen: 4, maxEntries: 4096, maxIncomplete: 256, newPerSecond: 100, lockMs: 1000 },
   mempool: { mbufs: 0, cacheSize: 256 },
 } as const;
 
@@ -63,7 +63,7 @@ const KEYS = {
   control: ['socket', 'mode'],
   punt: ['rate', 'burst'],
   icmp: ['unreachable', 'rateLimit', 'burst'],
-  arp: ['reachableMs', 'staleMs', 'retransmitMs', 'probes', 'queueLen'],
+  arp: ['reachableMs', 'staleMs', 'retransmitMs', 'probes', 'queueLen', 'maxEntries', 'maxIncomplete', 'newPerSecond', 'lockMs'],
   mempool: ['mbufs', 'cacheSize'],
 };
 export const VALID_KEYS: Readonly<Record<keyof typeof KEYS, readonly string[]>> = KEYS;
@@ -773,10 +773,20 @@ function validateIcmp(c: Ctx, v: unknown): IcmpConfig {
   };
 }
 
-function validateArp(c: Ctx, v: unknown): ArpConfig {
+function validateArp(c: Ctx, v: unknown, fib: FibConfig): ArpConfig {
   const o = c.map('arp', v, KEYS.arp) ?? {};
   const d = DEFAULTS.arp;
+  // learned neighbours may hold at most half the next hops: the rest stays for routes
+  const half = Math.floor(fib.maxNexthops / 2);
+  const maxEntries = c.int('arp.maxEntries', o.maxEntries, Math.min(d.maxEntries, Math.floor(fib.maxNexthops / 4)), 1, 524288, { unit: 'entries' });
+  if (o.maxEntries !== undefined && maxEntries > half) {
+    c.err('arp.maxEntries', `${maxEntries} is more than half of fib.maxNexthops (${fib.maxNexthops}); learned neighbours may hold at most ${half} next hops so that routes keep the rest`);
+  }
   return {
+    maxEntries,
+    maxIncomplete: c.int('arp.maxIncomplete', o.maxIncomplete, d.maxIncomplete, 1, 65536, { unit: 'entries' }),
+    newPerSecond: c.int('arp.newPerSecond', o.newPerSecond, d.newPerSecond, 1, 1000000, { unit: 'entries/s per port' }),
+    lockMs: c.int('arp.lockMs', o.lockMs, d.lockMs, 0, 60000, { unit: 'ms' }),
     reachableMs: c.int('arp.reachableMs', o.reachableMs, d.reachableMs, 100, 86400000, { unit: 'ms' }),
     staleMs: c.int('arp.staleMs', o.staleMs, d.staleMs, 100, 86400000, { unit: 'ms' }),
     retransmitMs: c.int('arp.retransmitMs', o.retransmitMs, d.retransmitMs, 10, 60000, { unit: 'ms' }),
@@ -848,7 +858,7 @@ export function validateConfig(raw: unknown, source: string, sourceOf: SourceOf 
     control: validateControl(c, top.control),
     punt: validatePunt(c, top.punt),
     icmp: validateIcmp(c, top.icmp),
-    arp: validateArp(c, top.arp),
+    arp: validateArp(c, top.arp, fib),
     mempool: validateMempool(c, top.mempool),
     warnings: c.warnings,
   };

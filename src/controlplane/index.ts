@@ -60,7 +60,7 @@ export class ControlPlane {
       }
     });
     // resolve the gateways that static routes point at, so the first packets need not wait
-    for (const g of this.fwd.rib.unresolvedGateways()) this.neighbors.resolve(g.addr, g.port);
+    for (const g of this.fwd.rib.unresolvedGateways()) this.neighbors.resolve(g.addr, g.port, undefined, true);
   }
 
   stop(): void {
@@ -132,13 +132,15 @@ export class ControlPlane {
       return;
     }
     const forUs = this.isLocal(port, target);
-    // RFC 826: refresh what we know of the sender; add it when the packet is for us
+    // Learn only what Linux would (arp_process): a reply to our request, or a request for our
+    // address; anything else only refreshes an entry we have (Neighbors.learn)
     const onLink = this.fwd.rib.connectedPort(sender) === port;
-    if (sender !== 0 && onLink && !this.isLocal(port, sender)) this.neighbors.confirm(sender, port, a.senderMac, forUs);
+    if (sender !== 0 && onLink && !this.isLocal(port, sender)) {
+      const how = !forUs || sender === target ? 'unsolicited' : a.op === ARP_OP_REQUEST ? 'request' : a.op === ARP_OP_REPLY ? 'solicited' : 'unsolicited';
+      this.neighbors.learn(sender, port, a.senderMac, how);
+    }
     if (a.op === ARP_OP_REQUEST && forUs) {
       if (this.send(port, buildArpReplyTo(frame, this.portMac(port)))) this.counters.arpRepliesSent++;
-    } else if (a.op === ARP_OP_REPLY && !forUs && onLink) {
-      // gratuitous or unsolicited replies only refresh (done above)
     }
   }
 
@@ -166,8 +168,10 @@ export class ControlPlane {
     const r = this.fwd.rib.lookup(dst);
     if (!r || !r.port) return;
     const egress = this.fwd.rib.portIndex(r.port);
+    // a route's gateway (not a neighbour's own host route) is resolved outside the glean budgets
+    const gateway = r.kind === 'gateway' && r.origin !== 'neighbor';
     const target = r.kind === 'gateway' ? parseIPv4(r.via!) : dst;
-    this.neighbors.resolve(target, egress, Buffer.concat([Buffer.from([port & 0xff, port >> 8]), frame]) /* ingress port, LE, then the frame */);
+    this.neighbors.resolve(target, egress, Buffer.concat([Buffer.from([port & 0xff, port >> 8]), frame]) /* ingress port, LE, then the frame */, gateway);
   }
 
   /** A held packet whose neighbour never answered: host unreachable, back out of its ingress port. */
@@ -198,9 +202,16 @@ export class ControlPlane {
     this.icmpFrom(port, frame, (ip, mac) => this.icmp.fragNeeded(port, frame, ip, mac, mtu));
   }
 
-  neighborRows() {
-    return this.neighbors.list().map((e) => ({
-      dst: formatIPv4(e.addr), dev: this.fwd.rib.portName(e.port), lladdr: e.mac, state: [e.state],
-    }));
+  /** `neighbor show` rows (ip -j neigh); `details` adds the probes sent and ms until the entry's timer fires. */
+  neighborRows(details = false) {
+    return this.neighbors.list().map((e) => {
+      const row: Record<string, unknown> = { dst: formatIPv4(e.addr), dev: this.fwd.rib.portName(e.port), lladdr: e.mac, state: [e.state] };
+      if (details) {
+        row.probes = e.probes;
+        row.timer_ms = this.neighbors.timerMs(e);
+        row.gateway = e.gateway;
+      }
+      return row;
+    });
   }
 }

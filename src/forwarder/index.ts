@@ -141,7 +141,7 @@ export class Forwarder {
         this.log(`port ${p.name}: ${devices[i]} driver ${info.driver} mac ${info.mac} mtu ${p.mtu} rxq ${info.rxQueues} txq ${info.txQueues}`);
         return { index: i, name: p.name, device: devices[i], driver: info.driver, mac: info.mac, mtu: p.mtu };
       });
-      this.rib = new Rib(this.dp, this.ports.map((p) => ({ name: p.name, index: p.index })), c.fib.maxNexthops);
+      this.rib = new Rib(this.dp, this.ports.map((p) => ({ name: p.name, index: p.index })), c.fib.maxNexthops, c.arp.maxEntries);
       this.program();
       this.cp = new ControlPlane(this);
       this.dp.launch();

@@ -17,7 +17,7 @@ import type { Origin } from '../routing/rib';
 import { ORIGINS } from '../routing/rib';
 import type { ControlPlaneCounters } from '../controlplane';
 import { ICMP_TYPE_NAMES } from '../icmp';
-import { NEIGH_STATES } from '../neighbors';
+import { IGNORE_REASONS, IgnoreReason, LIMIT_REASONS, LimitReason, NEIGH_STATES } from '../neighbors';
 import { deviceName } from '../forwarder';
 
 export { startMetricsServer, MetricsServer } from './server';
@@ -36,11 +36,16 @@ export interface MetricsSource {
   rib: {
     counts: Record<Origin, number>;
     updates: { add: { ok: number; error: number }; del: { ok: number; error: number } };
+    nexthopUsage(): { used: number; max: number; learned: number; learnedMax: number };
   };
   /** the control plane (src/controlplane): its counters and the ARP table */
   cp: {
     counters: ControlPlaneCounters;
-    neighbors: { countByState(): Record<string, number> };
+    neighbors: {
+      countByState(): Record<string, number>;
+      limitsByPort: Record<LimitReason, number>[];
+      ignored: Record<IgnoreReason, number>;
+    };
   };
   ports: { index: number; name: string; device: string; driver: string; mac: string }[];
   config: Pick<Config, 'workers'>;
@@ -235,6 +240,24 @@ export function createMetrics(src: MetricsSource, opts: { defaults?: boolean } =
   gauge('dpfwd_neighbors', 'Neighbour (ARP) entries by state', ['state'], (_s, put) => {
     const n = src.cp.neighbors.countByState();
     for (const st of NEIGH_STATES) put({ state: st.toLowerCase() }, n[st] ?? 0);
+  });
+  counter('dpfwd_neighbor_limited_total', 'New neighbour entries refused, or old ones given up for them, by port and limit (rate: arp.newPerSecond, incomplete: arp.maxIncomplete, table_full: arp.maxEntries, nexthops: the learned next-hop budget)', ['port', 'reason'], (_s, put) => {
+    const by = src.cp.neighbors.limitsByPort;
+    src.ports.forEach((p) => LIMIT_REASONS.forEach((reason) => put({ port: p.name, reason }, by[p.index]?.[reason] ?? 0)));
+  });
+  counter('dpfwd_arp_ignored_total', 'ARP frames that changed nothing: unsolicited (about an address we have no entry for, not a request to us), locktime (a REACHABLE entry\'s MAC changed within arp.lockMs)', ['reason'], (_s, put) => {
+    const ig = src.cp.neighbors.ignored;
+    for (const reason of IGNORE_REASONS) put({ reason }, ig[reason]);
+  });
+  gauge('dpfwd_nexthops', 'Next-hop entries in use, by holder (learned: held only by ARP-learned neighbours; other: routes, addresses, static neighbours)', ['holder'], (_s, put) => {
+    const u = src.rib.nexthopUsage();
+    put({ holder: 'learned' }, u.learned);
+    put({ holder: 'other' }, u.used - u.learned);
+  });
+  gauge('dpfwd_nexthops_max', 'Next-hop table size (fib.maxNexthops), and the learned neighbours\' budget (arp.maxEntries)', ['holder'], (_s, put) => {
+    const u = src.rib.nexthopUsage();
+    put({ holder: 'all' }, u.max);
+    put({ holder: 'learned' }, u.learnedMax);
   });
   gauge('dpfwd_mempool_available', 'Free mbufs in the packet pool', ['pool'], (s, put) => put({ pool: 'mbufs' }, s.mempool.available));
   gauge('dpfwd_mempool_in_use', 'Mbufs taken from the packet pool (in RX rings, TX rings, punt rings and in flight)', ['pool'], (s, put) => put({ pool: 'mbufs' }, s.mempool.inUse));

@@ -4,21 +4,58 @@
  *
  *   INCOMPLETE  resolving: broadcast requests every retransmitMs, up to `probes`, then FAILED
  *   REACHABLE   confirmed by ARP within reachableMs
- *   STALE       not confirmed for reachableMs: still forwarded to, re-probed by unicast requests;
+ *   STALE       not confirmed for reachableMs, or learned without confirmation (a request to us,
+ *               an unsolicited change): still forwarded to, re-probed by unicast requests;
  *               no answer after `probes` → FAILED (so a host whose MAC changed is found again by
  *               broadcast instead of being black-holed)
- *   FAILED      next hop unresolved; forgotten after staleMs
- *   PERMANENT   static (config or CLI): never aged
+ *   FAILED      next hop unresolved (its MAC is gone from the RIB); forgotten after staleMs
+ *   PERMANENT   static (config or CLI): never aged, no timer
+ *
+ * Every state change goes through `enter()`, which sets the state and arms the timer that ends
+ * it, together: an entry is never in a dynamic state without its timer. The RIB is written
+ * before the state changes, so a refused write (no next hop left) leaves the entry as it was.
+ *
+ * Bounded (all limits under `arp:` in the config, docs/config.md):
+ * - at most arp.maxEntries dynamic entries; when full, a new one replaces the oldest FAILED,
+ *   then STALE, then INCOMPLETE entry (never a REACHABLE one, a route's gateway or a static one);
+ * - at most arp.maxIncomplete INCOMPLETE entries; beyond that the oldest is given up;
+ * - at most arp.newPerSecond new entries per port per second (token bucket, burst the same);
+ * - the RIB gives learned neighbours at most arp.maxEntries next hops (Rib's learned budget),
+ *   so what routes need is never taken.
+ * Gateways of routes are resolved outside these budgets: routes bound their number.
+ * Refusals are counted (show controlplane, dpfwd_neighbor_limited_total) and logged as one
+ * summary line per SUMMARY_MS at most.
  *
  * The packets that triggered resolution are held (up to arp.queueLen per neighbour) and sent
  * once the MAC is known; beyond that they stay dropped (counted as neighbor_unresolved).
  */
 import { ArpConfig } from '../config/types';
+import { DpfwdError } from '../errors';
 import { formatIPv4 } from '../routing/prefix';
 import { Rib } from '../routing/rib';
 
 export type NeighState = 'INCOMPLETE' | 'REACHABLE' | 'STALE' | 'FAILED' | 'PERMANENT';
 export const NEIGH_STATES: NeighState[] = ['INCOMPLETE', 'REACHABLE', 'STALE', 'FAILED', 'PERMANENT'];
+
+/** Why a new entry was refused or an old one given up for it (dpfwd_neighbor_limited_total). */
+export const LIMIT_REASONS = ['rate', 'incomplete', 'table_full', 'nexthops'] as const;
+export type LimitReason = (typeof LIMIT_REASONS)[number];
+/** ARP frames that taught nothing (dpfwd_arp_ignored_total). */
+export const IGNORE_REASONS = ['unsolicited', 'locktime'] as const;
+export type IgnoreReason = (typeof IGNORE_REASONS)[number];
+
+/** At most one summary line about refusals per this many ms. */
+export const SUMMARY_MS = 10000;
+
+/** How ARP evidence reached us, which decides what it may change (as Linux's arp_process). */
+export type Evidence =
+  /** an ARP reply addressed to us while we are resolving or probing the sender */
+  | 'solicited'
+  /** an ARP request for one of our addresses: may create an entry (STALE until confirmed) */
+  | 'request'
+  /** anything else (gratuitous ARP, replies nobody asked for, requests for other hosts):
+   * refreshes an existing entry only, and a changed MAC waits arp.lockMs */
+  | 'unsolicited';
 
 export interface NeighEntry {
   addr: number;
@@ -26,9 +63,14 @@ export interface NeighEntry {
   mac: string | null;
   state: NeighState;
   probes: number;
+  /** last change of state or MAC (ms) */
   updated: number;
   timer: NodeJS.Timeout | null;
+  /** when the timer fires (ms), or 0 without a timer */
+  due: number;
   queue: Buffer[];
+  /** resolved for a route's gateway: outside the learned budgets, never evicted */
+  gateway: boolean;
 }
 
 export interface NeighIo {
@@ -40,18 +82,40 @@ export interface NeighIo {
   failed(entry: NeighEntry, packets: Buffer[]): void;
 }
 
+type Counts<K extends string> = Record<K, number>;
+
+function zero<K extends string>(keys: readonly K[]): Counts<K> {
+  return Object.fromEntries(keys.map((k) => [k, 0])) as Counts<K>;
+}
+
 export class Neighbors {
   private readonly table = new Map<number, NeighEntry>();
   readonly stats = { queued: 0, queueSent: 0, queueDropped: 0 };
+  /** cap hits, summed over ports */
+  readonly limits: Counts<LimitReason> = zero(LIMIT_REASONS);
+  /** cap hits per port index */
+  readonly limitsByPort: Counts<LimitReason>[] = [];
+  readonly ignored: Counts<IgnoreReason> = zero(IGNORE_REASONS);
+  private incomplete = 0;
+  /** non-permanent, non-gateway entries */
+  private dynamic = 0;
+  private readonly buckets: { tokens: number; at: number }[] = [];
+  private summary: { timer: NodeJS.Timeout; limits: Counts<LimitReason>; ignored: Counts<IgnoreReason> } | null = null;
 
-  constructor(private readonly rib: Rib, private readonly cfg: ArpConfig, private readonly io: NeighIo, private readonly now = () => Date.now()) {
+  constructor(
+    private readonly rib: Rib,
+    private readonly cfg: ArpConfig,
+    private readonly io: NeighIo,
+    private readonly now = () => Date.now(),
+    private readonly log: (msg: string) => void = (m) => process.stderr.write(`dpfwd: ${m}\n`),
+  ) {
     for (const n of rib.listNeighbors()) {
-      if (n.permanent) this.table.set(n.addr, this.entry(n.addr, n.port, n.mac, 'PERMANENT'));
+      if (n.permanent) this.table.set(n.addr, this.entry(n.addr, n.port, n.mac));
     }
   }
 
-  private entry(addr: number, port: number, mac: string | null, state: NeighState): NeighEntry {
-    return { addr, port, mac, state, probes: 0, updated: this.now(), timer: null, queue: [] };
+  private entry(addr: number, port: number, mac: string | null, gateway = false): NeighEntry {
+    return { addr, port, mac, state: 'PERMANENT', probes: 0, updated: this.now(), timer: null, due: 0, queue: [], gateway };
   }
 
   get(addr: number): NeighEntry | undefined {
@@ -68,30 +132,54 @@ export class Neighbors {
     return c;
   }
 
+  /** ms until the entry's timer fires, or null when it has none (PERMANENT). */
+  timerMs(e: NeighEntry): number | null {
+    return e.timer ? Math.max(0, e.due - this.now()) : null;
+  }
+
+  // ---- the one place where state and timer change ----
+
+  /**
+   * Puts e in `state` with the timer that state needs. Counts INCOMPLETE entries. Callers have
+   * written the RIB first (MAC known or cleared).
+   */
+  private enter(e: NeighEntry, state: NeighState): void {
+    if (e.timer) clearTimeout(e.timer);
+    e.timer = null;
+    e.due = 0;
+    if (e.state === 'INCOMPLETE' && state !== 'INCOMPLETE') this.incomplete--;
+    if (e.state !== 'INCOMPLETE' && state === 'INCOMPLETE') this.incomplete++;
+    if (state !== e.state) e.updated = this.now();
+    e.state = state;
+    switch (state) {
+      case 'INCOMPLETE':
+      case 'STALE':
+        e.probes = 0;
+        this.probe(e);
+        return;
+      case 'REACHABLE':
+        e.probes = 0;
+        this.arm(e, this.cfg.reachableMs, () => this.enter(e, 'STALE'));
+        return;
+      case 'FAILED':
+        this.arm(e, this.cfg.staleMs, () => this.drop(e));
+        return;
+      case 'PERMANENT':
+        return;
+    }
+  }
+
   private arm(e: NeighEntry, ms: number, fn: () => void): void {
     if (e.timer) clearTimeout(e.timer);
-    e.timer = setTimeout(fn, ms);
+    e.due = this.now() + ms;
+    e.timer = setTimeout(() => {
+      if (this.table.get(e.addr) !== e) return;
+      fn();
+    }, ms);
     e.timer.unref();
   }
 
-  /** A packet needs addr on port resolved (punted as unresolved). */
-  resolve(addr: number, port: number, packet?: Buffer): void {
-    let e = this.table.get(addr);
-    if (e && e.state === 'PERMANENT') return;
-    if (!e || e.state === 'FAILED' || e.port !== port) {
-      if (e?.timer) clearTimeout(e.timer);
-      e = this.entry(addr, port, null, 'INCOMPLETE');
-      this.table.set(addr, e);
-      this.probe(e);
-    }
-    if (packet && e.state === 'INCOMPLETE') {
-      if (e.queue.length < this.cfg.queueLen) {
-        e.queue.push(packet);
-        this.stats.queued++;
-      } else this.stats.queueDropped++;
-    }
-  }
-
+  /** One probe of INCOMPLETE (broadcast) or STALE (unicast) and the timer for the next, or FAILED. */
   private probe(e: NeighEntry): void {
     if (e.probes >= this.cfg.probes) {
       this.fail(e);
@@ -106,77 +194,237 @@ export class Neighbors {
     const held = e.queue;
     e.queue = [];
     this.stats.queueDropped += held.length;
-    if (e.mac !== null) this.rib.setNeighbor(e.addr, e.port, null);
+    if (e.mac !== null) this.forgetInRib(e.addr);
     e.mac = null;
-    e.state = 'FAILED';
-    e.updated = this.now();
+    this.enter(e, 'FAILED');
     this.io.failed(e, held);
-    this.arm(e, this.cfg.staleMs, () => {
-      if (this.table.get(e.addr) === e && e.state === 'FAILED') {
-        this.table.delete(e.addr);
-        this.rib.forgetNeighbor(e.addr);
-      }
-    });
+  }
+
+  /** The RIB forgets the neighbour: its host route and learned next hop go, gateways become unresolved. */
+  private forgetInRib(addr: number): void {
+    try {
+      this.rib.forgetNeighbor(addr);
+    } catch (err) {
+      this.log(`neighbour ${formatIPv4(addr)}: ${(err as Error).message}`);
+    }
+  }
+
+  /** Removes a dynamic entry (aged out or evicted): table, timer, RIB, held packets. */
+  private drop(e: NeighEntry): void {
+    if (e.timer) clearTimeout(e.timer);
+    e.timer = null;
+    if (this.table.get(e.addr) !== e) return;
+    this.table.delete(e.addr);
+    if (e.state === 'INCOMPLETE') this.incomplete--;
+    if (e.state !== 'PERMANENT' && !e.gateway) this.dynamic--;
+    if (e.mac !== null && e.state !== 'PERMANENT') this.forgetInRib(e.addr);
+    if (e.queue.length) {
+      this.stats.queueDropped += e.queue.length;
+      const held = e.queue;
+      e.queue = [];
+      this.io.failed(e, held);
+    }
+  }
+
+  // ---- budgets ----
+
+  private hit(port: number, reason: LimitReason): void {
+    this.limits[reason]++;
+    (this.limitsByPort[port] ??= zero(LIMIT_REASONS))[reason]++;
+    this.noteForSummary();
+  }
+
+  private noteForSummary(): void {
+    if (this.summary) return;
+    const timer = setTimeout(() => this.writeSummary(), SUMMARY_MS);
+    timer.unref();
+    this.summary = { timer, limits: { ...this.limits }, ignored: { ...this.ignored } };
+  }
+
+  private writeSummary(): void {
+    const s = this.summary;
+    this.summary = null;
+    if (!s) return;
+    const part = <K extends string>(now: Counts<K>, then: Counts<K>) =>
+      (Object.keys(now) as K[]).filter((k) => now[k] > then[k]).map((k) => `${k} ${now[k] - then[k]}`).join(', ') || 'none';
+    this.log(`neighbours: in the last ${SUMMARY_MS / 1000} s, limits hit: ${part(this.limits, s.limits)}; ARP ignored: ${part(this.ignored, s.ignored)} (see arp: in docs/config.md)`);
+  }
+
+  private takeToken(port: number): boolean {
+    const rate = this.cfg.newPerSecond;
+    const t = this.now();
+    const b = (this.buckets[port] ??= { tokens: rate, at: t });
+    b.tokens = Math.min(rate, b.tokens + ((t - b.at) * rate) / 1000);
+    b.at = t;
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+
+  /** The oldest entry of the first class that has one: FAILED, STALE, INCOMPLETE (if allowed). */
+  private victim(classes: NeighState[]): NeighEntry | undefined {
+    const first: Partial<Record<NeighState, NeighEntry>> = {};
+    for (const e of this.table.values()) {
+      if (e.gateway || e.state === 'PERMANENT' || e.state === 'REACHABLE' || first[e.state]) continue;
+      first[e.state] = e;
+      if (e.state === classes[0]) break;
+    }
+    for (const c of classes) if (first[c]) return first[c];
+    return undefined;
   }
 
   /**
-   * ARP evidence that addr is at mac on port. `create`: add an entry if none exists (requests
-   * addressed to us, replies to our requests); otherwise only existing entries are refreshed.
+   * Room for a new dynamic entry on port (INCOMPLETE when `incomplete`): false when the port's
+   * rate is spent or nothing may be given up for it. Counts what it refuses or gives up.
    */
-  confirm(addr: number, port: number, mac: string, create: boolean): boolean {
+  private admit(port: number, incomplete: boolean): boolean {
+    if (!this.takeToken(port)) {
+      this.hit(port, 'rate');
+      return false;
+    }
+    if (incomplete && this.incomplete >= this.cfg.maxIncomplete) {
+      const v = this.victim(['INCOMPLETE']);
+      if (!v) {
+        this.hit(port, 'incomplete');
+        return false;
+      }
+      this.hit(port, 'incomplete');
+      this.drop(v);
+    }
+    if (this.dynamic >= this.cfg.maxEntries) {
+      const v = this.victim(['FAILED', 'STALE', 'INCOMPLETE']);
+      this.hit(port, 'table_full');
+      if (!v) return false;
+      this.drop(v);
+    }
+    return true;
+  }
+
+  private add(addr: number, port: number, gateway: boolean): NeighEntry {
+    const e = this.entry(addr, port, null, gateway);
+    e.state = 'FAILED'; // no state yet: the caller enters the first one
+    this.table.set(addr, e);
+    if (!gateway) this.dynamic++;
+    return e;
+  }
+
+  // ---- events ----
+
+  /**
+   * A packet needs addr on port resolved (punted as unresolved). `gateway`: addr is a route's
+   * gateway (resolved outside the learned budgets).
+   */
+  resolve(addr: number, port: number, packet?: Buffer, gateway = false): void {
+    let e = this.table.get(addr);
+    if (e?.state === 'PERMANENT') return;
+    if (e && (e.state === 'FAILED' || e.port !== port)) {
+      if (gateway && !e.gateway) {
+        // a gleaned entry becomes a gateway's: out of the dynamic budget
+        e.gateway = true;
+        this.dynamic--;
+      }
+      if (!e.gateway && !this.admit(port, true)) return;
+      if (e.port !== port && e.mac !== null) this.forgetInRib(addr);
+      e.port = port;
+      e.mac = null;
+      this.enter(e, 'INCOMPLETE');
+    } else if (!e) {
+      if (!gateway && !this.admit(port, true)) return;
+      e = this.add(addr, port, gateway);
+      this.enter(e, 'INCOMPLETE');
+    }
+    if (packet && e.state === 'INCOMPLETE') {
+      if (e.queue.length < this.cfg.queueLen) {
+        e.queue.push(packet);
+        this.stats.queued++;
+      } else this.stats.queueDropped++;
+    }
+  }
+
+  /**
+   * ARP evidence that addr is at mac on port. What it may change follows Linux: a reply to our
+   * request confirms (REACHABLE); a request for our address may create an entry (STALE until a
+   * unicast probe confirms it); anything else only refreshes an entry we have. A changed MAC on
+   * a REACHABLE entry updated less than arp.lockMs ago is ignored unless solicited.
+   * Returns true when the table changed.
+   */
+  learn(addr: number, port: number, mac: string, how: Evidence): boolean {
     let e = this.table.get(addr);
     if (e?.state === 'PERMANENT') return false;
     if (!e) {
-      if (!create) return false;
-      e = this.entry(addr, port, null, 'INCOMPLETE');
-      this.table.set(addr, e);
+      if (how === 'unsolicited' || how === 'solicited') {
+        this.ignored.unsolicited++;
+        this.noteForSummary();
+        return false;
+      }
+      if (!this.admit(port, false)) return false;
+      if (!this.writeRib(addr, port, mac)) return false;
+      e = this.add(addr, port, false);
+      e.mac = mac;
+      this.enter(e, 'STALE');
+      return true;
     }
+    const solicited = how === 'solicited' && (e.state === 'INCOMPLETE' || e.probes > 0);
     const changed = e.mac !== mac || e.port !== port;
+    if (changed && e.mac !== null && !solicited && e.state === 'REACHABLE' && this.now() - e.updated < this.cfg.lockMs) {
+      this.ignored.locktime++;
+      this.noteForSummary();
+      return false;
+    }
+    if (changed && !this.writeRib(addr, port, mac)) return false;
+    if (changed) e.updated = this.now();
     e.port = port;
     e.mac = mac;
-    e.state = 'REACHABLE';
-    e.probes = 0;
-    e.updated = this.now();
-    if (changed) this.rib.setNeighbor(addr, port, mac);
+    // the same MAC, or an answer to our request, confirms; a new MAC nobody confirmed is probed
+    const next: NeighState = solicited || !changed ? 'REACHABLE' : 'STALE';
+    if (next === 'STALE' && e.state === 'STALE' && !changed) return false;
+    this.enter(e, next);
     const held = e.queue;
     e.queue = [];
     if (held.length) {
       this.stats.queueSent += held.length;
       this.io.flush(e, held);
     }
-    const entry = e;
-    this.arm(e, this.cfg.reachableMs, () => this.stale(entry));
     return true;
   }
 
-  private stale(e: NeighEntry): void {
-    if (this.table.get(e.addr) !== e || e.state !== 'REACHABLE') return;
-    e.state = 'STALE';
-    e.updated = this.now();
-    e.probes = 0;
-    this.probe(e);
+  /** rib.setNeighbor, counting a refusal (no next hop left) instead of throwing. */
+  private writeRib(addr: number, port: number, mac: string): boolean {
+    try {
+      this.rib.setNeighbor(addr, port, mac);
+      return true;
+    } catch (err) {
+      if (!(err instanceof DpfwdError) || err.code !== 'ENOSPC') throw err;
+      this.hit(port, 'nexthops');
+      return false;
+    }
   }
 
   /** A static entry (config or CLI): permanent, never aged. */
   setPermanent(addr: number, port: number, mac: string): void {
     const old = this.table.get(addr);
-    if (old?.timer) clearTimeout(old.timer);
-    const e = this.entry(addr, port, mac, 'PERMANENT');
+    if (old) this.release(old);
+    const e = this.entry(addr, port, mac);
     this.table.set(addr, e);
     if (old?.queue.length) this.io.flush(e, old.queue);
   }
 
+  /** Takes an entry out of the table without touching the RIB (its caller does). */
+  private release(e: NeighEntry): void {
+    if (e.timer) clearTimeout(e.timer);
+    e.timer = null;
+    if (e.state === 'INCOMPLETE') this.incomplete--;
+    if (e.state !== 'PERMANENT' && !e.gateway) this.dynamic--;
+    this.table.delete(e.addr);
+  }
+
   remove(addr: number): void {
     const e = this.table.get(addr);
-    if (e?.timer) clearTimeout(e.timer);
-    this.table.delete(addr);
+    if (e) this.release(e);
   }
 
   stop(): void {
     for (const e of this.table.values()) if (e.timer) clearTimeout(e.timer);
-  }
-
-  describe(e: NeighEntry): string {
-    return `${formatIPv4(e.addr)} port ${this.rib.portName(e.port)} ${e.mac ?? '-'} ${e.state}`;
+    if (this.summary) clearTimeout(this.summary.timer);
   }
 }

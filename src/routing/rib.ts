@@ -35,6 +35,8 @@ interface Nexthop {
   port: number; // -1 for local/drop
   gateway: number; // gateway: its address
   refs: number;
+  /** taken by a learned neighbour's host route and by nothing else yet (counts in the learned budget) */
+  learned: boolean;
 }
 
 export interface PortRef {
@@ -99,15 +101,22 @@ export class Rib {
   /** interface addresses per port index */
   private readonly addresses: { port: number; addr: number; len: number }[] = [];
   readonly counts: Record<Origin, number> = { static: 0, connected: 0, local: 0, neighbor: 0 };
+  /** next hops held only by learned neighbours (see learnedMax) */
+  private learnedCount = 0;
   readonly updates = { add: { ok: 0, error: 0 }, del: { ok: 0, error: 0 } };
 
   constructor(
     private readonly fib: FibWriter,
     private readonly ports: PortRef[],
     private readonly maxNexthops: number,
+    /**
+     * Next hops that learned (ARP) neighbours may hold: the rest is kept for routes, interface
+     * addresses and static neighbours (arp.maxEntries, at most half of fib.maxNexthops).
+     */
+    readonly learnedMax: number = Math.floor(maxNexthops / 2),
   ) {
     // id 0: the shared drop next hop (blackhole routes)
-    this.nexthops[DROP_NH] = { id: DROP_NH, kind: 'drop', port: -1, gateway: 0, refs: 1 };
+    this.nexthops[DROP_NH] = { id: DROP_NH, kind: 'drop', port: -1, gateway: 0, refs: 1, learned: false };
     this.byKey.set('drop', this.nexthops[DROP_NH]!);
     this.fib.nexthopSet(DROP_NH, NH_DROP);
   }
@@ -128,17 +137,27 @@ export class Rib {
 
   // ---- next hops ----
 
-  private allocNexthop(key: string, kind: NhKind, port: number, gateway: number): Nexthop {
+  /** A reference to the next hop for key, made if needed. `learned`: for a learned neighbour (its budget). */
+  private allocNexthop(key: string, kind: NhKind, port: number, gateway: number, learned = false): Nexthop {
     const have = this.byKey.get(key);
     if (have) {
       have.refs++;
+      if (have.learned && !learned) {
+        have.learned = false; // a route uses it now: it counts as the route's
+        this.learnedCount--;
+      }
       return have;
     }
-    const id = this.freeIds.length ? this.freeIds.pop()! : this.nexthops.length;
+    if (learned && this.learnedCount >= this.learnedMax) {
+      throw new DpfwdError('ENOSPC', `learned neighbours hold all ${this.learnedMax} next hops of their budget (arp.maxEntries); routes keep the rest`);
+    }
+    const id = this.freeIds.length ? this.freeIds[this.freeIds.length - 1] : this.nexthops.length;
     if (id >= this.maxNexthops) {
       throw new DpfwdError('ENOSPC', `no free next-hop entry (fib.maxNexthops = ${this.maxNexthops}); raise it and restart`);
     }
-    const nh: Nexthop = { id, kind, port, gateway, refs: 1 };
+    if (this.freeIds.length) this.freeIds.pop();
+    if (learned) this.learnedCount++;
+    const nh: Nexthop = { id, kind, port, gateway, refs: 1, learned };
     this.nexthops[id] = nh;
     this.byKey.set(key, nh);
     this.writeNexthop(nh);
@@ -150,6 +169,7 @@ export class Rib {
     if (!nh) return;
     if (--nh.refs > 0 || id === DROP_NH) return; // the drop next hop holds one for itself and stays
     this.byKey.delete(this.keyOf(nh));
+    if (nh.learned) this.learnedCount--;
     this.nexthops[id] = undefined;
     this.fib.nexthopSet(id, NH_DROP);
     this.freeIds.push(id);
@@ -456,17 +476,40 @@ export class Rib {
    */
   setNeighbor(addr: number, portName: string | number, mac: string | null, permanent = false): void {
     const port = typeof portName === 'number' ? portName : this.portIndex(portName);
+    const before = this.neighbors.get(addr);
+    const have = this.routes.get(addr, 32);
+    // the host route's next hop first: when none is left (ENOSPC) nothing has changed
+    let hostNh: Nexthop | undefined;
+    if (this.connectedPort(addr) === port && have === undefined) {
+      hostNh = this.allocNexthop(`gw:${port}:${addr}`, 'gateway', port, addr, !permanent);
+    }
     this.neighbors.set(addr, { addr, port, mac, permanent });
     const gw = this.byKey.get(`gw:${port}:${addr}`);
+    if (permanent && gw?.learned) {
+      gw.learned = false; // a static neighbour's next hop counts as the routes'
+      this.learnedCount--;
+    }
     if (gw) this.writeNexthop(gw);
-    const have = this.routes.get(addr, 32);
-    const neighborOrigin = ORIGINS.indexOf('neighbor');
-    if (this.connectedPort(addr) === port && (have === undefined || Math.floor(have / NH_SHIFT) === neighborOrigin)) {
-      if (have === undefined) {
-        const nh = this.allocNexthop(`gw:${port}:${addr}`, 'gateway', port, addr);
-        this.install(addr, 32, nh, 'neighbor');
+    if (hostNh) {
+      try {
+        this.install(addr, 32, hostNh, 'neighbor');
+      } catch (e) {
+        // install gave the reference back
+        if (before) this.neighbors.set(addr, before);
+        else this.neighbors.delete(addr);
+        if (gw) this.writeNexthop(gw);
+        throw e;
       }
     }
+    if (before && before.port !== port) {
+      const old = this.byKey.get(`gw:${before.port}:${addr}`);
+      if (old) this.writeNexthop(old);
+    }
+  }
+
+  /** Next hops in use, the table's size, and the learned neighbours' share and budget. */
+  nexthopUsage(): { used: number; max: number; learned: number; learnedMax: number } {
+    return { used: this.byKey.size, max: this.maxNexthops, learned: this.learnedCount, learnedMax: this.learnedMax };
   }
 
   delNeighbor(addr: number): void {
