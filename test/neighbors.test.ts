@@ -1,0 +1,220 @@
+/**
+ * The ARP state machine against a real RIB over a fake FIB (no DPDK): what it learns from which
+ * ARP evidence (as Linux's arp_process), the lock time, the caps and budgets, and that every
+ * dynamic entry is in one state with its timer armed — also when the RIB refuses a write.
+ */
+import { strict as assert } from 'assert';
+import { ArpConfig } from '../src/config/types';
+import { DpfwdError } from '../src/errors';
+import { Neighbors, NeighEntry } from '../src/neighbors';
+import { FibWriter, Rib } from '../src/routing/rib';
+import { parseIPv4 } from '../src/routing';
+
+class NullFib implements FibWriter {
+  fibAdd(): void {}
+  fibDel(): void {}
+  fibAddBulk(addrs: Uint32Array): number { return addrs.length; }
+  nexthopSet(): void {}
+  nexthopActionWithPort(): void {}
+}
+
+const ip = parseIPv4;
+const MAC_A = '02:00:00:00:00:0a';
+const MAC_B = '02:00:00:00:00:0b';
+
+function setup(arp: Partial<ArpConfig> = {}, opts: { maxNexthops?: number; learnedMax?: number } = {}) {
+  const cfg: ArpConfig = {
+    reachableMs: 60000, staleMs: 60000, retransmitMs: 60000, probes: 3, queueLen: 4,
+    maxEntries: 100, maxIncomplete: 100, newPerSecond: 1000, lockMs: 1000, ...arp,
+  };
+  const rib = new Rib(new NullFib(), [{ name: 'west', index: 0 }, { name: 'east', index: 1 }], opts.maxNexthops ?? 1024, opts.learnedMax);
+  rib.addAddress('west', ip('10.1.0.1'), 16);
+  rib.addAddress('east', ip('10.2.0.1'), 16);
+  const clock = { t: 1_000_000 };
+  const sent: { port: number; addr: string; mac: string | null }[] = [];
+  const logs: string[] = [];
+  const n = new Neighbors(rib, cfg, {
+    sendRequest: (port, addr, mac) => sent.push({ port, addr: `${addr >>> 24}.${(addr >>> 16) & 255}.${(addr >>> 8) & 255}.${addr & 255}`, mac }),
+    flush: () => {},
+    failed: () => {},
+  }, () => clock.t, (m) => logs.push(m));
+  return { n, rib, clock, sent, logs, cfg };
+}
+
+/** Every entry in a dynamic state has its timer; permanent ones have none. */
+function assertTimed(n: Neighbors): void {
+  for (const e of n.list()) {
+    if (e.state === 'PERMANENT') assert.equal(n.timerMs(e), null, `${e.addr} permanent with a timer`);
+    else assert.equal(typeof n.timerMs(e), 'number', `${e.addr} ${e.state} without a timer`);
+  }
+}
+
+describe('neighbours: what ARP teaches (as Linux)', () => {
+  let s: ReturnType<typeof setup>;
+  afterEach(() => s.n.stop());
+
+  it('an unsolicited reply or a request for another host about an unknown address creates nothing', () => {
+    s = setup();
+    assert.equal(s.n.learn(ip('10.1.0.9'), 0, MAC_A, 'unsolicited'), false);
+    assert.equal(s.n.learn(ip('10.1.0.9'), 0, MAC_A, 'solicited'), false, 'a reply we did not ask for');
+    assert.equal(s.n.get(ip('10.1.0.9')), undefined);
+    assert.equal(s.rib.getNeighbor(ip('10.1.0.9')), undefined);
+    assert.equal(s.n.ignored.unsolicited, 2);
+  });
+
+  it('a request for our address creates a STALE entry and probes it by unicast; the reply confirms it', () => {
+    s = setup();
+    assert.equal(s.n.learn(ip('10.1.0.9'), 0, MAC_A, 'request'), true);
+    assert.equal(s.n.get(ip('10.1.0.9'))!.state, 'STALE');
+    assert.equal(s.rib.getNeighbor(ip('10.1.0.9'))!.mac, MAC_A, 'forwarded to while STALE');
+    assert.deepEqual(s.sent, [{ port: 0, addr: '10.1.0.9', mac: MAC_A }]);
+    s.n.learn(ip('10.1.0.9'), 0, MAC_A, 'solicited');
+    assert.equal(s.n.get(ip('10.1.0.9'))!.state, 'REACHABLE');
+    assertTimed(s.n);
+  });
+
+  it('a reply to our broadcast request resolves an INCOMPLETE entry', () => {
+    s = setup();
+    s.n.resolve(ip('10.2.0.7'), 1);
+    assert.deepEqual(s.sent, [{ port: 1, addr: '10.2.0.7', mac: null }]);
+    s.n.learn(ip('10.2.0.7'), 1, MAC_B, 'solicited');
+    assert.equal(s.n.get(ip('10.2.0.7'))!.state, 'REACHABLE');
+    assert.equal(s.rib.getNeighbor(ip('10.2.0.7'))!.mac, MAC_B);
+  });
+
+  it('an unsolicited MAC change of a REACHABLE entry waits arp.lockMs, then is probed (STALE)', () => {
+    s = setup({ lockMs: 1000 });
+    s.n.resolve(ip('10.1.0.5'), 0);
+    s.n.learn(ip('10.1.0.5'), 0, MAC_A, 'solicited');
+    s.clock.t += 500;
+    assert.equal(s.n.learn(ip('10.1.0.5'), 0, MAC_B, 'unsolicited'), false);
+    assert.equal(s.n.learn(ip('10.1.0.5'), 0, MAC_B, 'request'), false, 'a request to us with a new MAC is unsolicited too');
+    assert.equal(s.n.ignored.locktime, 2);
+    assert.equal(s.rib.getNeighbor(ip('10.1.0.5'))!.mac, MAC_A, 'not poisoned');
+    s.clock.t += 600;
+    assert.equal(s.n.learn(ip('10.1.0.5'), 0, MAC_B, 'unsolicited'), true);
+    const e = s.n.get(ip('10.1.0.5'))!;
+    assert.deepEqual([e.state, e.mac], ['STALE', MAC_B]);
+    assert.deepEqual(s.sent.at(-1), { port: 0, addr: '10.1.0.5', mac: MAC_B }, 'the new MAC is probed');
+    assertTimed(s.n);
+  });
+
+  it('the same MAC, unsolicited, refreshes a known entry', () => {
+    s = setup();
+    s.n.resolve(ip('10.1.0.5'), 0);
+    s.n.learn(ip('10.1.0.5'), 0, MAC_A, 'solicited');
+    s.clock.t += 10;
+    assert.equal(s.n.learn(ip('10.1.0.5'), 0, MAC_A, 'unsolicited'), true);
+    assert.equal(s.n.get(ip('10.1.0.5'))!.state, 'REACHABLE');
+  });
+});
+
+describe('neighbours: bounded', () => {
+  let s: ReturnType<typeof setup>;
+  afterEach(() => s.n.stop());
+
+  it('refuses new entries beyond arp.newPerSecond per port, counting them; gateways are exempt', () => {
+    s = setup({ newPerSecond: 5 });
+    for (let i = 0; i < 8; i++) s.n.resolve(ip('10.2.1.0') + i, 1);
+    assert.equal(s.n.list().length, 5);
+    assert.equal(s.n.limits.rate, 3);
+    assert.equal(s.n.limitsByPort[1].rate, 3);
+    s.n.resolve(ip('10.2.0.254'), 1, undefined, true);
+    assert.equal(s.n.get(ip('10.2.0.254'))!.state, 'INCOMPLETE', "a route's gateway is resolved anyway");
+    assert.equal(s.n.learn(ip('10.1.0.3'), 0, MAC_A, 'request'), true, 'the other port has its own budget');
+    s.clock.t += 1000;
+    s.n.resolve(ip('10.2.2.0'), 1);
+    assert.equal(s.n.get(ip('10.2.2.0'))!.state, 'INCOMPLETE', 'the bucket refills');
+    assertTimed(s.n);
+  });
+
+  it('keeps at most arp.maxIncomplete INCOMPLETE entries, giving up the oldest', () => {
+    s = setup({ maxIncomplete: 3 });
+    for (let i = 1; i <= 5; i++) s.n.resolve(ip('10.2.1.0') + i, 1);
+    assert.equal(s.n.countByState().INCOMPLETE, 3);
+    assert.deepEqual(s.n.list().map((e) => e.addr - ip('10.2.1.0')), [3, 4, 5]);
+    assert.equal(s.n.limits.incomplete, 2);
+    assertTimed(s.n);
+  });
+
+  it('keeps at most arp.maxEntries dynamic entries: gives up FAILED/STALE ones, never REACHABLE ones', () => {
+    s = setup({ maxEntries: 3 });
+    for (let i = 1; i <= 3; i++) {
+      s.n.resolve(ip('10.1.1.0') + i, 0);
+      s.n.learn(ip('10.1.1.0') + i, 0, MAC_A, 'solicited');
+    }
+    s.n.resolve(ip('10.1.2.1'), 0);
+    assert.equal(s.n.get(ip('10.1.2.1')), undefined, 'full of REACHABLE entries: refused');
+    assert.equal(s.n.limits.table_full, 1);
+    s.n.learn(ip('10.1.1.2'), 0, MAC_B, 'unsolicited'); // past lockMs? no: clock did not move
+    s.clock.t += 2000;
+    s.n.learn(ip('10.1.1.2'), 0, MAC_B, 'unsolicited'); // now STALE
+    s.n.learn(ip('10.1.3.1'), 0, MAC_A, 'request');
+    assert.equal(s.n.get(ip('10.1.1.2')), undefined, 'the STALE entry made room');
+    assert.equal(s.rib.getNeighbor(ip('10.1.1.2')), undefined, 'and its host route went with it');
+    assert.equal(s.n.get(ip('10.1.3.1'))!.state, 'STALE');
+    assertTimed(s.n);
+  });
+
+  it('a RIB with no learned next hop left refuses the entry and changes nothing (no REACHABLE entry without a timer)', () => {
+    s = setup({}, { learnedMax: 2 });
+    s.n.learn(ip('10.1.0.11'), 0, MAC_A, 'request');
+    s.n.learn(ip('10.1.0.12'), 0, MAC_A, 'request');
+    assert.equal(s.n.learn(ip('10.1.0.13'), 0, MAC_A, 'request'), false);
+    assert.equal(s.n.get(ip('10.1.0.13')), undefined);
+    assert.equal(s.rib.getNeighbor(ip('10.1.0.13')), undefined);
+    assert.equal(s.n.limits.nexthops, 1);
+    // an INCOMPLETE entry whose answer finds no next hop stays INCOMPLETE, with its timer
+    s.n.resolve(ip('10.1.0.14'), 0);
+    assert.equal(s.n.learn(ip('10.1.0.14'), 0, MAC_B, 'solicited'), false);
+    assert.equal(s.n.get(ip('10.1.0.14'))!.state, 'INCOMPLETE');
+    assertTimed(s.n);
+    // routes keep theirs
+    s.rib.addRoute({ addr: ip('10.9.0.0'), len: 16, via: ip('10.1.0.200') });
+    assert.deepEqual(s.rib.nexthopUsage().learned, 2);
+  });
+
+  it('learned neighbours get at most the learned budget of next hops; routes the rest', () => {
+    s = setup({ maxEntries: 1000, newPerSecond: 100000 }, { maxNexthops: 64, learnedMax: 16 });
+    for (let i = 1; i <= 40; i++) s.n.learn(ip('10.1.5.0') + i, 0, MAC_A, 'request');
+    assert.equal(s.rib.nexthopUsage().learned, 16);
+    for (let i = 1; i <= 40; i++) s.rib.addRoute({ addr: ip('10.100.0.0') + i * 256, len: 24, via: ip('10.2.0.0') + 100 + i });
+    assert.ok(s.rib.nexthopUsage().used <= 64);
+  });
+
+  it('logs one summary line per interval, not one per refusal', () => {
+    s = setup({ newPerSecond: 1 });
+    for (let i = 0; i < 1000; i++) s.n.resolve(ip('10.2.1.0') + i, 1);
+    assert.equal(s.n.limits.rate, 999);
+    assert.equal(s.logs.length, 0, 'nothing yet: the summary comes at the end of the interval');
+  });
+});
+
+describe('neighbours: every state has its timer', () => {
+  it('timers move INCOMPLETE → FAILED → gone, REACHABLE → STALE → FAILED, each with a timer armed', async () => {
+    const s = setup({ retransmitMs: 5, reachableMs: 5, staleMs: 5, probes: 2 });
+    const seen = new Set<string>();
+    const watch = (e: NeighEntry | undefined) => { if (e) { seen.add(e.state); assertTimed(s.n); } };
+    s.n.resolve(ip('10.2.0.9'), 1);
+    s.n.resolve(ip('10.2.0.8'), 1);
+    s.n.learn(ip('10.2.0.8'), 1, MAC_A, 'solicited');
+    const deadline = Date.now() + 5000;
+    while ((s.n.get(ip('10.2.0.9')) || s.n.get(ip('10.2.0.8'))) && Date.now() < deadline) {
+      s.clock.t = Date.now();
+      watch(s.n.get(ip('10.2.0.8')));
+      watch(s.n.get(ip('10.2.0.9')));
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    s.n.stop();
+    assert.equal(s.n.list().length, 0, 'both aged out');
+    for (const st of ['INCOMPLETE', 'REACHABLE', 'STALE', 'FAILED']) assert.ok(seen.has(st), `saw ${st}: ${[...seen]}`);
+  });
+
+  it('a setNeighbor that throws something other than ENOSPC is not swallowed', () => {
+    const s = setup();
+    (s.rib as unknown as { setNeighbor: () => void }).setNeighbor = () => { throw new DpfwdError('EIO', 'boom'); };
+    assert.throws(() => s.n.learn(ip('10.1.0.11'), 0, MAC_A, 'request'), /boom/);
+    assert.equal(s.n.get(ip('10.1.0.11')), undefined);
+    s.n.stop();
+  });
+});
