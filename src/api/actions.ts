@@ -5,7 +5,8 @@
 import { Forwarder } from '../forwarder';
 import { DpfwdError } from '../errors';
 import { CounterSnapshot } from '../dataplane';
-import { formatIPv4, parseIPv4, parseUnicastIPv4, parseInterfaceAddress, parseMac, parsePrefix, parseRouteFile, findAddressConflict } from '../routing/prefix';
+import { formatIPv4, formatPrefix, parseIPv4, parseInterfaceAddress, parseMac, parsePrefix, parseRouteFile, findAddressConflict, routeLineNumbers } from '../routing/prefix';
+import { blackholeProblem, Connected, connectedPrefixProblem, hostAddressProblem, routePrefixProblem } from '../routing/rules';
 
 /** Counter offsets taken by `stats clear`: the CLI shows deltas, Prometheus keeps raw totals. */
 export class CounterBaseline {
@@ -136,6 +137,38 @@ export function statsClear(ctx: Ctx) {
   return { cleared: true };
 }
 
+/** The router's interface addresses, as the rules in src/routing/rules.ts take them. */
+function connected(ctx: Ctx): Connected[] {
+  return ctx.fwd.rib.listAddresses();
+}
+
+function invalid(problem: string | null): void {
+  if (problem) throw new DpfwdError('EINVAL', problem);
+}
+
+/**
+ * The checks the config makes of a route (src/routing/rules.ts), with its messages, and those
+ * the RIB would make (unknown port, a neighbour's host route): the problem, or null.
+ */
+function routeProblem(ctx: Ctx, conn: Connected[], r: { addr: number; len: number; via?: number; port?: string; portId?: number; blackhole: boolean }): string | null {
+  const p = routePrefixProblem(r) ?? connectedPrefixProblem(conn, r);
+  if (p) return p;
+  const origin = ctx.fwd.rib.originOf(r.addr, r.len);
+  if (origin !== undefined && origin !== 'static') return `${formatPrefix(r)} is a ${origin} route (from an interface address or neighbour); remove that first`;
+  const bh = blackholeProblem(r.blackhole, r.via !== undefined, r.port !== undefined || r.portId !== undefined);
+  if (bh) return bh;
+  if (r.port !== undefined && !ctx.fwd.ports.some((x) => x.name === r.port)) return `unknown port ${r.port}; ports are: ${portNames(ctx)}`;
+  if (r.portId !== undefined && r.portId >= ctx.fwd.ports.length) return `port id ${r.portId} does not exist (ports 0-${ctx.fwd.ports.length - 1}: ${portNames(ctx)})`;
+  if (r.via !== undefined) {
+    const v = hostAddressProblem(conn, r.via);
+    if (v) return v;
+    if (r.port === undefined && ctx.fwd.rib.connectedPort(r.via) < 0) {
+      return `gateway ${formatIPv4(r.via)} is not in any port's connected subnet; name the port (… via ${formatIPv4(r.via)} port <name>) or add an address on that link`;
+    }
+  }
+  return null;
+}
+
 function parseRouteArgs(ctx: Ctx, a: Args) {
   const prefix = str(a, 'prefix')!;
   let p;
@@ -148,7 +181,9 @@ function parseRouteArgs(ctx: Ctx, a: Args) {
   const port = checkPort(ctx, str(a, 'port', false));
   const blackhole = a.blackhole === true;
   if (!via && !port && !blackhole) throw new DpfwdError('EINVAL', `route ${prefix} needs via <address>, port <name> or blackhole`);
-  return { addr: p.addr, len: p.len, via: via ? parseIPv4(via) : undefined, port, blackhole };
+  const r = { addr: p.addr, len: p.len, via: via !== undefined ? parseIPv4(via) : undefined, port, blackhole };
+  invalid(routeProblem(ctx, connected(ctx), r));
+  return r;
 }
 
 export function routeAdd(ctx: Ctx, a: Args) {
@@ -178,6 +213,20 @@ export function routeShow(ctx: Ctx, a: Args) {
 export function routeLoad(ctx: Ctx, a: Args) {
   const text = str(a, 'text')!;
   const { routes, errors } = parseRouteFile(text);
+  if (!errors.length) {
+    // the semantic checks of `route add`, each error naming its line
+    const conn = connected(ctx);
+    let bad: { row: number; problem: string }[] = [];
+    for (let i = 0; i < routes.length; i++) {
+      const problem = routeProblem(ctx, conn, routes.entry(i));
+      if (problem) bad.push({ row: i, problem });
+    }
+    if (bad.length) {
+      const lines = routeLineNumbers(text, bad.map((b) => b.row));
+      bad = bad.map((b, k) => ({ row: b.row, problem: `line ${lines[k]}: ${b.problem}` }));
+      errors.push(...bad.map((b) => b.problem));
+    }
+  }
   if (errors.length) throw new DpfwdError('EINVAL', `route file has ${errors.length} bad line(s), nothing loaded:\n  ${errors.slice(0, 10).join('\n  ')}`);
   const t0 = process.hrtime.bigint();
   const n = ctx.fwd.rib.addRoutesBulk(routes);
@@ -186,7 +235,8 @@ export function routeLoad(ctx: Ctx, a: Args) {
 }
 
 export function neighborAdd(ctx: Ctx, a: Args) {
-  const addr = parseUnicastIPv4(str(a, 'address')!);
+  const addr = parseIPv4(str(a, 'address')!);
+  invalid(hostAddressProblem(connected(ctx), addr));
   const mac = parseMac(str(a, 'mac')!, { unicast: true });
   const port = checkPort(ctx, str(a, 'port'))!;
   const macStr = [...mac].map((b) => b.toString(16).padStart(2, '0')).join(':');

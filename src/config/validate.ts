@@ -14,6 +14,7 @@ import {
   formatPrefix,
   PORT_NAME_RE,
 } from '../routing/prefix';
+import { blackholeProblem, connectedPrefixProblem, hostAddressProblem, routePrefixProblem } from '../routing/rules';
 import type {
   ArpConfig,
   Config,
@@ -600,10 +601,6 @@ function portRef(c: Ctx, path: Path, v: unknown, ports: PortConfig[], knownNames
   return pn;
 }
 
-function ownAddress(conn: Connected[], a: number): Connected | undefined {
-  return conn.find((x) => x.addr === a);
-}
-
 function validateRoutes(c: Ctx, v: unknown, ports: PortConfig[], knownNames: Set<string>): RouteConfig[] {
   const conn = connectedOf(ports);
   const routes: RouteConfig[] = [];
@@ -620,23 +617,21 @@ function validateRoutes(c: Ctx, v: unknown, ports: PortConfig[], knownNames: Set
     else {
       prefix = formatPrefix(pfx);
       const prev = byPrefix.get(prefix);
-      const same = conn.find((x) => x.len === pfx.len && prefixContains(pfx, x.addr));
+      const problem = routePrefixProblem(pfx) ?? connectedPrefixProblem(conn, pfx);
       if (prev !== undefined) {
         c.err(child(rp, 'prefix'), `${prefix} is already routed by routes[${prev}]`);
         ok = false;
-      } else if (same) {
-        c.err(child(rp, 'prefix'), `${prefix} is the connected subnet of port ${same.port} (${same.text}); it is routed there already`);
-        ok = false;
-      } else if (pfx.len === 32 && ownAddress(conn, pfx.addr)) {
-        c.err(child(rp, 'prefix'), `${prefix} is this router's own address on port ${ownAddress(conn, pfx.addr)!.port}`);
+      } else if (problem) {
+        c.err(child(rp, 'prefix'), problem);
         ok = false;
       } else byPrefix.set(prefix, i);
     }
     const blackhole = c.bool(child(rp, 'blackhole'), o.blackhole, false);
     const hasVia = o.via !== undefined;
     const hasPort = o.port !== undefined;
-    if (blackhole && (hasVia || hasPort)) {
-      c.err(child(rp, 'blackhole'), `a blackhole route takes no via or port`);
+    const bh = blackholeProblem(blackhole, hasVia, hasPort);
+    if (bh) {
+      c.err(child(rp, 'blackhole'), bh);
       return;
     }
     if (!blackhole && !hasVia && !hasPort) {
@@ -655,9 +650,9 @@ function validateRoutes(c: Ctx, v: unknown, ports: PortConfig[], knownNames: Set
       if (via === undefined) ok = false;
       else {
         r.via = formatIPv4(via);
-        const own = ownAddress(conn, via);
-        if (own) {
-          c.err(child(rp, 'via'), `${r.via} is this router's own address on port ${own.port}`);
+        const problem = hostAddressProblem(conn, via);
+        if (problem) {
+          c.err(child(rp, 'via'), problem);
           ok = false;
         } else if (!hasPort) {
           const cn = conn.find((x) => prefixContains(x, via));
@@ -687,9 +682,9 @@ function validateNeighbors(c: Ctx, v: unknown, ports: PortConfig[], knownNames: 
     const addr = as === undefined ? undefined : c.parse(child(np, 'address'), () => parseUnicastIPv4(as));
     if (addr === undefined) ok = false;
     else {
-      const own = ownAddress(conn, addr);
-      if (own) {
-        c.err(child(np, 'address'), `${formatIPv4(addr)} is this router's own address on port ${own.port}`);
+      const problem = hostAddressProblem(conn, addr);
+      if (problem) {
+        c.err(child(np, 'address'), problem);
         ok = false;
       } else if (byAddr.has(addr)) {
         c.err(child(np, 'address'), `${formatIPv4(addr)} is already a neighbour (neighbors[${byAddr.get(addr)}])`);

@@ -574,6 +574,34 @@ function parseRouteRange(text: string, from: number, to: number, lineNo: number,
 }
 
 /**
+ * The line numbers (1-based) of RouteBatch rows (ascending) of a route file that parsed without
+ * errors: every line that is not blank or a comment made one row, in order.
+ */
+export function routeLineNumbers(text: string, rows: readonly number[]): number[] {
+  const out: number[] = [];
+  let row = -1;
+  let lineNo = 0;
+  let pos = 0;
+  let k = 0;
+  while (pos < text.length && k < rows.length) {
+    let nl = text.indexOf('\n', pos);
+    if (nl < 0) nl = text.length;
+    lineNo++;
+    let i = pos;
+    while (i < nl && isSpace(text.charCodeAt(i))) i++;
+    if (i < nl && text.charCodeAt(i) !== 35 /* # */) {
+      row++;
+      while (k < rows.length && rows[k] === row) {
+        out.push(lineNo);
+        k++;
+      }
+    }
+    pos = nl + 1;
+  }
+  return out;
+}
+
+/**
  * Parses a whole route file into one RouteBatch. Collects every error (each `line N: problem`)
  * rather than stopping at the first; the caller decides whether a file with errors is applied
  * (route load is atomic).

@@ -569,6 +569,12 @@ export class Rib {
     return out;
   }
 
+  /** Where the route for exactly this prefix came from, or undefined when there is none. */
+  originOf(addr: number, len: number): Origin | undefined {
+    const v = this.routes.get(addr, len);
+    return v === undefined ? undefined : ORIGINS[Math.floor(v / NH_SHIFT)];
+  }
+
   /** The route a lookup would pick (longest prefix), from the model: for `route get` and tests. */
   lookup(addr: number): RouteView | undefined {
     for (let len = 32; len >= 0; len--) {
