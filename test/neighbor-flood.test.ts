@@ -8,7 +8,8 @@
 import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { ROOT, startForwarder, Running, waitFor } from './helpers/forwarder';
+import { spawnSync } from 'child_process';
+import { DPFWD, ROOT, startForwarder, Running, waitFor } from './helpers/forwarder';
 import { Topology, sh, spawnIn } from './helpers/netns';
 
 const FLOOD = path.join(ROOT, 'test', 'helpers', 'l2-flood.py');
@@ -125,5 +126,18 @@ describe('neighbour table under an ARP and glean flood', function () {
     assert.ok(rssFlood - rss0 < 32 * 1024, `RSS grew ${((rssFlood - rss0) / 1024).toFixed(1)} MiB`);
     // summary lines per interval, not one per packet
     assert.ok(logLines.length < 10, `${logLines.length} log lines during the flood:\n${logLines.slice(0, 5).join('\n')}`);
+  });
+
+  it('neighbor show -d prints every entry\'s state and timer (the CLI over the socket)', () => {
+    const r = spawnSync(process.execPath, [DPFWD, '--socket', fwd.socket, 'neighbor', 'show', '-d', '-j'], { encoding: 'utf8', timeout: 20000 });
+    assert.equal(r.status, 0, r.stderr);
+    const rows: { state: string[]; timer_ms: number | null; probes: number }[] = JSON.parse(r.stdout);
+    assert.ok(rows.length > 0);
+    for (const row of rows) {
+      assert.equal(typeof row.timer_ms, 'number', JSON.stringify(row));
+      assert.equal(typeof row.probes, 'number');
+    }
+    const text = spawnSync(process.execPath, [DPFWD, '--socket', fwd.socket, 'neighbor', 'show', '--details'], { encoding: 'utf8', timeout: 20000 });
+    assert.match(text.stdout, /^10\.\d+\.\d+\.\d+ port \w+ lladdr \S+ [A-Z]+ probes \d+ timer \d+ms/m, text.stdout.slice(0, 300));
   });
 });

@@ -22,7 +22,7 @@ const ip = parseIPv4;
 const MAC_A = '02:00:00:00:00:0a';
 const MAC_B = '02:00:00:00:00:0b';
 
-function setup(arp: Partial<ArpConfig> = {}, opts: { maxNexthops?: number; learnedMax?: number } = {}) {
+function setup(arp: Partial<ArpConfig> = {}, opts: { maxNexthops?: number; learnedMax?: number; summaryMs?: number } = {}) {
   const cfg: ArpConfig = {
     reachableMs: 60000, staleMs: 60000, retransmitMs: 60000, probes: 3, queueLen: 4,
     maxEntries: 100, maxIncomplete: 100, newPerSecond: 1000, lockMs: 1000, ...arp,
@@ -37,7 +37,7 @@ function setup(arp: Partial<ArpConfig> = {}, opts: { maxNexthops?: number; learn
     sendRequest: (port, addr, mac) => sent.push({ port, addr: `${addr >>> 24}.${(addr >>> 16) & 255}.${(addr >>> 8) & 255}.${addr & 255}`, mac }),
     flush: () => {},
     failed: () => {},
-  }, () => clock.t, (m) => logs.push(m));
+  }, () => clock.t, (m) => logs.push(m), opts.summaryMs);
   return { n, rib, clock, sent, logs, cfg };
 }
 
@@ -182,11 +182,14 @@ describe('neighbours: bounded', () => {
     assert.ok(s.rib.nexthopUsage().used <= 64);
   });
 
-  it('logs one summary line per interval, not one per refusal', () => {
-    s = setup({ newPerSecond: 1 });
+  it('logs one summary line per interval, not one per refusal', async () => {
+    s = setup({ newPerSecond: 1 }, { summaryMs: 20 });
     for (let i = 0; i < 1000; i++) s.n.resolve(ip('10.2.1.0') + i, 1);
+    s.n.learn(ip('10.1.0.77'), 0, MAC_A, 'unsolicited');
     assert.equal(s.n.limits.rate, 999);
     assert.equal(s.logs.length, 0, 'nothing yet: the summary comes at the end of the interval');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(s.logs, ['neighbours: in the last 0.02 s, limits hit: rate 999; ARP ignored: unsolicited 1 (see arp: in docs/config.md)']);
   });
 });
 

@@ -108,6 +108,7 @@ export class Neighbors {
     private readonly io: NeighIo,
     private readonly now = () => Date.now(),
     private readonly log: (msg: string) => void = (m) => process.stderr.write(`dpfwd: ${m}\n`),
+    private readonly summaryMs = SUMMARY_MS,
   ) {
     for (const n of rib.listNeighbors()) {
       if (n.permanent) this.table.set(n.addr, this.entry(n.addr, n.port, n.mac));
@@ -229,14 +230,20 @@ export class Neighbors {
   // ---- budgets ----
 
   private hit(port: number, reason: LimitReason): void {
+    this.noteForSummary();
     this.limits[reason]++;
     (this.limitsByPort[port] ??= zero(LIMIT_REASONS))[reason]++;
-    this.noteForSummary();
   }
 
+  private ignore(reason: IgnoreReason): void {
+    this.noteForSummary();
+    this.ignored[reason]++;
+  }
+
+  /** Starts an interval whose counts are logged as one line at its end (before counting its first). */
   private noteForSummary(): void {
     if (this.summary) return;
-    const timer = setTimeout(() => this.writeSummary(), SUMMARY_MS);
+    const timer = setTimeout(() => this.writeSummary(), this.summaryMs);
     timer.unref();
     this.summary = { timer, limits: { ...this.limits }, ignored: { ...this.ignored } };
   }
@@ -247,7 +254,7 @@ export class Neighbors {
     if (!s) return;
     const part = <K extends string>(now: Counts<K>, then: Counts<K>) =>
       (Object.keys(now) as K[]).filter((k) => now[k] > then[k]).map((k) => `${k} ${now[k] - then[k]}`).join(', ') || 'none';
-    this.log(`neighbours: in the last ${SUMMARY_MS / 1000} s, limits hit: ${part(this.limits, s.limits)}; ARP ignored: ${part(this.ignored, s.ignored)} (see arp: in docs/config.md)`);
+    this.log(`neighbours: in the last ${this.summaryMs / 1000} s, limits hit: ${part(this.limits, s.limits)}; ARP ignored: ${part(this.ignored, s.ignored)} (see arp: in docs/config.md)`);
   }
 
   private takeToken(port: number): boolean {
@@ -353,8 +360,7 @@ export class Neighbors {
     if (e?.state === 'PERMANENT') return false;
     if (!e) {
       if (how === 'unsolicited' || how === 'solicited') {
-        this.ignored.unsolicited++;
-        this.noteForSummary();
+        this.ignore('unsolicited');
         return false;
       }
       if (!this.admit(port, false)) return false;
@@ -367,8 +373,7 @@ export class Neighbors {
     const solicited = how === 'solicited' && (e.state === 'INCOMPLETE' || e.probes > 0);
     const changed = e.mac !== mac || e.port !== port;
     if (changed && e.mac !== null && !solicited && e.state === 'REACHABLE' && this.now() - e.updated < this.cfg.lockMs) {
-      this.ignored.locktime++;
-      this.noteForSummary();
+      this.ignore('locktime');
       return false;
     }
     if (changed && !this.writeRib(addr, port, mac)) return false;

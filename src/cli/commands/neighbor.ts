@@ -4,7 +4,7 @@ import { clientOptions, ClientArgs } from '../client-options';
 import { print } from '../format';
 import { DpfwdError } from '../../errors';
 
-type A = ClientArgs & { action: string; address?: string; words?: string[] };
+type A = ClientArgs & { action: string; address?: string; words?: string[]; details?: boolean };
 
 export const neighborCommand: CommandModule<object, A> = {
   command: 'neighbor <action> [address] [words..]',
@@ -13,12 +13,14 @@ export const neighborCommand: CommandModule<object, A> = {
   builder: (y: Argv) => clientOptions(y)
     .positional('action', { choices: ['add', 'del', 'show'] as const })
     .positional('address', { type: 'string' })
-    .positional('words', { type: 'string', array: true }) as unknown as Argv<A>,
+    .positional('words', { type: 'string', array: true })
+    .option('details', { alias: 'd', type: 'boolean', default: false, describe: 'show: probes sent and ms until the entry\'s timer fires' }) as unknown as Argv<A>,
   handler: async (a) => {
     const words = (a.words ?? []).map(String);
     if (a.action === 'show') {
-      const rows = (await request(a.socket, 'neighbor.show')) as Record<string, unknown>[];
-      print(a.json, rows, () => rows.map((r) => `${r.dst} port ${r.dev} lladdr ${r.lladdr ?? '-'} ${(r.state as string[]).join(',')}\n`).join(''));
+      const rows = (await request(a.socket, 'neighbor.show', a.details ? { details: true } : {})) as Record<string, unknown>[];
+      const extra = (r: Record<string, unknown>) => (a.details ? ` probes ${r.probes} timer ${r.timer_ms === null ? '-' : `${r.timer_ms}ms`}${r.gateway ? ' gateway' : ''}` : '');
+      print(a.json, rows, () => rows.map((r) => `${r.dst} port ${r.dev} lladdr ${r.lladdr ?? '-'} ${(r.state as string[]).join(',')}${extra(r)}\n`).join(''));
       return;
     }
     if (!a.address) throw new DpfwdError('EINVAL', `neighbor ${a.action} needs an address`);
