@@ -156,6 +156,18 @@ describe('neighbours: bounded', () => {
     assertTimed(s.n);
   });
 
+  it('never gives up an entry that a route uses as its gateway, even when STALE', () => {
+    s = setup({ maxEntries: 2 });
+    s.n.learn(ip('10.1.1.1'), 0, MAC_A, 'request'); // STALE
+    s.rib.addRoute({ addr: ip('10.9.0.0'), len: 16, via: ip('10.1.1.1') });
+    s.n.learn(ip('10.1.1.2'), 0, MAC_A, 'request'); // STALE
+    s.n.learn(ip('10.1.1.3'), 0, MAC_A, 'request');
+    assert.ok(s.n.get(ip('10.1.1.1')), 'the gateway stays');
+    assert.equal(s.n.get(ip('10.1.1.2')), undefined, 'the other STALE entry made room');
+    assert.equal(s.n.get(ip('10.1.1.3'))!.state, 'STALE');
+    assertTimed(s.n);
+  });
+
   it('a RIB with no learned next hop left refuses the entry and changes nothing (no REACHABLE entry without a timer)', () => {
     s = setup({}, { learnedMax: 2 });
     s.n.learn(ip('10.1.0.11'), 0, MAC_A, 'request');

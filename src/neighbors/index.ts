@@ -273,6 +273,12 @@ export class Neighbors {
     const first: Partial<Record<NeighState, NeighEntry>> = {};
     for (const e of this.table.values()) {
       if (e.gateway || e.state === 'PERMANENT' || e.state === 'REACHABLE' || first[e.state]) continue;
+      if (this.rib.routesUse(e.addr, e.port)) {
+        // learned first, a route's gateway since: out of the dynamic budget, never given up
+        e.gateway = true;
+        this.dynamic--;
+        continue;
+      }
       first[e.state] = e;
       if (e.state === classes[0]) break;
     }
@@ -324,12 +330,12 @@ export class Neighbors {
   resolve(addr: number, port: number, packet?: Buffer, gateway = false): void {
     let e = this.table.get(addr);
     if (e?.state === 'PERMANENT') return;
+    if (e && gateway && !e.gateway) {
+      // a learned or gleaned entry becomes a gateway's: out of the dynamic budget
+      e.gateway = true;
+      this.dynamic--;
+    }
     if (e && (e.state === 'FAILED' || e.port !== port)) {
-      if (gateway && !e.gateway) {
-        // a gleaned entry becomes a gateway's: out of the dynamic budget
-        e.gateway = true;
-        this.dynamic--;
-      }
       if (!e.gateway && !this.admit(port, true)) return;
       if (e.port !== port && e.mac !== null) this.forgetInRib(addr);
       e.port = port;

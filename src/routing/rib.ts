@@ -507,6 +507,12 @@ export class Rib {
     }
   }
 
+  /** A route or a static neighbour holds the next hop of gateway addr on port (not only its learned host route). */
+  routesUse(addr: number, port: number): boolean {
+    const nh = this.byKey.get(`gw:${port}:${addr}`);
+    return nh !== undefined && !nh.learned;
+  }
+
   /** Next hops in use, the table's size, and the learned neighbours' share and budget. */
   nexthopUsage(): { used: number; max: number; learned: number; learnedMax: number } {
     return { used: this.byKey.size, max: this.maxNexthops, learned: this.learnedCount, learnedMax: this.learnedMax };
