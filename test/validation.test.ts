@@ -160,3 +160,26 @@ describe('validation: the control socket of a running forwarder refuses the same
     await assert.rejects(fwd.call('route.load', { text: '10.40.0.0/16 via 10.2.0.2\n10.46.0.0/33 via 10.2.0.2\n' }), /line 2: /);
   });
 });
+
+describe('validation: arp limits in the config', () => {
+  it('arp.maxEntries defaults to min(4096, fib.maxNexthops / 4)', () => {
+    assert.equal(parseConfig(`${PORTS}fib: {maxNexthops: 1024}\n`, 't').arp.maxEntries, 256);
+    assert.equal(parseConfig(PORTS, 't').arp.maxEntries, 4096);
+  });
+
+  it('arp.maxEntries may not take more than half the next hops', () => {
+    assert.deepEqual(configErrors(`${PORTS}fib: {maxNexthops: 1024}\narp: {maxEntries: 600}\n`), [
+      'arp.maxEntries: 600 is more than half of fib.maxNexthops (1024); learned neighbours may hold at most 512 next hops so that routes keep the rest',
+    ]);
+    assert.equal(parseConfig(`${PORTS}fib: {maxNexthops: 1024}\narp: {maxEntries: 512}\n`, 't').arp.maxEntries, 512);
+  });
+
+  it('every new arp limit has a range', () => {
+    assert.deepEqual(configErrors(`${PORTS}arp: {maxIncomplete: 0, newPerSecond: 0, lockMs: -1, maxEntries: 0}\n`), [
+      'arp.maxEntries: expected an integer from 1 to 524288 entries, got 0',
+      'arp.maxIncomplete: expected an integer from 1 to 65536 entries, got 0',
+      'arp.newPerSecond: expected an integer from 1 to 1000000 entries/s per port, got 0',
+      'arp.lockMs: expected an integer from 0 to 60000 ms, got -1',
+    ]);
+  });
+});

@@ -219,12 +219,9 @@ export class Neighbors {
     if (e.state === 'INCOMPLETE') this.incomplete--;
     if (e.state !== 'PERMANENT' && !e.gateway) this.dynamic--;
     if (e.mac !== null && e.state !== 'PERMANENT') this.forgetInRib(e.addr);
-    if (e.queue.length) {
-      this.stats.queueDropped += e.queue.length;
-      const held = e.queue;
-      e.queue = [];
-      this.io.failed(e, held);
-    }
+    // given up for room, not found unreachable: its held packets go without an ICMP error
+    this.stats.queueDropped += e.queue.length;
+    e.queue = [];
   }
 
   // ---- budgets ----
