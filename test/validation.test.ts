@@ -119,6 +119,24 @@ describe('validation: the control socket of a running forwarder refuses the same
     });
   }
 
+  for (const [desc, address, message] of [
+    ['an interface address that is a subnet\'s broadcast address', '10.3.0.255/24', '10.3.0.255/24 is the broadcast address of 10.3.0.0/24, not a host address; did you mean 10.3.0.1/24?'],
+    ['a multicast interface address', '224.0.0.1/24', '224.0.0.1/24 is not an interface address: 224.0.0.1 is a multicast address'],
+    ['an interface address overlapping another port\'s subnet', '10.1.0.7/24', 'address 10.1.0.7/24 on port east conflicts with 10.1.0.1/24 on port west'],
+  ]) {
+    it(`address add: ${desc}`, async () => {
+      const cfg = configErrors(`ports:
+  - {name: west, device: "net_null0,no-rx=1", address: 10.1.0.1/24}
+  - {name: east, device: "net_null1,no-rx=1", address: [10.2.0.1/24, ${address}]}
+`);
+      assert.deepEqual(cfg, [`ports[1].address[1]: ${message}`]);
+      await assert.rejects(fwd.call('address.add', { address, port: 'east' }), (e: Error) => {
+        assert.equal(e.message, message);
+        return true;
+      });
+    });
+  }
+
   it('a route that the config and the socket both accept still works (via a host, blackhole alone)', async () => {
     await fwd.call('route.add', { prefix: '10.30.0.0/16', via: '10.2.0.2' });
     await fwd.call('route.add', { prefix: '10.31.0.0/16', blackhole: true });
