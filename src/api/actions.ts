@@ -147,14 +147,19 @@ function invalid(problem: string | null): void {
 }
 
 /**
- * The checks the config makes of a route (src/routing/rules.ts), with its messages, and those
- * the RIB would make (unknown port, a neighbour's host route): the problem, or null.
+ * The checks the config makes of a route's prefix (src/routing/rules.ts), with its messages, and
+ * the RIB's (a prefix that is a neighbour's host route): the problem, or null.
  */
-function routeProblem(ctx: Ctx, conn: Connected[], r: { addr: number; len: number; via?: number; port?: string; portId?: number; blackhole: boolean }): string | null {
-  const p = routePrefixProblem(r) ?? connectedPrefixProblem(conn, r);
+function prefixProblem(ctx: Ctx, conn: Connected[], addr: number, len: number): string | null {
+  const p = routePrefixProblem({ addr, len }) ?? connectedPrefixProblem(conn, { addr, len });
   if (p) return p;
-  const origin = ctx.fwd.rib.originOf(r.addr, r.len);
-  if (origin !== undefined && origin !== 'static') return `${formatPrefix(r)} is a ${origin} route (from an interface address or neighbour); remove that first`;
+  const origin = ctx.fwd.rib.originOf(addr, len);
+  if (origin !== undefined && origin !== 'static') return `${formatPrefix({ addr, len })} is a ${origin} route (from an interface address or neighbour); remove that first`;
+  return null;
+}
+
+/** The same for a route's next hop: blackhole alone, a known port or port id, a host address as gateway. */
+function nextHopProblem(ctx: Ctx, conn: Connected[], r: { via?: number; port?: string; portId?: number; blackhole: boolean }): string | null {
   const bh = blackholeProblem(r.blackhole, r.via !== undefined, r.port !== undefined || r.portId !== undefined);
   if (bh) return bh;
   if (r.port !== undefined && !ctx.fwd.ports.some((x) => x.name === r.port)) return `unknown port ${r.port}; ports are: ${portNames(ctx)}`;
@@ -182,7 +187,8 @@ function parseRouteArgs(ctx: Ctx, a: Args) {
   const blackhole = a.blackhole === true;
   if (!via && !port && !blackhole) throw new DpfwdError('EINVAL', `route ${prefix} needs via <address>, port <name> or blackhole`);
   const r = { addr: p.addr, len: p.len, via: via !== undefined ? parseIPv4(via) : undefined, port, blackhole };
-  invalid(routeProblem(ctx, connected(ctx), r));
+  const conn = connected(ctx);
+  invalid(prefixProblem(ctx, conn, r.addr, r.len) ?? nextHopProblem(ctx, conn, r));
   return r;
 }
 
@@ -217,8 +223,12 @@ export function routeLoad(ctx: Ctx, a: Args) {
     // the semantic checks of `route add`, each error naming its line
     const conn = connected(ctx);
     let bad: { row: number; problem: string }[] = [];
+    const { addrs, lens, kinds, vias, ports } = routes;
+    let lastNh: string | null = null;
     for (let i = 0; i < routes.length; i++) {
-      const problem = routeProblem(ctx, conn, routes.entry(i));
+      // route files list many routes via one next hop: check it again only when it changes
+      if (i === 0 || kinds[i] !== kinds[i - 1] || vias[i] !== vias[i - 1] || ports[i] !== ports[i - 1]) lastNh = nextHopProblem(ctx, conn, routes.entry(i));
+      const problem = prefixProblem(ctx, conn, addrs[i], lens[i]) ?? lastNh;
       if (problem) bad.push({ row: i, problem });
     }
     if (bad.length) {

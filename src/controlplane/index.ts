@@ -136,7 +136,8 @@ export class ControlPlane {
     // address; anything else only refreshes an entry we have (Neighbors.learn)
     const onLink = this.fwd.rib.connectedPort(sender) === port;
     if (sender !== 0 && onLink && !this.isLocal(port, sender)) {
-      const how = !forUs || sender === target ? 'unsolicited' : a.op === ARP_OP_REQUEST ? 'request' : a.op === ARP_OP_REPLY ? 'solicited' : 'unsolicited';
+      // (a reply counts as solicited only while we resolve or probe the sender: Neighbors.learn)
+      const how = !forUs ? 'unsolicited' : a.op === ARP_OP_REQUEST ? 'request' : a.op === ARP_OP_REPLY ? 'solicited' : 'unsolicited';
       this.neighbors.learn(sender, port, a.senderMac, how);
     }
     if (a.op === ARP_OP_REQUEST && forUs) {
