@@ -9,7 +9,7 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
-import { DPFWD, ROOT, startForwarder, Running, waitFor } from './helpers/forwarder';
+import { DPFWD, ROOT, startForwarder, Running, totals, waitFor } from './helpers/forwarder';
 import { Topology, sh, spawnIn } from './helpers/netns';
 
 const FLOOD = path.join(ROOT, 'test', 'helpers', 'l2-flood.py');
@@ -140,4 +140,46 @@ describe('neighbour table under an ARP and glean flood', function () {
     const text = spawnSync(process.execPath, [DPFWD, '--socket', fwd.socket, 'neighbor', 'show', '--details'], { encoding: 'utf8', timeout: 20000 });
     assert.match(text.stdout, /^10\.\d+\.\d+\.\d+ port \w+ lladdr \S+ [A-Z]+ probes \d+ timer \d+ms/m, text.stdout.slice(0, 300));
   });
+});
+
+describe('neighbour table under ARP poisoning', function () {
+  this.timeout(60000);
+  const topo = new Topology();
+  let fwd: Running;
+
+  before(async () => {
+    const west = topo.addHost('pwest', 5);
+    const east = topo.addHost('peast', 6);
+    fwd = await startForwarder({
+      eal: { lcores: '0-1' },
+      ports: [topo.port(west, 0), topo.port(east, 1)],
+      // a long lock time, so that the test does not depend on how fast it runs
+      arp: { reachableMs: 30000, staleMs: 60000, retransmitMs: 1000, probes: 3, lockMs: 60000 },
+    });
+  });
+
+  after(async () => {
+    if (fwd) assert.equal((await fwd.stop()).code, 0, fwd.stderr());
+    topo.destroy();
+  });
+
+  it('an unsolicited MAC change of a reachable host waits arp.lockMs: a poisoner cannot take its traffic', async () => {
+    const west = topo.host('pwest');
+    const east = topo.host('peast');
+    assert.match(sh('ping', ['-n', '-c', '1', '-W', '2', east.ip], { ns: west.ns, allowFail: true }), /1 received/);
+    const realMac = JSON.parse(sh('ip', ['-j', 'link', 'show', west.hostIf], { ns: west.ns }))[0].address;
+    const entry = async () => (await fwd.call('neighbor.show')).find((n: { dst: string }) => n.dst === west.ip);
+    await waitFor('west reachable', async () => (await entry())?.state[0] === 'REACHABLE');
+    const ignored0 = (await fwd.call('show.controlplane')).arpIgnored?.locktime;
+    const arp0 = (await totals(fwd)).punted.arp;
+    const sent = await run(west.ns, ['poison', west.hostIf, '200', '10', west.gw, west.ip, '02:66:66:66:66:66'], 30000);
+    assert.equal(sent, 200);
+    await waitFor('the poison to reach the control plane', async () => (await totals(fwd)).punted.arp - arp0 >= 200);
+    await new Promise((r) => setTimeout(r, 200));
+    const e = await entry();
+    assert.deepEqual([e.lladdr, e.state[0]], [realMac, 'REACHABLE']);
+    assert.ok((await fwd.call('show.controlplane')).arpIgnored.locktime - ignored0 >= 200, 'every poisoning frame counted');
+    assert.match(sh('ping', ['-n', '-c', '1', '-W', '1', east.ip], { ns: west.ns, allowFail: true }), /1 received/, 'traffic still reaches the real host');
+  });
+
 });

@@ -6,6 +6,9 @@ Hostile neighbour on a raw AF_PACKET socket, run inside a test namespace. Bounde
       ARP frames with random sender addresses in SUBNET and random sender MACs, cycling through
       four kinds: a request for ROUTER_IP, an unsolicited reply to ROUTER_IP, a request for an
       unknown address (not us), and a gratuitous ARP (sender = target).
+  l2-flood.py poison IFACE COUNT SECONDS ROUTER_IP VICTIM_IP MAC
+      ARP frames claiming VICTIM_IP is at MAC: unsolicited replies to ROUTER_IP and gratuitous
+      requests, alternating.
   l2-flood.py udp IFACE COUNT SECONDS ROUTER_MAC SRC_IP SUBNET/LEN
       UDP datagrams from SRC_IP to random destinations in SUBNET, sent to ROUTER_MAC.
 
@@ -81,6 +84,19 @@ def main():
                 sent += 1
             except BlockingIOError:
                 time.sleep(0.001)
+    elif mode == 'poison':
+        router = socket.inet_aton(sys.argv[5])
+        victim = socket.inet_aton(sys.argv[6])
+        smac = mac_bytes(sys.argv[7])
+        while sent < count and time.monotonic() < end:
+            if sent & 1:
+                op, tip = 1, victim  # gratuitous request
+            else:
+                op, tip = 2, router  # a reply nobody asked for
+            frame = bcast + smac + b'\x08\x06' + struct.pack('!HHBBH', 1, 0x0800, 6, 4, op) + smac + victim + b'\0' * 6 + tip
+            s.send(frame)
+            sent += 1
+            time.sleep(0.001)
     elif mode == 'udp':
         rmac = mac_bytes(sys.argv[5])
         src = socket.inet_aton(sys.argv[6])
