@@ -140,6 +140,14 @@ describe('neighbour table under an ARP and glean flood', function () {
     const text = spawnSync(process.execPath, [DPFWD, '--socket', fwd.socket, 'neighbor', 'show', '--details'], { encoding: 'utf8', timeout: 20000 });
     assert.match(text.stdout, /^10\.\d+\.\d+\.\d+ port \w+ lladdr \S+ [A-Z]+ probes \d+ timer \d+ms/m, text.stdout.slice(0, 300));
   });
+
+  it('show controlplane prints the neighbour budgets and the limits the flood hit', () => {
+    const r = spawnSync(process.execPath, [DPFWD, '--socket', fwd.socket, 'show', 'controlplane'], { encoding: 'utf8', timeout: 20000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^next hops: \d+ of 1024 used, learned \d+ of 256$/m, r.stdout);
+    const m = /^neighbour limits hit: rate (\d+) incomplete \d+ table_full \d+ nexthops \d+$/m.exec(r.stdout);
+    assert.ok(m && Number(m[1]) > 0, r.stdout);
+  });
 });
 
 describe('neighbour table under ARP poisoning', function () {

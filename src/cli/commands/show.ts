@@ -7,15 +7,27 @@ type A = ClientArgs & { what: string; all?: boolean };
 
 export const showCommand: CommandModule<object, A> = {
   command: 'show <what>',
-  describe: 'show ports | workers | drops of the running forwarder',
+  describe: 'show ports | workers | drops | controlplane of the running forwarder',
   builder: (y: Argv) => clientOptions(y)
-    .positional('what', { choices: ['ports', 'workers', 'drops'] as const })
+    .positional('what', { choices: ['ports', 'workers', 'drops', 'controlplane'] as const })
     .option('all', { type: 'boolean', default: false, describe: 'drops: list zero counters too' }) as unknown as Argv<A>,
   handler: async (a) => {
     if (a.what === 'drops') {
       const rows = (await request(a.socket, 'show.drops')) as { port: string; reason: string; packets: number }[];
       const shown = a.all ? rows : rows.filter((r) => r.packets > 0);
       print(a.json, rows, () => (shown.length ? table(shown, ['port', 'reason', 'packets']) : 'no drops\n'));
+    } else if (a.what === 'controlplane') {
+      const c = (await request(a.socket, 'show.controlplane')) as Record<string, any>;
+      const kv = (o: Record<string, number>) => Object.entries(o).map(([k, v]) => `${k.toLowerCase()} ${v}`).join(' ');
+      print(a.json, c, () => [
+        `neighbours: ${kv(c.neighbors)}`,
+        `next hops: ${c.nexthops.used} of ${c.nexthops.max} used, learned ${c.nexthops.learned} of ${c.nexthops.learnedMax}`,
+        `neighbour limits hit: ${kv(c.limits)}`,
+        `arp ignored: ${kv(c.arpIgnored)}`,
+        `arp sent: requests ${c.counters.arpRequestsSent} replies ${c.counters.arpRepliesSent}; invalid received ${c.counters.arpInvalid}`,
+        `held packets: queued ${c.queue.queued} sent ${c.queue.queueSent} dropped ${c.queue.queueDropped}`,
+        '',
+      ].join('\n'));
     } else if (a.what === 'workers') {
       const rows = (await request(a.socket, 'show.workers')) as Record<string, unknown>[];
       print(a.json, rows, () => table(rows.map((r) => ({ ...r, rx: (r.rx as string[]).join(' ') })), ['worker', 'lcore', 'rx', 'rx_packets', 'tx_packets', 'packets_per_burst', 'busy_percent', 'cycles_per_packet', 'punted', 'punt_limited', 'lookup']));
