@@ -41,12 +41,15 @@ function setup(arp: Partial<ArpConfig> = {}, opts: { maxNexthops?: number; learn
   return { n, rib, clock, sent, logs, cfg };
 }
 
-/** Every entry in a dynamic state has its timer; permanent ones have none. */
+/** Every entry in a dynamic state has its timer; permanent ones have none; the budgets' counts are right. */
 function assertTimed(n: Neighbors): void {
   for (const e of n.list()) {
     if (e.state === 'PERMANENT') assert.equal(n.timerMs(e), null, `${e.addr} permanent with a timer`);
     else assert.equal(typeof n.timerMs(e), 'number', `${e.addr} ${e.state} without a timer`);
   }
+  const inner = n as unknown as { incomplete: number; dynamic: number };
+  assert.equal(inner.incomplete, n.list().filter((e) => e.state === 'INCOMPLETE').length, 'INCOMPLETE count');
+  assert.equal(inner.dynamic, n.list().filter((e) => e.state !== 'PERMANENT' && !e.gateway).length, 'dynamic count');
 }
 
 describe('neighbours: what ARP teaches (as Linux)', () => {
@@ -156,6 +159,22 @@ describe('neighbours: bounded', () => {
     assertTimed(s.n);
   });
 
+  it('a FAILED entry resolving again in a full table keeps its place (and the counts stay right)', async () => {
+    s = setup({ maxEntries: 2, maxIncomplete: 2, probes: 1, retransmitMs: 5 });
+    s.n.resolve(ip('10.2.1.1'), 1);
+    s.n.resolve(ip('10.2.1.2'), 1);
+    await new Promise((r) => setTimeout(r, 50)); // both FAILED
+    assert.deepEqual(s.n.countByState(), { INCOMPLETE: 0, REACHABLE: 0, STALE: 0, FAILED: 2, PERMANENT: 0 });
+    s.n.resolve(ip('10.2.1.1'), 1);
+    assert.equal(s.n.get(ip('10.2.1.1'))!.state, 'INCOMPLETE');
+    assert.equal(s.n.get(ip('10.2.1.2'))!.state, 'FAILED', 'nothing given up for it');
+    s.n.resolve(ip('10.2.1.3'), 1); // full: the FAILED one makes room
+    assert.deepEqual(s.n.list().map((e) => [e.addr - ip('10.2.1.0'), e.state]), [[1, 'INCOMPLETE'], [3, 'INCOMPLETE']]);
+    s.n.resolve(ip('10.2.1.4'), 1); // two INCOMPLETE at the cap of 2: the oldest is given up
+    assert.deepEqual(s.n.list().map((e) => [e.addr - ip('10.2.1.0'), e.state]), [[3, 'INCOMPLETE'], [4, 'INCOMPLETE']]);
+    assertTimed(s.n);
+  });
+
   it('never gives up an entry that a route uses as its gateway, even when STALE', () => {
     s = setup({ maxEntries: 2 });
     s.n.learn(ip('10.1.1.1'), 0, MAC_A, 'request'); // STALE
@@ -202,6 +221,38 @@ describe('neighbours: bounded', () => {
     assert.equal(s.logs.length, 0, 'nothing yet: the summary comes at the end of the interval');
     await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual(s.logs, ['neighbours: in the last 0.02 s, limits hit: rate 999; ARP ignored: unsolicited 1 (see arp: in docs/config.md)']);
+  });
+});
+
+describe('neighbours: random events keep every invariant', () => {
+  it('5000 random resolves, ARP evidence, static entries and timer runs: counts right, every entry timed, budgets kept', async () => {
+    let seed = 12345;
+    const rnd = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const s = setup({ maxEntries: 20, maxIncomplete: 8, newPerSecond: 50, lockMs: 3, retransmitMs: 2, reachableMs: 4, staleMs: 6, probes: 2 }, { maxNexthops: 128, learnedMax: 20 });
+    s.rib.addRoute({ addr: ip('10.9.0.0'), len: 16, via: ip('10.1.0.40') });
+    const how = ['solicited', 'request', 'unsolicited'] as const;
+    for (let i = 0; i < 5000; i++) {
+      s.clock.t = Date.now();
+      const port = rnd(2);
+      const addr = (port === 0 ? ip('10.1.0.0') : ip('10.2.0.0')) + 2 + rnd(60);
+      const op = rnd(10);
+      if (op < 4) s.n.resolve(addr, port, Buffer.alloc(40), addr === ip('10.1.0.40'));
+      else if (op < 9) s.n.learn(addr, port, rnd(2) ? MAC_A : MAC_B, how[rnd(3)]);
+      else if (rnd(20) === 0) {
+        s.rib.setNeighbor(addr, port, MAC_A, true);
+        s.n.setPermanent(addr, port, MAC_A);
+      }
+      assertTimed(s.n);
+      assert.ok(s.rib.nexthopUsage().learned <= 20);
+      if (i % 100 === 0) await new Promise((r) => setTimeout(r, 3));
+    }
+    s.n.stop();
+    const seen = s.n.countByState();
+    assert.ok(s.n.limits.rate > 0 && s.n.limits.table_full + s.n.limits.incomplete > 0, JSON.stringify(s.n.limits));
+    assert.ok(seen.REACHABLE + seen.STALE + seen.INCOMPLETE + seen.FAILED > 0, JSON.stringify(seen));
   });
 });
 

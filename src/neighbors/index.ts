@@ -284,10 +284,11 @@ export class Neighbors {
   }
 
   /**
-   * Room for a new dynamic entry on port (INCOMPLETE when `incomplete`): false when the port's
+   * Room for a new dynamic entry on port (INCOMPLETE when `incomplete`; `exists` when a FAILED
+   * entry starts resolving again, which takes no new room in the table): false when the port's
    * rate is spent or nothing may be given up for it. Counts what it refuses or gives up.
    */
-  private admit(port: number, incomplete: boolean): boolean {
+  private admit(port: number, incomplete: boolean, exists = false): boolean {
     if (!this.takeToken(port)) {
       this.hit(port, 'rate');
       return false;
@@ -301,7 +302,7 @@ export class Neighbors {
       this.hit(port, 'incomplete');
       this.drop(v);
     }
-    if (this.dynamic >= this.cfg.maxEntries) {
+    if (!exists && this.dynamic >= this.cfg.maxEntries) {
       const v = this.victim(['FAILED', 'STALE', 'INCOMPLETE']);
       this.hit(port, 'table_full');
       if (!v) return false;
@@ -333,7 +334,7 @@ export class Neighbors {
       this.dynamic--;
     }
     if (e && (e.state === 'FAILED' || e.port !== port)) {
-      if (!e.gateway && !this.admit(port, true)) return;
+      if (!e.gateway && !this.admit(port, true, true)) return;
       if (e.port !== port && e.mac !== null) this.forgetInRib(addr);
       e.port = port;
       e.mac = null;
