@@ -41,15 +41,18 @@ describe('config: defaults', () => {
     const c = parseConfig('ports: [{name: west, device: net_null0}]', 'min.yaml');
     const want: Config = {
       source: 'min.yaml',
-      eal: { lcores: '0-1', lcoreList: [0, 1], mainLcore: 0, workerLcores: [1], inMemory: true, args: [], logLevel: 'notice' },
+      eal: { lcores: '0-1', lcoreList: [0, 1], mainLcore: 0, workerLcores: [1], inMemory: true, args: [], logLevel: 'notice', telemetry: false },
       ports: [{ name: 'west', device: 'net_null0', deviceKind: 'vdev', rxQueues: 1, rxDescriptors: 1024, txDescriptors: 1024, mtu: 1500, addresses: [] }],
       workers: [{ lcore: 1, rx: [{ port: 'west', queue: 0 }] }],
       workersAuto: true,
       fib: { maxRoutes: 1048576, tbl8Groups: 65536, maxNexthops: 65536 },
       routes: [],
       neighbors: [],
-      metrics: { listen: { host: '127.0.0.1', port: 9450 } },
-      control: { socket: '/run/dpfwd/dpfwd.sock', mode: 0o660 },
+      metrics: { listen: { host: '127.0.0.1', port: 9450 }, maxConnections: 64, headersTimeoutMs: 10000, requestTimeoutMs: 30000, keepAliveTimeoutMs: 65000, idleTimeoutMs: 120000 },
+      control: {
+        socket: '/run/dpfwd/dpfwd.sock', mode: 0o660, maxClients: 64, maxRequestBytes: 67108864, maxBufferedBytes: 268435456,
+        maxReplyBacklogBytes: 4194304, requestTimeoutMs: 30000, idleTimeoutMs: 300000,
+      },
       punt: { rate: 10000, burst: 256 },
       icmp: { unreachable: true, rateLimit: 1000, burst: 50 },
       arp: { reachableMs: 30000, staleMs: 60000, retransmitMs: 1000, probes: 3, queueLen: 4 },
@@ -234,7 +237,7 @@ const ERRORS: [string, string, string[]][] = [
   ['top level not a mapping', '- a\n- b', ['expected a mapping of sections (eal, ports, …) at the top level, got a list']],
   ['unknown top-level key with suggestion', `${PORTS}neighbours: []`, ['neighbours: unknown key; did you mean neighbors? (valid keys: eal, ports, workers, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool)']],
   ['unknown top-level key without suggestion', `${PORTS}zebra: 1`, ['zebra: unknown key (valid keys: eal, ports, workers, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool)']],
-  ['unknown eal key', `${PORTS}eal: {lcore: "0-1"}`, ['eal.lcore: unknown key; did you mean lcores? (valid keys: lcores, inMemory, filePrefix, args, logLevel, hugepagesMiB)']],
+  ['unknown eal key', `${PORTS}eal: {lcore: "0-1"}`, ['eal.lcore: unknown key; did you mean lcores? (valid keys: lcores, inMemory, filePrefix, args, logLevel, hugepagesMiB, telemetry)']],
   ['unknown port key', `ports: [{name: a, device: net_null0, addresses: 10.1.0.1/24}]`, ['ports[0].addresses: unknown key; did you mean address? (valid keys: name, device, rxQueues, rxDescriptors, txDescriptors, mtu, mac, address)']],
   ['section not a mapping', `${PORTS}eal: "0-1"`, ['eal: expected a mapping, got "0-1"']],
   // eal

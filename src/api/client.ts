@@ -1,6 +1,25 @@
 /** Client of the control socket: one request, one response, with a timeout. */
+import * as fs from 'fs';
 import * as net from 'net';
 import { DpfwdError } from '../errors';
+
+/** What is at the socket path, when connecting failed: the hint for the error message. */
+function whatIsThere(socketPath: string, code: string | undefined, message: string): string {
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(socketPath);
+  } catch { /* nothing there, or not reachable */ }
+  if (st?.isDirectory()) return 'that is a directory, not a socket (give the socket\'s path, e.g. /run/dpfwd/dpfwd.sock)';
+  if (st && !st.isSocket()) return `that is ${st.isFile() ? 'a regular file' : 'not a socket'}, not dpfwd's control socket (is --socket right?)`;
+  switch (code) {
+    case 'ENOENT': return 'no such socket (is dpfwd running? is --socket right?)';
+    case 'ENOTDIR': return 'a component of the path is not a directory (is --socket right?)';
+    case 'ECONNREFUSED': return 'connection refused (dpfwd is not running; a stale socket file is left)';
+    case 'EACCES': return 'permission denied (run as root or join the socket\'s group)';
+    case 'EAGAIN': return 'dpfwd is too busy to accept a connection; try again';
+    default: return message;
+  }
+}
 
 export async function request(socketPath: string, op: string, args: Record<string, unknown> = {}, timeoutMs = 10000): Promise<unknown> {
   return new Promise((resolve, reject) => {
@@ -12,10 +31,17 @@ export async function request(socketPath: string, op: string, args: Record<strin
     }, timeoutMs);
     s.setEncoding('utf8');
     s.on('connect', () => s.write(JSON.stringify({ id: 1, op, args }) + '\n'));
+    let answered = false;
+    s.on('close', () => {
+      if (answered) return;
+      clearTimeout(timer);
+      reject(new DpfwdError('ECONNRESET', `dpfwd at ${socketPath} closed the connection without answering`));
+    });
     s.on('data', (d: string) => {
       buf += d;
       const nl = buf.indexOf('\n');
       if (nl < 0) return;
+      answered = true;
       clearTimeout(timer);
       s.end();
       let res: { ok: boolean; result?: unknown; error?: { code: string; message: string } };
@@ -29,10 +55,10 @@ export async function request(socketPath: string, op: string, args: Record<strin
       else reject(new DpfwdError(res.error?.code ?? 'EREMOTE', res.error?.message ?? 'request failed'));
     });
     s.on('error', (e: NodeJS.ErrnoException) => {
+      if (answered) return;
+      answered = true;
       clearTimeout(timer);
-      const hint = e.code === 'ENOENT' ? 'no such socket (is dpfwd running? is --socket right?)'
-        : e.code === 'ECONNREFUSED' ? 'connection refused (dpfwd is not running; a stale socket file is left)'
-          : e.code === 'EACCES' ? 'permission denied (run as root or join the socket\'s group)' : e.message;
+      const hint = whatIsThere(socketPath, e.code, e.message);
       reject(new DpfwdError(e.code ?? 'ECONN', `cannot reach dpfwd at ${socketPath}: ${hint}`));
     });
   });
