@@ -9,7 +9,7 @@
  *   - a request line longer than maxRequestBytes, or one that would take the bytes buffered across
  *     all clients past maxBufferedBytes, is refused and the client disconnected;
  *   - backpressure: while a client has more than maxReplyBacklogBytes of replies unread, its
- *     requests are not read (socket paused, resumed on 'drain');
+ *     requests are not read (socket paused, resumed when the replies are flushed);
  *   - at most maxClients connections: a new one disconnects the client that has been quiet
  *     longest, so a flood of idle connections can never lock the operator out;
  *   - a request must be complete requestTimeoutMs after its first byte; a connection with no
@@ -134,6 +134,8 @@ interface Client {
   scanned: number;
   lastActive: number;
   requestTimer: NodeJS.Timeout | null;
+  /** replies written (numbered), and whether reading is paused until the last is flushed */
+  writes: number;
   paused: boolean;
   closed: boolean;
 }
@@ -219,18 +221,21 @@ export async function startControlServer(ctx: Ctx, socketPath: string, opts: Con
       }
       const out = replyLine(ready() ? handle(ctx, line.toString('utf8'))
         : { id: null, ok: false, error: { code: 'EAGAIN', message: 'dpfwd is starting; try again in a moment' } });
-      c.conn.write(out);
-      if (c.conn.writableLength > lim.maxReplyBacklogBytes) {
-        // the client is not reading its replies: read nothing more from it until they drain
-        c.paused = true;
-        c.conn.pause();
-        c.conn.once('drain', () => {
+      // the callback of a write runs once it is handed to the kernel, after every earlier one:
+      // when the last write's runs, the client has read (or the kernel holds) all its replies
+      const seq = ++c.writes;
+      c.conn.write(out, () => {
+        if (c.paused && seq === c.writes && !c.closed) {
           c.paused = false;
-          if (c.closed) return;
           c.lastActive = Date.now();
           c.conn.resume();
           pump(c);
-        });
+        }
+      });
+      if (c.conn.writableLength > lim.maxReplyBacklogBytes) {
+        // the client is not reading its replies: read nothing more from it until they are flushed
+        c.paused = true;
+        c.conn.pause();
       }
     }
     if (c.closed) return;
@@ -249,7 +254,7 @@ export async function startControlServer(ctx: Ctx, socketPath: string, opts: Con
   };
 
   const server = net.createServer((conn) => {
-    const c: Client = { conn, chunks: [], size: 0, scanned: 0, lastActive: Date.now(), requestTimer: null, paused: false, closed: false };
+    const c: Client = { conn, chunks: [], size: 0, scanned: 0, lastActive: Date.now(), requestTimer: null, writes: 0, paused: false, closed: false };
     if (clients.size >= lim.maxClients) {
       // make room: the client quiet longest goes (a flood of idle connections cannot lock anyone out)
       let victim: Client | undefined;
