@@ -400,6 +400,25 @@ describe('config: every error path, exact messages', () => {
   }
 });
 
+describe('config: parser abuse is a config error', () => {
+  it('billion laughs (aliases of aliases) stops at the alias limit', () => {
+    let text = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n';
+    for (const [x, y] of [['b', 'a'], ['c', 'b'], ['d', 'c'], ['e', 'd'], ['f', 'e'], ['g', 'f'], ['h', 'g'], ['i', 'h']]) text += `${x}: &${x} [${Array(9).fill(`*${y}`).join(',')}]\n`;
+    assert.deepEqual(errorsOf(text), ['test.yaml: YAML: too many alias expansions (more than 100); write the values out or use fewer aliases (*name)']);
+  });
+
+  it('a few aliases are fine', () => {
+    const c = parseConfig(`${PORTS}routes: [{prefix: 10.20.0.0/16, via: &gw 10.1.0.2}, {prefix: 10.30.0.0/16, via: *gw}]\n`, 't');
+    assert.deepEqual(c.routes.map((r) => r.via), ['10.1.0.2', '10.1.0.2']);
+  });
+
+  it('nesting 100000 deep is a config error, not a stack overflow', () => {
+    const errs = errorsOf(`a: ${'['.repeat(100000)}${']'.repeat(100000)}\n`);
+    assert.equal(errs.length, 1);
+    assert.match(errs[0], /^test\.yaml(:\d+:\d+)?: YAML/);
+  });
+});
+
 describe('config: files', () => {
   let dir: string;
   before(() => {
