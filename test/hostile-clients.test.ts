@@ -14,6 +14,7 @@ import * as path from 'path';
 import type { Ctx } from '../src/api/actions';
 import { ControlServer, prepareSocketPath, replyLine, startControlServer } from '../src/api/server';
 import { request } from '../src/api/client';
+import { createMetrics, MetricsServer, MetricsSource, startMetricsServer } from '../src/metrics';
 import { DPFWD, freePort, startForwarder, Running, tmpDir, waitFor } from './helpers/forwarder';
 
 type Answer = { id: unknown; ok: boolean; result?: any; error?: { code: string; message: string } };
@@ -250,6 +251,40 @@ describe('control socket path: checked before anything starts, never deletes wha
     assert.equal(((await request(stale, 'health')) as { alive: number }).alive, 1);
     s.close();
     live.close();
+  });
+});
+
+describe('metrics server: connection limits (fake forwarder)', function () {
+  this.timeout(30000);
+  const src = { dp: { workersAlive: () => 1 }, config: { workers: [{}] }, ports: [] } as unknown as MetricsSource;
+  let srv: MetricsServer | undefined;
+  let logs: string[];
+  afterEach(async () => { await srv?.close(); srv = undefined; });
+
+  const healthz = (port: number, agent?: http.Agent) => new Promise<number>((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: '/healthz', agent: agent ?? false, timeout: 5000 }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); }).on('error', reject);
+  });
+
+  it('past maxConnections the idle connection quiet longest is closed; a client that sends nothing is closed after idleTimeoutMs; a served keep-alive connection is not counted', async () => {
+    logs = [];
+    const m = createMetrics(src, { defaults: false });
+    srv = await startMetricsServer(src, m, { host: '127.0.0.1', port: 0 }, { maxConnections: 4, idleTimeoutMs: 400, keepAliveTimeoutMs: 200 }, (l) => logs.push(l));
+    const port = srv.address.port;
+    const held = await holdIdle(() => net.connect(port, '127.0.0.1'), 50);
+    assert.equal(await healthz(port), 200, 'answers while 50 idle connections try to hold it');
+    await waitFor('idle ones closed', async () => held.every((x) => x.destroyed || x.readableEnded), 5000);
+    for (const x of held) x.destroy();
+    const r = m.httpRefused!();
+    assert.ok(r.too_many_connections >= 50 - 4, JSON.stringify(r));
+    assert.ok(r.idle_timeout >= 1 && r.idle_timeout <= 4, JSON.stringify(r));
+    // a keep-alive connection that was served and then expires is normal, not a refusal
+    const before = m.httpRefused!().idle_timeout;
+    const agent = new http.Agent({ keepAlive: true });
+    assert.equal(await healthz(port, agent), 200);
+    await new Promise((res) => setTimeout(res, 1000));
+    agent.destroy();
+    assert.equal(m.httpRefused!().idle_timeout, before);
+    assert.equal(logs.length, 1, `one log line for the flood:\n${logs.join('\n')}`);
   });
 });
 

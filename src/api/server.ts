@@ -164,11 +164,15 @@ export async function startControlServer(ctx: Ctx, socketPath: string, opts: Con
   const refusals = new Refusals<ControlRefusal>(`control socket ${socketPath}`, CONTROL_REFUSALS, log);
 
   /** Counts, logs (rate-limited) and disconnects; the reply line is a courtesy and may be lost. */
-  const drop = (c: Client, reason: ControlRefusal, detail: string, reply?: object) => {
+  const drop = (c: Client, reason: ControlRefusal, detail: string, reply?: object, now = false) => {
     if (c.closed) return;
     refusals.note(reason, detail);
     release(c);
-    if (reply) c.conn.write(JSON.stringify(reply) + '\n');
+    if (reply) c.conn.write(JSON.stringify(reply) + '\n'); // a short write reaches the kernel at once
+    if (now) {
+      c.conn.destroy();
+      return;
+    }
     c.conn.destroySoon();
     // a client that does not read would hold its socket open: the courtesy reply gets 1 s
     setTimeout(() => c.conn.destroy(), 1000).unref();
@@ -261,7 +265,7 @@ export async function startControlServer(ctx: Ctx, socketPath: string, opts: Con
       for (const x of clients) if (!victim || x.lastActive < victim.lastActive) victim = x;
       if (victim) {
         drop(victim, 'too_many_clients', `${clients.size} clients is control.maxClients; disconnected the one quiet longest`,
-          { id: null, ok: false, error: { code: 'EBUSY', message: `disconnected: control.maxClients (${lim.maxClients}) reached and this connection was the one quiet longest` } });
+          { id: null, ok: false, error: { code: 'EBUSY', message: `disconnected: control.maxClients (${lim.maxClients}) reached and this connection was the one quiet longest` } }, true);
       }
     }
     clients.add(c);
@@ -321,6 +325,11 @@ function showControl(ctx: Ctx): ControlStats | { error: string } {
   return controlStats(ctx) ?? { error: 'no control server' };
 }
 
+/** At most 100 characters of what a client sent, for an error message. */
+function shorten(s: string): string {
+  return s.length > 100 ? `${s.slice(0, 100)}…` : s;
+}
+
 export interface Reply {
   id: unknown;
   ok: boolean;
@@ -338,7 +347,7 @@ export function handle(ctx: Ctx, line: string): Reply {
   const id = req?.id ?? null;
   const op = typeof req?.op === 'string' ? req.op : '';
   const fn: Action | undefined = op === 'show.control' ? showControl : OPS.get(op);
-  if (!fn) return { id, ok: false, error: { code: 'ENOSYS', message: `unknown operation ${JSON.stringify(req?.op)}; known: ${[...OPS.keys(), 'show.control'].join(', ')}` } };
+  if (!fn) return { id, ok: false, error: { code: 'ENOSYS', message: `unknown operation ${shorten(JSON.stringify(req?.op) ?? 'undefined')}; known: ${[...OPS.keys(), 'show.control'].join(', ')}` } };
   const args = req.args && typeof req.args === 'object' && !Array.isArray(req.args) ? (req.args as Record<string, unknown>) : {};
   try {
     return { id, ok: true, result: fn(ctx, args) };

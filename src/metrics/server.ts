@@ -35,6 +35,8 @@ interface Conn {
   lastActive: number;
   /** requests received and not yet answered */
   inFlight: number;
+  /** requests answered */
+  served: number;
 }
 
 export interface MetricsServer {
@@ -65,7 +67,7 @@ export async function startMetricsServer(src: MetricsSource, metrics: Metrics, l
     if (conn) {
       conn.inFlight++;
       conn.lastActive = Date.now();
-      res.once('close', () => { conn.inFlight--; conn.lastActive = Date.now(); });
+      res.once('close', () => { conn.inFlight--; conn.served++; conn.lastActive = Date.now(); });
     }
     const url = (req.url ?? '/').split('?')[0];
     const send = (code: number, body: string, type = 'text/plain; charset=utf-8', extra: Record<string, string> = {}) => {
@@ -89,7 +91,8 @@ export async function startMetricsServer(src: MetricsSource, metrics: Metrics, l
   });
   server.timeout = lim.idleTimeoutMs; // a connection with no traffic at all
   server.on('timeout', (socket: Socket) => {
-    refusals.note('idle_timeout', `closed a connection idle for metrics.idleTimeoutMs (${lim.idleTimeoutMs} ms)`);
+    // the end of an idle keep-alive connection after its requests is normal; one that never sent a request is counted
+    if (!conns.get(socket)?.served) refusals.note('idle_timeout', `closed a connection that sent nothing for metrics.idleTimeoutMs (${lim.idleTimeoutMs} ms)`);
     socket.destroy();
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
@@ -118,7 +121,7 @@ export async function startMetricsServer(src: MetricsSource, metrics: Metrics, l
       conns.delete(victim.socket);
       victim.socket.destroy();
     }
-    conns.set(socket, { socket, lastActive: Date.now(), inFlight: 0 });
+    conns.set(socket, { socket, lastActive: Date.now(), inFlight: 0, served: 0 });
     socket.once('close', () => conns.delete(socket));
   });
   await new Promise<void>((resolve, reject) => {

@@ -32,7 +32,8 @@ export const runCommand: CommandModule<object, Args> = {
     let metrics: MetricsServer | undefined;
     if (config.metrics.listen !== false) {
       try {
-        metrics = await startMetricsServer(fwd, createMetrics(fwd, { control: server }), config.metrics.listen, config.metrics);
+        const { listen, ...metricsLimits } = config.metrics;
+        metrics = await startMetricsServer(fwd, createMetrics(fwd, { control: server }), listen, metricsLimits, log);
       } catch (e) {
         server.close();
         throw e;
