@@ -6,7 +6,7 @@
  * check that it still answers. Every flood is bounded in count and time.
  */
 import { strict as assert } from 'assert';
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as net from 'net';
@@ -194,6 +194,25 @@ describe('control socket: hostile clients against the server', function () {
       for (const s of held) s.destroy();
     }
     await healthy();
+  });
+
+  it('requests keep being answered while another process keeps opening idle connections (bounded: 4000 connections, 10 s)', async () => {
+    await start({ maxClients: 8 });
+    // the flood: 40 connections every millisecond-ish, each left open until evicted
+    const script = `const net = require('net'); let n = 0; const t0 = Date.now();
+      const tick = () => { for (let j = 0; j < 40 && n < 4000; j++, n++) net.connect(process.argv[1]).on('error', () => {});
+        if (n < 4000 && Date.now() - t0 < 10000) setImmediate(tick); else setTimeout(() => process.exit(0), 200); };
+      tick();`;
+    const flood = spawn(process.execPath, ['-e', script, sock], { stdio: 'ignore' });
+    const ended = new Promise((r) => flood.once('exit', r));
+    try {
+      await waitFor('the flood reaches the server', async () => server.stats().refused.too_many_clients > 100, 10000);
+      for (let i = 0; i < 30; i++) await healthy();
+    } finally {
+      flood.kill('SIGKILL');
+      await ended;
+    }
+    assert.ok(server.stats().refused.too_many_clients > 100);
   });
 
   it('a half-written request is dropped after requestTimeoutMs; an idle connection after idleTimeoutMs', async () => {

@@ -21,7 +21,30 @@ function whatIsThere(socketPath: string, code: string | undefined, message: stri
   }
 }
 
+/** Not processed: dropped to make room (control.maxClients) or closed before it was read. Safe to send again. */
+const RETRY = new Set(['EEVICTED', 'ECONNRESET', 'EPIPE']);
+
+/**
+ * One request, one answer. Under a flood of connections the server may drop this one to make room
+ * before reading it (it answers nothing, or EBUSY with id null): then it is sent again, at most
+ * three times in all (such a request was never processed, so this is safe for every operation).
+ */
 export async function request(socketPath: string, op: string, args: Record<string, unknown> = {}, timeoutMs = 10000): Promise<unknown> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await requestOnce(socketPath, op, args, timeoutMs);
+    } catch (e) {
+      const code = (e as DpfwdError).code;
+      if (!RETRY.has(code) || attempt >= 3) {
+        if (code === 'EEVICTED') throw new DpfwdError('EBUSY', (e as Error).message);
+        throw e;
+      }
+      await new Promise((r) => setTimeout(r, 20 * attempt));
+    }
+  }
+}
+
+function requestOnce(socketPath: string, op: string, args: Record<string, unknown>, timeoutMs: number): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const s = net.connect(socketPath);
     let buf = '';
@@ -30,7 +53,11 @@ export async function request(socketPath: string, op: string, args: Record<strin
       reject(new DpfwdError('ETIMEDOUT', `cannot reach dpfwd at ${socketPath}: no answer within ${timeoutMs} ms`));
     }, timeoutMs);
     s.setEncoding('utf8');
-    s.on('connect', () => s.write(JSON.stringify({ id: 1, op, args }) + '\n'));
+    let connected = false;
+    s.on('connect', () => {
+      connected = true;
+      s.write(JSON.stringify({ id: 1, op, args }) + '\n');
+    });
     let answered = false;
     s.on('close', () => {
       if (answered) return;
@@ -44,7 +71,7 @@ export async function request(socketPath: string, op: string, args: Record<strin
       answered = true;
       clearTimeout(timer);
       s.end();
-      let res: { ok: boolean; result?: unknown; error?: { code: string; message: string } };
+      let res: { id?: unknown; ok: boolean; result?: unknown; error?: { code: string; message: string } };
       try {
         res = JSON.parse(buf.slice(0, nl));
       } catch {
@@ -52,12 +79,17 @@ export async function request(socketPath: string, op: string, args: Record<strin
         return;
       }
       if (res.ok) resolve(res.result);
+      else if (res.id === null && res.error?.code === 'EBUSY') reject(new DpfwdError('EEVICTED', `dpfwd at ${socketPath}: ${res.error.message}`));
       else reject(new DpfwdError(res.error?.code ?? 'EREMOTE', res.error?.message ?? 'request failed'));
     });
     s.on('error', (e: NodeJS.ErrnoException) => {
       if (answered) return;
       answered = true;
       clearTimeout(timer);
+      if (connected && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) {
+        reject(new DpfwdError(e.code, `dpfwd at ${socketPath} closed the connection without answering`));
+        return;
+      }
       const hint = whatIsThere(socketPath, e.code, e.message);
       reject(new DpfwdError(e.code ?? 'ECONN', `cannot reach dpfwd at ${socketPath}: ${hint}`));
     });
