@@ -21,8 +21,11 @@ function whatIsThere(socketPath: string, code: string | undefined, message: stri
   }
 }
 
-/** Not processed: dropped to make room (control.maxClients) or closed before it was read. Safe to send again. */
-const RETRY = new Set(['EEVICTED', 'ECONNRESET', 'EPIPE']);
+/**
+ * Not processed: dropped to make room (control.maxClients), closed before it was read, or not
+ * accepted at all (listen backlog full). Safe to send again.
+ */
+const RETRY = new Set(['EEVICTED', 'ECONNRESET', 'EPIPE', 'EAGAIN']);
 
 /**
  * One request, one answer. Under a flood of connections the server may drop this one to make room
@@ -39,7 +42,7 @@ export async function request(socketPath: string, op: string, args: Record<strin
         if (code === 'EEVICTED') throw new DpfwdError('EBUSY', (e as Error).message);
         throw e;
       }
-      await new Promise((r) => setTimeout(r, 20 * attempt));
+      await new Promise((r) => setTimeout(r, 50 * attempt));
     }
   }
 }
