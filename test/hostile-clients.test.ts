@@ -16,6 +16,7 @@ import { ControlServer, prepareSocketPath, replyLine, startControlServer } from 
 import { request } from '../src/api/client';
 import { createMetrics, MetricsServer, MetricsSource, startMetricsServer } from '../src/metrics';
 import { DPFWD, freePort, startForwarder, Running, tmpDir, waitFor } from './helpers/forwarder';
+import { ping, Topology } from './helpers/netns';
 
 type Answer = { id: unknown; ok: boolean; result?: any; error?: { code: string; message: string } };
 
@@ -330,33 +331,39 @@ function scrape(port: number): Promise<{ status: number; body: string }> {
   });
 }
 
-describe('hostile clients against a running forwarder', function () {
+describe('hostile clients against a running forwarder between two namespaces', function () {
   this.timeout(120000);
   let fwd: Running;
   let dir: string;
   let port: number;
-  const nullPorts = [
-    { name: 'west', device: 'net_null0,no-rx=1', address: '10.1.0.1/24' },
-    { name: 'east', device: 'net_null1,no-rx=1', address: '10.2.0.1/24' },
-  ];
+  const topo = new Topology();
   const cli = (...args: string[]) => spawnSync(process.execPath, [DPFWD, '--socket', fwd.socket, ...args], { encoding: 'utf8', timeout: 30000 });
+  /** The CLI and `show` answer, the workers run, and a ping crosses the forwarder. */
   const stillWorks = async () => {
     const r = cli('show', 'ports');
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /west/);
     const h = await fwd.call('health');
     assert.equal(h.alive, 1);
+    assert.equal(ping(topo.host('west').ns, topo.host('east').ip, 2, { interval: 0.2 }), 2, 'a ping crosses the forwarder');
   };
 
   before(async () => {
     dir = tmpDir('hostile-fwd');
     port = await freePort();
-    fwd = await startForwarder({ eal: { lcores: '0-1' }, ports: nullPorts, metrics: { listen: `127.0.0.1:${port}`, maxConnections: 16 } }, { dir });
+    const west = topo.addHost('west', 1);
+    const east = topo.addHost('east', 2);
+    fwd = await startForwarder({ eal: { lcores: '0-1' }, ports: [topo.port(west, 0), topo.port(east, 1)], metrics: { listen: `127.0.0.1:${port}`, maxConnections: 16 } }, { dir });
+    await waitFor('first ping', async () => ping(west.ns, east.ip, 1) === 1, 20000);
   });
   after(async () => {
-    const r = await fwd.stop();
-    assert.deepEqual(r, { code: 0, signal: null }, fwd.stderr());
-    fs.rmSync(dir, { recursive: true, force: true });
+    try {
+      const r = await fwd.stop();
+      assert.deepEqual(r, { code: 0, signal: null }, fwd.stderr());
+    } finally {
+      topo.destroy();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('`constructor` and friends do not kill it', async () => {
@@ -381,6 +388,42 @@ describe('hostile clients against a running forwarder', function () {
     s.destroy();
     // before: +444 MiB (replies queued without bound); now the backlog stops at control.maxReplyBacklogBytes
     assert.ok(r1 - r0 < 100, `RSS grew ${(r1 - r0).toFixed(0)} MiB`);
+    await stillWorks();
+  });
+
+  it('20 clients sending 60 MiB lines: bounded by control.maxBufferedBytes (ENOBUFS), not the heap', async () => {
+    const r0 = rssMiB(fwd.proc.pid!);
+    const chunk = Buffer.alloc(1 << 20, 0x61);
+    const socks: net.Socket[] = [];
+    let refused = 0;
+    await Promise.all(Array.from({ length: 20 }, () => new Promise<void>((resolve) => {
+      const s = net.connect(fwd.socket);
+      socks.push(s);
+      let sent = 0;
+      let done = false;
+      const finish = () => { if (!done) { done = true; resolve(); } };
+      s.on('data', (d) => { if (/"ENOBUFS"/.test(String(d))) refused++; });
+      s.on('error', finish);
+      s.on('close', finish);
+      const pump = () => {
+        while (sent < 60 && !s.destroyed) {
+          sent++;
+          if (!s.write(chunk)) { s.once('drain', pump); return; }
+        }
+        finish(); // all written (still held open) or cut off
+      };
+      s.on('connect', pump);
+      setTimeout(finish, 30000).unref();
+    })));
+    await waitFor('refusals counted', async () => (await fwd.call('show.control')).refused.buffers_full >= 15, 20000);
+    const r1 = rssMiB(fwd.proc.pid!);
+    const st = await fwd.call('show.control');
+    for (const s of socks) s.destroy();
+    // before: V8 ran out of heap (exit 134) with 52 such clients; now at most maxBufferedBytes is held
+    assert.ok(st.bufferedBytes <= st.limits.maxBufferedBytes, JSON.stringify(st));
+    assert.ok(r1 - r0 < st.limits.maxBufferedBytes / 1048576 + 150, `RSS grew ${(r1 - r0).toFixed(0)} MiB`);
+    assert.ok(refused >= 1, 'the refused clients were told why');
+    await waitFor('buffers released', async () => (await fwd.call('show.control')).bufferedBytes === 0);
     await stillWorks();
   });
 

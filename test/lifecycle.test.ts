@@ -180,6 +180,36 @@ describe('dpfwd run: every refusal comes before DPDK touches a port', function (
   });
 });
 
+describe('DPDK telemetry socket', function () {
+  this.timeout(90000);
+  /** Paths of the UNIX sockets process `pid` has open (its fds matched against /proc/net/unix). */
+  const unixSockets = (pid: number): string[] => {
+    const inodes = new Set<string>();
+    for (const f of fs.readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${f}`));
+        if (m) inodes.add(m[1]);
+      } catch { /* closed meanwhile */ }
+    }
+    return fs.readFileSync(`/proc/${pid}/net/unix`, 'utf8').split('\n').slice(1).map((l) => l.trim().split(/\s+/))
+      .filter((c) => inodes.has(c[6]) && c[7]).map((c) => c[7]);
+  };
+
+  for (const telemetry of [false, true]) {
+    it(`${telemetry ? 'is opened with eal.telemetry: true' : 'is not opened by default'}`, async () => {
+      const fwd = await startForwarder({ eal: { lcores: '0-1', ...(telemetry ? { telemetry } : {}) }, ports: nullPorts });
+      try {
+        const socks = unixSockets(fwd.proc.pid!);
+        assert.ok(socks.includes(fwd.socket), socks.join(' '));
+        assert.equal(socks.some((p) => /dpdk_telemetry/.test(p)), telemetry, socks.join(' '));
+        assert.match(fwd.stderr(), telemetry ? /EAL arguments: (?!.*--no-telemetry)/ : /EAL arguments: .*--no-telemetry/);
+      } finally {
+        assert.equal((await fwd.stop()).code, 0);
+      }
+    });
+  }
+});
+
 describe('a second forwarder on the same af_packet ports sends nothing', function () {
   this.timeout(180000);
   const topo = new Topology();
