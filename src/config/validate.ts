@@ -45,7 +45,7 @@ export const DEFAULTS = {
   metrics: { listen: '127.0.0.1:9450', maxConnections: 64, headersTimeoutMs: 10000, requestTimeoutMs: 30000, keepAliveTimeoutMs: 65000, idleTimeoutMs: 120000 },
   control: {
     socket: '/run/dpfwd/dpfwd.sock', mode: 0o660, maxClients: 64, maxRequestBytes: 64 * 1048576, maxBufferedBytes: 256 * 1048576,
-    maxReplyBacklogBytes: 4 * 1048576, requestTimeoutMs: 30000, idleTimeoutMs: 300000,
+    maxReplyBacklogBytes: 1048576, requestTimeoutMs: 30000, idleTimeoutMs: 300000,
   },
   punt: { rate: 10000, burst: 256 },
   icmp: { unreachable: true, rateLimit: 1000, burst: 50 },
