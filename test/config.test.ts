@@ -400,6 +400,24 @@ describe('config: every error path, exact messages', () => {
   }
 });
 
+describe('config: control and metrics limits', () => {
+  it('takes every limit and checks ranges and the relations between them', () => {
+    const c = parseConfig(`${PORTS}control: {maxClients: 8, maxRequestBytes: 1048576, maxBufferedBytes: 4194304, maxReplyBacklogBytes: 65536, requestTimeoutMs: 500, idleTimeoutMs: 1000}
+metrics: {maxConnections: 4, headersTimeoutMs: 200, requestTimeoutMs: 300, keepAliveTimeoutMs: 0, idleTimeoutMs: 400}
+eal: {telemetry: true}
+`, 't');
+    assert.deepEqual(c.control, { socket: '/run/dpfwd/dpfwd.sock', mode: 0o660, maxClients: 8, maxRequestBytes: 1048576, maxBufferedBytes: 4194304, maxReplyBacklogBytes: 65536, requestTimeoutMs: 500, idleTimeoutMs: 1000 });
+    assert.deepEqual(c.metrics, { listen: { host: '127.0.0.1', port: 9450 }, maxConnections: 4, headersTimeoutMs: 200, requestTimeoutMs: 300, keepAliveTimeoutMs: 0, idleTimeoutMs: 400 });
+    assert.equal(c.eal.telemetry, true);
+    assert.deepEqual(errorsOf(`${PORTS}control: {maxClients: 1, maxRequestBytes: 8388608, maxBufferedBytes: 4194304}\nmetrics: {headersTimeoutMs: 5000, requestTimeoutMs: 1000}\neal: {telemetry: "no"}\n`), [
+      'eal.telemetry: expected true or false, got "no"',
+      'metrics.headersTimeoutMs: 5000 ms is longer than metrics.requestTimeoutMs (1000 ms); the headers are part of the request',
+      'control.maxClients: expected an integer from 2 to 10000, got 1',
+      'control.maxBufferedBytes: 4194304 bytes is less than control.maxRequestBytes (8388608); one request of the largest size must fit',
+    ]);
+  });
+});
+
 describe('config: parser abuse is a config error', () => {
   it('billion laughs (aliases of aliases) stops at the alias limit', () => {
     let text = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n';

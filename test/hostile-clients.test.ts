@@ -14,6 +14,7 @@ import * as path from 'path';
 import type { Ctx } from '../src/api/actions';
 import { ControlServer, prepareSocketPath, replyLine, startControlServer } from '../src/api/server';
 import { request } from '../src/api/client';
+import { CONTROL_REFUSALS, Refusals } from '../src/api/refusals';
 import { createMetrics, MetricsServer, MetricsSource, startMetricsServer } from '../src/metrics';
 import { DPFWD, freePort, startForwarder, Running, tmpDir, waitFor } from './helpers/forwarder';
 import { ping, Topology } from './helpers/netns';
@@ -234,6 +235,23 @@ describe('control socket: hostile clients against the server', function () {
     assert.equal(st.refused.request_timeout, 1);
     assert.equal(st.refused.idle_timeout, 1);
     await healthy();
+  });
+});
+
+describe('refusal log: one line per interval, not one per event', () => {
+  it('logs the first at once and sums the rest by reason after the interval', async () => {
+    const lines: string[] = [];
+    const r = new Refusals('test server', CONTROL_REFUSALS, (l) => lines.push(l), 200);
+    for (let i = 0; i < 1000; i++) r.note(i % 2 ? 'idle_timeout' : 'too_many_clients', `event ${i}`);
+    assert.deepEqual(lines, ['test server: event 0 (further refusals are summed every 0.2 s)']);
+    await waitFor('the summary', async () => lines.length === 2, 5000);
+    assert.equal(lines[1], 'test server: refused in the last 0.2 s: idle_timeout 500, too_many_clients 499');
+    assert.equal(r.counts.too_many_clients, 500);
+    await new Promise((res) => setTimeout(res, 500));
+    assert.equal(lines.length, 2, 'quiet: nothing more');
+    r.note('request_timeout', 'after a quiet period');
+    assert.equal(lines[2], 'test server: after a quiet period (further refusals are summed every 0.2 s)');
+    r.close();
   });
 });
 
