@@ -99,6 +99,16 @@ describe('control socket: hostile clients against the server', function () {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it('before the forwarder is ready, requests get EAGAIN (the client tries 3 times, then says so)', async () => {
+    let ready = false;
+    server = await startControlServer(fakeCtx(), sock, { ready: () => ready, log: () => undefined });
+    const { answers } = await talk(sock, JSON.stringify({ id: 1, op: 'health' }) + '\n');
+    assert.equal(answers[0].error?.code, 'EAGAIN');
+    await assert.rejects(request(sock, 'health'), (e: Error & { code?: string }) => e.code === 'EAGAIN' && /dpfwd is starting/.test(e.message));
+    setTimeout(() => { ready = true; }, 60);
+    await healthy(); // a retry gets through once it is ready
+  });
+
   it('prototype names are unknown operations, not Object.prototype members', async () => {
     await start();
     for (const op of ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf', 'isPrototypeOf', '__defineGetter__']) {
