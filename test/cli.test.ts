@@ -152,3 +152,54 @@ describe('FIB capacity', function () {
     }
   });
 });
+
+describe('dpfwd CLI: pipes and --socket mistakes', function () {
+  this.timeout(60000);
+  let fwd: Running;
+  let dir: string;
+
+  before(async () => {
+    dir = tmpDir('clipipe');
+    fwd = await startForwarder({ eal: { lcores: '0-1' }, ports: [
+      { name: 'west', device: 'net_null0,no-rx=1', address: '10.1.0.1/24' },
+      { name: 'east', device: 'net_null1,no-rx=1', address: '10.2.0.1/24' },
+    ] }, { dir });
+  });
+  after(async () => {
+    assert.equal((await fwd.stop()).code, 0);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('`dpfwd route show | head -2` ends quietly, exit 0 (EPIPE on stdout is not an error)', () => {
+    // 20000 routes: far more output than a pipe buffer holds, so dpfwd is still writing when head exits
+    const f = path.join(dir, 'many.txt');
+    fs.writeFileSync(f, Array.from({ length: 20000 }, (_, i) => `10.${100 + (i >> 8)}.${i & 255}.0/24 via 10.2.0.2\n`).join(''));
+    const load = spawnSync(process.execPath, [DPFWD, '--socket', fwd.socket, 'route', 'load', f], { encoding: 'utf8', timeout: 30000 });
+    assert.equal(load.status, 0, load.stderr);
+    const piped = spawnSync('sh', ['-c', `{ "${process.execPath}" "${DPFWD}" --socket "${fwd.socket}" route show 2>"${dir}/err"; echo $? >"${dir}/rc"; } | head -2`], { encoding: 'utf8', timeout: 30000 });
+    assert.equal(piped.stdout.split('\n').length, 3, piped.stdout);
+    assert.equal(fs.readFileSync(`${dir}/err`, 'utf8'), '', 'nothing on stderr');
+    assert.equal(fs.readFileSync(`${dir}/rc`, 'utf8').trim(), '0');
+  });
+
+  it('show control prints the clients and every refusal reason', () => {
+    const r = spawnSync(process.execPath, [DPFWD, '--socket', fwd.socket, 'show', 'control'], { encoding: 'utf8', timeout: 30000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^clients 1 \(max 64\), request bytes buffered 0, paused for unread replies 0\nrefused\s+clients\nrequest_too_large\s+0\n/);
+    assert.match(r.stdout, /\nidle_timeout\s+\d+\n$/);
+  });
+
+  const mistakes: [string, () => string, string][] = [
+    ['a directory', () => dir, 'that is a directory, not a socket (give the socket\'s path, e.g. /run/dpfwd/dpfwd.sock)'],
+    ['a regular file', () => path.join(dir, 'dpfwd.yaml'), 'that is a regular file, not dpfwd\'s control socket (is --socket right?)'],
+    ['a /proc file', () => '/proc/self/status', 'that is a regular file, not dpfwd\'s control socket (is --socket right?)'],
+    ['a path through a file', () => path.join(dir, 'dpfwd.yaml', 'x.sock'), 'a component of the path is not a directory (is --socket right?)'],
+  ];
+  for (const [what, sock, hint] of mistakes) {
+    it(`--socket naming ${what}: one clear line, exit 1`, () => {
+      const r = spawnSync(process.execPath, [DPFWD, 'show', 'ports', '--socket', sock()], { encoding: 'utf8', timeout: 30000 });
+      assert.equal(r.status, 1);
+      assert.equal(r.stderr, `dpfwd: cannot reach dpfwd at ${sock()}: ${hint}\n`);
+    });
+  }
+});

@@ -41,15 +41,18 @@ describe('config: defaults', () => {
     const c = parseConfig('ports: [{name: west, device: net_null0}]', 'min.yaml');
     const want: Config = {
       source: 'min.yaml',
-      eal: { lcores: '0-1', lcoreList: [0, 1], mainLcore: 0, workerLcores: [1], inMemory: true, args: [], logLevel: 'notice' },
+      eal: { lcores: '0-1', lcoreList: [0, 1], mainLcore: 0, workerLcores: [1], inMemory: true, args: [], logLevel: 'notice', telemetry: false },
       ports: [{ name: 'west', device: 'net_null0', deviceKind: 'vdev', rxQueues: 1, rxDescriptors: 1024, txDescriptors: 1024, mtu: 1500, addresses: [] }],
       workers: [{ lcore: 1, rx: [{ port: 'west', queue: 0 }] }],
       workersAuto: true,
       fib: { maxRoutes: 1048576, tbl8Groups: 65536, maxNexthops: 65536 },
       routes: [],
       neighbors: [],
-      metrics: { listen: { host: '127.0.0.1', port: 9450 } },
-      control: { socket: '/run/dpfwd/dpfwd.sock', mode: 0o660 },
+      metrics: { listen: { host: '127.0.0.1', port: 9450 }, maxConnections: 64, headersTimeoutMs: 10000, requestTimeoutMs: 30000, keepAliveTimeoutMs: 65000, idleTimeoutMs: 120000 },
+      control: {
+        socket: '/run/dpfwd/dpfwd.sock', mode: 0o660, maxClients: 64, maxRequestBytes: 67108864, maxBufferedBytes: 268435456,
+        maxReplyBacklogBytes: 1048576, requestTimeoutMs: 30000, idleTimeoutMs: 300000,
+      },
       punt: { rate: 10000, burst: 256 },
       icmp: { unreachable: true, rateLimit: 1000, burst: 50 },
       arp: { reachableMs: 30000, staleMs: 60000, retransmitMs: 1000, probes: 3, queueLen: 4, maxEntries: 4096, maxIncomplete: 256, newPerSecond: 100, lockMs: 1000 },
@@ -234,7 +237,7 @@ const ERRORS: [string, string, string[]][] = [
   ['top level not a mapping', '- a\n- b', ['expected a mapping of sections (eal, ports, …) at the top level, got a list']],
   ['unknown top-level key with suggestion', `${PORTS}neighbours: []`, ['neighbours: unknown key; did you mean neighbors? (valid keys: eal, ports, workers, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool)']],
   ['unknown top-level key without suggestion', `${PORTS}zebra: 1`, ['zebra: unknown key (valid keys: eal, ports, workers, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool)']],
-  ['unknown eal key', `${PORTS}eal: {lcore: "0-1"}`, ['eal.lcore: unknown key; did you mean lcores? (valid keys: lcores, inMemory, filePrefix, args, logLevel, hugepagesMiB)']],
+  ['unknown eal key', `${PORTS}eal: {lcore: "0-1"}`, ['eal.lcore: unknown key; did you mean lcores? (valid keys: lcores, inMemory, filePrefix, args, logLevel, hugepagesMiB, telemetry)']],
   ['unknown port key', `ports: [{name: a, device: net_null0, addresses: 10.1.0.1/24}]`, ['ports[0].addresses: unknown key; did you mean address? (valid keys: name, device, rxQueues, rxDescriptors, txDescriptors, mtu, mac, address)']],
   ['section not a mapping', `${PORTS}eal: "0-1"`, ['eal: expected a mapping, got "0-1"']],
   // eal
@@ -395,6 +398,43 @@ describe('config: every error path, exact messages', () => {
   for (const [desc, yaml, want] of ERRORS) {
     it(desc, () => assert.deepEqual(errorsOf(yaml), want));
   }
+});
+
+describe('config: control and metrics limits', () => {
+  it('takes every limit and checks ranges and the relations between them', () => {
+    const c = parseConfig(`${PORTS}control: {maxClients: 8, maxRequestBytes: 1048576, maxBufferedBytes: 4194304, maxReplyBacklogBytes: 65536, requestTimeoutMs: 500, idleTimeoutMs: 1000}
+metrics: {maxConnections: 4, headersTimeoutMs: 200, requestTimeoutMs: 300, keepAliveTimeoutMs: 0, idleTimeoutMs: 400}
+eal: {telemetry: true}
+`, 't');
+    assert.deepEqual(c.control, { socket: '/run/dpfwd/dpfwd.sock', mode: 0o660, maxClients: 8, maxRequestBytes: 1048576, maxBufferedBytes: 4194304, maxReplyBacklogBytes: 65536, requestTimeoutMs: 500, idleTimeoutMs: 1000 });
+    assert.deepEqual(c.metrics, { listen: { host: '127.0.0.1', port: 9450 }, maxConnections: 4, headersTimeoutMs: 200, requestTimeoutMs: 300, keepAliveTimeoutMs: 0, idleTimeoutMs: 400 });
+    assert.equal(c.eal.telemetry, true);
+    assert.deepEqual(errorsOf(`${PORTS}control: {maxClients: 1, maxRequestBytes: 8388608, maxBufferedBytes: 4194304}\nmetrics: {headersTimeoutMs: 5000, requestTimeoutMs: 1000}\neal: {telemetry: "no"}\n`), [
+      'eal.telemetry: expected true or false, got "no"',
+      'metrics.headersTimeoutMs: 5000 ms is longer than metrics.requestTimeoutMs (1000 ms); the headers are part of the request',
+      'control.maxClients: expected an integer from 2 to 10000, got 1',
+      'control.maxBufferedBytes: 4194304 bytes is less than control.maxRequestBytes (8388608); one request of the largest size must fit',
+    ]);
+  });
+});
+
+describe('config: parser abuse is a config error', () => {
+  it('billion laughs (aliases of aliases) stops at the alias limit', () => {
+    let text = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n';
+    for (const [x, y] of [['b', 'a'], ['c', 'b'], ['d', 'c'], ['e', 'd'], ['f', 'e'], ['g', 'f'], ['h', 'g'], ['i', 'h']]) text += `${x}: &${x} [${Array(9).fill(`*${y}`).join(',')}]\n`;
+    assert.deepEqual(errorsOf(text), ['test.yaml: YAML: too many alias expansions (more than 100); write the values out or use fewer aliases (*name)']);
+  });
+
+  it('a few aliases are fine', () => {
+    const c = parseConfig(`${PORTS}routes: [{prefix: 10.20.0.0/16, via: &gw 10.1.0.2}, {prefix: 10.30.0.0/16, via: *gw}]\n`, 't');
+    assert.deepEqual(c.routes.map((r) => r.via), ['10.1.0.2', '10.1.0.2']);
+  });
+
+  it('nesting 100000 deep is a config error, not a stack overflow', () => {
+    const errs = errorsOf(`a: ${'['.repeat(100000)}${']'.repeat(100000)}\n`);
+    assert.equal(errs.length, 1);
+    assert.match(errs[0], /^test\.yaml(:\d+:\d+)?: YAML/);
+  });
 });
 
 describe('config: files', () => {

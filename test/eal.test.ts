@@ -16,7 +16,7 @@ describe('eal: buildEalArgs', () => {
     const c = cfg('');
     assert.deepEqual(buildEalArgs(c, devicesOf(c)), [
       'dpfwd', '-l', '0-1', '--main-lcore', '0', '--in-memory', '--log-level=notice', '--no-pci',
-      '--vdev', 'net_af_packet0,iface=vwest', '--vdev', 'net_af_packet1,iface=veast',
+      '--vdev', 'net_af_packet0,iface=vwest', '--vdev', 'net_af_packet1,iface=veast', '--no-telemetry',
     ]);
   });
 
@@ -54,7 +54,7 @@ describe('eal: buildEalArgs', () => {
   - {name: c, device: "0000:02:00.1,txq_inline=128"}
 `);
     assert.deepEqual(buildEalArgs(c, devicesOf(c)).slice(6), [
-      '--log-level=notice', '-a', '0000:01:10.0', '-a', '0000:02:00.1,txq_inline=128', '--vdev', 'net_null0,no-rx=1',
+      '--log-level=notice', '-a', '0000:01:10.0', '-a', '0000:02:00.1,txq_inline=128', '--vdev', 'net_null0,no-rx=1', '--no-telemetry',
     ]);
   });
 
@@ -64,7 +64,15 @@ describe('eal: buildEalArgs', () => {
   - {name: b, device: auto}
 `);
     const a = buildEalArgs(c, ['0000:3b:02.0', 'net_tap0,iface=dtap0']);
-    assert.deepEqual(a.slice(7), ['-a', '0000:3b:02.0', '--vdev', 'net_tap0,iface=dtap0']);
+    assert.deepEqual(a.slice(7), ['-a', '0000:3b:02.0', '--vdev', 'net_tap0,iface=dtap0', '--no-telemetry']);
+  });
+
+  it('DPDK telemetry is off (--no-telemetry) unless eal.telemetry is true; the flag is not for eal.args', () => {
+    const off = cfg('');
+    assert.equal(buildEalArgs(off, devicesOf(off)).filter((x) => /telemetry/.test(x)).join(' '), '--no-telemetry');
+    const on = cfg('eal: {telemetry: true}');
+    assert.ok(!buildEalArgs(on, devicesOf(on)).some((x) => /telemetry/.test(x)));
+    assert.throws(() => cfg('eal: {args: ["--no-telemetry"]}'), /eal\.args\[0\]: --no-telemetry is set by dpfwd from eal\.telemetry/);
   });
 
   it('eal.args are appended last', () => {

@@ -5,8 +5,11 @@
 import { strict as assert } from 'assert';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as net from 'net';
 import * as path from 'path';
-import { DPFWD, startForwarder, tmpDir } from './helpers/forwarder';
+import { preflightHugepages } from '../src/forwarder';
+import { DPFWD, freePort, Running, startForwarder, tmpDir, waitFor } from './helpers/forwarder';
+import { ping, sh, spawnIn, Topology } from './helpers/netns';
 
 const nullPorts = [
   { name: 'west', device: 'net_null0,no-rx=1', address: '10.1.0.1/24' },
@@ -113,4 +116,156 @@ describe('dpfwd run: DPDK start-up failures explained', function () {
       fs.rmSync(dir, { recursive: true, force: true });
     });
   }
+});
+
+describe('dpfwd run: every refusal comes before DPDK touches a port', function () {
+  this.timeout(120000);
+  const cfgFile = (dir: string, extra: Record<string, unknown> = {}) => {
+    const f = path.join(dir, 'c.yaml');
+    fs.writeFileSync(f, JSON.stringify({ eal: { lcores: '0-1' }, ports: nullPorts, control: { socket: `${dir}/s.sock` }, metrics: { listen: false }, ...extra }));
+    return f;
+  };
+
+  const bad: [string, (dir: string) => string, RegExp][] = [
+    ['a regular file', (dir) => { fs.writeFileSync(`${dir}/notes.txt`, 'keep me'); return `${dir}/notes.txt`; }, /control socket .*notes\.txt: exists and is a regular file, not a socket; dpfwd deletes only stale sockets/],
+    ['a directory', (dir) => dir, /control socket .*: is a directory; give the path of a socket file/],
+    ['a path under /proc', () => '/proc/self/dpfwd.sock', /control socket \/proc\/self\/dpfwd\.sock: .*; choose another path with control\.socket in the config or --socket/],
+    ['a path whose parent is a file', (dir) => { fs.writeFileSync(`${dir}/f`, ''); return `${dir}/f/s.sock`; }, /control socket .*\/f\/s\.sock: cannot create its directory/],
+  ];
+  for (const [what, make, want] of bad) {
+    it(`--socket naming ${what}: one clear message, exit 1, nothing deleted, EAL never started`, () => {
+      const dir = tmpDir('badsock');
+      const sock = make(dir);
+      const r = run(['run', '--config', cfgFile(dir), '--socket', sock]);
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, want);
+      assert.doesNotMatch(r.stderr, /EAL arguments|internal error|at .*\.js:\d+/, 'refused before EAL init, no stack trace');
+      if (what === 'a regular file') assert.equal(fs.readFileSync(sock, 'utf8'), 'keep me');
+      if (what === 'a directory') assert.ok(fs.statSync(sock).isDirectory());
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+  }
+
+  it('a metrics port in use is refused before EAL init', async () => {
+    const dir = tmpDir('metricsbusy');
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    try {
+      const port = (blocker.address() as net.AddressInfo).port;
+      const r = run(['run', '--config', cfgFile(dir, { metrics: { listen: `127.0.0.1:${port}` } })]);
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, /metrics\.listen 127\.0\.0\.1:\d+: the address is already in use/);
+      assert.doesNotMatch(r.stderr, /EAL arguments/);
+      assert.ok(!fs.existsSync(`${dir}/s.sock`), 'the control socket it had bound is gone again');
+    } finally {
+      blocker.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('too few free hugepages are named before EAL init (fake sysfs)', () => {
+    const root = tmpDir('hugesys');
+    const d = path.join(root, 'sys/kernel/mm/hugepages/hugepages-2048kB');
+    fs.mkdirSync(d, { recursive: true });
+    fs.writeFileSync(path.join(d, 'nr_hugepages'), '64\n');
+    fs.writeFileSync(path.join(d, 'free_hugepages'), '10\n');
+    const config = { eal: { args: [] as string[], inMemory: true }, ports: [{ rxQueues: 1, rxDescriptors: 1024, txDescriptors: 1024 }], workers: [{}], mempool: { mbufs: 0, cacheSize: 256 } };
+    const msg = preflightHugepages(config as never, `${root}/`);
+    assert.match(msg ?? '', /^hugepages: 20 MiB free of 128 MiB reserved, this config needs at least 101 MiB .*reserve more/);
+    fs.writeFileSync(path.join(d, 'free_hugepages'), '64\n');
+    assert.equal(preflightHugepages(config as never, `${root}/`), undefined);
+    fs.writeFileSync(path.join(d, 'free_hugepages'), '0\n');
+    assert.equal(preflightHugepages({ ...config, eal: { ...config.eal, args: ['--no-huge'] } } as never, `${root}/`), undefined, '--no-huge needs none');
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+});
+
+describe('DPDK telemetry socket', function () {
+  this.timeout(90000);
+  /** Paths of the UNIX sockets process `pid` has open (its fds matched against /proc/net/unix). */
+  const unixSockets = (pid: number): string[] => {
+    const inodes = new Set<string>();
+    for (const f of fs.readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${f}`));
+        if (m) inodes.add(m[1]);
+      } catch { /* closed meanwhile */ }
+    }
+    return fs.readFileSync(`/proc/${pid}/net/unix`, 'utf8').split('\n').slice(1).map((l) => l.trim().split(/\s+/))
+      .filter((c) => inodes.has(c[6]) && c[7]).map((c) => c[7]);
+  };
+
+  for (const telemetry of [false, true]) {
+    it(`${telemetry ? 'is opened with eal.telemetry: true' : 'is not opened by default'}`, async () => {
+      const fwd = await startForwarder({ eal: { lcores: '0-1', ...(telemetry ? { telemetry } : {}) }, ports: nullPorts });
+      try {
+        const socks = unixSockets(fwd.proc.pid!);
+        assert.ok(socks.includes(fwd.socket), socks.join(' '));
+        assert.equal(socks.some((p) => /dpdk_telemetry/.test(p)), telemetry, socks.join(' '));
+        assert.match(fwd.stderr(), telemetry ? /EAL arguments: (?!.*--no-telemetry)/ : /EAL arguments: .*--no-telemetry/);
+      } finally {
+        assert.equal((await fwd.stop()).code, 0);
+      }
+    });
+  }
+});
+
+describe('a second forwarder on the same af_packet ports sends nothing', function () {
+  this.timeout(180000);
+  const topo = new Topology();
+  let first: Running | undefined;
+  let dir: string;
+
+  after(async () => {
+    if (first) assert.equal((await first.stop()).code, 0, first.stderr());
+    topo.destroy();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refused on its socket or metrics port before EAL init: no ARP on the wire; the first keeps forwarding', async () => {
+    dir = tmpDir('second');
+    const west = topo.addHost('west', 1);
+    const east = topo.addHost('east', 2);
+    const mac = (ifname: string, ns?: string) => sh('cat', [`/sys/class/net/${ifname}/address`], { ns }).trim();
+    // static ARP on both sides: the first forwarder and the hosts never need to ARP
+    for (const h of [west, east]) sh('ip', ['-n', h.ns, 'neigh', 'replace', h.gw, 'lladdr', mac(h.routerIf), 'dev', h.hostIf, 'nud', 'permanent']);
+    const neighbors = [west, east].map((h) => ({ address: h.ip, mac: mac(h.hostIf, h.ns), port: h.name }));
+    const port = await freePort();
+    const ports = [topo.port(west, 0), topo.port(east, 1)];
+    first = await startForwarder({ eal: { lcores: '0-1' }, ports, neighbors, metrics: { listen: `127.0.0.1:${port}` } }, { dir });
+    assert.equal(ping(west.ns, east.ip, 3), 3, 'forwarding through the first');
+
+    // the second would ARP for its route's gateway as soon as its dataplane ran
+    const second = (socket: string) => {
+      const f = path.join(dir, `second-${path.basename(socket)}.yaml`);
+      fs.writeFileSync(f, JSON.stringify({
+        eal: { lcores: '0-1' }, ports, routes: [{ prefix: '10.99.0.0/16', via: '10.2.0.77' }],
+        control: { socket }, metrics: { listen: `127.0.0.1:${port}` },
+      }));
+      return run(['run', '--config', f]);
+    };
+    const dump = spawnIn(east.ns, 'tcpdump', ['-i', east.hostIf, '-Q', 'in', '-n', '-l', '-e', 'arp']);
+    let seen = '';
+    dump.stdout!.on('data', (d) => { seen += d; });
+    let ready = '';
+    dump.stderr!.on('data', (d) => { ready += d; });
+    try {
+      await waitFor('tcpdump listening', async () => /listening on/.test(ready), 20000);
+      const sameSocket = second(first.socket);
+      assert.equal(sameSocket.status, 1, sameSocket.stderr);
+      assert.match(sameSocket.stderr, /another dpfwd answers on .*dpfwd\.sock/);
+      assert.doesNotMatch(sameSocket.stderr, /EAL arguments/);
+      const samePort = second(path.join(dir, 'other.sock'));
+      assert.equal(samePort.status, 1, samePort.stderr);
+      assert.match(samePort.stderr, /metrics\.listen 127\.0\.0\.1:\d+: the address is already in use/);
+      assert.doesNotMatch(samePort.stderr, /EAL arguments/);
+      await new Promise((r) => setTimeout(r, 1500)); // anything sent would have arrived by now
+    } finally {
+      dump.kill('SIGINT');
+      await new Promise((r) => dump.once('exit', r));
+    }
+    assert.equal(seen.trim(), '', `ARP frames reached the host:\n${seen}`);
+    assert.equal(ping(west.ns, east.ip, 3), 3, 'the first still forwards');
+    assert.equal((await first.call('health')).alive, 1);
+  });
 });

@@ -1,85 +1,358 @@
 /**
  * Control API on a UNIX socket: newline-delimited JSON, one request {id, op, args} → one
- * response {id, ok, result | error: {code, message}}. A bad request never disturbs forwarding.
+ * response {id, ok, result | error: {code, message}}. A bad request never disturbs forwarding,
+ * and no client can exhaust the process (see docs/config.md `control` for every limit):
+ *   - operations come from a map without a prototype: `constructor`, `__proto__`, `toString` are
+ *     unknown operations like any other name;
+ *   - a reply that cannot be serialised (a cycle, a function) is an error reply; BigInts are sent
+ *     as numbers (or decimal strings when not exactly representable);
+ *   - a request line longer than maxRequestBytes, or one that would take the bytes buffered across
+ *     all clients past maxBufferedBytes, is refused and the client disconnected;
+ *   - backpressure: while a client has more than maxReplyBacklogBytes of replies unread, its
+ *     requests are not read (socket paused, resumed when the replies are flushed);
+ *   - at most maxClients connections: a new one disconnects the client that has been quiet
+ *     longest, so a flood of idle connections can never lock the operator out;
+ *   - a request must be complete requestTimeoutMs after its first byte; a connection with no
+ *     traffic for idleTimeoutMs is closed.
+ * Every refusal is counted by reason (`show control`, dpfwd_control_refused_total) and logged
+ * rate-limited (src/api/refusals.ts).
  */
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import { ACTIONS, Ctx } from './actions';
 import { DpfwdError } from '../errors';
+import type { ControlLimits } from '../config/types';
+import { DEFAULTS } from '../config/validate';
+import { CONTROL_REFUSALS, ControlRefusal, Logger, Refusals } from './refusals';
+export { CONTROL_REFUSALS, ControlRefusal };
 
-export const DEFAULT_SOCKET = '/run/dpfwd/dpfwd.sock';
-const MAX_LINE = 64 * 1024 * 1024; // route.load carries whole files
+export const DEFAULT_SOCKET = DEFAULTS.control.socket;
 
-/** Is something answering on this socket path? */
-function inUse(p: string): Promise<boolean> {
+export const CONTROL_LIMITS: ControlLimits = {
+  maxClients: DEFAULTS.control.maxClients,
+  maxRequestBytes: DEFAULTS.control.maxRequestBytes,
+  maxBufferedBytes: DEFAULTS.control.maxBufferedBytes,
+  maxReplyBacklogBytes: DEFAULTS.control.maxReplyBacklogBytes,
+  requestTimeoutMs: DEFAULTS.control.requestTimeoutMs,
+  idleTimeoutMs: DEFAULTS.control.idleTimeoutMs,
+};
+
+
+type Action = (ctx: Ctx, args: Record<string, unknown>) => unknown;
+
+/** The operations: own properties of ACTIONS only, in a Map (nothing inherited can be called). */
+const OPS: ReadonlyMap<string, Action> = new Map(Object.entries(ACTIONS));
+
+/** What `show control` prints and metrics export. */
+export interface ControlStats {
+  clients: number;
+  bufferedBytes: number;
+  /** clients whose reading is paused because they do not read their replies */
+  paused: number;
+  refused: Record<ControlRefusal, number>;
+  limits: ControlLimits;
+}
+
+export interface ControlServer extends net.Server {
+  stats(): ControlStats;
+}
+
+/**
+ * Is something answering on this socket path? 'stale' only when connecting is refused (no
+ * listener); a listener too busy to accept within `timeoutMs` counts as live.
+ */
+function probe(p: string, timeoutMs = 2000): Promise<'live' | 'stale' | string> {
   return new Promise((resolve) => {
     const s = net.connect(p);
-    s.once('connect', () => { s.destroy(); resolve(true); });
-    s.once('error', () => resolve(false));
+    const t = setTimeout(() => { s.destroy(); resolve('live'); }, timeoutMs);
+    s.once('connect', () => { clearTimeout(t); s.destroy(); resolve('live'); });
+    s.once('error', (e: NodeJS.ErrnoException) => { clearTimeout(t); resolve(e.code === 'ECONNREFUSED' ? 'stale' : e.code ?? e.message); });
   });
 }
 
-export async function startControlServer(ctx: Ctx, socketPath: string, mode = 0o660): Promise<net.Server> {
-  fs.mkdirSync(path.dirname(socketPath), { recursive: true });
-  if (fs.existsSync(socketPath)) {
-    if (await inUse(socketPath)) {
-      throw new DpfwdError('EADDRINUSE', `another dpfwd answers on ${socketPath}; stop it or give this one --socket <path>`);
-    }
-    fs.unlinkSync(socketPath); // stale, from a killed process
+function fail(code: string, socketPath: string, why: string): DpfwdError {
+  return new DpfwdError(code, `control socket ${socketPath}: ${why}; choose another path with control.socket in the config or --socket`);
+}
+
+/**
+ * Checks the socket path before anything else starts: never deletes anything but a stale socket.
+ * Refuses a directory, a regular file (or anything else that is not a socket), a socket that a
+ * live process answers on, and a parent directory that cannot be made.
+ */
+export async function prepareSocketPath(socketPath: string): Promise<void> {
+  const dir = path.dirname(socketPath);
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw fail(err.code ?? 'ENOENT', socketPath, `cannot create its directory ${dir} (${err.code ?? err.message})`);
   }
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(socketPath);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT') return;
+    throw fail(err.code ?? 'EIO', socketPath, `cannot look at it (${err.code ?? err.message})`);
+  }
+  if (st.isDirectory()) throw fail('EISDIR', socketPath, 'is a directory; give the path of a socket file (e.g. a name inside that directory)');
+  if (!st.isSocket()) {
+    const kind = st.isFile() ? 'a regular file' : st.isSymbolicLink() ? 'a symbolic link' : st.isFIFO() ? 'a FIFO' : 'not a socket';
+    throw fail('EEXIST', socketPath, `exists and is ${kind}, not a socket; dpfwd deletes only stale sockets, so remove it yourself if it is not needed`);
+  }
+  const state = await probe(socketPath);
+  if (state === 'live' || state === 'EAGAIN') {
+    throw new DpfwdError('EADDRINUSE', `another dpfwd answers on ${socketPath}; stop it or give this one --socket <path>`);
+  }
+  if (state !== 'stale') throw fail(state, socketPath, `is a socket that cannot be probed (${state}); dpfwd deletes only sockets nobody listens on`);
+  fs.unlinkSync(socketPath); // stale, from a killed process
+}
+
+/** JSON with BigInts as numbers (or decimal strings beyond 2^53); throws on cycles. */
+export function serialize(v: unknown): string {
+  return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? (x >= BigInt(Number.MIN_SAFE_INTEGER) && x <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(x) : x.toString()) : x));
+}
+
+/** The wire form of one reply: an error reply when the result cannot be serialised. */
+export function replyLine(reply: Reply): string {
+  try {
+    return serialize(reply) + '\n';
+  } catch (e) {
+    let id: unknown = null;
+    try { id = JSON.parse(serialize(reply.id ?? null)); } catch { /* keep null */ }
+    return JSON.stringify({ id, ok: false, error: { code: 'EINTERNAL', message: `the reply cannot be serialised: ${(e as Error).message}` } }) + '\n';
+  }
+}
+
+interface Client {
+  conn: net.Socket;
+  /** unprocessed input: the start of a request line (and, while paused, whole lines after it) */
+  chunks: Buffer[];
+  size: number;
+  /** bytes of `chunks` already searched for a newline */
+  scanned: number;
+  lastActive: number;
+  requestTimer: NodeJS.Timeout | null;
+  /** replies written (numbered), and whether reading is paused until the last is flushed */
+  writes: number;
+  paused: boolean;
+  closed: boolean;
+}
+
+export interface ControlServerOptions {
+  /** file mode of the socket (default 0660) */
+  mode?: number;
+  limits?: Partial<ControlLimits>;
+  log?: Logger;
+  /** false while the forwarder starts: requests get EAGAIN instead of reaching half-built state */
+  ready?: () => boolean;
+}
+
+/**
+ * Checks the path (prepareSocketPath), listens and serves. Bound before the dataplane starts, so
+ * that a second instance is refused before it touches a port.
+ */
+export async function startControlServer(ctx: Ctx, socketPath: string, opts: ControlServerOptions = {}): Promise<ControlServer> {
+  const lim: ControlLimits = { ...CONTROL_LIMITS, ...opts.limits };
+  const mode = opts.mode ?? DEFAULTS.control.mode;
+  const log = opts.log ?? ((m: string) => process.stderr.write(`dpfwd: ${m}\n`));
+  const ready = opts.ready ?? (() => true);
+  await prepareSocketPath(socketPath);
+  const clients = new Set<Client>();
+  let buffered = 0;
+  const refusals = new Refusals<ControlRefusal>(`control socket ${socketPath}`, CONTROL_REFUSALS, log);
+
+  /** Counts, logs (rate-limited) and disconnects; the reply line is a courtesy and may be lost. */
+  const drop = (c: Client, reason: ControlRefusal, detail: string, reply?: object, now = false) => {
+    if (c.closed) return;
+    refusals.note(reason, detail);
+    release(c);
+    if (reply) c.conn.write(JSON.stringify(reply) + '\n'); // a short write reaches the kernel at once
+    if (now) {
+      c.conn.destroy();
+      return;
+    }
+    c.conn.destroySoon();
+    // a client that does not read would hold its socket open: the courtesy reply gets 1 s
+    setTimeout(() => c.conn.destroy(), 1000).unref();
+  };
+
+  const release = (c: Client) => {
+    if (c.closed) return;
+    c.closed = true;
+    clients.delete(c);
+    buffered -= c.size;
+    c.chunks = [];
+    c.size = 0;
+    if (c.requestTimer) clearTimeout(c.requestTimer);
+    c.requestTimer = null;
+  };
+
+  /** Handles every complete line in the client's input, stopping while its replies back up. */
+  const pump = (c: Client) => {
+    while (!c.closed && !c.paused) {
+      // find the next newline in what is not yet scanned (0x0a never occurs inside a UTF-8 sequence)
+      let at = -1;
+      let pos = 0;
+      let k = 0;
+      for (; k < c.chunks.length; k++) {
+        const ch = c.chunks[k];
+        if (pos + ch.length > c.scanned) {
+          const from = Math.max(0, c.scanned - pos);
+          const i = ch.indexOf(10, from);
+          if (i >= 0) { at = pos + i; break; }
+        }
+        pos += ch.length;
+      }
+      if (at < 0) {
+        c.scanned = c.size;
+        break;
+      }
+      const all = c.chunks.length === 1 ? c.chunks[0] : Buffer.concat(c.chunks, c.size);
+      const line = all.subarray(0, at);
+      const rest = all.subarray(at + 1);
+      buffered -= at + 1;
+      c.chunks = rest.length ? [rest] : [];
+      c.size = rest.length;
+      c.scanned = 0;
+      if (c.requestTimer) clearTimeout(c.requestTimer);
+      c.requestTimer = null;
+      if (line.length > lim.maxRequestBytes) {
+        drop(c, 'request_too_large', `a request of ${line.length} bytes is over control.maxRequestBytes (${lim.maxRequestBytes})`,
+          { id: null, ok: false, error: { code: 'E2BIG', message: `request of ${line.length} bytes is over control.maxRequestBytes (${lim.maxRequestBytes})` } });
+        return;
+      }
+      const out = replyLine(ready() ? handle(ctx, line.toString('utf8'))
+        : { id: null, ok: false, error: { code: 'EAGAIN', message: 'dpfwd is starting; try again in a moment' } });
+      // the callback of a write runs once it is handed to the kernel, after every earlier one:
+      // when the last write's runs, the client has read (or the kernel holds) all its replies
+      const seq = ++c.writes;
+      c.conn.write(out, () => {
+        if (c.paused && seq === c.writes && !c.closed) {
+          c.paused = false;
+          c.lastActive = Date.now();
+          c.conn.resume();
+          pump(c);
+        }
+      });
+      if (c.conn.writableLength > lim.maxReplyBacklogBytes) {
+        // the client is not reading its replies: read nothing more from it until they are flushed
+        c.paused = true;
+        c.conn.pause();
+      }
+    }
+    if (c.closed) return;
+    if (c.size > lim.maxRequestBytes && !c.paused) {
+      drop(c, 'request_too_large', `a request longer than control.maxRequestBytes (${lim.maxRequestBytes} bytes)`,
+        { id: null, ok: false, error: { code: 'E2BIG', message: `request longer than control.maxRequestBytes (${lim.maxRequestBytes} bytes); raise it in the config` } });
+      return;
+    }
+    if (c.size > 0 && !c.requestTimer && !c.paused) {
+      c.requestTimer = setTimeout(() => {
+        drop(c, 'request_timeout', `a request not complete within control.requestTimeoutMs (${lim.requestTimeoutMs} ms)`,
+          { id: null, ok: false, error: { code: 'ETIMEDOUT', message: `request not complete within control.requestTimeoutMs (${lim.requestTimeoutMs} ms)` } });
+      }, lim.requestTimeoutMs);
+      c.requestTimer.unref();
+    }
+  };
+
   const server = net.createServer((conn) => {
-    // Requests can be tens of MiB (route.load): keep chunks in a list and search only the new
-    // chunk for the end of line; concatenating and rescanning would be quadratic.
-    let chunks: string[] = [];
-    let size = 0;
-    conn.setEncoding('utf8');
-    conn.on('error', () => conn.destroy());
-    conn.on('data', (chunk: string) => {
-      let nl;
-      while ((nl = chunk.indexOf('\n')) >= 0) {
-        chunks.push(chunk.slice(0, nl));
-        const line = chunks.join('');
-        chunks = [];
-        size = 0;
-        chunk = chunk.slice(nl + 1);
-        conn.write(JSON.stringify(handle(ctx, line)) + '\n');
+    const c: Client = { conn, chunks: [], size: 0, scanned: 0, lastActive: Date.now(), requestTimer: null, writes: 0, paused: false, closed: false };
+    if (clients.size >= lim.maxClients) {
+      // make room: the client quiet longest goes (a flood of idle connections cannot lock anyone out)
+      let victim: Client | undefined;
+      for (const x of clients) if (!victim || x.lastActive < victim.lastActive) victim = x;
+      if (victim) {
+        drop(victim, 'too_many_clients', `${clients.size} clients is control.maxClients; disconnected the one quiet longest`,
+          { id: null, ok: false, error: { code: 'EBUSY', message: `disconnected: control.maxClients (${lim.maxClients}) reached and this connection was the one quiet longest` } }, true);
       }
-      if (chunk.length) {
-        chunks.push(chunk);
-        size += chunk.length;
-      }
-      if (size > MAX_LINE) {
-        conn.end(JSON.stringify({ ok: false, error: { code: 'E2BIG', message: 'request too large' } }) + '\n');
-        chunks = [];
-        size = 0;
-      }
+    }
+    clients.add(c);
+    conn.on('error', () => { release(c); conn.destroy(); });
+    conn.on('close', () => release(c));
+    conn.setTimeout(lim.idleTimeoutMs, () => {
+      drop(c, 'idle_timeout', `a connection idle for control.idleTimeoutMs (${lim.idleTimeoutMs} ms)`);
     });
-  });
+    conn.on('data', (chunk: Buffer) => {
+      if (c.closed) return;
+      c.lastActive = Date.now();
+      if (buffered + chunk.length > lim.maxBufferedBytes) {
+        drop(c, 'buffers_full', `request bytes buffered across clients would pass control.maxBufferedBytes (${lim.maxBufferedBytes})`,
+          { id: null, ok: false, error: { code: 'ENOBUFS', message: `the control socket buffers ${buffered} request bytes across clients; control.maxBufferedBytes (${lim.maxBufferedBytes}) reached, try again` } });
+        return;
+      }
+      c.chunks.push(chunk);
+      c.size += chunk.length;
+      buffered += chunk.length;
+      pump(c);
+    });
+  }) as ControlServer;
+  server.maxConnections = lim.maxClients * 4; // a backstop only: new clients evict old ones first
+
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      reject(e.code === 'EADDRINUSE' ? new DpfwdError('EADDRINUSE', `another dpfwd answers on ${socketPath}; stop it or give this one --socket <path>`)
+        : fail(e.code ?? 'ELISTEN', socketPath, `cannot listen (${e.code ?? e.message})`));
+    });
     server.listen(socketPath, () => resolve());
   });
-  fs.chmodSync(socketPath, mode);
+  try {
+    fs.chmodSync(socketPath, mode);
+  } catch (e) {
+    server.close();
+    throw fail((e as NodeJS.ErrnoException).code ?? 'EPERM', socketPath, `cannot set its mode (${(e as Error).message})`);
+  }
+  server.on('close', () => refusals.close());
+  server.stats = () => {
+    let paused = 0;
+    for (const c of clients) if (c.paused) paused++;
+    return { clients: clients.size, bufferedBytes: buffered, paused, refused: { ...refusals.counts }, limits: lim };
+  };
+  // the server answers about itself: `show control`
+  serverStats.set(ctx, server.stats);
   return server;
 }
 
-export function handle(ctx: Ctx, line: string): object {
+/** The stats of the control server that serves `ctx` (one per forwarder). */
+const serverStats = new WeakMap<Ctx, () => ControlStats>();
+
+export function controlStats(ctx: Ctx): ControlStats | undefined {
+  return serverStats.get(ctx)?.();
+}
+
+function showControl(ctx: Ctx): ControlStats | { error: string } {
+  return controlStats(ctx) ?? { error: 'no control server' };
+}
+
+/** At most 100 characters of what a client sent, for an error message. */
+function shorten(s: string): string {
+  return s.length > 100 ? `${s.slice(0, 100)}…` : s;
+}
+
+export interface Reply {
+  id: unknown;
+  ok: boolean;
+  result?: unknown;
+  error?: { code: string; message: string };
+}
+
+export function handle(ctx: Ctx, line: string): Reply {
   let req: { id?: unknown; op?: unknown; args?: unknown };
   try {
     req = JSON.parse(line);
   } catch {
-    return { ok: false, error: { code: 'EPROTO', message: 'request is not JSON' } };
+    return { id: null, ok: false, error: { code: 'EPROTO', message: 'request is not JSON' } };
   }
   const id = req?.id ?? null;
   const op = typeof req?.op === 'string' ? req.op : '';
-  const fn = ACTIONS[op];
-  if (!fn) return { id, ok: false, error: { code: 'ENOSYS', message: `unknown operation ${JSON.stringify(req?.op)}; known: ${Object.keys(ACTIONS).join(', ')}` } };
-  const args = req.args && typeof req.args === 'object' ? (req.args as Record<string, unknown>) : {};
+  const fn: Action | undefined = op === 'show.control' ? showControl : OPS.get(op);
+  if (!fn) return { id, ok: false, error: { code: 'ENOSYS', message: `unknown operation ${shorten(JSON.stringify(req?.op) ?? 'undefined')}; known: ${[...OPS.keys(), 'show.control'].join(', ')}` } };
+  const args = req.args && typeof req.args === 'object' && !Array.isArray(req.args) ? (req.args as Record<string, unknown>) : {};
   try {
     return { id, ok: true, result: fn(ctx, args) };
   } catch (e) {
-    const code = (e as DpfwdError).code ?? 'EINTERNAL';
-    return { id, ok: false, error: { code, message: (e as Error).message } };
+    const code = (e as DpfwdError)?.code ?? 'EINTERNAL';
+    return { id, ok: false, error: { code: typeof code === 'string' ? code : 'EINTERNAL', message: (e as Error)?.message ?? String(e) } };
   }
 }

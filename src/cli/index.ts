@@ -9,6 +9,12 @@ class UsageError extends Error {}
  * throw DpfwdError (one clear line or paragraph) and we print it without a stack trace.
  */
 export async function main(argv: string[]): Promise<void> {
+  // `dpfwd route show | head -2`: the reader went away; that ends the output, not an error
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    process.stderr.write(`dpfwd: cannot write the output: ${e.message}\n`);
+    process.exit(74);
+  });
   let cli = yargs(argv)
     .scriptName('dpfwd')
     .strict()

@@ -12,7 +12,11 @@ import { parseDevice } from './validate';
  * to its id by device name (rte_eth_dev_get_port_by_name with the BDF or the vdev name).
  *
  * Order: dpfwd -l <lcores> --main-lcore <first> (--in-memory | --file-prefix X)
- *        --log-level=<lvl> [-m MiB] (-a BDF … | --no-pci) [--vdev S …] <eal.args…>
+ *        --log-level=<lvl> [--socket-limit=MiB] (-a BDF … | --no-pci) [--vdev S …]
+ *        [--no-telemetry] <eal.args…>
+ *
+ * DPDK's telemetry socket (/run/dpdk/<prefix>/dpdk_telemetry.v2, a second control channel that
+ * anyone who can open it may query) is off unless eal.telemetry is true.
  */
 export function buildEalArgs(config: Pick<Config, 'eal' | 'ports'>, devices: string[]): string[] {
   const e = config.eal;
@@ -41,6 +45,7 @@ export function buildEalArgs(config: Pick<Config, 'eal' | 'ports'>, devices: str
   if (pci.length === 0) argv.push('--no-pci');
   for (const p of pci) argv.push('-a', p);
   for (const v of vdev) argv.push('--vdev', v);
+  if (!e.telemetry) argv.push('--no-telemetry');
   argv.push(...e.args);
   return argv;
 }

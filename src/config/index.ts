@@ -31,10 +31,25 @@ export class ConfigError extends DpfwdError {
   }
 }
 
+/** Alias expansions allowed in one config (the yaml package's default): a billion-laughs file stops here. */
+export const MAX_ALIAS_COUNT = 100;
+
 /** Parses YAML text into a Config; `sourceName` (a path or a label) prefixes every message. */
 export function parseConfig(text: string, sourceName: string): Config {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { keepSourceTokens: true, prettyErrors: false, uniqueKeys: true, lineCounter });
+  // Parser abuse (alias bombs, nesting deep enough to overflow the stack) is a config error too
+  const abuse = (e: unknown): ConfigError => {
+    const m = (e as Error)?.message ?? String(e);
+    const why = /alias/i.test(m) ? `too many alias expansions (more than ${MAX_ALIAS_COUNT}); write the values out or use fewer aliases (*name)`
+      : e instanceof RangeError ? 'nested too deeply to parse' : m.split('\n')[0];
+    return new ConfigError(sourceName, [`${sourceName}: YAML: ${why}`]);
+  };
+  let doc: ReturnType<typeof parseDocument>;
+  try {
+    doc = parseDocument(text, { keepSourceTokens: true, prettyErrors: false, uniqueKeys: true, lineCounter });
+  } catch (e) {
+    throw abuse(e);
+  }
   if (doc.errors.length > 0) {
     const errors = doc.errors.map((e) => {
       const pos = lineCounter.linePos(e.pos[0]);
@@ -49,7 +64,13 @@ export function parseConfig(text: string, sourceName: string): Config {
     if (isScalar(node) && node.srcToken && 'source' in node.srcToken) return String(node.srcToken.source);
     return undefined;
   };
-  const { config, errors } = validateConfig(doc.toJS(), sourceName, sourceOf);
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e) {
+    throw abuse(e);
+  }
+  const { config, errors } = validateConfig(raw, sourceName, sourceOf);
   if (!config) throw new ConfigError(sourceName, errors);
   return config;
 }

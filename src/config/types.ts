@@ -24,6 +24,8 @@ export interface EalConfig {
   logLevel: LogLevel;
   /** -m <MiB> limit; unset lets DPDK take what it needs */
   hugepagesMiB?: number;
+  /** DPDK's telemetry socket (/run/dpdk/<prefix>/dpdk_telemetry.v2); false passes --no-telemetry */
+  telemetry: boolean;
 }
 
 /** pci: a BDF (normalised to 0000:bb:dd.f) with optional ,k=v devargs; vdev: net_<driver><n>[,k=v…]; env / auto: resolved later. */
@@ -80,12 +82,42 @@ export interface NeighborConfig {
   port: string;
 }
 
-export interface MetricsConfig {
+/** Limits of the metrics HTTP server (see docs/config.md). */
+export interface MetricsLimits {
+  /** connections held at once; more are closed at once and counted */
+  maxConnections: number;
+  /** time to receive a request's headers */
+  headersTimeoutMs: number;
+  /** time to receive a whole request */
+  requestTimeoutMs: number;
+  /** how long an idle keep-alive connection is kept */
+  keepAliveTimeoutMs: number;
+  /** a connection with no traffic at all for this long is closed */
+  idleTimeoutMs: number;
+}
+
+export interface MetricsConfig extends MetricsLimits {
   /** false disables the metrics listener */
   listen: { host: string; port: number } | false;
 }
 
-export interface ControlConfig {
+/** Limits of the control socket (see docs/config.md). */
+export interface ControlLimits {
+  /** clients connected at once; a new one past this disconnects the one quiet longest */
+  maxClients: number;
+  /** longest request line (route.load carries whole route files) */
+  maxRequestBytes: number;
+  /** request bytes buffered across all clients */
+  maxBufferedBytes: number;
+  /** unread reply bytes after which a client's requests are no longer read */
+  maxReplyBacklogBytes: number;
+  /** a request must be complete this long after its first byte */
+  requestTimeoutMs: number;
+  /** a connection with no traffic for this long is closed */
+  idleTimeoutMs: number;
+}
+
+export interface ControlConfig extends ControlLimits {
   socket: string;
   /** file mode of the socket, e.g. 0o660 */
   mode: number;

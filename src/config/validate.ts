@@ -40,11 +40,14 @@ export const LOG_LEVELS: readonly LogLevel[] = ['emergency', 'alert', 'critical'
 export const KNOWN_VDEV_DRIVERS: readonly string[] = ['pcap', 'null', 'memif', 'af_packet', 'af_xdp', 'tap', 'ring', 'vhost', 'virtio_user'];
 
 export const DEFAULTS = {
-  eal: { lcores: '0-1', inMemory: true, args: [] as string[], logLevel: 'notice' as LogLevel },
+  eal: { lcores: '0-1', inMemory: true, args: [] as string[], logLevel: 'notice' as LogLevel, telemetry: false },
   port: { rxQueues: 1, rxDescriptors: 1024, txDescriptors: 1024, mtu: 1500 },
   fib: { maxRoutes: 1048576, maxNexthops: 65536 },
-  metrics: { listen: '127.0.0.1:9450' },
-  control: { socket: '/run/dpfwd/dpfwd.sock', mode: 0o660 },
+  metrics: { listen: '127.0.0.1:9450', maxConnections: 64, headersTimeoutMs: 10000, requestTimeoutMs: 30000, keepAliveTimeoutMs: 65000, idleTimeoutMs: 120000 },
+  control: {
+    socket: '/run/dpfwd/dpfwd.sock', mode: 0o660, maxClients: 64, maxRequestBytes: 64 * 1048576, maxBufferedBytes: 256 * 1048576,
+    maxReplyBacklogBytes: 1048576, requestTimeoutMs: 30000, idleTimeoutMs: 300000,
+  },
   punt: { rate: 10000, burst: 256 },
   icmp: { unreachable: true, rateLimit: 1000, burst: 50 },
   arp: { reachableMs: 30000, staleMs: 60000, retransmitMs: 1000, probes: 3, queueLen: 4, maxEntries: 4096, maxIncomplete: 256, newPerSecond: 100, lockMs: 1000 },
@@ -53,15 +56,15 @@ export const DEFAULTS = {
 
 const KEYS = {
   top: ['eal', 'ports', 'workers', 'fib', 'routes', 'neighbors', 'metrics', 'control', 'punt', 'icmp', 'arp', 'mempool'],
-  eal: ['lcores', 'inMemory', 'filePrefix', 'args', 'logLevel', 'hugepagesMiB'],
+  eal: ['lcores', 'inMemory', 'filePrefix', 'args', 'logLevel', 'hugepagesMiB', 'telemetry'],
   port: ['name', 'device', 'rxQueues', 'rxDescriptors', 'txDescriptors', 'mtu', 'mac', 'address'],
   worker: ['lcore', 'rx'],
   rx: ['port', 'queue'],
   fib: ['maxRoutes', 'tbl8Groups', 'maxNexthops'],
   route: ['prefix', 'via', 'port', 'blackhole'],
   neighbor: ['address', 'mac', 'port'],
-  metrics: ['listen'],
-  control: ['socket', 'mode'],
+  metrics: ['listen', 'maxConnections', 'headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'idleTimeoutMs'],
+  control: ['socket', 'mode', 'maxClients', 'maxRequestBytes', 'maxBufferedBytes', 'maxReplyBacklogBytes', 'requestTimeoutMs', 'idleTimeoutMs'],
   punt: ['rate', 'burst'],
   icmp: ['unreachable', 'rateLimit', 'burst'],
   arp: ['reachableMs', 'staleMs', 'retransmitMs', 'probes', 'queueLen', 'maxEntries', 'maxIncomplete', 'newPerSecond', 'lockMs'],
@@ -85,6 +88,8 @@ const MANAGED_EAL_ARGS: Record<string, string> = {
   '--vdev': 'ports[].device',
   '-m': 'eal.hugepagesMiB',
   '--socket-limit': 'eal.hugepagesMiB',
+  '--no-telemetry': 'eal.telemetry',
+  '--telemetry': 'eal.telemetry',
 };
 
 export type Path = string;
@@ -317,6 +322,7 @@ function validateEal(c: Ctx, v: unknown): EalConfig {
     inMemory,
     args,
     logLevel,
+    telemetry: c.bool('eal.telemetry', o.telemetry, DEFAULTS.eal.telemetry),
   };
   if (filePrefix !== undefined) eal.filePrefix = filePrefix;
   if (hugepagesMiB !== undefined) eal.hugepagesMiB = hugepagesMiB;
@@ -711,20 +717,29 @@ function validateNeighbors(c: Ctx, v: unknown, ports: PortConfig[], knownNames: 
 
 function validateMetrics(c: Ctx, v: unknown): MetricsConfig {
   const o = c.map('metrics', v, KEYS.metrics) ?? {};
-  const l = o.listen === undefined ? DEFAULTS.metrics.listen : o.listen;
-  if (l === false) return { listen: false };
+  const d = DEFAULTS.metrics;
+  const limits = {
+    maxConnections: c.int('metrics.maxConnections', o.maxConnections, d.maxConnections, 1, 10000),
+    headersTimeoutMs: c.int('metrics.headersTimeoutMs', o.headersTimeoutMs, d.headersTimeoutMs, 100, 600000, { unit: 'ms' }),
+    requestTimeoutMs: c.int('metrics.requestTimeoutMs', o.requestTimeoutMs, d.requestTimeoutMs, 100, 600000, { unit: 'ms' }),
+    keepAliveTimeoutMs: c.int('metrics.keepAliveTimeoutMs', o.keepAliveTimeoutMs, d.keepAliveTimeoutMs, 0, 600000, { unit: 'ms' }),
+    idleTimeoutMs: c.int('metrics.idleTimeoutMs', o.idleTimeoutMs, d.idleTimeoutMs, 100, 3600000, { unit: 'ms' }),
+  };
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) c.err('metrics.headersTimeoutMs', `${limits.headersTimeoutMs} ms is longer than metrics.requestTimeoutMs (${limits.requestTimeoutMs} ms); the headers are part of the request`);
+  const l = o.listen === undefined ? d.listen : o.listen;
+  if (l === false) return { listen: false, ...limits };
   const help = `expected host:port like 127.0.0.1:9450, or false to disable metrics`;
   if (typeof l !== 'string') {
     c.err('metrics.listen', `${help}, got ${got(l)}`);
-    return { listen: false };
+    return { listen: false, ...limits };
   }
   const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):([0-9]{1,5})$/.exec(l);
   if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
     c.err('metrics.listen', `${help} (port 1-65535), got ${got(l)}`);
-    return { listen: false };
+    return { listen: false, ...limits };
   }
   const host = m[1].startsWith('[') ? m[1].slice(1, -1) : m[1];
-  return { listen: { host, port: Number(m[2]) } };
+  return { listen: { host, port: Number(m[2]) }, ...limits };
 }
 
 function validateControl(c: Ctx, v: unknown): ControlConfig {
@@ -748,7 +763,20 @@ function validateControl(c: Ctx, v: unknown): ControlConfig {
     if (!m) c.err('control.mode', `expected an octal file mode like "0660", got ${got(o.mode)}`);
     else mode = parseInt(m[1], 8);
   }
-  return { socket, mode };
+  const d = DEFAULTS.control;
+  const MiB = 1048576;
+  const limits = {
+    maxClients: c.int('control.maxClients', o.maxClients, d.maxClients, 2, 10000),
+    maxRequestBytes: c.int('control.maxRequestBytes', o.maxRequestBytes, d.maxRequestBytes, 4096, 1024 * MiB, { unit: 'bytes' }),
+    maxBufferedBytes: c.int('control.maxBufferedBytes', o.maxBufferedBytes, d.maxBufferedBytes, 4096, 4096 * MiB, { unit: 'bytes' }),
+    maxReplyBacklogBytes: c.int('control.maxReplyBacklogBytes', o.maxReplyBacklogBytes, d.maxReplyBacklogBytes, 4096, 1024 * MiB, { unit: 'bytes' }),
+    requestTimeoutMs: c.int('control.requestTimeoutMs', o.requestTimeoutMs, d.requestTimeoutMs, 100, 3600000, { unit: 'ms' }),
+    idleTimeoutMs: c.int('control.idleTimeoutMs', o.idleTimeoutMs, d.idleTimeoutMs, 100, 86400000, { unit: 'ms' }),
+  };
+  if (limits.maxBufferedBytes < limits.maxRequestBytes) {
+    c.err('control.maxBufferedBytes', `${limits.maxBufferedBytes} bytes is less than control.maxRequestBytes (${limits.maxRequestBytes}); one request of the largest size must fit`);
+  }
+  return { socket, mode, ...limits };
 }
 
 function validatePunt(c: Ctx, v: unknown): PuntConfig {

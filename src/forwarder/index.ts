@@ -64,6 +64,52 @@ export function preflightDevices(ports: { name: string; device: string }[], sysR
   return problems;
 }
 
+/** rte_lpm's tbl24: 2^24 entries of 4 bytes, allocated whatever the number of routes. */
+const TBL24_BYTES = 4 << 24;
+/** One mbuf in the pool: RTE_MBUF_DEFAULT_BUF_SIZE (2048 + 128 headroom) + struct rte_mbuf + mempool header. */
+const MBUF_BYTES = 2176 + 128 + 64;
+
+/**
+ * Hugepages before EAL init: the least this config needs (the mbuf pool and the FIB's tbl24) must
+ * be free, else DPDK would start, probe the ports and fail half-way. Pages held by the files of
+ * this file prefix (a previous run killed with -9; DPDK reuses them) count as free. Returns a
+ * problem or undefined; skipped with --no-huge in eal.args.
+ */
+export function preflightHugepages(c: Pick<Config, 'eal' | 'ports' | 'workers' | 'mempool'>, sysRoot = '/'): string | undefined {
+  if (c.eal.args.includes('--no-huge')) return undefined;
+  const base = `${sysRoot}sys/kernel/mm/hugepages`;
+  let dirs: string[];
+  try {
+    dirs = fs.readdirSync(base);
+  } catch {
+    return `this kernel has no hugepage support (${base} is missing); DPDK needs hugepages (see dpfwd doctor)`;
+  }
+  let freeBytes = 0;
+  let totalBytes = 0;
+  for (const d of dirs) {
+    const m = /^hugepages-(\d+)kB$/.exec(d);
+    if (!m) continue;
+    const read = (f: string) => Number(fs.readFileSync(`${base}/${d}/${f}`, 'utf8').trim()) || 0;
+    try {
+      freeBytes += read('free_hugepages') * Number(m[1]) * 1024;
+      totalBytes += read('nr_hugepages') * Number(m[1]) * 1024;
+    } catch { /* unreadable: counted as none */ }
+  }
+  if (!c.eal.inMemory) {
+    const prefix = c.eal.filePrefix ?? 'dpfwd';
+    try {
+      for (const f of fs.readdirSync(`${sysRoot}dev/hugepages`)) if (f.startsWith(`${prefix}map_`)) freeBytes += fs.statSync(`${sysRoot}dev/hugepages/${f}`).size;
+    } catch { /* no mount there */ }
+  }
+  const needBytes = mempoolSize(c as Config) * MBUF_BYTES + TBL24_BYTES;
+  const MiB = (n: number) => Math.ceil(n / 1048576);
+  if (freeBytes >= needBytes) return undefined;
+  const pages = Math.ceil((needBytes - freeBytes) / 2097152);
+  return `hugepages: ${MiB(freeBytes)} MiB free of ${MiB(totalBytes)} MiB reserved, this config needs at least ${MiB(needBytes)} MiB ` +
+    `(the mbuf pool and the FIB); reserve more (e.g. echo ${Math.ceil(totalBytes / 2097152) + pages} > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages) ` +
+    'or stop what holds them (another DPDK process; files in /dev/hugepages); dpfwd doctor checks this';
+}
+
 export interface PortState {
   index: number;
   name: string;
@@ -95,6 +141,8 @@ export class Forwarder {
     this.addressesFromNetworkStatus(devices);
     const problems = preflightDevices(c.ports.map((p, i) => ({ name: p.name, device: devices[i] })));
     if (problems.length) throw new DpfwdError('ENODEV', `cannot use the configured devices:\n  ${problems.join('\n  ')}`);
+    const huge = preflightHugepages(c);
+    if (huge) throw new DpfwdError('ENOMEM', huge);
 
     const args = buildEalArgs(c, devices);
     this.log(`EAL arguments: ${args.slice(1).join(' ')}`);

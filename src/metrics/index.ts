@@ -20,7 +20,9 @@ import { ICMP_TYPE_NAMES } from '../icmp';
 import { IGNORE_REASONS, IgnoreReason, LIMIT_REASONS, LimitReason, NEIGH_STATES } from '../neighbors';
 import { deviceName } from '../forwarder';
 
-export { startMetricsServer, MetricsServer } from './server';
+export { startMetricsServer, MetricsServer, METRICS_REFUSALS } from './server';
+import { METRICS_REFUSALS } from './server';
+import { CONTROL_REFUSALS } from '../api/refusals';
 
 /** What the collectors read: the Forwarder satisfies it; unit tests pass a fake. */
 export interface MetricsSource {
@@ -129,6 +131,13 @@ export interface Metrics {
   /** The text exposition of one scrape. */
   scrape(): Promise<string>;
   contentType: string;
+  /** set by startMetricsServer: connections the HTTP server refused or closed, by reason */
+  httpRefused?: () => Record<string, number>;
+}
+
+/** The control socket's numbers (src/api/server.ts ControlServer.stats). */
+export interface ControlSource {
+  stats(): { clients: number; refused: Record<string, number> };
 }
 
 type Put = (labels: Record<string, string>, value: number) => void;
@@ -137,8 +146,9 @@ type Put = (labels: Record<string, string>, value: number) => void;
  * Builds the registry for one forwarder. `defaults: false` leaves out prom-client's process
  * metrics (unit tests compare exact series).
  */
-export function createMetrics(src: MetricsSource, opts: { defaults?: boolean } = {}): Metrics {
+export function createMetrics(src: MetricsSource, opts: { defaults?: boolean; control?: ControlSource } = {}): Metrics {
   const registry = new Registry();
+  const out: Metrics = { registry, contentType: registry.contentType, scrape: () => registry.metrics() };
   if (opts.defaults !== false) {
     collectDefaultMetrics({ register: registry });
     // gauges named like counters (promtool rejects them); nodejs_active_{handles,requests,resources}
@@ -276,9 +286,16 @@ export function createMetrics(src: MetricsSource, opts: { defaults?: boolean } =
   counter('dpfwd_arp_invalid_total', 'Punted ARP frames the control plane ignored as malformed', [], (_s, put) => put({}, cpc().arpInvalid));
   counter('dpfwd_inject_failed_total', 'Control-plane frames not sent because the inject ring or the mbuf pool was full', [], (_s, put) => put({}, cpc().injectFailed));
 
-  return {
-    registry,
-    contentType: registry.contentType,
-    scrape: () => registry.metrics(),
-  };
+  // ---- clients of the control socket and of this HTTP server (src/api/server.ts, ./server.ts) ----
+  counter('dpfwd_control_refused_total', 'Control socket clients refused or disconnected, by reason (see docs/config.md control)', ['reason'], (_s, put) => {
+    const r = opts.control?.stats().refused;
+    for (const k of CONTROL_REFUSALS) put({ reason: k }, r?.[k] ?? 0);
+  });
+  gauge('dpfwd_control_clients', 'Clients connected to the control socket', [], (_s, put) => put({}, opts.control?.stats().clients ?? 0));
+  counter('dpfwd_metrics_refused_total', 'Connections to this metrics server refused or closed, by reason (see docs/config.md metrics)', ['reason'], (_s, put) => {
+    const r = out.httpRefused?.();
+    for (const k of METRICS_REFUSALS) put({ reason: k }, r?.[k] ?? 0);
+  });
+
+  return out;
 }

@@ -3,11 +3,41 @@
  *   GET /metrics  the registry's text exposition, prom-client's content type
  *   GET /healthz  200 "ok" when every worker lcore is running, else 503 naming how many are
  * Anything else is 404 (405 for other methods on those two paths).
+ *
+ * Connection limits (metrics.* in docs/config.md), so that a local user who opens thousands of
+ * idle connections cannot use up the process's file descriptors (and lock root out of the control
+ * socket): at most maxConnections at once — a new one closes the connection quiet longest that has
+ * no request in progress; header, request, keep-alive and idle timeouts. Every refusal is counted
+ * (dpfwd_metrics_refused_total) and logged rate-limited.
  */
 import * as http from 'http';
-import { AddressInfo } from 'net';
+import { AddressInfo, Socket } from 'net';
 import { DpfwdError } from '../errors';
+import type { MetricsLimits } from '../config/types';
+import { DEFAULTS } from '../config/validate';
+import { Logger, Refusals } from '../api/refusals';
 import type { Metrics, MetricsSource } from './index';
+
+/** Why a connection was refused or closed; the label of dpfwd_metrics_refused_total. */
+export const METRICS_REFUSALS = ['too_many_connections', 'request_timeout', 'idle_timeout', 'bad_request'] as const;
+export type MetricsRefusal = (typeof METRICS_REFUSALS)[number];
+
+const METRICS_LIMITS: MetricsLimits = {
+  maxConnections: DEFAULTS.metrics.maxConnections,
+  headersTimeoutMs: DEFAULTS.metrics.headersTimeoutMs,
+  requestTimeoutMs: DEFAULTS.metrics.requestTimeoutMs,
+  keepAliveTimeoutMs: DEFAULTS.metrics.keepAliveTimeoutMs,
+  idleTimeoutMs: DEFAULTS.metrics.idleTimeoutMs,
+};
+
+interface Conn {
+  socket: Socket;
+  lastActive: number;
+  /** requests received and not yet answered */
+  inFlight: number;
+  /** requests answered */
+  served: number;
+}
 
 export interface MetricsServer {
   /** host:port actually bound (port 0 resolved) */
@@ -20,8 +50,25 @@ function hostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-export async function startMetricsServer(src: MetricsSource, metrics: Metrics, listen: { host: string; port: number }): Promise<MetricsServer> {
-  const server = http.createServer((req, res) => {
+export async function startMetricsServer(src: MetricsSource, metrics: Metrics, listen: { host: string; port: number }, limits: Partial<MetricsLimits> = {},
+  log: Logger = (m) => process.stderr.write(`dpfwd: ${m}\n`)): Promise<MetricsServer> {
+  const lim: MetricsLimits = { ...METRICS_LIMITS, ...limits };
+  const refusals = new Refusals<MetricsRefusal>(`metrics ${hostPort(listen.host, listen.port)}`, METRICS_REFUSALS, log);
+  metrics.httpRefused = () => ({ ...refusals.counts });
+  const conns = new Map<Socket, Conn>();
+  const server = http.createServer({
+    headersTimeout: lim.headersTimeoutMs,
+    requestTimeout: lim.requestTimeoutMs,
+    keepAliveTimeout: lim.keepAliveTimeoutMs,
+    // how often Node looks for requests past their header/request timeout
+    connectionsCheckingInterval: Math.min(1000, lim.headersTimeoutMs),
+  }, (req, res) => {
+    const conn = conns.get(req.socket);
+    if (conn) {
+      conn.inFlight++;
+      conn.lastActive = Date.now();
+      res.once('close', () => { conn.inFlight--; conn.served++; conn.lastActive = Date.now(); });
+    }
     const url = (req.url ?? '/').split('?')[0];
     const send = (code: number, body: string, type = 'text/plain; charset=utf-8', extra: Record<string, string> = {}) => {
       res.writeHead(code, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), ...extra });
@@ -42,7 +89,41 @@ export async function startMetricsServer(src: MetricsSource, metrics: Metrics, l
       (e) => send(503, `cannot read the counters: ${(e as Error).message}\n`),
     );
   });
-  server.keepAliveTimeout = 65000; // longer than Prometheus' idle connection reuse
+  server.timeout = lim.idleTimeoutMs; // a connection with no traffic at all
+  server.on('timeout', (socket: Socket) => {
+    // the end of an idle keep-alive connection after its requests is normal; one that never sent a request is counted
+    if (!conns.get(socket)?.served) refusals.note('idle_timeout', `closed a connection that sent nothing for metrics.idleTimeoutMs (${lim.idleTimeoutMs} ms)`);
+    socket.destroy();
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    refusals.note(timeout ? 'request_timeout' : 'bad_request', timeout
+      ? `closed a connection whose request was not complete within metrics.headersTimeoutMs/requestTimeoutMs (${lim.headersTimeoutMs}/${lim.requestTimeoutMs} ms)`
+      : `closed a connection that sent a malformed request (${err.code ?? err.message})`);
+    socket.end(timeout ? 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n' : 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    socket.destroySoon();
+  });
+  server.on('connection', (socket: Socket) => {
+    if (conns.size >= lim.maxConnections) {
+      // make room: the connection quiet longest without a request in progress goes
+      let victim: Conn | undefined;
+      for (const c of conns.values()) if (c.inFlight === 0 && (!victim || c.lastActive < victim.lastActive)) victim = c;
+      if (!victim) {
+        refusals.note('too_many_connections', `refused a connection: metrics.maxConnections (${lim.maxConnections}) are all answering requests`);
+        socket.destroy();
+        return;
+      }
+      refusals.note('too_many_connections', `${conns.size} connections is metrics.maxConnections; closed the one quiet longest`);
+      conns.delete(victim.socket);
+      victim.socket.destroy();
+    }
+    conns.set(socket, { socket, lastActive: Date.now(), inFlight: 0, served: 0 });
+    socket.once('close', () => conns.delete(socket));
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => {
       const where = hostPort(listen.host, listen.port);
@@ -64,6 +145,7 @@ export async function startMetricsServer(src: MetricsSource, metrics: Metrics, l
     address,
     url: `http://${hostPort(address.host, address.port)}/metrics`,
     close: () => new Promise<void>((resolve) => {
+      refusals.close();
       server.close(() => resolve());
       server.closeAllConnections();
     }),

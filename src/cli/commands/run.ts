@@ -22,26 +22,31 @@ export const runCommand: CommandModule<object, Args> = {
     const socketPath = args.socket ?? config.control.socket;
     const fwd = new Forwarder(config);
     const log = (m: string) => process.stderr.write(`dpfwd: ${m}\n`);
-    fwd.start();
     const ctx = { fwd, baseline: new CounterBaseline() };
-    let server;
-    try {
-      server = await startControlServer(ctx, socketPath, config.control.mode);
-    } catch (e) {
-      fwd.stop();
-      throw e;
-    }
+    // Everything that can refuse is checked before DPDK touches a port: the control socket path and
+    // the metrics port are bound first (a second instance stops here, before it sends a frame),
+    // then Forwarder.start checks devices and hugepages before EAL init. No request is served
+    // before start() returns: it runs to the end without yielding to the event loop.
+    const { control: { socket: _s, mode, ...limits } } = config;
+    const server = await startControlServer(ctx, socketPath, { mode, limits, log, ready: () => fwd.startedAt > 0 });
     let metrics: MetricsServer | undefined;
     if (config.metrics.listen !== false) {
       try {
-        metrics = await startMetricsServer(fwd, createMetrics(fwd), config.metrics.listen);
+        const { listen, ...metricsLimits } = config.metrics;
+        metrics = await startMetricsServer(fwd, createMetrics(fwd, { control: server }), listen, metricsLimits, log);
       } catch (e) {
         server.close();
-        fwd.stop();
         throw e;
       }
-      log(`metrics ${metrics.url}`);
     }
+    try {
+      fwd.start();
+    } catch (e) {
+      server.close();
+      await metrics?.close();
+      throw e;
+    }
+    if (metrics) log(`metrics ${metrics.url}`);
     log(`control socket ${socketPath}`);
     await new Promise<void>((resolve) => {
       let stopping = false;

@@ -7,9 +7,9 @@ type A = ClientArgs & { what: string; all?: boolean };
 
 export const showCommand: CommandModule<object, A> = {
   command: 'show <what>',
-  describe: 'show ports | workers | drops | controlplane of the running forwarder',
+  describe: 'show ports | workers | drops | controlplane (neighbours, next-hop budgets, ARP) | control (clients of the control socket, refusals) of the running forwarder',
   builder: (y: Argv) => clientOptions(y)
-    .positional('what', { choices: ['ports', 'workers', 'drops', 'controlplane'] as const })
+    .positional('what', { choices: ['ports', 'workers', 'drops', 'controlplane', 'control'] as const })
     .option('all', { type: 'boolean', default: false, describe: 'drops: list zero counters too' }) as unknown as Argv<A>,
   handler: async (a) => {
     if (a.what === 'drops') {
@@ -28,6 +28,10 @@ export const showCommand: CommandModule<object, A> = {
         `held packets: queued ${c.queue.queued} sent ${c.queue.queueSent} dropped ${c.queue.queueDropped}`,
         '',
       ].join('\n'));
+    } else if (a.what === 'control') {
+      const st = (await request(a.socket, 'show.control')) as { clients: number; bufferedBytes: number; paused: number; refused: Record<string, number>; limits: Record<string, number> };
+      print(a.json, st, () => `clients ${st.clients} (max ${st.limits.maxClients}), request bytes buffered ${st.bufferedBytes}, paused for unread replies ${st.paused}\n` +
+        table(Object.entries(st.refused).map(([reason, clients]) => ({ refused: reason, clients })), ['refused', 'clients']));
     } else if (a.what === 'workers') {
       const rows = (await request(a.socket, 'show.workers')) as Record<string, unknown>[];
       print(a.json, rows, () => table(rows.map((r) => ({ ...r, rx: (r.rx as string[]).join(' ') })), ['worker', 'lcore', 'rx', 'rx_packets', 'tx_packets', 'packets_per_burst', 'busy_percent', 'cycles_per_packet', 'punted', 'punt_limited', 'lookup']));
