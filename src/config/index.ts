@@ -50,6 +50,9 @@ export function parseConfig(text: string, sourceName: string): Config {
   } catch (e) {
     throw abuse(e);
   }
+  // a stack overflow inside the parser may surface as one or several syntax errors, by stack depth
+  const overflow = doc.errors.find((e) => /Maximum call stack size exceeded/.test(e.message));
+  if (overflow) throw abuse(new RangeError(overflow.message));
   if (doc.errors.length > 0) {
     const errors = doc.errors.map((e) => {
       const pos = lineCounter.linePos(e.pos[0]);
