@@ -50,7 +50,7 @@ describe('config: defaults', () => {
       neighbors: [],
       metrics: { listen: { host: '127.0.0.1', port: 9450 } },
       control: { socket: '/run/dpfwd/dpfwd.sock', mode: 0o660 },
-      punt: { rate: 10000, burst: 256 },
+      punt: { rate: 10000, burst: 256, maxWaitMs: 1000 },
       icmp: { unreachable: true, rateLimit: 1000, burst: 50 },
       arp: { reachableMs: 30000, staleMs: 60000, retransmitMs: 1000, probes: 3, queueLen: 4 },
       mempool: { mbufs: 0, cacheSize: 256 },

@@ -131,6 +131,7 @@ function fakeSource() {
     };
   };
   let alive = 2;
+  let punt = [{ waiting: 0, capacity: 1023, sinceDrainMs: 5000 }, { waiting: 3, capacity: 1023, sinceDrainMs: 2 }];
   const cp = { counters: newControlPlaneCounters(), neighbors: { countByState: () => ({ INCOMPLETE: 1, REACHABLE: 2, STALE: 0, FAILED: 0, PERMANENT: 3 }) } };
   cp.counters.icmpSent.time_exceeded = 4;
   cp.counters.arpRequestsSent = 5;
@@ -143,6 +144,7 @@ function fakeSource() {
       mempoolInfo: () => ({ size: 8192, available: 8000, inUse: 192, dataRoom: 2176 }),
       fibInfo: () => ({ maxRoutes: 1024, tbl8Groups: 256, tbl8Used: 3, maxNexthops: 4096, routes: 7, lookupStaged: false }),
       workersAlive: () => alive,
+      puntStatus: () => punt,
     },
     rib: { counts: { static: 4, connected: 2, local: 2, neighbor: 1 }, updates: { add: { ok: 9, error: 1 }, del: { ok: 2, error: 0 } } },
     cp,
@@ -150,9 +152,9 @@ function fakeSource() {
       { index: 0, name: 'west', device: 'net_null0,no-rx=1', driver: 'net_null', mac: '02:00:00:00:00:00' },
       { index: 1, name: 'east', device: '0000:01:00.0', driver: 'net_ice', mac: '02:00:00:00:00:01' },
     ],
-    config: { workers: [{ lcore: 1, rx: [] }, { lcore: 2, rx: [] }] },
+    config: { workers: [{ lcore: 1, rx: [] }, { lcore: 2, rx: [] }], punt: { rate: 10000, burst: 256, maxWaitMs: 1000 } },
   };
-  return { src, names, calls, setAlive: (n: number) => { alive = n; } };
+  return { src, names, calls, setAlive: (n: number) => { alive = n; }, setPunt: (p: typeof punt) => { punt = p; } };
 }
 
 describe('metrics: exposition', () => {
@@ -238,6 +240,13 @@ describe('metrics: exposition', () => {
       const h = await get(`${base}/healthz`);
       assert.equal(h.status, 503);
       assert.equal(h.body, 'workers alive: 1 of 2\n');
+      f.setAlive(2);
+      // punts waiting while the control plane has not drained for longer than punt.maxWaitMs
+      f.setPunt([{ waiting: 0, capacity: 1023, sinceDrainMs: 5000 }, { waiting: 1023, capacity: 1023, sinceDrainMs: 1500 }]);
+      assert.deepEqual(await get(`${base}/healthz`), { status: 503, type: 'text/plain; charset=utf-8', body: 'control plane stuck: 1023 punted packets on worker 1 waited 1500 ms (punt.maxWaitMs 1000)\n' });
+      // the same wait within the bound, or a long idle time with nothing waiting, is healthy
+      f.setPunt([{ waiting: 0, capacity: 1023, sinceDrainMs: 60000 }, { waiting: 1023, capacity: 1023, sinceDrainMs: 999 }]);
+      assert.equal((await get(`${base}/healthz`)).status, 200);
       assert.equal((await get(`${base}/`)).status, 404);
       assert.equal((await get(`${base}/metricsx`)).status, 404);
       assert.equal(await request(`${base}/metrics`, 'POST'), 405);

@@ -448,6 +448,24 @@ Napi::Value PuntListen(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
+// [{ waiting, capacity, sinceDrainMs }] per worker: the punt path's liveness, read on request.
+Napi::Value PuntStatus(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Napi::Array arr = Napi::Array::New(env);
+  for (unsigned i = 0;; i++) {
+    struct dp_punt_status st;
+    int rc = dp_punt_status(i, &st);
+    if (rc == -EINVAL) break;
+    if (rc != 0) return Throw(env, rc, "the dataplane is not running");
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("waiting", st.waiting);
+    o.Set("capacity", st.capacity);
+    o.Set("sinceDrainMs", static_cast<double>(st.since_drain_us) / 1000.0);
+    arr.Set(i, o);
+  }
+  return arr;
+}
+
 Napi::Value Inject(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (!IsUint(info[0]) || !info[1].IsBuffer()) return TypeErr(env, "inject(port: number, frame: Buffer)");
@@ -481,6 +499,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("logTail", Napi::Function::New(env, LogTail));
   exports.Set("puntListen", Napi::Function::New(env, PuntListen));
   exports.Set("inject", Napi::Function::New(env, Inject));
+  exports.Set("puntStatus", Napi::Function::New(env, PuntStatus));
   return exports;
 }
 

@@ -134,6 +134,7 @@ static struct {
 	int efd;
 	unsigned inject_rr;
 	unsigned drain_rr;
+	uint64_t punt_drained_tsc;     /* main thread only: when dp_punt_drain last ran */
 	atomic_int stop;
 } dp = { .efd = -1 };
 
@@ -921,6 +922,7 @@ dp_launch(char *err, size_t errlen)
 		return fail(err, errlen, EINVAL, "call dp_start first");
 	if (dp.launched)
 		return fail(err, errlen, EALREADY, "the workers are already running");
+	dp.punt_drained_tsc = rte_rdtsc(); /* nothing waits yet: the clock starts at launch */
 	for (unsigned i = 0; i < dp.n_workers; i++) {
 		dp.workers[i].alive = 1;
 		int rc = rte_eal_remote_launch(worker_main, &dp.workers[i], dp.workers[i].lcore);
@@ -1166,6 +1168,7 @@ dp_punt_drain(struct dp_punted *out, unsigned max)
 	unsigned n = 0;
 	if (!dp.running)
 		return 0;
+	dp.punt_drained_tsc = rte_rdtsc();
 	for (unsigned k = 0; k < dp.n_workers && n < max; k++) {
 		struct worker *w = &dp.workers[(dp.drain_rr + k) % dp.n_workers];
 		struct rte_mbuf *m;
@@ -1180,6 +1183,22 @@ dp_punt_drain(struct dp_punted *out, unsigned max)
 	}
 	dp.drain_rr++;
 	return n;
+}
+
+int
+dp_punt_status(unsigned worker, struct dp_punt_status *out)
+{
+	if (!dp.running || !dp.workers)
+		return -ENODEV;
+	if (worker >= dp.n_workers)
+		return -EINVAL;
+	struct rte_ring *r = dp.workers[worker].punt;
+	out->waiting = rte_ring_count(r);
+	out->capacity = rte_ring_get_capacity(r);
+	uint64_t now = rte_rdtsc();
+	uint64_t d = now > dp.punt_drained_tsc ? now - dp.punt_drained_tsc : 0;
+	out->since_drain_us = (uint64_t)((double)d * 1e6 / (double)rte_get_tsc_hz());
+	return 0;
 }
 
 void

@@ -144,6 +144,14 @@ void dp_punt_release(struct dp_punted *p);
 void dp_punt_ack(void); /* reads the eventfd: call before draining */
 /* Makes the punt fd readable again: a consumer that stops before the rings are empty calls it. */
 void dp_punt_kick(void);
+/* Liveness of the punt path, computed on request (main thread): packets waiting in a worker's
+ * punt ring and the time since the control plane last drained the rings. */
+struct dp_punt_status {
+	uint32_t waiting;        /* packets in this worker's punt ring now */
+	uint32_t capacity;       /* the ring's size */
+	uint64_t since_drain_us; /* microseconds since dp_punt_drain last ran (any worker's ring) */
+};
+int dp_punt_status(unsigned worker, struct dp_punt_status *out);
 /* Sends a frame out of a port through a worker's inject ring. */
 int dp_inject(uint16_t port, const void *frame, uint32_t len);
 

@@ -44,7 +44,7 @@ export const DEFAULTS = {
   fib: { maxRoutes: 1048576, maxNexthops: 65536 },
   metrics: { listen: '127.0.0.1:9450' },
   control: { socket: '/run/dpfwd/dpfwd.sock', mode: 0o660 },
-  punt: { rate: 10000, burst: 256 },
+  punt: { rate: 10000, burst: 256, maxWaitMs: 1000 },
   icmp: { unreachable: true, rateLimit: 1000, burst: 50 },
   arp: { reachableMs: 30000, staleMs: 60000, retransmitMs: 1000, probes: 3, queueLen: 4 },
   mempool: { mbufs: 0, cacheSize: 256 },
@@ -61,7 +61,7 @@ const KEYS = {
   neighbor: ['address', 'mac', 'port'],
   metrics: ['listen'],
   control: ['socket', 'mode'],
-  punt: ['rate', 'burst'],
+  punt: ['rate', 'burst', 'maxWaitMs'],
   icmp: ['unreachable', 'rateLimit', 'burst'],
   arp: ['reachableMs', 'staleMs', 'retransmitMs', 'probes', 'queueLen'],
   mempool: ['mbufs', 'cacheSize'],
@@ -761,6 +761,7 @@ function validatePunt(c: Ctx, v: unknown): PuntConfig {
   return {
     rate: c.int('punt.rate', o.rate, DEFAULTS.punt.rate, 1, 100000000, { unit: 'packets/s per worker' }),
     burst: c.int('punt.burst', o.burst, DEFAULTS.punt.burst, 1, 65536),
+    maxWaitMs: c.int('punt.maxWaitMs', o.maxWaitMs, DEFAULTS.punt.maxWaitMs, 10, 3600000, { unit: 'ms' }),
   };
 }
 

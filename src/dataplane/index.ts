@@ -6,7 +6,7 @@ import { DpfwdError } from '../errors';
 import { parseMac } from '../routing/prefix';
 import {
   loadNative, NativeAddon, NativeCounterLayout, NativeNames, NativePortInfo, NativePortStats,
-  NativePunted, NativeStartConf, NativeMempoolInfo, NativeFibInfo,
+  NativePunted, NativePuntStatus, NativeStartConf, NativeMempoolInfo, NativeFibInfo,
 } from './native';
 
 export type { NativePortInfo as PortInfo, NativePortStats as PortStats, NativePunted as Punted, NativeStartConf as StartConf };
@@ -139,6 +139,11 @@ export class Dataplane {
 
   workersAlive(): number {
     return this.n.workersAlive();
+  }
+
+  /** The punt path's liveness per worker, computed now (no timer anywhere). */
+  puntStatus(): NativePuntStatus[] {
+    return this.n.puntStatus();
   }
 
   portInfo(i: number): NativePortInfo {
