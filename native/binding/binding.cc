@@ -406,6 +406,8 @@ void OnPunt(uv_poll_t *, int status, int) {
   dp_punted batch[64];
   // At most kPuntBudget frames per wake-up, so a punt flood cannot hold the event loop:
   // if more are waiting, re-arm the eventfd and let libuv run everything else first.
+  // Otherwise sleep only through dp_punt_sleep, which re-checks every ring after arming the
+  // workers' wake-up (the argument is at punt_wake in native/dataplane/dataplane.c).
   constexpr unsigned kPuntBudget = 256;
   unsigned handled = 0;
   for (;;) {
@@ -414,7 +416,10 @@ void OnPunt(uv_poll_t *, int status, int) {
       break;
     }
     unsigned n = dp_punt_drain(batch, 64);
-    if (n == 0) break;
+    if (n == 0) {
+      if (dp_punt_sleep()) break;
+      continue;
+    }
     handled += n;
     Napi::Array arr = Napi::Array::New(env, n);
     for (unsigned i = 0; i < n; i++) {
@@ -426,8 +431,11 @@ void OnPunt(uv_poll_t *, int status, int) {
       arr.Set(i, f);
     }
     g_punt_cb.MakeCallback(env.Global(), {arr}, *g_punt_ctx);
-    if (g_punt_cb.IsEmpty() || env.IsExceptionPending()) break;
-    if (n < 64) break;
+    if (g_punt_cb.IsEmpty()) break;
+    if (env.IsExceptionPending()) {
+      dp_punt_kick();  // come back for the rest: the workers will not wake a consumer that is awake
+      break;
+    }
   }
 }
 

@@ -104,7 +104,7 @@ struct worker {
 	uint64_t punt_last;
 	uint64_t punt_cost;            /* cycles per token */
 	uint64_t punt_cap;             /* burst * cost */
-	int punt_signal;
+	int punt_signal;               /* enqueued a punt in this loop iteration: see punt_wake() */
 	int alive;
 	uint32_t dirty;                /* bitmap of ports with buffered TX */
 	struct txbuf tx[DP_MAX_PORTS];
@@ -132,6 +132,8 @@ static struct {
 	uint64_t *counters;
 	size_t counters_bytes;
 	int efd;
+	/* the punt consumer is about to sleep or asleep: set by dp_punt_sleep, taken by punt_wake */
+	atomic_int punt_sleeping;
 	unsigned inject_rr;
 	unsigned drain_rr;
 	uint64_t punt_drained_tsc;     /* main thread only: when dp_punt_drain last ran */
@@ -329,14 +331,43 @@ punt(struct worker *w, struct rte_mbuf *m, unsigned port_idx, unsigned kind)
 	}
 	w->punt_budget = b - w->punt_cost;
 	m->hash.usr = (kind << 16) | port_idx;
-	if (rte_ring_count(w->punt) == 0)
-		w->punt_signal = 1;
 	if (rte_ring_sp_enqueue(w->punt, m) != 0) {
 		ctr_add(w->ctr, PUNT_BASE + 2 * kind + 1, 1);
 		return 0;
 	}
+	w->punt_signal = 1;
 	ctr_add(w->ctr, PUNT_BASE + 2 * kind, 1);
 	return 1;
+}
+
+/*
+ * The punt path's wake-up, without lost wake-ups by construction. Two parties, one flag
+ * (dp.punt_sleeping) and the rings:
+ *
+ *   worker (after enqueueing, once per loop)     consumer (dp_punt_sleep, before it sleeps)
+ *     P1  ring tail store (rte_ring enqueue)       C1  punt_sleeping = 1
+ *     P2  seq_cst fence                            C2  seq_cst fence
+ *     P3  exchange(punt_sleeping, 0): if it        C3  every ring empty? then sleep on the
+ *         was 1, write the eventfd                     eventfd; else drain on
+ *
+ * This is the store-buffering pattern with a seq_cst fence on each side, so at least one side
+ * sees the other's store: either C3 sees the packet (the consumer drains instead of sleeping)
+ * or P3 reads 1 and the eventfd becomes readable (the consumer's poll fires). Both may happen,
+ * which is only a spurious wake-up. The exchange makes exactly one producer pay the write per
+ * sleep, and a producer never writes while the consumer is awake (flag 0), so a flood costs one
+ * syscall per consumer sleep, not one per packet. A consumer that stops with work left (its
+ * per-turn budget) writes the eventfd itself (dp_punt_kick) and leaves the flag 0.
+ * The old scheme (signal when the ring goes from empty to non-empty; drain until a short batch)
+ * lost the wake-up when the consumer emptied the ring between the worker's count and its
+ * enqueue: the ring then filled and never became empty again.
+ */
+static inline void
+punt_wake(struct worker *w)
+{
+	w->punt_signal = 0;
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_exchange_explicit(&dp.punt_sleeping, 0, memory_order_seq_cst))
+		eventfd_write(dp.efd, 1);
 }
 
 static inline void
@@ -632,10 +663,8 @@ worker_main(void *arg)
 			drain_inject(w);
 		if (w->dirty)
 			tx_flush(w);
-		if (unlikely(w->punt_signal)) {
-			w->punt_signal = 0;
-			eventfd_write(dp.efd, 1);
-		}
+		if (unlikely(w->punt_signal))
+			punt_wake(w);
 		rte_rcu_qsbr_quiescent(dp.qsv, w->id);
 		uint64_t now = rte_rdtsc();
 		ctr_add(w->ctr, got ? DP_WCTR_busy_cycles : DP_WCTR_idle_cycles, now - prev);
@@ -923,6 +952,7 @@ dp_launch(char *err, size_t errlen)
 	if (dp.launched)
 		return fail(err, errlen, EALREADY, "the workers are already running");
 	dp.punt_drained_tsc = rte_rdtsc(); /* nothing waits yet: the clock starts at launch */
+	atomic_store(&dp.punt_sleeping, 1); /* no consumer has drained yet: the first punt wakes it */
 	for (unsigned i = 0; i < dp.n_workers; i++) {
 		dp.workers[i].alive = 1;
 		int rc = rte_eal_remote_launch(worker_main, &dp.workers[i], dp.workers[i].lcore);
@@ -1160,6 +1190,21 @@ dp_punt_kick(void)
 {
 	if (dp.efd >= 0)
 		eventfd_write(dp.efd, 1);
+}
+
+int
+dp_punt_sleep(void)
+{
+	if (!dp.running || !dp.workers)
+		return 1;
+	atomic_store_explicit(&dp.punt_sleeping, 1, memory_order_seq_cst); /* C1 */
+	atomic_thread_fence(memory_order_seq_cst);                        /* C2 */
+	for (unsigned k = 0; k < dp.n_workers; k++)                       /* C3 */
+		if (!rte_ring_empty(dp.workers[k].punt)) {
+			atomic_store_explicit(&dp.punt_sleeping, 0, memory_order_relaxed);
+			return 0;
+		}
+	return 1;
 }
 
 unsigned

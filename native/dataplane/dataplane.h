@@ -129,7 +129,12 @@ const char *dp_drop_reason_help(unsigned i);
 const char *dp_punt_kind_name(unsigned i);
 const char *dp_worker_counter_name(unsigned i);
 
-/* Control plane I/O. The punt fd (an eventfd) becomes readable when a punt ring goes non-empty. */
+/*
+ * Control plane I/O. The punt fd (an eventfd) becomes readable when a worker punts while the
+ * consumer sleeps. The consumer's loop: dp_punt_ack, then dp_punt_drain until it returns 0, then
+ * dp_punt_sleep; if that returns 0 (a punt arrived meanwhile) drain on, else wait for the fd.
+ * A consumer that stops early (a budget) calls dp_punt_kick so the fd stays readable.
+ */
 int dp_punt_fd(void);
 struct dp_punted {
 	uint16_t port;     /* ingress port index */
@@ -142,6 +147,8 @@ struct dp_punted {
 unsigned dp_punt_drain(struct dp_punted *out, unsigned max);
 void dp_punt_release(struct dp_punted *p);
 void dp_punt_ack(void); /* reads the eventfd: call before draining */
+/* Arms the wake-up, then re-checks every ring: 1 = all empty, wait for the fd; 0 = drain on. */
+int dp_punt_sleep(void);
 /* Makes the punt fd readable again: a consumer that stops before the rings are empty calls it. */
 void dp_punt_kick(void);
 /* Liveness of the punt path, computed on request (main thread): packets waiting in a worker's
