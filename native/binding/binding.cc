@@ -308,6 +308,22 @@ Napi::Value FibAddBulk(const Napi::CallbackInfo &info) {
   return Napi::Number::New(env, rc);
 }
 
+// The router's own addresses (kind 1), subnet broadcasts (2) and network addresses (3).
+Napi::Value AddrFilterSet(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  const char *usage = "addrFilterSet(addrs: Uint32Array, kinds: Uint8Array)";
+  if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsTypedArray()) return TypeErr(env, usage);
+  auto addrs = info[0].As<Napi::TypedArrayOf<uint32_t>>();
+  auto kinds = info[1].As<Napi::TypedArrayOf<uint8_t>>();
+  if (addrs.TypedArrayType() != napi_uint32_array || kinds.TypedArrayType() != napi_uint8_array ||
+      addrs.ElementLength() != kinds.ElementLength())
+    return TypeErr(env, usage);
+  int rc = dp_addr_filter_set(addrs.Data(), kinds.Data(), static_cast<uint32_t>(addrs.ElementLength()));
+  if (rc == -ENOSPC) return Throw(env, rc, "more than 1024 router addresses and subnet broadcasts");
+  if (rc != 0) return Throw(env, rc, "cannot set the router's addresses in the dataplane");
+  return env.Undefined();
+}
+
 Napi::Value FibLookup(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (!IsUint(info[0])) return TypeErr(env, "fibLookup(ip: uint32)");
@@ -508,6 +524,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("puntListen", Napi::Function::New(env, PuntListen));
   exports.Set("inject", Napi::Function::New(env, Inject));
   exports.Set("puntStatus", Napi::Function::New(env, PuntStatus));
+  exports.Set("addrFilterSet", Napi::Function::New(env, AddrFilterSet));
   return exports;
 }
 

@@ -123,6 +123,10 @@ static struct {
 	struct rte_lpm *lpm; /* dp_fib_lpm(fib): the tables workers look up in */
 	uint64_t src_et[DP_MAX_PORTS]; /* per port: dp_src_et_word of its MAC */
 	uint32_t mtu_floor;            /* smallest port MTU: IPv4 packets up to it need no MTU test */
+	/* source and broadcast rules: the flags live here (a fixed address the loop reaches from
+	 * the same base register as src_et); the exact set is double-buffered, see dp_addr_filter_set */
+	struct dp_addr_set *addr_sets[2];
+	struct dp_addr_filter addr_filter;
 	/* nonzero once the table is too big to stay in cache: workers look up in a separate pass */
 	volatile int lpm_staged;
 	struct rte_rcu_qsbr *qsv;
@@ -387,6 +391,16 @@ drop_punt(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned port_idx,
 		rte_pktmbuf_free(m);
 }
 
+/* A connected subnet's broadcast or network address (RFC 2644: not forwarded). Only packets
+ * that reach a glean or unresolved next hop ask, so forwarded traffic never pays for it. */
+static int
+dst_is_subnet_broadcast(const struct rte_ipv4_hdr *ip)
+{
+	unsigned k = dp_addr_kind(__atomic_load_n(&dp.addr_filter.set, __ATOMIC_ACQUIRE),
+				  rte_be_to_cpu_32(ip->dst_addr));
+	return k == DP_ADDR_BROADCAST || k == DP_ADDR_NETWORK;
+}
+
 /*
  * Everything the fast test in process_burst refuses, one packet at a time, in the order of the
  * RFC 1812 checks: drops and punts with their reasons, IP options, packets above the smallest
@@ -412,6 +426,14 @@ exact_path(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx)
 	}
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
 	unsigned v = dp_ip4_check(ip, len - sizeof(*eth));
+	if (v == DP_VERDICT_FORWARD || v == DP_DROP_ttl_expired) {
+		/* a source the router must not forward from: dropped before any ICMP error to it */
+		unsigned vs = dp_ip4_check_src(&dp.addr_filter, ip);
+		if (unlikely(vs != DP_VERDICT_FORWARD)) {
+			drop(pc, m, vs);
+			return -1;
+		}
+	}
 	if (v == DP_DROP_ttl_expired) {
 		drop_punt(w, pc, m, in_idx, v, DP_PUNT_ttl_expired);
 		return -1;
@@ -434,6 +456,10 @@ exact_path(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx)
 		return -1;
 	case DP_NH_GLEAN:
 	case DP_NH_UNRESOLVED:
+		if (unlikely(dst_is_subnet_broadcast(ip))) {
+			drop(pc, m, DP_DROP_directed_broadcast); /* never ARP, never an ICMP error */
+			return -1;
+		}
 		drop_punt(w, pc, m, in_idx, DP_DROP_neighbor_unresolved, DP_PUNT_unresolved);
 		return -1;
 	default:
@@ -506,7 +532,7 @@ forward_one(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx,
 {
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-	if (unlikely(!dp_ip4_fast_ok(eth, rte_pktmbuf_data_len(m), c->mtu_floor)))
+	if (unlikely(!dp_ip4_fast_ok(eth, rte_pktmbuf_data_len(m), c->mtu_floor, &dp.addr_filter)))
 		return exact_path(w, pc, m, in_idx);
 	uint32_t dst = rte_be_to_cpu_32(ip->dst_addr);
 	uint32_t e = lpm_tbl24(c->lpm, dst);
@@ -571,7 +597,7 @@ burst_staged(struct worker *w, uint64_t *pc, unsigned in_idx, struct rte_mbuf **
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[j + 4], void *));
 		const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(pkts[j], const struct rte_ether_hdr *);
 		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
-		slow |= (uint32_t)!dp_ip4_fast_ok(eth, rte_pktmbuf_data_len(pkts[j]), c->mtu_floor) << j;
+		slow |= (uint32_t)!dp_ip4_fast_ok(eth, rte_pktmbuf_data_len(pkts[j]), c->mtu_floor, &dp.addr_filter) << j;
 		dst[j] = rte_be_to_cpu_32(ip->dst_addr); /* any bytes make a valid index */
 	}
 	for (unsigned j = 0; j < nb; j++) {
@@ -806,6 +832,11 @@ release_all(void)
 	dp.qsv = NULL;
 	rte_free(dp.nexthops);
 	dp.nexthops = NULL;
+	__atomic_store_n(&dp.addr_filter.set, NULL, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < 2; i++) {
+		rte_free(dp.addr_sets[i]);
+		dp.addr_sets[i] = NULL;
+	}
 	rte_free(dp.counters);
 	dp.counters = NULL;
 	rte_mempool_free(dp.pool);
@@ -869,7 +900,11 @@ dp_start(const struct dp_conf *c, char *err, size_t errlen)
 	dp.counters_bytes = sizeof(uint64_t) * WORKER_STRIDE * c->n_workers;
 	dp.counters = rte_zmalloc("dpfwd_counters", dp.counters_bytes, RTE_CACHE_LINE_SIZE);
 	dp.workers = rte_zmalloc("dpfwd_workers", sizeof(struct worker) * c->n_workers, RTE_CACHE_LINE_SIZE);
-	if (!dp.nexthops || !dp.qsv || !dp.counters || !dp.workers) {
+	for (unsigned i = 0; i < 2; i++)
+		dp.addr_sets[i] = rte_zmalloc("dpfwd_addr_set", sizeof(struct dp_addr_set), RTE_CACHE_LINE_SIZE);
+	__atomic_store_n(&dp.addr_filter.set, dp.addr_sets[0], __ATOMIC_RELEASE);
+	dp_addr_flags_compute(dp.addr_filter.src_head, dp.addr_filter.tail_head, dp.addr_sets[0]);
+	if (!dp.nexthops || !dp.qsv || !dp.counters || !dp.workers || !dp.addr_sets[0] || !dp.addr_sets[1]) {
 		release_all();
 		return fail(err, errlen, ENOMEM, "out of hugepage memory for tables; reserve more hugepages");
 	}
@@ -1150,6 +1185,54 @@ dp_nexthop_get(uint32_t id, uint64_t *word)
 	if (id >= dp.max_nexthops)
 		return -EINVAL;
 	*word = __atomic_load_n(&dp.nexthops[id], __ATOMIC_ACQUIRE);
+	return 0;
+}
+
+/* ---- source and broadcast rules (main thread only) ---- */
+
+/*
+ * Replaces the set while workers read it. Flags may only ever be a superset of what the
+ * published set needs (a flag without an entry costs one exact test, never a wrong verdict):
+ * 1. build the new set in the buffer no worker reads; 2. add its flags; 3. publish it and wait
+ * for an RCU grace period (every worker passes a quiescent point once per loop), after which no
+ * worker reads the old set; 4. drop the flags only the old set needed.
+ */
+int
+dp_addr_filter_set(const uint32_t *addrs, const uint8_t *kinds, uint32_t n)
+{
+	if (!dp.addr_sets[0])
+		return -ENODEV;
+	if (n > DP_ADDR_SET_MAX)
+		return -ENOSPC;
+	for (uint32_t i = 0; i < n; i++)
+		if (addrs[i] == 0 || kinds[i] < DP_ADDR_OWN || kinds[i] > DP_ADDR_NETWORK)
+			return -EINVAL;
+	const struct dp_addr_set *cur = __atomic_load_n(&dp.addr_filter.set, __ATOMIC_ACQUIRE);
+	struct dp_addr_set *next = cur == dp.addr_sets[0] ? dp.addr_sets[1] : dp.addr_sets[0];
+	memset(next, 0, sizeof(*next));
+	for (uint32_t i = 0; i < n; i++) {
+		int rc = dp_addr_set_add(next, addrs[i], kinds[i]);
+		if (rc != 0)
+			return rc;
+	}
+	uint8_t *src_head = malloc(256), *tail_head = malloc(65536);
+	if (!src_head || !tail_head) {
+		free(src_head);
+		free(tail_head);
+		return -ENOMEM;
+	}
+	dp_addr_flags_compute(src_head, tail_head, next);
+	for (unsigned i = 0; i < 65536; i++) /* 2: only adds flags */
+		if (tail_head[i])
+			__atomic_store_n(&dp.addr_filter.tail_head[i], 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&dp.addr_filter.set, next, __ATOMIC_RELEASE); /* 3 */
+	if (dp.launched)
+		rte_rcu_qsbr_synchronize(dp.qsv, RTE_QSBR_THRID_INVALID);
+	for (unsigned i = 0; i < 65536; i++) /* 4 */
+		if (!tail_head[i])
+			__atomic_store_n(&dp.addr_filter.tail_head[i], 0, __ATOMIC_RELAXED);
+	free(src_head);
+	free(tail_head);
 	return 0;
 }
 

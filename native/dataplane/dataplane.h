@@ -121,6 +121,12 @@ int dp_route_lookup(uint32_t ip, uint32_t *nh);
 int dp_nexthop_set(uint32_t id, uint64_t word);
 int dp_nexthop_get(uint32_t id, uint64_t *word);
 
+/* Source and broadcast rules: replaces the set of the router's own addresses (kind 1), the
+ * directed broadcasts (kind 2) and network addresses (kind 3) of its connected subnets, host
+ * order. Sources of kind 1 and 2 are dropped, destinations of kind 2 and 3 too. Workers see the new set at
+ * their next burst; returns after none reads the old one. -ENOSPC above DP_ADDR_SET_MAX (1024). */
+int dp_addr_filter_set(const uint32_t *addrs, const uint8_t *kinds, uint32_t n);
+
 uint64_t *dp_counters(size_t *bytes, struct dp_counter_layout *layout);
 uint64_t dp_tsc_hz(void);
 

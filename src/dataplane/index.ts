@@ -211,6 +211,14 @@ export class Dataplane {
     }
   }
 
+  /**
+   * The addresses the fast path's source and broadcast rules use (ADDR_* kinds, host order):
+   * replaced as a whole; workers see the new set at their next burst.
+   */
+  addrFilterSet(addrs: Uint32Array, kinds: Uint8Array): void {
+    this.n.addrFilterSet(addrs, kinds);
+  }
+
   nexthopActionWithPort(id: number, action: number, port: number): void {
     this.n.nexthopSet(id, action, port);
   }

@@ -55,6 +55,7 @@ export interface NativeAddon {
   puntListen(cb: (frames: NativePunted[]) => void): void;
   inject(port: number, frame: Buffer): number;
   puntStatus(): NativePuntStatus[];
+  addrFilterSet(addrs: Uint32Array, kinds: Uint8Array): void;
 }
 
 let cached: NativeAddon | undefined;
