@@ -422,14 +422,26 @@ export class Rib {
   addAddress(portName: string, addr: number, len: number): void {
     const port = this.portIndex(portName);
     const net = networkOf(addr, len);
-    const local = this.allocNexthop('local', 'local', -1, 0);
-    this.install(addr, 32, local, 'local');
-    if (len < 32) {
-      const glean = this.allocNexthop(`glean:${port}`, 'glean', port, 0);
-      this.install(net, len, glean, 'connected');
-    }
+    // the dataplane's address set first: a full set (ENOSPC) leaves nothing changed
     this.addresses.push({ port, addr, len });
-    this.syncAddrFilter();
+    try {
+      this.syncAddrFilter();
+    } catch (e) {
+      this.addresses.pop();
+      throw e;
+    }
+    try {
+      const local = this.allocNexthop('local', 'local', -1, 0);
+      this.install(addr, 32, local, 'local');
+      if (len < 32) {
+        const glean = this.allocNexthop(`glean:${port}`, 'glean', port, 0);
+        this.install(net, len, glean, 'connected');
+      }
+    } catch (e) {
+      this.addresses.pop();
+      this.syncAddrFilter();
+      throw e;
+    }
   }
 
   /**
