@@ -319,7 +319,8 @@ describe('metrics: a live forwarder scraped by Prometheus', function () {
     dir = tmpDir('metrics');
     // west: an endless replay of good flows; north: a finite capture with bad checksums and
     // no-route packets, so those drop counters become non-zero and then stop changing
-    writePcap(path.join(dir, 'flows.pcap'), makeUdpFlows({ count: 256, srcMac: HOST_MAC, dstMac: '02:70:63:61:70:00', srcBase: '10.1.0.2', dstBase: '10.20.0.0' }));
+    // (sources 10.6.0.2-10.6.1.1: none is the router's address or a subnet broadcast, RFC 1812 5.3.7)
+    writePcap(path.join(dir, 'flows.pcap'), makeUdpFlows({ count: 256, srcMac: HOST_MAC, dstMac: '02:70:63:61:70:00', srcBase: '10.6.0.2', dstBase: '10.20.0.0' }));
     const finite: Buffer[] = [];
     for (let i = 0; i < 100; i++) finite.push(buildUdp4({ srcMac: HOST_MAC, dstMac: '02:70:63:61:70:01', src: '10.4.0.2', dst: `10.20.1.${i}`, sport: 1, dport: 2, ttl: 64 }));
     for (let i = 0; i < BAD_CHECKSUM; i++) finite.push(buildUdp4({ srcMac: HOST_MAC, dstMac: '02:70:63:61:70:01', src: '10.4.0.2', dst: '10.20.2.1', sport: 1, dport: 2, ttl: 64, checksum: 0x1234 }));
