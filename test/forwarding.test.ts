@@ -91,6 +91,7 @@ function cases(): Case[] {
     fwdCase('source ending in .255 outside any connected subnet is forwarded', { dst: '10.20.4.5', src: '10.8.0.255' }, 'east'),
     { desc: 'to the broadcast of a connected subnet: not forwarded, no ARP', frame: udp({ dst: '10.3.0.255' }), drop: 'directed_broadcast' },
     { desc: 'to the network address of a connected subnet: not forwarded, no ARP', frame: udp({ dst: '10.3.0.0' }), drop: 'directed_broadcast' },
+    { desc: 'TTL 1 to a subnet broadcast: dropped without an ICMP error (RFC 1812 4.3.2.7)', frame: udp({ dst: '10.2.0.255', ttl: 1 }), drop: 'directed_broadcast' },
     { desc: 'ARP request for the router is punted, not dropped', frame: buildArpRequest({ senderMac: HOST_MAC, senderIp: '10.1.0.2', targetIp: '10.1.0.1' }), punt: 'arp' },
     { desc: 'packet to the router\'s own address is punted', frame: udp({ dst: '10.1.0.1' }), punt: 'local' },
   ];

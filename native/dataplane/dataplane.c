@@ -435,6 +435,11 @@ exact_path(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx)
 		}
 	}
 	if (v == DP_DROP_ttl_expired) {
+		if (unlikely(dst_is_subnet_broadcast(ip))) {
+			/* RFC 1812 4.3.2.7: no ICMP error about a datagram sent to a broadcast */
+			drop(pc, m, DP_DROP_directed_broadcast);
+			return -1;
+		}
 		drop_punt(w, pc, m, in_idx, v, DP_PUNT_ttl_expired);
 		return -1;
 	}
