@@ -53,7 +53,7 @@ describe('config: defaults', () => {
         socket: '/run/dpfwd/dpfwd.sock', mode: 0o660, maxClients: 64, maxRequestBytes: 67108864, maxBufferedBytes: 268435456,
         maxReplyBacklogBytes: 1048576, requestTimeoutMs: 30000, idleTimeoutMs: 300000,
       },
-      punt: { rate: 10000, burst: 256 },
+      punt: { rate: 10000, burst: 256, maxWaitMs: 1000 },
       icmp: { unreachable: true, rateLimit: 1000, burst: 50 },
       arp: { reachableMs: 30000, staleMs: 60000, retransmitMs: 1000, probes: 3, queueLen: 4, maxEntries: 4096, maxIncomplete: 256, newPerSecond: 100, lockMs: 1000 },
       mempool: { mbufs: 0, cacheSize: 256 },

@@ -83,6 +83,15 @@ function cases(): Case[] {
     { desc: 'unknown host in a connected subnet (glean)', frame: udp({ dst: '10.3.0.77' }), drop: 'neighbor_unresolved', punt: 'unresolved' },
     { desc: 'longer than the egress MTU (south: 1000)', frame: udp(big), drop: 'mtu_exceeded', punt: 'mtu_exceeded' },
     { desc: 'route out of a port whose TX queue takes nothing', frame: udp({ dst: '10.50.1.1' }), drop: 'tx_full' },
+    // RFC 1812 5.3.7 source rules and RFC 2644 directed broadcasts (native/dataplane/packet.h)
+    { desc: 'source is one of the router\'s own addresses (east\'s)', frame: udp({ dst: '10.20.1.1', src: '10.2.0.1' }), drop: 'source_own' },
+    { desc: 'own source with TTL 1: dropped, no ICMP error to ourselves', frame: udp({ dst: '10.20.1.1', src: '10.1.0.1', ttl: 1 }), drop: 'source_own' },
+    { desc: 'source is the broadcast of a connected subnet (south)', frame: udp({ dst: '10.20.1.1', src: '10.3.0.255' }), drop: 'source_broadcast' },
+    fwdCase('source ending in .1 like the router\'s addresses is forwarded (flagged, then the exact test)', { dst: '10.20.4.4', src: '10.7.0.1' }, 'east'),
+    fwdCase('source ending in .255 outside any connected subnet is forwarded', { dst: '10.20.4.5', src: '10.8.0.255' }, 'east'),
+    { desc: 'to the broadcast of a connected subnet: not forwarded, no ARP', frame: udp({ dst: '10.3.0.255' }), drop: 'directed_broadcast' },
+    { desc: 'to the network address of a connected subnet: not forwarded, no ARP', frame: udp({ dst: '10.3.0.0' }), drop: 'directed_broadcast' },
+    { desc: 'TTL 1 to a subnet broadcast: dropped without an ICMP error (RFC 1812 4.3.2.7)', frame: udp({ dst: '10.2.0.255', ttl: 1 }), drop: 'directed_broadcast' },
     { desc: 'ARP request for the router is punted, not dropped', frame: buildArpRequest({ senderMac: HOST_MAC, senderIp: '10.1.0.2', targetIp: '10.1.0.1' }), punt: 'arp' },
     { desc: 'packet to the router\'s own address is punted', frame: udp({ dst: '10.1.0.1' }), punt: 'local' },
   ];

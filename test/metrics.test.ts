@@ -135,6 +135,7 @@ function fakeSource() {
     };
   };
   let alive = 2;
+  let punt = [{ waiting: 0, capacity: 1023, sinceDrainMs: 5000 }, { waiting: 3, capacity: 1023, sinceDrainMs: 2 }];
   const cp = {
     counters: newControlPlaneCounters(),
     neighbors: {
@@ -154,6 +155,7 @@ function fakeSource() {
       mempoolInfo: () => ({ size: 8192, available: 8000, inUse: 192, dataRoom: 2176 }),
       fibInfo: () => ({ maxRoutes: 1024, tbl8Groups: 256, tbl8Used: 3, maxNexthops: 4096, routes: 7, lookupStaged: false }),
       workersAlive: () => alive,
+      puntStatus: () => punt,
     },
     rib: { counts: { static: 4, connected: 2, local: 2, neighbor: 1 }, updates: { add: { ok: 9, error: 1 }, del: { ok: 2, error: 0 } }, nexthopUsage: () => ({ used: 12, max: 64, learned: 5, learnedMax: 16 }) },
     cp,
@@ -161,9 +163,9 @@ function fakeSource() {
       { index: 0, name: 'west', device: 'net_null0,no-rx=1', driver: 'net_null', mac: '02:00:00:00:00:00' },
       { index: 1, name: 'east', device: '0000:01:00.0', driver: 'net_ice', mac: '02:00:00:00:00:01' },
     ],
-    config: { workers: [{ lcore: 1, rx: [] }, { lcore: 2, rx: [] }] },
+    config: { workers: [{ lcore: 1, rx: [] }, { lcore: 2, rx: [] }], punt: { rate: 10000, burst: 256, maxWaitMs: 1000 } },
   };
-  return { src, names, calls, setAlive: (n: number) => { alive = n; } };
+  return { src, names, calls, setAlive: (n: number) => { alive = n; }, setPunt: (p: typeof punt) => { punt = p; } };
 }
 
 describe('metrics: exposition', () => {
@@ -254,6 +256,13 @@ describe('metrics: exposition', () => {
       const h = await get(`${base}/healthz`);
       assert.equal(h.status, 503);
       assert.equal(h.body, 'workers alive: 1 of 2\n');
+      f.setAlive(2);
+      // punts waiting while the control plane has not drained for longer than punt.maxWaitMs
+      f.setPunt([{ waiting: 0, capacity: 1023, sinceDrainMs: 5000 }, { waiting: 1023, capacity: 1023, sinceDrainMs: 1500 }]);
+      assert.deepEqual(await get(`${base}/healthz`), { status: 503, type: 'text/plain; charset=utf-8', body: 'control plane stuck: 1023 punted packets on worker 1 waited 1500 ms (punt.maxWaitMs 1000)\n' });
+      // the same wait within the bound, or a long idle time with nothing waiting, is healthy
+      f.setPunt([{ waiting: 0, capacity: 1023, sinceDrainMs: 60000 }, { waiting: 1023, capacity: 1023, sinceDrainMs: 999 }]);
+      assert.equal((await get(`${base}/healthz`)).status, 200);
       assert.equal((await get(`${base}/`)).status, 404);
       assert.equal((await get(`${base}/metricsx`)).status, 404);
       assert.equal(await request(`${base}/metrics`, 'POST'), 405);
@@ -326,7 +335,8 @@ describe('metrics: a live forwarder scraped by Prometheus', function () {
     dir = tmpDir('metrics');
     // west: an endless replay of good flows; north: a finite capture with bad checksums and
     // no-route packets, so those drop counters become non-zero and then stop changing
-    writePcap(path.join(dir, 'flows.pcap'), makeUdpFlows({ count: 256, srcMac: HOST_MAC, dstMac: '02:70:63:61:70:00', srcBase: '10.1.0.2', dstBase: '10.20.0.0' }));
+    // (sources 10.6.0.2-10.6.1.1: none is the router's address or a subnet broadcast, RFC 1812 5.3.7)
+    writePcap(path.join(dir, 'flows.pcap'), makeUdpFlows({ count: 256, srcMac: HOST_MAC, dstMac: '02:70:63:61:70:00', srcBase: '10.6.0.2', dstBase: '10.20.0.0' }));
     const finite: Buffer[] = [];
     for (let i = 0; i < 100; i++) finite.push(buildUdp4({ srcMac: HOST_MAC, dstMac: '02:70:63:61:70:01', src: '10.4.0.2', dst: `10.20.1.${i}`, sport: 1, dport: 2, ttl: 64 }));
     for (let i = 0; i < BAD_CHECKSUM; i++) finite.push(buildUdp4({ srcMac: HOST_MAC, dstMac: '02:70:63:61:70:01', src: '10.4.0.2', dst: '10.20.2.1', sport: 1, dport: 2, ttl: 64, checksum: 0x1234 }));

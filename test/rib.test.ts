@@ -7,7 +7,7 @@ import { strict as assert } from 'assert';
 import { NH_DROP } from '../src/dataplane/actions';
 import { DpfwdError } from '../src/errors';
 import { FibWriter, Rib } from '../src/routing/rib';
-import { formatPrefix, parseIPv4, parseRouteFile, RouteBatch } from '../src/routing';
+import { formatIPv4, formatPrefix, parseIPv4, parseRouteFile, RouteBatch } from '../src/routing';
 import { throwsCode } from './helpers/assert';
 
 /** Keeps the table and the next hops as the dataplane would; `room` limits the routes it takes. */
@@ -300,5 +300,29 @@ describe('rib: addRoutesBulk with a RouteBatch', () => {
       { addr: ip('10.52.0.0'), len: 16, blackhole: true },
     ]));
     assert.deepEqual(statics(rib), ['10.50.0.0/16 gateway east 10.1.0.9', '10.51.0.0/16 glean west -', '10.52.0.0/16 drop - -']);
+  });
+});
+
+describe('rib: addresses for the source and broadcast rules', () => {
+  it('gives the dataplane every interface address, and the broadcast and network address of subnets up to /30', () => {
+    const sets: string[][] = [];
+    const fib = Object.assign(new FakeFib(), {
+      addrFilterSet(addrs: Uint32Array, kinds: Uint8Array) {
+        sets.push([...addrs].map((a, i) => `${formatIPv4(a)} ${['', 'own', 'broadcast', 'network'][kinds[i]]}`).sort());
+      },
+    });
+    const rib = new Rib(fib, [{ name: 'west', index: 0 }, { name: 'east', index: 1 }], 64);
+    rib.addAddress('west', ip('10.1.0.1'), 24);
+    rib.addAddress('east', ip('10.2.0.5'), 30);
+    rib.addAddress('east', ip('10.3.0.0'), 31); // RFC 3021: no broadcast, both addresses are hosts
+    rib.addAddress('east', ip('10.4.0.9'), 32);
+    assert.deepEqual(sets[sets.length - 1], [
+      '10.1.0.0 network', '10.1.0.1 own', '10.1.0.255 broadcast',
+      '10.2.0.4 network', '10.2.0.5 own', '10.2.0.7 broadcast',
+      '10.3.0.0 own', '10.4.0.9 own',
+    ]);
+    rib.delAddress('west', ip('10.1.0.1'), 24);
+    assert.deepEqual(sets[sets.length - 1], ['10.2.0.4 network', '10.2.0.5 own', '10.2.0.7 broadcast', '10.3.0.0 own', '10.4.0.9 own']);
+    assert.equal(sets.length, 5, 'one update per address change');
   });
 });

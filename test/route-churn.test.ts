@@ -14,7 +14,8 @@ describe('route add/delete while forwarding', function () {
   it('loses and misforwards nothing on untouched routes during 3000 route updates', async () => {
     const dir = tmpDir('churn');
     // 1024 flows to 10.20.0.0–10.20.3.255, covered by 10.20.0.0/16 via east
-    writePcap(path.join(dir, 'flows.pcap'), makeUdpFlows({ count: 1024, srcMac: '02:00:00:00:01:02', dstMac: '02:70:63:61:70:00', srcBase: '10.1.0.0', dstBase: '10.20.0.0' }));
+    // from 10.6.0.0-10.6.3.255: no source is the router's address or a subnet broadcast (RFC 1812 5.3.7)
+    writePcap(path.join(dir, 'flows.pcap'), makeUdpFlows({ count: 1024, srcMac: '02:00:00:00:01:02', dstMac: '02:70:63:61:70:00', srcBase: '10.6.0.0', dstBase: '10.20.0.0' }));
     const fwd = await startForwarder({
       eal: { lcores: '0-1' },
       ports: [

@@ -41,14 +41,15 @@ export async function measure(r: Running, w: Window, tscHzFallback = 0): Promise
 }
 
 /**
- * 64-byte UDP over `count` flows: sources 10.1.x.y, destinations random inside 198.18.1.0/24,
+ * 64-byte UDP over `count` flows: sources from 10.1.1.0 (none is dpfwd's 10.1.0.1 or the
+ * 10.1.0.255 broadcast, which RFC 1812 5.3.7 drops), destinations random inside 198.18.1.0/24,
  * which l3fwd's built-in LPM table sends to port 1 (its default rules are 198.18.N.0/24 → port N)
  * and dpfwd's 16-route table sends to the sink's neighbour.
  */
 export function writeFlows(file: string, count = 1024, opts: { dstBase?: string; dstSpan?: number; seed?: number } = {}): void {
   writePcap(file, makeUdpFlows({
     count, srcMac: '02:00:00:00:01:02', dstMac: '02:00:00:00:00:00',
-    srcBase: '10.1.0.0', dstBase: opts.dstBase ?? '198.18.1.0', dstSpread: 'random', dstSpan: opts.dstSpan ?? 256, seed: opts.seed ?? 1,
+    srcBase: '10.1.1.0', dstBase: opts.dstBase ?? '198.18.1.0', dstSpread: 'random', dstSpan: opts.dstSpan ?? 256, seed: opts.seed ?? 1,
   }));
 }
 

@@ -308,6 +308,22 @@ Napi::Value FibAddBulk(const Napi::CallbackInfo &info) {
   return Napi::Number::New(env, rc);
 }
 
+// The router's own addresses (kind 1), subnet broadcasts (2) and network addresses (3).
+Napi::Value AddrFilterSet(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  const char *usage = "addrFilterSet(addrs: Uint32Array, kinds: Uint8Array)";
+  if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsTypedArray()) return TypeErr(env, usage);
+  auto addrs = info[0].As<Napi::TypedArrayOf<uint32_t>>();
+  auto kinds = info[1].As<Napi::TypedArrayOf<uint8_t>>();
+  if (addrs.TypedArrayType() != napi_uint32_array || kinds.TypedArrayType() != napi_uint8_array ||
+      addrs.ElementLength() != kinds.ElementLength())
+    return TypeErr(env, usage);
+  int rc = dp_addr_filter_set(addrs.Data(), kinds.Data(), static_cast<uint32_t>(addrs.ElementLength()));
+  if (rc == -ENOSPC) return Throw(env, rc, "more than 1024 router addresses and subnet broadcasts");
+  if (rc != 0) return Throw(env, rc, "cannot set the router's addresses in the dataplane");
+  return env.Undefined();
+}
+
 Napi::Value FibLookup(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (!IsUint(info[0])) return TypeErr(env, "fibLookup(ip: uint32)");
@@ -406,6 +422,8 @@ void OnPunt(uv_poll_t *, int status, int) {
   dp_punted batch[64];
   // At most kPuntBudget frames per wake-up, so a punt flood cannot hold the event loop:
   // if more are waiting, re-arm the eventfd and let libuv run everything else first.
+  // Otherwise sleep only through dp_punt_sleep, which re-checks every ring after arming the
+  // workers' wake-up (the argument is at punt_wake in native/dataplane/dataplane.c).
   constexpr unsigned kPuntBudget = 256;
   unsigned handled = 0;
   for (;;) {
@@ -414,7 +432,10 @@ void OnPunt(uv_poll_t *, int status, int) {
       break;
     }
     unsigned n = dp_punt_drain(batch, 64);
-    if (n == 0) break;
+    if (n == 0) {
+      if (dp_punt_sleep()) break;
+      continue;
+    }
     handled += n;
     Napi::Array arr = Napi::Array::New(env, n);
     for (unsigned i = 0; i < n; i++) {
@@ -426,8 +447,11 @@ void OnPunt(uv_poll_t *, int status, int) {
       arr.Set(i, f);
     }
     g_punt_cb.MakeCallback(env.Global(), {arr}, *g_punt_ctx);
-    if (g_punt_cb.IsEmpty() || env.IsExceptionPending()) break;
-    if (n < 64) break;
+    if (g_punt_cb.IsEmpty()) break;
+    if (env.IsExceptionPending()) {
+      dp_punt_kick();  // come back for the rest: the workers will not wake a consumer that is awake
+      break;
+    }
   }
 }
 
@@ -446,6 +470,24 @@ Napi::Value PuntListen(const Napi::CallbackInfo &info) {
   uv_poll_init(loop, g_poll, fd);
   uv_poll_start(g_poll, UV_READABLE, OnPunt);
   return env.Undefined();
+}
+
+// [{ waiting, capacity, sinceDrainMs }] per worker: the punt path's liveness, read on request.
+Napi::Value PuntStatus(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Napi::Array arr = Napi::Array::New(env);
+  for (unsigned i = 0;; i++) {
+    struct dp_punt_status st;
+    int rc = dp_punt_status(i, &st);
+    if (rc == -EINVAL) break;
+    if (rc != 0) return Throw(env, rc, "the dataplane is not running");
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("waiting", st.waiting);
+    o.Set("capacity", st.capacity);
+    o.Set("sinceDrainMs", static_cast<double>(st.since_drain_us) / 1000.0);
+    arr.Set(i, o);
+  }
+  return arr;
 }
 
 Napi::Value Inject(const Napi::CallbackInfo &info) {
@@ -481,6 +523,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("logTail", Napi::Function::New(env, LogTail));
   exports.Set("puntListen", Napi::Function::New(env, PuntListen));
   exports.Set("inject", Napi::Function::New(env, Inject));
+  exports.Set("puntStatus", Napi::Function::New(env, PuntStatus));
+  exports.Set("addrFilterSet", Napi::Function::New(env, AddrFilterSet));
   return exports;
 }
 

@@ -104,7 +104,7 @@ struct worker {
 	uint64_t punt_last;
 	uint64_t punt_cost;            /* cycles per token */
 	uint64_t punt_cap;             /* burst * cost */
-	int punt_signal;
+	int punt_signal;               /* enqueued a punt in this loop iteration: see punt_wake() */
 	int alive;
 	uint32_t dirty;                /* bitmap of ports with buffered TX */
 	struct txbuf tx[DP_MAX_PORTS];
@@ -123,6 +123,10 @@ static struct {
 	struct rte_lpm *lpm; /* dp_fib_lpm(fib): the tables workers look up in */
 	uint64_t src_et[DP_MAX_PORTS]; /* per port: dp_src_et_word of its MAC */
 	uint32_t mtu_floor;            /* smallest port MTU: IPv4 packets up to it need no MTU test */
+	/* source and broadcast rules: the flags live here (a fixed address the loop reaches from
+	 * the same base register as src_et); the exact set is double-buffered, see dp_addr_filter_set */
+	struct dp_addr_set *addr_sets[2];
+	struct dp_addr_filter addr_filter;
 	/* nonzero once the table is too big to stay in cache: workers look up in a separate pass */
 	volatile int lpm_staged;
 	struct rte_rcu_qsbr *qsv;
@@ -132,8 +136,11 @@ static struct {
 	uint64_t *counters;
 	size_t counters_bytes;
 	int efd;
+	/* the punt consumer is about to sleep or asleep: set by dp_punt_sleep, taken by punt_wake */
+	atomic_int punt_sleeping;
 	unsigned inject_rr;
 	unsigned drain_rr;
+	uint64_t punt_drained_tsc;     /* main thread only: when dp_punt_drain last ran */
 	atomic_int stop;
 } dp = { .efd = -1 };
 
@@ -328,14 +335,43 @@ punt(struct worker *w, struct rte_mbuf *m, unsigned port_idx, unsigned kind)
 	}
 	w->punt_budget = b - w->punt_cost;
 	m->hash.usr = (kind << 16) | port_idx;
-	if (rte_ring_count(w->punt) == 0)
-		w->punt_signal = 1;
 	if (rte_ring_sp_enqueue(w->punt, m) != 0) {
 		ctr_add(w->ctr, PUNT_BASE + 2 * kind + 1, 1);
 		return 0;
 	}
+	w->punt_signal = 1;
 	ctr_add(w->ctr, PUNT_BASE + 2 * kind, 1);
 	return 1;
+}
+
+/*
+ * The punt path's wake-up, without lost wake-ups by construction. Two parties, one flag
+ * (dp.punt_sleeping) and the rings:
+ *
+ *   worker (after enqueueing, once per loop)     consumer (dp_punt_sleep, before it sleeps)
+ *     P1  ring tail store (rte_ring enqueue)       C1  punt_sleeping = 1
+ *     P2  seq_cst fence                            C2  seq_cst fence
+ *     P3  exchange(punt_sleeping, 0): if it        C3  every ring empty? then sleep on the
+ *         was 1, write the eventfd                     eventfd; else drain on
+ *
+ * This is the store-buffering pattern with a seq_cst fence on each side, so at least one side
+ * sees the other's store: either C3 sees the packet (the consumer drains instead of sleeping)
+ * or P3 reads 1 and the eventfd becomes readable (the consumer's poll fires). Both may happen,
+ * which is only a spurious wake-up. The exchange makes exactly one producer pay the write per
+ * sleep, and a producer never writes while the consumer is awake (flag 0), so a flood costs one
+ * syscall per consumer sleep, not one per packet. A consumer that stops with work left (its
+ * per-turn budget) writes the eventfd itself (dp_punt_kick) and leaves the flag 0.
+ * The old scheme (signal when the ring goes from empty to non-empty; drain until a short batch)
+ * lost the wake-up when the consumer emptied the ring between the worker's count and its
+ * enqueue: the ring then filled and never became empty again.
+ */
+static inline void
+punt_wake(struct worker *w)
+{
+	w->punt_signal = 0;
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_exchange_explicit(&dp.punt_sleeping, 0, memory_order_seq_cst))
+		eventfd_write(dp.efd, 1);
 }
 
 static inline void
@@ -353,6 +389,16 @@ drop_punt(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned port_idx,
 	pc[1 + reason]++;
 	if (!punt(w, m, port_idx, kind))
 		rte_pktmbuf_free(m);
+}
+
+/* A connected subnet's broadcast or network address (RFC 2644: not forwarded). Only packets
+ * that reach a glean or unresolved next hop ask, so forwarded traffic never pays for it. */
+static int
+dst_is_subnet_broadcast(const struct rte_ipv4_hdr *ip)
+{
+	unsigned k = dp_addr_kind(__atomic_load_n(&dp.addr_filter.set, __ATOMIC_ACQUIRE),
+				  rte_be_to_cpu_32(ip->dst_addr));
+	return k == DP_ADDR_BROADCAST || k == DP_ADDR_NETWORK;
 }
 
 /*
@@ -380,7 +426,20 @@ exact_path(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx)
 	}
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
 	unsigned v = dp_ip4_check(ip, len - sizeof(*eth));
+	if (v == DP_VERDICT_FORWARD || v == DP_DROP_ttl_expired) {
+		/* a source the router must not forward from: dropped before any ICMP error to it */
+		unsigned vs = dp_ip4_check_src(&dp.addr_filter, ip);
+		if (unlikely(vs != DP_VERDICT_FORWARD)) {
+			drop(pc, m, vs);
+			return -1;
+		}
+	}
 	if (v == DP_DROP_ttl_expired) {
+		if (unlikely(dst_is_subnet_broadcast(ip))) {
+			/* RFC 1812 4.3.2.7: no ICMP error about a datagram sent to a broadcast */
+			drop(pc, m, DP_DROP_directed_broadcast);
+			return -1;
+		}
 		drop_punt(w, pc, m, in_idx, v, DP_PUNT_ttl_expired);
 		return -1;
 	}
@@ -402,6 +461,10 @@ exact_path(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx)
 		return -1;
 	case DP_NH_GLEAN:
 	case DP_NH_UNRESOLVED:
+		if (unlikely(dst_is_subnet_broadcast(ip))) {
+			drop(pc, m, DP_DROP_directed_broadcast); /* never ARP, never an ICMP error */
+			return -1;
+		}
 		drop_punt(w, pc, m, in_idx, DP_DROP_neighbor_unresolved, DP_PUNT_unresolved);
 		return -1;
 	default:
@@ -474,7 +537,7 @@ forward_one(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx,
 {
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-	if (unlikely(!dp_ip4_fast_ok(eth, rte_pktmbuf_data_len(m), c->mtu_floor)))
+	if (unlikely(!dp_ip4_fast_ok(eth, rte_pktmbuf_data_len(m), c->mtu_floor, &dp.addr_filter)))
 		return exact_path(w, pc, m, in_idx);
 	uint32_t dst = rte_be_to_cpu_32(ip->dst_addr);
 	uint32_t e = lpm_tbl24(c->lpm, dst);
@@ -539,7 +602,7 @@ burst_staged(struct worker *w, uint64_t *pc, unsigned in_idx, struct rte_mbuf **
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[j + 4], void *));
 		const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(pkts[j], const struct rte_ether_hdr *);
 		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
-		slow |= (uint32_t)!dp_ip4_fast_ok(eth, rte_pktmbuf_data_len(pkts[j]), c->mtu_floor) << j;
+		slow |= (uint32_t)!dp_ip4_fast_ok(eth, rte_pktmbuf_data_len(pkts[j]), c->mtu_floor, &dp.addr_filter) << j;
 		dst[j] = rte_be_to_cpu_32(ip->dst_addr); /* any bytes make a valid index */
 	}
 	for (unsigned j = 0; j < nb; j++) {
@@ -631,10 +694,8 @@ worker_main(void *arg)
 			drain_inject(w);
 		if (w->dirty)
 			tx_flush(w);
-		if (unlikely(w->punt_signal)) {
-			w->punt_signal = 0;
-			eventfd_write(dp.efd, 1);
-		}
+		if (unlikely(w->punt_signal))
+			punt_wake(w);
 		rte_rcu_qsbr_quiescent(dp.qsv, w->id);
 		uint64_t now = rte_rdtsc();
 		ctr_add(w->ctr, got ? DP_WCTR_busy_cycles : DP_WCTR_idle_cycles, now - prev);
@@ -776,6 +837,11 @@ release_all(void)
 	dp.qsv = NULL;
 	rte_free(dp.nexthops);
 	dp.nexthops = NULL;
+	__atomic_store_n(&dp.addr_filter.set, NULL, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < 2; i++) {
+		rte_free(dp.addr_sets[i]);
+		dp.addr_sets[i] = NULL;
+	}
 	rte_free(dp.counters);
 	dp.counters = NULL;
 	rte_mempool_free(dp.pool);
@@ -839,7 +905,11 @@ dp_start(const struct dp_conf *c, char *err, size_t errlen)
 	dp.counters_bytes = sizeof(uint64_t) * WORKER_STRIDE * c->n_workers;
 	dp.counters = rte_zmalloc("dpfwd_counters", dp.counters_bytes, RTE_CACHE_LINE_SIZE);
 	dp.workers = rte_zmalloc("dpfwd_workers", sizeof(struct worker) * c->n_workers, RTE_CACHE_LINE_SIZE);
-	if (!dp.nexthops || !dp.qsv || !dp.counters || !dp.workers) {
+	for (unsigned i = 0; i < 2; i++)
+		dp.addr_sets[i] = rte_zmalloc("dpfwd_addr_set", sizeof(struct dp_addr_set), RTE_CACHE_LINE_SIZE);
+	__atomic_store_n(&dp.addr_filter.set, dp.addr_sets[0], __ATOMIC_RELEASE);
+	dp_addr_flags_compute(dp.addr_filter.src_head, dp.addr_filter.tail_head, dp.addr_sets[0]);
+	if (!dp.nexthops || !dp.qsv || !dp.counters || !dp.workers || !dp.addr_sets[0] || !dp.addr_sets[1]) {
 		release_all();
 		return fail(err, errlen, ENOMEM, "out of hugepage memory for tables; reserve more hugepages");
 	}
@@ -921,6 +991,8 @@ dp_launch(char *err, size_t errlen)
 		return fail(err, errlen, EINVAL, "call dp_start first");
 	if (dp.launched)
 		return fail(err, errlen, EALREADY, "the workers are already running");
+	dp.punt_drained_tsc = rte_rdtsc(); /* nothing waits yet: the clock starts at launch */
+	atomic_store(&dp.punt_sleeping, 1); /* no consumer has drained yet: the first punt wakes it */
 	for (unsigned i = 0; i < dp.n_workers; i++) {
 		dp.workers[i].alive = 1;
 		int rc = rte_eal_remote_launch(worker_main, &dp.workers[i], dp.workers[i].lcore);
@@ -1121,6 +1193,54 @@ dp_nexthop_get(uint32_t id, uint64_t *word)
 	return 0;
 }
 
+/* ---- source and broadcast rules (main thread only) ---- */
+
+/*
+ * Replaces the set while workers read it. Flags may only ever be a superset of what the
+ * published set needs (a flag without an entry costs one exact test, never a wrong verdict):
+ * 1. build the new set in the buffer no worker reads; 2. add its flags; 3. publish it and wait
+ * for an RCU grace period (every worker passes a quiescent point once per loop), after which no
+ * worker reads the old set; 4. drop the flags only the old set needed.
+ */
+int
+dp_addr_filter_set(const uint32_t *addrs, const uint8_t *kinds, uint32_t n)
+{
+	if (!dp.addr_sets[0])
+		return -ENODEV;
+	if (n > DP_ADDR_SET_MAX)
+		return -ENOSPC;
+	for (uint32_t i = 0; i < n; i++)
+		if (addrs[i] == 0 || kinds[i] < DP_ADDR_OWN || kinds[i] > DP_ADDR_NETWORK)
+			return -EINVAL;
+	const struct dp_addr_set *cur = __atomic_load_n(&dp.addr_filter.set, __ATOMIC_ACQUIRE);
+	struct dp_addr_set *next = cur == dp.addr_sets[0] ? dp.addr_sets[1] : dp.addr_sets[0];
+	memset(next, 0, sizeof(*next));
+	for (uint32_t i = 0; i < n; i++) {
+		int rc = dp_addr_set_add(next, addrs[i], kinds[i]);
+		if (rc != 0)
+			return rc;
+	}
+	uint8_t *src_head = malloc(256), *tail_head = malloc(65536);
+	if (!src_head || !tail_head) {
+		free(src_head);
+		free(tail_head);
+		return -ENOMEM;
+	}
+	dp_addr_flags_compute(src_head, tail_head, next);
+	for (unsigned i = 0; i < 65536; i++) /* 2: only adds flags */
+		if (tail_head[i])
+			__atomic_store_n(&dp.addr_filter.tail_head[i], 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&dp.addr_filter.set, next, __ATOMIC_RELEASE); /* 3 */
+	if (dp.launched)
+		rte_rcu_qsbr_synchronize(dp.qsv, RTE_QSBR_THRID_INVALID);
+	for (unsigned i = 0; i < 65536; i++) /* 4 */
+		if (!tail_head[i])
+			__atomic_store_n(&dp.addr_filter.tail_head[i], 0, __ATOMIC_RELAXED);
+	free(src_head);
+	free(tail_head);
+	return 0;
+}
+
 /* ---- counters ---- */
 
 uint64_t *
@@ -1160,12 +1280,28 @@ dp_punt_kick(void)
 		eventfd_write(dp.efd, 1);
 }
 
+int
+dp_punt_sleep(void)
+{
+	if (!dp.running || !dp.workers)
+		return 1;
+	atomic_store_explicit(&dp.punt_sleeping, 1, memory_order_seq_cst); /* C1 */
+	atomic_thread_fence(memory_order_seq_cst);                        /* C2 */
+	for (unsigned k = 0; k < dp.n_workers; k++)                       /* C3 */
+		if (!rte_ring_empty(dp.workers[k].punt)) {
+			atomic_store_explicit(&dp.punt_sleeping, 0, memory_order_relaxed);
+			return 0;
+		}
+	return 1;
+}
+
 unsigned
 dp_punt_drain(struct dp_punted *out, unsigned max)
 {
 	unsigned n = 0;
 	if (!dp.running)
 		return 0;
+	dp.punt_drained_tsc = rte_rdtsc();
 	for (unsigned k = 0; k < dp.n_workers && n < max; k++) {
 		struct worker *w = &dp.workers[(dp.drain_rr + k) % dp.n_workers];
 		struct rte_mbuf *m;
@@ -1180,6 +1316,22 @@ dp_punt_drain(struct dp_punted *out, unsigned max)
 	}
 	dp.drain_rr++;
 	return n;
+}
+
+int
+dp_punt_status(unsigned worker, struct dp_punt_status *out)
+{
+	if (!dp.running || !dp.workers)
+		return -ENODEV;
+	if (worker >= dp.n_workers)
+		return -EINVAL;
+	struct rte_ring *r = dp.workers[worker].punt;
+	out->waiting = rte_ring_count(r);
+	out->capacity = rte_ring_get_capacity(r);
+	uint64_t now = rte_rdtsc();
+	uint64_t d = now > dp.punt_drained_tsc ? now - dp.punt_drained_tsc : 0;
+	out->since_drain_us = (uint64_t)((double)d * 1e6 / (double)rte_get_tsc_hz());
+	return 0;
 }
 
 void

@@ -121,6 +121,12 @@ int dp_route_lookup(uint32_t ip, uint32_t *nh);
 int dp_nexthop_set(uint32_t id, uint64_t word);
 int dp_nexthop_get(uint32_t id, uint64_t *word);
 
+/* Source and broadcast rules: replaces the set of the router's own addresses (kind 1), the
+ * directed broadcasts (kind 2) and network addresses (kind 3) of its connected subnets, host
+ * order. Sources of kind 1 and 2 are dropped, destinations of kind 2 and 3 too. Workers see the new set at
+ * their next burst; returns after none reads the old one. -ENOSPC above DP_ADDR_SET_MAX (1024). */
+int dp_addr_filter_set(const uint32_t *addrs, const uint8_t *kinds, uint32_t n);
+
 uint64_t *dp_counters(size_t *bytes, struct dp_counter_layout *layout);
 uint64_t dp_tsc_hz(void);
 
@@ -129,7 +135,12 @@ const char *dp_drop_reason_help(unsigned i);
 const char *dp_punt_kind_name(unsigned i);
 const char *dp_worker_counter_name(unsigned i);
 
-/* Control plane I/O. The punt fd (an eventfd) becomes readable when a punt ring goes non-empty. */
+/*
+ * Control plane I/O. The punt fd (an eventfd) becomes readable when a worker punts while the
+ * consumer sleeps. The consumer's loop: dp_punt_ack, then dp_punt_drain until it returns 0, then
+ * dp_punt_sleep; if that returns 0 (a punt arrived meanwhile) drain on, else wait for the fd.
+ * A consumer that stops early (a budget) calls dp_punt_kick so the fd stays readable.
+ */
 int dp_punt_fd(void);
 struct dp_punted {
 	uint16_t port;     /* ingress port index */
@@ -142,8 +153,18 @@ struct dp_punted {
 unsigned dp_punt_drain(struct dp_punted *out, unsigned max);
 void dp_punt_release(struct dp_punted *p);
 void dp_punt_ack(void); /* reads the eventfd: call before draining */
+/* Arms the wake-up, then re-checks every ring: 1 = all empty, wait for the fd; 0 = drain on. */
+int dp_punt_sleep(void);
 /* Makes the punt fd readable again: a consumer that stops before the rings are empty calls it. */
 void dp_punt_kick(void);
+/* Liveness of the punt path, computed on request (main thread): packets waiting in a worker's
+ * punt ring and the time since the control plane last drained the rings. */
+struct dp_punt_status {
+	uint32_t waiting;        /* packets in this worker's punt ring now */
+	uint32_t capacity;       /* the ring's size */
+	uint64_t since_drain_us; /* microseconds since dp_punt_drain last ran (any worker's ring) */
+};
+int dp_punt_status(unsigned worker, struct dp_punt_status *out);
 /* Sends a frame out of a port through a worker's inject ring. */
 int dp_inject(uint16_t port, const void *frame, uint32_t len);
 

@@ -19,7 +19,10 @@
 	X(neighbor_unresolved, "next hop's MAC address is not known yet (punted to resolve it)") \
 	X(mtu_exceeded,        "packet longer than the egress port's MTU (dpfwd does not fragment)") \
 	X(punt_ratelimited,    "packet for the control plane (ARP, local) over the punt rate limit or ring full") \
-	X(tx_full,             "egress queue full: the TX burst did not take the packet")
+	X(tx_full,             "egress queue full: the TX burst did not take the packet")       \
+	X(source_own,          "source is one of the router's own addresses (RFC 1812 5.3.7)")   \
+	X(source_broadcast,    "source is the directed broadcast of a connected subnet (RFC 1812 5.3.7)") \
+	X(directed_broadcast,  "destination is a connected subnet's broadcast or network address: not forwarded (RFC 2644)")
 
 /* Why a packet went to the control plane (punt ring). */
 #define DP_PUNT_KINDS(X)                                                 \

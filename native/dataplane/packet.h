@@ -5,6 +5,7 @@
 #ifndef DPFWD_PACKET_H
 #define DPFWD_PACKET_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
 #include <rte_byteorder.h>
@@ -59,6 +60,132 @@ dp_ip4_martian(uint32_t src, uint32_t dst)
 }
 
 /*
+ * Source and broadcast rules (RFC 1812 5.3.7, RFC 2644) as data the fast path reads: the
+ * router's own addresses, the directed broadcasts and network addresses of its connected subnets, programmed by
+ * the control plane whenever addresses change (dp_addr_filter_set in dataplane.c).
+ *
+ * The fast path pays nothing for it: the martian test already read a table by the source's
+ * first octet and one by the destination's; the second is now indexed by the 16 bits at frame
+ * offset 29 (the source's last octet and the destination's first), which one load gives, and
+ * is also set for every last octet that some address of `set` ends in. Only packets flagged
+ * there (sources ending like an own address or broadcast, typically .1 and .255: about 1 in
+ * 128) take dp_addr_refuse's exact test; the rest go on as before.
+ */
+#define DP_ADDR_SET_SIZE 2048u /* slots, a power of two */
+#define DP_ADDR_SET_MAX 1024u  /* addresses: the set stays at most half full */
+/* OWN and BROADCAST are refused as sources; BROADCAST and NETWORK as destinations (they reach
+ * the exact path anyway: a connected subnet's route is a glean). */
+enum dp_addr_kind { DP_ADDR_NONE = 0, DP_ADDR_OWN = 1, DP_ADDR_BROADCAST = 2, DP_ADDR_NETWORK = 3 };
+
+static inline int
+dp_addr_bad_source(unsigned kind)
+{
+	return kind == DP_ADDR_OWN || kind == DP_ADDR_BROADCAST;
+}
+
+/* The exact set: open addressing, key = address in host order, 0 = empty slot. */
+struct dp_addr_set {
+	uint32_t n;
+	struct { uint32_t addr; uint32_t kind; } slot[DP_ADDR_SET_SIZE];
+};
+
+struct dp_addr_filter {
+	uint8_t src_head[256];    /* by the source's first octet: nonzero = martian */
+	uint8_t tail_head[65536]; /* by dp_tail_head_idx(source's last octet, destination's first) */
+	/* the set every flag of tail_head stands for (a superset of flags is harmless) */
+	const struct dp_addr_set *set; /* read and written with __atomic builtins */
+};
+
+/* The index the fast path's 16-bit load at frame offset 29 yields. */
+static inline unsigned
+dp_tail_head_idx(uint8_t src_last, uint8_t dst_first)
+{
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+	return (unsigned)src_last | (unsigned)dst_first << 8;
+#else
+	return (unsigned)src_last << 8 | dst_first;
+#endif
+}
+
+static inline uint32_t
+dp_addr_slot(uint32_t addr)
+{
+	return (addr * 0x9e3779b1u) >> (32 - 11); /* 2^11 = DP_ADDR_SET_SIZE */
+}
+
+/* What `addr` (host order) is to the router: DP_ADDR_OWN, DP_ADDR_BROADCAST or DP_ADDR_NONE. */
+static inline unsigned
+dp_addr_kind(const struct dp_addr_set *s, uint32_t addr)
+{
+	if (addr == 0 || s == NULL)
+		return DP_ADDR_NONE;
+	for (uint32_t i = dp_addr_slot(addr);; i = (i + 1) & (DP_ADDR_SET_SIZE - 1)) {
+		uint32_t a = s->slot[i].addr;
+		if (a == addr)
+			return s->slot[i].kind;
+		if (a == 0)
+			return DP_ADDR_NONE; /* at most half full: an empty slot always ends the probe */
+	}
+}
+
+/* Adds an address (host order, not 0) of a kind; -ENOSPC past DP_ADDR_SET_MAX. */
+static inline int
+dp_addr_set_add(struct dp_addr_set *s, uint32_t addr, unsigned kind)
+{
+	if (addr == 0 || kind == DP_ADDR_NONE)
+		return -EINVAL;
+	uint32_t i = dp_addr_slot(addr);
+	while (s->slot[i].addr != 0 && s->slot[i].addr != addr)
+		i = (i + 1) & (DP_ADDR_SET_SIZE - 1);
+	if (s->slot[i].addr == 0) {
+		if (s->n >= DP_ADDR_SET_MAX)
+			return -ENOSPC;
+		s->n++;
+	}
+	s->slot[i].addr = addr;
+	s->slot[i].kind = kind;
+	return 0;
+}
+
+/* The flags for martian first octets and for the last octets of the addresses in `s`. */
+static inline void
+dp_addr_flags_compute(uint8_t src_head[256], uint8_t tail_head[65536], const struct dp_addr_set *s)
+{
+	memset(src_head, 0, 256);
+	memset(tail_head, 0, 65536);
+	uint8_t tails[256] = {0};
+	for (unsigned i = 0; s && i < DP_ADDR_SET_SIZE; i++)
+		if (s->slot[i].addr && dp_addr_bad_source(s->slot[i].kind))
+			tails[s->slot[i].addr & 0xff] = 1;
+	for (unsigned d = 0; d < 256; d++) {
+		src_head[d] = dp_martian_octet[d];
+		for (unsigned t = 0; t < 256; t++)
+			tail_head[dp_tail_head_idx((uint8_t)t, (uint8_t)d)] = dp_martian_octet[d] | tails[t];
+	}
+}
+
+/* The exact test behind a flag: nonzero when the fast path must refuse the packet. */
+static __attribute__((noinline)) int
+dp_addr_refuse(const struct dp_addr_filter *af, const struct rte_ipv4_hdr *ip)
+{
+	uint32_t src = rte_be_to_cpu_32(ip->src_addr);
+	if (dp_ip4_martian(src, rte_be_to_cpu_32(ip->dst_addr)))
+		return 1;
+	return dp_addr_bad_source(dp_addr_kind(__atomic_load_n(&af->set, __ATOMIC_ACQUIRE), src));
+}
+
+/* The drop reason for a source the router must not forward from, or DP_VERDICT_FORWARD. */
+static inline unsigned
+dp_ip4_check_src(const struct dp_addr_filter *af, const struct rte_ipv4_hdr *ip)
+{
+	switch (dp_addr_kind(__atomic_load_n(&af->set, __ATOMIC_ACQUIRE), rte_be_to_cpu_32(ip->src_addr))) {
+	case DP_ADDR_OWN: return DP_DROP_source_own;
+	case DP_ADDR_BROADCAST: return DP_DROP_source_broadcast;
+	default: return DP_VERDICT_FORWARD;
+	}
+}
+
+/*
  * RFC 1812 checks in order. `l3_len` is the bytes of the frame after the Ethernet header.
  * Returns DP_VERDICT_FORWARD or the one drop reason. TTL expiry is reported, not acted on.
  */
@@ -99,7 +226,8 @@ dp_ip4_check(const struct rte_ipv4_hdr *ip, uint32_t l3_len)
 
 /*
  * The fast path's whole per-packet test: nonzero when the frame is an IPv4 packet without options
- * that passes every RFC 1812 check of dp_ip4_check and whose total length fits `mtu_floor` (the
+ * that passes every RFC 1812 check of dp_ip4_check and dp_ip4_check_src (with `af`), and whose
+ * total length fits `mtu_floor` (the
  * smallest port MTU, so no per-port MTU test is needed after the lookup). `len` is the frame's
  * bytes. Reads 34 bytes even when `len` is smaller: the caller guarantees they are readable (an
  * mbuf's data room always is). Whatever it refuses goes through dp_ip4_check for the exact
@@ -113,7 +241,8 @@ dp_ip4_check(const struct rte_ipv4_hdr *ip, uint32_t l3_len)
  * `% 65535 == 0` compiles to one multiply and one compare.
  */
 static inline int
-dp_ip4_fast_ok(const struct rte_ether_hdr *eth, uint32_t len, uint32_t mtu_floor)
+dp_ip4_fast_ok(const struct rte_ether_hdr *eth, uint32_t len, uint32_t mtu_floor,
+	       const struct dp_addr_filter *af)
 {
 	const uint8_t *f = (const uint8_t *)eth;
 	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
@@ -140,7 +269,9 @@ dp_ip4_fast_ok(const struct rte_ether_hdr *eth, uint32_t len, uint32_t mtu_floor
 		return 0;
 	if (unlikely(sum % 0xffffu != 0))
 		return 0;
-	if (unlikely(dp_martian_octet[f[14 + 12]] | dp_martian_octet[f[14 + 16]]))
+	uint16_t tail_head; /* the source's last octet and the destination's first */
+	memcpy(&tail_head, f + 14 + 15, 2);
+	if (unlikely(af->src_head[f[14 + 12]] | af->tail_head[tail_head]) && dp_addr_refuse(af, ip))
 		return 0;
 	return ip->time_to_live > 1;
 }

@@ -32,6 +32,8 @@ _Static_assert(DP_DROP_bad_header_length < DP_DROP_bad_total_length, "reason ord
 _Static_assert(DP_DROP_bad_total_length < DP_DROP_bad_checksum, "reason order");
 _Static_assert(DP_DROP_bad_checksum < DP_DROP_martian_address, "reason order");
 _Static_assert(DP_DROP_martian_address < DP_DROP_ttl_expired, "reason order");
+/* the source rules come between the martian and TTL checks, but were added at the end of the list */
+_Static_assert(DP_DROP_source_own > DP_DROP_tx_full && DP_DROP_source_broadcast > DP_DROP_tx_full, "appended");
 _Static_assert(sizeof(struct rte_ether_hdr) == 14 && sizeof(struct rte_ipv4_hdr) == 20, "layout");
 
 #define FAIL(...)                                                                   \
@@ -102,6 +104,43 @@ ref_martian(uint32_t a)
 	return 0;
 }
 
+/* The router's addresses the harness programs into the filter, and what each is. */
+static const struct { uint32_t addr; unsigned kind; } ref_addrs[] = {
+	{ 0x0a0000feu, DP_ADDR_OWN },       /* 10.0.0.254 */
+	{ 0x0a0001ffu, DP_ADDR_BROADCAST }, /* 10.0.1.255 */
+	{ 0x0a000100u, DP_ADDR_NETWORK },   /* 10.0.1.0 */
+	{ 0x0a000101u, DP_ADDR_OWN },       /* 10.0.1.1 */
+	{ 0xc0a8077fu, DP_ADDR_BROADCAST }, /* 192.168.7.127 (a /25) */
+	{ 0xc0a80700u, DP_ADDR_NETWORK },
+	{ 0xac1000feu, DP_ADDR_OWN },       /* 172.16.0.254 */
+};
+
+static unsigned
+ref_kind(uint32_t a)
+{
+	for (size_t i = 0; i < sizeof(ref_addrs) / sizeof(ref_addrs[0]); i++)
+		if (ref_addrs[i].addr == a)
+			return ref_addrs[i].kind;
+	return DP_ADDR_NONE;
+}
+
+static struct dp_addr_set g_set;
+static struct dp_addr_filter g_af;
+
+static void
+filter_init(void)
+{
+	static int done;
+	if (done)
+		return;
+	done = 1;
+	for (size_t i = 0; i < sizeof(ref_addrs) / sizeof(ref_addrs[0]); i++)
+		if (dp_addr_set_add(&g_set, ref_addrs[i].addr, ref_addrs[i].kind) != 0)
+			FAIL("cannot add %08x to the address set", ref_addrs[i].addr);
+	dp_addr_flags_compute(g_af.src_head, g_af.tail_head, &g_set);
+	__atomic_store_n(&g_af.set, &g_set, __ATOMIC_RELEASE);
+}
+
 /* What the worker decides about a frame, in the order drop_reasons.h lists the checks. */
 static unsigned
 ref_classify(const uint8_t *f, size_t len)
@@ -129,6 +168,12 @@ ref_classify(const uint8_t *f, size_t len)
 		return DP_DROP_bad_checksum;
 	if (ref_martian(be32(ip + 12)) || ref_martian(be32(ip + 16)))
 		return DP_DROP_martian_address;
+	/* RFC 1812 5.3.7: never from one of our addresses or a subnet broadcast (before TTL: no
+	 * ICMP error goes to such a source) */
+	if (ref_kind(be32(ip + 12)) == DP_ADDR_OWN)
+		return DP_DROP_source_own;
+	if (ref_kind(be32(ip + 12)) == DP_ADDR_BROADCAST)
+		return DP_DROP_source_broadcast;
 	if (ip[8] <= 1)
 		return DP_DROP_ttl_expired;
 	return DP_VERDICT_FORWARD;
@@ -152,9 +197,17 @@ dut_classify(uint8_t *f, size_t len)
 	if (len < sizeof(struct rte_ether_hdr))
 		return DP_DROP_truncated;
 	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)f;
-	if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4))
-		return dp_ip4_check((const struct rte_ipv4_hdr *)(eth + 1),
-				    (uint32_t)(len - sizeof(*eth)));
+	if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4)) {
+		/* as exact_path: the source rules for what the RFC 1812 checks pass or punt for TTL */
+		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
+		unsigned v = dp_ip4_check(ip, (uint32_t)(len - sizeof(*eth)));
+		if (v == DP_VERDICT_FORWARD || v == DP_DROP_ttl_expired) {
+			unsigned vs = dp_ip4_check_src(&g_af, ip);
+			if (vs != DP_VERDICT_FORWARD)
+				return vs;
+		}
+		return v;
+	}
 	if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP))
 		return V_ARP;
 	return DP_DROP_not_ipv4;
@@ -225,12 +278,33 @@ check_fast_ok(const uint8_t *f, size_t len, unsigned verdict, uint16_t floor_bit
 	if (len)
 		memcpy(g, f, len);
 	uint32_t floor = 68u + floor_bits % 9300u;
-	int ok = dp_ip4_fast_ok((const struct rte_ether_hdr *)g, (uint32_t)len, floor);
+	int ok = dp_ip4_fast_ok((const struct rte_ether_hdr *)g, (uint32_t)len, floor, &g_af);
 	int want = verdict == DP_VERDICT_FORWARD && len >= 34 && f[14] == 0x45 && be16(f + 16) <= floor;
 	if (ok != want)
 		FAIL("fast-path test says %d, exact path says %d (verdict %u, %zu bytes, MTU floor %u)",
 		     ok, want, verdict, len, floor);
 	free(g);
+}
+
+/*
+ * (6) The address set answers exactly like the reference list for the frame's source and
+ * destination (the destination side: exact_path drops BROADCAST and NETWORK destinations on a
+ * glean route), and every source the set refuses is flagged in the fast path's tables.
+ */
+static void
+check_addr_set(const uint8_t *f, size_t len)
+{
+	if (len < 34)
+		return;
+	for (int k = 0; k < 2; k++) {
+		uint32_t a = be32(f + 26 + 4 * k);
+		if (dp_addr_kind(&g_set, a) != ref_kind(a))
+			FAIL("address set says %u for %08x, reference %u", dp_addr_kind(&g_set, a), a, ref_kind(a));
+	}
+	uint32_t src = be32(f + 26);
+	if (dp_addr_bad_source(ref_kind(src)) &&
+	    !(g_af.src_head[f[26]] | g_af.tail_head[dp_tail_head_idx(f[29], f[30])]))
+		FAIL("source %08x is refused by the set but not flagged", src);
 }
 
 /* (5) Once: dp_ip4_ttl_dec against RFC 1624 eqn. 3 for every one of the 65536 checksums. */
@@ -261,6 +335,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint16_t port = 0;
 	uint8_t nh_mac[6], port_mac[6];
 	check_ttl_dec_exhaustively();
+	filter_init();
 	memcpy(nh_mac, def_nh, 6);
 	memcpy(port_mac, def_port, 6);
 	if (size >= 14) {
@@ -283,6 +358,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (got != want)
 		FAIL("verdict %u, reference says %u (frame %zu bytes)", got, want, size);
 	check_fast_ok(f, size, want, port);
+	check_addr_set(f, size);
 	if (got == DP_VERDICT_FORWARD)
 		check_forward(f, size, port, nh_mac, port_mac);
 	free(f);

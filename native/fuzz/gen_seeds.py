@@ -68,6 +68,10 @@ seeds = {
     "arp": ETH + b"\x08\x06" + bytes.fromhex("0001080006040001" "020000000002" "0a000001" "000000000000" "0a000102"),
     "truncated": ETH + b"\x08\x00" + ip4(payload=UDP)[:12],
     "vlan": ETH + b"\x81\x00\x00\x01\x08\x00" + ip4(payload=UDP),
+    "src_own": ETH + b"\x08\x00" + ip4(src="10.0.0.254", payload=UDP),
+    "src_not_own": ETH + b"\x08\x00" + ip4(src="10.0.2.1", payload=UDP),
+    "src_broadcast": ETH + b"\x08\x00" + ip4(src="10.0.1.255", payload=UDP),
+    "dst_broadcast": ETH + b"\x08\x00" + ip4(dst="10.0.1.255", src="10.9.9.9", payload=UDP),
 }
 
 os.makedirs(HERE, exist_ok=True)

@@ -7,6 +7,7 @@ import { DpfwdError } from '../errors';
 import { CounterSnapshot } from '../dataplane';
 import { formatIPv4, formatPrefix, parseIPv4, parseInterfaceAddress, parseMac, parsePrefix, parseRouteFile, findAddressConflict, routeLineNumbers } from '../routing/prefix';
 import { blackholeProblem, Connected, connectedPrefixProblem, hostAddressProblem, routePrefixProblem } from '../routing/rules';
+import { puntHealth } from '../metrics/health';
 
 /** Counter offsets taken by `stats clear`: the CLI shows deltas, Prometheus keeps raw totals. */
 export class CounterBaseline {
@@ -107,6 +108,7 @@ export function showWorkers(ctx: Ctx) {
   const s = ctx.baseline.since(ctx.fwd.dp.snapshot());
   // one pass per packet, or checks / lookups / rewrites in separate passes once the FIB is too big for the cache
   const lookup = ctx.fwd.dp.fibInfo().lookupStaged ? 'staged' : 'one-pass';
+  const punt = puntHealth(ctx.fwd.dp.puntStatus(), ctx.fwd.config.punt.maxWaitMs);
   return s.workers.map((w) => {
     const c = w.counters;
     const busy = c.busy_cycles;
@@ -121,6 +123,8 @@ export function showWorkers(ctx: Ctx) {
       cycles_per_packet: c.rx_packets ? Math.round(busy / c.rx_packets) : 0,
       punted: w.punts.reduce((a, p) => a + p.punted, 0),
       punt_limited: w.punts.reduce((a, p) => a + p.limited, 0),
+      punt_waiting: punt[w.index].waiting, punt_wait_ms: punt[w.index].waitMs,
+      control_plane: punt[w.index].ok ? 'ok' : 'stuck',
       lookup,
     };
   });

@@ -127,6 +127,8 @@ export interface PuntConfig {
   /** packets per second per worker */
   rate: number;
   burst: number;
+  /** /healthz and `show workers` report the control plane unhealthy when punts wait longer */
+  maxWaitMs: number;
 }
 
 export interface IcmpConfig {

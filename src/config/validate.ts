@@ -48,7 +48,7 @@ export const DEFAULTS = {
     socket: '/run/dpfwd/dpfwd.sock', mode: 0o660, maxClients: 64, maxRequestBytes: 64 * 1048576, maxBufferedBytes: 256 * 1048576,
     maxReplyBacklogBytes: 1048576, requestTimeoutMs: 30000, idleTimeoutMs: 300000,
   },
-  punt: { rate: 10000, burst: 256 },
+  punt: { rate: 10000, burst: 256, maxWaitMs: 1000 },
   icmp: { unreachable: true, rateLimit: 1000, burst: 50 },
   arp: { reachableMs: 30000, staleMs: 60000, retransmitMs: 1000, probes: 3, queueLen: 4, maxEntries: 4096, maxIncomplete: 256, newPerSecond: 100, lockMs: 1000 },
   mempool: { mbufs: 0, cacheSize: 256 },
@@ -65,7 +65,7 @@ const KEYS = {
   neighbor: ['address', 'mac', 'port'],
   metrics: ['listen', 'maxConnections', 'headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'idleTimeoutMs'],
   control: ['socket', 'mode', 'maxClients', 'maxRequestBytes', 'maxBufferedBytes', 'maxReplyBacklogBytes', 'requestTimeoutMs', 'idleTimeoutMs'],
-  punt: ['rate', 'burst'],
+  punt: ['rate', 'burst', 'maxWaitMs'],
   icmp: ['unreachable', 'rateLimit', 'burst'],
   arp: ['reachableMs', 'staleMs', 'retransmitMs', 'probes', 'queueLen', 'maxEntries', 'maxIncomplete', 'newPerSecond', 'lockMs'],
   mempool: ['mbufs', 'cacheSize'],
@@ -784,6 +784,7 @@ function validatePunt(c: Ctx, v: unknown): PuntConfig {
   return {
     rate: c.int('punt.rate', o.rate, DEFAULTS.punt.rate, 1, 100000000, { unit: 'packets/s per worker' }),
     burst: c.int('punt.burst', o.burst, DEFAULTS.punt.burst, 1, 65536),
+    maxWaitMs: c.int('punt.maxWaitMs', o.maxWaitMs, DEFAULTS.punt.maxWaitMs, 10, 3600000, { unit: 'ms' }),
   };
 }
 

@@ -6,7 +6,7 @@ import { DpfwdError } from '../errors';
 import { parseMac } from '../routing/prefix';
 import {
   loadNative, NativeAddon, NativeCounterLayout, NativeNames, NativePortInfo, NativePortStats,
-  NativePunted, NativeStartConf, NativeMempoolInfo, NativeFibInfo,
+  NativePunted, NativePuntStatus, NativeStartConf, NativeMempoolInfo, NativeFibInfo,
 } from './native';
 
 export type { NativePortInfo as PortInfo, NativePortStats as PortStats, NativePunted as Punted, NativeStartConf as StartConf };
@@ -141,6 +141,11 @@ export class Dataplane {
     return this.n.workersAlive();
   }
 
+  /** The punt path's liveness per worker, computed now (no timer anywhere). */
+  puntStatus(): NativePuntStatus[] {
+    return this.n.puntStatus();
+  }
+
   portInfo(i: number): NativePortInfo {
     return this.n.portInfo(i);
   }
@@ -204,6 +209,14 @@ export class Dataplane {
     } catch (e) {
       throw new DpfwdError(errnoName(e), `next hop ${id} update failed: ${(e as Error).message}`);
     }
+  }
+
+  /**
+   * The addresses the fast path's source and broadcast rules use (ADDR_* kinds, host order):
+   * replaced as a whole; workers see the new set at their next burst.
+   */
+  addrFilterSet(addrs: Uint32Array, kinds: Uint8Array): void {
+    this.n.addrFilterSet(addrs, kinds);
   }
 
   nexthopActionWithPort(id: number, action: number, port: number): void {

@@ -20,6 +20,8 @@ export interface NativeCounterLayout {
   portStride: number; puntBase: number; nDropReasons: number; nPuntKinds: number;
 }
 export interface NativeNames { drops: string[]; dropHelp: string[]; punts: string[]; worker: string[] }
+/** Per worker: packets in its punt ring, the ring's size, ms since the control plane last drained. */
+export interface NativePuntStatus { waiting: number; capacity: number; sinceDrainMs: number }
 export interface NativePunted { port: number; kind: number; data: Buffer }
 export interface NativeStartConf {
   ports: { name: string; devname: string; rxQueues: number; rxDescriptors: number; txDescriptors: number; mtu: number; mac?: Buffer }[];
@@ -52,6 +54,8 @@ export interface NativeAddon {
   logTail(): string;
   puntListen(cb: (frames: NativePunted[]) => void): void;
   inject(port: number, frame: Buffer): number;
+  puntStatus(): NativePuntStatus[];
+  addrFilterSet(addrs: Uint32Array, kinds: Uint8Array): void;
 }
 
 let cached: NativeAddon | undefined;

@@ -13,6 +13,7 @@ import * as path from 'path';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { CounterSnapshot, FibInfo, MempoolInfo, PortInfo, PortStats } from '../dataplane';
 import type { Config } from '../config/types';
+import type { NativePuntStatus } from '../dataplane/native';
 import type { Origin } from '../routing/rib';
 import { ORIGINS } from '../routing/rib';
 import type { ControlPlaneCounters } from '../controlplane';
@@ -34,6 +35,7 @@ export interface MetricsSource {
     mempoolInfo(): MempoolInfo;
     fibInfo(): FibInfo;
     workersAlive(): number;
+    puntStatus(): NativePuntStatus[];
   };
   rib: {
     counts: Record<Origin, number>;
@@ -50,7 +52,7 @@ export interface MetricsSource {
     };
   };
   ports: { index: number; name: string; device: string; driver: string; mac: string }[];
-  config: Pick<Config, 'workers'>;
+  config: Pick<Config, 'workers' | 'punt'>;
 }
 
 /** ICMP types the router sends; each is exported from the start (zeros included). */

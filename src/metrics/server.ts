@@ -1,7 +1,8 @@
 /**
  * The metrics HTTP endpoint (node:http, no framework):
  *   GET /metrics  the registry's text exposition, prom-client's content type
- *   GET /healthz  200 "ok" when every worker lcore is running, else 503 naming how many are
+ *   GET /healthz  200 "ok" when every worker lcore is running and no punted packet waits longer
+ *                 than punt.maxWaitMs, else 503 naming what is wrong (src/metrics/health.ts)
  * Anything else is 404 (405 for other methods on those two paths).
  *
  * Connection limits (metrics.* in docs/config.md), so that a local user who opens thousands of
@@ -16,6 +17,7 @@ import { DpfwdError } from '../errors';
 import type { MetricsLimits } from '../config/types';
 import { DEFAULTS } from '../config/validate';
 import { Logger, Refusals } from '../api/refusals';
+import { unhealthy } from './health';
 import type { Metrics, MetricsSource } from './index';
 
 /** Why a connection was refused or closed; the label of dpfwd_metrics_refused_total. */
@@ -77,12 +79,8 @@ export async function startMetricsServer(src: MetricsSource, metrics: Metrics, l
     if (url !== '/metrics' && url !== '/healthz') return send(404, 'not found: try /metrics or /healthz\n');
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'method not allowed\n', undefined, { Allow: 'GET, HEAD' });
     if (url === '/healthz') {
-      let alive = 0;
-      try {
-        alive = src.dp.workersAlive();
-      } catch { /* stopping */ }
-      const want = src.config.workers.length;
-      return alive === want ? send(200, 'ok\n') : send(503, `workers alive: ${alive} of ${want}\n`);
+      const why = unhealthy(src);
+      return why === null ? send(200, 'ok\n') : send(503, `${why}\n`);
     }
     metrics.scrape().then(
       (text) => send(200, text, metrics.contentType),

@@ -13,7 +13,7 @@
 import { DpfwdError } from '../errors';
 import { formatIPv4, formatPrefix, maskOf, networkOf, prefixContains, RouteBatch, ROUTE_BLACKHOLE, ROUTE_PORT_ID, ROUTE_VIA } from './prefix';
 
-import { NH_DROP, NH_GLEAN, NH_LOCAL, NH_UNRESOLVED } from '../dataplane/actions';
+import { ADDR_BROADCAST, ADDR_NETWORK, ADDR_OWN, NH_DROP, NH_GLEAN, NH_LOCAL, NH_UNRESOLVED } from '../dataplane/actions';
 
 /** What the RIB needs from the dataplane (the real Dataplane satisfies it). */
 export interface FibWriter {
@@ -22,6 +22,8 @@ export interface FibWriter {
   fibAddBulk(addrs: Uint32Array, lens: Uint8Array, nexthops: Uint32Array): number;
   nexthopSet(id: number, portOrAction: number, mac?: string | Buffer): void;
   nexthopActionWithPort(id: number, action: number, port: number): void;
+  /** the router's addresses and its subnets' broadcast/network addresses (source and broadcast rules) */
+  addrFilterSet?(addrs: Uint32Array, kinds: Uint8Array): void;
 }
 
 export const ORIGINS = ['static', 'connected', 'local', 'neighbor'] as const;
@@ -440,13 +442,45 @@ export class Rib {
   addAddress(portName: string, addr: number, len: number): void {
     const port = this.portIndex(portName);
     const net = networkOf(addr, len);
-    const local = this.allocNexthop('local', 'local', -1, 0);
-    this.install(addr, 32, local, 'local');
-    if (len < 32) {
-      const glean = this.allocNexthop(`glean:${port}`, 'glean', port, 0);
-      this.install(net, len, glean, 'connected');
-    }
+    // the dataplane's address set first: a full set (ENOSPC) leaves nothing changed
     this.addresses.push({ port, addr, len });
+    try {
+      this.syncAddrFilter();
+    } catch (e) {
+      this.addresses.pop();
+      throw e;
+    }
+    try {
+      const local = this.allocNexthop('local', 'local', -1, 0);
+      this.install(addr, 32, local, 'local');
+      if (len < 32) {
+        const glean = this.allocNexthop(`glean:${port}`, 'glean', port, 0);
+        this.install(net, len, glean, 'connected');
+      }
+    } catch (e) {
+      this.addresses.pop();
+      this.syncAddrFilter();
+      throw e;
+    }
+  }
+
+  /**
+   * RFC 1812 5.3.7 / RFC 2644 in the dataplane: every interface address (never a source), and
+   * for subnets of length <= 30 their broadcast (never a source nor a destination) and network
+   * address (never a destination). An address that is also our own stays OWN.
+   */
+  private syncAddrFilter(): void {
+    if (!this.fib.addrFilterSet) return;
+    const kinds = new Map<number, number>();
+    for (const a of this.addresses) {
+      if (a.len > 30) continue;
+      const net = networkOf(a.addr, a.len);
+      kinds.set(net, ADDR_NETWORK);
+      kinds.set((net | ~maskOf(a.len)) >>> 0, ADDR_BROADCAST);
+    }
+    for (const a of this.addresses) kinds.set(a.addr, ADDR_OWN);
+    kinds.delete(0);
+    this.fib.addrFilterSet(Uint32Array.from(kinds.keys()), Uint8Array.from(kinds.values()));
   }
 
   delAddress(portName: string, addr: number, len: number): void {
@@ -454,6 +488,7 @@ export class Rib {
     const i = this.addresses.findIndex((a) => a.port === port && a.addr === addr && a.len === len);
     if (i < 0) throw new DpfwdError('ENOENT', `port ${portName} has no address ${formatIPv4(addr)}/${len}`);
     this.addresses.splice(i, 1);
+    this.syncAddrFilter();
     this.delRoute(addr, 32, 'local');
     if (len < 32) this.delRoute(networkOf(addr, len), len, 'connected');
     // host routes of neighbours that are no longer on a connected subnet go too

@@ -88,10 +88,11 @@ export class Topology {
 }
 
 /** ping from a namespace; returns packets received. */
-export function ping(ns: string, dst: string, count = 3, opts: { interval?: number; ttl?: number; deadline?: number } = {}): number {
+export function ping(ns: string, dst: string, count = 3, opts: { interval?: number; ttl?: number; deadline?: number; source?: string } = {}): number {
   const args = ['-n', '-q', '-c', String(count), '-i', String(opts.interval ?? 0.2), '-W', '1'];
   if (opts.ttl) args.push('-t', String(opts.ttl));
   if (opts.deadline) args.push('-w', String(opts.deadline));
+  if (opts.source) args.push('-I', opts.source);
   const out = sh('ping', [...args, dst], { ns, allowFail: true, timeout: 60000 });
   const m = /(\d+) received/.exec(out);
   return m ? Number(m[1]) : 0;
