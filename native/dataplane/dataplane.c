@@ -70,9 +70,23 @@ const char *dp_drop_reason_help(unsigned i) { return i < DP_DROP_MAX ? drop_help
 const char *dp_punt_kind_name(unsigned i) { return i < DP_PUNT_MAX ? punt_names[i] : NULL; }
 const char *dp_worker_counter_name(unsigned i) { return i < DP_WCTR_MAX ? wctr_names[i] : NULL; }
 
+static const char *const pctr_names[] = {
+#define DP_X(name, help) #name,
+	DP_PORT_COUNTERS(DP_X)
+#undef DP_X
+};
+static const char *const pctr_helps[] = {
+#define DP_X(name, help) help,
+	DP_PORT_COUNTERS(DP_X)
+#undef DP_X
+};
+const char *dp_port_counter_name(unsigned i) { return i < DP_PCTR_MAX ? pctr_names[i] : NULL; }
+const char *dp_port_counter_help(unsigned i) { return i < DP_PCTR_MAX ? pctr_helps[i] : NULL; }
+
 /* ---- counters: one block per worker, cache-line aligned, written only by its worker ---- */
 
-#define PORT_SLOTS (1 + DP_DROP_MAX) /* forwarded, then drops */
+#define PORT_SLOTS (1 + DP_DROP_MAX + DP_PCTR_MAX) /* forwarded, then drops, then DP_PORT_COUNTERS */
+#define PORT_CTR(c) (1 + DP_DROP_MAX + DP_PCTR_##c) /* a DP_PORT_COUNTERS slot in a port's block */
 #define PORT_BASE DP_WCTR_MAX
 #define PUNT_BASE (PORT_BASE + DP_MAX_PORTS * PORT_SLOTS)
 #define WORKER_SLOTS_RAW (PUNT_BASE + 2 * DP_PUNT_MAX)
@@ -83,6 +97,8 @@ const char *dp_worker_counter_name(unsigned i) { return i < DP_WCTR_MAX ? wctr_n
 struct port_state {
 	uint16_t port_id;
 	uint16_t mtu;
+	uint8_t kernel;       /* kernel-backed (af_packet, af_xdp): L4 checksums may be partial */
+	uint32_t rx_cut_len;  /* frames this long may have been cut by the PMD's ring frame (0: never) */
 	struct rte_ether_addr mac;
 	char name[32];
 };
@@ -135,6 +151,9 @@ static struct {
 	unsigned inject_rr;
 	unsigned drain_rr;
 	atomic_int stop;
+	/* RX callbacks on kernel-backed ports' queues (checksum completion), removed in release_all */
+	unsigned n_rx_cbs;
+	struct { uint16_t port_id, queue; const struct rte_eth_rxtx_callback *cb; } rx_cbs[DP_MAX_WORKERS * DP_MAX_RXQ_PER_WORKER];
 } dp = { .efd = -1 };
 
 /* ---- DPDK log capture: keep the tail for error messages, pass everything on to stderr ---- */
@@ -356,6 +375,20 @@ drop_punt(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned port_idx,
 }
 
 /*
+ * A frame shorter than its IPv4 total length: rx_truncated when the port is kernel-backed and
+ * the frame is as long as the PMD's ring frame lets it be (the kernel cut a super-frame or a
+ * reassembled datagram to fit), bad_total_length otherwise.
+ */
+static unsigned
+rx_cut_reason(unsigned in_idx, uint32_t len, const struct rte_ipv4_hdr *ip)
+{
+	uint32_t cut = dp.ports[in_idx].rx_cut_len;
+	if (cut != 0 && len >= cut && rte_be_to_cpu_16(ip->total_length) > len - sizeof(struct rte_ether_hdr))
+		return DP_DROP_rx_truncated;
+	return DP_DROP_bad_total_length;
+}
+
+/*
  * Everything the fast test in process_burst refuses, one packet at a time, in the order of the
  * RFC 1812 checks: drops and punts with their reasons, IP options, packets above the smallest
  * port MTU. Returns the egress port with the packet rewritten, or -1 when it was consumed.
@@ -385,7 +418,7 @@ exact_path(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx)
 		return -1;
 	}
 	if (v != DP_VERDICT_FORWARD) {
-		drop(pc, m, v);
+		drop(pc, m, v == DP_DROP_bad_total_length ? rx_cut_reason(in_idx, len, ip) : v);
 		return -1;
 	}
 	uint32_t nh;
@@ -660,6 +693,13 @@ dp_workers_alive(void)
 
 /* ---- start / stop ---- */
 
+/* PMDs that hand over frames as a Linux kernel left them (partial checksums possible). */
+static int
+is_kernel_port(const char *driver)
+{
+	return strcmp(driver, "net_af_packet") == 0 || strcmp(driver, "net_af_xdp") == 0;
+}
+
 static int
 port_setup(unsigned idx, const struct dp_port_conf *pc, uint16_t n_txq, char *err, size_t errlen)
 {
@@ -739,12 +779,73 @@ port_setup(unsigned idx, const struct dp_port_conf *pc, uint16_t n_txq, char *er
 	rte_eth_macaddr_get(pid, &ps->mac);
 	dp.src_et[idx] = dp_src_et_word(&ps->mac);
 	snprintf(ps->name, sizeof(ps->name), "%s", pc->name);
+	ps->kernel = is_kernel_port(info.driver_name);
+	ps->rx_cut_len = pc->rx_cut_len;
 	return 0;
+}
+
+/*
+ * Checksum completion for kernel-backed ports (af_packet, af_xdp) runs as an ethdev RX callback
+ * on their queues: it runs inside rte_eth_rx_burst on the worker that polls the queue, and
+ * ports without one pay only the test rte_eth_rx_burst makes anyway (RTE_ETHDEV_RXTX_CALLBACKS),
+ * so the worker loop and the pcap/null/NIC path are unchanged. `arg` is the polling worker's
+ * csum_completed slot for the port: one queue is polled by one worker only.
+ */
+static uint16_t
+kernel_rx_cb(uint16_t port_id, uint16_t queue, struct rte_mbuf **pkts, uint16_t nb, uint16_t max,
+	     void *arg)
+{
+	(void)port_id;
+	(void)queue;
+	(void)max;
+	uint64_t n = 0;
+	for (unsigned j = 0; j < nb; j++)
+		n += (uint64_t)dp_l4_csum_complete(rte_pktmbuf_mtod(pkts[j], struct rte_ether_hdr *),
+						   rte_pktmbuf_data_len(pkts[j]));
+	*(uint64_t *)arg += n;
+	return nb;
+}
+
+static int
+kernel_rx_callbacks_add(char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < dp.n_workers; i++) {
+		struct worker *w = &dp.workers[i];
+		for (unsigned q = 0; q < w->n_rx; q++) {
+			unsigned idx = w->rx[q].port_idx;
+			if (!dp.ports[idx].kernel)
+				continue;
+			uint64_t *slot = &w->ctr[PORT_BASE + idx * PORT_SLOTS + PORT_CTR(csum_completed)];
+			const struct rte_eth_rxtx_callback *cb =
+				rte_eth_add_rx_callback(w->rx[q].port_id, w->rx[q].queue, kernel_rx_cb, slot);
+			if (cb == NULL)
+				return fail(err, errlen, rte_errno ? rte_errno : ENOTSUP,
+					    "port %s: cannot add the checksum-completion RX callback: %s",
+					    dp.ports[idx].name, rte_strerror(rte_errno));
+			dp.rx_cbs[dp.n_rx_cbs].port_id = w->rx[q].port_id;
+			dp.rx_cbs[dp.n_rx_cbs].queue = w->rx[q].queue;
+			dp.rx_cbs[dp.n_rx_cbs].cb = cb;
+			dp.n_rx_cbs++;
+		}
+	}
+	return 0;
+}
+
+/* After the workers stopped: nobody runs the callbacks any more, so their memory can go. */
+static void
+kernel_rx_callbacks_remove(void)
+{
+	for (unsigned i = 0; i < dp.n_rx_cbs; i++) {
+		if (rte_eth_remove_rx_callback(dp.rx_cbs[i].port_id, dp.rx_cbs[i].queue, dp.rx_cbs[i].cb) == 0)
+			rte_free((void *)(uintptr_t)dp.rx_cbs[i].cb);
+	}
+	dp.n_rx_cbs = 0;
 }
 
 static void
 release_all(void)
 {
+	kernel_rx_callbacks_remove();
 	for (unsigned i = 0; i < dp.n_ports; i++) {
 		rte_eth_dev_stop(dp.ports[i].port_id);
 		rte_eth_dev_close(dp.ports[i].port_id);
@@ -909,6 +1010,11 @@ dp_start(const struct dp_conf *c, char *err, size_t errlen)
 	for (unsigned i = 0; i < c->n_workers; i++)
 		for (unsigned q = 0; q < dp.workers[i].n_rx; q++)
 			dp.workers[i].rx[q].port_id = dp.ports[dp.workers[i].rx[q].port_idx].port_id;
+	rc = kernel_rx_callbacks_add(err, errlen);
+	if (rc != 0) {
+		release_all();
+		return rc;
+	}
 
 	dp.running = 1;
 	return 0;
@@ -1138,6 +1244,7 @@ dp_counters(size_t *bytes, struct dp_counter_layout *l)
 	l->punt_base = PUNT_BASE;
 	l->n_drop_reasons = DP_DROP_MAX;
 	l->n_punt_kinds = DP_PUNT_MAX;
+	l->n_port_counters = DP_PCTR_MAX;
 	return dp.counters;
 }
 

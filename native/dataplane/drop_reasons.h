@@ -19,7 +19,8 @@
 	X(neighbor_unresolved, "next hop's MAC address is not known yet (punted to resolve it)") \
 	X(mtu_exceeded,        "packet longer than the egress port's MTU (dpfwd does not fragment)") \
 	X(punt_ratelimited,    "packet for the control plane (ARP, local) over the punt rate limit or ring full") \
-	X(tx_full,             "egress queue full: the TX burst did not take the packet")
+	X(tx_full,             "egress queue full: the TX burst did not take the packet")       \
+	X(rx_truncated,        "kernel-backed port (af_packet) delivered a frame cut to its ring frame: a TSO/GRO super-frame or a datagram the kernel reassembled; see docs/kernel-ports.md (raise framesz, or let dpfwd attach its pass-through XDP program)")
 
 /* Why a packet went to the control plane (punt ring). */
 #define DP_PUNT_KINDS(X)                                                 \
@@ -39,3 +40,7 @@
 	X(idle_cycles,    "TSC cycles spent in loop iterations that received nothing") \
 	X(loops,          "main loop iterations")                                      \
 	X(injected,       "control-plane packets this worker sent for the main thread")
+
+/* Per-port counters that are not drops (after the drop reasons in a port's block). */
+#define DP_PORT_COUNTERS(X)                                                                   \
+	X(csum_completed, "TCP/UDP checksums completed: the sender's kernel left the pseudo-header sum (CHECKSUM_PARTIAL) on a kernel-backed port")

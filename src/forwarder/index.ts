@@ -22,6 +22,19 @@ export function deviceName(device: string): string {
   return comma < 0 ? device : device.slice(0, comma);
 }
 
+/**
+ * The longest frame a port's PMD may have cut short (rx_truncated, docs/kernel-ports.md), or 0
+ * when it never cuts. net_af_packet (TPACKET_V2 ring): the kernel places a frame at offset
+ * TPACKET_ALIGN(TPACKET2_HDRLEN + 16) - 14 = 66 of a ring frame of `framesz` bytes (devarg,
+ * DPDK's default 2048) and copies at most the rest, so a frame of framesz - 66 bytes may be a
+ * longer one cut. net_af_xdp never delivers part of a frame (the kernel drops what does not fit).
+ */
+export function rxCutLen(device: string): number {
+  if (!/^net_af_packet/.test(deviceName(device))) return 0;
+  const fs = Number(devargs(device).get('framesz') ?? 2048);
+  return Number.isInteger(fs) && fs > 66 ? fs - 66 : 0;
+}
+
 function devargs(device: string): Map<string, string> {
   const m = new Map<string, string>();
   for (const kv of device.split(',').slice(1)) {
@@ -118,6 +131,7 @@ export class Forwarder {
         txDescriptors: p.txDescriptors,
         mtu: p.mtu,
         mac: p.mac ? parseMac(p.mac) : undefined,
+        rxCutLen: rxCutLen(devices[i]),
       })),
       workers: c.workers.map((w) => ({
         lcore: w.lcore,
