@@ -5,6 +5,7 @@
 #include "dataplane.h"
 #include "packet.h"
 #include "fib.h"
+#include "kernel_port.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -99,6 +100,7 @@ struct port_state {
 	uint16_t mtu;
 	uint8_t kernel;       /* kernel-backed (af_packet, af_xdp): L4 checksums may be partial */
 	uint32_t rx_cut_len;  /* frames this long may have been cut by the PMD's ring frame (0: never) */
+	struct dp_kport kport; /* what dpfwd changed on an af_packet port's interface */
 	struct rte_ether_addr mac;
 	char name[32];
 };
@@ -770,10 +772,16 @@ port_setup(unsigned idx, const struct dp_port_conf *pc, uint16_t n_txq, char *er
 		return fail(err, errlen, rc, "port %s: cannot set MTU %u: %s (driver %s accepts %u..%u)",
 			    pc->name, pc->mtu, rte_strerror(-rc), info.driver_name, info.min_mtu,
 			    info.max_mtu);
+	struct port_state *ps = &dp.ports[idx];
+	if (strcmp(info.driver_name, "net_af_packet") == 0 && info.if_index != 0) {
+		char note[512];
+		rc = dp_kport_prepare(&ps->kport, info.if_index, note, sizeof(note));
+		RTE_LOG(NOTICE, USER1, "dpfwd: port %s (af_packet on %s%s\n", pc->name, note,
+			rc == 0 ? ")" : "); frames above the ring frame will count as rx_truncated");
+	}
 	rc = rte_eth_dev_start(pid);
 	if (rc != 0)
 		return fail(err, errlen, rc, "port %s: start failed: %s", pc->name, rte_strerror(-rc));
-	struct port_state *ps = &dp.ports[idx];
 	ps->port_id = pid;
 	ps->mtu = pc->mtu;
 	rte_eth_macaddr_get(pid, &ps->mac);
@@ -849,6 +857,7 @@ release_all(void)
 	for (unsigned i = 0; i < dp.n_ports; i++) {
 		rte_eth_dev_stop(dp.ports[i].port_id);
 		rte_eth_dev_close(dp.ports[i].port_id);
+		dp_kport_release(&dp.ports[i].kport);
 	}
 	dp.n_ports = 0;
 	if (dp.workers) {
@@ -998,6 +1007,7 @@ dp_start(const struct dp_conf *c, char *err, size_t errlen)
 	for (unsigned i = 0; i < c->n_ports; i++) {
 		rc = port_setup(i, &c->ports[i], c->n_workers, err, errlen);
 		if (rc != 0) {
+			dp_kport_release(&dp.ports[i].kport);
 			release_all();
 			return rc;
 		}

@@ -1,0 +1,115 @@
+/**
+ * Kernel-facing ports with Linux hosts at their DEFAULT offloads (checksum offload, TSO, GSO on;
+ * no ethtool anywhere): two hosts in namespaces on veth pairs into dpfwd, opened once with
+ * net_af_packet and once with net_af_xdp. Real traffic from ping, traceroute, tracepath and
+ * iperf3 in both directions; the hosts' own kernels judge the checksums (nstat's
+ * UdpInCsumErrors / TcpInCsumErrors inside each namespace must stay 0).
+ */
+import { strict as assert } from 'assert';
+import { startForwarder, Running, totals } from './helpers/forwarder';
+import { Host, Topology, ping, sh, spawnIn } from './helpers/netns';
+
+/** A host kernel's counter as nstat reports it (absolute, -a; -z keeps zeros). */
+function nstat(ns: string, name: string): number {
+  const out = sh('nstat', ['-az', name], { ns });
+  const m = new RegExp(`^${name}\\s+(\\d+)`, 'm').exec(out);
+  assert.ok(m, `nstat has no ${name}: ${out}`);
+  return Number(m[1]);
+}
+
+const CSUM_ERRORS = ['UdpInCsumErrors', 'TcpInCsumErrors'];
+
+/** iperf3 -t 2 from `client` to `server` (bounded: -t 2 and a 30 s timeout); returns its JSON end section. */
+async function iperf(server: Host, client: Host, args: string[]): Promise<any> {
+  const srv = spawnIn(server.ns, 'iperf3', ['-s', '-1', '-B', server.ip]);
+  const srvExit = new Promise((r) => srv.on('exit', r));
+  try {
+    await new Promise((r) => setTimeout(r, 400));
+    const out = sh('iperf3', ['-c', server.ip, '-t', '2', '-J', ...args], { ns: client.ns, allowFail: true, timeout: 30000 });
+    let j: any;
+    try { j = JSON.parse(out); } catch { assert.fail(`iperf3 gave no JSON: ${out.slice(0, 400)}`); }
+    assert.equal(j.error, undefined, `iperf3 ${args.join(' ')}: ${j.error}`);
+    return j.end;
+  } finally {
+    if (srv.exitCode === null) srv.kill('SIGKILL');
+    await srvExit;
+  }
+}
+
+for (const kind of ['af_packet', 'af_xdp'] as const) {
+  describe(`kernel-facing ports on default offloads: ${kind}`, function () {
+    this.timeout(120000);
+    const topo = new Topology();
+    let fwd: Running;
+    let west: Host;
+    let east: Host;
+    const port = (h: Host, i: number) => (kind === 'af_packet' ? topo.port(h, i) : topo.xdpPort(h, i));
+
+    before(async () => {
+      west = topo.addHost('west', 1);
+      east = topo.addHost('east', 2);
+      // the point of this file: the hosts' veth ends offload checksums and segmentation
+      const feat = sh('ethtool', ['-k', west.hostIf], { ns: west.ns });
+      assert.match(feat, /^tx-checksumming: on/m, feat);
+      assert.match(feat, /^tcp-segmentation-offload: on/m, feat);
+      fwd = await startForwarder({
+        eal: { lcores: '0-1' },
+        ports: [port(west, 0), port(east, 1)],
+        workers: [{ lcore: 1, rx: [{ port: 'west', queue: 0 }, { port: 'east', queue: 0 }] }],
+      });
+    });
+
+    after(async () => {
+      if (fwd) assert.equal((await fwd.stop()).code, 0, fwd.stderr());
+      topo.destroy();
+    });
+
+    it('forwards pings both ways', () => {
+      assert.equal(ping(west.ns, east.ip, 3), 3);
+      assert.equal(ping(east.ns, west.ip, 3), 3);
+    });
+
+    it('traceroute (UDP probes) reaches the far host as hop 2; tracepath reaches it', () => {
+      const tr = sh('traceroute', ['-n', '-q', '1', '-w', '1', '-m', '4', east.ip], { ns: west.ns, allowFail: true, timeout: 30000 });
+      assert.match(tr, /^\s*1\s+10\.1\.0\.1\s/m, tr);
+      assert.match(tr, /^\s*2\s+10\.2\.0\.2\s/m, tr);
+      const tp = sh('tracepath', ['-n', '-m', '4', east.ip], { ns: west.ns, allowFail: true, timeout: 30000 });
+      assert.match(tp, /10\.2\.0\.2\s.*reached/, tp);
+    });
+
+    for (const [from, to] of [['west', 'east'], ['east', 'west']] as const) {
+      it(`iperf3 TCP ${from} → ${to} (2 s) moves data with checksums the receiver accepts`, async () => {
+        const h = { west, east };
+        const end = await iperf(h[to], h[from], []);
+        const mbps = end.sum_received.bits_per_second / 1e6;
+        console.log(`      ${kind} TCP ${from} → ${to}: ${mbps.toFixed(0)} Mbit/s, ${end.sum_sent.retransmits} retransmits`);
+        assert.ok(end.sum_received.bytes > 1e6, `received ${end.sum_received.bytes} bytes`);
+      });
+
+      it(`iperf3 UDP ${from} → ${to} (2 s, 20 Mbit/s) arrives`, async () => {
+        const h = { west, east };
+        const end = await iperf(h[to], h[from], ['-u', '-b', '20M', '-l', '1200']);
+        const s = end.sum;
+        console.log(`      ${kind} UDP ${from} → ${to}: ${s.packets - s.lost_packets}/${s.packets} packets`);
+        assert.ok(s.packets > 1000, `sent ${s.packets}`);
+        assert.ok(s.packets - s.lost_packets > s.packets * 0.9, `received ${s.packets - s.lost_packets} of ${s.packets}`);
+      });
+    }
+
+    it('carries a 3000-byte ping (fragments) both ways', () => {
+      assert.equal(ping(west.ns, east.ip, 3, { size: 3000 }), 3);
+      assert.equal(ping(east.ns, west.ip, 3, { size: 3000 }), 3);
+    });
+
+    it('left no checksum errors on either host, completed checksums on both ports, truncated nothing', async () => {
+      for (const h of [west, east]) for (const c of CSUM_ERRORS) assert.equal(nstat(h.ns, c), 0, `${c} on ${h.name}`);
+      const ports = await fwd.call('show.ports');
+      for (const p of ports) assert.ok(p.csum_completed > 0, `${p.ifname}: csum_completed ${p.csum_completed}`);
+      const t = await totals(fwd);
+      for (const p of ['west', 'east']) {
+        assert.equal(t.drops[p].rx_truncated, 0, `${p}: rx_truncated`);
+        assert.equal(t.drops[p].bad_total_length, 0, `${p}: bad_total_length`);
+      }
+    });
+  });
+}
