@@ -60,9 +60,31 @@ for (const kind of ['af_packet', 'af_xdp'] as const) {
     });
 
     after(async () => {
-      if (fwd) assert.equal((await fwd.stop()).code, 0, fwd.stderr());
-      topo.destroy();
+      try {
+        if (fwd) assert.equal((await fwd.stop()).code, 0, fwd.stderr());
+        if (kind === 'af_packet') {
+          // what dpfwd changed on its own veth ends is undone at stop
+          for (const h of [west, east]) {
+            assert.equal(JSON.parse(sh('ip', ['-j', 'link', 'show', h.routerIf]))[0].xdp, undefined, `${h.routerIf} still has XDP`);
+            assert.match(sh('ethtool', ['-k', h.routerIf]), /^generic-receive-offload: off/m);
+          }
+        }
+      } finally {
+        topo.destroy();
+      }
     });
+
+    if (kind === 'af_packet') {
+      it('attached its pass-through XDP program and turned GRO off on its own veth ends (logged), so the hosts lost TSO', () => {
+        for (const h of [west, east]) {
+          const link = JSON.parse(sh('ip', ['-j', 'link', 'show', h.routerIf]))[0];
+          assert.equal(link.xdp?.prog?.name, 'dpfwd_xdp_pass', JSON.stringify(link.xdp));
+          assert.match(sh('ethtool', ['-k', h.routerIf]), /^generic-receive-offload: off/m);
+          assert.match(sh('ethtool', ['-k', h.hostIf], { ns: h.ns }), /^tcp-segmentation-offload: off/m);
+          assert.match(fwd.stderr(), new RegExp(`port ${h.name} \\(af_packet on ${h.routerIf}: attached pass-through XDP program`));
+        }
+      });
+    }
 
     it('forwards pings both ways', () => {
       assert.equal(ping(west.ns, east.ip, 3), 3);
@@ -106,6 +128,9 @@ for (const kind of ['af_packet', 'af_xdp'] as const) {
       const ports = await fwd.call('show.ports');
       for (const p of ports) assert.ok(p.csum_completed > 0, `${p.ifname}: csum_completed ${p.csum_completed}`);
       const t = await totals(fwd);
+      // af_packet's socket reassembles fragments (kernel defrag): dpfwd sent the 3000-byte pings on as fragments
+      // each port received 3 requests of one ping and 3 replies of the other
+      if (kind === 'af_packet') for (const p of ['west', 'east']) assert.equal(t.counters[p].refragmented, 6, `${p}: refragmented`);
       for (const p of ['west', 'east']) {
         assert.equal(t.drops[p].rx_truncated, 0, `${p}: rx_truncated`);
         assert.equal(t.drops[p].bad_total_length, 0, `${p}: bad_total_length`);
@@ -113,3 +138,34 @@ for (const kind of ['af_packet', 'af_xdp'] as const) {
     });
   });
 }
+
+describe('af_packet with a 2048-byte ring frame (framesz=2048)', function () {
+  this.timeout(60000);
+  const topo = new Topology();
+  let fwd: Running;
+  let west: Host;
+  let east: Host;
+
+  before(async () => {
+    west = topo.addHost('west', 1);
+    east = topo.addHost('east', 2);
+    const p = (h: Host, i: number) => ({ ...topo.port(h, i), device: `${topo.port(h, i).device},framesz=2048` });
+    fwd = await startForwarder({ eal: { lcores: '0-1' }, ports: [p(west, 0), p(east, 1)] });
+  });
+
+  after(async () => {
+    try {
+      if (fwd) assert.equal((await fwd.stop()).code, 0, fwd.stderr());
+    } finally {
+      topo.destroy();
+    }
+  });
+
+  it('counts a reassembled 3000-byte datagram cut to 1982 bytes as rx_truncated, not bad_total_length', async () => {
+    assert.equal(ping(west.ns, east.ip, 1), 1);
+    assert.equal(ping(west.ns, east.ip, 3, { size: 3000 }), 0);
+    const t = await totals(fwd);
+    assert.equal(t.drops.west.rx_truncated, 3);
+    assert.equal(t.drops.west.bad_total_length, 0);
+  });
+});

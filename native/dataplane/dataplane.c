@@ -391,6 +391,55 @@ rx_cut_reason(unsigned in_idx, uint32_t len, const struct rte_ipv4_hdr *ip)
 }
 
 /*
+ * af_packet ports only: the PMD's socket asks the kernel to reassemble fragments
+ * (PACKET_FANOUT_FLAG_DEFRAG, not configurable in DPDK 22.11), so fragments a host sent arrive
+ * as one datagram longer than the MTU. Without DF it leaves as fragments of the egress MTU
+ * again (RFC 791; RFC 1812 4.2.2.7), copied into new mbufs (slow path only) and counted as
+ * `refragmented` on the ingress port, the datagram as forwarded. Datagrams with IP options or
+ * needing more than DP_REFRAG_MAX fragments are dropped as frag_failed.
+ */
+#define DP_REFRAG_MAX 64
+
+static __rte_noinline void
+refragment(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned out, uint64_t word)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	uint32_t tot = rte_be_to_cpu_16(ip->total_length);
+	uint32_t chunk = ((uint32_t)dp.ports[out].mtu - sizeof(*ip)) & ~7u;
+	uint32_t plen = tot - (uint32_t)sizeof(*ip);
+	uint32_t n = chunk ? (plen + chunk - 1) / chunk : 0;
+	struct rte_mbuf *f[DP_REFRAG_MAX];
+	if (ip->version_ihl != 0x45 || m->nb_segs != 1 || n == 0 || n > DP_REFRAG_MAX ||
+	    rte_pktmbuf_alloc_bulk(dp.pool, f, n) != 0) {
+		drop(pc, m, DP_DROP_frag_failed);
+		return;
+	}
+	uint16_t fo = rte_be_to_cpu_16(ip->fragment_offset);
+	uint32_t off0 = (uint32_t)(fo & RTE_IPV4_HDR_OFFSET_MASK) * 8; /* it may be a fragment itself */
+	uint16_t mf0 = fo & RTE_IPV4_HDR_MF_FLAG;
+	ip->time_to_live--;
+	const uint8_t *payload = (const uint8_t *)(ip + 1);
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t len = i + 1 < n ? chunk : plen - i * chunk;
+		uint8_t *d = (uint8_t *)rte_pktmbuf_append(f[i], (uint16_t)(sizeof(*eth) + sizeof(*ip) + len));
+		memcpy(d, eth, sizeof(*eth) + sizeof(*ip));
+		memcpy(d + sizeof(*eth) + sizeof(*ip), payload + i * chunk, len);
+		struct rte_ipv4_hdr *h = (struct rte_ipv4_hdr *)(d + sizeof(*eth));
+		h->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + len));
+		h->fragment_offset = rte_cpu_to_be_16((uint16_t)(((off0 + i * chunk) / 8) |
+								 (i + 1 < n ? RTE_IPV4_HDR_MF_FLAG : mf0)));
+		h->hdr_checksum = 0;
+		h->hdr_checksum = rte_ipv4_cksum(h);
+		dp_eth_rewrite((struct rte_ether_hdr *)d, word, dp.src_et[out]);
+		tx_enqueue(w, out, f[i]);
+	}
+	rte_pktmbuf_free(m);
+	pc[0]++;
+	pc[PORT_CTR(refragmented)]++;
+}
+
+/*
  * Everything the fast test in process_burst refuses, one packet at a time, in the order of the
  * RFC 1812 checks: drops and punts with their reasons, IP options, packets above the smallest
  * port MTU. Returns the egress port with the packet rewritten, or -1 when it was consumed.
@@ -446,6 +495,11 @@ exact_path(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx)
 		}
 	}
 	if (rte_be_to_cpu_16(ip->total_length) > dp.ports[out].mtu) {
+		if (dp.ports[in_idx].rx_cut_len != 0 &&
+		    !(ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG))) {
+			refragment(w, pc, m, out, word);
+			return -1;
+		}
 		drop_punt(w, pc, m, in_idx, DP_DROP_mtu_exceeded, DP_PUNT_mtu_exceeded);
 		return -1;
 	}
@@ -931,6 +985,16 @@ dp_start(const struct dp_conf *c, char *err, size_t errlen)
 		if (c->ports[i].mtu > max_mtu)
 			max_mtu = c->ports[i].mtu;
 	uint32_t room = RTE_PKTMBUF_HEADROOM + RTE_MAX(2048u, (unsigned)max_mtu + RTE_ETHER_HDR_LEN + 8u);
+	/* af_packet copies up to framesz - 32 bytes into one mbuf (its RX queue setup refuses less):
+	 * rx_cut_len = framesz - 66 */
+	for (unsigned i = 0; i < c->n_ports; i++)
+		if (c->ports[i].rx_cut_len != 0 && c->ports[i].rx_cut_len + 34u > room - RTE_PKTMBUF_HEADROOM)
+			room = RTE_PKTMBUF_HEADROOM + c->ports[i].rx_cut_len + 34u;
+	if (room > UINT16_MAX) {
+		release_all();
+		return fail(err, errlen, EINVAL,
+			    "mbufs of %u bytes are too big (largest 65535): lower an af_packet port's framesz", room);
+	}
 	dp.pool = rte_pktmbuf_pool_create("dpfwd_mbufs", c->mbufs, c->mbuf_cache, 0, (uint16_t)room,
 					  (int)rte_socket_id());
 	if (!dp.pool) {

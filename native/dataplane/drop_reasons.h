@@ -20,6 +20,7 @@
 	X(mtu_exceeded,        "packet longer than the egress port's MTU (dpfwd does not fragment)") \
 	X(punt_ratelimited,    "packet for the control plane (ARP, local) over the punt rate limit or ring full") \
 	X(tx_full,             "egress queue full: the TX burst did not take the packet")       \
+	X(frag_failed,         "a datagram the kernel reassembled on an af_packet port could not be refragmented (IP options, more than 64 fragments, or no mbuf)") \
 	X(rx_truncated,        "kernel-backed port (af_packet) delivered a frame cut to its ring frame: a TSO/GRO super-frame or a datagram the kernel reassembled; see docs/kernel-ports.md (raise framesz, or let dpfwd attach its pass-through XDP program)")
 
 /* Why a packet went to the control plane (punt ring). */
@@ -43,4 +44,5 @@
 
 /* Per-port counters that are not drops (after the drop reasons in a port's block). */
 #define DP_PORT_COUNTERS(X)                                                                   \
-	X(csum_completed, "TCP/UDP checksums completed: the sender's kernel left the pseudo-header sum (CHECKSUM_PARTIAL) on a kernel-backed port")
+	X(csum_completed, "TCP/UDP checksums completed: the sender's kernel left the pseudo-header sum (CHECKSUM_PARTIAL) on a kernel-backed port") \
+	X(refragmented,   "datagrams the kernel reassembled on an af_packet port, sent on as fragments of the egress MTU")
