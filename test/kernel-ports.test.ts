@@ -169,3 +169,42 @@ describe('af_packet with a 2048-byte ring frame (framesz=2048)', function () {
     assert.equal(t.drops.west.bad_total_length, 0);
   });
 });
+
+describe('af_packet refragmenting to a 68-byte egress MTU', function () {
+  this.timeout(60000);
+  const topo = new Topology();
+  let fwd: Running;
+  let west: Host;
+  let east: Host;
+
+  before(async () => {
+    west = topo.addHost('west', 1);
+    east = topo.addHost('east', 2);
+    fwd = await startForwarder({ eal: { lcores: '0-1' }, ports: [topo.port(west, 0), { ...topo.port(east, 1), mtu: 68 }] });
+  });
+
+  after(async () => {
+    try {
+      if (fwd) assert.equal((await fwd.stop()).code, 0, fwd.stderr());
+    } finally {
+      topo.destroy();
+    }
+  });
+
+  it('sends a 1600-byte datagram (host fragments, kernel reassembles) on as 48-byte fragments; more than 64 is frag_failed', async () => {
+    assert.equal(ping(west.ns, east.ip, 1, { size: 16 }), 1);
+    const reasm = () => Number(/^IpReasmOKs\s+(\d+)/m.exec(sh('nstat', ['-az', 'IpReasmOKs'], { ns: east.ns }))![1]);
+    const before = reasm();
+    // 1608 bytes of ICMP in 48-byte pieces: 34 fragments. The east host reassembles them (counted
+    // below) but does not answer: its kernel will not fragment the 1628-byte reply (IpFragFails),
+    // so the ping itself is not asserted.
+    ping(west.ns, east.ip, 2, { size: 1600 });
+    assert.equal(reasm() - before, 2, 'the east host reassembled both datagrams from dpfwd\'s fragments');
+    // 3208 bytes: 67 fragments, more than dpfwd makes of one datagram
+    assert.equal(ping(west.ns, east.ip, 2, { size: 3200 }), 0);
+    const t = await totals(fwd);
+    assert.equal(t.counters.west.refragmented, 2);
+    assert.equal(t.drops.west.frag_failed, 2);
+    assert.equal(t.drops.west.mtu_exceeded, 0);
+  });
+});
