@@ -8,6 +8,20 @@
 import { strict as assert } from 'assert';
 import { startForwarder, Running, totals } from './helpers/forwarder';
 import { Host, Topology, ping, sh, spawnIn } from './helpers/netns';
+import { rxCutLen, withKernelPortDefaults } from '../src/forwarder';
+
+describe('kernel-facing port defaults (pure)', () => {
+  it('af_packet gets framesz=4096 unless it sets one; frames of framesz - 66 bytes may be cut', () => {
+    assert.equal(withKernelPortDefaults('net_af_packet0,iface=v0'), 'net_af_packet0,iface=v0,framesz=4096');
+    assert.equal(withKernelPortDefaults('net_af_packet0,iface=v0,framesz=2048'), 'net_af_packet0,iface=v0,framesz=2048');
+    assert.equal(withKernelPortDefaults('net_af_xdp0,iface=v0'), 'net_af_xdp0,iface=v0');
+    assert.equal(withKernelPortDefaults('0000:3b:01.0'), '0000:3b:01.0');
+    assert.equal(rxCutLen('net_af_packet0,iface=v0,framesz=4096'), 4030);
+    assert.equal(rxCutLen('net_af_packet0,iface=v0'), 1982);
+    assert.equal(rxCutLen('net_af_xdp0,iface=v0'), 0);
+    assert.equal(rxCutLen('net_pcap0,rx_pcap=x'), 0);
+  });
+});
 
 /** A host kernel's counter as nstat reports it (absolute, -a; -z keeps zeros). */
 function nstat(ns: string, name: string): number {
