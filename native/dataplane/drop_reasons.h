@@ -17,7 +17,7 @@
 	X(no_route,            "no FIB entry covers the destination (punted for ICMP unreachable)") \
 	X(blackhole,           "the matching route discards (blackhole route or unset next hop)") \
 	X(neighbor_unresolved, "next hop's MAC address is not known yet (punted to resolve it)") \
-	X(mtu_exceeded,        "packet longer than the egress port's MTU (dpfwd does not fragment)") \
+	X(mtu_exceeded,        "packet longer than the egress port's MTU (dpfwd fragments only datagrams an af_packet port's kernel reassembled)") \
 	X(punt_ratelimited,    "packet for the control plane (ARP, local) over the punt rate limit or ring full") \
 	X(tx_full,             "egress queue full: the TX burst did not take the packet")       \
 	X(frag_failed,         "a datagram the kernel reassembled on an af_packet port could not be refragmented (IP options, more than 64 fragments, or no mbuf)") \
