@@ -5,6 +5,7 @@
       "sources": [
         "native/dataplane/dataplane.c",
         "native/dataplane/fib.c",
+        "native/dataplane/kernel_port.c",
         "native/binding/binding.cc"
       ],
       "include_dirs": [
@@ -17,7 +18,7 @@
       "cflags_c": ["-std=gnu17"],
       "cflags_cc": ["-std=gnu++17"],
       "cflags!": ["-fno-exceptions"],
-      "libraries": ["<!@(pkg-config --libs libdpdk)"]
+      "libraries": ["<!@(pkg-config --libs libdpdk)", "<!@(pkg-config --libs libbpf)"]
     }
   ]
 }

@@ -35,7 +35,7 @@ function metricsSource(nPorts = 8, nWorkers = 4): MetricsSource {
     workers: Array.from({ length: nWorkers }, (_w, w) => ({
       index: w,
       counters: Object.fromEntries(names.worker.map((n, i) => [n, 1e9 * (w + 1) + i])),
-      ports: Array.from({ length: nPorts }, (_p, p) => ({ forwarded: 1e10 + p, drops: names.drops.map((_d, r) => 1000 * r + p) })),
+      ports: Array.from({ length: nPorts }, (_p, p) => ({ forwarded: 1e10 + p, drops: names.drops.map((_d, r) => 1000 * r + p), counters: names.port.map((_c, k) => 10 * k + p) })),
       punts: names.punts.map((_n, k) => ({ punted: 100 * k, limited: k })),
     })),
   };

@@ -102,7 +102,8 @@ function printTable(res: Results) {
       if (r.error) lines.push(`${pad(name, 16)} FAILED: ${r.error.split('\n')[0].slice(0, 160)}`);
       else lines.push(`${pad(name, 16)} ${pad(r.tcpMbps ?? '-', 11, true)} ${pad(r.udpSentPps ?? '-', 15, true)} ${pad(r.udpReceivedPps ?? '-', 10, true)} ${pad(r.udpLossPercent ?? '-', 8, true)}`);
     }
-    lines.push(`  ratios vs linux: af_packet TCP ${k.ratios.dpfwdAfPacketOverKernelTcp ?? '-'}, UDP pps ${k.ratios.dpfwdAfPacketOverKernelUdpPps ?? '-'}; af_xdp TCP ${k.ratios.dpfwdAfXdpOverKernelTcp ?? '-'}, UDP pps ${k.ratios.dpfwdAfXdpOverKernelUdpPps ?? '-'}`);
+    lines.push(`  ratios vs linux: af_packet TCP ${k.ratios.dpfwdAfPacketOverKernelTcp ?? '-'}, UDP pps ${k.ratios.dpfwdAfPacketOverKernelUdpPps ?? '-'}; af_xdp TCP ${k.ratios.dpfwdAfXdpOverKernelTcp ?? '-'}, UDP pps ${k.ratios.dpfwdAfXdpOverKernelUdpPps ?? '-'}; tap TCP ${k.ratios.dpfwdTapOverKernelTcp ?? '-'}, UDP pps ${k.ratios.dpfwdTapOverKernelUdpPps ?? '-'}`);
+    if (k.csumCompletionNs) lines.push(`  checksum completion (kernel-backed ports), ns/packet: ${Object.entries(k.csumCompletionNs).map(([f, ns]) => `${f} ${ns}`).join(', ')}`);
   }
   process.stdout.write(lines.join('\n') + '\n');
 }

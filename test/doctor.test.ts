@@ -155,6 +155,19 @@ describe('doctor', () => {
     assert.match(one(runDoctor({ root: h.root, config: cfg([VF1]), env: {} }), 'port p0').message, /bound to no driver/);
   });
 
+  it('af_packet on a veth: WARN naming af_xdp; on an interface with a device behind it, or af_xdp: OK', () => {
+    h.file('sys/class/net/veth7/ifindex', '7\n').file('sys/class/net/veth7/iflink', '6\n');
+    h.file('sys/class/net/eth0/ifindex', '2\n').file('sys/class/net/eth0/iflink', '2\n').mkdir('sys/class/net/eth0/device');
+    const r = runDoctor({ root: h.root, config: cfg(['net_af_packet0,iface=veth7', 'net_af_packet1,iface=eth0', 'net_af_xdp0,iface=veth7']), env: {} });
+    const c = one(r, 'port p0');
+    assert.equal(c.status, 'WARN');
+    assert.match(c.message, /af_packet on veth7, which looks like a veth/);
+    assert.match(c.fix!, /net_af_xdp0,iface=veth7/);
+    assert.match(c.fix!, /docs\/kernel-ports\.md/);
+    assert.equal(one(r, 'port p1').status, 'OK');
+    assert.equal(one(r, 'port p2').status, 'OK');
+  });
+
   it('env: and auto devices resolve from PCIDEVICE_* (WARN outside a pod, FAIL inside)', () => {
     let r = runDoctor({ root: h.root, config: cfg(['env:PCIDEVICE_INTEL_COM_SRIOV_NETDEVICE[0]', 'auto']), env: { PCIDEVICE_INTEL_COM_SRIOV_NETDEVICE: `${VF0},${VF1}` } });
     assert.match(one(r, 'port p0').message, new RegExp(`${VF0} \\(from env:PCIDEVICE_INTEL_COM_SRIOV_NETDEVICE\\[0\\]\\)`));

@@ -60,6 +60,7 @@ function one(e: Exposition, name: string, labels: Record<string, string> = {}): 
 const EXPECTED: Record<string, string> = {
   dpfwd_build_info: 'gauge',
   dpfwd_port_info: 'gauge',
+  dpfwd_csum_completed_total: 'counter',
   dpfwd_port_up: 'gauge',
   dpfwd_port_speed_bytes: 'gauge',
   dpfwd_port_mtu_bytes: 'gauge',
@@ -130,7 +131,7 @@ function fakeSource() {
     return {
       index: w,
       counters,
-      ports: [0, 1].map((p) => ({ forwarded: 100 * (p + 1) + w, drops: Array.from({ length: R }, (_x, r) => (p === 1 && r === 2 ? 7 + w : 0)) })),
+      ports: [0, 1].map((p) => ({ forwarded: 100 * (p + 1) + w, drops: Array.from({ length: R }, (_x, r) => (p === 1 && r === 2 ? 7 + w : 0)), counters: names.port.map((_n, k) => (p === 0 ? 50 + k + w : 0)) })),
       punts: names.punts.map((_n, k) => ({ punted: k + w, limited: w })),
     };
   };
@@ -192,6 +193,9 @@ describe('metrics: exposition', () => {
     // forwarded: port 1 = (200 + 0) + (200 + 1)
     assert.equal(one(e, 'dpfwd_forwarded_packets_total', { port: 'east' }), 401);
     assert.equal(one(e, 'dpfwd_drops_total', { port: 'east', reason: names.drops[2] }), 15);
+    // csum_completed (DP_PORT_COUNTERS): port 0 = 50 + 51
+    assert.equal(one(e, 'dpfwd_csum_completed_total', { port: 'west' }), 101);
+    assert.equal(one(e, 'dpfwd_csum_completed_total', { port: 'east' }), 0);
     assert.equal(one(e, 'dpfwd_worker_busy_seconds_total', { worker: '1' }), 6);
     assert.equal(one(e, 'dpfwd_worker_idle_seconds_total', { worker: '0' }), 1);
     assert.equal(one(e, 'dpfwd_worker_info', { worker: '1', lcore: '2' }), 1);

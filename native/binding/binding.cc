@@ -116,6 +116,7 @@ Napi::Value Start(const Napi::CallbackInfo &info) {
     pc.rx_desc = static_cast<uint16_t>(U32(p, "rxDescriptors", 1024));
     pc.tx_desc = static_cast<uint16_t>(U32(p, "txDescriptors", 1024));
     pc.mtu = static_cast<uint16_t>(U32(p, "mtu", 1500));
+    pc.rx_cut_len = U32(p, "rxCutLen", 0);
     Napi::Value mac = p.Get("mac");
     if (mac.IsBuffer()) {
       Napi::Buffer<uint8_t> b = mac.As<Napi::Buffer<uint8_t>>();
@@ -378,6 +379,8 @@ Napi::Value GetNames(const Napi::CallbackInfo &info) {
   o.Set("dropHelp", Names(env, dp_drop_reason_help));
   o.Set("punts", Names(env, dp_punt_kind_name));
   o.Set("worker", Names(env, dp_worker_counter_name));
+  o.Set("port", Names(env, dp_port_counter_name));
+  o.Set("portHelp", Names(env, dp_port_counter_help));
   return o;
 }
 
@@ -400,6 +403,7 @@ Napi::Value Counters(const Napi::CallbackInfo &info) {
   lo.Set("puntBase", l.punt_base);
   lo.Set("nDropReasons", l.n_drop_reasons);
   lo.Set("nPuntKinds", l.n_punt_kinds);
+  lo.Set("nPortCounters", l.n_port_counters);
   o.Set("layout", lo);
   return o;
 }

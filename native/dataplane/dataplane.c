@@ -5,6 +5,7 @@
 #include "dataplane.h"
 #include "packet.h"
 #include "fib.h"
+#include "kernel_port.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -70,9 +71,23 @@ const char *dp_drop_reason_help(unsigned i) { return i < DP_DROP_MAX ? drop_help
 const char *dp_punt_kind_name(unsigned i) { return i < DP_PUNT_MAX ? punt_names[i] : NULL; }
 const char *dp_worker_counter_name(unsigned i) { return i < DP_WCTR_MAX ? wctr_names[i] : NULL; }
 
+static const char *const pctr_names[] = {
+#define DP_X(name, help) #name,
+	DP_PORT_COUNTERS(DP_X)
+#undef DP_X
+};
+static const char *const pctr_helps[] = {
+#define DP_X(name, help) help,
+	DP_PORT_COUNTERS(DP_X)
+#undef DP_X
+};
+const char *dp_port_counter_name(unsigned i) { return i < DP_PCTR_MAX ? pctr_names[i] : NULL; }
+const char *dp_port_counter_help(unsigned i) { return i < DP_PCTR_MAX ? pctr_helps[i] : NULL; }
+
 /* ---- counters: one block per worker, cache-line aligned, written only by its worker ---- */
 
-#define PORT_SLOTS (1 + DP_DROP_MAX) /* forwarded, then drops */
+#define PORT_SLOTS (1 + DP_DROP_MAX + DP_PCTR_MAX) /* forwarded, then drops, then DP_PORT_COUNTERS */
+#define PORT_CTR(c) (1 + DP_DROP_MAX + DP_PCTR_##c) /* a DP_PORT_COUNTERS slot in a port's block */
 #define PORT_BASE DP_WCTR_MAX
 #define PUNT_BASE (PORT_BASE + DP_MAX_PORTS * PORT_SLOTS)
 #define WORKER_SLOTS_RAW (PUNT_BASE + 2 * DP_PUNT_MAX)
@@ -83,6 +98,9 @@ const char *dp_worker_counter_name(unsigned i) { return i < DP_WCTR_MAX ? wctr_n
 struct port_state {
 	uint16_t port_id;
 	uint16_t mtu;
+	uint8_t kernel;       /* kernel-backed (af_packet, af_xdp): L4 checksums may be partial */
+	uint32_t rx_cut_len;  /* frames this long may have been cut by the PMD's ring frame (0: never) */
+	struct dp_kport kport; /* what dpfwd changed on an af_packet port's interface */
 	struct rte_ether_addr mac;
 	char name[32];
 };
@@ -142,6 +160,9 @@ static struct {
 	unsigned drain_rr;
 	uint64_t punt_drained_tsc;     /* main thread only: when dp_punt_drain last ran */
 	atomic_int stop;
+	/* RX callbacks on kernel-backed ports' queues (checksum completion), removed in release_all */
+	unsigned n_rx_cbs;
+	struct { uint16_t port_id, queue; const struct rte_eth_rxtx_callback *cb; } rx_cbs[DP_MAX_WORKERS * DP_MAX_RXQ_PER_WORKER];
 } dp = { .efd = -1 };
 
 /* ---- DPDK log capture: keep the tail for error messages, pass everything on to stderr ---- */
@@ -402,6 +423,69 @@ dst_is_subnet_broadcast(const struct rte_ipv4_hdr *ip)
 }
 
 /*
+ * A frame shorter than its IPv4 total length: rx_truncated when the port is kernel-backed and
+ * the frame is as long as the PMD's ring frame lets it be (the kernel cut a super-frame or a
+ * reassembled datagram to fit), bad_total_length otherwise.
+ */
+static unsigned
+rx_cut_reason(unsigned in_idx, uint32_t len, const struct rte_ipv4_hdr *ip)
+{
+	uint32_t cut = dp.ports[in_idx].rx_cut_len;
+	if (cut != 0 && len >= cut && rte_be_to_cpu_16(ip->total_length) > len - sizeof(struct rte_ether_hdr))
+		return DP_DROP_rx_truncated;
+	return DP_DROP_bad_total_length;
+}
+
+/*
+ * af_packet ports only: the PMD's socket asks the kernel to reassemble fragments
+ * (PACKET_FANOUT_FLAG_DEFRAG, not configurable in DPDK 22.11), so fragments a host sent arrive
+ * as one datagram longer than the MTU. Without DF it leaves as fragments of the egress MTU
+ * again (RFC 791; RFC 1812 4.2.2.7), copied into new mbufs (slow path only) and counted as
+ * `refragmented` on the ingress port, the datagram as forwarded. Datagrams with IP options or
+ * needing more than DP_REFRAG_MAX fragments are dropped as frag_failed.
+ */
+#define DP_REFRAG_MAX 64
+
+static __rte_noinline void
+refragment(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned out, uint64_t word)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	uint32_t tot = rte_be_to_cpu_16(ip->total_length);
+	uint32_t chunk = ((uint32_t)dp.ports[out].mtu - sizeof(*ip)) & ~7u;
+	uint32_t plen = tot - (uint32_t)sizeof(*ip);
+	uint32_t n = chunk ? (plen + chunk - 1) / chunk : 0;
+	struct rte_mbuf *f[DP_REFRAG_MAX];
+	if (ip->version_ihl != 0x45 || m->nb_segs != 1 || n == 0 || n > DP_REFRAG_MAX ||
+	    rte_pktmbuf_alloc_bulk(dp.pool, f, n) != 0) {
+		drop(pc, m, DP_DROP_frag_failed);
+		return;
+	}
+	uint16_t fo = rte_be_to_cpu_16(ip->fragment_offset);
+	uint32_t off0 = (uint32_t)(fo & RTE_IPV4_HDR_OFFSET_MASK) * 8; /* it may be a fragment itself */
+	uint16_t mf0 = fo & RTE_IPV4_HDR_MF_FLAG;
+	ip->time_to_live--;
+	const uint8_t *payload = (const uint8_t *)(ip + 1);
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t len = i + 1 < n ? chunk : plen - i * chunk;
+		uint8_t *d = (uint8_t *)rte_pktmbuf_append(f[i], (uint16_t)(sizeof(*eth) + sizeof(*ip) + len));
+		memcpy(d, eth, sizeof(*eth) + sizeof(*ip));
+		memcpy(d + sizeof(*eth) + sizeof(*ip), payload + i * chunk, len);
+		struct rte_ipv4_hdr *h = (struct rte_ipv4_hdr *)(d + sizeof(*eth));
+		h->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + len));
+		h->fragment_offset = rte_cpu_to_be_16((uint16_t)(((off0 + i * chunk) / 8) |
+								 (i + 1 < n ? RTE_IPV4_HDR_MF_FLAG : mf0)));
+		h->hdr_checksum = 0;
+		h->hdr_checksum = rte_ipv4_cksum(h);
+		dp_eth_rewrite((struct rte_ether_hdr *)d, word, dp.src_et[out]);
+		tx_enqueue(w, out, f[i]);
+	}
+	rte_pktmbuf_free(m);
+	pc[0]++;
+	pc[PORT_CTR(refragmented)]++;
+}
+
+/*
  * Everything the fast test in process_burst refuses, one packet at a time, in the order of the
  * RFC 1812 checks: drops and punts with their reasons, IP options, packets above the smallest
  * port MTU. Returns the egress port with the packet rewritten, or -1 when it was consumed.
@@ -444,7 +528,7 @@ exact_path(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx)
 		return -1;
 	}
 	if (v != DP_VERDICT_FORWARD) {
-		drop(pc, m, v);
+		drop(pc, m, v == DP_DROP_bad_total_length ? rx_cut_reason(in_idx, len, ip) : v);
 		return -1;
 	}
 	uint32_t nh;
@@ -474,6 +558,11 @@ exact_path(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx)
 		}
 	}
 	if (rte_be_to_cpu_16(ip->total_length) > dp.ports[out].mtu) {
+		if (dp.ports[in_idx].rx_cut_len != 0 &&
+		    !(ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG))) {
+			refragment(w, pc, m, out, word);
+			return -1;
+		}
 		drop_punt(w, pc, m, in_idx, DP_DROP_mtu_exceeded, DP_PUNT_mtu_exceeded);
 		return -1;
 	}
@@ -721,6 +810,13 @@ dp_workers_alive(void)
 
 /* ---- start / stop ---- */
 
+/* PMDs that hand over frames as a Linux kernel left them (partial checksums possible). */
+static int
+is_kernel_port(const char *driver)
+{
+	return strcmp(driver, "net_af_packet") == 0 || strcmp(driver, "net_af_xdp") == 0;
+}
+
 static int
 port_setup(unsigned idx, const struct dp_port_conf *pc, uint16_t n_txq, char *err, size_t errlen)
 {
@@ -791,24 +887,92 @@ port_setup(unsigned idx, const struct dp_port_conf *pc, uint16_t n_txq, char *er
 		return fail(err, errlen, rc, "port %s: cannot set MTU %u: %s (driver %s accepts %u..%u)",
 			    pc->name, pc->mtu, rte_strerror(-rc), info.driver_name, info.min_mtu,
 			    info.max_mtu);
+	struct port_state *ps = &dp.ports[idx];
+	if (strcmp(info.driver_name, "net_af_packet") == 0 && info.if_index != 0) {
+		char note[512];
+		rc = dp_kport_prepare(&ps->kport, info.if_index, note, sizeof(note));
+		RTE_LOG(NOTICE, USER1, "dpfwd: port %s (af_packet on %s%s\n", pc->name, note,
+			rc == 0 ? ")" : "); frames above the ring frame will count as rx_truncated");
+	}
 	rc = rte_eth_dev_start(pid);
 	if (rc != 0)
 		return fail(err, errlen, rc, "port %s: start failed: %s", pc->name, rte_strerror(-rc));
-	struct port_state *ps = &dp.ports[idx];
 	ps->port_id = pid;
 	ps->mtu = pc->mtu;
 	rte_eth_macaddr_get(pid, &ps->mac);
 	dp.src_et[idx] = dp_src_et_word(&ps->mac);
 	snprintf(ps->name, sizeof(ps->name), "%s", pc->name);
+	ps->kernel = is_kernel_port(info.driver_name);
+	ps->rx_cut_len = pc->rx_cut_len;
 	return 0;
+}
+
+/*
+ * Checksum completion for kernel-backed ports (af_packet, af_xdp) runs as an ethdev RX callback
+ * on their queues: it runs inside rte_eth_rx_burst on the worker that polls the queue, and
+ * ports without one pay only the test rte_eth_rx_burst makes anyway (RTE_ETHDEV_RXTX_CALLBACKS),
+ * so the worker loop and the pcap/null/NIC path are unchanged. `arg` is the polling worker's
+ * csum_completed slot for the port: one queue is polled by one worker only.
+ */
+static uint16_t
+kernel_rx_cb(uint16_t port_id, uint16_t queue, struct rte_mbuf **pkts, uint16_t nb, uint16_t max,
+	     void *arg)
+{
+	(void)port_id;
+	(void)queue;
+	(void)max;
+	uint64_t n = 0;
+	for (unsigned j = 0; j < nb; j++)
+		n += (uint64_t)dp_l4_csum_complete(rte_pktmbuf_mtod(pkts[j], struct rte_ether_hdr *),
+						   rte_pktmbuf_data_len(pkts[j]));
+	*(uint64_t *)arg += n;
+	return nb;
+}
+
+static int
+kernel_rx_callbacks_add(char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < dp.n_workers; i++) {
+		struct worker *w = &dp.workers[i];
+		for (unsigned q = 0; q < w->n_rx; q++) {
+			unsigned idx = w->rx[q].port_idx;
+			if (!dp.ports[idx].kernel)
+				continue;
+			uint64_t *slot = &w->ctr[PORT_BASE + idx * PORT_SLOTS + PORT_CTR(csum_completed)];
+			const struct rte_eth_rxtx_callback *cb =
+				rte_eth_add_rx_callback(w->rx[q].port_id, w->rx[q].queue, kernel_rx_cb, slot);
+			if (cb == NULL)
+				return fail(err, errlen, rte_errno ? rte_errno : ENOTSUP,
+					    "port %s: cannot add the checksum-completion RX callback: %s",
+					    dp.ports[idx].name, rte_strerror(rte_errno));
+			dp.rx_cbs[dp.n_rx_cbs].port_id = w->rx[q].port_id;
+			dp.rx_cbs[dp.n_rx_cbs].queue = w->rx[q].queue;
+			dp.rx_cbs[dp.n_rx_cbs].cb = cb;
+			dp.n_rx_cbs++;
+		}
+	}
+	return 0;
+}
+
+/* After the workers stopped: nobody runs the callbacks any more, so their memory can go. */
+static void
+kernel_rx_callbacks_remove(void)
+{
+	for (unsigned i = 0; i < dp.n_rx_cbs; i++) {
+		if (rte_eth_remove_rx_callback(dp.rx_cbs[i].port_id, dp.rx_cbs[i].queue, dp.rx_cbs[i].cb) == 0)
+			rte_free((void *)(uintptr_t)dp.rx_cbs[i].cb);
+	}
+	dp.n_rx_cbs = 0;
 }
 
 static void
 release_all(void)
 {
+	kernel_rx_callbacks_remove();
 	for (unsigned i = 0; i < dp.n_ports; i++) {
 		rte_eth_dev_stop(dp.ports[i].port_id);
 		rte_eth_dev_close(dp.ports[i].port_id);
+		dp_kport_release(&dp.ports[i].kport);
 	}
 	dp.n_ports = 0;
 	if (dp.workers) {
@@ -887,6 +1051,16 @@ dp_start(const struct dp_conf *c, char *err, size_t errlen)
 		if (c->ports[i].mtu > max_mtu)
 			max_mtu = c->ports[i].mtu;
 	uint32_t room = RTE_PKTMBUF_HEADROOM + RTE_MAX(2048u, (unsigned)max_mtu + RTE_ETHER_HDR_LEN + 8u);
+	/* af_packet copies up to framesz - 32 bytes into one mbuf (its RX queue setup refuses less):
+	 * rx_cut_len = framesz - 66 */
+	for (unsigned i = 0; i < c->n_ports; i++)
+		if (c->ports[i].rx_cut_len != 0 && c->ports[i].rx_cut_len + 34u > room - RTE_PKTMBUF_HEADROOM)
+			room = RTE_PKTMBUF_HEADROOM + c->ports[i].rx_cut_len + 34u;
+	if (room > UINT16_MAX) {
+		release_all();
+		return fail(err, errlen, EINVAL,
+			    "mbufs of %u bytes are too big (largest 65535): lower an af_packet port's framesz", room);
+	}
 	dp.pool = rte_pktmbuf_pool_create("dpfwd_mbufs", c->mbufs, c->mbuf_cache, 0, (uint16_t)room,
 					  (int)rte_socket_id());
 	if (!dp.pool) {
@@ -967,6 +1141,7 @@ dp_start(const struct dp_conf *c, char *err, size_t errlen)
 	for (unsigned i = 0; i < c->n_ports; i++) {
 		rc = port_setup(i, &c->ports[i], c->n_workers, err, errlen);
 		if (rc != 0) {
+			dp_kport_release(&dp.ports[i].kport);
 			release_all();
 			return rc;
 		}
@@ -979,6 +1154,11 @@ dp_start(const struct dp_conf *c, char *err, size_t errlen)
 	for (unsigned i = 0; i < c->n_workers; i++)
 		for (unsigned q = 0; q < dp.workers[i].n_rx; q++)
 			dp.workers[i].rx[q].port_id = dp.ports[dp.workers[i].rx[q].port_idx].port_id;
+	rc = kernel_rx_callbacks_add(err, errlen);
+	if (rc != 0) {
+		release_all();
+		return rc;
+	}
 
 	dp.running = 1;
 	return 0;
@@ -1258,6 +1438,7 @@ dp_counters(size_t *bytes, struct dp_counter_layout *l)
 	l->punt_base = PUNT_BASE;
 	l->n_drop_reasons = DP_DROP_MAX;
 	l->n_punt_kinds = DP_PUNT_MAX;
+	l->n_port_counters = DP_PCTR_MAX;
 	return dp.counters;
 }
 

@@ -27,6 +27,9 @@ struct dp_port_conf {
 	uint16_t mtu;
 	int has_mac;
 	uint8_t mac[6];
+	/* frames of at least this many bytes may have been cut to the PMD's ring frame (af_packet:
+	 * framesz - 66); 0 when the PMD never cuts. Decides rx_truncated vs bad_total_length. */
+	uint32_t rx_cut_len;
 };
 
 struct dp_worker_conf {
@@ -91,6 +94,7 @@ struct dp_counter_layout {
 	uint32_t punt_base;       /* per punt kind: punted, then punt_limited */
 	uint32_t n_drop_reasons;
 	uint32_t n_punt_kinds;
+	uint32_t n_port_counters; /* DP_PORT_COUNTERS, after the drop reasons in a port's block */
 };
 
 int dp_eal_init(int argc, char **argv, char *err, size_t errlen);
@@ -134,6 +138,8 @@ const char *dp_drop_reason_name(unsigned i);
 const char *dp_drop_reason_help(unsigned i);
 const char *dp_punt_kind_name(unsigned i);
 const char *dp_worker_counter_name(unsigned i);
+const char *dp_port_counter_name(unsigned i);
+const char *dp_port_counter_help(unsigned i);
 
 /*
  * Control plane I/O. The punt fd (an eventfd) becomes readable when a worker punts while the

@@ -17,12 +17,14 @@
 	X(no_route,            "no FIB entry covers the destination (punted for ICMP unreachable)") \
 	X(blackhole,           "the matching route discards (blackhole route or unset next hop)") \
 	X(neighbor_unresolved, "next hop's MAC address is not known yet (punted to resolve it)") \
-	X(mtu_exceeded,        "packet longer than the egress port's MTU (dpfwd does not fragment)") \
+	X(mtu_exceeded,        "packet longer than the egress port's MTU (dpfwd fragments only datagrams an af_packet port's kernel reassembled)") \
 	X(punt_ratelimited,    "packet for the control plane (ARP, local) over the punt rate limit or ring full") \
 	X(tx_full,             "egress queue full: the TX burst did not take the packet")       \
 	X(source_own,          "source is one of the router's own addresses (RFC 1812 5.3.7)")   \
 	X(source_broadcast,    "source is the directed broadcast of a connected subnet (RFC 1812 5.3.7)") \
-	X(directed_broadcast,  "destination is a connected subnet's broadcast or network address: not forwarded (RFC 2644)")
+	X(directed_broadcast,  "destination is a connected subnet's broadcast or network address: not forwarded (RFC 2644)") \
+	X(frag_failed,         "a datagram the kernel reassembled on an af_packet port could not be refragmented (IP options, more than 64 fragments, or no mbuf)") \
+	X(rx_truncated,        "kernel-backed port (af_packet) delivered a frame cut to its ring frame: a TSO/GRO super-frame or a datagram the kernel reassembled; see docs/kernel-ports.md (raise framesz, or let dpfwd attach its pass-through XDP program)")
 
 /* Why a packet went to the control plane (punt ring). */
 #define DP_PUNT_KINDS(X)                                                 \
@@ -42,3 +44,8 @@
 	X(idle_cycles,    "TSC cycles spent in loop iterations that received nothing") \
 	X(loops,          "main loop iterations")                                      \
 	X(injected,       "control-plane packets this worker sent for the main thread")
+
+/* Per-port counters that are not drops (after the drop reasons in a port's block). */
+#define DP_PORT_COUNTERS(X)                                                                   \
+	X(csum_completed, "TCP/UDP checksums completed: the sender's kernel left the pseudo-header sum (CHECKSUM_PARTIAL) on a kernel-backed port") \
+	X(refragmented,   "datagrams the kernel reassembled on an af_packet port, sent on as fragments of the egress MTU")

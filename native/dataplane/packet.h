@@ -23,6 +23,13 @@ enum dp_drop {
 };
 #define DP_VERDICT_FORWARD DP_DROP_MAX /* "no drop": the packet may go on to the FIB lookup */
 
+enum dp_port_ctr {
+#define DP_X(name, help) DP_PCTR_##name,
+	DP_PORT_COUNTERS(DP_X)
+#undef DP_X
+	DP_PCTR_MAX
+};
+
 enum dp_punt {
 #define DP_X(name, help) DP_PUNT_##name,
 	DP_PUNT_KINDS(DP_X)
@@ -345,6 +352,54 @@ dp_eth_rewrite(struct rte_ether_hdr *eth, uint64_t nh_word, uint64_t src_et)
 		eth->dst_addr.addr_bytes[i] = (uint8_t)(nh_word >> (8 * i));
 #endif
 	memcpy((uint8_t *)eth + 6, &src_et, 8);
+}
+
+/*
+ * Checksum completion for frames a Linux kernel hands over (af_packet, af_xdp): a TCP or UDP
+ * segment the sender's kernel left CHECKSUM_PARTIAL carries only the folded pseudo-header sum
+ * in its checksum field (what Linux stores: ~csum_tcpudp_magic(src, dst, len, proto, 0)), and the
+ * NIC that would finish it does not exist on a veth. When the field equals that sum, the full
+ * checksum is the complement of the ones'-complement sum of the segment as it stands (the field
+ * contributes exactly the pseudo-header); a correct checksum that happens to equal the sum is
+ * rewritten to the same value. UDP: a field of 0 means "no checksum" and is left alone; a
+ * computed 0 is sent as 0xFFFF (RFC 768). Only whole, unfragmented IPv4 datagrams that fit the
+ * frame (`len` bytes) are touched; anything else is left to the checks. Sums are over the words
+ * as stored (RFC 1071: byte-order independent). Returns 1 when it wrote a checksum.
+ */
+static inline int
+dp_l4_csum_complete(struct rte_ether_hdr *eth, uint32_t len)
+{
+	if (len < sizeof(*eth) + sizeof(struct rte_ipv4_hdr) ||
+	    eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4))
+		return 0;
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	uint32_t hlen = (uint32_t)(ip->version_ihl & 0xf) * 4;
+	uint32_t tot = rte_be_to_cpu_16(ip->total_length);
+	if ((ip->version_ihl >> 4) != 4 || hlen < 20 || tot < hlen || tot > len - sizeof(*eth))
+		return 0;
+	if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK))
+		return 0;
+	uint32_t l4len = tot - hlen;
+	uint8_t *l4 = (uint8_t *)ip + hlen;
+	dp_u16_a2 *field;
+	if (ip->next_proto_id == IPPROTO_TCP && l4len >= 20)
+		field = (dp_u16_a2 *)(l4 + 16);
+	else if (ip->next_proto_id == IPPROTO_UDP && l4len >= 8)
+		field = (dp_u16_a2 *)(l4 + 6);
+	else
+		return 0;
+	const dp_u16_a2 *a = (const dp_u16_a2 *)((const uint8_t *)ip + 12); /* source, destination */
+	uint32_t ps = (uint32_t)a[0] + a[1] + a[2] + a[3] + rte_cpu_to_be_16((uint16_t)ip->next_proto_id) +
+		      rte_cpu_to_be_16((uint16_t)l4len);
+	ps = (ps & 0xffff) + (ps >> 16);
+	ps = (ps & 0xffff) + (ps >> 16);
+	if (*field != (uint16_t)ps || *field == 0)
+		return 0;
+	uint16_t c = (uint16_t)~rte_raw_cksum(l4, l4len);
+	if (c == 0 && ip->next_proto_id == IPPROTO_UDP)
+		c = 0xffff;
+	*field = c;
+	return 1;
 }
 
 #endif

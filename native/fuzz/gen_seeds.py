@@ -78,3 +78,31 @@ os.makedirs(HERE, exist_ok=True)
 for name, frame in seeds.items():
     with open(os.path.join(HERE, name), "wb") as fh:
         fh.write(PREFIX + frame)
+
+
+def partial(proto, l4):
+    """IPv4 TCP/UDP datagram as a Linux sender leaves it CHECKSUM_PARTIAL: the L4 checksum field
+    holds the folded pseudo-header sum (what dp_l4_csum_complete completes)."""
+    h = bytearray(ip4(payload=l4))
+    h[9] = proto
+    h[10:12] = b"\0\0"
+    h[10:12] = struct.pack("!H", csum(bytes(h[:20])))
+    ps = sum(struct.unpack("!4H", bytes(h[12:20]))) + proto + len(l4)
+    while ps > 0xFFFF:
+        ps = (ps & 0xFFFF) + (ps >> 16)
+    at = 16 if proto == 6 else 6
+    seg = bytearray(l4)
+    seg[at:at + 2] = struct.pack("!H", ps)
+    return bytes(h[:20]) + bytes(seg)
+
+
+def write_partial_seeds():
+    udp = struct.pack("!HHHH", 33434, 33435, 8 + 5, 0) + b"probe"  # odd length
+    tcp = struct.pack("!HHIIBBHHH", 40000, 5201, 1, 0, 0x50, 0x02, 64240, 0, 0) + b"x" * 7
+    for name, frame in (("csum_partial_udp", partial(17, udp)), ("csum_partial_tcp", partial(6, tcp))):
+        with open(os.path.join(HERE, name), "wb") as fh:
+            fh.write(PREFIX + ETH + b"\x08\x00" + frame)
+
+
+if __name__ == "__main__":
+    write_partial_seeds()

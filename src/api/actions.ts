@@ -31,6 +31,7 @@ export class CounterBaseline {
           ports: w.ports.map((p, j) => ({
             forwarded: p.forwarded - (bw?.ports[j]?.forwarded ?? 0),
             drops: p.drops.map((d, r) => d - (bw?.ports[j]?.drops[r] ?? 0)),
+            counters: p.counters.map((c, k) => c - (bw?.ports[j]?.counters[k] ?? 0)),
           })),
           punts: w.punts.map((p, k) => ({ punted: p.punted - (bw?.punts[k]?.punted ?? 0), limited: p.limited - (bw?.punts[k]?.limited ?? 0) })),
         };
@@ -87,9 +88,12 @@ export function showPorts(ctx: Ctx) {
     const st = ctx.fwd.dp.portStats(p.index);
     let forwarded = 0;
     let dropped = 0;
+    let csumCompleted = 0;
+    const ci = ctx.fwd.dp.names().port.indexOf('csum_completed');
     for (const w of s.workers) {
       forwarded += w.ports[p.index].forwarded;
       for (const d of w.ports[p.index].drops) dropped += d;
+      csumCompleted += w.ports[p.index].counters[ci] ?? 0;
     }
     return {
       ifname: p.name, device: p.device, driver: info.driver, address: info.mac, mtu: p.mtu,
@@ -99,7 +103,7 @@ export function showPorts(ctx: Ctx) {
         rx: { packets: st.ipackets, bytes: st.ibytes, errors: st.ierrors, missed: st.imissed, nombuf: st.rxNombuf },
         tx: { packets: st.opackets, bytes: st.obytes, errors: st.oerrors },
       },
-      forwarded, dropped,
+      forwarded, dropped, csum_completed: csumCompleted,
     };
   });
 }

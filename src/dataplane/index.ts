@@ -25,8 +25,8 @@ export function macToWordBits(mac: string | Buffer): number {
 export interface WorkerSnapshot {
   index: number;
   counters: Record<string, number>;
-  /** per port index: forwarded (ingress) and drops by reason index */
-  ports: { forwarded: number; drops: number[] }[];
+  /** per port index: forwarded (ingress), drops by reason index, DP_PORT_COUNTERS by names().port index */
+  ports: { forwarded: number; drops: number[]; counters: number[] }[];
   punts: { punted: number; limited: number }[];
 }
 
@@ -247,7 +247,9 @@ export class Dataplane {
         const pb = base + l.portBase + p * l.portStride;
         const drops = new Array<number>(l.nDropReasons);
         for (let r = 0; r < l.nDropReasons; r++) drops[r] = Number(v[pb + 1 + r]);
-        ports.push({ forwarded: Number(v[pb]), drops });
+        const pcs = new Array<number>(l.nPortCounters);
+        for (let k = 0; k < l.nPortCounters; k++) pcs[k] = Number(v[pb + 1 + l.nDropReasons + k]);
+        ports.push({ forwarded: Number(v[pb]), drops, counters: pcs });
       }
       const punts = [];
       for (let k = 0; k < l.nPuntKinds; k++) {

@@ -17,14 +17,14 @@ export interface NativeMempoolInfo { size: number; available: number; inUse: num
 export interface NativeFibInfo { maxRoutes: number; tbl8Groups: number; tbl8Used: number; maxNexthops: number; routes: number; lookupStaged: boolean }
 export interface NativeCounterLayout {
   nWorkers: number; nPorts: number; workerStride: number; workerFields: number; portBase: number;
-  portStride: number; puntBase: number; nDropReasons: number; nPuntKinds: number;
+  portStride: number; puntBase: number; nDropReasons: number; nPuntKinds: number; nPortCounters: number;
 }
-export interface NativeNames { drops: string[]; dropHelp: string[]; punts: string[]; worker: string[] }
+export interface NativeNames { drops: string[]; dropHelp: string[]; punts: string[]; worker: string[]; port: string[]; portHelp: string[] }
 /** Per worker: packets in its punt ring, the ring's size, ms since the control plane last drained. */
 export interface NativePuntStatus { waiting: number; capacity: number; sinceDrainMs: number }
 export interface NativePunted { port: number; kind: number; data: Buffer }
 export interface NativeStartConf {
-  ports: { name: string; devname: string; rxQueues: number; rxDescriptors: number; txDescriptors: number; mtu: number; mac?: Buffer }[];
+  ports: { name: string; devname: string; rxQueues: number; rxDescriptors: number; txDescriptors: number; mtu: number; mac?: Buffer; rxCutLen?: number }[];
   workers: { lcore: number; rx: { port: number; queue: number }[] }[];
   maxRoutes: number; tbl8Groups: number; maxNexthops: number; mbufs: number; mbufCache: number;
   puntRate: number; puntBurst: number; puntRingSize: number;

@@ -22,6 +22,32 @@ export function deviceName(device: string): string {
   return comma < 0 ? device : device.slice(0, comma);
 }
 
+/**
+ * The longest frame a port's PMD may have cut short (rx_truncated, docs/kernel-ports.md), or 0
+ * when it never cuts. net_af_packet (TPACKET_V2 ring): the kernel places a frame at offset
+ * TPACKET_ALIGN(TPACKET2_HDRLEN + 16) - 14 = 66 of a ring frame of `framesz` bytes (devarg,
+ * DPDK's default 2048) and copies at most the rest, so a frame of framesz - 66 bytes may be a
+ * longer one cut. net_af_xdp never delivers part of a frame (the kernel drops what does not fit).
+ */
+/** af_packet ring frame dpfwd asks for when the device string sets none (DPDK's default is 2048). */
+export const AF_PACKET_FRAMESZ = 4096;
+
+/**
+ * net_af_packet without framesz= gets framesz=${AF_PACKET_FRAMESZ}: its socket makes the kernel
+ * reassemble fragments (PACKET_FANOUT_FLAG_DEFRAG), and a 2048-byte ring frame cuts any datagram
+ * above 1982 bytes (a 3000-byte ping). dpfwd refragments what it receives so (docs/kernel-ports.md).
+ */
+export function withKernelPortDefaults(device: string): string {
+  if (!/^net_af_packet/.test(deviceName(device)) || devargs(device).has('framesz')) return device;
+  return `${device},framesz=${AF_PACKET_FRAMESZ}`;
+}
+
+export function rxCutLen(device: string): number {
+  if (!/^net_af_packet/.test(deviceName(device))) return 0;
+  const fs = Number(devargs(device).get('framesz') ?? 2048);
+  return Number.isInteger(fs) && fs > 66 ? fs - 66 : 0;
+}
+
 function devargs(device: string): Map<string, string> {
   const m = new Map<string, string>();
   for (const kv of device.split(',').slice(1)) {
@@ -135,7 +161,7 @@ export class Forwarder {
   start(): void {
     const c = this.config;
     for (const w of c.warnings) this.log(`warning: ${w}`);
-    const devices = resolveDeviceRefs(c.ports.map((p) => p.device), process.env);
+    const devices = resolveDeviceRefs(c.ports.map((p) => p.device), process.env).map(withKernelPortDefaults);
     const dup = addressConflicts(c.ports.map((p, i) => ({ name: p.name, device: devices[i] })));
     if (dup.length) throw new DpfwdError('ECONFIG', dup.map((d) => d.text).join('\n'));
     this.addressesFromNetworkStatus(devices);
@@ -166,6 +192,7 @@ export class Forwarder {
         txDescriptors: p.txDescriptors,
         mtu: p.mtu,
         mac: p.mac ? parseMac(p.mac) : undefined,
+        rxCutLen: rxCutLen(devices[i]),
       })),
       workers: c.workers.map((w) => ({
         lcore: w.lcore,

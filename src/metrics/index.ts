@@ -29,7 +29,7 @@ import { CONTROL_REFUSALS } from '../api/refusals';
 export interface MetricsSource {
   dp: {
     snapshot(): CounterSnapshot;
-    names(): { drops: string[]; punts: string[]; worker: string[] };
+    names(): { drops: string[]; punts: string[]; worker: string[]; port: string[]; portHelp: string[] };
     portInfo(i: number): PortInfo;
     portStats(i: number): PortStats;
     mempoolInfo(): MempoolInfo;
@@ -63,7 +63,7 @@ export interface Sample {
   snap: CounterSnapshot;
   dropNames: string[];
   puntNames: string[];
-  ports: { info: PortInfo; stats: PortStats; forwarded: number; drops: number[] }[];
+  ports: { info: PortInfo; stats: PortStats; forwarded: number; drops: number[]; counters: number[] }[];
   punted: number[];
   puntLimited: number[];
   mempool: MempoolInfo;
@@ -75,13 +75,15 @@ export function takeSample(src: MetricsSource): Sample {
   const names = src.dp.names();
   const ports = src.ports.map((p) => {
     const drops = new Array<number>(names.drops.length).fill(0);
+    const counters = new Array<number>(names.port.length).fill(0);
     let forwarded = 0;
     for (const w of snap.workers) {
       const wp = w.ports[p.index];
       forwarded += wp.forwarded;
       for (let r = 0; r < drops.length; r++) drops[r] += wp.drops[r];
+      for (let k = 0; k < counters.length; k++) counters[k] += wp.counters[k];
     }
-    return { info: src.dp.portInfo(p.index), stats: src.dp.portStats(p.index), forwarded, drops };
+    return { info: src.dp.portInfo(p.index), stats: src.dp.portStats(p.index), forwarded, drops, counters };
   });
   const punted = new Array<number>(names.punts.length).fill(0);
   const puntLimited = new Array<number>(names.punts.length).fill(0);
@@ -216,6 +218,9 @@ export function createMetrics(src: MetricsSource, opts: { defaults?: boolean; co
   counter('dpfwd_drops_total', 'Packets the fast path dropped, by ingress port (egress port for tx_full) and reason', ['port', 'reason'], (s, put) => {
     src.ports.forEach((p, i) => s.dropNames.forEach((reason, r) => put({ port: p.name, reason }, s.ports[i].drops[r])));
   });
+  // the C list DP_PORT_COUNTERS: dpfwd_<name>_total per ingress port (csum_completed)
+  const pn = src.dp.names();
+  pn.port.forEach((name, k) => counter(`dpfwd_${name}_total`, pn.portHelp[k], ['port'], perPort((p) => p.counters[k])));
   counter('dpfwd_punts_total', 'Packets handed to the control plane through a punt ring, by reason', ['reason'], (s, put) => {
     s.puntNames.forEach((reason, k) => put({ reason }, s.punted[k]));
   });

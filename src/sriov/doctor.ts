@@ -250,7 +250,7 @@ export function runDoctor(opts: DoctorOptions = {}): DoctorReport {
       const label = `port ${p.name}`;
       if (d.startsWith('env:') || d === 'auto') return; // reported above
       if (isVdev(d)) {
-        add({ name: label, status: 'OK', message: `${d}: virtual device, no PCI checks` });
+        add(afPacketOnVeth(label, d, sys) ?? { name: label, status: 'OK', message: `${d}: virtual device, no PCI checks` });
         return;
       }
       const bdf = pciAddressOf(d) as string;
@@ -316,6 +316,28 @@ export function runDoctor(opts: DoctorOptions = {}): DoctorReport {
   const summary = { ok: 0, warn: 0, fail: 0 };
   for (const c of checks) summary[c.status.toLowerCase() as 'ok' | 'warn' | 'fail']++;
   return { checks, summary };
+}
+
+/**
+ * net_af_packet on a veth (iflink differs from ifindex and no device behind it: the host end of
+ * a container link) works, but is the slowest and least faithful kernel-facing port: the PMD
+ * copies every frame twice, its socket makes the kernel reassemble fragments, and dpfwd has to
+ * attach an XDP program so the peer stops sending TSO super-frames (docs/kernel-ports.md).
+ */
+export function afPacketOnVeth(label: string, device: string, sys: SysRoot): DoctorCheck | undefined {
+  if (!/^net_af_packet/.test(device)) return undefined;
+  const iface = /(?:^|,)iface=([^,]+)/.exec(device)?.[1];
+  if (!iface) return undefined;
+  const dir = `sys/class/net/${iface}`;
+  const ifindex = sys.read(`${dir}/ifindex`)?.trim();
+  const iflink = sys.read(`${dir}/iflink`)?.trim();
+  if (!ifindex || !iflink || ifindex === iflink || sys.exists(`${dir}/device`)) return undefined;
+  return {
+    name: label,
+    status: 'WARN',
+    message: `${device}: af_packet on ${iface}, which looks like a veth (a container link). It works (dpfwd completes partial checksums, attaches a pass-through XDP program so the peer stops sending TSO super-frames, refragments datagrams the kernel reassembles), but every frame is copied twice and fragments are reassembled on the way in`,
+    fix: `Use net_af_xdp0,iface=${iface} (zero reassembly, faster on the same link; needs CAP_BPF/NET_ADMIN), or net_tap for a namespace dpfwd creates itself; see docs/kernel-ports.md for measured numbers.`,
+  };
 }
 
 function deviceCheck(label: string, dev: PciDevice, from: string, sys: SysRoot): DoctorCheck {

@@ -77,16 +77,21 @@ export async function totals(fwd: Running) {
   const ports: string[] = c.ports;
   const drops: Record<string, Record<string, number>> = {};
   const forwarded: Record<string, number> = {};
+  /** per port: DP_PORT_COUNTERS by name (csum_completed, refragmented) */
+  const counters: Record<string, Record<string, number>> = {};
   const punted: Record<string, number> = {};
   const puntLimited: Record<string, number> = {};
   let rx = 0;
   ports.forEach((p, i) => {
     drops[p] = {};
     forwarded[p] = 0;
+    counters[p] = {};
     c.names.drops.forEach((r: string) => { drops[p][r] = 0; });
+    c.names.port.forEach((k: string) => { counters[p][k] = 0; });
     for (const w of c.snapshot.workers) {
       forwarded[p] += w.ports[i].forwarded;
       w.ports[i].drops.forEach((n: number, r: number) => { drops[p][c.names.drops[r]] += n; });
+      w.ports[i].counters.forEach((n: number, k: number) => { counters[p][c.names.port[k]] += n; });
     }
   });
   for (const w of c.snapshot.workers) {
@@ -97,7 +102,7 @@ export async function totals(fwd: Running) {
       puntLimited[kind] = (puntLimited[kind] ?? 0) + p.limited;
     });
   }
-  return { rx, forwarded, drops, punted, puntLimited, names: c.names };
+  return { rx, forwarded, drops, counters, punted, puntLimited, names: c.names };
 }
 
 export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 10000): Promise<T> {

@@ -1,7 +1,7 @@
 /**
  * Test hosts in network namespaces, joined to dpfwd by veth pairs whose router ends dpfwd opens
- * as af_packet ports. Names carry the test process's id so parallel runs do not collide, and
- * everything is removed in `destroy()` (also of a previous, interrupted run with the same id).
+ * as af_packet (or af_xdp) ports. Offloads are left at the kernel's defaults. Names carry the test
+ * process's id so parallel runs do not collide, and everything is removed in `destroy()` (also of a previous, interrupted run with the same id).
  */
 import { execFileSync, spawn, ChildProcess } from 'child_process';
 
@@ -50,10 +50,8 @@ export class Topology {
     sh('ip', ['-n', h.ns, 'link', 'set', h.hostIf, 'up']);
     sh('ip', ['-n', h.ns, 'addr', 'add', `${h.ip}/${h.len}`, 'dev', h.hostIf]);
     sh('ip', ['-n', h.ns, 'route', 'add', 'default', 'via', h.gw]);
-    // af_packet sees frames as the kernel hands them over: complete checksums, no super-frames
-    for (const [dev, ns] of [[h.routerIf, undefined], [h.hostIf, h.ns]] as const) {
-      sh('ethtool', ['-K', dev, 'tx', 'off', 'rx', 'off', 'tso', 'off', 'gso', 'off', 'gro', 'off'], { ns });
-    }
+    // offloads stay at the kernel's defaults (checksum offload, TSO, GSO on), as on users' hosts:
+    // dpfwd completes partial checksums and keeps super-frames away itself (docs/kernel-ports.md)
     // IPv6 chatter (router solicitations, MLD) would only add not_ipv4 drops to the counters
     sh('sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1'], { ns: h.ns, allowFail: true });
     this.hosts.push(h);
@@ -80,6 +78,11 @@ export class Topology {
     return { name: h.name, device: `net_af_packet${index},iface=${h.routerIf}`, address: `${h.gw}/${h.len}` };
   }
 
+  /** The same link opened with the af_xdp PMD instead of af_packet. */
+  xdpPort(h: Host, index: number) {
+    return { name: h.name, device: `net_af_xdp${index},iface=${h.routerIf}`, address: `${h.gw}/${h.len}` };
+  }
+
   destroy(): void {
     for (const ns of this.namespaces) sh('ip', ['netns', 'del', ns], { allowFail: true });
     for (const h of this.hosts) sh('ip', ['link', 'del', h.routerIf], { allowFail: true });
@@ -88,9 +91,10 @@ export class Topology {
 }
 
 /** ping from a namespace; returns packets received. */
-export function ping(ns: string, dst: string, count = 3, opts: { interval?: number; ttl?: number; deadline?: number; source?: string } = {}): number {
+export function ping(ns: string, dst: string, count = 3, opts: { interval?: number; ttl?: number; deadline?: number; source?: string; size?: number } = {}): number {
   const args = ['-n', '-q', '-c', String(count), '-i', String(opts.interval ?? 0.2), '-W', '1'];
   if (opts.ttl) args.push('-t', String(opts.ttl));
+  if (opts.size) args.push('-s', String(opts.size));
   if (opts.deadline) args.push('-w', String(opts.deadline));
   if (opts.source) args.push('-I', opts.source);
   const out = sh('ping', [...args, dst], { ns, allowFail: true, timeout: 60000 });

@@ -39,9 +39,9 @@ export const showCommand: CommandModule<object, A> = {
       const rows = (await request(a.socket, 'show.ports')) as Record<string, any>[];
       print(a.json, rows, () => table(rows.map((r) => ({
         port: r.ifname, device: r.device, driver: r.driver, mac: r.address, mtu: r.mtu, link: r.operstate,
-        rx: r.stats64.rx.packets, tx: r.stats64.tx.packets, missed: r.stats64.rx.missed, forwarded: r.forwarded, dropped: r.dropped,
+        rx: r.stats64.rx.packets, tx: r.stats64.tx.packets, missed: r.stats64.rx.missed, forwarded: r.forwarded, dropped: r.dropped, csum: r.csum_completed,
         addresses: r.addr_info.map((x: any) => `${x.local}/${x.prefixlen}`).join(',') || '-',
-      })), ['port', 'device', 'driver', 'mac', 'mtu', 'link', 'rx', 'tx', 'missed', 'forwarded', 'dropped', 'addresses']));
+      })), ['port', 'device', 'driver', 'mac', 'mtu', 'link', 'rx', 'tx', 'missed', 'forwarded', 'dropped', 'csum', 'addresses']));
     }
   },
 };
