@@ -70,7 +70,7 @@ dp_ip4_martian(uint32_t src, uint32_t dst)
 /*
  * Source and broadcast rules (RFC 1812 5.3.7, RFC 2644) as data the fast path reads: the
  * router's own addresses, the directed broadcasts and network addresses of its connected subnets, programmed by
- * the control plane whenever addresses change (dp_addr_filter_set in dataplane.c).
+ * the control plane whenever addresses change (dp_addr_filter_set in tables.c).
  *
  * The fast path pays nothing for it: the martian test already read a table by the source's
  * first octet and one by the destination's; the second is now indexed by the 16 bits at frame
