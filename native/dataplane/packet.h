@@ -342,6 +342,30 @@ dp_eth_rewrite(struct rte_ether_hdr *eth, uint64_t nh_word, uint64_t src_et)
 	memcpy((uint8_t *)eth + 6, &src_et, 8);
 }
 
+/* Bytes before the IPv4 header: Ethernet, plus an 802.1Q tag when `vlan` is nonzero. */
+static inline uint32_t
+dp_l2_len(unsigned vlan)
+{
+	return vlan ? RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN : RTE_ETHER_HDR_LEN;
+}
+
+/*
+ * The same rewrite for a VLAN sub-interface: `d` is 18 bytes before the IPv4 header (the
+ * caller made room). MAC addresses, then TPID 0x8100 and the VID (priority 0), then EtherType
+ * IPv4.
+ */
+static inline void
+dp_eth_rewrite_vlan(uint8_t *d, uint64_t nh_word, uint64_t src_et, uint16_t vlan)
+{
+	dp_eth_rewrite((struct rte_ether_hdr *)d, nh_word, src_et);
+	d[12] = RTE_ETHER_TYPE_VLAN >> 8;
+	d[13] = RTE_ETHER_TYPE_VLAN & 0xff;
+	d[14] = (uint8_t)(vlan >> 8 & 0x0f);
+	d[15] = (uint8_t)vlan;
+	d[16] = RTE_ETHER_TYPE_IPV4 >> 8;
+	d[17] = RTE_ETHER_TYPE_IPV4 & 0xff;
+}
+
 /*
  * Checksum completion for frames a Linux kernel hands over (af_packet, af_xdp): a TCP or UDP
  * segment the sender's kernel left CHECKSUM_PARTIAL carries only the folded pseudo-header sum

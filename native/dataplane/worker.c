@@ -156,20 +156,39 @@ rx_cut_reason(unsigned in_idx, uint32_t len, const struct rte_ipv4_hdr *ip)
  * (PACKET_FANOUT_FLAG_DEFRAG, not configurable in DPDK 22.11), so fragments a host sent arrive
  * as one datagram longer than the MTU. Without DF it leaves as fragments of the egress MTU
  * again (RFC 791; RFC 1812 4.2.2.7), copied into new mbufs (slow path only) and counted as
- * `refragmented` on the ingress port, the datagram as forwarded. Datagrams with IP options or
- * needing more than DP_REFRAG_MAX fragments are dropped as frag_failed.
+ * `refragmented` on the ingress interface, the datagram as forwarded. Datagrams with IP options
+ * or needing more than DP_REFRAG_MAX fragments are dropped as frag_failed. `eg` is the egress:
+ * physical port, 802.1Q VID to push (0: none) and MTU.
  */
 #define DP_REFRAG_MAX 64
 
+struct egress {
+	unsigned port;
+	unsigned vlan;
+	unsigned mtu;
+};
+
+/* Writes the Ethernet header (and the egress interface's tag) in front of an IPv4 header at
+ * d + dp_l2_len(vlan). */
+static inline void
+l2_write(uint8_t *d, uint64_t word, const struct egress *eg)
+{
+	if (eg->vlan)
+		dp_eth_rewrite_vlan(d, word, dp.src_et[eg->port], (uint16_t)eg->vlan);
+	else
+		dp_eth_rewrite((struct rte_ether_hdr *)d, word, dp.src_et[eg->port]);
+}
+
 static __rte_noinline void
-refragment(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned out, uint64_t word)
+refragment(struct worker *w, uint64_t *pc, struct rte_mbuf *m, const struct egress *eg, uint64_t word)
 {
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
 	uint32_t tot = rte_be_to_cpu_16(ip->total_length);
-	uint32_t chunk = ((uint32_t)dp.ports[out].mtu - sizeof(*ip)) & ~7u;
+	uint32_t chunk = (eg->mtu - (uint32_t)sizeof(*ip)) & ~7u;
 	uint32_t plen = tot - (uint32_t)sizeof(*ip);
 	uint32_t n = chunk ? (plen + chunk - 1) / chunk : 0;
+	uint32_t l2 = dp_l2_len(eg->vlan);
 	struct rte_mbuf *f[DP_REFRAG_MAX];
 	if (ip->version_ihl != 0x45 || m->nb_segs != 1 || n == 0 || n > DP_REFRAG_MAX ||
 	    rte_pktmbuf_alloc_bulk(dp.pool, f, n) != 0) {
@@ -183,17 +202,17 @@ refragment(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned out, uin
 	const uint8_t *payload = (const uint8_t *)(ip + 1);
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t len = i + 1 < n ? chunk : plen - i * chunk;
-		uint8_t *d = (uint8_t *)rte_pktmbuf_append(f[i], (uint16_t)(sizeof(*eth) + sizeof(*ip) + len));
-		memcpy(d, eth, sizeof(*eth) + sizeof(*ip));
-		memcpy(d + sizeof(*eth) + sizeof(*ip), payload + i * chunk, len);
-		struct rte_ipv4_hdr *h = (struct rte_ipv4_hdr *)(d + sizeof(*eth));
+		uint8_t *d = (uint8_t *)rte_pktmbuf_append(f[i], (uint16_t)(l2 + sizeof(*ip) + len));
+		memcpy(d + l2, ip, sizeof(*ip));
+		memcpy(d + l2 + sizeof(*ip), payload + i * chunk, len);
+		struct rte_ipv4_hdr *h = (struct rte_ipv4_hdr *)(d + l2);
 		h->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + len));
 		h->fragment_offset = rte_cpu_to_be_16((uint16_t)(((off0 + i * chunk) / 8) |
 								 (i + 1 < n ? RTE_IPV4_HDR_MF_FLAG : mf0)));
 		h->hdr_checksum = 0;
 		h->hdr_checksum = rte_ipv4_cksum(h);
-		dp_eth_rewrite((struct rte_ether_hdr *)d, word, dp.src_et[out]);
-		tx_enqueue(w, out, f[i]);
+		l2_write(d, word, eg);
+		tx_enqueue(w, eg->port, f[i]);
 	}
 	rte_pktmbuf_free(m);
 	pc[0]++;
@@ -201,25 +220,61 @@ refragment(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned out, uin
 }
 
 /*
+ * An 802.1Q-tagged frame on port `port`: the interface its VID maps to (VID 0, a priority tag:
+ * the port's untagged interface), with the tag stripped, or DP_IFACE_NONE (not stripped) when
+ * the port has no sub-interface for the VID. The caller checked the frame holds a tag.
+ */
+static inline unsigned
+vlan_strip(struct rte_mbuf *m, unsigned port)
+{
+	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
+	unsigned vid = ((unsigned)f[14] << 8 | f[15]) & 0xfffu;
+	unsigned iface = port;
+	if (vid != 0) {
+		iface = __atomic_load_n(&dp.vlan_map[port][vid], __ATOMIC_ACQUIRE);
+		if (iface == DP_IFACE_NONE)
+			return iface;
+	}
+	memmove(f + RTE_VLAN_HLEN, f, 2 * RTE_ETHER_ADDR_LEN);
+	rte_pktmbuf_adj(m, RTE_VLAN_HLEN);
+	return iface;
+}
+
+/*
  * Everything the fast test in process_burst refuses, one packet at a time, in the order of the
  * RFC 1812 checks: drops and punts with their reasons, IP options, packets above the smallest
- * port MTU. Returns the egress port with the packet rewritten, or -1 when it was consumed.
+ * port MTU, 802.1Q tags on ingress (the packet continues on the VID's sub-interface, counted
+ * there, and is sent from here) and sub-interfaces on egress (tag pushed). Returns the egress
+ * port with the packet rewritten, or -1 when it was consumed.
  */
 static __rte_noinline int
 exact_path(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx)
 {
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	uint32_t len = rte_pktmbuf_data_len(m);
+	unsigned iface = in_idx; /* the ingress interface: punts carry it, counters are its */
+	int tagged = 0;
 	if (len < sizeof(*eth)) {
 		drop(pc, m, DP_DROP_truncated);
 		return -1;
 	}
 	if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_VLAN)) {
-		drop(pc, m, DP_DROP_unknown_vlan);
-		return -1;
+		if (len < sizeof(*eth) + RTE_VLAN_HLEN) {
+			drop(pc, m, DP_DROP_truncated);
+			return -1;
+		}
+		iface = vlan_strip(m, in_idx);
+		if (iface == DP_IFACE_NONE) {
+			drop(pc, m, DP_DROP_unknown_vlan); /* on the port's untagged interface */
+			return -1;
+		}
+		pc = w->ctr + PORT_BASE + iface * PORT_SLOTS;
+		eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+		len -= RTE_VLAN_HLEN;
+		tagged = 1;
 	}
 	if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP)) {
-		if (!punt(w, m, in_idx, DP_PUNT_arp))
+		if (!punt(w, m, iface, DP_PUNT_arp))
 			drop(pc, m, DP_DROP_punt_ratelimited);
 		return -1;
 	}
@@ -243,23 +298,25 @@ exact_path(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx)
 			drop(pc, m, DP_DROP_directed_broadcast);
 			return -1;
 		}
-		drop_punt(w, pc, m, in_idx, v, DP_PUNT_ttl_expired);
+		drop_punt(w, pc, m, iface, v, DP_PUNT_ttl_expired);
 		return -1;
 	}
 	if (v != DP_VERDICT_FORWARD) {
-		drop(pc, m, v == DP_DROP_bad_total_length ? rx_cut_reason(in_idx, len, ip) : v);
+		/* rx_cut_len is the frame the PMD delivered, tag included */
+		drop(pc, m, v == DP_DROP_bad_total_length ? rx_cut_reason(in_idx, len + (tagged ? RTE_VLAN_HLEN : 0), ip) : v);
 		return -1;
 	}
 	uint32_t nh;
 	if (rte_lpm_lookup(dp.lpm, rte_be_to_cpu_32(ip->dst_addr), &nh) != 0) {
-		drop_punt(w, pc, m, in_idx, DP_DROP_no_route, DP_PUNT_no_route);
+		drop_punt(w, pc, m, iface, DP_DROP_no_route, DP_PUNT_no_route);
 		return -1;
 	}
 	uint64_t word = __atomic_load_n(&dp.nexthops[nh], __ATOMIC_RELAXED);
 	unsigned out = (unsigned)(word >> 48);
+	struct egress eg = { out, 0, 0 };
 	switch (out) {
 	case DP_NH_LOCAL:
-		if (!punt(w, m, in_idx, DP_PUNT_local))
+		if (!punt(w, m, iface, DP_PUNT_local))
 			drop(pc, m, DP_DROP_punt_ratelimited);
 		return -1;
 	case DP_NH_GLEAN:
@@ -268,26 +325,49 @@ exact_path(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx)
 			drop(pc, m, DP_DROP_directed_broadcast); /* never ARP, never an ICMP error */
 			return -1;
 		}
-		drop_punt(w, pc, m, in_idx, DP_DROP_neighbor_unresolved, DP_PUNT_unresolved);
+		drop_punt(w, pc, m, iface, DP_DROP_neighbor_unresolved, DP_PUNT_unresolved);
 		return -1;
 	default:
-		if (out >= DP_MAX_PORTS) {
-			drop(pc, m, DP_DROP_blackhole);
+		if (out < DP_MAX_PORTS) {
+			eg.mtu = dp.ports[out].mtu;
+			break;
+		}
+		uint64_t sw = out < DP_MAX_IFACES ? subif_word(out) : 0;
+		if (!(sw & SUBIF_USED)) {
+			drop(pc, m, DP_DROP_blackhole); /* an action or a deleted sub-interface */
 			return -1;
 		}
+		eg.port = SUBIF_PORT(sw);
+		eg.vlan = SUBIF_VLAN(sw);
+		eg.mtu = SUBIF_MTU(sw);
 	}
-	if (rte_be_to_cpu_16(ip->total_length) > dp.ports[out].mtu) {
+	if (rte_be_to_cpu_16(ip->total_length) > eg.mtu) {
 		if (dp.ports[in_idx].rx_cut_len != 0 &&
 		    !(ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG))) {
-			refragment(w, pc, m, out, word);
+			refragment(w, pc, m, &eg, word);
 			return -1;
 		}
-		drop_punt(w, pc, m, in_idx, DP_DROP_mtu_exceeded, DP_PUNT_mtu_exceeded);
+		drop_punt(w, pc, m, iface, DP_DROP_mtu_exceeded, DP_PUNT_mtu_exceeded);
 		return -1;
 	}
 	dp_ip4_ttl_dec(ip);
-	dp_eth_rewrite(eth, word, dp.src_et[out]);
-	return (int)out;
+	if (eg.vlan) {
+		uint8_t *d = (uint8_t *)rte_pktmbuf_prepend(m, RTE_VLAN_HLEN);
+		if (unlikely(d == NULL)) {
+			drop(pc, m, DP_DROP_tx_full); /* no PMD dpfwd drives leaves under 4 bytes of headroom */
+			return -1;
+		}
+		l2_write(d, word, &eg);
+	} else {
+		dp_eth_rewrite(eth, word, dp.src_et[eg.port]);
+	}
+	if (tagged) {
+		/* counted and sent here: the burst's forwarded list counts on the port's interface */
+		pc[0]++;
+		tx_enqueue(w, eg.port, m);
+		return -1;
+	}
+	return (int)eg.port;
 }
 
 /* What the per-packet fast path reads from the dataplane: copied into locals once per burst. */
