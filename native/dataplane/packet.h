@@ -342,6 +342,23 @@ dp_eth_rewrite(struct rte_ether_hdr *eth, uint64_t nh_word, uint64_t src_et)
 	memcpy((uint8_t *)eth + 6, &src_et, 8);
 }
 
+/* An 802.1Q tag's VID: the frame holds at least 18 bytes and EtherType 0x8100 at offset 12.
+ * Priority and DEI bits are ignored; VID 0 (a priority tag) means no VLAN. */
+static inline unsigned
+dp_vlan_vid(const uint8_t *f)
+{
+	return ((unsigned)f[14] << 8 | f[15]) & 0xfffu;
+}
+
+/* Removes the tag of a tagged frame in place: the MAC addresses move 4 bytes on, and the
+ * untagged frame starts at the returned pointer (f + 4). */
+static inline uint8_t *
+dp_vlan_pop(uint8_t *f)
+{
+	memmove(f + RTE_VLAN_HLEN, f, 2 * RTE_ETHER_ADDR_LEN);
+	return f + RTE_VLAN_HLEN;
+}
+
 /* Bytes before the IPv4 header: Ethernet, plus an 802.1Q tag when `vlan` is nonzero. */
 static inline uint32_t
 dp_l2_len(unsigned vlan)

@@ -228,14 +228,14 @@ static inline unsigned
 vlan_strip(struct rte_mbuf *m, unsigned port)
 {
 	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
-	unsigned vid = ((unsigned)f[14] << 8 | f[15]) & 0xfffu;
+	unsigned vid = dp_vlan_vid(f);
 	unsigned iface = port;
 	if (vid != 0) {
 		iface = __atomic_load_n(&dp.vlan_map[port][vid], __ATOMIC_ACQUIRE);
 		if (iface == DP_IFACE_NONE)
 			return iface;
 	}
-	memmove(f + RTE_VLAN_HLEN, f, 2 * RTE_ETHER_ADDR_LEN);
+	dp_vlan_pop(f);
 	rte_pktmbuf_adj(m, RTE_VLAN_HLEN);
 	return iface;
 }
