@@ -47,6 +47,10 @@ port_setup(unsigned idx, const struct dp_port_conf *pc, uint16_t n_txq, char *er
 	}
 	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
+	/* No RX offloads, RTE_ETH_RX_OFFLOAD_VLAN_STRIP in particular: 802.1Q tags stay in the frame,
+	 * where the fast test refuses them and the exact path maps them to sub-interfaces. (DPDK
+	 * 22.11's af_packet PMD re-inserts the tag the kernel moved into auxdata unless stripping
+	 * was asked for.) */
 	rc = rte_eth_dev_configure(pid, pc->rx_queues, n_txq, &conf);
 	if (rc != 0)
 		return dp_fail(err, errlen, rc, "port %s: configure failed: %s", pc->name, rte_strerror(-rc));
