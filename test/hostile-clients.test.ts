@@ -308,7 +308,14 @@ describe('control socket path: checked before anything starts, never deletes wha
 
 describe('metrics server: connection limits (fake forwarder)', function () {
   this.timeout(30000);
-  const src = { dp: { workersAlive: () => 1 }, config: { workers: [{}] }, ports: [] } as unknown as MetricsSource;
+  const src = {
+    dp: {
+      workersAlive: () => 1, puntStatus: () => [{ waiting: 0, capacity: 1023, sinceDrainMs: 0 }],
+      names: () => ({ drops: [], dropHelp: [], punts: [], worker: [], port: [], portHelp: [] }),
+    },
+    config: { workers: [{}], punt: { maxWaitMs: 1000 } },
+    ports: [],
+  } as unknown as MetricsSource;
   let srv: MetricsServer | undefined;
   let logs: string[];
   afterEach(async () => { await srv?.close(); srv = undefined; });
