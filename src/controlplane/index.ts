@@ -111,6 +111,7 @@ export class ControlPlane {
         return;
       case 'unresolved': return this.onUnresolved(port, frame);
       case 'mtu_exceeded': return this.onTooBig(port, frame);
+      default: throw new Error(`punt kind ${this.kinds[kind] ?? kind} from the dataplane has no handler in src/controlplane`);
     }
   }
 
