@@ -121,14 +121,27 @@ describe('deploy/k8s', () => {
 
 describe('deploy/Containerfile', () => {
   const text = fs.readFileSync(path.join(ROOT, 'deploy', 'Containerfile'), 'utf8');
-  it('is Debian 12 with DPDK from Debian and Node 20, builds with npm ci, exposes 9450', () => {
+  it('is Debian 12 with DPDK from Debian and Node 20 (base an ARG), builds with npm ci, exposes 9450', () => {
+    const base = /^ARG BASE=(\S+)$/m.exec(text);
+    assert.ok(base, 'ARG BASE=<image>');
+    assert.match(base[1], /^docker\.io\/library\/node:20-bookworm/);
     const froms = [...text.matchAll(/^FROM\s+(\S+)/gm)].map((m) => m[1]);
     assert.ok(froms.length >= 1);
-    for (const f of froms) assert.match(f, /node:20-bookworm/);
+    for (const f of froms) assert.equal(f, '${BASE}');
     assert.match(text, /apt-get install[^\n]*\\\n[^\n]*libdpdk-dev/);
-    assert.match(text, /apt-get install[^\n]*\\\n\s+dpdk /);
     assert.doesNotMatch(text, /deb\.nodesource|setup_20\.x/);
     assert.match(text, /npm ci/);
     assert.match(text, /EXPOSE 9450/);
+  });
+
+  it('the runtime stage installs the DPDK libraries and drivers by name, not the dpdk package (scripts only, the rest Recommends)', () => {
+    const runtime = text.slice(text.lastIndexOf('FROM '));
+    const install = /apt-get install -y --no-install-recommends((?:[^\n]*\\\n)+[^\n]*)/.exec(runtime);
+    assert.ok(install, runtime);
+    const pkgs = install[1].replace(/\\\n/g, ' ').split(/\s+/).filter((w) => /^[a-z0-9][a-z0-9.+-]+$/.test(w));
+    assert.ok(!pkgs.includes('dpdk'), 'no dpdk meta package');
+    for (const p of ['librte-lpm23', 'librte-mempool-ring23', 'librte-bus-pci23', 'librte-bus-vdev23', 'librte-net-iavf23', 'librte-net-ice23',
+      'librte-net-i40e23', 'librte-net-ixgbe23', 'librte-net-mlx5-23', 'librte-net-af-packet23', 'librte-net-af-xdp23',
+      'librte-net-memif23', 'librte-net-null23', 'librte-net-pcap23', 'librte-net-tap23']) assert.ok(pkgs.includes(p), `${p} installed`);
   });
 });
