@@ -4,6 +4,7 @@ import * as path from 'path';
 import { parseAllDocuments } from 'yaml';
 import { parseDoctorConfig } from '../src/sriov/doctor';
 import { resolveDeviceRefs } from '../src/sriov/podenv';
+import { parseConfig } from '../src/config';
 
 // dist/test/deploy.test.js → repository root
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -103,6 +104,29 @@ describe('deploy/k8s', () => {
       });
     });
   }
+
+  it('the DaemonSet restarts a pod whose /healthz fails (liveness), after a start-up probe', () => {
+    const c = load('daemonset.yaml')[0].spec.template.spec.containers[0];
+    assert.deepEqual(c.livenessProbe.httpGet, { path: '/healthz', port: 9450 });
+    assert.ok(c.livenessProbe.failureThreshold >= 2, 'not on one missed probe');
+    assert.deepEqual(c.startupProbe.httpGet, { path: '/healthz', port: 9450 });
+    assert.ok(c.startupProbe.periodSeconds * c.startupProbe.failureThreshold >= 30, 'EAL init and link wait fit in the start-up probe');
+  });
+
+  it('nothing node-specific in the shared dpfwd.yaml: lcores auto, addresses from network-status, cluster-wide IPAM', () => {
+    const text = config().text;
+    const cfg = parseConfig(text, 'configmap.yaml');
+    assert.equal(parseAllDocuments(text)[0].toJS().eal.lcores, 'auto', 'no CPU numbers: the CPU manager chooses them');
+    assert.ok(cfg.eal.lcoreList.length >= 2);
+    assert.doesNotMatch(text, /^\s*lcores:\s*"?[\d,-]+"?\s*$/m);
+    for (const p of cfg.ports) assert.equal(p.networkStatusLen, 24, `port ${p.name} takes its address from network-status`);
+    for (const d of nads()) {
+      const ipam = JSON.parse(d.spec.config).ipam;
+      assert.equal(ipam.type, 'whereabouts', `${d.metadata.name}: cluster-wide IPAM (host-local repeats addresses across nodes)`);
+      const last = (a: string) => Number(a.split('.')[3]);
+      assert.ok(last(ipam.range_end) - last(ipam.range_start) >= 16, `${d.metadata.name}: a range for many nodes`);
+    }
+  });
 
   it('the DaemonSet selects its own pods', () => {
     const ds = load('daemonset.yaml')[0];
