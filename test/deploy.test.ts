@@ -169,3 +169,25 @@ describe('deploy/Containerfile', () => {
       'librte-net-memif23', 'librte-net-null23', 'librte-net-pcap23', 'librte-net-tap23']) assert.ok(pkgs.includes(p), `${p} installed`);
   });
 });
+
+describe('deploy/grafana/dpfwd.json', () => {
+  const d = JSON.parse(fs.readFileSync(path.join(ROOT, 'deploy', 'grafana', 'dpfwd.json'), 'utf8'));
+  it('has job and instance variables from Prometheus (instance within the chosen job)', () => {
+    const v = Object.fromEntries(d.templating.list.map((x: Obj) => [x.name, x]));
+    assert.equal(v.job.type, 'query');
+    assert.match(v.job.query.query, /^label_values\(dpfwd_\w+, job\)$/);
+    assert.equal(v.instance.type, 'query');
+    assert.match(v.instance.query.query, /^label_values\(dpfwd_\w+\{job="\$job"\}, instance\)$/);
+  });
+  it('filters every metric of every panel query by $job and $instance (a fleet is not summed into one line)', () => {
+    const exprs: string[] = [];
+    const walk = (ps: Obj[]) => { for (const p of ps ?? []) { for (const t of p.targets ?? []) exprs.push(t.expr); walk(p.panels); } };
+    walk(d.panels);
+    assert.ok(exprs.length >= 20);
+    for (const e of exprs) {
+      const sels = [...e.matchAll(/\b(dpfwd_[a-z0-9_]+)(\{[^}]*\})?/g)];
+      assert.ok(sels.length > 0, e);
+      for (const s of sels) assert.match(s[2] ?? '', /job="\$job".*instance="\$instance"/, `${s[1]} in ${e}`);
+    }
+  });
+});
