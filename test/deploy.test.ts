@@ -191,3 +191,12 @@ describe('deploy/grafana/dpfwd.json', () => {
     }
   });
 });
+
+describe('package.json', () => {
+  it('names only files that exist (bin; main only if there is a library entry point)', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+    for (const f of Object.values(pkg.bin as Record<string, string>)) assert.ok(fs.existsSync(path.join(ROOT, f)), `bin ${f}`);
+    if (pkg.main !== undefined) assert.ok(fs.existsSync(path.join(ROOT, pkg.main)), `main ${pkg.main} exists`);
+    assert.equal(pkg.private, true, 'a CLI, not published as a library');
+  });
+});
