@@ -22,6 +22,10 @@ command -v ethtool >/dev/null || need_pkgs+=(ethtool) # tests read (never set) o
 command -v promtool >/dev/null || need_pkgs+=(prometheus)
 command -v clang >/dev/null || need_pkgs+=(clang)
 command -v valgrind >/dev/null || need_pkgs+=(valgrind) # bench: callgrind instruction counts
+command -v tmux >/dev/null || need_pkgs+=(tmux)                 # test/top.test.ts drives `dpfwd top` in a terminal
+command -v podman >/dev/null || need_pkgs+=(podman)             # test/image.test.ts builds deploy/Containerfile
+command -v runc >/dev/null || need_pkgs+=(runc)                 # (crun refuses hybrid cgroup hosts)
+command -v debootstrap >/dev/null || need_pkgs+=(debootstrap)   # its local Debian 12 base image
 [ -e /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a ] || need_pkgs+=(libclang-rt-14-dev)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

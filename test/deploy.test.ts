@@ -4,6 +4,7 @@ import * as path from 'path';
 import { parseAllDocuments } from 'yaml';
 import { parseDoctorConfig } from '../src/sriov/doctor';
 import { resolveDeviceRefs } from '../src/sriov/podenv';
+import { parseConfig } from '../src/config';
 
 // dist/test/deploy.test.js → repository root
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -104,6 +105,29 @@ describe('deploy/k8s', () => {
     });
   }
 
+  it('the DaemonSet restarts a pod whose /healthz fails (liveness), after a start-up probe', () => {
+    const c = load('daemonset.yaml')[0].spec.template.spec.containers[0];
+    assert.deepEqual(c.livenessProbe.httpGet, { path: '/healthz', port: 9450 });
+    assert.ok(c.livenessProbe.failureThreshold >= 2, 'not on one missed probe');
+    assert.deepEqual(c.startupProbe.httpGet, { path: '/healthz', port: 9450 });
+    assert.ok(c.startupProbe.periodSeconds * c.startupProbe.failureThreshold >= 30, 'EAL init and link wait fit in the start-up probe');
+  });
+
+  it('nothing node-specific in the shared dpfwd.yaml: lcores auto, addresses from network-status, cluster-wide IPAM', () => {
+    const text = config().text;
+    const cfg = parseConfig(text, 'configmap.yaml');
+    assert.equal(parseAllDocuments(text)[0].toJS().eal.lcores, 'auto', 'no CPU numbers: the CPU manager chooses them');
+    assert.ok(cfg.eal.lcoreList.length >= 2);
+    assert.doesNotMatch(text, /^\s*lcores:\s*"?[\d,-]+"?\s*$/m);
+    for (const p of cfg.ports) assert.equal(p.networkStatusLen, 24, `port ${p.name} takes its address from network-status`);
+    for (const d of nads()) {
+      const ipam = JSON.parse(d.spec.config).ipam;
+      assert.equal(ipam.type, 'whereabouts', `${d.metadata.name}: cluster-wide IPAM (host-local repeats addresses across nodes)`);
+      const last = (a: string) => Number(a.split('.')[3]);
+      assert.ok(last(ipam.range_end) - last(ipam.range_start) >= 16, `${d.metadata.name}: a range for many nodes`);
+    }
+  });
+
   it('the DaemonSet selects its own pods', () => {
     const ds = load('daemonset.yaml')[0];
     assert.equal(ds.kind, 'DaemonSet');
@@ -121,14 +145,58 @@ describe('deploy/k8s', () => {
 
 describe('deploy/Containerfile', () => {
   const text = fs.readFileSync(path.join(ROOT, 'deploy', 'Containerfile'), 'utf8');
-  it('is Debian 12 with DPDK from Debian and Node 20, builds with npm ci, exposes 9450', () => {
+  it('is Debian 12 with DPDK from Debian and Node 20 (base an ARG), builds with npm ci, exposes 9450', () => {
+    const base = /^ARG BASE=(\S+)$/m.exec(text);
+    assert.ok(base, 'ARG BASE=<image>');
+    assert.match(base[1], /^docker\.io\/library\/node:20-bookworm/);
     const froms = [...text.matchAll(/^FROM\s+(\S+)/gm)].map((m) => m[1]);
     assert.ok(froms.length >= 1);
-    for (const f of froms) assert.match(f, /node:20-bookworm/);
+    for (const f of froms) assert.equal(f, '${BASE}');
     assert.match(text, /apt-get install[^\n]*\\\n[^\n]*libdpdk-dev/);
-    assert.match(text, /apt-get install[^\n]*\\\n\s+dpdk /);
     assert.doesNotMatch(text, /deb\.nodesource|setup_20\.x/);
     assert.match(text, /npm ci/);
     assert.match(text, /EXPOSE 9450/);
+  });
+
+  it('the runtime stage installs the DPDK libraries and drivers by name, not the dpdk package (scripts only, the rest Recommends)', () => {
+    const runtime = text.slice(text.lastIndexOf('FROM '));
+    const install = /apt-get install -y --no-install-recommends((?:[^\n]*\\\n)+[^\n]*)/.exec(runtime);
+    assert.ok(install, runtime);
+    const pkgs = install[1].replace(/\\\n/g, ' ').split(/\s+/).filter((w) => /^[a-z0-9][a-z0-9.+-]+$/.test(w));
+    assert.ok(!pkgs.includes('dpdk'), 'no dpdk meta package');
+    for (const p of ['librte-lpm23', 'librte-mempool-ring23', 'librte-bus-pci23', 'librte-bus-vdev23', 'librte-net-iavf23', 'librte-net-ice23',
+      'librte-net-i40e23', 'librte-net-ixgbe23', 'librte-net-mlx5-23', 'librte-net-af-packet23', 'librte-net-af-xdp23',
+      'librte-net-memif23', 'librte-net-null23', 'librte-net-pcap23', 'librte-net-tap23']) assert.ok(pkgs.includes(p), `${p} installed`);
+  });
+});
+
+describe('deploy/grafana/dpfwd.json', () => {
+  const d = JSON.parse(fs.readFileSync(path.join(ROOT, 'deploy', 'grafana', 'dpfwd.json'), 'utf8'));
+  it('has job and instance variables from Prometheus (instance within the chosen job)', () => {
+    const v = Object.fromEntries(d.templating.list.map((x: Obj) => [x.name, x]));
+    assert.equal(v.job.type, 'query');
+    assert.match(v.job.query.query, /^label_values\(dpfwd_\w+, job\)$/);
+    assert.equal(v.instance.type, 'query');
+    assert.match(v.instance.query.query, /^label_values\(dpfwd_\w+\{job="\$job"\}, instance\)$/);
+  });
+  it('filters every metric of every panel query by $job and $instance (a fleet is not summed into one line)', () => {
+    const exprs: string[] = [];
+    const walk = (ps: Obj[]) => { for (const p of ps ?? []) { for (const t of p.targets ?? []) exprs.push(t.expr); walk(p.panels); } };
+    walk(d.panels);
+    assert.ok(exprs.length >= 20);
+    for (const e of exprs) {
+      const sels = [...e.matchAll(/\b(dpfwd_[a-z0-9_]+)(\{[^}]*\})?/g)];
+      assert.ok(sels.length > 0, e);
+      for (const s of sels) assert.match(s[2] ?? '', /job="\$job".*instance="\$instance"/, `${s[1]} in ${e}`);
+    }
+  });
+});
+
+describe('package.json', () => {
+  it('names only files that exist (bin; main only if there is a library entry point)', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+    for (const f of Object.values(pkg.bin as Record<string, string>)) assert.ok(fs.existsSync(path.join(ROOT, f)), `bin ${f}`);
+    if (pkg.main !== undefined) assert.ok(fs.existsSync(path.join(ROOT, pkg.main)), `main ${pkg.main} exists`);
+    assert.equal(pkg.private, true, 'a CLI, not published as a library');
   });
 });

@@ -207,9 +207,9 @@ describe('doctor', () => {
     empty.cleanup();
   });
 
-  it('reads only ports[].device and eal.hugepagesMiB from the YAML config', () => {
+  it('reads only ports[].device, eal.hugepagesMiB and eal.lcores from the YAML config', () => {
     const c = parseDoctorConfig('eal:\n  hugepagesMiB: 1024\n  lcores: "1-2"\nports:\n  - name: wan\n    device: 0000:3b:01.0\n    mtu: 1500\n  - device: auto\n');
-    assert.deepEqual(c, { hugepagesMiB: 1024, ports: [{ name: 'wan', device: '0000:3b:01.0' }, { name: 'ports[1]', device: 'auto' }] });
+    assert.deepEqual(c, { hugepagesMiB: 1024, lcores: '1-2', ports: [{ name: 'wan', device: '0000:3b:01.0' }, { name: 'ports[1]', device: 'auto' }] });
     assert.equal(parseDoctorConfig('ports: []\n').hugepagesMiB, 256);
     assert.throws(() => parseDoctorConfig('ports:\n  - name: x\n'), (e: DpfwdError) => e.code === 'ECONFIG' && /ports\[0\]\.device is missing/.test(e.message));
     assert.throws(() => parseDoctorConfig('ports: [\n'), (e: DpfwdError) => e.code === 'ECONFIG');

@@ -368,6 +368,8 @@ describe('metrics: a live forwarder scraped by Prometheus', function () {
     cfg.scrape_configs[0].scrape_interval = '1s';
     cfg.scrape_configs[0].scrape_timeout = '1s';
     cfg.scrape_configs[0].static_configs[0].targets = [`127.0.0.1:${port}`];
+    // the alert rules, relative to deploy/prometheus in the file, absolute here
+    cfg.rule_files = cfg.rule_files.map((f: string) => path.join(ROOT, 'deploy', 'prometheus', f));
     const cfgFile = path.join(dir, 'prometheus.yml');
     fs.writeFileSync(cfgFile, stringify(cfg));
     const check = spawnSync('promtool', ['check', 'config', cfgFile], { encoding: 'utf8' });
@@ -449,11 +451,40 @@ describe('metrics: a live forwarder scraped by Prometheus', function () {
     assert.ok(queries.length >= 20, `${queries.length} panel queries`);
     const empty: string[] = [];
     for (const q of queries) {
-      const expr = q.expr.replace(/\$__rate_interval/g, '5s');
-      assert.ok(!expr.includes('$'), `${q.panel}: only $__rate_interval is substituted (${q.expr})`);
+      // the dashboard's variables as Grafana fills them: this forwarder's job and instance
+      const expr = q.expr.replace(/\$__rate_interval/g, '5s').replace(/\$job\b/g, 'dpfwd').replace(/\$instance\b/g, new URL(metricsUrl).host);
+      assert.ok(!expr.includes('$'), `${q.panel}: only $__rate_interval, $job and $instance are substituted (${q.expr})`);
       if ((await promQuery(promBase, expr)).length === 0) empty.push(`${q.panel}: ${q.expr}`);
     }
     assert.deepEqual(empty, [], 'panels without data');
+  });
+
+  it('the dashboard variables select this forwarder: another instance shows nothing', async () => {
+    const { expr } = dashboardQueries()[0];
+    const fill = (instance: string) => expr.replace(/\$__rate_interval/g, '5s').replace(/\$job\b/g, 'dpfwd').replace(/\$instance\b/g, instance);
+    assert.ok((await promQuery(promBase, fill(new URL(metricsUrl).host))).length > 0);
+    assert.deepEqual(await promQuery(promBase, fill('192.0.2.1:9450')), []);
+  });
+
+  it('the alert rules are loaded and healthy, and every metric they use is exported', async () => {
+    const rules = await waitFor('rules evaluated', async () => {
+      const j = JSON.parse((await get(`${promBase}/api/v1/rules`)).body);
+      const rs = j.data.groups.flatMap((g: any) => g.rules);
+      return rs.length > 0 && rs.every((r: any) => r.lastEvaluation && !r.lastEvaluation.startsWith('0001')) ? rs : undefined;
+    }, 20000);
+    const file = parseYaml(fs.readFileSync(path.join(ROOT, 'deploy', 'prometheus', 'dpfwd-alerts.yml'), 'utf8'));
+    const want = file.groups.flatMap((g: any) => g.rules.map((r: any) => r.alert));
+    assert.deepEqual(rules.map((r: any) => r.name), want);
+    for (const r of rules) assert.equal(r.health, 'ok', `${r.name}: ${r.lastError}`);
+    // a rule on a misspelt metric would be healthy and silent for ever: each metric must have data
+    for (const r of rules) {
+      for (const m of new Set<string>(r.query.match(/\b(?:dpfwd_[a-z0-9_]+|up)\b(?=[{[\s)])/g) ?? [])) {
+        assert.ok((await promQuery(promBase, m === 'up' ? 'up{job="dpfwd"}' : m)).length > 0, `${r.name}: ${m} has series`);
+      }
+    }
+    // a healthy forwarder that started seconds ago: workers poll, so no DpfwdWorkerDown or DpfwdDown
+    const alerts = JSON.parse((await get(`${promBase}/api/v1/alerts`)).body).data.alerts;
+    assert.deepEqual(alerts.filter((a: any) => ['DpfwdWorkerDown', 'DpfwdDown'].includes(a.labels.alertname)), [], 'not even pending');
   });
 
   it('counters never go backwards across `stats clear`; Prometheus sees no reset', async () => {

@@ -44,6 +44,9 @@ type Action = (ctx: Ctx, args: Record<string, unknown>) => unknown;
 /** The operations: own properties of ACTIONS only, in a Map (nothing inherited can be called). */
 const OPS: ReadonlyMap<string, Action> = new Map(Object.entries(ACTIONS));
 
+/** Every operation the server answers (docs/api.md documents each; test/api-doc.test.ts checks). */
+export const OPERATIONS: readonly string[] = [...OPS.keys(), 'show.control'];
+
 /** What `show control` prints and metrics export. */
 export interface ControlStats {
   clients: number;
@@ -347,7 +350,7 @@ export function handle(ctx: Ctx, line: string): Reply {
   const id = req?.id ?? null;
   const op = typeof req?.op === 'string' ? req.op : '';
   const fn: Action | undefined = op === 'show.control' ? showControl : OPS.get(op);
-  if (!fn) return { id, ok: false, error: { code: 'ENOSYS', message: `unknown operation ${shorten(JSON.stringify(req?.op) ?? 'undefined')}; known: ${[...OPS.keys(), 'show.control'].join(', ')}` } };
+  if (!fn) return { id, ok: false, error: { code: 'ENOSYS', message: `unknown operation ${shorten(JSON.stringify(req?.op) ?? 'undefined')}; known: ${OPERATIONS.join(', ')}` } };
   const args = req.args && typeof req.args === 'object' && !Array.isArray(req.args) ? (req.args as Record<string, unknown>) : {};
   try {
     return { id, ok: true, result: fn(ctx, args) };

@@ -32,6 +32,7 @@ import type {
   RouteConfig,
   WorkerConfig,
 } from './types';
+import { allowedCpus, cpuListString } from './affinity';
 
 /** DPDK's RTE_MAX_LCORE as Debian 12 builds DPDK 22.11. */
 export const MAX_LCORE = 128;
@@ -253,7 +254,17 @@ function validateEal(c: Ctx, v: unknown): EalConfig {
   const o = c.map('eal', v, KEYS.eal) ?? {};
   let lcores: string = DEFAULTS.eal.lcores;
   let lcoreList = [0, 1];
-  if (o.lcores !== undefined) {
+  if (o.lcores === 'auto') {
+    // the CPUs this process may run on (affinity mask / cgroup cpuset): the first is the main lcore
+    const cpus = allowedCpus();
+    if (!cpus) c.err('eal.lcores', 'auto: cannot read the CPUs this process may run on (/proc/self/status Cpus_allowed_list); give an lcore list like "0-3"');
+    else if (cpus.length < 2) {
+      c.err('eal.lcores', `auto: this process may run on CPU ${cpus[0]} only; dpfwd needs at least 2 (the main lcore and a worker): widen its CPU set (taskset, CPUAffinity=, the pod's CPU request)`);
+    } else {
+      lcoreList = cpus;
+      lcores = cpuListString(cpus);
+    }
+  } else if (o.lcores !== undefined) {
     const raw = typeof o.lcores === 'number' && Number.isInteger(o.lcores) ? String(o.lcores) : o.lcores;
     if (typeof raw !== 'string') {
       c.err('eal.lcores', `expected an lcore list like "0-3", "0,2,4" or "1", got ${got(o.lcores)}`);

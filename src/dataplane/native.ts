@@ -72,6 +72,12 @@ export interface NativeAddon {
 
 let cached: NativeAddon | undefined;
 
+/** Debian 12's package for a DPDK 22.11 library: librte_lpm → librte-lpm23, librte_net_mlx5 → librte-net-mlx5-23. */
+export function debianPackageOf(lib: string): string {
+  const name = lib.replace(/\.so.*$/, '').replace(/_/g, '-');
+  return /\d$/.test(name) ? `${name}-23` : `${name}23`;
+}
+
 export function loadNative(): NativeAddon {
   if (cached) return cached;
   const file = path.resolve(__dirname, '..', '..', '..', 'build', 'Release', 'dpfwd.node');
@@ -85,7 +91,9 @@ export function loadNative(): NativeAddon {
     if ((e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && msg.includes('dpfwd.node')) {
       why = `the native addon is not built (${file} is missing): run 'npm install' or 'bash scripts/setup.sh'`;
     } else if (/librte_|cannot open shared object/.test(msg)) {
-      why = `DPDK's shared libraries are missing (${msg}): apt-get install dpdk libdpdk-dev, then 'npm run build:native'`;
+      const lib = /(librte_\w+)\.so/.exec(msg)?.[1];
+      why = `DPDK's shared libraries are missing (${msg}): on Debian 12 install ${lib ? `the package ${debianPackageOf(lib)}` : 'the librte-* packages'} ` +
+        `(deploy/Containerfile lists every DPDK library and driver package dpfwd uses; Debian's 'dpdk' package only recommends them, so apt-get --no-install-recommends brings none)`;
     } else if (/NODE_MODULE_VERSION|was compiled against a different Node.js version/.test(msg)) {
       why = `the addon was built for another Node.js version (${msg}): run 'npm run build:native'`;
     } else {

@@ -1,6 +1,8 @@
 import * as fs from 'fs';
 import { parse as parseYaml } from 'yaml';
 import { DpfwdError } from '../errors';
+import { cpusAllowed, cpuListString, lcoresOutside } from '../config/affinity';
+import { DEFAULTS, parseLcoreList } from '../config/validate';
 import { groupConflicts } from './bind';
 import { addressConflicts, resolveDeviceRefs } from './podenv';
 import { BIFURCATED_DRIVERS, isDpdkDriver, listEthernetDevices, pciAddressOf, PciDevice, readPciDevice, SysRoot } from './sysfs';
@@ -22,6 +24,8 @@ export interface DoctorConfig {
   ports: { name: string; device: string }[];
   /** hugepage memory the forwarder needs, MiB (eal.hugepagesMiB, default 256) */
   hugepagesMiB: number;
+  /** eal.lcores as written ("0-3", "auto"), when the config sets it */
+  lcores?: string;
 }
 
 export const DEFAULT_HUGEPAGES_MIB = 256;
@@ -34,7 +38,7 @@ export function parseDoctorConfig(text: string, where = 'config'): DoctorConfig 
   } catch (e) {
     throw new DpfwdError('ECONFIG', `${where} is not valid YAML: ${(e as Error).message.split('\n')[0]}. Fix the syntax and rerun.`);
   }
-  const root = (doc ?? {}) as { eal?: { hugepagesMiB?: unknown }; ports?: unknown };
+  const root = (doc ?? {}) as { eal?: { hugepagesMiB?: unknown; lcores?: unknown }; ports?: unknown };
   const ports: DoctorConfig['ports'] = [];
   if (root.ports !== undefined && !Array.isArray(root.ports)) throw new DpfwdError('ECONFIG', `${where}: ports must be a list of {name, device}.`);
   ((root.ports as unknown[]) ?? []).forEach((p, i) => {
@@ -44,7 +48,10 @@ export function parseDoctorConfig(text: string, where = 'config'): DoctorConfig 
   });
   const h = root.eal?.hugepagesMiB;
   if (h !== undefined && (typeof h !== 'number' || !(h > 0))) throw new DpfwdError('ECONFIG', `${where}: eal.hugepagesMiB must be a positive number of MiB.`);
-  return { ports, hugepagesMiB: typeof h === 'number' ? h : DEFAULT_HUGEPAGES_MIB };
+  const out: DoctorConfig = { ports, hugepagesMiB: typeof h === 'number' ? h : DEFAULT_HUGEPAGES_MIB };
+  const l = root.eal?.lcores;
+  if (typeof l === 'string' || typeof l === 'number') out.lcores = String(l);
+  return out;
 }
 
 export function loadDoctorConfig(path: string): DoctorConfig {
@@ -228,6 +235,10 @@ export function runDoctor(opts: DoctorOptions = {}): DoctorReport {
   // memlock
   add(memlockCheck(opts.limits ?? sys.read('proc/self/limits'), opts.procStatus ?? sys.read('proc/self/status'), needMiB, needPci));
 
+  // configured lcores against the CPUs this process may run on (its affinity mask / cpuset)
+  const allowed = cpusAllowed(opts.procStatus ?? sys.read('proc/self/status') ?? '');
+  if (cfg && allowed) add(lcoresCheck(cfg.lcores ?? DEFAULTS.eal.lcores, allowed));
+
   // devices
   const pciNeeded: PciDevice[] = [];
   if (cfg) {
@@ -404,6 +415,25 @@ function memlockCheck(limits: string | undefined, status: string | undefined, ne
 }
 
 /** Text form: `OK    name  message`, the fix indented under WARN and FAIL lines, then a summary. */
+function lcoresCheck(lcores: string, allowed: number[]): DoctorCheck {
+  const cpus = cpuListString(allowed);
+  if (lcores === 'auto') {
+    return allowed.length >= 2
+      ? { name: 'lcores', status: 'OK', message: `eal.lcores auto: main lcore ${allowed[0]}, workers ${cpuListString(allowed.slice(1))} (the CPUs this process may run on)` }
+      : { name: 'lcores', status: 'FAIL', message: `eal.lcores auto: this process may run on CPU ${cpus} only; dpfwd needs 2`, fix: 'Give the process at least 2 CPUs (taskset -c, CPUAffinity= in the unit, a CPU request of 2 or more in the pod).' };
+  }
+  const list = parseLcoreList(lcores.replace(/\s+/g, ''));
+  if (typeof list === 'string') return { name: 'lcores', status: 'FAIL', message: `eal.lcores: ${list}`, fix: 'Write an lcore list like "0-3", or auto.' };
+  const outside = lcoresOutside(list, allowed);
+  if (outside) {
+    return {
+      name: 'lcores', status: 'FAIL', message: `eal.lcores "${lcores}": ${outside}`,
+      fix: `Use 'lcores: auto' (takes the CPUs the process may run on), or choose lcores among ${cpus}.`,
+    };
+  }
+  return { name: 'lcores', status: 'OK', message: `eal.lcores "${lcores}" within the CPUs this process may run on (${cpus})` };
+}
+
 export function formatDoctor(r: DoctorReport): string {
   const w = Math.max(...r.checks.map((c) => c.name.length));
   const lines: string[] = [];

@@ -8,6 +8,7 @@ import { runCommand } from './run';
 import { showCommand } from './show';
 import { sriovCommand } from './sriov';
 import { statsCommand } from './stats';
+import { topCommand } from './top';
 
 /**
  * Every `dpfwd` subcommand, one file each in yargs' command-module shape.
@@ -15,5 +16,5 @@ import { statsCommand } from './stats';
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
-  addressCommand, bindCommand, doctorCommand, neighborCommand, routeCommand, runCommand, showCommand, sriovCommand, statsCommand,
+  addressCommand, bindCommand, doctorCommand, neighborCommand, routeCommand, runCommand, showCommand, sriovCommand, statsCommand, topCommand,
 ];

@@ -1,17 +1,25 @@
 import type { Argv, CommandModule } from 'yargs';
 import { request } from '../../api/client';
+import { DpfwdError } from '../../errors';
 import { clientOptions, ClientArgs } from '../client-options';
 import { print, table } from '../format';
+import { watch } from './top';
 
-type A = ClientArgs & { what: string; all?: boolean };
+type A = ClientArgs & { what: string; all?: boolean; watch?: number };
 
 export const showCommand: CommandModule<object, A> = {
   command: 'show <what>',
   describe: 'show ports | workers | drops | controlplane (neighbours, next-hop budgets, ARP) | control (clients of the control socket, refusals) of the running forwarder',
   builder: (y: Argv) => clientOptions(y)
     .positional('what', { choices: ['ports', 'workers', 'drops', 'controlplane', 'control'] as const })
-    .option('all', { type: 'boolean', default: false, describe: 'drops: list zero counters too' }) as unknown as Argv<A>,
+    .option('all', { type: 'boolean', default: false, describe: 'drops: list zero counters too' })
+    .option('watch', { alias: 'w', type: 'number', describe: 'ports, workers, drops: per-interval rates every N seconds, as dpfwd top (Ctrl-C ends)' }) as unknown as Argv<A>,
   handler: async (a) => {
+    if (a.watch !== undefined) {
+      if (a.what !== 'ports' && a.what !== 'workers' && a.what !== 'drops') throw new DpfwdError('EINVAL', `--watch shows rates of ports, workers or drops, not ${a.what}`);
+      await watch({ socket: a.socket, intervalS: a.watch, count: 0, json: a.json, clear: !a.json, sections: [a.what], title: `dpfwd show ${a.what} --watch ${a.watch}` });
+      return;
+    }
     if (a.what === 'drops') {
       const rows = (await request(a.socket, 'show.drops')) as { port: string; reason: string; packets: number }[];
       const shown = a.all ? rows : rows.filter((r) => r.packets > 0);
