@@ -8,7 +8,7 @@ import { ArpConfig } from '../src/config/types';
 import { DpfwdError } from '../src/errors';
 import { Neighbors, NeighEntry } from '../src/neighbors';
 import { FibWriter, Rib } from '../src/routing/rib';
-import { parseIPv4 } from '../src/routing';
+import { parseIPv4 } from '../src/net/ipv4';
 
 class NullFib implements FibWriter {
   fibAdd(): void {}

@@ -7,7 +7,9 @@ import { strict as assert } from 'assert';
 import { NH_DROP } from '../src/dataplane/actions';
 import { DpfwdError } from '../src/errors';
 import { FibWriter, Rib } from '../src/routing/rib';
-import { formatIPv4, formatPrefix, parseIPv4, parseRouteFile, RouteBatch } from '../src/routing';
+import { formatIPv4, formatPrefix, parseIPv4 } from '../src/net/ipv4';
+import { formatMac } from '../src/net/mac';
+import { parseRouteFile, RouteBatch } from '../src/routing';
 import { throwsCode } from './helpers/assert';
 
 /** Keeps the table and the next hops as the dataplane would; `room` limits the routes it takes. */
@@ -46,8 +48,8 @@ class FakeFib implements FibWriter {
     }
     return i;
   }
-  nexthopSet(id: number, portOrAction: number, mac?: string | Buffer): void {
-    this.nexthops.set(id, portOrAction === NH_DROP ? 'drop' : `port ${portOrAction} ${String(mac)}`);
+  nexthopSet(id: number, portOrAction: number, mac?: string | number): void {
+    this.nexthops.set(id, portOrAction === NH_DROP ? 'drop' : `port ${portOrAction} ${typeof mac === 'number' ? formatMac(mac) : String(mac)}`);
     this.written.push(id);
   }
   nexthopActionWithPort(id: number, action: number, port: number): void {

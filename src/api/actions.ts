@@ -5,7 +5,9 @@
 import { Forwarder } from '../forwarder';
 import { DpfwdError } from '../errors';
 import { CounterSnapshot } from '../dataplane';
-import { formatIPv4, formatPrefix, parseIPv4, parseInterfaceAddress, parseMac, parsePrefix, parseRouteFile, findAddressConflict, routeLineNumbers } from '../routing/prefix';
+import { formatIPv4, formatPrefix, parseIPv4, parseInterfaceAddress, parsePrefix, findAddressConflict } from '../net/ipv4';
+import { formatMac, parseMac } from '../net/mac';
+import { parseRouteFile, routeLineNumbers } from '../routing/routes';
 import { blackholeProblem, Connected, connectedPrefixProblem, hostAddressProblem, routePrefixProblem } from '../routing/rules';
 import { puntHealth } from '../metrics/health';
 
@@ -257,7 +259,7 @@ export function neighborAdd(ctx: Ctx, a: Args) {
   invalid(hostAddressProblem(connected(ctx), addr));
   const mac = parseMac(str(a, 'mac')!, { unicast: true });
   const port = checkPort(ctx, str(a, 'port'))!;
-  const macStr = [...mac].map((b) => b.toString(16).padStart(2, '0')).join(':');
+  const macStr = formatMac(mac);
   ctx.fwd.rib.setNeighbor(addr, port, macStr, true);
   ctx.fwd.cp.neighbors.setPermanent(addr, ctx.fwd.rib.portIndex(port), macStr);
   return { dst: formatIPv4(addr), lladdr: macStr, dev: port, state: ['PERMANENT'] };

@@ -7,13 +7,13 @@ import {
   findAddressConflict,
   formatIPv4,
   parseInterfaceAddress,
-  parseMac,
   parsePrefix,
   parseUnicastIPv4,
   prefixContains,
   formatPrefix,
-  PORT_NAME_RE,
-} from '../routing/prefix';
+} from '../net/ipv4';
+import { parseMac } from '../net/mac';
+import { PORT_NAME_RE } from '../routing/routes';
 import { blackholeProblem, connectedPrefixProblem, hostAddressProblem, routePrefixProblem } from '../routing/rules';
 import type {
   ArpConfig,
@@ -434,7 +434,7 @@ function validatePorts(c: Ctx, v: unknown, knownNames: Set<string>): PortConfig[
       const ms = c.str(child(p, 'mac'), o.mac, 'a MAC like 02:00:00:00:01:01');
       if (ms !== undefined) {
         const m = c.parse(child(p, 'mac'), () => parseMac(ms, { unicast: true }));
-        if (m) port.mac = ms.toLowerCase();
+        if (m !== undefined) port.mac = ms.toLowerCase();
       }
     }
     if (o.address !== undefined && o.address !== null) {
@@ -699,10 +699,10 @@ function validateNeighbors(c: Ctx, v: unknown, ports: PortConfig[], knownNames: 
     }
     const ms = c.str(child(np, 'mac'), o.mac, 'a MAC like 02:00:00:00:01:02');
     const mac = ms === undefined ? undefined : c.parse(child(np, 'mac'), () => parseMac(ms, { unicast: true }));
-    if (!mac) ok = false;
+    if (mac === undefined) ok = false;
     const port = portRef(c, child(np, 'port'), o.port, ports, knownNames);
     if (port === undefined) ok = false;
-    if (!ok || addr === undefined || !mac || port === undefined) return;
+    if (!ok || addr === undefined || mac === undefined || port === undefined) return;
     const pc = conn.filter((x) => x.port === port);
     if (pc.length > 0 && !pc.some((x) => prefixContains(x, addr))) {
       c.warnings.push(`neighbors[${i}].address: ${formatIPv4(addr)} is not in a connected subnet of port ${port} (${pc.map((x) => x.text).join(', ')})`);

@@ -10,7 +10,7 @@ import {
   ARP_OP_REPLY, ARP_OP_REQUEST, buildArpReplyTo, buildArpRequest, decrementTtlInPlace, parseArp, parseFrame,
   IPPROTO_ICMP, IPPROTO_UDP, ICMP_ECHO_REQUEST, macToBuffer,
 } from '../packet';
-import { formatIPv4, networkOf, parseIPv4, prefixContains } from '../routing/prefix';
+import { formatIPv4, networkOf, parseIPv4, prefixContains } from '../net/ipv4';
 
 export interface ControlPlaneCounters {
   icmpSent: Record<string, number>;

@@ -9,9 +9,10 @@ import { buildEalArgs, mempoolSize } from '../config';
 import { Dataplane, StartConf } from '../dataplane';
 import { DpfwdError } from '../errors';
 import { Rib } from '../routing/rib';
-import { parseInterfaceAddress, parseIPv4, parseMac, parsePrefix, RouteBatch } from '../routing/prefix';
+import { findAddressConflict, parseInterfaceAddress, parseIPv4, parsePrefix } from '../net/ipv4';
+import { macBytes, parseMac } from '../net/mac';
+import { RouteBatch } from '../routing/routes';
 import { addressConflicts, ipsForPciAddress, readNetworkStatus, resolveDeviceRefs } from '../sriov/podenv';
-import { findAddressConflict } from '../routing/prefix';
 import { ControlPlane } from '../controlplane';
 
 export type Logger = (msg: string) => void;
@@ -191,7 +192,7 @@ export class Forwarder {
         rxDescriptors: p.rxDescriptors,
         txDescriptors: p.txDescriptors,
         mtu: p.mtu,
-        mac: p.mac ? parseMac(p.mac) : undefined,
+        mac: p.mac ? macBytes(parseMac(p.mac)) : undefined,
         rxCutLen: rxCutLen(devices[i]),
       })),
       workers: c.workers.map((w) => ({

@@ -31,7 +31,7 @@
  */
 import { ArpConfig } from '../config/types';
 import { DpfwdError } from '../errors';
-import { formatIPv4 } from '../routing/prefix';
+import { formatIPv4 } from '../net/ipv4';
 import { Rib } from '../routing/rib';
 
 export type NeighState = 'INCOMPLETE' | 'REACHABLE' | 'STALE' | 'FAILED' | 'PERMANENT';

@@ -11,7 +11,8 @@
  *   not an object, so a million routes fit in tens of MiB of Node heap.
  */
 import { DpfwdError } from '../errors';
-import { formatIPv4, formatPrefix, maskOf, networkOf, prefixContains, RouteBatch, ROUTE_BLACKHOLE, ROUTE_PORT_ID, ROUTE_VIA } from './prefix';
+import { formatIPv4, formatPrefix, maskOf, networkOf, prefixContains } from '../net/ipv4';
+import { RouteBatch, ROUTE_BLACKHOLE, ROUTE_PORT_ID, ROUTE_VIA } from './routes';
 
 import { ADDR_BROADCAST, ADDR_NETWORK, ADDR_OWN, NH_DROP, NH_GLEAN, NH_LOCAL, NH_UNRESOLVED } from '../dataplane/actions';
 
@@ -20,7 +21,7 @@ export interface FibWriter {
   fibAdd(addr: number, len: number, nexthop: number): void;
   fibDel(addr: number, len: number): void;
   fibAddBulk(addrs: Uint32Array, lens: Uint8Array, nexthops: Uint32Array): number;
-  nexthopSet(id: number, portOrAction: number, mac?: string | Buffer): void;
+  nexthopSet(id: number, portOrAction: number, mac?: string | number): void;
   nexthopActionWithPort(id: number, action: number, port: number): void;
   /** the router's addresses and its subnets' broadcast/network addresses (source and broadcast rules) */
   addrFilterSet?(addrs: Uint32Array, kinds: Uint8Array): void;
