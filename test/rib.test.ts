@@ -328,3 +328,15 @@ describe('rib: addresses for the source and broadcast rules', () => {
     assert.equal(sets.length, 5, 'one update per address change');
   });
 });
+
+describe('rib: listRoutes', () => {
+  it('with a limit returns the first routes in address order, not the first ones stored', () => {
+    const { rib, load } = setup();
+    // stored by prefix length (RouteMaps): the /16s come before the /24s and /32s
+    load('10.30.0.0/16 via 10.2.0.2\n10.20.0.0/16 via 10.2.0.2\n');
+    const all = rib.listRoutes().map((r) => r.prefix);
+    assert.deepEqual(all, [...all].sort((a, b) => ip(a.split('/')[0]) - ip(b.split('/')[0]) || Number(a.split('/')[1]) - Number(b.split('/')[1])));
+    assert.deepEqual(rib.listRoutes(3).map((r) => r.prefix), all.slice(0, 3));
+    assert.deepEqual(rib.listRoutes(3).map((r) => r.prefix), ['10.1.0.0/24', '10.1.0.1/32', '10.2.0.0/24']);
+  });
+});

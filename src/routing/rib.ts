@@ -588,13 +588,23 @@ export class Rib {
 
   // ---- views ----
 
+  /**
+   * The routes in address order (then length), the first `limit` of them: sorted as numbers
+   * (addr·64 + len in a Float64Array) before any view object is made, so a small limit on a big
+   * table builds few objects.
+   */
   listRoutes(limit = Infinity): RouteView[] {
-    const out: RouteView[] = [];
-    for (const [addr, len, v] of this.routes.entries()) {
-      if (out.length >= limit) break;
-      out.push(this.viewOf(addr, len, v));
+    const keys = new Float64Array(this.routes.size);
+    let k = 0;
+    for (const [addr, len] of this.routes.entries()) keys[k++] = addr * 64 + len;
+    keys.sort();
+    const n = Math.min(k, limit);
+    const out: RouteView[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const addr = Math.floor(keys[i] / 64);
+      const len = keys[i] % 64;
+      out[i] = this.viewOf(addr, len, this.routes.get(addr, len)!);
     }
-    out.sort((a, b) => a.addr - b.addr || a.len - b.len);
     return out;
   }
 
