@@ -496,10 +496,10 @@ describe('config: helpers', () => {
   });
 
   it('parseDevice', () => {
-    assert.deepEqual(parseDevice('01:00.1'), { kind: 'pci', device: '0000:01:00.1' });
-    assert.deepEqual(parseDevice('net_tap0,iface=dtap0'), { kind: 'vdev', device: 'net_tap0,iface=dtap0', vdevName: 'net_tap0' });
-    assert.deepEqual(parseDevice('net_bonding0,mode=1,slave=0000:01:00.0'), { kind: 'vdev', device: 'net_bonding0,mode=1,slave=0000:01:00.0', vdevName: 'net_bonding0' });
-    assert.deepEqual(parseDevice('env:X'), { kind: 'env', device: 'env:X' });
+    assert.deepEqual(parseDevice('01:00.1'), { kind: 'pci', device: '0000:01:00.1', name: '0000:01:00.1' });
+    assert.deepEqual(parseDevice('net_tap0,iface=dtap0'), { kind: 'vdev', device: 'net_tap0,iface=dtap0', name: 'net_tap0' });
+    assert.deepEqual(parseDevice('net_bonding0,mode=1,slave=0000:01:00.0'), { kind: 'vdev', device: 'net_bonding0,mode=1,slave=0000:01:00.0', name: 'net_bonding0' });
+    assert.deepEqual(parseDevice('env:X'), { kind: 'env', device: 'env:X', name: 'X', index: 0 });
     assert.equal(typeof parseDevice('net_NULL0'), 'string');
   });
 

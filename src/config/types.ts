@@ -29,7 +29,8 @@ export interface EalConfig {
 }
 
 /** pci: a BDF (normalised to 0000:bb:dd.f) with optional ,k=v devargs; vdev: net_<driver><n>[,k=v…]; env / auto: resolved later. */
-export type DeviceKind = 'pci' | 'vdev' | 'env' | 'auto';
+import type { DeviceKind } from '../net/device';
+export type { DeviceKind };
 
 export interface PortConfig {
   name: string;

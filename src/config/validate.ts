@@ -14,12 +14,12 @@ import {
 } from '../net/ipv4';
 import { parseMac } from '../net/mac';
 import { PORT_NAME_RE } from '../routing/routes';
+import { DEVICE_HELP, DeviceKind, parseDevice } from '../net/device';
 import { blackholeProblem, connectedPrefixProblem, hostAddressProblem, routePrefixProblem } from '../routing/rules';
 import type {
   ArpConfig,
   Config,
   ControlConfig,
-  DeviceKind,
   EalConfig,
   FibConfig,
   IcmpConfig,
@@ -36,8 +36,6 @@ import type {
 /** DPDK's RTE_MAX_LCORE as Debian 12 builds DPDK 22.11. */
 export const MAX_LCORE = 128;
 export const LOG_LEVELS: readonly LogLevel[] = ['emergency', 'alert', 'critical', 'error', 'warning', 'notice', 'info', 'debug'];
-/** Virtual device drivers we know take `key=value` devargs; others pass through unchecked. */
-export const KNOWN_VDEV_DRIVERS: readonly string[] = ['pcap', 'null', 'memif', 'af_packet', 'af_xdp', 'tap', 'ring', 'vhost', 'virtio_user'];
 
 export const DEFAULTS = {
   eal: { lcores: '0-1', inMemory: true, args: [] as string[], logLevel: 'notice' as LogLevel, telemetry: false },
@@ -332,46 +330,6 @@ function validateEal(c: Ctx, v: unknown): EalConfig {
 // ---------------------------------------------------------------------------------------------
 // ports
 
-const DEVICE_HELP = 'a PCI address like 0000:01:10.0, a virtual device like net_af_packet0,iface=veth0, env:NAME[i] or auto';
-
-/**
- * Classifies and normalises a device string: PCI BDFs get the 0000 domain and lowercase hex,
- * vdevs must be net_<driver><n>[,k=v…]. Returns the kind and canonical string, or a problem.
- */
-export function parseDevice(s: string): { kind: DeviceKind; device: string; vdevName?: string } | string {
-  if (s === 'auto') return { kind: 'auto', device: s };
-  if (s.startsWith('env:')) {
-    if (!/^env:[A-Za-z_][A-Za-z0-9_]*(\[(0|[1-9][0-9]*)\])?$/.test(s)) {
-      return `${JSON.stringify(s)} is not an env: device; write env:NAME or env:NAME[i] (i counts from 0 in the comma-separated list)`;
-    }
-    return { kind: 'env', device: s };
-  }
-  const pci = /^(?:([0-9a-fA-F]{4}):)?([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])(,.*)?$/.exec(s);
-  if (pci) {
-    const [, dom, bus, dev, fn, devargs] = pci;
-    if (parseInt(dev, 16) > 0x1f) return `${JSON.stringify(s)} is not a PCI address: device ${dev} is above 1f`;
-    const device = `${(dom ?? '0000').toLowerCase()}:${bus.toLowerCase()}:${dev.toLowerCase()}.${fn}${devargs ?? ''}`;
-    return { kind: 'pci', device };
-  }
-  if (s.startsWith('net_')) {
-    const comma = s.indexOf(',');
-    const name = comma < 0 ? s : s.slice(0, comma);
-    const m = /^net_([a-z_]+?)([0-9]+)$/.exec(name);
-    if (!m) return `${JSON.stringify(name)} is not a virtual device name: use net_<driver><n>, e.g. net_pcap0 or net_af_packet1`;
-    if (comma >= 0 && KNOWN_VDEV_DRIVERS.includes(m[1])) {
-      for (const kv of s.slice(comma + 1).split(',')) {
-        if (!/^[A-Za-z_][A-Za-z0-9_-]*=./.test(kv)) {
-          return `${JSON.stringify(kv)} in ${JSON.stringify(s)} is not a key=value device argument`;
-        }
-      }
-    }
-    return { kind: 'vdev', device: s, vdevName: name };
-  }
-  if (/^[a-z][a-z0-9_.-]*$/i.test(s) && s.length <= 15) {
-    return `${JSON.stringify(s)} is not a device: use ${DEVICE_HELP} (for a kernel interface, net_af_packet0,iface=${s})`;
-  }
-  return `${JSON.stringify(s)} is not a device: use ${DEVICE_HELP}`;
-}
 
 function validatePorts(c: Ctx, v: unknown, knownNames: Set<string>): PortConfig[] {
   const ports: PortConfig[] = [];
@@ -409,7 +367,7 @@ function validatePorts(c: Ctx, v: unknown, knownNames: Set<string>): PortConfig[
       else {
         device = r.device;
         deviceKind = r.kind;
-        const key = r.kind === 'vdev' ? r.vdevName! : r.kind === 'pci' ? r.device.split(',')[0] : r.kind === 'env' ? r.device : '';
+        const key = r.kind === 'vdev' || r.kind === 'pci' ? r.name : r.kind === 'env' ? r.device : '';
         if (key) {
           const prev = byDevice.get(key);
           if (prev !== undefined) {

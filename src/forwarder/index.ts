@@ -12,16 +12,11 @@ import { Rib } from '../routing/rib';
 import { findAddressConflict, parseInterfaceAddress, parseIPv4, parsePrefix } from '../net/ipv4';
 import { macBytes, parseMac } from '../net/mac';
 import { RouteBatch } from '../routing/routes';
+import { deviceName, devargs } from '../net/device';
 import { addressConflicts, ipsForPciAddress, readNetworkStatus, resolveDeviceRefs } from '../sriov/podenv';
 import { ControlPlane } from '../controlplane';
 
 export type Logger = (msg: string) => void;
-
-/** DPDK's device name for a device string: the BDF, or the vdev name before the first comma. */
-export function deviceName(device: string): string {
-  const comma = device.indexOf(',');
-  return comma < 0 ? device : device.slice(0, comma);
-}
 
 /**
  * The longest frame a port's PMD may have cut short (rx_truncated, docs/kernel-ports.md), or 0
@@ -47,15 +42,6 @@ export function rxCutLen(device: string): number {
   if (!/^net_af_packet/.test(deviceName(device))) return 0;
   const fs = Number(devargs(device).get('framesz') ?? 2048);
   return Number.isInteger(fs) && fs > 66 ? fs - 66 : 0;
-}
-
-function devargs(device: string): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const kv of device.split(',').slice(1)) {
-    const eq = kv.indexOf('=');
-    if (eq > 0) m.set(kv.slice(0, eq), kv.slice(eq + 1));
-  }
-  return m;
 }
 
 /**

@@ -19,7 +19,7 @@ import { ORIGINS } from '../routing/rib';
 import type { ControlPlaneCounters } from '../controlplane';
 import { ICMP_TYPE_NAMES } from '../icmp';
 import { IGNORE_REASONS, IgnoreReason, LIMIT_REASONS, LimitReason, NEIGH_STATES } from '../neighbors';
-import { deviceName } from '../forwarder';
+import { deviceName } from '../net/device';
 
 export { startMetricsServer, MetricsServer, METRICS_REFUSALS } from './server';
 import { METRICS_REFUSALS } from './server';

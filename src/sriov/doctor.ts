@@ -3,7 +3,8 @@ import { parse as parseYaml } from 'yaml';
 import { DpfwdError } from '../errors';
 import { groupConflicts } from './bind';
 import { addressConflicts, resolveDeviceRefs } from './podenv';
-import { BIFURCATED_DRIVERS, isDpdkDriver, listEthernetDevices, pciAddressOf, PciDevice, readPciDevice, SysRoot } from './sysfs';
+import { isVdev, pciAddressOf } from '../net/device';
+import { BIFURCATED_DRIVERS, isDpdkDriver, listEthernetDevices, PciDevice, readPciDevice, SysRoot } from './sysfs';
 
 export type CheckStatus = 'OK' | 'WARN' | 'FAIL';
 export interface DoctorCheck {
@@ -67,10 +68,6 @@ export interface DoctorOptions {
   procStatus?: string;
 }
 
-/** A DPDK vdev string (net_pcap0,…), as opposed to a PCI address or a device reference. */
-export function isVdev(device: string): boolean {
-  return /^net_/.test(device) || (!pciAddressOf(device) && !device.startsWith('env:') && device !== 'auto');
-}
 
 /** `dpfwd doctor`: each check OK / WARN / FAIL with its fix, read-only. */
 export function runDoctor(opts: DoctorOptions = {}): DoctorReport {
