@@ -23,7 +23,7 @@ import * as path from 'path';
 import { ACTIONS, Ctx } from './actions';
 import { DpfwdError } from '../errors';
 import type { ControlLimits } from '../config/types';
-import { DEFAULTS } from '../config/validate';
+import { DEFAULTS } from '../config/keys';
 import { CONTROL_REFUSALS, ControlRefusal, Logger, Refusals } from './refusals';
 export { CONTROL_REFUSALS, ControlRefusal };
 

@@ -183,4 +183,4 @@ export interface Config {
   warnings: string[];
 }
 
-export type TopLevelKey = 'eal' | 'ports' | 'workers' | 'fib' | 'routes' | 'neighbors' | 'metrics' | 'control' | 'punt' | 'icmp' | 'arp' | 'mempool';
+export type { TopLevelKey } from './keys';

@@ -1,5 +1,5 @@
 /**
- * Validation and defaults: turns the plain value read from YAML into a resolved Config, or
+ * Validation: turns the plain value read from YAML into a resolved Config, or
  * collects every problem as `path: problem` (path like `ports[1].address`). Never stops at the
  * first error; values that fail fall back to their default so later checks do not cascade.
  */
@@ -15,6 +15,10 @@ import {
 import { parseMac } from '../net/mac';
 import { PORT_NAME_RE } from '../routing/routes';
 import { DEVICE_HELP, DeviceKind, parseDevice } from '../net/device';
+import { DEFAULTS, VALID_KEYS } from './keys';
+import { child, Ctx, got, Path, SourceOf } from './kit';
+export type { Path, SourceOf } from './kit';
+import { mempoolSize } from './mempool';
 import { blackholeProblem, connectedPrefixProblem, hostAddressProblem, routePrefixProblem } from '../routing/rules';
 import type {
   ArpConfig,
@@ -37,38 +41,7 @@ import type {
 export const MAX_LCORE = 128;
 export const LOG_LEVELS: readonly LogLevel[] = ['emergency', 'alert', 'critical', 'error', 'warning', 'notice', 'info', 'debug'];
 
-export const DEFAULTS = {
-  eal: { lcores: '0-1', inMemory: true, args: [] as string[], logLevel: 'notice' as LogLevel, telemetry: false },
-  port: { rxQueues: 1, rxDescriptors: 1024, txDescriptors: 1024, mtu: 1500 },
-  fib: { maxRoutes: 1048576, maxNexthops: 65536 },
-  metrics: { listen: '127.0.0.1:9450', maxConnections: 64, headersTimeoutMs: 10000, requestTimeoutMs: 30000, keepAliveTimeoutMs: 65000, idleTimeoutMs: 120000 },
-  control: {
-    socket: '/run/dpfwd/dpfwd.sock', mode: 0o660, maxClients: 64, maxRequestBytes: 64 * 1048576, maxBufferedBytes: 256 * 1048576,
-    maxReplyBacklogBytes: 1048576, requestTimeoutMs: 30000, idleTimeoutMs: 300000,
-  },
-  punt: { rate: 10000, burst: 256, maxWaitMs: 1000 },
-  icmp: { unreachable: true, rateLimit: 1000, burst: 50 },
-  arp: { reachableMs: 30000, staleMs: 60000, retransmitMs: 1000, probes: 3, queueLen: 4, maxEntries: 4096, maxIncomplete: 256, newPerSecond: 100, lockMs: 1000 },
-  mempool: { mbufs: 0, cacheSize: 256 },
-} as const;
-
-const KEYS = {
-  top: ['eal', 'ports', 'workers', 'fib', 'routes', 'neighbors', 'metrics', 'control', 'punt', 'icmp', 'arp', 'mempool'],
-  eal: ['lcores', 'inMemory', 'filePrefix', 'args', 'logLevel', 'hugepagesMiB', 'telemetry'],
-  port: ['name', 'device', 'rxQueues', 'rxDescriptors', 'txDescriptors', 'mtu', 'mac', 'address'],
-  worker: ['lcore', 'rx'],
-  rx: ['port', 'queue'],
-  fib: ['maxRoutes', 'tbl8Groups', 'maxNexthops'],
-  route: ['prefix', 'via', 'port', 'blackhole'],
-  neighbor: ['address', 'mac', 'port'],
-  metrics: ['listen', 'maxConnections', 'headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'idleTimeoutMs'],
-  control: ['socket', 'mode', 'maxClients', 'maxRequestBytes', 'maxBufferedBytes', 'maxReplyBacklogBytes', 'requestTimeoutMs', 'idleTimeoutMs'],
-  punt: ['rate', 'burst', 'maxWaitMs'],
-  icmp: ['unreachable', 'rateLimit', 'burst'],
-  arp: ['reachableMs', 'staleMs', 'retransmitMs', 'probes', 'queueLen', 'maxEntries', 'maxIncomplete', 'newPerSecond', 'lockMs'],
-  mempool: ['mbufs', 'cacheSize'],
-};
-export const VALID_KEYS: Readonly<Record<keyof typeof KEYS, readonly string[]>> = KEYS;
+const KEYS = VALID_KEYS;
 
 /** EAL options dpfwd sets itself; giving them in eal.args would contradict the config. */
 const MANAGED_EAL_ARGS: Record<string, string> = {
@@ -89,138 +62,6 @@ const MANAGED_EAL_ARGS: Record<string, string> = {
   '--no-telemetry': 'eal.telemetry',
   '--telemetry': 'eal.telemetry',
 };
-
-export type Path = string;
-/** Reads the original source text of a scalar (to tell `0660` from `660`), if known. */
-export type SourceOf = (path: (string | number)[]) => string | undefined;
-
-function child(path: Path, key: string | number): Path {
-  if (typeof key === 'number') return `${path}[${key}]`;
-  return path ? `${path}.${key}` : key;
-}
-
-function got(v: unknown): string {
-  if (v === null || v === undefined) return 'nothing';
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object') return 'a mapping';
-  return String(v);
-}
-
-function editDistance(a: string, b: string): number {
-  const d: number[] = [];
-  for (let j = 0; j <= b.length; j++) d[j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    let prev = d[0];
-    d[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = d[j];
-      d[j] = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return d[b.length];
-}
-
-function isSubsequence(short: string, long: string): boolean {
-  let i = 0;
-  for (let j = 0; j < long.length && i < short.length; j++) if (long[j] === short[i]) i++;
-  return i === short.length;
-}
-
-/** The closest valid key to a misspelt one, or undefined when nothing is close. */
-export function suggestKey(key: string, valid: readonly string[]): string | undefined {
-  const k = key.toLowerCase();
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const v of valid) {
-    const vl = v.toLowerCase();
-    let dist = editDistance(k, vl);
-    if (k === vl) dist = 0;
-    else if (k.length >= 3 && (vl.startsWith(k) || k.startsWith(vl))) dist = Math.min(dist, 1);
-    else if (vl.length >= 4 && (isSubsequence(vl, k) || isSubsequence(k, vl))) dist = Math.min(dist, 2); // staleTimeMs → staleMs
-    if (dist < bestD) {
-      bestD = dist;
-      best = v;
-    }
-  }
-  const limit = Math.max(1, Math.min(3, Math.floor(key.length / 3)));
-  return bestD <= limit ? best : undefined;
-}
-
-class Ctx {
-  errors: string[] = [];
-  warnings: string[] = [];
-  constructor(readonly sourceOf: SourceOf) {}
-
-  err(path: Path, problem: string): void {
-    this.errors.push(path ? `${path}: ${problem}` : problem);
-  }
-
-  /** A mapping with only `valid` keys; null/undefined count as an empty mapping. */
-  map(path: Path, v: unknown, valid: readonly string[], what = 'a mapping'): Record<string, unknown> | null {
-    if (v === undefined || v === null) return {};
-    if (typeof v !== 'object' || Array.isArray(v)) {
-      this.err(path, `expected ${what}, got ${got(v)}`);
-      return null;
-    }
-    const o = v as Record<string, unknown>;
-    for (const k of Object.keys(o)) {
-      if (valid.includes(k)) continue;
-      const s = suggestKey(k, valid);
-      this.err(child(path, k), `unknown key${s ? `; did you mean ${s}?` : ''} (valid keys: ${valid.join(', ')})`);
-    }
-    return o;
-  }
-
-  /** A list; null/undefined count as empty. */
-  list(path: Path, v: unknown, what: string): unknown[] {
-    if (v === undefined || v === null) return [];
-    if (!Array.isArray(v)) {
-      this.err(path, `expected a list of ${what}, got ${got(v)}`);
-      return [];
-    }
-    return v;
-  }
-
-  int(path: Path, v: unknown, def: number, min: number, max: number, opts: { pow2?: boolean; unit?: string } = {}): number {
-    if (v === undefined) return def;
-    const u = opts.unit ? ` ${opts.unit}` : '';
-    const range = `${opts.pow2 ? 'a power of 2' : 'an integer'} from ${min} to ${max}${u}`;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max || (opts.pow2 && (v & (v - 1)) !== 0)) {
-      this.err(path, `expected ${range}, got ${got(v)}`);
-      return def;
-    }
-    return v;
-  }
-
-  bool(path: Path, v: unknown, def: boolean): boolean {
-    if (v === undefined) return def;
-    if (typeof v !== 'boolean') {
-      this.err(path, `expected true or false, got ${got(v)}`);
-      return def;
-    }
-    return v;
-  }
-
-  str(path: Path, v: unknown, what: string): string | undefined {
-    if (typeof v !== 'string') {
-      this.err(path, v === undefined ? `required (${what})` : `expected ${what}, got ${got(v)}`);
-      return undefined;
-    }
-    return v;
-  }
-
-  /** Runs a src/routing parser, turning its EINVAL into an error at `path`. */
-  parse<T>(path: Path, f: () => T): T | undefined {
-    try {
-      return f();
-    } catch (e) {
-      this.err(path, (e as Error).message);
-      return undefined;
-    }
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // eal
@@ -786,27 +627,6 @@ function validateMempool(c: Ctx, v: unknown): MempoolConfig {
 }
 
 // ---------------------------------------------------------------------------------------------
-
-/** l3fwd's per-worker RX burst, counted in the mempool size. */
-export const BURST_SIZE = 32;
-export const MEMPOOL_FLOOR = 8192;
-
-/**
- * Number of mbufs for the one packet pool: mempool.mbufs when set, else l3fwd's formula
- * Σports(rxQueues·rxDescriptors) + Σports(workers·txDescriptors) + workers·32 + workers·cacheSize,
- * at least 8192, rounded up to 2^n − 1 (the size rte_mempool handles best).
- */
-export function mempoolSize(config: Pick<Config, 'ports' | 'workers' | 'mempool'>): number {
-  if (config.mempool.mbufs > 0) return config.mempool.mbufs;
-  const w = config.workers.length;
-  let n = 0;
-  for (const p of config.ports) n += p.rxQueues * p.rxDescriptors + w * p.txDescriptors;
-  n += w * BURST_SIZE + w * config.mempool.cacheSize;
-  n = Math.max(n, MEMPOOL_FLOOR);
-  let r = 1;
-  while (r - 1 < n) r *= 2;
-  return r - 1;
-}
 
 /**
  * Validates a plain value (as read from YAML) into a Config. Returns the config or the list of

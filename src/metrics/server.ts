@@ -15,7 +15,7 @@ import * as http from 'http';
 import { AddressInfo, Socket } from 'net';
 import { DpfwdError } from '../errors';
 import type { MetricsLimits } from '../config/types';
-import { DEFAULTS } from '../config/validate';
+import { DEFAULTS } from '../config/keys';
 import { Logger, Refusals } from '../api/refusals';
 import { unhealthy } from './health';
 import type { Metrics, MetricsSource } from './index';
