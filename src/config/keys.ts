@@ -9,7 +9,9 @@
  * starts. (A reload that applied live keys as a diff, Snabb-style, would compare two configs by
  * these rows; there is none yet, so there is no diff function either.)
  */
-import type { LogLevel } from './types';
+/** DPDK's log levels, by the names eal.logLevel takes. */
+export const LOG_LEVELS = ['emergency', 'alert', 'critical', 'error', 'warning', 'notice', 'info', 'debug'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export type ChangeMode = 'live' | 'restart';
 

@@ -6,7 +6,8 @@
  * are needed; they are known to be valid.
  */
 
-export type LogLevel = 'emergency' | 'alert' | 'critical' | 'error' | 'warning' | 'notice' | 'info' | 'debug';
+import type { LogLevel } from './keys';
+export type { LogLevel };
 
 export interface EalConfig {
   /** the lcore list as given (canonical, e.g. "0-3" or "0,2,4"), passed to EAL as -l */

@@ -15,7 +15,7 @@ import {
 import { parseMac } from '../net/mac';
 import { PORT_NAME_RE } from '../routing/routes';
 import { DEVICE_HELP, DeviceKind, parseDevice } from '../net/device';
-import { DEFAULTS, VALID_KEYS } from './keys';
+import { DEFAULTS, LOG_LEVELS, VALID_KEYS } from './keys';
 import { child, Ctx, got, Path, SourceOf } from './kit';
 export type { Path, SourceOf } from './kit';
 import { mempoolSize } from './mempool';
@@ -39,7 +39,6 @@ import type {
 
 /** DPDK's RTE_MAX_LCORE as Debian 12 builds DPDK 22.11. */
 export const MAX_LCORE = 128;
-export const LOG_LEVELS: readonly LogLevel[] = ['emergency', 'alert', 'critical', 'error', 'warning', 'notice', 'info', 'debug'];
 
 const KEYS = VALID_KEYS;
 
