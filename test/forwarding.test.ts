@@ -41,6 +41,12 @@ function fwdCase(desc: string, o: Parameters<typeof udp>[0], port: Egress): Case
   return { desc, frame: udp(o), out: { port, bytes: fwd(o, port) } };
 }
 
+/** The frame with an 802.1Q tag (TPID 0x8100, VID `vid`) after the MAC addresses. */
+function tag(frame: Buffer, vid: number): Buffer {
+  const t = Buffer.from([0x81, 0x00, vid >> 8, vid & 0xff]);
+  return Buffer.concat([frame.subarray(0, 12), t, frame.subarray(12)]);
+}
+
 /** An IPv4 id that makes the header checksum take a given value (before or after the TTL step). */
 function idFor(o: Parameters<typeof udp>[0], want: number, after: boolean): number {
   for (let id = 0; id < 65536; id++) {
@@ -66,6 +72,7 @@ function cases(): Case[] {
     fwdCase('IP options (IHL 6) are carried through', { dst: '10.20.2.2', options: Buffer.from([1, 1, 1, 0]) }, 'east'),
     fwdCase('DF set, 1000-byte frame within the MTU', { dst: '10.20.3.3', df: true, size: 1000 }, 'east'),
     { desc: 'IPv6 frame', frame: ipv6, drop: 'not_ipv4' },
+    { desc: '802.1Q-tagged (VLAN 100) on a port without sub-interfaces', frame: tag(udp({ dst: '10.20.1.1' }), 100), drop: 'unknown_vlan' },
     { desc: 'IPv4 EtherType with 10 bytes of header', frame: shortIp, drop: 'truncated' },
     { desc: 'version 6 in an IPv4 frame', frame: udp({ dst: '10.20.1.1', version: 6 }), drop: 'bad_version' },
     { desc: 'IHL 4', frame: udp({ dst: '10.20.1.1', ihl: 4 }), drop: 'bad_header_length' },

@@ -325,16 +325,6 @@ Napi::Value AddrFilterSet(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
-Napi::Value FibLookup(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  if (!IsUint(info[0])) return TypeErr(env, "fibLookup(ip: uint32)");
-  uint32_t nh = 0;
-  int rc = dp_route_lookup(info[0].As<Napi::Number>().Uint32Value(), &nh);
-  if (rc == -ENOENT) return env.Null();
-  if (rc != 0) return Throw(env, rc, "FIB lookup failed");
-  return Napi::Number::New(env, nh);
-}
-
 Napi::Value NexthopSet(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (!IsUint(info[0]) || !IsUint(info[1]) || !info[2].IsNumber())
@@ -348,16 +338,31 @@ Napi::Value NexthopSet(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
-Napi::Value NexthopGet(const Napi::CallbackInfo &info) {
+// ---- VLAN sub-interfaces ----
+
+Napi::Value IfaceSet(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  if (!IsUint(info[0])) return TypeErr(env, "nexthopGet(id: number)");
-  uint64_t w = 0;
-  int rc = dp_nexthop_get(info[0].As<Napi::Number>().Uint32Value(), &w);
-  if (rc != 0) return Throw(env, rc, "next-hop read failed");
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("port", static_cast<double>(w >> 48));
-  o.Set("mac48", static_cast<double>(w & 0xffffffffffffull));
-  return o;
+  if (!IsUint(info[0]) || !IsUint(info[1]) || !IsUint(info[2]) || !IsUint(info[3]))
+    return TypeErr(env, "ifaceSet(iface: number, port: number, vlan: number, mtu: number)");
+  uint32_t iface = info[0].As<Napi::Number>().Uint32Value(), port = info[1].As<Napi::Number>().Uint32Value();
+  uint32_t vlan = info[2].As<Napi::Number>().Uint32Value(), mtu = info[3].As<Napi::Number>().Uint32Value();
+  if (iface > 0xffff || port > 0xffff || vlan > 0xffff || mtu > 0xffff) return TypeErr(env, "ifaceSet: value out of range");
+  int rc = dp_iface_set(static_cast<uint16_t>(iface), static_cast<uint16_t>(port), static_cast<uint16_t>(vlan),
+                        static_cast<uint16_t>(mtu));
+  if (rc == -EEXIST) return Throw(env, rc, "another sub-interface has this port and VLAN");
+  if (rc == -ENODEV) return Throw(env, rc, "no such port (or the dataplane is not running)");
+  if (rc == -EINVAL) return Throw(env, rc, "interface index, VLAN (1-4094) or MTU (68 up to the port's MTU) out of range");
+  if (rc != 0) return Throw(env, rc, "cannot set the sub-interface");
+  return env.Undefined();
+}
+
+Napi::Value IfaceDel(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!IsUint(info[0]) || info[0].As<Napi::Number>().Uint32Value() > 0xffff) return TypeErr(env, "ifaceDel(iface: number)");
+  int rc = dp_iface_del(static_cast<uint16_t>(info[0].As<Napi::Number>().Uint32Value()));
+  if (rc == -ENOENT) return Throw(env, rc, "no such sub-interface");
+  if (rc != 0) return Throw(env, rc, "cannot delete the sub-interface");
+  return env.Undefined();
 }
 
 // ---- counters and names ----
@@ -384,6 +389,48 @@ Napi::Value GetNames(const Napi::CallbackInfo &info) {
   return o;
 }
 
+Napi::Array NamedList(Napi::Env env, const char *(*name)(unsigned), const char *(*help)(unsigned)) {
+  Napi::Array a = Napi::Array::New(env);
+  for (unsigned i = 0;; i++) {
+    const char *n = name(i);
+    if (!n) break;
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", n);
+    o.Set("help", help(i));
+    a.Set(i, o);
+  }
+  return a;
+}
+
+// The C side's constants, so TypeScript keeps no copies: sizes, next-hop actions, address
+// kinds, and the named lists with their help text (drop reasons, punt kinds, counters).
+Napi::Value Constants(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("burst", DP_BURST);
+  o.Set("maxPorts", DP_MAX_PORTS);
+  o.Set("maxSubifs", DP_MAX_SUBIFS);
+  o.Set("maxWorkers", DP_MAX_WORKERS);
+  Napi::Object nh = Napi::Object::New(env);
+  nh.Set("unresolved", DP_NH_UNRESOLVED);
+  nh.Set("glean", DP_NH_GLEAN);
+  nh.Set("local", DP_NH_LOCAL);
+  nh.Set("drop", DP_NH_DROP);
+  nh.Set("actionMin", DP_NH_ACTION_MIN);
+  o.Set("nh", nh);
+  Napi::Object ak = Napi::Object::New(env);
+  ak.Set("own", static_cast<uint32_t>(DP_ADDR_OWN));
+  ak.Set("broadcast", static_cast<uint32_t>(DP_ADDR_BROADCAST));
+  ak.Set("network", static_cast<uint32_t>(DP_ADDR_NETWORK));
+  o.Set("addrKinds", ak);
+  o.Set("addrSetMax", DP_ADDR_SET_MAX);
+  o.Set("drops", NamedList(env, dp_drop_reason_name, dp_drop_reason_help));
+  o.Set("punts", NamedList(env, dp_punt_kind_name, dp_punt_kind_help));
+  o.Set("workerCounters", NamedList(env, dp_worker_counter_name, dp_worker_counter_help));
+  o.Set("portCounters", NamedList(env, dp_port_counter_name, dp_port_counter_help));
+  return o;
+}
+
 Napi::Value Counters(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   size_t bytes = 0;
@@ -400,6 +447,8 @@ Napi::Value Counters(const Napi::CallbackInfo &info) {
   lo.Set("workerFields", l.worker_fields);
   lo.Set("portBase", l.port_base);
   lo.Set("portStride", l.port_stride);
+  lo.Set("subifBase", l.subif_base);
+  lo.Set("nSubifs", l.n_subifs);
   lo.Set("puntBase", l.punt_base);
   lo.Set("nDropReasons", l.n_drop_reasons);
   lo.Set("nPuntKinds", l.n_punt_kinds);
@@ -445,6 +494,7 @@ void OnPunt(uv_poll_t *, int status, int) {
     for (unsigned i = 0; i < n; i++) {
       Napi::Object f = Napi::Object::New(env);
       f.Set("port", batch[i].port);
+      f.Set("iface", batch[i].iface);
       f.Set("kind", batch[i].kind);
       f.Set("data", Napi::Buffer<uint8_t>::Copy(env, batch[i].data, batch[i].len));
       dp_punt_release(&batch[i]);
@@ -496,11 +546,15 @@ Napi::Value PuntStatus(const Napi::CallbackInfo &info) {
 
 Napi::Value Inject(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  if (!IsUint(info[0]) || !info[1].IsBuffer()) return TypeErr(env, "inject(port: number, frame: Buffer)");
+  if (!IsUint(info[0]) || !info[1].IsBuffer()) return TypeErr(env, "inject(iface: number, frame: Buffer)");
+  uint32_t iface = info[0].As<Napi::Number>().Uint32Value();
   Napi::Buffer<uint8_t> b = info[1].As<Napi::Buffer<uint8_t>>();
-  int rc = dp_inject(static_cast<uint16_t>(info[0].As<Napi::Number>().Uint32Value()), b.Data(),
-                     static_cast<uint32_t>(b.Length()));
-  return Napi::Number::New(env, rc);
+  int rc = iface > 0xffff ? -EINVAL : dp_inject(static_cast<uint16_t>(iface), b.Data(), static_cast<uint32_t>(b.Length()));
+  if (rc == 0) return env.Undefined();
+  if (rc == -ENOBUFS) return Throw(env, rc, "the inject ring or the mbuf pool is full");
+  if (rc == -EMSGSIZE) return Throw(env, rc, "the frame is shorter than an Ethernet header or longer than the interface's MTU");
+  if (rc == -EINVAL) return Throw(env, rc, "no such interface");
+  return Throw(env, rc, "the dataplane is not running");
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -518,9 +572,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("fibAdd", Napi::Function::New(env, FibAdd));
   exports.Set("fibDel", Napi::Function::New(env, FibDel));
   exports.Set("fibAddBulk", Napi::Function::New(env, FibAddBulk));
-  exports.Set("fibLookup", Napi::Function::New(env, FibLookup));
   exports.Set("nexthopSet", Napi::Function::New(env, NexthopSet));
-  exports.Set("nexthopGet", Napi::Function::New(env, NexthopGet));
+  exports.Set("ifaceSet", Napi::Function::New(env, IfaceSet));
+  exports.Set("ifaceDel", Napi::Function::New(env, IfaceDel));
+  exports.Set("constants", Napi::Function::New(env, Constants));
   exports.Set("names", Napi::Function::New(env, GetNames));
   exports.Set("counters", Napi::Function::New(env, Counters));
   exports.Set("tscHz", Napi::Function::New(env, TscHz));

@@ -54,6 +54,11 @@ static const char *const punt_names[] = {
 	DP_PUNT_KINDS(DP_X)
 #undef DP_X
 };
+static const char *const punt_helps[] = {
+#define DP_X(name, help) help,
+	DP_PUNT_KINDS(DP_X)
+#undef DP_X
+};
 enum dp_wctr {
 #define DP_X(name, help) DP_WCTR_##name,
 	DP_WORKER_COUNTERS(DP_X)
@@ -65,11 +70,18 @@ static const char *const wctr_names[] = {
 	DP_WORKER_COUNTERS(DP_X)
 #undef DP_X
 };
+static const char *const wctr_helps[] = {
+#define DP_X(name, help) help,
+	DP_WORKER_COUNTERS(DP_X)
+#undef DP_X
+};
 
 const char *dp_drop_reason_name(unsigned i) { return i < DP_DROP_MAX ? drop_names[i] : NULL; }
 const char *dp_drop_reason_help(unsigned i) { return i < DP_DROP_MAX ? drop_helps[i] : NULL; }
 const char *dp_punt_kind_name(unsigned i) { return i < DP_PUNT_MAX ? punt_names[i] : NULL; }
+const char *dp_punt_kind_help(unsigned i) { return i < DP_PUNT_MAX ? punt_helps[i] : NULL; }
 const char *dp_worker_counter_name(unsigned i) { return i < DP_WCTR_MAX ? wctr_names[i] : NULL; }
+const char *dp_worker_counter_help(unsigned i) { return i < DP_WCTR_MAX ? wctr_helps[i] : NULL; }
 
 static const char *const pctr_names[] = {
 #define DP_X(name, help) #name,
@@ -89,7 +101,8 @@ const char *dp_port_counter_help(unsigned i) { return i < DP_PCTR_MAX ? pctr_hel
 #define PORT_SLOTS (1 + DP_DROP_MAX + DP_PCTR_MAX) /* forwarded, then drops, then DP_PORT_COUNTERS */
 #define PORT_CTR(c) (1 + DP_DROP_MAX + DP_PCTR_##c) /* a DP_PORT_COUNTERS slot in a port's block */
 #define PORT_BASE DP_WCTR_MAX
-#define PUNT_BASE (PORT_BASE + DP_MAX_PORTS * PORT_SLOTS)
+#define SUBIF_BASE (PORT_BASE + DP_MAX_PORTS * PORT_SLOTS)
+#define PUNT_BASE (PORT_BASE + DP_MAX_IFACES * PORT_SLOTS)
 #define WORKER_SLOTS_RAW (PUNT_BASE + 2 * DP_PUNT_MAX)
 #define WORKER_STRIDE (((WORKER_SLOTS_RAW) + 7) & ~7u)
 
@@ -140,6 +153,10 @@ static struct {
 	struct dp_fib *fib;
 	struct rte_lpm *lpm; /* dp_fib_lpm(fib): the tables workers look up in */
 	uint64_t src_et[DP_MAX_PORTS]; /* per port: dp_src_et_word of its MAC */
+	/* VLAN sub-interface k (index DP_MAX_PORTS + k): one word read atomically, see iface_word */
+	uint64_t subifs[DP_MAX_SUBIFS];
+	/* (port, VID) -> interface index, DP_IFACE_NONE when no sub-interface has it */
+	uint16_t (*vlan_map)[4096];
 	uint32_t mtu_floor;            /* smallest port MTU: IPv4 packets up to it need no MTU test */
 	/* source and broadcast rules: the flags live here (a fixed address the loop reaches from
 	 * the same base register as src_et); the exact set is double-buffered, see dp_addr_filter_set */
@@ -164,6 +181,28 @@ static struct {
 	unsigned n_rx_cbs;
 	struct { uint16_t port_id, queue; const struct rte_eth_rxtx_callback *cb; } rx_cbs[DP_MAX_WORKERS * DP_MAX_RXQ_PER_WORKER];
 } dp = { .efd = -1 };
+
+/* ---- interfaces: port i's untagged interface is index i, VLAN sub-interfaces follow ---- */
+
+#define DP_IFACE_NONE 0xffffu
+/* A sub-interface's word: bit 63 configured, bits 32-47 port index, 16-31 VLAN, 0-15 MTU. */
+#define SUBIF_USED (1ull << 63)
+#define SUBIF_PORT(w) ((unsigned)((w) >> 32) & 0xffffu)
+#define SUBIF_VLAN(w) ((unsigned)((w) >> 16) & 0xffffu)
+#define SUBIF_MTU(w) ((unsigned)(w) & 0xffffu)
+
+static inline uint64_t
+subif_word(unsigned iface)
+{
+	return __atomic_load_n(&dp.subifs[iface - DP_MAX_PORTS], __ATOMIC_ACQUIRE);
+}
+
+/* The physical port of an interface index (0 for a sub-interface deleted meanwhile). */
+static inline unsigned
+iface_port(unsigned iface)
+{
+	return iface < DP_MAX_PORTS ? iface : SUBIF_PORT(subif_word(iface));
+}
 
 /* ---- DPDK log capture: keep the tail for error messages, pass everything on to stderr ---- */
 
@@ -355,7 +394,7 @@ punt(struct worker *w, struct rte_mbuf *m, unsigned port_idx, unsigned kind)
 		return 0;
 	}
 	w->punt_budget = b - w->punt_cost;
-	m->hash.usr = (kind << 16) | port_idx;
+	m->hash.usr = (kind << 24) | (iface_port(port_idx) << 16) | port_idx;
 	if (rte_ring_sp_enqueue(w->punt, m) != 0) {
 		ctr_add(w->ctr, PUNT_BASE + 2 * kind + 1, 1);
 		return 0;
@@ -497,6 +536,10 @@ exact_path(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx)
 	uint32_t len = rte_pktmbuf_data_len(m);
 	if (len < sizeof(*eth)) {
 		drop(pc, m, DP_DROP_truncated);
+		return -1;
+	}
+	if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_VLAN)) {
+		drop(pc, m, DP_DROP_unknown_vlan);
 		return -1;
 	}
 	if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP)) {
@@ -1008,6 +1051,8 @@ release_all(void)
 	}
 	rte_free(dp.counters);
 	dp.counters = NULL;
+	rte_free(dp.vlan_map);
+	dp.vlan_map = NULL;
 	rte_mempool_free(dp.pool);
 	dp.pool = NULL;
 	if (dp.efd >= 0)
@@ -1081,9 +1126,14 @@ dp_start(const struct dp_conf *c, char *err, size_t errlen)
 	dp.workers = rte_zmalloc("dpfwd_workers", sizeof(struct worker) * c->n_workers, RTE_CACHE_LINE_SIZE);
 	for (unsigned i = 0; i < 2; i++)
 		dp.addr_sets[i] = rte_zmalloc("dpfwd_addr_set", sizeof(struct dp_addr_set), RTE_CACHE_LINE_SIZE);
+	dp.vlan_map = rte_malloc("dpfwd_vlan_map", sizeof(*dp.vlan_map) * DP_MAX_PORTS, RTE_CACHE_LINE_SIZE);
+	if (dp.vlan_map)
+		memset(dp.vlan_map, 0xff, sizeof(*dp.vlan_map) * DP_MAX_PORTS); /* DP_IFACE_NONE */
+	memset(dp.subifs, 0, sizeof(dp.subifs));
 	__atomic_store_n(&dp.addr_filter.set, dp.addr_sets[0], __ATOMIC_RELEASE);
 	dp_addr_flags_compute(dp.addr_filter.src_head, dp.addr_filter.tail_head, dp.addr_sets[0]);
-	if (!dp.nexthops || !dp.qsv || !dp.counters || !dp.workers || !dp.addr_sets[0] || !dp.addr_sets[1]) {
+	if (!dp.nexthops || !dp.qsv || !dp.counters || !dp.workers || !dp.addr_sets[0] || !dp.addr_sets[1] ||
+	    !dp.vlan_map) {
 		release_all();
 		return fail(err, errlen, ENOMEM, "out of hugepage memory for tables; reserve more hugepages");
 	}
@@ -1251,14 +1301,6 @@ dp_port_stats(uint16_t idx, struct dp_port_stats *out)
 }
 
 int
-dp_port_stats_reset(uint16_t idx)
-{
-	if (!dp.running || idx >= dp.n_ports)
-		return -ENODEV;
-	return rte_eth_stats_reset(dp.ports[idx].port_id);
-}
-
-int
 dp_mempool_info(struct dp_mempool_info *out)
 {
 	if (!dp.pool)
@@ -1341,35 +1383,56 @@ dp_route_add_bulk(const uint32_t *ips, const uint8_t *depths, const uint32_t *nh
 }
 
 int
-dp_route_lookup(uint32_t ip, uint32_t *nh)
-{
-	if (!dp.lpm)
-		return -ENODEV;
-	return rte_lpm_lookup(dp.lpm, ip, nh);
-}
-
-int
 dp_nexthop_set(uint32_t id, uint64_t word)
 {
 	if (!dp.nexthops)
 		return -ENODEV;
 	if (id >= dp.max_nexthops)
 		return -EINVAL;
-	unsigned port = (unsigned)(word >> 48);
-	if (port < DP_NH_ACTION_MIN && port >= dp.n_ports)
+	unsigned iface = (unsigned)(word >> 48);
+	if (iface < DP_NH_ACTION_MIN && iface >= dp.n_ports && (iface < DP_MAX_PORTS || iface >= DP_MAX_IFACES))
 		return -ENODEV;
 	__atomic_store_n(&dp.nexthops[id], word, __ATOMIC_RELEASE);
 	return 0;
 }
 
+/* ---- VLAN sub-interfaces (main thread only; workers read the word and the map atomically) ---- */
+
 int
-dp_nexthop_get(uint32_t id, uint64_t *word)
+dp_iface_set(uint16_t iface, uint16_t port, uint16_t vlan, uint16_t mtu)
 {
-	if (!dp.nexthops)
+	if (!dp.running || !dp.vlan_map)
 		return -ENODEV;
-	if (id >= dp.max_nexthops)
+	if (iface < DP_MAX_PORTS || iface >= DP_MAX_IFACES || vlan < 1 || vlan > 4094)
 		return -EINVAL;
-	*word = __atomic_load_n(&dp.nexthops[id], __ATOMIC_ACQUIRE);
+	if (port >= dp.n_ports)
+		return -ENODEV;
+	if (mtu < 68 || mtu > dp.ports[port].mtu)
+		return -EINVAL;
+	uint16_t cur = __atomic_load_n(&dp.vlan_map[port][vlan], __ATOMIC_RELAXED);
+	if (cur != DP_IFACE_NONE && cur != iface)
+		return -EEXIST;
+	uint64_t old = dp.subifs[iface - DP_MAX_PORTS];
+	if ((old & SUBIF_USED) && (SUBIF_PORT(old) != port || SUBIF_VLAN(old) != vlan))
+		__atomic_store_n(&dp.vlan_map[SUBIF_PORT(old)][SUBIF_VLAN(old)], DP_IFACE_NONE, __ATOMIC_RELEASE);
+	uint64_t w = SUBIF_USED | (uint64_t)port << 32 | (uint64_t)vlan << 16 | mtu;
+	__atomic_store_n(&dp.subifs[iface - DP_MAX_PORTS], w, __ATOMIC_RELEASE);
+	__atomic_store_n(&dp.vlan_map[port][vlan], iface, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int
+dp_iface_del(uint16_t iface)
+{
+	if (!dp.running || !dp.vlan_map)
+		return -ENODEV;
+	if (iface < DP_MAX_PORTS || iface >= DP_MAX_IFACES)
+		return -EINVAL;
+	uint64_t old = dp.subifs[iface - DP_MAX_PORTS];
+	if (!(old & SUBIF_USED))
+		return -ENOENT;
+	__atomic_store_n(&dp.vlan_map[SUBIF_PORT(old)][SUBIF_VLAN(old)], DP_IFACE_NONE, __ATOMIC_RELEASE);
+	__atomic_store_n(&dp.subifs[iface - DP_MAX_PORTS], 0, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -1435,6 +1498,8 @@ dp_counters(size_t *bytes, struct dp_counter_layout *l)
 	l->worker_fields = DP_WCTR_MAX;
 	l->port_base = PORT_BASE;
 	l->port_stride = PORT_SLOTS;
+	l->subif_base = SUBIF_BASE;
+	l->n_subifs = DP_MAX_SUBIFS;
 	l->punt_base = PUNT_BASE;
 	l->n_drop_reasons = DP_DROP_MAX;
 	l->n_punt_kinds = DP_PUNT_MAX;
@@ -1487,8 +1552,9 @@ dp_punt_drain(struct dp_punted *out, unsigned max)
 		struct worker *w = &dp.workers[(dp.drain_rr + k) % dp.n_workers];
 		struct rte_mbuf *m;
 		while (n < max && rte_ring_sc_dequeue(w->punt, (void **)&m) == 0) {
-			out[n].port = m->hash.usr & 0xffff;
-			out[n].kind = m->hash.usr >> 16;
+			out[n].iface = m->hash.usr & 0xffff;
+			out[n].port = (m->hash.usr >> 16) & 0xff;
+			out[n].kind = m->hash.usr >> 24;
 			out[n].len = rte_pktmbuf_data_len(m);
 			out[n].data = rte_pktmbuf_mtod(m, const uint8_t *);
 			out[n].mbuf = m;
@@ -1524,23 +1590,44 @@ dp_punt_release(struct dp_punted *p)
 }
 
 int
-dp_inject(uint16_t port, const void *frame, uint32_t len)
+dp_inject(uint16_t iface, const void *frame, uint32_t len)
 {
 	if (!dp.running)
 		return -ENODEV;
-	if (port >= dp.n_ports)
+	unsigned port, vlan = 0, mtu;
+	if (iface < dp.n_ports) {
+		port = iface;
+		mtu = dp.ports[port].mtu;
+	} else if (iface >= DP_MAX_PORTS && iface < DP_MAX_IFACES && (subif_word(iface) & SUBIF_USED)) {
+		uint64_t sw = subif_word(iface);
+		port = SUBIF_PORT(sw);
+		vlan = SUBIF_VLAN(sw);
+		mtu = SUBIF_MTU(sw);
+	} else {
 		return -EINVAL;
-	if (len < RTE_ETHER_HDR_LEN || len > (uint32_t)dp.ports[port].mtu + RTE_ETHER_HDR_LEN)
+	}
+	if (len < RTE_ETHER_HDR_LEN || len > mtu + RTE_ETHER_HDR_LEN)
 		return -EMSGSIZE;
 	struct rte_mbuf *m = rte_pktmbuf_alloc(dp.pool);
 	if (!m)
 		return -ENOBUFS;
-	char *d = rte_pktmbuf_append(m, (uint16_t)len);
+	uint32_t tag = vlan ? RTE_VLAN_HLEN : 0;
+	uint8_t *d = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(len + tag));
 	if (!d) {
 		rte_pktmbuf_free(m);
 		return -EMSGSIZE;
 	}
-	memcpy(d, frame, len);
+	if (vlan) {
+		/* MAC addresses, then the 802.1Q tag, then the frame's EtherType and payload */
+		memcpy(d, frame, 2 * RTE_ETHER_ADDR_LEN);
+		d[12] = RTE_ETHER_TYPE_VLAN >> 8;
+		d[13] = RTE_ETHER_TYPE_VLAN & 0xff;
+		d[14] = (uint8_t)(vlan >> 8);
+		d[15] = (uint8_t)vlan;
+		memcpy(d + 16, (const uint8_t *)frame + 12, len - 12);
+	} else {
+		memcpy(d, frame, len);
+	}
 	m->hash.usr = port;
 	struct worker *w = &dp.workers[dp.inject_rr++ % dp.n_workers];
 	if (rte_ring_sp_enqueue(w->inject, m) != 0) {

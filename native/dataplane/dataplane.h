@@ -13,10 +13,33 @@
 #include <stdint.h>
 
 #define DP_MAX_PORTS 16
+/* VLAN sub-interfaces: interface indices [DP_MAX_PORTS, DP_MAX_PORTS + DP_MAX_SUBIFS). Index
+ * i < n_ports is port i's untagged interface. */
+#define DP_MAX_SUBIFS 1024
+#define DP_MAX_IFACES (DP_MAX_PORTS + DP_MAX_SUBIFS)
 #define DP_MAX_WORKERS 16
 #define DP_MAX_RXQ_PER_WORKER 32
 #define DP_BURST 32
 #define DP_ERRLEN 512
+
+/*
+ * Next-hop word: bits 0-47 destination MAC in wire order (byte 0 in bits 0-7), bits 48-63 the
+ * egress INTERFACE index (== the port index for a port's untagged interface; a VLAN
+ * sub-interface index >= DP_MAX_PORTS takes the exact path, which pushes the tag), or an action
+ * >= DP_NH_ACTION_MIN. For GLEAN and UNRESOLVED the low 16 bits carry the egress interface
+ * index so the control plane knows where to send the ARP request.
+ */
+#define DP_NH_ACTION_MIN  0xfff0u
+#define DP_NH_UNRESOLVED  0xfffcu /* gateway's MAC unknown */
+#define DP_NH_GLEAN       0xfffdu /* connected subnet: resolve the destination itself */
+#define DP_NH_LOCAL       0xfffeu /* an address of the router: deliver to the control plane */
+#define DP_NH_DROP        0xffffu /* blackhole or unset */
+
+/* The router's address set (dp_addr_filter_set): OWN and BROADCAST are refused as sources;
+ * BROADCAST and NETWORK as destinations (they reach the exact path anyway: a connected
+ * subnet's route is a glean). */
+#define DP_ADDR_SET_MAX 1024u  /* addresses: the set stays at most half full */
+enum dp_addr_kind { DP_ADDR_NONE = 0, DP_ADDR_OWN = 1, DP_ADDR_BROADCAST = 2, DP_ADDR_NETWORK = 3 };
 
 struct dp_port_conf {
 	char name[32];
@@ -89,8 +112,10 @@ struct dp_counter_layout {
 	uint32_t n_ports;
 	uint32_t worker_stride;   /* slots between two workers' blocks (a multiple of 8: cache lines) */
 	uint32_t worker_fields;   /* DP_WORKER_COUNTERS, from slot 0 of a block */
-	uint32_t port_base;       /* first per-port slot in a block */
-	uint32_t port_stride;     /* slots per port: forwarded, then one per drop reason */
+	uint32_t port_base;       /* first per-interface slot in a block: interface i at port_base + i * port_stride */
+	uint32_t port_stride;     /* slots per interface: forwarded, then one per drop reason, then DP_PORT_COUNTERS */
+	uint32_t subif_base;      /* sub-interface DP_MAX_PORTS + k at subif_base + k * port_stride */
+	uint32_t n_subifs;        /* DP_MAX_SUBIFS */
 	uint32_t punt_base;       /* per punt kind: punted, then punt_limited */
 	uint32_t n_drop_reasons;
 	uint32_t n_punt_kinds;
@@ -111,7 +136,6 @@ int dp_workers_alive(void);
 
 int dp_port_info(uint16_t idx, struct dp_port_info *out);
 int dp_port_stats(uint16_t idx, struct dp_port_stats *out);
-int dp_port_stats_reset(uint16_t idx);
 int dp_mempool_info(struct dp_mempool_info *out);
 int dp_fib_info(struct dp_fib_info *out);
 
@@ -121,9 +145,10 @@ int dp_route_add(uint32_t ip, uint8_t depth, uint32_t nh);
 int dp_route_del(uint32_t ip, uint8_t depth);
 /* Adds n routes; stops at the first failure. Returns the number added or -errno if none. */
 int dp_route_add_bulk(const uint32_t *ips, const uint8_t *depths, const uint32_t *nhs, uint32_t n);
-int dp_route_lookup(uint32_t ip, uint32_t *nh);
+/* The word's bits 48-63: an egress interface index (< n_ports, or a sub-interface index in
+ * [DP_MAX_PORTS, DP_MAX_PORTS + DP_MAX_SUBIFS), configured or not: an unconfigured one drops
+ * as blackhole) or an action >= DP_NH_ACTION_MIN. -ENODEV for any other value. */
 int dp_nexthop_set(uint32_t id, uint64_t word);
-int dp_nexthop_get(uint32_t id, uint64_t *word);
 
 /* Source and broadcast rules: replaces the set of the router's own addresses (kind 1), the
  * directed broadcasts (kind 2) and network addresses (kind 3) of its connected subnets, host
@@ -137,9 +162,22 @@ uint64_t dp_tsc_hz(void);
 const char *dp_drop_reason_name(unsigned i);
 const char *dp_drop_reason_help(unsigned i);
 const char *dp_punt_kind_name(unsigned i);
+const char *dp_punt_kind_help(unsigned i);
+const char *dp_worker_counter_help(unsigned i);
 const char *dp_worker_counter_name(unsigned i);
 const char *dp_port_counter_name(unsigned i);
 const char *dp_port_counter_help(unsigned i);
+
+/*
+ * VLAN sub-interfaces (802.1Q, TPID 0x8100). `iface` in [DP_MAX_PORTS, DP_MAX_PORTS +
+ * DP_MAX_SUBIFS); `port` a port index; `vlan` 1-4094; `mtu` 68 up to the port's MTU (the tag's
+ * 4 bytes are not part of it). Tagged frames of (port, vlan) arrive on the interface with the
+ * tag stripped; next hops on it leave with the tag pushed. Setting an existing interface
+ * changes it. -EINVAL out of range, -ENODEV no such port, -EEXIST (port, vlan) belongs to
+ * another interface. Deleting leaves next hops that name it dropping as blackhole.
+ */
+int dp_iface_set(uint16_t iface, uint16_t port, uint16_t vlan, uint16_t mtu);
+int dp_iface_del(uint16_t iface);
 
 /*
  * Control plane I/O. The punt fd (an eventfd) becomes readable when a worker punts while the
@@ -149,7 +187,8 @@ const char *dp_port_counter_help(unsigned i);
  */
 int dp_punt_fd(void);
 struct dp_punted {
-	uint16_t port;     /* ingress port index */
+	uint16_t port;     /* ingress port index (the physical port) */
+	uint16_t iface;    /* ingress interface: == port untagged, a sub-interface index when tagged */
 	uint16_t kind;     /* enum dp_punt */
 	uint32_t len;
 	const uint8_t *data;
@@ -171,8 +210,10 @@ struct dp_punt_status {
 	uint64_t since_drain_us; /* microseconds since dp_punt_drain last ran (any worker's ring) */
 };
 int dp_punt_status(unsigned worker, struct dp_punt_status *out);
-/* Sends a frame out of a port through a worker's inject ring. */
-int dp_inject(uint16_t port, const void *frame, uint32_t len);
+/* Sends a frame out of an interface through a worker's inject ring: for a sub-interface the
+ * 802.1Q tag is pushed after the MAC addresses. -EINVAL no such interface, -EMSGSIZE shorter
+ * than an Ethernet header or longer than the interface's MTU, -ENOBUFS ring or pool full. */
+int dp_inject(uint16_t iface, const void *frame, uint32_t len);
 
 /* Last lines DPDK logged (for error messages after a failed init or probe). */
 const char *dp_log_tail(void);

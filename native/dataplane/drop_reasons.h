@@ -6,7 +6,7 @@
  * X(name, help)
  */
 #define DP_DROP_REASONS(X)                                                                   \
-	X(not_ipv4,            "frame is neither IPv4 nor ARP (other EtherType, VLAN tag)")    \
+	X(not_ipv4,            "frame is neither IPv4 nor ARP (other EtherType, QinQ or 802.1ad tag)")    \
 	X(truncated,           "frame too short to hold an Ethernet and an IPv4 header")         \
 	X(bad_version,         "IP version field is not 4")                                      \
 	X(bad_header_length,   "IHL below 5 or header longer than the frame")                    \
@@ -24,7 +24,8 @@
 	X(source_broadcast,    "source is the directed broadcast of a connected subnet (RFC 1812 5.3.7)") \
 	X(directed_broadcast,  "destination is a connected subnet's broadcast or network address: not forwarded (RFC 2644)") \
 	X(frag_failed,         "a datagram the kernel reassembled on an af_packet port could not be refragmented (IP options, more than 64 fragments, or no mbuf)") \
-	X(rx_truncated,        "kernel-backed port (af_packet) delivered a frame cut to its ring frame: a TSO/GRO super-frame or a datagram the kernel reassembled; see docs/kernel-ports.md (raise framesz, or let dpfwd attach its pass-through XDP program)")
+	X(rx_truncated,        "kernel-backed port (af_packet) delivered a frame cut to its ring frame: a TSO/GRO super-frame or a datagram the kernel reassembled; see docs/kernel-ports.md (raise framesz, or let dpfwd attach its pass-through XDP program)") \
+	X(unknown_vlan,        "802.1Q-tagged frame for a VLAN no sub-interface of the port has (counted on the port)")
 
 /* Why a packet went to the control plane (punt ring). */
 #define DP_PUNT_KINDS(X)                                                 \

@@ -13,6 +13,7 @@
 #include <rte_ether.h>
 #include <rte_ip.h>
 
+#include "dataplane.h"
 #include "drop_reasons.h"
 
 enum dp_drop {
@@ -79,10 +80,7 @@ dp_ip4_martian(uint32_t src, uint32_t dst)
  * 128) take dp_addr_refuse's exact test; the rest go on as before.
  */
 #define DP_ADDR_SET_SIZE 2048u /* slots, a power of two */
-#define DP_ADDR_SET_MAX 1024u  /* addresses: the set stays at most half full */
-/* OWN and BROADCAST are refused as sources; BROADCAST and NETWORK as destinations (they reach
- * the exact path anyway: a connected subnet's route is a glean). */
-enum dp_addr_kind { DP_ADDR_NONE = 0, DP_ADDR_OWN = 1, DP_ADDR_BROADCAST = 2, DP_ADDR_NETWORK = 3 };
+/* DP_ADDR_SET_MAX and enum dp_addr_kind: dataplane.h */
 
 static inline int
 dp_addr_bad_source(unsigned kind)
@@ -304,16 +302,6 @@ dp_ip4_ttl_dec(struct rte_ipv4_hdr *ip)
 #endif
 }
 
-/*
- * Next-hop word: bits 0-47 destination MAC in wire order (byte 0 in bits 0-7), bits 48-63 the
- * egress port index, or an action >= DP_NH_ACTION_MIN. For GLEAN and UNRESOLVED the low 16 bits
- * carry the egress port index so the control plane knows where to send the ARP request.
- */
-#define DP_NH_ACTION_MIN  0xfff0u
-#define DP_NH_UNRESOLVED  0xfffcu /* gateway's MAC unknown */
-#define DP_NH_GLEAN       0xfffdu /* connected subnet: resolve the destination itself */
-#define DP_NH_LOCAL       0xfffeu /* an address of the router: deliver to the control plane */
-#define DP_NH_DROP        0xffffu /* blackhole or unset */
 
 static inline uint64_t
 dp_nh_word(uint16_t port_or_action, const uint8_t mac[6])

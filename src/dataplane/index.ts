@@ -6,13 +6,19 @@ import { DpfwdError } from '../errors';
 import { Mac, parseMac } from '../net/mac';
 import {
   loadNative, NativeAddon, NativeCounterLayout, NativeNames, NativePortInfo, NativePortStats,
-  NativePunted, NativePuntStatus, NativeStartConf, NativeMempoolInfo, NativeFibInfo,
+  NativePunted, NativePuntStatus, NativeStartConf, NativeMempoolInfo, NativeFibInfo, NativeConstants,
 } from './native';
+import { dataplaneConstants } from './actions';
 
 export type { NativePortInfo as PortInfo, NativePortStats as PortStats, NativePunted as Punted, NativeStartConf as StartConf };
-export type { NativeMempoolInfo as MempoolInfo, NativeFibInfo as FibInfo };
+export type { NativeMempoolInfo as MempoolInfo, NativeFibInfo as FibInfo, NativeConstants as DataplaneConstants };
 
-export { NH_UNRESOLVED, NH_GLEAN, NH_LOCAL, NH_DROP } from './actions';
+export {
+  NH_UNRESOLVED, NH_GLEAN, NH_LOCAL, NH_DROP, NH_ACTION_MIN, MAX_PORTS, MAX_SUBIFS, BURST, dataplaneConstants,
+} from './actions';
+
+/** A VLAN sub-interface as the dataplane knows it: physical port index, 802.1Q VID, MTU. */
+export interface SubifConf { port: number; vlan: number; mtu: number }
 
 /** A MAC string as the 48-bit number the next-hop word holds (byte 0 in the low bits). */
 export function macToWordBits(mac: string | Mac): number {
@@ -25,11 +31,19 @@ export function macToWordBits(mac: string | Mac): number {
   return v;
 }
 
+/** One interface's counters: forwarded (ingress), drops by reason index, DP_PORT_COUNTERS by names().port index. */
+export interface IfaceCounters { forwarded: number; drops: number[]; counters: number[] }
+
 export interface WorkerSnapshot {
   index: number;
   counters: Record<string, number>;
-  /** per port index: forwarded (ingress), drops by reason index, DP_PORT_COUNTERS by names().port index */
-  ports: { forwarded: number; drops: number[]; counters: number[] }[];
+  /** per port index: its untagged interface (unknown_vlan and tx_full count here too) */
+  ports: IfaceCounters[];
+  /**
+   * subifs[k]: sub-interface MAX_PORTS + k, for the configured ones (undefined elsewhere; the
+   * array ends after the highest configured one). Counted since its ifaceSet created it.
+   */
+  subifs?: (IfaceCounters | undefined)[];
   punts: { punted: number; limited: number }[];
 }
 
@@ -80,6 +94,9 @@ export class Dataplane {
   private view: BigUint64Array | null = null;
   private layout: NativeCounterLayout | null = null;
   private started = false;
+  private readonly subifs = new Map<number, SubifConf>();
+  /** per sub-interface index: its counters when ifaceSet created it (slots are reused after a delete) */
+  private readonly subifBase = new Map<number, IfaceCounters[]>();
 
   constructor(addon?: NativeAddon) {
     this.n = addon ?? loadNative();
@@ -91,6 +108,15 @@ export class Dataplane {
 
   names(): NativeNames {
     return this.n.names();
+  }
+
+  /** The C side's constants (sizes, next-hop actions, drop reasons and punt kinds with help). */
+  static constants(): NativeConstants {
+    return dataplaneConstants();
+  }
+
+  constants(): NativeConstants {
+    return this.n.constants();
   }
 
   ealInit(args: string[]): void {
@@ -127,6 +153,8 @@ export class Dataplane {
     this.view = null;
     this.layout = null;
     this.started = false;
+    this.subifs.clear();
+    this.subifBase.clear();
     this.n.stop();
   }
 
@@ -191,10 +219,6 @@ export class Dataplane {
     }
   }
 
-  fibLookup(addr: number): number | null {
-    return this.n.fibLookup(addr >>> 0);
-  }
-
   private fibError(e: unknown, op: string): DpfwdError {
     const code = errnoName(e);
     if (code === 'ENOSPC') {
@@ -205,10 +229,10 @@ export class Dataplane {
     return new DpfwdError(code, `route ${op} failed: ${(e as Error).message}`);
   }
 
-  /** One atomic store of {MAC, port or action}. */
-  nexthopSet(id: number, portOrAction: number, mac?: string | Mac): void {
+  /** One atomic store of {MAC, egress interface index or action}. */
+  nexthopSet(id: number, ifaceOrAction: number, mac?: string | Mac): void {
     try {
-      this.n.nexthopSet(id, portOrAction, mac !== undefined ? macToWordBits(mac) : 0);
+      this.n.nexthopSet(id, ifaceOrAction, mac !== undefined ? macToWordBits(mac) : 0);
     } catch (e) {
       throw new DpfwdError(errnoName(e), `next hop ${id} update failed: ${(e as Error).message}`);
     }
@@ -222,12 +246,41 @@ export class Dataplane {
     this.n.addrFilterSet(addrs, kinds);
   }
 
-  nexthopActionWithPort(id: number, action: number, port: number): void {
-    this.n.nexthopSet(id, action, port);
+  /** GLEAN or UNRESOLVED with the egress interface index in the word's low bits. */
+  nexthopActionWithPort(id: number, action: number, iface: number): void {
+    this.n.nexthopSet(id, action, iface);
   }
 
-  nexthopGet(id: number): { port: number; mac48: number } {
-    return this.n.nexthopGet(id);
+  /**
+   * Creates or changes VLAN sub-interface `index` (MAX_PORTS .. MAX_PORTS + MAX_SUBIFS - 1):
+   * tagged frames of (port, vlan) arrive on it with the tag stripped, next hops on it leave
+   * tagged. Throws DpfwdError EINVAL (index, VLAN 1-4094 or MTU 68..port MTU out of range),
+   * ENODEV (no such port) or EEXIST (another sub-interface has the port and VLAN).
+   */
+  ifaceSet(index: number, conf: SubifConf): void {
+    try {
+      this.n.ifaceSet(index, conf.port, conf.vlan, conf.mtu);
+    } catch (e) {
+      throw new DpfwdError(errnoName(e), `sub-interface ${index} (port ${conf.port}, VLAN ${conf.vlan}, MTU ${conf.mtu}): ${(e as Error).message}`);
+    }
+    if (!this.subifs.has(index) && this.view && this.layout) this.subifBase.set(index, this.readSubif(this.view, this.layout, index));
+    this.subifs.set(index, { ...conf });
+  }
+
+  /** Removes a sub-interface; next hops still naming it drop as blackhole. */
+  ifaceDel(index: number): void {
+    try {
+      this.n.ifaceDel(index);
+    } catch (e) {
+      throw new DpfwdError(errnoName(e), `sub-interface ${index}: ${(e as Error).message}`);
+    }
+    this.subifs.delete(index);
+    this.subifBase.delete(index);
+  }
+
+  /** The configured sub-interfaces by index. */
+  ifaces(): Map<number, SubifConf> {
+    return new Map(this.subifs);
   }
 
   tscHz(): number {
@@ -246,32 +299,60 @@ export class Dataplane {
       const counters: Record<string, number> = {};
       for (let i = 0; i < l.workerFields; i++) counters[names.worker[i]] = Number(v[base + i]);
       const ports = [];
-      for (let p = 0; p < l.nPorts; p++) {
-        const pb = base + l.portBase + p * l.portStride;
-        const drops = new Array<number>(l.nDropReasons);
-        for (let r = 0; r < l.nDropReasons; r++) drops[r] = Number(v[pb + 1 + r]);
-        const pcs = new Array<number>(l.nPortCounters);
-        for (let k = 0; k < l.nPortCounters; k++) pcs[k] = Number(v[pb + 1 + l.nDropReasons + k]);
-        ports.push({ forwarded: Number(v[pb]), drops, counters: pcs });
+      for (let p = 0; p < l.nPorts; p++) ports.push(readIface(v, l, base + l.portBase + p * l.portStride));
+      const subifs: (IfaceCounters | undefined)[] = [];
+      for (const idx of this.subifs.keys()) {
+        const k = idx - (l.subifBase - l.portBase) / l.portStride;
+        const c = readIface(v, l, base + l.subifBase + k * l.portStride);
+        const b = this.subifBase.get(idx)?.[w];
+        subifs[k] = b ? {
+          forwarded: c.forwarded - b.forwarded,
+          drops: c.drops.map((d, r) => d - b.drops[r]),
+          counters: c.counters.map((x, r) => x - b.counters[r]),
+        } : c;
       }
       const punts = [];
       for (let k = 0; k < l.nPuntKinds; k++) {
         punts.push({ punted: Number(v[base + l.puntBase + 2 * k]), limited: Number(v[base + l.puntBase + 2 * k + 1]) });
       }
-      workers.push({ index: w, counters, ports, punts });
+      workers.push({ index: w, counters, ports, subifs, punts });
     }
     return { tscHz: this.n.tscHz(), workers };
+  }
+
+  /** Sub-interface `index`'s counters in every worker's block. */
+  private readSubif(v: BigUint64Array, l: NativeCounterLayout, index: number): IfaceCounters[] {
+    const k = index - (l.subifBase - l.portBase) / l.portStride;
+    const out: IfaceCounters[] = [];
+    for (let w = 0; w < l.nWorkers; w++) out.push(readIface(v, l, w * l.workerStride + l.subifBase + k * l.portStride));
+    return out;
   }
 
   puntListen(cb: (frames: NativePunted[]) => void): void {
     this.n.puntListen(cb);
   }
 
-  /** Sends a frame out of a port (through a worker's inject ring). Returns false when the ring or pool is full. */
-  inject(port: number, frame: Buffer): boolean {
-    const rc = this.n.inject(port, frame);
-    if (rc === 0) return true;
-    if (rc === -105 /* ENOBUFS */) return false;
-    throw new DpfwdError('EINJECT', `cannot send a ${frame.length}-byte frame on port index ${port} (errno ${-rc})`);
+  /**
+   * Sends a frame out of an interface (through a worker's inject ring); a sub-interface's frames
+   * get its 802.1Q tag. Returns false when the ring or pool is full; throws DpfwdError EINJECT
+   * for no such interface or a frame too short or beyond the interface's MTU.
+   */
+  inject(iface: number, frame: Buffer): boolean {
+    try {
+      this.n.inject(iface, frame);
+      return true;
+    } catch (e) {
+      if (errnoName(e) === 'ENOBUFS') return false;
+      throw new DpfwdError('EINJECT', `cannot send a ${frame.length}-byte frame on interface ${iface}: ${(e as Error).message}`);
+    }
   }
+}
+
+/** One interface's block: forwarded, then one slot per drop reason, then the port counters. */
+function readIface(v: BigUint64Array, l: NativeCounterLayout, pb: number): IfaceCounters {
+  const drops = new Array<number>(l.nDropReasons);
+  for (let r = 0; r < l.nDropReasons; r++) drops[r] = Number(v[pb + 1 + r]);
+  const counters = new Array<number>(l.nPortCounters);
+  for (let k = 0; k < l.nPortCounters; k++) counters[k] = Number(v[pb + 1 + l.nDropReasons + k]);
+  return { forwarded: Number(v[pb]), drops, counters };
 }

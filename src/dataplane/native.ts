@@ -17,12 +17,23 @@ export interface NativeMempoolInfo { size: number; available: number; inUse: num
 export interface NativeFibInfo { maxRoutes: number; tbl8Groups: number; tbl8Used: number; maxNexthops: number; routes: number; lookupStaged: boolean }
 export interface NativeCounterLayout {
   nWorkers: number; nPorts: number; workerStride: number; workerFields: number; portBase: number;
-  portStride: number; puntBase: number; nDropReasons: number; nPuntKinds: number; nPortCounters: number;
+  portStride: number; subifBase: number; nSubifs: number; puntBase: number; nDropReasons: number;
+  nPuntKinds: number; nPortCounters: number;
+}
+export interface NativeNamed { name: string; help: string }
+/** The C side's constants (native/dataplane/dataplane.h, drop_reasons.h), exported by the addon. */
+export interface NativeConstants {
+  burst: number; maxPorts: number; maxSubifs: number; maxWorkers: number;
+  nh: { unresolved: number; glean: number; local: number; drop: number; actionMin: number };
+  addrKinds: { own: number; broadcast: number; network: number };
+  addrSetMax: number;
+  drops: NativeNamed[]; punts: NativeNamed[]; workerCounters: NativeNamed[]; portCounters: NativeNamed[];
 }
 export interface NativeNames { drops: string[]; dropHelp: string[]; punts: string[]; worker: string[]; port: string[]; portHelp: string[] }
 /** Per worker: packets in its punt ring, the ring's size, ms since the control plane last drained. */
 export interface NativePuntStatus { waiting: number; capacity: number; sinceDrainMs: number }
-export interface NativePunted { port: number; kind: number; data: Buffer }
+/** A punted frame: `port` the physical port index, `iface` the ingress interface (== port when untagged). */
+export interface NativePunted { port: number; iface: number; kind: number; data: Buffer }
 export interface NativeStartConf {
   ports: { name: string; devname: string; rxQueues: number; rxDescriptors: number; txDescriptors: number; mtu: number; mac?: Buffer; rxCutLen?: number }[];
   workers: { lcore: number; rx: { port: number; queue: number }[] }[];
@@ -45,15 +56,16 @@ export interface NativeAddon {
   fibAdd(ip: number, depth: number, nexthop: number): void;
   fibDel(ip: number, depth: number): void;
   fibAddBulk(ips: Uint32Array, depths: Uint8Array, nexthops: Uint32Array): number;
-  fibLookup(ip: number): number | null;
-  nexthopSet(id: number, portOrAction: number, mac48: number): void;
-  nexthopGet(id: number): { port: number; mac48: number };
+  nexthopSet(id: number, ifaceOrAction: number, mac48: number): void;
+  ifaceSet(iface: number, port: number, vlan: number, mtu: number): void;
+  ifaceDel(iface: number): void;
+  constants(): NativeConstants;
   names(): NativeNames;
   counters(): { buffer: ArrayBuffer; layout: NativeCounterLayout };
   tscHz(): number;
   logTail(): string;
   puntListen(cb: (frames: NativePunted[]) => void): void;
-  inject(port: number, frame: Buffer): number;
+  inject(iface: number, frame: Buffer): void;
   puntStatus(): NativePuntStatus[];
   addrFilterSet(addrs: Uint32Array, kinds: Uint8Array): void;
 }
