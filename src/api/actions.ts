@@ -2,7 +2,12 @@
  * One action function per operation. The control socket, the CLI (through the socket) and the
  * tests all call these; front ends only parse and print.
  */
-import { Forwarder } from '../forwarder';
+import type { ControlPlane } from '../controlplane';
+import type { Config } from '../config/types';
+import type { Dataplane } from '../dataplane';
+import type { PortState } from '../forwarder';
+import type { Interfaces } from '../routing/interfaces';
+import type { Rib } from '../routing/rib';
 import { DpfwdError } from '../errors';
 import { CounterSnapshot } from '../dataplane';
 import { formatIPv4, formatPrefix, parseIPv4, parseInterfaceAddress, parsePrefix, findAddressConflict } from '../net/ipv4';
@@ -42,8 +47,22 @@ export class CounterBaseline {
   }
 }
 
+/**
+ * What the actions use of a running router (the Forwarder satisfies it): counters and port
+ * facts from the dataplane, the RIB, the interfaces, the neighbour table and a few settings.
+ */
+export interface Router {
+  dp: Pick<Dataplane, 'snapshot' | 'names' | 'fibInfo' | 'portInfo' | 'portStats' | 'puntStatus' | 'workersAlive'>;
+  rib: Rib;
+  ifaces: Interfaces;
+  ports: readonly PortState[];
+  config: Pick<Config, 'punt' | 'workers'>;
+  cp: Pick<ControlPlane, 'counters' | 'neighbors' | 'neighborRows'>;
+  startedAt: number;
+}
+
 export interface Ctx {
-  fwd: Forwarder;
+  fwd: Router;
   baseline: CounterBaseline;
 }
 

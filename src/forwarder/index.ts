@@ -12,6 +12,7 @@ import { Rib } from '../routing/rib';
 import { findAddressConflict, parseInterfaceAddress, parseIPv4, parsePrefix } from '../net/ipv4';
 import { macBytes, parseMac } from '../net/mac';
 import { RouteBatch } from '../routing/routes';
+import { Interfaces } from '../routing/interfaces';
 import { deviceName, devargs } from '../net/device';
 import { addressConflicts, ipsForPciAddress, readNetworkStatus, resolveDeviceRefs } from '../sriov/podenv';
 import { ControlPlane } from '../controlplane';
@@ -135,6 +136,7 @@ export interface PortState {
 export class Forwarder {
   readonly dp: Dataplane;
   rib!: Rib;
+  ifaces!: Interfaces;
   cp!: ControlPlane;
   ports: PortState[] = [];
   startedAt = 0;
@@ -203,9 +205,10 @@ export class Forwarder {
         this.log(`port ${p.name}: ${devices[i]} driver ${info.driver} mac ${info.mac} mtu ${p.mtu} rxq ${info.rxQueues} txq ${info.txQueues}`);
         return { index: i, name: p.name, device: devices[i], driver: info.driver, mac: info.mac, mtu: p.mtu };
       });
-      this.rib = new Rib(this.dp, this.ports.map((p) => ({ name: p.name, index: p.index })), c.fib.maxNexthops, c.arp.maxEntries);
+      this.ifaces = new Interfaces(this.ports.map((p) => ({ index: p.index, name: p.name, port: p.index, vlan: 0, mac: parseMac(p.mac), mtu: p.mtu })));
+      this.rib = new Rib(this.dp, this.ifaces, c.fib.maxNexthops, c.arp.maxEntries);
       this.program();
-      this.cp = new ControlPlane(this);
+      this.cp = new ControlPlane({ punt: this.dp, rib: this.rib, ifaces: this.ifaces, config: c });
       this.dp.launch();
       this.cp.start();
     } catch (e) {

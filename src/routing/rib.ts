@@ -13,6 +13,7 @@
 import { DpfwdError } from '../errors';
 import { formatIPv4, formatPrefix, maskOf, networkOf, prefixContains } from '../net/ipv4';
 import { RouteBatch, ROUTE_BLACKHOLE, ROUTE_PORT_ID, ROUTE_VIA } from './routes';
+import { Interfaces } from './interfaces';
 
 import { ADDR_BROADCAST, ADDR_NETWORK, ADDR_OWN, NH_DROP, NH_GLEAN, NH_LOCAL, NH_UNRESOLVED } from '../dataplane/actions';
 
@@ -42,6 +43,7 @@ interface Nexthop {
   learned: boolean;
 }
 
+/** A port by name and index (tests build a RIB from these; the forwarder passes its Interfaces). */
 export interface PortRef {
   name: string;
   index: number;
@@ -96,6 +98,8 @@ class RouteMaps {
 }
 
 export class Rib {
+  /** the interfaces, shared with the forwarder and the control plane */
+  readonly ifaces: Interfaces;
   private readonly nexthops: (Nexthop | undefined)[] = [];
   private readonly freeIds: number[] = [];
   private readonly byKey = new Map<string, Nexthop>();
@@ -110,7 +114,7 @@ export class Rib {
 
   constructor(
     private readonly fib: FibWriter,
-    private readonly ports: PortRef[],
+    ports: Interfaces | readonly PortRef[],
     private readonly maxNexthops: number,
     /**
      * Next hops that learned (ARP) neighbours may hold: the rest is kept for routes, interface
@@ -118,6 +122,7 @@ export class Rib {
      */
     readonly learnedMax: number = Math.floor(maxNexthops / 2),
   ) {
+    this.ifaces = ports instanceof Interfaces ? ports : new Interfaces(ports.map((p) => ({ ...p, port: p.index, vlan: 0, mac: 0, mtu: 1500 })));
     // id 0: the shared drop next hop (blackhole routes)
     this.nexthops[DROP_NH] = { id: DROP_NH, kind: 'drop', port: -1, gateway: 0, refs: 1, learned: false };
     this.byKey.set('drop', this.nexthops[DROP_NH]!);
@@ -129,13 +134,11 @@ export class Rib {
   }
 
   portIndex(name: string): number {
-    const p = this.ports.find((x) => x.name === name);
-    if (!p) throw new DpfwdError('ENODEV', `unknown port ${name}; ports are: ${this.ports.map((x) => x.name).join(', ')}`);
-    return p.index;
+    return this.ifaces.index(name);
   }
 
   portName(index: number): string {
-    return this.ports[index]?.name ?? `#${index}`;
+    return this.ifaces.name(index);
   }
 
   // ---- next hops ----
@@ -286,8 +289,9 @@ export class Rib {
     for (let i = 0; i < n; i++) {
       const p = ports[i];
       if (kinds[i] === ROUTE_PORT_ID) {
-        if (p >= this.ports.length) {
-          throw new DpfwdError('ENODEV', `route ${formatPrefix({ addr: addrs[i], len: lens[i] })}: port id ${p} does not exist (ports 0-${this.ports.length - 1}: ${this.ports.map((x) => x.name).join(', ')})`);
+        const nPorts = this.ifaces.ports().length;
+        if (p >= nPorts) {
+          throw new DpfwdError('ENODEV', `route ${formatPrefix({ addr: addrs[i], len: lens[i] })}: port id ${p} does not exist (ports 0-${nPorts - 1}: ${this.ifaces.ports().map((x) => x.name).join(', ')})`);
         }
       } else if (p > 0 && byRef[p] < 0) byRef[p] = this.portIndex(b.portNames[p - 1]);
     }
@@ -318,7 +322,7 @@ export class Rib {
         }
         const kind = kinds[i];
         const via = vias[i];
-        const port = kind === ROUTE_PORT_ID ? this.ports[ports[i]].index : ports[i] > 0 ? byRef[ports[i]] : -1;
+        const port = kind === ROUTE_PORT_ID ? ports[i] : ports[i] > 0 ? byRef[ports[i]] : -1;
         let nh: Nexthop;
         if (last && kind === lastKind && via === lastVia && port === lastPort) {
           nh = last; // route files list many routes via one gateway: skip the key lookup
