@@ -278,15 +278,12 @@ export function neighborAdd(ctx: Ctx, a: Args) {
   invalid(hostAddressProblem(connected(ctx), addr));
   const mac = parseMac(str(a, 'mac')!, { unicast: true });
   const port = checkPort(ctx, str(a, 'port'))!;
-  const macStr = formatMac(mac);
-  ctx.fwd.rib.setNeighbor(addr, port, macStr, true);
-  ctx.fwd.cp.neighbors.setPermanent(addr, ctx.fwd.rib.portIndex(port), macStr);
-  return { dst: formatIPv4(addr), lladdr: macStr, dev: port, state: ['PERMANENT'] };
+  ctx.fwd.cp.neighbors.setPermanent(addr, ctx.fwd.rib.portIndex(port), mac);
+  return { dst: formatIPv4(addr), lladdr: formatMac(mac), dev: port, state: ['PERMANENT'] };
 }
 
 export function neighborDel(ctx: Ctx, a: Args) {
   const addr = parseIPv4(str(a, 'address')!);
-  ctx.fwd.rib.delNeighbor(addr);
   ctx.fwd.cp.neighbors.remove(addr);
   return { deleted: formatIPv4(addr) };
 }

@@ -5,16 +5,16 @@
  */
 import type { ArpConfig, IcmpConfig } from '../config/types';
 import type { Punted } from '../dataplane';
-import { formatMac } from '../net/mac';
+import { formatMac, Mac, readMac, writeMac } from '../net/mac';
 import type { Interfaces } from '../routing/interfaces';
 import type { Rib } from '../routing/rib';
 import { Icmp } from '../icmp';
 import { Neighbors, NeighEntry } from '../neighbors';
 import {
-  ARP_OP_REPLY, ARP_OP_REQUEST, buildArpReplyTo, buildArpRequest, decrementTtlInPlace, parseArp, parseFrame,
-  IPPROTO_ICMP, IPPROTO_UDP, ICMP_ECHO_REQUEST, macToBuffer,
+  ARP_OP_REPLY, ARP_OP_REQUEST, arpRequestFrame, buildArpReplyTo, decrementTtlInPlace, parseArp, parseFrame,
+  IPPROTO_ICMP, IPPROTO_UDP, ICMP_ECHO_REQUEST,
 } from '../packet';
-import { formatIPv4, networkOf, parseIPv4, prefixContains } from '../net/ipv4';
+import { formatIPv4, networkOf, parseIPv4, prefixContains, readIPv4 } from '../net/ipv4';
 
 export interface ControlPlaneCounters {
   icmpSent: Record<string, number>;
@@ -140,15 +140,9 @@ export class ControlPlane {
       this.counters.arpInvalid++;
       return;
     }
-    let sender: number;
-    let target: number;
-    try {
-      sender = parseIPv4(a.senderIp);
-      target = parseIPv4(a.targetIp);
-    } catch {
-      this.counters.arpInvalid++;
-      return;
-    }
+    // the numbers straight from the frame (parseArp checked its length and fields)
+    const sender = readIPv4(frame, 14 + 14);
+    const target = readIPv4(frame, 14 + 24);
     const forUs = this.isLocal(port, target);
     // Learn only what Linux would (arp_process): a reply to our request, or a request for our
     // address; anything else only refreshes an entry we have (Neighbors.learn)
@@ -156,17 +150,17 @@ export class ControlPlane {
     if (sender !== 0 && onLink && !this.isLocal(port, sender)) {
       // (a reply counts as solicited only while we resolve or probe the sender: Neighbors.learn)
       const how = !forUs ? 'unsolicited' : a.op === ARP_OP_REQUEST ? 'request' : a.op === ARP_OP_REPLY ? 'solicited' : 'unsolicited';
-      this.neighbors.learn(sender, port, a.senderMac, how);
+      this.neighbors.learn(sender, port, readMac(frame, 14 + 8), how);
     }
     if (a.op === ARP_OP_REQUEST && forUs) {
       if (this.send(port, buildArpReplyTo(frame, this.portMac(port)))) this.counters.arpRepliesSent++;
     }
   }
 
-  private arpRequest(port: number, addr: number, mac: string | null): void {
+  private arpRequest(port: number, addr: number, mac: Mac | null): void {
     const src = this.portAddress(port, addr);
     if (src === undefined) return; // no address on that link: nothing to ask with
-    const frame = buildArpRequest({ senderMac: this.portMac(port), senderIp: formatIPv4(src), targetIp: formatIPv4(addr), dstMac: mac ?? undefined });
+    const frame = arpRequestFrame(this.d.ifaces.get(port)!.mac, src, addr, mac);
     if (this.send(port, frame)) this.counters.arpRequestsSent++;
   }
 
@@ -206,9 +200,9 @@ export class ControlPlane {
       const frame = Buffer.from(held.subarray(2));
       if (frame.length < 34 || frame[22] <= 1) continue;
       decrementTtlInPlace(frame, 14);
-      macToBuffer(e.mac!).copy(frame, 0);
-      macToBuffer(this.portMac(e.port)).copy(frame, 6);
-      this.send(e.port, frame);
+      writeMac(frame, 0, e.mac!);
+      writeMac(frame, 6, this.d.ifaces.get(e.iface)!.mac);
+      this.send(e.iface, frame);
     }
   }
 
@@ -224,7 +218,7 @@ export class ControlPlane {
   /** `neighbor show` rows (ip -j neigh); `details` adds the probes sent and ms until the entry's timer fires. */
   neighborRows(details = false) {
     return this.neighbors.list().map((e) => {
-      const row: Record<string, unknown> = { dst: formatIPv4(e.addr), dev: this.d.rib.portName(e.port), lladdr: e.mac, state: [e.state] };
+      const row: Record<string, unknown> = { dst: formatIPv4(e.addr), dev: this.d.rib.portName(e.iface), lladdr: e.mac === null ? null : formatMac(e.mac), state: [e.state] };
       if (details) {
         row.probes = e.probes;
         row.timer_ms = this.neighbors.timerMs(e);

@@ -259,7 +259,7 @@ export class Forwarder {
         this.rib.addAddress(p.name, ia.addr, ia.len);
       }
     });
-    for (const n of c.neighbors) this.rib.setNeighbor(parseIPv4(n.address), n.port, n.mac, true);
+    for (const n of c.neighbors) this.rib.setNeighbor(parseIPv4(n.address), n.port, parseMac(n.mac), true);
     const routes = c.routes.map((r) => {
       const p = parsePrefix(r.prefix);
       return { addr: p.addr, len: p.len, via: r.via ? parseIPv4(r.via) : undefined, port: r.port, blackhole: r.blackhole };
