@@ -5,7 +5,7 @@
  * the same rule.
  *
  * Live keys are those the running forwarder changes through the control socket (routes,
- * neighbours, interface addresses); restart keys take effect when dpfwd
+ * neighbours, interface addresses, VLAN sub-interfaces); restart keys take effect when dpfwd
  * starts. (A reload that applied live keys as a diff, Snabb-style, would compare two configs by
  * these rows; there is none yet, so there is no diff function either.)
  */
@@ -25,6 +25,7 @@ export const CONFIG_KEYS = {
     change: 'restart',
     keys: { name: undefined, device: undefined, rxQueues: 1, rxDescriptors: 1024, txDescriptors: 1024, mtu: 1500, mac: undefined, address: undefined },
   },
+  interfaces: { change: 'live', keys: { name: undefined, port: undefined, vlan: undefined, address: undefined, mtu: undefined } },
   workers: { change: 'restart', keys: { lcore: undefined, rx: undefined } },
   fib: { change: 'restart', keys: { maxRoutes: 1048576, tbl8Groups: undefined, maxNexthops: 65536 } },
   routes: { change: 'live', keys: { prefix: undefined, via: undefined, port: undefined, blackhole: false } },
@@ -63,6 +64,7 @@ export const VALID_KEYS = {
   top: sections,
   eal: keysOf('eal'),
   port: keysOf('ports'),
+  interface: keysOf('interfaces'),
   worker: keysOf('workers'),
   rx: NESTED_KEYS.rx,
   fib: keysOf('fib'),

@@ -51,6 +51,19 @@ export interface PortConfig {
   networkStatusLen?: number;
 }
 
+/** A VLAN sub-interface of a port (`interfaces:`): tagged frames of (port, vlan) are its own. */
+export interface InterfaceConfig {
+  /** `<port>.<vlan>` unless named otherwise */
+  name: string;
+  port: string;
+  /** 802.1Q VLAN id, 1-4094 */
+  vlan: number;
+  /** at most the port's MTU; default the port's */
+  mtu: number;
+  /** interface addresses, canonical "10.100.0.1/24" */
+  addresses: string[];
+}
+
 export interface RxQueueRef {
   port: string;
   queue: number;
@@ -167,6 +180,8 @@ export interface Config {
   source: string;
   eal: EalConfig;
   ports: PortConfig[];
+  /** VLAN sub-interfaces of the ports */
+  interfaces: InterfaceConfig[];
   /** concrete worker table (auto resolved); only lcores that poll at least one queue */
   workers: WorkerConfig[];
   /** true when `workers: auto` was used */

@@ -13,7 +13,7 @@ import {
   formatPrefix,
 } from '../net/ipv4';
 import { parseMac } from '../net/mac';
-import { PORT_NAME_RE } from '../routing/routes';
+import { IFACE_NAME_RE, PORT_NAME_RE } from '../routing/routes';
 import { DEVICE_HELP, DeviceKind, parseDevice } from '../net/device';
 import { DEFAULTS, LOG_LEVELS, VALID_KEYS } from './keys';
 import { child, Ctx, got, Path, SourceOf } from './kit';
@@ -26,6 +26,7 @@ import type {
   ControlConfig,
   EalConfig,
   FibConfig,
+  InterfaceConfig,
   IcmpConfig,
   LogLevel,
   MempoolConfig,
@@ -269,6 +270,75 @@ function validatePorts(c: Ctx, v: unknown, knownNames: Set<string>): PortConfig[
   return ports;
 }
 
+/** What routes and neighbours need of a port or interface: its name and addresses. */
+type Named = { name: string; addresses: string[] };
+
+// ---------------------------------------------------------------------------------------------
+// VLAN sub-interfaces
+
+/** 802.1Q: 0 means "no VLAN" (priority tag) and 4095 is reserved. */
+export const VLAN_MIN = 1;
+export const VLAN_MAX = 4094;
+
+function validateInterfaces(c: Ctx, v: unknown, ports: PortConfig[], knownNames: Set<string>): InterfaceConfig[] {
+  const out: InterfaceConfig[] = [];
+  const byPortVlan = new Map<string, number>();
+  const names = new Map<string, string>(ports.map((p, i) => [p.name, `ports[${i}]`]));
+  const seen: { port: string; addr: string }[] = ports.flatMap((p) => p.addresses.map((addr) => ({ port: p.name, addr })));
+  c.list('interfaces', v, 'VLAN sub-interfaces like {port: west, vlan: 100, address: 10.100.0.1/24}').forEach((item, i) => {
+    const ip = child('interfaces', i);
+    const o = c.map(ip, item, KEYS.interface, 'a mapping like {port: west, vlan: 100, address: 10.100.0.1/24}');
+    if (!o) return;
+    const pn = portRef(c, child(ip, 'port'), o.port, ports, knownNames);
+    let vlan = -1;
+    if (o.vlan === undefined) c.err(child(ip, 'vlan'), `required (a VLAN id ${VLAN_MIN}-${VLAN_MAX})`);
+    else vlan = c.int(child(ip, 'vlan'), o.vlan, -1, VLAN_MIN, VLAN_MAX);
+    if (pn === undefined || vlan < 0) return;
+    const port = ports.find((p) => p.name === pn)!;
+    let name = `${pn}.${vlan}`;
+    if (o.name !== undefined) {
+      const ns = c.str(child(ip, 'name'), o.name, 'an interface name like west.100');
+      if (ns === undefined) return;
+      if (!IFACE_NAME_RE.test(ns)) {
+        c.err(child(ip, 'name'), `${JSON.stringify(ns)} is not a valid interface name: use a port name, optionally followed by .<number> (like west.100)`);
+        return;
+      }
+      name = ns;
+    }
+    const key = `${pn}.${vlan}`;
+    if (byPortVlan.has(key)) {
+      c.err(child(ip, 'vlan'), `port ${pn} already has VLAN ${vlan} (interfaces[${byPortVlan.get(key)}])`);
+      return;
+    }
+    if (names.has(name)) {
+      c.err(child(ip, 'name'), `${name} is already the name of ${names.get(name)}`);
+      return;
+    }
+    byPortVlan.set(key, i);
+    names.set(name, `interfaces[${i}]`);
+    knownNames.add(name);
+    const mtu = c.int(child(ip, 'mtu'), o.mtu, port.mtu, 68, port.mtu);
+    const iface: InterfaceConfig = { name, port: pn, vlan, mtu, addresses: [] };
+    if (o.address !== undefined && o.address !== null) {
+      const list = Array.isArray(o.address) ? o.address : [o.address];
+      list.forEach((a, k) => {
+        const ap = Array.isArray(o.address) ? child(child(ip, 'address'), k) : child(ip, 'address');
+        const s = c.str(ap, a, 'an interface address like 10.100.0.1/24');
+        if (s === undefined) return;
+        const ia = c.parse(ap, () => parseInterfaceAddress(s));
+        if (!ia) return;
+        const text = `${formatIPv4(ia.addr)}/${ia.len}`;
+        const msg = findAddressConflict(seen, name, text);
+        if (msg) return c.err(ap, msg);
+        seen.push({ port: name, addr: text });
+        iface.addresses.push(text);
+      });
+    }
+    out.push(iface);
+  });
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // workers
 
@@ -384,7 +454,7 @@ interface Connected {
   len: number;
 }
 
-function connectedOf(ports: PortConfig[]): Connected[] {
+function connectedOf(ports: Named[]): Connected[] {
   const out: Connected[] = [];
   for (const p of ports) {
     for (const t of p.addresses) {
@@ -395,7 +465,7 @@ function connectedOf(ports: PortConfig[]): Connected[] {
   return out;
 }
 
-function portRef(c: Ctx, path: Path, v: unknown, ports: PortConfig[], knownNames: Set<string>): string | undefined {
+function portRef(c: Ctx, path: Path, v: unknown, ports: Named[], knownNames: Set<string>): string | undefined {
   const pn = c.str(path, v, 'a port name');
   if (pn === undefined) return undefined;
   if (!ports.some((p) => p.name === pn)) {
@@ -405,7 +475,7 @@ function portRef(c: Ctx, path: Path, v: unknown, ports: PortConfig[], knownNames
   return pn;
 }
 
-function validateRoutes(c: Ctx, v: unknown, ports: PortConfig[], knownNames: Set<string>): RouteConfig[] {
+function validateRoutes(c: Ctx, v: unknown, ports: Named[], knownNames: Set<string>): RouteConfig[] {
   const conn = connectedOf(ports);
   const routes: RouteConfig[] = [];
   const byPrefix = new Map<string, number>();
@@ -473,7 +543,7 @@ function validateRoutes(c: Ctx, v: unknown, ports: PortConfig[], knownNames: Set
   return routes;
 }
 
-function validateNeighbors(c: Ctx, v: unknown, ports: PortConfig[], knownNames: Set<string>): NeighborConfig[] {
+function validateNeighbors(c: Ctx, v: unknown, ports: Named[], knownNames: Set<string>): NeighborConfig[] {
   const conn = connectedOf(ports);
   const out: NeighborConfig[] = [];
   const byAddr = new Map<number, number>();
@@ -644,12 +714,16 @@ export function validateConfig(raw: unknown, source: string, sourceOf: SourceOf 
   const ports = validatePorts(c, top.ports, knownNames);
   const { workers, auto } = validateWorkers(c, top.workers, eal, ports, knownNames);
   const fib = validateFib(c, top.fib);
-  const routes = validateRoutes(c, top.routes, ports, knownNames);
-  const neighbors = validateNeighbors(c, top.neighbors, ports, knownNames);
+  const interfaces = validateInterfaces(c, top.interfaces, ports, knownNames);
+  // routes and neighbours may name a port's untagged interface or a VLAN sub-interface
+  const links: Named[] = [...ports, ...interfaces];
+  const routes = validateRoutes(c, top.routes, links, knownNames);
+  const neighbors = validateNeighbors(c, top.neighbors, links, knownNames);
   const config: Config = {
     source,
     eal,
     ports,
+    interfaces,
     workers,
     workersAuto: auto,
     fib,

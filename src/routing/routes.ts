@@ -156,6 +156,8 @@ function grown<T extends Uint8Array | Uint32Array>(a: T, cap: number): T {
 }
 
 export const PORT_NAME_RE = /^[a-z][a-z0-9_-]{0,14}$/;
+/** An interface: a port's name, or a VLAN sub-interface's (`west.100`). */
+export const IFACE_NAME_RE = /^[a-z][a-z0-9_-]{0,14}(\.[0-9]{1,4})?$/;
 
 const TOK_MAX = 16;
 const TOK_START = new Int32Array(TOK_MAX);
@@ -184,8 +186,15 @@ function scanPortId(text: string, s: number, e: number): number {
   return v > 65535 ? -1 : v;
 }
 
-/** True if text[s, e) is a port name (PORT_NAME_RE), checked without a regex. */
+/** True if text[s, e) is an interface name (IFACE_NAME_RE), checked without a regex. */
 function isPortName(text: string, s: number, e: number): boolean {
+  const dot = text.lastIndexOf('.', e - 1);
+  if (dot >= s) {
+    // west.100: a port name, a dot, 1-4 digits
+    if (e - dot - 1 < 1 || e - dot - 1 > 4) return false;
+    for (let k = dot + 1; k < e; k++) if (text.charCodeAt(k) < 48 || text.charCodeAt(k) > 57) return false;
+    e = dot;
+  }
   if (e - s < 1 || e - s > 15) return false;
   const c0 = text.charCodeAt(s);
   if (c0 < 97 || c0 > 122) return false;
