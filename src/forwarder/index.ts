@@ -253,6 +253,15 @@ export class Forwarder {
 
   private program(): void {
     const c = this.config;
+    const space = this.dp.constants();
+    for (const ic of c.interfaces) {
+      const i = this.ifaces.addSubif(this.dp, space, { name: ic.name, port: ic.port, vlan: ic.vlan, mtu: ic.mtu });
+      this.log(`interface ${i.name}: port ${ic.port} VLAN ${ic.vlan} mtu ${i.mtu} (index ${i.index})`);
+      for (const a of ic.addresses) {
+        const ia = parseInterfaceAddress(a);
+        this.rib.addAddress(ic.name, ia.addr, ia.len);
+      }
+    }
     c.ports.forEach((p) => {
       for (const a of p.addresses) {
         const ia = parseInterfaceAddress(a);
