@@ -3,7 +3,14 @@
     {
       "target_name": "dpfwd",
       "sources": [
-        "native/dataplane/dataplane.c",
+        "native/dataplane/names.c",
+        "native/dataplane/log.c",
+        "native/dataplane/eal.c",
+        "native/dataplane/worker.c",
+        "native/dataplane/setup.c",
+        "native/dataplane/tables.c",
+        "native/dataplane/iface.c",
+        "native/dataplane/punt.c",
         "native/dataplane/fib.c",
         "native/dataplane/kernel_port.c",
         "native/binding/binding.cc"

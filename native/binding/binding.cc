@@ -476,7 +476,7 @@ void OnPunt(uv_poll_t *, int status, int) {
   // At most kPuntBudget frames per wake-up, so a punt flood cannot hold the event loop:
   // if more are waiting, re-arm the eventfd and let libuv run everything else first.
   // Otherwise sleep only through dp_punt_sleep, which re-checks every ring after arming the
-  // workers' wake-up (the argument is at punt_wake in native/dataplane/dataplane.c).
+  // workers' wake-up (the argument is at punt_wake in native/dataplane/worker.c).
   constexpr unsigned kPuntBudget = 256;
   unsigned handled = 0;
   for (;;) {

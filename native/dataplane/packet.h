@@ -70,7 +70,7 @@ dp_ip4_martian(uint32_t src, uint32_t dst)
 /*
  * Source and broadcast rules (RFC 1812 5.3.7, RFC 2644) as data the fast path reads: the
  * router's own addresses, the directed broadcasts and network addresses of its connected subnets, programmed by
- * the control plane whenever addresses change (dp_addr_filter_set in dataplane.c).
+ * the control plane whenever addresses change (dp_addr_filter_set in tables.c).
  *
  * The fast path pays nothing for it: the martian test already read a table by the source's
  * first octet and one by the destination's; the second is now indexed by the 16 bits at frame
@@ -340,6 +340,47 @@ dp_eth_rewrite(struct rte_ether_hdr *eth, uint64_t nh_word, uint64_t src_et)
 		eth->dst_addr.addr_bytes[i] = (uint8_t)(nh_word >> (8 * i));
 #endif
 	memcpy((uint8_t *)eth + 6, &src_et, 8);
+}
+
+/* An 802.1Q tag's VID: the frame holds at least 18 bytes and EtherType 0x8100 at offset 12.
+ * Priority and DEI bits are ignored; VID 0 (a priority tag) means no VLAN. */
+static inline unsigned
+dp_vlan_vid(const uint8_t *f)
+{
+	return ((unsigned)f[14] << 8 | f[15]) & 0xfffu;
+}
+
+/* Removes the tag of a tagged frame in place: the MAC addresses move 4 bytes on, and the
+ * untagged frame starts at the returned pointer (f + 4). */
+static inline uint8_t *
+dp_vlan_pop(uint8_t *f)
+{
+	memmove(f + RTE_VLAN_HLEN, f, 2 * RTE_ETHER_ADDR_LEN);
+	return f + RTE_VLAN_HLEN;
+}
+
+/* Bytes before the IPv4 header: Ethernet, plus an 802.1Q tag when `vlan` is nonzero. */
+static inline uint32_t
+dp_l2_len(unsigned vlan)
+{
+	return vlan ? RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN : RTE_ETHER_HDR_LEN;
+}
+
+/*
+ * The same rewrite for a VLAN sub-interface: `d` is 18 bytes before the IPv4 header (the
+ * caller made room). MAC addresses, then TPID 0x8100 and the VID (priority 0), then EtherType
+ * IPv4.
+ */
+static inline void
+dp_eth_rewrite_vlan(uint8_t *d, uint64_t nh_word, uint64_t src_et, uint16_t vlan)
+{
+	dp_eth_rewrite((struct rte_ether_hdr *)d, nh_word, src_et);
+	d[12] = RTE_ETHER_TYPE_VLAN >> 8;
+	d[13] = RTE_ETHER_TYPE_VLAN & 0xff;
+	d[14] = (uint8_t)(vlan >> 8 & 0x0f);
+	d[15] = (uint8_t)vlan;
+	d[16] = RTE_ETHER_TYPE_IPV4 >> 8;
+	d[17] = RTE_ETHER_TYPE_IPV4 & 0xff;
 }
 
 /*

@@ -7,7 +7,8 @@
  *   bytes 0-1   egress port index / action (big endian) for the next-hop word
  *   bytes 2-7   next hop's MAC (destination after the rewrite)
  *   bytes 8-13  egress port's MAC (source after the rewrite)
- *   bytes 14-   the Ethernet frame as the worker receives it
+ *   bytes 14-   the Ethernet frame as the worker receives it (802.1Q-tagged or not: the
+ *               harness's port has one sub-interface, VLAN FUZZ_VLAN; VID 0 is untagged)
  * Inputs shorter than 14 bytes are taken as a whole frame with fixed MACs, so short frames
  * are still exercised.
  *
@@ -46,6 +47,8 @@ _Static_assert(sizeof(struct rte_ether_hdr) == 14 && sizeof(struct rte_ipv4_hdr)
 
 /* The worker's extra verdict for ARP (punted, not a drop reason of the IPv4 checks). */
 #define V_ARP (DP_DROP_MAX + 1)
+/* The one VLAN the harness's port has a sub-interface for (the worker's vlan_map). */
+#define FUZZ_VLAN 100u
 
 #ifdef FUZZ_SELFTEST_BREAK
 /* Deliberately wrong: dp_ip4_ttl_dec without the end-around carry fold. */
@@ -141,9 +144,34 @@ filter_init(void)
 	__atomic_store_n(&g_af.set, &g_set, __ATOMIC_RELEASE);
 }
 
-/* What the worker decides about a frame, in the order drop_reasons.h lists the checks. */
+static unsigned ref_classify_untagged(const uint8_t *f, size_t len);
+
+/* What the worker decides about a frame, in the order drop_reasons.h lists the checks: an
+ * 802.1Q tag first (known VID or 0: the frame without it goes on; else unknown_vlan). */
 static unsigned
 ref_classify(const uint8_t *f, size_t len)
+{
+	if (len >= 14 && be16(f + 12) == 0x8100) {
+		if (len < 18)
+			return DP_DROP_truncated;
+		unsigned vid = be16(f + 14) & 0x0fff;
+		if (vid != 0 && vid != FUZZ_VLAN)
+			return DP_DROP_unknown_vlan;
+		uint8_t *g = malloc(len - 4);
+		if (!g)
+			abort();
+		memcpy(g, f, 12);
+		memcpy(g + 12, f + 16, len - 16);
+		unsigned v = ref_classify_untagged(g, len - 4);
+		free(g);
+		return v;
+	}
+	return ref_classify_untagged(f, len);
+}
+
+/* The same for a frame without a tag (a second tag inside the first is just another EtherType). */
+static unsigned
+ref_classify_untagged(const uint8_t *f, size_t len)
 {
 	if (len < 14)
 		return DP_DROP_truncated;
@@ -191,12 +219,25 @@ ref_rfc1624(unsigned hc, unsigned m_old, unsigned m_new)
 
 /* ---- the code under test, used the way process_burst() uses it ---- */
 
+/* As exact_path: a known tag is popped (*fp and *lenp then describe the untagged frame). */
 static unsigned
-dut_classify(uint8_t *f, size_t len)
+dut_classify(uint8_t **fp, size_t *lenp)
 {
+	uint8_t *f = *fp;
+	size_t len = *lenp;
 	if (len < sizeof(struct rte_ether_hdr))
 		return DP_DROP_truncated;
 	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)f;
+	if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_VLAN)) {
+		if (len < sizeof(*eth) + RTE_VLAN_HLEN)
+			return DP_DROP_truncated;
+		unsigned vid = dp_vlan_vid(f);
+		if (vid != 0 && vid != FUZZ_VLAN)
+			return DP_DROP_unknown_vlan;
+		f = *fp = dp_vlan_pop(f);
+		len = *lenp = len - RTE_VLAN_HLEN;
+		eth = (struct rte_ether_hdr *)f;
+	}
 	if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4)) {
 		/* as exact_path: the source rules for what the RFC 1812 checks pass or punt for TTL */
 		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
@@ -259,6 +300,24 @@ check_forward(uint8_t *f, size_t len, uint16_t port, const uint8_t nh_mac[6],
 		FAIL("rewrite: source MAC is not the port's");
 	if (memcmp(f + 12, before + 12, len - 12) != 0)
 		FAIL("rewrite changed bytes from offset 12 on");
+
+	/* (3b) the same rewrite out of a VLAN sub-interface: 4 bytes of room, tag pushed */
+	unsigned vlan = 1u + port % 4094u;
+	uint8_t *t = malloc(len + 4);
+	if (!t)
+		abort();
+	memcpy(t + 4, before, len);
+	if (dp_l2_len(vlan) != 18 || dp_l2_len(0) != 14)
+		FAIL("dp_l2_len");
+	dp_eth_rewrite_vlan(t, word, dp_src_et_word(&src), (uint16_t)vlan);
+	if (memcmp(t, nh_mac, 6) != 0 || memcmp(t + 6, port_mac, 6) != 0)
+		FAIL("VLAN rewrite: MAC addresses");
+	if (be16(t + 12) != 0x8100 || be16(t + 14) != vlan || be16(t + 16) != 0x0800)
+		FAIL("VLAN rewrite: tag %04x %04x, EtherType %04x for VLAN %u", be16(t + 12), be16(t + 14),
+		     be16(t + 16), vlan);
+	if (memcmp(t + 18, before + 14, len - 14) != 0)
+		FAIL("VLAN rewrite changed the IPv4 packet");
+	free(t);
 	free(before);
 }
 
@@ -279,7 +338,9 @@ check_fast_ok(const uint8_t *f, size_t len, unsigned verdict, uint16_t floor_bit
 		memcpy(g, f, len);
 	uint32_t floor = 68u + floor_bits % 9300u;
 	int ok = dp_ip4_fast_ok((const struct rte_ether_hdr *)g, (uint32_t)len, floor, &g_af);
-	int want = verdict == DP_VERDICT_FORWARD && len >= 34 && f[14] == 0x45 && be16(f + 16) <= floor;
+	/* a tagged frame is never the fast path's: the exact path pops the tag first */
+	int want = verdict == DP_VERDICT_FORWARD && len >= 34 && be16(f + 12) == 0x0800 && f[14] == 0x45 &&
+		   be16(f + 16) <= floor;
 	if (ok != want)
 		FAIL("fast-path test says %d, exact path says %d (verdict %u, %zu bytes, MTU floor %u)",
 		     ok, want, verdict, len, floor);
@@ -428,14 +489,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(f, data, size);
 
 	unsigned want = ref_classify(f, size);
-	unsigned got = dut_classify(f, size);
-	if (got != want)
-		FAIL("verdict %u, reference says %u (frame %zu bytes)", got, want, size);
 	check_fast_ok(f, size, want, port);
 	check_addr_set(f, size);
 	check_csum_complete(f, size);
+	uint8_t *g = f; /* dut_classify pops a known tag: g then starts 4 bytes into f */
+	size_t glen = size;
+	unsigned got = dut_classify(&g, &glen);
+	if (got != want)
+		FAIL("verdict %u, reference says %u (frame %zu bytes)", got, want, size);
 	if (got == DP_VERDICT_FORWARD)
-		check_forward(f, size, port, nh_mac, port_mac);
+		check_forward(g, glen, port, nh_mac, port_mac);
 	free(f);
 	return 0;
 }

@@ -1,0 +1,173 @@
+/*
+ * The dataplane's shared state and the helpers every part of it uses: one struct (`dp`, defined
+ * in setup.c), the counter block layout, the interface words. Internal to native/dataplane:
+ * hidden from the addon's exported symbols, so the worker loop reaches `dp` PC-relative (no GOT
+ * load per access) as when it was one file.
+ */
+#ifndef DPFWD_DP_INTERNAL_H
+#define DPFWD_DP_INTERNAL_H
+
+#include "dataplane.h"
+#include "packet.h"
+#include "fib.h"
+#include "kernel_port.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_lpm.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_prefetch.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#pragma GCC visibility push(hidden)
+
+#define TXBUF_LEN (2 * DP_BURST)
+
+/* per-worker counters (DP_WORKER_COUNTERS) */
+enum dp_wctr {
+#define DP_X(name, help) DP_WCTR_##name,
+	DP_WORKER_COUNTERS(DP_X)
+#undef DP_X
+	DP_WCTR_MAX
+};
+
+/* ---- counters: one block per worker, cache-line aligned, written only by its worker ---- */
+
+#define PORT_SLOTS (1 + DP_DROP_MAX + DP_PCTR_MAX) /* forwarded, then drops, then DP_PORT_COUNTERS */
+#define PORT_CTR(c) (1 + DP_DROP_MAX + DP_PCTR_##c) /* a DP_PORT_COUNTERS slot in a port's block */
+#define PORT_BASE DP_WCTR_MAX
+#define SUBIF_BASE (PORT_BASE + DP_MAX_PORTS * PORT_SLOTS)
+#define PUNT_BASE (PORT_BASE + DP_MAX_IFACES * PORT_SLOTS)
+#define WORKER_SLOTS_RAW (PUNT_BASE + 2 * DP_PUNT_MAX)
+#define WORKER_STRIDE (((WORKER_SLOTS_RAW) + 7) & ~7u)
+
+/* ---- state ---- */
+
+struct port_state {
+	uint16_t port_id;
+	uint16_t mtu;
+	uint8_t kernel;       /* kernel-backed (af_packet, af_xdp): L4 checksums may be partial */
+	uint32_t rx_cut_len;  /* frames this long may have been cut by the PMD's ring frame (0: never) */
+	struct dp_kport kport; /* what dpfwd changed on an af_packet port's interface */
+	struct rte_ether_addr mac;
+	char name[32];
+};
+
+struct txbuf {
+	uint16_t n;
+	struct rte_mbuf *pkts[TXBUF_LEN];
+};
+
+struct worker {
+	unsigned lcore;
+	uint16_t id;
+	uint16_t n_rx;
+	struct { uint16_t port_idx, port_id, queue; } rx[DP_MAX_RXQ_PER_WORKER];
+	uint64_t *ctr;                 /* this worker's counter block */
+	struct rte_ring *punt;         /* worker -> main (SP/SC) */
+	struct rte_ring *inject;       /* main -> worker (SP/SC) */
+	uint64_t punt_budget;          /* token bucket, in TSC cycles */
+	uint64_t punt_last;
+	uint64_t punt_cost;            /* cycles per token */
+	uint64_t punt_cap;             /* burst * cost */
+	int punt_signal;               /* enqueued a punt in this loop iteration: see punt_wake() */
+	int alive;
+	uint32_t dirty;                /* bitmap of ports with buffered TX */
+	struct txbuf tx[DP_MAX_PORTS];
+} __rte_cache_aligned;
+
+struct dp_state {
+	int eal_ready;
+	int running;
+	int launched;
+	uint16_t n_ports;
+	uint16_t n_workers;
+	struct port_state ports[DP_MAX_PORTS];
+	struct worker *workers;
+	struct rte_mempool *pool;
+	struct dp_fib *fib;
+	struct rte_lpm *lpm; /* dp_fib_lpm(fib): the tables workers look up in */
+	uint64_t src_et[DP_MAX_PORTS]; /* per port: dp_src_et_word of its MAC */
+	/* VLAN sub-interface k (index DP_MAX_PORTS + k): one word read atomically, see iface_word */
+	uint64_t subifs[DP_MAX_SUBIFS];
+	/* (port, VID) -> interface index, DP_IFACE_NONE when no sub-interface has it */
+	uint16_t (*vlan_map)[4096];
+	uint32_t mtu_floor;            /* smallest port MTU: IPv4 packets up to it need no MTU test */
+	/* source and broadcast rules: the flags live here (a fixed address the loop reaches from
+	 * the same base register as src_et); the exact set is double-buffered, see dp_addr_filter_set */
+	struct dp_addr_set *addr_sets[2];
+	struct dp_addr_filter addr_filter;
+	/* nonzero once the table is too big to stay in cache: workers look up in a separate pass */
+	volatile int lpm_staged;
+	struct rte_rcu_qsbr *qsv;
+	uint64_t *nexthops;
+	uint32_t max_nexthops;
+	uint32_t max_routes, tbl8_groups;
+	uint64_t *counters;
+	size_t counters_bytes;
+	int efd;
+	/* the punt consumer is about to sleep or asleep: set by dp_punt_sleep, taken by punt_wake */
+	atomic_int punt_sleeping;
+	unsigned inject_rr;
+	unsigned drain_rr;
+	uint64_t punt_drained_tsc;     /* main thread only: when dp_punt_drain last ran */
+	atomic_int stop;
+	/* RX callbacks on kernel-backed ports' queues (checksum completion), removed in release_all */
+	unsigned n_rx_cbs;
+	struct { uint16_t port_id, queue; const struct rte_eth_rxtx_callback *cb; } rx_cbs[DP_MAX_WORKERS * DP_MAX_RXQ_PER_WORKER];
+};
+extern struct dp_state dp;
+
+/* ---- interfaces: port i's untagged interface is index i, VLAN sub-interfaces follow ---- */
+
+#define DP_IFACE_NONE 0xffffu
+/* A sub-interface's word: bit 63 configured, bits 32-47 port index, 16-31 VLAN, 0-15 MTU. */
+#define SUBIF_USED (1ull << 63)
+#define SUBIF_PORT(w) ((unsigned)((w) >> 32) & 0xffffu)
+#define SUBIF_VLAN(w) ((unsigned)((w) >> 16) & 0xffffu)
+#define SUBIF_MTU(w) ((unsigned)(w) & 0xffffu)
+
+static inline uint64_t
+subif_word(unsigned iface)
+{
+	return __atomic_load_n(&dp.subifs[iface - DP_MAX_PORTS], __ATOMIC_ACQUIRE);
+}
+
+/* The physical port of an interface index (0 for a sub-interface deleted meanwhile). */
+static inline unsigned
+iface_port(unsigned iface)
+{
+	return iface < DP_MAX_PORTS ? iface : SUBIF_PORT(subif_word(iface));
+}
+
+/* log.c: fills `err` (one sentence: cause and fix) and returns -|rc|. */
+int dp_fail(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* log.c: routes DPDK's log through the tail buffer dp_log_tail reads (from dp_eal_init). */
+void dp_log_capture_start(void);
+/* worker.c: one worker lcore's loop (rte_eal_remote_launch from dp_launch). */
+int dp_worker_main(void *arg);
+
+#pragma GCC visibility pop
+
+#endif

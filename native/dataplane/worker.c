@@ -1,0 +1,608 @@
+/*
+ * The worker loop: RX bursts, the fast path (one test, inline LPM, next-hop word, rewrite),
+ * the exact path for everything else (RFC 1812 checks with reasons, punts, VLAN tags, refragmenting),
+ * TX buffering and the inject ring.
+ */
+#define _GNU_SOURCE
+#include "dp_internal.h"
+
+/* ---- the worker loop ---- */
+
+static inline void
+ctr_add(uint64_t *c, unsigned slot, uint64_t v)
+{
+	c[slot] += v;
+}
+
+/* Hands packets to port p's TX queue of this worker; what the queue refuses is dropped as tx_full. */
+static inline void
+tx_send(struct worker *w, unsigned p, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t sent = rte_eth_tx_burst(dp.ports[p].port_id, w->id, pkts, n);
+	ctr_add(w->ctr, DP_WCTR_tx_packets, sent);
+	if (unlikely(sent < n)) {
+		/* counted against the egress port's tx_full: the ingress port is gone by now */
+		ctr_add(w->ctr, PORT_BASE + p * PORT_SLOTS + 1 + DP_DROP_tx_full, n - sent);
+		rte_pktmbuf_free_bulk(&pkts[sent], n - sent);
+	}
+}
+
+static inline void
+tx_flush(struct worker *w)
+{
+	uint32_t dirty = w->dirty;
+	while (dirty) {
+		unsigned p = (unsigned)__builtin_ctz(dirty);
+		dirty &= dirty - 1;
+		struct txbuf *b = &w->tx[p];
+		tx_send(w, p, b->pkts, b->n);
+		b->n = 0;
+	}
+	w->dirty = 0;
+}
+
+static inline void
+tx_enqueue(struct worker *w, unsigned port, struct rte_mbuf *m)
+{
+	struct txbuf *b = &w->tx[port];
+	b->pkts[b->n++] = m;
+	w->dirty |= 1u << port;
+	if (unlikely(b->n == TXBUF_LEN)) {
+		uint32_t keep = w->dirty & ~(1u << port);
+		w->dirty = 1u << port;
+		tx_flush(w);
+		w->dirty = keep;
+	}
+}
+
+/* Rate-limited hand-off to the control plane. Returns 1 if the ring took the packet. */
+static inline int
+punt(struct worker *w, struct rte_mbuf *m, unsigned port_idx, unsigned kind)
+{
+	uint64_t now = rte_rdtsc();
+	uint64_t b = w->punt_budget + (now - w->punt_last);
+	w->punt_last = now;
+	if (b > w->punt_cap)
+		b = w->punt_cap;
+	if (b < w->punt_cost || w->punt == NULL) {
+		w->punt_budget = b;
+		ctr_add(w->ctr, PUNT_BASE + 2 * kind + 1, 1);
+		return 0;
+	}
+	w->punt_budget = b - w->punt_cost;
+	m->hash.usr = (kind << 24) | (iface_port(port_idx) << 16) | port_idx;
+	if (rte_ring_sp_enqueue(w->punt, m) != 0) {
+		ctr_add(w->ctr, PUNT_BASE + 2 * kind + 1, 1);
+		return 0;
+	}
+	w->punt_signal = 1;
+	ctr_add(w->ctr, PUNT_BASE + 2 * kind, 1);
+	return 1;
+}
+
+/*
+ * The punt path's wake-up, without lost wake-ups by construction. Two parties, one flag
+ * (dp.punt_sleeping) and the rings:
+ *
+ *   worker (after enqueueing, once per loop)     consumer (dp_punt_sleep, before it sleeps)
+ *     P1  ring tail store (rte_ring enqueue)       C1  punt_sleeping = 1
+ *     P2  seq_cst fence                            C2  seq_cst fence
+ *     P3  exchange(punt_sleeping, 0): if it        C3  every ring empty? then sleep on the
+ *         was 1, write the eventfd                     eventfd; else drain on
+ *
+ * This is the store-buffering pattern with a seq_cst fence on each side, so at least one side
+ * sees the other's store: either C3 sees the packet (the consumer drains instead of sleeping)
+ * or P3 reads 1 and the eventfd becomes readable (the consumer's poll fires). Both may happen,
+ * which is only a spurious wake-up. The exchange makes exactly one producer pay the write per
+ * sleep, and a producer never writes while the consumer is awake (flag 0), so a flood costs one
+ * syscall per consumer sleep, not one per packet. A consumer that stops with work left (its
+ * per-turn budget) writes the eventfd itself (dp_punt_kick) and leaves the flag 0.
+ * The old scheme (signal when the ring goes from empty to non-empty; drain until a short batch)
+ * lost the wake-up when the consumer emptied the ring between the worker's count and its
+ * enqueue: the ring then filled and never became empty again.
+ */
+static inline void
+punt_wake(struct worker *w)
+{
+	w->punt_signal = 0;
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_exchange_explicit(&dp.punt_sleeping, 0, memory_order_seq_cst))
+		eventfd_write(dp.efd, 1);
+}
+
+static inline void
+drop(uint64_t *pc, struct rte_mbuf *m, unsigned reason)
+{
+	pc[1 + reason]++;
+	rte_pktmbuf_free(m);
+}
+
+/* A drop that also asks the control plane for an ICMP error or a resolution. */
+static inline void
+drop_punt(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned port_idx, unsigned reason,
+	  unsigned kind)
+{
+	pc[1 + reason]++;
+	if (!punt(w, m, port_idx, kind))
+		rte_pktmbuf_free(m);
+}
+
+/* A connected subnet's broadcast or network address (RFC 2644: not forwarded). Only packets
+ * that reach a glean or unresolved next hop ask, so forwarded traffic never pays for it. */
+static int
+dst_is_subnet_broadcast(const struct rte_ipv4_hdr *ip)
+{
+	unsigned k = dp_addr_kind(__atomic_load_n(&dp.addr_filter.set, __ATOMIC_ACQUIRE),
+				  rte_be_to_cpu_32(ip->dst_addr));
+	return k == DP_ADDR_BROADCAST || k == DP_ADDR_NETWORK;
+}
+
+/*
+ * A frame shorter than its IPv4 total length: rx_truncated when the port is kernel-backed and
+ * the frame is as long as the PMD's ring frame lets it be (the kernel cut a super-frame or a
+ * reassembled datagram to fit), bad_total_length otherwise.
+ */
+static unsigned
+rx_cut_reason(unsigned in_idx, uint32_t len, const struct rte_ipv4_hdr *ip)
+{
+	uint32_t cut = dp.ports[in_idx].rx_cut_len;
+	if (cut != 0 && len >= cut && rte_be_to_cpu_16(ip->total_length) > len - sizeof(struct rte_ether_hdr))
+		return DP_DROP_rx_truncated;
+	return DP_DROP_bad_total_length;
+}
+
+/*
+ * af_packet ports only: the PMD's socket asks the kernel to reassemble fragments
+ * (PACKET_FANOUT_FLAG_DEFRAG, not configurable in DPDK 22.11), so fragments a host sent arrive
+ * as one datagram longer than the MTU. Without DF it leaves as fragments of the egress MTU
+ * again (RFC 791; RFC 1812 4.2.2.7), copied into new mbufs (slow path only) and counted as
+ * `refragmented` on the ingress interface, the datagram as forwarded. Datagrams with IP options
+ * or needing more than DP_REFRAG_MAX fragments are dropped as frag_failed. `eg` is the egress:
+ * physical port, 802.1Q VID to push (0: none) and MTU.
+ */
+#define DP_REFRAG_MAX 64
+
+struct egress {
+	unsigned port;
+	unsigned vlan;
+	unsigned mtu;
+};
+
+/* Writes the Ethernet header (and the egress interface's tag) in front of an IPv4 header at
+ * d + dp_l2_len(vlan). */
+static inline void
+l2_write(uint8_t *d, uint64_t word, const struct egress *eg)
+{
+	if (eg->vlan)
+		dp_eth_rewrite_vlan(d, word, dp.src_et[eg->port], (uint16_t)eg->vlan);
+	else
+		dp_eth_rewrite((struct rte_ether_hdr *)d, word, dp.src_et[eg->port]);
+}
+
+static __rte_noinline void
+refragment(struct worker *w, uint64_t *pc, struct rte_mbuf *m, const struct egress *eg, uint64_t word)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	uint32_t tot = rte_be_to_cpu_16(ip->total_length);
+	uint32_t chunk = (eg->mtu - (uint32_t)sizeof(*ip)) & ~7u;
+	uint32_t plen = tot - (uint32_t)sizeof(*ip);
+	uint32_t n = chunk ? (plen + chunk - 1) / chunk : 0;
+	uint32_t l2 = dp_l2_len(eg->vlan);
+	struct rte_mbuf *f[DP_REFRAG_MAX];
+	if (ip->version_ihl != 0x45 || m->nb_segs != 1 || n == 0 || n > DP_REFRAG_MAX ||
+	    rte_pktmbuf_alloc_bulk(dp.pool, f, n) != 0) {
+		drop(pc, m, DP_DROP_frag_failed);
+		return;
+	}
+	uint16_t fo = rte_be_to_cpu_16(ip->fragment_offset);
+	uint32_t off0 = (uint32_t)(fo & RTE_IPV4_HDR_OFFSET_MASK) * 8; /* it may be a fragment itself */
+	uint16_t mf0 = fo & RTE_IPV4_HDR_MF_FLAG;
+	ip->time_to_live--;
+	const uint8_t *payload = (const uint8_t *)(ip + 1);
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t len = i + 1 < n ? chunk : plen - i * chunk;
+		uint8_t *d = (uint8_t *)rte_pktmbuf_append(f[i], (uint16_t)(l2 + sizeof(*ip) + len));
+		memcpy(d + l2, ip, sizeof(*ip));
+		memcpy(d + l2 + sizeof(*ip), payload + i * chunk, len);
+		struct rte_ipv4_hdr *h = (struct rte_ipv4_hdr *)(d + l2);
+		h->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + len));
+		h->fragment_offset = rte_cpu_to_be_16((uint16_t)(((off0 + i * chunk) / 8) |
+								 (i + 1 < n ? RTE_IPV4_HDR_MF_FLAG : mf0)));
+		h->hdr_checksum = 0;
+		h->hdr_checksum = rte_ipv4_cksum(h);
+		l2_write(d, word, eg);
+		tx_enqueue(w, eg->port, f[i]);
+	}
+	rte_pktmbuf_free(m);
+	pc[0]++;
+	pc[PORT_CTR(refragmented)]++;
+}
+
+/*
+ * An 802.1Q-tagged frame on port `port`: the interface its VID maps to (VID 0, a priority tag:
+ * the port's untagged interface), with the tag stripped, or DP_IFACE_NONE (not stripped) when
+ * the port has no sub-interface for the VID. The caller checked the frame holds a tag.
+ */
+static inline unsigned
+vlan_strip(struct rte_mbuf *m, unsigned port)
+{
+	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
+	unsigned vid = dp_vlan_vid(f);
+	unsigned iface = port;
+	if (vid != 0) {
+		iface = __atomic_load_n(&dp.vlan_map[port][vid], __ATOMIC_ACQUIRE);
+		if (iface == DP_IFACE_NONE)
+			return iface;
+	}
+	dp_vlan_pop(f);
+	rte_pktmbuf_adj(m, RTE_VLAN_HLEN);
+	return iface;
+}
+
+/*
+ * Everything the fast test in process_burst refuses, one packet at a time, in the order of the
+ * RFC 1812 checks: drops and punts with their reasons, IP options, packets above the smallest
+ * port MTU, 802.1Q tags on ingress (the packet continues on the VID's sub-interface, counted
+ * there, and is sent from here) and sub-interfaces on egress (tag pushed). Returns the egress
+ * port with the packet rewritten, or -1 when it was consumed.
+ */
+static __rte_noinline int
+exact_path(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	uint32_t len = rte_pktmbuf_data_len(m);
+	unsigned iface = in_idx; /* the ingress interface: punts carry it, counters are its */
+	int tagged = 0;
+	if (len < sizeof(*eth)) {
+		drop(pc, m, DP_DROP_truncated);
+		return -1;
+	}
+	if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_VLAN)) {
+		if (len < sizeof(*eth) + RTE_VLAN_HLEN) {
+			drop(pc, m, DP_DROP_truncated);
+			return -1;
+		}
+		iface = vlan_strip(m, in_idx);
+		if (iface == DP_IFACE_NONE) {
+			drop(pc, m, DP_DROP_unknown_vlan); /* on the port's untagged interface */
+			return -1;
+		}
+		pc = w->ctr + PORT_BASE + iface * PORT_SLOTS;
+		eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+		len -= RTE_VLAN_HLEN;
+		tagged = 1;
+	}
+	if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP)) {
+		if (!punt(w, m, iface, DP_PUNT_arp))
+			drop(pc, m, DP_DROP_punt_ratelimited);
+		return -1;
+	}
+	if (eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4)) {
+		drop(pc, m, DP_DROP_not_ipv4);
+		return -1;
+	}
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	unsigned v = dp_ip4_check(ip, len - sizeof(*eth));
+	if (v == DP_VERDICT_FORWARD || v == DP_DROP_ttl_expired) {
+		/* a source the router must not forward from: dropped before any ICMP error to it */
+		unsigned vs = dp_ip4_check_src(&dp.addr_filter, ip);
+		if (unlikely(vs != DP_VERDICT_FORWARD)) {
+			drop(pc, m, vs);
+			return -1;
+		}
+	}
+	if (v == DP_DROP_ttl_expired) {
+		if (unlikely(dst_is_subnet_broadcast(ip))) {
+			/* RFC 1812 4.3.2.7: no ICMP error about a datagram sent to a broadcast */
+			drop(pc, m, DP_DROP_directed_broadcast);
+			return -1;
+		}
+		drop_punt(w, pc, m, iface, v, DP_PUNT_ttl_expired);
+		return -1;
+	}
+	if (v != DP_VERDICT_FORWARD) {
+		/* rx_cut_len is the frame the PMD delivered, tag included */
+		drop(pc, m, v == DP_DROP_bad_total_length ? rx_cut_reason(in_idx, len + (tagged ? RTE_VLAN_HLEN : 0), ip) : v);
+		return -1;
+	}
+	uint32_t nh;
+	if (rte_lpm_lookup(dp.lpm, rte_be_to_cpu_32(ip->dst_addr), &nh) != 0) {
+		drop_punt(w, pc, m, iface, DP_DROP_no_route, DP_PUNT_no_route);
+		return -1;
+	}
+	uint64_t word = __atomic_load_n(&dp.nexthops[nh], __ATOMIC_RELAXED);
+	unsigned out = (unsigned)(word >> 48);
+	struct egress eg = { out, 0, 0 };
+	switch (out) {
+	case DP_NH_LOCAL:
+		if (!punt(w, m, iface, DP_PUNT_local))
+			drop(pc, m, DP_DROP_punt_ratelimited);
+		return -1;
+	case DP_NH_GLEAN:
+	case DP_NH_UNRESOLVED:
+		if (unlikely(dst_is_subnet_broadcast(ip))) {
+			drop(pc, m, DP_DROP_directed_broadcast); /* never ARP, never an ICMP error */
+			return -1;
+		}
+		drop_punt(w, pc, m, iface, DP_DROP_neighbor_unresolved, DP_PUNT_unresolved);
+		return -1;
+	default:
+		if (out < DP_MAX_PORTS) {
+			eg.mtu = dp.ports[out].mtu;
+			break;
+		}
+		uint64_t sw = out < DP_MAX_IFACES ? subif_word(out) : 0;
+		if (!(sw & SUBIF_USED)) {
+			drop(pc, m, DP_DROP_blackhole); /* an action or a deleted sub-interface */
+			return -1;
+		}
+		eg.port = SUBIF_PORT(sw);
+		eg.vlan = SUBIF_VLAN(sw);
+		eg.mtu = SUBIF_MTU(sw);
+	}
+	if (rte_be_to_cpu_16(ip->total_length) > eg.mtu) {
+		if (dp.ports[in_idx].rx_cut_len != 0 &&
+		    !(ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG))) {
+			refragment(w, pc, m, &eg, word);
+			return -1;
+		}
+		drop_punt(w, pc, m, iface, DP_DROP_mtu_exceeded, DP_PUNT_mtu_exceeded);
+		return -1;
+	}
+	dp_ip4_ttl_dec(ip);
+	if (eg.vlan) {
+		uint8_t *d = (uint8_t *)rte_pktmbuf_prepend(m, RTE_VLAN_HLEN);
+		if (unlikely(d == NULL)) {
+			drop(pc, m, DP_DROP_tx_full); /* no PMD dpfwd drives leaves under 4 bytes of headroom */
+			return -1;
+		}
+		l2_write(d, word, &eg);
+	} else {
+		dp_eth_rewrite(eth, word, dp.src_et[eg.port]);
+	}
+	if (tagged) {
+		/* counted and sent here: the burst's forwarded list counts on the port's interface */
+		pc[0]++;
+		tx_enqueue(w, eg.port, m);
+		return -1;
+	}
+	return (int)eg.port;
+}
+
+/* What the per-packet fast path reads from the dataplane: copied into locals once per burst. */
+struct fast_ctx {
+	const struct rte_lpm *lpm;
+	const uint64_t *nexthops;
+	uint32_t mtu_floor;
+};
+
+/* rte_lpm_lookup inline, in its two steps: entries are 32-bit words read as such. */
+static __rte_always_inline uint32_t
+lpm_tbl24(const struct rte_lpm *lpm, uint32_t dst)
+{
+	const uint32_t *t = (const uint32_t *)(const void *)&lpm->tbl24[dst >> 8];
+	return *t;
+}
+
+/* The tbl8 entry a tbl24 entry with the extension bit points to (prefixes longer than /24). */
+static __rte_always_inline uint32_t
+lpm_tbl8(const struct rte_lpm *lpm, uint32_t dst, uint32_t e24)
+{
+	const uint32_t *t = (const uint32_t *)(const void *)&lpm->tbl8[(uint8_t)dst + (e24 & 0x00ffffffu) *
+									 RTE_LPM_TBL8_GROUP_NUM_ENTRIES];
+	return *t;
+}
+
+/*
+ * The end of the fast path for a checked packet (Ethernet header `eth`) and its LPM entry `e`,
+ * a route found (the caller tested RTE_LPM_LOOKUP_SUCCESS): the next-hop word, TTL and checksum,
+ * two 8-byte stores for the Ethernet header. An action (local, glean, unresolved, drop) goes to
+ * exact_path. Returns the egress port or exact_path's verdict.
+ */
+static __rte_always_inline int
+forward_to(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx,
+	   const struct fast_ctx *c, struct rte_ether_hdr *eth, uint32_t e)
+{
+	uint64_t word = __atomic_load_n(&c->nexthops[e & 0x00ffffffu], __ATOMIC_RELAXED);
+	unsigned out = (unsigned)(word >> 48);
+	if (unlikely(out >= DP_MAX_PORTS))
+		return exact_path(w, pc, m, in_idx);
+	dp_ip4_ttl_dec((struct rte_ipv4_hdr *)(eth + 1));
+	dp_eth_rewrite(eth, word, dp.src_et[out]);
+	return (int)out;
+}
+
+/*
+ * One packet on the fast path: one test that covers every RFC 1812 check (dp_ip4_fast_ok), the
+ * LPM lookup inline (tbl24; tbl8 only for prefixes longer than /24), the next-hop word, TTL and
+ * checksum, two 8-byte stores for the Ethernet header. Returns the egress port with the packet
+ * rewritten, or -1 when exact_path consumed it.
+ */
+static __rte_always_inline int
+forward_one(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx,
+	    const struct fast_ctx *c)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	if (unlikely(!dp_ip4_fast_ok(eth, rte_pktmbuf_data_len(m), c->mtu_floor, &dp.addr_filter)))
+		return exact_path(w, pc, m, in_idx);
+	uint32_t dst = rte_be_to_cpu_32(ip->dst_addr);
+	uint32_t e = lpm_tbl24(c->lpm, dst);
+	if (unlikely((e & RTE_LPM_VALID_EXT_ENTRY_BITMASK) != RTE_LPM_LOOKUP_SUCCESS)) {
+		if ((e & RTE_LPM_VALID_EXT_ENTRY_BITMASK) != RTE_LPM_VALID_EXT_ENTRY_BITMASK)
+			return exact_path(w, pc, m, in_idx); /* no route */
+		e = lpm_tbl8(c->lpm, dst, e);
+		if (!(e & RTE_LPM_LOOKUP_SUCCESS))
+			return exact_path(w, pc, m, in_idx);
+	}
+	return forward_to(w, pc, m, in_idx, c, eth, e);
+}
+
+/* Appends a packet forward_one or exact_path kept (out >= 0) to the burst's forwarded list. */
+static __rte_always_inline void
+keep(struct rte_mbuf **fw, uint8_t *outs, unsigned *nf, struct rte_mbuf *m, int out)
+{
+	if (out < 0)
+		return;
+	fw[*nf] = m;
+	outs[(*nf)++] = (uint8_t)out;
+}
+
+/*
+ * One pass over the burst, headers prefetched four packets ahead. Anything unusual takes
+ * exact_path, which returns forwarded packets into the same list so a burst keeps its order.
+ * Returns the number forwarded; fw/outs hold them and their egress ports.
+ */
+static __rte_always_inline unsigned
+burst_one_pass(struct worker *w, uint64_t *pc, unsigned in_idx, struct rte_mbuf **pkts, uint16_t nb,
+	       const struct fast_ctx *c, struct rte_mbuf **fw, uint8_t *outs)
+{
+	unsigned nf = 0;
+	unsigned j = 0;
+	for (; j < nb && j < 4; j++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[j], void *));
+	/* two copies of the loop so the prefetch needs no per-packet bounds test */
+	for (j = 0; j + 4 < nb; j++) {
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[j + 4], void *));
+		keep(fw, outs, &nf, pkts[j], forward_one(w, pc, pkts[j], in_idx, c));
+	}
+	for (; j < nb; j++)
+		keep(fw, outs, &nf, pkts[j], forward_one(w, pc, pkts[j], in_idx, c));
+	return nf;
+}
+
+/*
+ * The same in three passes, for tables too big to stay in cache: checks, then all the burst's
+ * lookups in one tight loop (independent loads, so their cache misses overlap), then next hops
+ * and rewrites. Same verdicts, same order.
+ */
+static __rte_noinline unsigned
+burst_staged(struct worker *w, uint64_t *pc, unsigned in_idx, struct rte_mbuf **pkts, uint16_t nb,
+	     const struct fast_ctx *c, struct rte_mbuf **fw, uint8_t *outs)
+{
+	uint32_t dst[DP_BURST], e[DP_BURST];
+	uint32_t slow = 0;
+	for (unsigned j = 0; j < nb && j < 4; j++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[j], void *));
+	for (unsigned j = 0; j < nb; j++) {
+		if (j + 4 < nb)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[j + 4], void *));
+		const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(pkts[j], const struct rte_ether_hdr *);
+		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
+		slow |= (uint32_t)!dp_ip4_fast_ok(eth, rte_pktmbuf_data_len(pkts[j]), c->mtu_floor, &dp.addr_filter) << j;
+		dst[j] = rte_be_to_cpu_32(ip->dst_addr); /* any bytes make a valid index */
+	}
+	for (unsigned j = 0; j < nb; j++) {
+		uint32_t x = lpm_tbl24(c->lpm, dst[j]);
+		if (unlikely((x & RTE_LPM_VALID_EXT_ENTRY_BITMASK) == RTE_LPM_VALID_EXT_ENTRY_BITMASK))
+			x = lpm_tbl8(c->lpm, dst[j], x);
+		e[j] = x;
+	}
+	unsigned nf = 0;
+	for (unsigned j = 0; j < nb; j++) {
+		struct rte_mbuf *m = pkts[j];
+		int ok = !(slow >> j & 1) && (e[j] & RTE_LPM_LOOKUP_SUCCESS);
+		keep(fw, outs, &nf, m, likely(ok) ? forward_to(w, pc, m, in_idx, c, rte_pktmbuf_mtod(m, struct rte_ether_hdr *), e[j])
+						  : exact_path(w, pc, m, in_idx));
+	}
+	return nf;
+}
+
+/* The list goes to the TX queue in one call when it all leaves by one port (the usual case). */
+static void
+process_burst(struct worker *w, unsigned in_idx, struct rte_mbuf **pkts, uint16_t nb)
+{
+	uint64_t *pc = w->ctr + PORT_BASE + in_idx * PORT_SLOTS;
+	struct rte_mbuf *fw[DP_BURST];
+	uint8_t outs[DP_BURST];
+	/* Locals, not globals: the stores into packets may alias anything, and the compiler would
+	 * otherwise reload these on every packet. */
+	const struct fast_ctx c = { dp.lpm, dp.nexthops, dp.mtu_floor };
+	unsigned nf = unlikely(dp.lpm_staged) ? burst_staged(w, pc, in_idx, pkts, nb, &c, fw, outs)
+					       : burst_one_pass(w, pc, in_idx, pkts, nb, &c, fw, outs);
+	if (nf == 0)
+		return;
+	pc[0] += nf;
+	unsigned mixed = 0;
+	for (unsigned k = 1; k < nf; k++)
+		mixed |= outs[k] ^ outs[0];
+	if (likely(mixed == 0)) {
+		/* one egress port: straight to its queue unless packets already wait in its buffer */
+		unsigned p = outs[0];
+		struct txbuf *b = &w->tx[p];
+		if (likely(b->n == 0)) {
+			tx_send(w, p, fw, nf);
+			return;
+		}
+	}
+	for (unsigned k = 0; k < nf; k++)
+		tx_enqueue(w, outs[k], fw[k]);
+}
+
+static void
+drain_inject(struct worker *w)
+{
+	struct rte_mbuf *pkts[DP_BURST];
+	unsigned n = rte_ring_sc_dequeue_burst(w->inject, (void **)pkts, DP_BURST, NULL);
+	for (unsigned i = 0; i < n; i++) {
+		unsigned port = pkts[i]->hash.usr;
+		tx_enqueue(w, port, pkts[i]);
+	}
+	if (n)
+		ctr_add(w->ctr, DP_WCTR_injected, n);
+}
+
+int
+dp_worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct rte_mbuf *pkts[DP_BURST];
+
+	if (rte_rcu_qsbr_thread_register(dp.qsv, w->id) != 0) {
+		w->alive = 0;
+		return -EINVAL;
+	}
+	rte_rcu_qsbr_thread_online(dp.qsv, w->id);
+	w->punt_last = rte_rdtsc();
+	uint64_t prev = rte_rdtsc();
+
+	while (!atomic_load_explicit(&dp.stop, memory_order_relaxed)) {
+		unsigned got = 0;
+		for (unsigned i = 0; i < w->n_rx; i++) {
+			uint16_t nb = rte_eth_rx_burst(w->rx[i].port_id, w->rx[i].queue, pkts, DP_BURST);
+			if (nb == 0)
+				continue;
+			got += nb;
+			ctr_add(w->ctr, DP_WCTR_rx_bursts, 1);
+			ctr_add(w->ctr, DP_WCTR_rx_packets, nb);
+			process_burst(w, w->rx[i].port_idx, pkts, nb);
+		}
+		if (unlikely(!rte_ring_empty(w->inject)))
+			drain_inject(w);
+		if (w->dirty)
+			tx_flush(w);
+		if (unlikely(w->punt_signal))
+			punt_wake(w);
+		rte_rcu_qsbr_quiescent(dp.qsv, w->id);
+		uint64_t now = rte_rdtsc();
+		ctr_add(w->ctr, got ? DP_WCTR_busy_cycles : DP_WCTR_idle_cycles, now - prev);
+		ctr_add(w->ctr, DP_WCTR_loops, 1);
+		prev = now;
+	}
+	if (w->dirty)
+		tx_flush(w);
+	rte_rcu_qsbr_thread_offline(dp.qsv, w->id);
+	rte_rcu_qsbr_thread_unregister(dp.qsv, w->id);
+	w->alive = 0;
+	return 0;
+}
+
+int
+dp_workers_alive(void)
+{
+	int n = 0;
+	for (unsigned i = 0; dp.workers && i < dp.n_workers; i++)
+		n += __atomic_load_n(&dp.workers[i].alive, __ATOMIC_RELAXED) ? 1 : 0;
+	return n;
+}
