@@ -137,6 +137,8 @@ export class Forwarder {
   readonly dp: Dataplane;
   rib!: Rib;
   ifaces!: Interfaces;
+  /** the dataplane's MAX_PORTS: sub-interfaces are numbered from it */
+  maxPorts = 0;
   cp!: ControlPlane;
   ports: PortState[] = [];
   startedAt = 0;
@@ -205,6 +207,7 @@ export class Forwarder {
         this.log(`port ${p.name}: ${devices[i]} driver ${info.driver} mac ${info.mac} mtu ${p.mtu} rxq ${info.rxQueues} txq ${info.txQueues}`);
         return { index: i, name: p.name, device: devices[i], driver: info.driver, mac: info.mac, mtu: p.mtu };
       });
+      this.maxPorts = this.dp.constants().maxPorts;
       this.ifaces = new Interfaces(this.ports.map((p) => ({ index: p.index, name: p.name, port: p.index, vlan: 0, mac: parseMac(p.mac), mtu: p.mtu })));
       this.rib = new Rib(this.dp, this.ifaces, c.fib.maxNexthops, c.arp.maxEntries);
       this.program();

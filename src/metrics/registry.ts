@@ -50,6 +50,10 @@ export interface MetricsSource {
     };
   };
   ports: { index: number; name: string; device: string; driver: string; mac: string }[];
+  /** VLAN sub-interfaces: their fast-path counters are series with port="<name>" (west.100) */
+  ifaces?: { list(): { index: number; name: string; vlan: number }[] };
+  /** the dataplane's MAX_PORTS: sub-interface index − maxPorts is its slot in a snapshot's subifs */
+  maxPorts?: number;
   config: Pick<Config, 'workers' | 'punt'>;
 }
 
@@ -62,6 +66,8 @@ export interface Sample {
   dropNames: string[];
   puntNames: string[];
   ports: { info: PortInfo; stats: PortStats; forwarded: number; drops: number[]; counters: number[] }[];
+  /** the VLAN sub-interfaces' fast-path counters, summed over workers */
+  subifs: { name: string; forwarded: number; drops: number[]; counters: number[] }[];
   punted: number[];
   puntLimited: number[];
   mempool: MempoolInfo;
@@ -83,6 +89,20 @@ export function takeSample(src: MetricsSource): Sample {
     }
     return { info: src.dp.portInfo(p.index), stats: src.dp.portStats(p.index), forwarded, drops, counters };
   });
+  const subifs = (src.ifaces?.list() ?? []).filter((i) => i.vlan !== 0).map((i) => {
+    const drops = new Array<number>(names.drops.length).fill(0);
+    const counters = new Array<number>(names.port.length).fill(0);
+    let forwarded = 0;
+    for (const w of snap.workers) {
+      // subifs[k] is interface maxPorts + k; the untagged interfaces are numbered from 0
+      const c = w.subifs?.[i.index - (src.maxPorts ?? 0)];
+      if (!c) continue;
+      forwarded += c.forwarded;
+      for (let r = 0; r < drops.length; r++) drops[r] += c.drops[r];
+      for (let k = 0; k < counters.length; k++) counters[k] += c.counters[k];
+    }
+    return { name: i.name, forwarded, drops, counters };
+  });
   const punted = new Array<number>(names.punts.length).fill(0);
   const puntLimited = new Array<number>(names.punts.length).fill(0);
   for (const w of snap.workers) {
@@ -92,7 +112,7 @@ export function takeSample(src: MetricsSource): Sample {
     });
   }
   return {
-    snap, dropNames: names.drops, puntNames: names.punts, ports, punted, puntLimited,
+    snap, dropNames: names.drops, puntNames: names.punts, ports, subifs, punted, puntLimited,
     mempool: src.dp.mempoolInfo(), fib: src.dp.fibInfo(),
   };
 }
@@ -212,13 +232,19 @@ export function createMetrics(src: MetricsSource, opts: { defaults?: boolean; co
   counter('dpfwd_port_receive_nombuf_total', 'RX mbuf allocation failures (rte_eth_stats rx_nombuf)', ['port'], perPort((p) => p.stats.rxNombuf));
 
   // ---- fast path ----
-  counter('dpfwd_forwarded_packets_total', 'Packets received on this port and handed to an egress TX buffer', ['port'], perPort((p) => p.forwarded));
-  counter('dpfwd_drops_total', 'Packets the fast path dropped, by ingress port (egress port for tx_full) and reason', ['port', 'reason'], (s, put) => {
+  // per ingress interface: a port's untagged one (port="west"), then its VLAN sub-interfaces (port="west.100")
+  const perIface = (f: (p: { forwarded: number; drops: number[]; counters: number[] }) => number) => (s: Sample, put: Put) => {
+    src.ports.forEach((p, i) => put({ port: p.name }, f(s.ports[i])));
+    for (const v of s.subifs) put({ port: v.name }, f(v));
+  };
+  counter('dpfwd_forwarded_packets_total', 'Packets received on this port or VLAN sub-interface and handed to an egress TX buffer', ['port'], perIface((p) => p.forwarded));
+  counter('dpfwd_drops_total', 'Packets the fast path dropped, by ingress port or VLAN sub-interface (egress for tx_full) and reason', ['port', 'reason'], (s, put) => {
     src.ports.forEach((p, i) => s.dropNames.forEach((reason, r) => put({ port: p.name, reason }, s.ports[i].drops[r])));
+    for (const v of s.subifs) s.dropNames.forEach((reason, r) => put({ port: v.name, reason }, v.drops[r]));
   });
-  // the C list DP_PORT_COUNTERS: dpfwd_<name>_total per ingress port (csum_completed)
+  // the C list DP_PORT_COUNTERS: dpfwd_<name>_total per ingress interface (csum_completed)
   const pn = src.dp.names();
-  pn.port.forEach((name, k) => counter(`dpfwd_${name}_total`, pn.portHelp[k], ['port'], perPort((p) => p.counters[k])));
+  pn.port.forEach((name, k) => counter(`dpfwd_${name}_total`, pn.portHelp[k], ['port'], perIface((p) => p.counters[k])));
   counter('dpfwd_punts_total', 'Packets handed to the control plane through a punt ring, by reason', ['reason'], (s, put) => {
     s.puntNames.forEach((reason, k) => put({ reason }, s.punted[k]));
   });
