@@ -9,7 +9,7 @@ import { buildEalArgs, mempoolSize } from '../config';
 import { Dataplane, StartConf } from '../dataplane';
 import { DpfwdError } from '../errors';
 import { Rib } from '../routing/rib';
-import { findAddressConflict, parseInterfaceAddress, parseIPv4, parsePrefix } from '../net/ipv4';
+import { findAddressConflict, isIPv4, parseInterfaceAddress, parseIPv4, parsePrefix } from '../net/ipv4';
 import { macBytes, parseMac } from '../net/mac';
 import { RouteBatch } from '../routing/routes';
 import { Interfaces } from '../routing/interfaces';
@@ -239,7 +239,7 @@ export class Forwarder {
     const taken: { port: string; addr: string }[] = this.config.ports.flatMap((p) => p.addresses.map((addr) => ({ port: p.name, addr })));
     for (const p of wanted) {
       const i = this.config.ports.indexOf(p);
-      const ips = ipsForPciAddress(statuses, devices[i]).filter((ip) => /^\d+\.\d+\.\d+\.\d+$/.test(ip));
+      const ips = ipsForPciAddress(statuses, devices[i]).filter(isIPv4); // IPv6 addresses are skipped
       if (!ips.length) {
         throw new DpfwdError('ENODEV', `ports[${i}].address: ${file} has no IPv4 address for ${devices[i]} (port ${p.name}); is the NetworkAttachmentDefinition's IPAM set, and the annotations mounted through the downward API?`);
       }

@@ -77,6 +77,11 @@ export function parseIPv4(s: string): number {
   return a;
 }
 
+/** True if s is a strict dotted quad (parseIPv4 would take it). */
+export function isIPv4(s: string): boolean {
+  return typeof s === 'string' && scanIPv4(s, 0, s.length) >= 0;
+}
+
 /** Formats a uint32 (host order) as a dotted quad. */
 export function formatIPv4(n: number): string {
   return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;

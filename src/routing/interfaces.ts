@@ -7,6 +7,7 @@
  */
 import { DpfwdError } from '../errors';
 import type { Mac } from '../net/mac';
+import { IFACE_NAME_RE } from './routes';
 
 export interface Iface {
   /** the dataplane's interface index */
@@ -21,9 +22,6 @@ export interface Iface {
   mac: Mac;
   mtu: number;
 }
-
-/** A sub-interface name: `<port>.<vlan>`. */
-export const SUBIF_NAME_RE = /^([a-z][a-z0-9_-]{0,14})\.([1-9][0-9]{0,3})$/;
 
 /** What creating a sub-interface needs of the dataplane (the Dataplane satisfies it). */
 export interface SubifWriter {
@@ -102,7 +100,7 @@ export class Interfaces {
     if (!parent || parent.vlan !== 0) throw new DpfwdError('ENODEV', `unknown port ${o.port}; ports are: ${this.ports().map((p) => p.name).join(', ')}`);
     if (!Number.isInteger(o.vlan) || o.vlan < 1 || o.vlan > 4094) throw new DpfwdError('EINVAL', `VLAN ${o.vlan} is not a VLAN id (1-4094; 0 is a priority tag, 4095 reserved)`);
     const name = o.name ?? `${o.port}.${o.vlan}`;
-    if (!/^[a-z][a-z0-9_-]{0,14}(\.[0-9]{1,4})?$/.test(name)) {
+    if (!IFACE_NAME_RE.test(name)) {
       throw new DpfwdError('EINVAL', `${JSON.stringify(name)} is not a valid interface name: use a port name, optionally followed by .<number> (like west.100)`);
     }
     if (this.byName.has(name)) throw new DpfwdError('EEXIST', `interface ${name} exists`);
