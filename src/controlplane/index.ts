@@ -5,6 +5,7 @@
  */
 import type { ArpConfig, IcmpConfig } from '../config/types';
 import type { Punted } from '../dataplane';
+import { DpfwdError } from '../errors';
 import { formatMac, Mac, readMac, writeMac } from '../net/mac';
 import type { Interfaces } from '../routing/interfaces';
 import type { Rib } from '../routing/rib';
@@ -85,8 +86,17 @@ export class ControlPlane {
     this.neighbors.stop();
   }
 
-  private send(port: number, frame: Buffer): boolean {
-    const ok = this.d.punt.inject(port, frame);
+  /**
+   * Sends a frame out of an interface. A refusal is counted (injectFailed), never thrown: a
+   * thrown error would be logged by the punt handler once per packet.
+   */
+  private send(iface: number, frame: Buffer): boolean {
+    let ok = false;
+    try {
+      ok = this.d.punt.inject(iface, frame);
+    } catch (e) {
+      if (!(e instanceof DpfwdError)) throw e;
+    }
     if (!ok) this.counters.injectFailed++;
     return ok;
   }
