@@ -9,10 +9,10 @@ import * as path from 'path';
 const SCRIPT = path.resolve(__dirname, '..', '..', 'native', 'dataplane', 'test_fib.sh');
 
 describe('fib (native dp_fib vs reference model)', function () {
-  this.timeout(150000);
+  this.timeout(330000); // ~40 s alone; a shared 2-core machine has taken over 120 s
 
   it('test_fib passes: 0 mismatches, 1M routes loaded through the bulk path', () => {
-    const r = spawnSync('bash', [SCRIPT], { encoding: 'utf8', timeout: 120000 });
+    const r = spawnSync('bash', [SCRIPT], { encoding: 'utf8', timeout: 300000 });
     const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
     assert.equal(r.error, undefined, `test_fib.sh did not run: ${String(r.error)}\n${out}`);
     assert.equal(r.status, 0, `test_fib.sh exited ${r.status} (signal ${r.signal}):\n${out}`);

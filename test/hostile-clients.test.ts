@@ -16,7 +16,6 @@ import { ControlServer, prepareSocketPath, replyLine, startControlServer } from 
 import { request } from '../src/api/client';
 import { CONTROL_REFUSALS, Refusals } from '../src/metrics/refusals';
 import { createMetrics, MetricsServer, MetricsSource, startMetricsServer } from '../src/metrics';
-import { Dataplane } from '../src/dataplane';
 import { DPFWD, freePort, startForwarder, Running, tmpDir, waitFor } from './helpers/forwarder';
 import { ping, Topology } from './helpers/netns';
 
@@ -309,8 +308,14 @@ describe('control socket path: checked before anything starts, never deletes wha
 
 describe('metrics server: connection limits (fake forwarder)', function () {
   this.timeout(30000);
-  // createMetrics reads the C counter names when it builds the registry: the real list
-  const src = { dp: { workersAlive: () => 1, names: () => Dataplane.names() }, config: { workers: [{}] }, ports: [] } as unknown as MetricsSource;
+  const src = {
+    dp: {
+      workersAlive: () => 1, puntStatus: () => [{ waiting: 0, capacity: 1023, sinceDrainMs: 0 }],
+      names: () => ({ drops: [], dropHelp: [], punts: [], worker: [], port: [], portHelp: [] }),
+    },
+    config: { workers: [{}], punt: { maxWaitMs: 1000 } },
+    ports: [],
+  } as unknown as MetricsSource;
   let srv: MetricsServer | undefined;
   let logs: string[];
   afterEach(async () => { await srv?.close(); srv = undefined; });

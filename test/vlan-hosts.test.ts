@@ -1,7 +1,7 @@
 /**
  * VLAN sub-interfaces end to end: hosts on VLANs 100 and 200 behind one dpfwd port, and a real
  * Linux host on the other port. This kernel has no 802.1Q devices, so the tagged hosts are a
- * script on a raw socket in a namespace (test/helpers/vlan-host.py: answers ARP and echo
+ * script on a raw socket in a namespace (test/helpers/vlan-hosts.py: answers ARP and echo
  * requests tagged, sends ICMP and UDP tagged); dpfwd learns them by ARP on its sub-interfaces.
  * Asserted: tagged → untagged and back (ping and UDP from VLAN 100 to the Linux host), untagged →
  * tagged (the Linux host pings both VLANs), two VLANs on one port reaching each other, each
@@ -16,7 +16,7 @@ import { pingAsync, spawnIn, Topology, Host } from './helpers/netns';
 
 const HOST_100 = { ip: '10.100.0.2', mac: '02:00:00:00:64:02' };
 const HOST_200 = { ip: '10.200.0.2', mac: '02:00:00:00:c8:02' };
-const SCRIPT = path.join(ROOT, 'test', 'helpers', 'vlan-host.py');
+const SCRIPT = path.join(ROOT, 'test', 'helpers', 'vlan-hosts.py');
 
 /** Runs the scripted VLAN hosts for `seconds`; resolves with their JSON report. */
 function vlanHosts(h: Host, seconds: number, actions: string[]): Promise<{ results: Record<string, number>; answered: { arp: number; echo: number }; tags: Record<string, number> }> {
@@ -33,7 +33,7 @@ function vlanHosts(h: Host, seconds: number, actions: string[]): Promise<{ resul
       try {
         resolve(JSON.parse(out));
       } catch {
-        reject(new Error(`vlan-host.py exited ${code}: ${err || out}`));
+        reject(new Error(`vlan-hosts.py exited ${code}: ${err || out}`));
       }
     });
   });

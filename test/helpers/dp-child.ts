@@ -11,7 +11,7 @@ import { Dataplane, Punted } from '../../src/dataplane';
 
 export interface ChildSpec {
   eal: string[];
-  ports: { name: string; devname: string; mtu: number }[];
+  ports: { name: string; devname: string; mtu: number; rxCutLen?: number }[];
   /** sub-interfaces to create, in order; `del: true` deletes the index instead */
   subifs: { index: number; port: number; vlan: number; mtu: number; del?: boolean }[];
   /** calls expected to throw: their error codes are reported */
@@ -22,6 +22,8 @@ export interface ChildSpec {
   expectRx: number;
   expectPunts: number;
   inject?: { iface: number; hex: string }[];
+  /** how long to wait for expectRx and expectPunts (default 20 s) */
+  waitMs?: number;
 }
 
 async function main(): Promise<void> {
@@ -57,7 +59,8 @@ async function main(): Promise<void> {
     for (const f of frames) punts.push({ port: f.port, iface: f.iface, kind: kinds[f.kind], hex: f.data.toString('hex') });
   });
   dp.launch();
-  const deadline = Date.now() + 20000;
+  process.stderr.write('dp-child: ready\n'); // a test may start its traffic now
+  const deadline = Date.now() + (spec.waitMs ?? 20000);
   const rx = () => dp.snapshot().workers.reduce((a, w) => a + w.counters.rx_packets, 0);
   while ((rx() < spec.expectRx || punts.length < spec.expectPunts) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 20));
@@ -79,6 +82,7 @@ async function main(): Promise<void> {
   out.snapshot = dp.snapshot();
   out.names = dp.names();
   out.punts = punts;
+  out.ports = spec.ports.map((_p, i) => dp.portInfo(i));
   dp.stop();
   dp.cleanup();
   process.stdout.write(`${JSON.stringify(out)}\n`);
