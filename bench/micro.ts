@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import Benchmark from 'benchmark';
 import { parseConfig } from '../src/config';
-import { parseRouteFile } from '../src/routing/prefix';
+import { parseRouteFile } from '../src/routing/routes';
 import { makePrefixes, routeFileText } from './lib/scale';
 import { machine } from './lib/machine';
 import { createMetrics, MetricsSource } from '../src/metrics';

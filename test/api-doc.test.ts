@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import { OPERATIONS } from '../src/api/server';
-import { DEFAULTS } from '../src/config/validate';
+import { DEFAULTS } from '../src/config/keys';
 import { ROOT, Running, startForwarder } from './helpers/forwarder';
 
 const doc = fs.readFileSync(path.join(ROOT, 'docs', 'api.md'), 'utf8');

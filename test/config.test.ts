@@ -6,7 +6,6 @@ import { DpfwdError } from '../src/errors';
 import {
   Config,
   ConfigError,
-  diffConfig,
   KEY_CHANGE,
   LIVE_KEYS,
   loadConfigFile,
@@ -43,6 +42,7 @@ describe('config: defaults', () => {
       source: 'min.yaml',
       eal: { lcores: '0-1', lcoreList: [0, 1], mainLcore: 0, workerLcores: [1], inMemory: true, args: [], logLevel: 'notice', telemetry: false },
       ports: [{ name: 'west', device: 'net_null0', deviceKind: 'vdev', rxQueues: 1, rxDescriptors: 1024, txDescriptors: 1024, mtu: 1500, addresses: [] }],
+      interfaces: [],
       workers: [{ lcore: 1, rx: [{ port: 'west', queue: 0 }] }],
       workersAuto: true,
       fib: { maxRoutes: 1048576, tbl8Groups: 65536, maxNexthops: 65536 },
@@ -235,8 +235,8 @@ describe('config: warnings', () => {
 const ERRORS: [string, string, string[]][] = [
   ['empty file', '', ['the configuration is empty; at least eal and ports are needed (see examples/demo.yaml)']],
   ['top level not a mapping', '- a\n- b', ['expected a mapping of sections (eal, ports, …) at the top level, got a list']],
-  ['unknown top-level key with suggestion', `${PORTS}neighbours: []`, ['neighbours: unknown key; did you mean neighbors? (valid keys: eal, ports, workers, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool)']],
-  ['unknown top-level key without suggestion', `${PORTS}zebra: 1`, ['zebra: unknown key (valid keys: eal, ports, workers, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool)']],
+  ['unknown top-level key with suggestion', `${PORTS}neighbours: []`, ['neighbours: unknown key; did you mean neighbors? (valid keys: eal, ports, interfaces, workers, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool)']],
+  ['unknown top-level key without suggestion', `${PORTS}zebra: 1`, ['zebra: unknown key (valid keys: eal, ports, interfaces, workers, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool)']],
   ['unknown eal key', `${PORTS}eal: {lcore: "0-1"}`, ['eal.lcore: unknown key; did you mean lcores? (valid keys: lcores, inMemory, filePrefix, args, logLevel, hugepagesMiB, telemetry)']],
   ['unknown port key', `ports: [{name: a, device: net_null0, addresses: 10.1.0.1/24}]`, ['ports[0].addresses: unknown key; did you mean address? (valid keys: name, device, rxQueues, rxDescriptors, txDescriptors, mtu, mac, address)']],
   ['section not a mapping', `${PORTS}eal: "0-1"`, ['eal: expected a mapping, got "0-1"']],
@@ -496,10 +496,10 @@ describe('config: helpers', () => {
   });
 
   it('parseDevice', () => {
-    assert.deepEqual(parseDevice('01:00.1'), { kind: 'pci', device: '0000:01:00.1' });
-    assert.deepEqual(parseDevice('net_tap0,iface=dtap0'), { kind: 'vdev', device: 'net_tap0,iface=dtap0', vdevName: 'net_tap0' });
-    assert.deepEqual(parseDevice('net_bonding0,mode=1,slave=0000:01:00.0'), { kind: 'vdev', device: 'net_bonding0,mode=1,slave=0000:01:00.0', vdevName: 'net_bonding0' });
-    assert.deepEqual(parseDevice('env:X'), { kind: 'env', device: 'env:X' });
+    assert.deepEqual(parseDevice('01:00.1'), { kind: 'pci', device: '0000:01:00.1', name: '0000:01:00.1' });
+    assert.deepEqual(parseDevice('net_tap0,iface=dtap0'), { kind: 'vdev', device: 'net_tap0,iface=dtap0', name: 'net_tap0' });
+    assert.deepEqual(parseDevice('net_bonding0,mode=1,slave=0000:01:00.0'), { kind: 'vdev', device: 'net_bonding0,mode=1,slave=0000:01:00.0', name: 'net_bonding0' });
+    assert.deepEqual(parseDevice('env:X'), { kind: 'env', device: 'env:X', name: 'X', index: 0 });
     assert.equal(typeof parseDevice('net_NULL0'), 'string');
   });
 
@@ -523,15 +523,38 @@ ports:
 
 describe('config: live and restart keys', () => {
   it('every top-level key is classified', () => {
-    assert.deepEqual(Object.keys(KEY_CHANGE).sort(), ['arp', 'control', 'eal', 'fib', 'icmp', 'mempool', 'metrics', 'neighbors', 'ports', 'punt', 'routes', 'workers']);
-    assert.deepEqual([...LIVE_KEYS], ['routes', 'neighbors', 'ports[].address', 'icmp', 'arp']);
+    assert.deepEqual(Object.keys(KEY_CHANGE).sort(), ['arp', 'control', 'eal', 'fib', 'icmp', 'interfaces', 'mempool', 'metrics', 'neighbors', 'ports', 'punt', 'routes', 'workers']);
+    assert.deepEqual([...LIVE_KEYS].sort(), ['arp', 'icmp', 'interfaces', 'neighbors', 'ports[].address', 'routes']);
     assert.deepEqual([...RESTART_KEYS], ['eal', 'ports', 'workers', 'fib', 'metrics', 'control', 'punt', 'mempool']);
   });
-  it('diffConfig separates live changes from restart changes', () => {
-    const a = parseConfig(PORTS, 'a');
-    const b = parseConfig(`${PORTS.replace('10.2.0.1/24', '10.3.0.1/24')}routes: [{prefix: 10.20.0.0/16, port: east}]\nicmp: {unreachable: false}`, 'b');
-    assert.deepEqual(diffConfig(a, b), { live: ['ports[].address', 'routes', 'icmp'], restart: [] });
-    const c = parseConfig(`eal: {lcores: "0-2"}\nports:\n  - {name: west, device: net_null0}`, 'c');
-    assert.deepEqual(diffConfig(a, c), { live: ['ports[].address'], restart: ['eal', 'ports', 'workers'] });
+});
+
+describe('config: VLAN sub-interfaces', () => {
+  it('a sub-interface with its defaults: named <port>.<vlan>, the port MTU; routes and neighbours may use it', () => {
+    const c = parseConfig(`${PORTS}interfaces:
+  - {port: west, vlan: 100, address: 10.100.0.1/24}
+  - {name: voice, port: west, vlan: 200, mtu: 1400}
+routes: [{prefix: 10.20.0.0/16, via: 10.100.0.2}, {prefix: 10.30.0.0/16, port: voice}]
+neighbors: [{address: 10.100.0.3, mac: "02:00:00:00:64:03", port: west.100}]
+`, 't');
+    assert.deepEqual(c.interfaces, [
+      { name: 'west.100', port: 'west', vlan: 100, mtu: 1500, addresses: ['10.100.0.1/24'] },
+      { name: 'voice', port: 'west', vlan: 200, mtu: 1400, addresses: [] },
+    ]);
+    assert.deepEqual(c.routes.map((r) => [r.via, r.port]), [['10.100.0.2', 'west.100'], [undefined, 'voice']], 'the gateway resolves to the sub-interface whose subnet holds it');
+    assert.equal(c.neighbors[0].port, 'west.100');
   });
+  const bad: [string, string, string[]][] = [
+    ['unknown port', 'interfaces: [{port: north, vlan: 100}]', ['interfaces[0].port: no port named north; ports are west, east']],
+    ['no vlan', 'interfaces: [{port: west}]', ['interfaces[0].vlan: required (a VLAN id 1-4094)']],
+    ['vlan 0 (a priority tag)', 'interfaces: [{port: west, vlan: 0}]', ['interfaces[0].vlan: expected an integer from 1 to 4094, got 0']],
+    ['vlan 4095', 'interfaces: [{port: west, vlan: 4095}]', ['interfaces[0].vlan: expected an integer from 1 to 4094, got 4095']],
+    ['a VLAN twice on one port', 'interfaces: [{port: west, vlan: 7}, {name: w7, port: west, vlan: 7}]', ['interfaces[1].vlan: port west already has VLAN 7 (interfaces[0])']],
+    ['a name taken by a port', 'interfaces: [{name: east, port: west, vlan: 7}]', ['interfaces[0].name: east is already the name of ports[1]']],
+    ['a bad name', 'interfaces: [{name: "West.7", port: west, vlan: 7}]', ['interfaces[0].name: "West.7" is not a valid interface name: use a port name, optionally followed by .<number> (like west.100)']],
+    ['MTU above the port\'s', 'interfaces: [{port: west, vlan: 7, mtu: 9000}]', ['interfaces[0].mtu: expected an integer from 68 to 1500, got 9000']],
+    ['an address that overlaps a port\'s', 'interfaces: [{port: west, vlan: 7, address: 10.2.0.9/24}]', ['interfaces[0].address: address 10.2.0.9/24 on port west.7 conflicts with 10.2.0.1/24 on port east']],
+    ['a route out of an unknown sub-interface', 'routes: [{prefix: 10.9.0.0/16, port: west.9}]', ['routes[0].port: no port named west.9; ports are west, east']],
+  ];
+  for (const [desc, yaml, want] of bad) it(desc, () => assert.deepEqual(errorsOf(`${PORTS}${yaml}`), want));
 });

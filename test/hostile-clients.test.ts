@@ -14,7 +14,7 @@ import * as path from 'path';
 import type { Ctx } from '../src/api/actions';
 import { ControlServer, prepareSocketPath, replyLine, startControlServer } from '../src/api/server';
 import { request } from '../src/api/client';
-import { CONTROL_REFUSALS, Refusals } from '../src/api/refusals';
+import { CONTROL_REFUSALS, Refusals } from '../src/metrics/refusals';
 import { createMetrics, MetricsServer, MetricsSource, startMetricsServer } from '../src/metrics';
 import { DPFWD, freePort, startForwarder, Running, tmpDir, waitFor } from './helpers/forwarder';
 import { ping, Topology } from './helpers/netns';

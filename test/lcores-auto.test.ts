@@ -7,7 +7,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { cpuListString, cpusAllowed, lcoresOutside } from '../src/config/affinity';
+import { cpuListString, cpusAllowed, lcoresOutside } from '../src/host/cpus';
 import { runDoctor } from '../src/sriov/doctor';
 import { FakeHost } from './helpers/fakesysfs';
 import { DPFWD, ROOT, startForwarder } from './helpers/forwarder';

@@ -230,6 +230,26 @@ describe('metrics: exposition', () => {
     assert.ok(names.drops.includes('bad_checksum') && names.drops.includes('tx_full'));
   });
 
+  it('VLAN sub-interfaces get their own forwarded, drop and port-counter series (port="west.100"), read from snapshot subifs', async () => {
+    const { src, names } = fakeSource();
+    const R = names.drops.length;
+    const snap = src.dp.snapshot;
+    src.maxPorts = 16;
+    src.ifaces = { list: () => [{ index: 0, name: 'west', vlan: 0 }, { index: 1, name: 'east', vlan: 0 }, { index: 17, name: 'west.100', vlan: 100 }] };
+    src.dp.snapshot = () => {
+      const s = snap();
+      // slot 1 = interface 17; slot 0 is a deleted one and must not appear
+      for (const w of s.workers) w.subifs = [undefined, { forwarded: 30, drops: Array.from({ length: R }, (_x, r) => (names.drops[r] === 'unknown_vlan' ? 0 : r === 3 ? 2 : 0)), counters: names.port.map(() => 1) }];
+      return s;
+    };
+    const e = parseExposition(await createMetrics(src, { defaults: false }).scrape());
+    assert.equal(one(e, 'dpfwd_forwarded_packets_total', { port: 'west.100' }), 60, 'summed over both workers');
+    assert.equal(one(e, 'dpfwd_drops_total', { port: 'west.100', reason: names.drops[3] }), 4);
+    assert.deepEqual(pick(e, 'dpfwd_drops_total', { port: 'west.100' }).map((x) => x.labels.reason), names.drops);
+    assert.equal(one(e, `dpfwd_${names.port[0]}_total`, { port: 'west.100' }), 2);
+    assert.deepEqual([...new Set(pick(e, 'dpfwd_forwarded_packets_total').map((x) => x.labels.port))], ['west', 'east', 'west.100']);
+  });
+
   it('reads one snapshot per scrape, none between scrapes (no timers)', async () => {
     const { src, calls } = fakeSource();
     const m = createMetrics(src);

@@ -8,7 +8,8 @@ import { ArpConfig } from '../src/config/types';
 import { DpfwdError } from '../src/errors';
 import { Neighbors, NeighEntry } from '../src/neighbors';
 import { FibWriter, Rib } from '../src/routing/rib';
-import { parseIPv4 } from '../src/routing';
+import { parseIPv4 } from '../src/net/ipv4';
+import { Mac, parseMac } from '../src/net/mac';
 
 class NullFib implements FibWriter {
   fibAdd(): void {}
@@ -19,8 +20,8 @@ class NullFib implements FibWriter {
 }
 
 const ip = parseIPv4;
-const MAC_A = '02:00:00:00:00:0a';
-const MAC_B = '02:00:00:00:00:0b';
+const MAC_A = parseMac('02:00:00:00:00:0a');
+const MAC_B = parseMac('02:00:00:00:00:0b');
 
 function setup(arp: Partial<ArpConfig> = {}, opts: { maxNexthops?: number; learnedMax?: number; summaryMs?: number } = {}) {
   const cfg: ArpConfig = {
@@ -31,7 +32,7 @@ function setup(arp: Partial<ArpConfig> = {}, opts: { maxNexthops?: number; learn
   rib.addAddress('west', ip('10.1.0.1'), 16);
   rib.addAddress('east', ip('10.2.0.1'), 16);
   const clock = { t: 1_000_000 };
-  const sent: { port: number; addr: string; mac: string | null }[] = [];
+  const sent: { port: number; addr: string; mac: Mac | null }[] = [];
   const logs: string[] = [];
   const n = new Neighbors(rib, cfg, {
     sendRequest: (port, addr, mac) => sent.push({ port, addr: `${addr >>> 24}.${(addr >>> 16) & 255}.${(addr >>> 8) & 255}.${addr & 255}`, mac }),

@@ -1,6 +1,7 @@
 import { strict as assert } from 'assert';
 import { isDpfwdError } from '../src/errors';
 import * as P from '../src/packet';
+import { formatIPv4, parseIPv4 } from '../src/net/ipv4';
 
 const A = '02:00:00:00:00:0a';
 const B = '02:00:00:00:00:0b';
@@ -159,9 +160,9 @@ describe('packet/ethernet and addresses', () => {
   for (const [input, want] of ips) {
     it(`IP '${input}' → ${want ?? 'EINVAL'}`, () => {
       if (want !== undefined) {
-        assert.equal(P.ipToNumber(input), want);
-        assert.equal(P.numberToIp(want), input);
-      } else throwsCode(() => P.ipToNumber(input), 'EINVAL');
+        assert.equal(parseIPv4(input), want);
+        assert.equal(formatIPv4(want), input);
+      } else throwsCode(() => parseIPv4(input), 'EINVAL');
     });
   }
   it('classifies MACs', () => {
@@ -395,7 +396,7 @@ describe('packet/icmp errors', () => {
     const pp = P.parseFrame(P.buildIcmpError({ type: 12, code: 0, pointer: 20, original: udp(), srcIp: '10.1.0.1', srcMac: R }));
     assert.equal((pp.l4 as P.IcmpHeader).rest >>> 24, 20);
     const rd = P.parseFrame(P.buildIcmpError({ type: 5, code: 1, gateway: '10.1.0.9', original: udp(), srcIp: '10.1.0.1', srcMac: R }));
-    assert.equal(P.numberToIp((rd.l4 as P.IcmpHeader).rest), '10.1.0.9');
+    assert.equal(formatIPv4((rd.l4 as P.IcmpHeader).rest), '10.1.0.9');
   });
 
   const invalid: Array<[string, Partial<P.IcmpErrorOptions>, RegExp]> = [
@@ -525,7 +526,7 @@ describe('packet/flows', () => {
     fs.forEach((f, i) => {
       assert.equal(f.length, 60);
       const p = P.parseFrame(f, { strict: true });
-      assert.equal(p.ip!.dst, P.numberToIp(P.ipToNumber('10.2.0.0') + i));
+      assert.equal(p.ip!.dst, formatIPv4(parseIPv4('10.2.0.0') + i));
       assert.equal(p.ip!.totalLength, 46);
       srcs.add(p.ip!.src);
     });
@@ -539,7 +540,7 @@ describe('packet/flows', () => {
     assert.deepEqual(a, b);
     assert.notDeepEqual(a, c);
     for (const f of a) {
-      const off = P.ipToNumber(P.parseFrame(f).ip!.dst) - P.ipToNumber('10.2.0.0');
+      const off = parseIPv4(P.parseFrame(f).ip!.dst) - parseIPv4('10.2.0.0');
       assert.ok(off >= 0 && off < 4096);
     }
   });

@@ -3,21 +3,20 @@ import { DpfwdError } from '../src/errors';
 import {
   findAddressConflict,
   formatIPv4,
-  formatMac,
   formatPrefix,
-  macFromBigInt,
-  macToBigInt,
   maskOf,
   networkOf,
   parseIPv4,
   parseInterfaceAddress,
-  parseMac,
   parsePrefix,
-  parseRouteFile,
-  parseRouteLine,
   parseUnicastIPv4,
   prefixContains,
   prefixesOverlap,
+} from '../src/net/ipv4';
+import { formatMac, macBytes, parseMac, readMac } from '../src/net/mac';
+import {
+  parseRouteFile,
+  parseRouteLine,
   RouteBatch,
   ROUTE_BLACKHOLE,
   ROUTE_PORT,
@@ -159,12 +158,13 @@ describe('prefix: interface addresses', () => {
 
 describe('prefix: MAC addresses', () => {
   it('parses case-insensitively and formats lowercase', () => {
-    const b = parseMac('02:AB:cd:00:01:ff');
-    assert.deepEqual([...b], [2, 0xab, 0xcd, 0, 1, 0xff]);
-    assert.equal(formatMac(b), '02:ab:cd:00:01:ff');
-    assert.equal(macToBigInt(b), 0x02abcd0001ffn);
-    assert.equal(formatMac(0x02abcd0001ffn), '02:ab:cd:00:01:ff');
-    assert.deepEqual(macFromBigInt(0x020000000001n), parseMac('02:00:00:00:00:01'));
+    const m = parseMac('02:AB:cd:00:01:ff');
+    assert.deepEqual([...macBytes(m)], [2, 0xab, 0xcd, 0, 1, 0xff]);
+    assert.equal(formatMac(m), '02:ab:cd:00:01:ff');
+    assert.equal(formatMac(macBytes(m)), '02:ab:cd:00:01:ff');
+    assert.equal(m, 0x02abcd0001ff);
+    assert.equal(readMac(Buffer.from([0, 2, 0, 0, 0, 0, 1]), 1), parseMac('02:00:00:00:00:01'));
+    assert.equal(formatMac(0xfeffffffffff), 'fe:ff:ff:ff:ff:ff');
   });
   for (const s of ['02:00:00:00:01', '02:00:00:00:01:022', '02-00-00-00-01-02', '0g:00:00:00:01:02', '020000000102', '', '2:0:0:0:1:2']) {
     it(`rejects ${JSON.stringify(s)}`, () => {

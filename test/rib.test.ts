@@ -7,7 +7,9 @@ import { strict as assert } from 'assert';
 import { NH_DROP } from '../src/dataplane/actions';
 import { DpfwdError } from '../src/errors';
 import { FibWriter, Rib } from '../src/routing/rib';
-import { formatIPv4, formatPrefix, parseIPv4, parseRouteFile, RouteBatch } from '../src/routing';
+import { formatIPv4, formatPrefix, parseIPv4 } from '../src/net/ipv4';
+import { formatMac } from '../src/net/mac';
+import { parseRouteFile, RouteBatch } from '../src/routing';
 import { throwsCode } from './helpers/assert';
 
 /** Keeps the table and the next hops as the dataplane would; `room` limits the routes it takes. */
@@ -46,8 +48,8 @@ class FakeFib implements FibWriter {
     }
     return i;
   }
-  nexthopSet(id: number, portOrAction: number, mac?: string | Buffer): void {
-    this.nexthops.set(id, portOrAction === NH_DROP ? 'drop' : `port ${portOrAction} ${String(mac)}`);
+  nexthopSet(id: number, portOrAction: number, mac?: string | number): void {
+    this.nexthops.set(id, portOrAction === NH_DROP ? 'drop' : `port ${portOrAction} ${typeof mac === 'number' ? formatMac(mac) : String(mac)}`);
     this.written.push(id);
   }
   nexthopActionWithPort(id: number, action: number, port: number): void {
@@ -324,5 +326,17 @@ describe('rib: addresses for the source and broadcast rules', () => {
     rib.delAddress('west', ip('10.1.0.1'), 24);
     assert.deepEqual(sets[sets.length - 1], ['10.2.0.4 network', '10.2.0.5 own', '10.2.0.7 broadcast', '10.3.0.0 own', '10.4.0.9 own']);
     assert.equal(sets.length, 5, 'one update per address change');
+  });
+});
+
+describe('rib: listRoutes', () => {
+  it('with a limit returns the first routes in address order, not the first ones stored', () => {
+    const { rib, load } = setup();
+    // stored by prefix length (RouteMaps): the /16s come before the /24s and /32s
+    load('10.30.0.0/16 via 10.2.0.2\n10.20.0.0/16 via 10.2.0.2\n');
+    const all = rib.listRoutes().map((r) => r.prefix);
+    assert.deepEqual(all, [...all].sort((a, b) => ip(a.split('/')[0]) - ip(b.split('/')[0]) || Number(a.split('/')[1]) - Number(b.split('/')[1])));
+    assert.deepEqual(rib.listRoutes(3).map((r) => r.prefix), all.slice(0, 3));
+    assert.deepEqual(rib.listRoutes(3).map((r) => r.prefix), ['10.1.0.0/24', '10.1.0.1/32', '10.2.0.0/24']);
   });
 });

@@ -8,7 +8,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { DEFAULTS } from '../src/config/validate';
+import { DEFAULTS } from '../src/config/keys';
 import { DPFWD, ROOT } from './helpers/forwarder';
 
 const UNIT = path.join(ROOT, 'deploy', 'systemd', 'dpfwd.service');

@@ -2,10 +2,17 @@
  * One action function per operation. The control socket, the CLI (through the socket) and the
  * tests all call these; front ends only parse and print.
  */
-import { Forwarder } from '../forwarder';
+import type { ControlPlane } from '../controlplane';
+import type { Config } from '../config/types';
+import type { Dataplane } from '../dataplane';
+import type { PortState } from '../forwarder';
+import type { Interfaces } from '../routing/interfaces';
+import type { Rib } from '../routing/rib';
 import { DpfwdError } from '../errors';
 import { CounterSnapshot } from '../dataplane';
-import { formatIPv4, formatPrefix, parseIPv4, parseInterfaceAddress, parseMac, parsePrefix, parseRouteFile, findAddressConflict, routeLineNumbers } from '../routing/prefix';
+import { formatIPv4, formatPrefix, parseIPv4, parseInterfaceAddress, parsePrefix, findAddressConflict } from '../net/ipv4';
+import { formatMac, parseMac } from '../net/mac';
+import { parseRouteFile, routeLineNumbers } from '../routing/routes';
 import { blackholeProblem, Connected, connectedPrefixProblem, hostAddressProblem, routePrefixProblem } from '../routing/rules';
 import { puntHealth } from '../metrics/health';
 
@@ -33,6 +40,11 @@ export class CounterBaseline {
             drops: p.drops.map((d, r) => d - (bw?.ports[j]?.drops[r] ?? 0)),
             counters: p.counters.map((c, k) => c - (bw?.ports[j]?.counters[k] ?? 0)),
           })),
+          subifs: w.subifs?.map((p, j) => p && ({
+            forwarded: p.forwarded - (bw?.subifs?.[j]?.forwarded ?? 0),
+            drops: p.drops.map((d, r) => d - (bw?.subifs?.[j]?.drops[r] ?? 0)),
+            counters: p.counters.map((c, k) => c - (bw?.subifs?.[j]?.counters[k] ?? 0)),
+          })),
           punts: w.punts.map((p, k) => ({ punted: p.punted - (bw?.punts[k]?.punted ?? 0), limited: p.limited - (bw?.punts[k]?.limited ?? 0) })),
         };
       }),
@@ -40,8 +52,22 @@ export class CounterBaseline {
   }
 }
 
+/**
+ * What the actions use of a running router (the Forwarder satisfies it): counters and port
+ * facts from the dataplane, the RIB, the interfaces, the neighbour table and a few settings.
+ */
+export interface Router {
+  dp: Pick<Dataplane, 'snapshot' | 'names' | 'fibInfo' | 'portInfo' | 'portStats' | 'puntStatus' | 'workersAlive' | 'constants' | 'ifaceSet' | 'ifaceDel'>;
+  rib: Rib;
+  ifaces: Interfaces;
+  ports: readonly PortState[];
+  config: Pick<Config, 'punt' | 'workers'>;
+  cp: Pick<ControlPlane, 'counters' | 'neighbors' | 'neighborRows'>;
+  startedAt: number;
+}
+
 export interface Ctx {
-  fwd: Forwarder;
+  fwd: Router;
   baseline: CounterBaseline;
 }
 
@@ -58,12 +84,12 @@ function str(a: Args, k: string, required = true): string | undefined {
 }
 
 function portNames(ctx: Ctx): string {
-  return ctx.fwd.ports.map((p) => p.name).join(', ');
+  return ctx.fwd.ifaces.names().join(', ');
 }
 
 function checkPort(ctx: Ctx, name: string | undefined): string | undefined {
   if (name === undefined) return undefined;
-  if (!ctx.fwd.ports.some((p) => p.name === name)) throw new DpfwdError('ENODEV', `unknown port ${name}; ports are: ${portNames(ctx)}`);
+  if (!ctx.fwd.ifaces.find(name)) throw new DpfwdError('ENODEV', `unknown port ${name}; ports are: ${portNames(ctx)}`);
   return name;
 }
 
@@ -71,13 +97,15 @@ export function showDrops(ctx: Ctx): { port: string; reason: string; packets: nu
   const names = ctx.fwd.dp.names().drops;
   const s = ctx.baseline.since(ctx.fwd.dp.snapshot());
   const out: { port: string; reason: string; packets: number }[] = [];
-  ctx.fwd.ports.forEach((p) => {
+  const maxPorts = ctx.fwd.dp.constants().maxPorts;
+  // every port's untagged interface, then the VLAN sub-interfaces (their own counters)
+  for (const i of ctx.fwd.ifaces.list()) {
     names.forEach((reason, r) => {
       let n = 0;
-      for (const w of s.workers) n += w.ports[p.index].drops[r];
-      out.push({ port: p.name, reason, packets: n });
+      for (const w of s.workers) n += (i.index < maxPorts ? w.ports[i.index] : w.subifs?.[i.index - maxPorts])?.drops[r] ?? 0;
+      out.push({ port: i.name, reason, packets: n });
     });
-  });
+  }
   return out;
 }
 
@@ -170,8 +198,8 @@ function prefixProblem(ctx: Ctx, conn: Connected[], addr: number, len: number): 
 function nextHopProblem(ctx: Ctx, conn: Connected[], r: { via?: number; port?: string; portId?: number; blackhole: boolean }): string | null {
   const bh = blackholeProblem(r.blackhole, r.via !== undefined, r.port !== undefined || r.portId !== undefined);
   if (bh) return bh;
-  if (r.port !== undefined && !ctx.fwd.ports.some((x) => x.name === r.port)) return `unknown port ${r.port}; ports are: ${portNames(ctx)}`;
-  if (r.portId !== undefined && r.portId >= ctx.fwd.ports.length) return `port id ${r.portId} does not exist (ports 0-${ctx.fwd.ports.length - 1}: ${portNames(ctx)})`;
+  if (r.port !== undefined && !ctx.fwd.ifaces.find(r.port)) return `unknown port ${r.port}; ports are: ${portNames(ctx)}`;
+  if (r.portId !== undefined && r.portId >= ctx.fwd.ports.length) return `port id ${r.portId} does not exist (ports 0-${ctx.fwd.ports.length - 1}: ${ctx.fwd.ports.map((p) => p.name).join(', ')})`;
   if (r.via !== undefined) {
     const v = hostAddressProblem(conn, r.via);
     if (v) return v;
@@ -257,15 +285,12 @@ export function neighborAdd(ctx: Ctx, a: Args) {
   invalid(hostAddressProblem(connected(ctx), addr));
   const mac = parseMac(str(a, 'mac')!, { unicast: true });
   const port = checkPort(ctx, str(a, 'port'))!;
-  const macStr = [...mac].map((b) => b.toString(16).padStart(2, '0')).join(':');
-  ctx.fwd.rib.setNeighbor(addr, port, macStr, true);
-  ctx.fwd.cp.neighbors.setPermanent(addr, ctx.fwd.rib.portIndex(port), macStr);
-  return { dst: formatIPv4(addr), lladdr: macStr, dev: port, state: ['PERMANENT'] };
+  ctx.fwd.cp.neighbors.setPermanent(addr, ctx.fwd.rib.portIndex(port), mac);
+  return { dst: formatIPv4(addr), lladdr: formatMac(mac), dev: port, state: ['PERMANENT'] };
 }
 
 export function neighborDel(ctx: Ctx, a: Args) {
   const addr = parseIPv4(str(a, 'address')!);
-  ctx.fwd.rib.delNeighbor(addr);
   ctx.fwd.cp.neighbors.remove(addr);
   return { deleted: formatIPv4(addr) };
 }
@@ -292,13 +317,78 @@ export function addressDel(ctx: Ctx, a: Args) {
   return { deleted: `${formatIPv4(ia.addr)}/${ia.len}`, ifname: port };
 }
 
+/** The counters of one interface summed over workers: ports[i] for a port, subifs[k] for sub-interface maxPorts + k. */
+function ifaceCounters(ctx: Ctx, s: CounterSnapshot, index: number): { forwarded: number; dropped: number } {
+  const maxPorts = ctx.fwd.dp.constants().maxPorts;
+  let forwarded = 0;
+  let dropped = 0;
+  for (const w of s.workers) {
+    const c = index < maxPorts ? w.ports[index] : w.subifs?.[index - maxPorts];
+    if (!c) continue;
+    forwarded += c.forwarded;
+    for (const d of c.drops) dropped += d;
+  }
+  return { forwarded, dropped };
+}
+
+/** `interface add NAME vlan N [port P] [mtu M]`: a VLAN sub-interface, live. */
+export function interfaceAdd(ctx: Ctx, a: Args) {
+  const name = str(a, 'name', false);
+  const vlan = a.vlan;
+  if (vlan === undefined || vlan === null) throw new DpfwdError('EINVAL', 'missing argument: vlan (1-4094), e.g. dpfwd interface add west.100 vlan 100');
+  if (typeof vlan !== 'number') throw new DpfwdError('EINVAL', `vlan must be a number from 1 to 4094, got ${JSON.stringify(vlan)}`);
+  const port = str(a, 'port', false) ?? (name?.includes('.') ? name.slice(0, name.lastIndexOf('.')) : undefined);
+  if (port === undefined) throw new DpfwdError('EINVAL', `interface add needs the port: name the interface <port>.<vlan> (west.100) or add port <name>`);
+  const mtu = a.mtu === undefined ? undefined : Number(a.mtu);
+  const i = ctx.fwd.ifaces.addSubif(ctx.fwd.dp, ctx.fwd.dp.constants(), { name, port, vlan, mtu });
+  return interfaceRow(ctx, i.index);
+}
+
+/**
+ * `interface del NAME`: its neighbours go with it; refused while it has addresses or routes
+ * (delete those first: a route must not silently lose its way out).
+ */
+export function interfaceDel(ctx: Ctx, a: Args) {
+  const name = str(a, 'name')!;
+  const i = ctx.fwd.ifaces.find(name);
+  if (!i) throw new DpfwdError('ENODEV', `unknown interface ${name}; interfaces are: ${portNames(ctx)}`);
+  if (i.vlan === 0) throw new DpfwdError('EINVAL', `${name} is a port's untagged interface, not a sub-interface; ports are set in the config`);
+  const addrs = ctx.fwd.rib.listAddresses().filter((x) => x.port === name);
+  if (addrs.length) {
+    throw new DpfwdError('EBUSY', `interface ${name} still has addresses (${addrs.map((x) => `${formatIPv4(x.addr)}/${x.len}`).join(', ')}); delete them first (dpfwd address del ADDR port ${name})`);
+  }
+  for (const n of ctx.fwd.cp.neighbors.list()) if (n.iface === i.index) ctx.fwd.cp.neighbors.remove(n.addr);
+  const used = ctx.fwd.rib.listNexthops().filter((h) => h.port === name);
+  if (used.length) {
+    throw new DpfwdError('EBUSY', `interface ${name} is the way out of ${used.reduce((n, h) => n + h.refs, 0)} route(s); delete them first (dpfwd route show)`);
+  }
+  ctx.fwd.ifaces.delSubif(ctx.fwd.dp, name);
+  return { deleted: name };
+}
+
+function interfaceRow(ctx: Ctx, index: number, s?: CounterSnapshot) {
+  const i = ctx.fwd.ifaces.get(index)!;
+  const c = ifaceCounters(ctx, s ?? ctx.baseline.since(ctx.fwd.dp.snapshot()), index);
+  return {
+    ifname: i.name, ifindex: i.index, link: ctx.fwd.ifaces.name(i.port), vlan: i.vlan || null, mtu: i.mtu, address: formatMac(i.mac),
+    addr_info: ctx.fwd.rib.listAddresses().filter((x) => x.port === i.name).map((x) => ({ family: 'inet', local: formatIPv4(x.addr), prefixlen: x.len })),
+    forwarded: c.forwarded, dropped: c.dropped,
+  };
+}
+
+/** `show interfaces`: every port's untagged interface and every VLAN sub-interface, with their counters. */
+export function interfaceShow(ctx: Ctx) {
+  const s = ctx.baseline.since(ctx.fwd.dp.snapshot());
+  return ctx.fwd.ifaces.list().map((i) => interfaceRow(ctx, i.index, s));
+}
+
 export function showControlPlane(ctx: Ctx) {
   const n = ctx.fwd.cp.neighbors;
   return {
     counters: ctx.fwd.cp.counters, neighbors: n.countByState(), queue: n.stats,
     // neighbour budgets: cap hits (in total and per port), ARP that taught nothing, next hops
     limits: n.limits,
-    limitsByPort: Object.fromEntries(ctx.fwd.ports.map((p) => [p.name, n.limitsByPort[p.index] ?? Object.fromEntries(Object.keys(n.limits).map((k) => [k, 0]))])),
+    limitsByPort: Object.fromEntries(ctx.fwd.ifaces.list().map((p) => [p.name, n.limitsByPort[p.index] ?? Object.fromEntries(Object.keys(n.limits).map((k) => [k, 0]))])),
     arpIgnored: n.ignored,
     nexthops: ctx.fwd.rib.nexthopUsage(),
   };
@@ -325,6 +415,9 @@ export const ACTIONS: Record<string, (ctx: Ctx, args: Args) => unknown> = {
   'neighbor.show': neighborShow,
   'address.add': addressAdd,
   'address.del': addressDel,
+  'interface.add': interfaceAdd,
+  'interface.del': interfaceDel,
+  'interface.show': interfaceShow,
   health,
 };
 

@@ -15,7 +15,7 @@
  *   - a request must be complete requestTimeoutMs after its first byte; a connection with no
  *     traffic for idleTimeoutMs is closed.
  * Every refusal is counted by reason (`show control`, dpfwd_control_refused_total) and logged
- * rate-limited (src/api/refusals.ts).
+ * rate-limited (src/metrics/refusals.ts).
  */
 import * as fs from 'fs';
 import * as net from 'net';
@@ -23,8 +23,8 @@ import * as path from 'path';
 import { ACTIONS, Ctx } from './actions';
 import { DpfwdError } from '../errors';
 import type { ControlLimits } from '../config/types';
-import { DEFAULTS } from '../config/validate';
-import { CONTROL_REFUSALS, ControlRefusal, Logger, Refusals } from './refusals';
+import { DEFAULTS } from '../config/keys';
+import { CONTROL_REFUSALS, ControlRefusal, Logger, Refusals } from '../metrics/refusals';
 export { CONTROL_REFUSALS, ControlRefusal };
 
 export const DEFAULT_SOCKET = DEFAULTS.control.socket;

@@ -3,7 +3,7 @@
  */
 import { DpfwdError } from '../errors';
 import type { Config } from './types';
-import { parseDevice } from './validate';
+import { parseDevice } from '../net/device';
 
 /**
  * Builds rte_eal_init's argv. `devices` are the resolved device strings (env:/auto already

@@ -12,8 +12,12 @@ import { validateConfig } from './validate';
 
 export * from './types';
 export { buildEalArgs } from './eal';
-export { KEY_CHANGE, LIVE_KEYS, RESTART_KEYS, PORT_LIVE_KEYS, diffConfig, type ChangeMode } from './keys';
-export { mempoolSize, parseDevice, parseLcoreList, suggestKey, DEFAULTS, VALID_KEYS, MAX_LCORE, LOG_LEVELS, KNOWN_VDEV_DRIVERS, BURST_SIZE, MEMPOOL_FLOOR } from './validate';
+export { CONFIG_KEYS, DEFAULTS, KEY_CHANGE, LIVE_KEYS, RESTART_KEYS, PORT_LIVE_KEYS, VALID_KEYS, type ChangeMode } from './keys';
+export { parseLcoreList, MAX_LCORE } from './validate';
+export { LOG_LEVELS } from './keys';
+export { suggestKey } from './kit';
+export { mempoolSize, BURST_SIZE, MEMPOOL_FLOOR } from './mempool';
+export { parseDevice, KNOWN_VDEV_DRIVERS } from '../net/device';
 
 /**
  * Every problem of one configuration. `message` is a header line naming the source and the

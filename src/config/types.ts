@@ -6,7 +6,8 @@
  * are needed; they are known to be valid.
  */
 
-export type LogLevel = 'emergency' | 'alert' | 'critical' | 'error' | 'warning' | 'notice' | 'info' | 'debug';
+import type { LogLevel } from './keys';
+export type { LogLevel };
 
 export interface EalConfig {
   /** the lcore list as given (canonical, e.g. "0-3" or "0,2,4"), passed to EAL as -l */
@@ -29,7 +30,8 @@ export interface EalConfig {
 }
 
 /** pci: a BDF (normalised to 0000:bb:dd.f) with optional ,k=v devargs; vdev: net_<driver><n>[,k=v…]; env / auto: resolved later. */
-export type DeviceKind = 'pci' | 'vdev' | 'env' | 'auto';
+import type { DeviceKind } from '../net/device';
+export type { DeviceKind };
 
 export interface PortConfig {
   name: string;
@@ -47,6 +49,19 @@ export interface PortConfig {
   /** `address: network-status/<len>`: take the IPv4 address(es) Multus reports for this port's
    * PCI device from the pod's annotations, with this prefix length */
   networkStatusLen?: number;
+}
+
+/** A VLAN sub-interface of a port (`interfaces:`): tagged frames of (port, vlan) are its own. */
+export interface InterfaceConfig {
+  /** `<port>.<vlan>` unless named otherwise */
+  name: string;
+  port: string;
+  /** 802.1Q VLAN id, 1-4094 */
+  vlan: number;
+  /** at most the port's MTU; default the port's */
+  mtu: number;
+  /** interface addresses, canonical "10.100.0.1/24" */
+  addresses: string[];
 }
 
 export interface RxQueueRef {
@@ -165,6 +180,8 @@ export interface Config {
   source: string;
   eal: EalConfig;
   ports: PortConfig[];
+  /** VLAN sub-interfaces of the ports */
+  interfaces: InterfaceConfig[];
   /** concrete worker table (auto resolved); only lcores that poll at least one queue */
   workers: WorkerConfig[];
   /** true when `workers: auto` was used */
@@ -182,4 +199,4 @@ export interface Config {
   warnings: string[];
 }
 
-export type TopLevelKey = 'eal' | 'ports' | 'workers' | 'fib' | 'routes' | 'neighbors' | 'metrics' | 'control' | 'punt' | 'icmp' | 'arp' | 'mempool';
+export type { TopLevelKey } from './keys';

@@ -1,5 +1,5 @@
 /**
- * Validation and defaults: turns the plain value read from YAML into a resolved Config, or
+ * Validation: turns the plain value read from YAML into a resolved Config, or
  * collects every problem as `path: problem` (path like `ports[1].address`). Never stops at the
  * first error; values that fail fall back to their default so later checks do not cascade.
  */
@@ -7,21 +7,26 @@ import {
   findAddressConflict,
   formatIPv4,
   parseInterfaceAddress,
-  parseMac,
   parsePrefix,
   parseUnicastIPv4,
   prefixContains,
   formatPrefix,
-  PORT_NAME_RE,
-} from '../routing/prefix';
+} from '../net/ipv4';
+import { parseMac } from '../net/mac';
+import { IFACE_NAME_RE, PORT_NAME_RE } from '../routing/routes';
+import { DEVICE_HELP, DeviceKind, parseDevice } from '../net/device';
+import { DEFAULTS, LOG_LEVELS, VALID_KEYS } from './keys';
+import { child, Ctx, got, Path, SourceOf } from './kit';
+export type { Path, SourceOf } from './kit';
+import { mempoolSize } from './mempool';
 import { blackholeProblem, connectedPrefixProblem, hostAddressProblem, routePrefixProblem } from '../routing/rules';
 import type {
   ArpConfig,
   Config,
   ControlConfig,
-  DeviceKind,
   EalConfig,
   FibConfig,
+  InterfaceConfig,
   IcmpConfig,
   LogLevel,
   MempoolConfig,
@@ -32,46 +37,11 @@ import type {
   RouteConfig,
   WorkerConfig,
 } from './types';
-import { allowedCpus, cpuListString } from './affinity';
+import { allowedCpus, cpuListString, MAX_LCORE, parseLcoreList } from '../host/cpus';
 
-/** DPDK's RTE_MAX_LCORE as Debian 12 builds DPDK 22.11. */
-export const MAX_LCORE = 128;
-export const LOG_LEVELS: readonly LogLevel[] = ['emergency', 'alert', 'critical', 'error', 'warning', 'notice', 'info', 'debug'];
-/** Virtual device drivers we know take `key=value` devargs; others pass through unchecked. */
-export const KNOWN_VDEV_DRIVERS: readonly string[] = ['pcap', 'null', 'memif', 'af_packet', 'af_xdp', 'tap', 'ring', 'vhost', 'virtio_user'];
+export { MAX_LCORE, parseLcoreList };
 
-export const DEFAULTS = {
-  eal: { lcores: '0-1', inMemory: true, args: [] as string[], logLevel: 'notice' as LogLevel, telemetry: false },
-  port: { rxQueues: 1, rxDescriptors: 1024, txDescriptors: 1024, mtu: 1500 },
-  fib: { maxRoutes: 1048576, maxNexthops: 65536 },
-  metrics: { listen: '127.0.0.1:9450', maxConnections: 64, headersTimeoutMs: 10000, requestTimeoutMs: 30000, keepAliveTimeoutMs: 65000, idleTimeoutMs: 120000 },
-  control: {
-    socket: '/run/dpfwd/dpfwd.sock', mode: 0o660, maxClients: 64, maxRequestBytes: 64 * 1048576, maxBufferedBytes: 256 * 1048576,
-    maxReplyBacklogBytes: 1048576, requestTimeoutMs: 30000, idleTimeoutMs: 300000,
-  },
-  punt: { rate: 10000, burst: 256, maxWaitMs: 1000 },
-  icmp: { unreachable: true, rateLimit: 1000, burst: 50 },
-  arp: { reachableMs: 30000, staleMs: 60000, retransmitMs: 1000, probes: 3, queueLen: 4, maxEntries: 4096, maxIncomplete: 256, newPerSecond: 100, lockMs: 1000 },
-  mempool: { mbufs: 0, cacheSize: 256 },
-} as const;
-
-const KEYS = {
-  top: ['eal', 'ports', 'workers', 'fib', 'routes', 'neighbors', 'metrics', 'control', 'punt', 'icmp', 'arp', 'mempool'],
-  eal: ['lcores', 'inMemory', 'filePrefix', 'args', 'logLevel', 'hugepagesMiB', 'telemetry'],
-  port: ['name', 'device', 'rxQueues', 'rxDescriptors', 'txDescriptors', 'mtu', 'mac', 'address'],
-  worker: ['lcore', 'rx'],
-  rx: ['port', 'queue'],
-  fib: ['maxRoutes', 'tbl8Groups', 'maxNexthops'],
-  route: ['prefix', 'via', 'port', 'blackhole'],
-  neighbor: ['address', 'mac', 'port'],
-  metrics: ['listen', 'maxConnections', 'headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'idleTimeoutMs'],
-  control: ['socket', 'mode', 'maxClients', 'maxRequestBytes', 'maxBufferedBytes', 'maxReplyBacklogBytes', 'requestTimeoutMs', 'idleTimeoutMs'],
-  punt: ['rate', 'burst', 'maxWaitMs'],
-  icmp: ['unreachable', 'rateLimit', 'burst'],
-  arp: ['reachableMs', 'staleMs', 'retransmitMs', 'probes', 'queueLen', 'maxEntries', 'maxIncomplete', 'newPerSecond', 'lockMs'],
-  mempool: ['mbufs', 'cacheSize'],
-};
-export const VALID_KEYS: Readonly<Record<keyof typeof KEYS, readonly string[]>> = KEYS;
+const KEYS = VALID_KEYS;
 
 /** EAL options dpfwd sets itself; giving them in eal.args would contradict the config. */
 const MANAGED_EAL_ARGS: Record<string, string> = {
@@ -93,162 +63,9 @@ const MANAGED_EAL_ARGS: Record<string, string> = {
   '--telemetry': 'eal.telemetry',
 };
 
-export type Path = string;
-/** Reads the original source text of a scalar (to tell `0660` from `660`), if known. */
-export type SourceOf = (path: (string | number)[]) => string | undefined;
-
-function child(path: Path, key: string | number): Path {
-  if (typeof key === 'number') return `${path}[${key}]`;
-  return path ? `${path}.${key}` : key;
-}
-
-function got(v: unknown): string {
-  if (v === null || v === undefined) return 'nothing';
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object') return 'a mapping';
-  return String(v);
-}
-
-function editDistance(a: string, b: string): number {
-  const d: number[] = [];
-  for (let j = 0; j <= b.length; j++) d[j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    let prev = d[0];
-    d[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = d[j];
-      d[j] = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return d[b.length];
-}
-
-function isSubsequence(short: string, long: string): boolean {
-  let i = 0;
-  for (let j = 0; j < long.length && i < short.length; j++) if (long[j] === short[i]) i++;
-  return i === short.length;
-}
-
-/** The closest valid key to a misspelt one, or undefined when nothing is close. */
-export function suggestKey(key: string, valid: readonly string[]): string | undefined {
-  const k = key.toLowerCase();
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const v of valid) {
-    const vl = v.toLowerCase();
-    let dist = editDistance(k, vl);
-    if (k === vl) dist = 0;
-    else if (k.length >= 3 && (vl.startsWith(k) || k.startsWith(vl))) dist = Math.min(dist, 1);
-    else if (vl.length >= 4 && (isSubsequence(vl, k) || isSubsequence(k, vl))) dist = Math.min(dist, 2); // staleTimeMs → staleMs
-    if (dist < bestD) {
-      bestD = dist;
-      best = v;
-    }
-  }
-  const limit = Math.max(1, Math.min(3, Math.floor(key.length / 3)));
-  return bestD <= limit ? best : undefined;
-}
-
-class Ctx {
-  errors: string[] = [];
-  warnings: string[] = [];
-  constructor(readonly sourceOf: SourceOf) {}
-
-  err(path: Path, problem: string): void {
-    this.errors.push(path ? `${path}: ${problem}` : problem);
-  }
-
-  /** A mapping with only `valid` keys; null/undefined count as an empty mapping. */
-  map(path: Path, v: unknown, valid: readonly string[], what = 'a mapping'): Record<string, unknown> | null {
-    if (v === undefined || v === null) return {};
-    if (typeof v !== 'object' || Array.isArray(v)) {
-      this.err(path, `expected ${what}, got ${got(v)}`);
-      return null;
-    }
-    const o = v as Record<string, unknown>;
-    for (const k of Object.keys(o)) {
-      if (valid.includes(k)) continue;
-      const s = suggestKey(k, valid);
-      this.err(child(path, k), `unknown key${s ? `; did you mean ${s}?` : ''} (valid keys: ${valid.join(', ')})`);
-    }
-    return o;
-  }
-
-  /** A list; null/undefined count as empty. */
-  list(path: Path, v: unknown, what: string): unknown[] {
-    if (v === undefined || v === null) return [];
-    if (!Array.isArray(v)) {
-      this.err(path, `expected a list of ${what}, got ${got(v)}`);
-      return [];
-    }
-    return v;
-  }
-
-  int(path: Path, v: unknown, def: number, min: number, max: number, opts: { pow2?: boolean; unit?: string } = {}): number {
-    if (v === undefined) return def;
-    const u = opts.unit ? ` ${opts.unit}` : '';
-    const range = `${opts.pow2 ? 'a power of 2' : 'an integer'} from ${min} to ${max}${u}`;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max || (opts.pow2 && (v & (v - 1)) !== 0)) {
-      this.err(path, `expected ${range}, got ${got(v)}`);
-      return def;
-    }
-    return v;
-  }
-
-  bool(path: Path, v: unknown, def: boolean): boolean {
-    if (v === undefined) return def;
-    if (typeof v !== 'boolean') {
-      this.err(path, `expected true or false, got ${got(v)}`);
-      return def;
-    }
-    return v;
-  }
-
-  str(path: Path, v: unknown, what: string): string | undefined {
-    if (typeof v !== 'string') {
-      this.err(path, v === undefined ? `required (${what})` : `expected ${what}, got ${got(v)}`);
-      return undefined;
-    }
-    return v;
-  }
-
-  /** Runs a src/routing parser, turning its EINVAL into an error at `path`. */
-  parse<T>(path: Path, f: () => T): T | undefined {
-    try {
-      return f();
-    } catch (e) {
-      this.err(path, (e as Error).message);
-      return undefined;
-    }
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // eal
 
-/** Parses an lcore list ("0-3", "0,2,4", "1", "0,2-3"): the lcores in written order, or a problem. */
-export function parseLcoreList(s: string): number[] | string {
-  const items = s.split(',');
-  const out: number[] = [];
-  const seen = new Set<number>();
-  for (const raw of items) {
-    const it = raw.trim();
-    const m = /^(\d+)(?:-(\d+))?$/.exec(it);
-    if (!m) return `${JSON.stringify(s)} is not an lcore list (use forms like "0-3", "0,2,4" or "1")`;
-    const a = Number(m[1]);
-    const b = m[2] === undefined ? a : Number(m[2]);
-    if (b < a) return `range ${it} runs backwards; write ${b}-${a}`;
-    if (b >= MAX_LCORE) return `lcore ${b} is above ${MAX_LCORE - 1}, the highest lcore this DPDK build supports (RTE_MAX_LCORE=${MAX_LCORE})`;
-    for (let i = a; i <= b; i++) {
-      if (seen.has(i)) return `lcore ${i} is listed twice`;
-      seen.add(i);
-      out.push(i);
-    }
-  }
-  return out;
-}
 
 function validateEal(c: Ctx, v: unknown): EalConfig {
   const o = c.map('eal', v, KEYS.eal) ?? {};
@@ -343,46 +160,6 @@ function validateEal(c: Ctx, v: unknown): EalConfig {
 // ---------------------------------------------------------------------------------------------
 // ports
 
-const DEVICE_HELP = 'a PCI address like 0000:01:10.0, a virtual device like net_af_packet0,iface=veth0, env:NAME[i] or auto';
-
-/**
- * Classifies and normalises a device string: PCI BDFs get the 0000 domain and lowercase hex,
- * vdevs must be net_<driver><n>[,k=v…]. Returns the kind and canonical string, or a problem.
- */
-export function parseDevice(s: string): { kind: DeviceKind; device: string; vdevName?: string } | string {
-  if (s === 'auto') return { kind: 'auto', device: s };
-  if (s.startsWith('env:')) {
-    if (!/^env:[A-Za-z_][A-Za-z0-9_]*(\[(0|[1-9][0-9]*)\])?$/.test(s)) {
-      return `${JSON.stringify(s)} is not an env: device; write env:NAME or env:NAME[i] (i counts from 0 in the comma-separated list)`;
-    }
-    return { kind: 'env', device: s };
-  }
-  const pci = /^(?:([0-9a-fA-F]{4}):)?([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])(,.*)?$/.exec(s);
-  if (pci) {
-    const [, dom, bus, dev, fn, devargs] = pci;
-    if (parseInt(dev, 16) > 0x1f) return `${JSON.stringify(s)} is not a PCI address: device ${dev} is above 1f`;
-    const device = `${(dom ?? '0000').toLowerCase()}:${bus.toLowerCase()}:${dev.toLowerCase()}.${fn}${devargs ?? ''}`;
-    return { kind: 'pci', device };
-  }
-  if (s.startsWith('net_')) {
-    const comma = s.indexOf(',');
-    const name = comma < 0 ? s : s.slice(0, comma);
-    const m = /^net_([a-z_]+?)([0-9]+)$/.exec(name);
-    if (!m) return `${JSON.stringify(name)} is not a virtual device name: use net_<driver><n>, e.g. net_pcap0 or net_af_packet1`;
-    if (comma >= 0 && KNOWN_VDEV_DRIVERS.includes(m[1])) {
-      for (const kv of s.slice(comma + 1).split(',')) {
-        if (!/^[A-Za-z_][A-Za-z0-9_-]*=./.test(kv)) {
-          return `${JSON.stringify(kv)} in ${JSON.stringify(s)} is not a key=value device argument`;
-        }
-      }
-    }
-    return { kind: 'vdev', device: s, vdevName: name };
-  }
-  if (/^[a-z][a-z0-9_.-]*$/i.test(s) && s.length <= 15) {
-    return `${JSON.stringify(s)} is not a device: use ${DEVICE_HELP} (for a kernel interface, net_af_packet0,iface=${s})`;
-  }
-  return `${JSON.stringify(s)} is not a device: use ${DEVICE_HELP}`;
-}
 
 function validatePorts(c: Ctx, v: unknown, knownNames: Set<string>): PortConfig[] {
   const ports: PortConfig[] = [];
@@ -420,7 +197,7 @@ function validatePorts(c: Ctx, v: unknown, knownNames: Set<string>): PortConfig[
       else {
         device = r.device;
         deviceKind = r.kind;
-        const key = r.kind === 'vdev' ? r.vdevName! : r.kind === 'pci' ? r.device.split(',')[0] : r.kind === 'env' ? r.device : '';
+        const key = r.kind === 'vdev' || r.kind === 'pci' ? r.name : r.kind === 'env' ? r.device : '';
         if (key) {
           const prev = byDevice.get(key);
           if (prev !== undefined) {
@@ -445,7 +222,7 @@ function validatePorts(c: Ctx, v: unknown, knownNames: Set<string>): PortConfig[
       const ms = c.str(child(p, 'mac'), o.mac, 'a MAC like 02:00:00:00:01:01');
       if (ms !== undefined) {
         const m = c.parse(child(p, 'mac'), () => parseMac(ms, { unicast: true }));
-        if (m) port.mac = ms.toLowerCase();
+        if (m !== undefined) port.mac = ms.toLowerCase();
       }
     }
     if (o.address !== undefined && o.address !== null) {
@@ -480,6 +257,75 @@ function validatePorts(c: Ctx, v: unknown, knownNames: Set<string>): PortConfig[
     else seen.push({ port: a.port, addr: a.text });
   }
   return ports;
+}
+
+/** What routes and neighbours need of a port or interface: its name and addresses. */
+type Named = { name: string; addresses: string[] };
+
+// ---------------------------------------------------------------------------------------------
+// VLAN sub-interfaces
+
+/** 802.1Q: 0 means "no VLAN" (priority tag) and 4095 is reserved. */
+export const VLAN_MIN = 1;
+export const VLAN_MAX = 4094;
+
+function validateInterfaces(c: Ctx, v: unknown, ports: PortConfig[], knownNames: Set<string>): InterfaceConfig[] {
+  const out: InterfaceConfig[] = [];
+  const byPortVlan = new Map<string, number>();
+  const names = new Map<string, string>(ports.map((p, i) => [p.name, `ports[${i}]`]));
+  const seen: { port: string; addr: string }[] = ports.flatMap((p) => p.addresses.map((addr) => ({ port: p.name, addr })));
+  c.list('interfaces', v, 'VLAN sub-interfaces like {port: west, vlan: 100, address: 10.100.0.1/24}').forEach((item, i) => {
+    const ip = child('interfaces', i);
+    const o = c.map(ip, item, KEYS.interface, 'a mapping like {port: west, vlan: 100, address: 10.100.0.1/24}');
+    if (!o) return;
+    const pn = portRef(c, child(ip, 'port'), o.port, ports, knownNames);
+    let vlan = -1;
+    if (o.vlan === undefined) c.err(child(ip, 'vlan'), `required (a VLAN id ${VLAN_MIN}-${VLAN_MAX})`);
+    else vlan = c.int(child(ip, 'vlan'), o.vlan, -1, VLAN_MIN, VLAN_MAX);
+    if (pn === undefined || vlan < 0) return;
+    const port = ports.find((p) => p.name === pn)!;
+    let name = `${pn}.${vlan}`;
+    if (o.name !== undefined) {
+      const ns = c.str(child(ip, 'name'), o.name, 'an interface name like west.100');
+      if (ns === undefined) return;
+      if (!IFACE_NAME_RE.test(ns)) {
+        c.err(child(ip, 'name'), `${JSON.stringify(ns)} is not a valid interface name: use a port name, optionally followed by .<number> (like west.100)`);
+        return;
+      }
+      name = ns;
+    }
+    const key = `${pn}.${vlan}`;
+    if (byPortVlan.has(key)) {
+      c.err(child(ip, 'vlan'), `port ${pn} already has VLAN ${vlan} (interfaces[${byPortVlan.get(key)}])`);
+      return;
+    }
+    if (names.has(name)) {
+      c.err(child(ip, 'name'), `${name} is already the name of ${names.get(name)}`);
+      return;
+    }
+    byPortVlan.set(key, i);
+    names.set(name, `interfaces[${i}]`);
+    knownNames.add(name);
+    const mtu = c.int(child(ip, 'mtu'), o.mtu, port.mtu, 68, port.mtu);
+    const iface: InterfaceConfig = { name, port: pn, vlan, mtu, addresses: [] };
+    if (o.address !== undefined && o.address !== null) {
+      const list = Array.isArray(o.address) ? o.address : [o.address];
+      list.forEach((a, k) => {
+        const ap = Array.isArray(o.address) ? child(child(ip, 'address'), k) : child(ip, 'address');
+        const s = c.str(ap, a, 'an interface address like 10.100.0.1/24');
+        if (s === undefined) return;
+        const ia = c.parse(ap, () => parseInterfaceAddress(s));
+        if (!ia) return;
+        const text = `${formatIPv4(ia.addr)}/${ia.len}`;
+        const msg = findAddressConflict(seen, name, text);
+        if (msg) return c.err(ap, msg);
+        seen.push({ port: name, addr: text });
+        iface.addresses.push(text);
+      });
+    }
+    out.push(iface);
+  });
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -597,7 +443,7 @@ interface Connected {
   len: number;
 }
 
-function connectedOf(ports: PortConfig[]): Connected[] {
+function connectedOf(ports: Named[]): Connected[] {
   const out: Connected[] = [];
   for (const p of ports) {
     for (const t of p.addresses) {
@@ -608,7 +454,7 @@ function connectedOf(ports: PortConfig[]): Connected[] {
   return out;
 }
 
-function portRef(c: Ctx, path: Path, v: unknown, ports: PortConfig[], knownNames: Set<string>): string | undefined {
+function portRef(c: Ctx, path: Path, v: unknown, ports: Named[], knownNames: Set<string>): string | undefined {
   const pn = c.str(path, v, 'a port name');
   if (pn === undefined) return undefined;
   if (!ports.some((p) => p.name === pn)) {
@@ -618,7 +464,7 @@ function portRef(c: Ctx, path: Path, v: unknown, ports: PortConfig[], knownNames
   return pn;
 }
 
-function validateRoutes(c: Ctx, v: unknown, ports: PortConfig[], knownNames: Set<string>): RouteConfig[] {
+function validateRoutes(c: Ctx, v: unknown, ports: Named[], knownNames: Set<string>): RouteConfig[] {
   const conn = connectedOf(ports);
   const routes: RouteConfig[] = [];
   const byPrefix = new Map<string, number>();
@@ -686,7 +532,7 @@ function validateRoutes(c: Ctx, v: unknown, ports: PortConfig[], knownNames: Set
   return routes;
 }
 
-function validateNeighbors(c: Ctx, v: unknown, ports: PortConfig[], knownNames: Set<string>): NeighborConfig[] {
+function validateNeighbors(c: Ctx, v: unknown, ports: Named[], knownNames: Set<string>): NeighborConfig[] {
   const conn = connectedOf(ports);
   const out: NeighborConfig[] = [];
   const byAddr = new Map<number, number>();
@@ -710,10 +556,10 @@ function validateNeighbors(c: Ctx, v: unknown, ports: PortConfig[], knownNames: 
     }
     const ms = c.str(child(np, 'mac'), o.mac, 'a MAC like 02:00:00:00:01:02');
     const mac = ms === undefined ? undefined : c.parse(child(np, 'mac'), () => parseMac(ms, { unicast: true }));
-    if (!mac) ok = false;
+    if (mac === undefined) ok = false;
     const port = portRef(c, child(np, 'port'), o.port, ports, knownNames);
     if (port === undefined) ok = false;
-    if (!ok || addr === undefined || !mac || port === undefined) return;
+    if (!ok || addr === undefined || mac === undefined || port === undefined) return;
     const pc = conn.filter((x) => x.port === port);
     if (pc.length > 0 && !pc.some((x) => prefixContains(x, addr))) {
       c.warnings.push(`neighbors[${i}].address: ${formatIPv4(addr)} is not in a connected subnet of port ${port} (${pc.map((x) => x.text).join(', ')})`);
@@ -840,27 +686,6 @@ function validateMempool(c: Ctx, v: unknown): MempoolConfig {
 
 // ---------------------------------------------------------------------------------------------
 
-/** l3fwd's per-worker RX burst, counted in the mempool size. */
-export const BURST_SIZE = 32;
-export const MEMPOOL_FLOOR = 8192;
-
-/**
- * Number of mbufs for the one packet pool: mempool.mbufs when set, else l3fwd's formula
- * Σports(rxQueues·rxDescriptors) + Σports(workers·txDescriptors) + workers·32 + workers·cacheSize,
- * at least 8192, rounded up to 2^n − 1 (the size rte_mempool handles best).
- */
-export function mempoolSize(config: Pick<Config, 'ports' | 'workers' | 'mempool'>): number {
-  if (config.mempool.mbufs > 0) return config.mempool.mbufs;
-  const w = config.workers.length;
-  let n = 0;
-  for (const p of config.ports) n += p.rxQueues * p.rxDescriptors + w * p.txDescriptors;
-  n += w * BURST_SIZE + w * config.mempool.cacheSize;
-  n = Math.max(n, MEMPOOL_FLOOR);
-  let r = 1;
-  while (r - 1 < n) r *= 2;
-  return r - 1;
-}
-
 /**
  * Validates a plain value (as read from YAML) into a Config. Returns the config or the list of
  * every error (`path: problem`).
@@ -878,12 +703,16 @@ export function validateConfig(raw: unknown, source: string, sourceOf: SourceOf 
   const ports = validatePorts(c, top.ports, knownNames);
   const { workers, auto } = validateWorkers(c, top.workers, eal, ports, knownNames);
   const fib = validateFib(c, top.fib);
-  const routes = validateRoutes(c, top.routes, ports, knownNames);
-  const neighbors = validateNeighbors(c, top.neighbors, ports, knownNames);
+  const interfaces = validateInterfaces(c, top.interfaces, ports, knownNames);
+  // routes and neighbours may name a port's untagged interface or a VLAN sub-interface
+  const links: Named[] = [...ports, ...interfaces];
+  const routes = validateRoutes(c, top.routes, links, knownNames);
+  const neighbors = validateNeighbors(c, top.neighbors, links, knownNames);
   const config: Config = {
     source,
     eal,
     ports,
+    interfaces,
     workers,
     workersAuto: auto,
     fib,

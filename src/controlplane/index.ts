@@ -3,14 +3,19 @@
  * our addresses, TTL expiry, no route, unresolved next hops, too big) and answers through the
  * inject rings. Woken by the dataplane's eventfd only when a punt ring goes non-empty.
  */
-import type { Forwarder } from '../forwarder';
+import type { ArpConfig, IcmpConfig } from '../config/types';
+import type { Punted } from '../dataplane';
+import { DpfwdError } from '../errors';
+import { formatMac, Mac, readMac, writeMac } from '../net/mac';
+import type { Interfaces } from '../routing/interfaces';
+import type { Rib } from '../routing/rib';
 import { Icmp } from '../icmp';
 import { Neighbors, NeighEntry } from '../neighbors';
 import {
-  ARP_OP_REPLY, ARP_OP_REQUEST, buildArpReplyTo, buildArpRequest, decrementTtlInPlace, parseArp, parseFrame,
-  IPPROTO_ICMP, IPPROTO_UDP, ICMP_ECHO_REQUEST, macToBuffer,
+  ARP_OP_REPLY, ARP_OP_REQUEST, arpRequestFrame, buildArpReplyTo, decrementTtlInPlace, parseArp, parseFrame,
+  IPPROTO_ICMP, IPPROTO_UDP, ICMP_ECHO_REQUEST,
 } from '../packet';
-import { formatIPv4, networkOf, parseIPv4, prefixContains } from '../routing/prefix';
+import { formatIPv4, networkOf, parseIPv4, prefixContains, readIPv4 } from '../net/ipv4';
 
 export interface ControlPlaneCounters {
   icmpSent: Record<string, number>;
@@ -29,16 +34,32 @@ export function newControlPlaneCounters(): ControlPlaneCounters {
 /** Punt kinds by name: indices come from the addon (DP_PUNT_KINDS in native/dataplane/drop_reasons.h). */
 type Kind = 'arp' | 'local' | 'ttl_expired' | 'no_route' | 'unresolved' | 'mtu_exceeded';
 
+/** The punt path: what the control plane receives and how it answers (the Dataplane satisfies it). */
+export interface PuntIo {
+  names(): { punts: string[] };
+  puntListen(cb: (frames: Punted[]) => void): void;
+  /** Sends a frame out of an interface; false when the inject ring or pool is full. */
+  inject(iface: number, frame: Buffer): boolean;
+}
+
+/** The few things the control plane uses, and nothing else of its owner. */
+export interface ControlPlaneDeps {
+  punt: PuntIo;
+  rib: Rib;
+  ifaces: Interfaces;
+  config: { icmp: IcmpConfig; arp: ArpConfig };
+}
+
 export class ControlPlane {
   readonly neighbors: Neighbors;
   readonly icmp: Icmp;
   private readonly kinds: string[];
 
-  constructor(private readonly fwd: Forwarder, readonly counters: ControlPlaneCounters = newControlPlaneCounters()) {
-    const c = fwd.config;
-    this.kinds = fwd.dp.names().punts;
+  constructor(private readonly d: ControlPlaneDeps, readonly counters: ControlPlaneCounters = newControlPlaneCounters()) {
+    const c = d.config;
+    this.kinds = d.punt.names().punts;
     this.icmp = new Icmp(c.icmp.rateLimit, c.icmp.burst, counters, (port, frame) => this.send(port, frame));
-    this.neighbors = new Neighbors(fwd.rib, c.arp, {
+    this.neighbors = new Neighbors(d.rib, c.arp, {
       sendRequest: (port, addr, mac) => this.arpRequest(port, addr, mac),
       flush: (e, packets) => this.flush(e, packets),
       failed: (e, packets) => {
@@ -48,37 +69,46 @@ export class ControlPlane {
   }
 
   start(): void {
-    this.fwd.dp.puntListen((frames) => {
+    this.d.punt.puntListen((frames) => {
       for (const f of frames) {
         try {
-          this.onPunt(f.port, f.kind, f.data);
+          this.onPunt(f.iface, f.kind, f.data);
         } catch (e) {
-          process.stderr.write(`dpfwd: control plane: ${this.kinds[f.kind]} packet on ${this.fwd.ports[f.port]?.name}: ${(e as Error).message}\n`);
+          process.stderr.write(`dpfwd: control plane: ${this.kinds[f.kind]} packet on ${this.d.ifaces.name(f.iface)}: ${(e as Error).message}\n`);
         }
       }
     });
     // resolve the gateways that static routes point at, so the first packets need not wait
-    for (const g of this.fwd.rib.unresolvedGateways()) this.neighbors.resolve(g.addr, g.port, undefined, true);
+    for (const g of this.d.rib.unresolvedGateways()) this.neighbors.resolve(g.addr, g.port, undefined, true);
   }
 
   stop(): void {
     this.neighbors.stop();
   }
 
-  private send(port: number, frame: Buffer): boolean {
-    const ok = this.fwd.dp.inject(port, frame);
+  /**
+   * Sends a frame out of an interface. A refusal is counted (injectFailed), never thrown: a
+   * thrown error would be logged by the punt handler once per packet.
+   */
+  private send(iface: number, frame: Buffer): boolean {
+    let ok = false;
+    try {
+      ok = this.d.punt.inject(iface, frame);
+    } catch (e) {
+      if (!(e instanceof DpfwdError)) throw e;
+    }
     if (!ok) this.counters.injectFailed++;
     return ok;
   }
 
   private portMac(port: number): string {
-    return this.fwd.ports[port].mac;
+    return formatMac(this.d.ifaces.get(port)!.mac);
   }
 
   /** The router's address on `port` in the subnet of `peer`, else its first address there. */
   private portAddress(port: number, peer?: number): number | undefined {
-    const name = this.fwd.ports[port]?.name;
-    const addrs = this.fwd.rib.listAddresses().filter((a) => a.port === name);
+    const name = this.d.ifaces.name(port);
+    const addrs = this.d.rib.listAddresses().filter((a) => a.port === name);
     if (peer !== undefined) {
       const inSubnet = addrs.find((a) => prefixContains({ addr: networkOf(a.addr, a.len), len: a.len }, peer));
       if (inSubnet) return inSubnet.addr;
@@ -87,8 +117,8 @@ export class ControlPlane {
   }
 
   private isLocal(port: number, addr: number): boolean {
-    const name = this.fwd.ports[port]?.name;
-    return this.fwd.rib.listAddresses().some((a) => a.port === name && a.addr === addr);
+    const name = this.d.ifaces.name(port);
+    return this.d.rib.listAddresses().some((a) => a.port === name && a.addr === addr);
   }
 
   /** Sends an ICMP message from the router's address on `port`, if it has one there. */
@@ -107,7 +137,7 @@ export class ControlPlane {
       case 'local': return this.onLocal(port, frame);
       case 'ttl_expired': return this.icmpFrom(port, frame, (ip, mac) => this.icmp.timeExceeded(port, frame, ip, mac));
       case 'no_route':
-        if (this.fwd.config.icmp.unreachable) this.icmpFrom(port, frame, (ip, mac) => this.icmp.netUnreachable(port, frame, ip, mac));
+        if (this.d.config.icmp.unreachable) this.icmpFrom(port, frame, (ip, mac) => this.icmp.netUnreachable(port, frame, ip, mac));
         return;
       case 'unresolved': return this.onUnresolved(port, frame);
       case 'mtu_exceeded': return this.onTooBig(port, frame);
@@ -121,33 +151,27 @@ export class ControlPlane {
       this.counters.arpInvalid++;
       return;
     }
-    let sender: number;
-    let target: number;
-    try {
-      sender = parseIPv4(a.senderIp);
-      target = parseIPv4(a.targetIp);
-    } catch {
-      this.counters.arpInvalid++;
-      return;
-    }
+    // the numbers straight from the frame (parseArp checked its length and fields)
+    const sender = readIPv4(frame, 14 + 14);
+    const target = readIPv4(frame, 14 + 24);
     const forUs = this.isLocal(port, target);
     // Learn only what Linux would (arp_process): a reply to our request, or a request for our
     // address; anything else only refreshes an entry we have (Neighbors.learn)
-    const onLink = this.fwd.rib.connectedPort(sender) === port;
+    const onLink = this.d.rib.connectedPort(sender) === port;
     if (sender !== 0 && onLink && !this.isLocal(port, sender)) {
       // (a reply counts as solicited only while we resolve or probe the sender: Neighbors.learn)
       const how = !forUs ? 'unsolicited' : a.op === ARP_OP_REQUEST ? 'request' : a.op === ARP_OP_REPLY ? 'solicited' : 'unsolicited';
-      this.neighbors.learn(sender, port, a.senderMac, how);
+      this.neighbors.learn(sender, port, readMac(frame, 14 + 8), how);
     }
     if (a.op === ARP_OP_REQUEST && forUs) {
       if (this.send(port, buildArpReplyTo(frame, this.portMac(port)))) this.counters.arpRepliesSent++;
     }
   }
 
-  private arpRequest(port: number, addr: number, mac: string | null): void {
+  private arpRequest(port: number, addr: number, mac: Mac | null): void {
     const src = this.portAddress(port, addr);
     if (src === undefined) return; // no address on that link: nothing to ask with
-    const frame = buildArpRequest({ senderMac: this.portMac(port), senderIp: formatIPv4(src), targetIp: formatIPv4(addr), dstMac: mac ?? undefined });
+    const frame = arpRequestFrame(this.d.ifaces.get(port)!.mac, src, addr, mac);
     if (this.send(port, frame)) this.counters.arpRequestsSent++;
   }
 
@@ -158,16 +182,16 @@ export class ControlPlane {
       this.icmp.echoReply(port, frame, this.portMac(port));
     } else if (f.ip.protocol === IPPROTO_UDP) {
       // nothing listens on UDP here: traceroute's last hop expects port unreachable
-      this.icmp.error(port, frame, f.ip.dst, this.portMac(port), 3, 3);
+      this.icmp.portUnreachable(port, frame, f.ip.dst, this.portMac(port));
     }
   }
 
   private onUnresolved(port: number, frame: Buffer): void {
     if (frame.length < 34) return;
     const dst = frame.readUInt32BE(30);
-    const r = this.fwd.rib.lookup(dst);
+    const r = this.d.rib.lookup(dst);
     if (!r || !r.port) return;
-    const egress = this.fwd.rib.portIndex(r.port);
+    const egress = this.d.rib.portIndex(r.port);
     // a route's gateway (not a neighbour's own host route) is resolved outside the glean budgets
     const gateway = r.kind === 'gateway' && r.origin !== 'neighbor';
     const target = r.kind === 'gateway' ? parseIPv4(r.via!) : dst;
@@ -187,9 +211,9 @@ export class ControlPlane {
       const frame = Buffer.from(held.subarray(2));
       if (frame.length < 34 || frame[22] <= 1) continue;
       decrementTtlInPlace(frame, 14);
-      macToBuffer(e.mac!).copy(frame, 0);
-      macToBuffer(this.portMac(e.port)).copy(frame, 6);
-      this.send(e.port, frame);
+      writeMac(frame, 0, e.mac!);
+      writeMac(frame, 6, this.d.ifaces.get(e.iface)!.mac);
+      this.send(e.iface, frame);
     }
   }
 
@@ -197,15 +221,15 @@ export class ControlPlane {
     if (frame.length < 34) return;
     const df = (frame.readUInt16BE(20) & 0x4000) !== 0;
     if (!df) return; // dpfwd does not fragment; without DF the drop is silent (counted)
-    const r = this.fwd.rib.lookup(frame.readUInt32BE(30));
-    const mtu = r?.port ? this.fwd.ports[this.fwd.rib.portIndex(r.port)].mtu : 1500;
+    const r = this.d.rib.lookup(frame.readUInt32BE(30));
+    const mtu = r?.port ? this.d.ifaces.find(r.port)?.mtu ?? 1500 : 1500;
     this.icmpFrom(port, frame, (ip, mac) => this.icmp.fragNeeded(port, frame, ip, mac, mtu));
   }
 
   /** `neighbor show` rows (ip -j neigh); `details` adds the probes sent and ms until the entry's timer fires. */
   neighborRows(details = false) {
     return this.neighbors.list().map((e) => {
-      const row: Record<string, unknown> = { dst: formatIPv4(e.addr), dev: this.fwd.rib.portName(e.port), lladdr: e.mac, state: [e.state] };
+      const row: Record<string, unknown> = { dst: formatIPv4(e.addr), dev: this.d.rib.portName(e.iface), lladdr: e.mac === null ? null : formatMac(e.mac), state: [e.state] };
       if (details) {
         row.probes = e.probes;
         row.timer_ms = this.neighbors.timerMs(e);

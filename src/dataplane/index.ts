@@ -3,7 +3,7 @@
  * strings into next-hop words, and the counter block into snapshots. Nothing else imports the addon.
  */
 import { DpfwdError } from '../errors';
-import { parseMac } from '../routing/prefix';
+import { Mac, parseMac } from '../net/mac';
 import {
   loadNative, NativeAddon, NativeCounterLayout, NativeNames, NativePortInfo, NativePortStats,
   NativePunted, NativePuntStatus, NativeStartConf, NativeMempoolInfo, NativeFibInfo, NativeConstants,
@@ -21,10 +21,13 @@ export {
 export interface SubifConf { port: number; vlan: number; mtu: number }
 
 /** A MAC string as the 48-bit number the next-hop word holds (byte 0 in the low bits). */
-export function macToWordBits(mac: string | Buffer): number {
-  const b = typeof mac === 'string' ? parseMac(mac) : mac;
+export function macToWordBits(mac: string | Mac): number {
+  let m = typeof mac === 'string' ? parseMac(mac) : mac;
   let v = 0;
-  for (let i = 5; i >= 0; i--) v = v * 256 + b[i];
+  for (let i = 0; i < 6; i++) {
+    v = v * 256 + (m % 256);
+    m = Math.floor(m / 256);
+  }
   return v;
 }
 
@@ -227,9 +230,9 @@ export class Dataplane {
   }
 
   /** One atomic store of {MAC, egress interface index or action}. */
-  nexthopSet(id: number, ifaceOrAction: number, mac?: string | Buffer): void {
+  nexthopSet(id: number, ifaceOrAction: number, mac?: string | Mac): void {
     try {
-      this.n.nexthopSet(id, ifaceOrAction, mac ? macToWordBits(mac) : 0);
+      this.n.nexthopSet(id, ifaceOrAction, mac !== undefined ? macToWordBits(mac) : 0);
     } catch (e) {
       throw new DpfwdError(errnoName(e), `next hop ${id} update failed: ${(e as Error).message}`);
     }

@@ -9,18 +9,15 @@ import { buildEalArgs, mempoolSize } from '../config';
 import { Dataplane, StartConf } from '../dataplane';
 import { DpfwdError } from '../errors';
 import { Rib } from '../routing/rib';
-import { parseInterfaceAddress, parseIPv4, parseMac, parsePrefix, RouteBatch } from '../routing/prefix';
+import { findAddressConflict, isIPv4, parseInterfaceAddress, parseIPv4, parsePrefix } from '../net/ipv4';
+import { macBytes, parseMac } from '../net/mac';
+import { RouteBatch } from '../routing/routes';
+import { Interfaces } from '../routing/interfaces';
+import { deviceName, devargs } from '../net/device';
 import { addressConflicts, ipsForPciAddress, readNetworkStatus, resolveDeviceRefs } from '../sriov/podenv';
-import { findAddressConflict } from '../routing/prefix';
 import { ControlPlane } from '../controlplane';
 
 export type Logger = (msg: string) => void;
-
-/** DPDK's device name for a device string: the BDF, or the vdev name before the first comma. */
-export function deviceName(device: string): string {
-  const comma = device.indexOf(',');
-  return comma < 0 ? device : device.slice(0, comma);
-}
 
 /**
  * The longest frame a port's PMD may have cut short (rx_truncated, docs/kernel-ports.md), or 0
@@ -46,15 +43,6 @@ export function rxCutLen(device: string): number {
   if (!/^net_af_packet/.test(deviceName(device))) return 0;
   const fs = Number(devargs(device).get('framesz') ?? 2048);
   return Number.isInteger(fs) && fs > 66 ? fs - 66 : 0;
-}
-
-function devargs(device: string): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const kv of device.split(',').slice(1)) {
-    const eq = kv.indexOf('=');
-    if (eq > 0) m.set(kv.slice(0, eq), kv.slice(eq + 1));
-  }
-  return m;
 }
 
 /**
@@ -148,6 +136,9 @@ export interface PortState {
 export class Forwarder {
   readonly dp: Dataplane;
   rib!: Rib;
+  ifaces!: Interfaces;
+  /** the dataplane's MAX_PORTS: sub-interfaces are numbered from it */
+  maxPorts = 0;
   cp!: ControlPlane;
   ports: PortState[] = [];
   startedAt = 0;
@@ -191,7 +182,7 @@ export class Forwarder {
         rxDescriptors: p.rxDescriptors,
         txDescriptors: p.txDescriptors,
         mtu: p.mtu,
-        mac: p.mac ? parseMac(p.mac) : undefined,
+        mac: p.mac ? macBytes(parseMac(p.mac)) : undefined,
         rxCutLen: rxCutLen(devices[i]),
       })),
       workers: c.workers.map((w) => ({
@@ -216,9 +207,11 @@ export class Forwarder {
         this.log(`port ${p.name}: ${devices[i]} driver ${info.driver} mac ${info.mac} mtu ${p.mtu} rxq ${info.rxQueues} txq ${info.txQueues}`);
         return { index: i, name: p.name, device: devices[i], driver: info.driver, mac: info.mac, mtu: p.mtu };
       });
-      this.rib = new Rib(this.dp, this.ports.map((p) => ({ name: p.name, index: p.index })), c.fib.maxNexthops, c.arp.maxEntries);
+      this.maxPorts = this.dp.constants().maxPorts;
+      this.ifaces = new Interfaces(this.ports.map((p) => ({ index: p.index, name: p.name, port: p.index, vlan: 0, mac: parseMac(p.mac), mtu: p.mtu })));
+      this.rib = new Rib(this.dp, this.ifaces, c.fib.maxNexthops, c.arp.maxEntries);
       this.program();
-      this.cp = new ControlPlane(this);
+      this.cp = new ControlPlane({ punt: this.dp, rib: this.rib, ifaces: this.ifaces, config: c });
       this.dp.launch();
       this.cp.start();
     } catch (e) {
@@ -246,7 +239,7 @@ export class Forwarder {
     const taken: { port: string; addr: string }[] = this.config.ports.flatMap((p) => p.addresses.map((addr) => ({ port: p.name, addr })));
     for (const p of wanted) {
       const i = this.config.ports.indexOf(p);
-      const ips = ipsForPciAddress(statuses, devices[i]).filter((ip) => /^\d+\.\d+\.\d+\.\d+$/.test(ip));
+      const ips = ipsForPciAddress(statuses, devices[i]).filter(isIPv4); // IPv6 addresses are skipped
       if (!ips.length) {
         throw new DpfwdError('ENODEV', `ports[${i}].address: ${file} has no IPv4 address for ${devices[i]} (port ${p.name}); is the NetworkAttachmentDefinition's IPAM set, and the annotations mounted through the downward API?`);
       }
@@ -263,13 +256,22 @@ export class Forwarder {
 
   private program(): void {
     const c = this.config;
+    const space = this.dp.constants();
+    for (const ic of c.interfaces) {
+      const i = this.ifaces.addSubif(this.dp, space, { name: ic.name, port: ic.port, vlan: ic.vlan, mtu: ic.mtu });
+      this.log(`interface ${i.name}: port ${ic.port} VLAN ${ic.vlan} mtu ${i.mtu} (index ${i.index})`);
+      for (const a of ic.addresses) {
+        const ia = parseInterfaceAddress(a);
+        this.rib.addAddress(ic.name, ia.addr, ia.len);
+      }
+    }
     c.ports.forEach((p) => {
       for (const a of p.addresses) {
         const ia = parseInterfaceAddress(a);
         this.rib.addAddress(p.name, ia.addr, ia.len);
       }
     });
-    for (const n of c.neighbors) this.rib.setNeighbor(parseIPv4(n.address), n.port, n.mac, true);
+    for (const n of c.neighbors) this.rib.setNeighbor(parseIPv4(n.address), n.port, parseMac(n.mac), true);
     const routes = c.routes.map((r) => {
       const p = parsePrefix(r.prefix);
       return { addr: p.addr, len: p.len, via: r.via ? parseIPv4(r.via) : undefined, port: r.port, blackhole: r.blackhole };

@@ -15,14 +15,12 @@ import * as http from 'http';
 import { AddressInfo, Socket } from 'net';
 import { DpfwdError } from '../errors';
 import type { MetricsLimits } from '../config/types';
-import { DEFAULTS } from '../config/validate';
-import { Logger, Refusals } from '../api/refusals';
+import { DEFAULTS } from '../config/keys';
+import { Logger, METRICS_REFUSALS, MetricsRefusal, Refusals } from './refusals';
 import { unhealthy } from './health';
-import type { Metrics, MetricsSource } from './index';
+import type { Metrics, MetricsSource } from './registry';
 
 /** Why a connection was refused or closed; the label of dpfwd_metrics_refused_total. */
-export const METRICS_REFUSALS = ['too_many_connections', 'request_timeout', 'idle_timeout', 'bad_request'] as const;
-export type MetricsRefusal = (typeof METRICS_REFUSALS)[number];
 
 const METRICS_LIMITS: MetricsLimits = {
   maxConnections: DEFAULTS.metrics.maxConnections,

@@ -1,6 +1,7 @@
 /**
- * ARP neighbour table with iproute2's states. The MAC a route uses lives in the RIB's next hop
- * (one atomic store per change); this table decides when it changes.
+ * The ARP state machine with iproute2's states. It keeps no table: a neighbour is the RIB's
+ * next-hop record for (interface, address) (src/routing/nexthop.ts), whose MAC goes straight to
+ * its C word (one atomic store per change); this module decides when it changes.
  *
  *   INCOMPLETE  resolving: broadcast requests every retransmitMs, up to `probes`, then FAILED
  *   REACHABLE   confirmed by ARP within reachableMs
@@ -14,6 +15,7 @@
  * Every state change goes through `enter()`, which sets the state and arms the timer that ends
  * it, together: an entry is never in a dynamic state without its timer. The RIB is written
  * before the state changes, so a refused write (no next hop left) leaves the entry as it was.
+ * PERMANENT is a state like the others (config or CLI), not a separate table.
  *
  * Bounded (all limits under `arp:` in the config, docs/config.md):
  * - at most arp.maxEntries dynamic entries; when full, a new one replaces the oldest FAILED,
@@ -31,11 +33,14 @@
  */
 import { ArpConfig } from '../config/types';
 import { DpfwdError } from '../errors';
-import { formatIPv4 } from '../routing/prefix';
+import { formatIPv4 } from '../net/ipv4';
+import type { Mac } from '../net/mac';
+import type { NextHop } from '../routing/nexthop';
 import { Rib } from '../routing/rib';
 
-export type NeighState = 'INCOMPLETE' | 'REACHABLE' | 'STALE' | 'FAILED' | 'PERMANENT';
-export const NEIGH_STATES: NeighState[] = ['INCOMPLETE', 'REACHABLE', 'STALE', 'FAILED', 'PERMANENT'];
+export { NEIGH_STATES } from '../routing/nexthop';
+/** The states a neighbour is in (a next hop's NONE is not one). */
+export type NeighState = Exclude<NextHop['state'], 'NONE'>;
 
 /** Why a new entry was refused or an old one given up for it (dpfwd_neighbor_limited_total). */
 export const LIMIT_REASONS = ['rate', 'incomplete', 'table_full', 'nexthops'] as const;
@@ -57,25 +62,12 @@ export type Evidence =
    * refreshes an existing entry only, and a changed MAC waits arp.lockMs */
   | 'unsolicited';
 
-export interface NeighEntry {
-  addr: number;
-  port: number;
-  mac: string | null;
-  state: NeighState;
-  probes: number;
-  /** last change of state or MAC (ms) */
-  updated: number;
-  timer: NodeJS.Timeout | null;
-  /** when the timer fires (ms), or 0 without a timer */
-  due: number;
-  queue: Buffer[];
-  /** resolved for a route's gateway: outside the learned budgets, never evicted */
-  gateway: boolean;
-}
+/** A neighbour: the RIB's next-hop record of its interface and address. */
+export type NeighEntry = NextHop;
 
 export interface NeighIo {
-  /** Sends an ARP request for addr out of port (unicast to mac when given, else broadcast). */
-  sendRequest(port: number, addr: number, mac: string | null): void;
+  /** Sends an ARP request for addr out of interface iface (unicast to mac when given, else broadcast). */
+  sendRequest(iface: number, addr: number, mac: Mac | null): void;
   /** A neighbour resolved: send its held packets. */
   flush(entry: NeighEntry, packets: Buffer[]): void;
   /** Resolution failed: the held packets are dropped (ICMP host unreachable is the caller's choice). */
@@ -89,7 +81,6 @@ function zero<K extends string>(keys: readonly K[]): Counts<K> {
 }
 
 export class Neighbors {
-  private readonly table = new Map<number, NeighEntry>();
   readonly stats = { queued: 0, queueSent: 0, queueDropped: 0 };
   /** cap hits, summed over ports */
   readonly limits: Counts<LimitReason> = zero(LIMIT_REASONS);
@@ -109,27 +100,19 @@ export class Neighbors {
     private readonly now = () => Date.now(),
     private readonly log: (msg: string) => void = (m) => process.stderr.write(`dpfwd: ${m}\n`),
     private readonly summaryMs = SUMMARY_MS,
-  ) {
-    for (const n of rib.listNeighbors()) {
-      if (n.permanent) this.table.set(n.addr, this.entry(n.addr, n.port, n.mac));
-    }
-  }
-
-  private entry(addr: number, port: number, mac: string | null, gateway = false): NeighEntry {
-    return { addr, port, mac, state: 'PERMANENT', probes: 0, updated: this.now(), timer: null, due: 0, queue: [], gateway };
-  }
+  ) {}
 
   get(addr: number): NeighEntry | undefined {
-    return this.table.get(addr);
+    return this.rib.getNeighbor(addr);
   }
 
   list(): NeighEntry[] {
-    return [...this.table.values()].sort((a, b) => a.addr - b.addr);
+    return this.rib.listNeighbors().sort((a, b) => a.addr - b.addr);
   }
 
   countByState(): Record<NeighState, number> {
     const c = { INCOMPLETE: 0, REACHABLE: 0, STALE: 0, FAILED: 0, PERMANENT: 0 } as Record<NeighState, number>;
-    for (const e of this.table.values()) c[e.state]++;
+    for (const e of this.rib.listNeighbors()) if (e.state !== 'NONE') c[e.state]++;
     return c;
   }
 
@@ -174,7 +157,7 @@ export class Neighbors {
     if (e.timer) clearTimeout(e.timer);
     e.due = this.now() + ms;
     e.timer = setTimeout(() => {
-      if (this.table.get(e.addr) !== e) return;
+      if (this.rib.getNeighbor(e.addr) !== e) return;
       fn();
     }, ms);
     e.timer.unref();
@@ -187,7 +170,7 @@ export class Neighbors {
       return;
     }
     e.probes++;
-    this.io.sendRequest(e.port, e.addr, e.state === 'STALE' ? e.mac : null);
+    this.io.sendRequest(e.iface, e.addr, e.state === 'STALE' ? e.mac : null);
     this.arm(e, this.cfg.retransmitMs, () => this.probe(e));
   }
 
@@ -196,32 +179,34 @@ export class Neighbors {
     e.queue = [];
     this.stats.queueDropped += held.length;
     if (e.mac !== null) this.forgetInRib(e.addr);
-    e.mac = null;
     this.enter(e, 'FAILED');
     this.io.failed(e, held);
   }
 
-  /** The RIB forgets the neighbour: its host route and learned next hop go, gateways become unresolved. */
+  /** The neighbour's MAC goes: its host route and learned next hop go, its word becomes unresolved. */
   private forgetInRib(addr: number): void {
     try {
-      this.rib.forgetNeighbor(addr);
+      this.rib.clearNeighborMac(addr);
     } catch (err) {
       this.log(`neighbour ${formatIPv4(addr)}: ${(err as Error).message}`);
     }
   }
 
-  /** Removes a dynamic entry (aged out or evicted): table, timer, RIB, held packets. */
+  /** Removes a dynamic entry (aged out or evicted): timer, counts, held packets, and from the RIB. */
   private drop(e: NeighEntry): void {
     if (e.timer) clearTimeout(e.timer);
     e.timer = null;
-    if (this.table.get(e.addr) !== e) return;
-    this.table.delete(e.addr);
+    if (this.rib.getNeighbor(e.addr) !== e) return;
     if (e.state === 'INCOMPLETE') this.incomplete--;
     if (e.state !== 'PERMANENT' && !e.gateway) this.dynamic--;
-    if (e.mac !== null && e.state !== 'PERMANENT') this.forgetInRib(e.addr);
     // given up for room, not found unreachable: its held packets go without an ICMP error
     this.stats.queueDropped += e.queue.length;
     e.queue = [];
+    try {
+      this.rib.delNeighbor(e.addr);
+    } catch (err) {
+      this.log(`neighbour ${formatIPv4(e.addr)}: ${(err as Error).message}`);
+    }
   }
 
   // ---- budgets ----
@@ -268,15 +253,15 @@ export class Neighbors {
   /** The oldest entry of the first class that has one: FAILED, STALE, INCOMPLETE (if allowed). */
   private victim(classes: NeighState[]): NeighEntry | undefined {
     const first: Partial<Record<NeighState, NeighEntry>> = {};
-    for (const e of this.table.values()) {
-      if (e.gateway || e.state === 'PERMANENT' || e.state === 'REACHABLE' || first[e.state]) continue;
-      if (this.rib.routesUse(e.addr, e.port)) {
+    for (const e of this.rib.listNeighbors()) {
+      if (e.gateway || e.state === 'PERMANENT' || e.state === 'REACHABLE' || e.state === 'NONE' || first[e.state]) continue;
+      if (this.rib.routesUse(e.addr, e.iface)) {
         // learned first, a route's gateway since: out of the dynamic budget, never given up
         e.gateway = true;
         this.dynamic--;
         continue;
       }
-      first[e.state] = e;
+      first[e.state as NeighState] = e;
       if (e.state === classes[0]) break;
     }
     for (const c of classes) if (first[c]) return first[c];
@@ -311,10 +296,12 @@ export class Neighbors {
     return true;
   }
 
+  /** A new dynamic entry: the RIB's record for (port, addr), FAILED until the caller enters its first state. */
   private add(addr: number, port: number, gateway: boolean): NeighEntry {
-    const e = this.entry(addr, port, null, gateway);
-    e.state = 'FAILED'; // no state yet: the caller enters the first one
-    this.table.set(addr, e);
+    const e = this.rib.neighborRecord(addr, port);
+    e.gateway = gateway;
+    e.probes = 0;
+    e.updated = this.now();
     if (!gateway) this.dynamic++;
     return e;
   }
@@ -326,18 +313,17 @@ export class Neighbors {
    * gateway (resolved outside the learned budgets).
    */
   resolve(addr: number, port: number, packet?: Buffer, gateway = false): void {
-    let e = this.table.get(addr);
+    let e = this.rib.getNeighbor(addr);
     if (e?.state === 'PERMANENT') return;
     if (e && gateway && !e.gateway) {
       // a learned or gleaned entry becomes a gateway's: out of the dynamic budget
       e.gateway = true;
       this.dynamic--;
     }
-    if (e && (e.state === 'FAILED' || e.port !== port)) {
+    if (e && (e.state === 'FAILED' || e.iface !== port)) {
       if (!e.gateway && !this.admit(port, true, true)) return;
-      if (e.port !== port && e.mac !== null) this.forgetInRib(addr);
-      e.port = port;
-      e.mac = null;
+      // on another interface now: the record of that one (the MAC of the old one goes)
+      if (e.iface !== port) e = this.rib.neighborRecord(addr, port);
       this.enter(e, 'INCOMPLETE');
     } else if (!e) {
       if (!gateway && !this.admit(port, true)) return;
@@ -359,8 +345,8 @@ export class Neighbors {
    * a REACHABLE entry updated less than arp.lockMs ago is ignored unless solicited.
    * Returns true when the table changed.
    */
-  learn(addr: number, port: number, mac: string, how: Evidence): boolean {
-    let e = this.table.get(addr);
+  learn(addr: number, port: number, mac: Mac, how: Evidence): boolean {
+    let e = this.rib.getNeighbor(addr);
     if (e?.state === 'PERMANENT') return false;
     if (!e) {
       if (how === 'unsolicited' || how === 'solicited') {
@@ -370,20 +356,18 @@ export class Neighbors {
       if (!this.admit(port, false)) return false;
       if (!this.writeRib(addr, port, mac)) return false;
       e = this.add(addr, port, false);
-      e.mac = mac;
       this.enter(e, 'STALE');
       return true;
     }
     const solicited = how === 'solicited' && (e.state === 'INCOMPLETE' || e.probes > 0);
-    const changed = e.mac !== mac || e.port !== port;
+    const changed = e.mac !== mac || e.iface !== port;
     if (changed && e.mac !== null && !solicited && e.state === 'REACHABLE' && this.now() - e.updated < this.cfg.lockMs) {
       this.ignore('locktime');
       return false;
     }
     if (changed && !this.writeRib(addr, port, mac)) return false;
+    e = this.rib.getNeighbor(addr)!; // the record of `port` (the write moved it if it was elsewhere)
     if (changed) e.updated = this.now();
-    e.port = port;
-    e.mac = mac;
     // the same MAC, or an answer to our request, confirms; a new MAC nobody confirmed is probed
     const next: NeighState = solicited || !changed ? 'REACHABLE' : 'STALE';
     if (next === 'STALE' && e.state === 'STALE' && !changed) return false;
@@ -398,7 +382,7 @@ export class Neighbors {
   }
 
   /** rib.setNeighbor, counting a refusal (no next hop left) instead of throwing. */
-  private writeRib(addr: number, port: number, mac: string): boolean {
+  private writeRib(addr: number, port: number, mac: Mac): boolean {
     try {
       this.rib.setNeighbor(addr, port, mac);
       return true;
@@ -409,31 +393,43 @@ export class Neighbors {
     }
   }
 
-  /** A static entry (config or CLI): permanent, never aged. */
-  setPermanent(addr: number, port: number, mac: string): void {
-    const old = this.table.get(addr);
-    if (old) this.release(old);
-    const e = this.entry(addr, port, mac);
-    this.table.set(addr, e);
-    if (old?.queue.length) this.io.flush(e, old.queue);
+  /**
+   * A static entry (config or CLI): PERMANENT, never aged. One RIB write (its MAC to its word);
+   * packets it held go now. Throws ENOSPC (no next hop left) with nothing changed.
+   */
+  setPermanent(addr: number, port: number, mac: Mac): void {
+    this.rib.setNeighbor(addr, port, mac, true);
+    const e = this.rib.getNeighbor(addr)!;
+    this.release(e);
+    e.state = 'PERMANENT';
+    e.probes = 0;
+    e.updated = this.now();
+    const held = e.queue;
+    e.queue = [];
+    if (held.length) this.io.flush(e, held);
   }
 
-  /** Takes an entry out of the table without touching the RIB (its caller does). */
+  /** Stops the entry's timer and takes it out of the counts (it becomes PERMANENT or goes). */
   private release(e: NeighEntry): void {
     if (e.timer) clearTimeout(e.timer);
     e.timer = null;
+    e.due = 0;
     if (e.state === 'INCOMPLETE') this.incomplete--;
     if (e.state !== 'PERMANENT' && !e.gateway) this.dynamic--;
-    this.table.delete(e.addr);
   }
 
+  /** `neighbor del`: the entry goes, whatever its state (ENOENT when there is none). */
   remove(addr: number): void {
-    const e = this.table.get(addr);
-    if (e) this.release(e);
+    const e = this.rib.getNeighbor(addr);
+    if (!e) throw new DpfwdError('ENOENT', `no neighbour ${formatIPv4(addr)}`);
+    this.release(e);
+    this.stats.queueDropped += e.queue.length;
+    e.queue = [];
+    this.rib.delNeighbor(addr);
   }
 
   stop(): void {
-    for (const e of this.table.values()) if (e.timer) clearTimeout(e.timer);
+    for (const e of this.rib.listNeighbors()) if (e.timer) clearTimeout(e.timer);
     if (this.summary) clearTimeout(this.summary.timer);
   }
 }

@@ -2,6 +2,8 @@
 import { DpfwdError } from '../errors';
 import { BROADCAST_MAC, ETHERTYPE_ARP, ETHERTYPE_IPV4, EthernetOptions, ZERO_MAC, buildEthernet, macFromBuffer, macToBuffer, parseEthernet } from './ethernet';
 import { ipFromBuffer, ipToBuffer } from './ipv4';
+import { writeIPv4 } from '../net/ipv4';
+import { BROADCAST_MAC as BROADCAST, Mac, writeMac } from '../net/mac';
 
 export const ARP_OP_REQUEST = 1;
 export const ARP_OP_REPLY = 2;
@@ -40,6 +42,26 @@ export function buildArp(f: ArpFields & Link & { dstMac: string; srcMac?: string
 /** "Who has targetIp? Tell senderIp": broadcast (or unicast to `dstMac`, for re-validation), target MAC zero. */
 export function buildArpRequest(o: { senderMac: string; senderIp: string; targetIp: string; dstMac?: string } & Link): Buffer {
   return buildArp({ op: ARP_OP_REQUEST, senderMac: o.senderMac, senderIp: o.senderIp, targetMac: ZERO_MAC, targetIp: o.targetIp, dstMac: o.dstMac ?? BROADCAST_MAC, vlan: o.vlan });
+}
+
+/**
+ * The control plane's request, from numbers (no text on the way): "who has targetIp? tell
+ * senderIp", broadcast or unicast to dstMac, untagged (the dataplane tags it for a VLAN).
+ */
+export function arpRequestFrame(senderMac: Mac, senderIp: number, targetIp: number, dstMac: Mac | null): Buffer {
+  const f = Buffer.alloc(60);
+  writeMac(f, 0, dstMac ?? BROADCAST);
+  writeMac(f, 6, senderMac);
+  f.writeUInt16BE(ETHERTYPE_ARP, 12);
+  f.writeUInt16BE(1, 14);
+  f.writeUInt16BE(ETHERTYPE_IPV4, 16);
+  f[18] = 6;
+  f[19] = 4;
+  f.writeUInt16BE(ARP_OP_REQUEST, 20);
+  writeMac(f, 22, senderMac);
+  writeIPv4(f, 28, senderIp);
+  writeIPv4(f, 38, targetIp);
+  return f;
 }
 
 /** "senderIp is at senderMac", unicast to targetMac (or `dstMac`). */

@@ -1,7 +1,7 @@
 /** Deterministic UDP flow sets for benchmarks and replay tests. */
 import { DpfwdError } from '../errors';
 import { EthernetOptions } from './ethernet';
-import { ipToNumber, numberToIp } from './ipv4';
+import { formatIPv4, parseIPv4 } from '../net/ipv4';
 import { buildUdp4 } from './udp';
 
 /** mulberry32: a small seeded PRNG returning uint32s; the same seed gives the same sequence. */
@@ -50,8 +50,8 @@ export function makeUdpFlows(opts: UdpFlowOptions): Buffer[] {
   if (spread !== 'sequential' && spread !== 'random') throw new DpfwdError('EINVAL', `dstSpread '${String(spread)}' is not 'sequential' or 'random'`);
   const span = opts.dstSpan ?? 65536;
   if (!Number.isInteger(span) || span < 1) throw new DpfwdError('EINVAL', `dstSpan ${span} must be a positive integer`);
-  const src0 = ipToNumber(opts.srcBase);
-  const dst0 = ipToNumber(opts.dstBase);
+  const src0 = parseIPv4(opts.srcBase);
+  const dst0 = parseIPv4(opts.dstBase);
   const rand = makePrng(opts.seed ?? 1);
   const out: Buffer[] = [];
   for (let i = 0; i < opts.count; i++) {
@@ -61,8 +61,8 @@ export function makeUdpFlows(opts: UdpFlowOptions): Buffer[] {
         srcMac: opts.srcMac,
         dstMac: opts.dstMac,
         vlan: opts.vlan,
-        src: numberToIp(src0 + i),
-        dst: numberToIp(dst0 + d),
+        src: formatIPv4(src0 + i),
+        dst: formatIPv4(dst0 + d),
         sport: opts.sport ?? 1024,
         dport: opts.dport ?? 1024,
         ttl: opts.ttl ?? 64,

@@ -4,15 +4,13 @@
  * on when an error must not be sent.
  */
 import { DpfwdError } from '../errors';
+import { addressClass, parseIPv4 } from '../net/ipv4';
 import { internetChecksum, verifyChecksum } from './checksum';
 import { ETHERTYPE_IPV4, EthernetOptions, isMulticastMac, parseEthernet } from './ethernet';
 import {
   IPPROTO_ICMP,
   Ipv4Options,
   buildIpv4Frame,
-  ipToNumber,
-  isLimitedBroadcastIp,
-  isMulticastIp,
   notUniqueHostReason,
   parseIpv4,
 } from './ipv4';
@@ -90,7 +88,7 @@ export function buildIcmpEchoReply(request: Buffer, routerMac: string, opts: Icm
   if (!icmp.checksumValid) throw new DpfwdError('EPACKET', 'echo request ICMP checksum does not verify');
   let src = opts.srcIp;
   if (src === undefined) {
-    if (isMulticastIp(ip.dst) || isLimitedBroadcastIp(ip.dst)) {
+    if (isMulticastOrBroadcast(ip.dst)) {
       throw new DpfwdError('EPACKET', `echo request was sent to ${ip.dst}; pass srcIp (the router's own address) for the reply`);
     }
     src = ip.dst;
@@ -134,10 +132,10 @@ export function mayGenerateIcmpError(frame: Buffer, opts: MayGenerateOptions = {
   const ip = parseIpv4(frame, eth.payloadOffset);
   if (!ip) return no('IPv4 header is truncated');
   if (ip.problems.length) return no(`IPv4 header is malformed: ${ip.problems[0]}`);
-  const bcasts = new Set([...(opts.directedBroadcasts ?? [])].map((a) => ipToNumber(a)));
-  if (isMulticastIp(ip.dst)) return no(`destination ${ip.dst} is multicast`);
-  if (isLimitedBroadcastIp(ip.dst) || bcasts.has(ipToNumber(ip.dst))) return no(`destination ${ip.dst} is a broadcast`);
-  const srcWhy = notUniqueHostReason(ip.src) ?? (bcasts.has(ipToNumber(ip.src)) ? `${ip.src} is a directed broadcast` : undefined);
+  const bcasts = new Set([...(opts.directedBroadcasts ?? [])].map((a) => parseIPv4(a)));
+  if (addressClass(parseIPv4(ip.dst)) === 'multicast') return no(`destination ${ip.dst} is multicast`);
+  if (addressClass(parseIPv4(ip.dst)) === 'limited-broadcast' || bcasts.has(parseIPv4(ip.dst))) return no(`destination ${ip.dst} is a broadcast`);
+  const srcWhy = notUniqueHostReason(ip.src) ?? (bcasts.has(parseIPv4(ip.src)) ? `${ip.src} is a directed broadcast` : undefined);
   if (srcWhy) return no(`source is not a unique host: ${srcWhy}`);
   if (ip.fragmentOffset !== 0) return no(`non-first fragment (offset ${ip.fragmentOffset * 8})`);
   if (ip.protocol === IPPROTO_ICMP) {
@@ -207,7 +205,7 @@ export function buildIcmpError(opts: IcmpErrorOptions): Buffer {
   const rest = Buffer.alloc(4);
   if (fragNeeded) rest.writeUInt16BE(opts.mtu!, 2);
   if (type === ICMP_PARAM_PROBLEM) rest[0] = opts.pointer ?? 0;
-  if (type === ICMP_REDIRECT) rest.writeUInt32BE(ipToNumber(opts.gateway!), 0);
+  if (type === ICMP_REDIRECT) rest.writeUInt32BE(parseIPv4(opts.gateway!), 0);
   return buildIpv4Frame({
     dstMac: opts.dstMac ?? eth.srcMac,
     srcMac: opts.srcMac,
@@ -276,4 +274,9 @@ export function parseIcmp(buf: Buffer, off: number, avail = buf.length - off, st
   }
   if (type === ICMP_DEST_UNREACH && code === ICMP_UNREACH.FRAG_NEEDED) h.mtu = buf.readUInt16BE(off + 6);
   return h;
+}
+
+function isMulticastOrBroadcast(ip: string): boolean {
+  const k = addressClass(parseIPv4(ip));
+  return k === 'multicast' || k === 'limited-broadcast';
 }

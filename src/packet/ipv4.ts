@@ -1,8 +1,9 @@
 /**
- * IPv4 addresses, header builder (with fields that tests can corrupt) and a tolerant parser that
+ * IPv4 header builder (with fields that tests can corrupt) and a tolerant parser that
  * reports problems in the RFC 1812 order the fast path checks them.
  */
 import { DpfwdError } from '../errors';
+import { addressClass, formatIPv4, parseIPv4, readIPv4, writeIPv4 } from '../net/ipv4';
 import { internetChecksum, verifyIpv4HeaderChecksum } from './checksum';
 import { ETH_MIN_FRAME, ETHERTYPE_IPV4, EthernetOptions, ethernetHeaderLength, writeEthernetHeader } from './ethernet';
 
@@ -11,57 +12,31 @@ export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
 export const IPV4_HEADER_LEN = 20;
 
-// No leading zeros: inet_aton would read '010' as octal 8, so we refuse rather than guess.
-const IP_RE = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
-
-/** Dotted quad → unsigned 32-bit number; throws EINVAL for anything else. */
-export function ipToNumber(ip: string): number {
-  const m = typeof ip === 'string' ? IP_RE.exec(ip) : null;
-  if (!m || m.slice(1).some((o) => Number(o) > 255)) {
-    throw new DpfwdError('EINVAL', `'${String(ip)}' is not an IPv4 address; write it as a dotted quad like 10.1.0.2`);
-  }
-  return ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0;
-}
-
-/** Unsigned 32-bit number → dotted quad (the number is taken modulo 2^32). */
-export function numberToIp(n: number): string {
-  n = n >>> 0;
-  return `${n >>> 24}.${(n >>> 16) & 0xff}.${(n >>> 8) & 0xff}.${n & 0xff}`;
-}
-
+/** A dotted quad as 4 bytes in network order (builders take addresses as text). */
 export function ipToBuffer(ip: string): Buffer {
   const b = Buffer.alloc(4);
-  b.writeUInt32BE(ipToNumber(ip));
+  writeIPv4(b, 0, parseIPv4(ip));
   return b;
 }
 
+/** The address at buf[off, off + 4) as a dotted quad. */
 export function ipFromBuffer(buf: Buffer, off = 0): string {
-  return numberToIp(buf.readUInt32BE(off));
-}
-
-/** 224.0.0.0/4. */
-export function isMulticastIp(ip: string): boolean {
-  return ipToNumber(ip) >>> 28 === 0xe;
-}
-
-/** The limited broadcast 255.255.255.255. */
-export function isLimitedBroadcastIp(ip: string): boolean {
-  return ipToNumber(ip) === 0xffffffff;
+  return formatIPv4(readIPv4(buf, off));
 }
 
 /**
- * Why `ip` is not a unique host address (RFC 1812 4.3.2.7 / 5.3.7), or undefined if it is one:
- * 0/8 ("this network"), 127/8 loopback, 224/4 multicast, 240/4 class E incl. 255.255.255.255.
+ * Why `ip` is not a unique host address (RFC 1812 4.3.2.7 / 5.3.7), or undefined if it is one,
+ * in the words of an ICMP error decision (src/net/ipv4.ts's addressClass decides).
  */
 export function notUniqueHostReason(ip: string): string | undefined {
-  const n = ipToNumber(ip);
-  const top = n >>> 24;
-  if (n === 0xffffffff) return 'limited broadcast 255.255.255.255';
-  if (top === 0) return `${ip} is in 0.0.0.0/8`;
-  if (top === 127) return `${ip} is loopback (127.0.0.0/8)`;
-  if (top >>> 4 === 0xe) return `${ip} is multicast (224.0.0.0/4)`;
-  if (top >>> 4 === 0xf) return `${ip} is class E (240.0.0.0/4)`;
-  return undefined;
+  switch (addressClass(parseIPv4(ip))) {
+    case 'unicast': return undefined;
+    case 'limited-broadcast': return 'limited broadcast 255.255.255.255';
+    case 'this-network': return `${ip} is in 0.0.0.0/8`;
+    case 'loopback': return `${ip} is loopback (127.0.0.0/8)`;
+    case 'multicast': return `${ip} is multicast (224.0.0.0/4)`;
+    default: return `${ip} is class E (240.0.0.0/4)`;
+  }
 }
 
 export interface Ipv4Options {
@@ -118,8 +93,8 @@ export function writeIpv4Header(buf: Buffer, off: number, opts: Ipv4Options, pay
   buf[off + 8] = u(opts.ttl, 64, 255, 'ttl');
   buf[off + 9] = u(opts.protocol, 0, 255, 'protocol');
   buf.writeUInt16BE(0, off + 10);
-  buf.writeUInt32BE(ipToNumber(opts.src), off + 12);
-  buf.writeUInt32BE(ipToNumber(opts.dst), off + 16);
+  writeIPv4(buf, off + 12, parseIPv4(opts.src));
+  writeIPv4(buf, off + 16, parseIPv4(opts.dst));
   if (opts.options) {
     buf.fill(0, off + 20, off + hl);
     opts.options.copy(buf, off + 20);

@@ -1,5 +1,5 @@
 /**
- * Routing: prefixes, interface addresses and their conflicts, MACs and route lines.
- * Entry file of src/routing; import from here.
+ * Routing: the route parser and RouteBatch (routes.ts), the rules a route must follow
+ * (rules.ts) and the RIB (rib.ts). Addresses, prefixes and MACs are src/net's.
  */
-export * from './prefix';
+export * from './routes';

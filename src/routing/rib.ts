@@ -11,7 +11,13 @@
  *   not an object, so a million routes fit in tens of MiB of Node heap.
  */
 import { DpfwdError } from '../errors';
-import { formatIPv4, formatPrefix, maskOf, networkOf, prefixContains, RouteBatch, ROUTE_BLACKHOLE, ROUTE_PORT_ID, ROUTE_VIA } from './prefix';
+import { formatIPv4, formatPrefix, maskOf, networkOf, prefixContains } from '../net/ipv4';
+import { RouteBatch, ROUTE_BLACKHOLE, ROUTE_PORT_ID, ROUTE_VIA } from './routes';
+import { Interfaces } from './interfaces';
+import { newNextHop, NextHop, nexthopKey, NhKind } from './nexthop';
+import { formatMac, Mac } from '../net/mac';
+
+export type { NextHop, NhKind } from './nexthop';
 
 import { ADDR_BROADCAST, ADDR_NETWORK, ADDR_OWN, NH_DROP, NH_GLEAN, NH_LOCAL, NH_UNRESOLVED } from '../dataplane/actions';
 
@@ -20,7 +26,7 @@ export interface FibWriter {
   fibAdd(addr: number, len: number, nexthop: number): void;
   fibDel(addr: number, len: number): void;
   fibAddBulk(addrs: Uint32Array, lens: Uint8Array, nexthops: Uint32Array): number;
-  nexthopSet(id: number, portOrAction: number, mac?: string | Buffer): void;
+  nexthopSet(id: number, portOrAction: number, mac?: string | number): void;
   nexthopActionWithPort(id: number, action: number, port: number): void;
   /** the router's addresses and its subnets' broadcast/network addresses (source and broadcast rules) */
   addrFilterSet?(addrs: Uint32Array, kinds: Uint8Array): void;
@@ -29,28 +35,10 @@ export interface FibWriter {
 export const ORIGINS = ['static', 'connected', 'local', 'neighbor'] as const;
 export type Origin = (typeof ORIGINS)[number];
 
-type NhKind = 'gateway' | 'glean' | 'local' | 'drop';
-
-interface Nexthop {
-  id: number;
-  kind: NhKind;
-  port: number; // -1 for local/drop
-  gateway: number; // gateway: its address
-  refs: number;
-  /** taken by a learned neighbour's host route and by nothing else yet (counts in the learned budget) */
-  learned: boolean;
-}
-
+/** A port by name and index (tests build a RIB from these; the forwarder passes its Interfaces). */
 export interface PortRef {
   name: string;
   index: number;
-}
-
-export interface Neighbor {
-  addr: number;
-  port: number;
-  mac: string | null; // null: incomplete
-  permanent: boolean;
 }
 
 export interface RouteView {
@@ -95,11 +83,18 @@ class RouteMaps {
 }
 
 export class Rib {
-  private readonly nexthops: (Nexthop | undefined)[] = [];
+  /** the interfaces, shared with the forwarder and the control plane */
+  readonly ifaces: Interfaces;
+  /** by C word id: the records that own a word */
+  private readonly nexthops: (NextHop | undefined)[] = [];
   private readonly freeIds: number[] = [];
-  private readonly byKey = new Map<string, Nexthop>();
+  /** every record, by nexthopKey: those with a word and the neighbours no route uses yet */
+  private readonly byKey = new Map<string, NextHop>();
   private readonly routes = new RouteMaps();
-  private readonly neighbors = new Map<number, Neighbor>();
+  /** an index, not a second owner: the record that is each address's neighbour (state not NONE) */
+  private readonly neighbors = new Map<number, NextHop>();
+  /** C words in use */
+  private usedIds = 0;
   /** interface addresses per port index */
   private readonly addresses: { port: number; addr: number; len: number }[] = [];
   readonly counts: Record<Origin, number> = { static: 0, connected: 0, local: 0, neighbor: 0 };
@@ -109,7 +104,7 @@ export class Rib {
 
   constructor(
     private readonly fib: FibWriter,
-    private readonly ports: PortRef[],
+    ports: Interfaces | readonly PortRef[],
     private readonly maxNexthops: number,
     /**
      * Next hops that learned (ARP) neighbours may hold: the rest is kept for routes, interface
@@ -117,9 +112,14 @@ export class Rib {
      */
     readonly learnedMax: number = Math.floor(maxNexthops / 2),
   ) {
+    this.ifaces = ports instanceof Interfaces ? ports : new Interfaces(ports.map((p) => ({ ...p, port: p.index, vlan: 0, mac: 0, mtu: 1500 })));
     // id 0: the shared drop next hop (blackhole routes)
-    this.nexthops[DROP_NH] = { id: DROP_NH, kind: 'drop', port: -1, gateway: 0, refs: 1, learned: false };
-    this.byKey.set('drop', this.nexthops[DROP_NH]!);
+    const drop = newNextHop('drop', -1, 0);
+    drop.id = DROP_NH;
+    drop.refs = 1;
+    this.nexthops[DROP_NH] = drop;
+    this.byKey.set('drop', drop);
+    this.usedIds = 1;
     this.fib.nexthopSet(DROP_NH, NH_DROP);
   }
 
@@ -128,21 +128,24 @@ export class Rib {
   }
 
   portIndex(name: string): number {
-    const p = this.ports.find((x) => x.name === name);
-    if (!p) throw new DpfwdError('ENODEV', `unknown port ${name}; ports are: ${this.ports.map((x) => x.name).join(', ')}`);
-    return p.index;
+    return this.ifaces.index(name);
   }
 
   portName(index: number): string {
-    return this.ports[index]?.name ?? `#${index}`;
+    return this.ifaces.name(index);
   }
 
   // ---- next hops ----
 
-  /** A reference to the next hop for key, made if needed. `learned`: for a learned neighbour (its budget). */
-  private allocNexthop(key: string, kind: NhKind, port: number, gateway: number, learned = false): Nexthop {
+  /**
+   * A reference to the next hop (kind, iface, addr), its word taken if it has none yet (the
+   * record may exist already: a neighbour no route used). `learned`: for a learned neighbour's
+   * host route (its budget).
+   */
+  private allocNexthop(kind: NhKind, iface: number, addr: number, learned = false): NextHop {
+    const key = nexthopKey(kind, iface, addr);
     const have = this.byKey.get(key);
-    if (have) {
+    if (have && have.id >= 0) {
       have.refs++;
       if (have.learned && !learned) {
         have.learned = false; // a route uses it now: it counts as the route's
@@ -159,8 +162,12 @@ export class Rib {
     }
     if (this.freeIds.length) this.freeIds.pop();
     if (learned) this.learnedCount++;
-    const nh: Nexthop = { id, kind, port, gateway, refs: 1, learned };
+    const nh = have ?? newNextHop(kind, iface, addr);
+    nh.id = id;
+    nh.refs = 1;
+    nh.learned = learned;
     this.nexthops[id] = nh;
+    this.usedIds++;
     this.byKey.set(key, nh);
     this.writeNexthop(nh);
     return nh;
@@ -170,31 +177,26 @@ export class Rib {
     const nh = this.nexthops[id];
     if (!nh) return;
     if (--nh.refs > 0 || id === DROP_NH) return; // the drop next hop holds one for itself and stays
-    this.byKey.delete(this.keyOf(nh));
     if (nh.learned) this.learnedCount--;
     this.nexthops[id] = undefined;
+    this.usedIds--;
     this.fib.nexthopSet(id, NH_DROP);
     this.freeIds.push(id);
+    nh.id = -1;
+    nh.learned = false;
+    // a neighbour's record outlives its last route: the ARP state machine still drives it
+    if (nh.state === 'NONE') this.byKey.delete(nexthopKey(nh.kind, nh.iface, nh.addr));
   }
 
-  private keyOf(nh: Nexthop): string {
+  /** The one write of a record to its C word (if it owns one). */
+  private writeNexthop(nh: NextHop): void {
+    if (nh.id < 0) return;
     switch (nh.kind) {
-      case 'gateway': return `gw:${nh.port}:${nh.gateway}`;
-      case 'glean': return `glean:${nh.port}`;
-      case 'local': return 'local';
-      default: return 'drop';
-    }
-  }
-
-  private writeNexthop(nh: Nexthop): void {
-    switch (nh.kind) {
-      case 'gateway': {
-        const n = this.neighbors.get(nh.gateway);
-        if (n && n.mac && n.port === nh.port) this.fib.nexthopSet(nh.id, nh.port, n.mac);
-        else this.fib.nexthopActionWithPort(nh.id, NH_UNRESOLVED, nh.port);
+      case 'gateway':
+        if (nh.mac !== null) this.fib.nexthopSet(nh.id, nh.iface, nh.mac);
+        else this.fib.nexthopActionWithPort(nh.id, NH_UNRESOLVED, nh.iface);
         break;
-      }
-      case 'glean': this.fib.nexthopActionWithPort(nh.id, NH_GLEAN, nh.port); break;
+      case 'glean': this.fib.nexthopActionWithPort(nh.id, NH_GLEAN, nh.iface); break;
       case 'local': this.fib.nexthopSet(nh.id, NH_LOCAL); break;
       default: this.fib.nexthopSet(nh.id, NH_DROP);
     }
@@ -215,7 +217,7 @@ export class Rib {
 
   // ---- routes ----
 
-  private install(addr: number, len: number, nh: Nexthop, origin: Origin): void {
+  private install(addr: number, len: number, nh: NextHop, origin: Origin): void {
     const old = this.routes.get(addr, len);
     try {
       this.fib.fibAdd(addr, len, nh.id);
@@ -234,14 +236,14 @@ export class Rib {
   }
 
   /** The next hop via a gateway out of port (an index), or with port -1 the port whose subnet holds it. */
-  private gatewayNexthop(via: number, port: number): Nexthop {
+  private gatewayNexthop(via: number, port: number): NextHop {
     if (port < 0) {
       port = this.connectedPort(via);
       if (port < 0) {
         throw new DpfwdError('EINVAL', `gateway ${formatIPv4(via)} is not in any port's connected subnet; name the port (… via ${formatIPv4(via)} port <name>) or add an address on that link`);
       }
     }
-    return this.allocNexthop(`gw:${port}:${via}`, 'gateway', port, via);
+    return this.allocNexthop('gateway', port, via);
   }
 
   /** Adds or replaces a static route. */
@@ -254,12 +256,12 @@ export class Rib {
       const o = ORIGINS[Math.floor(existing / NH_SHIFT)];
       throw new DpfwdError('EEXIST', `${formatPrefix(r)} is a ${o} route (from an interface address or neighbour); remove that first`);
     }
-    let nh: Nexthop;
-    if (r.blackhole) nh = this.allocNexthop('drop', 'drop', -1, 0);
+    let nh: NextHop;
+    if (r.blackhole) nh = this.allocNexthop('drop', -1, 0);
     else if (r.via !== undefined) nh = this.gatewayNexthop(r.via, r.port === undefined ? -1 : this.portIndex(r.port));
     else if (r.port !== undefined) {
       const port = this.portIndex(r.port);
-      nh = this.allocNexthop(`glean:${port}`, 'glean', port, 0);
+      nh = this.allocNexthop('glean', port, 0);
     } else throw new DpfwdError('EINVAL', `route ${formatPrefix(r)} needs via, port or blackhole`);
     this.install(r.addr, r.len, nh, 'static');
   }
@@ -285,8 +287,9 @@ export class Rib {
     for (let i = 0; i < n; i++) {
       const p = ports[i];
       if (kinds[i] === ROUTE_PORT_ID) {
-        if (p >= this.ports.length) {
-          throw new DpfwdError('ENODEV', `route ${formatPrefix({ addr: addrs[i], len: lens[i] })}: port id ${p} does not exist (ports 0-${this.ports.length - 1}: ${this.ports.map((x) => x.name).join(', ')})`);
+        const nPorts = this.ifaces.ports().length;
+        if (p >= nPorts) {
+          throw new DpfwdError('ENODEV', `route ${formatPrefix({ addr: addrs[i], len: lens[i] })}: port id ${p} does not exist (ports 0-${nPorts - 1}: ${this.ifaces.ports().map((x) => x.name).join(', ')})`);
         }
       } else if (p > 0 && byRef[p] < 0) byRef[p] = this.portIndex(b.portNames[p - 1]);
     }
@@ -299,7 +302,7 @@ export class Rib {
     const staticOrigin = ORIGINS.indexOf('static');
     let live = 0; // rows that end up in the table
     let fresh = 0; // of those, prefixes that were not in it
-    let last: Nexthop | undefined;
+    let last: NextHop | undefined;
     let lastKind = -1;
     let lastVia = 0;
     let lastPort = -1;
@@ -317,15 +320,15 @@ export class Rib {
         }
         const kind = kinds[i];
         const via = vias[i];
-        const port = kind === ROUTE_PORT_ID ? this.ports[ports[i]].index : ports[i] > 0 ? byRef[ports[i]] : -1;
-        let nh: Nexthop;
+        const port = kind === ROUTE_PORT_ID ? ports[i] : ports[i] > 0 ? byRef[ports[i]] : -1;
+        let nh: NextHop;
         if (last && kind === lastKind && via === lastVia && port === lastPort) {
           nh = last; // route files list many routes via one gateway: skip the key lookup
           nh.refs++;
         } else {
-          if (kind === ROUTE_BLACKHOLE) nh = this.allocNexthop('drop', 'drop', -1, 0);
+          if (kind === ROUTE_BLACKHOLE) nh = this.allocNexthop('drop', -1, 0);
           else if (kind === ROUTE_VIA) nh = this.gatewayNexthop(via, port);
-          else if (port >= 0) nh = this.allocNexthop(`glean:${port}`, 'glean', port, 0);
+          else if (port >= 0) nh = this.allocNexthop('glean', port, 0);
           else throw new DpfwdError('EINVAL', `route ${formatPrefix({ addr, len })} needs via, port or blackhole`);
           last = nh;
           lastKind = kind;
@@ -451,10 +454,10 @@ export class Rib {
       throw e;
     }
     try {
-      const local = this.allocNexthop('local', 'local', -1, 0);
+      const local = this.allocNexthop('local', -1, 0);
       this.install(addr, 32, local, 'local');
       if (len < 32) {
-        const glean = this.allocNexthop(`glean:${port}`, 'glean', port, 0);
+        const glean = this.allocNexthop('glean', port, 0);
         this.install(net, len, glean, 'connected');
       }
     } catch (e) {
@@ -493,7 +496,7 @@ export class Rib {
     if (len < 32) this.delRoute(networkOf(addr, len), len, 'connected');
     // host routes of neighbours that are no longer on a connected subnet go too
     for (const n of [...this.neighbors.values()]) {
-      if (n.port === port && this.connectedPort(n.addr) !== port && this.routes.has(n.addr, 32)) {
+      if (n.iface === port && this.connectedPort(n.addr) !== port && this.originOf(n.addr, 32) === 'neighbor') {
         this.delRoute(n.addr, 32, 'neighbor');
       }
     }
@@ -503,97 +506,153 @@ export class Rib {
     return this.addresses.map((a) => ({ port: this.portName(a.port), addr: a.addr, len: a.len }));
   }
 
-  // ---- neighbours ----
+  // ---- neighbours: gateway records with a state ----
+
+  /** addr's neighbour: the record of the interface it was last seen or configured on. */
+  getNeighbor(addr: number): NextHop | undefined {
+    return this.neighbors.get(addr);
+  }
+
+  listNeighbors(): NextHop[] {
+    return [...this.neighbors.values()];
+  }
 
   /**
-   * Sets (or clears, with mac null) a neighbour's MAC. Every gateway next hop for it changes
-   * with one atomic store each; inside a connected subnet a /32 host route points at it.
+   * The record for addr on iface, made addr's neighbour. A new neighbour starts FAILED (no
+   * state yet: the caller enters its first one). If addr's neighbour was the record of another
+   * interface, that one stops being it: its MAC goes (host route out, its word unresolved) and
+   * the neighbour's state, probes, timer and held packets move to this record.
    */
-  setNeighbor(addr: number, portName: string | number, mac: string | null, permanent = false): void {
-    const port = typeof portName === 'number' ? portName : this.portIndex(portName);
-    const before = this.neighbors.get(addr);
-    const have = this.routes.get(addr, 32);
-    // the host route's next hop first: when none is left (ENOSPC) nothing has changed
-    let hostNh: Nexthop | undefined;
-    if (this.connectedPort(addr) === port && have === undefined) {
-      hostNh = this.allocNexthop(`gw:${port}:${addr}`, 'gateway', port, addr, !permanent);
+  neighborRecord(addr: number, iface: number): NextHop {
+    const key = nexthopKey('gateway', iface, addr);
+    const cur = this.neighbors.get(addr);
+    let rec = this.byKey.get(key);
+    if (cur && cur === rec) return rec;
+    if (!rec) {
+      rec = newNextHop('gateway', iface, addr);
+      this.byKey.set(key, rec);
     }
-    this.neighbors.set(addr, { addr, port, mac, permanent });
-    const gw = this.byKey.get(`gw:${port}:${addr}`);
-    if (permanent && gw?.learned) {
-      gw.learned = false; // a static neighbour's next hop counts as the routes'
+    if (cur) {
+      this.clearNeighborMac(addr);
+      rec.state = cur.state;
+      rec.probes = cur.probes;
+      rec.updated = cur.updated;
+      rec.timer = cur.timer;
+      rec.due = cur.due;
+      rec.queue = cur.queue;
+      rec.gateway = cur.gateway;
+      this.retire(cur);
+    } else rec.state = 'FAILED';
+    this.neighbors.set(addr, rec);
+    return rec;
+  }
+
+  /** A record stops being a neighbour (its MAC already cleared); without a word it goes. */
+  private retire(n: NextHop): void {
+    n.state = 'NONE';
+    n.probes = 0;
+    n.timer = null;
+    n.due = 0;
+    n.queue = [];
+    n.gateway = false;
+    if (n.id < 0) this.byKey.delete(nexthopKey(n.kind, n.iface, n.addr));
+  }
+
+  /**
+   * Sets a neighbour's MAC: one store to its record's word, which every route via it shares;
+   * inside a connected subnet a /32 host route points at it. A new neighbour is PERMANENT with
+   * `permanent`; an existing one keeps its state (src/neighbors changes states).
+   */
+  setNeighbor(addr: number, ifaceOrName: string | number, mac: Mac, permanent = false): void {
+    const iface = typeof ifaceOrName === 'number' ? ifaceOrName : this.portIndex(ifaceOrName);
+    const had = this.neighbors.has(addr);
+    // the host route's word first: when none is left (ENOSPC) nothing has changed
+    let hostNh: NextHop | undefined;
+    if (this.connectedPort(addr) === iface && !this.routes.has(addr, 32)) {
+      hostNh = this.allocNexthop('gateway', iface, addr, !permanent);
+    }
+    const rec = this.neighborRecord(addr, iface);
+    if (!had && permanent) rec.state = 'PERMANENT';
+    const prevMac = rec.mac;
+    rec.mac = mac;
+    if (permanent && rec.learned) {
+      rec.learned = false; // a static neighbour's next hop counts as the routes'
       this.learnedCount--;
     }
-    if (gw) this.writeNexthop(gw);
+    this.writeNexthop(rec);
     if (hostNh) {
       try {
         this.install(addr, 32, hostNh, 'neighbor');
       } catch (e) {
         // install gave the reference back
-        if (before) this.neighbors.set(addr, before);
-        else this.neighbors.delete(addr);
-        if (gw) this.writeNexthop(gw);
+        rec.mac = prevMac;
+        this.writeNexthop(rec);
+        if (!had) {
+          this.neighbors.delete(addr);
+          this.retire(rec);
+        }
         throw e;
       }
     }
-    if (before && before.port !== port) {
-      const old = this.byKey.get(`gw:${before.port}:${addr}`);
-      if (old) this.writeNexthop(old);
-    }
+  }
+
+  /** The neighbour's MAC goes (FAILED, or moving): its host route out, its word unresolved. */
+  clearNeighborMac(addr: number): void {
+    const n = this.neighbors.get(addr);
+    if (!n || n.mac === null) return;
+    n.mac = null;
+    if (this.originOf(addr, 32) === 'neighbor') this.delRoute(addr, 32, 'neighbor');
+    this.writeNexthop(n);
   }
 
   /** A route or a static neighbour holds the next hop of gateway addr on port (not only its learned host route). */
   routesUse(addr: number, port: number): boolean {
-    const nh = this.byKey.get(`gw:${port}:${addr}`);
-    return nh !== undefined && !nh.learned;
+    const nh = this.byKey.get(nexthopKey('gateway', port, addr));
+    return nh !== undefined && nh.id >= 0 && !nh.learned;
   }
 
   /** Next hops in use, the table's size, and the learned neighbours' share and budget. */
   nexthopUsage(): { used: number; max: number; learned: number; learnedMax: number } {
-    return { used: this.byKey.size, max: this.maxNexthops, learned: this.learnedCount, learnedMax: this.learnedMax };
+    return { used: this.usedIds, max: this.maxNexthops, learned: this.learnedCount, learnedMax: this.learnedMax };
   }
 
+  /** Removes a neighbour: its MAC, host route and state (its timer is the caller's, src/neighbors). */
   delNeighbor(addr: number): void {
     const n = this.neighbors.get(addr);
     if (!n) throw new DpfwdError('ENOENT', `no neighbour ${formatIPv4(addr)}`);
+    this.clearNeighborMac(addr);
     this.neighbors.delete(addr);
-    const gw = this.byKey.get(`gw:${n.port}:${addr}`);
-    const v = this.routes.get(addr, 32);
-    if (v !== undefined && ORIGINS[Math.floor(v / NH_SHIFT)] === 'neighbor') this.delRoute(addr, 32, 'neighbor');
-    if (gw && gw.refs > 0) this.writeNexthop(gw);
-  }
-
-  /** delNeighbor without complaint when it is unknown (ageing out). */
-  forgetNeighbor(addr: number): void {
-    if (this.neighbors.has(addr)) this.delNeighbor(addr);
-  }
-
-  getNeighbor(addr: number): Neighbor | undefined {
-    return this.neighbors.get(addr);
-  }
-
-  listNeighbors(): Neighbor[] {
-    return [...this.neighbors.values()];
+    this.retire(n);
   }
 
   /** Gateways that routes point at whose MAC is unknown (to resolve with ARP). */
   unresolvedGateways(): { addr: number; port: number }[] {
     const out: { addr: number; port: number }[] = [];
     for (const nh of this.byKey.values()) {
-      if (nh.kind === 'gateway' && !this.neighbors.get(nh.gateway)?.mac) out.push({ addr: nh.gateway, port: nh.port });
+      if (nh.kind === 'gateway' && nh.id >= 0 && nh.mac === null) out.push({ addr: nh.addr, port: nh.iface });
     }
     return out;
   }
 
   // ---- views ----
 
+  /**
+   * The routes in address order (then length), the first `limit` of them: sorted as numbers
+   * (addr·64 + len in a Float64Array) before any view object is made, so a small limit on a big
+   * table builds few objects.
+   */
   listRoutes(limit = Infinity): RouteView[] {
-    const out: RouteView[] = [];
-    for (const [addr, len, v] of this.routes.entries()) {
-      if (out.length >= limit) break;
-      out.push(this.viewOf(addr, len, v));
+    const keys = new Float64Array(this.routes.size);
+    let k = 0;
+    for (const [addr, len] of this.routes.entries()) keys[k++] = addr * 64 + len;
+    keys.sort();
+    const n = Math.min(k, limit);
+    const out: RouteView[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const addr = Math.floor(keys[i] / 64);
+      const len = keys[i] % 64;
+      out[i] = this.viewOf(addr, len, this.routes.get(addr, len)!);
     }
-    out.sort((a, b) => a.addr - b.addr || a.len - b.len);
     return out;
   }
 
@@ -603,8 +662,8 @@ export class Rib {
     for (const nh of this.nexthops) {
       if (!nh) continue;
       const v: (typeof out)[number] = { id: nh.id, kind: nh.kind, refs: nh.refs };
-      if (nh.port >= 0) v.port = this.portName(nh.port);
-      if (nh.kind === 'gateway') v.via = formatIPv4(nh.gateway);
+      if (nh.iface >= 0) v.port = this.portName(nh.iface);
+      if (nh.kind === 'gateway') v.via = formatIPv4(nh.addr);
       out.push(v);
     }
     return out;
@@ -629,10 +688,10 @@ export class Rib {
   private viewOf(addr: number, len: number, v: number): RouteView {
     const nh = this.nexthops[v % NH_SHIFT]!;
     const view: RouteView = { prefix: formatPrefix({ addr, len }), addr, len, origin: ORIGINS[Math.floor(v / NH_SHIFT)], kind: nh.kind };
-    if (nh.port >= 0) view.port = this.portName(nh.port);
+    if (nh.iface >= 0) view.port = this.portName(nh.iface);
     if (nh.kind === 'gateway') {
-      view.via = formatIPv4(nh.gateway);
-      view.mac = this.neighbors.get(nh.gateway)?.mac ?? null;
+      view.via = formatIPv4(nh.addr);
+      view.mac = nh.mac !== null ? formatMac(nh.mac) : null;
     }
     return view;
   }

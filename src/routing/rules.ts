@@ -4,7 +4,7 @@
  * (src/api/actions.ts: route add/load, neighbor add), so both refuse the same things with the
  * same words. Each returns the problem as a message without a path, or null.
  */
-import { formatIPv4, formatPrefix, maskOf, networkOf, prefixContains, unicastProblem } from './prefix';
+import { formatIPv4, formatPrefix, maskOf, networkOf, prefixContains, unicastProblem } from '../net/ipv4';
 
 /** An interface address of the router: its port, address and connected subnet length. */
 export interface Connected {

@@ -1,11 +1,11 @@
 import * as fs from 'fs';
 import { parse as parseYaml } from 'yaml';
 import { DpfwdError } from '../errors';
-import { cpusAllowed, cpuListString, lcoresOutside } from '../config/affinity';
-import { DEFAULTS, parseLcoreList } from '../config/validate';
+import { cpusAllowed, cpuListString, DEFAULT_LCORES, lcoresOutside, parseLcoreList } from '../host/cpus';
 import { groupConflicts } from './bind';
 import { addressConflicts, resolveDeviceRefs } from './podenv';
-import { BIFURCATED_DRIVERS, isDpdkDriver, listEthernetDevices, pciAddressOf, PciDevice, readPciDevice, SysRoot } from './sysfs';
+import { isVdev, pciAddressOf } from '../net/device';
+import { BIFURCATED_DRIVERS, isDpdkDriver, listEthernetDevices, PciDevice, readPciDevice, SysRoot } from './sysfs';
 
 export type CheckStatus = 'OK' | 'WARN' | 'FAIL';
 export interface DoctorCheck {
@@ -74,10 +74,6 @@ export interface DoctorOptions {
   procStatus?: string;
 }
 
-/** A DPDK vdev string (net_pcap0,…), as opposed to a PCI address or a device reference. */
-export function isVdev(device: string): boolean {
-  return /^net_/.test(device) || (!pciAddressOf(device) && !device.startsWith('env:') && device !== 'auto');
-}
 
 /** `dpfwd doctor`: each check OK / WARN / FAIL with its fix, read-only. */
 export function runDoctor(opts: DoctorOptions = {}): DoctorReport {
@@ -237,7 +233,7 @@ export function runDoctor(opts: DoctorOptions = {}): DoctorReport {
 
   // configured lcores against the CPUs this process may run on (its affinity mask / cpuset)
   const allowed = cpusAllowed(opts.procStatus ?? sys.read('proc/self/status') ?? '');
-  if (cfg && allowed) add(lcoresCheck(cfg.lcores ?? DEFAULTS.eal.lcores, allowed));
+  if (cfg && allowed) add(lcoresCheck(cfg.lcores ?? DEFAULT_LCORES, allowed));
 
   // devices
   const pciNeeded: PciDevice[] = [];

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import { DpfwdError } from '../errors';
-import { normalizeBdf, pciAddressOf } from './sysfs';
+import { normalizeBdf, parseEnvRef, pciAddressOf } from '../net/device';
 
 /**
  * Device references for pods. The SR-IOV network device plugin hands a container its VFs in
@@ -31,16 +31,13 @@ export function resolveDeviceRefs(devices: string[], env: Record<string, string 
   return out as string[];
 }
 
-const ENV_REF = /^env:([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d+)\])?$/;
-
 function resolveOne(d: string, i: number, env: Record<string, string | undefined>): string {
   if (!d.startsWith('env:')) return d;
-  const m = ENV_REF.exec(d);
+  const m = parseEnvRef(d);
   if (!m) {
     throw new DpfwdError('ECONFIG', `ports[${i}].device: ${JSON.stringify(d)} is not a device reference; write env:PCIDEVICE_<RESOURCE>[<index>], e.g. env:PCIDEVICE_INTEL_COM_SRIOV_NETDEVICE[0].`);
   }
-  const [, name, idx] = m;
-  const index = idx === undefined ? 0 : Number(idx);
+  const { name, index } = m;
   const value = env[name];
   if (value === undefined || value.trim() === '') {
     throw new DpfwdError(

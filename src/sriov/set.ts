@@ -1,6 +1,7 @@
 import { DpfwdError } from '../errors';
 import { CommandRunner, spawnRunner } from './io';
 import { resolvePciRef, SysRoot } from './sysfs';
+import { isMulticastMac, Mac, parseMac } from '../net/mac';
 
 export interface SetOptions {
   root?: string;
@@ -14,7 +15,6 @@ export interface SetOptions {
   runner?: CommandRunner;
 }
 
-const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 
 /** Cross-option rules of `sriov set`, pure so they have their own tests. Returns an error message or true. */
 export function checkSetArgs(a: Pick<SetOptions, 'vf' | 'mac' | 'vlan' | 'qos' | 'trust' | 'spoofchk'>): true | string {
@@ -23,8 +23,13 @@ export function checkSetArgs(a: Pick<SetOptions, 'vf' | 'mac' | 'vlan' | 'qos' |
     return 'name at least one of --mac, --vlan, --trust, --spoofchk';
   }
   if (a.mac !== undefined) {
-    if (!MAC_RE.test(a.mac)) return `--mac ${a.mac} is not a MAC address like 02:00:00:00:01:01`;
-    if (Number.parseInt(a.mac.slice(0, 2), 16) & 1) return `--mac ${a.mac} is a multicast address; a VF needs a unicast one (first octet even, e.g. 02:…)`;
+    let m: Mac;
+    try {
+      m = parseMac(a.mac);
+    } catch {
+      return `--mac ${a.mac} is not a MAC address like 02:00:00:00:01:01`;
+    }
+    if (isMulticastMac(m)) return `--mac ${a.mac} is a multicast address; a VF needs a unicast one (first octet even, e.g. 02:…)`;
   }
   if (a.vlan !== undefined && (!Number.isInteger(a.vlan) || a.vlan < 0 || a.vlan > 4095)) {
     return `--vlan ${a.vlan} is outside 0–4095 (0 removes the port VLAN)`;

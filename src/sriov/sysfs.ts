@@ -11,19 +11,8 @@ export const BIFURCATED_DRIVERS = ['mlx5_core', 'mlx4_core'];
 /** Drivers that may share an IOMMU group with a vfio-pci device without breaking it. */
 export const VFIO_GROUP_SAFE_DRIVERS = ['vfio-pci', 'pci-stub', 'pcieport'];
 
-const BDF_RE = /^(?:([0-9a-f]{4}):)?([0-9a-f]{2}):([0-9a-f]{2})\.([0-7])$/i;
-
-/** `0000:01:10.0`, or `01:10.0` (domain 0000 implied), lower-cased; undefined if not a BDF. */
-export function normalizeBdf(s: string): string | undefined {
-  const m = BDF_RE.exec(s.trim());
-  if (!m) return undefined;
-  return `${(m[1] ?? '0000').toLowerCase()}:${m[2].toLowerCase()}:${m[3].toLowerCase()}.${m[4]}`;
-}
-
-/** The PCI address of a port device string (`0000:01:10.0` or `0000:01:10.0,devargs…`), else undefined. */
-export function pciAddressOf(device: string): string | undefined {
-  return normalizeBdf(device.split(',')[0]);
-}
+export { normalizeBdf, pciAddressOf } from '../net/device';
+import { normalizeBdf } from '../net/device';
 
 /**
  * Read-only view of a filesystem root: `/` on a host, a directory built by a test otherwise.

@@ -2,6 +2,7 @@ import type { CommandModule } from 'yargs';
 import { addressCommand } from './address';
 import { bindCommand } from './bind';
 import { doctorCommand } from './doctor';
+import { interfaceCommand } from './interface';
 import { neighborCommand } from './neighbor';
 import { routeCommand } from './route';
 import { runCommand } from './run';
@@ -16,5 +17,5 @@ import { topCommand } from './top';
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
-  addressCommand, bindCommand, doctorCommand, neighborCommand, routeCommand, runCommand, showCommand, sriovCommand, statsCommand, topCommand,
+  addressCommand, bindCommand, doctorCommand, interfaceCommand, neighborCommand, routeCommand, runCommand, showCommand, sriovCommand, statsCommand, topCommand,
 ];

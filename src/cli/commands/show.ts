@@ -4,14 +4,15 @@ import { DpfwdError } from '../../errors';
 import { clientOptions, ClientArgs } from '../client-options';
 import { print, table } from '../format';
 import { watch } from './top';
+import { interfaceTable } from './interface';
 
 type A = ClientArgs & { what: string; all?: boolean; watch?: number };
 
 export const showCommand: CommandModule<object, A> = {
   command: 'show <what>',
-  describe: 'show ports | workers | drops | controlplane (neighbours, next-hop budgets, ARP) | control (clients of the control socket, refusals) of the running forwarder',
+  describe: 'show ports | interfaces | workers | drops | controlplane (neighbours, next-hop budgets, ARP) | control (clients of the control socket, refusals) of the running forwarder',
   builder: (y: Argv) => clientOptions(y)
-    .positional('what', { choices: ['ports', 'workers', 'drops', 'controlplane', 'control'] as const })
+    .positional('what', { choices: ['ports', 'interfaces', 'workers', 'drops', 'controlplane', 'control'] as const })
     .option('all', { type: 'boolean', default: false, describe: 'drops: list zero counters too' })
     .option('watch', { alias: 'w', type: 'number', describe: 'ports, workers, drops: per-interval rates every N seconds, as dpfwd top (Ctrl-C ends)' }) as unknown as Argv<A>,
   handler: async (a) => {
@@ -24,6 +25,9 @@ export const showCommand: CommandModule<object, A> = {
       const rows = (await request(a.socket, 'show.drops')) as { port: string; reason: string; packets: number }[];
       const shown = a.all ? rows : rows.filter((r) => r.packets > 0);
       print(a.json, rows, () => (shown.length ? table(shown, ['port', 'reason', 'packets']) : 'no drops\n'));
+    } else if (a.what === 'interfaces') {
+      const rows = (await request(a.socket, 'interface.show')) as Record<string, any>[];
+      print(a.json, rows, () => interfaceTable(rows));
     } else if (a.what === 'controlplane') {
       const c = (await request(a.socket, 'show.controlplane')) as Record<string, any>;
       const kv = (o: Record<string, number>) => Object.entries(o).map(([k, v]) => `${k.toLowerCase()} ${v}`).join(' ');

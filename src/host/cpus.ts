@@ -1,10 +1,37 @@
 /**
- * The CPUs this process may run on (its affinity mask, which a cgroup cpuset, `taskset`,
+ * CPU lists (eal.lcores, taskset, Cpus_allowed_list) and the CPUs this process may run on (its affinity mask, which a cgroup cpuset, `taskset`,
  * systemd's CPUAffinity= or the kubelet's CPU manager narrow): what `eal.lcores: auto` takes, and
  * what `dpfwd doctor` checks configured lcores against.
  */
 import * as fs from 'fs';
-import { parseLcoreList } from './validate';
+
+/** DPDK's RTE_MAX_LCORE as Debian 12 builds DPDK 22.11. */
+export const MAX_LCORE = 128;
+
+/** eal.lcores when the config does not set it: main lcore 0, one worker on 1. */
+export const DEFAULT_LCORES = '0-1';
+
+/** Parses an lcore list ("0-3", "0,2,4", "1", "0,2-3"): the lcores in written order, or a problem. */
+export function parseLcoreList(s: string): number[] | string {
+  const items = s.split(',');
+  const out: number[] = [];
+  const seen = new Set<number>();
+  for (const raw of items) {
+    const it = raw.trim();
+    const m = /^(\d+)(?:-(\d+))?$/.exec(it);
+    if (!m) return `${JSON.stringify(s)} is not an lcore list (use forms like "0-3", "0,2,4" or "1")`;
+    const a = Number(m[1]);
+    const b = m[2] === undefined ? a : Number(m[2]);
+    if (b < a) return `range ${it} runs backwards; write ${b}-${a}`;
+    if (b >= MAX_LCORE) return `lcore ${b} is above ${MAX_LCORE - 1}, the highest lcore this DPDK build supports (RTE_MAX_LCORE=${MAX_LCORE})`;
+    for (let i = a; i <= b; i++) {
+      if (seen.has(i)) return `lcore ${i} is listed twice`;
+      seen.add(i);
+      out.push(i);
+    }
+  }
+  return out;
+}
 
 /** CPUs from a /proc/<pid>/status text (its Cpus_allowed_list line), or null when it has none. */
 export function cpusAllowed(status: string): number[] | null {

@@ -1,259 +1,10 @@
 /**
- * IPv4 addresses, prefixes, interface addresses, MAC addresses and route lines.
- *
- * Pure functions, no DPDK. Addresses are plain numbers holding a uint32 in host order
- * (10.1.0.1 === 0x0a010001); the binding converts to network order once, at the boundary.
- * Every parse error is a DpfwdError('EINVAL') whose message names the input and the problem
- * without a path; callers (config, CLI) prefix it with where the input came from.
+ * Routes as the operator writes them: the one route parser (route files, `route add` on the CLI
+ * and the control socket, the config's routes), and RouteBatch, many routes as typed columns.
+ * Addresses come from src/net/ipv4.ts; nothing here touches the RIB or the dataplane.
  */
 import { DpfwdError } from '../errors';
-
-/** A network prefix: `addr` has no host bits set (enforced by parsePrefix). */
-export interface Prefix {
-  addr: number;
-  len: number;
-}
-
-/** An interface address: `addr` is the host address, `len` the connected subnet's length. */
-export interface InterfaceAddress {
-  addr: number;
-  len: number;
-}
-
-function fail(message: string): never {
-  throw new DpfwdError('EINVAL', message);
-}
-
-/** Shows user input in a message: as is, unless it is empty or has surrounding whitespace. */
-function show(s: string): string {
-  return s === '' || s.trim() !== s ? JSON.stringify(s) : s;
-}
-
-// ---------------------------------------------------------------------------------------------
-// IPv4 addresses
-
-/**
- * Scans a strict dotted quad in s[start, end). Returns the address (uint32, host order), or
- * -1 when malformed, or -2 when an octet has a leading zero (ambiguous: octal to inet_aton).
- */
-function scanIPv4(s: string, start: number, end: number): number {
-  let addr = 0;
-  let octets = 0;
-  let i = start;
-  while (true) {
-    const first = i;
-    let v = 0;
-    while (i < end) {
-      const c = s.charCodeAt(i);
-      if (c < 48 || c > 57) break;
-      v = v * 10 + (c - 48);
-      i++;
-    }
-    const digits = i - first;
-    if (digits === 0 || digits > 3 || v > 255) return -1;
-    if (digits > 1 && s.charCodeAt(first) === 48) return -2;
-    addr = addr * 256 + v;
-    octets++;
-    if (octets === 4) return i === end ? addr : -1;
-    if (i >= end || s.charCodeAt(i) !== 46 /* . */) return -1;
-    i++;
-  }
-}
-
-function ipv4Error(s: string, code: number): never {
-  if (code === -2) {
-    fail(`${show(s)} is not an IPv4 address: leading zeros are ambiguous (octal or decimal?); write each number 0-255 without them`);
-  }
-  fail(`${show(s)} is not an IPv4 address (expected four numbers 0-255 like 10.1.0.1)`);
-}
-
-/** Parses a strict dotted quad ("10.1.0.1"; no leading zeros, no shorthand) to a uint32 in host order. */
-export function parseIPv4(s: string): number {
-  if (typeof s !== 'string') fail(`${String(s)} is not an IPv4 address (expected four numbers 0-255 like 10.1.0.1)`);
-  const a = scanIPv4(s, 0, s.length);
-  if (a < 0) ipv4Error(s, a);
-  return a;
-}
-
-/** Formats a uint32 (host order) as a dotted quad. */
-export function formatIPv4(n: number): string {
-  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-}
-
-/** The netmask of a prefix length as a uint32 (maskOf(24) === 0xffffff00). */
-export function maskOf(len: number): number {
-  if (!Number.isInteger(len) || len < 0 || len > 32) fail(`${len} is not an IPv4 prefix length (0-32)`);
-  return len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-}
-
-/** The network address of addr/len. */
-export function networkOf(addr: number, len: number): number {
-  return (addr & maskOf(len)) >>> 0;
-}
-
-/** Why `addr` cannot be a unicast host address (ours or a neighbour's), or null if it can. */
-export function unicastProblem(addr: number): string | null {
-  const top = addr >>> 24;
-  if (top !== 0 && top !== 127 && top < 224) return null; // the common case, without formatting
-  const a = formatIPv4(addr);
-  if (addr === 0xffffffff) return `${a} is the limited broadcast address`;
-  if (addr >>> 24 === 0) return `${a} is in 0.0.0.0/8 ("this network")`;
-  if (addr >>> 24 === 127) return `${a} is a loopback address`;
-  if (addr >>> 28 === 0xe) return `${a} is a multicast address`;
-  if (addr >>> 28 === 0xf) return `${a} is in the reserved range 240.0.0.0/4`;
-  return null;
-}
-
-/** Parses a unicast host address (a next hop or a neighbour): parseIPv4 plus unicastProblem. */
-export function parseUnicastIPv4(s: string): number {
-  const a = parseIPv4(s);
-  const p = unicastProblem(a);
-  if (p) fail(`${p}, not a unicast host address`);
-  return a;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Prefixes
-
-/** Splits "a.b.c.d/len"; returns [addr, len] or throws "`s` is not an IPv4 prefix". */
-function scanPrefix(s: string): [number, number] {
-  if (typeof s !== 'string') fail(`${String(s)} is not an IPv4 prefix (expected address/length like 10.1.0.0/16)`);
-  const slash = s.indexOf('/');
-  if (slash < 0) fail(`${show(s)} is not an IPv4 prefix (missing /length, e.g. ${show(s)}/32)`);
-  const a = scanIPv4(s, 0, slash);
-  if (a === -2) fail(`${show(s)} is not an IPv4 prefix: leading zeros are ambiguous (octal or decimal?); write each number 0-255 without them`);
-  if (a < 0) fail(`${show(s)} is not an IPv4 prefix (expected address/length like 10.1.0.0/16)`);
-  const ls = s.slice(slash + 1);
-  if (!/^(0|[1-9][0-9]?)$/.test(ls) || Number(ls) > 32) fail(`${show(s)} is not an IPv4 prefix`);
-  return [a, Number(ls)];
-}
-
-/** Parses a network prefix "10.1.0.0/16". Host bits set is an error that suggests the network. */
-export function parsePrefix(s: string): Prefix {
-  const [addr, len] = scanPrefix(s);
-  const net = networkOf(addr, len);
-  if (net !== addr) fail(`${s} has host bits set; did you mean ${formatIPv4(net)}/${len}?`);
-  return { addr, len };
-}
-
-/** Formats a prefix as "a.b.c.d/len". */
-export function formatPrefix(p: { addr: number; len: number }): string {
-  return `${formatIPv4(p.addr)}/${p.len}`;
-}
-
-/**
- * Parses an interface address "10.1.0.1/24": host bits are expected; the address must be a
- * unicast host address, and for lengths up to /30 neither the subnet's network nor its broadcast
- * address (/31 point-to-point per RFC 3021 and /32 may use any).
- */
-export function parseInterfaceAddress(s: string): InterfaceAddress {
-  const [addr, len] = scanPrefix(s);
-  if (len === 0) fail(`${s} is not an interface address: a /0 subnet would make every address connected`);
-  const p = unicastProblem(addr);
-  if (p) fail(`${s} is not an interface address: ${p}`);
-  if (len <= 30) {
-    const net = networkOf(addr, len);
-    const bcast = (net | ~maskOf(len)) >>> 0;
-    const suggest = `${formatIPv4(net + 1)}/${len}`;
-    if (addr === net) fail(`${s} is the network address of its subnet, not a host address; did you mean ${suggest}?`);
-    if (addr === bcast) fail(`${s} is the broadcast address of ${formatIPv4(net)}/${len}, not a host address; did you mean ${suggest}?`);
-  }
-  return { addr, len };
-}
-
-/** True if `addr` (a uint32) lies in `prefix`. */
-export function prefixContains(prefix: { addr: number; len: number }, addr: number): boolean {
-  const m = maskOf(prefix.len);
-  return ((prefix.addr & m) >>> 0) === ((addr & m) >>> 0);
-}
-
-/** True if the two prefixes share any address (one contains the other). Host bits are ignored. */
-export function prefixesOverlap(a: { addr: number; len: number }, b: { addr: number; len: number }): boolean {
-  const m = maskOf(Math.min(a.len, b.len));
-  return ((a.addr & m) >>> 0) === ((b.addr & m) >>> 0);
-}
-
-/**
- * The conflict check for interface addresses, shared by config validation and the runtime
- * `address add`. `existing` and `addr` are interface addresses like "10.10.1.1/24" (already
- * valid). Returns the message naming the offending pair, or null when `addr` can be added.
- */
-export function findAddressConflict(existing: { port: string; addr: string }[], port: string, addr: string): string | null {
-  const a = parseInterfaceAddress(addr);
-  for (const e of existing) {
-    const b = parseInterfaceAddress(e.addr);
-    if (a.addr === b.addr && a.len === b.len && e.port === port) {
-      return `address ${addr} is already configured on port ${port}`;
-    }
-    if (prefixesOverlap(a, b) || a.addr === b.addr) {
-      return `address ${addr} on port ${port} conflicts with ${e.addr} on port ${e.port}`;
-    }
-  }
-  return null;
-}
-
-// ---------------------------------------------------------------------------------------------
-// MAC addresses
-
-function hexVal(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  if (c >= 65 && c <= 70) return c - 55;
-  return -1;
-}
-
-/**
- * Parses "aa:bb:cc:dd:ee:ff" (hex case-insensitive) into a 6-byte Buffer. With
- * `{ unicast: true }` (neighbours, port MAC overrides) the zero and multicast/broadcast MACs
- * are rejected.
- */
-export function parseMac(s: string, opts: { unicast?: boolean } = {}): Buffer {
-  const bad = () => fail(`${typeof s === 'string' ? show(s) : String(s)} is not a MAC address (expected six hex pairs like 02:00:00:00:01:02)`);
-  if (typeof s !== 'string' || s.length !== 17) bad();
-  const b = Buffer.alloc(6);
-  for (let i = 0; i < 6; i++) {
-    const hi = hexVal(s.charCodeAt(i * 3));
-    const lo = hexVal(s.charCodeAt(i * 3 + 1));
-    if (hi < 0 || lo < 0 || (i < 5 && s.charCodeAt(i * 3 + 2) !== 58)) bad();
-    b[i] = hi * 16 + lo;
-  }
-  if (opts.unicast) {
-    const m = formatMac(b);
-    if (b.every((x) => x === 0)) fail(`${m} is the zero MAC; a neighbour or port needs a unicast MAC`);
-    if (b.every((x) => x === 0xff)) fail(`${m} is the broadcast MAC; a neighbour or port needs a unicast MAC`);
-    if (b[0] & 1) fail(`${m} is a multicast MAC (lowest bit of the first byte set); a neighbour or port needs a unicast MAC`);
-  }
-  return b;
-}
-
-/** Formats a MAC (6-byte Buffer, or a 48-bit bigint with the first byte most significant) as lowercase aa:bb:cc:dd:ee:ff. */
-export function formatMac(m: Buffer | bigint): string {
-  const b = typeof m === 'bigint' ? macFromBigInt(m) : m;
-  if (b.length !== 6) fail(`a MAC address has 6 bytes, not ${b.length}`);
-  const parts: string[] = [];
-  for (let i = 0; i < 6; i++) parts.push(b[i].toString(16).padStart(2, '0'));
-  return parts.join(':');
-}
-
-/** A 6-byte MAC as a 48-bit bigint, first byte most significant (02:00:00:00:00:01 → 0x020000000001n). */
-export function macToBigInt(b: Buffer): bigint {
-  let v = 0n;
-  for (let i = 0; i < 6; i++) v = (v << 8n) | BigInt(b[i]);
-  return v;
-}
-
-/** Inverse of macToBigInt. */
-export function macFromBigInt(v: bigint): Buffer {
-  const b = Buffer.alloc(6);
-  for (let i = 5; i >= 0; i--) {
-    b[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  return b;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Route lines
+import { fail, formatIPv4, maskOf, networkOf, parseIPv4, parsePrefix, scanIPv4, unicastProblem } from '../net/ipv4';
 
 /** One route from a route file or the CLI. Exactly one of via/port/portId/blackhole forms applies (via may pair with port). */
 export interface RouteEntry {
@@ -405,6 +156,8 @@ function grown<T extends Uint8Array | Uint32Array>(a: T, cap: number): T {
 }
 
 export const PORT_NAME_RE = /^[a-z][a-z0-9_-]{0,14}$/;
+/** An interface: a port's name, or a VLAN sub-interface's (`west.100`). */
+export const IFACE_NAME_RE = /^[a-z][a-z0-9_-]{0,14}(\.[0-9]{1,4})?$/;
 
 const TOK_MAX = 16;
 const TOK_START = new Int32Array(TOK_MAX);
@@ -433,8 +186,15 @@ function scanPortId(text: string, s: number, e: number): number {
   return v > 65535 ? -1 : v;
 }
 
-/** True if text[s, e) is a port name (PORT_NAME_RE), checked without a regex. */
+/** True if text[s, e) is an interface name (IFACE_NAME_RE), checked without a regex. */
 function isPortName(text: string, s: number, e: number): boolean {
+  const dot = text.lastIndexOf('.', e - 1);
+  if (dot >= s) {
+    // west.100: a port name, a dot, 1-4 digits
+    if (e - dot - 1 < 1 || e - dot - 1 > 4) return false;
+    for (let k = dot + 1; k < e; k++) if (text.charCodeAt(k) < 48 || text.charCodeAt(k) > 57) return false;
+    e = dot;
+  }
   if (e - s < 1 || e - s > 15) return false;
   const c0 = text.charCodeAt(s);
   if (c0 < 97 || c0 > 122) return false;

@@ -9,6 +9,10 @@ export type Logger = (msg: string) => void;
 export const CONTROL_REFUSALS = ['request_too_large', 'buffers_full', 'too_many_clients', 'request_timeout', 'idle_timeout'] as const;
 export type ControlRefusal = (typeof CONTROL_REFUSALS)[number];
 
+/** Why the metrics listener refused or closed a connection; the label of dpfwd_metrics_refused_total. */
+export const METRICS_REFUSALS = ['too_many_connections', 'request_timeout', 'idle_timeout', 'bad_request'] as const;
+export type MetricsRefusal = (typeof METRICS_REFUSALS)[number];
+
 /** How often, at most, a server logs a summary of what it refused. */
 export const REFUSAL_LOG_INTERVAL_MS = 10000;
 
