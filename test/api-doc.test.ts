@@ -92,7 +92,7 @@ describe('docs/api.md against a running forwarder', function () {
     assert.equal(a.error.code, 'ENOSYS');
     const known = /known: (.*)$/.exec(a.error.message)![1].split(', ');
     assert.deepEqual(known.sort(), [...documentedOps].sort());
-    assert.deepEqual({ id: b.id, ok: b.ok, keys: Object.keys(b.result).sort() }, { id: 2, ok: true, keys: ['alive', 'uptimeSeconds', 'workers'] });
+    assert.deepEqual({ id: b.id, ok: b.ok, keys: Object.keys(b.result).sort() }, { id: 2, ok: true, keys: ['alive', 'ok', 'problem', 'uptimeSeconds', 'workers'] });
     assert.deepEqual(c, { id: null, ok: false, error: { code: 'EPROTO', message: 'request is not JSON' } });
     assert.equal(d.id, null, 'no id: null');
     assert.equal(d.ok, true, 'args that are not an object count as {}');

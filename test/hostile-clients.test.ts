@@ -380,6 +380,7 @@ describe('hostile clients against a running forwarder between two namespaces', f
     assert.match(r.stdout, /west/);
     const h = await fwd.call('health');
     assert.equal(h.alive, 1);
+    assert.deepEqual([h.ok, h.problem], [true, null], 'the health op is the /healthz check');
     assert.equal(ping(topo.host('west').ns, topo.host('east').ip, 2, { interval: 0.2 }), 2, 'a ping crosses the forwarder');
   };
 

@@ -5,6 +5,7 @@
  * whose HTTP API must agree with dpfwd's own `show drops`, run every Grafana panel query, and
  * see no counter reset across `stats clear`.
  */
+import { health as apiHealth } from '../src/api/actions';
 import { strict as assert } from 'assert';
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -284,6 +285,9 @@ describe('metrics: exposition', () => {
       // punts waiting while the control plane has not drained for longer than punt.maxWaitMs
       f.setPunt([{ waiting: 0, capacity: 1023, sinceDrainMs: 5000 }, { waiting: 1023, capacity: 1023, sinceDrainMs: 1500 }]);
       assert.deepEqual(await get(`${base}/healthz`), { status: 503, type: 'text/plain; charset=utf-8', body: 'control plane stuck: 1023 punted packets on worker 1 waited 1500 ms (punt.maxWaitMs 1000)\n' });
+      // the control socket's health op is the same check
+      const op = apiHealth({ fwd: { ...f.src, startedAt: Date.now() }, baseline: undefined } as unknown as Parameters<typeof apiHealth>[0]);
+      assert.deepEqual([op.ok, op.problem], [false, 'control plane stuck: 1023 punted packets on worker 1 waited 1500 ms (punt.maxWaitMs 1000)']);
       // the same wait within the bound, or a long idle time with nothing waiting, is healthy
       f.setPunt([{ waiting: 0, capacity: 1023, sinceDrainMs: 60000 }, { waiting: 1023, capacity: 1023, sinceDrainMs: 999 }]);
       assert.equal((await get(`${base}/healthz`)).status, 200);

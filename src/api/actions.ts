@@ -14,7 +14,7 @@ import { formatIPv4, formatPrefix, parseIPv4, parseInterfaceAddress, parsePrefix
 import { formatMac, parseMac } from '../net/mac';
 import { parseRouteFile, routeLineNumbers } from '../routing/routes';
 import { blackholeProblem, Connected, connectedPrefixProblem, hostAddressProblem, routePrefixProblem } from '../routing/rules';
-import { puntHealth } from '../metrics/health';
+import { puntHealth, unhealthy } from '../metrics/health';
 
 /** Counter offsets taken by `stats clear`: the CLI shows deltas, Prometheus keeps raw totals. */
 export class CounterBaseline {
@@ -394,9 +394,11 @@ export function showControlPlane(ctx: Ctx) {
   };
 }
 
+/** The same check as GET /healthz (src/metrics/health.ts): one health, two ways to ask. */
 export function health(ctx: Ctx) {
   const alive = ctx.fwd.dp.workersAlive();
-  return { workers: ctx.fwd.config.workers.length, alive, uptimeSeconds: Math.round((Date.now() - ctx.fwd.startedAt) / 1000) };
+  const problem = unhealthy(ctx.fwd);
+  return { ok: problem === null, problem, workers: ctx.fwd.config.workers.length, alive, uptimeSeconds: Math.round((Date.now() - ctx.fwd.startedAt) / 1000) };
 }
 
 export const ACTIONS: Record<string, (ctx: Ctx, args: Args) => unknown> = {
