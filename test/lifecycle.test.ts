@@ -32,6 +32,15 @@ describe('dpfwd run lifecycle', function () {
     });
   }
 
+  it('SIGHUP does not end it (no reload yet): it says so, keeps forwarding, and SIGTERM still stops it', async () => {
+    const fwd = await startForwarder({ eal: { lcores: '0-1' }, ports: nullPorts });
+    fwd.proc.kill('SIGHUP');
+    await waitFor('the SIGHUP log line', async () => /SIGHUP: .*not supported yet.*nothing changed/.test(fwd.stderr()));
+    assert.equal((await fwd.call('health')).alive, 1, 'still running after SIGHUP');
+    const r = await fwd.stop();
+    assert.deepEqual(r, { code: 0, signal: null }, fwd.stderr());
+  });
+
   for (const eal of [{ lcores: '0-1' }, { lcores: '0-1', inMemory: false, filePrefix: `dpfwd-restart-${process.pid}` }]) {
     it(`starts again right after kill -9 (${eal.inMemory === false ? 'file prefix' : 'in-memory'})`, async () => {
       const dir = tmpDir('restart');

@@ -62,6 +62,9 @@ export const runCommand: CommandModule<object, Args> = {
       };
       process.once('SIGINT', () => stop('SIGINT'));
       process.once('SIGTERM', () => stop('SIGTERM'));
+      // Node's default for SIGHUP is to exit (129), leaving the socket behind; systemd's reload and
+      // a closed terminal send it. There is no config reload yet, so say so and carry on.
+      process.on('SIGHUP', () => log('SIGHUP: reloading the config file is not supported yet; nothing changed (live changes go through the CLI; restart to apply the file)'));
     });
   },
 };
