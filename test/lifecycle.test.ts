@@ -3,7 +3,7 @@
  * for bad input. Each case runs a real forwarder child process on virtual devices.
  */
 import { strict as assert } from 'assert';
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
@@ -31,6 +31,27 @@ describe('dpfwd run lifecycle', function () {
       assert.match(fwd.stderr(), /stopped; ports closed and hugepage memory released/);
     });
   }
+
+  it('listens on DPFWD_SOCKET when --socket is not given (the path the CLI looks at)', async () => {
+    const dir = tmpDir('envsock');
+    const sock = path.join(dir, 'from-env.sock');
+    const cfg = path.join(dir, 'dpfwd.yaml');
+    fs.writeFileSync(cfg, `eal: {lcores: "0-1"}\nmetrics: {listen: false}\ncontrol: {socket: ${path.join(dir, 'from-config.sock')}}\nports:\n${nullPorts.map((p) => `  - {name: ${p.name}, device: "${p.device}", address: ${p.address}}`).join('\n')}\n`);
+    const proc = spawn(process.execPath, [DPFWD, 'run', '--config', cfg], { env: { ...process.env, DPFWD_SOCKET: sock }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    proc.stderr!.on('data', (d) => { err += d; });
+    try {
+      await waitFor('the control socket line', async () => err.includes('control socket '), 30000);
+      assert.match(err, new RegExp(`control socket ${sock.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+      assert.ok(fs.existsSync(sock) && !fs.existsSync(path.join(dir, 'from-config.sock')));
+      const r = spawnSync(process.execPath, [DPFWD, 'show', 'ports'], { env: { ...process.env, DPFWD_SOCKET: sock }, encoding: 'utf8', timeout: 30000 });
+      assert.equal(r.status, 0, r.stderr);
+    } finally {
+      proc.kill('SIGTERM');
+      await new Promise((res) => proc.once('exit', res));
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('SIGHUP does not end it (no reload yet): it says so, keeps forwarding, and SIGTERM still stops it', async () => {
     const fwd = await startForwarder({ eal: { lcores: '0-1' }, ports: nullPorts });

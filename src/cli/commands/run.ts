@@ -16,10 +16,11 @@ export const runCommand: CommandModule<object, Args> = {
   describe: 'start the forwarder in the foreground',
   builder: (y: Argv) => y
     .option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'YAML configuration file' })
-    .option('socket', { type: 'string', describe: 'control socket path (default: control.socket from the config)' }) as Argv<Args>,
+    .option('socket', { type: 'string', describe: 'control socket path (default: $DPFWD_SOCKET, else control.socket from the config)' }) as Argv<Args>,
   handler: async (args) => {
     const config = loadConfigFile(args.config);
-    const socketPath = args.socket ?? config.control.socket;
+    // the same order the CLI's clients use to find it: --socket, then DPFWD_SOCKET, then the config
+    const socketPath = args.socket ?? (process.env.DPFWD_SOCKET || undefined) ?? config.control.socket;
     const fwd = new Forwarder(config);
     const log = (m: string) => process.stderr.write(`dpfwd: ${m}\n`);
     const ctx = { fwd, baseline: new CounterBaseline() };
