@@ -203,3 +203,21 @@ describe('dpfwd CLI: pipes and --socket mistakes', function () {
     });
   }
 });
+
+describe('dpfwd CLI: shell completion', () => {
+  const run = (...args: string[]) => spawnSync(process.execPath, [DPFWD, ...args], { encoding: 'utf8', timeout: 30000 });
+
+  it('`dpfwd completion` prints a bash script that asks dpfwd for its words', () => {
+    const r = run('completion');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /complete -o bashdefault -o default -F _dpfwd_yargs_completions dpfwd/);
+    assert.match(r.stdout, /--get-yargs-completions/);
+  });
+
+  it('completes commands and subcommands from the command modules', () => {
+    const top = run('--get-yargs-completions', 'dpfwd', '').stdout.split('\n');
+    for (const c of ['route', 'neighbor', 'address', 'interface', 'show', 'top', 'run', 'doctor']) assert.ok(top.includes(c), `${c} in ${top.join(' ')}`);
+    const route = run('--get-yargs-completions', 'dpfwd', 'route', '').stdout.split('\n');
+    for (const c of ['add', 'del', 'show', 'load']) assert.ok(route.includes(c), `${c} in ${route.join(' ')}`);
+  });
+});

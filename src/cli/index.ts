@@ -22,6 +22,7 @@ export async function main(argv: string[]): Promise<void> {
     .recommendCommands()
     .help()
     .alias('h', 'help')
+    .completion('completion', 'print a bash/zsh completion script: dpfwd completion >> ~/.bashrc')
     .version()
     .fail((msg, err) => {
       // handlers' errors go to the catch below; yargs' own validation failures are usage
