@@ -251,6 +251,18 @@ describe('metrics: exposition', () => {
     assert.deepEqual([...new Set(pick(e, 'dpfwd_forwarded_packets_total').map((x) => x.labels.port))], ['west', 'east', 'west.100']);
   });
 
+  it('dpfwd_neighbor_limited_total has a series per interface, sub-interfaces included (port="west.100")', async () => {
+    const { src } = fakeSource();
+    src.maxPorts = 16;
+    src.ifaces = { list: () => [{ index: 0, name: 'west', vlan: 0 }, { index: 1, name: 'east', vlan: 0 }, { index: 17, name: 'west.100', vlan: 100 }] };
+    src.cp.neighbors.limitsByPort[17] = { rate: 5, incomplete: 0, table_full: 3, nexthops: 0 };
+    const e = parseExposition(await createMetrics(src, { defaults: false }).scrape());
+    assert.equal(one(e, 'dpfwd_neighbor_limited_total', { port: 'west.100', reason: 'rate' }), 5);
+    assert.equal(one(e, 'dpfwd_neighbor_limited_total', { port: 'west.100', reason: 'table_full' }), 3);
+    assert.equal(one(e, 'dpfwd_neighbor_limited_total', { port: 'east', reason: 'rate' }), 11, 'the ports keep theirs');
+    assert.deepEqual([...new Set(pick(e, 'dpfwd_neighbor_limited_total').map((x) => x.labels.port))], ['west', 'east', 'west.100']);
+  });
+
   it('reads one snapshot per scrape, none between scrapes (no timers)', async () => {
     const { src, calls } = fakeSource();
     const m = createMetrics(src);

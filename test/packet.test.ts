@@ -2,6 +2,7 @@ import { strict as assert } from 'assert';
 import { isDpfwdError } from '../src/errors';
 import * as P from '../src/packet';
 import { formatIPv4, parseIPv4 } from '../src/net/ipv4';
+import { parseMac } from '../src/net/mac';
 
 const A = '02:00:00:00:00:0a';
 const B = '02:00:00:00:00:0b';
@@ -390,6 +391,17 @@ describe('packet/icmp errors', () => {
     assert.equal(icmp.rest, 1400);
     assert.equal(p.eth!.dstMac, B);
     assert.equal(p.ip!.ttl, 255);
+  });
+
+  it('builds the same bytes from numbers (the control plane\'s router address and MAC) as from text', () => {
+    const rMac = parseMac(R);
+    const text = P.buildIcmpError({ type: 5, code: 1, gateway: '10.1.0.9', original: udp(), srcIp: '10.1.0.1', srcMac: R, dstMac: A });
+    const nums = P.buildIcmpError({ type: 5, code: 1, gateway: parseIPv4('10.1.0.9'), original: udp(), srcIp: parseIPv4('10.1.0.1'), srcMac: rMac, dstMac: parseMac(A) });
+    assert.deepEqual(nums, text);
+    const req = P.buildIcmpEchoRequest({ srcMac: A, dstMac: R, src: '10.1.0.2', dst: '10.1.0.1', identifier: 7, sequence: 1 });
+    assert.deepEqual(P.buildIcmpEchoReply(req, rMac), P.buildIcmpEchoReply(req, R));
+    const arp = P.buildArpRequest({ senderMac: A, senderIp: '10.1.0.2', targetIp: '10.1.0.1' });
+    assert.deepEqual(P.buildArpReplyTo(arp, rMac), P.buildArpReplyTo(arp, R));
   });
 
   it('parameter problem carries the pointer; redirect the gateway', () => {

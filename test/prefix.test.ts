@@ -17,6 +17,8 @@ import { formatMac, macBytes, parseMac, readMac } from '../src/net/mac';
 import {
   parseRouteFile,
   parseRouteLine,
+  parseRouteWords,
+  routeFromFields,
   RouteBatch,
   ROUTE_BLACKHOLE,
   ROUTE_PORT,
@@ -220,6 +222,20 @@ describe('prefix: route lines', () => {
     ['R10.20.0.1/16 1', 'line 7: 10.20.0.1/16 has host bits set; did you mean 10.20.0.0/16?'],
   ];
   for (const [line, msg] of bad) it(`rejects ${JSON.stringify(line)}`, () => throwsMsg(() => parseRouteLine(line, 7), msg));
+
+  it('parses CLI words and socket fields with the same parser as files, each worded for its caller', () => {
+    const want = { addr: 0x0a140000, len: 16, via: 0x0a020002, port: 'east', blackhole: false };
+    assert.deepEqual(parseRouteWords(['10.20.0.0/16', 'via', '10.2.0.2', 'dev', 'east']), want);
+    assert.deepEqual(routeFromFields({ prefix: '10.20.0.0/16', via: '10.2.0.2', port: 'east' }), want);
+    assert.deepEqual(parseRouteLine('10.20.0.0/16 via 10.2.0.2 port east', 1), want);
+    throwsMsg(() => parseRouteWords(['10.20.0.0/16', 'via']), "'via' needs a value");
+    throwsMsg(() => parseRouteWords(['10.20.0.1/16', 'blackhole']), '10.20.0.1/16 has host bits set; did you mean 10.20.0.0/16?');
+    throwsMsg(() => parseRouteWords(['R10.20.0.0/16', '1']), 'R10.20.0.0/16 is not an IPv4 prefix (expected address/length like 10.1.0.0/16)');
+    throwsMsg(() => parseRouteWords(['10.20.0.0/16', 'via', '224.0.0.1']), 'via 224.0.0.1: 224.0.0.1 is a multicast address, not a next-hop address');
+    throwsMsg(() => routeFromFields({ prefix: '10.20.0.0/16', via: '0.0.0.0' }), '0.0.0.0 is in 0.0.0.0/8 ("this network"), not a unicast host address');
+    throwsMsg(() => routeFromFields({ prefix: '10.20.0.0/16', via: '10.2.0.2', blackhole: true }), 'a blackhole route takes no via or port');
+    throwsMsg(() => routeFromFields({ prefix: '10.20.0.0/16', via: '10.2.0.2 # x' }), "'10.2.0.2 # x' is not one word of a route");
+  });
 
   it('parseRouteFile collects every error with its line number', () => {
     const text = '# routes\n10.20.0.0/16 via 10.2.0.2\n\n10.21.0.1/16 port east\nR10.22.0.0/16 1\n10.23.0.0/16 bogus\n';

@@ -12,7 +12,7 @@ import { DpfwdError } from '../errors';
 import { CounterSnapshot } from '../dataplane';
 import { formatIPv4, formatPrefix, parseIPv4, parseInterfaceAddress, parsePrefix, findAddressConflict } from '../net/ipv4';
 import { formatMac, parseMac } from '../net/mac';
-import { parseRouteFile, routeLineNumbers } from '../routing/routes';
+import { parseRouteFile, routeFromFields, routeLineNumbers } from '../routing/routes';
 import { blackholeProblem, Connected, connectedPrefixProblem, hostAddressProblem, routePrefixProblem } from '../routing/rules';
 import { puntHealth, unhealthy } from '../metrics/health';
 
@@ -210,19 +210,11 @@ function nextHopProblem(ctx: Ctx, conn: Connected[], r: { via?: number; port?: s
   return null;
 }
 
+/** route.add's fields through the one route parser (src/routing/routes.ts), then the RIB's checks. */
 function parseRouteArgs(ctx: Ctx, a: Args) {
-  const prefix = str(a, 'prefix')!;
-  let p;
-  try {
-    p = parsePrefix(prefix);
-  } catch (e) {
-    throw new DpfwdError('EINVAL', (e as Error).message);
-  }
-  const via = str(a, 'via', false);
-  const port = checkPort(ctx, str(a, 'port', false));
-  const blackhole = a.blackhole === true;
-  if (!via && !port && !blackhole) throw new DpfwdError('EINVAL', `route ${prefix} needs via <address>, port <name> or blackhole`);
-  const r = { addr: p.addr, len: p.len, via: via !== undefined ? parseIPv4(via) : undefined, port, blackhole };
+  const e = routeFromFields({ prefix: str(a, 'prefix')!, via: str(a, 'via', false), port: str(a, 'port', false), blackhole: a.blackhole === true });
+  checkPort(ctx, e.port);
+  const r = { addr: e.addr, len: e.len, via: e.via, port: e.port, blackhole: e.blackhole };
   const conn = connected(ctx);
   invalid(prefixProblem(ctx, conn, r.addr, r.len) ?? nextHopProblem(ctx, conn, r));
   return r;

@@ -33,6 +33,31 @@ export interface EalConfig {
 import type { DeviceKind } from '../net/device';
 export type { DeviceKind };
 
+/** An address with its prefix length, as numbers (host order). */
+export interface AddrLen {
+  addr: number;
+  len: number;
+}
+
+/**
+ * Gives `o` the numbers validation parsed its strings into, as the non-enumerable `parsed`: the
+ * forwarder programs from them without parsing again, while the strings stay the config's
+ * display and JSON form (JSON.stringify and deepEqual see only the strings).
+ */
+export function withParsed<T extends object, P>(o: T, parsed: P): T & { readonly parsed: P } {
+  return Object.defineProperty(o, 'parsed', { value: parsed, enumerable: false }) as T & { readonly parsed: P };
+}
+
+/**
+ * The `parsed` numbers of a validated config entry. The field is optional in the types only so
+ * that a hand-written Config literal (a test's expected value) type-checks; an entry that did not
+ * come through validation is a programming error, not something to parse here.
+ */
+export function parsedOf<P>(o: { readonly parsed?: P }): P {
+  if (o.parsed === undefined) throw new Error('config entry without parsed numbers: build Config with validateConfig');
+  return o.parsed;
+}
+
 export interface PortConfig {
   name: string;
   /** canonical device string (PCI normalised to the 0000: domain, lowercase hex) */
@@ -46,6 +71,8 @@ export interface PortConfig {
   mac?: string;
   /** interface addresses, canonical "10.1.0.1/24" */
   addresses: string[];
+  /** the addresses and MAC as numbers (withParsed) */
+  readonly parsed?: { addresses: AddrLen[]; mac?: number };
   /** `address: network-status/<len>`: take the IPv4 address(es) Multus reports for this port's
    * PCI device from the pod's annotations, with this prefix length */
   networkStatusLen?: number;
@@ -62,6 +89,8 @@ export interface InterfaceConfig {
   mtu: number;
   /** interface addresses, canonical "10.100.0.1/24" */
   addresses: string[];
+  /** the addresses as numbers (withParsed) */
+  readonly parsed?: { addresses: AddrLen[] };
 }
 
 export interface RxQueueRef {
@@ -88,6 +117,8 @@ export interface RouteConfig {
   /** egress port name; filled from the connected subnet when only via was given */
   port?: string;
   blackhole: boolean;
+  /** prefix and gateway as numbers (withParsed) */
+  readonly parsed?: { addr: number; len: number; via?: number };
 }
 
 export interface NeighborConfig {
@@ -95,6 +126,8 @@ export interface NeighborConfig {
   /** canonical lowercase MAC */
   mac: string;
   port: string;
+  /** address and MAC as numbers (withParsed) */
+  readonly parsed?: { address: number; mac: number };
 }
 
 /** Limits of the metrics HTTP server (see docs/config.md). */

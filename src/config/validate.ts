@@ -19,6 +19,7 @@ import { DEFAULTS, LOG_LEVELS, VALID_KEYS } from './keys';
 import { child, Ctx, got, Path, SourceOf } from './kit';
 export type { Path, SourceOf } from './kit';
 import { mempoolSize } from './mempool';
+import { AddrLen, withParsed } from './types';
 import { blackholeProblem, connectedPrefixProblem, hostAddressProblem, routePrefixProblem } from '../routing/rules';
 import type {
   ArpConfig,
@@ -208,7 +209,7 @@ function validatePorts(c: Ctx, v: unknown, knownNames: Set<string>): PortConfig[
         }
       }
     }
-    const port: PortConfig = {
+    const port: PortConfig = withParsed({
       name,
       device,
       deviceKind,
@@ -216,13 +217,16 @@ function validatePorts(c: Ctx, v: unknown, knownNames: Set<string>): PortConfig[
       rxDescriptors: c.int(child(p, 'rxDescriptors'), o.rxDescriptors, DEFAULTS.port.rxDescriptors, 64, 4096, { pow2: true }),
       txDescriptors: c.int(child(p, 'txDescriptors'), o.txDescriptors, DEFAULTS.port.txDescriptors, 64, 4096, { pow2: true }),
       mtu: c.int(child(p, 'mtu'), o.mtu, DEFAULTS.port.mtu, 68, 9600),
-      addresses: [],
-    };
+      addresses: [] as string[],
+    }, { addresses: [] as AddrLen[], mac: undefined as number | undefined });
     if (o.mac !== undefined) {
       const ms = c.str(child(p, 'mac'), o.mac, 'a MAC like 02:00:00:00:01:01');
       if (ms !== undefined) {
         const m = c.parse(child(p, 'mac'), () => parseMac(ms, { unicast: true }));
-        if (m !== undefined) port.mac = ms.toLowerCase();
+        if (m !== undefined) {
+          port.mac = ms.toLowerCase();
+          port.parsed!.mac = m;
+        }
       }
     }
     if (o.address !== undefined && o.address !== null) {
@@ -244,6 +248,7 @@ function validatePorts(c: Ctx, v: unknown, knownNames: Set<string>): PortConfig[
         if (!ia) return;
         const text = `${formatIPv4(ia.addr)}/${ia.len}`;
         port.addresses.push(text);
+        port.parsed!.addresses.push({ addr: ia.addr, len: ia.len });
         addrPaths.push({ path: ap, port: name, text });
       });
     }
@@ -307,7 +312,7 @@ function validateInterfaces(c: Ctx, v: unknown, ports: PortConfig[], knownNames:
     names.set(name, `interfaces[${i}]`);
     knownNames.add(name);
     const mtu = c.int(child(ip, 'mtu'), o.mtu, port.mtu, 68, port.mtu);
-    const iface: InterfaceConfig = { name, port: pn, vlan, mtu, addresses: [] };
+    const iface: InterfaceConfig = withParsed({ name, port: pn, vlan, mtu, addresses: [] as string[] }, { addresses: [] as AddrLen[] });
     if (o.address !== undefined && o.address !== null) {
       const list = Array.isArray(o.address) ? o.address : [o.address];
       list.forEach((a, k) => {
@@ -321,6 +326,7 @@ function validateInterfaces(c: Ctx, v: unknown, ports: PortConfig[], knownNames:
         if (msg) return c.err(ap, msg);
         seen.push({ port: name, addr: text });
         iface.addresses.push(text);
+        iface.parsed!.addresses.push({ addr: ia.addr, len: ia.len });
       });
     }
     out.push(iface);
@@ -501,7 +507,7 @@ function validateRoutes(c: Ctx, v: unknown, ports: Named[], knownNames: Set<stri
       c.err(rp, `needs via, port or blackhole: true`);
       return;
     }
-    const r: RouteConfig = { prefix, blackhole };
+    const r: RouteConfig = withParsed({ prefix, blackhole } as Omit<RouteConfig, 'parsed'>, { addr: pfx?.addr ?? 0, len: pfx?.len ?? 0 } as RouteConfig['parsed']);
     if (hasPort) {
       const pn = portRef(c, child(rp, 'port'), o.port, ports, knownNames);
       if (pn === undefined) ok = false;
@@ -513,6 +519,7 @@ function validateRoutes(c: Ctx, v: unknown, ports: Named[], knownNames: Set<stri
       if (via === undefined) ok = false;
       else {
         r.via = formatIPv4(via);
+        r.parsed!.via = via;
         const problem = hostAddressProblem(conn, via);
         if (problem) {
           c.err(child(rp, 'via'), problem);
@@ -564,7 +571,7 @@ function validateNeighbors(c: Ctx, v: unknown, ports: Named[], knownNames: Set<s
     if (pc.length > 0 && !pc.some((x) => prefixContains(x, addr))) {
       c.warnings.push(`neighbors[${i}].address: ${formatIPv4(addr)} is not in a connected subnet of port ${port} (${pc.map((x) => x.text).join(', ')})`);
     }
-    out.push({ address: formatIPv4(addr), mac: ms!.toLowerCase(), port });
+    out.push(withParsed({ address: formatIPv4(addr), mac: ms!.toLowerCase(), port }, { address: addr, mac }));
   });
   return out;
 }

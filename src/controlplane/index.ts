@@ -101,8 +101,8 @@ export class ControlPlane {
     return ok;
   }
 
-  private portMac(port: number): string {
-    return formatMac(this.d.ifaces.get(port)!.mac);
+  private portMac(port: number): Mac {
+    return this.d.ifaces.get(port)!.mac;
   }
 
   /** The router's address on `port` in the subnet of `peer`, else its first address there. */
@@ -122,13 +122,13 @@ export class ControlPlane {
   }
 
   /** Sends an ICMP message from the router's address on `port`, if it has one there. */
-  private icmpFrom(port: number, frame: Buffer, fn: (ip: string, mac: string) => boolean): void {
+  private icmpFrom(port: number, frame: Buffer, fn: (ip: number, mac: Mac) => boolean): void {
     const ip = this.portAddress(port, frame.length >= 30 ? frame.readUInt32BE(26) : undefined);
     if (ip === undefined) {
       this.counters.icmpSuppressed++;
       return;
     }
-    fn(formatIPv4(ip), this.portMac(port));
+    fn(ip, this.portMac(port));
   }
 
   onPunt(port: number, kind: number, frame: Buffer): void {
@@ -182,7 +182,7 @@ export class ControlPlane {
       this.icmp.echoReply(port, frame, this.portMac(port));
     } else if (f.ip.protocol === IPPROTO_UDP) {
       // nothing listens on UDP here: traceroute's last hop expects port unreachable
-      this.icmp.portUnreachable(port, frame, f.ip.dst, this.portMac(port));
+      this.icmp.portUnreachable(port, frame, readIPv4(frame, f.ip.offset + 16), this.portMac(port));
     }
   }
 

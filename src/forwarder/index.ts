@@ -4,12 +4,12 @@
  * (ARP, ICMP) hang off it.
  */
 import * as fs from 'fs';
-import { Config } from '../config/types';
+import { Config, parsedOf } from '../config/types';
 import { buildEalArgs, mempoolSize } from '../config';
 import { Dataplane, StartConf } from '../dataplane';
 import { DpfwdError } from '../errors';
 import { Rib } from '../routing/rib';
-import { findAddressConflict, isIPv4, parseInterfaceAddress, parseIPv4, parsePrefix } from '../net/ipv4';
+import { findAddressConflict, isIPv4, parseInterfaceAddress } from '../net/ipv4';
 import { macBytes, parseMac } from '../net/mac';
 import { RouteBatch } from '../routing/routes';
 import { Interfaces } from '../routing/interfaces';
@@ -182,7 +182,7 @@ export class Forwarder {
         rxDescriptors: p.rxDescriptors,
         txDescriptors: p.txDescriptors,
         mtu: p.mtu,
-        mac: p.mac ? macBytes(parseMac(p.mac)) : undefined,
+        mac: parsedOf(p).mac !== undefined ? macBytes(parsedOf(p).mac!) : undefined,
         rxCutLen: rxCutLen(devices[i]),
       })),
       workers: c.workers.map((w) => ({
@@ -248,6 +248,7 @@ export class Forwarder {
         const conflict = findAddressConflict(taken, p.name, addr);
         if (conflict) throw new DpfwdError('ECONFIG', `ports[${i}].address: ${conflict}`);
         p.addresses.push(addr);
+        parsedOf(p).addresses.push(parseInterfaceAddress(addr));
         taken.push({ port: p.name, addr });
         this.log(`port ${p.name}: address ${addr} from ${file}`);
       }
@@ -260,22 +261,14 @@ export class Forwarder {
     for (const ic of c.interfaces) {
       const i = this.ifaces.addSubif(this.dp, space, { name: ic.name, port: ic.port, vlan: ic.vlan, mtu: ic.mtu });
       this.log(`interface ${i.name}: port ${ic.port} VLAN ${ic.vlan} mtu ${i.mtu} (index ${i.index})`);
-      for (const a of ic.addresses) {
-        const ia = parseInterfaceAddress(a);
-        this.rib.addAddress(ic.name, ia.addr, ia.len);
-      }
+      for (const a of parsedOf(ic).addresses) this.rib.addAddress(ic.name, a.addr, a.len);
     }
     c.ports.forEach((p) => {
-      for (const a of p.addresses) {
-        const ia = parseInterfaceAddress(a);
-        this.rib.addAddress(p.name, ia.addr, ia.len);
-      }
+      for (const a of parsedOf(p).addresses) this.rib.addAddress(p.name, a.addr, a.len);
     });
-    for (const n of c.neighbors) this.rib.setNeighbor(parseIPv4(n.address), n.port, parseMac(n.mac), true);
-    const routes = c.routes.map((r) => {
-      const p = parsePrefix(r.prefix);
-      return { addr: p.addr, len: p.len, via: r.via ? parseIPv4(r.via) : undefined, port: r.port, blackhole: r.blackhole };
-    });
+    // the numbers validation parsed (withParsed in src/config/types.ts): nothing is parsed twice
+    for (const n of c.neighbors) this.rib.setNeighbor(parsedOf(n).address, n.port, parsedOf(n).mac, true);
+    const routes = c.routes.map((r) => ({ ...parsedOf(r), port: r.port, blackhole: r.blackhole }));
     if (routes.length) this.rib.addRoutesBulk(RouteBatch.from(routes));
   }
 

@@ -2,8 +2,9 @@
  * The router's ICMP: echo replies for its addresses and errors (RFC 792/1812) for packets it
  * could not forward. Errors go through one token bucket (icmp.rateLimit per second, icmp.burst),
  * like Linux's icmp_ratelimit; echo replies are not limited (they are answers, and punts are
- * already limited in C).
+ * already limited in C). The router's address and MAC come as numbers (src/net), never as text.
  */
+import type { Mac } from '../net/mac';
 import { buildIcmpError, buildIcmpEchoReply, ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, ICMP_UNREACH, ICMP_TIMXCEED } from '../packet';
 
 export class TokenBucket {
@@ -49,7 +50,7 @@ export class Icmp {
     this.counters.icmpSent[name] = (this.counters.icmpSent[name] ?? 0) + 1;
   }
 
-  echoReply(port: number, request: Buffer, routerMac: string): boolean {
+  echoReply(port: number, request: Buffer, routerMac: Mac): boolean {
     let reply: Buffer;
     try {
       reply = buildIcmpEchoReply(request, routerMac);
@@ -63,7 +64,7 @@ export class Icmp {
   }
 
   /** An ICMP error about `original` (as received on `port`), sent back out of that port. */
-  error(port: number, original: Buffer, routerIp: string, routerMac: string, type: number, code: number, mtu?: number): boolean {
+  error(port: number, original: Buffer, routerIp: number, routerMac: Mac, type: number, code: number, mtu?: number): boolean {
     // the bucket first: under a flood, most packets stop here before any parsing
     if (!this.bucket.take()) {
       this.counters.icmpRateLimited++;
@@ -82,23 +83,23 @@ export class Icmp {
     return true;
   }
 
-  timeExceeded(port: number, original: Buffer, ip: string, mac: string): boolean {
+  timeExceeded(port: number, original: Buffer, ip: number, mac: Mac): boolean {
     return this.error(port, original, ip, mac, ICMP_TIME_EXCEEDED, ICMP_TIMXCEED.TTL);
   }
 
-  netUnreachable(port: number, original: Buffer, ip: string, mac: string): boolean {
+  netUnreachable(port: number, original: Buffer, ip: number, mac: Mac): boolean {
     return this.error(port, original, ip, mac, ICMP_DEST_UNREACH, ICMP_UNREACH.NET);
   }
 
-  hostUnreachable(port: number, original: Buffer, ip: string, mac: string): boolean {
+  hostUnreachable(port: number, original: Buffer, ip: number, mac: Mac): boolean {
     return this.error(port, original, ip, mac, ICMP_DEST_UNREACH, ICMP_UNREACH.HOST);
   }
 
-  portUnreachable(port: number, original: Buffer, ip: string, mac: string): boolean {
+  portUnreachable(port: number, original: Buffer, ip: number, mac: Mac): boolean {
     return this.error(port, original, ip, mac, ICMP_DEST_UNREACH, ICMP_UNREACH.PORT);
   }
 
-  fragNeeded(port: number, original: Buffer, ip: string, mac: string, mtu: number): boolean {
+  fragNeeded(port: number, original: Buffer, ip: number, mac: Mac, mtu: number): boolean {
     return this.error(port, original, ip, mac, ICMP_DEST_UNREACH, ICMP_UNREACH.FRAG_NEEDED, mtu);
   }
 }

@@ -282,9 +282,11 @@ export function createMetrics(src: MetricsSource, opts: { defaults?: boolean; co
     const n = src.cp.neighbors.countByState();
     for (const st of NEIGH_STATES) put({ state: st.toLowerCase() }, n[st] ?? 0);
   });
-  counter('dpfwd_neighbor_limited_total', 'New neighbour entries refused, or old ones given up for them, by port and limit (rate: arp.newPerSecond, incomplete: arp.maxIncomplete, table_full: arp.maxEntries, nexthops: the learned next-hop budget)', ['port', 'reason'], (_s, put) => {
+  counter('dpfwd_neighbor_limited_total', 'New neighbour entries refused, or old ones given up for them, by interface (port="west.100" for a VLAN sub-interface) and limit (rate: arp.newPerSecond, incomplete: arp.maxIncomplete, table_full: arp.maxEntries, nexthops: the learned next-hop budget)', ['port', 'reason'], (_s, put) => {
+    // counted by interface index (src/neighbors): the ports' untagged interfaces and the VLAN sub-interfaces
     const by = src.cp.neighbors.limitsByPort;
-    src.ports.forEach((p) => LIMIT_REASONS.forEach((reason) => put({ port: p.name, reason }, by[p.index]?.[reason] ?? 0)));
+    const ifaces = src.ifaces?.list() ?? src.ports;
+    ifaces.forEach((i) => LIMIT_REASONS.forEach((reason) => put({ port: i.name, reason }, by[i.index]?.[reason] ?? 0)));
   });
   counter('dpfwd_arp_ignored_total', 'ARP frames that changed nothing: unsolicited (about an address we have no entry for, not a request to us), locktime (a REACHABLE entry\'s MAC changed within arp.lockMs)', ['reason'], (_s, put) => {
     const ig = src.cp.neighbors.ignored;

@@ -11,10 +11,10 @@ export const ARP_PACKET_LEN = 28;
 
 export interface ArpFields {
   op: number;
-  senderMac: string;
-  senderIp: string;
-  targetMac: string;
-  targetIp: string;
+  senderMac: string | Mac;
+  senderIp: string | number;
+  targetMac: string | Mac;
+  targetIp: string | number;
 }
 
 /** The 28-byte ARP body (htype 1, ptype 0x0800, hlen 6, plen 4). */
@@ -35,7 +35,7 @@ export function encodeArp(f: ArpFields): Buffer {
 type Link = Pick<EthernetOptions, 'vlan'>;
 
 /** Builds an ARP frame: Ethernet source = sender MAC unless `srcMac` says otherwise; padded to 60. */
-export function buildArp(f: ArpFields & Link & { dstMac: string; srcMac?: string }): Buffer {
+export function buildArp(f: ArpFields & Link & { dstMac: string | Mac; srcMac?: string | Mac }): Buffer {
   return buildEthernet({ dstMac: f.dstMac, srcMac: f.srcMac ?? f.senderMac, etherType: ETHERTYPE_ARP, vlan: f.vlan, payload: encodeArp(f) });
 }
 
@@ -65,7 +65,7 @@ export function arpRequestFrame(senderMac: Mac, senderIp: number, targetIp: numb
 }
 
 /** "senderIp is at senderMac", unicast to targetMac (or `dstMac`). */
-export function buildArpReply(o: { senderMac: string; senderIp: string; targetMac: string; targetIp: string; dstMac?: string } & Link): Buffer {
+export function buildArpReply(o: { senderMac: string | Mac; senderIp: string | number; targetMac: string | Mac; targetIp: string | number; dstMac?: string | Mac } & Link): Buffer {
   return buildArp({ op: ARP_OP_REPLY, senderMac: o.senderMac, senderIp: o.senderIp, targetMac: o.targetMac, targetIp: o.targetIp, dstMac: o.dstMac ?? o.targetMac, vlan: o.vlan });
 }
 
@@ -137,7 +137,7 @@ export function isGratuitousArp(p: ArpFields): boolean {
  * (routerMac, requested IP), unicast to the requester, same VLAN tags. Throws EPACKET if
  * `request` is not a valid ARP request.
  */
-export function buildArpReplyTo(request: Buffer, routerMac: string): Buffer {
+export function buildArpReplyTo(request: Buffer, routerMac: string | Mac): Buffer {
   const eth = parseEthernet(request);
   if (!eth || eth.etherType !== ETHERTYPE_ARP) throw new DpfwdError('EPACKET', 'frame is not an ARP frame');
   const req = parseArp(request, eth.payloadOffset, true)!;

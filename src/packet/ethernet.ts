@@ -3,7 +3,7 @@
  * 'aa:bb:cc:dd:ee:ff' in the API; frames are built without FCS and padded to 60 bytes.
  */
 import { DpfwdError } from '../errors';
-import { formatMac, isMulticastMac as isGroupMac, macBytes, parseMac, readMac } from '../net/mac';
+import { formatMac, isMulticastMac as isGroupMac, Mac, macBytes, parseMac, readMac } from '../net/mac';
 
 export const ETHERTYPE_IPV4 = 0x0800;
 export const ETHERTYPE_ARP = 0x0806;
@@ -41,8 +41,9 @@ export interface EthernetHeader {
 // MACs are text in the builders' options (test tools); src/net/mac.ts parses and formats them.
 
 /** Parses 'aa:bb:cc:dd:ee:ff' (or with '-') into 6 bytes; throws EINVAL otherwise. */
-export function macToBuffer(mac: string): Buffer {
-  return macBytes(parseMac(mac, { dashes: true }));
+export function macToBuffer(mac: string | Mac): Buffer {
+  // a number (src/net/mac.ts) as it is; text through the one MAC parser
+  return macBytes(typeof mac === 'number' ? mac : parseMac(mac, { dashes: true }));
 }
 
 /** Formats 6 bytes at `off` as a lower-case 'aa:bb:cc:dd:ee:ff'. */
@@ -72,8 +73,9 @@ function checkVlan(tag: VlanTag): Required<VlanTag> {
 }
 
 export interface EthernetOptions {
-  dstMac: string;
-  srcMac: string;
+  /** text (tests, tools) or the number from src/net/mac.ts (the router's own: nothing to parse) */
+  dstMac: string | Mac;
+  srcMac: string | Mac;
   etherType: number;
   /** One tag (a number is a VLAN id) or a stack, outermost first. */
   vlan?: number | VlanTag | VlanTag[];

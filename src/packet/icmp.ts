@@ -5,6 +5,7 @@
  */
 import { DpfwdError } from '../errors';
 import { addressClass, parseIPv4 } from '../net/ipv4';
+import type { Mac } from '../net/mac';
 import { internetChecksum, verifyChecksum } from './checksum';
 import { ETHERTYPE_IPV4, EthernetOptions, isMulticastMac, parseEthernet } from './ethernet';
 import {
@@ -64,7 +65,7 @@ export interface IcmpEchoReplyOptions {
   /** Source address of the reply; default the request's destination (required if that was multicast/broadcast). */
   srcIp?: string;
   /** Default the request's source MAC. */
-  dstMac?: string;
+  dstMac?: string | Mac;
   ttl?: number;
   /** IP identification of the reply (default 0). */
   ipId?: number;
@@ -75,7 +76,7 @@ export interface IcmpEchoReplyOptions {
  * data, same VLAN tags and TOS, fresh TTL, no IP options (RFC 1122's SHOULD on echoing record-route
  * is not implemented). Throws EPACKET if `request` is not a well-formed, unfragmented echo request.
  */
-export function buildIcmpEchoReply(request: Buffer, routerMac: string, opts: IcmpEchoReplyOptions = {}): Buffer {
+export function buildIcmpEchoReply(request: Buffer, routerMac: string | Mac, opts: IcmpEchoReplyOptions = {}): Buffer {
   const eth = parseEthernet(request);
   if (!eth || eth.etherType !== ETHERTYPE_IPV4) throw new DpfwdError('EPACKET', 'echo request is not an IPv4 Ethernet frame');
   const ip = parseIpv4(request, eth.payloadOffset, true)!;
@@ -153,11 +154,12 @@ export interface IcmpErrorOptions {
   code: number;
   /** The offending frame, as received (Ethernet and all). */
   original: Buffer;
-  /** The router's address on the interface the error leaves by. */
-  srcIp: string;
-  srcMac: string;
+  /** The router's address on the interface the error leaves by (a number: uint32 host order). */
+  srcIp: string | number;
+  /** text, or the number from src/net/mac.ts */
+  srcMac: string | Mac;
   /** Default the original's source MAC. */
-  dstMac?: string;
+  dstMac?: string | Mac;
   vlan?: EthernetOptions['vlan'];
   ttl?: number;
   /** Default 0xC0: precedence 6, internetwork control (RFC 1812 4.3.2.5). */
@@ -168,7 +170,7 @@ export interface IcmpErrorOptions {
   /** Parameter problem pointer (type 12), default 0. */
   pointer?: number;
   /** Gateway address for a redirect (type 5), required there. */
-  gateway?: string;
+  gateway?: string | number;
   /** Passed to mayGenerateIcmpError. */
   directedBroadcasts?: Iterable<string>;
   /** Build even when mayGenerateIcmpError says no (tests of the suppression path only). */
@@ -205,7 +207,7 @@ export function buildIcmpError(opts: IcmpErrorOptions): Buffer {
   const rest = Buffer.alloc(4);
   if (fragNeeded) rest.writeUInt16BE(opts.mtu!, 2);
   if (type === ICMP_PARAM_PROBLEM) rest[0] = opts.pointer ?? 0;
-  if (type === ICMP_REDIRECT) rest.writeUInt32BE(parseIPv4(opts.gateway!), 0);
+  if (type === ICMP_REDIRECT) rest.writeUInt32BE(typeof opts.gateway === 'number' ? opts.gateway : parseIPv4(opts.gateway!), 0);
   return buildIpv4Frame({
     dstMac: opts.dstMac ?? eth.srcMac,
     srcMac: opts.srcMac,

@@ -12,10 +12,10 @@ export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
 export const IPV4_HEADER_LEN = 20;
 
-/** A dotted quad as 4 bytes in network order (builders take addresses as text). */
-export function ipToBuffer(ip: string): Buffer {
+/** An address as 4 bytes in network order: a uint32 (host order) as it is, a dotted quad parsed. */
+export function ipToBuffer(ip: string | number): Buffer {
   const b = Buffer.alloc(4);
-  writeIPv4(b, 0, parseIPv4(ip));
+  writeIPv4(b, 0, typeof ip === 'number' ? ip : parseIPv4(ip));
   return b;
 }
 
@@ -40,8 +40,9 @@ export function notUniqueHostReason(ip: string): string | undefined {
 }
 
 export interface Ipv4Options {
-  src: string;
-  dst: string;
+  /** dotted text (tests, tools) or a uint32 in host order (the router's own: nothing to parse) */
+  src: string | number;
+  dst: string | number;
   protocol: number;
   ttl?: number;
   id?: number;
@@ -93,8 +94,8 @@ export function writeIpv4Header(buf: Buffer, off: number, opts: Ipv4Options, pay
   buf[off + 8] = u(opts.ttl, 64, 255, 'ttl');
   buf[off + 9] = u(opts.protocol, 0, 255, 'protocol');
   buf.writeUInt16BE(0, off + 10);
-  writeIPv4(buf, off + 12, parseIPv4(opts.src));
-  writeIPv4(buf, off + 16, parseIPv4(opts.dst));
+  ipToBuffer(opts.src).copy(buf, off + 12);
+  ipToBuffer(opts.dst).copy(buf, off + 16);
   if (opts.options) {
     buf.fill(0, off + 20, off + hl);
     opts.options.copy(buf, off + 20);

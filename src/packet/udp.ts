@@ -7,7 +7,7 @@ import { IPPROTO_UDP, Ipv4Options, buildIpv4Frame, ipToBuffer, ipv4HeaderLength 
 export const UDP_HEADER_LEN = 8;
 
 /** One's-complement sum of the IPv4 pseudo-header (src, dst, zero, protocol, length). */
-export function pseudoHeaderSum(src: string, dst: string, protocol: number, length: number): number {
+export function pseudoHeaderSum(src: string | number, dst: string | number, protocol: number, length: number): number {
   const ph = Buffer.alloc(12);
   ipToBuffer(src).copy(ph, 0);
   ipToBuffer(dst).copy(ph, 4);
@@ -20,7 +20,7 @@ export function pseudoHeaderSum(src: string, dst: string, protocol: number, leng
  * UDP checksum of `segment` (header + data, with its checksum field as given: zero it first when
  * computing). A computed 0 is sent as 0xFFFF (RFC 768).
  */
-export function udpChecksum(src: string, dst: string, segment: Buffer): number {
+export function udpChecksum(src: string | number, dst: string | number, segment: Buffer): number {
   const c = internetChecksum(segment, 0, segment.length, pseudoHeaderSum(src, dst, IPPROTO_UDP, segment.length));
   return c === 0 ? 0xffff : c;
 }

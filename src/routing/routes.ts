@@ -206,6 +206,26 @@ function isPortName(text: string, s: number, e: number): boolean {
 }
 
 /**
+ * How a caller words the one route parser's problems: the parser finds the problem, the caller
+ * says it in its own terms (route files add `line N: ` themselves, see parseRouteRange).
+ */
+export interface RouteWording {
+  /** l3fwd's `R<prefix> <port id>` lines are route-file syntax only */
+  l3fwd: boolean;
+  /** a keyword in "needs a value": files name it bare, the CLI quotes the word as typed */
+  keyword: (w: string) => string;
+  /** a next hop that is no unicast address (`problem` from unicastProblem) */
+  badVia: (word: string, problem: string) => string;
+}
+
+/** Route files (`route load`, l3fwd R lines allowed). */
+export const FILE_WORDING: RouteWording = { l3fwd: true, keyword: (w) => w, badVia: (w, p) => `via ${w}: ${p}, not a next-hop address` };
+/** `dpfwd route add PREFIX WORDS…` on the command line. */
+export const CLI_WORDING: RouteWording = { ...FILE_WORDING, l3fwd: false, keyword: (w) => `'${w}'` };
+/** The control socket's route.add fields (the config's words for a bad gateway). */
+export const FIELD_WORDING: RouteWording = { l3fwd: false, keyword: (w) => w, badVia: (_w, p) => `${p}, not a unicast host address` };
+
+/**
  * Parses one route-file line. Accepts
  *   `10.20.0.0/16 via 10.2.0.2 [port east]`, `10.20.0.0/16 port east [via 10.2.0.2]`
  *   (`dev` is an alias of `port`), `10.20.0.0/16 blackhole`, l3fwd's `R10.20.0.0/16 1`,
@@ -214,14 +234,38 @@ function isPortName(text: string, s: number, e: number): boolean {
  */
 export function parseRouteLine(line: string, lineNo = 1): RouteEntry | null {
   const b = new RouteBatch(1);
-  return parseRouteRange(line, 0, line.length, lineNo, b) ? b.entry(0) : null;
+  return parseRouteRange(line, 0, line.length, lineNo, b, FILE_WORDING) ? b.entry(0) : null;
+}
+
+/**
+ * One route given as words, the prefix first (`10.20.0.0/16 via 10.2.0.2 port east`): the CLI's
+ * arguments, the control socket's fields (routeFromFields). The same parser as route files,
+ * worded for the caller; throws DpfwdError('EINVAL') with the problem alone (no line number).
+ */
+export function parseRouteWords(words: readonly string[], wording: RouteWording = CLI_WORDING): RouteEntry {
+  for (const w of words) {
+    if (w === '' || /[\s#]/.test(w)) fail(`'${w}' is not one word of a route`);
+  }
+  const text = words.join(' ');
+  const b = new RouteBatch(1);
+  if (!parseRouteRange(text, 0, text.length, 0, b, wording)) fail('a route needs a prefix, e.g. 10.20.0.0/16 via 10.2.0.2');
+  return b.entry(0);
+}
+
+/** The control socket's route fields ({prefix, via?, port?, blackhole?}) through the one parser. */
+export function routeFromFields(f: { prefix: string; via?: string; port?: string; blackhole?: boolean }): RouteEntry {
+  const words = [f.prefix];
+  if (f.via !== undefined) words.push('via', f.via);
+  if (f.port !== undefined) words.push('port', f.port);
+  if (f.blackhole) words.push('blackhole');
+  return parseRouteWords(words, FIELD_WORDING);
 }
 
 /**
  * parseRouteLine over text[from, to), appending the route to `batch`; false for a blank or
  * comment line. No slicing, so a million-line file makes no garbage per line.
  */
-function parseRouteRange(text: string, from: number, to: number, lineNo: number, batch: RouteBatch): boolean {
+function parseRouteRange(text: string, from: number, to: number, lineNo: number, batch: RouteBatch, wording: RouteWording): boolean {
   const starts = TOK_START;
   const ends = TOK_END;
   let n = 0;
@@ -232,18 +276,18 @@ function parseRouteRange(text: string, from: number, to: number, lineNo: number,
     if (i >= to || c === 35 /* # */) break;
     const st = i;
     while (i < to && !isSpace(c) && c !== 35) c = text.charCodeAt(++i);
-    if (n === TOK_MAX) fail(`line ${lineNo}: too many words for a route`);
+    if (n === TOK_MAX) fail(`${lineNo > 0 ? `line ${lineNo}: ` : ''}too many words for a route`);
     starts[n] = st;
     ends[n] = i;
     n++;
   }
   if (n === 0) return false;
   const tok = (k: number) => text.slice(starts[k], ends[k]);
-  const err = (msg: string): never => fail(`line ${lineNo}: ${msg}`);
+  const err = (msg: string): never => fail(lineNo > 0 ? `line ${lineNo}: ${msg}` : msg);
 
   // the prefix, fast path first
   let pStart = starts[0];
-  const l3fwd = text.charCodeAt(pStart) === 82; /* R */
+  const l3fwd = wording.l3fwd && text.charCodeAt(pStart) === 82; /* R */
   if (l3fwd) pStart++;
   const pEnd = ends[0];
   let slash = -1;
@@ -298,7 +342,7 @@ function parseRouteRange(text: string, from: number, to: number, lineNo: number,
     }
     const isVia = wordIs(text, s, e, 'via');
     if (isVia || wordIs(text, s, e, 'port') || wordIs(text, s, e, 'dev')) {
-      if (k + 1 >= n) err(`${tok(k)} needs a value`);
+      if (k + 1 >= n) err(`${wording.keyword(tok(k))} needs a value`);
       const vs = starts[k + 1];
       const ve = ends[k + 1];
       if (isVia) {
@@ -312,7 +356,7 @@ function parseRouteRange(text: string, from: number, to: number, lineNo: number,
           }
         }
         const p = unicastProblem(a);
-        if (p) err(`via ${tok(k + 1)}: ${p}, not a next-hop address`);
+        if (p) err(wording.badVia(tok(k + 1), p));
         via = a;
       } else {
         if (port !== 0) err(`port given twice`);
@@ -377,7 +421,7 @@ export function parseRouteFile(text: string): { routes: RouteBatch; errors: stri
     if (nl < 0) nl = total;
     lineNo++;
     try {
-      parseRouteRange(text, pos, nl, lineNo, routes);
+      parseRouteRange(text, pos, nl, lineNo, routes, FILE_WORDING);
     } catch (e) {
       if (!(e instanceof DpfwdError)) throw e;
       errors.push(e.message);

@@ -4,7 +4,7 @@ import { DpfwdError } from '../errors';
 import { cpusAllowed, cpuListString, DEFAULT_LCORES, lcoresOutside, parseLcoreList } from '../host/cpus';
 import { groupConflicts } from './bind';
 import { addressConflicts, resolveDeviceRefs } from './podenv';
-import { isVdev, pciAddressOf } from '../net/device';
+import { deviceName, devargs, isVdev, pciAddressOf } from '../net/device';
 import { BIFURCATED_DRIVERS, isDpdkDriver, listEthernetDevices, PciDevice, readPciDevice, SysRoot } from './sysfs';
 
 export type CheckStatus = 'OK' | 'WARN' | 'FAIL';
@@ -332,8 +332,8 @@ export function runDoctor(opts: DoctorOptions = {}): DoctorReport {
  * attach an XDP program so the peer stops sending TSO super-frames (docs/kernel-ports.md).
  */
 export function afPacketOnVeth(label: string, device: string, sys: SysRoot): DoctorCheck | undefined {
-  if (!/^net_af_packet/.test(device)) return undefined;
-  const iface = /(?:^|,)iface=([^,]+)/.exec(device)?.[1];
+  if (!/^net_af_packet/.test(deviceName(device))) return undefined;
+  const iface = devargs(device).get('iface'); // the one device-string parser (src/net/device.ts)
   if (!iface) return undefined;
   const dir = `sys/class/net/${iface}`;
   const ifindex = sys.read(`${dir}/ifindex`)?.trim();

@@ -4,24 +4,8 @@ import { request } from '../../api/client';
 import { clientOptions, ClientArgs } from '../client-options';
 import { print, table } from '../format';
 import { DpfwdError } from '../../errors';
-
-/** `route add PREFIX [via ADDR] [port NAME] [blackhole]`: iproute2-style words after the prefix. */
-export function parseRouteWords(words: string[]): { via?: string; port?: string; blackhole?: boolean } {
-  const out: { via?: string; port?: string; blackhole?: boolean } = {};
-  for (let i = 0; i < words.length; i++) {
-    const w = words[i];
-    if (w === 'blackhole') { out.blackhole = true; continue; }
-    if (w === 'via' || w === 'port' || w === 'dev') {
-      const v = words[i + 1];
-      if (v === undefined) throw new DpfwdError('EINVAL', `'${w}' needs a value`);
-      if (w === 'via') out.via = v; else out.port = v;
-      i++;
-      continue;
-    }
-    throw new DpfwdError('EINVAL', `unexpected word '${w}': expected via <address>, port <name> or blackhole`);
-  }
-  return out;
-}
+import { formatIPv4, formatPrefix } from '../../net/ipv4';
+import { parseRouteWords } from '../../routing/routes';
 
 type A = ClientArgs & { action: string; prefix?: string; words?: string[] };
 
@@ -37,7 +21,10 @@ export const routeCommand: CommandModule<object, A> = {
     switch (a.action) {
       case 'add': {
         if (!a.prefix) throw new DpfwdError('EINVAL', 'route add needs a prefix, e.g. dpfwd route add 10.20.0.0/16 via 10.2.0.2');
-        const r = await request(a.socket, 'route.add', { prefix: a.prefix, ...parseRouteWords(words) });
+        // `route add PREFIX [via ADDR] [port NAME] [blackhole]`: the one route parser, CLI-worded
+        const e = parseRouteWords([a.prefix, ...words]);
+        const fields = { prefix: formatPrefix(e), via: e.via !== undefined ? formatIPv4(e.via) : undefined, port: e.port, blackhole: e.blackhole || undefined };
+        const r = await request(a.socket, 'route.add', fields);
         print(a.json, r, () => '');
         break;
       }
