@@ -7,19 +7,15 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { buildUdp4, writePcap } from '../src/packet';
-import { DPFWD, startForwarder, Running, tmpDir, totals, waitFor } from './helpers/forwarder';
+import { DPFWD, startForwarder, Running, tmpDir, totals, waitFor, dpfwdCli, dpfwdJson } from './helpers/forwarder';
 
 describe('dpfwd CLI against a running forwarder', function () {
   this.timeout(60000);
   let fwd: Running;
   let dir: string;
 
-  const cli = (...args: string[]) => spawnSync(process.execPath, [DPFWD, '--socket', fwd.socket, ...args], { encoding: 'utf8', timeout: 30000 });
-  const json = (...args: string[]) => {
-    const r = cli(...args, '-j');
-    assert.equal(r.status, 0, r.stderr);
-    return JSON.parse(r.stdout);
-  };
+  const cli = (...args: string[]) => dpfwdCli(fwd, args);
+  const json = (...args: string[]) => dpfwdJson(fwd, args);
 
   before(async () => {
     dir = tmpDir('cli');

@@ -12,15 +12,9 @@ import { parseIPv4 } from '../src/net/ipv4';
 import { formatMac, parseMac, readMac } from '../src/net/mac';
 import { buildArpRequest, buildIcmpEchoRequest, parseFrame } from '../src/packet';
 import { Interfaces } from '../src/routing/interfaces';
-import { FibWriter, Rib } from '../src/routing/rib';
+import { Rib } from '../src/routing/rib';
+import { NullFib } from './helpers/nullfib';
 
-class NullFib implements FibWriter {
-  fibAdd(): void {}
-  fibDel(): void {}
-  fibAddBulk(addrs: Uint32Array): number { return addrs.length; }
-  nexthopSet(): void {}
-  nexthopActionWithPort(): void {}
-}
 
 const PUNTS = ['arp', 'local', 'ttl_expired', 'no_route', 'unresolved', 'mtu_exceeded'];
 const WEST_MAC = parseMac('02:00:00:00:00:01');

@@ -16,7 +16,7 @@ import { ControlServer, prepareSocketPath, replyLine, startControlServer } from 
 import { request } from '../src/api/client';
 import { CONTROL_REFUSALS, Refusals } from '../src/metrics/refusals';
 import { createMetrics, MetricsServer, MetricsSource, startMetricsServer } from '../src/metrics';
-import { DPFWD, freePort, startForwarder, Running, tmpDir, waitFor } from './helpers/forwarder';
+import { freePort, startForwarder, Running, tmpDir, waitFor, dpfwdCli } from './helpers/forwarder';
 import { ping, Topology } from './helpers/netns';
 
 type Answer = { id: unknown; ok: boolean; result?: any; error?: { code: string; message: string } };
@@ -372,7 +372,7 @@ describe('hostile clients against a running forwarder between two namespaces', f
   let dir: string;
   let port: number;
   const topo = new Topology();
-  const cli = (...args: string[]) => spawnSync(process.execPath, [DPFWD, '--socket', fwd.socket, ...args], { encoding: 'utf8', timeout: 30000 });
+  const cli = (...args: string[]) => dpfwdCli(fwd, args);
   /** The CLI and `show` answer, the workers run, and a ping crosses the forwarder. */
   const stillWorks = async () => {
     const r = cli('show', 'ports');

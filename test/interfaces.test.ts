@@ -4,9 +4,8 @@
  * addresses, routes and neighbours, and the errors that name cause and fix.
  */
 import { strict as assert } from 'assert';
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
-import { DPFWD, startForwarder, Running, tmpDir } from './helpers/forwarder';
+import { startForwarder, Running, tmpDir, dpfwdCli, dpfwdJson } from './helpers/forwarder';
 import { Interfaces } from '../src/routing/interfaces';
 
 describe('interfaces: VLAN sub-interfaces (control plane)', function () {
@@ -14,12 +13,8 @@ describe('interfaces: VLAN sub-interfaces (control plane)', function () {
   let fwd: Running;
   let dir: string;
 
-  const cli = (...args: string[]) => spawnSync(process.execPath, [DPFWD, '--socket', fwd.socket, ...args], { encoding: 'utf8', timeout: 30000 });
-  const json = (...args: string[]) => {
-    const r = cli(...args, '-j');
-    assert.equal(r.status, 0, r.stderr);
-    return JSON.parse(r.stdout);
-  };
+  const cli = (...args: string[]) => dpfwdCli(fwd, args);
+  const json = (...args: string[]) => dpfwdJson(fwd, args);
 
   before(async () => {
     dir = tmpDir('ifaces');

@@ -7,17 +7,11 @@ import { strict as assert } from 'assert';
 import { ArpConfig } from '../src/config/types';
 import { DpfwdError } from '../src/errors';
 import { Neighbors, NeighEntry } from '../src/neighbors';
-import { FibWriter, Rib } from '../src/routing/rib';
+import { Rib } from '../src/routing/rib';
 import { parseIPv4 } from '../src/net/ipv4';
 import { Mac, parseMac } from '../src/net/mac';
+import { NullFib } from './helpers/nullfib';
 
-class NullFib implements FibWriter {
-  fibAdd(): void {}
-  fibDel(): void {}
-  fibAddBulk(addrs: Uint32Array): number { return addrs.length; }
-  nexthopSet(): void {}
-  nexthopActionWithPort(): void {}
-}
 
 const ip = parseIPv4;
 const MAC_A = parseMac('02:00:00:00:00:0a');

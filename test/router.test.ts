@@ -4,15 +4,14 @@
  * Real traffic from ping, tracepath, traceroute and iperf3.
  */
 import { strict as assert } from 'assert';
-import { spawnSync } from 'child_process';
 import * as path from 'path';
-import { DPFWD, ROOT, startForwarder, Running, totals } from './helpers/forwarder';
+import { ROOT, startForwarder, Running, totals, dpfwdCli } from './helpers/forwarder';
 import { Topology, ping, pingAsync, sh, spawnIn } from './helpers/netns';
 
 const ARP = { reachableMs: 1500, staleMs: 5000, retransmitMs: 200, probes: 2 };
 
 function cli(fwd: Running, args: string[]) {
-  return spawnSync(process.execPath, [DPFWD, '--socket', fwd.socket, ...args], { encoding: 'utf8', timeout: 20000 });
+  return dpfwdCli(fwd, args, 20000);
 }
 
 function hostMac(ns: string, dev: string): string {

@@ -2,7 +2,8 @@
  * Runs a real `dpfwd run` in a child process (one EAL per process) on virtual devices, and talks
  * to it through its control socket. Nothing here stubs the dataplane.
  */
-import { ChildProcess, spawn } from 'child_process';
+import { strict as assert } from 'assert';
+import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as net from 'net';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -130,4 +131,16 @@ export function freePort(): Promise<number> {
       s.close(() => resolve(p));
     });
   });
+}
+
+/** Runs the real `dpfwd` CLI against a forwarder's socket (synchronously, as a user would). */
+export function dpfwdCli(fwd: Running, args: string[], timeoutMs = 30000) {
+  return spawnSync(process.execPath, [DPFWD, '--socket', fwd.socket, ...args], { encoding: 'utf8', timeout: timeoutMs });
+}
+
+/** `dpfwd … -j`, asserted to succeed, parsed. */
+export function dpfwdJson(fwd: Running, args: string[]): any {
+  const r = dpfwdCli(fwd, [...args, '-j']);
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout);
 }
