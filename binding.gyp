@@ -13,6 +13,7 @@
         "native/dataplane/punt.c",
         "native/dataplane/fib.c",
         "native/dataplane/kernel_port.c",
+        "native/dataplane/mirror.c",
         "native/binding/binding.cc"
       ],
       "include_dirs": [
