@@ -59,6 +59,7 @@ describe('config: defaults', () => {
       icmp: { unreachable: true, rateLimit: 1000, burst: 50 },
       arp: { reachableMs: 30000, staleMs: 60000, retransmitMs: 1000, probes: 3, queueLen: 4, maxEntries: 4096, maxIncomplete: 256, newPerSecond: 100, lockMs: 1000 },
       mempool: { mbufs: 0, cacheSize: 256 },
+      linux: { mirrors: {} },
       warnings: [],
     };
     assert.deepEqual(c, want);
@@ -193,6 +194,14 @@ neighbors:
   });
 });
 
+describe('config: linux mirrors', () => {
+  it('mirror: true mirrors every port under its own name; a mapping picks ports and names', () => {
+    assert.deepEqual(parseConfig(`${PORTS}linux: {netns: dpfwd, mirror: true}`, 't').linux, { netns: 'dpfwd', mirrors: { west: 'west', east: 'east' } });
+    assert.deepEqual(parseConfig(`${PORTS}linux: {mirror: {west: wmirror, east: false}}`, 't').linux, { mirrors: { west: 'wmirror' } });
+    assert.deepEqual(parseConfig(`${PORTS}linux: {mirror: false}`, 't').linux, { mirrors: {} });
+  });
+});
+
 describe('config: workers', () => {
   it('auto assigns (port, queue) pairs round-robin across worker lcores', () => {
     const c = parseConfig(`eal: {lcores: "0-3"}
@@ -246,8 +255,8 @@ describe('config: warnings', () => {
 const ERRORS: [string, string, string[]][] = [
   ['empty file', '', ['the configuration is empty; at least eal and ports are needed (see examples/demo.yaml)']],
   ['top level not a mapping', '- a\n- b', ['expected a mapping of sections (eal, ports, …) at the top level, got a list']],
-  ['unknown top-level key with suggestion', `${PORTS}neighbours: []`, ['neighbours: unknown key; did you mean neighbors? (valid keys: eal, ports, interfaces, workers, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool)']],
-  ['unknown top-level key without suggestion', `${PORTS}zebra: 1`, ['zebra: unknown key (valid keys: eal, ports, interfaces, workers, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool)']],
+  ['unknown top-level key with suggestion', `${PORTS}neighbours: []`, ['neighbours: unknown key; did you mean neighbors? (valid keys: eal, ports, interfaces, workers, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool, linux)']],
+  ['unknown top-level key without suggestion', `${PORTS}zebra: 1`, ['zebra: unknown key (valid keys: eal, ports, interfaces, workers, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool, linux)']],
   ['unknown eal key', `${PORTS}eal: {lcore: "0-1"}`, ['eal.lcore: unknown key; did you mean lcores? (valid keys: lcores, inMemory, filePrefix, args, logLevel, hugepagesMiB, telemetry)']],
   ['unknown port key', `ports: [{name: a, device: net_null0, addresses: 10.1.0.1/24}]`, ['ports[0].addresses: unknown key; did you mean address? (valid keys: name, device, rxQueues, rxDescriptors, txDescriptors, mtu, mac, address)']],
   ['section not a mapping', `${PORTS}eal: "0-1"`, ['eal: expected a mapping, got "0-1"']],
@@ -391,6 +400,16 @@ const ERRORS: [string, string, string[]][] = [
     'mempool.mbufs: expected an integer from 1023 to 2147483647, got 100',
     'mempool.cacheSize: expected an integer from 0 to 512, got 1024',
   ]],
+  // linux (mirrors)
+  ['linux.mirror errors', `${PORTS}linux: {netns: "a/b", mirror: {west: 3, north: true, east: "x y"}}`, [
+    'linux.netns: "a/b" is not a namespace name: use 1-64 letters, digits, _ . or -',
+    'linux.mirror.west: expected true, false or a Linux interface name (1-15 letters, digits, _ . -), got 3',
+    'linux.mirror.north: no port north; ports are: west, east (VLAN sub-interfaces have no mirror)',
+    'linux.mirror.east: expected true, false or a Linux interface name (1-15 letters, digits, _ . -), got "x y"',
+  ]],
+  ['linux.mirror not a mapping', `${PORTS}linux: {mirror: [west]}`, ['linux.mirror: expected true, false or a mapping of port names to true, false or an interface name, got ["west"]']],
+  ['two mirrors of one name', `${PORTS}linux: {mirror: {west: m0, east: m0}}`, ["linux.mirror.east: mirror name m0 is also port west's: each mirror needs its own name"]],
+  ['unknown linux key', `${PORTS}linux: {mirrors: true}`, ['linux.mirrors: unknown key; did you mean mirror? (valid keys: netns, mirror)']],
   // YAML syntax
   ['YAML syntax error names line:col', 'ports:\n  - {name: a,\n', ['test.yaml:3:1: YAML syntax error: Flow map in block collection must be sufficiently indented and end with a }']],
   ['duplicate YAML key', `${PORTS}eal: {}\neal: {}`, ['test.yaml:5:1: YAML syntax error: Map keys must be unique']],
@@ -534,9 +553,9 @@ ports:
 
 describe('config: live and restart keys', () => {
   it('every top-level key is classified', () => {
-    assert.deepEqual(Object.keys(KEY_CHANGE).sort(), ['arp', 'control', 'eal', 'fib', 'icmp', 'interfaces', 'mempool', 'metrics', 'neighbors', 'ports', 'punt', 'routes', 'workers']);
+    assert.deepEqual(Object.keys(KEY_CHANGE).sort(), ['arp', 'control', 'eal', 'fib', 'icmp', 'interfaces', 'linux', 'mempool', 'metrics', 'neighbors', 'ports', 'punt', 'routes', 'workers']);
     assert.deepEqual([...LIVE_KEYS].sort(), ['arp', 'icmp', 'interfaces', 'neighbors', 'ports[].address', 'routes']);
-    assert.deepEqual([...RESTART_KEYS], ['eal', 'ports', 'workers', 'fib', 'metrics', 'control', 'punt', 'mempool']);
+    assert.deepEqual([...RESTART_KEYS], ['eal', 'ports', 'workers', 'fib', 'metrics', 'control', 'punt', 'mempool', 'linux']);
   });
 });
 

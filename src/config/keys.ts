@@ -50,6 +50,8 @@ export const CONFIG_KEYS = {
     keys: { reachableMs: 30000, staleMs: 60000, retransmitMs: 1000, probes: 3, queueLen: 4, maxEntries: 4096, maxIncomplete: 256, newPerSecond: 100, lockMs: 1000 },
   },
   mempool: { change: 'restart', keys: { mbufs: 0, cacheSize: 256 } },
+  /** the Linux control-plane path (docs/linux.md): mirror interfaces in a namespace */
+  linux: { change: 'restart', keys: { netns: undefined, mirror: false } },
 } as const;
 
 /** Mappings inside a section's list items: a worker's rx entries. */
@@ -78,6 +80,7 @@ export const VALID_KEYS = {
   icmp: keysOf('icmp'),
   arp: keysOf('arp'),
   mempool: keysOf('mempool'),
+  linux: keysOf('linux'),
 } as const satisfies Record<string, readonly string[]>;
 
 type Defaults<S extends Section> = { readonly [K in keyof (typeof CONFIG_KEYS)[S]['keys'] as (typeof CONFIG_KEYS)[S]['keys'][K] extends undefined ? never : K]: (typeof CONFIG_KEYS)[S]['keys'][K] };
@@ -93,6 +96,7 @@ export const DEFAULTS = {
   icmp: CONFIG_KEYS.icmp.keys as Defaults<'icmp'>,
   arp: CONFIG_KEYS.arp.keys as Defaults<'arp'>,
   mempool: CONFIG_KEYS.mempool.keys as Defaults<'mempool'>,
+  linux: CONFIG_KEYS.linux.keys as Defaults<'linux'>,
 };
 
 /** Per top-level key. `ports` is restart except `ports[].address`, which is live (see PORT_LIVE_KEYS). */

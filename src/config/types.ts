@@ -208,6 +208,14 @@ export interface MempoolConfig {
   cacheSize: number;
 }
 
+/** The Linux control-plane path (docs/linux.md). */
+export interface LinuxConfig {
+  /** the namespace the mirrors live in (created if absent); undefined: dpfwd's own */
+  netns?: string;
+  /** port name → the name of its mirror interface in Linux, for the ports that have one */
+  mirrors: Record<string, string>;
+}
+
 export interface Config {
   /** where it came from (a path, or a name given to parseConfig) */
   source: string;
@@ -228,6 +236,7 @@ export interface Config {
   icmp: IcmpConfig;
   arp: ArpConfig;
   mempool: MempoolConfig;
+  linux: LinuxConfig;
   /** things that are valid but probably not what was meant; log them at start */
   warnings: string[];
 }

@@ -29,6 +29,7 @@ import type {
   FibConfig,
   InterfaceConfig,
   IcmpConfig,
+  LinuxConfig,
   LogLevel,
   MempoolConfig,
   MetricsConfig,
@@ -691,6 +692,50 @@ function validateMempool(c: Ctx, v: unknown): MempoolConfig {
   return { mbufs, cacheSize };
 }
 
+/** A Linux interface name (IFNAMSIZ − 1 characters; no '/', ':' or whitespace). */
+export const LINUX_IFNAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/;
+/** A network namespace name as `ip netns` keeps it (a file in /run/netns). */
+export const NETNS_NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
+
+function validateLinux(c: Ctx, v: unknown, ports: PortConfig[]): LinuxConfig {
+  const o = c.map('linux', v, KEYS.linux) ?? {};
+  let netns: string | undefined;
+  if (o.netns !== undefined) {
+    netns = c.str('linux.netns', o.netns, 'a network namespace name');
+    if (netns !== undefined && !NETNS_NAME_RE.test(netns)) {
+      c.err('linux.netns', `${JSON.stringify(netns)} is not a namespace name: use 1-64 letters, digits, _ . or -`);
+      netns = undefined;
+    }
+  }
+  const mirrors: Record<string, string> = {};
+  const m = o.mirror ?? DEFAULTS.linux.mirror;
+  if (typeof m === 'boolean') {
+    if (m) for (const p of ports) mirrors[p.name] = p.name;
+  } else if (m !== null && typeof m === 'object' && !Array.isArray(m)) {
+    for (const [port, want] of Object.entries(m as Record<string, unknown>)) {
+      const path = `linux.mirror.${port}`;
+      if (!ports.some((p) => p.name === port)) {
+        c.err(path, `no port ${port}; ports are: ${ports.map((p) => p.name).join(', ') || 'none'} (VLAN sub-interfaces have no mirror)`);
+      } else if (typeof want === 'boolean') {
+        if (want) mirrors[port] = port;
+      } else if (typeof want === 'string' && LINUX_IFNAME_RE.test(want) && want !== '.' && want !== '..') {
+        mirrors[port] = want;
+      } else {
+        c.err(path, `expected true, false or a Linux interface name (1-15 letters, digits, _ . -), got ${JSON.stringify(want)}`);
+      }
+    }
+  } else {
+    c.err('linux.mirror', `expected true, false or a mapping of port names to true, false or an interface name, got ${JSON.stringify(m)}`);
+  }
+  const seen = new Map<string, string>();
+  for (const [port, name] of Object.entries(mirrors)) {
+    const other = seen.get(name);
+    if (other) c.err(`linux.mirror.${port}`, `mirror name ${name} is also port ${other}'s: each mirror needs its own name`);
+    seen.set(name, port);
+  }
+  return netns !== undefined ? { netns, mirrors } : { mirrors };
+}
+
 // ---------------------------------------------------------------------------------------------
 
 /**
@@ -731,6 +776,7 @@ export function validateConfig(raw: unknown, source: string, sourceOf: SourceOf 
     icmp: validateIcmp(c, top.icmp),
     arp: validateArp(c, top.arp, fib),
     mempool: validateMempool(c, top.mempool),
+    linux: validateLinux(c, top.linux, ports),
     warnings: c.warnings,
   };
   if (c.errors.length === 0 && config.mempool.mbufs > 0) {
