@@ -59,7 +59,7 @@ describe('config: defaults', () => {
       icmp: { unreachable: true, rateLimit: 1000, burst: 50 },
       arp: { reachableMs: 30000, staleMs: 60000, retransmitMs: 1000, probes: 3, queueLen: 4, maxEntries: 4096, maxIncomplete: 256, newPerSecond: 100, lockMs: 1000 },
       mempool: { mbufs: 0, cacheSize: 256 },
-      linux: { mirrors: {} },
+      linux: { mirrors: {}, queueLen: 1000 },
       warnings: [],
     };
     assert.deepEqual(c, want);
@@ -196,9 +196,9 @@ neighbors:
 
 describe('config: linux mirrors', () => {
   it('mirror: true mirrors every port under its own name; a mapping picks ports and names', () => {
-    assert.deepEqual(parseConfig(`${PORTS}linux: {netns: dpfwd, mirror: true}`, 't').linux, { netns: 'dpfwd', mirrors: { west: 'west', east: 'east' } });
-    assert.deepEqual(parseConfig(`${PORTS}linux: {mirror: {west: wmirror, east: false}}`, 't').linux, { mirrors: { west: 'wmirror' } });
-    assert.deepEqual(parseConfig(`${PORTS}linux: {mirror: false}`, 't').linux, { mirrors: {} });
+    assert.deepEqual(parseConfig(`${PORTS}linux: {netns: dpfwd, mirror: true}`, 't').linux, { netns: 'dpfwd', mirrors: { west: 'west', east: 'east' }, queueLen: 1000 });
+    assert.deepEqual(parseConfig(`${PORTS}linux: {mirror: {west: wmirror, east: false}}`, 't').linux, { mirrors: { west: 'wmirror' }, queueLen: 1000 });
+    assert.deepEqual(parseConfig(`${PORTS}linux: {mirror: false, queueLen: 64}`, 't').linux, { mirrors: {}, queueLen: 64 });
   });
 });
 
@@ -409,7 +409,7 @@ const ERRORS: [string, string, string[]][] = [
   ]],
   ['linux.mirror not a mapping', `${PORTS}linux: {mirror: [west]}`, ['linux.mirror: expected true, false or a mapping of port names to true, false or an interface name, got ["west"]']],
   ['two mirrors of one name', `${PORTS}linux: {mirror: {west: m0, east: m0}}`, ["linux.mirror.east: mirror name m0 is also port west's: each mirror needs its own name"]],
-  ['unknown linux key', `${PORTS}linux: {mirrors: true}`, ['linux.mirrors: unknown key; did you mean mirror? (valid keys: netns, mirror)']],
+  ['unknown linux key', `${PORTS}linux: {mirrors: true}`, ['linux.mirrors: unknown key; did you mean mirror? (valid keys: netns, mirror, queueLen)']],
   // YAML syntax
   ['YAML syntax error names line:col', 'ports:\n  - {name: a,\n', ['test.yaml:3:1: YAML syntax error: Flow map in block collection must be sufficiently indented and end with a }']],
   ['duplicate YAML key', `${PORTS}eal: {}\neal: {}`, ['test.yaml:5:1: YAML syntax error: Map keys must be unique']],

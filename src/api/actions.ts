@@ -3,6 +3,7 @@
  * tests all call these; front ends only parse and print.
  */
 import type { ControlPlane } from '../controlplane';
+import type { Mirrors } from '../controlplane/mirrors';
 import type { Config } from '../config/types';
 import type { Dataplane } from '../dataplane';
 import type { PortState } from '../forwarder';
@@ -63,6 +64,8 @@ export interface Router {
   ports: readonly PortState[];
   config: Pick<Config, 'punt' | 'workers'>;
   cp: Pick<ControlPlane, 'counters' | 'neighbors' | 'neighborRows'>;
+  /** Linux mirror interfaces, when linux.mirror is on */
+  mirrors?: Pick<Mirrors, 'rows' | 'dropsByInterface'>;
   startedAt: number;
 }
 
@@ -386,6 +389,11 @@ export function showControlPlane(ctx: Ctx) {
   };
 }
 
+/** `show mirrors`: each Linux mirror with frames both ways and drops by reason ([] when linux.mirror is off). */
+export function showMirrors(ctx: Ctx) {
+  return ctx.fwd.mirrors?.rows() ?? [];
+}
+
 /** The same check as GET /healthz (src/metrics/health.ts): one health, two ways to ask. */
 export function health(ctx: Ctx) {
   const alive = ctx.fwd.dp.workersAlive();
@@ -399,6 +407,7 @@ export const ACTIONS: Record<string, (ctx: Ctx, args: Args) => unknown> = {
   'show.workers': showWorkers,
   'show.counters': showCounters,
   'show.controlplane': showControlPlane,
+  'show.mirrors': showMirrors,
   'stats.clear': statsClear,
   'route.add': routeAdd,
   'route.del': routeDel,

@@ -51,7 +51,7 @@ export const CONFIG_KEYS = {
   },
   mempool: { change: 'restart', keys: { mbufs: 0, cacheSize: 256 } },
   /** the Linux control-plane path (docs/linux.md): mirror interfaces in a namespace */
-  linux: { change: 'restart', keys: { netns: undefined, mirror: false } },
+  linux: { change: 'restart', keys: { netns: undefined, mirror: false, queueLen: 1000 } },
 } as const;
 
 /** Mappings inside a section's list items: a worker's rx entries. */

@@ -214,6 +214,8 @@ export interface LinuxConfig {
   netns?: string;
   /** port name → the name of its mirror interface in Linux, for the ports that have one */
   mirrors: Record<string, string>;
+  /** frames Linux may queue on a mirror for dpfwd (the TAP's txqueuelen) */
+  queueLen: number;
 }
 
 export interface Config {

@@ -733,7 +733,8 @@ function validateLinux(c: Ctx, v: unknown, ports: PortConfig[]): LinuxConfig {
     if (other) c.err(`linux.mirror.${port}`, `mirror name ${name} is also port ${other}'s: each mirror needs its own name`);
     seen.set(name, port);
   }
-  return netns !== undefined ? { netns, mirrors } : { mirrors };
+  const queueLen = c.int('linux.queueLen', o.queueLen, DEFAULTS.linux.queueLen, 1, 1000000, { unit: 'frames' });
+  return netns !== undefined ? { netns, mirrors, queueLen } : { mirrors, queueLen };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import { Config, parsedOf } from '../config/types';
 import { buildEalArgs, mempoolSize } from '../config';
-import { Dataplane, StartConf } from '../dataplane';
+import { Dataplane, MirrorTaps, StartConf } from '../dataplane';
 import { DpfwdError } from '../errors';
 import { Rib } from '../routing/rib';
 import { findAddressConflict, isIPv4, parseInterfaceAddress } from '../net/ipv4';
@@ -16,6 +16,8 @@ import { Interfaces } from '../routing/interfaces';
 import { deviceName, devargs } from '../net/device';
 import { addressConflicts, ipsForPciAddress, readNetworkStatus, resolveDeviceRefs } from '../sriov/podenv';
 import { ControlPlane } from '../controlplane';
+import { Mirrors } from '../controlplane/mirrors';
+
 
 export type Logger = (msg: string) => void;
 
@@ -140,6 +142,8 @@ export class Forwarder {
   /** the dataplane's MAX_PORTS: sub-interfaces are numbered from it */
   maxPorts = 0;
   cp!: ControlPlane;
+  /** Linux mirror interfaces (linux.mirror), when any port has one */
+  mirrors?: Mirrors;
   ports: PortState[] = [];
   startedAt = 0;
   private stopped = false;
@@ -211,10 +215,12 @@ export class Forwarder {
       this.ifaces = new Interfaces(this.ports.map((p) => ({ index: p.index, name: p.name, port: p.index, vlan: 0, mac: parseMac(p.mac), mtu: p.mtu })));
       this.rib = new Rib(this.dp, this.ifaces, c.fib.maxNexthops, c.arp.maxEntries);
       this.program();
-      this.cp = new ControlPlane({ punt: this.dp, rib: this.rib, ifaces: this.ifaces, config: c });
+      if (Object.keys(c.linux.mirrors).length) this.openMirrors();
+      this.cp = new ControlPlane({ punt: this.dp, rib: this.rib, ifaces: this.ifaces, config: c, mirrors: this.mirrors });
       this.dp.launch();
       this.cp.start();
     } catch (e) {
+      this.mirrors?.close();
       this.dp.stop();
       if ((e as DpfwdError).code === 'ENOMEM' && c.eal.hugepagesMiB !== undefined) {
         throw new DpfwdError('ENOMEM', `${(e as Error).message}; eal.hugepagesMiB caps DPDK at ${c.eal.hugepagesMiB} MiB: raise or remove it`);
@@ -255,6 +261,32 @@ export class Forwarder {
     }
   }
 
+  /**
+   * The Linux control-plane path (docs/linux.md): a TAP per mirrored port in linux.netns, with
+   * the port's MAC, MTU and addresses (following `address add/del`), and link-local multicast
+   * punted up instead of dropped as martian.
+   */
+  private openMirrors(): void {
+    const m = new Mirrors({
+      taps: new MirrorTaps(),
+      ifaces: this.ifaces,
+      addresses: () => this.rib.listAddresses(),
+      inject: (iface, frame) => this.dp.inject(iface, frame),
+      linkUp: (port) => this.dp.portInfo(port).linkUp,
+      log: this.log,
+    }, this.config.linux);
+    m.open();
+    this.mirrors = m;
+    this.rib.onAddressChange = () => {
+      try {
+        m.syncAddresses();
+      } catch (e) {
+        this.log(`linux: mirror addresses: ${(e as Error).message}`);
+      }
+    };
+    this.dp.linkMulticast(true);
+  }
+
   private program(): void {
     const c = this.config;
     const space = this.dp.constants();
@@ -277,6 +309,7 @@ export class Forwarder {
     if (this.stopped) return;
     this.stopped = true;
     this.cp?.stop();
+    this.mirrors?.close();
     this.dp.cleanup();
   }
 }

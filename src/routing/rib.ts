@@ -442,6 +442,9 @@ export class Rib {
 
   // ---- interface addresses ----
 
+  /** Called after an interface address was added or deleted (the Linux mirrors follow them). */
+  onAddressChange?: () => void;
+
   addAddress(portName: string, addr: number, len: number): void {
     const port = this.portIndex(portName);
     const net = networkOf(addr, len);
@@ -465,6 +468,7 @@ export class Rib {
       this.syncAddrFilter();
       throw e;
     }
+    this.onAddressChange?.();
   }
 
   /**
@@ -500,6 +504,7 @@ export class Rib {
         this.delRoute(n.addr, 32, 'neighbor');
       }
     }
+    this.onAddressChange?.();
   }
 
   listAddresses(): { port: string; addr: number; len: number }[] {
