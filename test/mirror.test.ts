@@ -34,6 +34,7 @@ describe('Linux mirror interfaces (TAP in a namespace)', function () {
   this.timeout(90000);
   const topo = new Topology();
   const mirrorNs = `dpt${topo.id}lx`;
+  const tapIf = `d${topo.id}mt`;
   let west: Host;
   let east: Host;
   let fwd: Running;
@@ -48,7 +49,8 @@ describe('Linux mirror interfaces (TAP in a namespace)', function () {
     fwd = await startForwarder({
       metrics: { listen: `127.0.0.1:${metricsPort}` },
       eal: { lcores: '0-1' },
-      ports: [topo.port(west, 0), { ...topo.port(east, 1), mtu: 1400 }],
+      // a net_tap port too: its PMD reports the kernel side's state as the link (af_packet always says up)
+      ports: [topo.port(west, 0), { ...topo.port(east, 1), mtu: 1400 }, { name: 'tap', device: `net_tap0,iface=${tapIf}`, address: '10.4.0.1/24' }],
       linux: { netns: mirrorNs, mirror: true },
     });
   });
@@ -72,6 +74,15 @@ describe('Linux mirror interfaces (TAP in a namespace)', function () {
       assert.deepEqual(l.addr_info.map((a: { local: string; prefixlen: number }) => `${a.local}/${a.prefixlen}`), [`${addr}/24`]);
     }
     assert.equal(sh('cat', ['/proc/sys/net/ipv6/conf/west/disable_ipv6'], { ns: mirrorNs }).trim(), '1');
+  });
+
+  it('gives a mirror the carrier of its port\'s link', async () => {
+    const lowerUp = () => JSON.parse(sh('ip', ['-n', mirrorNs, '-j', 'link', 'show', 'dev', 'tap']))[0].flags.includes('LOWER_UP');
+    await waitFor('the tap port link up', async () => lowerUp(), 10000);
+    sh('ip', ['link', 'set', tapIf, 'down']);
+    await waitFor('carrier down on the mirror', async () => !lowerUp(), 10000);
+    sh('ip', ['link', 'set', tapIf, 'up']);
+    await waitFor('carrier up again', async () => lowerUp(), 10000);
   });
 
   it('follows address add/del on a mirrored port', async () => {
@@ -153,7 +164,7 @@ for i in range(5): s.sendto(b"rip", ("224.0.0.9", 520))
 
   it('shows the mirrors and their counters in `dpfwd show mirrors -j` and in metrics', async () => {
     const rows = dpfwdJson(fwd, ['show', 'mirrors']);
-    assert.deepEqual(rows.map((r: { port: string; mirror: string; netns: string }) => [r.port, r.mirror, r.netns]), [['west', 'west', mirrorNs], ['east', 'east', mirrorNs]]);
+    assert.deepEqual(rows.map((r: { port: string; mirror: string; netns: string }) => [r.port, r.mirror, r.netns]), [['west', 'west', mirrorNs], ['east', 'east', mirrorNs], ['tap', 'tap', mirrorNs]]);
     const west = rows.find((r: { port: string }) => r.port === 'west');
     const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\d+)$`, 'm').exec(text)?.[1]);

@@ -8,7 +8,6 @@
  * its replies for dpfwd's addresses are held back, since dpfwd has already answered them with
  * the same MAC (no duplicate replies on the wire).
  */
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import type { LinuxConfig } from '../config/types';
 import { DpfwdError } from '../errors';
@@ -61,8 +60,8 @@ export interface MirrorDeps {
   /** the port's link state (dataplane portInfo) */
   linkUp(port: number): boolean;
   log: (msg: string) => void;
-  /** runs a command (argv[0] the program) and returns stdout; throws with stderr. Tests may replace it. */
-  exec?: (argv: string[]) => string;
+  /** runs a command (argv[0] the program: ip, sysctl) and returns stdout; throws with its stderr */
+  exec: (argv: string[]) => string;
 }
 
 /** linux.netns, linux.mirror (port name → mirror name), linux.queueLen (the TAP's txqueuelen) */
@@ -93,15 +92,6 @@ export interface MirrorRow {
   broken: string | null;
 }
 
-function run(argv: string[]): string {
-  try {
-    return execFileSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 10000, stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (e) {
-    const err = e as { stderr?: string; message: string };
-    throw new DpfwdError('EMIRROR', `${argv.join(' ')}: ${(err.stderr || err.message).trim()}`);
-  }
-}
-
 export class Mirrors {
   private readonly byIface = new Map<number, Mirror>();
   /** per dpfwd interface name: drops by reason (no_mirror on interfaces without one) */
@@ -112,7 +102,7 @@ export class Mirrors {
   readonly netns: string | undefined;
 
   constructor(private readonly d: MirrorDeps, private readonly s: MirrorSettings) {
-    this.exec = d.exec ?? run;
+    this.exec = d.exec;
     this.netns = s.netns;
   }
 

@@ -3,6 +3,7 @@
  * Owns the Dataplane and the RIB; the control server, metrics and the control plane
  * (ARP, ICMP) hang off it.
  */
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import { Config, parsedOf } from '../config/types';
 import { buildEalArgs, mempoolSize } from '../config';
@@ -124,6 +125,16 @@ export function preflightHugepages(c: Pick<Config, 'eal' | 'ports' | 'workers' |
   return `hugepages: ${MiB(freeBytes)} MiB free of ${MiB(totalBytes)} MiB reserved, this config needs at least ${MiB(needBytes)} MiB ` +
     `(the mbuf pool and the FIB); reserve more (e.g. echo ${Math.ceil(totalBytes / 2097152) + pages} > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages) ` +
     'or stop what holds them (another DPDK process; files in /dev/hugepages); dpfwd doctor checks this';
+}
+
+/** Runs `ip`/`sysctl` for the Linux mirrors; a failure names the command and what it printed. */
+export function runCommand(argv: string[]): string {
+  try {
+    return execFileSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 10000, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    throw new DpfwdError('EMIRROR', `linux: ${argv.join(' ')}: ${(err.stderr || err.message).trim()}`);
+  }
 }
 
 export interface PortState {
@@ -274,6 +285,7 @@ export class Forwarder {
       inject: (iface, frame) => this.dp.inject(iface, frame),
       linkUp: (port) => this.dp.portInfo(port).linkUp,
       log: this.log,
+      exec: runCommand,
     }, this.config.linux);
     m.open();
     this.mirrors = m;
