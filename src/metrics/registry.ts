@@ -325,14 +325,14 @@ export function createMetrics(src: MetricsSource, opts: { defaults?: boolean; co
   counter('dpfwd_arp_invalid_total', 'Punted ARP frames the control plane ignored as malformed', [], (_s, put) => put({}, cpc().arpInvalid));
   counter('dpfwd_inject_failed_total', 'Control-plane frames not sent because the inject ring or the mbuf pool was full', [], (_s, put) => put({}, cpc().injectFailed));
 
-  // ---- Linux mirror interfaces (src/controlplane/mirrors.ts) ----
-  counter('dpfwd_mirror_frames_total', 'Frames between dpfwd and its Linux mirror interfaces, by port and direction (to_linux: written to the mirror; from_linux: read from it and sent out of the port)', ['port', 'direction'], (_s, put) => {
+  // ---- Linux mirror interfaces (src/controlplane/mirrors.ts): only when linux.mirror is on ----
+  if (src.mirrors) counter('dpfwd_mirror_frames_total', 'Frames between dpfwd and its Linux mirror interfaces, by port and direction (to_linux: written to the mirror; from_linux: read from it and sent out of the port)', ['port', 'direction'], (_s, put) => {
     for (const r of src.mirrors?.rows() ?? []) {
       put({ port: r.port, direction: 'to_linux' }, r.to_linux);
       put({ port: r.port, direction: 'from_linux' }, r.from_linux);
     }
   });
-  counter('dpfwd_mirror_drops_total', 'Frames that did not cross between dpfwd and a Linux mirror, by interface and reason (docs/linux.md)', ['port', 'reason'], (_s, put) => {
+  if (src.mirrors) counter('dpfwd_mirror_drops_total', 'Frames that did not cross between dpfwd and a Linux mirror, by interface and reason (docs/linux.md)', ['port', 'reason'], (_s, put) => {
     for (const d of src.mirrors?.dropsByInterface() ?? []) for (const k of MIRROR_DROPS) put({ port: d.port, reason: k }, d.drops[k]);
   });
 
