@@ -60,7 +60,7 @@ export interface MetricsSource {
   };
   /** the dataplane's MAX_PORTS: sub-interface index − maxPorts is its slot in a snapshot's subifs */
   maxPorts?: number;
-  config: Pick<Config, 'workers' | 'punt'>;
+  config: Pick<Config, 'workers' | 'punt'> & Partial<Pick<Config, 'linux'>>;
 }
 
 /** ICMP types the router sends; each is exported from the start (zeros included). */
@@ -326,13 +326,15 @@ export function createMetrics(src: MetricsSource, opts: { defaults?: boolean; co
   counter('dpfwd_inject_failed_total', 'Control-plane frames not sent because the inject ring or the mbuf pool was full', [], (_s, put) => put({}, cpc().injectFailed));
 
   // ---- Linux mirror interfaces (src/controlplane/mirrors.ts): only when linux.mirror is on ----
-  if (src.mirrors) counter('dpfwd_mirror_frames_total', 'Frames between dpfwd and its Linux mirror interfaces, by port and direction (to_linux: written to the mirror; from_linux: read from it and sent out of the port)', ['port', 'direction'], (_s, put) => {
+  // (registered before the forwarder starts, so the config says whether mirrors will exist)
+  const mirrorsOn = Object.keys(src.config.linux?.mirrors ?? {}).length > 0;
+  if (mirrorsOn) counter('dpfwd_mirror_frames_total', 'Frames between dpfwd and its Linux mirror interfaces, by port and direction (to_linux: written to the mirror; from_linux: read from it and sent out of the port)', ['port', 'direction'], (_s, put) => {
     for (const r of src.mirrors?.rows() ?? []) {
       put({ port: r.port, direction: 'to_linux' }, r.to_linux);
       put({ port: r.port, direction: 'from_linux' }, r.from_linux);
     }
   });
-  if (src.mirrors) counter('dpfwd_mirror_drops_total', 'Frames that did not cross between dpfwd and a Linux mirror, by interface and reason (docs/linux.md)', ['port', 'reason'], (_s, put) => {
+  if (mirrorsOn) counter('dpfwd_mirror_drops_total', 'Frames that did not cross between dpfwd and a Linux mirror, by interface and reason (docs/linux.md)', ['port', 'reason'], (_s, put) => {
     for (const d of src.mirrors?.dropsByInterface() ?? []) for (const k of MIRROR_DROPS) put({ port: d.port, reason: k }, d.drops[k]);
   });
 
