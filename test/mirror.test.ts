@@ -172,4 +172,14 @@ for i in range(5): s.sendto(b"rip", ("224.0.0.9", 520))
     assert.ok(value('dpfwd_mirror_drops_total{port="west",reason="arp_reply_suppressed"}') >= 1, 'drops by reason in metrics');
     assert.match(text, /dpfwd_punts_total\{reason="link_multicast"\} [1-9]/);
   });
+
+  it('refuses to start, naming the cause and the fix, when a mirror\'s name is taken in the namespace', async () => {
+    const err = await startForwarder({
+      eal: { lcores: '0-1', filePrefix: `dpfwd-mirror-${process.pid}`, inMemory: false },
+      ports: [{ name: 'west', device: 'net_null0,no-rx=1', address: '10.1.0.1/24' }],
+      linux: { netns: mirrorNs, mirror: { west: 'lo' } },
+    }).then(async (f) => { await f.stop(); return ''; }, (e: Error) => e.message);
+    assert.match(err, /cannot create TAP interface lo: .*an interface of that name already exists in the namespace/);
+    assert.ok(!/at .*\.js:\d+/.test(err), `one message, no stack trace: ${err}`);
+  });
 });
