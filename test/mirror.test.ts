@@ -7,7 +7,7 @@
  */
 import { strict as assert } from 'assert';
 import { ChildProcess } from 'child_process';
-import { startForwarder, Running, waitFor, dpfwdJson, freePort } from './helpers/forwarder';
+import { startForwarder, Running, waitFor, dpfwdCli, dpfwdJson, freePort } from './helpers/forwarder';
 import { Topology, Host, sh, spawnIn, ping } from './helpers/netns';
 
 /** A TCP server in `ns` on addr:port that answers each connection with "hello <peer>" and closes. */
@@ -166,11 +166,15 @@ for i in range(5): s.sendto(b"rip", ("224.0.0.9", 520))
     const rows = dpfwdJson(fwd, ['show', 'mirrors']);
     assert.deepEqual(rows.map((r: { port: string; mirror: string; netns: string }) => [r.port, r.mirror, r.netns]), [['west', 'west', mirrorNs], ['east', 'east', mirrorNs], ['tap', 'tap', mirrorNs]]);
     const west = rows.find((r: { port: string }) => r.port === 'west');
-    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-    const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\d+)$`, 'm').exec(text)?.[1]);
+    const text = dpfwdCli(fwd, ['show', 'mirrors']);
+    assert.equal(text.status, 0, text.stderr);
+    assert.match(text.stdout, /^port +mirror +netns +carrier +to_linux +from_linux +dropped +drops +broken$/m);
+    assert.match(text.stdout, new RegExp(`^west +west +${mirrorNs} +UP +\\d+ +\\d+ +\\d+ +\\S*arp_reply_suppressed=\\d+`, 'm'));
+    const exposition = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\d+)$`, 'm').exec(exposition)?.[1]);
     assert.ok(value('dpfwd_mirror_frames_total{port="west",direction="to_linux"}') >= west.to_linux, 'to_linux in metrics');
     assert.ok(value('dpfwd_mirror_drops_total{port="west",reason="arp_reply_suppressed"}') >= 1, 'drops by reason in metrics');
-    assert.match(text, /dpfwd_punts_total\{reason="link_multicast"\} [1-9]/);
+    assert.match(exposition, /dpfwd_punts_total\{reason="link_multicast"\} [1-9]/);
   });
 
   it('refuses to start, naming the cause and the fix, when a mirror\'s name is taken in the namespace', async () => {
