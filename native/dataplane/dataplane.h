@@ -217,7 +217,7 @@ int dp_inject(uint16_t iface, const void *frame, uint32_t len);
 
 /* While on, link-local multicast (224.0.0.0/24, from a valid source) is punted as
  * DP_PUNT_link_multicast for the Linux mirrors instead of dropped as martian_address. Never
- * forwarded either way (RFC 1812 5.3.5). */
+ * forwarded either way (RFC 5771 4: the Local Network Control Block stays on its link). */
 void dp_link_multicast_set(int on);
 
 /*

@@ -315,7 +315,7 @@ exact_path(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx)
 	    !dp_ip4_martian(rte_be_to_cpu_32(ip->src_addr), 0x01000000u) &&
 	    dp_ip4_check_src(&dp.addr_filter, ip) == DP_VERDICT_FORWARD) {
 		/* link-local multicast (OSPF hellos, VRRP) goes up to the mirrors, never forwarded
-		 * (RFC 1812 5.3.5); only while mirrors run, else a martian drop as before */
+		 * (RFC 5771 4); only while mirrors run, else a martian drop as before */
 		if (!punt(w, m, iface, DP_PUNT_link_multicast))
 			drop(pc, m, DP_DROP_punt_ratelimited);
 		return -1;
