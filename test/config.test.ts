@@ -47,7 +47,7 @@ describe('config: defaults', () => {
       interfaces: [],
       workers: [{ lcore: 1, rx: [{ port: 'west', queue: 0 }] }],
       workersAuto: true,
-      fib: { maxRoutes: 1048576, tbl8Groups: 65536, maxNexthops: 65536 },
+      fib: { maxRoutes: 1048576, tbl8Groups: 65536, maxNexthops: 65536, maxGroups: 1024 },
       routes: [],
       neighbors: [],
       metrics: { listen: { host: '127.0.0.1', port: 9450 }, maxConnections: 64, headersTimeoutMs: 10000, requestTimeoutMs: 30000, keepAliveTimeoutMs: 65000, idleTimeoutMs: 120000 },
