@@ -18,7 +18,7 @@ export type NhKind = 'gateway' | 'glean' | 'local' | 'drop' | 'group';
 export interface NhGroup {
   /** the C group index (dp_group_set) */
   gid: number;
-  /** member next hops, in id order, each holding one reference for the group */
+  /** member next hops, in (interface, gateway) order, each holding one reference for the group */
   members: NextHop[];
   weights: number[];
   /** 1 where the member takes traffic (see Rib.memberLive), as last written to C */

@@ -211,7 +211,9 @@ export class Rib {
         else if (p.port >= 0) taken.push(this.allocNexthop('glean', p.port, 0));
         else throw new DpfwdError('EINVAL', 'a path needs a gateway (via) or a port');
       }
-      order = taken.map((_nh, i) => i).sort((a, b) => taken[a].id - taken[b].id);
+      // members in (interface, gateway) order: the same paths make the same buckets whatever
+      // their order and whatever ids their next hops got (a route removed and added again)
+      order = taken.map((_nh, i) => i).sort((a, b) => taken[a].iface - taken[b].iface || taken[a].addr - taken[b].addr);
       for (let k = 1; k < order.length; k++) {
         if (taken[order[k]].id === taken[order[k - 1]].id) {
           throw new DpfwdError('EINVAL', `paths ${Math.min(order[k], order[k - 1]) + 1} and ${Math.max(order[k], order[k - 1]) + 1} are the same next hop; give one path a weight instead`);
