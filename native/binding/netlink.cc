@@ -79,11 +79,17 @@ class NetlinkRoute : public Napi::ObjectWrap<NetlinkRoute> {
     b.paths = paths_.data();
     b.cap_paths = kBatchPaths;
     b.names = reinterpret_cast<char(*)[IF_NAMESIZE]>(names_.data());
-    int err = status < 0 ? EIO : 0;
-    if (!err) {
-      int rc = rs_read(sock_, &b);
-      if (rc < 0) err = -rc;
+    // libuv reports a socket error (EPOLLERR: the kernel set ENOBUFS on overflow) as a failed
+    // poll and stops the handle; the read below takes the error (an overflow record) and the
+    // poll starts again. Only an error that a read does not clear, wake-up after wake-up, is fatal.
+    int err = 0;
+    int rc = rs_read(sock_, &b);
+    if (rc < 0) err = -rc;
+    else if (status < 0) {
+      if (rc == 0 && ++error_wakeups_ > 100) err = EIO;
+      else uv_poll_start(poll_, UV_READABLE, OnReadable);
     }
+    if (rc > 0) error_wakeups_ = 0;
     if (err) {
       // the socket is broken: report it once and stop polling (the control plane shows it)
       uint32_t *r = &b.recs[static_cast<size_t>(b.n_recs++) * RS_WORDS];
@@ -142,6 +148,7 @@ class NetlinkRoute : public Napi::ObjectWrap<NetlinkRoute> {
   }
 
   rs_sock *sock_ = nullptr;
+  unsigned error_wakeups_ = 0;
   uv_poll_t *poll_ = nullptr;
   napi_env env_ = nullptr;
   Napi::FunctionReference cb_;

@@ -260,7 +260,7 @@ int rs_read(struct rs_sock *s, struct rs_batch *b) {
         case NLMSG_ERROR:
           if (ours) {
             const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-            rec_put(b, RS_ERROR, 0)[1] = (uint32_t)(e->error < 0 ? -e->error : e->error);
+            rec_put(b, RS_ERROR, RS_F_DUMP)[1] = (uint32_t)(e->error < 0 ? -e->error : e->error);
             s->dump_what = 0;
           }
           break;

@@ -13,7 +13,7 @@
  *   link (RS_NEWLINK, RS_DELLINK): w1 ifindex  w2 ifi_flags  w3 index into the batch's names
  *   RS_DONE: w1 what the dump was (RS_DUMP_LINKS / RS_DUMP_ROUTES)
  *   RS_OVERFLOW: the socket lost notifications (ENOBUFS): re-dump
- *   RS_ERROR: w1 errno (a dump request the kernel refused, or a socket error)
+ *   RS_ERROR: w1 errno; with RS_F_DUMP a dump request the kernel refused, else the socket failed
  */
 #ifndef DPFWD_ROUTE_SYNC_H
 #define DPFWD_ROUTE_SYNC_H
