@@ -47,7 +47,7 @@ describe('config: defaults', () => {
       interfaces: [],
       workers: [{ lcore: 1, rx: [{ port: 'west', queue: 0 }] }],
       workersAuto: true,
-      fib: { maxRoutes: 1048576, tbl8Groups: 65536, maxNexthops: 65536 },
+      fib: { maxRoutes: 1048576, tbl8Groups: 65536, maxNexthops: 65536, maxGroups: 1024 },
       routes: [],
       neighbors: [],
       metrics: { listen: { host: '127.0.0.1', port: 9450 }, maxConnections: 64, headersTimeoutMs: 10000, requestTimeoutMs: 30000, keepAliveTimeoutMs: 65000, idleTimeoutMs: 120000 },
@@ -59,7 +59,7 @@ describe('config: defaults', () => {
       icmp: { unreachable: true, rateLimit: 1000, burst: 50 },
       arp: { reachableMs: 30000, staleMs: 60000, retransmitMs: 1000, probes: 3, queueLen: 4, maxEntries: 4096, maxIncomplete: 256, newPerSecond: 100, lockMs: 1000 },
       mempool: { mbufs: 0, cacheSize: 256 },
-      linux: { mirrors: {}, queueLen: 1000 },
+      linux: { mirror: false, mirrors: {}, queueLen: 1000, sync: { enabled: false, table: 254, protocols: "all", socketBuffer: 4194304 } },
       warnings: [],
     };
     assert.deepEqual(c, want);
@@ -106,10 +106,10 @@ neighbors:
 
   it('derives tbl8Groups from maxRoutes unless given', () => {
     const f = (fib: string) => parseConfig(`${PORTS}fib: ${fib}`, 't').fib;
-    assert.deepEqual(f('{maxRoutes: 1024}'), { maxRoutes: 1024, tbl8Groups: 256, maxNexthops: 65536 });
-    assert.deepEqual(f('{maxRoutes: 65536}'), { maxRoutes: 65536, tbl8Groups: 4096, maxNexthops: 65536 });
-    assert.deepEqual(f('{maxRoutes: 16777216}'), { maxRoutes: 16777216, tbl8Groups: 65536, maxNexthops: 65536 });
-    assert.deepEqual(f('{maxRoutes: 1024, tbl8Groups: 100, maxNexthops: 16}'), { maxRoutes: 1024, tbl8Groups: 100, maxNexthops: 16 });
+    assert.deepEqual(f('{maxRoutes: 1024}'), { maxRoutes: 1024, tbl8Groups: 256, maxNexthops: 65536, maxGroups: 1024 });
+    assert.deepEqual(f('{maxRoutes: 65536}'), { maxRoutes: 65536, tbl8Groups: 4096, maxNexthops: 65536, maxGroups: 1024 });
+    assert.deepEqual(f('{maxRoutes: 16777216}'), { maxRoutes: 16777216, tbl8Groups: 65536, maxNexthops: 65536, maxGroups: 1024 });
+    assert.deepEqual(f('{maxRoutes: 1024, tbl8Groups: 100, maxNexthops: 16}'), { maxRoutes: 1024, tbl8Groups: 100, maxNexthops: 16, maxGroups: 1024 });
   });
 
   it('normalises address: string and list to addresses', () => {
@@ -196,9 +196,10 @@ neighbors:
 
 describe('config: linux mirrors', () => {
   it('mirror: true mirrors every port under its own name; a mapping picks ports and names', () => {
-    assert.deepEqual(parseConfig(`${PORTS}linux: {netns: dpfwd, mirror: true}`, 't').linux, { netns: 'dpfwd', mirrors: { west: 'west', east: 'east' }, queueLen: 1000 });
-    assert.deepEqual(parseConfig(`${PORTS}linux: {mirror: {west: wmirror, east: false}}`, 't').linux, { mirrors: { west: 'wmirror' }, queueLen: 1000 });
-    assert.deepEqual(parseConfig(`${PORTS}linux: {mirror: false, queueLen: 64}`, 't').linux, { mirrors: {}, queueLen: 64 });
+    const pick = (l: { netns?: string; mirrors: Record<string, string>; queueLen: number }) => ({ netns: l.netns, mirrors: l.mirrors, queueLen: l.queueLen });
+    assert.deepEqual(pick(parseConfig(`${PORTS}linux: {netns: dpfwd, mirror: true}`, 't').linux), { netns: 'dpfwd', mirrors: { west: 'west', east: 'east' }, queueLen: 1000 });
+    assert.deepEqual(pick(parseConfig(`${PORTS}linux: {mirror: {west: wmirror, east: false}}`, 't').linux), { netns: undefined, mirrors: { west: 'wmirror' }, queueLen: 1000 });
+    assert.deepEqual(pick(parseConfig(`${PORTS}linux: {mirror: false, queueLen: 64}`, 't').linux), { netns: undefined, mirrors: {}, queueLen: 64 });
   });
 });
 
@@ -362,7 +363,7 @@ const ERRORS: [string, string, string[]][] = [
   ['route equal to a connected subnet', `${PORTS}routes: [{prefix: 10.1.0.0/24, port: east}]`, ['routes[0].prefix: 10.1.0.0/24 is the connected subnet of port west (10.1.0.1/24); it is routed there already']],
   ['route to own address', `${PORTS}routes: [{prefix: 10.1.0.1/32, port: east}]`, ["routes[0].prefix: 10.1.0.1/32 is this router's own address on port west"]],
   ['routes not a list', `${PORTS}routes: {prefix: 10.20.0.0/16}`, ['routes: expected a list of routes like {prefix: 10.20.0.0/16, via: 10.2.0.2}, got a mapping']],
-  ['route unknown key', `${PORTS}routes: [{prefix: 10.20.0.0/16, gw: 10.2.0.2}]`, ['routes[0].gw: unknown key (valid keys: prefix, via, port, blackhole)', 'routes[0]: needs via, port or blackhole: true']],
+  ['route unknown key', `${PORTS}routes: [{prefix: 10.20.0.0/16, gw: 10.2.0.2}]`, ['routes[0].gw: unknown key (valid keys: prefix, via, port, blackhole, nexthops)', 'routes[0]: needs via, port or blackhole: true']],
   // neighbors
   ['neighbour with every field wrong', `${PORTS}neighbors: [{address: 10.1.0.300, mac: "02:00:00:00:01", port: north}]`, [
     'neighbors[0].address: 10.1.0.300 is not an IPv4 address (expected four numbers 0-255 like 10.1.0.1)',
@@ -400,16 +401,23 @@ const ERRORS: [string, string, string[]][] = [
     'mempool.mbufs: expected an integer from 1023 to 2147483647, got 100',
     'mempool.cacheSize: expected an integer from 0 to 512, got 1024',
   ]],
-  // linux (mirrors)
-  ['linux.mirror errors', `${PORTS}linux: {netns: "a/b", mirror: {west: 3, north: true, east: "x y"}}`, [
-    'linux.netns: "a/b" is not a namespace name: use 1-64 letters, digits, _ . or -',
-    'linux.mirror.west: expected true, false or a Linux interface name (1-15 letters, digits, _ . -), got 3',
-    'linux.mirror.north: no port north; ports are: west, east (VLAN sub-interfaces have no mirror)',
-    'linux.mirror.east: expected true, false or a Linux interface name (1-15 letters, digits, _ . -), got "x y"',
+  // linux (route sync)
+  ['linux.sync ranges', `${PORTS}linux: {netns: "a b", sync: {table: local, socketBuffer: 10, protocols: [bgp, bogus], enabled: 1}}`, [
+    'linux.netns: expected a namespace name like dpfwd (ip netns list) or a path like /run/netns/dpfwd, got "a b"',
+    'linux.sync.enabled: expected true or false, got 1',
+    'linux.sync.table: expected main, default or a table number from 1 to 4294967295 (not 255: local), got "local"',
+    `linux.sync.protocols[1]: unknown route protocol "bogus"; iproute2's names are unspec, redirect, kernel, boot, static, gated, ra, mrt, zebra, bird, dnrouted, xorp, ntk, dhcp, mrouted, keepalived, babel, openr, bgp, isis, ospf, rip, eigrp (or a number 0-255)`,
+    'linux.sync.socketBuffer: expected an integer from 4096 to 1073741824 bytes, got 10',
   ]],
-  ['linux.mirror not a mapping', `${PORTS}linux: {mirror: [west]}`, ['linux.mirror: expected true, false or a mapping of port names to true, false or an interface name, got ["west"]']],
+  // linux (mirrors)
+  ['linux.mirror errors', `${PORTS}linux: {mirror: {west: 3, north: true, east: "x y"}}`, [
+    'linux.mirror.north: unknown key (valid keys: west, east)',
+    'linux.mirror.west: expected true, false or an interface name, got 3',
+    'linux.mirror.east: expected true, false or an interface name, got "x y"',
+  ]],
+  ['linux.mirror not a mapping', `${PORTS}linux: {mirror: [west]}`, ['linux.mirror: expected true, false or a mapping of port names, got a list']],
   ['two mirrors of one name', `${PORTS}linux: {mirror: {west: m0, east: m0}}`, ["linux.mirror.east: mirror name m0 is also port west's: each mirror needs its own name"]],
-  ['unknown linux key', `${PORTS}linux: {mirrors: true}`, ['linux.mirrors: unknown key; did you mean mirror? (valid keys: netns, mirror, queueLen)']],
+  ['unknown linux key', `${PORTS}linux: {mirrors: true}`, ['linux.mirrors: unknown key; did you mean mirror? (valid keys: netns, mirror, queueLen, sync)']],
   // YAML syntax
   ['YAML syntax error names line:col', 'ports:\n  - {name: a,\n', ['test.yaml:3:1: YAML syntax error: Flow map in block collection must be sufficiently indented and end with a }']],
   ['duplicate YAML key', `${PORTS}eal: {}\neal: {}`, ['test.yaml:5:1: YAML syntax error: Map keys must be unique']],
@@ -556,6 +564,16 @@ describe('config: live and restart keys', () => {
     assert.deepEqual(Object.keys(KEY_CHANGE).sort(), ['arp', 'control', 'eal', 'fib', 'icmp', 'interfaces', 'linux', 'mempool', 'metrics', 'neighbors', 'ports', 'punt', 'routes', 'workers']);
     assert.deepEqual([...LIVE_KEYS].sort(), ['arp', 'icmp', 'interfaces', 'neighbors', 'ports[].address', 'routes']);
     assert.deepEqual([...RESTART_KEYS], ['eal', 'ports', 'workers', 'fib', 'metrics', 'control', 'punt', 'mempool', 'linux']);
+  });
+});
+
+describe('config: linux.sync', () => {
+  it('takes table names and numbers, protocol names and numbers; on by default when a mirror is on', () => {
+    const c = parseConfig(`${PORTS}linux: {netns: dpfwd, sync: {table: 100, protocols: [bgp, ospf, 42]}}`, 't');
+    assert.deepEqual(c.linux, { netns: 'dpfwd', mirror: false, mirrors: {}, queueLen: 1000, sync: { enabled: false, table: 100, protocols: [186, 188, 42], socketBuffer: 4194304 } });
+    assert.equal(parseConfig(`${PORTS}linux: {mirror: true}`, 't').linux.sync.enabled, true);
+    assert.equal(parseConfig(`${PORTS}linux: {mirror: true, sync: {enabled: false}}`, 't').linux.sync.enabled, false);
+    assert.equal(parseConfig(`${PORTS}linux: {sync: {enabled: true, table: default}}`, 't').linux.sync.table, 253);
   });
 });
 

@@ -107,7 +107,11 @@ export interface FibConfig {
   maxRoutes: number;
   tbl8Groups: number;
   maxNexthops: number;
+  /** ECMP next-hop groups (distinct member sets of multipath routes) */
+  maxGroups: number;
 }
+
+import type { RoutePath } from '../routing/routes';
 
 export interface RouteConfig {
   /** canonical network prefix "10.20.0.0/16" */
@@ -117,8 +121,10 @@ export interface RouteConfig {
   /** egress port name; filled from the connected subnet when only via was given */
   port?: string;
   blackhole: boolean;
-  /** prefix and gateway as numbers (withParsed) */
-  readonly parsed?: { addr: number; len: number; via?: number };
+  /** a multipath route's paths (two or more; via/port unset then), each port filled as for a single route */
+  nexthops?: { via?: string; port?: string; weight: number }[];
+  /** prefix and gateway as numbers (withParsed); a multipath route's paths */
+  readonly parsed?: { addr: number; len: number; via?: number; paths?: RoutePath[] };
 }
 
 export interface NeighborConfig {
@@ -208,14 +214,28 @@ export interface MempoolConfig {
   cacheSize: number;
 }
 
-/** The Linux control-plane path (docs/linux.md). */
+/** linux.sync: the kernel routing table dpfwd follows (src/routing/sync.ts). */
+export interface LinuxSyncConfig {
+  enabled: boolean;
+  /** the table's number (main: 254) */
+  table: number;
+  /** protocol numbers, or 'all' (every protocol but the mirrors' own kernel routes) */
+  protocols: 'all' | number[];
+  /** the netlink socket's receive buffer, bytes */
+  socketBuffer: number;
+}
+
+/** linux: the namespace of the mirror interfaces and the route sync. */
 export interface LinuxConfig {
-  /** the namespace the mirrors live in (created if absent); undefined: dpfwd's own */
+  /** a namespace name (/run/netns/NAME) or path; undefined: dpfwd's own */
   netns?: string;
-  /** port name → the name of its mirror interface in Linux, for the ports that have one */
+  /** mirror interfaces: on/off, or per port (on/off or the kernel interface's name); mirror13's */
+  mirror: boolean | Record<string, boolean | string>;
+  /** `mirror` resolved: port name → the name of its mirror interface in Linux, for the ports that have one */
   mirrors: Record<string, string>;
   /** frames Linux may queue on a mirror for dpfwd (the TAP's txqueuelen) */
   queueLen: number;
+  sync: LinuxSyncConfig;
 }
 
 export interface Config {

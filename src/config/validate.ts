@@ -13,12 +13,14 @@ import {
   formatPrefix,
 } from '../net/ipv4';
 import { parseMac } from '../net/mac';
-import { IFACE_NAME_RE, PORT_NAME_RE } from '../routing/routes';
+import { IFACE_NAME_RE, PORT_NAME_RE, routeFromFields, RoutePath } from '../routing/routes';
 import { DEVICE_HELP, DeviceKind, parseDevice } from '../net/device';
-import { DEFAULTS, LOG_LEVELS, VALID_KEYS } from './keys';
+import { DEFAULTS, LINUX_SYNC_KEYS, LOG_LEVELS, VALID_KEYS } from './keys';
+import { protocolNumber, RT_PROTOCOLS, RT_TABLES } from '../routing/sync';
 import { child, Ctx, got, Path, SourceOf } from './kit';
 export type { Path, SourceOf } from './kit';
 import { mempoolSize } from './mempool';
+import { GROUP_MAX_WEIGHT, MAX_GROUPS } from '../dataplane/actions';
 import { AddrLen, withParsed } from './types';
 import { blackholeProblem, connectedPrefixProblem, hostAddressProblem, routePrefixProblem } from '../routing/rules';
 import type {
@@ -440,6 +442,7 @@ function validateFib(c: Ctx, v: unknown): FibConfig {
     maxRoutes,
     tbl8Groups: c.int('fib.tbl8Groups', o.tbl8Groups, derived, 1, 16777216),
     maxNexthops: c.int('fib.maxNexthops', o.maxNexthops, DEFAULTS.fib.maxNexthops, 16, 1048576),
+    maxGroups: c.int('fib.maxGroups', o.maxGroups, DEFAULTS.fib.maxGroups, 0, MAX_GROUPS),
   };
 }
 
@@ -496,6 +499,11 @@ function validateRoutes(c: Ctx, v: unknown, ports: Named[], knownNames: Set<stri
         ok = false;
       } else byPrefix.set(prefix, i);
     }
+    if (o.nexthops !== undefined) {
+      const r = multipathRoute(c, rp, o, ps, prefix, conn, ports, knownNames);
+      if (r && ok) routes.push(r);
+      return;
+    }
     const blackhole = c.bool(child(rp, 'blackhole'), o.blackhole, false);
     const hasVia = o.via !== undefined;
     const hasPort = o.port !== undefined;
@@ -538,6 +546,69 @@ function validateRoutes(c: Ctx, v: unknown, ports: Named[], knownNames: Set<stri
     if (ok) routes.push(r);
   });
   return routes;
+}
+
+/**
+ * A route with `nexthops: [{via, port, weight}, …]` (ECMP): the paths go through the one route
+ * parser (routeFromFields), then each gateway gets the checks and the port a single route's gets.
+ */
+function multipathRoute(c: Ctx, rp: Path, o: Record<string, unknown>, ps: string | undefined, prefix: string, conn: Connected[], ports: Named[], knownNames: Set<string>): RouteConfig | null {
+  const np = child(rp, 'nexthops');
+  if (o.via !== undefined || o.port !== undefined || o.blackhole !== undefined) {
+    c.err(np, 'a route with nexthops takes no via, port or blackhole of its own: give them in each nexthop');
+    return null;
+  }
+  const fields: { via?: string; port?: string; weight?: number }[] = [];
+  let ok = true;
+  c.list(np, o.nexthops, 'paths like {via: 10.2.0.2, weight: 1}').forEach((item, k) => {
+    const pp = child(np, k);
+    const m = c.map(pp, item, ['via', 'port', 'weight'], 'a path mapping like {via: 10.2.0.2, port: east, weight: 1}');
+    if (!m) {
+      ok = false;
+      return;
+    }
+    const f: { via?: string; port?: string; weight?: number } = {};
+    if (m.via !== undefined) f.via = c.str(child(pp, 'via'), m.via, 'a next-hop address like 10.2.0.2');
+    if (m.port !== undefined) {
+      f.port = portRef(c, child(pp, 'port'), m.port, ports, knownNames);
+      if (f.port === undefined) ok = false;
+    }
+    if (m.weight !== undefined) {
+      if (typeof m.weight !== 'number') {
+        c.err(child(pp, 'weight'), `expected a whole number 1-${GROUP_MAX_WEIGHT}, got ${got(m.weight)}`);
+        ok = false;
+      } else f.weight = m.weight;
+    }
+    fields.push(f);
+  });
+  if (!ok || ps === undefined || prefix === '') return null;
+  const e = c.parse(np, () => routeFromFields({ prefix: ps, nexthops: fields }));
+  if (!e) return null;
+  // one path alone is a plain route
+  const paths: RoutePath[] = e.paths ?? [{ via: e.via, port: e.port, weight: 1 }];
+  for (let k = 0; k < paths.length; k++) {
+    const p = paths[k];
+    if (p.via === undefined) continue;
+    const problem = hostAddressProblem(conn, p.via);
+    if (problem) {
+      c.err(child(child(np, k), 'via'), problem);
+      return null;
+    }
+    if (p.port === undefined) {
+      const cn = conn.find((x) => prefixContains(x, p.via!));
+      if (!cn) {
+        c.err(child(child(np, k), 'via'), `${formatIPv4(p.via)} is not in any port's connected subnet; add port: <name>`);
+        return null;
+      }
+      p.port = cn.port;
+    }
+  }
+  if (paths.length === 1) {
+    const p = paths[0];
+    return withParsed({ prefix, blackhole: false, ...(p.via !== undefined ? { via: formatIPv4(p.via) } : {}), port: p.port } as Omit<RouteConfig, 'parsed'>, { addr: e.addr, len: e.len, via: p.via } as RouteConfig['parsed']);
+  }
+  const nexthops = paths.map((p) => ({ ...(p.via !== undefined ? { via: formatIPv4(p.via) } : {}), ...(p.port !== undefined ? { port: p.port } : {}), weight: p.weight }));
+  return withParsed({ prefix, blackhole: false, nexthops } as Omit<RouteConfig, 'parsed'>, { addr: e.addr, len: e.len, paths } as RouteConfig['parsed']);
 }
 
 function validateNeighbors(c: Ctx, v: unknown, ports: Named[], knownNames: Set<string>): NeighborConfig[] {
@@ -692,49 +763,63 @@ function validateMempool(c: Ctx, v: unknown): MempoolConfig {
   return { mbufs, cacheSize };
 }
 
-/** A Linux interface name (IFNAMSIZ − 1 characters; no '/', ':' or whitespace). */
-export const LINUX_IFNAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/;
-/** A network namespace name as `ip netns` keeps it (a file in /run/netns). */
-export const NETNS_NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
-
 function validateLinux(c: Ctx, v: unknown, ports: PortConfig[]): LinuxConfig {
   const o = c.map('linux', v, KEYS.linux) ?? {};
   let netns: string | undefined;
   if (o.netns !== undefined) {
-    netns = c.str('linux.netns', o.netns, 'a network namespace name');
-    if (netns !== undefined && !NETNS_NAME_RE.test(netns)) {
-      c.err('linux.netns', `${JSON.stringify(netns)} is not a namespace name: use 1-64 letters, digits, _ . or -`);
-      netns = undefined;
+    const s = c.str('linux.netns', o.netns, 'a network namespace name (ip netns) or a path');
+    if (s !== undefined) {
+      if (s === '' || (!s.includes('/') && !/^[A-Za-z0-9_.-]{1,64}$/.test(s))) c.err('linux.netns', `expected a namespace name like dpfwd (ip netns list) or a path like /run/netns/dpfwd, got ${got(s)}`);
+      else netns = s;
     }
   }
-  const mirrors: Record<string, string> = {};
-  const m = o.mirror ?? DEFAULTS.linux.mirror;
-  if (typeof m === 'boolean') {
-    if (m) for (const p of ports) mirrors[p.name] = p.name;
-  } else if (m !== null && typeof m === 'object' && !Array.isArray(m)) {
-    for (const [port, want] of Object.entries(m as Record<string, unknown>)) {
-      const path = `linux.mirror.${port}`;
-      if (!ports.some((p) => p.name === port)) {
-        c.err(path, `no port ${port}; ports are: ${ports.map((p) => p.name).join(', ') || 'none'} (VLAN sub-interfaces have no mirror)`);
-      } else if (typeof want === 'boolean') {
-        if (want) mirrors[port] = port;
-      } else if (typeof want === 'string' && LINUX_IFNAME_RE.test(want) && want !== '.' && want !== '..') {
-        mirrors[port] = want;
-      } else {
-        c.err(path, `expected true, false or a Linux interface name (1-15 letters, digits, _ . -), got ${JSON.stringify(want)}`);
+  let mirror: LinuxConfig['mirror'] = false;
+  if (typeof o.mirror === 'boolean') mirror = o.mirror;
+  else if (o.mirror !== undefined) {
+    const m = c.map('linux.mirror', o.mirror, ports.map((p) => p.name), 'true, false or a mapping of port names');
+    if (m) {
+      mirror = {};
+      for (const [k, x] of Object.entries(m)) {
+        if (typeof x === 'boolean' || (typeof x === 'string' && /^[A-Za-z0-9_.-]{1,15}$/.test(x) && x !== '.' && x !== '..')) mirror[k] = x;
+        else c.err(`linux.mirror.${k}`, `expected true, false or an interface name, got ${got(x)}`);
       }
     }
-  } else {
-    c.err('linux.mirror', `expected true, false or a mapping of port names to true, false or an interface name, got ${JSON.stringify(m)}`);
   }
-  const seen = new Map<string, string>();
+  // port name → its mirror's name in Linux (the port's own unless the mapping gives one)
+  const mirrors: Record<string, string> = {};
+  for (const p of ports) {
+    const x = mirror === true ? true : typeof mirror === 'object' ? mirror[p.name] : false;
+    if (x === true) mirrors[p.name] = p.name;
+    else if (typeof x === 'string') mirrors[p.name] = x;
+  }
+  const taken = new Map<string, string>();
   for (const [port, name] of Object.entries(mirrors)) {
-    const other = seen.get(name);
+    const other = taken.get(name);
     if (other) c.err(`linux.mirror.${port}`, `mirror name ${name} is also port ${other}'s: each mirror needs its own name`);
-    seen.set(name, port);
+    taken.set(name, port);
   }
   const queueLen = c.int('linux.queueLen', o.queueLen, DEFAULTS.linux.queueLen, 1, 1000000, { unit: 'frames' });
-  return netns !== undefined ? { netns, mirrors, queueLen } : { mirrors, queueLen };
+  const mirrorOn = Object.keys(mirrors).length > 0;
+  const so = c.map('linux.sync', o.sync, KEYS.sync) ?? {};
+  const enabled = c.bool('linux.sync.enabled', so.enabled, mirrorOn);
+  let table: number = RT_TABLES[LINUX_SYNC_KEYS.table];
+  if (so.table !== undefined) {
+    if (typeof so.table === 'string' && so.table !== 'local' && RT_TABLES[so.table] !== undefined) table = RT_TABLES[so.table];
+    else if (typeof so.table === 'number' && Number.isInteger(so.table) && so.table >= 1 && so.table <= 4294967295 && so.table !== 255) table = so.table;
+    else c.err('linux.sync.table', `expected main, default or a table number from 1 to 4294967295 (not 255: local), got ${got(so.table)}`);
+  }
+  let protocols: 'all' | number[] = 'all';
+  if (so.protocols !== undefined && so.protocols !== 'all') {
+    const list = c.list('linux.sync.protocols', so.protocols, "iproute2 protocol names or numbers (or 'all')");
+    protocols = [];
+    list.forEach((x, i) => {
+      const n = typeof x === 'string' || typeof x === 'number' ? protocolNumber(x) : undefined;
+      if (n === undefined) c.err(`linux.sync.protocols[${i}]`, `unknown route protocol ${got(x)}; iproute2's names are ${Object.values(RT_PROTOCOLS).join(', ')} (or a number 0-255)`);
+      else (protocols as number[]).push(n);
+    });
+  }
+  const socketBuffer = c.int('linux.sync.socketBuffer', so.socketBuffer, LINUX_SYNC_KEYS.socketBuffer, 4096, 1 << 30, { unit: 'bytes' });
+  return { ...(netns !== undefined ? { netns } : {}), mirror, mirrors, queueLen, sync: { enabled, table, protocols, socketBuffer } };
 }
 
 // ---------------------------------------------------------------------------------------------

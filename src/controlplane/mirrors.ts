@@ -65,7 +65,7 @@ export interface MirrorDeps {
 }
 
 /** linux.netns, linux.mirror (port name → mirror name), linux.queueLen (the TAP's txqueuelen) */
-export type MirrorSettings = LinuxConfig;
+export type MirrorSettings = Pick<LinuxConfig, 'netns' | 'mirrors' | 'queueLen'>;
 
 interface Mirror {
   iface: number;
@@ -106,9 +106,21 @@ export class Mirrors {
     this.netns = s.netns;
   }
 
+  /** A namespace given as a path (linux.netns may be /proc/PID/ns/net or /run/netns/NAME). */
+  private get nsIsPath(): boolean {
+    return !!this.netns && this.netns.includes('/');
+  }
+
+  /** A command inside the mirrors' namespace (nsenter for a namespace given as a path). */
+  private inNs(argv: string[]): string[] {
+    if (!this.netns) return argv;
+    return this.nsIsPath ? ['nsenter', `--net=${this.netns}`, ...argv] : ['ip', 'netns', 'exec', this.netns, ...argv];
+  }
+
   /** `ip` in the mirrors' namespace. */
   private ip(args: string[]): string {
-    return this.exec(['ip', ...(this.netns ? ['-n', this.netns] : []), ...args]);
+    if (this.netns && !this.nsIsPath) return this.exec(['ip', '-n', this.netns, ...args]);
+    return this.exec(this.inNs(['ip', ...args]));
   }
 
   private dropsOf(iface: string): Record<MirrorDrop, number> {
@@ -128,8 +140,9 @@ export class Mirrors {
   open(): void {
     let nsPath: string | null = null;
     if (this.netns) {
-      nsPath = `/run/netns/${this.netns}`;
+      nsPath = this.nsIsPath ? this.netns : `/run/netns/${this.netns}`;
       if (!fs.existsSync(nsPath)) {
+        if (this.nsIsPath) throw new DpfwdError('ENOENT', `linux.netns: ${nsPath} does not exist (give a namespace name to have dpfwd create it)`);
         this.exec(['ip', 'netns', 'add', this.netns]);
         this.d.log(`linux: created network namespace ${this.netns}`);
       }
@@ -171,7 +184,7 @@ export class Mirrors {
       fs.writeFileSync(`/proc/sys/${key}`, value);
       return;
     }
-    this.exec(['ip', 'netns', 'exec', this.netns, 'sysctl', '-qw', `${key}=${value}`]);
+    this.exec(this.inNs(['sysctl', '-qw', `${key}=${value}`]));
   }
 
   private followLink(m: Mirror): void {

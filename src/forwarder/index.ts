@@ -19,6 +19,7 @@ import { addressConflicts, ipsForPciAddress, readNetworkStatus, resolveDeviceRef
 import { ControlPlane } from '../controlplane';
 import { Mirrors } from '../controlplane/mirrors';
 
+import { RouteSync } from '../routing/sync';
 
 export type Logger = (msg: string) => void;
 
@@ -155,6 +156,8 @@ export class Forwarder {
   cp!: ControlPlane;
   /** Linux mirror interfaces (linux.mirror), when any port has one */
   mirrors?: Mirrors;
+  /** the kernel routing table followed (linux.sync), when enabled */
+  sync: RouteSync | null = null;
   ports: PortState[] = [];
   startedAt = 0;
   private stopped = false;
@@ -207,6 +210,7 @@ export class Forwarder {
       maxRoutes: c.fib.maxRoutes,
       tbl8Groups: c.fib.tbl8Groups,
       maxNexthops: c.fib.maxNexthops,
+      maxGroups: c.fib.maxGroups,
       mbufs,
       mbufCache: c.mempool.cacheSize,
       puntRate: c.punt.rate,
@@ -224,14 +228,23 @@ export class Forwarder {
       });
       this.maxPorts = this.dp.constants().maxPorts;
       this.ifaces = new Interfaces(this.ports.map((p) => ({ index: p.index, name: p.name, port: p.index, vlan: 0, mac: parseMac(p.mac), mtu: p.mtu })));
-      this.rib = new Rib(this.dp, this.ifaces, c.fib.maxNexthops, c.arp.maxEntries);
+      this.rib = new Rib(this.dp, this.ifaces, c.fib.maxNexthops, c.arp.maxEntries, c.fib.maxGroups);
       this.program();
       if (Object.keys(c.linux.mirrors).length) this.openMirrors();
       this.cp = new ControlPlane({ punt: this.dp, rib: this.rib, ifaces: this.ifaces, config: c, mirrors: this.mirrors });
       this.dp.launch();
       this.cp.start();
+      if (c.linux.sync.enabled) {
+        const s = c.linux.sync;
+        const aliases = Object.fromEntries(Object.entries(c.linux.mirrors).filter(([port, name]) => port !== name).map(([port, name]) => [name, port]));
+        this.sync = new RouteSync(this.rib, { netns: c.linux.netns, table: s.table, protocols: s.protocols, socketBuffer: s.socketBuffer, aliases }, this.log);
+        this.sync.start();
+        this.log(`route sync: following table ${s.table} of ${c.linux.netns ? `namespace ${c.linux.netns}` : "dpfwd's namespace"} (protocols ${this.sync.status().protocols})`);
+      }
     } catch (e) {
       this.mirrors?.close();
+      this.sync?.stop();
+      this.cp?.stop();
       this.dp.stop();
       if ((e as DpfwdError).code === 'ENOMEM' && c.eal.hugepagesMiB !== undefined) {
         throw new DpfwdError('ENOMEM', `${(e as Error).message}; eal.hugepagesMiB caps DPDK at ${c.eal.hugepagesMiB} MiB: raise or remove it`);
@@ -320,6 +333,7 @@ export class Forwarder {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    this.sync?.stop();
     this.cp?.stop();
     this.mirrors?.close();
     this.dp.cleanup();
