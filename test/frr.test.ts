@@ -3,14 +3,15 @@
  * peer namespace on the other side of dpfwd's port `west` runs its own; both sessions run over
  * dpfwd's port. eBGP (TTL 1, TCP to the router's address) reaches Established; OSPF on a
  * point-to-point link (multicast 224.0.0.5, TTL 1) reaches Full; the routes the peer advertises
- * arrive in the mirror namespace's kernel table (from where linux.sync takes them into dpfwd's
- * FIB); a withdrawal removes them; a peer restart and a dpfwd restart converge again.
+ * arrive in the mirror namespace's kernel table and, through linux.sync, in dpfwd's FIB, and a host
+ * behind dpfwd reaches them; a withdrawal removes them; a peer restart and a dpfwd restart
+ * converge again.
  */
 import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { startForwarder, Running, tmpDir, waitFor } from './helpers/forwarder';
-import { Topology, Host, sh } from './helpers/netns';
+import { startForwarder, Running, tmpDir, waitFor, dpfwdJson } from './helpers/forwarder';
+import { Topology, Host, sh, ping } from './helpers/netns';
 import { Frr, assertFrrInstalled } from './helpers/frr';
 
 const BGP_TIMERS = ' timers bgp 1 3\n';
@@ -47,6 +48,11 @@ ${networks.map((n) => ` network ${n} area 0\n`).join('')}!
 }
 
 const zebraConf = 'hostname z\nlog stdout\n!\n';
+
+/** dpfwd's route for `prefix` (route show -j), if any. */
+function dpfwdRoute(fwd: Running, prefix: string): { dst: string; gateway?: string; dev?: string; protocol?: string } | undefined {
+  return (dpfwdJson(fwd, ['route', 'show']) as { dst: string }[]).find((r) => r.dst === prefix);
+}
 
 /** The kernel routes of `ns` for `prefix` with their protocol, e.g. "10.99.1.0/24 via 10.1.0.2 dev west proto bgp …". */
 function kernelRoute(ns: string, prefix: string): string {
@@ -128,6 +134,15 @@ describe('FRR over dpfwd\'s ports: BGP and OSPF through the Linux mirrors', func
     }
   });
 
+  it('the learned routes reach dpfwd\'s FIB (proto bgp via the peer) and a host behind dpfwd reaches addresses in them', async () => {
+    for (const p of ['10.99.1.0/24', '10.99.2.0/24']) {
+      const r = await waitFor(`${p} in dpfwd's FIB`, async () => dpfwdRoute(fwd, p), 30000);
+      assert.deepEqual([r.gateway, r.dev, r.protocol], [peer.ip, 'west', 'bgp']);
+    }
+    assert.equal(ping(east.ns, '10.99.1.1', 3), 3, 'east reaches 10.99.1.1 behind the BGP peer through dpfwd');
+    assert.equal(ping(east.ns, '10.99.2.1', 3), 3);
+  });
+
   it('OSPF reaches Full with the peer (hellos to 224.0.0.5 reach the mirror), and its route is learned', async () => {
     await waitFor('OSPF neighbour Full', async () => {
       const n = mine.json('show ip ospf neighbor json').neighbors?.[peer.ip];
@@ -136,15 +151,20 @@ describe('FRR over dpfwd\'s ports: BGP and OSPF through the Linux mirrors', func
     }, 60000).catch((e) => { throw new Error(`${(e as Error).message}\n${mine.vtysh(['show ip ospf neighbor'])}\nospfd log:\n${mine.log('ospfd').slice(-3000)}`); });
     const r = await waitFor('10.98.0.0/24 from OSPF', async () => kernelRoute(mirrorNs, '10.98.0.0/24') || undefined, 30000);
     assert.match(r, /via 10\.1\.0\.2 dev west proto ospf/);
+    const d = await waitFor('10.98.0.0/24 in dpfwd\'s FIB', async () => dpfwdRoute(fwd, '10.98.0.0/24'), 30000);
+    assert.equal(d.protocol, 'ospf');
     const c = await fwd.call('show.counters');
     const k = c.names.punts.indexOf('link_multicast');
     assert.ok(c.snapshot.workers.reduce((a: number, w: { punts: { punted: number }[] }) => a + w.punts[k].punted, 0) > 0, 'OSPF multicast was punted up');
   });
 
-  it('a withdrawal removes the prefix from the mirror namespace\'s table', async () => {
+  it('a withdrawal removes the prefix from the mirror namespace\'s table and from dpfwd\'s FIB', async () => {
     theirs.vtysh(['configure terminal', 'router bgp 65002', 'address-family ipv4 unicast', 'no network 10.99.2.0/24']);
     await waitFor('10.99.2.0/24 withdrawn', async () => kernelRoute(mirrorNs, '10.99.2.0/24') === '', 30000);
     assert.notEqual(kernelRoute(mirrorNs, '10.99.1.0/24'), '', 'the other prefix stays');
+    await waitFor('10.99.2.0/24 gone from dpfwd', async () => dpfwdRoute(fwd, '10.99.2.0/24') === undefined, 30000);
+    assert.ok(dpfwdRoute(fwd, '10.99.1.0/24'), 'dpfwd keeps the other');
+    assert.equal(ping(east.ns, '10.99.2.1', 2, { deadline: 3 }), 0, 'no route for the withdrawn prefix');
   });
 
   it('converges again after the peer\'s bgpd restarts', async () => {
@@ -153,6 +173,8 @@ describe('FRR over dpfwd\'s ports: BGP and OSPF through the Linux mirrors', func
     theirs.start('bgpd', routerConf(peer.ip, 65002, '10.1.0.1', 65001, ['10.99.1.0/24', '10.99.2.0/24']));
     await established(mine, peer.ip);
     await waitFor('10.99.2.0/24 back', async () => kernelRoute(mirrorNs, '10.99.2.0/24') !== '', 30000);
+    await waitFor('10.99.2.0/24 back in dpfwd', async () => dpfwdRoute(fwd, '10.99.2.0/24'), 30000);
+    assert.equal(ping(east.ns, '10.99.2.1', 3), 3);
   });
 
   it('converges again after dpfwd restarts (the mirrors go and come back)', async () => {
@@ -166,6 +188,8 @@ describe('FRR over dpfwd\'s ports: BGP and OSPF through the Linux mirrors', func
     fwd = await startForwarder(config, { dir: path.join(dir, 'dpfwd2') });
     await waitFor('a new BGP session', async () => sessions() > before && bgpState(mine, peer.ip) === 'Established', 90000);
     await waitFor('10.99.1.0/24 back', async () => kernelRoute(mirrorNs, '10.99.1.0/24') !== '', 30000);
+    await waitFor('10.99.1.0/24 in the new dpfwd\'s FIB', async () => dpfwdRoute(fwd, '10.99.1.0/24'), 30000);
+    assert.equal(ping(east.ns, '10.99.1.1', 3), 3, 'forwarding again after the restart');
     await waitFor('OSPF Full again', async () => {
       const n = mine.json('show ip ospf neighbor json').neighbors?.[peer.ip];
       const st = Array.isArray(n) ? n[0]?.state ?? n[0]?.nbrState : undefined;
