@@ -226,3 +226,31 @@ print(n)
     assert.ok(settled > 1000, `Linux sent ${settled} frames on the east mirror`);
   });
 });
+
+describe('a mirror named differently from its port (linux.mirror: {west: wmir}) and the route sync', function () {
+  this.timeout(60000);
+  const topo = new Topology();
+  const mirrorNs = `dpt${topo.id}la`;
+  let west: Host;
+  let fwd: Running;
+
+  before(async () => {
+    west = topo.addHost('west', 1);
+    sh('ip', ['netns', 'del', mirrorNs], { allowFail: true });
+    fwd = await startForwarder({ eal: { lcores: '0-1' }, ports: [topo.port(west, 0)], linux: { netns: mirrorNs, mirror: { west: 'wmir' } } });
+  });
+
+  after(async () => {
+    if (fwd) await fwd.stop();
+    sh('ip', ['netns', 'del', mirrorNs], { allowFail: true });
+    topo.destroy();
+  });
+
+  it('creates wmir, and a kernel route through wmir becomes a dpfwd route out of port west', async () => {
+    assert.match(sh('ip', ['-n', mirrorNs, '-br', 'addr', 'show', 'dev', 'wmir']), /10\.1\.0\.1\/24/);
+    sh('ip', ['-n', mirrorNs, 'route', 'add', '10.77.0.0/16', 'via', west.ip, 'dev', 'wmir', 'proto', 'static']);
+    const r = await waitFor('10.77.0.0/16 in dpfwd', async () => (dpfwdJson(fwd, ['route', 'show']) as { dst: string; dev?: string; gateway?: string; protocol?: string }[]).find((x) => x.dst === '10.77.0.0/16'), 15000);
+    assert.deepEqual([r.dev, r.gateway, r.protocol], ['west', west.ip, 'static']);
+  });
+});
+
