@@ -19,6 +19,7 @@ import {
   parseRouteLine,
   parseRouteWords,
   routeFromFields,
+  RouteError,
   RouteBatch,
   ROUTE_BLACKHOLE,
   ROUTE_PORT,
@@ -235,6 +236,23 @@ describe('prefix: route lines', () => {
     throwsMsg(() => routeFromFields({ prefix: '10.20.0.0/16', via: '0.0.0.0' }), '0.0.0.0 is in 0.0.0.0/8 ("this network"), not a unicast host address');
     throwsMsg(() => routeFromFields({ prefix: '10.20.0.0/16', via: '10.2.0.2', blackhole: true }), 'a blackhole route takes no via or port');
     throwsMsg(() => routeFromFields({ prefix: '10.20.0.0/16', via: '10.2.0.2 # x' }), "'10.2.0.2 # x' is not one word of a route");
+  });
+
+  it('routeFromFields names the field at fault (the config gives its path)', () => {
+    const fieldOf = (f: Parameters<typeof routeFromFields>[0]) => {
+      try {
+        routeFromFields(f);
+      } catch (e) {
+        return [(e as RouteError).field, (e as Error).message];
+      }
+      return 'accepted';
+    };
+    assert.deepEqual(fieldOf({ prefix: '10.20.0.0/33', via: '10.2.0.2' }), ['prefix', '10.20.0.0/33 is not an IPv4 prefix']);
+    assert.deepEqual(fieldOf({ prefix: '10.20.0.0/16', via: '10.0.0.256' })[0], 'via');
+    assert.deepEqual(fieldOf({ prefix: '10.20.0.0/16', via: '10.2.0.2', port: 'West' }), ['port', 'West is not a port name']);
+    assert.deepEqual(fieldOf({ prefix: '10.20.0.0/16', port: 'east', blackhole: true }), ['blackhole', 'a blackhole route takes no via or port']);
+    assert.deepEqual(fieldOf({ prefix: '10.20.0.0/16', via: '10.2.0.2 x' })[0], 'via');
+    assert.deepEqual(fieldOf({ prefix: '10.20.0.0/16' }), [undefined, 'needs via, port or blackhole: true']);
   });
 
   it('parseRouteFile collects every error with its line number', () => {

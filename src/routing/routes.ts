@@ -216,14 +216,21 @@ export interface RouteWording {
   keyword: (w: string) => string;
   /** a next hop that is no unicast address (`problem` from unicastProblem) */
   badVia: (word: string, problem: string) => string;
+  /** a route with no next hop (`prefix` as written) */
+  noNextHop: (prefix: string) => string;
 }
 
 /** Route files (`route load`, l3fwd R lines allowed). */
-export const FILE_WORDING: RouteWording = { l3fwd: true, keyword: (w) => w, badVia: (w, p) => `via ${w}: ${p}, not a next-hop address` };
+export const FILE_WORDING: RouteWording = {
+  l3fwd: true, keyword: (w) => w, badVia: (w, p) => `via ${w}: ${p}, not a next-hop address`,
+  noNextHop: (prefix) => `${prefix} needs "via <address>", "port <name>" or "blackhole"`,
+};
 /** `dpfwd route add PREFIX WORDS…` on the command line. */
 export const CLI_WORDING: RouteWording = { ...FILE_WORDING, l3fwd: false, keyword: (w) => `'${w}'` };
 /** The control socket's route.add fields (the config's words for a bad gateway). */
-export const FIELD_WORDING: RouteWording = { l3fwd: false, keyword: (w) => w, badVia: (_w, p) => `${p}, not a unicast host address` };
+export const FIELD_WORDING: RouteWording = {
+  l3fwd: false, keyword: (w) => w, badVia: (_w, p) => `${p}, not a unicast host address`, noNextHop: () => 'needs via, port or blackhole: true',
+};
 
 /**
  * Parses one route-file line. Accepts
@@ -243,22 +250,46 @@ export function parseRouteLine(line: string, lineNo = 1): RouteEntry | null {
  * worded for the caller; throws DpfwdError('EINVAL') with the problem alone (no line number).
  */
 export function parseRouteWords(words: readonly string[], wording: RouteWording = CLI_WORDING): RouteEntry {
-  for (const w of words) {
-    if (w === '' || /[\s#]/.test(w)) fail(`'${w}' is not one word of a route`);
-  }
+  words.forEach((w, k) => {
+    if (w === '' || /[\s#]/.test(w)) throw new RouteError(`'${w}' is not one word of a route`, k);
+  });
   const text = words.join(' ');
   const b = new RouteBatch(1);
   if (!parseRouteRange(text, 0, text.length, 0, b, wording)) fail('a route needs a prefix, e.g. 10.20.0.0/16 via 10.2.0.2');
   return b.entry(0);
 }
 
-/** The control socket's route fields ({prefix, via?, port?, blackhole?}) through the one parser. */
+/** A route's fields, as the control socket and the config give them. */
+export type RouteField = 'prefix' | 'via' | 'port' | 'blackhole';
+
+/**
+ * A route the one parser refused: `word` is the index of the word (of parseRouteWords' words)
+ * the problem is in, if it is in one; routeFromFields turns it into the `field`.
+ */
+export class RouteError extends DpfwdError {
+  field?: RouteField;
+  constructor(message: string, readonly word?: number) {
+    super('EINVAL', message);
+  }
+}
+
+/**
+ * The control socket's and the config's route fields ({prefix, via?, port?, blackhole?})
+ * through the one parser. Throws RouteError whose `field` names the field at fault (unset for
+ * a problem of the whole route, like a missing next hop), so the config can give its path.
+ */
 export function routeFromFields(f: { prefix: string; via?: string; port?: string; blackhole?: boolean }): RouteEntry {
   const words = [f.prefix];
-  if (f.via !== undefined) words.push('via', f.via);
-  if (f.port !== undefined) words.push('port', f.port);
-  if (f.blackhole) words.push('blackhole');
-  return parseRouteWords(words, FIELD_WORDING);
+  const fields: RouteField[] = ['prefix'];
+  if (f.via !== undefined) words.push('via', f.via), fields.push('via', 'via');
+  if (f.port !== undefined) words.push('port', f.port), fields.push('port', 'port');
+  if (f.blackhole) words.push('blackhole'), fields.push('blackhole');
+  try {
+    return parseRouteWords(words, FIELD_WORDING);
+  } catch (e) {
+    if (e instanceof RouteError && e.word !== undefined) e.field = fields[e.word];
+    throw e;
+  }
 }
 
 /**
@@ -283,7 +314,10 @@ function parseRouteRange(text: string, from: number, to: number, lineNo: number,
   }
   if (n === 0) return false;
   const tok = (k: number) => text.slice(starts[k], ends[k]);
-  const err = (msg: string): never => fail(lineNo > 0 ? `line ${lineNo}: ${msg}` : msg);
+  // `word`: the index of the word at fault (RouteError.word), when the problem is in one
+  const err = (msg: string, word?: number): never => {
+    throw new RouteError(lineNo > 0 ? `line ${lineNo}: ${msg}` : msg, word);
+  };
 
   // the prefix, fast path first
   let pStart = starts[0];
@@ -312,12 +346,12 @@ function parseRouteRange(text: string, from: number, to: number, lineNo: number,
     try {
       parsePrefix(text.slice(pStart, pEnd));
     } catch (e) {
-      err((e as Error).message);
+      err((e as Error).message, 0);
     }
-    err(`${tok(0)} is not a route (expected a prefix like 10.20.0.0/16)`);
+    err(`${tok(0)} is not a route (expected a prefix like 10.20.0.0/16)`, 0);
   }
   if (((addr & maskOf(len)) >>> 0) !== addr) {
-    err(`${text.slice(pStart, pEnd)} has host bits set; did you mean ${formatIPv4(networkOf(addr, len))}/${len}?`);
+    err(`${text.slice(pStart, pEnd)} has host bits set; did you mean ${formatIPv4(networkOf(addr, len))}/${len}?`, 0);
   }
 
   if (l3fwd) {
@@ -330,48 +364,48 @@ function parseRouteRange(text: string, from: number, to: number, lineNo: number,
   let via = -1;
   let port = 0;
   let blackhole = false;
+  let bhWord = 0;
   let k = 1;
   while (k < n) {
     const s = starts[k];
     const e = ends[k];
     if (wordIs(text, s, e, 'blackhole')) {
-      if (blackhole) err(`blackhole given twice`);
+      if (blackhole) err(`blackhole given twice`, k);
       blackhole = true;
+      bhWord = k;
       k++;
       continue;
     }
     const isVia = wordIs(text, s, e, 'via');
     if (isVia || wordIs(text, s, e, 'port') || wordIs(text, s, e, 'dev')) {
-      if (k + 1 >= n) err(`${wording.keyword(tok(k))} needs a value`);
+      if (k + 1 >= n) err(`${wording.keyword(tok(k))} needs a value`, k);
       const vs = starts[k + 1];
       const ve = ends[k + 1];
       if (isVia) {
-        if (via >= 0) err(`via given twice`);
+        if (via >= 0) err(`via given twice`, k);
         const a = scanIPv4(text, vs, ve);
         if (a < 0) {
           try {
             parseIPv4(tok(k + 1));
           } catch (ex) {
-            err((ex as Error).message);
+            err((ex as Error).message, k + 1);
           }
         }
         const p = unicastProblem(a);
-        if (p) err(wording.badVia(tok(k + 1), p));
+        if (p) err(wording.badVia(tok(k + 1), p), k + 1);
         via = a;
       } else {
-        if (port !== 0) err(`port given twice`);
-        if (!isPortName(text, vs, ve)) err(`${tok(k + 1)} is not a port name`);
+        if (port !== 0) err(`port given twice`, k);
+        if (!isPortName(text, vs, ve)) err(`${tok(k + 1)} is not a port name`, k + 1);
         port = batch.portRefAt(text, vs, ve);
       }
       k += 2;
       continue;
     }
-    err(`expected "via <address>", "port <name>" or "blackhole" after ${tok(k - 1)}, got "${tok(k)}"`);
+    err(`expected "via <address>", "port <name>" or "blackhole" after ${tok(k - 1)}, got "${tok(k)}"`, k);
   }
-  if (blackhole && (via >= 0 || port !== 0)) err(`a blackhole route takes no via or port`);
-  if (!blackhole && via < 0 && port === 0) {
-    err(`${tok(0)} needs "via <address>", "port <name>" or "blackhole"`);
-  }
+  if (blackhole && (via >= 0 || port !== 0)) err(`a blackhole route takes no via or port`, bhWord);
+  if (!blackhole && via < 0 && port === 0) err(wording.noNextHop(tok(0)));
   if (blackhole) batch.push(addr, len, ROUTE_BLACKHOLE, 0, 0);
   else batch.push(addr, len, via >= 0 ? ROUTE_VIA : ROUTE_PORT, via >= 0 ? via : 0, port);
   return true;
