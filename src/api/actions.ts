@@ -124,7 +124,7 @@ export function showPorts(ctx: Ctx) {
       csumCompleted += w.ports[p.index].counters[ci] ?? 0;
     }
     return {
-      ifname: p.name, device: p.device, driver: info.driver, address: info.mac, mtu: p.mtu,
+      ifname: p.name, device: p.device, driver: info.driver, address: formatMac(info.mac), mtu: p.mtu,
       operstate: info.linkUp ? 'UP' : 'DOWN', speed: info.speedMbps,
       addr_info: ctx.fwd.rib.listAddresses().filter((a) => a.port === p.name).map((a) => ({ family: 'inet', local: formatIPv4(a.addr), prefixlen: a.len })),
       stats64: {

@@ -26,7 +26,7 @@ export interface FibWriter {
   fibAdd(addr: number, len: number, nexthop: number): void;
   fibDel(addr: number, len: number): void;
   fibAddBulk(addrs: Uint32Array, lens: Uint8Array, nexthops: Uint32Array): number;
-  nexthopSet(id: number, portOrAction: number, mac?: string | number): void;
+  nexthopSet(id: number, portOrAction: number, mac?: Mac): void;
   nexthopActionWithPort(id: number, action: number, port: number): void;
   /** the router's addresses and its subnets' broadcast/network addresses (source and broadcast rules) */
   addrFilterSet?(addrs: Uint32Array, kinds: Uint8Array): void;
