@@ -50,6 +50,8 @@ export interface RouteView {
   port?: string;
   via?: string;
   mac?: string | null;
+  /** the next hop's id (`nexthop show`) */
+  nexthop: number;
 }
 
 const NH_SHIFT = 2 ** 24;
@@ -656,6 +658,35 @@ export class Rib {
     return out;
   }
 
+  /**
+   * The keys (addr·64 + len) of the routes whose address is in [lo, hi] and whose key is past
+   * `after`, sorted: `route show`'s pages and range filters build views only for rows they keep.
+   */
+  routeKeys(lo = 0, hi = 0xffffffff, after = -1): Float64Array {
+    let keys: Float64Array = new Float64Array(lo === 0 && hi === 0xffffffff && after < 0 ? this.routes.size : 64);
+    let k = 0;
+    for (const [addr, len] of this.routes.entries()) {
+      const key = addr * 64 + len;
+      if (addr < lo || addr > hi || key <= after) continue;
+      if (k === keys.length) keys = grownKeys(keys);
+      keys[k++] = key;
+    }
+    return keys.subarray(0, k).sort();
+  }
+
+  /** The route of exactly this prefix (a routeKeys key), as `route show` prints it. */
+  routeAt(key: number): RouteView | undefined {
+    const addr = Math.floor(key / 64);
+    const len = key % 64;
+    const v = this.routes.get(addr, len);
+    return v === undefined ? undefined : this.viewOf(addr, len, v);
+  }
+
+  /** A next hop's record by its word id (`nexthop show`): its neighbour state and MAC. */
+  nexthopRecord(id: number): Readonly<NextHop> | undefined {
+    return this.nexthops[id];
+  }
+
   /** The next hops in use and how many routes hold each (the drop next hop always holds one for itself). */
   listNexthops(): { id: number; kind: NhKind; port?: string; via?: string; refs: number }[] {
     const out: { id: number; kind: NhKind; port?: string; via?: string; refs: number }[] = [];
@@ -687,7 +718,7 @@ export class Rib {
 
   private viewOf(addr: number, len: number, v: number): RouteView {
     const nh = this.nexthops[v % NH_SHIFT]!;
-    const view: RouteView = { prefix: formatPrefix({ addr, len }), addr, len, origin: ORIGINS[Math.floor(v / NH_SHIFT)], kind: nh.kind };
+    const view: RouteView = { prefix: formatPrefix({ addr, len }), addr, len, origin: ORIGINS[Math.floor(v / NH_SHIFT)], kind: nh.kind, nexthop: nh.id };
     if (nh.iface >= 0) view.port = this.portName(nh.iface);
     if (nh.kind === 'gateway') {
       view.via = formatIPv4(nh.addr);
@@ -695,4 +726,11 @@ export class Rib {
     }
     return view;
   }
+}
+
+/** A copy of `a` with twice the room. */
+function grownKeys(a: Float64Array): Float64Array {
+  const b = new Float64Array(a.length * 2);
+  b.set(a);
+  return b;
 }

@@ -253,10 +253,24 @@ export function parseRouteWords(words: readonly string[], wording: RouteWording 
   words.forEach((w, k) => {
     if (w === '' || /[\s#]/.test(w)) throw new RouteError(`'${w}' is not one word of a route`, k);
   });
-  const text = words.join(' ');
+  const text = [prefixWord(words[0] ?? ''), ...words.slice(1)].join(' ');
   const b = new RouteBatch(1);
   if (!parseRouteRange(text, 0, text.length, 0, b, wording)) fail('a route needs a prefix, e.g. 10.20.0.0/16 via 10.2.0.2');
   return b.entry(0);
+}
+
+/**
+ * iproute2's ways to write a destination, as a prefix: `default` is 0.0.0.0/0, a bare address
+ * (no /len) a host route. Words and fields only; route files keep the strict form.
+ */
+function prefixWord(w: string): string {
+  if (w === 'default') return '0.0.0.0/0';
+  return w.includes('/') || scanIPv4(w, 0, w.length) < 0 ? w : `${w}/32`;
+}
+
+/** A prefix as `route show`/`flush` selectors take it (`default`, a bare address: /32). */
+export function parsePrefixWord(w: string): { addr: number; len: number } {
+  return parsePrefix(prefixWord(w));
 }
 
 /** A route's fields, as the control socket and the config give them. */
