@@ -349,7 +349,7 @@ export function routeCount(ctx: Ctx, a: Args) {
  */
 export function routeFlush(ctx: Ctx, a: Args) {
   const f = routeSelector(ctx, a);
-  if (!f.any && a.all !== true) throw new DpfwdError('EINVAL', 'route flush needs a selector (a prefix, root, match, dev, via, proto) or all: true to delete every static route');
+  if (!f.any && a.all !== true) throw new DpfwdError('EINVAL', 'missing argument: a selector (prefix, root, match, dev, via, proto), or all: true to delete every static route');
   if (f.proto !== undefined && f.proto !== 'static') throw new DpfwdError('EINVAL', `only static routes are flushed; ${f.proto} routes go with their address or neighbour`);
   const gone = [...selected(ctx, { ...f, proto: 'static' })];
   for (const r of gone) ctx.fwd.rib.delRoute(r.addr, r.len, 'static');

@@ -5,6 +5,7 @@ import { output } from './format';
 import { withSession } from '../api/client';
 import { DEFAULT_SOCKET } from '../api/server';
 import { DpfwdError } from '../errors';
+import { ORIGINS } from '../routing/rib';
 
 class UsageError extends Error {}
 
@@ -96,6 +97,21 @@ async function runBatch(b: { file: string; force: boolean; common: string[]; soc
   });
 }
 
+/** The keywords that may follow a command's words, `dpfwd` not included (completion; yargs knows commands, actions and options). */
+export function keywordsAfter(words: string[], current: string): string[] {
+  const w = words[words.length - 1] === current ? words.slice(0, -1) : words;
+  const [cmd, action] = w;
+  const last = w[w.length - 1];
+  if (cmd === 'route') {
+    if (last === 'proto' || last === 'protocol') return [...ORIGINS];
+    if (['show', 'list', 'ls', 'lst', 'flush'].includes(action)) return ['match', 'root', 'exact', 'dev', 'via', 'proto', ...(action === 'flush' ? ['all'] : [])];
+    if (action === 'add' || action === 'replace') return w.length >= 3 ? ['via', 'dev', 'port', 'blackhole'] : ['default'];
+  }
+  if ((cmd === 'neighbor' || cmd === 'neigh' || cmd === 'neighbour' || cmd === 'n') && (action === 'add' || action === 'replace') && w.length >= 3) return ['lladdr', 'dev', 'nud'];
+  if ((cmd === 'nexthop' || cmd === 'nh') && w.length >= 2) return ['id'];
+  return [];
+}
+
 /** One command line; errors are printed (after `where`) and become the exit code. */
 async function runOne(argv: string[], where = ''): Promise<number> {
   let code = 0;
@@ -114,7 +130,9 @@ async function runOne(argv: string[], where = ''): Promise<number> {
     })
     .help()
     .alias('h', 'help')
-    .completion('completion', 'print a bash/zsh completion script: dpfwd completion >> ~/.bashrc')
+    .completion('completion', 'print a bash/zsh completion script: dpfwd completion >> ~/.bashrc', ((current: string, a: { _: (string | number)[] }, defaults: (cb: (err: Error | null, words: string[]) => void) => void, done: (words: string[]) => void) => {
+      defaults((_err, words) => done([...(words ?? []), ...keywordsAfter(a._.map(String).slice(1), current)]));
+    }) as never)
     .version()
     .exitProcess(false)
     .fail((msg, err) => {
