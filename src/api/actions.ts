@@ -302,22 +302,27 @@ function routeSelector(ctx: Ctx, a: Args): RouteSelector {
 function* selected(ctx: Ctx, f: RouteSelector, after?: string): Generator<RouteView> {
   const rib = ctx.fwd.rib;
   const cursor = after === undefined ? -1 : ((p) => p.addr * 64 + p.len)(parsePrefixWord(after));
-  const keep = (r: RouteView) => (f.exactLen === undefined || r.len === f.exactLen) && (f.rootLen === undefined || r.len >= f.rootLen)
-    && (f.dev === undefined || r.port === f.dev) && (f.via === undefined || r.via === f.via) && (f.proto === undefined || r.origin === f.proto)
-    && r.addr >= f.lo && r.addr <= f.hi;
+  const keep = (r: RouteView) => (f.dev === undefined || r.port === f.dev) && (f.via === undefined || r.via === f.via) && (f.proto === undefined || r.origin === f.proto);
   if (f.match !== undefined) {
     // the at most 33 prefixes that cover the address, shortest first (that is key order)
     for (let len = 0; len <= 32; len++) {
-      const key = (len === 0 ? 0 : (f.match & maskOf(len)) >>> 0) * 64 + len;
-      const r = key > cursor ? rib.routeAt(key) : undefined;
+      const addr = len === 0 ? 0 : (f.match & maskOf(len)) >>> 0;
+      const key = addr * 64 + len;
+      const r = key > cursor && addr >= f.lo && addr <= f.hi && lenOk(f, len) ? rib.routeAt(key) : undefined;
       if (r && keep(r)) yield r;
     }
     return;
   }
   for (const key of rib.routeKeys(f.lo, f.hi, cursor)) {
+    if (!lenOk(f, key % 64)) continue;
     const r = rib.routeAt(key)!;
     if (keep(r)) yield r;
   }
+}
+
+/** The prefix-length conditions of `exact` and `root`. */
+function lenOk(f: RouteSelector, len: number): boolean {
+  return (f.exactLen === undefined || len === f.exactLen) && (f.rootLen === undefined || len >= f.rootLen);
 }
 
 /**
@@ -338,8 +343,12 @@ export function routeShow(ctx: Ctx, a: Args) {
 
 /** How many routes the selectors pick (`route show`'s "N more routes not shown"). */
 export function routeCount(ctx: Ctx, a: Args) {
+  const f = routeSelector(ctx, a);
   let n = 0;
-  for (const _r of selected(ctx, routeSelector(ctx, a))) n++;
+  if (f.match === undefined && f.dev === undefined && f.via === undefined && f.proto === undefined) {
+    // prefixes alone: counted from the sorted keys, no view built
+    for (const key of ctx.fwd.rib.routeKeys(f.lo, f.hi)) if (lenOk(f, key % 64)) n++;
+  } else for (const _r of selected(ctx, f)) n++;
   return { routes: n };
 }
 

@@ -64,6 +64,8 @@ const DROP_NH = 0;
 class RouteMaps {
   private readonly byLen: Map<number, number>[] = Array.from({ length: 33 }, () => new Map());
   size = 0;
+  /** bumped by every change (Rib.routeKeys' sorted keys are rebuilt after one) */
+  version = 0;
   get(addr: number, len: number): number | undefined {
     return this.byLen[len].get(addr | 0);
   }
@@ -75,9 +77,13 @@ class RouteMaps {
     const before = m.size;
     m.set(addr | 0, v);
     this.size += m.size - before;
+    this.version++;
   }
   delete(addr: number, len: number): void {
-    if (this.byLen[len].delete(addr | 0)) this.size--;
+    if (this.byLen[len].delete(addr | 0)) {
+      this.size--;
+      this.version++;
+    }
   }
   *entries(): IterableIterator<[number, number, number]> {
     for (let len = 0; len <= 32; len++) for (const [k, v] of this.byLen[len]) yield [k >>> 0, len, v];
@@ -93,6 +99,9 @@ export class Rib {
   /** every record, by nexthopKey: those with a word and the neighbours no route uses yet */
   private readonly byKey = new Map<string, NextHop>();
   private readonly routes = new RouteMaps();
+  /** routeKeys' sorted keys, of the table as it was at sortedVersion */
+  private sortedKeys: Float64Array | null = null;
+  private sortedVersion = -1;
   /** an index, not a second owner: the record that is each address's neighbour (state not NONE) */
   private readonly neighbors = new Map<number, NextHop>();
   /** C words in use */
@@ -661,17 +670,20 @@ export class Rib {
   /**
    * The keys (addr·64 + len) of the routes whose address is in [lo, hi] and whose key is past
    * `after`, sorted: `route show`'s pages and range filters build views only for rows they keep.
+   * A view into every key sorted once after each change of the table (8 bytes a route), so a
+   * client paging through a million routes costs one sort, not one per page. Read it before
+   * the table changes again.
    */
   routeKeys(lo = 0, hi = 0xffffffff, after = -1): Float64Array {
-    let keys: Float64Array = new Float64Array(lo === 0 && hi === 0xffffffff && after < 0 ? this.routes.size : 64);
-    let k = 0;
-    for (const [addr, len] of this.routes.entries()) {
-      const key = addr * 64 + len;
-      if (addr < lo || addr > hi || key <= after) continue;
-      if (k === keys.length) keys = grownKeys(keys);
-      keys[k++] = key;
+    if (!this.sortedKeys || this.sortedVersion !== this.routes.version) {
+      const keys = new Float64Array(this.routes.size);
+      let k = 0;
+      for (const [addr, len] of this.routes.entries()) keys[k++] = addr * 64 + len;
+      this.sortedKeys = keys.sort();
+      this.sortedVersion = this.routes.version;
     }
-    return keys.subarray(0, k).sort();
+    const keys = this.sortedKeys;
+    return keys.subarray(lowerBound(keys, Math.max(lo * 64, after + 1)), lowerBound(keys, (hi + 1) * 64));
   }
 
   /** The route of exactly this prefix (a routeKeys key), as `route show` prints it. */
@@ -728,9 +740,14 @@ export class Rib {
   }
 }
 
-/** A copy of `a` with twice the room. */
-function grownKeys(a: Float64Array): Float64Array {
-  const b = new Float64Array(a.length * 2);
-  b.set(a);
-  return b;
+/** The first index of sorted `a` whose value is >= v (a.length if none). */
+function lowerBound(a: Float64Array, v: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
