@@ -213,7 +213,7 @@ describe('prefix: route lines', () => {
     ['10.20.0.0/16 via 10.2.0', 'line 7: 10.2.0 is not an IPv4 address (expected four numbers 0-255 like 10.1.0.1)'],
     ['10.20.0.0/16 via 224.0.0.1', 'line 7: via 224.0.0.1: 224.0.0.1 is a multicast address, not a next-hop address'],
     ['10.20.0.0/16 port East', 'line 7: East is not a port name'],
-    ['10.20.0.0/16 gateway 10.2.0.2', 'line 7: expected "via <address>", "port <name>" or "blackhole" after 10.20.0.0/16, got "gateway"'],
+    ['10.20.0.0/16 gateway 10.2.0.2', 'line 7: expected "via <address>", "port <name>", "blackhole" or "nexthop" after 10.20.0.0/16, got "gateway"'],
     ['10.20.0.0/16 blackhole via 10.2.0.2', 'line 7: a blackhole route takes no via or port'],
     ['10.20.0.0/16 via 10.2.0.2 via 10.2.0.3', 'line 7: via given twice'],
     ['10.20.0.0/16 port a port b', 'line 7: port given twice'],
@@ -261,7 +261,7 @@ describe('prefix: route lines', () => {
     assert.equal(r.routes.length, 2);
     assert.deepEqual(r.errors, [
       'line 4: 10.21.0.1/16 has host bits set; did you mean 10.21.0.0/16?',
-      'line 6: expected "via <address>", "port <name>" or "blackhole" after 10.23.0.0/16, got "bogus"',
+      'line 6: expected "via <address>", "port <name>", "blackhole" or "nexthop" after 10.23.0.0/16, got "bogus"',
     ]);
   });
 

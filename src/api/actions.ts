@@ -2,12 +2,14 @@
  * One action function per operation. The control socket, the CLI (through the socket) and the
  * tests all call these; front ends only parse and print.
  */
+import type { RouteSync } from '../routing/sync';
 import type { ControlPlane } from '../controlplane';
 import type { Config } from '../config/types';
 import type { Dataplane } from '../dataplane';
 import type { PortState } from '../forwarder';
 import type { Interfaces } from '../routing/interfaces';
 import { ORIGINS, type Origin, type Rib, type RouteView } from '../routing/rib';
+import { protocolNumber } from '../routing/sync';
 import { DpfwdError } from '../errors';
 import { CounterSnapshot } from '../dataplane';
 import { formatIPv4, formatPrefix, maskOf, parseIPv4, parseInterfaceAddress, findAddressConflict } from '../net/ipv4';
@@ -63,6 +65,8 @@ export interface Router {
   ports: readonly PortState[];
   config: Pick<Config, 'punt' | 'workers'>;
   cp: Pick<ControlPlane, 'counters' | 'neighbors' | 'neighborRows'>;
+  /** the route sync from the kernel (linux.sync), when on */
+  sync?: Pick<RouteSync, 'status'> | null;
   startedAt: number;
 }
 
@@ -190,7 +194,7 @@ function prefixProblem(ctx: Ctx, conn: Connected[], addr: number, len: number): 
   const p = routePrefixProblem({ addr, len }) ?? connectedPrefixProblem(conn, { addr, len });
   if (p) return p;
   const origin = ctx.fwd.rib.originOf(addr, len);
-  if (origin !== undefined && origin !== 'static') return `${formatPrefix({ addr, len })} is a ${origin} route (from an interface address or neighbour); remove that first`;
+  if (origin !== undefined && origin !== 'static' && origin !== 'linux') return `${formatPrefix({ addr, len })} is a ${origin} route (from an interface address or neighbour); remove that first`;
   return null;
 }
 
@@ -212,12 +216,33 @@ function nextHopProblem(ctx: Ctx, conn: Connected[], r: { via?: number; port?: s
 
 /** route.add's fields through the one route parser (src/routing/routes.ts), then the RIB's checks. */
 function parseRouteArgs(ctx: Ctx, a: Args) {
-  const e = routeFromFields({ prefix: str(a, 'prefix')!, via: str(a, 'via', false), port: str(a, 'port', false), blackhole: a.blackhole === true });
+  const e = routeFromFields({ prefix: str(a, 'prefix')!, via: str(a, 'via', false), port: str(a, 'port', false), blackhole: a.blackhole === true, nexthops: pathFields(a.nexthops) });
   checkPort(ctx, e.port);
-  const r = { addr: e.addr, len: e.len, via: e.via, port: e.port, blackhole: e.blackhole };
+  const r = { addr: e.addr, len: e.len, via: e.via, port: e.port, blackhole: e.blackhole, paths: e.paths };
   const conn = connected(ctx);
-  invalid(prefixProblem(ctx, conn, r.addr, r.len) ?? nextHopProblem(ctx, conn, r));
+  invalid(prefixProblem(ctx, conn, r.addr, r.len));
+  if (r.paths) {
+    r.paths.forEach((p, i) => {
+      checkPort(ctx, p.port);
+      const problem = nextHopProblem(ctx, conn, { via: p.via, port: p.port, blackhole: false });
+      if (problem) invalid(`nexthop ${i + 1}: ${problem}`);
+    });
+  } else invalid(nextHopProblem(ctx, conn, r));
   return r;
+}
+
+/** route.add's `nexthops`: a list of {via?: string, port?: string, weight?: number}, checked for shape only. */
+function pathFields(v: unknown): { via?: string; port?: string; weight?: number }[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  const bad = () => new DpfwdError('EINVAL', 'argument nexthops must be a list of {via?: string, port?: string, weight?: number}');
+  if (!Array.isArray(v)) throw bad();
+  return v.map((p) => {
+    if (typeof p !== 'object' || p === null) throw bad();
+    const o = p as Record<string, unknown>;
+    for (const k of Object.keys(o)) if (k !== 'via' && k !== 'port' && k !== 'weight') throw new DpfwdError('EINVAL', `nexthops: unknown field ${k} (via, port, weight)`);
+    if ((o.via !== undefined && typeof o.via !== 'string') || (o.port !== undefined && typeof o.port !== 'string') || (o.weight !== undefined && typeof o.weight !== 'number')) throw bad();
+    return { via: o.via as string | undefined, port: o.port as string | undefined, weight: o.weight as number | undefined };
+  });
 }
 
 /**
@@ -226,20 +251,17 @@ function parseRouteArgs(ctx: Ctx, a: Args) {
  */
 export function routeRow(r: RouteView) {
   return {
-    dst: r.prefix, gateway: r.via, dev: r.port, protocol: r.origin, type: r.kind === 'drop' ? 'blackhole' : r.kind === 'local' ? 'local' : 'unicast',
+    dst: r.prefix, gateway: r.via, dev: r.port, protocol: r.protocol ?? r.origin, type: r.kind === 'drop' ? 'blackhole' : r.kind === 'local' ? 'local' : 'unicast',
     ...(r.kind === 'gateway' ? { lladdr: r.mac ?? null } : {}),
+    // a multipath route as `ip -j route` shows one: nexthops [{gateway, dev, weight, flags}]
+    ...(r.paths ? { nexthops: r.paths.map((p) => ({ gateway: p.via, dev: p.port, weight: p.weight, ...(p.via !== undefined ? { lladdr: p.mac ?? null } : {}), flags: p.dead ? ['dead'] : [] })) } : {}),
+    ...(r.origin === 'linux' ? { origin: 'linux' } : {}),
   };
 }
 
-/**
- * `route add` (args.exclusive: refused when the prefix has a route, as `ip route add`) and
- * `route replace` (add or change; the socket's default). Result: the route's show row.
- */
+/** `route add` and `route replace`: adds the route or changes the prefix's. Result: the route's show row. */
 export function routeAdd(ctx: Ctx, a: Args) {
   const r = parseRouteArgs(ctx, a);
-  if (a.exclusive === true && ctx.fwd.rib.originOf(r.addr, r.len) !== undefined) {
-    throw new DpfwdError('EEXIST', `route ${formatPrefix(r)} exists; dpfwd route replace changes it`);
-  }
   ctx.fwd.rib.addRoute(r);
   return routeRow(ctx.fwd.rib.routeAt(r.addr * 64 + r.len)!);
 }
@@ -261,7 +283,10 @@ interface RouteSelector {
   match?: number;
   dev?: string;
   via?: string;
-  proto?: Origin;
+  /** an origin, or the protocol a synced route shows */
+  proto?: string;
+  /** flush: static routes only */
+  origin?: Origin;
   /** any selector given (flush refuses none without `all`) */
   any: boolean;
 }
@@ -291,8 +316,10 @@ function routeSelector(ctx: Ctx, a: Args): RouteSelector {
   if (via !== undefined) f.via = formatIPv4(parseIPv4(via));
   const proto = str(a, 'proto', false);
   if (proto !== undefined) {
-    if (!(ORIGINS as readonly string[]).includes(proto)) throw new DpfwdError('EINVAL', `proto ${proto}: routes come from ${ORIGINS.join(', ')}`);
-    f.proto = proto as Origin;
+    if (!(ORIGINS as readonly string[]).includes(proto) && protocolNumber(proto) === undefined) {
+      throw new DpfwdError('EINVAL', `proto ${proto}: routes come from ${ORIGINS.join(', ')}, or (synced from Linux) a protocol iproute2 names (kernel, bird, bgp, ospf, … or 0-255)`);
+    }
+    f.proto = proto;
   }
   f.any = prefix !== undefined || root !== undefined || match !== undefined || f.dev !== undefined || via !== undefined || proto !== undefined;
   return f;
@@ -302,7 +329,8 @@ function routeSelector(ctx: Ctx, a: Args): RouteSelector {
 function* selected(ctx: Ctx, f: RouteSelector, after?: string): Generator<RouteView> {
   const rib = ctx.fwd.rib;
   const cursor = after === undefined ? -1 : ((p) => p.addr * 64 + p.len)(parsePrefixWord(after));
-  const keep = (r: RouteView) => (f.dev === undefined || r.port === f.dev) && (f.via === undefined || r.via === f.via) && (f.proto === undefined || r.origin === f.proto);
+  const keep = (r: RouteView) => (f.dev === undefined || r.port === f.dev) && (f.via === undefined || r.via === f.via)
+    && (f.proto === undefined || r.origin === f.proto || r.protocol === f.proto) && (f.origin === undefined || r.origin === f.origin);
   if (f.match !== undefined) {
     // the at most 33 prefixes that cover the address, shortest first (that is key order)
     for (let len = 0; len <= 32; len++) {
@@ -359,8 +387,8 @@ export function routeCount(ctx: Ctx, a: Args) {
 export function routeFlush(ctx: Ctx, a: Args) {
   const f = routeSelector(ctx, a);
   if (!f.any && a.all !== true) throw new DpfwdError('EINVAL', 'missing argument: a selector (prefix, root, match, dev, via, proto), or all: true to delete every static route');
-  if (f.proto !== undefined && f.proto !== 'static') throw new DpfwdError('EINVAL', `only static routes are flushed; ${f.proto} routes go with their address or neighbour`);
-  const gone = [...selected(ctx, { ...f, proto: 'static' })];
+  if (f.proto !== undefined && f.proto !== 'static') throw new DpfwdError('EINVAL', 'only static routes are flushed: connected, local and neighbour routes go with their address or neighbour, linux routes with the kernel table they come from');
+  const gone = [...selected(ctx, { ...f, origin: 'static' })];
   for (const r of gone) ctx.fwd.rib.delRoute(r.addr, r.len, 'static');
   return { flushed: gone.length };
 }
@@ -550,6 +578,12 @@ export function showControlPlane(ctx: Ctx) {
   };
 }
 
+/** The route sync's status (docs/api.md#sync.show): the kernel table vs dpfwd's FIB. */
+export function syncShow(ctx: Ctx) {
+  const s = ctx.fwd.sync;
+  return s ? s.status() : { state: 'off' as const, hint: 'set linux.sync.enabled (or linux.mirror) in the config and restart' };
+}
+
 /** The same check as GET /healthz (src/metrics/health.ts): one health, two ways to ask. */
 export function health(ctx: Ctx) {
   const alive = ctx.fwd.dp.workersAlive();
@@ -580,6 +614,7 @@ export const ACTIONS: Record<string, (ctx: Ctx, args: Args) => unknown> = {
   'interface.add': interfaceAdd,
   'interface.del': interfaceDel,
   'interface.show': interfaceShow,
+  'sync.show': syncShow,
   health,
 };
 

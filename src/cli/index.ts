@@ -105,7 +105,7 @@ export function keywordsAfter(words: string[], current: string): string[] {
   if (cmd === 'route') {
     if (last === 'proto' || last === 'protocol') return [...ORIGINS];
     if (['show', 'list', 'ls', 'lst', 'flush'].includes(action)) return ['match', 'root', 'exact', 'dev', 'via', 'proto', ...(action === 'flush' ? ['all'] : [])];
-    if (action === 'add' || action === 'replace') return w.length >= 3 ? ['via', 'dev', 'port', 'blackhole'] : ['default'];
+    if (action === 'add' || action === 'replace') return w.length >= 3 ? ['via', 'dev', 'port', 'blackhole', 'nexthop', 'weight'] : ['default'];
   }
   if ((cmd === 'neighbor' || cmd === 'neigh' || cmd === 'neighbour' || cmd === 'n') && (action === 'add' || action === 'replace') && w.length >= 3) return ['lladdr', 'dev', 'nud'];
   if ((cmd === 'nexthop' || cmd === 'nh') && w.length >= 2) return ['id'];

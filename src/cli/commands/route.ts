@@ -70,7 +70,7 @@ async function showPages(socket: string, sel: Record<string, unknown>, limit: nu
 
 export const routeCommand: CommandModule<object, A> = {
   command: 'route [action] [prefix] [words..]',
-  describe: 'routes, in iproute2\'s words: add|replace PREFIX|default via ADDR [dev NAME] | … dev NAME | … blackhole; del PREFIX; show|list [selectors] [--limit N]; get ADDR; flush selectors|all; load FILE',
+  describe: 'routes, in iproute2\'s words: add|replace PREFIX|default via ADDR [dev NAME] | … dev NAME | … blackhole | … nexthop via ADDR [dev NAME] [weight W] nexthop …; del PREFIX; show|list [selectors] [--limit N]; get ADDR; flush selectors|all; load FILE',
   builder: (y: Argv) => clientOptions(y)
     .positional('action', { choices: Object.keys(ACTIONS), default: 'show', describe: 'what to do (show when omitted)' })
     .positional('prefix', { type: 'string', describe: 'IPv4 prefix, default or an address (the file for load)' })
@@ -85,9 +85,12 @@ export const routeCommand: CommandModule<object, A> = {
         if (!a.prefix) throw new DpfwdError('EINVAL', `route ${a.action} needs a prefix, e.g. dpfwd route ${a.action} 10.20.0.0/16 via 10.2.0.2`);
         // `route add PREFIX [via ADDR] [port NAME] [blackhole]`: the one route parser, CLI-worded
         const e = parseRouteWords([a.prefix, ...words]);
-        const fields = { prefix: formatPrefix(e), via: e.via !== undefined ? formatIPv4(e.via) : undefined, port: e.port, blackhole: e.blackhole || undefined };
-        // add: refused when the prefix has a route (ip route add); replace: add or change
-        const r = await request(a.socket, 'route.add', { ...fields, ...(action === 'add' ? { exclusive: true } : {}) });
+        const fields = {
+          prefix: formatPrefix(e), via: e.via !== undefined ? formatIPv4(e.via) : undefined, port: e.port, blackhole: e.blackhole || undefined,
+          nexthops: e.paths?.map((p) => ({ via: p.via !== undefined ? formatIPv4(p.via) : undefined, port: p.port, weight: p.weight })),
+        };
+        // add and replace both add or change (scripts and tests rely on add replacing a static route)
+        const r = await request(a.socket, 'route.add', fields);
         print(a.json, r, () => '');
         break;
       }
@@ -108,7 +111,7 @@ export const routeCommand: CommandModule<object, A> = {
           await w.end();
           break;
         }
-        const shown = await showPages(a.socket, sel, limit, (rows) => write(rows.map((r) => routeLine(r) + '\n').join('')));
+        const shown = await showPages(a.socket, sel, limit, (rows) => write(rows.map((r) => `${routeLine(r)}\n${nexthopLines(r)}`).join('')));
         if (shown === limit) {
           const total = ((await request(a.socket, 'route.count', sel)) as { routes: number }).routes;
           if (total > shown) await write(`… ${total - shown} more routes not shown (--limit N, --limit 0 for all, or a selector: dpfwd route show root 10.0.0.0/8)\n`);
@@ -145,3 +148,10 @@ export const routeCommand: CommandModule<object, A> = {
     }
   },
 };
+
+/** A multipath route's paths as `ip route` prints them: one `nexthop via … dev … weight …` line each. */
+function nexthopLines(r: Record<string, unknown>): string {
+  const paths = r.nexthops as { gateway?: string; dev?: string; weight: number; lladdr?: string | null; flags?: string[] }[] | undefined;
+  if (!paths) return '';
+  return paths.map((p) => `\tnexthop${p.gateway ? ` via ${p.gateway}` : ''}${p.dev ? ` dev ${p.dev}` : ''} weight ${p.weight}${p.flags?.length ? ` ${p.flags.join(' ')}` : ''}${'lladdr' in p ? (p.lladdr ? ` lladdr ${p.lladdr}` : ' (unresolved)') : ''}\n`).join('');
+}
