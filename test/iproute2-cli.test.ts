@@ -123,6 +123,15 @@ describe('dpfwd CLI: iproute2 habits', function () {
     assert.deepEqual(json('nh', 'show', 'id', String(gw.id)), [gw]);
     assert.equal(ok('nexthop', 'show', 'id', String(gw.id)), `id ${gw.id} via 10.2.0.2 port east refs 3 lladdr 02:00:00:00:02:02 PERMANENT\n`);
     assert.equal(rows.find((h: { kind: string }) => h.kind === 'drop').id, 0);
+    // a multipath route's group: its members by id, with their weights
+    ok('route', 'add', '10.40.0.0/16', 'nexthop', 'via', '10.2.0.2', 'nexthop', 'via', '10.2.0.3', 'weight', '3');
+    const after = json('nexthop', 'show');
+    const g = after.find((h: { kind: string }) => h.kind === 'group');
+    const other = after.find((h: { kind: string; gateway?: string }) => h.kind === 'gateway' && h.gateway === '10.2.0.3');
+    assert.deepEqual(g.group, [{ id: gw.id, weight: 1 }, { id: other.id, weight: 3 }]);
+    assert.equal(ok('nexthop', 'show', 'id', String(g.id)), `id ${g.id} group ${gw.id}/${other.id},3 refs 1\n`);
+    assert.equal(json('route', 'get', '10.40.1.1')[0].nexthop, g.id);
+    ok('route', 'del', '10.40.0.0/16');
     const none = cli('nexthop', 'show', 'id', '4000');
     assert.equal(none.status, 1);
     assert.equal(none.stderr, 'dpfwd: no next hop 4000 in use (dpfwd nexthop show lists them)\n');

@@ -413,11 +413,12 @@ export function routeGet(ctx: Ctx, a: Args) {
   return row;
 }
 
-/** The next hops in use: id, kind, port, gateway, references and the neighbour's MAC and state. */
+/** The next hops in use: id, kind, port, gateway, references, the neighbour's MAC and state, a group's members. */
 export function nexthopShow(ctx: Ctx, a: Args) {
   const rows = ctx.fwd.rib.listNexthops().map((h) => {
     const rec = ctx.fwd.rib.nexthopRecord(h.id);
     const row: Record<string, unknown> = { id: h.id, kind: h.kind, dev: h.port, gateway: h.via, refs: h.refs };
+    if (h.group) row.group = h.group; // a multipath route's members: [{id, weight}]
     if (h.kind === 'gateway') {
       row.lladdr = rec?.mac != null ? formatMac(rec.mac) : null;
       row.state = [rec?.state ?? 'NONE'];

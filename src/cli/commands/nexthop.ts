@@ -10,7 +10,10 @@ type Row = Record<string, any>;
 
 /** One next hop as a line (`ip nexthop show`'s order). */
 export function nexthopLine(h: Row): string {
-  const what = h.kind === 'gateway' ? `via ${h.gateway} port ${h.dev}` : h.kind === 'glean' ? `port ${h.dev} (resolves each destination)` : h.kind === 'drop' ? 'blackhole' : 'local';
+  // a group as iproute2 writes one: member ids with their weights, `id[,weight]/…`
+  const group = () => (h.group as { id: number; weight: number }[]).map((m) => (m.weight === 1 ? `${m.id}` : `${m.id},${m.weight}`)).join('/');
+  const what = h.kind === 'gateway' ? `via ${h.gateway} port ${h.dev}` : h.kind === 'glean' ? `port ${h.dev} (resolves each destination)`
+    : h.kind === 'group' ? `group ${group()}` : h.kind === 'drop' ? 'blackhole' : 'local';
   return `id ${h.id} ${what} refs ${h.refs}${h.kind === 'gateway' ? ` lladdr ${h.lladdr ?? '-'} ${h.state.join(',')}` : ''}\n`;
 }
 
