@@ -171,6 +171,25 @@ describe('dpfwd CLI: iproute2 habits', function () {
     ok('route', 'flush', 'all');
   });
 
+  it('one route.show reply carries at most 100,000 rows: more is refused (EMSGSIZE), the CLI pages past it', async () => {
+    const n = 100001;
+    const lines: string[] = [];
+    for (let i = 0; i < n; i++) lines.push(`11.${i >> 16}.${(i >> 8) & 255}.${i & 255}/32 blackhole`);
+    fs.writeFileSync(path.join(dir, 'more.txt'), lines.join('\n') + '\n');
+    ok('route', 'load', path.join(dir, 'more.txt'));
+    await assert.rejects(fwd.call('route.show', { proto: 'static' }), (e: Error & { code: string }) => {
+      assert.equal(e.code, 'EMSGSIZE');
+      assert.match(e.message, /^more than 100000 routes would go in this reply, more than one carries; read in pages/);
+      return true;
+    });
+    assert.equal((await fwd.call('route.show', { proto: 'static', limit: 100000 })).length, 100000);
+    assert.deepEqual(await fwd.call('route.count', { root: '11.0.0.0/8' }), { routes: n });
+    const big = spawnSync(process.execPath, [DPFWD, '--socket', fwd.socket, 'route', 'show', 'proto', 'static', '-j'], { encoding: 'utf8', maxBuffer: 64 << 20, timeout: 60000 });
+    assert.equal(big.status, 0, big.stderr);
+    assert.equal(JSON.parse(big.stdout).length, n);
+    ok('route', 'flush', 'root', '11.0.0.0/8');
+  });
+
   it('-b FILE: one command per line over one connection; stops at the first error naming its line; -force goes on', () => {
     const f = path.join(dir, 'cmds.batch');
     fs.writeFileSync(f, [

@@ -353,9 +353,13 @@ function lenOk(f: RouteSelector, len: number): boolean {
   return (f.exactLen === undefined || len === f.exactLen) && (f.rootLen === undefined || len >= f.rootLen);
 }
 
+/** Rows one `route.show` reply may carry (~11 MB of JSON); bigger tables are read in pages. */
+export const ROUTE_SHOW_MAX_ROWS = 100000;
+
 /**
  * Args: the selectors, `limit` (rows; all when absent) and `after` (the dst of the last row
- * already read): a client pages through a big table without one huge reply.
+ * already read): a client pages through a big table without one huge reply. More than
+ * ROUTE_SHOW_MAX_ROWS in one reply is refused (EMSGSIZE), never cut silently.
  */
 export function routeShow(ctx: Ctx, a: Args) {
   const limit = a.limit === undefined ? Infinity : a.limit;
@@ -363,6 +367,9 @@ export function routeShow(ctx: Ctx, a: Args) {
   const out: ReturnType<typeof routeRow>[] = [];
   if (limit === 0) return out;
   for (const r of selected(ctx, routeSelector(ctx, a), str(a, 'after', false))) {
+    if (out.length === ROUTE_SHOW_MAX_ROWS) {
+      throw new DpfwdError('EMSGSIZE', `more than ${ROUTE_SHOW_MAX_ROWS} routes would go in this reply, more than one carries; read in pages (limit ${ROUTE_SHOW_MAX_ROWS} or less, and after = the last dst read), as dpfwd route show -j does`);
+    }
     out.push(routeRow(r));
     if (out.length >= limit) break;
   }
