@@ -72,6 +72,23 @@ uint32_t U32(const Napi::Object &o, const char *key, uint32_t dflt) {
 
 // ---- EAL ----
 
+/** A MAC as src/net/mac.ts's Mac: 48 bits in a double, first byte most significant (exact). */
+double MacNumber(const uint8_t *m) {
+  uint64_t v = 0;
+  for (int i = 0; i < 6; i++) v = (v << 8) | m[i];
+  return static_cast<double>(v);
+}
+
+/** The bytes of a Mac (a number 0..2^48-1, an integer); false if it is not one. */
+bool MacFromNumber(const Napi::Value &v, uint8_t *m) {
+  if (!v.IsNumber()) return false;
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d <= 281474976710655.0) || d != static_cast<double>(static_cast<uint64_t>(d))) return false;
+  uint64_t x = static_cast<uint64_t>(d);
+  for (int i = 5; i >= 0; i--, x >>= 8) m[i] = static_cast<uint8_t>(x & 0xff);
+  return true;
+}
+
 Napi::Value EalInit(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsArray()) return TypeErr(env, "ealInit(args: string[])");
@@ -122,10 +139,8 @@ Napi::Value Start(const Napi::CallbackInfo &info) {
     pc.mtu = static_cast<uint16_t>(U32(p, "mtu", 1500));
     pc.rx_cut_len = U32(p, "rxCutLen", 0);
     Napi::Value mac = p.Get("mac");
-    if (mac.IsBuffer()) {
-      Napi::Buffer<uint8_t> b = mac.As<Napi::Buffer<uint8_t>>();
-      if (b.Length() != 6) return TypeErr(env, "start: ports[i].mac must be a 6-byte Buffer");
-      std::memcpy(pc.mac, b.Data(), 6);
+    if (!mac.IsUndefined()) {
+      if (!MacFromNumber(mac, pc.mac)) return TypeErr(env, "start: ports[i].mac must be a MAC as a 48-bit number (src/net/mac.ts)");
       pc.has_mac = 1;
     }
   }
@@ -205,12 +220,6 @@ Napi::Value WorkersAlive(const Napi::CallbackInfo &info) {
 
 // ---- ports, pools, FIB ----
 
-std::string MacString(const uint8_t *m) {
-  char s[18];
-  std::snprintf(s, sizeof(s), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-  return s;
-}
-
 Napi::Value PortInfo(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (!IsUint(info[0])) return TypeErr(env, "portInfo(index: number)");
@@ -219,7 +228,7 @@ Napi::Value PortInfo(const Napi::CallbackInfo &info) {
   if (rc != 0) return Throw(env, rc, "no such port index");
   Napi::Object o = Napi::Object::New(env);
   o.Set("portId", pi.port_id);
-  o.Set("mac", MacString(pi.mac));
+  o.Set("mac", MacNumber(pi.mac));
   o.Set("driver", std::string(pi.driver));
   o.Set("mtu", pi.mtu);
   o.Set("linkUp", Napi::Boolean::New(env, pi.link_up != 0));

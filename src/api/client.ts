@@ -33,6 +33,7 @@ const RETRY = new Set(['EEVICTED', 'ECONNRESET', 'EPIPE', 'EAGAIN']);
  * three times in all (such a request was never processed, so this is safe for every operation).
  */
 export async function request(socketPath: string, op: string, args: Record<string, unknown> = {}, timeoutMs = 10000): Promise<unknown> {
+  if (session && session.path === socketPath) return session.call(op, args, timeoutMs);
   for (let attempt = 1; ; attempt++) {
     try {
       return await requestOnce(socketPath, op, args, timeoutMs);
@@ -97,4 +98,106 @@ function requestOnce(socketPath: string, op: string, args: Record<string, unknow
       reject(new DpfwdError(e.code ?? 'ECONN', `cannot reach dpfwd at ${socketPath}: ${hint}`));
     });
   });
+}
+
+/**
+ * One connection for many requests (`dpfwd -b FILE`): while a session is open, request() to its
+ * path sends on it, one request at a time, instead of connecting for each.
+ */
+class Session {
+  private sock: net.Socket | null = null;
+  private buf = '';
+  private nextId = 1;
+  private waiting: { id: number; resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | null = null;
+  private closedWith: DpfwdError | null = null;
+
+  constructor(readonly path: string) {}
+
+  private connect(): Promise<net.Socket> {
+    if (this.sock) return Promise.resolve(this.sock);
+    return new Promise((resolve, reject) => {
+      const s = net.connect(this.path);
+      s.setEncoding('utf8');
+      s.once('connect', () => {
+        this.sock = s;
+        resolve(s);
+      });
+      s.on('error', (e: NodeJS.ErrnoException) => {
+        if (!this.sock) {
+          reject(new DpfwdError(e.code ?? 'ECONN', `cannot reach dpfwd at ${this.path}: ${whatIsThere(this.path, e.code, e.message)}`));
+          return;
+        }
+        this.fail(new DpfwdError(e.code ?? 'ECONNRESET', `dpfwd at ${this.path}: ${e.message}`));
+      });
+      s.on('close', () => this.fail(new DpfwdError('ECONNRESET', `dpfwd at ${this.path} closed the connection`)));
+      s.on('data', (d: string) => this.data(d));
+    });
+  }
+
+  private fail(e: DpfwdError): void {
+    this.closedWith = e;
+    const w = this.waiting;
+    this.waiting = null;
+    if (w) {
+      clearTimeout(w.timer);
+      w.reject(e);
+    }
+  }
+
+  private data(d: string): void {
+    this.buf += d;
+    let nl: number;
+    while ((nl = this.buf.indexOf('\n')) >= 0) {
+      const line = this.buf.slice(0, nl);
+      this.buf = this.buf.slice(nl + 1);
+      const w = this.waiting;
+      let res: { id?: unknown; ok: boolean; result?: unknown; error?: { code: string; message: string } };
+      try {
+        res = JSON.parse(line);
+      } catch {
+        this.fail(new DpfwdError('EPROTO', `dpfwd at ${this.path} sent a malformed answer`));
+        return;
+      }
+      if (!w || res.id !== w.id) {
+        // evicted to make room (id null), or a reply nobody asked for: the connection is unusable
+        this.fail(new DpfwdError(res.error?.code ?? 'EPROTO', `dpfwd at ${this.path}: ${res.error?.message ?? 'an answer out of order'}`));
+        return;
+      }
+      this.waiting = null;
+      clearTimeout(w.timer);
+      if (res.ok) w.resolve(res.result);
+      else w.reject(new DpfwdError(res.error?.code ?? 'EREMOTE', res.error?.message ?? 'request failed'));
+    }
+  }
+
+  async call(op: string, args: Record<string, unknown>, timeoutMs: number): Promise<unknown> {
+    if (this.closedWith) throw this.closedWith;
+    const s = await this.connect();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.fail(new DpfwdError('ETIMEDOUT', `cannot reach dpfwd at ${this.path}: no answer within ${timeoutMs} ms`));
+        s.destroy();
+      }, timeoutMs);
+      this.waiting = { id, resolve, reject, timer };
+      s.write(JSON.stringify({ id, op, args }) + '\n');
+    });
+  }
+
+  close(): void {
+    this.sock?.end();
+  }
+}
+
+let session: Session | null = null;
+
+/** Runs `fn` with every request() to `socketPath` sent over one connection. */
+export async function withSession<T>(socketPath: string, fn: () => Promise<T>): Promise<T> {
+  session = new Session(socketPath);
+  try {
+    return await fn();
+  } finally {
+    session.close();
+    session = null;
+  }
 }

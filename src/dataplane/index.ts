@@ -3,7 +3,7 @@
  * strings into next-hop words, and the counter block into snapshots. Nothing else imports the addon.
  */
 import { DpfwdError } from '../errors';
-import { Mac, parseMac } from '../net/mac';
+import type { Mac } from '../net/mac';
 import {
   loadNative, NativeAddon, NativeCounterLayout, NativeNames, NativePortInfo, NativePortStats,
   NativePunted, NativePuntStatus, NativeStartConf, NativeMempoolInfo, NativeFibInfo, NativeConstants,
@@ -20,9 +20,9 @@ export {
 /** A VLAN sub-interface as the dataplane knows it: physical port index, 802.1Q VID, MTU. */
 export interface SubifConf { port: number; vlan: number; mtu: number }
 
-/** A MAC string as the 48-bit number the next-hop word holds (byte 0 in the low bits). */
-export function macToWordBits(mac: string | Mac): number {
-  let m = typeof mac === 'string' ? parseMac(mac) : mac;
+/** A Mac as the 48-bit number the next-hop word holds (byte 0 in the low bits). */
+export function macToWordBits(mac: Mac): number {
+  let m = mac;
   let v = 0;
   for (let i = 0; i < 6; i++) {
     v = v * 256 + (m % 256);
@@ -230,7 +230,7 @@ export class Dataplane {
   }
 
   /** One atomic store of {MAC, egress interface index or action}. */
-  nexthopSet(id: number, ifaceOrAction: number, mac?: string | Mac): void {
+  nexthopSet(id: number, ifaceOrAction: number, mac?: Mac): void {
     try {
       this.n.nexthopSet(id, ifaceOrAction, mac !== undefined ? macToWordBits(mac) : 0);
     } catch (e) {

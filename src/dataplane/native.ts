@@ -6,7 +6,8 @@ import * as path from 'path';
 import { DpfwdError } from '../errors';
 
 export interface NativePortInfo {
-  portId: number; mac: string; driver: string; mtu: number; linkUp: boolean; speedMbps: number;
+  /** the port's MAC (src/net/mac.ts's Mac, a number) */
+  portId: number; mac: number; driver: string; mtu: number; linkUp: boolean; speedMbps: number;
   rxQueues: number; txQueues: number; numaNode: number;
 }
 export interface NativePortStats {
@@ -36,7 +37,7 @@ export interface NativePuntStatus { waiting: number; capacity: number; sinceDrai
 /** A punted frame: `port` the physical port index, `iface` the ingress interface (== port when untagged). */
 export interface NativePunted { port: number; iface: number; kind: number; data: Buffer }
 export interface NativeStartConf {
-  ports: { name: string; devname: string; rxQueues: number; rxDescriptors: number; txDescriptors: number; mtu: number; mac?: Buffer; rxCutLen?: number }[];
+  ports: { name: string; devname: string; rxQueues: number; rxDescriptors: number; txDescriptors: number; mtu: number; mac?: number; rxCutLen?: number }[];
   workers: { lcore: number; rx: { port: number; queue: number }[] }[];
   maxRoutes: number; tbl8Groups: number; maxNexthops: number; maxGroups?: number; mbufs: number; mbufCache: number;
   puntRate: number; puntBurst: number; puntRingSize: number;

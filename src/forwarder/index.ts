@@ -11,7 +11,7 @@ import { Dataplane, MirrorTaps, StartConf } from '../dataplane';
 import { DpfwdError } from '../errors';
 import { Rib } from '../routing/rib';
 import { findAddressConflict, isIPv4, parseInterfaceAddress } from '../net/ipv4';
-import { macBytes, parseMac } from '../net/mac';
+import { formatMac, Mac } from '../net/mac';
 import { RouteBatch } from '../routing/routes';
 import { Interfaces } from '../routing/interfaces';
 import { deviceName, devargs } from '../net/device';
@@ -143,7 +143,7 @@ export interface PortState {
   name: string;
   device: string;
   driver: string;
-  mac: string;
+  mac: Mac;
   mtu: number;
 }
 
@@ -200,7 +200,7 @@ export class Forwarder {
         rxDescriptors: p.rxDescriptors,
         txDescriptors: p.txDescriptors,
         mtu: p.mtu,
-        mac: parsedOf(p).mac !== undefined ? macBytes(parsedOf(p).mac!) : undefined,
+        mac: parsedOf(p).mac,
         rxCutLen: rxCutLen(devices[i]),
       })),
       workers: c.workers.map((w) => ({
@@ -223,11 +223,11 @@ export class Forwarder {
       this.log(`mempool: ${pool.size} mbufs of ${pool.dataRoom} bytes reserved (${((pool.size * (pool.dataRoom + 192)) / 1048576).toFixed(1)} MiB; ports x queues x descriptors + worker caches + bursts)`);
       this.ports = c.ports.map((p, i) => {
         const info = this.dp.portInfo(i);
-        this.log(`port ${p.name}: ${devices[i]} driver ${info.driver} mac ${info.mac} mtu ${p.mtu} rxq ${info.rxQueues} txq ${info.txQueues}`);
+        this.log(`port ${p.name}: ${devices[i]} driver ${info.driver} mac ${formatMac(info.mac)} mtu ${p.mtu} rxq ${info.rxQueues} txq ${info.txQueues}`);
         return { index: i, name: p.name, device: devices[i], driver: info.driver, mac: info.mac, mtu: p.mtu };
       });
       this.maxPorts = this.dp.constants().maxPorts;
-      this.ifaces = new Interfaces(this.ports.map((p) => ({ index: p.index, name: p.name, port: p.index, vlan: 0, mac: parseMac(p.mac), mtu: p.mtu })));
+      this.ifaces = new Interfaces(this.ports.map((p) => ({ index: p.index, name: p.name, port: p.index, vlan: 0, mac: p.mac, mtu: p.mtu })));
       this.rib = new Rib(this.dp, this.ifaces, c.fib.maxNexthops, c.arp.maxEntries, c.fib.maxGroups);
       this.program();
       if (Object.keys(c.linux.mirrors).length) this.openMirrors();

@@ -15,6 +15,7 @@ import type { CounterSnapshot, FibInfo, MempoolInfo, PortInfo, PortStats } from 
 import type { Config } from '../config/types';
 import type { NativePuntStatus } from '../dataplane/native';
 import type { Origin } from '../routing/rib';
+import { formatMac } from '../net/mac';
 import type { SyncStatus } from '../routing/sync';
 import { ORIGINS } from '../routing/rib';
 import type { ControlPlaneCounters } from '../controlplane';
@@ -53,7 +54,7 @@ export interface MetricsSource {
       ignored: Record<IgnoreReason, number>;
     };
   };
-  ports: { index: number; name: string; device: string; driver: string; mac: string }[];
+  ports: { index: number; name: string; device: string; driver: string }[];
   /** VLAN sub-interfaces: their fast-path counters are series with port="<name>" (west.100) */
   ifaces?: { list(): { index: number; name: string; vlan: number }[] };
   /** Linux mirror interfaces (linux.mirror), when on */
@@ -228,7 +229,7 @@ export function createMetrics(src: MetricsSource, opts: { defaults?: boolean; co
 
   // ---- ports ----
   gauge('dpfwd_port_info', 'Constant 1 per port, labelled with its DPDK device, driver and MAC address', ['port', 'device', 'driver', 'mac'], (s, put) => {
-    src.ports.forEach((p, i) => put({ port: p.name, device: deviceName(p.device), driver: s.ports[i].info.driver, mac: s.ports[i].info.mac }, 1));
+    src.ports.forEach((p, i) => put({ port: p.name, device: deviceName(p.device), driver: s.ports[i].info.driver, mac: formatMac(s.ports[i].info.mac) }, 1));
   });
   gauge('dpfwd_port_up', 'Link status: 1 up, 0 down', ['port'], perPort((p) => (p.info.linkUp ? 1 : 0)));
   gauge('dpfwd_port_speed_bytes', 'Link speed in bytes per second (0 when unknown)', ['port'], perPort((p) => (p.info.speedMbps * 1e6) / 8));

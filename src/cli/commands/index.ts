@@ -4,6 +4,7 @@ import { bindCommand } from './bind';
 import { doctorCommand } from './doctor';
 import { interfaceCommand } from './interface';
 import { neighborCommand } from './neighbor';
+import { nexthopCommand } from './nexthop';
 import { routeCommand } from './route';
 import { runCommand } from './run';
 import { showCommand } from './show';
@@ -18,5 +19,5 @@ import { topCommand } from './top';
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
-  addressCommand, bindCommand, doctorCommand, interfaceCommand, neighborCommand, routeCommand, runCommand, showCommand, sriovCommand, statsCommand, syncCommand, topCommand,
+  addressCommand, bindCommand, doctorCommand, interfaceCommand, neighborCommand, nexthopCommand, routeCommand, runCommand, showCommand, sriovCommand, statsCommand, syncCommand, topCommand,
 ];
