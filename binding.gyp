@@ -13,6 +13,7 @@
         "native/dataplane/punt.c",
         "native/dataplane/fib.c",
         "native/dataplane/kernel_port.c",
+        "native/dataplane/capture.c",
         "native/binding/binding.cc"
       ],
       "include_dirs": [
@@ -25,7 +26,7 @@
       "cflags_c": ["-std=gnu17"],
       "cflags_cc": ["-std=gnu++17"],
       "cflags!": ["-fno-exceptions"],
-      "libraries": ["<!@(pkg-config --libs libdpdk)", "<!@(pkg-config --libs libbpf)"]
+      "libraries": ["<!@(pkg-config --libs libdpdk)", "<!@(pkg-config --libs libbpf)", "<!@(pkg-config --libs libpcap)"]
     }
   ]
 }

@@ -8,6 +8,7 @@ import type { Dataplane } from '../dataplane';
 import type { PortState } from '../forwarder';
 import type { Interfaces } from '../routing/interfaces';
 import type { Rib } from '../routing/rib';
+import type { CaptureRequest, Observer } from '../forwarder/capture';
 import { DpfwdError } from '../errors';
 import { CounterSnapshot } from '../dataplane';
 import { formatIPv4, formatPrefix, parseIPv4, parseInterfaceAddress, parsePrefix, findAddressConflict } from '../net/ipv4';
@@ -63,12 +64,18 @@ export interface Router {
   ports: readonly PortState[];
   config: Pick<Config, 'punt' | 'workers'>;
   cp: Pick<ControlPlane, 'counters' | 'neighbors' | 'neighborRows'>;
+  observe: Observer;
   startedAt: number;
 }
 
 export interface Ctx {
   fwd: Router;
   baseline: CounterBaseline;
+}
+
+/** The connection a request came on: what must end when it closes (a capture, a trace). */
+export interface Conn {
+  onClose(fn: () => void): void;
 }
 
 type Args = Record<string, unknown>;
@@ -393,7 +400,28 @@ export function health(ctx: Ctx) {
   return { ok: problem === null, problem, workers: ctx.fwd.config.workers.length, alive, uptimeSeconds: Math.round((Date.now() - ctx.fwd.startedAt) / 1000) };
 }
 
-export const ACTIONS: Record<string, (ctx: Ctx, args: Args) => unknown> = {
+// ---- capture and trace (src/forwarder/capture.ts): sessions end when their connection closes ----
+
+function num(a: Args, k: string): number | undefined {
+  const v = a[k];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new DpfwdError('EINVAL', `argument ${k} must be a number`);
+  return v;
+}
+
+export function captureStart(ctx: Ctx, a: Args, conn?: Conn) {
+  const req: CaptureRequest = {
+    ports: a.ports as string[] | undefined, points: a.points as CaptureRequest['points'], reason: str(a, 'reason', false),
+    filter: str(a, 'filter', false), snaplen: num(a, 'snaplen'), count: num(a, 'count'), durationMs: num(a, 'durationMs'),
+  };
+  return ctx.fwd.observe.captureStart(req, conn ? (f) => conn.onClose(f) : undefined);
+}
+
+export function traceStart(ctx: Ctx, a: Args, conn?: Conn) {
+  return ctx.fwd.observe.traceStart({ count: num(a, 'count'), filter: str(a, 'filter', false) }, conn ? (f) => conn.onClose(f) : undefined);
+}
+
+export const ACTIONS: Record<string, (ctx: Ctx, args: Args, conn?: Conn) => unknown> = {
   'show.drops': showDrops,
   'show.ports': showPorts,
   'show.workers': showWorkers,
@@ -412,6 +440,13 @@ export const ACTIONS: Record<string, (ctx: Ctx, args: Args) => unknown> = {
   'interface.add': interfaceAdd,
   'interface.del': interfaceDel,
   'interface.show': interfaceShow,
+  'capture.start': captureStart,
+  'capture.read': (ctx: Ctx, a: Args) => ctx.fwd.observe.captureRead(a.id),
+  'capture.stop': (ctx: Ctx, a: Args) => ctx.fwd.observe.captureStop(a.id),
+  'capture.show': (ctx: Ctx) => ctx.fwd.observe.captureShow(),
+  'trace.start': traceStart,
+  'trace.show': (ctx: Ctx, a: Args) => ctx.fwd.observe.traceShow(a.id),
+  'trace.stop': (ctx: Ctx, a: Args) => ctx.fwd.observe.traceStop(a.id),
   health,
 };
 

@@ -98,3 +98,79 @@ function requestOnce(socketPath: string, op: string, args: Record<string, unknow
     });
   });
 }
+
+/**
+ * One connection for a sequence of requests (capture, trace): the forwarder ends what the
+ * session started when this connection closes, so a CLI that dies takes its capture with it.
+ */
+export class Session {
+  private buf = '';
+  private waiting: { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | null = null;
+  private closedWith: Error | null = null;
+  private seq = 0;
+
+  private constructor(private readonly s: net.Socket, private readonly socketPath: string) {
+    s.setEncoding('utf8');
+    s.on('data', (d: string) => this.onData(d));
+    s.on('error', (e: NodeJS.ErrnoException) => this.fail(new DpfwdError(e.code ?? 'ECONN', `dpfwd at ${socketPath}: ${e.message}`)));
+    s.on('close', () => this.fail(new DpfwdError('ECONNRESET', `dpfwd at ${socketPath} closed the connection`)));
+  }
+
+  static open(socketPath: string, timeoutMs = 10000): Promise<Session> {
+    return new Promise((resolve, reject) => {
+      const s = net.connect(socketPath);
+      const timer = setTimeout(() => { s.destroy(); reject(new DpfwdError('ETIMEDOUT', `cannot reach dpfwd at ${socketPath}: no answer within ${timeoutMs} ms`)); }, timeoutMs);
+      s.once('connect', () => { clearTimeout(timer); s.removeAllListeners('error'); resolve(new Session(s, socketPath)); });
+      s.once('error', (e: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        reject(new DpfwdError(e.code ?? 'ECONN', `cannot reach dpfwd at ${socketPath}: ${whatIsThere(socketPath, e.code, e.message)}`));
+      });
+    });
+  }
+
+  private fail(e: Error): void {
+    this.closedWith ??= e;
+    const w = this.waiting;
+    this.waiting = null;
+    if (w) { clearTimeout(w.timer); w.reject(e); }
+  }
+
+  private onData(d: string): void {
+    this.buf += d;
+    for (let nl = this.buf.indexOf('\n'); nl >= 0; nl = this.buf.indexOf('\n')) {
+      const line = this.buf.slice(0, nl);
+      this.buf = this.buf.slice(nl + 1);
+      const w = this.waiting;
+      this.waiting = null;
+      if (!w) continue;
+      clearTimeout(w.timer);
+      let res: { ok: boolean; result?: unknown; error?: { code: string; message: string } };
+      try {
+        res = JSON.parse(line);
+      } catch {
+        w.reject(new DpfwdError('EPROTO', `dpfwd at ${this.socketPath} sent a malformed answer`));
+        continue;
+      }
+      if (res.ok) w.resolve(res.result);
+      else w.reject(new DpfwdError(res.error?.code ?? 'EREMOTE', res.error?.message ?? 'request failed'));
+    }
+  }
+
+  /** One request at a time on this connection. */
+  request(op: string, args: Record<string, unknown> = {}, timeoutMs = 10000): Promise<unknown> {
+    if (this.closedWith) return Promise.reject(this.closedWith);
+    if (this.waiting) return Promise.reject(new DpfwdError('EBUSY', 'a request is already waiting on this session'));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting = null;
+        reject(new DpfwdError('ETIMEDOUT', `dpfwd at ${this.socketPath}: no answer to ${op} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiting = { resolve, reject, timer };
+      this.s.write(JSON.stringify({ id: ++this.seq, op, args }) + '\n');
+    });
+  }
+
+  close(): void {
+    this.s.end();
+  }
+}

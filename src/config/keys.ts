@@ -50,6 +50,7 @@ export const CONFIG_KEYS = {
     keys: { reachableMs: 30000, staleMs: 60000, retransmitMs: 1000, probes: 3, queueLen: 4, maxEntries: 4096, maxIncomplete: 256, newPerSecond: 100, lockMs: 1000 },
   },
   mempool: { change: 'restart', keys: { mbufs: 0, cacheSize: 256 } },
+  capture: { change: 'restart', keys: { ringSize: 2048, mbufs: 8191, maxSnaplen: 65535, leaseMs: 5000, readBytes: 1048576 } },
 } as const;
 
 /** Mappings inside a section's list items: a worker's rx entries. */
@@ -78,6 +79,7 @@ export const VALID_KEYS = {
   icmp: keysOf('icmp'),
   arp: keysOf('arp'),
   mempool: keysOf('mempool'),
+  capture: keysOf('capture'),
 } as const satisfies Record<string, readonly string[]>;
 
 type Defaults<S extends Section> = { readonly [K in keyof (typeof CONFIG_KEYS)[S]['keys'] as (typeof CONFIG_KEYS)[S]['keys'][K] extends undefined ? never : K]: (typeof CONFIG_KEYS)[S]['keys'][K] };
@@ -93,6 +95,7 @@ export const DEFAULTS = {
   icmp: CONFIG_KEYS.icmp.keys as Defaults<'icmp'>,
   arp: CONFIG_KEYS.arp.keys as Defaults<'arp'>,
   mempool: CONFIG_KEYS.mempool.keys as Defaults<'mempool'>,
+  capture: CONFIG_KEYS.capture.keys as Defaults<'capture'>,
 };
 
 /** Per top-level key. `ports` is restart except `ports[].address`, which is live (see PORT_LIVE_KEYS). */

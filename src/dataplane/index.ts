@@ -7,10 +7,12 @@ import { Mac, parseMac } from '../net/mac';
 import {
   loadNative, NativeAddon, NativeCounterLayout, NativeNames, NativePortInfo, NativePortStats,
   NativePunted, NativePuntStatus, NativeStartConf, NativeMempoolInfo, NativeFibInfo, NativeConstants,
+  NativeCaptureConf, NativeCaptured, NativeTraceRec,
 } from './native';
 import { dataplaneConstants } from './actions';
 
 export type { NativePortInfo as PortInfo, NativePortStats as PortStats, NativePunted as Punted, NativeStartConf as StartConf };
+export type { NativeCaptureConf as CaptureConf, NativeCaptured as Captured, NativeTraceRec as TraceRec };
 export type { NativeMempoolInfo as MempoolInfo, NativeFibInfo as FibInfo, NativeConstants as DataplaneConstants };
 
 export {
@@ -330,6 +332,56 @@ export class Dataplane {
 
   puntListen(cb: (frames: NativePunted[]) => void): void {
     this.n.puntListen(cb);
+  }
+
+  /**
+   * Starts copying packets at RX, TX and/or drop points into per-worker rings (capture.c).
+   * Throws DpfwdError EBUSY (one runs already), EINVAL (a bad filter: libpcap's message), ENOMEM.
+   */
+  captureStart(conf: NativeCaptureConf): void {
+    try {
+      this.n.captureStart(conf);
+    } catch (e) {
+      throw new DpfwdError(errnoName(e), `capture: ${(e as Error).message}`);
+    }
+  }
+
+  captureStop(): void {
+    this.n.captureStop();
+  }
+
+  captureActive(): boolean {
+    return this.n.captureActive();
+  }
+
+  /** The copies waiting in the workers' rings, at most about maxBytes of them. */
+  captureDrain(maxBytes: number): NativeCaptured[] {
+    return this.n.captureDrain(maxBytes);
+  }
+
+  /** Traces the next `count` packets matching `filter`. Throws DpfwdError EBUSY, EINVAL, ENOMEM. */
+  traceStart(count: number, filter?: string): void {
+    try {
+      this.n.traceStart(count, filter);
+    } catch (e) {
+      throw new DpfwdError(errnoName(e), `trace: ${(e as Error).message}`);
+    }
+  }
+
+  traceStop(): void {
+    this.n.traceStop();
+  }
+
+  traceLeft(): number {
+    return this.n.traceLeft();
+  }
+
+  traceActive(): boolean {
+    return this.n.traceActive();
+  }
+
+  traceRead(): NativeTraceRec[] {
+    return this.n.traceRead();
   }
 
   /**

@@ -3,6 +3,7 @@
  * Owns the Dataplane and the RIB; the control server, metrics and the control plane
  * (ARP, ICMP) hang off it.
  */
+import { Observer } from './capture';
 import * as fs from 'fs';
 import { Config, parsedOf } from '../config/types';
 import { buildEalArgs, mempoolSize } from '../config';
@@ -140,6 +141,8 @@ export class Forwarder {
   /** the dataplane's MAX_PORTS: sub-interfaces are numbered from it */
   maxPorts = 0;
   cp!: ControlPlane;
+  /** `dpfwd capture` and `dpfwd trace` sessions */
+  observe!: Observer;
   ports: PortState[] = [];
   startedAt = 0;
   private stopped = false;
@@ -212,6 +215,10 @@ export class Forwarder {
       this.rib = new Rib(this.dp, this.ifaces, c.fib.maxNexthops, c.arp.maxEntries);
       this.program();
       this.cp = new ControlPlane({ punt: this.dp, rib: this.rib, ifaces: this.ifaces, config: c });
+      this.observe = new Observer({
+        dp: this.dp, ports: this.ports, ifaceName: (i) => this.ifaces.get(i)?.name ?? `iface ${i}`,
+        lookup: (a) => this.rib.lookup(a), config: c.capture, log: this.log,
+      });
       this.dp.launch();
       this.cp.start();
     } catch (e) {
@@ -276,6 +283,7 @@ export class Forwarder {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    this.observe?.close();
     this.cp?.stop();
     this.dp.cleanup();
   }

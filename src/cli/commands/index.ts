@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { addressCommand } from './address';
 import { bindCommand } from './bind';
+import { captureCommand } from './capture';
 import { doctorCommand } from './doctor';
 import { interfaceCommand } from './interface';
 import { neighborCommand } from './neighbor';
@@ -10,6 +11,7 @@ import { showCommand } from './show';
 import { sriovCommand } from './sriov';
 import { statsCommand } from './stats';
 import { topCommand } from './top';
+import { traceCommand } from './trace';
 
 /**
  * Every `dpfwd` subcommand, one file each in yargs' command-module shape.
@@ -17,5 +19,6 @@ import { topCommand } from './top';
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
-  addressCommand, bindCommand, doctorCommand, interfaceCommand, neighborCommand, routeCommand, runCommand, showCommand, sriovCommand, statsCommand, topCommand,
+  addressCommand, bindCommand, captureCommand, doctorCommand, interfaceCommand, neighborCommand, routeCommand, runCommand, showCommand, sriovCommand,
+  statsCommand, topCommand, traceCommand,
 ];
