@@ -450,6 +450,7 @@ dp_trace_start(uint32_t count, const char *filter, char *err, size_t errlen)
 	clock_init(&t->clock);
 	__atomic_store_n(&dp.trace, t, __ATOMIC_RELEASE);
 	__atomic_fetch_or(&dp.observe, DP_OBS_TRACE, __ATOMIC_RELEASE);
+	__atomic_fetch_or(&dp.loop_mode, DP_LOOP_TRACE, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -459,6 +460,7 @@ dp_trace_stop(void)
 	struct dp_trace *t = dp.trace;
 	if (t == NULL)
 		return 0;
+	__atomic_fetch_and(&dp.loop_mode, ~DP_LOOP_TRACE, __ATOMIC_RELEASE);
 	__atomic_fetch_and(&dp.observe, ~DP_OBS_TRACE, __ATOMIC_RELEASE);
 	__atomic_store_n(&dp.trace, NULL, __ATOMIC_RELEASE);
 	quiesce();

@@ -119,8 +119,10 @@ struct dp_state {
 	 * the same base register as src_et); the exact set is double-buffered, see dp_addr_filter_set */
 	struct dp_addr_set *addr_sets[2];
 	struct dp_addr_filter addr_filter;
-	/* nonzero once the table is too big to stay in cache: workers look up in a separate pass */
-	volatile int lpm_staged;
+	/* zero for the one-pass loop; DP_LOOP_STAGED once the table is too big to stay in cache
+	 * (workers look up in a separate pass), DP_LOOP_TRACE while a trace runs (capture.c): one
+	 * word, so the loop tests one thing per burst for both */
+	volatile uint32_t loop_mode;
 	struct rte_rcu_qsbr *qsv;
 	uint64_t *nexthops;
 	uint32_t max_nexthops;
@@ -168,8 +170,11 @@ iface_port(unsigned iface)
 
 /* ---- capture and trace hooks (capture.c); all on the slow path ---- */
 
+#define DP_LOOP_STAGED 1u
+#define DP_LOOP_TRACE  2u
+
 #define DP_OBS_DROP  1u  /* a capture takes drops */
-#define DP_OBS_TRACE 2u  /* a trace runs: bursts go through burst_traced */
+#define DP_OBS_TRACE 2u  /* a trace runs: the drop helpers record into it */
 
 static inline uint32_t
 dp_observe(void)

@@ -562,10 +562,11 @@ process_burst(struct worker *w, unsigned in_idx, unsigned queue, struct rte_mbuf
 	/* Locals, not globals: the stores into packets may alias anything, and the compiler would
 	 * otherwise reload these on every packet. */
 	const struct fast_ctx c = { dp.lpm, dp.nexthops, dp.mtu_floor };
-	/* the one test per burst that capture and trace cost while off (capture.c) */
-	unsigned nf = unlikely(dp_observe() & DP_OBS_TRACE) ? burst_traced(w, pc, in_idx, queue, pkts, nb, &c, fw, outs)
-		: unlikely(dp.lpm_staged) ? burst_staged(w, pc, in_idx, pkts, nb, &c, fw, outs)
-					  : burst_one_pass(w, pc, in_idx, pkts, nb, &c, fw, outs);
+	/* one test per burst for the staged loop and a trace (capture.c): a trace costs nothing more while off */
+	uint32_t mode = dp.loop_mode;
+	unsigned nf = likely(mode == 0) ? burst_one_pass(w, pc, in_idx, pkts, nb, &c, fw, outs)
+		: (mode & DP_LOOP_TRACE) ? burst_traced(w, pc, in_idx, queue, pkts, nb, &c, fw, outs)
+					 : burst_staged(w, pc, in_idx, pkts, nb, &c, fw, outs);
 	if (nf == 0)
 		return;
 	pc[0] += nf;
