@@ -140,31 +140,53 @@ struct dp_capture {
 	struct cap_cb cbs[DP_MAX_WORKERS * (DP_MAX_RXQ_PER_WORKER + DP_MAX_PORTS)];
 };
 
-/* On worker w: one packet's copy into its ring, or capture_dropped. */
+/*
+ * On worker w: copies of those of pkts[0..nb) the filter takes, into its ring with one enqueue;
+ * what does not fit is capture_dropped. The ring's free space is read first, so a reader that
+ * cannot keep up costs the worker a counter increment per packet, not a copy.
+ */
 static void
-cap_copy(const struct dp_capture *c, struct worker *w, struct rte_mbuf *m, unsigned port, unsigned iface,
-	 unsigned where, unsigned reason)
+cap_copy_burst(const struct dp_capture *c, struct worker *w, struct rte_mbuf **pkts, unsigned nb, unsigned port,
+	       unsigned iface, unsigned where, unsigned reason)
 {
-	if (!filter_match(&c->filter, m))
-		return;
-	struct rte_mbuf *x = rte_pktmbuf_copy(m, c->pool, 0, c->conf.snaplen);
-	if (unlikely(x == NULL)) {
-		w->ctr[DP_WCTR_capture_dropped]++;
-		return;
+	struct rte_ring *r = c->ring[w->id];
+	struct rte_mbuf *x[DP_BURST];
+	uint64_t tsc = 0;
+	for (unsigned at = 0; at < nb; at += DP_BURST) {
+		unsigned n = RTE_MIN(nb - at, (unsigned)DP_BURST), k = 0, lost = 0;
+		unsigned space = rte_ring_free_count(r);
+		for (unsigned j = 0; j < n; j++) {
+			struct rte_mbuf *m = pkts[at + j];
+			if (!filter_match(&c->filter, m))
+				continue;
+			if (k >= space) {
+				lost++;
+				continue;
+			}
+			if (tsc == 0)
+				tsc = rte_rdtsc(); /* once per burst, and only when something is copied */
+			struct rte_mbuf *y = rte_pktmbuf_copy(m, c->pool, 0, c->conf.snaplen);
+			if (unlikely(y == NULL)) {
+				lost++;
+				continue;
+			}
+			struct cap_meta *meta = rte_mbuf_to_priv(y);
+			meta->tsc = tsc;
+			meta->orig_len = rte_pktmbuf_pkt_len(m);
+			meta->port = (uint16_t)port;
+			meta->iface = (uint16_t)iface;
+			meta->where = (uint8_t)where;
+			meta->reason = (uint8_t)reason;
+			x[k++] = y;
+		}
+		unsigned put = k ? rte_ring_sp_enqueue_burst(r, (void **)x, k, NULL) : 0;
+		if (unlikely(put < k)) {
+			rte_pktmbuf_free_bulk(&x[put], k - put);
+			lost += k - put;
+		}
+		w->ctr[DP_WCTR_captured] += put;
+		w->ctr[DP_WCTR_capture_dropped] += lost;
 	}
-	struct cap_meta *meta = rte_mbuf_to_priv(x);
-	meta->tsc = rte_rdtsc();
-	meta->orig_len = rte_pktmbuf_pkt_len(m);
-	meta->port = (uint16_t)port;
-	meta->iface = (uint16_t)iface;
-	meta->where = (uint8_t)where;
-	meta->reason = (uint8_t)reason;
-	if (unlikely(rte_ring_sp_enqueue(c->ring[w->id], x) != 0)) {
-		rte_pktmbuf_free(x);
-		w->ctr[DP_WCTR_capture_dropped]++;
-		return;
-	}
-	w->ctr[DP_WCTR_captured]++;
 }
 
 static uint16_t
@@ -175,9 +197,8 @@ cap_rx_cb(uint16_t port_id, uint16_t queue, struct rte_mbuf **pkts, uint16_t nb,
 	(void)max;
 	const struct cap_cb *cb = arg;
 	const struct dp_capture *c = __atomic_load_n(&dp.cap, __ATOMIC_ACQUIRE);
-	if (c != NULL)
-		for (unsigned j = 0; j < nb; j++)
-			cap_copy(c, cb->w, pkts[j], cb->port_idx, cb->port_idx, DP_CAP_RX, DP_CAP_ANY_REASON);
+	if (c != NULL && nb != 0)
+		cap_copy_burst(c, cb->w, pkts, nb, cb->port_idx, cb->port_idx, DP_CAP_RX, DP_CAP_ANY_REASON);
 	return nb;
 }
 
@@ -188,9 +209,8 @@ cap_tx_cb(uint16_t port_id, uint16_t queue, struct rte_mbuf **pkts, uint16_t nb,
 	(void)queue;
 	const struct cap_cb *cb = arg;
 	const struct dp_capture *c = __atomic_load_n(&dp.cap, __ATOMIC_ACQUIRE);
-	if (c != NULL)
-		for (unsigned j = 0; j < nb; j++)
-			cap_copy(c, cb->w, pkts[j], cb->port_idx, cb->port_idx, DP_CAP_TX, DP_CAP_ANY_REASON);
+	if (c != NULL && nb != 0)
+		cap_copy_burst(c, cb->w, pkts, nb, cb->port_idx, cb->port_idx, DP_CAP_TX, DP_CAP_ANY_REASON);
 	return nb;
 }
 
@@ -272,7 +292,7 @@ dp_capture_start(const struct dp_capture_conf *conf, char *err, size_t errlen)
 		return rc;
 	}
 	/* its own pool: a capture can never take the mbufs forwarding needs */
-	c->pool = rte_pktmbuf_pool_create("dpfwd_cap", conf->mbufs, 0,
+	c->pool = rte_pktmbuf_pool_create("dpfwd_cap", conf->mbufs, RTE_MIN(256u, conf->mbufs / 8),
 					  (uint16_t)RTE_ALIGN(sizeof(struct cap_meta), RTE_MBUF_PRIV_ALIGN),
 					  RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
 	if (c->pool == NULL) {
@@ -582,7 +602,7 @@ dp_obs_drop(uint64_t *pc, struct rte_mbuf *m, unsigned reason)
 		return;
 	if (c->conf.reason != DP_CAP_ANY_REASON && c->conf.reason != reason)
 		return;
-	cap_copy(c, w, m, port, iface, DP_CAP_DROP, reason);
+	cap_copy_burst(c, w, &m, 1, port, iface, DP_CAP_DROP, reason);
 }
 
 void
