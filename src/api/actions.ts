@@ -409,6 +409,13 @@ function num(a: Args, k: string): number | undefined {
   return v;
 }
 
+/** A session id (capture, trace). */
+function sessionId(a: Args): number {
+  const v = num(a, 'id');
+  if (v === undefined) throw new DpfwdError('EINVAL', 'missing argument: id (from capture.start or trace.start)');
+  return v;
+}
+
 export function captureStart(ctx: Ctx, a: Args, conn?: Conn) {
   const req: CaptureRequest = {
     ports: a.ports as string[] | undefined, points: a.points as CaptureRequest['points'], reason: str(a, 'reason', false),
@@ -441,12 +448,12 @@ export const ACTIONS: Record<string, (ctx: Ctx, args: Args, conn?: Conn) => unkn
   'interface.del': interfaceDel,
   'interface.show': interfaceShow,
   'capture.start': captureStart,
-  'capture.read': (ctx: Ctx, a: Args) => ctx.fwd.observe.captureRead(a.id),
-  'capture.stop': (ctx: Ctx, a: Args) => ctx.fwd.observe.captureStop(a.id),
+  'capture.read': (ctx: Ctx, a: Args) => ctx.fwd.observe.captureRead(sessionId(a)),
+  'capture.stop': (ctx: Ctx, a: Args) => ctx.fwd.observe.captureStop(sessionId(a)),
   'capture.show': (ctx: Ctx) => ctx.fwd.observe.captureShow(),
   'trace.start': traceStart,
-  'trace.show': (ctx: Ctx, a: Args) => ctx.fwd.observe.traceShow(a.id),
-  'trace.stop': (ctx: Ctx, a: Args) => ctx.fwd.observe.traceStop(a.id),
+  'trace.show': (ctx: Ctx, a: Args) => ctx.fwd.observe.traceShow(sessionId(a)),
+  'trace.stop': (ctx: Ctx, a: Args) => ctx.fwd.observe.traceStop(sessionId(a)),
   health,
 };
 
