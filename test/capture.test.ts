@@ -9,7 +9,8 @@ import { strict as assert } from 'assert';
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { buildArpRequest, buildUdp4, encodePcap, readPcap, readPcapng } from '../src/packet';
+import { buildArpRequest, buildUdp4, encodePcap, readPcap, readPcapng, pcapngInterface, pcapngPacket, pcapngSectionHeader, EPB_INBOUND } from '../src/packet';
+import { captureRequest } from '../src/cli/commands/capture';
 import { DPFWD, dpfwdCli, Running, startForwarder, tmpDir, totals, waitFor } from './helpers/forwarder';
 
 const HOST_MAC = '02:00:00:00:01:02';
@@ -60,6 +61,39 @@ async function captureOff(fwd: Running): Promise<void> {
     return !s.dataplane && s.capture === null;
   }, 10000);
 }
+
+describe('pcapng blocks and the capture command\'s options (no DPDK)', () => {
+  it('writes blocks tshark reads back: interface names, ns timestamps, comment, direction, snap length', () => {
+    const dir = tmpDir('pcapng');
+    const frame = udp({ dst: '10.20.1.1' });
+    const file = path.join(dir, 'x.pcapng');
+    fs.writeFileSync(file, Buffer.concat([
+      pcapngSectionHeader(), pcapngInterface('west-rx', 65535), pcapngInterface('west-drop', 65535), // libpcap wants one snap length per section
+      pcapngPacket({ iface: 0, ts: { sec: 1700000000, nsec: 123456789 }, data: frame, origLen: frame.length, direction: EPB_INBOUND }),
+      pcapngPacket({ iface: 1, ts: { sec: 1700000001, nsec: 5 }, data: frame.subarray(0, 30), origLen: frame.length, direction: EPB_INBOUND, comment: 'no_route' }),
+    ]));
+    try {
+      const t = tshark(file);
+      assert.deepEqual(t.map((p) => [p.iface, p.comment, p.len, p.capLen]), [['west-rx', undefined, 60, 60], ['west-drop', 'no_route', 60, 30]]);
+      assert.equal(t[0].bytes, frame.toString('hex'));
+      const r = readPcapng(fs.readFileSync(file));
+      assert.deepEqual(r.packets.map((p) => [p.iface, p.ts, p.comment, p.direction]), [[0, { sec: 1700000000, nsec: 123456789 }, undefined, 1], [1, { sec: 1700000001, nsec: 5 }, 'no_route', 1]]);
+      assert.equal(tcpdumpCount(file), 2);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('turns options into a capture request, refusing what cannot work', () => {
+    assert.deepEqual(captureRequest({ filter: ['udp', 'port', '53'], interface: ['west,east'], count: 5, duration: 1.5, points: 'rx,drop' }), {
+      ports: ['west', 'east'], points: ['rx', 'drop'], reason: undefined, filter: 'udp port 53', snaplen: undefined, count: 5, durationMs: 1500,
+    });
+    assert.throws(() => captureRequest({ points: 'rx,out' }), /--points: out is not one of rx, tx, drop/);
+    assert.throws(() => captureRequest({ points: 'rx', reason: 'no_route' }), /--reason captures drops only/);
+    assert.throws(() => captureRequest({ count: 0 }), /-c 0: give a number of packets/);
+    assert.throws(() => captureRequest({ duration: -1 }), /--duration -1: give seconds/);
+  });
+});
 
 describe('dpfwd capture: golden run at RX, TX and drop', function () {
   this.timeout(90000);

@@ -58,7 +58,7 @@ export function pcapngSectionHeader(application = 'dpfwd'): Buffer {
   return block(SHB, Buffer.concat([fixed, options([[SHB_USERAPPL, Buffer.from(application)]])]));
 }
 
-/** An Ethernet interface with nanosecond timestamps (if_tsresol 9). */
+/** An Ethernet interface with nanosecond timestamps (if_tsresol 9). libpcap (tcpdump) refuses a section whose interfaces have different snap lengths: give them all the same. */
 export function pcapngInterface(name: string, snaplen: number, description?: string): Buffer {
   const fixed = Buffer.alloc(8);
   fixed.writeUInt16LE(LINKTYPE_ETHERNET, 0);
