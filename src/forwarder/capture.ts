@@ -178,6 +178,8 @@ export class Observer {
     while (!s.ended && budget > 0) {
       const got = this.d.dp.captureDrain(budget);
       if (got.length === 0) break;
+      // the rings are per worker: in time order within one drain (readers cope with the rest)
+      if (got.length > 1) got.sort((x, y) => x.sec - y.sec || x.nsec - y.nsec);
       for (const c of got) {
         budget -= c.data.length + 64;
         if (s.count && s.packets >= s.count) break;
