@@ -24,14 +24,14 @@ export interface CaptureBenchResult {
 }
 
 /** A client that reads the capture as fast as the control socket answers, discarding the bytes. */
-async function capturing(socket: string, args: Record<string, unknown>) {
-  const s = await Session.open(socket);
-  const { id } = (await s.request('capture.start', args)) as { id: number };
+export async function capturing(socket: string, args: Record<string, unknown>, timeoutMs = 10000) {
+  const s = await Session.open(socket, timeoutMs);
+  const { id } = (await s.request('capture.start', args, timeoutMs)) as { id: number };
   let stop = false;
   let written = 0;
   const loop = (async () => {
     while (!stop) {
-      const r = (await s.request('capture.read', { id })) as { packets: number };
+      const r = (await s.request('capture.read', { id }, timeoutMs)) as { packets: number };
       written += r.packets;
       if (r.packets === 0) await new Promise((res) => setTimeout(res, 5));
     }
@@ -40,7 +40,7 @@ async function capturing(socket: string, args: Record<string, unknown>) {
     end: async () => {
       stop = true;
       await loop;
-      const r = (await s.request('capture.stop', { id })) as { packets: number; summary: { workers: { captured: number; captureDropped: number }[] } };
+      const r = (await s.request('capture.stop', { id }, timeoutMs)) as { packets: number; summary: { workers: { captured: number; captureDropped: number }[] } };
       s.close();
       written += r.packets;
       const w = r.summary.workers;

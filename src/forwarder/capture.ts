@@ -325,7 +325,8 @@ export class Observer {
     };
     if (r.lpm === 2) out.lookup = { found: false };
     if (r.lpm === 1) {
-      const dst = r.data.length >= 34 && r.data.readUInt16BE(12) === 0x0800 ? r.data.readUInt32BE(30) : undefined;
+      const l3 = r.data.length >= 18 && r.data.readUInt16BE(12) === 0x8100 ? 18 : 14; // the frame as it arrived (tag included)
+      const dst = r.data.length >= l3 + 20 && r.data.readUInt16BE(l3 - 2) === 0x0800 ? r.data.readUInt32BE(l3 + 16) : undefined;
       const nhIface = r.nhIface;
       const action = nhIface === c.nh.local ? 'local' : nhIface === c.nh.glean ? 'glean' : nhIface === c.nh.unresolved ? 'unresolved'
         : nhIface === c.nh.drop ? 'drop' : nhIface >= c.nh.actionMin ? `action ${nhIface}` : 'forward';
