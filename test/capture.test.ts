@@ -21,6 +21,11 @@ function udp(o: Partial<Parameters<typeof buildUdp4>[0]> & { dst: string }): Buf
   return buildUdp4({ srcMac: HOST_MAC, dstMac: WEST_MAC, src: '10.1.0.2', sport: 1000, dport: 2000, ttl: 64, ...o });
 }
 
+/** The frame with an 802.1Q tag after the MAC addresses. */
+function vlan(frame: Buffer, vid: number): Buffer {
+  return Buffer.concat([frame.subarray(0, 12), Buffer.from([0x81, 0x00, vid >> 8, vid & 0xff]), frame.subarray(12)]);
+}
+
 /** tshark's view of a pcapng: interface name, comment, lengths and the bytes of each packet. */
 function tshark(file: string): { iface: string; comment?: string; len: number; capLen: number; bytes: string; dir?: string }[] {
   const r = spawnSync('tshark', ['-r', file, '-T', 'json', '-x'], { encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -226,6 +231,8 @@ describe('dpfwd capture and trace on a running forwarder', function () {
     fs.writeFileSync(path.join(dir, 'in.pcap'), encodePcap([
       udp({ dst: '10.20.1.1', sport: 1000 }), udp({ dst: '10.20.1.1', sport: 1001 }),
       udp({ dst: '192.0.2.1', sport: 1002 }), udp({ dst: '10.20.1.1', sport: 1003, checksum: 0x1234 }),
+      // 802.1Q: VLAN 100 is sub-interface west.100, VLAN 200 is nobody's
+      vlan(udp({ dst: '10.20.1.1', src: '10.100.0.2', sport: 1004 }), 100), vlan(udp({ dst: '10.20.1.1', sport: 1005 }), 200),
     ]));
     fwd = await startForwarder({
       eal: { lcores: '0-1' },
@@ -233,6 +240,7 @@ describe('dpfwd capture and trace on a running forwarder', function () {
         { name: 'west', device: `net_pcap0,rx_pcap=${dir}/in.pcap,infinite_rx=1`, address: '10.1.0.1/24' },
         { name: 'east', device: 'net_null0,no-rx=1', address: '10.2.0.1/24' },
       ],
+      interfaces: [{ port: 'west', vlan: 100, address: '10.100.0.1/24' }],
       neighbors: [{ address: '10.2.0.2', mac: GW_EAST, port: 'east' }],
       routes: [{ prefix: '10.20.0.0/16', via: '10.2.0.2' }],
       capture: { ringSize: 64, leaseMs: 3000 },
@@ -263,7 +271,7 @@ describe('dpfwd capture and trace on a running forwarder', function () {
 
   it('keeps only the snap length of each packet, with the original length', () => {
     const file = path.join(dir, 'snap.pcapng');
-    const r = dpfwdCli(fwd, ['capture', '-w', file, '-c', '5', '-s', '40', '--points', 'rx']);
+    const r = dpfwdCli(fwd, ['capture', '-w', file, '-c', '5', '-s', '40', '--points', 'rx', 'not vlan']);
     assert.equal(r.status, 0, r.stderr);
     const p = tshark(file);
     assert.equal(p.length, 5);
@@ -379,6 +387,22 @@ describe('dpfwd capture and trace on a running forwarder', function () {
     assert.match(text.stdout, /^Packet 1\n\n\d\d:\d\d:\d\d\.\d{9}: dpfwd-input\n {2}port west queue 0 worker 0 60 bytes\n/);
     assert.match(text.stdout, /ip4-checks\n {2}bad_checksum\n/);
     assert.match(text.stdout, /error-drop\n {2}bad_checksum\n/);
+  });
+
+  it('traces tagged packets on their sub-interface, and an unknown VLAN as its drop; captures that drop', () => {
+    const j = dpfwdCli(fwd, ['trace', '-n', '1', '-j', 'vlan 100 and udp src port 1004']);
+    assert.equal(j.status, 0, j.stderr);
+    const [p] = JSON.parse(j.stdout);
+    assert.deepEqual([p.port, p.iface, p.frame.vlan, p.fastPath, p.checks, p.lookup.prefix, p.result, p.egress], ['west', 'west.100', 100, 'fail', 'pass', '10.20.0.0/16', 'forwarded', 'east']);
+    const u = dpfwdCli(fwd, ['trace', '-n', '1', '-j', 'vlan 200']);
+    const [q] = JSON.parse(u.stdout);
+    assert.deepEqual([q.iface, q.checks, q.result, q.drop], ['west', 'not reached', 'dropped', 'unknown_vlan']);
+    const file = path.join(dir, 'vlan.pcapng');
+    const r = dpfwdCli(fwd, ['capture', '-w', file, '-c', '3', '--reason', 'unknown_vlan']);
+    assert.equal(r.status, 0, r.stderr);
+    const t = tshark(file);
+    assert.deepEqual(t.map((x) => [x.iface, x.comment]), [['west-drop', 'unknown_vlan'], ['west-drop', 'unknown_vlan'], ['west-drop', 'unknown_vlan']]);
+    assert.equal(t[0].bytes, vlan(udp({ dst: '10.20.1.1', sport: 1005 }), 200).toString('hex'), 'the frame as it arrived, tag and all');
   });
 
   it('leaves the trace off after it finished', async () => {

@@ -100,7 +100,9 @@ async function countOne(dir: string, cmd: string, args: string[], ready: (out: s
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   const out = path.join(dir, 'cg');
-  const c: Child = start('valgrind', ['--tool=callgrind', '--separate-threads=yes', `--callgrind-out-file=${out}.%p`, cmd, ...args]);
+  // a client talking to it through the window needs the main thread scheduled next to the polling worker
+  const fair = during ? ['--fair-sched=yes'] : [];
+  const c: Child = start('valgrind', ['--tool=callgrind', '--separate-threads=yes', ...fair, `--callgrind-out-file=${out}.%p`, cmd, ...args]);
   let end: (() => Promise<unknown>) | undefined;
   try {
     await waitOutput(c, `${cmd} under callgrind`, ready, readyTimeoutMs);
