@@ -300,6 +300,12 @@ describe('dpfwd capture and trace on a running forwarder', function () {
       assert.equal(x.iface, 'west-drop');
       assert.equal(x.comment, 'bad_checksum');
     }
+    // without -w: one line per packet, the reason at its end
+    const text = dpfwdCli(fwd, ['capture', '-c', '2', '--reason', 'bad_checksum']);
+    assert.equal(text.status, 0, text.stderr);
+    const lines = text.stdout.split('\n').filter(Boolean);
+    assert.equal(lines.length, 2);
+    for (const l of lines) assert.match(l, /^\d\d:\d\d:\d\d\.\d{9} west-drop 10\.1\.0\.2 > 10\.20\.1\.1 proto 17 ttl 64 length 60 drop bad_checksum$/);
   });
 
   it('counts copies lost to a full ring as capture_dropped, in the summary and the metrics, and forwards on', async () => {
