@@ -611,7 +611,9 @@ Napi::Value CaptureActive(const Napi::CallbackInfo &info) {
   return Napi::Boolean::New(info.Env(), dp_capture_active() != 0);
 }
 
-// captureDrain(maxBytes) → [{ sec, nsec, origLen, port, iface, worker, where, reason, data }]
+// captureDrain(maxBytes) → one Buffer of dp_captured records, each followed by its bytes padded
+// to 8 (src/dataplane/index.ts parses it: one allocation per drain, not one object per packet)
+static_assert(sizeof(struct dp_captured) == 24, "src/dataplane/index.ts reads dp_captured as 24 bytes");
 Napi::Value CaptureDrain(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (!IsUint(info[0])) return TypeErr(env, "captureDrain(maxBytes: number)");
@@ -619,25 +621,7 @@ Napi::Value CaptureDrain(const Napi::CallbackInfo &info) {
   std::vector<uint8_t> buf(cap);
   unsigned n = 0;
   size_t used = dp_capture_drain(buf.data(), cap, &n);
-  Napi::Array arr = Napi::Array::New(env, n);
-  size_t off = 0;
-  for (unsigned i = 0; i < n && off < used; i++) {
-    struct dp_captured h;
-    memcpy(&h, buf.data() + off, sizeof(h));
-    Napi::Object r = Napi::Object::New(env);
-    r.Set("sec", static_cast<double>(h.ts_ns / 1000000000ull));
-    r.Set("nsec", static_cast<double>(h.ts_ns % 1000000000ull));
-    r.Set("origLen", h.orig_len);
-    r.Set("port", h.port);
-    r.Set("iface", h.iface);
-    r.Set("worker", h.worker);
-    r.Set("where", h.where);
-    r.Set("reason", h.reason);
-    r.Set("data", Napi::Buffer<uint8_t>::Copy(env, buf.data() + off + sizeof(h), h.cap_len));
-    arr.Set(i, r);
-    off += sizeof(h) + ((h.cap_len + 7u) & ~7u);
-  }
-  return arr;
+  return Napi::Buffer<uint8_t>::Copy(env, buf.data(), used);
 }
 
 Napi::Value TraceStart(const Napi::CallbackInfo &info) {

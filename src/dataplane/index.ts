@@ -354,9 +354,23 @@ export class Dataplane {
     return this.n.captureActive();
   }
 
-  /** The copies waiting in the workers' rings, at most about maxBytes of them. */
+  /** The copies waiting in the workers' rings, at most about maxBytes of them (data: views into one buffer). */
   captureDrain(maxBytes: number): NativeCaptured[] {
-    return this.n.captureDrain(maxBytes);
+    const b = this.n.captureDrain(maxBytes);
+    const out: NativeCaptured[] = [];
+    // struct dp_captured (native/dataplane/dataplane.h): u64 ts_ns, u32 orig_len, u32 cap_len,
+    // u16 port, u16 iface, u16 worker, u8 where, u8 reason; then cap_len bytes, padded to 8
+    for (let at = 0; at + 24 <= b.length;) {
+      const ns = b.readBigUInt64LE(at);
+      const capLen = b.readUInt32LE(at + 12);
+      out.push({
+        sec: Number(ns / 1000000000n), nsec: Number(ns % 1000000000n), origLen: b.readUInt32LE(at + 8),
+        port: b.readUInt16LE(at + 16), iface: b.readUInt16LE(at + 18), worker: b.readUInt16LE(at + 20), where: b[at + 22], reason: b[at + 23],
+        data: b.subarray(at + 24, at + 24 + capLen),
+      });
+      at += 24 + ((capLen + 7) & ~7);
+    }
+    return out;
   }
 
   /** Traces the next `count` packets matching `filter`. Throws DpfwdError EBUSY, EINVAL, ENOMEM. */

@@ -89,7 +89,8 @@ export interface NativeAddon {
   captureStart(conf: NativeCaptureConf): void;
   captureStop(): void;
   captureActive(): boolean;
-  captureDrain(maxBytes: number): NativeCaptured[];
+  /** dp_captured records (24 bytes each) with their bytes, padded to 8: Dataplane.captureDrain parses them */
+  captureDrain(maxBytes: number): Buffer;
   traceStart(count: number, filter?: string): void;
   traceStop(): void;
   traceLeft(): number;

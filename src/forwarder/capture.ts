@@ -92,7 +92,14 @@ export class Observer {
   private cap: CaptureSession | null = null;
   private tr: TraceSession | null = null;
 
-  constructor(private readonly d: ObserverDeps) {}
+  /** the C side's names and constants, read once (they never change) */
+  private readonly names: ReturnType<ObserverDeps['dp']['names']>;
+  private readonly k: ReturnType<ObserverDeps['dp']['constants']>;
+
+  constructor(private readonly d: ObserverDeps) {
+    this.names = d.dp.names();
+    this.k = d.dp.constants();
+  }
 
   private portMask(names: string[] | undefined): { mask: number; ports: { index: number; name: string }[] } {
     if (names !== undefined && (!Array.isArray(names) || names.some((n) => typeof n !== 'string'))) throw new DpfwdError('EINVAL', 'ports must be a list of port names');
@@ -172,8 +179,8 @@ export class Observer {
 
   /** Drains the rings into pcapng blocks (at most capture.readBytes of packets per call). */
   private drain(s: CaptureSession): void {
-    const names = this.d.dp.names().drops;
-    const k = this.d.dp.constants().capture;
+    const names = this.names.drops;
+    const k = this.k.capture;
     let budget = this.d.config.readBytes;
     while (!s.ended && budget > 0) {
       const got = this.d.dp.captureDrain(budget);
