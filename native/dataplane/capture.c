@@ -543,6 +543,7 @@ dp_trace_take(struct worker *w, struct rte_mbuf *m, unsigned port_idx, unsigned 
 	memcpy(r->data, rte_pktmbuf_mtod(m, const void *), r->snap);
 	r->fast_ok = (uint8_t)dp_ip4_fast_ok(rte_pktmbuf_mtod(m, const struct rte_ether_hdr *), rte_pktmbuf_data_len(m),
 					      dp.mtu_floor, &dp.addr_filter);
+	w->tr_of = t;
 	w->tr = r;
 	return 1;
 }
@@ -551,7 +552,8 @@ void
 dp_trace_done(struct worker *w, int out)
 {
 	struct dp_trace_rec *r = w->tr;
-	struct dp_trace *t = dp.trace; /* the worker's own reference: stop waits for quiescence */
+	struct dp_trace *t = w->tr_of; /* not dp.trace, which a stop may have cleared: the memory
+					 * stays until this worker passes quiescence */
 	w->tr = NULL;
 	if (out >= 0) {
 		r->out = out;

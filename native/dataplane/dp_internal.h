@@ -96,6 +96,7 @@ struct worker {
 	uint32_t dirty;                /* bitmap of ports with buffered TX */
 	struct txbuf tx[DP_MAX_PORTS];
 	struct dp_trace_rec *tr;       /* the packet being traced (exact path), NULL otherwise: capture.c */
+	struct dp_trace *tr_of;        /* the trace tr belongs to (dp.trace may be cleared meanwhile) */
 } __rte_cache_aligned;
 
 struct dp_state {
