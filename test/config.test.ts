@@ -47,7 +47,7 @@ describe('config: defaults', () => {
       interfaces: [],
       workers: [{ lcore: 1, rx: [{ port: 'west', queue: 0 }] }],
       workersAuto: true,
-      fib: { maxRoutes: 1048576, tbl8Groups: 65536, maxNexthops: 65536 },
+      fib: { maxRoutes: 1048576, tbl8Groups: 65536, maxNexthops: 65536, maxGroups: 1024 },
       routes: [],
       neighbors: [],
       metrics: { listen: { host: '127.0.0.1', port: 9450 }, maxConnections: 64, headersTimeoutMs: 10000, requestTimeoutMs: 30000, keepAliveTimeoutMs: 65000, idleTimeoutMs: 120000 },
@@ -60,6 +60,7 @@ describe('config: defaults', () => {
       arp: { reachableMs: 30000, staleMs: 60000, retransmitMs: 1000, probes: 3, queueLen: 4, maxEntries: 4096, maxIncomplete: 256, newPerSecond: 100, lockMs: 1000 },
       mempool: { mbufs: 0, cacheSize: 256 },
       capture: { ringSize: 2048, mbufs: 8191, maxSnaplen: 65535, leaseMs: 5000, readBytes: 1048576 },
+      linux: { mirror: false, sync: { enabled: false, table: 254, protocols: "all", socketBuffer: 4194304 } },
       warnings: [],
     };
     assert.deepEqual(c, want);
@@ -106,10 +107,10 @@ neighbors:
 
   it('derives tbl8Groups from maxRoutes unless given', () => {
     const f = (fib: string) => parseConfig(`${PORTS}fib: ${fib}`, 't').fib;
-    assert.deepEqual(f('{maxRoutes: 1024}'), { maxRoutes: 1024, tbl8Groups: 256, maxNexthops: 65536 });
-    assert.deepEqual(f('{maxRoutes: 65536}'), { maxRoutes: 65536, tbl8Groups: 4096, maxNexthops: 65536 });
-    assert.deepEqual(f('{maxRoutes: 16777216}'), { maxRoutes: 16777216, tbl8Groups: 65536, maxNexthops: 65536 });
-    assert.deepEqual(f('{maxRoutes: 1024, tbl8Groups: 100, maxNexthops: 16}'), { maxRoutes: 1024, tbl8Groups: 100, maxNexthops: 16 });
+    assert.deepEqual(f('{maxRoutes: 1024}'), { maxRoutes: 1024, tbl8Groups: 256, maxNexthops: 65536, maxGroups: 1024 });
+    assert.deepEqual(f('{maxRoutes: 65536}'), { maxRoutes: 65536, tbl8Groups: 4096, maxNexthops: 65536, maxGroups: 1024 });
+    assert.deepEqual(f('{maxRoutes: 16777216}'), { maxRoutes: 16777216, tbl8Groups: 65536, maxNexthops: 65536, maxGroups: 1024 });
+    assert.deepEqual(f('{maxRoutes: 1024, tbl8Groups: 100, maxNexthops: 16}'), { maxRoutes: 1024, tbl8Groups: 100, maxNexthops: 16, maxGroups: 1024 });
   });
 
   it('normalises address: string and list to addresses', () => {
@@ -247,8 +248,8 @@ describe('config: warnings', () => {
 const ERRORS: [string, string, string[]][] = [
   ['empty file', '', ['the configuration is empty; at least eal and ports are needed (see examples/demo.yaml)']],
   ['top level not a mapping', '- a\n- b', ['expected a mapping of sections (eal, ports, …) at the top level, got a list']],
-  ['unknown top-level key with suggestion', `${PORTS}neighbours: []`, ['neighbours: unknown key; did you mean neighbors? (valid keys: eal, ports, interfaces, workers, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool, capture)']],
-  ['unknown top-level key without suggestion', `${PORTS}zebra: 1`, ['zebra: unknown key (valid keys: eal, ports, interfaces, workers, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool, capture)']],
+  ['unknown top-level key with suggestion', `${PORTS}neighbours: []`, ['neighbours: unknown key; did you mean neighbors? (valid keys: eal, ports, interfaces, workers, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool, capture, linux)']],
+  ['unknown top-level key without suggestion', `${PORTS}zebra: 1`, ['zebra: unknown key (valid keys: eal, ports, interfaces, workers, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool, capture, linux)']],
   ['unknown eal key', `${PORTS}eal: {lcore: "0-1"}`, ['eal.lcore: unknown key; did you mean lcores? (valid keys: lcores, inMemory, filePrefix, args, logLevel, hugepagesMiB, telemetry)']],
   ['unknown port key', `ports: [{name: a, device: net_null0, addresses: 10.1.0.1/24}]`, ['ports[0].addresses: unknown key; did you mean address? (valid keys: name, device, rxQueues, rxDescriptors, txDescriptors, mtu, mac, address)']],
   ['section not a mapping', `${PORTS}eal: "0-1"`, ['eal: expected a mapping, got "0-1"']],
@@ -354,7 +355,7 @@ const ERRORS: [string, string, string[]][] = [
   ['route equal to a connected subnet', `${PORTS}routes: [{prefix: 10.1.0.0/24, port: east}]`, ['routes[0].prefix: 10.1.0.0/24 is the connected subnet of port west (10.1.0.1/24); it is routed there already']],
   ['route to own address', `${PORTS}routes: [{prefix: 10.1.0.1/32, port: east}]`, ["routes[0].prefix: 10.1.0.1/32 is this router's own address on port west"]],
   ['routes not a list', `${PORTS}routes: {prefix: 10.20.0.0/16}`, ['routes: expected a list of routes like {prefix: 10.20.0.0/16, via: 10.2.0.2}, got a mapping']],
-  ['route unknown key', `${PORTS}routes: [{prefix: 10.20.0.0/16, gw: 10.2.0.2}]`, ['routes[0].gw: unknown key (valid keys: prefix, via, port, blackhole)', 'routes[0]: needs via, port or blackhole: true']],
+  ['route unknown key', `${PORTS}routes: [{prefix: 10.20.0.0/16, gw: 10.2.0.2}]`, ['routes[0].gw: unknown key (valid keys: prefix, via, port, blackhole, nexthops)', 'routes[0]: needs via, port or blackhole: true']],
   // neighbors
   ['neighbour with every field wrong', `${PORTS}neighbors: [{address: 10.1.0.300, mac: "02:00:00:00:01", port: north}]`, [
     'neighbors[0].address: 10.1.0.300 is not an IPv4 address (expected four numbers 0-255 like 10.1.0.1)',
@@ -391,6 +392,14 @@ const ERRORS: [string, string, string[]][] = [
   ['mempool ranges', `${PORTS}mempool: {mbufs: 100, cacheSize: 1024}`, [
     'mempool.mbufs: expected an integer from 1023 to 2147483647, got 100',
     'mempool.cacheSize: expected an integer from 0 to 512, got 1024',
+  ]],
+  // linux (route sync)
+  ['linux.sync ranges', `${PORTS}linux: {netns: "a b", sync: {table: local, socketBuffer: 10, protocols: [bgp, bogus], enabled: 1}}`, [
+    'linux.netns: expected a namespace name like dpfwd (ip netns list) or a path like /run/netns/dpfwd, got "a b"',
+    'linux.sync.enabled: expected true or false, got 1',
+    'linux.sync.table: expected main, default or a table number from 1 to 4294967295 (not 255: local), got "local"',
+    `linux.sync.protocols[1]: unknown route protocol "bogus"; iproute2's names are unspec, redirect, kernel, boot, static, gated, ra, mrt, zebra, bird, dnrouted, xorp, ntk, dhcp, mrouted, keepalived, babel, openr, bgp, isis, ospf, rip, eigrp (or a number 0-255)`,
+    'linux.sync.socketBuffer: expected an integer from 4096 to 1073741824 bytes, got 10',
   ]],
   // YAML syntax
   ['YAML syntax error names line:col', 'ports:\n  - {name: a,\n', ['test.yaml:3:1: YAML syntax error: Flow map in block collection must be sufficiently indented and end with a }']],
@@ -535,9 +544,9 @@ ports:
 
 describe('config: live and restart keys', () => {
   it('every top-level key is classified', () => {
-    assert.deepEqual(Object.keys(KEY_CHANGE).sort(), ['arp', 'capture', 'control', 'eal', 'fib', 'icmp', 'interfaces', 'mempool', 'metrics', 'neighbors', 'ports', 'punt', 'routes', 'workers']);
+    assert.deepEqual(Object.keys(KEY_CHANGE).sort(), ['arp', 'capture', 'control', 'eal', 'fib', 'icmp', 'interfaces', 'linux', 'mempool', 'metrics', 'neighbors', 'ports', 'punt', 'routes', 'workers']);
     assert.deepEqual([...LIVE_KEYS].sort(), ['arp', 'icmp', 'interfaces', 'neighbors', 'ports[].address', 'routes']);
-    assert.deepEqual([...RESTART_KEYS], ['eal', 'ports', 'workers', 'fib', 'metrics', 'control', 'punt', 'mempool', 'capture']);
+    assert.deepEqual([...RESTART_KEYS], ['eal', 'ports', 'workers', 'fib', 'metrics', 'control', 'punt', 'mempool', 'capture', 'linux']);
   });
 });
 
@@ -550,6 +559,16 @@ describe('config: capture', () => {
       'capture.ringSize: 1000 is not a power of two (e.g. 1024, 2048, 4096)',
       'capture.mbufs: expected an integer from 64 to 1048575 mbufs, got 10',
     ]);
+  });
+});
+
+describe('config: linux.sync', () => {
+  it('takes table names and numbers, protocol names and numbers; on by default when a mirror is on', () => {
+    const c = parseConfig(`${PORTS}linux: {netns: dpfwd, sync: {table: 100, protocols: [bgp, ospf, 42]}}`, 't');
+    assert.deepEqual(c.linux, { netns: 'dpfwd', mirror: false, sync: { enabled: false, table: 100, protocols: [186, 188, 42], socketBuffer: 4194304 } });
+    assert.equal(parseConfig(`${PORTS}linux: {mirror: true}`, 't').linux.sync.enabled, true);
+    assert.equal(parseConfig(`${PORTS}linux: {mirror: true, sync: {enabled: false}}`, 't').linux.sync.enabled, false);
+    assert.equal(parseConfig(`${PORTS}linux: {sync: {enabled: true, table: default}}`, 't').linux.sync.table, 253);
   });
 });
 

@@ -2,6 +2,7 @@
  * One action function per operation. The control socket, the CLI (through the socket) and the
  * tests all call these; front ends only parse and print.
  */
+import type { RouteSync } from '../routing/sync';
 import type { ControlPlane } from '../controlplane';
 import type { Config } from '../config/types';
 import type { Dataplane } from '../dataplane';
@@ -65,6 +66,8 @@ export interface Router {
   config: Pick<Config, 'punt' | 'workers'>;
   cp: Pick<ControlPlane, 'counters' | 'neighbors' | 'neighborRows'>;
   observe: Observer;
+  /** the route sync from the kernel (linux.sync), when on */
+  sync?: Pick<RouteSync, 'status'> | null;
   startedAt: number;
 }
 
@@ -197,7 +200,7 @@ function prefixProblem(ctx: Ctx, conn: Connected[], addr: number, len: number): 
   const p = routePrefixProblem({ addr, len }) ?? connectedPrefixProblem(conn, { addr, len });
   if (p) return p;
   const origin = ctx.fwd.rib.originOf(addr, len);
-  if (origin !== undefined && origin !== 'static') return `${formatPrefix({ addr, len })} is a ${origin} route (from an interface address or neighbour); remove that first`;
+  if (origin !== undefined && origin !== 'static' && origin !== 'linux') return `${formatPrefix({ addr, len })} is a ${origin} route (from an interface address or neighbour); remove that first`;
   return null;
 }
 
@@ -219,12 +222,33 @@ function nextHopProblem(ctx: Ctx, conn: Connected[], r: { via?: number; port?: s
 
 /** route.add's fields through the one route parser (src/routing/routes.ts), then the RIB's checks. */
 function parseRouteArgs(ctx: Ctx, a: Args) {
-  const e = routeFromFields({ prefix: str(a, 'prefix')!, via: str(a, 'via', false), port: str(a, 'port', false), blackhole: a.blackhole === true });
+  const e = routeFromFields({ prefix: str(a, 'prefix')!, via: str(a, 'via', false), port: str(a, 'port', false), blackhole: a.blackhole === true, nexthops: pathFields(a.nexthops) });
   checkPort(ctx, e.port);
-  const r = { addr: e.addr, len: e.len, via: e.via, port: e.port, blackhole: e.blackhole };
+  const r = { addr: e.addr, len: e.len, via: e.via, port: e.port, blackhole: e.blackhole, paths: e.paths };
   const conn = connected(ctx);
-  invalid(prefixProblem(ctx, conn, r.addr, r.len) ?? nextHopProblem(ctx, conn, r));
+  invalid(prefixProblem(ctx, conn, r.addr, r.len));
+  if (r.paths) {
+    r.paths.forEach((p, i) => {
+      checkPort(ctx, p.port);
+      const problem = nextHopProblem(ctx, conn, { via: p.via, port: p.port, blackhole: false });
+      if (problem) invalid(`nexthop ${i + 1}: ${problem}`);
+    });
+  } else invalid(nextHopProblem(ctx, conn, r));
   return r;
+}
+
+/** route.add's `nexthops`: a list of {via?: string, port?: string, weight?: number}, checked for shape only. */
+function pathFields(v: unknown): { via?: string; port?: string; weight?: number }[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  const bad = () => new DpfwdError('EINVAL', 'argument nexthops must be a list of {via?: string, port?: string, weight?: number}');
+  if (!Array.isArray(v)) throw bad();
+  return v.map((p) => {
+    if (typeof p !== 'object' || p === null) throw bad();
+    const o = p as Record<string, unknown>;
+    for (const k of Object.keys(o)) if (k !== 'via' && k !== 'port' && k !== 'weight') throw new DpfwdError('EINVAL', `nexthops: unknown field ${k} (via, port, weight)`);
+    if ((o.via !== undefined && typeof o.via !== 'string') || (o.port !== undefined && typeof o.port !== 'string') || (o.weight !== undefined && typeof o.weight !== 'number')) throw bad();
+    return { via: o.via as string | undefined, port: o.port as string | undefined, weight: o.weight as number | undefined };
+  });
 }
 
 export function routeAdd(ctx: Ctx, a: Args) {
@@ -242,8 +266,11 @@ export function routeDel(ctx: Ctx, a: Args) {
 export function routeShow(ctx: Ctx, a: Args) {
   const limit = typeof a.limit === 'number' ? a.limit : 10000;
   return ctx.fwd.rib.listRoutes(limit).map((r) => ({
-    dst: r.prefix, gateway: r.via, dev: r.port, protocol: r.origin, type: r.kind === 'drop' ? 'blackhole' : r.kind === 'local' ? 'local' : 'unicast',
+    dst: r.prefix, gateway: r.via, dev: r.port, protocol: r.protocol ?? r.origin, type: r.kind === 'drop' ? 'blackhole' : r.kind === 'local' ? 'local' : 'unicast',
     ...(r.kind === 'gateway' ? { lladdr: r.mac ?? null } : {}),
+    // a multipath route as `ip -j route` shows one: nexthops [{gateway, dev, weight, flags}]
+    ...(r.paths ? { nexthops: r.paths.map((p) => ({ gateway: p.via, dev: p.port, weight: p.weight, ...(p.via !== undefined ? { lladdr: p.mac ?? null } : {}), flags: p.dead ? ['dead'] : [] })) } : {}),
+    ...(r.origin === 'linux' ? { origin: 'linux' } : {}),
   }));
 }
 
@@ -393,6 +420,12 @@ export function showControlPlane(ctx: Ctx) {
   };
 }
 
+/** The route sync's status (docs/api.md#sync.show): the kernel table vs dpfwd's FIB. */
+export function syncShow(ctx: Ctx) {
+  const s = ctx.fwd.sync;
+  return s ? s.status() : { state: 'off' as const, hint: 'set linux.sync.enabled (or linux.mirror) in the config and restart' };
+}
+
 /** The same check as GET /healthz (src/metrics/health.ts): one health, two ways to ask. */
 export function health(ctx: Ctx) {
   const alive = ctx.fwd.dp.workersAlive();
@@ -454,6 +487,7 @@ export const ACTIONS: Record<string, (ctx: Ctx, args: Args, conn?: Conn) => unkn
   'trace.start': traceStart,
   'trace.show': (ctx: Ctx, a: Args) => ctx.fwd.observe.traceShow(sessionId(a)),
   'trace.stop': (ctx: Ctx, a: Args) => ctx.fwd.observe.traceStop(sessionId(a)),
+  'sync.show': syncShow,
   health,
 };
 

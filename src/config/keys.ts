@@ -29,8 +29,8 @@ export const CONFIG_KEYS = {
   },
   interfaces: { change: 'live', keys: { name: undefined, port: undefined, vlan: undefined, address: undefined, mtu: undefined } },
   workers: { change: 'restart', keys: { lcore: undefined, rx: undefined } },
-  fib: { change: 'restart', keys: { maxRoutes: 1048576, tbl8Groups: undefined, maxNexthops: 65536 } },
-  routes: { change: 'live', keys: { prefix: undefined, via: undefined, port: undefined, blackhole: false } },
+  fib: { change: 'restart', keys: { maxRoutes: 1048576, tbl8Groups: undefined, maxNexthops: 65536, maxGroups: 1024 } },
+  routes: { change: 'live', keys: { prefix: undefined, via: undefined, port: undefined, blackhole: false, nexthops: undefined } },
   neighbors: { change: 'live', keys: { address: undefined, mac: undefined, port: undefined } },
   metrics: {
     change: 'restart',
@@ -51,7 +51,11 @@ export const CONFIG_KEYS = {
   },
   mempool: { change: 'restart', keys: { mbufs: 0, cacheSize: 256 } },
   capture: { change: 'restart', keys: { ringSize: 2048, mbufs: 8191, maxSnaplen: 65535, leaseMs: 5000, readBytes: 1048576 } },
+  linux: { change: 'restart', keys: { netns: undefined, mirror: false, sync: undefined } },
 } as const;
+
+/** linux.sync's keys and defaults (enabled: default true when a mirror is on). */
+export const LINUX_SYNC_KEYS = { enabled: undefined, table: 'main', protocols: 'all', socketBuffer: 4 * 1048576 } as const;
 
 /** Mappings inside a section's list items: a worker's rx entries. */
 const NESTED_KEYS = { rx: ['port', 'queue'] } as const;
@@ -80,6 +84,8 @@ export const VALID_KEYS = {
   arp: keysOf('arp'),
   mempool: keysOf('mempool'),
   capture: keysOf('capture'),
+  linux: keysOf('linux'),
+  sync: Object.keys(LINUX_SYNC_KEYS),
 } as const satisfies Record<string, readonly string[]>;
 
 type Defaults<S extends Section> = { readonly [K in keyof (typeof CONFIG_KEYS)[S]['keys'] as (typeof CONFIG_KEYS)[S]['keys'][K] extends undefined ? never : K]: (typeof CONFIG_KEYS)[S]['keys'][K] };

@@ -107,7 +107,11 @@ export interface FibConfig {
   maxRoutes: number;
   tbl8Groups: number;
   maxNexthops: number;
+  /** ECMP next-hop groups (distinct member sets of multipath routes) */
+  maxGroups: number;
 }
+
+import type { RoutePath } from '../routing/routes';
 
 export interface RouteConfig {
   /** canonical network prefix "10.20.0.0/16" */
@@ -117,8 +121,10 @@ export interface RouteConfig {
   /** egress port name; filled from the connected subnet when only via was given */
   port?: string;
   blackhole: boolean;
-  /** prefix and gateway as numbers (withParsed) */
-  readonly parsed?: { addr: number; len: number; via?: number };
+  /** a multipath route's paths (two or more; via/port unset then), each port filled as for a single route */
+  nexthops?: { via?: string; port?: string; weight: number }[];
+  /** prefix and gateway as numbers (withParsed); a multipath route's paths */
+  readonly parsed?: { addr: number; len: number; via?: number; paths?: RoutePath[] };
 }
 
 export interface NeighborConfig {
@@ -222,6 +228,26 @@ export interface CaptureConfig {
   readBytes: number;
 }
 
+/** linux.sync: the kernel routing table dpfwd follows (src/routing/sync.ts). */
+export interface LinuxSyncConfig {
+  enabled: boolean;
+  /** the table's number (main: 254) */
+  table: number;
+  /** protocol numbers, or 'all' (every protocol but the mirrors' own kernel routes) */
+  protocols: 'all' | number[];
+  /** the netlink socket's receive buffer, bytes */
+  socketBuffer: number;
+}
+
+/** linux: the namespace of the mirror interfaces and the route sync. */
+export interface LinuxConfig {
+  /** a namespace name (/run/netns/NAME) or path; undefined: dpfwd's own */
+  netns?: string;
+  /** mirror interfaces: on/off, or per port (on/off or the kernel interface's name); mirror13's */
+  mirror: boolean | Record<string, boolean | string>;
+  sync: LinuxSyncConfig;
+}
+
 export interface Config {
   /** where it came from (a path, or a name given to parseConfig) */
   source: string;
@@ -243,6 +269,7 @@ export interface Config {
   arp: ArpConfig;
   mempool: MempoolConfig;
   capture: CaptureConfig;
+  linux: LinuxConfig;
   /** things that are valid but probably not what was meant; log them at start */
   warnings: string[];
 }

@@ -17,6 +17,7 @@ import { Interfaces } from '../routing/interfaces';
 import { deviceName, devargs } from '../net/device';
 import { addressConflicts, ipsForPciAddress, readNetworkStatus, resolveDeviceRefs } from '../sriov/podenv';
 import { ControlPlane } from '../controlplane';
+import { RouteSync } from '../routing/sync';
 
 export type Logger = (msg: string) => void;
 
@@ -143,6 +144,8 @@ export class Forwarder {
   cp!: ControlPlane;
   /** `dpfwd capture` and `dpfwd trace` sessions */
   observe!: Observer;
+  /** the kernel routing table followed (linux.sync), when enabled */
+  sync: RouteSync | null = null;
   ports: PortState[] = [];
   startedAt = 0;
   private stopped = false;
@@ -195,6 +198,7 @@ export class Forwarder {
       maxRoutes: c.fib.maxRoutes,
       tbl8Groups: c.fib.tbl8Groups,
       maxNexthops: c.fib.maxNexthops,
+      maxGroups: c.fib.maxGroups,
       mbufs,
       mbufCache: c.mempool.cacheSize,
       puntRate: c.punt.rate,
@@ -212,7 +216,7 @@ export class Forwarder {
       });
       this.maxPorts = this.dp.constants().maxPorts;
       this.ifaces = new Interfaces(this.ports.map((p) => ({ index: p.index, name: p.name, port: p.index, vlan: 0, mac: parseMac(p.mac), mtu: p.mtu })));
-      this.rib = new Rib(this.dp, this.ifaces, c.fib.maxNexthops, c.arp.maxEntries);
+      this.rib = new Rib(this.dp, this.ifaces, c.fib.maxNexthops, c.arp.maxEntries, c.fib.maxGroups);
       this.program();
       this.cp = new ControlPlane({ punt: this.dp, rib: this.rib, ifaces: this.ifaces, config: c });
       this.observe = new Observer({
@@ -221,7 +225,15 @@ export class Forwarder {
       });
       this.dp.launch();
       this.cp.start();
+      if (c.linux.sync.enabled) {
+        const s = c.linux.sync;
+        this.sync = new RouteSync(this.rib, { netns: c.linux.netns, table: s.table, protocols: s.protocols, socketBuffer: s.socketBuffer }, this.log);
+        this.sync.start();
+        this.log(`route sync: following table ${s.table} of ${c.linux.netns ? `namespace ${c.linux.netns}` : "dpfwd's namespace"} (protocols ${this.sync.status().protocols})`);
+      }
     } catch (e) {
+      this.sync?.stop();
+      this.cp?.stop();
       this.dp.stop();
       if ((e as DpfwdError).code === 'ENOMEM' && c.eal.hugepagesMiB !== undefined) {
         throw new DpfwdError('ENOMEM', `${(e as Error).message}; eal.hugepagesMiB caps DPDK at ${c.eal.hugepagesMiB} MiB: raise or remove it`);
@@ -284,6 +296,7 @@ export class Forwarder {
     if (this.stopped) return;
     this.stopped = true;
     this.observe?.close();
+    this.sync?.stop();
     this.cp?.stop();
     this.dp.cleanup();
   }

@@ -10,6 +10,7 @@ import { runCommand } from './run';
 import { showCommand } from './show';
 import { sriovCommand } from './sriov';
 import { statsCommand } from './stats';
+import { syncCommand } from './sync';
 import { topCommand } from './top';
 import { traceCommand } from './trace';
 
@@ -20,5 +21,5 @@ import { traceCommand } from './trace';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
   addressCommand, bindCommand, captureCommand, doctorCommand, interfaceCommand, neighborCommand, routeCommand, runCommand, showCommand, sriovCommand,
-  statsCommand, topCommand, traceCommand,
+  statsCommand, syncCommand, topCommand, traceCommand,
 ];
