@@ -6,7 +6,7 @@
  * Also instructions per packet of each forwarding contender under callgrind (deterministic, unlike
  * cycles on a shared VM).
  *
- *   npm run bench -- [--only forwarding,callgrind,scale,churn,memif,kernel] [--reps 3] [--churn-reps 9] [--callgrind-seconds 15] [--callgrind-contenders dpfwd,l3fwd,testpmd] [--warmup 1] [--duration 5] [--quick]
+ *   npm run bench -- [--only forwarding,callgrind,scale,churn,memif,kernel,capture] [--reps 3] [--churn-reps 9] [--callgrind-seconds 15] [--callgrind-contenders dpfwd,l3fwd,testpmd] [--warmup 1] [--duration 5] [--quick]
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -16,6 +16,7 @@ import { routeScale, ScaleResult } from './lib/scale';
 import { routeChurn, ChurnResult } from './lib/churn';
 import { memifBench, MemifResult } from './lib/memif';
 import { kernelBench, KernelResult } from './lib/kernel';
+import { captureCost, CaptureBenchResult } from './lib/capture';
 import { buildL3fwd } from './lib/peers';
 import { callgrindCounts, CallgrindResult } from './lib/callgrind';
 import { writeFlows } from './lib/forwarding';
@@ -33,7 +34,7 @@ function args() {
   const get = (k: string) => { const i = a.indexOf(`--${k}`); return i >= 0 ? a[i + 1] : undefined; };
   const quick = a.includes('--quick');
   return {
-    only: new Set((get('only') ?? 'forwarding,callgrind,scale,churn,memif,kernel').split(',')),
+    only: new Set((get('only') ?? 'forwarding,callgrind,scale,churn,memif,kernel,capture').split(',')),
     reps: Number(get('reps') ?? (quick ? 1 : 3)),
     warmupMs: 1000 * Number(get('warmup') ?? 1),
     durationMs: 1000 * Number(get('duration') ?? (quick ? 2 : 5)),
@@ -94,6 +95,12 @@ function printTable(res: Results) {
     }
     lines.push(`  dpfwd / l3fwd (received back): ${m.ratios.dpfwdOverL3fwd}; the forwarder's main thread shares CPU 0 with the generator`);
   }
+  const cb = res.capture;
+  if (cb) {
+    lines.push('', `Forwarding while capturing (same runs, ${cb.repetitions} × ${cb.window.durationMs / 1000} s per mode): Mpps median (min–max)`);
+    for (const [m, r] of Object.entries(cb.modes)) lines.push(`  ${pad(m, 12)} ${pad(r.mpps.median, 8, true)} (${r.mpps.min}–${r.mpps.max})`);
+    lines.push(`  ratios to no capture: all ${cb.ratios.all}, one in 1000 ${cb.ratios.oneIn1000}`);
+  }
   const k = res.kernel;
   if (k) {
     lines.push('', `Against the kernel: west ns → router → east ns on veths, iperf3 ${k.seconds} s each`);
@@ -118,6 +125,7 @@ export interface Results {
   churn?: ChurnResult;
   memif?: MemifResult;
   kernel?: KernelResult;
+  capture?: CaptureBenchResult;
   notDone: string[];
 }
 
@@ -183,6 +191,7 @@ async function main() {
       res.notDone.push(`memif two-process comparison (issue item 2) failed: ${(e as Error).message.slice(0, 2000)}`);
     }
   }
+  if (a.only.has('capture')) res.capture = await captureCost(TMP, a.reps, w, log);
   if (a.only.has('kernel')) {
     res.kernel = await kernelBench(TMP, a.kernelSeconds, log);
     for (const [name, r] of Object.entries(res.kernel.routers)) if (r.error) res.notDone.push(`kernel comparison, router ${name}: ${r.error.split('\n')[0].slice(0, 500)}`);

@@ -59,6 +59,7 @@ describe('config: defaults', () => {
       icmp: { unreachable: true, rateLimit: 1000, burst: 50 },
       arp: { reachableMs: 30000, staleMs: 60000, retransmitMs: 1000, probes: 3, queueLen: 4, maxEntries: 4096, maxIncomplete: 256, newPerSecond: 100, lockMs: 1000 },
       mempool: { mbufs: 0, cacheSize: 256 },
+      capture: { ringSize: 2048, mbufs: 8191, maxSnaplen: 65535, leaseMs: 5000, readBytes: 1048576 },
       linux: { mirror: false, mirrors: {}, queueLen: 1000, sync: { enabled: false, table: 254, protocols: "all", socketBuffer: 4194304 } },
       warnings: [],
     };
@@ -256,8 +257,8 @@ describe('config: warnings', () => {
 const ERRORS: [string, string, string[]][] = [
   ['empty file', '', ['the configuration is empty; at least eal and ports are needed (see examples/demo.yaml)']],
   ['top level not a mapping', '- a\n- b', ['expected a mapping of sections (eal, ports, …) at the top level, got a list']],
-  ['unknown top-level key with suggestion', `${PORTS}neighbours: []`, ['neighbours: unknown key; did you mean neighbors? (valid keys: eal, ports, interfaces, workers, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool, linux)']],
-  ['unknown top-level key without suggestion', `${PORTS}zebra: 1`, ['zebra: unknown key (valid keys: eal, ports, interfaces, workers, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool, linux)']],
+  ['unknown top-level key with suggestion', `${PORTS}neighbours: []`, ['neighbours: unknown key; did you mean neighbors? (valid keys: eal, ports, interfaces, workers, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool, capture, linux)']],
+  ['unknown top-level key without suggestion', `${PORTS}zebra: 1`, ['zebra: unknown key (valid keys: eal, ports, interfaces, workers, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool, capture, linux)']],
   ['unknown eal key', `${PORTS}eal: {lcore: "0-1"}`, ['eal.lcore: unknown key; did you mean lcores? (valid keys: lcores, inMemory, filePrefix, args, logLevel, hugepagesMiB, telemetry)']],
   ['unknown port key', `ports: [{name: a, device: net_null0, addresses: 10.1.0.1/24}]`, ['ports[0].addresses: unknown key; did you mean address? (valid keys: name, device, rxQueues, rxDescriptors, txDescriptors, mtu, mac, address)']],
   ['section not a mapping', `${PORTS}eal: "0-1"`, ['eal: expected a mapping, got "0-1"']],
@@ -564,9 +565,21 @@ ports:
 
 describe('config: live and restart keys', () => {
   it('every top-level key is classified', () => {
-    assert.deepEqual(Object.keys(KEY_CHANGE).sort(), ['arp', 'control', 'eal', 'fib', 'icmp', 'interfaces', 'linux', 'mempool', 'metrics', 'neighbors', 'ports', 'punt', 'routes', 'workers']);
+    assert.deepEqual(Object.keys(KEY_CHANGE).sort(), ['arp', 'capture', 'control', 'eal', 'fib', 'icmp', 'interfaces', 'linux', 'mempool', 'metrics', 'neighbors', 'ports', 'punt', 'routes', 'workers']);
     assert.deepEqual([...LIVE_KEYS].sort(), ['arp', 'icmp', 'interfaces', 'neighbors', 'ports[].address', 'routes']);
-    assert.deepEqual([...RESTART_KEYS], ['eal', 'ports', 'workers', 'fib', 'metrics', 'control', 'punt', 'mempool', 'linux']);
+    assert.deepEqual([...RESTART_KEYS], ['eal', 'ports', 'workers', 'fib', 'metrics', 'control', 'punt', 'mempool', 'capture', 'linux']);
+  });
+});
+
+describe('config: capture', () => {
+  it('takes the capture limits and refuses a ring that is not a power of two', () => {
+    const c = parseConfig('ports: [{name: west, device: net_null0}]\ncapture: {ringSize: 512, mbufs: 4095, maxSnaplen: 128, leaseMs: 2000, readBytes: 65536}', 't');
+    assert.deepEqual(c.capture, { ringSize: 512, mbufs: 4095, maxSnaplen: 128, leaseMs: 2000, readBytes: 65536 });
+    assert.deepEqual(errorsOf('ports: [{name: west, device: net_null0}]\ncapture: {ringSize: 1000, mbufs: 10, rings: 2}'), [
+      'capture.rings: unknown key; did you mean ringSize? (valid keys: ringSize, mbufs, maxSnaplen, leaseMs, readBytes)',
+      'capture.ringSize: 1000 is not a power of two (e.g. 1024, 2048, 4096)',
+      'capture.mbufs: expected an integer from 64 to 1048575 mbufs, got 10',
+    ]);
   });
 });
 

@@ -79,6 +79,8 @@ const EXPECTED: Record<string, string> = {
   dpfwd_worker_idle_seconds_total: 'counter',
   dpfwd_worker_packets_total: 'counter',
   dpfwd_worker_rx_bursts_total: 'counter',
+  dpfwd_capture_packets_total: 'counter',
+  dpfwd_capture_dropped_total: 'counter',
   dpfwd_routes: 'gauge',
   dpfwd_routes_max: 'gauge',
   dpfwd_fib_tbl8_groups_used: 'gauge',

@@ -477,6 +477,20 @@ Napi::Value Constants(const Napi::CallbackInfo &info) {
   ak.Set("network", static_cast<uint32_t>(DP_ADDR_NETWORK));
   o.Set("addrKinds", ak);
   o.Set("addrSetMax", DP_ADDR_SET_MAX);
+  Napi::Object cap = Napi::Object::New(env);
+  cap.Set("rx", DP_CAP_RX);
+  cap.Set("tx", DP_CAP_TX);
+  cap.Set("drop", DP_CAP_DROP);
+  cap.Set("anyReason", DP_CAP_ANY_REASON);
+  cap.Set("snaplenMax", DP_CAP_SNAPLEN_MAX);
+  cap.Set("ringMax", DP_CAP_RING_MAX);
+  cap.Set("filterMax", DP_FILTER_MAX);
+  cap.Set("traceMax", DP_TRACE_MAX);
+  cap.Set("traceSnap", DP_TRACE_SNAP);
+  cap.Set("traceForwarded", DP_TRACE_FORWARDED);
+  cap.Set("traceDropped", DP_TRACE_DROPPED);
+  cap.Set("tracePunted", DP_TRACE_PUNTED);
+  o.Set("capture", cap);
   Napi::Object grp = Napi::Object::New(env);
   grp.Set("buckets", DP_GROUP_BUCKETS);
   grp.Set("maxMembers", DP_GROUP_MAX_MEMBERS);
@@ -744,6 +758,116 @@ Napi::Value LinkMulticast(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
+// ---- capture and trace (native/dataplane/capture.c) ----
+
+// captureStart({ ports, where, reason, snaplen, ringSize, mbufs, filter })
+Napi::Value CaptureStart(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) return TypeErr(env, "captureStart(conf: object)");
+  Napi::Object o = info[0].As<Napi::Object>();
+  const char *keys[] = {"ports", "where", "reason", "snaplen", "ringSize", "mbufs"};
+  for (const char *k : keys)
+    if (!IsUint(o.Get(k))) return TypeErr(env, "captureStart: ports, where, reason, snaplen, ringSize, mbufs must be unsigned integers");
+  struct dp_capture_conf c;
+  memset(&c, 0, sizeof(c));
+  c.ports = U32(o, "ports", 0);
+  c.where = U32(o, "where", 0);
+  c.reason = U32(o, "reason", DP_CAP_ANY_REASON);
+  c.snaplen = U32(o, "snaplen", 0);
+  c.ring_size = U32(o, "ringSize", 0);
+  c.mbufs = U32(o, "mbufs", 0);
+  std::string filter;
+  Napi::Value f = o.Get("filter");
+  if (!f.IsUndefined() && !f.IsNull()) {
+    if (!f.IsString()) return TypeErr(env, "captureStart: filter must be a string");
+    filter = f.As<Napi::String>().Utf8Value();
+  }
+  c.filter = filter.c_str();
+  char err[DP_ERRLEN] = "";
+  int rc = dp_capture_start(&c, err, sizeof(err));
+  if (rc != 0) return Throw(env, rc, err);
+  return env.Undefined();
+}
+
+Napi::Value CaptureStop(const Napi::CallbackInfo &info) {
+  dp_capture_stop();
+  return info.Env().Undefined();
+}
+
+Napi::Value CaptureActive(const Napi::CallbackInfo &info) {
+  return Napi::Boolean::New(info.Env(), dp_capture_active() != 0);
+}
+
+// captureDrain(maxBytes) → one Buffer of dp_captured records, each followed by its bytes padded
+// to 8 (src/dataplane/index.ts parses it: one allocation per drain, not one object per packet)
+static_assert(sizeof(struct dp_captured) == 24, "src/dataplane/index.ts reads dp_captured as 24 bytes");
+Napi::Value CaptureDrain(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!IsUint(info[0])) return TypeErr(env, "captureDrain(maxBytes: number)");
+  size_t cap = info[0].As<Napi::Number>().Uint32Value();
+  std::vector<uint8_t> buf(cap);
+  unsigned n = 0;
+  size_t used = dp_capture_drain(buf.data(), cap, &n);
+  return Napi::Buffer<uint8_t>::Copy(env, buf.data(), used);
+}
+
+Napi::Value TraceStart(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!IsUint(info[0]) || (info.Length() > 1 && !info[1].IsString() && !info[1].IsUndefined()))
+    return TypeErr(env, "traceStart(count: number, filter?: string)");
+  std::string filter = info.Length() > 1 && info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
+  char err[DP_ERRLEN] = "";
+  int rc = dp_trace_start(info[0].As<Napi::Number>().Uint32Value(), filter.c_str(), err, sizeof(err));
+  if (rc != 0) return Throw(env, rc, err);
+  return env.Undefined();
+}
+
+Napi::Value TraceStop(const Napi::CallbackInfo &info) {
+  dp_trace_stop();
+  return info.Env().Undefined();
+}
+
+Napi::Value TraceLeft(const Napi::CallbackInfo &info) {
+  return Napi::Number::New(info.Env(), dp_trace_left());
+}
+
+Napi::Value TraceActive(const Napi::CallbackInfo &info) {
+  return Napi::Boolean::New(info.Env(), dp_trace_active() != 0);
+}
+
+// traceRead() → the finished records, in worker order
+Napi::Value TraceRead(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::vector<struct dp_trace_rec> recs(DP_TRACE_MAX);
+  unsigned n = dp_trace_read(recs.data(), DP_TRACE_MAX);
+  Napi::Array arr = Napi::Array::New(env, n);
+  for (unsigned i = 0; i < n; i++) {
+    const struct dp_trace_rec &t = recs[i];
+    Napi::Object r = Napi::Object::New(env);
+    r.Set("sec", static_cast<double>(t.ts_ns / 1000000000ull));
+    r.Set("nsec", static_cast<double>(t.ts_ns % 1000000000ull));
+    r.Set("worker", t.worker);
+    r.Set("port", t.port);
+    r.Set("queue", t.queue);
+    r.Set("iface", t.iface);
+    r.Set("len", t.len);
+    r.Set("fastOk", Napi::Boolean::New(env, t.fast_ok != 0));
+    r.Set("check", t.check);
+    r.Set("lpm", t.lpm);
+    r.Set("result", t.result);
+    r.Set("nexthop", t.nh);
+    r.Set("nhIface", static_cast<uint32_t>(t.word >> 48));
+    r.Set("nhMac", static_cast<double>(t.word & 0xffffffffffffull));
+    r.Set("out", t.out);
+    r.Set("reason", t.reason);
+    r.Set("punt", t.punt);
+    r.Set("puntTaken", Napi::Boolean::New(env, t.punt_taken != 0));
+    r.Set("data", Napi::Buffer<uint8_t>::Copy(env, t.data, t.snap));
+    arr.Set(i, r);
+  }
+  return arr;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitNetlink(env, exports);
   exports.Set("ealInit", Napi::Function::New(env, EalInit));
@@ -781,6 +905,15 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mirrorListen", Napi::Function::New(env, MirrorListen));
   exports.Set("mirrorClose", Napi::Function::New(env, MirrorClose));
   exports.Set("linkMulticast", Napi::Function::New(env, LinkMulticast));
+  exports.Set("captureStart", Napi::Function::New(env, CaptureStart));
+  exports.Set("captureStop", Napi::Function::New(env, CaptureStop));
+  exports.Set("captureActive", Napi::Function::New(env, CaptureActive));
+  exports.Set("captureDrain", Napi::Function::New(env, CaptureDrain));
+  exports.Set("traceStart", Napi::Function::New(env, TraceStart));
+  exports.Set("traceStop", Napi::Function::New(env, TraceStop));
+  exports.Set("traceLeft", Napi::Function::New(env, TraceLeft));
+  exports.Set("traceActive", Napi::Function::New(env, TraceActive));
+  exports.Set("traceRead", Napi::Function::New(env, TraceRead));
   return exports;
 }
 

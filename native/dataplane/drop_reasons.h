@@ -45,7 +45,9 @@
 	X(busy_cycles,    "TSC cycles spent in loop iterations that received packets") \
 	X(idle_cycles,    "TSC cycles spent in loop iterations that received nothing") \
 	X(loops,          "main loop iterations")                                      \
-	X(injected,       "control-plane packets this worker sent for the main thread")
+	X(injected,       "control-plane packets this worker sent for the main thread")                \
+	X(captured,       "copies of packets this worker put in its capture ring (dpfwd capture)")   \
+	X(capture_dropped, "copies a capture lost: the worker's capture ring was full or the capture pool empty (the packets themselves went on)")
 
 /* Per-port counters that are not drops (after the drop reasons in a port's block). */
 #define DP_PORT_COUNTERS(X)                                                                   \

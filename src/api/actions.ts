@@ -11,6 +11,7 @@ import type { PortState } from '../forwarder';
 import type { Interfaces } from '../routing/interfaces';
 import { ORIGINS, type Origin, type Rib, type RouteView } from '../routing/rib';
 import { protocolNumber } from '../routing/sync';
+import type { CaptureRequest, Observer } from '../forwarder/capture';
 import { DpfwdError } from '../errors';
 import { CounterSnapshot } from '../dataplane';
 import { formatIPv4, formatPrefix, maskOf, parseIPv4, parseInterfaceAddress, findAddressConflict } from '../net/ipv4';
@@ -68,6 +69,7 @@ export interface Router {
   cp: Pick<ControlPlane, 'counters' | 'neighbors' | 'neighborRows'>;
   /** Linux mirror interfaces, when linux.mirror is on */
   mirrors?: Pick<Mirrors, 'rows' | 'dropsByInterface'>;
+  observe: Observer;
   /** the route sync from the kernel (linux.sync), when on */
   sync?: Pick<RouteSync, 'status'> | null;
   startedAt: number;
@@ -76,6 +78,11 @@ export interface Router {
 export interface Ctx {
   fwd: Router;
   baseline: CounterBaseline;
+}
+
+/** The connection a request came on: what must end when it closes (a capture, a trace). */
+export interface Conn {
+  onClose(fn: () => void): void;
 }
 
 type Args = Record<string, unknown>;
@@ -607,7 +614,35 @@ export function health(ctx: Ctx) {
   return { ok: problem === null, problem, workers: ctx.fwd.config.workers.length, alive, uptimeSeconds: Math.round((Date.now() - ctx.fwd.startedAt) / 1000) };
 }
 
-export const ACTIONS: Record<string, (ctx: Ctx, args: Args) => unknown> = {
+// ---- capture and trace (src/forwarder/capture.ts): sessions end when their connection closes ----
+
+function num(a: Args, k: string): number | undefined {
+  const v = a[k];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new DpfwdError('EINVAL', `argument ${k} must be a number`);
+  return v;
+}
+
+/** A session id (capture, trace). */
+function sessionId(a: Args): number {
+  const v = num(a, 'id');
+  if (v === undefined) throw new DpfwdError('EINVAL', 'missing argument: id (from capture.start or trace.start)');
+  return v;
+}
+
+export function captureStart(ctx: Ctx, a: Args, conn?: Conn) {
+  const req: CaptureRequest = {
+    ports: a.ports as string[] | undefined, points: a.points as CaptureRequest['points'], reason: str(a, 'reason', false),
+    filter: str(a, 'filter', false), snaplen: num(a, 'snaplen'), count: num(a, 'count'), durationMs: num(a, 'durationMs'),
+  };
+  return ctx.fwd.observe.captureStart(req, conn ? (f) => conn.onClose(f) : undefined);
+}
+
+export function traceStart(ctx: Ctx, a: Args, conn?: Conn) {
+  return ctx.fwd.observe.traceStart({ count: num(a, 'count'), filter: str(a, 'filter', false) }, conn ? (f) => conn.onClose(f) : undefined);
+}
+
+export const ACTIONS: Record<string, (ctx: Ctx, args: Args, conn?: Conn) => unknown> = {
   'show.drops': showDrops,
   'show.ports': showPorts,
   'show.workers': showWorkers,
@@ -631,6 +666,13 @@ export const ACTIONS: Record<string, (ctx: Ctx, args: Args) => unknown> = {
   'interface.add': interfaceAdd,
   'interface.del': interfaceDel,
   'interface.show': interfaceShow,
+  'capture.start': captureStart,
+  'capture.read': (ctx: Ctx, a: Args) => ctx.fwd.observe.captureRead(sessionId(a)),
+  'capture.stop': (ctx: Ctx, a: Args) => ctx.fwd.observe.captureStop(sessionId(a)),
+  'capture.show': (ctx: Ctx) => ctx.fwd.observe.captureShow(),
+  'trace.start': traceStart,
+  'trace.show': (ctx: Ctx, a: Args) => ctx.fwd.observe.traceShow(sessionId(a)),
+  'trace.stop': (ctx: Ctx, a: Args) => ctx.fwd.observe.traceStop(sessionId(a)),
   'sync.show': syncShow,
   health,
 };

@@ -101,10 +101,13 @@ function requestOnce(socketPath: string, op: string, args: Record<string, unknow
 }
 
 /**
- * One connection for many requests (`dpfwd -b FILE`): while a session is open, request() to its
- * path sends on it, one request at a time, instead of connecting for each.
+/**
+ * One connection for many requests, one at a time. `dpfwd -b FILE` runs its lines in one
+ * (withSession: request() to its path sends on it instead of connecting for each); capture and
+ * trace hold one open (Session.open) because the forwarder ends what a connection started when
+ * it closes, so a CLI that dies takes its capture with it.
  */
-class Session {
+export class Session {
   private sock: net.Socket | null = null;
   private buf = '';
   private nextId = 1;
@@ -119,6 +122,10 @@ class Session {
       const s = net.connect(this.path);
       s.setEncoding('utf8');
       s.once('connect', () => {
+        if (this.closedWith) {
+          s.destroy(); // closed (open() timed out) while connecting
+          return;
+        }
         this.sock = s;
         resolve(s);
       });
@@ -170,8 +177,34 @@ class Session {
     }
   }
 
+  /** A session connected now (capture, trace), or an error naming what is at the path. */
+  static async open(socketPath: string, timeoutMs = 10000): Promise<Session> {
+    const s = new Session(socketPath);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        s.connect(),
+        new Promise((_r, reject) => {
+          timer = setTimeout(() => reject(new DpfwdError('ETIMEDOUT', `cannot reach dpfwd at ${socketPath}: no answer within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+    } catch (e) {
+      s.close();
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+    return s;
+  }
+
+  /** One request at a time on this connection (a timed-out one leaves it unusable: a late answer would be out of order). */
+  request(op: string, args: Record<string, unknown> = {}, timeoutMs = 10000): Promise<unknown> {
+    return this.call(op, args, timeoutMs);
+  }
+
   async call(op: string, args: Record<string, unknown>, timeoutMs: number): Promise<unknown> {
     if (this.closedWith) throw this.closedWith;
+    if (this.waiting) throw new DpfwdError('EBUSY', 'a request is already waiting on this session');
     const s = await this.connect();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -185,7 +218,8 @@ class Session {
   }
 
   close(): void {
-    this.sock?.end();
+    if (this.sock) this.sock.end();
+    else this.closedWith ??= new DpfwdError('ECONNRESET', `session to ${this.path} closed`);
   }
 }
 

@@ -31,6 +31,7 @@ import type {
   FibConfig,
   InterfaceConfig,
   IcmpConfig,
+  CaptureConfig,
   LinuxConfig,
   LogLevel,
   MempoolConfig,
@@ -721,6 +722,19 @@ function validatePunt(c: Ctx, v: unknown): PuntConfig {
   };
 }
 
+function validateCapture(c: Ctx, v: unknown): CaptureConfig {
+  const o = c.map('capture', v, KEYS.capture) ?? {};
+  const ringSize = c.int('capture.ringSize', o.ringSize, DEFAULTS.capture.ringSize, 2, 65536, { unit: 'packets per worker' });
+  if ((ringSize & (ringSize - 1)) !== 0) c.err('capture.ringSize', `${ringSize} is not a power of two (e.g. 1024, 2048, 4096)`);
+  return {
+    ringSize,
+    mbufs: c.int('capture.mbufs', o.mbufs, DEFAULTS.capture.mbufs, 64, 1048575, { unit: 'mbufs' }),
+    maxSnaplen: c.int('capture.maxSnaplen', o.maxSnaplen, DEFAULTS.capture.maxSnaplen, 1, 65535, { unit: 'bytes' }),
+    leaseMs: c.int('capture.leaseMs', o.leaseMs, DEFAULTS.capture.leaseMs, 100, 3600000, { unit: 'ms' }),
+    readBytes: c.int('capture.readBytes', o.readBytes, DEFAULTS.capture.readBytes, 65536, 64 * 1048576, { unit: 'bytes' }),
+  };
+}
+
 function validateIcmp(c: Ctx, v: unknown): IcmpConfig {
   const o = c.map('icmp', v, KEYS.icmp) ?? {};
   return {
@@ -859,6 +873,7 @@ export function validateConfig(raw: unknown, source: string, sourceOf: SourceOf 
     icmp: validateIcmp(c, top.icmp),
     arp: validateArp(c, top.arp, fib),
     mempool: validateMempool(c, top.mempool),
+    capture: validateCapture(c, top.capture),
     linux: validateLinux(c, top.linux, ports),
     warnings: c.warnings,
   };

@@ -7,10 +7,12 @@ import type { Mac } from '../net/mac';
 import {
   loadNative, NativeAddon, NativeCounterLayout, NativeNames, NativePortInfo, NativePortStats,
   NativePunted, NativePuntStatus, NativeStartConf, NativeMempoolInfo, NativeFibInfo, NativeConstants,
+  NativeCaptureConf, NativeCaptured, NativeTraceRec,
 } from './native';
 import { dataplaneConstants } from './actions';
 
 export type { NativePortInfo as PortInfo, NativePortStats as PortStats, NativePunted as Punted, NativeStartConf as StartConf };
+export type { NativeCaptureConf as CaptureConf, NativeCaptured as Captured, NativeTraceRec as TraceRec };
 export type { NativeMempoolInfo as MempoolInfo, NativeFibInfo as FibInfo, NativeConstants as DataplaneConstants };
 
 export {
@@ -357,6 +359,70 @@ export class Dataplane {
 
   puntListen(cb: (frames: NativePunted[]) => void): void {
     this.n.puntListen(cb);
+  }
+
+  /**
+   * Starts copying packets at RX, TX and/or drop points into per-worker rings (capture.c).
+   * Throws DpfwdError EBUSY (one runs already), EINVAL (a bad filter: libpcap's message), ENOMEM.
+   */
+  captureStart(conf: NativeCaptureConf): void {
+    try {
+      this.n.captureStart(conf);
+    } catch (e) {
+      throw new DpfwdError(errnoName(e), `capture: ${(e as Error).message}`);
+    }
+  }
+
+  captureStop(): void {
+    this.n.captureStop();
+  }
+
+  captureActive(): boolean {
+    return this.n.captureActive();
+  }
+
+  /** The copies waiting in the workers' rings, at most about maxBytes of them (data: views into one buffer). */
+  captureDrain(maxBytes: number): NativeCaptured[] {
+    const b = this.n.captureDrain(maxBytes);
+    const out: NativeCaptured[] = [];
+    // struct dp_captured (native/dataplane/dataplane.h): u64 ts_ns, u32 orig_len, u32 cap_len,
+    // u16 port, u16 iface, u16 worker, u8 where, u8 reason; then cap_len bytes, padded to 8
+    for (let at = 0; at + 24 <= b.length;) {
+      const ns = b.readBigUInt64LE(at);
+      const capLen = b.readUInt32LE(at + 12);
+      out.push({
+        sec: Number(ns / 1000000000n), nsec: Number(ns % 1000000000n), origLen: b.readUInt32LE(at + 8),
+        port: b.readUInt16LE(at + 16), iface: b.readUInt16LE(at + 18), worker: b.readUInt16LE(at + 20), where: b[at + 22], reason: b[at + 23],
+        data: b.subarray(at + 24, at + 24 + capLen),
+      });
+      at += 24 + ((capLen + 7) & ~7);
+    }
+    return out;
+  }
+
+  /** Traces the next `count` packets matching `filter`. Throws DpfwdError EBUSY, EINVAL, ENOMEM. */
+  traceStart(count: number, filter?: string): void {
+    try {
+      this.n.traceStart(count, filter);
+    } catch (e) {
+      throw new DpfwdError(errnoName(e), `trace: ${(e as Error).message}`);
+    }
+  }
+
+  traceStop(): void {
+    this.n.traceStop();
+  }
+
+  traceLeft(): number {
+    return this.n.traceLeft();
+  }
+
+  traceActive(): boolean {
+    return this.n.traceActive();
+  }
+
+  traceRead(): NativeTraceRec[] {
+    return this.n.traceRead();
   }
 
   /**

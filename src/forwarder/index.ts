@@ -4,6 +4,7 @@
  * (ARP, ICMP) hang off it.
  */
 import { execFileSync } from 'child_process';
+import { Observer } from './capture';
 import * as fs from 'fs';
 import { Config, parsedOf } from '../config/types';
 import { buildEalArgs, mempoolSize } from '../config';
@@ -156,6 +157,8 @@ export class Forwarder {
   cp!: ControlPlane;
   /** Linux mirror interfaces (linux.mirror), when any port has one */
   mirrors?: Mirrors;
+  /** `dpfwd capture` and `dpfwd trace` sessions */
+  observe!: Observer;
   /** the kernel routing table followed (linux.sync), when enabled */
   sync: RouteSync | null = null;
   ports: PortState[] = [];
@@ -232,6 +235,10 @@ export class Forwarder {
       this.program();
       if (Object.keys(c.linux.mirrors).length) this.openMirrors();
       this.cp = new ControlPlane({ punt: this.dp, rib: this.rib, ifaces: this.ifaces, config: c, mirrors: this.mirrors });
+      this.observe = new Observer({
+        dp: this.dp, ports: this.ports, ifaceName: (i) => this.ifaces.get(i)?.name ?? `iface ${i}`,
+        lookup: (a) => this.rib.lookup(a), config: c.capture, log: this.log,
+      });
       this.dp.launch();
       this.cp.start();
       if (c.linux.sync.enabled) {
@@ -333,6 +340,7 @@ export class Forwarder {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    this.observe?.close();
     this.sync?.stop();
     this.cp?.stop();
     this.mirrors?.close();

@@ -275,6 +275,8 @@ export function createMetrics(src: MetricsSource, opts: { defaults?: boolean; co
   counter('dpfwd_worker_idle_seconds_total', 'Time in loop iterations that received nothing (TSC cycles / TSC Hz)', ['worker'], perWorker((c, hz) => c.idle_cycles / hz));
   counter('dpfwd_worker_packets_total', 'Packets received by the worker from all its RX queues', ['worker'], perWorker((c) => c.rx_packets));
   counter('dpfwd_worker_rx_bursts_total', 'RX bursts that returned at least one packet', ['worker'], perWorker((c) => c.rx_bursts));
+  counter('dpfwd_capture_packets_total', 'Copies of packets the worker put in its capture ring (dpfwd capture)', ['worker'], perWorker((c) => c.captured));
+  counter('dpfwd_capture_dropped_total', 'Copies a capture lost: the worker\'s capture ring full or the capture pool empty (the packets went on)', ['worker'], perWorker((c) => c.capture_dropped));
 
   // ---- tables ----
   gauge('dpfwd_routes', 'Routes in the FIB by origin', ['origin'], (_s, put) => {
