@@ -80,6 +80,8 @@ describe('route sync: routes from the kernel table of a namespace', function () 
     assert.equal(row.dev, 'east');
     const text = dpfwdCli(fwd, ['route', 'show']).stdout;
     assert.match(text, /^10\.50\.0\.0\/16 via 10\.2\.0\.2 port east proto bgp/m);
+    // its gateway is resolved when the route comes, not when the first packet needs it
+    await waitFor('ARP for the new gateway', async () => ((await fwd.call('neighbor.show')) as { dst: string; lladdr: string | null }[]).some((n) => n.dst === '10.2.0.2' && n.lladdr));
     const before = await totals(fwd);
     assert.ok(ping(topo.host('west').ns, '10.50.0.5', 5) >= 4, 'pings through the synced route');
     const after = await totals(fwd);
@@ -171,6 +173,21 @@ describe('route sync: routes from the kernel table of a namespace', function () 
     assert.equal(j.errors, 0);
     assert.ok(Date.parse(j.lastDump) > 0);
     assert.equal((await fwd.call('health')).ok, true);
+  });
+});
+
+describe('route sync: a namespace that does not exist', function () {
+  this.timeout(60000);
+  it('stops dpfwd at start with the namespace named and how to create it', async () => {
+    const ns = `dpfwd-missing-${process.pid}`;
+    await assert.rejects(startForwarder({
+      eal: { lcores: '0-1' },
+      ports: [{ name: 'west', device: 'net_null0', address: '10.1.0.1/24' }],
+      linux: { netns: ns, sync: { enabled: true } },
+    }), (e: Error) => {
+      assert.match(e.message, new RegExp(`route sync: cannot open the network namespace /run/netns/${ns}: No such file or directory \\(create it with 'ip netns add ${ns}', or fix linux.netns\\)`));
+      return true;
+    });
   });
 });
 

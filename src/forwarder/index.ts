@@ -220,6 +220,10 @@ export class Forwarder {
       if (c.linux.sync.enabled) {
         const s = c.linux.sync;
         this.sync = new RouteSync(this.rib, { netns: c.linux.netns, table: s.table, protocols: s.protocols, socketBuffer: s.socketBuffer }, this.log);
+        // gateways of synced routes are resolved as soon as they come, like static routes' at start
+        this.sync.onInstalled = () => {
+          for (const g of this.rib.unresolvedGateways()) if (!this.rib.getNeighbor(g.addr)) this.cp.neighbors.resolve(g.addr, g.port, undefined, true);
+        };
         this.sync.start();
         this.log(`route sync: following table ${s.table} of ${c.linux.netns ? `namespace ${c.linux.netns}` : "dpfwd's namespace"} (protocols ${this.sync.status().protocols})`);
       }

@@ -161,6 +161,10 @@ export class RouteSync {
   private readonly byProto = new Map<number, number>();
   private readonly protoSet: Set<number> | null;
   private st: SyncStatus['state'] = 'starting';
+  /** set when a batch installed routes; onInstalled runs after the batch */
+  private installedSome = false;
+  /** after a batch that installed routes (the forwarder starts ARP for their new gateways) */
+  onInstalled?: () => void;
   private stats = { dumps: 0, lastDump: null as string | null, lastDumpMs: null as number | null, overflows: 0, errors: 0, lastError: null as string | null };
 
   constructor(private readonly rib: Rib, readonly opts: SyncOptions, private readonly log: (m: string) => void = () => undefined) {
@@ -293,6 +297,10 @@ export class RouteSync {
           this.error(`the netlink socket failed (errno ${recs[i + 1]}); routes are no longer followed: restart dpfwd`);
         }
       }
+    }
+    if (this.installedSome) {
+      this.installedSome = false;
+      this.onInstalled?.();
     }
   }
 
@@ -454,7 +462,9 @@ export class RouteSync {
       return;
     }
     try {
-      this.setState(p, this.rib.addRoute(route, 'linux') ? St.Installed : St.Shadowed);
+      const ok = this.rib.addRoute(route, 'linux');
+      this.setState(p, ok ? St.Installed : St.Shadowed);
+      if (ok) this.installedSome = true;
     } catch (e) {
       // the old route must not stay as if it were the kernel's
       if (this.rib.originOf(addr, len) === 'linux') this.rib.delRoute(addr, len, 'linux');
