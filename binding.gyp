@@ -9,6 +9,8 @@
         "native/dataplane/worker.c",
         "native/dataplane/setup.c",
         "native/dataplane/tables.c",
+        "native/dataplane/ecmp.c",
+        "native/dataplane/ecmp_fill.c",
         "native/dataplane/iface.c",
         "native/dataplane/punt.c",
         "native/dataplane/fib.c",

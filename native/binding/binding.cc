@@ -146,6 +146,7 @@ Napi::Value Start(const Napi::CallbackInfo &info) {
   c.max_routes = U32(o, "maxRoutes", 1 << 20);
   c.tbl8_groups = U32(o, "tbl8Groups", 1 << 16);
   c.max_nexthops = U32(o, "maxNexthops", 1 << 16);
+  c.max_groups = U32(o, "maxGroups", 1024);
   c.mbufs = U32(o, "mbufs", 8191);
   c.mbuf_cache = U32(o, "mbufCache", 256);
   c.punt_rate = U32(o, "puntRate", 10000);
@@ -269,6 +270,8 @@ Napi::Value FibInfo(const Napi::CallbackInfo &info) {
   o.Set("tbl8Used", f.tbl8_used);
   o.Set("maxNexthops", f.max_nexthops);
   o.Set("routes", f.routes);
+  o.Set("maxGroups", f.max_groups);
+  o.Set("groups", f.groups);
   o.Set("lookupStaged", Napi::Boolean::New(env, f.lookup_staged != 0));
   return o;
 }
@@ -309,6 +312,42 @@ Napi::Value FibAddBulk(const Napi::CallbackInfo &info) {
   int rc = dp_route_add_bulk(ips.Data(), depths.Data(), nhs.Data(), static_cast<uint32_t>(n));
   if (rc < 0) return Throw(env, rc, rc == -ENOSPC ? "the FIB is full" : "FIB bulk add failed");
   return Napi::Number::New(env, rc);
+}
+
+// ECMP groups: members (next-hop ids), weights and liveness as typed arrays of one length.
+Napi::Value GroupSet(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  const char *usage = "groupSet(gid: number, nexthops: Uint32Array, weights: Uint16Array, live: Uint8Array)";
+  if (info.Length() < 4 || !IsUint(info[0]) || !info[1].IsTypedArray() || !info[2].IsTypedArray() || !info[3].IsTypedArray())
+    return TypeErr(env, usage);
+  auto nhs = info[1].As<Napi::TypedArrayOf<uint32_t>>();
+  auto weights = info[2].As<Napi::TypedArrayOf<uint16_t>>();
+  auto live = info[3].As<Napi::TypedArrayOf<uint8_t>>();
+  if (nhs.TypedArrayType() != napi_uint32_array || weights.TypedArrayType() != napi_uint16_array ||
+      live.TypedArrayType() != napi_uint8_array || weights.ElementLength() != nhs.ElementLength() ||
+      live.ElementLength() != nhs.ElementLength())
+    return TypeErr(env, usage);
+  int rc = dp_group_set(info[0].As<Napi::Number>().Uint32Value(), nhs.Data(), weights.Data(), live.Data(),
+                        static_cast<uint32_t>(nhs.ElementLength()));
+  if (rc != 0) return Throw(env, rc, "next-hop group update failed (group index, member count, weight or a member given twice)");
+  return env.Undefined();
+}
+
+Napi::Value GroupDel(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!IsUint(info[0])) return TypeErr(env, "groupDel(gid: number)");
+  int rc = dp_group_del(info[0].As<Napi::Number>().Uint32Value());
+  if (rc != 0) return Throw(env, rc, "next-hop group delete failed");
+  return env.Undefined();
+}
+
+Napi::Value GroupBuckets(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!IsUint(info[0])) return TypeErr(env, "groupBuckets(gid: number)");
+  Napi::Uint32Array out = Napi::Uint32Array::New(env, DP_GROUP_BUCKETS);
+  int rc = dp_group_buckets(info[0].As<Napi::Number>().Uint32Value(), out.Data());
+  if (rc != 0) return Throw(env, rc, "no such next-hop group");
+  return out;
 }
 
 // The router's own addresses (kind 1), subnet broadcasts (2) and network addresses (3).
@@ -419,6 +458,7 @@ Napi::Value Constants(const Napi::CallbackInfo &info) {
   nh.Set("local", DP_NH_LOCAL);
   nh.Set("drop", DP_NH_DROP);
   nh.Set("actionMin", DP_NH_ACTION_MIN);
+  nh.Set("group", DP_NH_GROUP);
   o.Set("nh", nh);
   Napi::Object ak = Napi::Object::New(env);
   ak.Set("own", static_cast<uint32_t>(DP_ADDR_OWN));
@@ -426,6 +466,12 @@ Napi::Value Constants(const Napi::CallbackInfo &info) {
   ak.Set("network", static_cast<uint32_t>(DP_ADDR_NETWORK));
   o.Set("addrKinds", ak);
   o.Set("addrSetMax", DP_ADDR_SET_MAX);
+  Napi::Object grp = Napi::Object::New(env);
+  grp.Set("buckets", DP_GROUP_BUCKETS);
+  grp.Set("maxMembers", DP_GROUP_MAX_MEMBERS);
+  grp.Set("maxWeight", DP_GROUP_MAX_WEIGHT);
+  grp.Set("maxGroups", DP_MAX_GROUPS);
+  o.Set("groups", grp);
   o.Set("drops", NamedList(env, dp_drop_reason_name, dp_drop_reason_help));
   o.Set("punts", NamedList(env, dp_punt_kind_name, dp_punt_kind_help));
   o.Set("workerCounters", NamedList(env, dp_worker_counter_name, dp_worker_counter_help));
@@ -576,6 +622,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("fibDel", Napi::Function::New(env, FibDel));
   exports.Set("fibAddBulk", Napi::Function::New(env, FibAddBulk));
   exports.Set("nexthopSet", Napi::Function::New(env, NexthopSet));
+  exports.Set("groupSet", Napi::Function::New(env, GroupSet));
+  exports.Set("groupDel", Napi::Function::New(env, GroupDel));
+  exports.Set("groupBuckets", Napi::Function::New(env, GroupBuckets));
   exports.Set("ifaceSet", Napi::Function::New(env, IfaceSet));
   exports.Set("ifaceDel", Napi::Function::New(env, IfaceDel));
   exports.Set("constants", Napi::Function::New(env, Constants));

@@ -30,10 +30,22 @@
  * index so the control plane knows where to send the ARP request.
  */
 #define DP_NH_ACTION_MIN  0xfff0u
+#define DP_NH_GROUP       0xfffbu /* ECMP: bits 0-31 a next-hop group index (dp_group_set) */
 #define DP_NH_UNRESOLVED  0xfffcu /* gateway's MAC unknown */
 #define DP_NH_GLEAN       0xfffdu /* connected subnet: resolve the destination itself */
 #define DP_NH_LOCAL       0xfffeu /* an address of the router: deliver to the control plane */
 #define DP_NH_DROP        0xffffu /* blackhole or unset */
+
+/*
+ * ECMP next-hop groups. A group is DP_GROUP_BUCKETS buckets, each holding a member's next-hop
+ * id, filled in proportion to the members' weights (1..DP_GROUP_MAX_WEIGHT); a packet takes the
+ * bucket its flow hash (addresses, protocol, L4 ports unless a fragment) picks and finishes with
+ * that member's word. At most DP_MAX_GROUPS groups (dp_conf.max_groups, fib.maxGroups).
+ */
+#define DP_GROUP_BUCKETS 128u
+#define DP_GROUP_MAX_MEMBERS 32u
+#define DP_GROUP_MAX_WEIGHT 256u
+#define DP_MAX_GROUPS 65536u
 
 /* The router's address set (dp_addr_filter_set): OWN and BROADCAST are refused as sources;
  * BROADCAST and NETWORK as destinations (they reach the exact path anyway: a connected
@@ -69,6 +81,7 @@ struct dp_conf {
 	uint32_t max_routes;
 	uint32_t tbl8_groups;
 	uint32_t max_nexthops;
+	uint32_t max_groups;     /* ECMP groups, 0..DP_MAX_GROUPS */
 	uint32_t mbufs;          /* mempool size (2^n - 1 is best) */
 	uint32_t mbuf_cache;
 	uint32_t punt_rate;      /* packets per second per worker */
@@ -103,6 +116,8 @@ struct dp_fib_info {
 	uint32_t tbl8_used;
 	uint32_t max_nexthops;
 	uint32_t routes;
+	uint32_t max_groups;
+	uint32_t groups;         /* groups set (dp_group_set) and not deleted */
 	int lookup_staged;       /* workers use the staged loop (a table too big for the cache) */
 };
 
@@ -149,6 +164,22 @@ int dp_route_add_bulk(const uint32_t *ips, const uint8_t *depths, const uint32_t
  * [DP_MAX_PORTS, DP_MAX_PORTS + DP_MAX_SUBIFS), configured or not: an unconfigured one drops
  * as blackhole) or an action >= DP_NH_ACTION_MIN. -ENODEV for any other value. */
 int dp_nexthop_set(uint32_t id, uint64_t word);
+
+/*
+ * ECMP groups (main thread). Sets group `gid` (< max_groups) to n members (1..DP_GROUP_MAX_MEMBERS
+ * distinct next-hop ids, weights 1..DP_GROUP_MAX_WEIGHT; `live` 0 takes a member out of the
+ * buckets). Bucket owners are kept: with the same members and weights only the buckets of
+ * members whose liveness changed move (to a live member chosen per bucket, the same one every
+ * time); with other members only the buckets the new weights take from a member move. With no
+ * member live every bucket keeps its owner. Each bucket is one atomic store. A next-hop word
+ * (DP_NH_GROUP << 48 | gid) then sends its routes through the group.
+ * -EINVAL out of range or a member twice, -ENODEV before dp_start.
+ */
+int dp_group_set(uint32_t gid, const uint32_t *nhs, const uint16_t *weights, const uint8_t *live, uint32_t n);
+/* Forgets a group's members (its next set fills it afresh). No word may name it any more. */
+int dp_group_del(uint32_t gid);
+/* Copies the group's bucket table (DP_GROUP_BUCKETS next-hop ids) into out. */
+int dp_group_buckets(uint32_t gid, uint32_t *out);
 
 /* Source and broadcast rules: replaces the set of the router's own addresses (kind 1), the
  * directed broadcasts (kind 2) and network addresses (kind 3) of its connected subnets, host

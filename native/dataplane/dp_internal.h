@@ -11,6 +11,7 @@
 #include "packet.h"
 #include "fib.h"
 #include "kernel_port.h"
+#include "ecmp.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -123,6 +124,10 @@ struct dp_state {
 	struct rte_rcu_qsbr *qsv;
 	uint64_t *nexthops;
 	uint32_t max_nexthops;
+	/* ECMP groups (ecmp.c): bucket tables read by workers, members kept by the main thread */
+	struct dp_group *groups;
+	struct dp_group_ctl *group_ctl;
+	uint32_t max_groups, n_groups;
 	uint32_t max_routes, tbl8_groups;
 	uint64_t *counters;
 	size_t counters_bytes;
@@ -138,6 +143,31 @@ struct dp_state {
 	struct { uint16_t port_id, queue; const struct rte_eth_rxtx_callback *cb; } rx_cbs[DP_MAX_WORKERS * DP_MAX_RXQ_PER_WORKER];
 };
 extern struct dp_state dp;
+
+/* ---- ECMP groups ---- */
+
+struct dp_group {
+	uint32_t bucket[DP_GROUP_BUCKETS]; /* member next-hop ids, each stored atomically */
+};
+
+/* main thread only: what the buckets were filled from */
+struct dp_group_ctl {
+	uint32_t n; /* 0: unused */
+	uint32_t nhs[DP_GROUP_MAX_MEMBERS];
+	uint16_t weights[DP_GROUP_MAX_MEMBERS];
+	uint8_t live[DP_GROUP_MAX_MEMBERS];
+	uint8_t owner[DP_GROUP_BUCKETS];
+};
+
+/* The member word a packet of group word `word` takes: the bucket its flow hash picks. The
+ * caller checked the IPv4 header (total length within the frame). */
+static inline uint64_t
+group_word(const uint64_t *nexthops, uint64_t word, const struct rte_ipv4_hdr *ip)
+{
+	const struct dp_group *g = &dp.groups[(uint32_t)word];
+	uint32_t nh = __atomic_load_n(&g->bucket[dp_ecmp_bucket(dp_flow_hash(ip))], __ATOMIC_RELAXED);
+	return __atomic_load_n(&nexthops[nh], __ATOMIC_RELAXED);
+}
 
 /* ---- interfaces: port i's untagged interface is index i, VLAN sub-interfaces follow ---- */
 

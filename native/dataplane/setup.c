@@ -204,6 +204,11 @@ release_all(void)
 	dp.qsv = NULL;
 	rte_free(dp.nexthops);
 	dp.nexthops = NULL;
+	rte_free(dp.groups);
+	dp.groups = NULL;
+	free(dp.group_ctl);
+	dp.group_ctl = NULL;
+	dp.max_groups = dp.n_groups = 0;
 	__atomic_store_n(&dp.addr_filter.set, NULL, __ATOMIC_RELEASE);
 	for (unsigned i = 0; i < 2; i++) {
 		rte_free(dp.addr_sets[i]);
@@ -279,6 +284,16 @@ dp_start(const struct dp_conf *c, char *err, size_t errlen)
 
 	dp.max_nexthops = c->max_nexthops;
 	dp.nexthops = rte_zmalloc("dpfwd_nexthops", sizeof(uint64_t) * c->max_nexthops, RTE_CACHE_LINE_SIZE);
+	if (c->max_groups > DP_MAX_GROUPS) {
+		release_all();
+		return dp_fail(err, errlen, EINVAL, "fib.maxGroups %u is above %u", c->max_groups, DP_MAX_GROUPS);
+	}
+	dp.max_groups = c->max_groups;
+	dp.n_groups = 0;
+	if (c->max_groups) {
+		dp.groups = rte_zmalloc("dpfwd_groups", sizeof(struct dp_group) * c->max_groups, RTE_CACHE_LINE_SIZE);
+		dp.group_ctl = calloc(c->max_groups, sizeof(struct dp_group_ctl));
+	}
 	size_t qsz = rte_rcu_qsbr_get_memsize(c->n_workers);
 	dp.qsv = rte_zmalloc("dpfwd_rcu", qsz, RTE_CACHE_LINE_SIZE);
 	dp.counters_bytes = sizeof(uint64_t) * WORKER_STRIDE * c->n_workers;
@@ -293,7 +308,7 @@ dp_start(const struct dp_conf *c, char *err, size_t errlen)
 	__atomic_store_n(&dp.addr_filter.set, dp.addr_sets[0], __ATOMIC_RELEASE);
 	dp_addr_flags_compute(dp.addr_filter.src_head, dp.addr_filter.tail_head, dp.addr_sets[0]);
 	if (!dp.nexthops || !dp.qsv || !dp.counters || !dp.workers || !dp.addr_sets[0] || !dp.addr_sets[1] ||
-	    !dp.vlan_map) {
+	    !dp.vlan_map || (c->max_groups && (!dp.groups || !dp.group_ctl))) {
 		release_all();
 		return dp_fail(err, errlen, ENOMEM, "out of hugepage memory for tables; reserve more hugepages");
 	}

@@ -16,6 +16,8 @@ dp_fib_info(struct dp_fib_info *out)
 	out->max_nexthops = dp.max_nexthops;
 	out->tbl8_used = dp_fib_tbl8_used(dp.fib);
 	out->routes = dp_fib_rules(dp.fib);
+	out->max_groups = dp.max_groups;
+	out->groups = dp.n_groups;
 	out->lookup_staged = dp.lpm_staged;
 	return 0;
 }
@@ -83,6 +85,8 @@ dp_nexthop_set(uint32_t id, uint64_t word)
 		return -EINVAL;
 	unsigned iface = (unsigned)(word >> 48);
 	if (iface < DP_NH_ACTION_MIN && iface >= dp.n_ports && (iface < DP_MAX_PORTS || iface >= DP_MAX_IFACES))
+		return -ENODEV;
+	if (iface == DP_NH_GROUP && (word & 0xffffffffffffull) >= dp.max_groups)
 		return -ENODEV;
 	__atomic_store_n(&dp.nexthops[id], word, __ATOMIC_RELEASE);
 	return 0;

@@ -313,6 +313,10 @@ exact_path(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx)
 	}
 	uint64_t word = __atomic_load_n(&dp.nexthops[nh], __ATOMIC_RELAXED);
 	unsigned out = (unsigned)(word >> 48);
+	if (out == DP_NH_GROUP) { /* ECMP: the member's word (a member is never a group) */
+		word = group_word(dp.nexthops, word, ip);
+		out = (unsigned)(word >> 48);
+	}
 	struct egress eg = { out, 0, 0 };
 	switch (out) {
 	case DP_NH_LOCAL:
@@ -397,8 +401,8 @@ lpm_tbl8(const struct rte_lpm *lpm, uint32_t dst, uint32_t e24)
 /*
  * The end of the fast path for a checked packet (Ethernet header `eth`) and its LPM entry `e`,
  * a route found (the caller tested RTE_LPM_LOOKUP_SUCCESS): the next-hop word, TTL and checksum,
- * two 8-byte stores for the Ethernet header. An action (local, glean, unresolved, drop) goes to
- * exact_path. Returns the egress port or exact_path's verdict.
+ * two 8-byte stores for the Ethernet header. A group word (ECMP) is replaced by the word of the
+ * member its flow hash picks. An action (local, glean, unresolved, drop) goes to exact_path. Returns the egress port or exact_path's verdict.
  */
 static __rte_always_inline int
 forward_to(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx,
@@ -406,8 +410,15 @@ forward_to(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx,
 {
 	uint64_t word = __atomic_load_n(&c->nexthops[e & 0x00ffffffu], __ATOMIC_RELAXED);
 	unsigned out = (unsigned)(word >> 48);
-	if (unlikely(out >= DP_MAX_PORTS))
-		return exact_path(w, pc, m, in_idx);
+	if (unlikely(out >= DP_MAX_PORTS)) {
+		if (out != DP_NH_GROUP)
+			return exact_path(w, pc, m, in_idx);
+		/* ECMP: the member the flow hash picks, then the same rewrite */
+		word = group_word(c->nexthops, word, (const struct rte_ipv4_hdr *)(eth + 1));
+		out = (unsigned)(word >> 48);
+		if (unlikely(out >= DP_MAX_PORTS))
+			return exact_path(w, pc, m, in_idx);
+	}
 	dp_ip4_ttl_dec((struct rte_ipv4_hdr *)(eth + 1));
 	dp_eth_rewrite(eth, word, dp.src_et[out]);
 	return (int)out;

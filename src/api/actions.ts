@@ -215,12 +215,33 @@ function nextHopProblem(ctx: Ctx, conn: Connected[], r: { via?: number; port?: s
 
 /** route.add's fields through the one route parser (src/routing/routes.ts), then the RIB's checks. */
 function parseRouteArgs(ctx: Ctx, a: Args) {
-  const e = routeFromFields({ prefix: str(a, 'prefix')!, via: str(a, 'via', false), port: str(a, 'port', false), blackhole: a.blackhole === true });
+  const e = routeFromFields({ prefix: str(a, 'prefix')!, via: str(a, 'via', false), port: str(a, 'port', false), blackhole: a.blackhole === true, nexthops: pathFields(a.nexthops) });
   checkPort(ctx, e.port);
-  const r = { addr: e.addr, len: e.len, via: e.via, port: e.port, blackhole: e.blackhole };
+  const r = { addr: e.addr, len: e.len, via: e.via, port: e.port, blackhole: e.blackhole, paths: e.paths };
   const conn = connected(ctx);
-  invalid(prefixProblem(ctx, conn, r.addr, r.len) ?? nextHopProblem(ctx, conn, r));
+  invalid(prefixProblem(ctx, conn, r.addr, r.len));
+  if (r.paths) {
+    r.paths.forEach((p, i) => {
+      checkPort(ctx, p.port);
+      const problem = nextHopProblem(ctx, conn, { via: p.via, port: p.port, blackhole: false });
+      if (problem) invalid(`nexthop ${i + 1}: ${problem}`);
+    });
+  } else invalid(nextHopProblem(ctx, conn, r));
   return r;
+}
+
+/** route.add's `nexthops`: a list of {via?: string, port?: string, weight?: number}, checked for shape only. */
+function pathFields(v: unknown): { via?: string; port?: string; weight?: number }[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  const bad = () => new DpfwdError('EINVAL', 'argument nexthops must be a list of {via?: string, port?: string, weight?: number}');
+  if (!Array.isArray(v)) throw bad();
+  return v.map((p) => {
+    if (typeof p !== 'object' || p === null) throw bad();
+    const o = p as Record<string, unknown>;
+    for (const k of Object.keys(o)) if (k !== 'via' && k !== 'port' && k !== 'weight') throw new DpfwdError('EINVAL', `nexthops: unknown field ${k} (via, port, weight)`);
+    if ((o.via !== undefined && typeof o.via !== 'string') || (o.port !== undefined && typeof o.port !== 'string') || (o.weight !== undefined && typeof o.weight !== 'number')) throw bad();
+    return { via: o.via as string | undefined, port: o.port as string | undefined, weight: o.weight as number | undefined };
+  });
 }
 
 export function routeAdd(ctx: Ctx, a: Args) {
@@ -240,6 +261,8 @@ export function routeShow(ctx: Ctx, a: Args) {
   return ctx.fwd.rib.listRoutes(limit).map((r) => ({
     dst: r.prefix, gateway: r.via, dev: r.port, protocol: r.protocol ?? r.origin, type: r.kind === 'drop' ? 'blackhole' : r.kind === 'local' ? 'local' : 'unicast',
     ...(r.kind === 'gateway' ? { lladdr: r.mac ?? null } : {}),
+    // a multipath route as `ip -j route` shows one: nexthops [{gateway, dev, weight, flags}]
+    ...(r.paths ? { nexthops: r.paths.map((p) => ({ gateway: p.via, dev: p.port, weight: p.weight, ...(p.via !== undefined ? { lladdr: p.mac ?? null } : {}), flags: p.dead ? ['dead'] : [] })) } : {}),
     ...(r.origin === 'linux' ? { origin: 'linux' } : {}),
   }));
 }

@@ -29,8 +29,8 @@ export const CONFIG_KEYS = {
   },
   interfaces: { change: 'live', keys: { name: undefined, port: undefined, vlan: undefined, address: undefined, mtu: undefined } },
   workers: { change: 'restart', keys: { lcore: undefined, rx: undefined } },
-  fib: { change: 'restart', keys: { maxRoutes: 1048576, tbl8Groups: undefined, maxNexthops: 65536 } },
-  routes: { change: 'live', keys: { prefix: undefined, via: undefined, port: undefined, blackhole: false } },
+  fib: { change: 'restart', keys: { maxRoutes: 1048576, tbl8Groups: undefined, maxNexthops: 65536, maxGroups: 1024 } },
+  routes: { change: 'live', keys: { prefix: undefined, via: undefined, port: undefined, blackhole: false, nexthops: undefined } },
   neighbors: { change: 'live', keys: { address: undefined, mac: undefined, port: undefined } },
   metrics: {
     change: 'restart',

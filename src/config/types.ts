@@ -107,7 +107,11 @@ export interface FibConfig {
   maxRoutes: number;
   tbl8Groups: number;
   maxNexthops: number;
+  /** ECMP next-hop groups (distinct member sets of multipath routes) */
+  maxGroups: number;
 }
+
+import type { RoutePath } from '../routing/routes';
 
 export interface RouteConfig {
   /** canonical network prefix "10.20.0.0/16" */
@@ -117,8 +121,10 @@ export interface RouteConfig {
   /** egress port name; filled from the connected subnet when only via was given */
   port?: string;
   blackhole: boolean;
-  /** prefix and gateway as numbers (withParsed) */
-  readonly parsed?: { addr: number; len: number; via?: number };
+  /** a multipath route's paths (two or more; via/port unset then), each port filled as for a single route */
+  nexthops?: { via?: string; port?: string; weight: number }[];
+  /** prefix and gateway as numbers (withParsed); a multipath route's paths */
+  readonly parsed?: { addr: number; len: number; via?: number; paths?: RoutePath[] };
 }
 
 export interface NeighborConfig {

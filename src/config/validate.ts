@@ -13,13 +13,14 @@ import {
   formatPrefix,
 } from '../net/ipv4';
 import { parseMac } from '../net/mac';
-import { IFACE_NAME_RE, PORT_NAME_RE } from '../routing/routes';
+import { IFACE_NAME_RE, PORT_NAME_RE, routeFromFields, RoutePath } from '../routing/routes';
 import { DEVICE_HELP, DeviceKind, parseDevice } from '../net/device';
 import { DEFAULTS, LINUX_SYNC_KEYS, LOG_LEVELS, VALID_KEYS } from './keys';
 import { protocolNumber, RT_PROTOCOLS, RT_TABLES } from '../routing/sync';
 import { child, Ctx, got, Path, SourceOf } from './kit';
 export type { Path, SourceOf } from './kit';
 import { mempoolSize } from './mempool';
+import { GROUP_MAX_WEIGHT, MAX_GROUPS } from '../dataplane/actions';
 import { AddrLen, withParsed } from './types';
 import { blackholeProblem, connectedPrefixProblem, hostAddressProblem, routePrefixProblem } from '../routing/rules';
 import type {
@@ -441,6 +442,7 @@ function validateFib(c: Ctx, v: unknown): FibConfig {
     maxRoutes,
     tbl8Groups: c.int('fib.tbl8Groups', o.tbl8Groups, derived, 1, 16777216),
     maxNexthops: c.int('fib.maxNexthops', o.maxNexthops, DEFAULTS.fib.maxNexthops, 16, 1048576),
+    maxGroups: c.int('fib.maxGroups', o.maxGroups, DEFAULTS.fib.maxGroups, 0, MAX_GROUPS),
   };
 }
 
@@ -497,6 +499,11 @@ function validateRoutes(c: Ctx, v: unknown, ports: Named[], knownNames: Set<stri
         ok = false;
       } else byPrefix.set(prefix, i);
     }
+    if (o.nexthops !== undefined) {
+      const r = multipathRoute(c, rp, o, ps, prefix, conn, ports, knownNames);
+      if (r && ok) routes.push(r);
+      return;
+    }
     const blackhole = c.bool(child(rp, 'blackhole'), o.blackhole, false);
     const hasVia = o.via !== undefined;
     const hasPort = o.port !== undefined;
@@ -539,6 +546,69 @@ function validateRoutes(c: Ctx, v: unknown, ports: Named[], knownNames: Set<stri
     if (ok) routes.push(r);
   });
   return routes;
+}
+
+/**
+ * A route with `nexthops: [{via, port, weight}, …]` (ECMP): the paths go through the one route
+ * parser (routeFromFields), then each gateway gets the checks and the port a single route's gets.
+ */
+function multipathRoute(c: Ctx, rp: Path, o: Record<string, unknown>, ps: string | undefined, prefix: string, conn: Connected[], ports: Named[], knownNames: Set<string>): RouteConfig | null {
+  const np = child(rp, 'nexthops');
+  if (o.via !== undefined || o.port !== undefined || o.blackhole !== undefined) {
+    c.err(np, 'a route with nexthops takes no via, port or blackhole of its own: give them in each nexthop');
+    return null;
+  }
+  const fields: { via?: string; port?: string; weight?: number }[] = [];
+  let ok = true;
+  c.list(np, o.nexthops, 'paths like {via: 10.2.0.2, weight: 1}').forEach((item, k) => {
+    const pp = child(np, k);
+    const m = c.map(pp, item, ['via', 'port', 'weight'], 'a path mapping like {via: 10.2.0.2, port: east, weight: 1}');
+    if (!m) {
+      ok = false;
+      return;
+    }
+    const f: { via?: string; port?: string; weight?: number } = {};
+    if (m.via !== undefined) f.via = c.str(child(pp, 'via'), m.via, 'a next-hop address like 10.2.0.2');
+    if (m.port !== undefined) {
+      f.port = portRef(c, child(pp, 'port'), m.port, ports, knownNames);
+      if (f.port === undefined) ok = false;
+    }
+    if (m.weight !== undefined) {
+      if (typeof m.weight !== 'number') {
+        c.err(child(pp, 'weight'), `expected a whole number 1-${GROUP_MAX_WEIGHT}, got ${got(m.weight)}`);
+        ok = false;
+      } else f.weight = m.weight;
+    }
+    fields.push(f);
+  });
+  if (!ok || ps === undefined || prefix === '') return null;
+  const e = c.parse(np, () => routeFromFields({ prefix: ps, nexthops: fields }));
+  if (!e) return null;
+  // one path alone is a plain route
+  const paths: RoutePath[] = e.paths ?? [{ via: e.via, port: e.port, weight: 1 }];
+  for (let k = 0; k < paths.length; k++) {
+    const p = paths[k];
+    if (p.via === undefined) continue;
+    const problem = hostAddressProblem(conn, p.via);
+    if (problem) {
+      c.err(child(child(np, k), 'via'), problem);
+      return null;
+    }
+    if (p.port === undefined) {
+      const cn = conn.find((x) => prefixContains(x, p.via!));
+      if (!cn) {
+        c.err(child(child(np, k), 'via'), `${formatIPv4(p.via)} is not in any port's connected subnet; add port: <name>`);
+        return null;
+      }
+      p.port = cn.port;
+    }
+  }
+  if (paths.length === 1) {
+    const p = paths[0];
+    return withParsed({ prefix, blackhole: false, ...(p.via !== undefined ? { via: formatIPv4(p.via) } : {}), port: p.port } as Omit<RouteConfig, 'parsed'>, { addr: e.addr, len: e.len, via: p.via } as RouteConfig['parsed']);
+  }
+  const nexthops = paths.map((p) => ({ ...(p.via !== undefined ? { via: formatIPv4(p.via) } : {}), ...(p.port !== undefined ? { port: p.port } : {}), weight: p.weight }));
+  return withParsed({ prefix, blackhole: false, nexthops } as Omit<RouteConfig, 'parsed'>, { addr: e.addr, len: e.len, paths } as RouteConfig['parsed']);
 }
 
 function validateNeighbors(c: Ctx, v: unknown, ports: Named[], knownNames: Set<string>): NeighborConfig[] {

@@ -8,7 +8,7 @@ import type { Punted } from '../dataplane';
 import { DpfwdError } from '../errors';
 import { formatMac, Mac, readMac, writeMac } from '../net/mac';
 import type { Interfaces } from '../routing/interfaces';
-import type { Rib } from '../routing/rib';
+import type { Rib, RouteView } from '../routing/rib';
 import { Icmp } from '../icmp';
 import { Neighbors, NeighEntry } from '../neighbors';
 import {
@@ -54,6 +54,7 @@ export class ControlPlane {
   readonly neighbors: Neighbors;
   readonly icmp: Icmp;
   private readonly kinds: string[];
+  private stopped = false;
 
   constructor(private readonly d: ControlPlaneDeps, readonly counters: ControlPlaneCounters = newControlPlaneCounters()) {
     const c = d.config;
@@ -64,6 +65,7 @@ export class ControlPlane {
       flush: (e, packets) => this.flush(e, packets),
       failed: (e, packets) => {
         for (const p of packets) this.icmpHostUnreachable(p);
+        this.retryMember(e);
       },
     });
   }
@@ -83,6 +85,7 @@ export class ControlPlane {
   }
 
   stop(): void {
+    this.stopped = true;
     this.neighbors.stop();
   }
 
@@ -190,12 +193,45 @@ export class ControlPlane {
     if (frame.length < 34) return;
     const dst = frame.readUInt32BE(30);
     const r = this.d.rib.lookup(dst);
+    if (r?.paths) {
+      this.resolvePaths(r.paths, port, frame);
+      return;
+    }
     if (!r || !r.port) return;
     const egress = this.d.rib.portIndex(r.port);
     // a route's gateway (not a neighbour's own host route) is resolved outside the glean budgets
     const gateway = r.kind === 'gateway' && r.origin !== 'neighbor';
     const target = r.kind === 'gateway' ? parseIPv4(r.via!) : dst;
     this.neighbors.resolve(target, egress, Buffer.concat([Buffer.from([port & 0xff, port >> 8]), frame]) /* ingress port, LE, then the frame */, gateway);
+  }
+
+  /**
+   * A multipath route's packet found an unresolved member (all members are unresolved: a live
+   * one would have taken it): every unresolved gateway of the route is resolved, the packet
+   * held by the first.
+   */
+  private resolvePaths(paths: NonNullable<RouteView['paths']>, port: number, frame: Buffer): void {
+    let held = false;
+    for (const p of paths) {
+      if (p.via === undefined || p.mac || !p.port) continue;
+      this.neighbors.resolve(parseIPv4(p.via), this.d.rib.portIndex(p.port), held ? undefined : Buffer.concat([Buffer.from([port & 0xff, port >> 8]), frame]), true);
+      held = true;
+    }
+  }
+
+  /**
+   * A group member's gateway failed: its buckets went to the other members, so no packet asks
+   * for it any more; it is asked again after as long as one resolution takes (arp.retransmitMs ×
+   * arp.probes), until it answers or no multipath route uses it.
+   */
+  private retryMember(e: NeighEntry): void {
+    if (!this.d.rib.isGroupMember(e.addr, e.iface)) return;
+    const t = setTimeout(() => {
+      if (this.stopped || !this.d.rib.isGroupMember(e.addr, e.iface)) return;
+      const cur = this.neighbors.get(e.addr);
+      if (!cur || cur.state === 'FAILED') this.neighbors.resolve(e.addr, e.iface, undefined, true);
+    }, this.d.config.arp.retransmitMs * this.d.config.arp.probes);
+    t.unref();
   }
 
   /** A held packet whose neighbour never answered: host unreachable, back out of its ingress port. */
@@ -222,7 +258,9 @@ export class ControlPlane {
     const df = (frame.readUInt16BE(20) & 0x4000) !== 0;
     if (!df) return; // dpfwd does not fragment; without DF the drop is silent (counted)
     const r = this.d.rib.lookup(frame.readUInt32BE(30));
-    const mtu = r?.port ? this.d.ifaces.find(r.port)?.mtu ?? 1500 : 1500;
+    // a multipath route: the smallest MTU of its paths (the packet's own member is the C side's choice)
+    const ports = r?.paths ? r.paths.map((p) => p.port) : [r?.port];
+    const mtu = Math.min(...ports.map((p) => (p ? this.d.ifaces.find(p)?.mtu ?? 1500 : 1500)));
     this.icmpFrom(port, frame, (ip, mac) => this.icmp.fragNeeded(port, frame, ip, mac, mtu));
   }
 

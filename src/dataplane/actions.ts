@@ -17,6 +17,13 @@ export declare const NH_GLEAN: number;
 export declare const NH_LOCAL: number;
 export declare const NH_DROP: number;
 export declare const NH_ACTION_MIN: number;
+/** DP_NH_GROUP: an ECMP next-hop group; the word's low bits are the group index. */
+export declare const NH_GROUP: number;
+/** ECMP groups (DP_GROUP_*): buckets per group, members per group, the largest weight, groups at most. */
+export declare const GROUP_BUCKETS: number;
+export declare const GROUP_MAX_MEMBERS: number;
+export declare const GROUP_MAX_WEIGHT: number;
+export declare const MAX_GROUPS: number;
 /** Kinds of the dataplane's address set (enum dp_addr_kind). */
 export declare const ADDR_OWN: number; // dropped as a source
 export declare const ADDR_BROADCAST: number; // a connected subnet's broadcast: dropped as a source and as a destination
@@ -35,6 +42,11 @@ const lazy: Record<string, () => number> = {
   NH_LOCAL: () => dataplaneConstants().nh.local,
   NH_DROP: () => dataplaneConstants().nh.drop,
   NH_ACTION_MIN: () => dataplaneConstants().nh.actionMin,
+  NH_GROUP: () => dataplaneConstants().nh.group,
+  GROUP_BUCKETS: () => dataplaneConstants().groups.buckets,
+  GROUP_MAX_MEMBERS: () => dataplaneConstants().groups.maxMembers,
+  GROUP_MAX_WEIGHT: () => dataplaneConstants().groups.maxWeight,
+  MAX_GROUPS: () => dataplaneConstants().groups.maxGroups,
   ADDR_OWN: () => dataplaneConstants().addrKinds.own,
   ADDR_BROADCAST: () => dataplaneConstants().addrKinds.broadcast,
   ADDR_NETWORK: () => dataplaneConstants().addrKinds.network,

@@ -239,6 +239,28 @@ export class Dataplane {
   }
 
   /**
+   * Sets ECMP group `gid`: member next-hop ids, their weights and which are live (a dead
+   * member's buckets go to live ones until it lives again). Bucket owners persist across calls
+   * (see dp_group_set in native/dataplane/dataplane.h).
+   */
+  groupSet(gid: number, nexthops: Uint32Array, weights: Uint16Array, live: Uint8Array): void {
+    try {
+      this.n.groupSet(gid, nexthops, weights, live);
+    } catch (e) {
+      throw new DpfwdError(errnoName(e), `next-hop group ${gid} update failed: ${(e as Error).message}`);
+    }
+  }
+
+  groupDel(gid: number): void {
+    this.n.groupDel(gid);
+  }
+
+  /** The group's bucket table: a member next-hop id per bucket (GROUP_BUCKETS of them). */
+  groupBuckets(gid: number): Uint32Array {
+    return this.n.groupBuckets(gid);
+  }
+
+  /**
    * The addresses the fast path's source and broadcast rules use (ADDR_* kinds, host order):
    * replaced as a whole; workers see the new set at their next burst.
    */

@@ -14,7 +14,7 @@ export interface NativePortStats {
   ierrors: number; oerrors: number; imissed: number; rxNombuf: number;
 }
 export interface NativeMempoolInfo { size: number; available: number; inUse: number; dataRoom: number }
-export interface NativeFibInfo { maxRoutes: number; tbl8Groups: number; tbl8Used: number; maxNexthops: number; routes: number; lookupStaged: boolean }
+export interface NativeFibInfo { maxRoutes: number; tbl8Groups: number; tbl8Used: number; maxNexthops: number; routes: number; maxGroups?: number; groups?: number; lookupStaged: boolean }
 export interface NativeCounterLayout {
   nWorkers: number; nPorts: number; workerStride: number; workerFields: number; portBase: number;
   portStride: number; subifBase: number; nSubifs: number; puntBase: number; nDropReasons: number;
@@ -24,7 +24,8 @@ export interface NativeNamed { name: string; help: string }
 /** The C side's constants (native/dataplane/dataplane.h, drop_reasons.h), exported by the addon. */
 export interface NativeConstants {
   burst: number; maxPorts: number; maxSubifs: number; maxWorkers: number;
-  nh: { unresolved: number; glean: number; local: number; drop: number; actionMin: number };
+  nh: { unresolved: number; glean: number; local: number; drop: number; actionMin: number; group: number };
+  groups: { buckets: number; maxMembers: number; maxWeight: number; maxGroups: number };
   addrKinds: { own: number; broadcast: number; network: number };
   addrSetMax: number;
   drops: NativeNamed[]; punts: NativeNamed[]; workerCounters: NativeNamed[]; portCounters: NativeNamed[];
@@ -37,7 +38,7 @@ export interface NativePunted { port: number; iface: number; kind: number; data:
 export interface NativeStartConf {
   ports: { name: string; devname: string; rxQueues: number; rxDescriptors: number; txDescriptors: number; mtu: number; mac?: Buffer; rxCutLen?: number }[];
   workers: { lcore: number; rx: { port: number; queue: number }[] }[];
-  maxRoutes: number; tbl8Groups: number; maxNexthops: number; mbufs: number; mbufCache: number;
+  maxRoutes: number; tbl8Groups: number; maxNexthops: number; maxGroups?: number; mbufs: number; mbufCache: number;
   puntRate: number; puntBurst: number; puntRingSize: number;
 }
 
@@ -72,6 +73,9 @@ export interface NativeAddon {
   fibDel(ip: number, depth: number): void;
   fibAddBulk(ips: Uint32Array, depths: Uint8Array, nexthops: Uint32Array): number;
   nexthopSet(id: number, ifaceOrAction: number, mac48: number): void;
+  groupSet(gid: number, nexthops: Uint32Array, weights: Uint16Array, live: Uint8Array): void;
+  groupDel(gid: number): void;
+  groupBuckets(gid: number): Uint32Array;
   ifaceSet(iface: number, port: number, vlan: number, mtu: number): void;
   ifaceDel(iface: number): void;
   constants(): NativeConstants;

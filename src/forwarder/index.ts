@@ -195,6 +195,7 @@ export class Forwarder {
       maxRoutes: c.fib.maxRoutes,
       tbl8Groups: c.fib.tbl8Groups,
       maxNexthops: c.fib.maxNexthops,
+      maxGroups: c.fib.maxGroups,
       mbufs,
       mbufCache: c.mempool.cacheSize,
       puntRate: c.punt.rate,
@@ -212,7 +213,7 @@ export class Forwarder {
       });
       this.maxPorts = this.dp.constants().maxPorts;
       this.ifaces = new Interfaces(this.ports.map((p) => ({ index: p.index, name: p.name, port: p.index, vlan: 0, mac: parseMac(p.mac), mtu: p.mtu })));
-      this.rib = new Rib(this.dp, this.ifaces, c.fib.maxNexthops, c.arp.maxEntries);
+      this.rib = new Rib(this.dp, this.ifaces, c.fib.maxNexthops, c.arp.maxEntries, c.fib.maxGroups);
       this.program();
       this.cp = new ControlPlane({ punt: this.dp, rib: this.rib, ifaces: this.ifaces, config: c });
       this.dp.launch();

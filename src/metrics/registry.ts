@@ -40,6 +40,8 @@ export interface MetricsSource {
     counts: Record<Origin, number>;
     updates: { add: { ok: number; error: number }; del: { ok: number; error: number } };
     nexthopUsage(): { used: number; max: number; learned: number; learnedMax: number };
+    /** ECMP groups in use and fib.maxGroups */
+    groupUsage?(): { used: number; max: number };
   };
   /** the control plane (src/controlplane): its counters and the ARP table */
   cp: {
@@ -319,6 +321,12 @@ export function createMetrics(src: MetricsSource, opts: { defaults?: boolean; co
     const u = src.rib.nexthopUsage();
     put({ holder: 'learned' }, u.learned);
     put({ holder: 'other' }, u.used - u.learned);
+  });
+  gauge('dpfwd_nexthop_groups', 'ECMP next-hop groups in use (distinct path sets of multipath routes), and the most there may be (fib.maxGroups)', ['kind'], (_s, put) => {
+    const g = src.rib.groupUsage?.();
+    if (!g) return;
+    put({ kind: 'used' }, g.used);
+    put({ kind: 'max' }, g.max);
   });
   gauge('dpfwd_nexthops_max', 'Next-hop table size (fib.maxNexthops), and the learned neighbours\' budget (arp.maxEntries)', ['holder'], (_s, put) => {
     const u = src.rib.nexthopUsage();

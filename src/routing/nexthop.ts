@@ -12,7 +12,20 @@ export type NeighState = 'NONE' | 'INCOMPLETE' | 'REACHABLE' | 'STALE' | 'FAILED
 /** The states a neighbour is shown in (NONE is not a neighbour). */
 export const NEIGH_STATES = ['INCOMPLETE', 'REACHABLE', 'STALE', 'FAILED', 'PERMANENT'] as const;
 
-export type NhKind = 'gateway' | 'glean' | 'local' | 'drop';
+export type NhKind = 'gateway' | 'glean' | 'local' | 'drop' | 'group';
+
+/** An ECMP group's part of its next hop (kind 'group'): see Rib.groupNexthop. */
+export interface NhGroup {
+  /** the C group index (dp_group_set) */
+  gid: number;
+  /** member next hops, in (interface, gateway) order, each holding one reference for the group */
+  members: NextHop[];
+  weights: number[];
+  /** 1 where the member takes traffic (see Rib.memberLive), as last written to C */
+  live: Uint8Array;
+  /** its key in the RIB's table: the members' ids and weights */
+  key: string;
+}
 
 export interface NextHop {
   /** the C next-hop word it owns, or -1 while no route uses it (a neighbour being resolved) */
@@ -40,6 +53,12 @@ export interface NextHop {
   queue: Buffer[];
   /** resolved for a route's gateway: outside the learned budgets, never evicted */
   gateway: boolean;
+
+  // ---- ECMP ----
+  /** kind 'group': the group */
+  group?: NhGroup;
+  /** the groups this next hop is a member of */
+  groups?: Set<NextHop>;
 }
 
 export function newNextHop(kind: NhKind, iface: number, addr: number): NextHop {

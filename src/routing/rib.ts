@@ -12,14 +12,14 @@
  */
 import { DpfwdError } from '../errors';
 import { formatIPv4, formatPrefix, maskOf, networkOf, prefixContains } from '../net/ipv4';
-import { RouteBatch, ROUTE_BLACKHOLE, ROUTE_PORT_ID, ROUTE_VIA } from './routes';
+import { RouteBatch, ROUTE_BLACKHOLE, ROUTE_MULTIPATH, ROUTE_PORT_ID, ROUTE_VIA, RoutePath } from './routes';
 import { Interfaces } from './interfaces';
 import { newNextHop, NextHop, nexthopKey, NhKind } from './nexthop';
 import { formatMac, Mac } from '../net/mac';
 
 export type { NextHop, NhKind } from './nexthop';
 
-import { ADDR_BROADCAST, ADDR_NETWORK, ADDR_OWN, NH_DROP, NH_GLEAN, NH_LOCAL, NH_UNRESOLVED } from '../dataplane/actions';
+import { ADDR_BROADCAST, ADDR_NETWORK, ADDR_OWN, GROUP_MAX_MEMBERS, GROUP_MAX_WEIGHT, NH_DROP, NH_GLEAN, NH_GROUP, NH_LOCAL, NH_UNRESOLVED } from '../dataplane/actions';
 
 /** What the RIB needs from the dataplane (the real Dataplane satisfies it). */
 export interface FibWriter {
@@ -30,6 +30,9 @@ export interface FibWriter {
   nexthopActionWithPort(id: number, action: number, port: number): void;
   /** the router's addresses and its subnets' broadcast/network addresses (source and broadcast rules) */
   addrFilterSet?(addrs: Uint32Array, kinds: Uint8Array): void;
+  /** ECMP groups (dp_group_set / dp_group_del): without them multipath routes are refused */
+  groupSet?(gid: number, nexthops: Uint32Array, weights: Uint16Array, live: Uint8Array): void;
+  groupDel?(gid: number): void;
 }
 
 /**
@@ -55,6 +58,8 @@ export interface RouteView {
   port?: string;
   via?: string;
   mac?: string | null;
+  /** a multipath route (kind 'group'): its paths; `dead` when the path takes no traffic now */
+  paths?: { via?: string; port?: string; weight: number; mac?: string | null; dead?: boolean }[];
   /** a synced route's protocol, iproute2's name (`bgp`, `ospf`, or the number) */
   protocol?: string;
 }
@@ -102,6 +107,10 @@ export class Rib {
   private readonly neighbors = new Map<number, NextHop>();
   /** C words in use */
   private usedIds = 0;
+  /** ECMP group indexes: given back ones, the next never used, how many in use */
+  private readonly freeGids: number[] = [];
+  private nextGid = 0;
+  private groupsUsed = 0;
   /** interface addresses per port index */
   private readonly addresses: { port: number; addr: number; len: number }[] = [];
   readonly counts: Record<Origin, number> = { static: 0, connected: 0, local: 0, neighbor: 0, linux: 0 };
@@ -122,6 +131,8 @@ export class Rib {
      * addresses and static neighbours (arp.maxEntries, at most half of fib.maxNexthops).
      */
     readonly learnedMax: number = Math.floor(maxNexthops / 2),
+    /** ECMP groups: distinct sets of paths of multipath routes (fib.maxGroups) */
+    readonly maxGroups: number = 1024,
   ) {
     this.ifaces = ports instanceof Interfaces ? ports : new Interfaces(ports.map((p) => ({ ...p, port: p.index, vlan: 0, mac: 0, mtu: 1500 })));
     // id 0: the shared drop next hop (blackhole routes)
@@ -167,11 +178,7 @@ export class Rib {
     if (learned && this.learnedCount >= this.learnedMax) {
       throw new DpfwdError('ENOSPC', `learned neighbours hold all ${this.learnedMax} next hops of their budget (arp.maxEntries); routes keep the rest`);
     }
-    const id = this.freeIds.length ? this.freeIds[this.freeIds.length - 1] : this.nexthops.length;
-    if (id >= this.maxNexthops) {
-      throw new DpfwdError('ENOSPC', `no free next-hop entry (fib.maxNexthops = ${this.maxNexthops}); raise it and restart`);
-    }
-    if (this.freeIds.length) this.freeIds.pop();
+    const id = this.takeId();
     if (learned) this.learnedCount++;
     const nh = have ?? newNextHop(kind, iface, addr);
     nh.id = id;
@@ -184,10 +191,125 @@ export class Rib {
     return nh;
   }
 
+  /** A free C word id, taken. */
+  private takeId(): number {
+    const id = this.freeIds.length ? this.freeIds[this.freeIds.length - 1] : this.nexthops.length;
+    if (id >= this.maxNexthops) {
+      throw new DpfwdError('ENOSPC', `no free next-hop entry (fib.maxNexthops = ${this.maxNexthops}); raise it and restart`);
+    }
+    if (this.freeIds.length) this.freeIds.pop();
+    return id;
+  }
+
+  /**
+   * The next hop of a multipath route: a group of its paths' next hops (gateway or glean, one
+   * reference each, as single routes take them) shared by every route with the same paths and
+   * weights, in any order. `port` is an interface index or -1 (the gateway's connected subnet).
+   */
+  private groupNexthop(paths: readonly { via?: number; port: number; weight: number }[]): NextHop {
+    if (paths.length > GROUP_MAX_MEMBERS) {
+      throw new DpfwdError('EINVAL', `a multipath route has at most ${GROUP_MAX_MEMBERS} paths; ${paths.length} given`);
+    }
+    if (!this.fib.groupSet) throw new DpfwdError('EINVAL', 'this FIB takes no multipath routes');
+    const taken: NextHop[] = [];
+    let order: number[];
+    try {
+      for (const p of paths) {
+        if (!Number.isInteger(p.weight) || p.weight < 1 || p.weight > GROUP_MAX_WEIGHT) {
+          throw new DpfwdError('EINVAL', `weight ${p.weight}: use a whole number 1-${GROUP_MAX_WEIGHT}`);
+        }
+        if (p.via !== undefined) taken.push(this.gatewayNexthop(p.via, p.port));
+        else if (p.port >= 0) taken.push(this.allocNexthop('glean', p.port, 0));
+        else throw new DpfwdError('EINVAL', 'a path needs a gateway (via) or a port');
+      }
+      // members in (interface, gateway) order: the same paths make the same buckets whatever
+      // their order and whatever ids their next hops got (a route removed and added again)
+      order = taken.map((_nh, i) => i).sort((a, b) => taken[a].iface - taken[b].iface || taken[a].addr - taken[b].addr);
+      for (let k = 1; k < order.length; k++) {
+        if (taken[order[k]].id === taken[order[k - 1]].id) {
+          throw new DpfwdError('EINVAL', `paths ${Math.min(order[k], order[k - 1]) + 1} and ${Math.max(order[k], order[k - 1]) + 1} are the same next hop; give one path a weight instead`);
+        }
+      }
+    } catch (e) {
+      for (const m of taken) this.releaseNexthop(m.id);
+      throw e;
+    }
+    const key = `group:${order.map((i) => `${taken[i].id}*${paths[i].weight}`).join(',')}`;
+    const have = this.byKey.get(key);
+    if (have && have.id >= 0) {
+      have.refs++;
+      for (const m of taken) this.releaseNexthop(m.id); // the group holds its own
+      return have;
+    }
+    let id: number;
+    try {
+      if (this.freeGids.length === 0 && this.nextGid >= this.maxGroups) {
+        throw new DpfwdError('ENOSPC', `no free next-hop group (fib.maxGroups = ${this.maxGroups}): each distinct set of paths takes one; raise it and restart`);
+      }
+      id = this.takeId();
+    } catch (e) {
+      for (const m of taken) this.releaseNexthop(m.id);
+      throw e;
+    }
+    const gid = this.freeGids.length ? this.freeGids.pop()! : this.nextGid++;
+    const nh = newNextHop('group', -1, 0);
+    nh.id = id;
+    nh.refs = 1;
+    nh.group = { gid, members: order.map((i) => taken[i]), weights: order.map((i) => paths[i].weight), live: new Uint8Array(taken.length), key };
+    for (const m of nh.group.members) (m.groups ??= new Set()).add(nh);
+    this.nexthops[id] = nh;
+    this.usedIds++;
+    this.groupsUsed++;
+    this.byKey.set(key, nh);
+    this.writeNexthop(nh);
+    return nh;
+  }
+
+  /**
+   * Whether a group member takes traffic: a gateway whose MAC is known (one not yet resolved,
+   * or FAILED, leaves the buckets to the others until ARP finds it), a port's subnet always.
+   * With no member live, every member keeps its buckets: packets find unresolved words and
+   * ask for resolution, as a single unresolved next hop does.
+   */
+  private memberLive(m: NextHop): boolean {
+    return m.kind !== 'gateway' || m.mac !== null;
+  }
+
+  /** Writes a group's buckets to C when a member's liveness changed (or `force`). */
+  private syncGroup(g: NextHop, force = false): void {
+    const grp = g.group!;
+    let changed = force;
+    grp.members.forEach((m, i) => {
+      const l = this.memberLive(m) ? 1 : 0;
+      if (grp.live[i] !== l) changed = true;
+      grp.live[i] = l;
+    });
+    if (!changed) return;
+    this.fib.groupSet!(grp.gid, Uint32Array.from(grp.members, (m) => m.id), Uint16Array.from(grp.weights), grp.live);
+  }
+
   private releaseNexthop(id: number): void {
     const nh = this.nexthops[id];
     if (!nh) return;
     if (--nh.refs > 0 || id === DROP_NH) return; // the drop next hop holds one for itself and stays
+    if (nh.kind === 'group') {
+      // the word first: no packet reaches the buckets once it drops; then the members go
+      const g = nh.group!;
+      this.nexthops[id] = undefined;
+      this.usedIds--;
+      this.fib.nexthopSet(id, NH_DROP);
+      this.fib.groupDel?.(g.gid);
+      this.freeIds.push(id);
+      this.freeGids.push(g.gid);
+      this.groupsUsed--;
+      this.byKey.delete(g.key);
+      nh.id = -1;
+      for (const m of g.members) {
+        m.groups!.delete(nh);
+        this.releaseNexthop(m.id);
+      }
+      return;
+    }
     if (nh.learned) this.learnedCount--;
     this.nexthops[id] = undefined;
     this.usedIds--;
@@ -209,8 +331,14 @@ export class Rib {
         break;
       case 'glean': this.fib.nexthopActionWithPort(nh.id, NH_GLEAN, nh.iface); break;
       case 'local': this.fib.nexthopSet(nh.id, NH_LOCAL); break;
+      case 'group':
+        // the buckets before the word that leads to them
+        this.syncGroup(nh, true);
+        this.fib.nexthopActionWithPort(nh.id, NH_GROUP, nh.group!.gid);
+        break;
       default: this.fib.nexthopSet(nh.id, NH_DROP);
     }
+    if (nh.groups) for (const g of nh.groups) this.syncGroup(g);
   }
 
   /** The port whose connected subnet holds addr, or -1. */
@@ -257,12 +385,17 @@ export class Rib {
     return this.allocNexthop('gateway', port, via);
   }
 
+  /** A multipath route's paths with their ports as interface indexes (-1: none given). */
+  private pathsOf(paths: readonly RoutePath[]): { via?: number; port: number; weight: number }[] {
+    return paths.map((p) => ({ via: p.via, port: p.port === undefined ? -1 : this.portIndex(p.port), weight: p.weight }));
+  }
+
   /**
    * Adds or replaces a static route, or with origin `linux` a synced one: that one is not
    * installed over a route of another origin (returns false: shadowed), and a static route
-   * replaces it.
+   * replaces it. `paths` (two or more) makes it multipath (ECMP).
    */
-  addRoute(r: { addr: number; len: number; via?: number; port?: string; blackhole?: boolean }, origin: 'static' | 'linux' = 'static'): boolean {
+  addRoute(r: { addr: number; len: number; via?: number; port?: string; blackhole?: boolean; paths?: readonly RoutePath[] }, origin: 'static' | 'linux' = 'static'): boolean {
     if (networkOf(r.addr, r.len) !== r.addr >>> 0) {
       throw new DpfwdError('EINVAL', `${formatIPv4(r.addr)}/${r.len} has host bits set; did you mean ${formatPrefix({ addr: networkOf(r.addr, r.len), len: r.len })}?`);
     }
@@ -274,7 +407,11 @@ export class Rib {
       throw new DpfwdError('EEXIST', `${formatPrefix(r)} is a ${o} route (from an interface address or neighbour); remove that first`);
     }
     let nh: NextHop;
-    if (r.blackhole) nh = this.allocNexthop('drop', -1, 0);
+    if (r.paths && r.paths.length > 1) nh = this.groupNexthop(this.pathsOf(r.paths));
+    else if (r.paths && r.paths.length === 1) {
+      const p = r.paths[0];
+      nh = p.via !== undefined ? this.gatewayNexthop(p.via, p.port === undefined ? -1 : this.portIndex(p.port)) : this.allocNexthop('glean', this.portIndex(p.port!), 0);
+    } else if (r.blackhole) nh = this.allocNexthop('drop', -1, 0);
     else if (r.via !== undefined) nh = this.gatewayNexthop(r.via, r.port === undefined ? -1 : this.portIndex(r.port));
     else if (r.port !== undefined) {
       const port = this.portIndex(r.port);
@@ -341,7 +478,10 @@ export class Rib {
         const via = vias[i];
         const port = kind === ROUTE_PORT_ID ? ports[i] : ports[i] > 0 ? byRef[ports[i]] : -1;
         let nh: NextHop;
-        if (last && kind === lastKind && via === lastVia && port === lastPort) {
+        if (kind === ROUTE_MULTIPATH) {
+          nh = this.groupNexthop(this.pathsOf(b.paths.get(i)!));
+          last = undefined;
+        } else if (last && kind === lastKind && via === lastVia && port === lastPort) {
           nh = last; // route files list many routes via one gateway: skip the key lookup
           nh.refs++;
         } else {
@@ -637,6 +777,17 @@ export class Rib {
     return nh !== undefined && nh.id >= 0 && !nh.learned;
   }
 
+  /** The gateway addr on port is a member of a multipath route's group. */
+  isGroupMember(addr: number, port: number): boolean {
+    const nh = this.byKey.get(nexthopKey('gateway', port, addr));
+    return nh !== undefined && nh.id >= 0 && (nh.groups?.size ?? 0) > 0;
+  }
+
+  /** ECMP groups in use and the most there may be (fib.maxGroups). */
+  groupUsage(): { used: number; max: number } {
+    return { used: this.groupsUsed, max: this.maxGroups };
+  }
+
   /** Next hops in use, the table's size, and the learned neighbours' share and budget. */
   nexthopUsage(): { used: number; max: number; learned: number; learnedMax: number } {
     return { used: this.usedIds, max: this.maxNexthops, learned: this.learnedCount, learnedMax: this.learnedMax };
@@ -683,11 +834,12 @@ export class Rib {
   }
 
   /** The next hops in use and how many routes hold each (the drop next hop always holds one for itself). */
-  listNexthops(): { id: number; kind: NhKind; port?: string; via?: string; refs: number }[] {
-    const out: { id: number; kind: NhKind; port?: string; via?: string; refs: number }[] = [];
+  listNexthops(): { id: number; kind: NhKind; port?: string; via?: string; refs: number; group?: { id: number; weight: number }[] }[] {
+    const out: { id: number; kind: NhKind; port?: string; via?: string; refs: number; group?: { id: number; weight: number }[] }[] = [];
     for (const nh of this.nexthops) {
       if (!nh) continue;
       const v: (typeof out)[number] = { id: nh.id, kind: nh.kind, refs: nh.refs };
+      if (nh.group) v.group = nh.group.members.map((m, i) => ({ id: m.id, weight: nh.group!.weights[i] }));
       if (nh.iface >= 0) v.port = this.portName(nh.iface);
       if (nh.kind === 'gateway') v.via = formatIPv4(nh.addr);
       out.push(v);
@@ -719,6 +871,19 @@ export class Rib {
     if (nh.kind === 'gateway') {
       view.via = formatIPv4(nh.addr);
       view.mac = nh.mac !== null ? formatMac(nh.mac) : null;
+    }
+    if (nh.group) {
+      const g = nh.group;
+      const any = g.live.some((l) => l === 1);
+      view.paths = g.members.map((m, i) => {
+        const p: NonNullable<RouteView['paths']>[number] = { port: this.portName(m.iface), weight: g.weights[i] };
+        if (m.kind === 'gateway') {
+          p.via = formatIPv4(m.addr);
+          p.mac = m.mac !== null ? formatMac(m.mac) : null;
+        }
+        if (any && g.live[i] === 0) p.dead = true;
+        return p;
+      });
     }
     return view;
   }

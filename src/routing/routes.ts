@@ -4,9 +4,22 @@
  * Addresses come from src/net/ipv4.ts; nothing here touches the RIB or the dataplane.
  */
 import { DpfwdError } from '../errors';
+import { GROUP_MAX_WEIGHT } from '../dataplane/actions';
 import { fail, formatIPv4, maskOf, networkOf, parseIPv4, parsePrefix, scanIPv4, unicastProblem } from '../net/ipv4';
 
-/** One route from a route file or the CLI. Exactly one of via/port/portId/blackhole forms applies (via may pair with port). */
+/** One path of a multipath (ECMP) route: a gateway and/or a port, and its weight (1..256, default 1). */
+export interface RoutePath {
+  /** next-hop address, uint32 host order */
+  via?: number;
+  /** egress port by name */
+  port?: string;
+  weight: number;
+}
+
+/**
+ * One route from a route file or the CLI. Exactly one of via/port/portId/blackhole/paths forms
+ * applies (via may pair with port). `paths` (two or more) is a multipath route; via/port are unset then.
+ */
 export interface RouteEntry {
   /** network address, uint32 host order */
   addr: number;
@@ -18,7 +31,7 @@ export interface RouteEntry {
   /** egress port by DPDK port id (l3fwd `R<prefix> <portid>` lines) */
   portId?: number;
   blackhole: boolean;
-  /** a multipath route (length >= 2): via/port unset then */
+  /** a multipath route's paths (length >= 2): via/port unset then */
   paths?: RoutePath[];
 }
 
@@ -29,12 +42,14 @@ export const ROUTE_VIA = 0; // a gateway, with or without a port
 export const ROUTE_PORT = 1; // out of a port, the destination itself resolved there
 export const ROUTE_BLACKHOLE = 2;
 export const ROUTE_PORT_ID = 3; // l3fwd `R` lines: a port by DPDK port id
+export const ROUTE_MULTIPATH = 4; // several paths (ECMP): RouteBatch.paths has them
 
 /**
  * Many routes as columns of typed arrays instead of an object per route: a million-line route
  * file takes ~14 MB outside the JS heap rather than ~100 MB of objects on it. Row i is
  * addrs[i]/lens[i] with next hop kinds[i] (ROUTE_*); vias[i] is the gateway for ROUTE_VIA (else
  * 0); ports[i] is the port id for ROUTE_PORT_ID, otherwise 0 (no port) or n for portNames[n - 1].
+ * Rows of kind ROUTE_MULTIPATH keep their paths in `paths` (by row; few routes have them).
  * The columns double when full; rows past `length` mean nothing.
  */
 export class RouteBatch {
@@ -44,6 +59,8 @@ export class RouteBatch {
   vias: Uint32Array;
   ports: Uint32Array;
   length = 0;
+  /** a ROUTE_MULTIPATH row's paths, by row */
+  readonly paths = new Map<number, RoutePath[]>();
   /** the distinct port names, in order of first use */
   readonly portNames: string[] = [];
   private readonly refs = new Map<string, number>();
@@ -58,10 +75,11 @@ export class RouteBatch {
   }
 
   /** Route objects (config routes, tests) as a batch. */
-  static from(routes: readonly { addr: number; len: number; via?: number; port?: string; portId?: number; blackhole?: boolean }[]): RouteBatch {
+  static from(routes: readonly { addr: number; len: number; via?: number; port?: string; portId?: number; blackhole?: boolean; paths?: readonly RoutePath[] }[]): RouteBatch {
     const b = new RouteBatch(routes.length);
     for (const r of routes) {
-      if (r.blackhole) b.push(r.addr, r.len, ROUTE_BLACKHOLE, 0, 0);
+      if (r.paths && r.paths.length > 1) b.pushPaths(r.addr, r.len, r.paths);
+      else if (r.blackhole) b.push(r.addr, r.len, ROUTE_BLACKHOLE, 0, 0);
       else if (r.portId !== undefined) b.push(r.addr, r.len, ROUTE_PORT_ID, 0, r.portId);
       else b.push(r.addr, r.len, r.via !== undefined ? ROUTE_VIA : ROUTE_PORT, r.via ?? 0, r.port !== undefined ? b.portRef(r.port) : 0);
     }
@@ -76,6 +94,12 @@ export class RouteBatch {
     this.kinds[i] = kind;
     this.vias[i] = via;
     this.ports[i] = port;
+  }
+
+  /** A multipath row. */
+  pushPaths(addr: number, len: number, paths: readonly RoutePath[]): void {
+    this.paths.set(this.length, paths.map((p) => ({ ...p })));
+    this.push(addr, len, ROUTE_MULTIPATH, 0, 0);
   }
 
   /** The ports[] value naming this port (added to portNames on first use). */
@@ -99,6 +123,10 @@ export class RouteBatch {
   entry(i: number): RouteEntry {
     const kind = this.kinds[i];
     const r: RouteEntry = { addr: this.addrs[i], len: this.lens[i], blackhole: kind === ROUTE_BLACKHOLE };
+    if (kind === ROUTE_MULTIPATH) {
+      r.paths = this.paths.get(i)!.map((p) => ({ ...p }));
+      return r;
+    }
     if (kind === ROUTE_PORT_ID) r.portId = this.ports[i];
     else if (this.ports[i] > 0) r.port = this.portNames[this.ports[i] - 1];
     if (kind === ROUTE_VIA) r.via = this.vias[i];
@@ -163,7 +191,8 @@ export const PORT_NAME_RE = /^[a-z][a-z0-9_-]{0,14}$/;
 /** An interface: a port's name, or a VLAN sub-interface's (`west.100`). */
 export const IFACE_NAME_RE = /^[a-z][a-z0-9_-]{0,14}(\.[0-9]{1,4})?$/;
 
-const TOK_MAX = 16;
+/** Words of one route: a multipath route of 32 paths, each `nexthop via A dev D weight W`. */
+const TOK_MAX = 240;
 const TOK_START = new Int32Array(TOK_MAX);
 const TOK_END = new Int32Array(TOK_MAX);
 
@@ -233,7 +262,9 @@ export const FIELD_WORDING: RouteWording = { l3fwd: false, keyword: (w) => w, ba
  * Parses one route-file line. Accepts
  *   `10.20.0.0/16 via 10.2.0.2 [port east]`, `10.20.0.0/16 port east [via 10.2.0.2]`
  *   (`dev` is an alias of `port`), `10.20.0.0/16 blackhole`, l3fwd's `R10.20.0.0/16 1`,
- *   `# comments` (also after a route) and blank lines.
+ *   multipath as iproute2 writes it: `10.20.0.0/16 nexthop via 10.2.0.2 [dev east] [weight 3]
+ *   nexthop via 10.3.0.2 …` (each path a gateway and/or a port; weight 1..256, default 1; one
+ *   path alone is a plain route), `# comments` (also after a route) and blank lines.
  * Returns null for blank and comment lines; throws DpfwdError('EINVAL') `line N: problem`.
  */
 export function parseRouteLine(line: string, lineNo = 1): RouteEntry | null {
@@ -256,12 +287,32 @@ export function parseRouteWords(words: readonly string[], wording: RouteWording 
   return b.entry(0);
 }
 
-/** The control socket's route fields ({prefix, via?, port?, blackhole?}) through the one parser. */
-export function routeFromFields(f: { prefix: string; via?: string; port?: string; blackhole?: boolean }): RouteEntry {
+/** A path of the control socket's and the config's `nexthops` field. */
+export interface PathFields {
+  via?: string;
+  port?: string;
+  weight?: number;
+}
+
+/**
+ * The control socket's route fields ({prefix, via?, port?, blackhole?, nexthops?}) through the
+ * one parser; the config's routes too. `nexthops` (a list of {via?, port?, weight?}) is a
+ * multipath route, written as the words `nexthop via … port … weight …`.
+ */
+export function routeFromFields(f: { prefix: string; via?: string; port?: string; blackhole?: boolean; nexthops?: readonly PathFields[] }): RouteEntry {
   const words = [f.prefix];
   if (f.via !== undefined) words.push('via', f.via);
   if (f.port !== undefined) words.push('port', f.port);
   if (f.blackhole) words.push('blackhole');
+  if (f.nexthops !== undefined) {
+    if (f.nexthops.length === 0) fail('nexthops is empty: give at least one {via, port, weight}');
+    for (const p of f.nexthops) {
+      words.push('nexthop');
+      if (p.via !== undefined) words.push('via', p.via);
+      if (p.port !== undefined) words.push('port', p.port);
+      if (p.weight !== undefined) words.push('weight', String(p.weight));
+    }
+  }
   return parseRouteWords(words, FIELD_WORDING);
 }
 
@@ -288,6 +339,20 @@ function parseRouteRange(text: string, from: number, to: number, lineNo: number,
   if (n === 0) return false;
   const tok = (k: number) => text.slice(starts[k], ends[k]);
   const err = (msg: string): never => fail(lineNo > 0 ? `line ${lineNo}: ${msg}` : msg);
+  /** The gateway in word k: a unicast address. */
+  const scanVia = (k: number): number => {
+    const a = scanIPv4(text, starts[k], ends[k]);
+    if (a < 0) {
+      try {
+        parseIPv4(tok(k));
+      } catch (ex) {
+        err((ex as Error).message);
+      }
+    }
+    const p = unicastProblem(a);
+    if (p) err(wording.badVia(tok(k), p));
+    return a;
+  };
 
   // the prefix, fast path first
   let pStart = starts[0];
@@ -335,9 +400,43 @@ function parseRouteRange(text: string, from: number, to: number, lineNo: number,
   let port = 0;
   let blackhole = false;
   let k = 1;
+  // multipath: `nexthop` starts a path; via/port/dev/weight after it belong to that path
+  let paths: { via: number; port: number; weight: number }[] | null = null;
   while (k < n) {
     const s = starts[k];
     const e = ends[k];
+    if (wordIs(text, s, e, 'nexthop')) {
+      if (paths === null && (via >= 0 || port !== 0 || blackhole)) err(`a multipath route gives every gateway after "nexthop" (nexthop via A nexthop via B), not before`);
+      (paths ??= []).push({ via: -1, port: 0, weight: 0 });
+      k++;
+      continue;
+    }
+    if (paths !== null) {
+      const p = paths[paths.length - 1];
+      const isW = wordIs(text, s, e, 'weight');
+      const isV = wordIs(text, s, e, 'via');
+      if (!isW && !isV && !wordIs(text, s, e, 'port') && !wordIs(text, s, e, 'dev')) {
+        err(`expected "via <address>", "dev <port>" or "weight <1-256>" in nexthop ${paths.length}, got "${tok(k)}"`);
+      }
+      if (k + 1 >= n) err(`${wording.keyword(tok(k))} needs a value`);
+      const vs = starts[k + 1];
+      const ve = ends[k + 1];
+      if (isW) {
+        if (p.weight !== 0) err(`weight given twice in nexthop ${paths.length}`);
+        const wv = scanPortId(text, vs, ve);
+        if (wv < 1 || wv > GROUP_MAX_WEIGHT) err(`weight ${tok(k + 1)} in nexthop ${paths.length}: use a whole number 1-${GROUP_MAX_WEIGHT}`);
+        p.weight = wv;
+      } else if (isV) {
+        if (p.via >= 0) err(`via given twice in nexthop ${paths.length}`);
+        p.via = scanVia(k + 1);
+      } else {
+        if (p.port !== 0) err(`port given twice in nexthop ${paths.length}`);
+        if (!isPortName(text, vs, ve)) err(`${tok(k + 1)} is not a port name`);
+        p.port = batch.portRefAt(text, vs, ve);
+      }
+      k += 2;
+      continue;
+    }
     if (wordIs(text, s, e, 'blackhole')) {
       if (blackhole) err(`blackhole given twice`);
       blackhole = true;
@@ -351,17 +450,7 @@ function parseRouteRange(text: string, from: number, to: number, lineNo: number,
       const ve = ends[k + 1];
       if (isVia) {
         if (via >= 0) err(`via given twice`);
-        const a = scanIPv4(text, vs, ve);
-        if (a < 0) {
-          try {
-            parseIPv4(tok(k + 1));
-          } catch (ex) {
-            err((ex as Error).message);
-          }
-        }
-        const p = unicastProblem(a);
-        if (p) err(wording.badVia(tok(k + 1), p));
-        via = a;
+        via = scanVia(k + 1);
       } else {
         if (port !== 0) err(`port given twice`);
         if (!isPortName(text, vs, ve)) err(`${tok(k + 1)} is not a port name`);
@@ -370,7 +459,29 @@ function parseRouteRange(text: string, from: number, to: number, lineNo: number,
       k += 2;
       continue;
     }
-    err(`expected "via <address>", "port <name>" or "blackhole" after ${tok(k - 1)}, got "${tok(k)}"`);
+    err(`expected "via <address>", "port <name>", "blackhole" or "nexthop" after ${tok(k - 1)}, got "${tok(k)}"`);
+  }
+  if (paths !== null) {
+    const seen = new Set<string>();
+    paths.forEach((p, i) => {
+      if (p.via < 0 && p.port === 0) err(`nexthop ${i + 1} needs "via <address>" or "dev <port>"`);
+      const key = `${p.via}/${p.port}`;
+      if (seen.has(key)) err(`nexthop ${i + 1} repeats an earlier one; give it a weight instead`);
+      seen.add(key);
+    });
+    if (paths.length === 1) {
+      // one path: a plain route (as iproute2 does)
+      const p = paths[0];
+      batch.push(addr, len, p.via >= 0 ? ROUTE_VIA : ROUTE_PORT, p.via >= 0 ? p.via : 0, p.port);
+      return true;
+    }
+    batch.pushPaths(addr, len, paths.map((p) => {
+      const rp: RoutePath = { weight: p.weight || 1 };
+      if (p.via >= 0) rp.via = p.via;
+      if (p.port !== 0) rp.port = batch.portNames[p.port - 1];
+      return rp;
+    }));
+    return true;
   }
   if (blackhole && (via >= 0 || port !== 0)) err(`a blackhole route takes no via or port`);
   if (!blackhole && via < 0 && port === 0) {

@@ -7,4 +7,6 @@ export class NullFib implements FibWriter {
   fibAddBulk(addrs: Uint32Array): number { return addrs.length; }
   nexthopSet(): void {}
   nexthopActionWithPort(): void {}
+  groupSet(): void {}
+  groupDel(): void {}
 }

@@ -11,7 +11,7 @@ type A = ClientArgs & { action: string; prefix?: string; words?: string[] };
 
 export const routeCommand: CommandModule<object, A> = {
   command: 'route <action> [prefix] [words..]',
-  describe: 'routes: add PREFIX via ADDR [port NAME] | add PREFIX port NAME | add PREFIX blackhole | del PREFIX | show | load FILE',
+  describe: 'routes: add PREFIX via ADDR [port NAME] | add PREFIX port NAME | add PREFIX blackhole | add PREFIX nexthop via ADDR [dev NAME] [weight W] nexthop via ADDR … | del PREFIX | show | load FILE',
   builder: (y: Argv) => clientOptions(y)
     .positional('action', { choices: ['add', 'del', 'show', 'load'] as const, describe: 'what to do' })
     .positional('prefix', { type: 'string', describe: 'IPv4 prefix (or the file for load)' })
@@ -23,7 +23,10 @@ export const routeCommand: CommandModule<object, A> = {
         if (!a.prefix) throw new DpfwdError('EINVAL', 'route add needs a prefix, e.g. dpfwd route add 10.20.0.0/16 via 10.2.0.2');
         // `route add PREFIX [via ADDR] [port NAME] [blackhole]`: the one route parser, CLI-worded
         const e = parseRouteWords([a.prefix, ...words]);
-        const fields = { prefix: formatPrefix(e), via: e.via !== undefined ? formatIPv4(e.via) : undefined, port: e.port, blackhole: e.blackhole || undefined };
+        const fields = {
+          prefix: formatPrefix(e), via: e.via !== undefined ? formatIPv4(e.via) : undefined, port: e.port, blackhole: e.blackhole || undefined,
+          nexthops: e.paths?.map((p) => ({ via: p.via !== undefined ? formatIPv4(p.via) : undefined, port: p.port, weight: p.weight })),
+        };
         const r = await request(a.socket, 'route.add', fields);
         print(a.json, r, () => '');
         break;
@@ -37,7 +40,7 @@ export const routeCommand: CommandModule<object, A> = {
       }
       case 'show': {
         const rows = (await request(a.socket, 'route.show', {})) as Record<string, unknown>[];
-        print(a.json, rows, () => rows.map((r) => `${r.type === 'unicast' ? '' : `${r.type} `}${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` port ${r.dev}` : ''} proto ${r.protocol}${'lladdr' in r ? (r.lladdr ? ` lladdr ${r.lladdr}` : ' (unresolved)') : ''}\n`).join(''));
+        print(a.json, rows, () => rows.map((r) => `${r.type === 'unicast' ? '' : `${r.type} `}${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` port ${r.dev}` : ''} proto ${r.protocol}${'lladdr' in r ? (r.lladdr ? ` lladdr ${r.lladdr}` : ' (unresolved)') : ''}\n${nexthopLines(r)}`).join(''));
         break;
       }
       case 'load': {
@@ -55,3 +58,10 @@ export const routeCommand: CommandModule<object, A> = {
     }
   },
 };
+
+/** A multipath route's paths as `ip route` prints them: one `nexthop via … dev … weight …` line each. */
+function nexthopLines(r: Record<string, unknown>): string {
+  const paths = r.nexthops as { gateway?: string; dev?: string; weight: number; lladdr?: string | null; flags?: string[] }[] | undefined;
+  if (!paths) return '';
+  return paths.map((p) => `\tnexthop${p.gateway ? ` via ${p.gateway}` : ''}${p.dev ? ` dev ${p.dev}` : ''} weight ${p.weight}${p.flags?.length ? ` ${p.flags.join(' ')}` : ''}${'lladdr' in p ? (p.lladdr ? ` lladdr ${p.lladdr}` : ' (unresolved)') : ''}\n`).join('');
+}
