@@ -7,15 +7,18 @@
 import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { startForwarder, Running, dpfwdCli, dpfwdJson, waitFor, totals } from './helpers/forwarder';
-import { Topology, ping, sh, spawnIn } from './helpers/netns';
+import { startForwarder, Running, dpfwdCli, dpfwdJson, waitFor, totals, ROOT } from './helpers/forwarder';
+import { Host, Topology, ping, sh, spawnIn } from './helpers/netns';
 
 const ARP = { reachableMs: 1500, staleMs: 5000, retransmitMs: 200, probes: 2 };
 
-/** The control namespace: veth ends west/east (up) with dpfwd's addresses, and `other`, not a dpfwd interface. */
-function controlNamespace(topo: Topology): string {
+/**
+ * The control namespace: veth ends named like dpfwd's ports (up, with dpfwd's addresses, as the
+ * mirrors will be), and `other`, not a dpfwd interface.
+ */
+function controlNamespace(topo: Topology, links: [string, string][] = [['west', '10.1.0.1/24'], ['east', '10.2.0.1/24']]): string {
   const ns = topo.addNamespace('ctl');
-  for (const [name, addr] of [['west', '10.1.0.1/24'], ['east', '10.2.0.1/24'], ['other', '10.9.0.1/24']]) {
+  for (const [name, addr] of [...links, ['other', '10.9.0.1/24']]) {
     sh('ip', ['-n', ns, 'link', 'add', name, 'type', 'veth', 'peer', 'name', `${name}-p`]);
     sh('ip', ['-n', ns, 'addr', 'add', addr, 'dev', name]);
     sh('ip', ['-n', ns, 'link', 'set', `${name}-p`, 'up']);
@@ -255,63 +258,105 @@ describe('route sync: netlink overflow', function () {
   });
 });
 
+const FLOWS_SCRIPT = path.join(ROOT, 'test', 'helpers', 'udp-flows.py');
+const FLOWS = 200;
+
+/** 200 UDP flows from src to dst; per gateway, the source ports (flows) that reached it. */
+async function flowSpread(src: Host, gws: Host[], dst: string): Promise<Set<string>[]> {
+  const sinks = gws.map((g) => spawnIn(g.ns, 'python3', [FLOWS_SCRIPT, 'sink', '5001', '60']));
+  const outs = sinks.map((p) => {
+    let out = '';
+    p.stdout!.setEncoding('utf8');
+    p.stdout!.on('data', (d: string) => { out += d; });
+    return () => out;
+  });
+  await waitFor('the sinks', async () => outs.every((o) => o().includes('ready\n')));
+  const sent = Number(sh('python3', [FLOWS_SCRIPT, 'send', dst, '5001', String(FLOWS), '3', 'p1'], { ns: src.ns, timeout: 60000 }).trim());
+  assert.equal(sent, FLOWS * 3);
+  await new Promise((r) => setTimeout(r, 300));
+  const exits = sinks.map((p) => new Promise((r) => p.once('exit', r)));
+  for (const p of sinks) p.kill('SIGTERM');
+  await Promise.all(exits);
+  return outs.map((o) => {
+    const line = o().split('\n').filter((l) => l.startsWith('{')).pop();
+    assert.ok(line, `a sink printed no result: ${o()}`);
+    return new Set(Object.keys((JSON.parse(line) as Record<string, Record<string, number>>).p1 ?? {}));
+  });
+}
+
 describe('route sync: BIRD exports an ECMP route through its kernel protocol', function () {
-  this.timeout(120000);
+  this.timeout(180000);
   const topo = new Topology();
   let fwd: Running;
   let ctl: string;
   let bird: ReturnType<typeof spawnIn> | undefined;
-  let dir: string;
+  let src: Host;
+  let gwA: Host;
+  let gwB: Host;
 
   before(async function () {
     if (!fs.existsSync('/usr/sbin/bird')) this.skip(); // setup.sh installs bird2
-    const west = topo.addHost('west', 1);
-    const east = topo.addHost('east', 2);
-    ctl = controlNamespace(topo);
+    src = topo.addHost('west', 1);
+    gwA = topo.addHost('gwa', 2);
+    gwB = topo.addHost('gwb', 3);
+    // both gateways take the route's destination as their own
+    for (const g of [gwA, gwB]) sh('ip', ['-n', g.ns, 'addr', 'add', '10.70.0.1/32', 'dev', 'lo']);
+    ctl = controlNamespace(topo, [['west', '10.1.0.1/24'], ['gwa', '10.2.0.1/24'], ['gwb', '10.3.0.1/24']]);
     fwd = await startForwarder({
       eal: { lcores: '0-1' },
-      ports: [topo.port(west, 0), topo.port(east, 1)],
+      ports: [topo.port(src, 0), topo.port(gwA, 1), topo.port(gwB, 2)],
       arp: ARP,
       linux: { netns: ctl, sync: { enabled: true, protocols: ['bird'] } },
     });
-    dir = fwd.dir;
+    const dir = fwd.dir;
     fs.writeFileSync(path.join(dir, 'bird.conf'), [
       'router id 10.2.0.1;',
       'protocol device {}',
       'protocol kernel { ipv4 { export all; }; merge paths on; }',
-      'protocol static { ipv4; route 10.70.0.0/16 via 10.1.0.2 via 10.2.0.2; }',
+      'protocol static { ipv4; route 10.70.0.0/16 via 10.2.0.2 via 10.3.0.2; }',
       '',
     ].join('\n'));
     bird = spawnIn(ctl, 'bird', ['-f', '-c', path.join(dir, 'bird.conf'), '-s', path.join(dir, 'bird.ctl'), '-P', path.join(dir, 'bird.pid')]);
   });
 
   after(async () => {
-    if (bird && bird.exitCode === null) {
-      bird.kill('SIGTERM');
-      await new Promise((r) => bird!.once('exit', r));
+    try {
+      if (bird && bird.exitCode === null) {
+        const exited = new Promise((r) => bird!.once('exit', r));
+        bird.kill('SIGTERM');
+        await exited;
+      }
+      if (fwd) assert.equal((await fwd.stop()).code, 0, fwd.stderr());
+    } finally {
+      topo.destroy();
     }
-    if (fwd) assert.equal((await fwd.stop()).code, 0, fwd.stderr());
-    topo.destroy();
   });
 
-  it('the kernel gets a 2-path route from BIRD, and dpfwd installs it as proto bird', async () => {
+  it('the kernel gets a 2-path route from BIRD, and dpfwd installs both paths as proto bird', async () => {
     const kernel = await waitFor('BIRD\'s route in the kernel', async () => {
       const rows = JSON.parse(sh('ip', ['-n', ctl, '-j', 'route', 'show', '10.70.0.0/16'])) as { protocol: string; nexthops?: { gateway: string; dev: string }[] }[];
       return rows.length ? rows[0] : undefined;
     }, 30000);
     assert.equal(kernel.protocol, 'bird');
-    assert.deepEqual(kernel.nexthops!.map((n) => n.gateway).sort(), ['10.1.0.2', '10.2.0.2']);
+    assert.deepEqual(kernel.nexthops!.map((n) => `${n.gateway} ${n.dev}`).sort(), ['10.2.0.2 gwa', '10.3.0.2 gwb']);
     const row = await waitFor('the synced route', async () => routeRow(fwd, '10.70.0.0/16'));
     assert.equal(row.protocol, 'bird');
-    if (Array.isArray(row.paths)) {
-      // multipath in the RIB (ecmp13): both paths
-      assert.deepEqual((row.paths as { gateway?: string; via?: string }[]).map((p) => p.gateway ?? p.via).sort(), ['10.1.0.2', '10.2.0.2']);
-    } else {
-      // single-path RIB: the first usable path (TODO(ecmp13) in src/routing/sync.ts)
-      assert.ok(['10.1.0.2', '10.2.0.2'].includes(row.gateway as string));
-    }
+    assert.equal(row.origin, 'linux');
+    const hops = row.nexthops as { gateway: string; dev: string; weight: number }[];
+    assert.deepEqual(hops.map((n) => `${n.gateway} ${n.dev} ${n.weight}`).sort(), ['10.2.0.2 gwa 1', '10.3.0.2 gwb 1']);
     const s = await fwd.call('sync.show');
     assert.equal(s.protocols, 'bird');
     assert.equal(s.byProtocol.bird, 1);
+    assert.equal(s.installed, 1);
+  });
+
+  it('spreads 200 flows over the two paths (each 35-65%), and no flow switches next hop', async () => {
+    // both gateways resolved: dpfwd asks for a synced route's gateways when it comes
+    await waitFor('both paths resolved', async () => (routeRow(fwd, '10.70.0.0/16')?.nexthops as { lladdr: string | null }[] | undefined)?.every((n) => n.lladdr), 20000);
+    const [a, b] = await flowSpread(src, [gwA, gwB], '10.70.0.1');
+    for (const f of a) assert.ok(!b.has(f), `flow from port ${f} reached both gateways`);
+    const total = a.size + b.size;
+    assert.ok(total >= FLOWS * 0.95, `only ${total} of ${FLOWS} flows arrived`);
+    assert.ok(a.size >= 0.35 * total && a.size <= 0.65 * total, `gateway A got ${a.size} of ${total} flows`);
   });
 });

@@ -12,7 +12,8 @@
  * - Per prefix only the lowest metric (RTA_PRIORITY) counts. unicast routes resolve their
  *   output interface (RTA_OIF) by name to a dpfwd interface (the mirror of port P is named P);
  *   a route through any other interface is `unusable`: kept and shown in the status, not
- *   installed. blackhole, unreachable and prohibit routes are dpfwd blackholes.
+ *   installed. A multipath route (RTA_MULTIPATH, weight = rtnh_hops + 1) becomes a route with
+ *   `paths` of its usable next hops. blackhole, unreachable and prohibit routes are dpfwd blackholes.
  * - dpfwd's own routes (static, connected, local, neighbour) win over synced ones for the same
  *   prefix (Rib.addRoute): a shadowed route is kept here and installed when the other one goes.
  */
@@ -20,6 +21,7 @@ import { DpfwdError } from '../errors';
 import { formatPrefix } from '../net/ipv4';
 import { netlinkConstants, NetlinkConstants, NetlinkRoute, openNetlinkRoute } from '../dataplane/netlink';
 import type { Rib } from './rib';
+import type { RoutePath } from './routes';
 
 /** iproute2's names of route protocols (/etc/iproute2/rt_protos and rtnetlink.h's RTPROT_*). */
 export const RT_PROTOCOLS: Readonly<Record<number, string>> = {
@@ -443,17 +445,18 @@ export class RouteSync {
   /** The best entry of a prefix into the RIB (or out, when it cannot be used). */
   private apply(addr: number, len: number, p: Prefix): void {
     const best = p.entries[0];
-    let route: { addr: number; len: number; via?: number; port?: string; blackhole?: boolean } | null = null;
+    let route: { addr: number; len: number; via?: number; port?: string; blackhole?: boolean; paths?: RoutePath[] } | null = null;
     if (best.type !== RTN_UNICAST) route = { addr, len, blackhole: true };
     else {
-      const paths = (best.paths ?? [{ gw: best.gw, oif: best.oif, weight: 1 }])
+      // every next hop whose interface is a dpfwd interface (the others are left out of the group)
+      const paths: RoutePath[] = (best.paths ?? [{ gw: best.gw, oif: best.oif, weight: 1 }])
         .map((x) => ({ via: x.gw || undefined, port: this.links.get(x.oif), weight: x.weight }))
         .filter((x) => x.port !== undefined && this.rib.ifaces.find(x.port) !== undefined);
-      // TODO(ecmp13): pass every usable path (RouteEntry.paths) once the RIB takes multipath routes;
-      // until then the first usable one is installed.
-      if (paths.length) route = { addr, len, via: paths[0].via, port: paths[0].port };
+      if (paths.length === 1) route = { addr, len, via: paths[0].via, port: paths[0].port };
+      else if (paths.length > 1) route = { addr, len, paths };
     }
-    const sig = route ? `${route.blackhole ? 'b' : ''}${route.via ?? ''}/${route.port ?? ''}` : 'unusable';
+    const sig = !route ? 'unusable' : route.blackhole ? 'b'
+      : route.paths ? route.paths.map((x) => `${x.via ?? ''}/${x.port}*${x.weight}`).join(',') : `${route.via ?? ''}/${route.port}`;
     if (sig === p.sig && p.state !== St.Failed) return;
     p.sig = sig;
     if (!route) {
