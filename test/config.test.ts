@@ -59,7 +59,7 @@ describe('config: defaults', () => {
       icmp: { unreachable: true, rateLimit: 1000, burst: 50 },
       arp: { reachableMs: 30000, staleMs: 60000, retransmitMs: 1000, probes: 3, queueLen: 4, maxEntries: 4096, maxIncomplete: 256, newPerSecond: 100, lockMs: 1000 },
       mempool: { mbufs: 0, cacheSize: 256 },
-      linux: { mirror: false, sync: { enabled: false, table: 254, protocols: "all", socketBuffer: 4194304 } },
+      linux: { mirror: false, sync: { enabled: false, table: 254, protocols: "all", socketBuffer: 4194304, maxRoutes: 2097152 } },
       warnings: [],
     };
     assert.deepEqual(c, want);
@@ -552,7 +552,7 @@ describe('config: live and restart keys', () => {
 describe('config: linux.sync', () => {
   it('takes table names and numbers, protocol names and numbers; on by default when a mirror is on', () => {
     const c = parseConfig(`${PORTS}linux: {netns: dpfwd, sync: {table: 100, protocols: [bgp, ospf, 42]}}`, 't');
-    assert.deepEqual(c.linux, { netns: 'dpfwd', mirror: false, sync: { enabled: false, table: 100, protocols: [186, 188, 42], socketBuffer: 4194304 } });
+    assert.deepEqual(c.linux, { netns: 'dpfwd', mirror: false, sync: { enabled: false, table: 100, protocols: [186, 188, 42], socketBuffer: 4194304, maxRoutes: 2097152 } });
     assert.equal(parseConfig(`${PORTS}linux: {mirror: true}`, 't').linux.sync.enabled, true);
     assert.equal(parseConfig(`${PORTS}linux: {mirror: true, sync: {enabled: false}}`, 't').linux.sync.enabled, false);
     assert.equal(parseConfig(`${PORTS}linux: {sync: {enabled: true, table: default}}`, 't').linux.sync.table, 253);

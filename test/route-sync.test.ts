@@ -194,6 +194,40 @@ describe('route sync: a namespace that does not exist', function () {
   });
 });
 
+describe('route sync: linux.sync.maxRoutes bounds what is kept', function () {
+  this.timeout(60000);
+  const topo = new Topology();
+  let fwd: Running;
+
+  after(async () => {
+    if (fwd) assert.equal((await fwd.stop()).code, 0, fwd.stderr());
+    topo.destroy();
+  });
+
+  it('follows at most maxRoutes prefixes and counts the additions it leaves out', async () => {
+    const west = topo.addHost('west', 1);
+    const east = topo.addHost('east', 2);
+    const ctl = controlNamespace(topo);
+    fwd = await startForwarder({
+      eal: { lcores: '0-1' },
+      ports: [topo.port(west, 0), topo.port(east, 1)],
+      linux: { netns: ctl, sync: { enabled: true, table: 100, maxRoutes: 10 } },
+    });
+    const file = path.join(fwd.dir, 'routes.batch');
+    fs.writeFileSync(file, Array.from({ length: 15 }, (_, i) => `route add 10.80.${i}.0/24 via 10.2.0.2 table 100 proto bgp\n`).join(''));
+    sh('ip', ['-n', ctl, '-batch', file]);
+    const s = await waitFor('the additions', async () => {
+      const st = await fwd.call('sync.show');
+      return st.installed + st.overLimit === 15 ? st : undefined;
+    });
+    assert.equal(s.installed, 10);
+    assert.equal(s.kernelRoutes, 10);
+    assert.equal(s.overLimit, 5);
+    assert.match(fwd.stderr(), /more than linux\.sync\.maxRoutes \(10\) prefixes/);
+    assert.match(dpfwdCli(fwd, ['sync', 'show']).stdout, /over limit 5 \(linux\.sync\.maxRoutes\)/);
+  });
+});
+
 describe('route sync: netlink overflow', function () {
   this.timeout(180000);
   const topo = new Topology();

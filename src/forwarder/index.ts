@@ -220,7 +220,7 @@ export class Forwarder {
       this.cp.start();
       if (c.linux.sync.enabled) {
         const s = c.linux.sync;
-        this.sync = new RouteSync(this.rib, { netns: c.linux.netns, table: s.table, protocols: s.protocols, socketBuffer: s.socketBuffer }, this.log);
+        this.sync = new RouteSync(this.rib, { netns: c.linux.netns, table: s.table, protocols: s.protocols, socketBuffer: s.socketBuffer, maxRoutes: s.maxRoutes }, this.log);
         // gateways of synced routes are resolved as soon as they come, like static routes' at start
         this.sync.onInstalled = () => {
           for (const g of this.rib.unresolvedGateways()) if (!this.rib.getNeighbor(g.addr)) this.cp.neighbors.resolve(g.addr, g.port, undefined, true);

@@ -287,6 +287,7 @@ export function createMetrics(src: MetricsSource, opts: { defaults?: boolean; co
     for (const [protocol, n] of Object.entries(st.byProtocol)) put({ protocol }, n);
   }));
   counter('dpfwd_sync_overflows_total', 'Netlink overflows (ENOBUFS: changes lost, the table dumped again); raise linux.sync.socketBuffer if it grows', [], sync((st, put) => put({}, st.overflows)));
+  counter('dpfwd_sync_over_limit_total', 'Route additions from the kernel table not followed because the sync held linux.sync.maxRoutes prefixes', [], sync((st, put) => put({}, st.overLimit)));
   counter('dpfwd_sync_dumps_total', 'Dumps of the kernel table (the first, and one after each overflow or link change)', [], sync((st, put) => put({}, st.dumps)));
   counter('dpfwd_sync_errors_total', 'Route sync errors: routes the RIB refused, dump requests refused, a failed socket', [], sync((st, put) => put({}, st.errors)));
   gauge('dpfwd_sync_last_dump_timestamp_seconds', 'When the last dump of the kernel table completed (Unix time)', [], sync((st, put) => {

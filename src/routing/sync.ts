@@ -60,6 +60,8 @@ export interface SyncOptions {
   protocols: 'all' | readonly number[];
   /** the netlink socket's receive buffer, bytes */
   socketBuffer: number;
+  /** prefixes kept at most (the model's memory bound); more are counted in `overLimit`, not kept */
+  maxRoutes: number;
 }
 
 /** One kernel route of a prefix (one metric). */
@@ -90,6 +92,8 @@ export interface SyncStatus {
   unusable: number;
   /** not installed: the RIB refused (full FIB, no next hop left); counted in errors too */
   failed: number;
+  /** route additions not kept because the sync already held linux.sync.maxRoutes prefixes (cumulative) */
+  overLimit: number;
   byProtocol: Record<string, number>;
   dumps: number;
   lastDump: string | null;
@@ -240,7 +244,7 @@ export class RouteSync {
   private installedSome = false;
   /** after a batch that installed routes (the forwarder starts ARP for their new gateways) */
   onInstalled?: () => void;
-  private stats = { dumps: 0, lastDump: null as string | null, lastDumpMs: null as number | null, overflows: 0, errors: 0, lastError: null as string | null };
+  private stats = { overLimit: 0, dumps: 0, lastDump: null as string | null, lastDumpMs: null as number | null, overflows: 0, errors: 0, lastError: null as string | null };
 
   constructor(private readonly rib: Rib, readonly opts: SyncOptions, private readonly log: (m: string) => void = () => undefined) {
     this.C = netlinkConstants();
@@ -311,6 +315,13 @@ export class RouteSync {
     this.retryTimer.unref?.();
   }
 
+  /** A new prefix the model has no room for (linux.sync.maxRoutes): counted, logged now and then. */
+  private overLimit(): void {
+    if (this.stats.overLimit++ % 100000 === 0) {
+      this.log(`route sync: the kernel table has more than linux.sync.maxRoutes (${this.opts.maxRoutes}) prefixes; the rest are not followed (${this.stats.overLimit} so far): raise it and restart`);
+    }
+  }
+
   /** Counted always; logged for the first ten and then every 10000th (a full FIB refuses many). */
   private error(msg: string): void {
     this.stats.errors++;
@@ -343,7 +354,10 @@ export class RouteSync {
         const del = kind === C.delRoute;
         if (fromDump && this.pending) {
           const have = this.pending.slot(addr, len);
-          if (have === undefined) this.pending.put(addr, len, [r]);
+          if (have === undefined) {
+            if (this.pending.size >= this.opts.maxRoutes) this.overLimit();
+            else this.pending.put(addr, len, [r]);
+          }
           else {
             const entries = this.pending.entries(have).slice();
             insertEntry(entries, r);
@@ -462,6 +476,10 @@ export class RouteSync {
 
   private change(del: boolean, addr: number, len: number, r: KRoute): void {
     const s = this.prefixes.slot(addr, len);
+    if (s === undefined && !del && this.prefixes.size >= this.opts.maxRoutes) {
+      this.overLimit();
+      return;
+    }
     const entries = s === undefined ? [] : this.prefixes.entries(s).slice();
     if (del) {
       if (s === undefined) return;
