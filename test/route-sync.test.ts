@@ -7,7 +7,7 @@
 import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { startForwarder, Running, dpfwdCli, dpfwdJson, waitFor, totals, ROOT } from './helpers/forwarder';
+import { startForwarder, Running, dpfwdCli, dpfwdJson, waitFor, totals, ROOT, freePort } from './helpers/forwarder';
 import { Host, Topology, ping, sh, spawnIn } from './helpers/netns';
 
 const ARP = { reachableMs: 1500, staleMs: 5000, retransmitMs: 200, probes: 2 };
@@ -234,6 +234,7 @@ describe('route sync: netlink overflow', function () {
   let fwd: Running;
   let ctl: string;
   const TABLE = 100;
+  let metricsPort = 0;
 
   before(async () => {
     const west = topo.addHost('west', 1);
@@ -245,6 +246,7 @@ describe('route sync: netlink overflow', function () {
       arp: ARP,
       // the smallest buffer: a burst of changes overflows it for sure
       linux: { netns: ctl, sync: { enabled: true, table: TABLE, socketBuffer: 4096 } },
+      metrics: { listen: `127.0.0.1:${metricsPort = await freePort()}` },
     });
     await waitFor('the first dump', async () => (await fwd.call('sync.show')).state === 'synced');
   });
@@ -289,6 +291,12 @@ describe('route sync: netlink overflow', function () {
     assert.ok(s.dumps >= 2, 'dumped again after the overflow');
     assert.match(fwd.stderr(), /netlink overflow \(ENOBUFS/);
     assert.equal(s.kernelRoutes, 4000);
+    // and Prometheus sees the same
+    const body = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    assert.match(body, new RegExp(`^dpfwd_sync_overflows_total\\{table="${TABLE}"\\} ${s.overflows}$`, 'm'));
+    assert.match(body, /^dpfwd_sync_kernel_routes\{state="installed"\} 4000$/m);
+    assert.match(body, /^dpfwd_routes\{origin="linux"\} 4000$/m);
+    assert.match(body, /^dpfwd_sync_up\{table="100"\} 1$/m);
   });
 });
 
