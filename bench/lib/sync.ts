@@ -18,6 +18,10 @@ export interface SyncSize {
   kernelAddSeconds: number;
   /** from the start of `ip -batch` until dpfwd's FIB holds every one */
   fibAddSeconds: number | null;
+  /** a dpfwd restart with the routes in the kernel: from spawning it until all are in its FIB */
+  restartSeconds?: number | null;
+  /** of which the first dump (received and applied) */
+  restartDumpMs?: number | null;
   /** `ip route flush table` */
   kernelFlushSeconds: number;
   /** from the start of the flush until dpfwd holds none */
@@ -92,7 +96,7 @@ export async function syncScale(tmp: string, sizes: number[], log: (m: string) =
     ip(['-n', ns, 'link', 'set', 'east', 'up'], 10000);
     const max = Math.max(...sizes);
     const listen = `127.0.0.1:${await freePort()}`;
-    fwd = await startForwarder({
+    const config = {
       metrics: { listen },
       eal: { lcores: '0-1' },
       ports: [
@@ -102,7 +106,9 @@ export async function syncScale(tmp: string, sizes: number[], log: (m: string) =
       fib: { maxRoutes: Math.max(1048576, 2 ** Math.ceil(Math.log2(max + 16))), tbl8Groups: 65536 },
       neighbors: [{ address: '10.9.0.2', mac: '02:00:00:00:09:02', port: 'east' }],
       linux: { netns: ns, sync: { enabled: true, table, socketBuffer } },
-    }, { dir, timeoutMs: 60000, nodeArgs: ['--expose-gc', '--require', path.join(__dirname, 'gc-on-signal.js')] });
+    };
+    const startFwd = () => startForwarder(config, { dir, timeoutMs: 60000, nodeArgs: ['--expose-gc', '--require', path.join(__dirname, 'gc-on-signal.js')] });
+    fwd = await startFwd();
     for (const n of sizes) {
       const p = makePrefixes(n);
       const file = path.join(dir, `add-${n}.batch`);
@@ -111,18 +117,28 @@ export async function syncScale(tmp: string, sizes: number[], log: (m: string) =
       await new Promise<void>((r) => out.end(r));
       const size: SyncSize = { routes: n, kernelAddSeconds: 0, fibAddSeconds: null, kernelFlushSeconds: 0, fibFlushSeconds: null, overflows: 0, dumps: 0, vmRssMiB: 0, heapRetainedMiB: null };
       try {
-        const before = await fwd.call('sync.show');
+        const before = await fwd!.call('sync.show');
         const t0 = Date.now();
         const [k, f] = await Promise.all([
           ipAsync(['-n', ns, '-batch', file], timeoutMs),
-          until(fwd, (s) => s.installed === n && s.kernelRoutes === n, t0, timeoutMs),
+          until(fwd!, (s) => s.installed === n && s.kernelRoutes === n, t0, timeoutMs),
         ]);
         size.kernelAddSeconds = +k.toFixed(2);
         size.fibAddSeconds = f === null ? null : +f.toFixed(2);
-        size.vmRssMiB = vmRssMiB(fwd.proc.pid!);
-        fwd.proc.kill('SIGUSR2'); // a full GC (gc-on-signal), then the heap that is really kept
+        size.vmRssMiB = vmRssMiB(fwd!.proc.pid!);
+        fwd!.proc.kill('SIGUSR2'); // a full GC (gc-on-signal), then the heap that is really kept
         await sleep(1000);
         size.heapRetainedMiB = await scrapeHeap(listen);
+        // a dpfwd restart with the routes in the kernel: from spawning it to all of them in its FIB
+        // (EAL init, the first dump, the installs)
+        const mid = await fwd!.call('sync.show');
+        await fwd!.stop();
+        fwd = undefined;
+        const tr = Date.now();
+        fwd = await startFwd();
+        const rs = await until(fwd!, (st) => st.installed === n, tr, timeoutMs);
+        size.restartSeconds = rs === null ? null : +rs.toFixed(2);
+        size.restartDumpMs = (await fwd!.call('sync.show')).lastDumpMs;
         const t1 = Date.now();
         // `ip route flush` gives up after 10 rounds on a big table ("Flush not complete"): again, bounded
         const flush = async () => {
@@ -137,18 +153,19 @@ export async function syncScale(tmp: string, sizes: number[], log: (m: string) =
         };
         const [kf, ff] = await Promise.all([
           flush(),
-          until(fwd, (s) => s.installed === 0 && s.kernelRoutes === 0, t1, timeoutMs),
+          until(fwd!, (s) => s.installed === 0 && s.kernelRoutes === 0, t1, timeoutMs),
         ]);
         size.kernelFlushSeconds = +kf.toFixed(2);
         size.fibFlushSeconds = ff === null ? null : +ff.toFixed(2);
-        const after = await fwd.call('sync.show');
-        size.overflows = after.overflows - before.overflows;
-        size.dumps = after.dumps - before.dumps;
+        const after = await fwd!.call('sync.show');
+        // before the restart, and since it (the new forwarder's first dump is not a re-dump)
+        size.overflows = mid.overflows - before.overflows + after.overflows;
+        size.dumps = mid.dumps - before.dumps + after.dumps - 1;
         if (f === null || ff === null) size.error = `timed out after ${timeoutMs / 1000} s: ${JSON.stringify(after)}`;
       } catch (e) {
         size.error = (e as Error).message;
       }
-      log(`sync ${n} routes: kernel add ${size.kernelAddSeconds} s, in dpfwd's FIB after ${size.fibAddSeconds} s; flush ${size.kernelFlushSeconds} s / ${size.fibFlushSeconds} s; ${size.overflows} overflows, ${size.dumps} dumps, VmRSS ${size.vmRssMiB} MiB, heap retained ${size.heapRetainedMiB} MiB${size.error ? `; ${size.error}` : ''}`);
+      log(`sync ${n} routes: kernel add ${size.kernelAddSeconds} s, in dpfwd's FIB after ${size.fibAddSeconds} s; restart ${size.restartSeconds} s (dump ${size.restartDumpMs} ms); flush ${size.kernelFlushSeconds} s / ${size.fibFlushSeconds} s; ${size.overflows} overflows, ${size.dumps} dumps, VmRSS ${size.vmRssMiB} MiB, heap retained ${size.heapRetainedMiB} MiB${size.error ? `; ${size.error}` : ''}`);
       res.sizes.push(size);
       fs.rmSync(file, { force: true });
     }
