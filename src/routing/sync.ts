@@ -7,8 +7,8 @@
  *   while a route dump runs are queued and replayed after it, so the newest state wins.
  * - Overflow (ENOBUFS: the socket's buffer, linux.sync.socketBuffer, was full and the kernel
  *   dropped notifications): counted, and everything is dumped again and the difference applied;
- *   the RIB never silently drifts from the kernel. A link going up/down or away also re-dumps
- *   (the kernel flushes routes of a downed link without telling anyone).
+ *   the RIB never silently drifts from the kernel. A link going down or away also re-dumps
+ *   (the kernel flushes routes of a downed link without telling anyone; once per batch).
  * - Per prefix only the lowest metric (RTA_PRIORITY) counts. unicast routes resolve their
  *   output interface (RTA_OIF) by name to a dpfwd interface (the mirror of port P is named P);
  *   a route through any other interface is `unusable`: kept and shown in the status, not
@@ -240,6 +240,8 @@ export class RouteSync {
   private readonly byProto = new Map<number, number>();
   private readonly protoSet: Set<number> | null;
   private st: SyncStatus['state'] = 'starting';
+  /** a link went down or away in this batch: dump again after it */
+  private resyncWanted = false;
   /** set when a batch installed routes; onInstalled runs after the batch */
   private installedSome = false;
   /** after a batch that installed routes (the forwarder starts ARP for their new gateways) */
@@ -391,6 +393,11 @@ export class RouteSync {
         }
       }
     }
+    if (this.resyncWanted) {
+      this.resyncWanted = false;
+      if (this.dumping) this.redumpWanted = true;
+      else this.startDump();
+    }
     if (this.installedSome) {
       this.installedSome = false;
       this.onInstalled?.();
@@ -418,11 +425,9 @@ export class RouteSync {
       this.linkFlags.set(idx, flags);
     }
     if (!del && old !== name) this.relink(idx);
-    // the kernel removes a downed or deleted link's routes without a notification: dump again
-    if (del || (oldFlags !== undefined && (oldFlags & IFF_UP) !== (flags & IFF_UP))) {
-      if (this.dumping) this.redumpWanted = true;
-      else this.startDump();
-    }
+    // the kernel removes a downed or deleted link's routes without a notification: dump again,
+    // once for all such changes of a batch (deleting a veth deletes both ends)
+    if (del || (oldFlags !== undefined && (oldFlags & IFF_UP) !== 0 && (flags & IFF_UP) === 0)) this.resyncWanted = true;
   }
 
   /** Routes through interface idx resolve again (it appeared or was renamed). */
