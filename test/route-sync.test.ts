@@ -258,12 +258,13 @@ describe('route sync: netlink overflow', function () {
   let ctl: string;
   const TABLE = 100;
   let metricsPort = 0;
+  let config: Record<string, unknown>;
 
   before(async () => {
     const west = topo.addHost('west', 1);
     const east = topo.addHost('east', 2);
     ctl = controlNamespace(topo);
-    fwd = await startForwarder({
+    fwd = await startForwarder(config = {
       eal: { lcores: '0-1' },
       ports: [topo.port(west, 0), topo.port(east, 1)],
       arp: ARP,
@@ -320,6 +321,23 @@ describe('route sync: netlink overflow', function () {
     assert.match(body, /^dpfwd_sync_kernel_routes\{state="installed"\} 4000$/m);
     assert.match(body, /^dpfwd_routes\{origin="linux"\} 4000$/m);
     assert.match(body, /^dpfwd_sync_up\{table="100"\} 1$/m);
+  });
+
+  it('a restarted dpfwd dumps the table and holds it again', async () => {
+    assert.equal((await fwd.stop()).code, 0, fwd.stderr());
+    config = { ...config, metrics: { listen: false } };
+    fwd = await startForwarder(config);
+    const s = await waitFor('the first dump', async () => {
+      const st = await fwd.call('sync.show');
+      return st.state === 'synced' ? st : undefined;
+    }, 30000);
+    assert.equal(s.installed, 4000);
+    assert.equal(s.dumps, 1);
+    const kernel = (JSON.parse(sh('ip', ['-n', ctl, '-j', 'route', 'show', 'table', String(TABLE)])) as { dst: string; gateway?: string; protocol: string }[])
+      .map((r) => `${r.dst} ${r.gateway} ${r.protocol}`).sort();
+    const synced = (dpfwdJson(fwd, ['route', 'show']) as Record<string, unknown>[])
+      .filter((r) => r.origin === 'linux').map((r) => `${r.dst} ${r.gateway} ${r.protocol}`).sort();
+    assert.deepEqual(synced, kernel);
   });
 });
 
