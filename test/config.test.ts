@@ -59,7 +59,7 @@ describe('config: defaults', () => {
       icmp: { unreachable: true, rateLimit: 1000, burst: 50 },
       arp: { reachableMs: 30000, staleMs: 60000, retransmitMs: 1000, probes: 3, queueLen: 4, maxEntries: 4096, maxIncomplete: 256, newPerSecond: 100, lockMs: 1000 },
       mempool: { mbufs: 0, cacheSize: 256 },
-      linux: { mirror: false, sync: { enabled: false, table: 254, protocols: "all", socketBuffer: 4194304, maxRoutes: 2097152 } },
+      linux: { mirror: false, mirrors: {}, queueLen: 1000, sync: { enabled: false, table: 254, protocols: "all", socketBuffer: 4194304, maxRoutes: 2097152 } },
       warnings: [],
     };
     assert.deepEqual(c, want);
@@ -191,6 +191,15 @@ neighbors:
   it('empty lists written as bare keys are empty', () => {
     const c = parseConfig(`${PORTS}routes:\nneighbors:\neal:\n  args:\n`, 't');
     assert.deepEqual([c.routes, c.neighbors, c.eal.args], [[], [], []]);
+  });
+});
+
+describe('config: linux mirrors', () => {
+  it('mirror: true mirrors every port under its own name; a mapping picks ports and names', () => {
+    const pick = (l: { netns?: string; mirrors: Record<string, string>; queueLen: number }) => ({ netns: l.netns, mirrors: l.mirrors, queueLen: l.queueLen });
+    assert.deepEqual(pick(parseConfig(`${PORTS}linux: {netns: dpfwd, mirror: true}`, 't').linux), { netns: 'dpfwd', mirrors: { west: 'west', east: 'east' }, queueLen: 1000 });
+    assert.deepEqual(pick(parseConfig(`${PORTS}linux: {mirror: {west: wmirror, east: false}}`, 't').linux), { netns: undefined, mirrors: { west: 'wmirror' }, queueLen: 1000 });
+    assert.deepEqual(pick(parseConfig(`${PORTS}linux: {mirror: false, queueLen: 64}`, 't').linux), { netns: undefined, mirrors: {}, queueLen: 64 });
   });
 });
 
@@ -400,6 +409,15 @@ const ERRORS: [string, string, string[]][] = [
     `linux.sync.protocols[1]: unknown route protocol "bogus"; iproute2's names are unspec, redirect, kernel, boot, static, gated, ra, mrt, zebra, bird, dnrouted, xorp, ntk, dhcp, mrouted, keepalived, babel, openr, bgp, isis, ospf, rip, eigrp (or a number 0-255)`,
     'linux.sync.socketBuffer: expected an integer from 4096 to 1073741824 bytes, got 10',
   ]],
+  // linux (mirrors)
+  ['linux.mirror errors', `${PORTS}linux: {mirror: {west: 3, north: true, east: "x y"}}`, [
+    'linux.mirror.north: unknown key (valid keys: west, east)',
+    'linux.mirror.west: expected true, false or an interface name, got 3',
+    'linux.mirror.east: expected true, false or an interface name, got "x y"',
+  ]],
+  ['linux.mirror not a mapping', `${PORTS}linux: {mirror: [west]}`, ['linux.mirror: expected true, false or a mapping of port names, got a list']],
+  ['two mirrors of one name', `${PORTS}linux: {mirror: {west: m0, east: m0}}`, ["linux.mirror.east: mirror name m0 is also port west's: each mirror needs its own name"]],
+  ['unknown linux key', `${PORTS}linux: {mirrors: true}`, ['linux.mirrors: unknown key; did you mean mirror? (valid keys: netns, mirror, queueLen, sync)']],
   // YAML syntax
   ['YAML syntax error names line:col', 'ports:\n  - {name: a,\n', ['test.yaml:3:1: YAML syntax error: Flow map in block collection must be sufficiently indented and end with a }']],
   ['duplicate YAML key', `${PORTS}eal: {}\neal: {}`, ['test.yaml:5:1: YAML syntax error: Map keys must be unique']],
@@ -552,7 +570,7 @@ describe('config: live and restart keys', () => {
 describe('config: linux.sync', () => {
   it('takes table names and numbers, protocol names and numbers; on by default when a mirror is on', () => {
     const c = parseConfig(`${PORTS}linux: {netns: dpfwd, sync: {table: 100, protocols: [bgp, ospf, 42]}}`, 't');
-    assert.deepEqual(c.linux, { netns: 'dpfwd', mirror: false, sync: { enabled: false, table: 100, protocols: [186, 188, 42], socketBuffer: 4194304, maxRoutes: 2097152 } });
+    assert.deepEqual(c.linux, { netns: 'dpfwd', mirror: false, mirrors: {}, queueLen: 1000, sync: { enabled: false, table: 100, protocols: [186, 188, 42], socketBuffer: 4194304, maxRoutes: 2097152 } });
     assert.equal(parseConfig(`${PORTS}linux: {mirror: true}`, 't').linux.sync.enabled, true);
     assert.equal(parseConfig(`${PORTS}linux: {mirror: true, sync: {enabled: false}}`, 't').linux.sync.enabled, false);
     assert.equal(parseConfig(`${PORTS}linux: {sync: {enabled: true, table: default}}`, 't').linux.sync.table, 253);

@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
+#include <unistd.h>
 #include <string>
 #include <vector>
 
@@ -605,6 +607,134 @@ Napi::Value Inject(const Napi::CallbackInfo &info) {
   return Throw(env, rc, "the dataplane is not running");
 }
 
+// ---- Linux mirror interfaces (TAP) ----
+
+struct MirrorPoll {
+  uv_poll_t poll;
+  int fd;
+  Napi::FunctionReference cb;
+  Napi::AsyncContext *ctx;
+};
+std::map<int, MirrorPoll *> g_mirrors;
+
+void MirrorStop(MirrorPoll *mp) {
+  uv_poll_stop(&mp->poll);
+  mp->cb.Reset();
+  delete mp->ctx;
+  mp->ctx = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t *>(&mp->poll), [](uv_handle_t *h) { delete static_cast<MirrorPoll *>(h->data); });
+}
+
+void OnMirror(uv_poll_t *h, int status, int) {
+  auto *mp = static_cast<MirrorPoll *>(h->data);
+  if (mp->cb.IsEmpty()) return;
+  Napi::Env env(g_env);
+  Napi::HandleScope scope(env);
+  // At most kMirrorBudget frames per wake-up: the poll is level-triggered, so libuv comes back
+  // for the rest after everything else had its turn; the TAP's own queue bounds what waits.
+  constexpr unsigned kMirrorBudget = 64;
+  static uint8_t buf[65536];
+  Napi::Array arr = Napi::Array::New(env);
+  unsigned n = 0;
+  std::string error;
+  if (status < 0) error = uv_strerror(status);
+  while (error.empty() && n < kMirrorBudget) {
+    int len = dp_mirror_read(mp->fd, buf, sizeof(buf));
+    if (len == -EAGAIN || len == -EINTR) break;
+    if (len < 0) {
+      error = strerror(-len);
+      break;
+    }
+    arr.Set(n++, Napi::Buffer<uint8_t>::Copy(env, buf, static_cast<size_t>(len)));
+  }
+  Napi::FunctionReference *cb = &mp->cb;
+  if (!error.empty()) {
+    // a broken fd stays readable: stop polling it (the callback hears why) instead of spinning
+    uv_poll_stop(&mp->poll);
+  }
+  if (n || !error.empty()) {
+    std::vector<napi_value> args = {arr};
+    if (!error.empty()) args.push_back(Napi::String::New(env, error));
+    cb->MakeCallback(env.Global(), args, *mp->ctx);
+  }
+}
+
+// mirrorOpen(name, netnsPath | null) -> fd
+Napi::Value MirrorOpen(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString() || !(info[1].IsString() || info[1].IsNull() || info[1].IsUndefined())) return TypeErr(env, "mirrorOpen(name: string, netnsPath: string | null)");
+  std::string name = info[0].As<Napi::String>();
+  std::string ns = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : std::string();
+  char err[DP_ERRLEN] = {0};
+  int fd = dp_mirror_open(name.c_str(), info[1].IsString() ? ns.c_str() : nullptr, err, sizeof(err));
+  if (fd < 0) return Throw(env, fd, err);
+  return Napi::Number::New(env, fd);
+}
+
+Napi::Value MirrorCarrier(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!IsUint(info[0]) || !info[1].IsBoolean()) return TypeErr(env, "mirrorCarrier(fd: number, up: boolean)");
+  int rc = dp_mirror_carrier(static_cast<int>(info[0].As<Napi::Number>().Uint32Value()), info[1].As<Napi::Boolean>().Value());
+  if (rc != 0) return Throw(env, rc, std::string("TUNSETCARRIER: ") + strerror(-rc));
+  return env.Undefined();
+}
+
+// mirrorWrite(fd, frame) -> 0 or the negative errno (EAGAIN/ENOBUFS: the TAP's queue is full)
+Napi::Value MirrorWrite(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!IsUint(info[0]) || !info[1].IsBuffer()) return TypeErr(env, "mirrorWrite(fd: number, frame: Buffer)");
+  Napi::Buffer<uint8_t> b = info[1].As<Napi::Buffer<uint8_t>>();
+  int rc = dp_mirror_write(static_cast<int>(info[0].As<Napi::Number>().Uint32Value()), b.Data(), static_cast<uint32_t>(b.Length()));
+  return Napi::Number::New(env, rc);
+}
+
+// mirrorListen(fd, cb(frames: Buffer[], error?: string))
+Napi::Value MirrorListen(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!IsUint(info[0]) || !info[1].IsFunction()) return TypeErr(env, "mirrorListen(fd: number, cb: (frames, error?) => void)");
+  int fd = static_cast<int>(info[0].As<Napi::Number>().Uint32Value());
+  if (g_mirrors.count(fd)) return Throw(env, EEXIST, "the mirror is already polled");
+  g_env = env;
+  auto *mp = new MirrorPoll();
+  mp->fd = fd;
+  mp->cb = Napi::Persistent(info[1].As<Napi::Function>());
+  mp->ctx = new Napi::AsyncContext(env, "dpfwd.mirror");
+  mp->poll.data = mp;
+  uv_loop_t *loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  int rc = uv_poll_init(loop, &mp->poll, fd);
+  if (rc != 0) {
+    mp->cb.Reset();
+    delete mp->ctx;
+    delete mp;
+    return Throw(env, EINVAL, std::string("cannot poll the mirror: ") + uv_strerror(rc));
+  }
+  uv_poll_start(&mp->poll, UV_READABLE, OnMirror);
+  g_mirrors[fd] = mp;
+  return env.Undefined();
+}
+
+// mirrorClose(fd): stops polling and closes the fd (the TAP interface goes away with it)
+Napi::Value MirrorClose(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!IsUint(info[0])) return TypeErr(env, "mirrorClose(fd: number)");
+  int fd = static_cast<int>(info[0].As<Napi::Number>().Uint32Value());
+  auto it = g_mirrors.find(fd);
+  if (it != g_mirrors.end()) {
+    MirrorStop(it->second);
+    g_mirrors.erase(it);
+  }
+  close(fd);
+  return env.Undefined();
+}
+
+Napi::Value LinkMulticast(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsBoolean()) return TypeErr(env, "linkMulticast(on: boolean)");
+  dp_link_multicast_set(info[0].As<Napi::Boolean>().Value());
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitNetlink(env, exports);
   exports.Set("ealInit", Napi::Function::New(env, EalInit));
@@ -636,6 +766,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("inject", Napi::Function::New(env, Inject));
   exports.Set("puntStatus", Napi::Function::New(env, PuntStatus));
   exports.Set("addrFilterSet", Napi::Function::New(env, AddrFilterSet));
+  exports.Set("mirrorOpen", Napi::Function::New(env, MirrorOpen));
+  exports.Set("mirrorCarrier", Napi::Function::New(env, MirrorCarrier));
+  exports.Set("mirrorWrite", Napi::Function::New(env, MirrorWrite));
+  exports.Set("mirrorListen", Napi::Function::New(env, MirrorListen));
+  exports.Set("mirrorClose", Napi::Function::New(env, MirrorClose));
+  exports.Set("linkMulticast", Napi::Function::New(env, LinkMulticast));
   return exports;
 }
 

@@ -246,6 +246,23 @@ int dp_punt_status(unsigned worker, struct dp_punt_status *out);
  * than an Ethernet header or longer than the interface's MTU, -ENOBUFS ring or pool full. */
 int dp_inject(uint16_t iface, const void *frame, uint32_t len);
 
+/* While on, link-local multicast (224.0.0.0/24, from a valid source) is punted as
+ * DP_PUNT_link_multicast for the Linux mirrors instead of dropped as martian_address. Never
+ * forwarded either way (RFC 5771 4: the Local Network Control Block stays on its link). */
+void dp_link_multicast_set(int on);
+
+/*
+ * Linux mirror interfaces (mirror.c, no DPDK): a TAP device (IFF_TAP | IFF_NO_PI, non-blocking
+ * fd) named `name`, created in the network namespace at `netns_path` (NULL: the caller's).
+ * Returns the fd or -errno with `err` saying why. The interface lives as long as the fd.
+ * carrier: TUNSETCARRIER. write: one frame (0 or -errno, -EAGAIN when the queue is full).
+ * read: one frame into buf (its length, or -EAGAIN when none waits).
+ */
+int dp_mirror_open(const char *name, const char *netns_path, char *err, size_t errlen);
+int dp_mirror_carrier(int fd, int up);
+int dp_mirror_write(int fd, const void *frame, uint32_t len);
+int dp_mirror_read(int fd, void *buf, uint32_t cap);
+
 /* Last lines DPDK logged (for error messages after a failed init or probe). */
 const char *dp_log_tail(void);
 

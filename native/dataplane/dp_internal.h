@@ -141,6 +141,9 @@ struct dp_state {
 	/* RX callbacks on kernel-backed ports' queues (checksum completion), removed in release_all */
 	unsigned n_rx_cbs;
 	struct { uint16_t port_id, queue; const struct rte_eth_rxtx_callback *cb; } rx_cbs[DP_MAX_WORKERS * DP_MAX_RXQ_PER_WORKER];
+	/* nonzero while Linux mirrors run: link-local multicast (224.0.0.0/24) is punted, not dropped
+	 * as martian; read only by the exact path (dp_link_multicast_set) */
+	volatile int link_multicast;
 };
 extern struct dp_state dp;
 

@@ -34,7 +34,8 @@
 	X(ttl_expired,  "TTL expired: candidate for ICMP time exceeded")     \
 	X(no_route,     "no route: candidate for ICMP destination unreachable") \
 	X(unresolved,   "next hop MAC unknown: trigger ARP resolution")      \
-	X(mtu_exceeded, "too big for the egress MTU: ICMP fragmentation needed")
+	X(mtu_exceeded, "too big for the egress MTU: ICMP fragmentation needed") \
+	X(link_multicast, "link-local multicast (224.0.0.0/24: OSPF, VRRP, ...) for the Linux mirrors; never forwarded")
 
 /* Per-worker counters that are not per port. */
 #define DP_WORKER_COUNTERS(X)                                                      \

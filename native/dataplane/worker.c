@@ -298,7 +298,26 @@ exact_path(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx)
 			drop(pc, m, DP_DROP_directed_broadcast);
 			return -1;
 		}
+		/* RFC 1812 5.2.1/5.3.1: TTL limits forwarding only; a datagram for the router itself
+		 * is received whatever its TTL (eBGP and OSPF send TTL 1) */
+		uint32_t lnh;
+		if (rte_lpm_lookup(dp.lpm, rte_be_to_cpu_32(ip->dst_addr), &lnh) == 0 &&
+		    (unsigned)(__atomic_load_n(&dp.nexthops[lnh], __ATOMIC_RELAXED) >> 48) == DP_NH_LOCAL) {
+			if (!punt(w, m, iface, DP_PUNT_local))
+				drop(pc, m, DP_DROP_punt_ratelimited);
+			return -1;
+		}
 		drop_punt(w, pc, m, iface, v, DP_PUNT_ttl_expired);
+		return -1;
+	}
+	if (v == DP_DROP_martian_address && dp.link_multicast &&
+	    (rte_be_to_cpu_32(ip->dst_addr) & 0xffffff00u) == 0xe0000000u &&
+	    !dp_ip4_martian(rte_be_to_cpu_32(ip->src_addr), 0x01000000u) &&
+	    dp_ip4_check_src(&dp.addr_filter, ip) == DP_VERDICT_FORWARD) {
+		/* link-local multicast (OSPF hellos, VRRP) goes up to the mirrors, never forwarded
+		 * (RFC 5771 4); only while mirrors run, else a martian drop as before */
+		if (!punt(w, m, iface, DP_PUNT_link_multicast))
+			drop(pc, m, DP_DROP_punt_ratelimited);
 		return -1;
 	}
 	if (v != DP_VERDICT_FORWARD) {

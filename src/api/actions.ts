@@ -4,6 +4,7 @@
  */
 import type { RouteSync } from '../routing/sync';
 import type { ControlPlane } from '../controlplane';
+import type { Mirrors } from '../controlplane/mirrors';
 import type { Config } from '../config/types';
 import type { Dataplane } from '../dataplane';
 import type { PortState } from '../forwarder';
@@ -64,6 +65,8 @@ export interface Router {
   ports: readonly PortState[];
   config: Pick<Config, 'punt' | 'workers'>;
   cp: Pick<ControlPlane, 'counters' | 'neighbors' | 'neighborRows'>;
+  /** Linux mirror interfaces, when linux.mirror is on */
+  mirrors?: Pick<Mirrors, 'rows' | 'dropsByInterface'>;
   /** the route sync from the kernel (linux.sync), when on */
   sync?: Pick<RouteSync, 'status'> | null;
   startedAt: number;
@@ -413,6 +416,11 @@ export function showControlPlane(ctx: Ctx) {
   };
 }
 
+/** `show mirrors`: each Linux mirror with frames both ways and drops by reason ([] when linux.mirror is off). */
+export function showMirrors(ctx: Ctx) {
+  return ctx.fwd.mirrors?.rows() ?? [];
+}
+
 /** The route sync's status (docs/api.md#sync.show): the kernel table vs dpfwd's FIB. */
 export function syncShow(ctx: Ctx) {
   const s = ctx.fwd.sync;
@@ -432,6 +440,7 @@ export const ACTIONS: Record<string, (ctx: Ctx, args: Args) => unknown> = {
   'show.workers': showWorkers,
   'show.counters': showCounters,
   'show.controlplane': showControlPlane,
+  'show.mirrors': showMirrors,
   'stats.clear': statsClear,
   'route.add': routeAdd,
   'route.del': routeDel,

@@ -50,7 +50,8 @@ export const CONFIG_KEYS = {
     keys: { reachableMs: 30000, staleMs: 60000, retransmitMs: 1000, probes: 3, queueLen: 4, maxEntries: 4096, maxIncomplete: 256, newPerSecond: 100, lockMs: 1000 },
   },
   mempool: { change: 'restart', keys: { mbufs: 0, cacheSize: 256 } },
-  linux: { change: 'restart', keys: { netns: undefined, mirror: false, sync: undefined } },
+  /** the Linux control-plane path (docs/linux.md): mirror interfaces in a namespace, route sync */
+  linux: { change: 'restart', keys: { netns: undefined, mirror: false, queueLen: 1000, sync: undefined } },
 } as const;
 
 /** linux.sync's keys and defaults (enabled: default true when a mirror is on). */
@@ -99,6 +100,7 @@ export const DEFAULTS = {
   icmp: CONFIG_KEYS.icmp.keys as Defaults<'icmp'>,
   arp: CONFIG_KEYS.arp.keys as Defaults<'arp'>,
   mempool: CONFIG_KEYS.mempool.keys as Defaults<'mempool'>,
+  linux: CONFIG_KEYS.linux.keys as Defaults<'linux'>,
 };
 
 /** Per top-level key. `ports` is restart except `ports[].address`, which is live (see PORT_LIVE_KEYS). */

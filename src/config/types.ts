@@ -233,6 +233,10 @@ export interface LinuxConfig {
   netns?: string;
   /** mirror interfaces: on/off, or per port (on/off or the kernel interface's name); mirror13's */
   mirror: boolean | Record<string, boolean | string>;
+  /** `mirror` resolved: port name → the name of its mirror interface in Linux, for the ports that have one */
+  mirrors: Record<string, string>;
+  /** frames Linux may queue on a mirror for dpfwd (the TAP's txqueuelen) */
+  queueLen: number;
   sync: LinuxSyncConfig;
 }
 

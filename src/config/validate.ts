@@ -780,12 +780,26 @@ function validateLinux(c: Ctx, v: unknown, ports: PortConfig[]): LinuxConfig {
     if (m) {
       mirror = {};
       for (const [k, x] of Object.entries(m)) {
-        if (typeof x === 'boolean' || (typeof x === 'string' && /^[A-Za-z0-9_.-]{1,15}$/.test(x))) mirror[k] = x;
+        if (typeof x === 'boolean' || (typeof x === 'string' && /^[A-Za-z0-9_.-]{1,15}$/.test(x) && x !== '.' && x !== '..')) mirror[k] = x;
         else c.err(`linux.mirror.${k}`, `expected true, false or an interface name, got ${got(x)}`);
       }
     }
   }
-  const mirrorOn = mirror === true || (typeof mirror === 'object' && Object.values(mirror).some((x) => x !== false));
+  // port name → its mirror's name in Linux (the port's own unless the mapping gives one)
+  const mirrors: Record<string, string> = {};
+  for (const p of ports) {
+    const x = mirror === true ? true : typeof mirror === 'object' ? mirror[p.name] : false;
+    if (x === true) mirrors[p.name] = p.name;
+    else if (typeof x === 'string') mirrors[p.name] = x;
+  }
+  const taken = new Map<string, string>();
+  for (const [port, name] of Object.entries(mirrors)) {
+    const other = taken.get(name);
+    if (other) c.err(`linux.mirror.${port}`, `mirror name ${name} is also port ${other}'s: each mirror needs its own name`);
+    taken.set(name, port);
+  }
+  const queueLen = c.int('linux.queueLen', o.queueLen, DEFAULTS.linux.queueLen, 1, 1000000, { unit: 'frames' });
+  const mirrorOn = Object.keys(mirrors).length > 0;
   const so = c.map('linux.sync', o.sync, KEYS.sync) ?? {};
   const enabled = c.bool('linux.sync.enabled', so.enabled, mirrorOn);
   let table: number = RT_TABLES[LINUX_SYNC_KEYS.table];
@@ -806,7 +820,7 @@ function validateLinux(c: Ctx, v: unknown, ports: PortConfig[]): LinuxConfig {
   }
   const socketBuffer = c.int('linux.sync.socketBuffer', so.socketBuffer, LINUX_SYNC_KEYS.socketBuffer, 4096, 1 << 30, { unit: 'bytes' });
   const maxRoutes = c.int('linux.sync.maxRoutes', so.maxRoutes, LINUX_SYNC_KEYS.maxRoutes, 1, 16 * 1048576, { unit: 'routes' });
-  return { ...(netns !== undefined ? { netns } : {}), mirror, sync: { enabled, table, protocols, socketBuffer, maxRoutes } };
+  return { ...(netns !== undefined ? { netns } : {}), mirror, mirrors, queueLen, sync: { enabled, table, protocols, socketBuffer, maxRoutes } };
 }
 
 // ---------------------------------------------------------------------------------------------

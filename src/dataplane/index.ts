@@ -350,6 +350,11 @@ export class Dataplane {
     return out;
   }
 
+  /** While on, link-local multicast (224.0.0.0/24) is punted as link_multicast for the mirrors, not dropped as martian. */
+  linkMulticast(on: boolean): void {
+    this.n.linkMulticast(on);
+  }
+
   puntListen(cb: (frames: NativePunted[]) => void): void {
     this.n.puntListen(cb);
   }
@@ -367,6 +372,41 @@ export class Dataplane {
       if (errnoName(e) === 'ENOBUFS') return false;
       throw new DpfwdError('EINJECT', `cannot send a ${frame.length}-byte frame on interface ${iface}: ${(e as Error).message}`);
     }
+  }
+}
+
+/**
+ * Linux mirror interfaces (native/dataplane/mirror.c): TAP devices dpfwd opens itself. Needs no
+ * running dataplane. The control plane's mirrors (src/controlplane/mirrors.ts) use it.
+ */
+export class MirrorTaps {
+  constructor(private readonly n: NativeAddon = loadNative()) {}
+
+  /** Creates TAP `name` in the namespace at `netnsPath` (null: dpfwd's own); returns its fd. */
+  open(name: string, netnsPath: string | null): number {
+    try {
+      return this.n.mirrorOpen(name, netnsPath);
+    } catch (e) {
+      throw new DpfwdError(errnoName(e), `linux.mirror: ${(e as Error).message}`);
+    }
+  }
+
+  carrier(fd: number, up: boolean): void {
+    this.n.mirrorCarrier(fd, up);
+  }
+
+  /** One frame up to Linux: 0, or the negative errno (-11 EAGAIN / -105 ENOBUFS: the TAP's queue is full). */
+  write(fd: number, frame: Buffer): number {
+    return this.n.mirrorWrite(fd, frame);
+  }
+
+  /** Frames Linux sends on the mirror, at most 64 per call; `error` once when the fd broke (polling stops). */
+  listen(fd: number, cb: (frames: Buffer[], error?: string) => void): void {
+    this.n.mirrorListen(fd, cb);
+  }
+
+  close(fd: number): void {
+    this.n.mirrorClose(fd);
   }
 }
 

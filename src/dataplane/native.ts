@@ -87,6 +87,12 @@ export interface NativeAddon {
   inject(iface: number, frame: Buffer): void;
   puntStatus(): NativePuntStatus[];
   addrFilterSet(addrs: Uint32Array, kinds: Uint8Array): void;
+  mirrorOpen(name: string, netnsPath: string | null): number;
+  mirrorCarrier(fd: number, up: boolean): void;
+  mirrorWrite(fd: number, frame: Buffer): number;
+  mirrorListen(fd: number, cb: (frames: Buffer[], error?: string) => void): void;
+  mirrorClose(fd: number): void;
+  linkMulticast(on: boolean): void;
 }
 
 let cached: NativeAddon | undefined;

@@ -3,10 +3,11 @@
  * Owns the Dataplane and the RIB; the control server, metrics and the control plane
  * (ARP, ICMP) hang off it.
  */
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import { Config, parsedOf } from '../config/types';
 import { buildEalArgs, mempoolSize } from '../config';
-import { Dataplane, StartConf } from '../dataplane';
+import { Dataplane, MirrorTaps, StartConf } from '../dataplane';
 import { DpfwdError } from '../errors';
 import { Rib } from '../routing/rib';
 import { findAddressConflict, isIPv4, parseInterfaceAddress } from '../net/ipv4';
@@ -16,6 +17,8 @@ import { Interfaces } from '../routing/interfaces';
 import { deviceName, devargs } from '../net/device';
 import { addressConflicts, ipsForPciAddress, readNetworkStatus, resolveDeviceRefs } from '../sriov/podenv';
 import { ControlPlane } from '../controlplane';
+import { Mirrors } from '../controlplane/mirrors';
+
 import { RouteSync } from '../routing/sync';
 
 export type Logger = (msg: string) => void;
@@ -125,6 +128,16 @@ export function preflightHugepages(c: Pick<Config, 'eal' | 'ports' | 'workers' |
     'or stop what holds them (another DPDK process; files in /dev/hugepages); dpfwd doctor checks this';
 }
 
+/** Runs `ip`/`sysctl` for the Linux mirrors; a failure names the command and what it printed. */
+export function runCommand(argv: string[]): string {
+  try {
+    return execFileSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 10000, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    throw new DpfwdError('EMIRROR', `linux: ${argv.join(' ')}: ${(err.stderr || err.message).trim()}`);
+  }
+}
+
 export interface PortState {
   index: number;
   name: string;
@@ -141,6 +154,8 @@ export class Forwarder {
   /** the dataplane's MAX_PORTS: sub-interfaces are numbered from it */
   maxPorts = 0;
   cp!: ControlPlane;
+  /** Linux mirror interfaces (linux.mirror), when any port has one */
+  mirrors?: Mirrors;
   /** the kernel routing table followed (linux.sync), when enabled */
   sync: RouteSync | null = null;
   ports: PortState[] = [];
@@ -215,12 +230,14 @@ export class Forwarder {
       this.ifaces = new Interfaces(this.ports.map((p) => ({ index: p.index, name: p.name, port: p.index, vlan: 0, mac: parseMac(p.mac), mtu: p.mtu })));
       this.rib = new Rib(this.dp, this.ifaces, c.fib.maxNexthops, c.arp.maxEntries, c.fib.maxGroups);
       this.program();
-      this.cp = new ControlPlane({ punt: this.dp, rib: this.rib, ifaces: this.ifaces, config: c });
+      if (Object.keys(c.linux.mirrors).length) this.openMirrors();
+      this.cp = new ControlPlane({ punt: this.dp, rib: this.rib, ifaces: this.ifaces, config: c, mirrors: this.mirrors });
       this.dp.launch();
       this.cp.start();
       if (c.linux.sync.enabled) {
         const s = c.linux.sync;
-        this.sync = new RouteSync(this.rib, { netns: c.linux.netns, table: s.table, protocols: s.protocols, socketBuffer: s.socketBuffer, maxRoutes: s.maxRoutes }, this.log);
+        const aliases = Object.fromEntries(Object.entries(c.linux.mirrors).filter(([port, name]) => port !== name).map(([port, name]) => [name, port]));
+        this.sync = new RouteSync(this.rib, { netns: c.linux.netns, table: s.table, protocols: s.protocols, socketBuffer: s.socketBuffer, maxRoutes: s.maxRoutes, aliases }, this.log);
         // gateways of synced routes are resolved as soon as they come, like static routes' at start
         this.sync.onInstalled = () => {
           for (const g of this.rib.unresolvedGateways()) if (!this.rib.getNeighbor(g.addr)) this.cp.neighbors.resolve(g.addr, g.port, undefined, true);
@@ -229,6 +246,7 @@ export class Forwarder {
         this.log(`route sync: following table ${s.table} of ${c.linux.netns ? `namespace ${c.linux.netns}` : "dpfwd's namespace"} (protocols ${this.sync.status().protocols})`);
       }
     } catch (e) {
+      this.mirrors?.close();
       this.sync?.stop();
       this.cp?.stop();
       this.dp.stop();
@@ -271,6 +289,33 @@ export class Forwarder {
     }
   }
 
+  /**
+   * The Linux control-plane path (docs/linux.md): a TAP per mirrored port in linux.netns, with
+   * the port's MAC, MTU and addresses (following `address add/del`), and link-local multicast
+   * punted up instead of dropped as martian.
+   */
+  private openMirrors(): void {
+    const m = new Mirrors({
+      taps: new MirrorTaps(),
+      ifaces: this.ifaces,
+      addresses: () => this.rib.listAddresses(),
+      inject: (iface, frame) => this.dp.inject(iface, frame),
+      linkUp: (port) => this.dp.portInfo(port).linkUp,
+      log: this.log,
+      exec: runCommand,
+    }, this.config.linux);
+    m.open();
+    this.mirrors = m;
+    this.rib.onAddressChange = () => {
+      try {
+        m.syncAddresses();
+      } catch (e) {
+        this.log(`linux: mirror addresses: ${(e as Error).message}`);
+      }
+    };
+    this.dp.linkMulticast(true);
+  }
+
   private program(): void {
     const c = this.config;
     const space = this.dp.constants();
@@ -294,6 +339,7 @@ export class Forwarder {
     this.stopped = true;
     this.sync?.stop();
     this.cp?.stop();
+    this.mirrors?.close();
     this.dp.cleanup();
   }
 }

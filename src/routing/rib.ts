@@ -608,6 +608,9 @@ export class Rib {
 
   // ---- interface addresses ----
 
+  /** Called after an interface address was added or deleted (the Linux mirrors follow them). */
+  onAddressChange?: () => void;
+
   addAddress(portName: string, addr: number, len: number): void {
     const port = this.portIndex(portName);
     const net = networkOf(addr, len);
@@ -631,6 +634,7 @@ export class Rib {
       this.syncAddrFilter();
       throw e;
     }
+    this.onAddressChange?.();
   }
 
   /**
@@ -666,6 +670,7 @@ export class Rib {
         this.delRoute(n.addr, 32, 'neighbor');
       }
     }
+    this.onAddressChange?.();
   }
 
   listAddresses(): { port: string; addr: number; len: number }[] {

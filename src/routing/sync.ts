@@ -62,6 +62,8 @@ export interface SyncOptions {
   socketBuffer: number;
   /** prefixes kept at most (the model's memory bound); more are counted in `overLimit`, not kept */
   maxRoutes: number;
+  /** kernel interface name → dpfwd interface name, for mirrors not named like their port */
+  aliases?: Record<string, string>;
 }
 
 /** One kernel route of a prefix (one metric). */
@@ -370,7 +372,8 @@ export class RouteSync {
       } else if (kind === C.newLink || kind === C.delLink) {
         const idx = recs[i + 1];
         const flags = recs[i + 2];
-        const name = names[recs[i + 3]];
+        // a mirror named differently from its port (linux.mirror: {west: wmirror}) stands for the port
+        const name = this.opts.aliases?.[names[recs[i + 3]]] ?? names[recs[i + 3]];
         if (fromDump) {
           this.pendingLinks?.set(idx, name);
           this.linkFlags.set(idx, flags);
