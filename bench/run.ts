@@ -1,12 +1,12 @@
 /**
  * `npm run bench`: dpfwd against DPDK l3fwd and testpmd on one worker core, then route-table scale,
- * route churn, two processes over memif (testpmd generator → dpfwd / l3fwd) and the kernel (veth
+ * route churn, route sync from a kernel table (ip -batch → dpfwd's FIB), two processes over memif (testpmd generator → dpfwd / l3fwd) and the kernel (veth
  * namespaces through dpfwd vs Linux forwarding). Prints a table and writes bench/results/<date>.json and .svg.
  *
  * Also instructions per packet of each forwarding contender under callgrind (deterministic, unlike
  * cycles on a shared VM).
  *
- *   npm run bench -- [--only forwarding,callgrind,scale,churn,memif,kernel,capture] [--reps 3] [--churn-reps 9] [--callgrind-seconds 15] [--callgrind-contenders dpfwd,l3fwd,testpmd] [--warmup 1] [--duration 5] [--quick]
+ *   npm run bench -- [--only forwarding,callgrind,scale,churn,sync,memif,kernel,capture] [--sync-sizes 100000,1000000] [--reps 3] [--churn-reps 9] [--callgrind-seconds 15] [--callgrind-contenders dpfwd,l3fwd,testpmd] [--warmup 1] [--duration 5] [--quick]
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -17,6 +17,7 @@ import { routeChurn, ChurnResult } from './lib/churn';
 import { memifBench, MemifResult } from './lib/memif';
 import { kernelBench, KernelResult } from './lib/kernel';
 import { captureCost, CaptureBenchResult } from './lib/capture';
+import { syncScale, SyncResult } from './lib/sync';
 import { buildL3fwd } from './lib/peers';
 import { callgrindCounts, CallgrindResult } from './lib/callgrind';
 import { writeFlows } from './lib/forwarding';
@@ -34,7 +35,8 @@ function args() {
   const get = (k: string) => { const i = a.indexOf(`--${k}`); return i >= 0 ? a[i + 1] : undefined; };
   const quick = a.includes('--quick');
   return {
-    only: new Set((get('only') ?? 'forwarding,callgrind,scale,churn,memif,kernel,capture').split(',')),
+    only: new Set((get('only') ?? 'forwarding,callgrind,scale,churn,sync,memif,kernel,capture').split(',')),
+    syncSizes: (get('sync-sizes') ?? (quick ? '100000' : '100000,1000000')).split(',').map(Number),
     reps: Number(get('reps') ?? (quick ? 1 : 3)),
     warmupMs: 1000 * Number(get('warmup') ?? 1),
     durationMs: 1000 * Number(get('duration') ?? (quick ? 2 : 5)),
@@ -101,6 +103,13 @@ function printTable(res: Results) {
     for (const [m, r] of Object.entries(cb.modes)) lines.push(`  ${pad(m, 12)} ${pad(r.mpps.median, 8, true)} (${r.mpps.min}–${r.mpps.max})`);
     lines.push(`  ratios to no capture: all ${cb.ratios.all}, one in 1000 ${cb.ratios.oneIn1000}`);
   }
+  const y = res.sync;
+  if (y) {
+    lines.push('', `Route sync: ip -batch into kernel table ${y.table} (proto bgp, one gateway) → dpfwd's FIB (netlink buffer ${y.socketBufferBytes / 1048576} MiB)`);
+    for (const z of y.sizes) {
+      lines.push(`  ${pad(z.routes, 8, true)} routes: kernel install ${z.kernelAddSeconds} s, all in dpfwd's FIB after ${z.fibAddSeconds ?? '-'} s; dpfwd restarted: all in its FIB ${z.restartSeconds ?? '-'} s after spawn (first dump ${z.restartDumpMs ?? '-'} ms); flush ${z.kernelFlushSeconds} s, gone from dpfwd after ${z.fibFlushSeconds ?? '-'} s; ${z.overflows} overflows, ${z.dumps} re-dumps; VmRSS ${z.vmRssMiB} MiB, Node heap retained ${z.heapRetainedMiB ?? '-'} MiB${z.error ? `; ${z.error.slice(0, 200)}` : ''}`);
+    }
+  }
   const k = res.kernel;
   if (k) {
     lines.push('', `Against the kernel: west ns → router → east ns on veths, iperf3 ${k.seconds} s each`);
@@ -126,6 +135,7 @@ export interface Results {
   memif?: MemifResult;
   kernel?: KernelResult;
   capture?: CaptureBenchResult;
+  sync?: SyncResult;
   notDone: string[];
 }
 
@@ -183,6 +193,10 @@ async function main() {
   if (a.only.has('scale')) res.scale = await routeScale(TMP, a.routes, a.reps, w, log);
   // churn's effect is a few percent at most, smaller than window-to-window noise here: more pairs
   if (a.only.has('churn')) res.churn = await routeChurn(TMP, a.churnReps, w, log);
+  if (a.only.has('sync')) {
+    res.sync = await syncScale(TMP, a.syncSizes, log);
+    for (const z of res.sync.sizes) if (z.error) res.notDone.push(`route sync, ${z.routes} routes: ${z.error.slice(0, 500)}`);
+  }
   if (a.only.has('memif')) {
     try {
       res.memif = await memifBench(TMP, buildL3fwd(TMP, log), a.reps, w, log);

@@ -60,7 +60,7 @@ describe('config: defaults', () => {
       arp: { reachableMs: 30000, staleMs: 60000, retransmitMs: 1000, probes: 3, queueLen: 4, maxEntries: 4096, maxIncomplete: 256, newPerSecond: 100, lockMs: 1000 },
       mempool: { mbufs: 0, cacheSize: 256 },
       capture: { ringSize: 2048, mbufs: 8191, maxSnaplen: 65535, leaseMs: 5000, readBytes: 1048576 },
-      linux: { mirror: false, mirrors: {}, queueLen: 1000, sync: { enabled: false, table: 254, protocols: "all", socketBuffer: 4194304 } },
+      linux: { mirror: false, mirrors: {}, queueLen: 1000, sync: { enabled: false, table: 254, protocols: "all", socketBuffer: 4194304, maxRoutes: 2097152 } },
       warnings: [],
     };
     assert.deepEqual(c, want);
@@ -586,7 +586,7 @@ describe('config: capture', () => {
 describe('config: linux.sync', () => {
   it('takes table names and numbers, protocol names and numbers; on by default when a mirror is on', () => {
     const c = parseConfig(`${PORTS}linux: {netns: dpfwd, sync: {table: 100, protocols: [bgp, ospf, 42]}}`, 't');
-    assert.deepEqual(c.linux, { netns: 'dpfwd', mirror: false, mirrors: {}, queueLen: 1000, sync: { enabled: false, table: 100, protocols: [186, 188, 42], socketBuffer: 4194304 } });
+    assert.deepEqual(c.linux, { netns: 'dpfwd', mirror: false, mirrors: {}, queueLen: 1000, sync: { enabled: false, table: 100, protocols: [186, 188, 42], socketBuffer: 4194304, maxRoutes: 2097152 } });
     assert.equal(parseConfig(`${PORTS}linux: {mirror: true}`, 't').linux.sync.enabled, true);
     assert.equal(parseConfig(`${PORTS}linux: {mirror: true, sync: {enabled: false}}`, 't').linux.sync.enabled, false);
     assert.equal(parseConfig(`${PORTS}linux: {sync: {enabled: true, table: default}}`, 't').linux.sync.table, 253);

@@ -265,6 +265,33 @@ describe('metrics: exposition', () => {
     assert.deepEqual([...new Set(pick(e, 'dpfwd_neighbor_limited_total').map((x) => x.labels.port))], ['west', 'east', 'west.100']);
   });
 
+  it('exports the route sync\'s state (dpfwd_sync_*) when it runs, and a failed sync socket makes health fail', async () => {
+    const { src } = fakeSource();
+    const m0 = parseExposition(await createMetrics(src, { defaults: false }).scrape());
+    for (const n of ['dpfwd_sync_up', 'dpfwd_sync_kernel_routes', 'dpfwd_sync_overflows_total']) assert.equal(pick(m0, n).length, 0, `no ${n} series without a sync`);
+    const st = {
+      netns: 'dpfwd', table: 254, protocols: 'all', state: 'synced' as 'synced' | 'failed', kernelRoutes: 7, installed: 4, shadowed: 1, unusable: 2, failed: 0,
+      overLimit: 0, byProtocol: { bgp: 5, ospf: 2 }, dumps: 3, lastDump: '2026-12-02T07:00:00.000Z', lastDumpMs: 12, overflows: 2, errors: 1, lastError: null as string | null,
+    };
+    const withSync: MetricsSource = { ...src, sync: { status: () => st } };
+    const e = parseExposition(await createMetrics(withSync, { defaults: false }).scrape());
+    assert.equal(one(e, 'dpfwd_sync_kernel_routes', { state: 'installed' }), 4);
+    assert.equal(one(e, 'dpfwd_sync_kernel_routes', { state: 'unusable' }), 2);
+    assert.equal(one(e, 'dpfwd_sync_routes', { protocol: 'bgp' }), 5);
+    assert.equal(one(e, 'dpfwd_sync_overflows_total', { table: '254' }), 2);
+    assert.equal(one(e, 'dpfwd_sync_dumps_total', { table: '254' }), 3);
+    assert.equal(one(e, 'dpfwd_sync_last_dump_timestamp_seconds', { table: '254' }), Date.parse(st.lastDump) / 1000);
+    assert.equal(one(e, 'dpfwd_sync_up', { table: '254' }), 1);
+    const ctx = { fwd: { ...withSync, startedAt: Date.now() }, baseline: undefined } as unknown as Parameters<typeof apiHealth>[0];
+    st.state = 'failed';
+    st.lastError = 'the netlink socket failed (errno 9); routes are no longer followed: restart dpfwd';
+    const e2 = parseExposition(await createMetrics(withSync, { defaults: false }).scrape());
+    assert.equal(one(e2, 'dpfwd_sync_up', { table: '254' }), 0);
+    const h = apiHealth(ctx);
+    assert.equal(h.ok, false);
+    assert.equal(h.problem, `route sync failed: ${st.lastError}`);
+  });
+
   it('reads one snapshot per scrape, none between scrapes (no timers)', async () => {
     const { src, calls } = fakeSource();
     const m = createMetrics(src);

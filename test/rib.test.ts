@@ -340,3 +340,53 @@ describe('rib: listRoutes', () => {
     assert.deepEqual(rib.listRoutes(3).map((r) => r.prefix), ['10.1.0.0/24', '10.1.0.1/32', '10.2.0.0/24']);
   });
 });
+
+describe('rib: synced (linux) routes and dpfwd\'s own', () => {
+  const origins = (rib: Rib) => rib.listRoutes().filter((r) => r.len === 16).map((r) => `${r.prefix} ${r.origin} ${r.via ?? r.kind}`);
+
+  it('a synced route is not installed over a static one (shadowed), and a static one replaces it', () => {
+    const { fib, rib } = setup();
+    rib.addRoute({ addr: ip('10.20.0.0'), len: 16, via: ip('10.2.0.2') });
+    assert.equal(rib.addRoute({ addr: ip('10.20.0.0'), len: 16, via: ip('10.1.0.2'), port: 'west' }, 'linux'), false);
+    assert.deepEqual(origins(rib), ['10.20.0.0/16 static 10.2.0.2']);
+    assert.equal(rib.addRoute({ addr: ip('10.30.0.0'), len: 16, via: ip('10.1.0.2'), port: 'west' }, 'linux'), true);
+    assert.equal(rib.counts.linux, 1);
+    rib.addRoute({ addr: ip('10.30.0.0'), len: 16, blackhole: true });
+    assert.deepEqual(origins(rib), ['10.20.0.0/16 static 10.2.0.2', '10.30.0.0/16 static drop']);
+    assert.equal(rib.counts.linux, 0);
+    assert.equal(rib.counts.static, 2);
+    assert.equal(fib.table.get('10.30.0.0/16'), 0, 'the FIB points at the drop next hop');
+    // the gateway's next hop went with the synced route
+    assert.equal(rib.listNexthops().some((h) => h.via === '10.1.0.2'), false);
+  });
+
+  it('a route file replaces synced routes too, and counts them as static', () => {
+    const { rib, load } = setup();
+    rib.addRoute({ addr: ip('10.30.0.0'), len: 16, via: ip('10.1.0.2'), port: 'west' }, 'linux');
+    load('10.30.0.0/16 via 10.2.0.2\n10.31.0.0/16 via 10.2.0.2\n');
+    assert.deepEqual(origins(rib), ['10.30.0.0/16 static 10.2.0.2', '10.31.0.0/16 static 10.2.0.2']);
+    assert.equal(rib.counts.linux, 0);
+    assert.equal(rib.counts.static, 2);
+  });
+
+  it('tells the sync when a prefix is vacated by a route of another origin, not by its own', () => {
+    const { rib } = setup();
+    const vacated: string[] = [];
+    rib.onVacated = (addr, len) => vacated.push(formatPrefix({ addr, len }));
+    rib.addRoute({ addr: ip('10.20.0.0'), len: 16, via: ip('10.2.0.2') });
+    rib.addRoute({ addr: ip('10.30.0.0'), len: 16, via: ip('10.2.0.2') }, 'linux');
+    rib.delRoute(ip('10.20.0.0'), 16, 'static');
+    rib.delRoute(ip('10.30.0.0'), 16, 'linux');
+    throwsCode(() => rib.delRoute(ip('10.30.0.0'), 16, 'static'), 'ENOENT');
+    assert.deepEqual(vacated, ['10.20.0.0/16']);
+  });
+
+  it('views carry the protocol the sync reports for its routes', () => {
+    const { rib } = setup();
+    rib.protocolOf = () => 'bgp';
+    rib.addRoute({ addr: ip('10.30.0.0'), len: 16, via: ip('10.2.0.2') }, 'linux');
+    rib.addRoute({ addr: ip('10.31.0.0'), len: 16, via: ip('10.2.0.2') });
+    assert.equal(rib.lookup(ip('10.30.0.1'))!.protocol, 'bgp');
+    assert.equal(rib.lookup(ip('10.31.0.1'))!.protocol, undefined);
+  });
+});

@@ -7,15 +7,18 @@
 import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { startForwarder, Running, dpfwdCli, dpfwdJson, waitFor, totals } from './helpers/forwarder';
-import { Topology, ping, sh, spawnIn } from './helpers/netns';
+import { startForwarder, Running, dpfwdCli, dpfwdJson, waitFor, totals, ROOT, freePort } from './helpers/forwarder';
+import { Host, Topology, ping, sh, spawnIn } from './helpers/netns';
 
 const ARP = { reachableMs: 1500, staleMs: 5000, retransmitMs: 200, probes: 2 };
 
-/** The control namespace: veth ends west/east (up) with dpfwd's addresses, and `other`, not a dpfwd interface. */
-function controlNamespace(topo: Topology): string {
+/**
+ * The control namespace: veth ends named like dpfwd's ports (up, with dpfwd's addresses, as the
+ * mirrors will be), and `other`, not a dpfwd interface.
+ */
+function controlNamespace(topo: Topology, links: [string, string][] = [['west', '10.1.0.1/24'], ['east', '10.2.0.1/24']]): string {
   const ns = topo.addNamespace('ctl');
-  for (const [name, addr] of [['west', '10.1.0.1/24'], ['east', '10.2.0.1/24'], ['other', '10.9.0.1/24']]) {
+  for (const [name, addr] of [...links, ['other', '10.9.0.1/24']]) {
     sh('ip', ['-n', ns, 'link', 'add', name, 'type', 'veth', 'peer', 'name', `${name}-p`]);
     sh('ip', ['-n', ns, 'addr', 'add', addr, 'dev', name]);
     sh('ip', ['-n', ns, 'link', 'set', `${name}-p`, 'up']);
@@ -80,6 +83,8 @@ describe('route sync: routes from the kernel table of a namespace', function () 
     assert.equal(row.dev, 'east');
     const text = dpfwdCli(fwd, ['route', 'show']).stdout;
     assert.match(text, /^10\.50\.0\.0\/16 via 10\.2\.0\.2 port east proto bgp/m);
+    // its gateway is resolved when the route comes, not when the first packet needs it
+    await waitFor('ARP for the new gateway', async () => ((await fwd.call('neighbor.show')) as { dst: string; lladdr: string | null }[]).some((n) => n.dst === '10.2.0.2' && n.lladdr));
     const before = await totals(fwd);
     assert.ok(ping(topo.host('west').ns, '10.50.0.5', 5) >= 4, 'pings through the synced route');
     const after = await totals(fwd);
@@ -160,17 +165,89 @@ describe('route sync: routes from the kernel table of a namespace', function () 
     await waitFor('them to go', async () => (await syncStatus(fwd)).installed === 0);
   });
 
+  it('a link going down in the namespace (the kernel drops its routes without a word) re-dumps, and the routes go', async () => {
+    sh('ip', ['-n', ctl, 'link', 'add', 'tmp0', 'type', 'veth', 'peer', 'name', 'tmp0-p']);
+    sh('ip', ['-n', ctl, 'link', 'set', 'tmp0-p', 'up']);
+    sh('ip', ['-n', ctl, 'link', 'set', 'tmp0', 'up']);
+    sh('ip', ['-n', ctl, 'route', 'add', '10.64.0.0/16', 'dev', 'tmp0', 'proto', 'bgp']);
+    sh('ip', ['-n', ctl, 'route', 'add', '10.65.0.0/16', 'via', '10.2.0.2', 'proto', 'bgp']);
+    await waitFor('both routes', async () => routeRow(fwd, '10.65.0.0/16') !== undefined && (await syncStatus(fwd)).unusable === 2);
+    const before = await syncStatus(fwd);
+    sh('ip', ['-n', ctl, 'link', 'set', 'tmp0', 'down']);
+    const after = await waitFor('the re-dump', async () => {
+      const st = await syncStatus(fwd);
+      return st.dumps > before.dumps && st.state === 'synced' ? st : undefined;
+    });
+    assert.equal(after.unusable, 1, 'the route through tmp0 is gone');
+    assert.equal(after.kernelRoutes, before.kernelRoutes - 1);
+    assert.equal(routeRow(fwd, '10.65.0.0/16')!.protocol, 'bgp', 'the others stay');
+    sh('ip', ['-n', ctl, 'link', 'del', 'tmp0']);
+    sh('ip', ['-n', ctl, 'route', 'del', '10.65.0.0/16']);
+    await waitFor('the route to go', async () => routeRow(fwd, '10.65.0.0/16') === undefined);
+  });
+
   it('sync show prints the status, -j as JSON, and /healthz-equivalent health stays ok', async () => {
     const r = dpfwdCli(fwd, ['sync', 'show']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /table 254 namespace dpt\w+ctl protocols all state synced/);
     assert.match(r.stdout, /kernel routes 1 {2}installed 0 {2}shadowed 0 {2}unusable 1/);
     const j = dpfwdJson(fwd, ['sync', 'show']);
-    assert.equal(j.dumps, 1);
+    // the first, one for tmp0 going down, one for it and its peer going away (one batch, as a
+    // rule; two if the kernel's two messages came in two reads)
+    assert.ok(j.dumps >= 3 && j.dumps <= 4, `dumps: ${j.dumps}`);
     assert.equal(j.overflows, 0);
     assert.equal(j.errors, 0);
     assert.ok(Date.parse(j.lastDump) > 0);
     assert.equal((await fwd.call('health')).ok, true);
+  });
+});
+
+describe('route sync: a namespace that does not exist', function () {
+  this.timeout(60000);
+  it('stops dpfwd at start with the namespace named and how to create it', async () => {
+    const ns = `dpfwd-missing-${process.pid}`;
+    await assert.rejects(startForwarder({
+      eal: { lcores: '0-1' },
+      ports: [{ name: 'west', device: 'net_null0', address: '10.1.0.1/24' }],
+      linux: { netns: ns, sync: { enabled: true } },
+    }), (e: Error) => {
+      assert.match(e.message, new RegExp(`route sync: cannot open the network namespace /run/netns/${ns}: No such file or directory \\(create it with 'ip netns add ${ns}', or fix linux.netns\\)`));
+      return true;
+    });
+  });
+});
+
+describe('route sync: linux.sync.maxRoutes bounds what is kept', function () {
+  this.timeout(60000);
+  const topo = new Topology();
+  let fwd: Running;
+
+  after(async () => {
+    if (fwd) assert.equal((await fwd.stop()).code, 0, fwd.stderr());
+    topo.destroy();
+  });
+
+  it('follows at most maxRoutes prefixes and counts the additions it leaves out', async () => {
+    const west = topo.addHost('west', 1);
+    const east = topo.addHost('east', 2);
+    const ctl = controlNamespace(topo);
+    fwd = await startForwarder({
+      eal: { lcores: '0-1' },
+      ports: [topo.port(west, 0), topo.port(east, 1)],
+      linux: { netns: ctl, sync: { enabled: true, table: 100, maxRoutes: 10 } },
+    });
+    const file = path.join(fwd.dir, 'routes.batch');
+    fs.writeFileSync(file, Array.from({ length: 15 }, (_, i) => `route add 10.80.${i}.0/24 via 10.2.0.2 table 100 proto bgp\n`).join(''));
+    sh('ip', ['-n', ctl, '-batch', file]);
+    const s = await waitFor('the additions', async () => {
+      const st = await fwd.call('sync.show');
+      return st.installed + st.overLimit === 15 ? st : undefined;
+    });
+    assert.equal(s.installed, 10);
+    assert.equal(s.kernelRoutes, 10);
+    assert.equal(s.overLimit, 5);
+    assert.match(fwd.stderr(), /more than linux\.sync\.maxRoutes \(10\) prefixes/);
+    assert.match(dpfwdCli(fwd, ['sync', 'show']).stdout, /over limit 5 \(linux\.sync\.maxRoutes\)/);
   });
 });
 
@@ -180,17 +257,20 @@ describe('route sync: netlink overflow', function () {
   let fwd: Running;
   let ctl: string;
   const TABLE = 100;
+  let metricsPort = 0;
+  let config: Record<string, unknown>;
 
   before(async () => {
     const west = topo.addHost('west', 1);
     const east = topo.addHost('east', 2);
     ctl = controlNamespace(topo);
-    fwd = await startForwarder({
+    fwd = await startForwarder(config = {
       eal: { lcores: '0-1' },
       ports: [topo.port(west, 0), topo.port(east, 1)],
       arp: ARP,
       // the smallest buffer: a burst of changes overflows it for sure
       linux: { netns: ctl, sync: { enabled: true, table: TABLE, socketBuffer: 4096 } },
+      metrics: { listen: `127.0.0.1:${metricsPort = await freePort()}` },
     });
     await waitFor('the first dump', async () => (await fwd.call('sync.show')).state === 'synced');
   });
@@ -235,66 +315,131 @@ describe('route sync: netlink overflow', function () {
     assert.ok(s.dumps >= 2, 'dumped again after the overflow');
     assert.match(fwd.stderr(), /netlink overflow \(ENOBUFS/);
     assert.equal(s.kernelRoutes, 4000);
+    // and Prometheus sees the same
+    const body = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    assert.match(body, new RegExp(`^dpfwd_sync_overflows_total\\{table="${TABLE}"\\} ${s.overflows}$`, 'm'));
+    assert.match(body, /^dpfwd_sync_kernel_routes\{state="installed"\} 4000$/m);
+    assert.match(body, /^dpfwd_routes\{origin="linux"\} 4000$/m);
+    assert.match(body, /^dpfwd_sync_up\{table="100"\} 1$/m);
+  });
+
+  it('a restarted dpfwd dumps the table and holds it again', async () => {
+    assert.equal((await fwd.stop()).code, 0, fwd.stderr());
+    config = { ...config, metrics: { listen: false } };
+    fwd = await startForwarder(config);
+    const s = await waitFor('the first dump', async () => {
+      const st = await fwd.call('sync.show');
+      return st.state === 'synced' ? st : undefined;
+    }, 30000);
+    assert.equal(s.installed, 4000);
+    assert.equal(s.dumps, 1);
+    const kernel = (JSON.parse(sh('ip', ['-n', ctl, '-j', 'route', 'show', 'table', String(TABLE)])) as { dst: string; gateway?: string; protocol: string }[])
+      .map((r) => `${r.dst} ${r.gateway} ${r.protocol}`).sort();
+    const synced = (dpfwdJson(fwd, ['route', 'show']) as Record<string, unknown>[])
+      .filter((r) => r.origin === 'linux').map((r) => `${r.dst} ${r.gateway} ${r.protocol}`).sort();
+    assert.deepEqual(synced, kernel);
   });
 });
 
+const FLOWS_SCRIPT = path.join(ROOT, 'test', 'helpers', 'udp-flows.py');
+const FLOWS = 200;
+
+/** 200 UDP flows from src to dst; per gateway, the source ports (flows) that reached it. */
+async function flowSpread(src: Host, gws: Host[], dst: string): Promise<Set<string>[]> {
+  const sinks = gws.map((g) => spawnIn(g.ns, 'python3', [FLOWS_SCRIPT, 'sink', '5001', '60']));
+  const outs = sinks.map((p) => {
+    let out = '';
+    p.stdout!.setEncoding('utf8');
+    p.stdout!.on('data', (d: string) => { out += d; });
+    return () => out;
+  });
+  await waitFor('the sinks', async () => outs.every((o) => o().includes('ready\n')));
+  const sent = Number(sh('python3', [FLOWS_SCRIPT, 'send', dst, '5001', String(FLOWS), '3', 'p1'], { ns: src.ns, timeout: 60000 }).trim());
+  assert.equal(sent, FLOWS * 3);
+  await new Promise((r) => setTimeout(r, 300));
+  const exits = sinks.map((p) => new Promise((r) => p.once('exit', r)));
+  for (const p of sinks) p.kill('SIGTERM');
+  await Promise.all(exits);
+  return outs.map((o) => {
+    const line = o().split('\n').filter((l) => l.startsWith('{')).pop();
+    assert.ok(line, `a sink printed no result: ${o()}`);
+    return new Set(Object.keys((JSON.parse(line) as Record<string, Record<string, number>>).p1 ?? {}));
+  });
+}
+
 describe('route sync: BIRD exports an ECMP route through its kernel protocol', function () {
-  this.timeout(120000);
+  this.timeout(180000);
   const topo = new Topology();
   let fwd: Running;
   let ctl: string;
   let bird: ReturnType<typeof spawnIn> | undefined;
-  let dir: string;
+  let src: Host;
+  let gwA: Host;
+  let gwB: Host;
 
   before(async function () {
     if (!fs.existsSync('/usr/sbin/bird')) this.skip(); // setup.sh installs bird2
-    const west = topo.addHost('west', 1);
-    const east = topo.addHost('east', 2);
-    ctl = controlNamespace(topo);
+    src = topo.addHost('west', 1);
+    gwA = topo.addHost('gwa', 2);
+    gwB = topo.addHost('gwb', 3);
+    // both gateways take the route's destination as their own
+    for (const g of [gwA, gwB]) sh('ip', ['-n', g.ns, 'addr', 'add', '10.70.0.1/32', 'dev', 'lo']);
+    ctl = controlNamespace(topo, [['west', '10.1.0.1/24'], ['gwa', '10.2.0.1/24'], ['gwb', '10.3.0.1/24']]);
     fwd = await startForwarder({
       eal: { lcores: '0-1' },
-      ports: [topo.port(west, 0), topo.port(east, 1)],
+      ports: [topo.port(src, 0), topo.port(gwA, 1), topo.port(gwB, 2)],
       arp: ARP,
       linux: { netns: ctl, sync: { enabled: true, protocols: ['bird'] } },
     });
-    dir = fwd.dir;
+    const dir = fwd.dir;
     fs.writeFileSync(path.join(dir, 'bird.conf'), [
       'router id 10.2.0.1;',
       'protocol device {}',
       'protocol kernel { ipv4 { export all; }; merge paths on; }',
-      'protocol static { ipv4; route 10.70.0.0/16 via 10.1.0.2 via 10.2.0.2; }',
+      'protocol static { ipv4; route 10.70.0.0/16 via 10.2.0.2 via 10.3.0.2; }',
       '',
     ].join('\n'));
     bird = spawnIn(ctl, 'bird', ['-f', '-c', path.join(dir, 'bird.conf'), '-s', path.join(dir, 'bird.ctl'), '-P', path.join(dir, 'bird.pid')]);
   });
 
   after(async () => {
-    if (bird && bird.exitCode === null) {
-      bird.kill('SIGTERM');
-      await new Promise((r) => bird!.once('exit', r));
+    try {
+      if (bird && bird.exitCode === null) {
+        const exited = new Promise((r) => bird!.once('exit', r));
+        bird.kill('SIGTERM');
+        await exited;
+      }
+      if (fwd) assert.equal((await fwd.stop()).code, 0, fwd.stderr());
+    } finally {
+      topo.destroy();
     }
-    if (fwd) assert.equal((await fwd.stop()).code, 0, fwd.stderr());
-    topo.destroy();
   });
 
-  it('the kernel gets a 2-path route from BIRD, and dpfwd installs it as proto bird', async () => {
+  it('the kernel gets a 2-path route from BIRD, and dpfwd installs both paths as proto bird', async () => {
     const kernel = await waitFor('BIRD\'s route in the kernel', async () => {
       const rows = JSON.parse(sh('ip', ['-n', ctl, '-j', 'route', 'show', '10.70.0.0/16'])) as { protocol: string; nexthops?: { gateway: string; dev: string }[] }[];
       return rows.length ? rows[0] : undefined;
     }, 30000);
     assert.equal(kernel.protocol, 'bird');
-    assert.deepEqual(kernel.nexthops!.map((n) => n.gateway).sort(), ['10.1.0.2', '10.2.0.2']);
+    assert.deepEqual(kernel.nexthops!.map((n) => `${n.gateway} ${n.dev}`).sort(), ['10.2.0.2 gwa', '10.3.0.2 gwb']);
     const row = await waitFor('the synced route', async () => routeRow(fwd, '10.70.0.0/16'));
     assert.equal(row.protocol, 'bird');
-    if (Array.isArray(row.paths)) {
-      // multipath in the RIB (ecmp13): both paths
-      assert.deepEqual((row.paths as { gateway?: string; via?: string }[]).map((p) => p.gateway ?? p.via).sort(), ['10.1.0.2', '10.2.0.2']);
-    } else {
-      // single-path RIB: the first usable path (TODO(ecmp13) in src/routing/sync.ts)
-      assert.ok(['10.1.0.2', '10.2.0.2'].includes(row.gateway as string));
-    }
+    assert.equal(row.origin, 'linux');
+    const hops = row.nexthops as { gateway: string; dev: string; weight: number }[];
+    assert.deepEqual(hops.map((n) => `${n.gateway} ${n.dev} ${n.weight}`).sort(), ['10.2.0.2 gwa 1', '10.3.0.2 gwb 1']);
     const s = await fwd.call('sync.show');
     assert.equal(s.protocols, 'bird');
     assert.equal(s.byProtocol.bird, 1);
+    assert.equal(s.installed, 1);
+  });
+
+  it('spreads 200 flows over the two paths (each 35-65%), and no flow switches next hop', async () => {
+    // both gateways resolved: dpfwd asks for a synced route's gateways when it comes
+    await waitFor('both paths resolved', async () => (routeRow(fwd, '10.70.0.0/16')?.nexthops as { lladdr: string | null }[] | undefined)?.every((n) => n.lladdr), 20000);
+    const [a, b] = await flowSpread(src, [gwA, gwB], '10.70.0.1');
+    for (const f of a) assert.ok(!b.has(f), `flow from port ${f} reached both gateways`);
+    const total = a.size + b.size;
+    assert.ok(total >= FLOWS * 0.95, `only ${total} of ${FLOWS} flows arrived`);
+    assert.ok(a.size >= 0.35 * total && a.size <= 0.65 * total, `gateway A got ${a.size} of ${total} flows`);
   });
 });

@@ -106,7 +106,7 @@ export function heapsBeforeGc(log: string): number[] {
 }
 
 /** Node heap of the forwarder from its Prometheus endpoint (prom-client default metrics), if it serves them. */
-function scrapeHeap(listen: string): Promise<number | null> {
+export function scrapeHeap(listen: string): Promise<number | null> {
   const [host, port] = listen.split(':');
   return new Promise((resolve) => {
     const req = http.get({ host, port: Number(port), path: '/metrics', timeout: 5000 }, (res) => {

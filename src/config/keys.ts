@@ -56,7 +56,7 @@ export const CONFIG_KEYS = {
 } as const;
 
 /** linux.sync's keys and defaults (enabled: default true when a mirror is on). */
-export const LINUX_SYNC_KEYS = { enabled: undefined, table: 'main', protocols: 'all', socketBuffer: 4 * 1048576 } as const;
+export const LINUX_SYNC_KEYS = { enabled: undefined, table: 'main', protocols: 'all', socketBuffer: 4 * 1048576, maxRoutes: 2 * 1048576 } as const;
 
 /** Mappings inside a section's list items: a worker's rx entries. */
 const NESTED_KEYS = { rx: ['port', 'queue'] } as const;

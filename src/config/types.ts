@@ -237,6 +237,8 @@ export interface LinuxSyncConfig {
   protocols: 'all' | number[];
   /** the netlink socket's receive buffer, bytes */
   socketBuffer: number;
+  /** prefixes of the kernel table the sync keeps at most (its model's memory bound) */
+  maxRoutes: number;
 }
 
 /** linux: the namespace of the mirror interfaces and the route sync. */

@@ -830,7 +830,8 @@ function validateLinux(c: Ctx, v: unknown, ports: PortConfig[]): LinuxConfig {
     });
   }
   const socketBuffer = c.int('linux.sync.socketBuffer', so.socketBuffer, LINUX_SYNC_KEYS.socketBuffer, 4096, 1 << 30, { unit: 'bytes' });
-  return { ...(netns !== undefined ? { netns } : {}), mirror, mirrors, queueLen, sync: { enabled, table, protocols, socketBuffer } };
+  const maxRoutes = c.int('linux.sync.maxRoutes', so.maxRoutes, LINUX_SYNC_KEYS.maxRoutes, 1, 16 * 1048576, { unit: 'routes' });
+  return { ...(netns !== undefined ? { netns } : {}), mirror, mirrors, queueLen, sync: { enabled, table, protocols, socketBuffer, maxRoutes } };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -244,7 +244,11 @@ export class Forwarder {
       if (c.linux.sync.enabled) {
         const s = c.linux.sync;
         const aliases = Object.fromEntries(Object.entries(c.linux.mirrors).filter(([port, name]) => port !== name).map(([port, name]) => [name, port]));
-        this.sync = new RouteSync(this.rib, { netns: c.linux.netns, table: s.table, protocols: s.protocols, socketBuffer: s.socketBuffer, aliases }, this.log);
+        this.sync = new RouteSync(this.rib, { netns: c.linux.netns, table: s.table, protocols: s.protocols, socketBuffer: s.socketBuffer, maxRoutes: s.maxRoutes, aliases }, this.log);
+        // gateways of synced routes are resolved as soon as they come, like static routes' at start
+        this.sync.onInstalled = () => {
+          for (const g of this.rib.unresolvedGateways()) if (!this.rib.getNeighbor(g.addr)) this.cp.neighbors.resolve(g.addr, g.port, undefined, true);
+        };
         this.sync.start();
         this.log(`route sync: following table ${s.table} of ${c.linux.netns ? `namespace ${c.linux.netns}` : "dpfwd's namespace"} (protocols ${this.sync.status().protocols})`);
       }

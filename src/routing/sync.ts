@@ -7,12 +7,13 @@
  *   while a route dump runs are queued and replayed after it, so the newest state wins.
  * - Overflow (ENOBUFS: the socket's buffer, linux.sync.socketBuffer, was full and the kernel
  *   dropped notifications): counted, and everything is dumped again and the difference applied;
- *   the RIB never silently drifts from the kernel. A link going up/down or away also re-dumps
- *   (the kernel flushes routes of a downed link without telling anyone).
+ *   the RIB never silently drifts from the kernel. A link going down or away also re-dumps
+ *   (the kernel flushes routes of a downed link without telling anyone; once per batch).
  * - Per prefix only the lowest metric (RTA_PRIORITY) counts. unicast routes resolve their
  *   output interface (RTA_OIF) by name to a dpfwd interface (the mirror of port P is named P);
  *   a route through any other interface is `unusable`: kept and shown in the status, not
- *   installed. blackhole, unreachable and prohibit routes are dpfwd blackholes.
+ *   installed. A multipath route (RTA_MULTIPATH, weight = rtnh_hops + 1) becomes a route with
+ *   `paths` of its usable next hops. blackhole, unreachable and prohibit routes are dpfwd blackholes.
  * - dpfwd's own routes (static, connected, local, neighbour) win over synced ones for the same
  *   prefix (Rib.addRoute): a shadowed route is kept here and installed when the other one goes.
  */
@@ -20,6 +21,7 @@ import { DpfwdError } from '../errors';
 import { formatPrefix } from '../net/ipv4';
 import { netlinkConstants, NetlinkConstants, NetlinkRoute, openNetlinkRoute } from '../dataplane/netlink';
 import type { Rib } from './rib';
+import type { RoutePath } from './routes';
 
 /** iproute2's names of route protocols (/etc/iproute2/rt_protos and rtnetlink.h's RTPROT_*). */
 export const RT_PROTOCOLS: Readonly<Record<number, string>> = {
@@ -58,6 +60,8 @@ export interface SyncOptions {
   protocols: 'all' | readonly number[];
   /** the netlink socket's receive buffer, bytes */
   socketBuffer: number;
+  /** prefixes kept at most (the model's memory bound); more are counted in `overLimit`, not kept */
+  maxRoutes: number;
   /** kernel interface name → dpfwd interface name, for mirrors not named like their port */
   aliases?: Record<string, string>;
 }
@@ -73,16 +77,6 @@ interface KRoute {
 }
 
 const enum St { None, Installed, Shadowed, Unusable, Failed }
-
-interface Prefix {
-  /** by metric, lowest first */
-  entries: KRoute[];
-  state: St;
-  /** what was last given to the RIB (or why not) */
-  sig: string;
-  /** the protocol counted in byProtocol (the best entry's) */
-  proto: number;
-}
 
 export interface SyncStatus {
   netns: string;
@@ -100,6 +94,8 @@ export interface SyncStatus {
   unusable: number;
   /** not installed: the RIB refused (full FIB, no next hop left); counted in errors too */
   failed: number;
+  /** route additions not kept because the sync already held linux.sync.maxRoutes prefixes (cumulative) */
+  overLimit: number;
   byProtocol: Record<string, number>;
   dumps: number;
   lastDump: string | null;
@@ -109,21 +105,104 @@ export interface SyncStatus {
   lastError: string | null;
 }
 
-/** Routes per prefix length, keyed by the address as an int32 (as the RIB keeps them). */
-class PrefixMaps<T> {
-  readonly byLen: Map<number, T>[] = Array.from({ length: 33 }, () => new Map());
+/** What a prefix last gave the RIB (KTable.aIf): an interface index (>= 0), or one of these. */
+const A_NONE = -1; // nothing yet, or forced to apply again
+const A_UNUSABLE = -2;
+const A_BLACKHOLE = -3;
+const A_MULTIPATH = -4; // compare KTable.msig
+
+/**
+ * The kernel routes the sync keeps, per prefix: a slot per prefix (maps per length keyed by the
+ * address as an int32, as the RIB keeps its routes), the best entry's fields and the sync's state
+ * in typed columns, and only the rare rest (more metrics, multipath) as objects beside them, so a
+ * million prefixes cost tens of MiB of heap rather than hundreds.
+ */
+class KTable {
+  readonly byLen: Map<number, number>[] = Array.from({ length: 33 }, () => new Map());
   size = 0;
-  get(addr: number, len: number): T | undefined {
+  private cap = 0;
+  private used = 0;
+  private readonly free: number[] = [];
+  prio = new Uint32Array(0);
+  gw = new Uint32Array(0);
+  oif = new Uint32Array(0);
+  /** proto | type << 8 | state << 16 */
+  meta = new Uint32Array(0);
+  /** what was given to the RIB: an A_* value or the interface index, and the gateway */
+  aIf = new Int32Array(0);
+  aGw = new Uint32Array(0);
+  /** all entries (sorted by metric) of prefixes with more than one, or a multipath best */
+  private readonly more = new Map<number, KRoute[]>();
+  /** multipath prefixes: the paths given to the RIB */
+  readonly msig = new Map<number, string>();
+
+  slot(addr: number, len: number): number | undefined {
     return this.byLen[len].get(addr | 0);
   }
-  set(addr: number, len: number, v: T): void {
-    const m = this.byLen[len];
-    const before = m.size;
-    m.set(addr | 0, v);
-    this.size += m.size - before;
+  proto(s: number): number {
+    return this.meta[s] & 255;
+  }
+  state(s: number): St {
+    return (this.meta[s] >>> 16) & 7;
+  }
+  setState(s: number, st: St): void {
+    this.meta[s] = (this.meta[s] & 0xffff) | (st << 16);
+  }
+  /** The entries, lowest metric first (a new array for a single entry: the caller may keep it). */
+  entries(s: number): KRoute[] {
+    return this.more.get(s) ?? [{ prio: this.prio[s], proto: this.meta[s] & 255, type: (this.meta[s] >>> 8) & 255, oif: this.oif[s], gw: this.gw[s] }];
+  }
+  /** Sets a prefix's entries (sorted, not empty); its state and what it gave the RIB stay. */
+  put(addr: number, len: number, entries: KRoute[]): number {
+    let s = this.slot(addr, len);
+    if (s === undefined) {
+      s = this.free.length ? this.free.pop()! : this.used++;
+      if (s >= this.cap) this.grow();
+      this.byLen[len].set(addr | 0, s);
+      this.size++;
+      this.meta[s] = 0;
+      this.aIf[s] = A_NONE;
+      this.aGw[s] = 0;
+    }
+    const b = entries[0];
+    this.prio[s] = b.prio;
+    this.gw[s] = b.gw;
+    this.oif[s] = b.oif;
+    this.meta[s] = (this.meta[s] & 0xffff0000) | b.proto | (b.type << 8);
+    if (entries.length > 1 || b.paths) this.more.set(s, entries);
+    else this.more.delete(s);
+    return s;
   }
   delete(addr: number, len: number): void {
-    if (this.byLen[len].delete(addr | 0)) this.size--;
+    const s = this.slot(addr, len);
+    if (s === undefined) return;
+    this.byLen[len].delete(addr | 0);
+    this.size--;
+    this.more.delete(s);
+    this.msig.delete(s);
+    this.free.push(s);
+  }
+  /** Whether slot s here and slot o of another table hold the same entries. */
+  same(s: number, other: KTable, o: number): boolean {
+    if (!this.more.has(s) && !other.more.has(o)) {
+      return this.prio[s] === other.prio[o] && this.gw[s] === other.gw[o] && this.oif[s] === other.oif[o] && (this.meta[s] & 0xffff) === (other.meta[o] & 0xffff);
+    }
+    return sameEntries(this.entries(s), other.entries(o));
+  }
+  private grow(): void {
+    const cap = Math.max(1024, this.cap * 2);
+    const g = <T extends Uint32Array | Int32Array>(a: T): T => {
+      const n = new (a.constructor as new (n: number) => T)(cap);
+      n.set(a);
+      return n;
+    };
+    this.prio = g(this.prio);
+    this.gw = g(this.gw);
+    this.oif = g(this.oif);
+    this.meta = g(this.meta);
+    this.aIf = g(this.aIf);
+    this.aGw = g(this.aGw);
+    this.cap = cap;
   }
 }
 
@@ -151,9 +230,9 @@ export class RouteSync {
   private links = new Map<number, string>();
   private linkFlags = new Map<number, number>();
   private pendingLinks: Map<number, string> | null = null;
-  private readonly prefixes = new PrefixMaps<Prefix>();
+  private readonly prefixes = new KTable();
   /** the route dump being received, and the changes that arrived meanwhile */
-  private pending: PrefixMaps<KRoute[]> | null = null;
+  private pending: KTable | null = null;
   private queued: { del: boolean; addr: number; len: number; r: KRoute }[] = [];
   private dumping = false;
   private redumpWanted = false;
@@ -163,7 +242,13 @@ export class RouteSync {
   private readonly byProto = new Map<number, number>();
   private readonly protoSet: Set<number> | null;
   private st: SyncStatus['state'] = 'starting';
-  private stats = { dumps: 0, lastDump: null as string | null, lastDumpMs: null as number | null, overflows: 0, errors: 0, lastError: null as string | null };
+  /** a link went down or away in this batch: dump again after it */
+  private resyncWanted = false;
+  /** set when a batch installed routes; onInstalled runs after the batch */
+  private installedSome = false;
+  /** after a batch that installed routes (the forwarder starts ARP for their new gateways) */
+  onInstalled?: () => void;
+  private stats = { overLimit: 0, dumps: 0, lastDump: null as string | null, lastDumpMs: null as number | null, overflows: 0, errors: 0, lastError: null as string | null };
 
   constructor(private readonly rib: Rib, readonly opts: SyncOptions, private readonly log: (m: string) => void = () => undefined) {
     this.C = netlinkConstants();
@@ -175,8 +260,8 @@ export class RouteSync {
     this.sock = openNetlinkRoute(this.opts.netns, this.opts.socketBuffer, (recs, paths, names) => this.onBatch(recs, paths, names));
     this.rib.onVacated = (addr, len) => this.vacated(addr, len);
     this.rib.protocolOf = (addr, len) => {
-      const p = this.prefixes.get(addr, len);
-      return p ? protocolName(p.entries[0].proto) : undefined;
+      const p = this.prefixes.slot(addr, len);
+      return p === undefined ? undefined : protocolName(this.prefixes.proto(p));
     };
     this.startDump();
   }
@@ -234,6 +319,13 @@ export class RouteSync {
     this.retryTimer.unref?.();
   }
 
+  /** A new prefix the model has no room for (linux.sync.maxRoutes): counted, logged now and then. */
+  private overLimit(): void {
+    if (this.stats.overLimit++ % 100000 === 0) {
+      this.log(`route sync: the kernel table has more than linux.sync.maxRoutes (${this.opts.maxRoutes}) prefixes; the rest are not followed (${this.stats.overLimit} so far): raise it and restart`);
+    }
+  }
+
   /** Counted always; logged for the first ten and then every 10000th (a full FIB refuses many). */
   private error(msg: string): void {
     this.stats.errors++;
@@ -265,9 +357,16 @@ export class RouteSync {
         if (!this.selected(r)) continue;
         const del = kind === C.delRoute;
         if (fromDump && this.pending) {
-          const have = this.pending.get(addr, len);
-          if (have) insertEntry(have, r);
-          else this.pending.set(addr, len, [r]);
+          const have = this.pending.slot(addr, len);
+          if (have === undefined) {
+            if (this.pending.size >= this.opts.maxRoutes) this.overLimit();
+            else this.pending.put(addr, len, [r]);
+          }
+          else {
+            const entries = this.pending.entries(have).slice();
+            insertEntry(entries, r);
+            this.pending.put(addr, len, entries);
+          }
         } else if (this.pending) this.queued.push({ del, addr, len, r });
         else this.change(del, addr, len, r);
       } else if (kind === C.newLink || kind === C.delLink) {
@@ -297,6 +396,15 @@ export class RouteSync {
         }
       }
     }
+    if (this.resyncWanted) {
+      this.resyncWanted = false;
+      if (this.dumping) this.redumpWanted = true;
+      else this.startDump();
+    }
+    if (this.installedSome) {
+      this.installedSome = false;
+      this.onInstalled?.();
+    }
   }
 
   /** Routes the sync takes: the table was checked; protocols, and never the mirrors' own kernel routes. */
@@ -320,19 +428,17 @@ export class RouteSync {
       this.linkFlags.set(idx, flags);
     }
     if (!del && old !== name) this.relink(idx);
-    // the kernel removes a downed or deleted link's routes without a notification: dump again
-    if (del || (oldFlags !== undefined && (oldFlags & IFF_UP) !== (flags & IFF_UP))) {
-      if (this.dumping) this.redumpWanted = true;
-      else this.startDump();
-    }
+    // the kernel removes a downed or deleted link's routes without a notification: dump again,
+    // once for all such changes of a batch (deleting a veth deletes both ends)
+    if (del || (oldFlags !== undefined && (oldFlags & IFF_UP) !== 0 && (flags & IFF_UP) === 0)) this.resyncWanted = true;
   }
 
   /** Routes through interface idx resolve again (it appeared or was renamed). */
   private relink(idx: number): void {
+    const t = this.prefixes;
     for (let len = 0; len <= 32; len++) {
-      for (const [a, p] of this.prefixes.byLen[len]) {
-        const b = p.entries[0];
-        if (b.oif === idx || b.paths?.some((x) => x.oif === idx)) this.apply(a >>> 0, len, p);
+      for (const [a, s] of t.byLen[len]) {
+        if (t.oif[s] === idx || t.entries(s)[0].paths?.some((x) => x.oif === idx)) this.apply(a >>> 0, len, s);
       }
     }
   }
@@ -340,7 +446,7 @@ export class RouteSync {
   private linksDone(): void {
     if (this.pendingLinks) this.links = this.pendingLinks;
     this.pendingLinks = null;
-    this.pending = new PrefixMaps();
+    this.pending = new KTable();
     this.queued = [];
     const rc = this.sock ? this.sock.dump(this.C.dumpRoutes) : 0;
     if (rc < 0) this.dumpFailed(-rc);
@@ -352,13 +458,13 @@ export class RouteSync {
     if (!dump) return;
     this.pending = null;
     for (let len = 0; len <= 32; len++) {
-      for (const [a, p] of [...this.prefixes.byLen[len]]) {
-        if (!dump.byLen[len].has(a)) this.remove(a >>> 0, len, p);
-      }
-      for (const [a, entries] of dump.byLen[len]) {
-        const p = this.prefixes.get(a, len);
-        if (p && sameEntries(p.entries, entries)) continue;
-        this.set(a >>> 0, len, entries);
+      const gone: number[] = [];
+      for (const a of this.prefixes.byLen[len].keys()) if (!dump.byLen[len].has(a)) gone.push(a);
+      for (const a of gone) this.remove(a >>> 0, len, this.prefixes.slot(a, len)!);
+      for (const [a, d] of dump.byLen[len]) {
+        const s = this.prefixes.slot(a, len);
+        if (s !== undefined && this.prefixes.same(s, dump, d)) continue;
+        this.set(a >>> 0, len, dump.entries(d));
       }
     }
     const queued = this.queued;
@@ -377,91 +483,109 @@ export class RouteSync {
   // ---- the model ----
 
   private change(del: boolean, addr: number, len: number, r: KRoute): void {
-    const p = this.prefixes.get(addr, len);
+    const s = this.prefixes.slot(addr, len);
+    if (s === undefined && !del && this.prefixes.size >= this.opts.maxRoutes) {
+      this.overLimit();
+      return;
+    }
+    const entries = s === undefined ? [] : this.prefixes.entries(s).slice();
     if (del) {
-      if (!p) return;
-      const at = p.entries.findIndex((e) => e.prio === r.prio);
+      if (s === undefined) return;
+      const at = entries.findIndex((e) => e.prio === r.prio);
       if (at < 0) return;
-      if (p.entries.length === 1) this.remove(addr, len, p);
+      if (entries.length === 1) this.remove(addr, len, s);
       else {
-        const entries = p.entries.slice();
         entries.splice(at, 1);
         this.set(addr, len, entries);
       }
       return;
     }
-    const entries = p ? p.entries.slice() : [];
     insertEntry(entries, r);
     this.set(addr, len, entries);
   }
 
   private set(addr: number, len: number, entries: KRoute[]): void {
-    let p = this.prefixes.get(addr, len);
-    if (!p) {
-      p = { entries, state: St.None, sig: '', proto: entries[0].proto };
-      this.prefixes.set(addr, len, p);
-      this.byProto.set(p.proto, (this.byProto.get(p.proto) ?? 0) + 1);
-    } else {
-      p.entries = entries;
-      if (p.proto !== entries[0].proto) {
-        this.byProto.set(p.proto, this.byProto.get(p.proto)! - 1);
-        p.proto = entries[0].proto;
-        this.byProto.set(p.proto, (this.byProto.get(p.proto) ?? 0) + 1);
-      }
+    const t = this.prefixes;
+    const had = t.slot(addr, len);
+    const oldProto = had === undefined ? -1 : t.proto(had);
+    const s = t.put(addr, len, entries);
+    if (oldProto !== entries[0].proto) {
+      if (oldProto >= 0) this.byProto.set(oldProto, this.byProto.get(oldProto)! - 1);
+      this.byProto.set(entries[0].proto, (this.byProto.get(entries[0].proto) ?? 0) + 1);
     }
-    this.apply(addr, len, p);
+    this.apply(addr, len, s);
   }
 
-  private remove(addr: number, len: number, p: Prefix): void {
+  private remove(addr: number, len: number, s: number): void {
     if (this.rib.originOf(addr, len) === 'linux') this.rib.delRoute(addr, len, 'linux');
-    this.setState(p, St.None);
-    this.byProto.set(p.proto, this.byProto.get(p.proto)! - 1);
+    this.setState(s, St.None);
+    const proto = this.prefixes.proto(s);
+    this.byProto.set(proto, this.byProto.get(proto)! - 1);
     this.prefixes.delete(addr, len);
   }
 
-  private setState(p: Prefix, s: St): void {
-    if (p.state !== St.None && p.state !== St.Installed) this.counts[p.state]--;
-    p.state = s;
-    if (s !== St.None && s !== St.Installed) this.counts[s]++;
+  private setState(s: number, st: St): void {
+    const was = this.prefixes.state(s);
+    if (was !== St.None && was !== St.Installed) this.counts[was]--;
+    this.prefixes.setState(s, st);
+    if (st !== St.None && st !== St.Installed) this.counts[st]++;
   }
 
   /** A dpfwd route left the prefix: a synced route waiting there goes in. */
   private vacated(addr: number, len: number): void {
-    const p = this.prefixes.get(addr, len);
+    const s = this.prefixes.slot(addr, len);
     // Installed too: a static route that replaced it (Rib.addRoute) left no trace here
-    if (p && p.state !== St.Unusable && p.state !== St.None) {
-      p.sig = '';
-      this.apply(addr, len, p);
+    if (s !== undefined && this.prefixes.state(s) !== St.Unusable && this.prefixes.state(s) !== St.None) {
+      this.prefixes.aIf[s] = A_NONE;
+      this.apply(addr, len, s);
     }
   }
 
   /** The best entry of a prefix into the RIB (or out, when it cannot be used). */
-  private apply(addr: number, len: number, p: Prefix): void {
-    const best = p.entries[0];
-    let route: { addr: number; len: number; via?: number; port?: string; blackhole?: boolean } | null = null;
+  private apply(addr: number, len: number, s: number): void {
+    const t = this.prefixes;
+    const best = t.entries(s)[0];
+    let route: { addr: number; len: number; via?: number; port?: string; blackhole?: boolean; paths?: RoutePath[] } | null = null;
     if (best.type !== RTN_UNICAST) route = { addr, len, blackhole: true };
     else {
-      const paths = (best.paths ?? [{ gw: best.gw, oif: best.oif, weight: 1 }])
+      // every next hop whose interface is a dpfwd interface (the others are left out of the group)
+      const paths: RoutePath[] = (best.paths ?? [{ gw: best.gw, oif: best.oif, weight: 1 }])
         .map((x) => ({ via: x.gw || undefined, port: this.links.get(x.oif), weight: x.weight }))
         .filter((x) => x.port !== undefined && this.rib.ifaces.find(x.port) !== undefined);
-      // TODO(ecmp13): pass every usable path (RouteEntry.paths) once the RIB takes multipath routes;
-      // until then the first usable one is installed.
-      if (paths.length) route = { addr, len, via: paths[0].via, port: paths[0].port };
+      if (paths.length === 1) route = { addr, len, via: paths[0].via, port: paths[0].port };
+      else if (paths.length > 1) route = { addr, len, paths };
     }
-    const sig = route ? `${route.blackhole ? 'b' : ''}${route.via ?? ''}/${route.port ?? ''}` : 'unusable';
-    if (sig === p.sig && p.state !== St.Failed) return;
-    p.sig = sig;
+    // what it would give the RIB, against what it gave last
+    let aIf: number;
+    let aGw = 0;
+    let msig: string | undefined;
+    if (!route) aIf = A_UNUSABLE;
+    else if (route.blackhole) aIf = A_BLACKHOLE;
+    else if (route.paths) {
+      aIf = A_MULTIPATH;
+      msig = route.paths.map((x) => `${x.via ?? ''}/${x.port}*${x.weight}`).join(',');
+    } else {
+      aIf = this.rib.ifaces.find(route.port!)!.index;
+      aGw = route.via ?? 0;
+    }
+    if (t.state(s) !== St.Failed && aIf === t.aIf[s] && aGw === t.aGw[s] && (aIf !== A_MULTIPATH || msig === t.msig.get(s))) return;
+    t.aIf[s] = aIf;
+    t.aGw[s] = aGw;
+    if (msig !== undefined) t.msig.set(s, msig);
+    else t.msig.delete(s);
     if (!route) {
       if (this.rib.originOf(addr, len) === 'linux') this.rib.delRoute(addr, len, 'linux');
-      this.setState(p, St.Unusable);
+      this.setState(s, St.Unusable);
       return;
     }
     try {
-      this.setState(p, this.rib.addRoute(route, 'linux') ? St.Installed : St.Shadowed);
+      const ok = this.rib.addRoute(route, 'linux');
+      this.setState(s, ok ? St.Installed : St.Shadowed);
+      if (ok) this.installedSome = true;
     } catch (e) {
       // the old route must not stay as if it were the kernel's
       if (this.rib.originOf(addr, len) === 'linux') this.rib.delRoute(addr, len, 'linux');
-      this.setState(p, St.Failed);
+      this.setState(s, St.Failed);
       this.error(`${formatPrefix({ addr, len })}: not installed: ${(e as DpfwdError).message}`);
     }
   }
