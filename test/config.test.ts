@@ -7,6 +7,7 @@ import {
   Config,
   ConfigError,
   KEY_CHANGE,
+  keyChange,
   LIVE_KEYS,
   loadConfigFile,
   mempoolSize,
@@ -59,6 +60,7 @@ describe('config: defaults', () => {
       icmp: { unreachable: true, rateLimit: 1000, burst: 50 },
       arp: { reachableMs: 30000, staleMs: 60000, retransmitMs: 1000, probes: 3, queueLen: 4, maxEntries: 4096, maxIncomplete: 256, newPerSecond: 100, lockMs: 1000 },
       mempool: { mbufs: 0, cacheSize: 256 },
+      log: { level: 'info', format: 'text', rateLimit: 10 },
       warnings: [],
     };
     assert.deepEqual(c, want);
@@ -246,8 +248,8 @@ describe('config: warnings', () => {
 const ERRORS: [string, string, string[]][] = [
   ['empty file', '', ['the configuration is empty; at least eal and ports are needed (see examples/demo.yaml)']],
   ['top level not a mapping', '- a\n- b', ['expected a mapping of sections (eal, ports, …) at the top level, got a list']],
-  ['unknown top-level key with suggestion', `${PORTS}neighbours: []`, ['neighbours: unknown key; did you mean neighbors? (valid keys: eal, ports, interfaces, workers, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool)']],
-  ['unknown top-level key without suggestion', `${PORTS}zebra: 1`, ['zebra: unknown key (valid keys: eal, ports, interfaces, workers, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool)']],
+  ['unknown top-level key with suggestion', `${PORTS}neighbours: []`, ['neighbours: unknown key; did you mean neighbors? (valid keys: eal, ports, interfaces, workers, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool, log)']],
+  ['unknown top-level key without suggestion', `${PORTS}zebra: 1`, ['zebra: unknown key (valid keys: eal, ports, interfaces, workers, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool, log)']],
   ['unknown eal key', `${PORTS}eal: {lcore: "0-1"}`, ['eal.lcore: unknown key; did you mean lcores? (valid keys: lcores, inMemory, filePrefix, args, logLevel, hugepagesMiB, telemetry)']],
   ['unknown port key', `ports: [{name: a, device: net_null0, addresses: 10.1.0.1/24}]`, ['ports[0].addresses: unknown key; did you mean address? (valid keys: name, device, rxQueues, rxDescriptors, txDescriptors, mtu, mac, address)']],
   ['section not a mapping', `${PORTS}eal: "0-1"`, ['eal: expected a mapping, got "0-1"']],
@@ -534,9 +536,18 @@ ports:
 
 describe('config: live and restart keys', () => {
   it('every top-level key is classified', () => {
-    assert.deepEqual(Object.keys(KEY_CHANGE).sort(), ['arp', 'control', 'eal', 'fib', 'icmp', 'interfaces', 'mempool', 'metrics', 'neighbors', 'ports', 'punt', 'routes', 'workers']);
-    assert.deepEqual([...LIVE_KEYS].sort(), ['arp', 'icmp', 'interfaces', 'neighbors', 'ports[].address', 'routes']);
-    assert.deepEqual([...RESTART_KEYS], ['eal', 'ports', 'workers', 'fib', 'metrics', 'control', 'punt', 'mempool']);
+    assert.deepEqual(Object.keys(KEY_CHANGE).sort(), ['arp', 'control', 'eal', 'fib', 'icmp', 'interfaces', 'log', 'mempool', 'metrics', 'neighbors', 'ports', 'punt', 'routes', 'workers']);
+    // per key since reload: the limits of metrics, control, punt's wait and ARP's timers change live too
+    assert.deepEqual([...LIVE_KEYS].sort(), [
+      'arp.lockMs', 'arp.maxIncomplete', 'arp.newPerSecond', 'arp.probes', 'arp.queueLen', 'arp.reachableMs', 'arp.retransmitMs', 'arp.staleMs',
+      'control.idleTimeoutMs', 'control.maxBufferedBytes', 'control.maxClients', 'control.maxReplyBacklogBytes', 'control.maxRequestBytes', 'control.requestTimeoutMs',
+      'icmp', 'interfaces', 'log',
+      'metrics.headersTimeoutMs', 'metrics.idleTimeoutMs', 'metrics.keepAliveTimeoutMs', 'metrics.maxConnections', 'metrics.requestTimeoutMs',
+      'neighbors', 'ports[].address', 'punt.maxWaitMs', 'routes']);
+    assert.deepEqual([...RESTART_KEYS], ['eal', 'ports', 'workers', 'fib', 'metrics', 'control', 'punt', 'arp', 'mempool']);
+    assert.equal(keyChange('arp', 'maxEntries'), 'restart');
+    assert.equal(keyChange('ports', 'address'), 'live');
+    assert.equal(keyChange('ports', 'device'), 'restart');
   });
 });
 

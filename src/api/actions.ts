@@ -15,6 +15,7 @@ import { formatMac, parseMac } from '../net/mac';
 import { parseRouteFile, routeFromFields, routeLineNumbers } from '../routing/routes';
 import { blackholeProblem, Connected, connectedPrefixProblem, hostAddressProblem, routePrefixProblem } from '../routing/rules';
 import { puntHealth, unhealthy } from '../metrics/health';
+import { CONFIG_ACTIONS } from './config-actions';
 
 /** Counter offsets taken by `stats clear`: the CLI shows deltas, Prometheus keeps raw totals. */
 export class CounterBaseline {
@@ -413,5 +414,6 @@ export const ACTIONS: Record<string, (ctx: Ctx, args: Args) => unknown> = {
   'interface.del': interfaceDel,
   'interface.show': interfaceShow,
   health,
+  ...CONFIG_ACTIONS,
 };
 

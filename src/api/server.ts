@@ -25,6 +25,8 @@ import { DpfwdError } from '../errors';
 import type { ControlLimits } from '../config/types';
 import { DEFAULTS } from '../config/keys';
 import { CONTROL_REFUSALS, ControlRefusal, Logger, Refusals } from '../metrics/refusals';
+import { Logger as Logger_, RateLimit, rootLogger } from '../log';
+import { peerCred } from '../dataplane';
 export { CONTROL_REFUSALS, ControlRefusal };
 
 export const DEFAULT_SOCKET = DEFAULTS.control.socket;
@@ -59,6 +61,27 @@ export interface ControlStats {
 
 export interface ControlServer extends net.Server {
   stats(): ControlStats;
+  /** New limits (a reload): maxClients and the buffer limits at once, timeouts for new requests and connections. */
+  setLimits(l: Partial<ControlLimits>): void;
+}
+
+/**
+ * Operations that only read: health, show.*, *.show, *.get and config.diff. Every other
+ * operation changes something and is logged with who asked and the result (rate-limited).
+ */
+export function isReadOnly(op: string): boolean {
+  return op === 'health' || op === 'config.diff' || op.startsWith('show.') || /\.(show|get)$/.test(op);
+}
+
+/** The arguments of a request for a log line: each value cut to 80 characters (route.load carries whole files). */
+export function argsForLog(args: unknown): Record<string, unknown> {
+  if (!args || typeof args !== 'object' || Array.isArray(args)) return {};
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(args as Record<string, unknown>).slice(0, 16)) {
+    const t = typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
+    out[k] = t.length > 80 ? `${t.slice(0, 80)}… (${t.length} chars)` : v;
+  }
+  return out;
 }
 
 /**
@@ -141,6 +164,8 @@ interface Client {
   writes: number;
   paused: boolean;
   closed: boolean;
+  /** the peer's process (SO_PEERCRED), when the addon can tell */
+  peer: { pid: number; uid: number; gid: number } | null;
 }
 
 export interface ControlServerOptions {
@@ -150,6 +175,8 @@ export interface ControlServerOptions {
   log?: Logger;
   /** false while the forwarder starts: requests get EAGAIN instead of reaching half-built state */
   ready?: () => boolean;
+  /** where requests that change something are logged (who, op, result); default the process logger's `control` */
+  changes?: Logger_;
 }
 
 /**
@@ -159,7 +186,8 @@ export interface ControlServerOptions {
 export async function startControlServer(ctx: Ctx, socketPath: string, opts: ControlServerOptions = {}): Promise<ControlServer> {
   const lim: ControlLimits = { ...CONTROL_LIMITS, ...opts.limits };
   const mode = opts.mode ?? DEFAULTS.control.mode;
-  const log = opts.log ?? ((m: string) => process.stderr.write(`dpfwd: ${m}\n`));
+  const log = opts.log ?? rootLogger.child('control').fn('warn');
+  const changes = new RateLimit(opts.changes ?? rootLogger.child('control'));
   const ready = opts.ready ?? (() => true);
   await prepareSocketPath(socketPath);
   const clients = new Set<Client>();
@@ -226,8 +254,9 @@ export async function startControlServer(ctx: Ctx, socketPath: string, opts: Con
           { id: null, ok: false, error: { code: 'E2BIG', message: `request of ${line.length} bytes is over control.maxRequestBytes (${lim.maxRequestBytes})` } });
         return;
       }
-      const out = replyLine(ready() ? handle(ctx, line.toString('utf8'))
-        : { id: null, ok: false, error: { code: 'EAGAIN', message: 'dpfwd is starting; try again in a moment' } });
+      const reply = ready() ? handle(ctx, line.toString('utf8'), (op, args, r) => logChange(c, op, args, r))
+        : { id: null, ok: false, error: { code: 'EAGAIN', message: 'dpfwd is starting; try again in a moment' } };
+      const out = replyLine(reply);
       // the callback of a write runs once it is handed to the kernel, after every earlier one:
       // when the last write's runs, the client has read (or the kernel holds) all its replies
       const seq = ++c.writes;
@@ -260,8 +289,21 @@ export async function startControlServer(ctx: Ctx, socketPath: string, opts: Con
     }
   };
 
+  /** One line per change: who (uid/pid), what (op and its arguments, cut short), result. */
+  const logChange = (c: Client, op: string, args: unknown, r: Reply) => {
+    if (isReadOnly(op)) return;
+    const who = c.peer ? `uid ${c.peer.uid} pid ${c.peer.pid}` : 'unknown peer';
+    const a = argsForLog(args);
+    const words = Object.entries(a).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+    const result = r.ok ? 'ok' : `${r.error?.code}: ${r.error?.message.split('\n')[0]}`;
+    changes.line('control', r.ok ? 'info' : 'warn', `${op}${words ? ` ${words}` : ''} by ${who}: ${result}`,
+      { op, args: a, ok: r.ok, ...(c.peer ?? {}), ...(r.ok ? {} : { code: r.error?.code }) });
+  };
+
   const server = net.createServer((conn) => {
-    const c: Client = { conn, chunks: [], size: 0, scanned: 0, lastActive: Date.now(), requestTimer: null, writes: 0, paused: false, closed: false };
+    const fd = (conn as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    const peer = typeof fd === 'number' && fd >= 0 ? peerCred(fd) : null;
+    const c: Client = { conn, chunks: [], size: 0, scanned: 0, lastActive: Date.now(), requestTimer: null, writes: 0, paused: false, closed: false, peer };
     if (clients.size >= lim.maxClients) {
       // make room: the client quiet longest goes (a flood of idle connections cannot lock anyone out)
       let victim: Client | undefined;
@@ -306,7 +348,14 @@ export async function startControlServer(ctx: Ctx, socketPath: string, opts: Con
     server.close();
     throw fail((e as NodeJS.ErrnoException).code ?? 'EPERM', socketPath, `cannot set its mode (${(e as Error).message})`);
   }
-  server.on('close', () => refusals.close());
+  server.on('close', () => {
+    refusals.close();
+    changes.close();
+  });
+  server.setLimits = (l) => {
+    Object.assign(lim, l);
+    server.maxConnections = lim.maxClients * 4;
+  };
   server.stats = () => {
     let paused = 0;
     for (const c of clients) if (c.paused) paused++;
@@ -340,22 +389,29 @@ export interface Reply {
   error?: { code: string; message: string };
 }
 
-export function handle(ctx: Ctx, line: string): Reply {
+export function handle(ctx: Ctx, line: string, done?: (op: string, args: unknown, reply: Reply) => void): Reply {
+  const r = handle1(ctx, line);
+  if (done && r.op !== undefined) done(r.op, r.args, r.reply);
+  return r.reply;
+}
+
+function handle1(ctx: Ctx, line: string): { op?: string; args?: unknown; reply: Reply } {
+  const reply = (x: Reply, op?: string, args?: unknown) => ({ op, args, reply: x });
   let req: { id?: unknown; op?: unknown; args?: unknown };
   try {
     req = JSON.parse(line);
   } catch {
-    return { id: null, ok: false, error: { code: 'EPROTO', message: 'request is not JSON' } };
+    return reply({ id: null, ok: false, error: { code: 'EPROTO', message: 'request is not JSON' } });
   }
   const id = req?.id ?? null;
   const op = typeof req?.op === 'string' ? req.op : '';
   const fn: Action | undefined = op === 'show.control' ? showControl : OPS.get(op);
-  if (!fn) return { id, ok: false, error: { code: 'ENOSYS', message: `unknown operation ${shorten(JSON.stringify(req?.op) ?? 'undefined')}; known: ${OPERATIONS.join(', ')}` } };
+  if (!fn) return reply({ id, ok: false, error: { code: 'ENOSYS', message: `unknown operation ${shorten(JSON.stringify(req?.op) ?? 'undefined')}; known: ${OPERATIONS.join(', ')}` } });
   const args = req.args && typeof req.args === 'object' && !Array.isArray(req.args) ? (req.args as Record<string, unknown>) : {};
   try {
-    return { id, ok: true, result: fn(ctx, args) };
+    return reply({ id, ok: true, result: fn(ctx, args) }, op, args);
   } catch (e) {
     const code = (e as DpfwdError)?.code ?? 'EINTERNAL';
-    return { id, ok: false, error: { code: typeof code === 'string' ? code : 'EINTERNAL', message: (e as Error)?.message ?? String(e) } };
+    return reply({ id, ok: false, error: { code: typeof code === 'string' ? code : 'EINTERNAL', message: (e as Error)?.message ?? String(e) } }, op, args);
   }
 }

@@ -208,6 +208,10 @@ export interface MempoolConfig {
   cacheSize: number;
 }
 
+/** `log:` — the logger's settings (src/log.ts); `--log-level`/`--log-format` override them. */
+export type LogConfig = LogSettings;
+import type { LogSettings } from '../log';
+
 export interface Config {
   /** where it came from (a path, or a name given to parseConfig) */
   source: string;
@@ -228,6 +232,7 @@ export interface Config {
   icmp: IcmpConfig;
   arp: ArpConfig;
   mempool: MempoolConfig;
+  log: LogConfig;
   /** things that are valid but probably not what was meant; log them at start */
   warnings: string[];
 }

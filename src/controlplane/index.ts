@@ -6,6 +6,9 @@
 import type { ArpConfig, IcmpConfig } from '../config/types';
 import type { Punted } from '../dataplane';
 import { DpfwdError } from '../errors';
+import { Level, rootLogger } from '../log';
+
+const cpLog = rootLogger.child('controlplane');
 import { formatMac, Mac, readMac, writeMac } from '../net/mac';
 import type { Interfaces } from '../routing/interfaces';
 import type { Rib } from '../routing/rib';
@@ -48,6 +51,8 @@ export interface ControlPlaneDeps {
   rib: Rib;
   ifaces: Interfaces;
   config: { icmp: IcmpConfig; arp: ArpConfig };
+  /** neighbour state changes, for the log (the forwarder rate-limits them) */
+  neighborEvent?: (level: Level, msg: string, fields: Record<string, unknown>) => void;
 }
 
 export class ControlPlane {
@@ -65,6 +70,14 @@ export class ControlPlane {
       failed: (e, packets) => {
         for (const p of packets) this.icmpHostUnreachable(p);
       },
+      state: (e, from, to) => {
+        if (!d.neighborEvent) return;
+        // the routine refresh of a known neighbour (REACHABLE ⇄ STALE) is debug; learning, failing, going are info
+        const routine = (from === 'REACHABLE' && to === 'STALE') || (from === 'STALE' && to === 'REACHABLE');
+        const mac = e.mac === null ? undefined : formatMac(e.mac);
+        d.neighborEvent(routine ? 'debug' : 'info', `neighbour ${formatIPv4(e.addr)} on ${d.ifaces.name(e.iface)}: ${from} -> ${to}${mac && to !== 'NONE' ? ` lladdr ${mac}` : ''}`,
+          { neighbor: formatIPv4(e.addr), iface: d.ifaces.name(e.iface), from, to, ...(mac ? { lladdr: mac } : {}) });
+      },
     });
   }
 
@@ -74,7 +87,7 @@ export class ControlPlane {
         try {
           this.onPunt(f.iface, f.kind, f.data);
         } catch (e) {
-          process.stderr.write(`dpfwd: control plane: ${this.kinds[f.kind]} packet on ${this.d.ifaces.name(f.iface)}: ${(e as Error).message}\n`);
+          cpLog.error(`control plane: ${this.kinds[f.kind]} packet on ${this.d.ifaces.name(f.iface)}: ${(e as Error).message}`);
         }
       }
     });

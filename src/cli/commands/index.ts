@@ -1,9 +1,11 @@
 import type { CommandModule } from 'yargs';
 import { addressCommand } from './address';
 import { bindCommand } from './bind';
+import { configCommand } from './config';
 import { doctorCommand } from './doctor';
 import { interfaceCommand } from './interface';
 import { neighborCommand } from './neighbor';
+import { reloadCommand } from './reload';
 import { routeCommand } from './route';
 import { runCommand } from './run';
 import { showCommand } from './show';
@@ -17,5 +19,5 @@ import { topCommand } from './top';
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
-  addressCommand, bindCommand, doctorCommand, interfaceCommand, neighborCommand, routeCommand, runCommand, showCommand, sriovCommand, statsCommand, topCommand,
+  addressCommand, bindCommand, configCommand, doctorCommand, interfaceCommand, neighborCommand, reloadCommand, routeCommand, runCommand, showCommand, sriovCommand, statsCommand, topCommand,
 ];
