@@ -72,8 +72,9 @@ export class ControlPlane {
       },
       state: (e, from, to) => {
         if (!d.neighborEvent) return;
-        // the routine refresh of a known neighbour (REACHABLE ⇄ STALE) is debug; learning, failing, going are info
-        const routine = (from === 'REACHABLE' && to === 'STALE') || (from === 'STALE' && to === 'REACHABLE');
+        // static entries (config, CLI, reload) coming and going are info; what ARP does on a link
+        // (learning, ageing, failing) is debug, as routine as Linux finds it (it logs none of it)
+        const routine = from !== 'PERMANENT' && to !== 'PERMANENT';
         const mac = e.mac === null ? undefined : formatMac(e.mac);
         d.neighborEvent(routine ? 'debug' : 'info', `neighbour ${formatIPv4(e.addr)} on ${d.ifaces.name(e.iface)}: ${from} -> ${to}${mac && to !== 'NONE' ? ` lladdr ${mac}` : ''}`,
           { neighbor: formatIPv4(e.addr), iface: d.ifaces.name(e.iface), from, to, ...(mac ? { lladdr: mac } : {}) });
