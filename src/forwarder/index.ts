@@ -19,7 +19,7 @@ import { ControlPlane } from '../controlplane';
 import { parseConfig, readConfigText } from '../config';
 import { Level, Logger as Log, RateLimit, rootLogger } from '../log';
 import {
-  applyDiff, diffCounts, diffLines, diffState, renderRunning, restartProblems, runtimeOnlyRemoved, RunState, settingChanges, StateDiff, stateOfConfig, stateOfRunning,
+  applyDiff, diffCounts, reloadRefusal, restartRefusal, diffLines, diffState, renderRunning, restartProblems, runtimeOnlyRemoved, RunState, settingChanges, StateDiff, stateOfConfig, stateOfRunning,
 } from './reload';
 
 export type Logger = (msg: string) => void;
@@ -346,13 +346,12 @@ export class Forwarder {
     try {
       plan = this.planReload();
       if (plan.restart.length) {
-        throw new DpfwdError('ERESTART', `${plan.file}: reload refused, nothing changed: ${plan.restart.length} key(s) need a restart:\n${plan.restart.join('\n')}`);
+        throw restartRefusal(plan.file, plan.restart);
       }
       applyDiff({ rib: this.rib, ifaces: this.ifaces, cp: this.cp, dp: this.dp }, plan.diff);
     } catch (e) {
-      const m = (e as Error).message;
-      const err = /nothing changed/.test(m) ? e : new DpfwdError((e as DpfwdError).code ?? 'EINVAL', `reload refused, nothing changed: ${m}`);
-      l.error((err as Error).message);
+      const err = reloadRefusal(e);
+      l.error(err.message);
       throw err;
     }
     const dropped = runtimeOnlyRemoved(plan.diff, stateOfConfig(this.fileConfig, this.nsAddresses));

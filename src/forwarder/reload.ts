@@ -306,3 +306,17 @@ export function renderRunning(fileText: string, file: Config, s: RunState): stri
   section('neighbors', [...s.neighbors.values()].map((n) => ({ ...n })));
   return doc.toString({ lineWidth: 0 });
 }
+
+/** A reload refused for restart-only keys: ERESTART, each key on its own line. */
+export function restartRefusal(file: string, problems: string[]): DpfwdError {
+  return new DpfwdError('ERESTART', `${file}: reload refused, nothing changed: ${problems.length} key(s) need a restart:\n${problems.join('\n')}`);
+}
+
+/** Any other failure of a reload, said as a refusal (a bad file keeps its ECONFIG code). */
+export function reloadRefusal(e: unknown): DpfwdError {
+  const m = (e as Error)?.message ?? String(e);
+  if (/nothing changed|could not be undone/.test(m) && e instanceof DpfwdError) return e;
+  const code = (e as DpfwdError)?.code;
+  if (code === 'ECONFIG') return new DpfwdError('ECONFIG', `reload refused, nothing changed: ${m}`);
+  return new DpfwdError(typeof code === 'string' ? code : 'EINTERNAL', `reload refused, nothing changed: ${m}`);
+}
