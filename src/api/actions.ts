@@ -15,7 +15,6 @@ import { formatMac, parseMac } from '../net/mac';
 import { parseRouteFile, routeFromFields, routeLineNumbers } from '../routing/routes';
 import { blackholeProblem, Connected, connectedPrefixProblem, hostAddressProblem, routePrefixProblem } from '../routing/rules';
 import { puntHealth, unhealthy } from '../metrics/health';
-import { CONFIG_ACTIONS } from './config-actions';
 
 /** Counter offsets taken by `stats clear`: the CLI shows deltas, Prometheus keeps raw totals. */
 export class CounterBaseline {
@@ -414,6 +413,5 @@ export const ACTIONS: Record<string, (ctx: Ctx, args: Args) => unknown> = {
   'interface.del': interfaceDel,
   'interface.show': interfaceShow,
   health,
-  ...CONFIG_ACTIONS,
 };
 

@@ -21,6 +21,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import { ACTIONS, Ctx } from './actions';
+import { CONFIG_ACTIONS } from './config-actions';
 import { DpfwdError } from '../errors';
 import type { ControlLimits } from '../config/types';
 import { DEFAULTS } from '../config/keys';
@@ -44,7 +45,7 @@ export const CONTROL_LIMITS: ControlLimits = {
 type Action = (ctx: Ctx, args: Record<string, unknown>) => unknown;
 
 /** The operations: own properties of ACTIONS only, in a Map (nothing inherited can be called). */
-const OPS: ReadonlyMap<string, Action> = new Map(Object.entries(ACTIONS));
+const OPS: ReadonlyMap<string, Action> = new Map(Object.entries({ ...ACTIONS, ...CONFIG_ACTIONS }));
 
 /** Every operation the server answers (docs/api.md documents each; test/api-doc.test.ts checks). */
 export const OPERATIONS: readonly string[] = [...OPS.keys(), 'show.control'];
