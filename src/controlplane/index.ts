@@ -7,8 +7,6 @@ import type { ArpConfig, IcmpConfig } from '../config/types';
 import type { Punted } from '../dataplane';
 import { DpfwdError } from '../errors';
 import { Level, rootLogger } from '../log';
-
-const cpLog = rootLogger.child('controlplane');
 import { formatMac, Mac, readMac, writeMac } from '../net/mac';
 import type { Interfaces } from '../routing/interfaces';
 import type { Rib } from '../routing/rib';
@@ -19,6 +17,8 @@ import {
   IPPROTO_ICMP, IPPROTO_UDP, ICMP_ECHO_REQUEST,
 } from '../packet';
 import { formatIPv4, networkOf, parseIPv4, prefixContains, readIPv4 } from '../net/ipv4';
+
+const cpLog = rootLogger.child('controlplane');
 
 export interface ControlPlaneCounters {
   icmpSent: Record<string, number>;
