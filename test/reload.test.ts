@@ -183,6 +183,12 @@ describe('config save and restart; the JSON log', function () {
       const other = dpfwdCli(first, ['config', 'save', path.relative(process.cwd(), path.join(dir, 'copy.yaml'))]);
       assert.equal(other.status, 0, other.stderr);
       assert.equal(fs.readFileSync(path.join(dir, 'copy.yaml'), 'utf8'), fs.readFileSync(path.join(dir, 'dpfwd.yaml'), 'utf8'));
+      // dpfwd writes as root: not outside its config file's directory
+      const elsewhere = path.join(path.dirname(dir), `dpfwd-elsewhere-${process.pid}.yaml`);
+      const refused = dpfwdCli(first, ['config', 'save', elsewhere]);
+      assert.equal(refused.status, 1);
+      assert.match(refused.stderr, /config save writes only into /);
+      assert.ok(!fs.existsSync(elsewhere));
       assert.equal((await first.stop()).code, 0);
       first = undefined;
       second = await startForwarder(parse(fs.readFileSync(path.join(dir, 'dpfwd.yaml'), 'utf8')), { dir });

@@ -39,7 +39,8 @@ export function configDiff(ctx: Ctx) {
 /**
  * `config save [FILE]`: writes the running configuration, validated first, atomically (a temp
  * file in the same directory, fsync, rename, fsync of the directory), by default over the file
- * dpfwd was started with. FILE must be an absolute path (the CLI resolves it).
+ * dpfwd was started with. FILE must be an absolute path (the CLI resolves it) in the directory of
+ * that file: the forwarder runs as root, and the socket's clients must not make it write elsewhere.
  */
 export function configSave(ctx: Ctx, a: Record<string, unknown>) {
   const o = ops(ctx);
@@ -47,7 +48,13 @@ export function configSave(ctx: Ctx, a: Record<string, unknown>) {
   if (given !== undefined && (typeof given !== 'string' || !path.isAbsolute(given))) {
     throw new DpfwdError('EINVAL', `file must be an absolute path, got ${JSON.stringify(given)}`);
   }
-  const file = (given as string | undefined) ?? path.resolve(o.config.source);
+  const own = path.resolve(o.config.source);
+  const file = (given as string | undefined) ?? own;
+  // the forwarder writes as itself (root): only next to its own config file, never where a
+  // client of the socket could not write itself (/etc/cron.d, a profile script, …)
+  if (path.dirname(path.resolve(file)) !== path.dirname(own)) {
+    throw new DpfwdError('EINVAL', `config save writes only into ${path.dirname(own)} (the directory of the config file dpfwd runs); got ${file}. Use dpfwd config show > FILE to write elsewhere`);
+  }
   const text = o.runningConfig();
   parseConfig(text, `running configuration for ${file}`); // what is saved must start a forwarder
   const dir = path.dirname(file);
