@@ -128,8 +128,11 @@ export class RateLimit {
 
   constructor(private readonly log: Logger, private readonly now = () => Date.now()) {}
 
-  /** Logs the line if the kind's bucket has a token, else counts it for the next summary. */
-  line(kind: string, level: Level, msg: string, fields?: Fields): boolean {
+  /**
+   * Logs the line if the kind's bucket has a token, else counts it for the next summary. `msg`
+   * and `fields` may be functions, called only when the line is written (a flood builds no text).
+   */
+  line(kind: string, level: Level, msg: string | (() => string), fields?: Fields | (() => Fields)): boolean {
     if (!this.log.enabled(level)) return false;
     const rate = this.log.settings.rateLimit;
     const t = this.now();
@@ -142,7 +145,7 @@ export class RateLimit {
     b.at = t;
     if (b.tokens >= 1) {
       b.tokens--;
-      this.log.log(level, msg, fields);
+      this.log.log(level, typeof msg === 'function' ? msg() : msg, typeof fields === 'function' ? fields() : fields);
       return true;
     }
     b.held++;

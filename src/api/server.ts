@@ -293,12 +293,13 @@ export async function startControlServer(ctx: Ctx, socketPath: string, opts: Con
   /** One line per change: who (uid/pid), what (op and its arguments, cut short), result. */
   const logChange = (c: Client, op: string, args: unknown, r: Reply) => {
     if (isReadOnly(op)) return;
-    const who = c.peer ? `uid ${c.peer.uid} pid ${c.peer.pid}` : 'unknown peer';
-    const a = argsForLog(args);
-    const words = Object.entries(a).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
-    const result = r.ok ? 'ok' : `${r.error?.code}: ${r.error?.message.split('\n')[0]}`;
-    changes.line('control', r.ok ? 'info' : 'warn', `${op}${words ? ` ${words}` : ''} by ${who}: ${result}`,
-      { op, args: a, ok: r.ok, ...(c.peer ?? {}), ...(r.ok ? {} : { code: r.error?.code }) });
+    // built only when the rate limit lets the line through: a churn of updates costs no text
+    changes.line('control', r.ok ? 'info' : 'warn', () => {
+      const who = c.peer ? `uid ${c.peer.uid} pid ${c.peer.pid}` : 'unknown peer';
+      const words = Object.entries(argsForLog(args)).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+      const result = r.ok ? 'ok' : `${r.error?.code}: ${r.error?.message.split('\n')[0]}`;
+      return `${op}${words ? ` ${words}` : ''} by ${who}: ${result}`;
+    }, () => ({ op, args: argsForLog(args), ok: r.ok, ...(c.peer ?? {}), ...(r.ok ? {} : { code: r.error?.code }) }));
   };
 
   const server = net.createServer((conn) => {
