@@ -17,7 +17,7 @@ const documentedCodes = [...doc.matchAll(/^\| `(E[A-Z0-9_]+)` \|/gm)].map((m) =>
 
 /** Files whose errors reach a client as replies: the server's own and those of the actions it calls. */
 function replyCodes(): Map<string, string> {
-  const files = [path.join(ROOT, 'src', 'api', 'actions.ts')];
+  const files = [path.join(ROOT, 'src', 'api', 'actions.ts'), path.join(ROOT, 'src', 'api', 'config-actions.ts'), path.join(ROOT, 'src', 'forwarder', 'reload.ts')];
   for (const d of ['routing', 'neighbors', 'controlplane']) {
     for (const f of fs.readdirSync(path.join(ROOT, 'src', d))) if (f.endsWith('.ts')) files.push(path.join(ROOT, 'src', d, f));
   }

@@ -7,6 +7,7 @@ import {
   Config,
   ConfigError,
   KEY_CHANGE,
+  keyChange,
   LIVE_KEYS,
   loadConfigFile,
   mempoolSize,
@@ -61,6 +62,7 @@ describe('config: defaults', () => {
       mempool: { mbufs: 0, cacheSize: 256 },
       capture: { ringSize: 2048, mbufs: 8191, maxSnaplen: 65535, leaseMs: 5000, readBytes: 1048576 },
       linux: { mirror: false, mirrors: {}, queueLen: 1000, sync: { enabled: false, table: 254, protocols: "all", socketBuffer: 4194304, maxRoutes: 2097152 } },
+      log: { level: 'info', format: 'text', rateLimit: 10 },
       warnings: [],
     };
     assert.deepEqual(c, want);
@@ -257,8 +259,8 @@ describe('config: warnings', () => {
 const ERRORS: [string, string, string[]][] = [
   ['empty file', '', ['the configuration is empty; at least eal and ports are needed (see examples/demo.yaml)']],
   ['top level not a mapping', '- a\n- b', ['expected a mapping of sections (eal, ports, …) at the top level, got a list']],
-  ['unknown top-level key with suggestion', `${PORTS}neighbours: []`, ['neighbours: unknown key; did you mean neighbors? (valid keys: eal, ports, interfaces, workers, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool, capture, linux)']],
-  ['unknown top-level key without suggestion', `${PORTS}zebra: 1`, ['zebra: unknown key (valid keys: eal, ports, interfaces, workers, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool, capture, linux)']],
+  ['unknown top-level key with suggestion', `${PORTS}neighbours: []`, ['neighbours: unknown key; did you mean neighbors? (valid keys: eal, ports, interfaces, workers, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool, capture, linux, log)']],
+  ['unknown top-level key without suggestion', `${PORTS}zebra: 1`, ['zebra: unknown key (valid keys: eal, ports, interfaces, workers, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool, capture, linux, log)']],
   ['unknown eal key', `${PORTS}eal: {lcore: "0-1"}`, ['eal.lcore: unknown key; did you mean lcores? (valid keys: lcores, inMemory, filePrefix, args, logLevel, hugepagesMiB, telemetry)']],
   ['unknown port key', `ports: [{name: a, device: net_null0, addresses: 10.1.0.1/24}]`, ['ports[0].addresses: unknown key; did you mean address? (valid keys: name, device, rxQueues, rxDescriptors, txDescriptors, mtu, mac, address)']],
   ['section not a mapping', `${PORTS}eal: "0-1"`, ['eal: expected a mapping, got "0-1"']],
@@ -565,9 +567,18 @@ ports:
 
 describe('config: live and restart keys', () => {
   it('every top-level key is classified', () => {
-    assert.deepEqual(Object.keys(KEY_CHANGE).sort(), ['arp', 'capture', 'control', 'eal', 'fib', 'icmp', 'interfaces', 'linux', 'mempool', 'metrics', 'neighbors', 'ports', 'punt', 'routes', 'workers']);
-    assert.deepEqual([...LIVE_KEYS].sort(), ['arp', 'icmp', 'interfaces', 'neighbors', 'ports[].address', 'routes']);
-    assert.deepEqual([...RESTART_KEYS], ['eal', 'ports', 'workers', 'fib', 'metrics', 'control', 'punt', 'mempool', 'capture', 'linux']);
+    assert.deepEqual(Object.keys(KEY_CHANGE).sort(), ['arp', 'capture', 'control', 'eal', 'fib', 'icmp', 'interfaces', 'linux', 'log', 'mempool', 'metrics', 'neighbors', 'ports', 'punt', 'routes', 'workers']);
+    // per key since reload: the limits of metrics, control, punt's wait and ARP's timers change live too
+    assert.deepEqual([...LIVE_KEYS].sort(), [
+      'arp.lockMs', 'arp.maxIncomplete', 'arp.newPerSecond', 'arp.probes', 'arp.queueLen', 'arp.reachableMs', 'arp.retransmitMs', 'arp.staleMs',
+      'control.idleTimeoutMs', 'control.maxBufferedBytes', 'control.maxClients', 'control.maxReplyBacklogBytes', 'control.maxRequestBytes', 'control.requestTimeoutMs',
+      'icmp', 'interfaces', 'log',
+      'metrics.headersTimeoutMs', 'metrics.idleTimeoutMs', 'metrics.keepAliveTimeoutMs', 'metrics.maxConnections', 'metrics.requestTimeoutMs',
+      'neighbors', 'ports[].address', 'punt.maxWaitMs', 'routes']);
+    assert.deepEqual([...RESTART_KEYS], ['eal', 'ports', 'workers', 'fib', 'metrics', 'control', 'punt', 'arp', 'mempool', 'capture', 'linux']);
+    assert.equal(keyChange('arp', 'maxEntries'), 'restart');
+    assert.equal(keyChange('ports', 'address'), 'live');
+    assert.equal(keyChange('ports', 'device'), 'restart');
   });
 });
 

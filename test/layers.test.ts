@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 export const LAYERS: string[][] = [
-  ['errors'],
+  ['errors', 'log'], // DpfwdError; the logger
   ['net', 'host'], // addresses, prefixes, MACs, device strings, CPU lists: parsed once, at the edge
   ['packet', 'dataplane', 'sriov'], // frames; the addon wrapper; sysfs
   ['routing'], // route parser, rules, the RIB and its next-hop/neighbour records

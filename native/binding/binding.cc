@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <string>
 #include <vector>
+#include <sys/socket.h>
 
 extern "C" {
 #include "dataplane.h"
@@ -538,6 +539,36 @@ Napi::Value LogTail(const Napi::CallbackInfo &info) {
   return Napi::String::New(info.Env(), dp_log_tail());
 }
 
+Napi::Value LogForward(const Napi::CallbackInfo &info) {
+  if (info.Length() < 1 || !info[0].IsBoolean()) return TypeErr(info.Env(), "logForward(on: boolean)");
+  dp_log_forward(info[0].As<Napi::Boolean>().Value() ? 1 : 0);
+  return info.Env().Undefined();
+}
+
+/* { text, dropped }: the pending DPDK log (see dp_log_take) */
+Napi::Value LogTake(const Napi::CallbackInfo &info) {
+  static char buf[DP_LOG_PENDING + 1];
+  uint64_t dropped = 0;
+  size_t n = dp_log_take(buf, sizeof(buf), &dropped);
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("text", Napi::String::New(info.Env(), buf, n));
+  o.Set("dropped", Napi::Number::New(info.Env(), static_cast<double>(dropped)));
+  return o;
+}
+
+/* { pid, uid, gid } of the peer of a UNIX socket (SO_PEERCRED), or null when unavailable */
+Napi::Value PeerCred(const Napi::CallbackInfo &info) {
+  if (info.Length() < 1 || !info[0].IsNumber()) return TypeErr(info.Env(), "peerCred(fd: number)");
+  struct ucred cr;
+  socklen_t len = sizeof(cr);
+  if (getsockopt(info[0].As<Napi::Number>().Int32Value(), SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0) return info.Env().Null();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("pid", cr.pid);
+  o.Set("uid", cr.uid);
+  o.Set("gid", cr.gid);
+  return o;
+}
+
 // ---- punt / inject ----
 
 void OnPunt(uv_poll_t *, int status, int) {
@@ -895,6 +926,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("counters", Napi::Function::New(env, Counters));
   exports.Set("tscHz", Napi::Function::New(env, TscHz));
   exports.Set("logTail", Napi::Function::New(env, LogTail));
+  exports.Set("logForward", Napi::Function::New(env, LogForward));
+  exports.Set("logTake", Napi::Function::New(env, LogTake));
+  exports.Set("peerCred", Napi::Function::New(env, PeerCred));
   exports.Set("puntListen", Napi::Function::New(env, PuntListen));
   exports.Set("inject", Napi::Function::New(env, Inject));
   exports.Set("puntStatus", Napi::Function::New(env, PuntStatus));

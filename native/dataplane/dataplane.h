@@ -349,5 +349,15 @@ int dp_trace_stop(void);
 
 /* Last lines DPDK logged (for error messages after a failed init or probe). */
 const char *dp_log_tail(void);
+/*
+ * DPDK's log lines for the control plane's logger. With forwarding on, lines are no longer
+ * written to stderr but kept (bounded: DP_LOG_PENDING bytes; what does not fit is counted and
+ * dropped) until dp_log_take copies them out: each write as '\x01', its level as one digit
+ * '1'-'8' (RTE_LOG_EMERG..RTE_LOG_DEBUG), then its text. Returns the bytes copied (at most
+ * len - 1, NUL-terminated); *dropped gets the bytes lost since the last take. Thread-safe.
+ */
+#define DP_LOG_PENDING 65536
+void dp_log_forward(int on);
+size_t dp_log_take(char *buf, size_t len, uint64_t *dropped);
 
 #endif

@@ -4,17 +4,69 @@
 #define _GNU_SOURCE
 #include "dp_internal.h"
 
+#include <pthread.h>
 #include <stdarg.h>
-/* ---- DPDK log capture: keep the tail for error messages, pass everything on to stderr ---- */
+#include <stdatomic.h>
+/*
+ * ---- DPDK log capture: keep the tail for error messages; pass everything on to stderr, or
+ * (dp_log_forward) to a bounded buffer the control plane's logger takes lines from ----
+ */
 
 static char log_tail[4096];
 static size_t log_tail_len;
+
+static atomic_int log_forwarding;
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static char log_pending[DP_LOG_PENDING];
+static size_t log_pending_len;
+static uint64_t log_dropped;
+
+void dp_log_forward(int on) { atomic_store(&log_forwarding, on); }
+
+size_t
+dp_log_take(char *buf, size_t len, uint64_t *dropped)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&log_lock);
+	if (len > 0) {
+		n = log_pending_len < len - 1 ? log_pending_len : len - 1;
+		memcpy(buf, log_pending, n);
+		buf[n] = 0;
+		memmove(log_pending, log_pending + n, log_pending_len - n);
+		log_pending_len -= n;
+	}
+	if (dropped) *dropped = log_dropped;
+	log_dropped = 0;
+	pthread_mutex_unlock(&log_lock);
+	return n;
+}
+
+/* one write into the pending buffer, whole or not at all (a line is never cut) */
+static void
+log_keep(const char *buf, size_t size)
+{
+	int level = rte_log_cur_msg_loglevel();
+	if (level < 1 || level > 8) level = 8;
+	pthread_mutex_lock(&log_lock);
+	if (log_pending_len + size + 2 > sizeof(log_pending)) {
+		log_dropped += size;
+	} else {
+		log_pending[log_pending_len++] = '\x01';
+		log_pending[log_pending_len++] = (char)('0' + level);
+		memcpy(log_pending + log_pending_len, buf, size);
+		log_pending_len += size;
+	}
+	pthread_mutex_unlock(&log_lock);
+}
 
 static ssize_t
 log_write(void *cookie, const char *buf, size_t size)
 {
 	(void)cookie;
-	fwrite(buf, 1, size, stderr);
+	if (atomic_load(&log_forwarding))
+		log_keep(buf, size);
+	else
+		fwrite(buf, 1, size, stderr);
 	if (size >= sizeof(log_tail)) {
 		buf += size - (sizeof(log_tail) - 1);
 		size = sizeof(log_tail) - 1;

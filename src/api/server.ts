@@ -21,10 +21,13 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import { ACTIONS, Conn, Ctx } from './actions';
+import { CONFIG_ACTIONS } from './config-actions';
 import { DpfwdError } from '../errors';
 import type { ControlLimits } from '../config/types';
 import { DEFAULTS } from '../config/keys';
 import { CONTROL_REFUSALS, ControlRefusal, Logger, Refusals } from '../metrics/refusals';
+import { Logger as Logger_, RateLimit, rootLogger } from '../log';
+import { peerCred } from '../dataplane';
 export { CONTROL_REFUSALS, ControlRefusal };
 
 export const DEFAULT_SOCKET = DEFAULTS.control.socket;
@@ -42,7 +45,7 @@ export const CONTROL_LIMITS: ControlLimits = {
 type Action = (ctx: Ctx, args: Record<string, unknown>, conn?: Conn) => unknown;
 
 /** The operations: own properties of ACTIONS only, in a Map (nothing inherited can be called). */
-const OPS: ReadonlyMap<string, Action> = new Map(Object.entries(ACTIONS));
+const OPS: ReadonlyMap<string, Action> = new Map(Object.entries({ ...ACTIONS, ...CONFIG_ACTIONS }));
 
 /** Every operation the server answers (docs/api.md documents each; test/api-doc.test.ts checks). */
 export const OPERATIONS: readonly string[] = [...OPS.keys(), 'show.control'];
@@ -59,6 +62,28 @@ export interface ControlStats {
 
 export interface ControlServer extends net.Server {
   stats(): ControlStats;
+  /** New limits (a reload): maxClients and the buffer limits at once, timeouts for new requests and connections. */
+  setLimits(l: Partial<ControlLimits>): void;
+}
+
+/**
+ * Operations that only read: health, show.*, *.show, *.get, *.count, config.diff and capture.read
+ * (a running capture's client polls it). Every other operation changes something and is logged
+ * with who asked and the result (rate-limited); capture.start/stop are, so a capture is on record.
+ */
+export function isReadOnly(op: string): boolean {
+  return op === 'health' || op === 'config.diff' || op === 'capture.read' || op.startsWith('show.') || /\.(show|get|count)$/.test(op);
+}
+
+/** The arguments of a request for a log line: each value cut to 80 characters (route.load carries whole files). */
+export function argsForLog(args: unknown): Record<string, unknown> {
+  if (!args || typeof args !== 'object' || Array.isArray(args)) return {};
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(args as Record<string, unknown>).slice(0, 16)) {
+    const t = typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
+    out[k] = t.length > 80 ? `${t.slice(0, 80)}… (${t.length} chars)` : v;
+  }
+  return out;
 }
 
 /**
@@ -144,6 +169,8 @@ interface Client {
   /** what ends with this connection (a capture or trace it started) */
   closers: (() => void)[];
   conn2: Conn;
+  /** the peer's process (SO_PEERCRED), when the addon can tell */
+  peer: { pid: number; uid: number; gid: number } | null;
 }
 
 export interface ControlServerOptions {
@@ -153,6 +180,8 @@ export interface ControlServerOptions {
   log?: Logger;
   /** false while the forwarder starts: requests get EAGAIN instead of reaching half-built state */
   ready?: () => boolean;
+  /** where requests that change something are logged (who, op, result); default the process logger's `control` */
+  changes?: Logger_;
 }
 
 /**
@@ -162,7 +191,8 @@ export interface ControlServerOptions {
 export async function startControlServer(ctx: Ctx, socketPath: string, opts: ControlServerOptions = {}): Promise<ControlServer> {
   const lim: ControlLimits = { ...CONTROL_LIMITS, ...opts.limits };
   const mode = opts.mode ?? DEFAULTS.control.mode;
-  const log = opts.log ?? ((m: string) => process.stderr.write(`dpfwd: ${m}\n`));
+  const log = opts.log ?? rootLogger.child('control').fn('warn');
+  const changes = new RateLimit(opts.changes ?? rootLogger.child('control'));
   const ready = opts.ready ?? (() => true);
   await prepareSocketPath(socketPath);
   const clients = new Set<Client>();
@@ -234,8 +264,9 @@ export async function startControlServer(ctx: Ctx, socketPath: string, opts: Con
           { id: null, ok: false, error: { code: 'E2BIG', message: `request of ${line.length} bytes is over control.maxRequestBytes (${lim.maxRequestBytes})` } });
         return;
       }
-      const out = replyLine(ready() ? handle(ctx, line.toString('utf8'), c.conn2)
-        : { id: null, ok: false, error: { code: 'EAGAIN', message: 'dpfwd is starting; try again in a moment' } });
+      const reply = ready() ? handle(ctx, line.toString('utf8'), (op, args, r) => logChange(c, op, args, r), c.conn2)
+        : { id: null, ok: false, error: { code: 'EAGAIN', message: 'dpfwd is starting; try again in a moment' } };
+      const out = replyLine(reply);
       // the callback of a write runs once it is handed to the kernel, after every earlier one:
       // when the last write's runs, the client has read (or the kernel holds) all its replies
       const seq = ++c.writes;
@@ -268,9 +299,23 @@ export async function startControlServer(ctx: Ctx, socketPath: string, opts: Con
     }
   };
 
+  /** One line per change: who (uid/pid), what (op and its arguments, cut short), result. */
+  const logChange = (c: Client, op: string, args: unknown, r: Reply) => {
+    if (isReadOnly(op)) return;
+    // built only when the rate limit lets the line through: a churn of updates costs no text
+    changes.line('control', r.ok ? 'info' : 'warn', () => {
+      const who = c.peer ? `uid ${c.peer.uid} pid ${c.peer.pid}` : 'unknown peer';
+      const words = Object.entries(argsForLog(args)).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+      const result = r.ok ? 'ok' : `${r.error?.code}: ${r.error?.message.split('\n')[0]}`;
+      return `${op}${words ? ` ${words}` : ''} by ${who}: ${result}`;
+    }, () => ({ op, args: argsForLog(args), ok: r.ok, ...(c.peer ?? {}), ...(r.ok ? {} : { code: r.error?.code }) }));
+  };
+
   const server = net.createServer((conn) => {
+    const fd = (conn as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    const peer = typeof fd === 'number' && fd >= 0 ? peerCred(fd) : null;
     const c: Client = {
-      conn, chunks: [], size: 0, scanned: 0, lastActive: Date.now(), requestTimer: null, writes: 0, paused: false, closed: false,
+      conn, chunks: [], size: 0, scanned: 0, lastActive: Date.now(), requestTimer: null, writes: 0, paused: false, closed: false, peer,
       closers: [], conn2: { onClose: (f) => { if (c.closed) f(); else c.closers.push(f); } },
     };
     if (clients.size >= lim.maxClients) {
@@ -317,7 +362,14 @@ export async function startControlServer(ctx: Ctx, socketPath: string, opts: Con
     server.close();
     throw fail((e as NodeJS.ErrnoException).code ?? 'EPERM', socketPath, `cannot set its mode (${(e as Error).message})`);
   }
-  server.on('close', () => refusals.close());
+  server.on('close', () => {
+    refusals.close();
+    changes.close();
+  });
+  server.setLimits = (l) => {
+    Object.assign(lim, l);
+    server.maxConnections = lim.maxClients * 4;
+  };
   server.stats = () => {
     let paused = 0;
     for (const c of clients) if (c.paused) paused++;
@@ -351,22 +403,29 @@ export interface Reply {
   error?: { code: string; message: string };
 }
 
-export function handle(ctx: Ctx, line: string, conn?: Conn): Reply {
+export function handle(ctx: Ctx, line: string, done?: (op: string, args: unknown, reply: Reply) => void, conn?: Conn): Reply {
+  const r = handle1(ctx, line, conn);
+  if (done && r.op !== undefined) done(r.op, r.args, r.reply);
+  return r.reply;
+}
+
+function handle1(ctx: Ctx, line: string, conn?: Conn): { op?: string; args?: unknown; reply: Reply } {
+  const reply = (x: Reply, op?: string, args?: unknown) => ({ op, args, reply: x });
   let req: { id?: unknown; op?: unknown; args?: unknown };
   try {
     req = JSON.parse(line);
   } catch {
-    return { id: null, ok: false, error: { code: 'EPROTO', message: 'request is not JSON' } };
+    return reply({ id: null, ok: false, error: { code: 'EPROTO', message: 'request is not JSON' } });
   }
   const id = req?.id ?? null;
   const op = typeof req?.op === 'string' ? req.op : '';
   const fn: Action | undefined = op === 'show.control' ? showControl : OPS.get(op);
-  if (!fn) return { id, ok: false, error: { code: 'ENOSYS', message: `unknown operation ${shorten(JSON.stringify(req?.op) ?? 'undefined')}; known: ${OPERATIONS.join(', ')}` } };
+  if (!fn) return reply({ id, ok: false, error: { code: 'ENOSYS', message: `unknown operation ${shorten(JSON.stringify(req?.op) ?? 'undefined')}; known: ${OPERATIONS.join(', ')}` } });
   const args = req.args && typeof req.args === 'object' && !Array.isArray(req.args) ? (req.args as Record<string, unknown>) : {};
   try {
-    return { id, ok: true, result: fn(ctx, args, conn) };
+    return reply({ id, ok: true, result: fn(ctx, args, conn) }, op, args);
   } catch (e) {
     const code = (e as DpfwdError)?.code ?? 'EINTERNAL';
-    return { id, ok: false, error: { code: typeof code === 'string' ? code : 'EINTERNAL', message: (e as Error)?.message ?? String(e) } };
+    return reply({ id, ok: false, error: { code: typeof code === 'string' ? code : 'EINTERNAL', message: (e as Error)?.message ?? String(e) } }, op, args);
   }
 }

@@ -12,7 +12,7 @@ import { validateConfig } from './validate';
 
 export * from './types';
 export { buildEalArgs } from './eal';
-export { CONFIG_KEYS, DEFAULTS, KEY_CHANGE, LIVE_KEYS, RESTART_KEYS, PORT_LIVE_KEYS, VALID_KEYS, type ChangeMode } from './keys';
+export { CONFIG_KEYS, DEFAULTS, KEY_CHANGE, keyChange, LIVE_KEYS, RESTART_KEYS, PORT_LIVE_KEYS, VALID_KEYS, type ChangeMode } from './keys';
 export { parseLcoreList, MAX_LCORE } from './validate';
 export { LOG_LEVELS } from './keys';
 export { suggestKey } from './kit';
@@ -84,6 +84,11 @@ export function parseConfig(text: string, sourceName: string): Config {
 
 /** Reads and parses a config file. A missing file gets a message saying how to start one. */
 export function loadConfigFile(path: string): Config {
+  return parseConfig(readConfigText(path), path);
+}
+
+/** A config file's text; a missing or unreadable file is an ECONFIG error saying what to do. */
+export function readConfigText(path: string): string {
   let text: string;
   try {
     text = fs.readFileSync(path, 'utf8');
@@ -96,5 +101,5 @@ export function loadConfigFile(path: string): Config {
     if (err.code === 'EISDIR') throw new DpfwdError('ECONFIG', `config file ${path} is a directory; pass the path of a YAML file`);
     throw new DpfwdError('ECONFIG', `cannot read config file ${path}: ${err.message}`);
   }
-  return parseConfig(text, path);
+  return text;
 }

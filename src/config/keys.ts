@@ -4,12 +4,13 @@
  * valid keys and defaults from here, `TopLevelKey` is derived from it, and docs/config.md lists
  * the same rule.
  *
- * Live keys are those the running forwarder changes through the control socket (routes,
- * neighbours, interface addresses, VLAN sub-interfaces); restart keys take effect when dpfwd
- * starts. (A reload that applied live keys as a diff, Snabb-style, would compare two configs by
- * these rows; there is none yet, so there is no diff function either.)
+ * Live keys are those the running forwarder changes without a restart: through the control
+ * socket (routes, neighbours, interface addresses, VLAN sub-interfaces) or by `dpfwd reload`,
+ * which applies the file as a diff (src/forwarder/reload.ts) and refuses a change to a restart
+ * key by its name.
  */
 import { DEFAULT_LCORES } from '../host/cpus';
+import { LOG_DEFAULTS } from '../log';
 
 /** DPDK's log levels, by the names eal.logLevel takes. */
 export const LOG_LEVELS = ['emergency', 'alert', 'critical', 'error', 'warning', 'notice', 'info', 'debug'] as const;
@@ -17,42 +18,65 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export type ChangeMode = 'live' | 'restart';
 
-/** Sections: the change mode of the whole section and its keys with their defaults. */
+/** One row of the table: a key's default (undefined: none, or computed) and its change mode. */
+interface Row<T> { readonly def: T; readonly change: ChangeMode }
+const live = <T>(def: T): Row<T> => ({ def, change: 'live' });
+const restart = <T>(def: T): Row<T> => ({ def, change: 'restart' });
+const none = undefined;
+
+/**
+ * Sections and their keys, one row each: default and change mode. A live key is applied by
+ * `dpfwd reload` (SIGHUP) without a restart; a restart key is refused by reload, naming the key.
+ * List sections (interfaces, routes, neighbours) are live as a whole: reload applies them as a
+ * diff of entries.
+ */
 export const CONFIG_KEYS = {
   eal: {
-    change: 'restart',
-    keys: { lcores: DEFAULT_LCORES, inMemory: true, filePrefix: undefined, args: [] as string[], logLevel: 'notice' as LogLevel, hugepagesMiB: undefined, telemetry: false },
-  },
-  ports: {
-    change: 'restart',
-    keys: { name: undefined, device: undefined, rxQueues: 1, rxDescriptors: 1024, txDescriptors: 1024, mtu: 1500, mac: undefined, address: undefined },
-  },
-  interfaces: { change: 'live', keys: { name: undefined, port: undefined, vlan: undefined, address: undefined, mtu: undefined } },
-  workers: { change: 'restart', keys: { lcore: undefined, rx: undefined } },
-  fib: { change: 'restart', keys: { maxRoutes: 1048576, tbl8Groups: undefined, maxNexthops: 65536, maxGroups: 1024 } },
-  routes: { change: 'live', keys: { prefix: undefined, via: undefined, port: undefined, blackhole: false, nexthops: undefined } },
-  neighbors: { change: 'live', keys: { address: undefined, mac: undefined, port: undefined } },
-  metrics: {
-    change: 'restart',
-    keys: { listen: '127.0.0.1:9450', maxConnections: 64, headersTimeoutMs: 10000, requestTimeoutMs: 30000, keepAliveTimeoutMs: 65000, idleTimeoutMs: 120000 },
-  },
-  control: {
-    change: 'restart',
     keys: {
-      socket: '/run/dpfwd/dpfwd.sock', mode: 0o660, maxClients: 64, maxRequestBytes: 64 * 1048576, maxBufferedBytes: 256 * 1048576,
-      maxReplyBacklogBytes: 1048576, requestTimeoutMs: 30000, idleTimeoutMs: 300000,
+      lcores: restart(DEFAULT_LCORES), inMemory: restart(true), filePrefix: restart(none), args: restart([] as string[]), logLevel: restart('notice' as LogLevel),
+      hugepagesMiB: restart(none), telemetry: restart(false),
     },
   },
-  punt: { change: 'restart', keys: { rate: 10000, burst: 256, maxWaitMs: 1000 } },
-  icmp: { change: 'live', keys: { unreachable: true, rateLimit: 1000, burst: 50 } },
-  arp: {
-    change: 'live',
-    keys: { reachableMs: 30000, staleMs: 60000, retransmitMs: 1000, probes: 3, queueLen: 4, maxEntries: 4096, maxIncomplete: 256, newPerSecond: 100, lockMs: 1000 },
+  ports: {
+    keys: {
+      name: restart(none), device: restart(none), rxQueues: restart(1), rxDescriptors: restart(1024), txDescriptors: restart(1024), mtu: restart(1500), mac: restart(none),
+      address: live(none),
+    },
   },
-  mempool: { change: 'restart', keys: { mbufs: 0, cacheSize: 256 } },
-  capture: { change: 'restart', keys: { ringSize: 2048, mbufs: 8191, maxSnaplen: 65535, leaseMs: 5000, readBytes: 1048576 } },
+  interfaces: { keys: { name: live(none), port: live(none), vlan: live(none), address: live(none), mtu: live(none) } },
+  workers: { keys: { lcore: restart(none), rx: restart(none) } },
+  fib: { keys: { maxRoutes: restart(1048576), tbl8Groups: restart(none), maxNexthops: restart(65536), maxGroups: restart(1024) } },
+  routes: { keys: { prefix: live(none), via: live(none), port: live(none), blackhole: live(false), nexthops: live(none) } },
+  neighbors: { keys: { address: live(none), mac: live(none), port: live(none) } },
+  metrics: {
+    keys: {
+      listen: restart('127.0.0.1:9450'), maxConnections: live(64), headersTimeoutMs: live(10000), requestTimeoutMs: live(30000), keepAliveTimeoutMs: live(65000),
+      idleTimeoutMs: live(120000),
+    },
+  },
+  control: {
+    keys: {
+      socket: restart('/run/dpfwd/dpfwd.sock'), mode: restart(0o660), maxClients: live(64), maxRequestBytes: live(64 * 1048576), maxBufferedBytes: live(256 * 1048576),
+      maxReplyBacklogBytes: live(1048576), requestTimeoutMs: live(30000), idleTimeoutMs: live(300000),
+    },
+  },
+  // rate and burst are the workers' token bucket in C, sized at start
+  punt: { keys: { rate: restart(10000), burst: restart(256), maxWaitMs: live(1000) } },
+  icmp: { keys: { unreachable: live(true), rateLimit: live(1000), burst: live(50) } },
+  arp: {
+    keys: {
+      reachableMs: live(30000), staleMs: live(60000), retransmitMs: live(1000), probes: live(3), queueLen: live(4),
+      // the next-hop budget of learned neighbours, fixed in the RIB at start
+      maxEntries: restart(4096),
+      maxIncomplete: live(256), newPerSecond: live(100), lockMs: live(1000),
+    },
+  },
+  mempool: { keys: { mbufs: restart(0), cacheSize: restart(256) } },
+  // read when a capture starts, but its pool and rings are sized then: one mode for the section
+  capture: { keys: { ringSize: restart(2048), mbufs: restart(8191), maxSnaplen: restart(65535), leaseMs: restart(5000), readBytes: restart(1048576) } },
   /** the Linux control-plane path (docs/linux.md): mirror interfaces in a namespace, route sync */
-  linux: { change: 'restart', keys: { netns: undefined, mirror: false, queueLen: 1000, sync: undefined } },
+  linux: { keys: { netns: restart(none), mirror: restart(false), queueLen: restart(1000), sync: restart(none) } },
+  log: { keys: { level: live(LOG_DEFAULTS.level), format: live(LOG_DEFAULTS.format), rateLimit: live(LOG_DEFAULTS.rateLimit) } },
 } as const;
 
 /** linux.sync's keys and defaults (enabled: default true when a mirror is on). */
@@ -87,32 +111,50 @@ export const VALID_KEYS = {
   capture: keysOf('capture'),
   linux: keysOf('linux'),
   sync: Object.keys(LINUX_SYNC_KEYS),
+  log: keysOf('log'),
 } as const satisfies Record<string, readonly string[]>;
 
-type Defaults<S extends Section> = { readonly [K in keyof (typeof CONFIG_KEYS)[S]['keys'] as (typeof CONFIG_KEYS)[S]['keys'][K] extends undefined ? never : K]: (typeof CONFIG_KEYS)[S]['keys'][K] };
+type Keys<S extends Section> = (typeof CONFIG_KEYS)[S]['keys'];
+type Defaults<S extends Section> = { readonly [K in keyof Keys<S> as Keys<S>[K] extends Row<undefined> ? never : K]: Keys<S>[K] extends Row<infer T> ? T : never };
+
+function defaultsOf<S extends Section>(s: S): Defaults<S> {
+  const out: Record<string, unknown> = {};
+  for (const [k, row] of Object.entries(CONFIG_KEYS[s].keys) as [string, Row<unknown>][]) if (row.def !== undefined) out[k] = row.def;
+  return out as Defaults<S>;
+}
 
 /** The defaults of every key that has one, by section (ports' under `port`). */
 export const DEFAULTS = {
-  eal: CONFIG_KEYS.eal.keys as Defaults<'eal'>,
-  port: CONFIG_KEYS.ports.keys as Defaults<'ports'>,
-  fib: CONFIG_KEYS.fib.keys as Defaults<'fib'>,
-  metrics: CONFIG_KEYS.metrics.keys as Defaults<'metrics'>,
-  control: CONFIG_KEYS.control.keys as Defaults<'control'>,
-  punt: CONFIG_KEYS.punt.keys as Defaults<'punt'>,
-  icmp: CONFIG_KEYS.icmp.keys as Defaults<'icmp'>,
-  arp: CONFIG_KEYS.arp.keys as Defaults<'arp'>,
-  mempool: CONFIG_KEYS.mempool.keys as Defaults<'mempool'>,
-  linux: CONFIG_KEYS.linux.keys as Defaults<'linux'>,
-  capture: CONFIG_KEYS.capture.keys as Defaults<'capture'>,
+  eal: defaultsOf('eal'),
+  port: defaultsOf('ports'),
+  fib: defaultsOf('fib'),
+  metrics: defaultsOf('metrics'),
+  control: defaultsOf('control'),
+  punt: defaultsOf('punt'),
+  icmp: defaultsOf('icmp'),
+  arp: defaultsOf('arp'),
+  mempool: defaultsOf('mempool'),
+  linux: defaultsOf('linux'),
+  capture: defaultsOf('capture'),
+  log: defaultsOf('log'),
 };
 
-/** Per top-level key. `ports` is restart except `ports[].address`, which is live (see PORT_LIVE_KEYS). */
+/** The change mode of `section.key` (a list section's entry keys: `routes.via`). */
+export function keyChange(section: Section, key: string): ChangeMode {
+  const row = (CONFIG_KEYS[section].keys as Record<string, Row<unknown>>)[key];
+  return row ? row.change : 'restart';
+}
+
+/** Per top-level key: live when every key in it is live, else restart (ports: see PORT_LIVE_KEYS). */
 export const KEY_CHANGE: Readonly<Record<TopLevelKey, ChangeMode>> = Object.fromEntries(
-  sections.map((s) => [s, CONFIG_KEYS[s].change]),
+  sections.map((s) => [s, keysOf(s).every((k) => keyChange(s, k) === 'live') ? 'live' : 'restart']),
 ) as Record<TopLevelKey, ChangeMode>;
 
 /** Keys inside a port that change live. */
-export const PORT_LIVE_KEYS: readonly string[] = ['address'];
+export const PORT_LIVE_KEYS: readonly string[] = keysOf('ports').filter((k) => keyChange('ports', k) === 'live');
 
-export const LIVE_KEYS: readonly string[] = sections.flatMap((s) => (s === 'ports' ? PORT_LIVE_KEYS.map((k) => `ports[].${k}`) : KEY_CHANGE[s] === 'live' ? [s] : []));
+/** Whole live sections by name; the live keys of other sections as `section.key` (`ports[].address`). */
+export const LIVE_KEYS: readonly string[] = sections.flatMap((s) => (KEY_CHANGE[s] === 'live' ? [s]
+  : keysOf(s).filter((k) => keyChange(s, k) === 'live').map((k) => (s === 'ports' ? `ports[].${k}` : `${s}.${k}`))));
+/** Sections with at least one key that needs a restart. */
 export const RESTART_KEYS: readonly string[] = sections.filter((k) => KEY_CHANGE[k] === 'restart');

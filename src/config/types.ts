@@ -253,6 +253,9 @@ export interface LinuxConfig {
   queueLen: number;
   sync: LinuxSyncConfig;
 }
+/** `log:` — the logger's settings (src/log.ts); `--log-level`/`--log-format` override them. */
+export type LogConfig = LogSettings;
+import type { LogSettings } from '../log';
 
 export interface Config {
   /** where it came from (a path, or a name given to parseConfig) */
@@ -276,6 +279,7 @@ export interface Config {
   mempool: MempoolConfig;
   capture: CaptureConfig;
   linux: LinuxConfig;
+  log: LogConfig;
   /** things that are valid but probably not what was meant; log them at start */
   warnings: string[];
 }

@@ -17,6 +17,7 @@ import { IFACE_NAME_RE, parsePrefixWord, PORT_NAME_RE, RouteEntry, RouteError, r
 import { DEVICE_HELP, DeviceKind, parseDevice } from '../net/device';
 import { DEFAULTS, LINUX_SYNC_KEYS, LOG_LEVELS, VALID_KEYS } from './keys';
 import { protocolNumber, RT_PROTOCOLS, RT_TABLES } from '../routing/sync';
+import { LEVELS, LOG_FORMATS } from '../log';
 import { child, Ctx, got, Path, SourceOf } from './kit';
 export type { Path, SourceOf } from './kit';
 import { mempoolSize } from './mempool';
@@ -34,6 +35,7 @@ import type {
   CaptureConfig,
   LinuxConfig,
   LogLevel,
+  LogConfig,
   MempoolConfig,
   MetricsConfig,
   NeighborConfig,
@@ -766,6 +768,21 @@ function validateArp(c: Ctx, v: unknown, fib: FibConfig): ArpConfig {
   };
 }
 
+function validateLog(c: Ctx, v: unknown): LogConfig {
+  const o = c.map('log', v, KEYS.log) ?? {};
+  const pick = <T extends string>(path: string, x: unknown, valid: readonly T[], def: T): T => {
+    if (x === undefined) return def;
+    if (typeof x === 'string' && (valid as readonly string[]).includes(x)) return x as T;
+    c.err(path, `expected one of ${valid.join(', ')}, got ${got(x)}`);
+    return def;
+  };
+  return {
+    level: pick('log.level', o.level, LEVELS, DEFAULTS.log.level),
+    format: pick('log.format', o.format, LOG_FORMATS, DEFAULTS.log.format),
+    rateLimit: c.int('log.rateLimit', o.rateLimit, DEFAULTS.log.rateLimit, 1, 100000, { unit: 'lines/s per kind' }),
+  };
+}
+
 function validateMempool(c: Ctx, v: unknown): MempoolConfig {
   const o = c.map('mempool', v, KEYS.mempool) ?? {};
   const mbufs = o.mbufs === 0 ? 0 : c.int('mempool.mbufs', o.mbufs, DEFAULTS.mempool.mbufs, 1023, 2 ** 31 - 1);
@@ -876,6 +893,7 @@ export function validateConfig(raw: unknown, source: string, sourceOf: SourceOf 
     mempool: validateMempool(c, top.mempool),
     capture: validateCapture(c, top.capture),
     linux: validateLinux(c, top.linux, ports),
+    log: validateLog(c, top.log),
     warnings: c.warnings,
   };
   if (c.errors.length === 0 && config.mempool.mbufs > 0) {

@@ -6,6 +6,7 @@
 import type { ArpConfig, IcmpConfig } from '../config/types';
 import type { Punted } from '../dataplane';
 import { DpfwdError } from '../errors';
+import { Level, rootLogger } from '../log';
 import { formatMac, Mac, readMac, writeMac } from '../net/mac';
 import type { Interfaces } from '../routing/interfaces';
 import type { Rib, RouteView } from '../routing/rib';
@@ -16,6 +17,8 @@ import {
   IPPROTO_ICMP, IPPROTO_UDP, ICMP_ECHO_REQUEST,
 } from '../packet';
 import { formatIPv4, networkOf, parseIPv4, prefixContains, readIPv4 } from '../net/ipv4';
+
+const cpLog = rootLogger.child('controlplane');
 
 export interface ControlPlaneCounters {
   icmpSent: Record<string, number>;
@@ -50,6 +53,8 @@ export interface ControlPlaneDeps {
   config: { icmp: IcmpConfig; arp: ArpConfig };
   /** Linux mirror interfaces (./mirrors.ts), when linux.mirror is on: what dpfwd does not answer goes up */
   mirrors?: MirrorSink;
+  /** neighbour state changes, for the log (the forwarder rate-limits them) */
+  neighborEvent?: (level: Level, msg: string, fields: Record<string, unknown>) => void;
 }
 
 /** Where frames for Linux go (Mirrors satisfies it). */
@@ -76,6 +81,15 @@ export class ControlPlane {
         for (const p of packets) this.icmpHostUnreachable(p);
         this.retryMember(e);
       },
+      state: (e, from, to) => {
+        if (!d.neighborEvent) return;
+        // static entries (config, CLI, reload) coming and going are info; what ARP does on a link
+        // (learning, ageing, failing) is debug, as routine as Linux finds it (it logs none of it)
+        const routine = from !== 'PERMANENT' && to !== 'PERMANENT';
+        const mac = e.mac === null ? undefined : formatMac(e.mac);
+        d.neighborEvent(routine ? 'debug' : 'info', `neighbour ${formatIPv4(e.addr)} on ${d.ifaces.name(e.iface)}: ${from} -> ${to}${mac && to !== 'NONE' ? ` lladdr ${mac}` : ''}`,
+          { neighbor: formatIPv4(e.addr), iface: d.ifaces.name(e.iface), from, to, ...(mac ? { lladdr: mac } : {}) });
+      },
     });
   }
 
@@ -85,7 +99,7 @@ export class ControlPlane {
         try {
           this.onPunt(f.iface, f.kind, f.data);
         } catch (e) {
-          process.stderr.write(`dpfwd: control plane: ${this.kinds[f.kind]} packet on ${this.d.ifaces.name(f.iface)}: ${(e as Error).message}\n`);
+          cpLog.error(`control plane: ${this.kinds[f.kind]} packet on ${this.d.ifaces.name(f.iface)}: ${(e as Error).message}`);
         }
       }
     });

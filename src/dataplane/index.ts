@@ -91,6 +91,18 @@ export function explainEalError(e: unknown): DpfwdError {
   return new DpfwdError(code === 'EDPDK' ? 'EAL_INIT' : code, `DPDK EAL initialisation failed: ${why}.${log ? `\n  DPDK said: ${log}` : ''}`);
 }
 
+/**
+ * The pid, uid and gid of the process at the other end of a UNIX socket (SO_PEERCRED), or null
+ * when the addon cannot tell (not a UNIX socket, or the addon not built).
+ */
+export function peerCred(fd: number): { pid: number; uid: number; gid: number } | null {
+  try {
+    return loadNative().peerCred(fd);
+  } catch {
+    return null;
+  }
+}
+
 export class Dataplane {
   private readonly n: NativeAddon;
   private view: BigUint64Array | null = null;
@@ -177,6 +189,26 @@ export class Dataplane {
   /** The punt path's liveness per worker, computed now (no timer anywhere). */
   puntStatus(): NativePuntStatus[] {
     return this.n.puntStatus();
+  }
+
+  /**
+   * DPDK's log lines from now on to `takeLog` instead of stderr, so that they reach the
+   * forwarder's logger (src/log.ts) in its format.
+   */
+  forwardLog(on: boolean): void {
+    this.n.logForward(on);
+  }
+
+  /** DPDK's log lines since the last call, each with its level (1 emergency … 8 debug); `dropped` bytes did not fit. */
+  takeLog(): { lines: { level: number; text: string }[]; dropped: number } {
+    const { text, dropped } = this.n.logTake();
+    const lines: { level: number; text: string }[] = [];
+    for (const chunk of text.split('\x01')) {
+      if (!chunk) continue;
+      const level = Number(chunk[0]) || 8;
+      for (const l of chunk.slice(1).split('\n')) if (l.trim()) lines.push({ level, text: l.trimEnd() });
+    }
+    return { lines, dropped };
   }
 
   portInfo(i: number): NativePortInfo {

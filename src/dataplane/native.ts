@@ -102,6 +102,9 @@ export interface NativeAddon {
   counters(): { buffer: ArrayBuffer; layout: NativeCounterLayout };
   tscHz(): number;
   logTail(): string;
+  logForward(on: boolean): void;
+  logTake(): { text: string; dropped: number };
+  peerCred(fd: number): { pid: number; uid: number; gid: number } | null;
   puntListen(cb: (frames: NativePunted[]) => void): void;
   inject(iface: number, frame: Buffer): void;
   puntStatus(): NativePuntStatus[];

@@ -21,8 +21,41 @@ import { ControlPlane } from '../controlplane';
 import { Mirrors } from '../controlplane/mirrors';
 
 import { RouteSync } from '../routing/sync';
+import { parseConfig, readConfigText } from '../config';
+import { Level, Logger as Log, RateLimit, rootLogger } from '../log';
+import {
+  applyDiff, diffCounts, reloadRefusal, restartRefusal, diffLines, diffState, renderRunning, restartProblems, runtimeOnlyRemoved, RunState, settingChanges, StateDiff, stateOfConfig, stateOfRunning,
+} from './reload';
 
 export type Logger = (msg: string) => void;
+
+/** How often the forwarder looks at link states (and takes DPDK's log lines written meanwhile). */
+export const LINK_POLL_MS = 1000;
+
+/** DPDK's levels 1 (emergency) … 8 (debug) as the logger's. */
+function dpdkLevel(l: number): Level {
+  return l <= 4 ? 'error' : l === 5 ? 'warn' : l <= 7 ? 'info' : 'debug';
+}
+
+/** What a reload (or its dry run, `config diff`) finds: restart keys that differ, live changes. */
+export interface ReloadPlan {
+  file: string;
+  /** `key: old → new needs a restart (restart to apply)`, one per restart-only key that differs */
+  restart: string[];
+  /** live settings that differ (`icmp.rateLimit`) */
+  settings: string[];
+  diff: StateDiff;
+  /** one line per entry: `- route …` (goes), `+ route …` (comes) */
+  lines: string[];
+}
+
+export interface ReloadReport {
+  file: string;
+  changed: Record<'routes' | 'addresses' | 'neighbors' | 'interfaces', { added: number; removed: number; changed: number }>;
+  settings: string[];
+  /** entries made at run time (CLI) that the file does not have: removed, the file is the truth */
+  cliChangesDropped: string[];
+}
 
 /**
  * The longest frame a port's PMD may have cut short (rx_truncated, docs/kernel-ports.md), or 0
@@ -164,9 +197,29 @@ export class Forwarder {
   ports: PortState[] = [];
   startedAt = 0;
   private stopped = false;
+  /** the text and config of the file last applied (at start, then by each reload) */
+  fileText = '';
+  fileConfig: Config;
+  /** addresses taken from Multus' network-status at start, per port (a reload keeps them) */
+  private readonly nsAddresses = new Map<string, string[]>();
+  private linkTimer: NodeJS.Timeout | null = null;
+  private readonly linkUp = new Map<number, boolean>();
+  /** called with the new config after a reload changed live settings (control, metrics and log limits) */
+  readonly onSettings: ((c: Config) => void)[] = [];
+  private readonly events: RateLimit;
 
-  constructor(readonly config: Config, private readonly log: Logger = (m) => process.stderr.write(`dpfwd: ${m}\n`)) {
+  constructor(readonly config: Config, private readonly log: Logger = rootLogger.child('forwarder').fn(), private readonly logger: Log = rootLogger) {
     this.dp = new Dataplane();
+    this.fileConfig = config;
+    this.events = new RateLimit(logger.child('neighbor'));
+  }
+
+  /** DPDK's log lines written since the last call, through the logger (component dpdk). */
+  takeDpdkLog(): void {
+    const { lines, dropped } = this.dp.takeLog();
+    const l = this.logger.child('dpdk');
+    for (const x of lines) l.log(dpdkLevel(x.level), x.text);
+    if (dropped) l.warn(`${dropped} bytes of DPDK log did not fit the ${65536}-byte buffer between two reads and were lost`);
   }
 
   /** Starts everything; on failure nothing is left running and the error says why. */
@@ -184,9 +237,12 @@ export class Forwarder {
 
     const args = buildEalArgs(c, devices);
     this.log(`EAL arguments: ${args.slice(1).join(' ')}`);
+    this.dp.forwardLog(true);
     try {
       this.dp.ealInit(args);
+      this.takeDpdkLog();
     } catch (e) {
+      this.takeDpdkLog();
       if (c.eal.args.length && /rejected its arguments/.test((e as Error).message)) {
         throw new DpfwdError((e as DpfwdError).code, `${(e as Error).message}\n  eal.args adds: ${c.eal.args.join(' ')}`);
       }
@@ -234,13 +290,14 @@ export class Forwarder {
       this.rib = new Rib(this.dp, this.ifaces, c.fib.maxNexthops, c.arp.maxEntries, c.fib.maxGroups);
       this.program();
       if (Object.keys(c.linux.mirrors).length) this.openMirrors();
-      this.cp = new ControlPlane({ punt: this.dp, rib: this.rib, ifaces: this.ifaces, config: c, mirrors: this.mirrors });
+      this.cp = new ControlPlane({ punt: this.dp, rib: this.rib, ifaces: this.ifaces, config: c, mirrors: this.mirrors, neighborEvent: (lv, m, f) => this.neighborEvent(lv, m, f) });
       this.observe = new Observer({
         dp: this.dp, ports: this.ports, ifaceName: (i) => this.ifaces.get(i)?.name ?? `iface ${i}`,
         lookup: (a) => this.rib.lookup(a), config: c.capture, log: this.log,
       });
       this.dp.launch();
       this.cp.start();
+      this.takeDpdkLog();
       if (c.linux.sync.enabled) {
         const s = c.linux.sync;
         const aliases = Object.fromEntries(Object.entries(c.linux.mirrors).filter(([port, name]) => port !== name).map(([port, name]) => [name, port]));
@@ -257,6 +314,7 @@ export class Forwarder {
       this.sync?.stop();
       this.cp?.stop();
       this.dp.stop();
+      this.takeDpdkLog();
       if ((e as DpfwdError).code === 'ENOMEM' && c.eal.hugepagesMiB !== undefined) {
         throw new DpfwdError('ENOMEM', `${(e as Error).message}; eal.hugepagesMiB caps DPDK at ${c.eal.hugepagesMiB} MiB: raise or remove it`);
       }
@@ -265,6 +323,102 @@ export class Forwarder {
     this.startedAt = Date.now();
     for (const w of c.workers) this.log(`worker lcore ${w.lcore}: rx ${w.rx.map((r) => `${r.port}/${r.queue}`).join(' ')}`);
     this.log(`forwarding: ${c.ports.length} ports, ${c.workers.length} workers, ${this.rib.routeCount} routes`);
+    this.watchLinks();
+  }
+
+  /**
+   * Link up/down, logged as it changes: every LINK_POLL_MS the main thread reads each port's
+   * link (rte_eth_link_get_nowait, no wait) and takes DPDK's pending log lines. Workers never see it.
+   */
+  private watchLinks(): void {
+    const l = this.logger.child('link');
+    const look = () => {
+      for (const p of this.ports) {
+        let up: boolean;
+        try {
+          up = this.dp.portInfo(p.index).linkUp;
+        } catch {
+          continue;
+        }
+        const was = this.linkUp.get(p.index);
+        this.linkUp.set(p.index, up);
+        if (was === undefined) l.info(`port ${p.name}: link ${up ? 'up' : 'down'}`, { port: p.name, link: up ? 'up' : 'down' });
+        else if (was !== up) l.log(up ? 'info' : 'warn', `port ${p.name}: link ${up ? 'up' : 'down'} (was ${was ? 'up' : 'down'})`, { port: p.name, link: up ? 'up' : 'down' });
+      }
+      this.takeDpdkLog();
+    };
+    look();
+    this.linkTimer = setInterval(look, LINK_POLL_MS);
+    this.linkTimer.unref();
+  }
+
+  /** A neighbour's state change, rate-limited (log.rateLimit lines/s; the rest summed each second). */
+  neighborEvent(level: Level, msg: string, fields: Record<string, unknown>): void {
+    this.events.line('neighbor', level, msg, fields);
+  }
+
+  // ---- reload and saved state (src/forwarder/reload.ts) ----
+
+  private running(): RunState {
+    return stateOfRunning({ rib: this.rib, ifaces: this.ifaces, cp: this.cp, dp: this.dp });
+  }
+
+  /** The running configuration as YAML (the last file applied plus run-time changes). */
+  runningConfig(): string {
+    return renderRunning(this.fileText, this.fileConfig, this.running());
+  }
+
+  /** Reads and validates the config file (throws ConfigError naming every problem); running → file. */
+  planReload(text?: string): ReloadPlan & { next: Config; text: string } {
+    const file = this.config.source;
+    if (text === undefined) text = readConfigText(file);
+    const next = parseConfig(text, file);
+    const diff = diffState(this.running(), stateOfConfig(next, this.nsAddresses));
+    return { file, restart: restartProblems(this.config, next), settings: settingChanges(this.fileConfig, next), diff, lines: diffLines(diff), next, text };
+  }
+
+  /**
+   * `dpfwd reload` and SIGHUP: the file's changes, applied live, all or nothing (see reload.ts).
+   * Refused whole (ERESTART) when a restart-only key differs, naming each.
+   */
+  reload(): ReloadReport {
+    const l = this.logger.child('reload');
+    let plan: ReturnType<Forwarder['planReload']>;
+    try {
+      plan = this.planReload();
+      if (plan.restart.length) {
+        throw restartRefusal(plan.file, plan.restart);
+      }
+      applyDiff({ rib: this.rib, ifaces: this.ifaces, cp: this.cp, dp: this.dp }, plan.diff);
+    } catch (e) {
+      const err = reloadRefusal(e);
+      l.error(err.message);
+      throw err;
+    }
+    const dropped = runtimeOnlyRemoved(plan.diff, stateOfConfig(this.fileConfig, this.nsAddresses));
+    this.applySettings(plan.next);
+    this.fileText = plan.text;
+    this.fileConfig = plan.next;
+    const report: ReloadReport = { file: plan.file, changed: diffCounts(plan.diff), settings: plan.settings, cliChangesDropped: dropped };
+    const n = (k: keyof ReloadReport['changed']) => `${k} +${report.changed[k].added} -${report.changed[k].removed} ~${report.changed[k].changed}`;
+    l.info(`reloaded ${plan.file}: ${n('routes')}, ${n('addresses')}, ${n('neighbors')}, ${n('interfaces')}; settings: ${plan.settings.join(' ') || 'none'}` +
+      (dropped.length ? `; ${dropped.length} run-time change(s) not in the file removed (the file is the truth; dpfwd config save keeps them)` : ''), { ...report });
+    return report;
+  }
+
+  /** Live settings of a reloaded config: in place, so every holder of the sections sees them. */
+  private applySettings(next: Config): void {
+    const c = this.config;
+    Object.assign(c.icmp, next.icmp);
+    this.cp.icmp.setLimits(next.icmp.rateLimit, next.icmp.burst);
+    Object.assign(c.arp, next.arp);
+    c.punt.maxWaitMs = next.punt.maxWaitMs;
+    const { listen: _l, ...metricsLimits } = next.metrics;
+    Object.assign(c.metrics, metricsLimits);
+    const { socket: _s, mode: _m, ...controlLimits } = next.control;
+    Object.assign(c.control, controlLimits);
+    Object.assign(c.log, next.log);
+    for (const f of this.onSettings) f(c);
   }
 
   /**
@@ -290,6 +444,7 @@ export class Forwarder {
         if (conflict) throw new DpfwdError('ECONFIG', `ports[${i}].address: ${conflict}`);
         p.addresses.push(addr);
         parsedOf(p).addresses.push(parseInterfaceAddress(addr));
+        this.nsAddresses.set(p.name, [...(this.nsAddresses.get(p.name) ?? []), addr]);
         taken.push({ port: p.name, addr });
         this.log(`port ${p.name}: address ${addr} from ${file}`);
       }
@@ -346,8 +501,13 @@ export class Forwarder {
     this.stopped = true;
     this.observe?.close();
     this.sync?.stop();
+    if (this.linkTimer) clearInterval(this.linkTimer);
+    this.events.close();
     this.cp?.stop();
     this.mirrors?.close();
     this.dp.cleanup();
+    try {
+      this.takeDpdkLog();
+    } catch { /* the addon is gone: nothing to take */ }
   }
 }

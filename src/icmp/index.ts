@@ -10,9 +10,21 @@ import { buildIcmpError, buildIcmpEchoReply, ICMP_DEST_UNREACH, ICMP_TIME_EXCEED
 export class TokenBucket {
   private tokens: number;
   private last: number;
-  constructor(private readonly rate: number, private readonly burst: number, private readonly now = () => Date.now()) {
+  constructor(private rate: number, private burst: number, private readonly now = () => Date.now()) {
     this.tokens = burst;
     this.last = now();
+  }
+  /** New rate and burst (a reload); tokens above the new burst are dropped. */
+  set(rate: number, burst: number): void {
+    this.take0();
+    this.rate = rate;
+    this.burst = burst;
+    this.tokens = Math.min(this.tokens, burst);
+  }
+  private take0(): void {
+    const t = this.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((t - this.last) * this.rate) / 1000);
+    this.last = t;
   }
   take(): boolean {
     const t = this.now();
@@ -43,6 +55,11 @@ export class Icmp {
     private readonly send: (port: number, frame: Buffer) => boolean,
   ) {
     this.bucket = new TokenBucket(rate, burst);
+  }
+
+  /** icmp.rateLimit and icmp.burst changed by a reload. */
+  setLimits(rate: number, burst: number): void {
+    this.bucket.set(rate, burst);
   }
 
   private sent(type: number): void {

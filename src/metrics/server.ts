@@ -11,6 +11,7 @@
  * no request in progress; header, request, keep-alive and idle timeouts. Every refusal is counted
  * (dpfwd_metrics_refused_total) and logged rate-limited.
  */
+import { rootLogger } from '../log';
 import * as http from 'http';
 import { AddressInfo, Socket } from 'net';
 import { DpfwdError } from '../errors';
@@ -44,6 +45,8 @@ export interface MetricsServer {
   address: { host: string; port: number };
   url: string;
   close(): Promise<void>;
+  /** New limits (a reload): the timeouts apply to requests from now on, maxConnections at once. */
+  setLimits(l: Partial<MetricsLimits>): void;
 }
 
 function hostPort(host: string, port: number): string {
@@ -51,7 +54,7 @@ function hostPort(host: string, port: number): string {
 }
 
 export async function startMetricsServer(src: MetricsSource, metrics: Metrics, listen: { host: string; port: number }, limits: Partial<MetricsLimits> = {},
-  log: Logger = (m) => process.stderr.write(`dpfwd: ${m}\n`)): Promise<MetricsServer> {
+  log: Logger = rootLogger.child('metrics').fn('warn')): Promise<MetricsServer> {
   const lim: MetricsLimits = { ...METRICS_LIMITS, ...limits };
   const refusals = new Refusals<MetricsRefusal>(`metrics ${hostPort(listen.host, listen.port)}`, METRICS_REFUSALS, log);
   metrics.httpRefused = () => ({ ...refusals.counts });
@@ -145,5 +148,12 @@ export async function startMetricsServer(src: MetricsSource, metrics: Metrics, l
       server.close(() => resolve());
       server.closeAllConnections();
     }),
+    setLimits: (l) => {
+      Object.assign(lim, l);
+      server.headersTimeout = lim.headersTimeoutMs;
+      server.requestTimeout = lim.requestTimeoutMs;
+      server.keepAliveTimeout = lim.keepAliveTimeoutMs;
+      server.timeout = lim.idleTimeoutMs;
+    },
   };
 }

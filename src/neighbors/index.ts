@@ -31,6 +31,7 @@
  * The packets that triggered resolution are held (up to arp.queueLen per neighbour) and sent
  * once the MAC is known; beyond that they stay dropped (counted as neighbor_unresolved).
  */
+import { rootLogger } from '../log';
 import { ArpConfig } from '../config/types';
 import { DpfwdError } from '../errors';
 import { formatIPv4 } from '../net/ipv4';
@@ -72,6 +73,11 @@ export interface NeighIo {
   flush(entry: NeighEntry, packets: Buffer[]): void;
   /** Resolution failed: the held packets are dropped (ICMP host unreachable is the caller's choice). */
   failed(entry: NeighEntry, packets: Buffer[]): void;
+  /**
+   * An entry changed state (`to` 'NONE': it went). For the log; the caller rate-limits, since a
+   * hostile host can make entries change as fast as ARP arrives.
+   */
+  state?(entry: NeighEntry, from: NextHop['state'], to: NextHop['state']): void;
 }
 
 type Counts<K extends string> = Record<K, number>;
@@ -98,7 +104,7 @@ export class Neighbors {
     private readonly cfg: ArpConfig,
     private readonly io: NeighIo,
     private readonly now = () => Date.now(),
-    private readonly log: (msg: string) => void = (m) => process.stderr.write(`dpfwd: ${m}\n`),
+    private readonly log: (msg: string) => void = rootLogger.child('neighbor').fn('warn'),
     private readonly summaryMs = SUMMARY_MS,
   ) {}
 
@@ -133,8 +139,10 @@ export class Neighbors {
     e.due = 0;
     if (e.state === 'INCOMPLETE' && state !== 'INCOMPLETE') this.incomplete--;
     if (e.state !== 'INCOMPLETE' && state === 'INCOMPLETE') this.incomplete++;
+    const from = e.state;
     if (state !== e.state) e.updated = this.now();
     e.state = state;
+    if (from !== state) this.io.state?.(e, from, state);
     switch (state) {
       case 'INCOMPLETE':
       case 'STALE':
@@ -202,11 +210,13 @@ export class Neighbors {
     // given up for room, not found unreachable: its held packets go without an ICMP error
     this.stats.queueDropped += e.queue.length;
     e.queue = [];
+    const from = e.state;
     try {
       this.rib.delNeighbor(e.addr);
     } catch (err) {
       this.log(`neighbour ${formatIPv4(e.addr)}: ${(err as Error).message}`);
     }
+    this.io.state?.(e, from, 'NONE');
   }
 
   // ---- budgets ----
@@ -401,7 +411,9 @@ export class Neighbors {
     this.rib.setNeighbor(addr, port, mac, true);
     const e = this.rib.getNeighbor(addr)!;
     this.release(e);
+    const from = e.state;
     e.state = 'PERMANENT';
+    if (from !== 'PERMANENT') this.io.state?.(e, from, 'PERMANENT');
     e.probes = 0;
     e.updated = this.now();
     const held = e.queue;
@@ -425,7 +437,9 @@ export class Neighbors {
     this.release(e);
     this.stats.queueDropped += e.queue.length;
     e.queue = [];
+    const from = e.state;
     this.rib.delNeighbor(addr);
+    this.io.state?.(e, from, 'NONE');
   }
 
   stop(): void {

@@ -31,15 +31,16 @@ export interface Running {
 
 /**
  * Starts a forwarder from a config object; resolves when its control socket answers. `nodeArgs`
- * go to node before the script (the scale bench's --trace-gc, --expose-gc, --require).
+ * go to node before the script (the scale bench's --trace-gc, --expose-gc, --require), `runArgs`
+ * after `dpfwd run --config FILE` (--log-format json). The file is `dir`/dpfwd.yaml.
  */
-export async function startForwarder(config: Record<string, unknown>, opts: { dir?: string; timeoutMs?: number; nodeArgs?: string[] } = {}): Promise<Running> {
+export async function startForwarder(config: Record<string, unknown>, opts: { dir?: string; timeoutMs?: number; nodeArgs?: string[]; runArgs?: string[] } = {}): Promise<Running> {
   const dir = opts.dir ?? tmpDir('fwd');
   const socket = path.join(dir, 'dpfwd.sock');
   const cfg = { metrics: { listen: false }, ...config, control: { socket } };
   const file = path.join(dir, 'dpfwd.yaml');
   fs.writeFileSync(file, stringify(cfg));
-  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), DPFWD, 'run', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), DPFWD, 'run', '--config', file, ...(opts.runArgs ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   proc.stderr!.setEncoding('utf8');
   proc.stderr!.on('data', (d: string) => { err += d; });

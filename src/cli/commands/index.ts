@@ -2,10 +2,12 @@ import type { CommandModule } from 'yargs';
 import { addressCommand } from './address';
 import { bindCommand } from './bind';
 import { captureCommand } from './capture';
+import { configCommand } from './config';
 import { doctorCommand } from './doctor';
 import { interfaceCommand } from './interface';
 import { neighborCommand } from './neighbor';
 import { nexthopCommand } from './nexthop';
+import { reloadCommand } from './reload';
 import { routeCommand } from './route';
 import { runCommand } from './run';
 import { showCommand } from './show';
@@ -21,6 +23,6 @@ import { traceCommand } from './trace';
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
-  addressCommand, bindCommand, captureCommand, doctorCommand, interfaceCommand, neighborCommand, nexthopCommand, routeCommand, runCommand, showCommand, sriovCommand,
+  addressCommand, bindCommand, captureCommand, configCommand, doctorCommand, interfaceCommand, neighborCommand, nexthopCommand, reloadCommand, routeCommand, runCommand, showCommand, sriovCommand,
   statsCommand, syncCommand, topCommand, traceCommand,
 ];

@@ -1,0 +1,43 @@
+import type { Argv, CommandModule } from 'yargs';
+import * as path from 'path';
+import { request } from '../../api/client';
+import { clientOptions, ClientArgs } from '../client-options';
+import { print } from '../format';
+import { DpfwdError } from '../../errors';
+
+type A = ClientArgs & { action: string; file?: string };
+
+/** `config diff`'s text: restart-only keys, then live settings, then `-`/`+` lines (running → file). */
+export function diffText(r: { file: string; restart: string[]; settings: string[]; lines: string[] }): string {
+  const out: string[] = [];
+  for (const k of r.restart) out.push(`! ${k}`);
+  for (const k of r.settings) out.push(`~ ${k}`);
+  out.push(...r.lines);
+  return out.length ? `${out.join('\n')}\n` : `running configuration and ${r.file} are the same\n`;
+}
+
+/**
+ * `dpfwd config show | save [FILE] | diff`: the running configuration (the file plus what the CLI
+ * changed) as YAML; written atomically (default: the file dpfwd was started with); compared
+ * with the file (what `dpfwd reload` would change).
+ */
+export const configCommand: CommandModule<object, A> = {
+  command: 'config <action> [file]',
+  describe: 'running configuration: show (YAML, -j) | save [FILE] (default: the file dpfwd runs) | diff (running vs file)',
+  builder: (y: Argv) => clientOptions(y)
+    .positional('action', { choices: ['show', 'save', 'diff'] as const })
+    .positional('file', { type: 'string', describe: 'config save: where to write (default: the file dpfwd was started with)' }) as unknown as Argv<A>,
+  handler: async (a) => {
+    if (a.action !== 'save' && a.file !== undefined) throw new DpfwdError('EINVAL', `config ${a.action} takes no file; usage: dpfwd config save [FILE]`);
+    if (a.action === 'show') {
+      const r = (await request(a.socket, 'config.show')) as { yaml: string; config: unknown };
+      print(a.json, r.config, () => r.yaml);
+    } else if (a.action === 'save') {
+      const r = (await request(a.socket, 'config.save', a.file === undefined ? {} : { file: path.resolve(a.file) })) as { file: string; bytes: number };
+      print(a.json, r, () => `saved the running configuration to ${r.file} (${r.bytes} bytes)\n`);
+    } else {
+      const r = (await request(a.socket, 'config.diff')) as { file: string; restart: string[]; settings: string[]; lines: string[] };
+      print(a.json, r, () => diffText(r));
+    }
+  },
+};
