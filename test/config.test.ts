@@ -105,10 +105,10 @@ neighbors:
 
   it('derives tbl8Groups from maxRoutes unless given', () => {
     const f = (fib: string) => parseConfig(`${PORTS}fib: ${fib}`, 't').fib;
-    assert.deepEqual(f('{maxRoutes: 1024}'), { maxRoutes: 1024, tbl8Groups: 256, maxNexthops: 65536 });
-    assert.deepEqual(f('{maxRoutes: 65536}'), { maxRoutes: 65536, tbl8Groups: 4096, maxNexthops: 65536 });
-    assert.deepEqual(f('{maxRoutes: 16777216}'), { maxRoutes: 16777216, tbl8Groups: 65536, maxNexthops: 65536 });
-    assert.deepEqual(f('{maxRoutes: 1024, tbl8Groups: 100, maxNexthops: 16}'), { maxRoutes: 1024, tbl8Groups: 100, maxNexthops: 16 });
+    assert.deepEqual(f('{maxRoutes: 1024}'), { maxRoutes: 1024, tbl8Groups: 256, maxNexthops: 65536, maxGroups: 1024 });
+    assert.deepEqual(f('{maxRoutes: 65536}'), { maxRoutes: 65536, tbl8Groups: 4096, maxNexthops: 65536, maxGroups: 1024 });
+    assert.deepEqual(f('{maxRoutes: 16777216}'), { maxRoutes: 16777216, tbl8Groups: 65536, maxNexthops: 65536, maxGroups: 1024 });
+    assert.deepEqual(f('{maxRoutes: 1024, tbl8Groups: 100, maxNexthops: 16}'), { maxRoutes: 1024, tbl8Groups: 100, maxNexthops: 16, maxGroups: 1024 });
   });
 
   it('normalises address: string and list to addresses', () => {
@@ -353,7 +353,7 @@ const ERRORS: [string, string, string[]][] = [
   ['route equal to a connected subnet', `${PORTS}routes: [{prefix: 10.1.0.0/24, port: east}]`, ['routes[0].prefix: 10.1.0.0/24 is the connected subnet of port west (10.1.0.1/24); it is routed there already']],
   ['route to own address', `${PORTS}routes: [{prefix: 10.1.0.1/32, port: east}]`, ["routes[0].prefix: 10.1.0.1/32 is this router's own address on port west"]],
   ['routes not a list', `${PORTS}routes: {prefix: 10.20.0.0/16}`, ['routes: expected a list of routes like {prefix: 10.20.0.0/16, via: 10.2.0.2}, got a mapping']],
-  ['route unknown key', `${PORTS}routes: [{prefix: 10.20.0.0/16, gw: 10.2.0.2}]`, ['routes[0].gw: unknown key (valid keys: prefix, via, port, blackhole)', 'routes[0]: needs via, port or blackhole: true']],
+  ['route unknown key', `${PORTS}routes: [{prefix: 10.20.0.0/16, gw: 10.2.0.2}]`, ['routes[0].gw: unknown key (valid keys: prefix, via, port, blackhole, nexthops)', 'routes[0]: needs via, port or blackhole: true']],
   // neighbors
   ['neighbour with every field wrong', `${PORTS}neighbors: [{address: 10.1.0.300, mac: "02:00:00:00:01", port: north}]`, [
     'neighbors[0].address: 10.1.0.300 is not an IPv4 address (expected four numbers 0-255 like 10.1.0.1)',

@@ -457,7 +457,7 @@ function parseRouteRange(text: string, from: number, to: number, lineNo: number,
       k += 2;
       continue;
     }
-    err(`expected "via <address>", "port <name>", "blackhole" or "nexthop" after ${tok(k - 1)}, got "${tok(k)}"`);
+    err(`expected "via <address>", "port <name>" or "blackhole" after ${tok(k - 1)}, got "${tok(k)}"`);
   }
   if (paths !== null) {
     const seen = new Set<string>();
