@@ -164,6 +164,15 @@ describe('ECMP through dpfwd: 200 UDP flows over two gateway namespaces', functi
     for (const [sport, g] of again) assert.equal(g, first.get(sport), `flow ${sport} is not where it was before the path left`);
   });
 
+  it('route load takes multipath lines; a bad path fails the file naming its line and path', async () => {
+    const ok = await fwd.call('route.load', { text: `10.40.0.0/16 nexthop via ${gwA.ip} nexthop via ${gwB.ip}\n10.41.0.0/16 nexthop via ${gwB.ip} weight 2 nexthop via ${gwA.ip}\n` });
+    assert.equal(ok.loaded, 2);
+    assert.deepEqual(route('10.41.0.0/16')!.nexthops!.map((p) => p.gateway), [gwA.ip, gwB.ip]);
+    await assert.rejects(fwd.call('route.load', { text: `10.42.0.0/16 nexthop via ${gwA.ip} nexthop via ${src.gw}\n` }),
+      (e: Error & { code?: string }) => e.code === 'EINVAL' && /line 1: nexthop 2: 10\.1\.0\.1 is this router's own address/.test(e.message));
+    assert.equal(route('10.42.0.0/16'), undefined);
+  });
+
   it('weights 1:3 are roughly honoured (gateway A 10-40% of the flows)', async () => {
     const r = dpfwdCli(fwd, ['route', 'add', '10.30.0.0/16', 'nexthop', 'via', gwA.ip, 'weight', '1', 'nexthop', 'via', gwB.ip, 'weight', '3']);
     assert.equal(r.status, 0, r.stderr);
