@@ -174,6 +174,39 @@ describe('ecmp: groups in the RIB', () => {
     assert.ok(!rib.isGroupMember(ip('10.2.0.2'), 0));
   });
 
+  it('a route given other paths keeps its group when no other route shares it (C then moves only what it must)', () => {
+    const { fib, rib } = setup();
+    const C = { via: ip('10.2.0.3'), weight: 1 };
+    rib.addRoute({ addr: ip('10.20.0.0'), len: 16, paths: [...AB, C] });
+    const word = fib.table.get('10.20.0.0/16')!;
+    const gid = Number(fib.words.get(word)!.split(' ')[1]);
+    const cId = rib.listNexthops().find((h) => h.via === '10.2.0.3')!.id;
+    assert.equal(fib.groups.get(gid)!.nhs.length, 3);
+    rib.addRoute({ addr: ip('10.20.0.0'), len: 16, paths: AB });
+    assert.equal(fib.table.get('10.20.0.0/16'), word, 'the same next-hop word');
+    assert.equal(fib.groups.get(gid)!.nhs.length, 2, 'the same group, two members now');
+    assert.ok(!fib.groups.get(gid)!.nhs.includes(cId));
+    assert.deepEqual(fib.deleted, []);
+    assert.ok(!nexthops(rib).some((h) => h.includes('10.2.0.3')), 'C given back');
+    assert.deepEqual(nexthops(rib).filter((h) => h.startsWith('group')), ['group - refs 1']);
+    // shared: another route keeps the old paths' group, this one gets a new one
+    rib.addRoute({ addr: ip('10.21.0.0'), len: 16, paths: AB });
+    rib.addRoute({ addr: ip('10.20.0.0'), len: 16, paths: [...AB, C] });
+    assert.notEqual(fib.table.get('10.20.0.0/16'), fib.table.get('10.21.0.0/16'));
+    assert.equal(fib.table.get('10.21.0.0/16'), word);
+    assert.deepEqual(rib.groupUsage().used, 2);
+    // its own group changed in place even though 10.21's group has the new paths; a new route shares 10.21's
+    const own = fib.table.get('10.20.0.0/16');
+    rib.addRoute({ addr: ip('10.20.0.0'), len: 16, paths: AB });
+    assert.equal(fib.table.get('10.20.0.0/16'), own);
+    rib.addRoute({ addr: ip('10.22.0.0'), len: 16, paths: AB });
+    assert.equal(fib.table.get('10.22.0.0/16'), word);
+    assert.deepEqual(rib.groupUsage().used, 2);
+    for (const p of ['10.20.0.0', '10.21.0.0', '10.22.0.0']) rib.delRoute(ip(p), 16);
+    assert.deepEqual(rib.groupUsage().used, 0);
+    assert.ok(!nexthops(rib).some((h) => h.startsWith('gateway') || h.startsWith('group')), nexthops(rib).join(', '));
+  });
+
   it('limits: fib.maxGroups distinct path sets, GROUP_MAX_MEMBERS paths; a refusal leaves no reference behind', () => {
     const { rib } = setup(1);
     rib.addRoute({ addr: ip('10.20.0.0'), len: 16, paths: AB });

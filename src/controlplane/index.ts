@@ -68,6 +68,12 @@ export class ControlPlane {
         this.retryMember(e);
       },
     });
+    // a multipath route's new gateway: no packet asks for it while the other paths take its buckets
+    d.rib.gatewayWanted = (addr, port) => {
+      setImmediate(() => {
+        if (!this.stopped) this.neighbors.resolve(addr, port, undefined, true);
+      });
+    };
   }
 
   start(): void {
