@@ -159,7 +159,7 @@ function fakeSource() {
       workersAlive: () => alive,
       puntStatus: () => punt,
     },
-    rib: { counts: { static: 4, connected: 2, local: 2, neighbor: 1 }, updates: { add: { ok: 9, error: 1 }, del: { ok: 2, error: 0 } }, nexthopUsage: () => ({ used: 12, max: 64, learned: 5, learnedMax: 16 }) },
+    rib: { counts: { static: 4, connected: 2, local: 2, neighbor: 1, linux: 0 }, updates: { add: { ok: 9, error: 1 }, del: { ok: 2, error: 0 } }, nexthopUsage: () => ({ used: 12, max: 64, learned: 5, learnedMax: 16 }) },
     cp,
     ports: [
       { index: 0, name: 'west', device: 'net_null0,no-rx=1', driver: 'net_null', mac: '02:00:00:00:00:00' },

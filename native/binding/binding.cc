@@ -13,6 +13,8 @@ extern "C" {
 #include "dataplane.h"
 }
 
+void InitNetlink(Napi::Env env, Napi::Object exports);  // netlink.cc: route sync
+
 namespace {
 
 const char *ErrnoName(int e) {
@@ -604,6 +606,7 @@ Napi::Value Inject(const Napi::CallbackInfo &info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  InitNetlink(env, exports);
   exports.Set("ealInit", Napi::Function::New(env, EalInit));
   exports.Set("start", Napi::Function::New(env, Start));
   exports.Set("launch", Napi::Function::New(env, Launch));

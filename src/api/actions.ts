@@ -2,6 +2,7 @@
  * One action function per operation. The control socket, the CLI (through the socket) and the
  * tests all call these; front ends only parse and print.
  */
+import type { RouteSync } from '../routing/sync';
 import type { ControlPlane } from '../controlplane';
 import type { Config } from '../config/types';
 import type { Dataplane } from '../dataplane';
@@ -63,6 +64,8 @@ export interface Router {
   ports: readonly PortState[];
   config: Pick<Config, 'punt' | 'workers'>;
   cp: Pick<ControlPlane, 'counters' | 'neighbors' | 'neighborRows'>;
+  /** the route sync from the kernel (linux.sync), when on */
+  sync?: Pick<RouteSync, 'status'> | null;
   startedAt: number;
 }
 
@@ -190,7 +193,7 @@ function prefixProblem(ctx: Ctx, conn: Connected[], addr: number, len: number): 
   const p = routePrefixProblem({ addr, len }) ?? connectedPrefixProblem(conn, { addr, len });
   if (p) return p;
   const origin = ctx.fwd.rib.originOf(addr, len);
-  if (origin !== undefined && origin !== 'static') return `${formatPrefix({ addr, len })} is a ${origin} route (from an interface address or neighbour); remove that first`;
+  if (origin !== undefined && origin !== 'static' && origin !== 'linux') return `${formatPrefix({ addr, len })} is a ${origin} route (from an interface address or neighbour); remove that first`;
   return null;
 }
 
@@ -260,10 +263,11 @@ export function routeDel(ctx: Ctx, a: Args) {
 export function routeShow(ctx: Ctx, a: Args) {
   const limit = typeof a.limit === 'number' ? a.limit : 10000;
   return ctx.fwd.rib.listRoutes(limit).map((r) => ({
-    dst: r.prefix, gateway: r.via, dev: r.port, protocol: r.origin, type: r.kind === 'drop' ? 'blackhole' : r.kind === 'local' ? 'local' : 'unicast',
+    dst: r.prefix, gateway: r.via, dev: r.port, protocol: r.protocol ?? r.origin, type: r.kind === 'drop' ? 'blackhole' : r.kind === 'local' ? 'local' : 'unicast',
     ...(r.kind === 'gateway' ? { lladdr: r.mac ?? null } : {}),
     // a multipath route as `ip -j route` shows one: nexthops [{gateway, dev, weight, flags}]
     ...(r.paths ? { nexthops: r.paths.map((p) => ({ gateway: p.via, dev: p.port, weight: p.weight, ...(p.via !== undefined ? { lladdr: p.mac ?? null } : {}), flags: p.dead ? ['dead'] : [] })) } : {}),
+    ...(r.origin === 'linux' ? { origin: 'linux' } : {}),
   }));
 }
 
@@ -413,6 +417,12 @@ export function showControlPlane(ctx: Ctx) {
   };
 }
 
+/** The route sync's status (docs/api.md#sync.show): the kernel table vs dpfwd's FIB. */
+export function syncShow(ctx: Ctx) {
+  const s = ctx.fwd.sync;
+  return s ? s.status() : { state: 'off' as const, hint: 'set linux.sync.enabled (or linux.mirror) in the config and restart' };
+}
+
 /** The same check as GET /healthz (src/metrics/health.ts): one health, two ways to ask. */
 export function health(ctx: Ctx) {
   const alive = ctx.fwd.dp.workersAlive();
@@ -439,6 +449,7 @@ export const ACTIONS: Record<string, (ctx: Ctx, args: Args) => unknown> = {
   'interface.add': interfaceAdd,
   'interface.del': interfaceDel,
   'interface.show': interfaceShow,
+  'sync.show': syncShow,
   health,
 };
 

@@ -50,7 +50,11 @@ export const CONFIG_KEYS = {
     keys: { reachableMs: 30000, staleMs: 60000, retransmitMs: 1000, probes: 3, queueLen: 4, maxEntries: 4096, maxIncomplete: 256, newPerSecond: 100, lockMs: 1000 },
   },
   mempool: { change: 'restart', keys: { mbufs: 0, cacheSize: 256 } },
+  linux: { change: 'restart', keys: { netns: undefined, mirror: false, sync: undefined } },
 } as const;
+
+/** linux.sync's keys and defaults (enabled: default true when a mirror is on). */
+export const LINUX_SYNC_KEYS = { enabled: undefined, table: 'main', protocols: 'all', socketBuffer: 4 * 1048576 } as const;
 
 /** Mappings inside a section's list items: a worker's rx entries. */
 const NESTED_KEYS = { rx: ['port', 'queue'] } as const;
@@ -78,6 +82,8 @@ export const VALID_KEYS = {
   icmp: keysOf('icmp'),
   arp: keysOf('arp'),
   mempool: keysOf('mempool'),
+  linux: keysOf('linux'),
+  sync: Object.keys(LINUX_SYNC_KEYS),
 } as const satisfies Record<string, readonly string[]>;
 
 type Defaults<S extends Section> = { readonly [K in keyof (typeof CONFIG_KEYS)[S]['keys'] as (typeof CONFIG_KEYS)[S]['keys'][K] extends undefined ? never : K]: (typeof CONFIG_KEYS)[S]['keys'][K] };

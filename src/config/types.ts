@@ -214,6 +214,26 @@ export interface MempoolConfig {
   cacheSize: number;
 }
 
+/** linux.sync: the kernel routing table dpfwd follows (src/routing/sync.ts). */
+export interface LinuxSyncConfig {
+  enabled: boolean;
+  /** the table's number (main: 254) */
+  table: number;
+  /** protocol numbers, or 'all' (every protocol but the mirrors' own kernel routes) */
+  protocols: 'all' | number[];
+  /** the netlink socket's receive buffer, bytes */
+  socketBuffer: number;
+}
+
+/** linux: the namespace of the mirror interfaces and the route sync. */
+export interface LinuxConfig {
+  /** a namespace name (/run/netns/NAME) or path; undefined: dpfwd's own */
+  netns?: string;
+  /** mirror interfaces: on/off, or per port (on/off or the kernel interface's name); mirror13's */
+  mirror: boolean | Record<string, boolean | string>;
+  sync: LinuxSyncConfig;
+}
+
 export interface Config {
   /** where it came from (a path, or a name given to parseConfig) */
   source: string;
@@ -234,6 +254,7 @@ export interface Config {
   icmp: IcmpConfig;
   arp: ArpConfig;
   mempool: MempoolConfig;
+  linux: LinuxConfig;
   /** things that are valid but probably not what was meant; log them at start */
   warnings: string[];
 }

@@ -15,7 +15,8 @@ import {
 import { parseMac } from '../net/mac';
 import { IFACE_NAME_RE, PORT_NAME_RE, routeFromFields, RoutePath } from '../routing/routes';
 import { DEVICE_HELP, DeviceKind, parseDevice } from '../net/device';
-import { DEFAULTS, LOG_LEVELS, VALID_KEYS } from './keys';
+import { DEFAULTS, LINUX_SYNC_KEYS, LOG_LEVELS, VALID_KEYS } from './keys';
+import { protocolNumber, RT_PROTOCOLS, RT_TABLES } from '../routing/sync';
 import { child, Ctx, got, Path, SourceOf } from './kit';
 export type { Path, SourceOf } from './kit';
 import { mempoolSize } from './mempool';
@@ -30,6 +31,7 @@ import type {
   FibConfig,
   InterfaceConfig,
   IcmpConfig,
+  LinuxConfig,
   LogLevel,
   MempoolConfig,
   MetricsConfig,
@@ -761,6 +763,51 @@ function validateMempool(c: Ctx, v: unknown): MempoolConfig {
   return { mbufs, cacheSize };
 }
 
+function validateLinux(c: Ctx, v: unknown, ports: PortConfig[]): LinuxConfig {
+  const o = c.map('linux', v, KEYS.linux) ?? {};
+  let netns: string | undefined;
+  if (o.netns !== undefined) {
+    const s = c.str('linux.netns', o.netns, 'a network namespace name (ip netns) or a path');
+    if (s !== undefined) {
+      if (s === '' || (!s.includes('/') && !/^[A-Za-z0-9_.-]{1,64}$/.test(s))) c.err('linux.netns', `expected a namespace name like dpfwd (ip netns list) or a path like /run/netns/dpfwd, got ${got(s)}`);
+      else netns = s;
+    }
+  }
+  let mirror: LinuxConfig['mirror'] = false;
+  if (typeof o.mirror === 'boolean') mirror = o.mirror;
+  else if (o.mirror !== undefined) {
+    const m = c.map('linux.mirror', o.mirror, ports.map((p) => p.name), 'true, false or a mapping of port names');
+    if (m) {
+      mirror = {};
+      for (const [k, x] of Object.entries(m)) {
+        if (typeof x === 'boolean' || (typeof x === 'string' && /^[A-Za-z0-9_.-]{1,15}$/.test(x))) mirror[k] = x;
+        else c.err(`linux.mirror.${k}`, `expected true, false or an interface name, got ${got(x)}`);
+      }
+    }
+  }
+  const mirrorOn = mirror === true || (typeof mirror === 'object' && Object.values(mirror).some((x) => x !== false));
+  const so = c.map('linux.sync', o.sync, KEYS.sync) ?? {};
+  const enabled = c.bool('linux.sync.enabled', so.enabled, mirrorOn);
+  let table: number = RT_TABLES[LINUX_SYNC_KEYS.table];
+  if (so.table !== undefined) {
+    if (typeof so.table === 'string' && so.table !== 'local' && RT_TABLES[so.table] !== undefined) table = RT_TABLES[so.table];
+    else if (typeof so.table === 'number' && Number.isInteger(so.table) && so.table >= 1 && so.table <= 4294967295 && so.table !== 255) table = so.table;
+    else c.err('linux.sync.table', `expected main, default or a table number from 1 to 4294967295 (not 255: local), got ${got(so.table)}`);
+  }
+  let protocols: 'all' | number[] = 'all';
+  if (so.protocols !== undefined && so.protocols !== 'all') {
+    const list = c.list('linux.sync.protocols', so.protocols, "iproute2 protocol names or numbers (or 'all')");
+    protocols = [];
+    list.forEach((x, i) => {
+      const n = typeof x === 'string' || typeof x === 'number' ? protocolNumber(x) : undefined;
+      if (n === undefined) c.err(`linux.sync.protocols[${i}]`, `unknown route protocol ${got(x)}; iproute2's names are ${Object.values(RT_PROTOCOLS).join(', ')} (or a number 0-255)`);
+      else (protocols as number[]).push(n);
+    });
+  }
+  const socketBuffer = c.int('linux.sync.socketBuffer', so.socketBuffer, LINUX_SYNC_KEYS.socketBuffer, 4096, 1 << 30, { unit: 'bytes' });
+  return { ...(netns !== undefined ? { netns } : {}), mirror, sync: { enabled, table, protocols, socketBuffer } };
+}
+
 // ---------------------------------------------------------------------------------------------
 
 /**
@@ -801,6 +848,7 @@ export function validateConfig(raw: unknown, source: string, sourceOf: SourceOf 
     icmp: validateIcmp(c, top.icmp),
     arp: validateArp(c, top.arp, fib),
     mempool: validateMempool(c, top.mempool),
+    linux: validateLinux(c, top.linux, ports),
     warnings: c.warnings,
   };
   if (c.errors.length === 0 && config.mempool.mbufs > 0) {

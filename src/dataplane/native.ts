@@ -42,7 +42,22 @@ export interface NativeStartConf {
   puntRate: number; puntBurst: number; puntRingSize: number;
 }
 
+/** route_sync.h's record kinds and flags (native/netlink). */
+export interface NativeNetlinkConstants {
+  words: number; newRoute: number; delRoute: number; newLink: number; delLink: number; done: number; overflow: number;
+  error: number; fromDump: number; interrupted: number; dumpLinks: number; dumpRoutes: number;
+}
+/** A NETLINK_ROUTE socket in a namespace (native/binding/netlink.cc): records arrive in batches. */
+export interface NativeNetlinkRoute {
+  /** 0 or -errno (-EBUSY while a dump runs) */
+  dump(what: number): number;
+  fd(): number;
+  close(): void;
+}
+
 export interface NativeAddon {
+  NetlinkRoute: new (netnsPath: string, rcvbuf: number, cb: (records: Uint32Array, paths: Uint32Array, names: string[]) => void) => NativeNetlinkRoute;
+  netlinkConstants: NativeNetlinkConstants;
   ealInit(args: string[]): void;
   start(conf: NativeStartConf): void;
   launch(): void;

@@ -16,6 +16,7 @@ import { Interfaces } from '../routing/interfaces';
 import { deviceName, devargs } from '../net/device';
 import { addressConflicts, ipsForPciAddress, readNetworkStatus, resolveDeviceRefs } from '../sriov/podenv';
 import { ControlPlane } from '../controlplane';
+import { RouteSync } from '../routing/sync';
 
 export type Logger = (msg: string) => void;
 
@@ -140,6 +141,8 @@ export class Forwarder {
   /** the dataplane's MAX_PORTS: sub-interfaces are numbered from it */
   maxPorts = 0;
   cp!: ControlPlane;
+  /** the kernel routing table followed (linux.sync), when enabled */
+  sync: RouteSync | null = null;
   ports: PortState[] = [];
   startedAt = 0;
   private stopped = false;
@@ -215,7 +218,15 @@ export class Forwarder {
       this.cp = new ControlPlane({ punt: this.dp, rib: this.rib, ifaces: this.ifaces, config: c });
       this.dp.launch();
       this.cp.start();
+      if (c.linux.sync.enabled) {
+        const s = c.linux.sync;
+        this.sync = new RouteSync(this.rib, { netns: c.linux.netns, table: s.table, protocols: s.protocols, socketBuffer: s.socketBuffer }, this.log);
+        this.sync.start();
+        this.log(`route sync: following table ${s.table} of ${c.linux.netns ? `namespace ${c.linux.netns}` : "dpfwd's namespace"} (protocols ${this.sync.status().protocols})`);
+      }
     } catch (e) {
+      this.sync?.stop();
+      this.cp?.stop();
       this.dp.stop();
       if ((e as DpfwdError).code === 'ENOMEM' && c.eal.hugepagesMiB !== undefined) {
         throw new DpfwdError('ENOMEM', `${(e as Error).message}; eal.hugepagesMiB caps DPDK at ${c.eal.hugepagesMiB} MiB: raise or remove it`);
@@ -277,6 +288,7 @@ export class Forwarder {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    this.sync?.stop();
     this.cp?.stop();
     this.dp.cleanup();
   }

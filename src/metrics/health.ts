@@ -28,6 +28,8 @@ export function puntHealth(status: NativePuntStatus[], maxWaitMs: number): PuntH
 export interface HealthSource {
   dp: { workersAlive(): number; puntStatus(): NativePuntStatus[] };
   config: { workers: unknown[]; punt: { maxWaitMs: number } };
+  /** the route sync: a failed netlink socket is unhealthy (routes no longer follow the kernel) */
+  sync?: { status(): { state: string; lastError: string | null } } | null;
 }
 
 /** null when healthy, else one line naming what is wrong and the setting involved. */
@@ -45,5 +47,7 @@ export function unhealthy(src: HealthSource): string | null {
     const p = punts[stuck];
     return `control plane stuck: ${p.waiting} punted packets on worker ${stuck} waited ${p.waitMs} ms (punt.maxWaitMs ${src.config.punt.maxWaitMs})`;
   }
+  const sync = src.sync?.status();
+  if (sync?.state === 'failed') return `route sync failed: ${sync.lastError}`;
   return null;
 }

@@ -15,6 +15,7 @@ import type { CounterSnapshot, FibInfo, MempoolInfo, PortInfo, PortStats } from 
 import type { Config } from '../config/types';
 import type { NativePuntStatus } from '../dataplane/native';
 import type { Origin } from '../routing/rib';
+import type { SyncStatus } from '../routing/sync';
 import { ORIGINS } from '../routing/rib';
 import type { ControlPlaneCounters } from '../controlplane';
 import { ICMP_TYPE_NAMES } from '../icmp';
@@ -57,6 +58,8 @@ export interface MetricsSource {
   /** the dataplane's MAX_PORTS: sub-interface index − maxPorts is its slot in a snapshot's subifs */
   maxPorts?: number;
   config: Pick<Config, 'workers' | 'punt'>;
+  /** the route sync from the kernel (linux.sync), when on */
+  sync?: { status(): SyncStatus } | null;
 }
 
 /** ICMP types the router sends; each is exported from the start (zeros included). */
@@ -270,6 +273,26 @@ export function createMetrics(src: MetricsSource, opts: { defaults?: boolean; co
   gauge('dpfwd_routes', 'Routes in the FIB by origin', ['origin'], (_s, put) => {
     for (const o of ORIGINS) put({ origin: o }, src.rib.counts[o]);
   });
+  // the route sync (linux.sync): the kernel's table as selected vs what is in the FIB
+  const sync = (f: (st: SyncStatus, put: Put) => void) => (_s: Sample, put: Put) => {
+    if (src.sync) f(src.sync.status(), put);
+  };
+  gauge('dpfwd_sync_kernel_routes', 'Routes (prefixes) of the followed kernel table that the sync takes, by state: installed in the FIB, shadowed (a dpfwd route has the prefix), unusable (output interface not a dpfwd interface), failed (the RIB refused)', ['state'], sync((st, put) => {
+    put({ state: 'installed' }, st.installed);
+    put({ state: 'shadowed' }, st.shadowed);
+    put({ state: 'unusable' }, st.unusable);
+    put({ state: 'failed' }, st.failed);
+  }));
+  gauge('dpfwd_sync_routes', 'Routes of the followed kernel table by route protocol (iproute2 names: bgp, ospf, static, …)', ['protocol'], sync((st, put) => {
+    for (const [protocol, n] of Object.entries(st.byProtocol)) put({ protocol }, n);
+  }));
+  counter('dpfwd_sync_overflows_total', 'Netlink overflows (ENOBUFS: changes lost, the table dumped again); raise linux.sync.socketBuffer if it grows', [], sync((st, put) => put({}, st.overflows)));
+  counter('dpfwd_sync_dumps_total', 'Dumps of the kernel table (the first, and one after each overflow or link change)', [], sync((st, put) => put({}, st.dumps)));
+  counter('dpfwd_sync_errors_total', 'Route sync errors: routes the RIB refused, dump requests refused, a failed socket', [], sync((st, put) => put({}, st.errors)));
+  gauge('dpfwd_sync_last_dump_timestamp_seconds', 'When the last dump of the kernel table completed (Unix time)', [], sync((st, put) => {
+    if (st.lastDump) put({}, Date.parse(st.lastDump) / 1000);
+  }));
+  gauge('dpfwd_sync_up', '1 while the route sync follows the kernel table, 0 when its netlink socket failed', [], sync((st, put) => put({}, st.state === 'failed' ? 0 : 1)));
   gauge('dpfwd_routes_max', 'FIB capacity in routes (fib.maxRoutes)', [], (s, put) => put({}, s.fib.maxRoutes));
   gauge('dpfwd_fib_tbl8_groups_used', 'LPM tbl8 groups in use (one per /24 holding routes longer than /24)', [], (s, put) => put({}, s.fib.tbl8Used));
   gauge('dpfwd_fib_tbl8_groups_max', 'LPM tbl8 groups available (fib.tbl8Groups)', [], (s, put) => put({}, s.fib.tbl8Groups));

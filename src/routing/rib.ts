@@ -35,7 +35,12 @@ export interface FibWriter {
   groupDel?(gid: number): void;
 }
 
-export const ORIGINS = ['static', 'connected', 'local', 'neighbor'] as const;
+/**
+ * Where a route came from. `linux`: synced from the kernel's routing table (src/routing/sync.ts);
+ * it loses to every other origin for the same prefix (dpfwd's own static routes win, like a lower
+ * administrative distance) and comes back when the route that shadowed it goes (onVacated).
+ */
+export const ORIGINS = ['static', 'connected', 'local', 'neighbor', 'linux'] as const;
 export type Origin = (typeof ORIGINS)[number];
 
 /** A port by name and index (tests build a RIB from these; the forwarder passes its Interfaces). */
@@ -55,6 +60,8 @@ export interface RouteView {
   mac?: string | null;
   /** a multipath route (kind 'group'): its paths; `dead` when the path takes no traffic now */
   paths?: { via?: string; port?: string; weight: number; mac?: string | null; dead?: boolean }[];
+  /** a synced route's protocol, iproute2's name (`bgp`, `ospf`, or the number) */
+  protocol?: string;
 }
 
 const NH_SHIFT = 2 ** 24;
@@ -111,7 +118,11 @@ export class Rib {
   private groupsUsed = 0;
   /** interface addresses per port index */
   private readonly addresses: { port: number; addr: number; len: number }[] = [];
-  readonly counts: Record<Origin, number> = { static: 0, connected: 0, local: 0, neighbor: 0 };
+  readonly counts: Record<Origin, number> = { static: 0, connected: 0, local: 0, neighbor: 0, linux: 0 };
+  /** called after a non-linux route left a prefix: the route sync installs its route there again */
+  onVacated?: (addr: number, len: number) => void;
+  /** the protocol of a synced route, for views (the route sync owns that fact) */
+  protocolOf?: (addr: number, len: number) => string | undefined;
   /** next hops held only by learned neighbours (see learnedMax) */
   private learnedCount = 0;
   readonly updates = { add: { ok: 0, error: 0 }, del: { ok: 0, error: 0 } };
@@ -411,14 +422,20 @@ export class Rib {
     return paths.map((p) => ({ via: p.via, port: p.port === undefined ? -1 : this.portIndex(p.port), weight: p.weight }));
   }
 
-  /** Adds or replaces a static route; `paths` (two or more) makes it multipath (ECMP). */
-  addRoute(r: { addr: number; len: number; via?: number; port?: string; blackhole?: boolean; paths?: readonly RoutePath[] }): void {
+  /**
+   * Adds or replaces a static route, or with origin `linux` a synced one: that one is not
+   * installed over a route of another origin (returns false: shadowed), and a static route
+   * replaces it. `paths` (two or more) makes it multipath (ECMP).
+   */
+  addRoute(r: { addr: number; len: number; via?: number; port?: string; blackhole?: boolean; paths?: readonly RoutePath[] }, origin: 'static' | 'linux' = 'static'): boolean {
     if (networkOf(r.addr, r.len) !== r.addr >>> 0) {
       throw new DpfwdError('EINVAL', `${formatIPv4(r.addr)}/${r.len} has host bits set; did you mean ${formatPrefix({ addr: networkOf(r.addr, r.len), len: r.len })}?`);
     }
     const existing = this.routes.get(r.addr, r.len);
-    if (existing !== undefined && Math.floor(existing / NH_SHIFT) !== ORIGINS.indexOf('static')) {
-      const o = ORIGINS[Math.floor(existing / NH_SHIFT)];
+    const had = existing === undefined ? -1 : Math.floor(existing / NH_SHIFT);
+    if (origin === 'linux' && had >= 0 && had !== ORIGINS.indexOf('linux')) return false;
+    if (had >= 0 && had !== ORIGINS.indexOf(origin) && had !== ORIGINS.indexOf('linux')) {
+      const o = ORIGINS[had];
       throw new DpfwdError('EEXIST', `${formatPrefix(r)} is a ${o} route (from an interface address or neighbour); remove that first`);
     }
     let nh: NextHop;
@@ -435,7 +452,8 @@ export class Rib {
       const port = this.portIndex(r.port);
       nh = this.allocNexthop('glean', port, 0);
     } else throw new DpfwdError('EINVAL', `route ${formatPrefix(r)} needs via, port or blackhole`);
-    this.install(r.addr, r.len, nh, 'static');
+    this.install(r.addr, r.len, nh, origin);
+    return true;
   }
 
   /**
@@ -472,6 +490,7 @@ export class Rib {
     const nhs = new Uint32Array(n);
     const prev = new Uint32Array(n);
     const staticOrigin = ORIGINS.indexOf('static');
+    const linuxOrigin = ORIGINS.indexOf('linux'); // synced routes give way to static ones
     let live = 0; // rows that end up in the table
     let fresh = 0; // of those, prefixes that were not in it
     let last: NextHop | undefined;
@@ -487,7 +506,7 @@ export class Rib {
           throw new DpfwdError('EINVAL', `${formatIPv4(addr)}/${len} has host bits set`);
         }
         const v = this.routes.get(addr, len);
-        if (v !== undefined && Math.floor(v / NH_SHIFT) !== staticOrigin) {
+        if (v !== undefined && Math.floor(v / NH_SHIFT) !== staticOrigin && Math.floor(v / NH_SHIFT) !== linuxOrigin) {
           throw new DpfwdError('EEXIST', `${formatPrefix({ addr, len })} is a ${ORIGINS[Math.floor(v / NH_SHIFT)]} route (from an interface address or neighbour); remove that first`);
         }
         const kind = kinds[i];
@@ -580,7 +599,13 @@ export class Rib {
         continue;
       }
       this.routes.set(addrs[j], lens[j], nhs[j] + origin);
-      if (prev[j] > 0) this.releaseNexthop((prev[j] - 1) % NH_SHIFT);
+      if (prev[j] > 0) {
+        if (Math.floor((prev[j] - 1) / NH_SHIFT) === linuxOrigin) {
+          this.counts.linux--;
+          this.counts.static++;
+        }
+        this.releaseNexthop((prev[j] - 1) % NH_SHIFT);
+      }
     }
     this.counts.static += fresh;
     this.updates.add.ok += live;
@@ -613,6 +638,7 @@ export class Rib {
     this.routes.delete(addr, len);
     this.counts[origin]--;
     this.releaseNexthop(v % NH_SHIFT);
+    if (origin !== 'linux') this.onVacated?.(addr, len);
   }
 
   // ---- interface addresses ----
@@ -875,6 +901,7 @@ export class Rib {
   private viewOf(addr: number, len: number, v: number): RouteView {
     const nh = this.nexthops[v % NH_SHIFT]!;
     const view: RouteView = { prefix: formatPrefix({ addr, len }), addr, len, origin: ORIGINS[Math.floor(v / NH_SHIFT)], kind: nh.kind };
+    if (view.origin === 'linux') view.protocol = this.protocolOf?.(addr, len);
     if (nh.iface >= 0) view.port = this.portName(nh.iface);
     if (nh.kind === 'gateway') {
       view.via = formatIPv4(nh.addr);

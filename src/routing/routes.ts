@@ -31,9 +31,11 @@ export interface RouteEntry {
   /** egress port by DPDK port id (l3fwd `R<prefix> <portid>` lines) */
   portId?: number;
   blackhole: boolean;
-  /** a multipath route's paths (length >= 2) */
+  /** a multipath route's paths (length >= 2): via/port unset then */
   paths?: RoutePath[];
 }
+
+export interface RoutePath { via?: number; port?: string; weight: number } // weight 1..256, default 1
 
 /** The next hop of a RouteBatch row. */
 export const ROUTE_VIA = 0; // a gateway, with or without a port

@@ -9,6 +9,7 @@ import { runCommand } from './run';
 import { showCommand } from './show';
 import { sriovCommand } from './sriov';
 import { statsCommand } from './stats';
+import { syncCommand } from './sync';
 import { topCommand } from './top';
 
 /**
@@ -17,5 +18,5 @@ import { topCommand } from './top';
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
-  addressCommand, bindCommand, doctorCommand, interfaceCommand, neighborCommand, routeCommand, runCommand, showCommand, sriovCommand, statsCommand, topCommand,
+  addressCommand, bindCommand, doctorCommand, interfaceCommand, neighborCommand, routeCommand, runCommand, showCommand, sriovCommand, statsCommand, syncCommand, topCommand,
 ];
