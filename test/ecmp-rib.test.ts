@@ -207,6 +207,20 @@ describe('ecmp: groups in the RIB', () => {
     assert.ok(!nexthops(rib).some((h) => h.startsWith('gateway') || h.startsWith('group')), nexthops(rib).join(', '));
   });
 
+  it('a port whose link is down takes its paths out until it comes back', () => {
+    const { fib, rib } = setup();
+    rib.setNeighbor(ip('10.1.0.2'), 'west', parseMac('02:00:00:00:01:02'));
+    rib.setNeighbor(ip('10.2.0.2'), 'east', parseMac('02:00:00:00:02:02'));
+    rib.addRoute({ addr: ip('10.20.0.0'), len: 16, paths: AB });
+    const gid = Number(fib.words.get(fib.table.get('10.20.0.0/16')!)!.split(' ')[1]);
+    assert.deepEqual(fib.groups.get(gid)!.live, [1, 1]);
+    rib.setPortLink(1, false);
+    assert.deepEqual(fib.groups.get(gid)!.live, [1, 0]);
+    assert.equal(rib.lookup(ip('10.20.0.1'))!.paths![1].dead, true);
+    rib.setPortLink(1, true);
+    assert.deepEqual(fib.groups.get(gid)!.live, [1, 1]);
+  });
+
   it('limits: fib.maxGroups distinct path sets, GROUP_MAX_MEMBERS paths; a refusal leaves no reference behind', () => {
     const { rib } = setup(1);
     rib.addRoute({ addr: ip('10.20.0.0'), len: 16, paths: AB });

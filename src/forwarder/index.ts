@@ -81,6 +81,8 @@ export function preflightDevices(ports: { name: string; device: string }[], sysR
 
 /** rte_lpm's tbl24: 2^24 entries of 4 bytes, allocated whatever the number of routes. */
 const TBL24_BYTES = 4 << 24;
+/** How often ports' link state is read (watchLinks). */
+const LINK_POLL_MS = 1000;
 /** One mbuf in the pool: RTE_MBUF_DEFAULT_BUF_SIZE (2048 + 128 headroom) + struct rte_mbuf + mempool header. */
 const MBUF_BYTES = 2176 + 128 + 64;
 
@@ -146,6 +148,7 @@ export class Forwarder {
   ports: PortState[] = [];
   startedAt = 0;
   private stopped = false;
+  private linkTimer: NodeJS.Timeout | null = null;
 
   constructor(readonly config: Config, private readonly log: Logger = (m) => process.stderr.write(`dpfwd: ${m}\n`)) {
     this.dp = new Dataplane();
@@ -218,6 +221,7 @@ export class Forwarder {
       this.cp = new ControlPlane({ punt: this.dp, rib: this.rib, ifaces: this.ifaces, config: c });
       this.dp.launch();
       this.cp.start();
+      this.watchLinks();
       if (c.linux.sync.enabled) {
         const s = c.linux.sync;
         this.sync = new RouteSync(this.rib, { netns: c.linux.netns, table: s.table, protocols: s.protocols, socketBuffer: s.socketBuffer }, this.log);
@@ -285,9 +289,30 @@ export class Forwarder {
   }
 
   /** Stops workers, closes ports and releases hugepage memory. Safe to call twice. */
+  /**
+   * Ports' link state, polled (not every PMD delivers DPDK's link-state event): a port whose link
+   * is down takes its paths out of ECMP groups until it comes back (Rib.setPortLink).
+   */
+  private watchLinks(): void {
+    const up = this.ports.map(() => true);
+    const poll = () => {
+      this.ports.forEach((p, i) => {
+        const now = this.dp.portInfo(i).linkUp;
+        if (now === up[i]) return;
+        up[i] = now;
+        this.rib.setPortLink(i, now);
+        this.log(`port ${p.name}: link ${now ? 'up' : 'down'}; its multipath routes' paths ${now ? 'take traffic again' : 'take none'}`);
+      });
+    };
+    poll();
+    this.linkTimer = setInterval(poll, LINK_POLL_MS);
+    this.linkTimer.unref();
+  }
+
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    if (this.linkTimer) clearInterval(this.linkTimer);
     this.sync?.stop();
     this.cp?.stop();
     this.dp.cleanup();

@@ -112,6 +112,8 @@ export class Rib {
    * buckets go to the other paths, so no packet would ask for it (the control plane resolves it).
    */
   gatewayWanted: ((addr: number, iface: number) => void) | null = null;
+  /** ports whose link is down (setPortLink) */
+  private readonly portsDown = new Set<number>();
   /** ECMP group indexes: given back ones, the next never used, how many in use */
   private readonly freeGids: number[] = [];
   private nextGid = 0;
@@ -299,12 +301,23 @@ export class Rib {
 
   /**
    * Whether a group member takes traffic: a gateway whose MAC is known (one not yet resolved,
-   * or FAILED, leaves the buckets to the others until ARP finds it), a port's subnet always.
+   * or FAILED, leaves the buckets to the others until ARP finds it), a port's subnet always;
+   * neither while its port's link is down (setPortLink).
    * With no member live, every member keeps its buckets: packets find unresolved words and
    * ask for resolution, as a single unresolved next hop does.
    */
   private memberLive(m: NextHop): boolean {
-    return m.kind !== 'gateway' || m.mac !== null;
+    return (m.kind !== 'gateway' || m.mac !== null) && !this.portsDown.has(this.ifaces.get(m.iface)?.port ?? m.iface);
+  }
+
+  /**
+   * A port's link went down or came back: group members on it (and on its VLAN sub-interfaces)
+   * leave the buckets while it is down, as a member whose MAC is unknown does.
+   */
+  setPortLink(port: number, up: boolean): void {
+    if (up ? !this.portsDown.delete(port) : this.portsDown.has(port)) return;
+    if (!up) this.portsDown.add(port);
+    for (const nh of this.nexthops) if (nh?.group) this.syncGroup(nh);
   }
 
   /** Writes a group's buckets to C when a member's liveness changed (or `force`). */
