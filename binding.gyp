@@ -15,6 +15,8 @@
         "native/dataplane/punt.c",
         "native/dataplane/fib.c",
         "native/dataplane/kernel_port.c",
+        "native/dataplane/mirror.c",
+        "native/dataplane/capture.c",
         "native/netlink/route_sync.c",
         "native/binding/netlink.cc",
         "native/binding/binding.cc"
@@ -30,7 +32,7 @@
       "cflags_c": ["-std=gnu17"],
       "cflags_cc": ["-std=gnu++17"],
       "cflags!": ["-fno-exceptions"],
-      "libraries": ["<!@(pkg-config --libs libdpdk)", "<!@(pkg-config --libs libbpf)", "<!@(pkg-config --libs libmnl)"]
+      "libraries": ["<!@(pkg-config --libs libdpdk)", "<!@(pkg-config --libs libbpf)", "<!@(pkg-config --libs libpcap)", "<!@(pkg-config --libs libmnl)"]
     }
   ]
 }

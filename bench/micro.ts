@@ -43,7 +43,7 @@ function metricsSource(nPorts = 8, nWorkers = 4): MetricsSource {
     dp: {
       snapshot: () => snap,
       names: () => names,
-      portInfo: (i) => ({ portId: i, mac: `02:00:00:00:00:0${i}`, driver: 'net_iavf', mtu: 1500, linkUp: true, speedMbps: 25000, rxQueues: nWorkers, txQueues: nWorkers, numaNode: 0 }),
+      portInfo: (i) => ({ portId: i, mac: 0x020000000000 + i, driver: 'net_iavf', mtu: 1500, linkUp: true, speedMbps: 25000, rxQueues: nWorkers, txQueues: nWorkers, numaNode: 0 }),
       portStats: (i) => ({ ipackets: 1e10 + i, opackets: 1e10 + i, ibytes: 6.4e11, obytes: 6.4e11, ierrors: 1, oerrors: 2, imissed: 3, rxNombuf: 4 }),
       mempoolInfo: () => ({ size: 65535, available: 60000, inUse: 5535, dataRoom: 2176 }),
       fibInfo: () => ({ maxRoutes: 1 << 20, tbl8Groups: 65536, tbl8Used: 3000, maxNexthops: 65536, routes: 1e6, lookupStaged: true }),

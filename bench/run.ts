@@ -6,7 +6,7 @@
  * Also instructions per packet of each forwarding contender under callgrind (deterministic, unlike
  * cycles on a shared VM).
  *
- *   npm run bench -- [--only forwarding,callgrind,scale,churn,memif,kernel,ecmp] [--reps 3] [--churn-reps 9] [--callgrind-seconds 15] [--callgrind-contenders dpfwd,l3fwd,testpmd] [--warmup 1] [--duration 5] [--quick]
+ *   npm run bench -- [--only forwarding,callgrind,scale,churn,memif,kernel,capture,ecmp] [--reps 3] [--churn-reps 9] [--callgrind-seconds 15] [--callgrind-contenders dpfwd,l3fwd,testpmd] [--warmup 1] [--duration 5] [--quick]
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -17,6 +17,7 @@ import { routeChurn, ChurnResult } from './lib/churn';
 import { ecmpCost, EcmpResult } from './lib/ecmp';
 import { memifBench, MemifResult } from './lib/memif';
 import { kernelBench, KernelResult } from './lib/kernel';
+import { captureCost, CaptureBenchResult } from './lib/capture';
 import { buildL3fwd } from './lib/peers';
 import { callgrindCounts, CallgrindResult } from './lib/callgrind';
 import { writeFlows } from './lib/forwarding';
@@ -34,7 +35,7 @@ function args() {
   const get = (k: string) => { const i = a.indexOf(`--${k}`); return i >= 0 ? a[i + 1] : undefined; };
   const quick = a.includes('--quick');
   return {
-    only: new Set((get('only') ?? 'forwarding,callgrind,scale,churn,memif,kernel,ecmp').split(',')),
+    only: new Set((get('only') ?? 'forwarding,callgrind,scale,churn,memif,kernel,capture,ecmp').split(',')),
     reps: Number(get('reps') ?? (quick ? 1 : 3)),
     warmupMs: 1000 * Number(get('warmup') ?? 1),
     durationMs: 1000 * Number(get('duration') ?? (quick ? 2 : 5)),
@@ -100,6 +101,12 @@ function printTable(res: Results) {
     }
     lines.push(`  dpfwd / l3fwd (received back): ${m.ratios.dpfwdOverL3fwd}; the forwarder's main thread shares CPU 0 with the generator`);
   }
+  const cb = res.capture;
+  if (cb) {
+    lines.push('', `Forwarding while capturing (same runs, ${cb.repetitions} × ${cb.window.durationMs / 1000} s per mode): Mpps median (min–max)`);
+    for (const [m, r] of Object.entries(cb.modes)) lines.push(`  ${pad(m, 12)} ${pad(r.mpps.median, 8, true)} (${r.mpps.min}–${r.mpps.max})`);
+    lines.push(`  ratios to no capture: all ${cb.ratios.all}, one in 1000 ${cb.ratios.oneIn1000}`);
+  }
   const k = res.kernel;
   if (k) {
     lines.push('', `Against the kernel: west ns → router → east ns on veths, iperf3 ${k.seconds} s each`);
@@ -125,6 +132,7 @@ export interface Results {
   memif?: MemifResult;
   kernel?: KernelResult;
   ecmp?: EcmpResult;
+  capture?: CaptureBenchResult;
   notDone: string[];
 }
 
@@ -191,6 +199,7 @@ async function main() {
     }
   }
   if (a.only.has('ecmp')) res.ecmp = await ecmpCost(TMP, a.reps, w, log);
+  if (a.only.has('capture')) res.capture = await captureCost(TMP, a.reps, w, log);
   if (a.only.has('kernel')) {
     res.kernel = await kernelBench(TMP, a.kernelSeconds, log);
     for (const [name, r] of Object.entries(res.kernel.routers)) if (r.error) res.notDone.push(`kernel comparison, router ${name}: ${r.error.split('\n')[0].slice(0, 500)}`);

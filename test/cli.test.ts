@@ -26,7 +26,7 @@ describe('dpfwd CLI against a running forwarder', function () {
       eal: { lcores: '0-1' },
       ports: [
         { name: 'west', device: `net_pcap0,rx_pcap=${dir}/in.pcap`, address: '10.1.0.1/24' },
-        { name: 'east', device: 'net_null0,no-rx=1', address: '10.2.0.1/24' },
+        { name: 'east', device: 'net_null0,no-rx=1', address: '10.2.0.1/24', mac: '02:aa:00:00:00:02' },
       ],
     }, { dir });
     await waitFor('capture read', async () => (await totals(fwd)).rx >= 10);
@@ -103,6 +103,12 @@ describe('dpfwd CLI against a running forwarder', function () {
     assert.match(w.stdout, /^worker\s+lcore\s+rx\s+rx_packets\s+tx_packets\s+packets_per_burst\s+busy_percent\s+cycles_per_packet/);
     const ports = json('show', 'ports');
     assert.deepEqual(ports.map((p: { ifname: string; driver: string }) => [p.ifname, p.driver]), [['west', 'net_pcap'], ['east', 'net_null']]);
+  });
+
+  it('a port MAC set in the config crosses the addon both ways as a number and shows as text', () => {
+    const east = json('show', 'ports').find((p: { ifname: string }) => p.ifname === 'east');
+    assert.equal(east.address, '02:aa:00:00:00:02');
+    assert.equal(json('show', 'interfaces').find((i: { ifname: string }) => i.ifname === 'east').address, '02:aa:00:00:00:02');
   });
 
   it('rejects unknown actions and options with usage, exit 2', () => {

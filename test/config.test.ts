@@ -59,7 +59,8 @@ describe('config: defaults', () => {
       icmp: { unreachable: true, rateLimit: 1000, burst: 50 },
       arp: { reachableMs: 30000, staleMs: 60000, retransmitMs: 1000, probes: 3, queueLen: 4, maxEntries: 4096, maxIncomplete: 256, newPerSecond: 100, lockMs: 1000 },
       mempool: { mbufs: 0, cacheSize: 256 },
-      linux: { mirror: false, sync: { enabled: false, table: 254, protocols: "all", socketBuffer: 4194304 } },
+      capture: { ringSize: 2048, mbufs: 8191, maxSnaplen: 65535, leaseMs: 5000, readBytes: 1048576 },
+      linux: { mirror: false, mirrors: {}, queueLen: 1000, sync: { enabled: false, table: 254, protocols: "all", socketBuffer: 4194304 } },
       warnings: [],
     };
     assert.deepEqual(c, want);
@@ -194,6 +195,15 @@ neighbors:
   });
 });
 
+describe('config: linux mirrors', () => {
+  it('mirror: true mirrors every port under its own name; a mapping picks ports and names', () => {
+    const pick = (l: { netns?: string; mirrors: Record<string, string>; queueLen: number }) => ({ netns: l.netns, mirrors: l.mirrors, queueLen: l.queueLen });
+    assert.deepEqual(pick(parseConfig(`${PORTS}linux: {netns: dpfwd, mirror: true}`, 't').linux), { netns: 'dpfwd', mirrors: { west: 'west', east: 'east' }, queueLen: 1000 });
+    assert.deepEqual(pick(parseConfig(`${PORTS}linux: {mirror: {west: wmirror, east: false}}`, 't').linux), { netns: undefined, mirrors: { west: 'wmirror' }, queueLen: 1000 });
+    assert.deepEqual(pick(parseConfig(`${PORTS}linux: {mirror: false, queueLen: 64}`, 't').linux), { netns: undefined, mirrors: {}, queueLen: 64 });
+  });
+});
+
 describe('config: workers', () => {
   it('auto assigns (port, queue) pairs round-robin across worker lcores', () => {
     const c = parseConfig(`eal: {lcores: "0-3"}
@@ -247,8 +257,8 @@ describe('config: warnings', () => {
 const ERRORS: [string, string, string[]][] = [
   ['empty file', '', ['the configuration is empty; at least eal and ports are needed (see examples/demo.yaml)']],
   ['top level not a mapping', '- a\n- b', ['expected a mapping of sections (eal, ports, …) at the top level, got a list']],
-  ['unknown top-level key with suggestion', `${PORTS}neighbours: []`, ['neighbours: unknown key; did you mean neighbors? (valid keys: eal, ports, interfaces, workers, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool, linux)']],
-  ['unknown top-level key without suggestion', `${PORTS}zebra: 1`, ['zebra: unknown key (valid keys: eal, ports, interfaces, workers, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool, linux)']],
+  ['unknown top-level key with suggestion', `${PORTS}neighbours: []`, ['neighbours: unknown key; did you mean neighbors? (valid keys: eal, ports, interfaces, workers, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool, capture, linux)']],
+  ['unknown top-level key without suggestion', `${PORTS}zebra: 1`, ['zebra: unknown key (valid keys: eal, ports, interfaces, workers, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool, capture, linux)']],
   ['unknown eal key', `${PORTS}eal: {lcore: "0-1"}`, ['eal.lcore: unknown key; did you mean lcores? (valid keys: lcores, inMemory, filePrefix, args, logLevel, hugepagesMiB, telemetry)']],
   ['unknown port key', `ports: [{name: a, device: net_null0, addresses: 10.1.0.1/24}]`, ['ports[0].addresses: unknown key; did you mean address? (valid keys: name, device, rxQueues, rxDescriptors, txDescriptors, mtu, mac, address)']],
   ['section not a mapping', `${PORTS}eal: "0-1"`, ['eal: expected a mapping, got "0-1"']],
@@ -345,6 +355,9 @@ const ERRORS: [string, string, string[]][] = [
   ['route prefix missing', `${PORTS}routes: [{port: east}]`, ['routes[0].prefix: required (a prefix like 10.20.0.0/16)']],
   ['route without next hop', `${PORTS}routes: [{prefix: 10.20.0.0/16}]`, ['routes[0]: needs via, port or blackhole: true']],
   ['blackhole with port', `${PORTS}routes: [{prefix: 10.20.0.0/16, blackhole: true, port: east}]`, ['routes[0].blackhole: a blackhole route takes no via or port']],
+  ['route via not an address, at its index, through the one route parser', `${PORTS}routes: [{prefix: 10.20.0.0/16, port: east}, {prefix: 10.21.0.0/16, port: east}, {prefix: 10.22.0.0/16, port: east}, {prefix: 10.23.0.0/16, via: 10.0.0.256}]`, ['routes[3].via: 10.0.0.256 is not an IPv4 address (expected four numbers 0-255 like 10.1.0.1)']],
+  ['route prefix not a prefix', `${PORTS}routes: [{prefix: 10.20.0.0/33, via: 10.2.0.2}]`, ['routes[0].prefix: 10.20.0.0/33 is not an IPv4 prefix']],
+  ['route port not a port name', `${PORTS}routes: [{prefix: 10.20.0.0/16, port: East}]`, ['routes[0].port: East is not a port name']],
   ['route unknown port', `${PORTS}routes: [{prefix: 10.20.0.0/16, port: south}]`, ['routes[0].port: no port named south; ports are west, east']],
   ['route via outside connected subnets', `${PORTS}routes: [{prefix: 10.20.0.0/16, via: 10.9.0.2}]`, ["routes[0].via: 10.9.0.2 is not in any port's connected subnet; add port: <name>"]],
   ['route via not an address', `${PORTS}routes: [{prefix: 10.20.0.0/16, via: 10.9.0}]`, ['routes[0].via: 10.9.0 is not an IPv4 address (expected four numbers 0-255 like 10.1.0.1)']],
@@ -400,6 +413,15 @@ const ERRORS: [string, string, string[]][] = [
     `linux.sync.protocols[1]: unknown route protocol "bogus"; iproute2's names are unspec, redirect, kernel, boot, static, gated, ra, mrt, zebra, bird, dnrouted, xorp, ntk, dhcp, mrouted, keepalived, babel, openr, bgp, isis, ospf, rip, eigrp (or a number 0-255)`,
     'linux.sync.socketBuffer: expected an integer from 4096 to 1073741824 bytes, got 10',
   ]],
+  // linux (mirrors)
+  ['linux.mirror errors', `${PORTS}linux: {mirror: {west: 3, north: true, east: "x y"}}`, [
+    'linux.mirror.north: unknown key (valid keys: west, east)',
+    'linux.mirror.west: expected true, false or an interface name, got 3',
+    'linux.mirror.east: expected true, false or an interface name, got "x y"',
+  ]],
+  ['linux.mirror not a mapping', `${PORTS}linux: {mirror: [west]}`, ['linux.mirror: expected true, false or a mapping of port names, got a list']],
+  ['two mirrors of one name', `${PORTS}linux: {mirror: {west: m0, east: m0}}`, ["linux.mirror.east: mirror name m0 is also port west's: each mirror needs its own name"]],
+  ['unknown linux key', `${PORTS}linux: {mirrors: true}`, ['linux.mirrors: unknown key; did you mean mirror? (valid keys: netns, mirror, queueLen, sync)']],
   // YAML syntax
   ['YAML syntax error names line:col', 'ports:\n  - {name: a,\n', ['test.yaml:3:1: YAML syntax error: Flow map in block collection must be sufficiently indented and end with a }']],
   ['duplicate YAML key', `${PORTS}eal: {}\neal: {}`, ['test.yaml:5:1: YAML syntax error: Map keys must be unique']],
@@ -543,16 +565,28 @@ ports:
 
 describe('config: live and restart keys', () => {
   it('every top-level key is classified', () => {
-    assert.deepEqual(Object.keys(KEY_CHANGE).sort(), ['arp', 'control', 'eal', 'fib', 'icmp', 'interfaces', 'linux', 'mempool', 'metrics', 'neighbors', 'ports', 'punt', 'routes', 'workers']);
+    assert.deepEqual(Object.keys(KEY_CHANGE).sort(), ['arp', 'capture', 'control', 'eal', 'fib', 'icmp', 'interfaces', 'linux', 'mempool', 'metrics', 'neighbors', 'ports', 'punt', 'routes', 'workers']);
     assert.deepEqual([...LIVE_KEYS].sort(), ['arp', 'icmp', 'interfaces', 'neighbors', 'ports[].address', 'routes']);
-    assert.deepEqual([...RESTART_KEYS], ['eal', 'ports', 'workers', 'fib', 'metrics', 'control', 'punt', 'mempool', 'linux']);
+    assert.deepEqual([...RESTART_KEYS], ['eal', 'ports', 'workers', 'fib', 'metrics', 'control', 'punt', 'mempool', 'capture', 'linux']);
+  });
+});
+
+describe('config: capture', () => {
+  it('takes the capture limits and refuses a ring that is not a power of two', () => {
+    const c = parseConfig('ports: [{name: west, device: net_null0}]\ncapture: {ringSize: 512, mbufs: 4095, maxSnaplen: 128, leaseMs: 2000, readBytes: 65536}', 't');
+    assert.deepEqual(c.capture, { ringSize: 512, mbufs: 4095, maxSnaplen: 128, leaseMs: 2000, readBytes: 65536 });
+    assert.deepEqual(errorsOf('ports: [{name: west, device: net_null0}]\ncapture: {ringSize: 1000, mbufs: 10, rings: 2}'), [
+      'capture.rings: unknown key; did you mean ringSize? (valid keys: ringSize, mbufs, maxSnaplen, leaseMs, readBytes)',
+      'capture.ringSize: 1000 is not a power of two (e.g. 1024, 2048, 4096)',
+      'capture.mbufs: expected an integer from 64 to 1048575 mbufs, got 10',
+    ]);
   });
 });
 
 describe('config: linux.sync', () => {
   it('takes table names and numbers, protocol names and numbers; on by default when a mirror is on', () => {
     const c = parseConfig(`${PORTS}linux: {netns: dpfwd, sync: {table: 100, protocols: [bgp, ospf, 42]}}`, 't');
-    assert.deepEqual(c.linux, { netns: 'dpfwd', mirror: false, sync: { enabled: false, table: 100, protocols: [186, 188, 42], socketBuffer: 4194304 } });
+    assert.deepEqual(c.linux, { netns: 'dpfwd', mirror: false, mirrors: {}, queueLen: 1000, sync: { enabled: false, table: 100, protocols: [186, 188, 42], socketBuffer: 4194304 } });
     assert.equal(parseConfig(`${PORTS}linux: {mirror: true}`, 't').linux.sync.enabled, true);
     assert.equal(parseConfig(`${PORTS}linux: {mirror: true, sync: {enabled: false}}`, 't').linux.sync.enabled, false);
     assert.equal(parseConfig(`${PORTS}linux: {sync: {enabled: true, table: default}}`, 't').linux.sync.table, 253);

@@ -101,6 +101,9 @@ function cases(): Case[] {
     { desc: 'TTL 1 to a subnet broadcast: dropped without an ICMP error (RFC 1812 4.3.2.7)', frame: udp({ dst: '10.2.0.255', ttl: 1 }), drop: 'directed_broadcast' },
     { desc: 'ARP request for the router is punted, not dropped', frame: buildArpRequest({ senderMac: HOST_MAC, senderIp: '10.1.0.2', targetIp: '10.1.0.1' }), punt: 'arp' },
     { desc: 'packet to the router\'s own address is punted', frame: udp({ dst: '10.1.0.1' }), punt: 'local' },
+    // RFC 1812 5.2.1/5.3.1: TTL limits forwarding only (eBGP and OSPF send TTL 1 to the router)
+    { desc: 'TTL 1 to the router\'s own address is delivered, not expired', frame: udp({ dst: '10.1.0.1', ttl: 1 }), punt: 'local' },
+    { desc: 'TTL 0 to the router\'s address on another port is delivered, not expired', frame: udp({ dst: '10.2.0.1', ttl: 0 }), punt: 'local' },
   ];
 }
 

@@ -79,6 +79,8 @@ const EXPECTED: Record<string, string> = {
   dpfwd_worker_idle_seconds_total: 'counter',
   dpfwd_worker_packets_total: 'counter',
   dpfwd_worker_rx_bursts_total: 'counter',
+  dpfwd_capture_packets_total: 'counter',
+  dpfwd_capture_dropped_total: 'counter',
   dpfwd_routes: 'gauge',
   dpfwd_routes_max: 'gauge',
   dpfwd_fib_tbl8_groups_used: 'gauge',
@@ -152,7 +154,7 @@ function fakeSource() {
     dp: {
       snapshot: (): CounterSnapshot => { calls.snapshot++; return { tscHz: 1e9, workers: [worker(0), worker(1)] }; },
       names: () => names,
-      portInfo: (i) => ({ portId: i, mac: `02:00:00:00:00:0${i}`, driver: 'net_null', mtu: 1500, linkUp: i === 0, speedMbps: 10000, rxQueues: 1, txQueues: 2, numaNode: 0 }),
+      portInfo: (i) => ({ portId: i, mac: 0x020000000000 + i, driver: 'net_null', mtu: 1500, linkUp: i === 0, speedMbps: 10000, rxQueues: 1, txQueues: 2, numaNode: 0 }),
       portStats: (i) => ({ ipackets: 10 + i, opackets: 20 + i, ibytes: 30 + i, obytes: 40 + i, ierrors: 1, oerrors: 2, imissed: 3, rxNombuf: 4 }),
       mempoolInfo: () => ({ size: 8192, available: 8000, inUse: 192, dataRoom: 2176 }),
       fibInfo: () => ({ maxRoutes: 1024, tbl8Groups: 256, tbl8Used: 3, maxNexthops: 4096, routes: 7, lookupStaged: false }),
@@ -162,8 +164,8 @@ function fakeSource() {
     rib: { counts: { static: 4, connected: 2, local: 2, neighbor: 1, linux: 0 }, updates: { add: { ok: 9, error: 1 }, del: { ok: 2, error: 0 } }, nexthopUsage: () => ({ used: 12, max: 64, learned: 5, learnedMax: 16 }) },
     cp,
     ports: [
-      { index: 0, name: 'west', device: 'net_null0,no-rx=1', driver: 'net_null', mac: '02:00:00:00:00:00' },
-      { index: 1, name: 'east', device: '0000:01:00.0', driver: 'net_ice', mac: '02:00:00:00:00:01' },
+      { index: 0, name: 'west', device: 'net_null0,no-rx=1', driver: 'net_null' },
+      { index: 1, name: 'east', device: '0000:01:00.0', driver: 'net_ice' },
     ],
     config: { workers: [{ lcore: 1, rx: [] }, { lcore: 2, rx: [] }], punt: { rate: 10000, burst: 256, maxWaitMs: 1000 } },
   };

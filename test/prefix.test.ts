@@ -19,6 +19,7 @@ import {
   parseRouteLine,
   parseRouteWords,
   routeFromFields,
+  RouteError,
   RouteBatch,
   ROUTE_BLACKHOLE,
   ROUTE_PORT,
@@ -212,7 +213,7 @@ describe('prefix: route lines', () => {
     ['10.20.0.0/16 via 10.2.0', 'line 7: 10.2.0 is not an IPv4 address (expected four numbers 0-255 like 10.1.0.1)'],
     ['10.20.0.0/16 via 224.0.0.1', 'line 7: via 224.0.0.1: 224.0.0.1 is a multicast address, not a next-hop address'],
     ['10.20.0.0/16 port East', 'line 7: East is not a port name'],
-    ['10.20.0.0/16 gateway 10.2.0.2', 'line 7: expected "via <address>", "port <name>" or "blackhole" after 10.20.0.0/16, got "gateway"'],
+    ['10.20.0.0/16 gateway 10.2.0.2', 'line 7: expected "via <address>", "port <name>", "blackhole" or "nexthop" after 10.20.0.0/16, got "gateway"'],
     ['10.20.0.0/16 blackhole via 10.2.0.2', 'line 7: a blackhole route takes no via or port'],
     ['10.20.0.0/16 via 10.2.0.2 via 10.2.0.3', 'line 7: via given twice'],
     ['10.20.0.0/16 port a port b', 'line 7: port given twice'],
@@ -237,13 +238,30 @@ describe('prefix: route lines', () => {
     throwsMsg(() => routeFromFields({ prefix: '10.20.0.0/16', via: '10.2.0.2 # x' }), "'10.2.0.2 # x' is not one word of a route");
   });
 
+  it('routeFromFields names the field at fault (the config gives its path)', () => {
+    const fieldOf = (f: Parameters<typeof routeFromFields>[0]) => {
+      try {
+        routeFromFields(f);
+      } catch (e) {
+        return [(e as RouteError).field, (e as Error).message];
+      }
+      return 'accepted';
+    };
+    assert.deepEqual(fieldOf({ prefix: '10.20.0.0/33', via: '10.2.0.2' }), ['prefix', '10.20.0.0/33 is not an IPv4 prefix']);
+    assert.deepEqual(fieldOf({ prefix: '10.20.0.0/16', via: '10.0.0.256' })[0], 'via');
+    assert.deepEqual(fieldOf({ prefix: '10.20.0.0/16', via: '10.2.0.2', port: 'West' }), ['port', 'West is not a port name']);
+    assert.deepEqual(fieldOf({ prefix: '10.20.0.0/16', port: 'east', blackhole: true }), ['blackhole', 'a blackhole route takes no via or port']);
+    assert.deepEqual(fieldOf({ prefix: '10.20.0.0/16', via: '10.2.0.2 x' })[0], 'via');
+    assert.deepEqual(fieldOf({ prefix: '10.20.0.0/16' }), [undefined, 'needs via, port or blackhole: true']);
+  });
+
   it('parseRouteFile collects every error with its line number', () => {
     const text = '# routes\n10.20.0.0/16 via 10.2.0.2\n\n10.21.0.1/16 port east\nR10.22.0.0/16 1\n10.23.0.0/16 bogus\n';
     const r = parseRouteFile(text);
     assert.equal(r.routes.length, 2);
     assert.deepEqual(r.errors, [
       'line 4: 10.21.0.1/16 has host bits set; did you mean 10.21.0.0/16?',
-      'line 6: expected "via <address>", "port <name>" or "blackhole" after 10.23.0.0/16, got "bogus"',
+      'line 6: expected "via <address>", "port <name>", "blackhole" or "nexthop" after 10.23.0.0/16, got "bogus"',
     ]);
   });
 

@@ -216,7 +216,7 @@ describe('VLAN sub-interface on an af_packet port (raw-socket host in a namespac
   this.timeout(60000);
   let topo: Topology;
   let dir: string;
-  let res: { snapshot: CounterSnapshot; injected: string[]; ports: { mac: string }[]; names: { drops: string[] } };
+  let res: { snapshot: CounterSnapshot; injected: string[]; ports: { mac: number }[]; names: { drops: string[] } };
   let host: { sent: number; received: { vlan: number | null; src: string; dst: string; payload: string }[] };
   let east: Buffer[];
   const injected = buildUdp4({ srcMac: '02:00:00:00:00:01', dstMac: 'ff:ff:ff:ff:ff:ff', src: '10.100.0.1', dst: '10.61.0.2', sport: 7, dport: 7, ttl: 64, payload: Buffer.from('from west.100') });

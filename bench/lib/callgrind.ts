@@ -20,6 +20,7 @@ import { start, sleep, waitOutput, Child } from './proc';
 import { dpfwdConfig, SINK_NEIGHBOR, sixteenRoutes } from './dpfwd';
 import { buildL3fwd } from './peers';
 import { round } from './stats';
+import { Session } from '../../src/api/client';
 
 export interface CallgrindTrial {
   instructionsPerPacket: number;
@@ -96,19 +97,24 @@ function classify(ob: string, fn: string): string {
 
 /** Runs `cmd` under callgrind, waits for `ready` in its output, warms up, counts over the window. */
 async function countOne(dir: string, cmd: string, args: string[], ready: (out: string) => boolean, readyTimeoutMs: number,
-  warmS: number, windowS: number): Promise<CallgrindTrial> {
+  warmS: number, windowS: number, during?: () => Promise<() => Promise<unknown>>): Promise<CallgrindTrial> {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   const out = path.join(dir, 'cg');
-  const c: Child = start('valgrind', ['--tool=callgrind', '--separate-threads=yes', `--callgrind-out-file=${out}.%p`, cmd, ...args]);
+  // a client talking to it through the window needs the main thread scheduled next to the polling worker
+  const fair = during ? ['--fair-sched=yes'] : [];
+  const c: Child = start('valgrind', ['--tool=callgrind', '--separate-threads=yes', ...fair, `--callgrind-out-file=${out}.%p`, cmd, ...args]);
+  let end: (() => Promise<unknown>) | undefined;
   try {
     await waitOutput(c, `${cmd} under callgrind`, ready, readyTimeoutMs);
+    if (during) end = await during(); // e.g. a capture running through the window
     await sleep(warmS * 1000);
     const pid = String(c.proc.pid);
     // a dump also resets the counters: the second dump holds exactly the window
     if (spawnSync('callgrind_control', ['-d', pid], { encoding: 'utf8', timeout: 60000 }).status !== 0) throw new Error('callgrind_control -d failed');
     await sleep(windowS * 1000);
     if (spawnSync('callgrind_control', ['-d', pid], { encoding: 'utf8', timeout: 60000 }).status !== 0) throw new Error('callgrind_control -d failed');
+    if (end) await end();
   } finally {
     await c.stop('SIGKILL', 5000);
   }
@@ -149,29 +155,44 @@ export async function callgrindCounts(tmp: string, pcap: string, windowS: number
   // dpfwd-ecmp (on request: --callgrind-contenders dpfwd,dpfwd-ecmp): the same 16 routes as
   // 4-way multipath routes over 4 neighbours on the sink port, for the cost of a group per packet
   const ecmpNeighbors = Array.from({ length: 4 }, (_, i) => ({ ...SINK_NEIGHBOR, address: `10.9.0.${2 + i}`, mac: `02:00:00:00:09:0${2 + i}` }));
-  const dpfwdRun = (name: string, ecmp: boolean) => ({
-    name,
-    go: () => {
-      const dir = path.join(tmp, `callgrind-${name}`);
-      const cfg = dpfwdConfig({ rxPcap: pcap, dir }) as Record<string, any>;
-      if (ecmp) {
-        cfg.neighbors = ecmpNeighbors;
-        cfg.routes = sixteenRoutes().map((r) => ({ prefix: r.prefix, nexthops: ecmpNeighbors.map((n) => ({ via: n.address })) }));
-      }
-      cfg.eal = { lcores: '0-1', inMemory: false, filePrefix: `bench-cg-${process.pid}`, args: ['--no-huge', '-m', '512'] };
-      cfg.control = { socket: path.join(dir, 'dpfwd.sock') };
-      cfg.metrics = { listen: false };
-      fs.mkdirSync(dir, { recursive: true });
-      const file = path.join(tmp, `callgrind-${name}.json`);
-      fs.writeFileSync(file, JSON.stringify(cfg));
-      // Node under callgrind takes a minute or two to start
-      return countOne(dir, process.execPath, [path.join(root, 'bin', 'dpfwd'), 'run', '--config', file],
-        (o) => o.includes('dpfwd: control socket'), 600000, 5, windowS);
-    },
-  });
+  /** dpfwd, optionally with a capture (args of capture.start) read by this process through the window */
+  const dpfwdRun = (name: string, capture?: Record<string, unknown>, ecmp = false) => {
+        const dir = path.join(tmp, `callgrind-${name}`);
+        const cfg = dpfwdConfig({ rxPcap: pcap, dir }) as Record<string, any>;
+        if (ecmp) {
+          cfg.neighbors = ecmpNeighbors;
+          cfg.routes = sixteenRoutes().map((r) => ({ prefix: r.prefix, nexthops: ecmpNeighbors.map((n) => ({ via: n.address })) }));
+        }
+        cfg.eal = { lcores: '0-1', inMemory: false, filePrefix: `bench-cg-${process.pid}`, args: ['--no-huge', '-m', '512'] };
+        cfg.control = { socket: path.join(dir, 'dpfwd.sock') };
+        cfg.metrics = { listen: false };
+        fs.mkdirSync(dir, { recursive: true });
+        const file = path.join(tmp, `callgrind-${name}.json`);
+        fs.writeFileSync(file, JSON.stringify(cfg));
+        // Node under callgrind is far too slow to drain a capture at the worker's rate, so nothing
+        // reads: the session stays open (its lease an hour) and the ring is big enough for the
+        // one-flow capture's copies; capturing everything fills it at once, which is the steady
+        // state of a capture at full rate (copies beyond the ring are capture_dropped)
+        if (capture) cfg.capture = { ringSize: 65536, mbufs: 65600, leaseMs: 3600000 };
+        const during = capture ? async () => {
+          const s = await Session.open(cfg.control.socket, 600000);
+          await s.request('capture.start', capture, 600000);
+          return async () => {
+            log(`callgrind ${name}: ${JSON.stringify((await s.request('capture.show', {}, 600000) as { capture: unknown }).capture)}`);
+            s.close();
+          };
+        } : undefined;
+        // Node under callgrind takes a minute or two to start
+        return countOne(dir, process.execPath, [path.join(root, 'bin', 'dpfwd'), 'run', '--config', file],
+          (o) => o.includes('dpfwd: control socket'), 600000, 5, windowS, during);
+  };
   const runs: { name: string; go: () => Promise<CallgrindTrial> }[] = [
-    dpfwdRun('dpfwd', false),
-    dpfwdRun('dpfwd-ecmp', true),
+    { name: 'dpfwd', go: () => dpfwdRun('dpfwd') },
+    // not in the default list either: `--callgrind-contenders dpfwd,dpfwd-ecmp`
+    { name: 'dpfwd-ecmp', go: () => dpfwdRun('dpfwd-ecmp', undefined, true) },
+    // not in the default list: `--callgrind-contenders dpfwd,dpfwd-capture-flow,dpfwd-capture-all`
+    { name: 'dpfwd-capture-flow', go: () => dpfwdRun('dpfwd-capture-flow', { filter: 'src host 10.1.1.7' }) },
+    { name: 'dpfwd-capture-all', go: () => dpfwdRun('dpfwd-capture-all', {}) },
     {
       name: 'l3fwd',
       go: () => countOne(path.join(tmp, 'callgrind-l3fwd'), buildL3fwd(tmp, log),

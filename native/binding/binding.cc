@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
+#include <unistd.h>
 #include <string>
 #include <vector>
 
@@ -70,6 +72,23 @@ uint32_t U32(const Napi::Object &o, const char *key, uint32_t dflt) {
 
 // ---- EAL ----
 
+/** A MAC as src/net/mac.ts's Mac: 48 bits in a double, first byte most significant (exact). */
+double MacNumber(const uint8_t *m) {
+  uint64_t v = 0;
+  for (int i = 0; i < 6; i++) v = (v << 8) | m[i];
+  return static_cast<double>(v);
+}
+
+/** The bytes of a Mac (a number 0..2^48-1, an integer); false if it is not one. */
+bool MacFromNumber(const Napi::Value &v, uint8_t *m) {
+  if (!v.IsNumber()) return false;
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d <= 281474976710655.0) || d != static_cast<double>(static_cast<uint64_t>(d))) return false;
+  uint64_t x = static_cast<uint64_t>(d);
+  for (int i = 5; i >= 0; i--, x >>= 8) m[i] = static_cast<uint8_t>(x & 0xff);
+  return true;
+}
+
 Napi::Value EalInit(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsArray()) return TypeErr(env, "ealInit(args: string[])");
@@ -120,10 +139,8 @@ Napi::Value Start(const Napi::CallbackInfo &info) {
     pc.mtu = static_cast<uint16_t>(U32(p, "mtu", 1500));
     pc.rx_cut_len = U32(p, "rxCutLen", 0);
     Napi::Value mac = p.Get("mac");
-    if (mac.IsBuffer()) {
-      Napi::Buffer<uint8_t> b = mac.As<Napi::Buffer<uint8_t>>();
-      if (b.Length() != 6) return TypeErr(env, "start: ports[i].mac must be a 6-byte Buffer");
-      std::memcpy(pc.mac, b.Data(), 6);
+    if (!mac.IsUndefined()) {
+      if (!MacFromNumber(mac, pc.mac)) return TypeErr(env, "start: ports[i].mac must be a MAC as a 48-bit number (src/net/mac.ts)");
       pc.has_mac = 1;
     }
   }
@@ -203,12 +220,6 @@ Napi::Value WorkersAlive(const Napi::CallbackInfo &info) {
 
 // ---- ports, pools, FIB ----
 
-std::string MacString(const uint8_t *m) {
-  char s[18];
-  std::snprintf(s, sizeof(s), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-  return s;
-}
-
 Napi::Value PortInfo(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (!IsUint(info[0])) return TypeErr(env, "portInfo(index: number)");
@@ -217,7 +228,7 @@ Napi::Value PortInfo(const Napi::CallbackInfo &info) {
   if (rc != 0) return Throw(env, rc, "no such port index");
   Napi::Object o = Napi::Object::New(env);
   o.Set("portId", pi.port_id);
-  o.Set("mac", MacString(pi.mac));
+  o.Set("mac", MacNumber(pi.mac));
   o.Set("driver", std::string(pi.driver));
   o.Set("mtu", pi.mtu);
   o.Set("linkUp", Napi::Boolean::New(env, pi.link_up != 0));
@@ -466,6 +477,20 @@ Napi::Value Constants(const Napi::CallbackInfo &info) {
   ak.Set("network", static_cast<uint32_t>(DP_ADDR_NETWORK));
   o.Set("addrKinds", ak);
   o.Set("addrSetMax", DP_ADDR_SET_MAX);
+  Napi::Object cap = Napi::Object::New(env);
+  cap.Set("rx", DP_CAP_RX);
+  cap.Set("tx", DP_CAP_TX);
+  cap.Set("drop", DP_CAP_DROP);
+  cap.Set("anyReason", DP_CAP_ANY_REASON);
+  cap.Set("snaplenMax", DP_CAP_SNAPLEN_MAX);
+  cap.Set("ringMax", DP_CAP_RING_MAX);
+  cap.Set("filterMax", DP_FILTER_MAX);
+  cap.Set("traceMax", DP_TRACE_MAX);
+  cap.Set("traceSnap", DP_TRACE_SNAP);
+  cap.Set("traceForwarded", DP_TRACE_FORWARDED);
+  cap.Set("traceDropped", DP_TRACE_DROPPED);
+  cap.Set("tracePunted", DP_TRACE_PUNTED);
+  o.Set("capture", cap);
   Napi::Object grp = Napi::Object::New(env);
   grp.Set("buckets", DP_GROUP_BUCKETS);
   grp.Set("maxMembers", DP_GROUP_MAX_MEMBERS);
@@ -605,6 +630,244 @@ Napi::Value Inject(const Napi::CallbackInfo &info) {
   return Throw(env, rc, "the dataplane is not running");
 }
 
+// ---- Linux mirror interfaces (TAP) ----
+
+struct MirrorPoll {
+  uv_poll_t poll;
+  int fd;
+  Napi::FunctionReference cb;
+  Napi::AsyncContext *ctx;
+};
+std::map<int, MirrorPoll *> g_mirrors;
+
+void MirrorStop(MirrorPoll *mp) {
+  uv_poll_stop(&mp->poll);
+  mp->cb.Reset();
+  delete mp->ctx;
+  mp->ctx = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t *>(&mp->poll), [](uv_handle_t *h) { delete static_cast<MirrorPoll *>(h->data); });
+}
+
+void OnMirror(uv_poll_t *h, int status, int) {
+  auto *mp = static_cast<MirrorPoll *>(h->data);
+  if (mp->cb.IsEmpty()) return;
+  Napi::Env env(g_env);
+  Napi::HandleScope scope(env);
+  // At most kMirrorBudget frames per wake-up: the poll is level-triggered, so libuv comes back
+  // for the rest after everything else had its turn; the TAP's own queue bounds what waits.
+  constexpr unsigned kMirrorBudget = 64;
+  static uint8_t buf[65536];
+  Napi::Array arr = Napi::Array::New(env);
+  unsigned n = 0;
+  std::string error;
+  if (status < 0) error = uv_strerror(status);
+  while (error.empty() && n < kMirrorBudget) {
+    int len = dp_mirror_read(mp->fd, buf, sizeof(buf));
+    if (len == -EAGAIN || len == -EINTR) break;
+    if (len < 0) {
+      error = strerror(-len);
+      break;
+    }
+    arr.Set(n++, Napi::Buffer<uint8_t>::Copy(env, buf, static_cast<size_t>(len)));
+  }
+  Napi::FunctionReference *cb = &mp->cb;
+  if (!error.empty()) {
+    // a broken fd stays readable: stop polling it (the callback hears why) instead of spinning
+    uv_poll_stop(&mp->poll);
+  }
+  if (n || !error.empty()) {
+    std::vector<napi_value> args = {arr};
+    if (!error.empty()) args.push_back(Napi::String::New(env, error));
+    cb->MakeCallback(env.Global(), args, *mp->ctx);
+  }
+}
+
+// mirrorOpen(name, netnsPath | null) -> fd
+Napi::Value MirrorOpen(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString() || !(info[1].IsString() || info[1].IsNull() || info[1].IsUndefined())) return TypeErr(env, "mirrorOpen(name: string, netnsPath: string | null)");
+  std::string name = info[0].As<Napi::String>();
+  std::string ns = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : std::string();
+  char err[DP_ERRLEN] = {0};
+  int fd = dp_mirror_open(name.c_str(), info[1].IsString() ? ns.c_str() : nullptr, err, sizeof(err));
+  if (fd < 0) return Throw(env, fd, err);
+  return Napi::Number::New(env, fd);
+}
+
+Napi::Value MirrorCarrier(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!IsUint(info[0]) || !info[1].IsBoolean()) return TypeErr(env, "mirrorCarrier(fd: number, up: boolean)");
+  int rc = dp_mirror_carrier(static_cast<int>(info[0].As<Napi::Number>().Uint32Value()), info[1].As<Napi::Boolean>().Value());
+  if (rc != 0) return Throw(env, rc, std::string("TUNSETCARRIER: ") + strerror(-rc));
+  return env.Undefined();
+}
+
+// mirrorWrite(fd, frame) -> 0 or the negative errno (EAGAIN/ENOBUFS: the TAP's queue is full)
+Napi::Value MirrorWrite(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!IsUint(info[0]) || !info[1].IsBuffer()) return TypeErr(env, "mirrorWrite(fd: number, frame: Buffer)");
+  Napi::Buffer<uint8_t> b = info[1].As<Napi::Buffer<uint8_t>>();
+  int rc = dp_mirror_write(static_cast<int>(info[0].As<Napi::Number>().Uint32Value()), b.Data(), static_cast<uint32_t>(b.Length()));
+  return Napi::Number::New(env, rc);
+}
+
+// mirrorListen(fd, cb(frames: Buffer[], error?: string))
+Napi::Value MirrorListen(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!IsUint(info[0]) || !info[1].IsFunction()) return TypeErr(env, "mirrorListen(fd: number, cb: (frames, error?) => void)");
+  int fd = static_cast<int>(info[0].As<Napi::Number>().Uint32Value());
+  if (g_mirrors.count(fd)) return Throw(env, EEXIST, "the mirror is already polled");
+  g_env = env;
+  auto *mp = new MirrorPoll();
+  mp->fd = fd;
+  mp->cb = Napi::Persistent(info[1].As<Napi::Function>());
+  mp->ctx = new Napi::AsyncContext(env, "dpfwd.mirror");
+  mp->poll.data = mp;
+  uv_loop_t *loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  int rc = uv_poll_init(loop, &mp->poll, fd);
+  if (rc != 0) {
+    mp->cb.Reset();
+    delete mp->ctx;
+    delete mp;
+    return Throw(env, EINVAL, std::string("cannot poll the mirror: ") + uv_strerror(rc));
+  }
+  uv_poll_start(&mp->poll, UV_READABLE, OnMirror);
+  g_mirrors[fd] = mp;
+  return env.Undefined();
+}
+
+// mirrorClose(fd): stops polling and closes the fd (the TAP interface goes away with it)
+Napi::Value MirrorClose(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!IsUint(info[0])) return TypeErr(env, "mirrorClose(fd: number)");
+  int fd = static_cast<int>(info[0].As<Napi::Number>().Uint32Value());
+  auto it = g_mirrors.find(fd);
+  if (it != g_mirrors.end()) {
+    MirrorStop(it->second);
+    g_mirrors.erase(it);
+  }
+  close(fd);
+  return env.Undefined();
+}
+
+Napi::Value LinkMulticast(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsBoolean()) return TypeErr(env, "linkMulticast(on: boolean)");
+  dp_link_multicast_set(info[0].As<Napi::Boolean>().Value());
+  return env.Undefined();
+}
+
+// ---- capture and trace (native/dataplane/capture.c) ----
+
+// captureStart({ ports, where, reason, snaplen, ringSize, mbufs, filter })
+Napi::Value CaptureStart(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) return TypeErr(env, "captureStart(conf: object)");
+  Napi::Object o = info[0].As<Napi::Object>();
+  const char *keys[] = {"ports", "where", "reason", "snaplen", "ringSize", "mbufs"};
+  for (const char *k : keys)
+    if (!IsUint(o.Get(k))) return TypeErr(env, "captureStart: ports, where, reason, snaplen, ringSize, mbufs must be unsigned integers");
+  struct dp_capture_conf c;
+  memset(&c, 0, sizeof(c));
+  c.ports = U32(o, "ports", 0);
+  c.where = U32(o, "where", 0);
+  c.reason = U32(o, "reason", DP_CAP_ANY_REASON);
+  c.snaplen = U32(o, "snaplen", 0);
+  c.ring_size = U32(o, "ringSize", 0);
+  c.mbufs = U32(o, "mbufs", 0);
+  std::string filter;
+  Napi::Value f = o.Get("filter");
+  if (!f.IsUndefined() && !f.IsNull()) {
+    if (!f.IsString()) return TypeErr(env, "captureStart: filter must be a string");
+    filter = f.As<Napi::String>().Utf8Value();
+  }
+  c.filter = filter.c_str();
+  char err[DP_ERRLEN] = "";
+  int rc = dp_capture_start(&c, err, sizeof(err));
+  if (rc != 0) return Throw(env, rc, err);
+  return env.Undefined();
+}
+
+Napi::Value CaptureStop(const Napi::CallbackInfo &info) {
+  dp_capture_stop();
+  return info.Env().Undefined();
+}
+
+Napi::Value CaptureActive(const Napi::CallbackInfo &info) {
+  return Napi::Boolean::New(info.Env(), dp_capture_active() != 0);
+}
+
+// captureDrain(maxBytes) → one Buffer of dp_captured records, each followed by its bytes padded
+// to 8 (src/dataplane/index.ts parses it: one allocation per drain, not one object per packet)
+static_assert(sizeof(struct dp_captured) == 24, "src/dataplane/index.ts reads dp_captured as 24 bytes");
+Napi::Value CaptureDrain(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!IsUint(info[0])) return TypeErr(env, "captureDrain(maxBytes: number)");
+  size_t cap = info[0].As<Napi::Number>().Uint32Value();
+  std::vector<uint8_t> buf(cap);
+  unsigned n = 0;
+  size_t used = dp_capture_drain(buf.data(), cap, &n);
+  return Napi::Buffer<uint8_t>::Copy(env, buf.data(), used);
+}
+
+Napi::Value TraceStart(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!IsUint(info[0]) || (info.Length() > 1 && !info[1].IsString() && !info[1].IsUndefined()))
+    return TypeErr(env, "traceStart(count: number, filter?: string)");
+  std::string filter = info.Length() > 1 && info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
+  char err[DP_ERRLEN] = "";
+  int rc = dp_trace_start(info[0].As<Napi::Number>().Uint32Value(), filter.c_str(), err, sizeof(err));
+  if (rc != 0) return Throw(env, rc, err);
+  return env.Undefined();
+}
+
+Napi::Value TraceStop(const Napi::CallbackInfo &info) {
+  dp_trace_stop();
+  return info.Env().Undefined();
+}
+
+Napi::Value TraceLeft(const Napi::CallbackInfo &info) {
+  return Napi::Number::New(info.Env(), dp_trace_left());
+}
+
+Napi::Value TraceActive(const Napi::CallbackInfo &info) {
+  return Napi::Boolean::New(info.Env(), dp_trace_active() != 0);
+}
+
+// traceRead() → the finished records, in worker order
+Napi::Value TraceRead(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::vector<struct dp_trace_rec> recs(DP_TRACE_MAX);
+  unsigned n = dp_trace_read(recs.data(), DP_TRACE_MAX);
+  Napi::Array arr = Napi::Array::New(env, n);
+  for (unsigned i = 0; i < n; i++) {
+    const struct dp_trace_rec &t = recs[i];
+    Napi::Object r = Napi::Object::New(env);
+    r.Set("sec", static_cast<double>(t.ts_ns / 1000000000ull));
+    r.Set("nsec", static_cast<double>(t.ts_ns % 1000000000ull));
+    r.Set("worker", t.worker);
+    r.Set("port", t.port);
+    r.Set("queue", t.queue);
+    r.Set("iface", t.iface);
+    r.Set("len", t.len);
+    r.Set("fastOk", Napi::Boolean::New(env, t.fast_ok != 0));
+    r.Set("check", t.check);
+    r.Set("lpm", t.lpm);
+    r.Set("result", t.result);
+    r.Set("nexthop", t.nh);
+    r.Set("nhIface", static_cast<uint32_t>(t.word >> 48));
+    r.Set("nhMac", static_cast<double>(t.word & 0xffffffffffffull));
+    r.Set("out", t.out);
+    r.Set("reason", t.reason);
+    r.Set("punt", t.punt);
+    r.Set("puntTaken", Napi::Boolean::New(env, t.punt_taken != 0));
+    r.Set("data", Napi::Buffer<uint8_t>::Copy(env, t.data, t.snap));
+    arr.Set(i, r);
+  }
+  return arr;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitNetlink(env, exports);
   exports.Set("ealInit", Napi::Function::New(env, EalInit));
@@ -636,6 +899,21 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("inject", Napi::Function::New(env, Inject));
   exports.Set("puntStatus", Napi::Function::New(env, PuntStatus));
   exports.Set("addrFilterSet", Napi::Function::New(env, AddrFilterSet));
+  exports.Set("mirrorOpen", Napi::Function::New(env, MirrorOpen));
+  exports.Set("mirrorCarrier", Napi::Function::New(env, MirrorCarrier));
+  exports.Set("mirrorWrite", Napi::Function::New(env, MirrorWrite));
+  exports.Set("mirrorListen", Napi::Function::New(env, MirrorListen));
+  exports.Set("mirrorClose", Napi::Function::New(env, MirrorClose));
+  exports.Set("linkMulticast", Napi::Function::New(env, LinkMulticast));
+  exports.Set("captureStart", Napi::Function::New(env, CaptureStart));
+  exports.Set("captureStop", Napi::Function::New(env, CaptureStop));
+  exports.Set("captureActive", Napi::Function::New(env, CaptureActive));
+  exports.Set("captureDrain", Napi::Function::New(env, CaptureDrain));
+  exports.Set("traceStart", Napi::Function::New(env, TraceStart));
+  exports.Set("traceStop", Napi::Function::New(env, TraceStop));
+  exports.Set("traceLeft", Napi::Function::New(env, TraceLeft));
+  exports.Set("traceActive", Napi::Function::New(env, TraceActive));
+  exports.Set("traceRead", Napi::Function::New(env, TraceRead));
   return exports;
 }
 

@@ -248,6 +248,107 @@ int dp_punt_status(unsigned worker, struct dp_punt_status *out);
  * than an Ethernet header or longer than the interface's MTU, -ENOBUFS ring or pool full. */
 int dp_inject(uint16_t iface, const void *frame, uint32_t len);
 
+/* While on, link-local multicast (224.0.0.0/24, from a valid source) is punted as
+ * DP_PUNT_link_multicast for the Linux mirrors instead of dropped as martian_address. Never
+ * forwarded either way (RFC 5771 4: the Local Network Control Block stays on its link). */
+void dp_link_multicast_set(int on);
+
+/*
+ * Linux mirror interfaces (mirror.c, no DPDK): a TAP device (IFF_TAP | IFF_NO_PI, non-blocking
+ * fd) named `name`, created in the network namespace at `netns_path` (NULL: the caller's).
+ * Returns the fd or -errno with `err` saying why. The interface lives as long as the fd.
+ * carrier: TUNSETCARRIER. write: one frame (0 or -errno, -EAGAIN when the queue is full).
+ * read: one frame into buf (its length, or -EAGAIN when none waits).
+ */
+int dp_mirror_open(const char *name, const char *netns_path, char *err, size_t errlen);
+int dp_mirror_carrier(int fd, int up);
+int dp_mirror_write(int fd, const void *frame, uint32_t len);
+int dp_mirror_read(int fd, void *buf, uint32_t cap);
+/*
+ * Seeing packets (capture.c). Capture: copies of packets at a port's RX (an ethdev RX callback
+ * installed first, so the copy is the frame as the PMD delivered it), at TX (a TX callback: what
+ * is handed to rte_eth_tx_burst) and at the drop point (the worker's drop helpers, with the one
+ * reason counted), into a ring per worker that the control side drains. Copies come from a
+ * capture mempool of their own, never the forwarding pool; a full ring or an empty capture pool
+ * drops the copy (counted as the worker's capture_dropped), never the packet. Nothing is
+ * installed while no capture runs: the worker pays nothing for RX/TX capture then, and one test
+ * of a pointer per drop (slow path only).
+ */
+#define DP_CAP_RX   1u
+#define DP_CAP_TX   2u
+#define DP_CAP_DROP 4u
+#define DP_CAP_ANY_REASON 0xffu
+#define DP_CAP_SNAPLEN_MAX 65535u   /* pcapng readers' usual limit for Ethernet */
+#define DP_CAP_RING_MAX 65536u
+#define DP_TRACE_MAX 1024u          /* packets one trace may record */
+#define DP_TRACE_SNAP 128u          /* bytes of each traced frame kept for printing */
+#define DP_FILTER_MAX 1024u         /* characters of a tcpdump filter expression */
+
+struct dp_capture_conf {
+	uint32_t ports;       /* bitmask of port indices */
+	uint32_t where;       /* DP_CAP_* bits */
+	uint32_t reason;      /* only drops of this reason, or DP_CAP_ANY_REASON */
+	uint32_t snaplen;     /* bytes kept of each packet, 1..DP_CAP_SNAPLEN_MAX */
+	uint32_t ring_size;   /* per worker, a power of two up to DP_CAP_RING_MAX */
+	uint32_t mbufs;       /* the capture pool: copies waiting in rings at most */
+	const char *filter;   /* tcpdump expression (libpcap syntax), NULL or "" for every packet */
+};
+/* -EBUSY while a capture runs, -EINVAL with the filter's error in `err`, -ENOMEM. */
+int dp_capture_start(const struct dp_capture_conf *c, char *err, size_t errlen);
+/* Removes the hooks, waits until no worker is inside one, frees rings and pool. Idempotent. */
+int dp_capture_stop(void);
+int dp_capture_active(void);
+/* One drained copy, followed in the drain buffer by cap_len bytes, then padding to 8 bytes. */
+struct dp_captured {
+	uint64_t ts_ns;     /* CLOCK_REALTIME, from the worker's TSC at the copy */
+	uint32_t orig_len;  /* the packet's length */
+	uint32_t cap_len;   /* bytes that follow (snap length) */
+	uint16_t port;      /* port index */
+	uint16_t iface;     /* interface the drop was counted on (== port untagged) */
+	uint16_t worker;
+	uint8_t where;      /* one DP_CAP_* bit */
+	uint8_t reason;     /* the drop reason for DP_CAP_DROP, else DP_CAP_ANY_REASON */
+};
+/* Moves copies from every worker's ring into buf (whole records only); returns bytes used and
+ * the number of records in *n. */
+size_t dp_capture_drain(uint8_t *buf, size_t cap, unsigned *n);
+
+/*
+ * Trace: the next `count` packets (matching `filter`) that workers receive go through the exact
+ * path, which records what it does into the worker's trace buffer: ingress port and queue, the
+ * fast test's outcome, the RFC 1812 checks' verdict, the LPM result, the action, the egress port
+ * or the drop reason and punt kind. The exact path returns the same verdicts as the fast one
+ * (the fuzz harness checks it), so a traced packet is forwarded or dropped as it would be.
+ */
+struct dp_trace_rec {
+	uint64_t ts_ns;
+	uint16_t worker, port, queue, iface;   /* iface: the interface counted on (after a VLAN tag) */
+	uint32_t len;                          /* frame length on arrival */
+	uint8_t fast_ok;                       /* the fast path's one test passed */
+	uint8_t check;                         /* dp_ip4_check: a drop reason, DP_DROP_MAX = passed, 0xff not reached */
+	uint8_t lpm;                           /* 0 not reached, 1 route found, 2 no route */
+	uint8_t result;                        /* DP_TRACE_* */
+	uint32_t nh;                           /* next-hop id the LPM returned */
+	uint64_t word;                         /* the next-hop word read */
+	int32_t out;                           /* egress port index, -1 none */
+	uint8_t reason;                        /* drop reason (DP_TRACE_DROPPED), else 0xff */
+	uint8_t punt;                          /* punt kind, else 0xff */
+	uint8_t punt_taken;                    /* the punt ring took it (else punt_ratelimited or limited) */
+	uint8_t pad;
+	uint32_t snap;                         /* bytes of data[] valid */
+	uint8_t data[DP_TRACE_SNAP];
+};
+#define DP_TRACE_FORWARDED 1
+#define DP_TRACE_DROPPED   2
+#define DP_TRACE_PUNTED    3
+int dp_trace_start(uint32_t count, const char *filter, char *err, size_t errlen);
+/* Copies up to max finished records (all workers, in worker order); returns how many. */
+unsigned dp_trace_read(struct dp_trace_rec *out, unsigned max);
+/* Packets still to trace (0: done). */
+uint32_t dp_trace_left(void);
+int dp_trace_active(void);
+int dp_trace_stop(void);
+
 /* Last lines DPDK logged (for error messages after a failed init or probe). */
 const char *dp_log_tail(void);
 

@@ -96,6 +96,8 @@ struct worker {
 	int alive;
 	uint32_t dirty;                /* bitmap of ports with buffered TX */
 	struct txbuf tx[DP_MAX_PORTS];
+	struct dp_trace_rec *tr;       /* the packet being traced (exact path), NULL otherwise: capture.c */
+	struct dp_trace *tr_of;        /* the trace tr belongs to (dp.trace may be cleared meanwhile) */
 } __rte_cache_aligned;
 
 struct dp_state {
@@ -119,8 +121,10 @@ struct dp_state {
 	 * the same base register as src_et); the exact set is double-buffered, see dp_addr_filter_set */
 	struct dp_addr_set *addr_sets[2];
 	struct dp_addr_filter addr_filter;
-	/* nonzero once the table is too big to stay in cache: workers look up in a separate pass */
-	volatile int lpm_staged;
+	/* zero for the one-pass loop; DP_LOOP_STAGED once the table is too big to stay in cache
+	 * (workers look up in a separate pass), DP_LOOP_TRACE while a trace runs (capture.c): one
+	 * word, so the loop tests one thing per burst for both */
+	volatile uint32_t loop_mode;
 	struct rte_rcu_qsbr *qsv;
 	uint64_t *nexthops;
 	uint32_t max_nexthops;
@@ -138,9 +142,16 @@ struct dp_state {
 	unsigned drain_rr;
 	uint64_t punt_drained_tsc;     /* main thread only: when dp_punt_drain last ran */
 	atomic_int stop;
+	/* capture and trace (capture.c): DP_OBS_* bits, read by the drop helpers and once per burst */
+	uint32_t observe;
+	struct dp_capture *cap;        /* the running capture (RCU: freed after workers pass quiescence) */
+	struct dp_trace *trace;
 	/* RX callbacks on kernel-backed ports' queues (checksum completion), removed in release_all */
 	unsigned n_rx_cbs;
 	struct { uint16_t port_id, queue; const struct rte_eth_rxtx_callback *cb; } rx_cbs[DP_MAX_WORKERS * DP_MAX_RXQ_PER_WORKER];
+	/* nonzero while Linux mirrors run: link-local multicast (224.0.0.0/24) is punted, not dropped
+	 * as martian; read only by the exact path (dp_link_multicast_set) */
+	volatile int link_multicast;
 };
 extern struct dp_state dp;
 
@@ -190,6 +201,35 @@ iface_port(unsigned iface)
 {
 	return iface < DP_MAX_PORTS ? iface : SUBIF_PORT(subif_word(iface));
 }
+
+/* ---- capture and trace hooks (capture.c); all on the slow path ---- */
+
+#define DP_LOOP_STAGED 1u
+#define DP_LOOP_TRACE  2u
+
+#define DP_OBS_DROP  1u  /* a capture takes drops */
+#define DP_OBS_TRACE 2u  /* a trace runs: the drop helpers record into it */
+
+static inline uint32_t
+dp_observe(void)
+{
+	return __atomic_load_n(&dp.observe, __ATOMIC_RELAXED);
+}
+
+/* A drop counted in the interface block `pc` (of some worker's counters): capture and trace. */
+void dp_obs_drop(uint64_t *pc, struct rte_mbuf *m, unsigned reason);
+/* A punt of `kind` by w (taken: the ring took it): trace. */
+void dp_obs_punt(struct worker *w, unsigned kind, int taken);
+/* Whether the trace takes this packet (its filter and budget); fills w->tr if so. */
+int dp_trace_take(struct worker *w, struct rte_mbuf *m, unsigned port_idx, unsigned queue);
+/* Trace steps of the exact path (called only while w->tr is set): the RFC 1812 checks' verdict
+ * on the interface `pc` counts on, the LPM result. */
+void dp_trace_check(struct worker *w, const uint64_t *pc, unsigned verdict);
+void dp_trace_lpm(struct worker *w, int found, uint32_t nh, uint64_t word);
+/* Ends the record w->tr: `out` the egress port exact_path returned (-1 consumed). */
+void dp_trace_done(struct worker *w, int out);
+/* dp_stop: the workers have stopped; capture and trace go. */
+void dp_observe_release(void);
 
 /* log.c: fills `err` (one sentence: cause and fix) and returns -|rc|. */
 int dp_fail(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));

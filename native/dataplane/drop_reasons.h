@@ -34,7 +34,8 @@
 	X(ttl_expired,  "TTL expired: candidate for ICMP time exceeded")     \
 	X(no_route,     "no route: candidate for ICMP destination unreachable") \
 	X(unresolved,   "next hop MAC unknown: trigger ARP resolution")      \
-	X(mtu_exceeded, "too big for the egress MTU: ICMP fragmentation needed")
+	X(mtu_exceeded, "too big for the egress MTU: ICMP fragmentation needed") \
+	X(link_multicast, "link-local multicast (224.0.0.0/24: OSPF, VRRP, ...) for the Linux mirrors; never forwarded")
 
 /* Per-worker counters that are not per port. */
 #define DP_WORKER_COUNTERS(X)                                                      \
@@ -44,7 +45,9 @@
 	X(busy_cycles,    "TSC cycles spent in loop iterations that received packets") \
 	X(idle_cycles,    "TSC cycles spent in loop iterations that received nothing") \
 	X(loops,          "main loop iterations")                                      \
-	X(injected,       "control-plane packets this worker sent for the main thread")
+	X(injected,       "control-plane packets this worker sent for the main thread")                \
+	X(captured,       "copies of packets this worker put in its capture ring (dpfwd capture)")   \
+	X(capture_dropped, "copies a capture lost: the worker's capture ring was full or the capture pool empty (the packets themselves went on)")
 
 /* Per-port counters that are not drops (after the drop reasons in a port's block). */
 #define DP_PORT_COUNTERS(X)                                                                   \

@@ -9,6 +9,8 @@
 
 int dp_punt_fd(void) { return dp.efd; }
 
+void dp_link_multicast_set(int on) { dp.link_multicast = on ? 1 : 0; }
+
 void
 dp_punt_ack(void)
 {

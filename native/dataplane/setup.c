@@ -171,6 +171,7 @@ kernel_rx_callbacks_remove(void)
 static void
 release_all(void)
 {
+	dp_observe_release(); /* capture and trace: their callbacks and rings, before the ports go */
 	kernel_rx_callbacks_remove();
 	for (unsigned i = 0; i < dp.n_ports; i++) {
 		rte_eth_dev_stop(dp.ports[i].port_id);

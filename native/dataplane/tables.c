@@ -18,7 +18,7 @@ dp_fib_info(struct dp_fib_info *out)
 	out->routes = dp_fib_rules(dp.fib);
 	out->max_groups = dp.max_groups;
 	out->groups = dp.n_groups;
-	out->lookup_staged = dp.lpm_staged;
+	out->lookup_staged = (dp.loop_mode & DP_LOOP_STAGED) != 0;
 	return 0;
 }
 
@@ -34,7 +34,10 @@ dp_fib_info(struct dp_fib_info *out)
 static void
 lpm_mode_update(void)
 {
-	dp.lpm_staged = dp.fib && dp_fib_rules(dp.fib) >= LPM_STAGED_ROUTES;
+	if (dp.fib && dp_fib_rules(dp.fib) >= LPM_STAGED_ROUTES)
+		__atomic_fetch_or(&dp.loop_mode, DP_LOOP_STAGED, __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_and(&dp.loop_mode, ~DP_LOOP_STAGED, __ATOMIC_RELAXED);
 }
 
 int

@@ -23,6 +23,9 @@ tx_send(struct worker *w, unsigned p, struct rte_mbuf **pkts, uint16_t n)
 	if (unlikely(sent < n)) {
 		/* counted against the egress port's tx_full: the ingress port is gone by now */
 		ctr_add(w->ctr, PORT_BASE + p * PORT_SLOTS + 1 + DP_DROP_tx_full, n - sent);
+		if (unlikely(dp_observe() & DP_OBS_DROP))
+			for (uint16_t k = sent; k < n; k++)
+				dp_obs_drop(w->ctr + PORT_BASE + p * PORT_SLOTS, pkts[k], DP_DROP_tx_full);
 		rte_pktmbuf_free_bulk(&pkts[sent], n - sent);
 	}
 }
@@ -67,12 +70,18 @@ punt(struct worker *w, struct rte_mbuf *m, unsigned port_idx, unsigned kind)
 	if (b < w->punt_cost || w->punt == NULL) {
 		w->punt_budget = b;
 		ctr_add(w->ctr, PUNT_BASE + 2 * kind + 1, 1);
+		if (unlikely(w->tr != NULL))
+			dp_obs_punt(w, kind, 0);
 		return 0;
 	}
 	w->punt_budget = b - w->punt_cost;
 	m->hash.usr = (kind << 24) | (iface_port(port_idx) << 16) | port_idx;
+	if (unlikely(w->tr != NULL))
+		dp_obs_punt(w, kind, 1); /* before the enqueue: the consumer owns m after it */
 	if (rte_ring_sp_enqueue(w->punt, m) != 0) {
 		ctr_add(w->ctr, PUNT_BASE + 2 * kind + 1, 1);
+		if (unlikely(w->tr != NULL))
+			dp_obs_punt(w, kind, 0);
 		return 0;
 	}
 	w->punt_signal = 1;
@@ -114,6 +123,8 @@ static inline void
 drop(uint64_t *pc, struct rte_mbuf *m, unsigned reason)
 {
 	pc[1 + reason]++;
+	if (unlikely(dp_observe()))
+		dp_obs_drop(pc, m, reason); /* capture at the drop point, trace */
 	rte_pktmbuf_free(m);
 }
 
@@ -123,6 +134,8 @@ drop_punt(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned port_idx,
 	  unsigned kind)
 {
 	pc[1 + reason]++;
+	if (unlikely(dp_observe()))
+		dp_obs_drop(pc, m, reason);
 	if (!punt(w, m, port_idx, kind))
 		rte_pktmbuf_free(m);
 }
@@ -284,6 +297,8 @@ exact_path(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx)
 	}
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
 	unsigned v = dp_ip4_check(ip, len - sizeof(*eth));
+	if (unlikely(w->tr != NULL))
+		dp_trace_check(w, pc, v);
 	if (v == DP_VERDICT_FORWARD || v == DP_DROP_ttl_expired) {
 		/* a source the router must not forward from: dropped before any ICMP error to it */
 		unsigned vs = dp_ip4_check_src(&dp.addr_filter, ip);
@@ -298,7 +313,26 @@ exact_path(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx)
 			drop(pc, m, DP_DROP_directed_broadcast);
 			return -1;
 		}
+		/* RFC 1812 5.2.1/5.3.1: TTL limits forwarding only; a datagram for the router itself
+		 * is received whatever its TTL (eBGP and OSPF send TTL 1) */
+		uint32_t lnh;
+		if (rte_lpm_lookup(dp.lpm, rte_be_to_cpu_32(ip->dst_addr), &lnh) == 0 &&
+		    (unsigned)(__atomic_load_n(&dp.nexthops[lnh], __ATOMIC_RELAXED) >> 48) == DP_NH_LOCAL) {
+			if (!punt(w, m, iface, DP_PUNT_local))
+				drop(pc, m, DP_DROP_punt_ratelimited);
+			return -1;
+		}
 		drop_punt(w, pc, m, iface, v, DP_PUNT_ttl_expired);
+		return -1;
+	}
+	if (v == DP_DROP_martian_address && dp.link_multicast &&
+	    (rte_be_to_cpu_32(ip->dst_addr) & 0xffffff00u) == 0xe0000000u &&
+	    !dp_ip4_martian(rte_be_to_cpu_32(ip->src_addr), 0x01000000u) &&
+	    dp_ip4_check_src(&dp.addr_filter, ip) == DP_VERDICT_FORWARD) {
+		/* link-local multicast (OSPF hellos, VRRP) goes up to the mirrors, never forwarded
+		 * (RFC 5771 4); only while mirrors run, else a martian drop as before */
+		if (!punt(w, m, iface, DP_PUNT_link_multicast))
+			drop(pc, m, DP_DROP_punt_ratelimited);
 		return -1;
 	}
 	if (v != DP_VERDICT_FORWARD) {
@@ -308,10 +342,14 @@ exact_path(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx)
 	}
 	uint32_t nh;
 	if (rte_lpm_lookup(dp.lpm, rte_be_to_cpu_32(ip->dst_addr), &nh) != 0) {
+		if (unlikely(w->tr != NULL))
+			dp_trace_lpm(w, 0, 0, 0);
 		drop_punt(w, pc, m, iface, DP_DROP_no_route, DP_PUNT_no_route);
 		return -1;
 	}
 	uint64_t word = __atomic_load_n(&dp.nexthops[nh], __ATOMIC_RELAXED);
+	if (unlikely(w->tr != NULL))
+		dp_trace_lpm(w, 1, nh, word);
 	unsigned out = (unsigned)(word >> 48);
 	if (out == DP_NH_GROUP) { /* ECMP: the member's word (a member is never a group) */
 		word = group_word(dp.nexthops, word, ip);
@@ -532,9 +570,33 @@ burst_staged(struct worker *w, uint64_t *pc, unsigned in_idx, struct rte_mbuf **
 	return nf;
 }
 
+/*
+ * While a trace runs (capture.c): each packet the trace takes (its filter, its count) goes
+ * through exact_path with w->tr set, so the record is what the exact path did to this packet;
+ * the others take the usual path. Same verdicts, same order.
+ */
+static __rte_noinline unsigned
+burst_traced(struct worker *w, uint64_t *pc, unsigned in_idx, unsigned queue, struct rte_mbuf **pkts,
+	     uint16_t nb, const struct fast_ctx *c, struct rte_mbuf **fw, uint8_t *outs)
+{
+	unsigned nf = 0;
+	for (unsigned j = 0; j < nb; j++) {
+		struct rte_mbuf *m = pkts[j];
+		int out;
+		if (dp_trace_take(w, m, in_idx, queue)) {
+			out = exact_path(w, pc, m, in_idx);
+			dp_trace_done(w, out);
+		} else {
+			out = forward_one(w, pc, m, in_idx, c);
+		}
+		keep(fw, outs, &nf, m, out);
+	}
+	return nf;
+}
+
 /* The list goes to the TX queue in one call when it all leaves by one port (the usual case). */
 static void
-process_burst(struct worker *w, unsigned in_idx, struct rte_mbuf **pkts, uint16_t nb)
+process_burst(struct worker *w, unsigned in_idx, unsigned queue, struct rte_mbuf **pkts, uint16_t nb)
 {
 	uint64_t *pc = w->ctr + PORT_BASE + in_idx * PORT_SLOTS;
 	struct rte_mbuf *fw[DP_BURST];
@@ -542,8 +604,11 @@ process_burst(struct worker *w, unsigned in_idx, struct rte_mbuf **pkts, uint16_
 	/* Locals, not globals: the stores into packets may alias anything, and the compiler would
 	 * otherwise reload these on every packet. */
 	const struct fast_ctx c = { dp.lpm, dp.nexthops, dp.mtu_floor };
-	unsigned nf = unlikely(dp.lpm_staged) ? burst_staged(w, pc, in_idx, pkts, nb, &c, fw, outs)
-					       : burst_one_pass(w, pc, in_idx, pkts, nb, &c, fw, outs);
+	/* one test per burst for the staged loop and a trace (capture.c): a trace costs nothing more while off */
+	uint32_t mode = dp.loop_mode;
+	unsigned nf = likely(mode == 0) ? burst_one_pass(w, pc, in_idx, pkts, nb, &c, fw, outs)
+		: (mode & DP_LOOP_TRACE) ? burst_traced(w, pc, in_idx, queue, pkts, nb, &c, fw, outs)
+					 : burst_staged(w, pc, in_idx, pkts, nb, &c, fw, outs);
 	if (nf == 0)
 		return;
 	pc[0] += nf;
@@ -599,7 +664,7 @@ dp_worker_main(void *arg)
 			got += nb;
 			ctr_add(w->ctr, DP_WCTR_rx_bursts, 1);
 			ctr_add(w->ctr, DP_WCTR_rx_packets, nb);
-			process_burst(w, w->rx[i].port_idx, pkts, nb);
+			process_burst(w, w->rx[i].port_idx, w->rx[i].queue, pkts, nb);
 		}
 		if (unlikely(!rte_ring_empty(w->inject)))
 			drain_inject(w);

@@ -4,16 +4,19 @@
  */
 import type { RouteSync } from '../routing/sync';
 import type { ControlPlane } from '../controlplane';
+import type { Mirrors } from '../controlplane/mirrors';
 import type { Config } from '../config/types';
 import type { Dataplane } from '../dataplane';
 import type { PortState } from '../forwarder';
 import type { Interfaces } from '../routing/interfaces';
-import type { Rib } from '../routing/rib';
+import { ORIGINS, type Origin, type Rib, type RouteView } from '../routing/rib';
+import { protocolNumber } from '../routing/sync';
+import type { CaptureRequest, Observer } from '../forwarder/capture';
 import { DpfwdError } from '../errors';
 import { CounterSnapshot } from '../dataplane';
-import { formatIPv4, formatPrefix, parseIPv4, parseInterfaceAddress, parsePrefix, findAddressConflict } from '../net/ipv4';
+import { formatIPv4, formatPrefix, maskOf, parseIPv4, parseInterfaceAddress, findAddressConflict } from '../net/ipv4';
 import { formatMac, parseMac } from '../net/mac';
-import { parseRouteFile, ROUTE_MULTIPATH, routeFromFields, routeLineNumbers, RoutePath } from '../routing/routes';
+import { parsePrefixWord, parseRouteFile, ROUTE_MULTIPATH, routeFromFields, routeLineNumbers, RoutePath } from '../routing/routes';
 import { blackholeProblem, Connected, connectedPrefixProblem, hostAddressProblem, routePrefixProblem } from '../routing/rules';
 import { puntHealth, unhealthy } from '../metrics/health';
 
@@ -64,6 +67,9 @@ export interface Router {
   ports: readonly PortState[];
   config: Pick<Config, 'punt' | 'workers'>;
   cp: Pick<ControlPlane, 'counters' | 'neighbors' | 'neighborRows'>;
+  /** Linux mirror interfaces, when linux.mirror is on */
+  mirrors?: Pick<Mirrors, 'rows' | 'dropsByInterface'>;
+  observe: Observer;
   /** the route sync from the kernel (linux.sync), when on */
   sync?: Pick<RouteSync, 'status'> | null;
   startedAt: number;
@@ -72,6 +78,11 @@ export interface Router {
 export interface Ctx {
   fwd: Router;
   baseline: CounterBaseline;
+}
+
+/** The connection a request came on: what must end when it closes (a capture, a trace). */
+export interface Conn {
+  onClose(fn: () => void): void;
 }
 
 type Args = Record<string, unknown>;
@@ -127,7 +138,7 @@ export function showPorts(ctx: Ctx) {
       csumCompleted += w.ports[p.index].counters[ci] ?? 0;
     }
     return {
-      ifname: p.name, device: p.device, driver: info.driver, address: info.mac, mtu: p.mtu,
+      ifname: p.name, device: p.device, driver: info.driver, address: formatMac(info.mac), mtu: p.mtu,
       operstate: info.linkUp ? 'UP' : 'DOWN', speed: info.speedMbps,
       addr_info: ctx.fwd.rib.listAddresses().filter((a) => a.port === p.name).map((a) => ({ family: 'inet', local: formatIPv4(a.addr), prefixlen: a.len })),
       stats64: {
@@ -248,27 +259,198 @@ function pathFields(v: unknown): { via?: string; port?: string; weight?: number 
   });
 }
 
-export function routeAdd(ctx: Ctx, a: Args) {
-  const r = parseRouteArgs(ctx, a);
-  ctx.fwd.rib.addRoute(r);
-  return ctx.fwd.rib.lookup(r.addr);
-}
-
-export function routeDel(ctx: Ctx, a: Args) {
-  const p = parsePrefix(str(a, 'prefix')!);
-  ctx.fwd.rib.delRoute(p.addr, p.len, 'static');
-  return { deleted: str(a, 'prefix') };
-}
-
-export function routeShow(ctx: Ctx, a: Args) {
-  const limit = typeof a.limit === 'number' ? a.limit : 10000;
-  return ctx.fwd.rib.listRoutes(limit).map((r) => ({
+/**
+ * The one view of a route (iproute2's `ip -j route` keys): what `route show` lists and what
+ * `route add`/`replace` answer with, so a script reads the same object either way.
+ */
+export function routeRow(r: RouteView) {
+  return {
     dst: r.prefix, gateway: r.via, dev: r.port, protocol: r.protocol ?? r.origin, type: r.kind === 'drop' ? 'blackhole' : r.kind === 'local' ? 'local' : 'unicast',
     ...(r.kind === 'gateway' ? { lladdr: r.mac ?? null } : {}),
     // a multipath route as `ip -j route` shows one: nexthops [{gateway, dev, weight, flags}]
     ...(r.paths ? { nexthops: r.paths.map((p) => ({ gateway: p.via, dev: p.port, weight: p.weight, ...(p.via !== undefined ? { lladdr: p.mac ?? null } : {}), flags: p.dead ? ['dead'] : [] })) } : {}),
     ...(r.origin === 'linux' ? { origin: 'linux' } : {}),
-  }));
+  };
+}
+
+/** `route add` and `route replace`: adds the route or changes the prefix's. Result: the route's show row. */
+export function routeAdd(ctx: Ctx, a: Args) {
+  const r = parseRouteArgs(ctx, a);
+  ctx.fwd.rib.addRoute(r);
+  return routeRow(ctx.fwd.rib.routeAt(r.addr * 64 + r.len)!);
+}
+
+export function routeDel(ctx: Ctx, a: Args) {
+  const p = parsePrefixWord(str(a, 'prefix')!);
+  ctx.fwd.rib.delRoute(p.addr, p.len, 'static');
+  return { deleted: formatPrefix(p) };
+}
+
+/** `route show|flush|count` selectors, iproute2's: a prefix (exact), match ADDR, root PREFIX, dev, via, proto. */
+interface RouteSelector {
+  /** address range to scan (root and exact prefixes narrow it) */
+  lo: number;
+  hi: number;
+  exactLen?: number;
+  rootLen?: number;
+  /** routes covering this address */
+  match?: number;
+  dev?: string;
+  via?: string;
+  /** an origin, or the protocol a synced route shows */
+  proto?: string;
+  /** flush: static routes only */
+  origin?: Origin;
+  /** any selector given (flush refuses none without `all`) */
+  any: boolean;
+}
+
+function routeSelector(ctx: Ctx, a: Args): RouteSelector {
+  const f: RouteSelector = { lo: 0, hi: 0xffffffff, any: false };
+  const range = (p: { addr: number; len: number }) => {
+    f.lo = Math.max(f.lo, p.addr);
+    f.hi = Math.min(f.hi, (p.addr | ~maskOf(p.len)) >>> 0);
+  };
+  const prefix = str(a, 'prefix', false);
+  if (prefix !== undefined) {
+    const p = parsePrefixWord(prefix);
+    f.exactLen = p.len;
+    range(p);
+  }
+  const root = str(a, 'root', false);
+  if (root !== undefined) {
+    const p = parsePrefixWord(root);
+    f.rootLen = p.len;
+    range(p);
+  }
+  const match = str(a, 'match', false);
+  if (match !== undefined) f.match = parseIPv4(match);
+  f.dev = checkPort(ctx, str(a, 'dev', false));
+  const via = str(a, 'via', false);
+  if (via !== undefined) f.via = formatIPv4(parseIPv4(via));
+  const proto = str(a, 'proto', false);
+  if (proto !== undefined) {
+    if (!(ORIGINS as readonly string[]).includes(proto) && protocolNumber(proto) === undefined) {
+      throw new DpfwdError('EINVAL', `proto ${proto}: routes come from ${ORIGINS.join(', ')}, or (synced from Linux) a protocol iproute2 names (kernel, bird, bgp, ospf, … or 0-255)`);
+    }
+    f.proto = proto;
+  }
+  f.any = prefix !== undefined || root !== undefined || match !== undefined || f.dev !== undefined || via !== undefined || proto !== undefined;
+  return f;
+}
+
+/** The routes a selector picks, in address order (then length), past the row `after` ("a.b.c.d/len"). */
+function* selected(ctx: Ctx, f: RouteSelector, after?: string): Generator<RouteView> {
+  const rib = ctx.fwd.rib;
+  const cursor = after === undefined ? -1 : ((p) => p.addr * 64 + p.len)(parsePrefixWord(after));
+  const keep = (r: RouteView) => (f.dev === undefined || r.port === f.dev) && (f.via === undefined || r.via === f.via)
+    && (f.proto === undefined || r.origin === f.proto || r.protocol === f.proto) && (f.origin === undefined || r.origin === f.origin);
+  if (f.match !== undefined) {
+    // the at most 33 prefixes that cover the address, shortest first (that is key order)
+    for (let len = 0; len <= 32; len++) {
+      const addr = len === 0 ? 0 : (f.match & maskOf(len)) >>> 0;
+      const key = addr * 64 + len;
+      const r = key > cursor && addr >= f.lo && addr <= f.hi && lenOk(f, len) ? rib.routeAt(key) : undefined;
+      if (r && keep(r)) yield r;
+    }
+    return;
+  }
+  for (const key of rib.routeKeys(f.lo, f.hi, cursor)) {
+    if (!lenOk(f, key % 64)) continue;
+    const r = rib.routeAt(key)!;
+    if (keep(r)) yield r;
+  }
+}
+
+/** The prefix-length conditions of `exact` and `root`. */
+function lenOk(f: RouteSelector, len: number): boolean {
+  return (f.exactLen === undefined || len === f.exactLen) && (f.rootLen === undefined || len >= f.rootLen);
+}
+
+/** Rows one `route.show` reply may carry (~11 MB of JSON); bigger tables are read in pages. */
+export const ROUTE_SHOW_MAX_ROWS = 100000;
+
+/**
+ * Args: the selectors, `limit` (rows; all when absent) and `after` (the dst of the last row
+ * already read): a client pages through a big table without one huge reply. More than
+ * ROUTE_SHOW_MAX_ROWS in one reply is refused (EMSGSIZE), never cut silently.
+ */
+export function routeShow(ctx: Ctx, a: Args) {
+  const limit = a.limit === undefined ? Infinity : a.limit;
+  if (typeof limit !== 'number' || !(limit >= 0)) throw new DpfwdError('EINVAL', `limit must be a number of rows (0 or more), got ${JSON.stringify(a.limit)}`);
+  const out: ReturnType<typeof routeRow>[] = [];
+  if (limit === 0) return out;
+  for (const r of selected(ctx, routeSelector(ctx, a), str(a, 'after', false))) {
+    if (out.length === ROUTE_SHOW_MAX_ROWS) {
+      throw new DpfwdError('EMSGSIZE', `more than ${ROUTE_SHOW_MAX_ROWS} routes would go in this reply, more than one carries; read in pages (limit ${ROUTE_SHOW_MAX_ROWS} or less, and after = the last dst read), as dpfwd route show -j does`);
+    }
+    out.push(routeRow(r));
+    if (out.length >= limit) break;
+  }
+  return out;
+}
+
+/** How many routes the selectors pick (`route show`'s "N more routes not shown"). */
+export function routeCount(ctx: Ctx, a: Args) {
+  const f = routeSelector(ctx, a);
+  let n = 0;
+  if (f.match === undefined && f.dev === undefined && f.via === undefined && f.proto === undefined) {
+    // prefixes alone: counted from the sorted keys, no view built
+    for (const key of ctx.fwd.rib.routeKeys(f.lo, f.hi)) if (lenOk(f, key % 64)) n++;
+  } else for (const _r of selected(ctx, f)) n++;
+  return { routes: n };
+}
+
+/**
+ * Deletes the static routes the selectors pick; refused without a selector unless `all: true`.
+ * Connected, local and neighbour routes go with their address or neighbour, never here.
+ */
+export function routeFlush(ctx: Ctx, a: Args) {
+  const f = routeSelector(ctx, a);
+  if (!f.any && a.all !== true) throw new DpfwdError('EINVAL', 'missing argument: a selector (prefix, root, match, dev, via, proto), or all: true to delete every static route');
+  if (f.proto !== undefined && f.proto !== 'static') throw new DpfwdError('EINVAL', 'only static routes are flushed: connected, local and neighbour routes go with their address or neighbour, linux routes with the kernel table they come from');
+  const gone = [...selected(ctx, { ...f, origin: 'static' })];
+  for (const r of gone) ctx.fwd.rib.delRoute(r.addr, r.len, 'static');
+  return { flushed: gone.length };
+}
+
+/**
+ * `route get ADDR`: the FIB's decision for one destination, from the RIB the FIB mirrors: the
+ * route that matches (longest prefix), its next hop and the neighbour state of the host the
+ * packet goes to (the gateway, or on a connected subnet the destination itself).
+ */
+export function routeGet(ctx: Ctx, a: Args) {
+  const addr = parseIPv4(str(a, 'address')!);
+  const r = ctx.fwd.rib.lookup(addr);
+  if (!r) throw new DpfwdError('ENETUNREACH', `no route to ${formatIPv4(addr)}: it is dropped as no_route (add one, or a default route: dpfwd route add default via ADDR)`);
+  const nh = ctx.fwd.rib.nexthopRecord(r.nexthop);
+  const row: Record<string, unknown> = { ...routeRow(r), dst: formatIPv4(addr), prefix: r.prefix, nexthop: r.nexthop };
+  // whose MAC the packet needs: the gateway's record, or for a connected subnet the destination's
+  const host = r.kind === 'gateway' ? nh : r.kind === 'glean' ? ctx.fwd.rib.getNeighbor(addr) : undefined;
+  if (r.kind === 'gateway' || r.kind === 'glean') {
+    row.lladdr = host?.mac != null ? formatMac(host.mac) : null;
+    row.state = [host && host.state !== 'NONE' ? host.state : 'NONE'];
+  }
+  return row;
+}
+
+/** The next hops in use: id, kind, port, gateway, references, the neighbour's MAC and state, a group's members. */
+export function nexthopShow(ctx: Ctx, a: Args) {
+  const rows = ctx.fwd.rib.listNexthops().map((h) => {
+    const rec = ctx.fwd.rib.nexthopRecord(h.id);
+    const row: Record<string, unknown> = { id: h.id, kind: h.kind, dev: h.port, gateway: h.via, refs: h.refs };
+    if (h.group) row.group = h.group; // a multipath route's members: [{id, weight}]
+    if (h.kind === 'gateway') {
+      row.lladdr = rec?.mac != null ? formatMac(rec.mac) : null;
+      row.state = [rec?.state ?? 'NONE'];
+    }
+    return row;
+  });
+  if (a.id === undefined) return rows;
+  if (typeof a.id !== 'number') throw new DpfwdError('EINVAL', `id must be a next-hop number, got ${JSON.stringify(a.id)}`);
+  const one = rows.filter((r) => r.id === a.id);
+  if (!one.length) throw new DpfwdError('ENOENT', `no next hop ${a.id} in use (dpfwd nexthop show lists them)`);
+  return one;
 }
 
 /**
@@ -309,7 +491,8 @@ export function neighborAdd(ctx: Ctx, a: Args) {
   const mac = parseMac(str(a, 'mac')!, { unicast: true });
   const port = checkPort(ctx, str(a, 'port'))!;
   ctx.fwd.cp.neighbors.setPermanent(addr, ctx.fwd.rib.portIndex(port), mac);
-  return { dst: formatIPv4(addr), lladdr: formatMac(mac), dev: port, state: ['PERMANENT'] };
+  // the row `neighbor show` lists for it: one view of a neighbour
+  return ctx.fwd.cp.neighborRows().find((r) => r.dst === formatIPv4(addr));
 }
 
 export function neighborDel(ctx: Ctx, a: Args) {
@@ -417,6 +600,11 @@ export function showControlPlane(ctx: Ctx) {
   };
 }
 
+/** `show mirrors`: each Linux mirror with frames both ways and drops by reason ([] when linux.mirror is off). */
+export function showMirrors(ctx: Ctx) {
+  return ctx.fwd.mirrors?.rows() ?? [];
+}
+
 /** The route sync's status (docs/api.md#sync.show): the kernel table vs dpfwd's FIB. */
 export function syncShow(ctx: Ctx) {
   const s = ctx.fwd.sync;
@@ -430,17 +618,50 @@ export function health(ctx: Ctx) {
   return { ok: problem === null, problem, workers: ctx.fwd.config.workers.length, alive, uptimeSeconds: Math.round((Date.now() - ctx.fwd.startedAt) / 1000) };
 }
 
-export const ACTIONS: Record<string, (ctx: Ctx, args: Args) => unknown> = {
+// ---- capture and trace (src/forwarder/capture.ts): sessions end when their connection closes ----
+
+function num(a: Args, k: string): number | undefined {
+  const v = a[k];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new DpfwdError('EINVAL', `argument ${k} must be a number`);
+  return v;
+}
+
+/** A session id (capture, trace). */
+function sessionId(a: Args): number {
+  const v = num(a, 'id');
+  if (v === undefined) throw new DpfwdError('EINVAL', 'missing argument: id (from capture.start or trace.start)');
+  return v;
+}
+
+export function captureStart(ctx: Ctx, a: Args, conn?: Conn) {
+  const req: CaptureRequest = {
+    ports: a.ports as string[] | undefined, points: a.points as CaptureRequest['points'], reason: str(a, 'reason', false),
+    filter: str(a, 'filter', false), snaplen: num(a, 'snaplen'), count: num(a, 'count'), durationMs: num(a, 'durationMs'),
+  };
+  return ctx.fwd.observe.captureStart(req, conn ? (f) => conn.onClose(f) : undefined);
+}
+
+export function traceStart(ctx: Ctx, a: Args, conn?: Conn) {
+  return ctx.fwd.observe.traceStart({ count: num(a, 'count'), filter: str(a, 'filter', false) }, conn ? (f) => conn.onClose(f) : undefined);
+}
+
+export const ACTIONS: Record<string, (ctx: Ctx, args: Args, conn?: Conn) => unknown> = {
   'show.drops': showDrops,
   'show.ports': showPorts,
   'show.workers': showWorkers,
   'show.counters': showCounters,
   'show.controlplane': showControlPlane,
+  'show.mirrors': showMirrors,
   'stats.clear': statsClear,
   'route.add': routeAdd,
   'route.del': routeDel,
   'route.show': routeShow,
+  'route.count': routeCount,
+  'route.get': routeGet,
+  'route.flush': routeFlush,
   'route.load': routeLoad,
+  'nexthop.show': nexthopShow,
   'neighbor.add': neighborAdd,
   'neighbor.del': neighborDel,
   'neighbor.show': neighborShow,
@@ -449,6 +670,13 @@ export const ACTIONS: Record<string, (ctx: Ctx, args: Args) => unknown> = {
   'interface.add': interfaceAdd,
   'interface.del': interfaceDel,
   'interface.show': interfaceShow,
+  'capture.start': captureStart,
+  'capture.read': (ctx: Ctx, a: Args) => ctx.fwd.observe.captureRead(sessionId(a)),
+  'capture.stop': (ctx: Ctx, a: Args) => ctx.fwd.observe.captureStop(sessionId(a)),
+  'capture.show': (ctx: Ctx) => ctx.fwd.observe.captureShow(),
+  'trace.start': traceStart,
+  'trace.show': (ctx: Ctx, a: Args) => ctx.fwd.observe.traceShow(sessionId(a)),
+  'trace.stop': (ctx: Ctx, a: Args) => ctx.fwd.observe.traceStop(sessionId(a)),
   'sync.show': syncShow,
   health,
 };

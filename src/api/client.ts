@@ -33,6 +33,7 @@ const RETRY = new Set(['EEVICTED', 'ECONNRESET', 'EPIPE', 'EAGAIN']);
  * three times in all (such a request was never processed, so this is safe for every operation).
  */
 export async function request(socketPath: string, op: string, args: Record<string, unknown> = {}, timeoutMs = 10000): Promise<unknown> {
+  if (session && session.path === socketPath) return session.call(op, args, timeoutMs);
   for (let attempt = 1; ; attempt++) {
     try {
       return await requestOnce(socketPath, op, args, timeoutMs);
@@ -97,4 +98,140 @@ function requestOnce(socketPath: string, op: string, args: Record<string, unknow
       reject(new DpfwdError(e.code ?? 'ECONN', `cannot reach dpfwd at ${socketPath}: ${hint}`));
     });
   });
+}
+
+/**
+/**
+ * One connection for many requests, one at a time. `dpfwd -b FILE` runs its lines in one
+ * (withSession: request() to its path sends on it instead of connecting for each); capture and
+ * trace hold one open (Session.open) because the forwarder ends what a connection started when
+ * it closes, so a CLI that dies takes its capture with it.
+ */
+export class Session {
+  private sock: net.Socket | null = null;
+  private buf = '';
+  private nextId = 1;
+  private waiting: { id: number; resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | null = null;
+  private closedWith: DpfwdError | null = null;
+
+  constructor(readonly path: string) {}
+
+  private connect(): Promise<net.Socket> {
+    if (this.sock) return Promise.resolve(this.sock);
+    return new Promise((resolve, reject) => {
+      const s = net.connect(this.path);
+      s.setEncoding('utf8');
+      s.once('connect', () => {
+        if (this.closedWith) {
+          s.destroy(); // closed (open() timed out) while connecting
+          return;
+        }
+        this.sock = s;
+        resolve(s);
+      });
+      s.on('error', (e: NodeJS.ErrnoException) => {
+        if (!this.sock) {
+          reject(new DpfwdError(e.code ?? 'ECONN', `cannot reach dpfwd at ${this.path}: ${whatIsThere(this.path, e.code, e.message)}`));
+          return;
+        }
+        this.fail(new DpfwdError(e.code ?? 'ECONNRESET', `dpfwd at ${this.path}: ${e.message}`));
+      });
+      s.on('close', () => this.fail(new DpfwdError('ECONNRESET', `dpfwd at ${this.path} closed the connection`)));
+      s.on('data', (d: string) => this.data(d));
+    });
+  }
+
+  private fail(e: DpfwdError): void {
+    this.closedWith = e;
+    const w = this.waiting;
+    this.waiting = null;
+    if (w) {
+      clearTimeout(w.timer);
+      w.reject(e);
+    }
+  }
+
+  private data(d: string): void {
+    this.buf += d;
+    let nl: number;
+    while ((nl = this.buf.indexOf('\n')) >= 0) {
+      const line = this.buf.slice(0, nl);
+      this.buf = this.buf.slice(nl + 1);
+      const w = this.waiting;
+      let res: { id?: unknown; ok: boolean; result?: unknown; error?: { code: string; message: string } };
+      try {
+        res = JSON.parse(line);
+      } catch {
+        this.fail(new DpfwdError('EPROTO', `dpfwd at ${this.path} sent a malformed answer`));
+        return;
+      }
+      if (!w || res.id !== w.id) {
+        // evicted to make room (id null), or a reply nobody asked for: the connection is unusable
+        this.fail(new DpfwdError(res.error?.code ?? 'EPROTO', `dpfwd at ${this.path}: ${res.error?.message ?? 'an answer out of order'}`));
+        return;
+      }
+      this.waiting = null;
+      clearTimeout(w.timer);
+      if (res.ok) w.resolve(res.result);
+      else w.reject(new DpfwdError(res.error?.code ?? 'EREMOTE', res.error?.message ?? 'request failed'));
+    }
+  }
+
+  /** A session connected now (capture, trace), or an error naming what is at the path. */
+  static async open(socketPath: string, timeoutMs = 10000): Promise<Session> {
+    const s = new Session(socketPath);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        s.connect(),
+        new Promise((_r, reject) => {
+          timer = setTimeout(() => reject(new DpfwdError('ETIMEDOUT', `cannot reach dpfwd at ${socketPath}: no answer within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+    } catch (e) {
+      s.close();
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+    return s;
+  }
+
+  /** One request at a time on this connection (a timed-out one leaves it unusable: a late answer would be out of order). */
+  request(op: string, args: Record<string, unknown> = {}, timeoutMs = 10000): Promise<unknown> {
+    return this.call(op, args, timeoutMs);
+  }
+
+  async call(op: string, args: Record<string, unknown>, timeoutMs: number): Promise<unknown> {
+    if (this.closedWith) throw this.closedWith;
+    if (this.waiting) throw new DpfwdError('EBUSY', 'a request is already waiting on this session');
+    const s = await this.connect();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.fail(new DpfwdError('ETIMEDOUT', `cannot reach dpfwd at ${this.path}: no answer within ${timeoutMs} ms`));
+        s.destroy();
+      }, timeoutMs);
+      this.waiting = { id, resolve, reject, timer };
+      s.write(JSON.stringify({ id, op, args }) + '\n');
+    });
+  }
+
+  close(): void {
+    if (this.sock) this.sock.end();
+    else this.closedWith ??= new DpfwdError('ECONNRESET', `session to ${this.path} closed`);
+  }
+}
+
+let session: Session | null = null;
+
+/** Runs `fn` with every request() to `socketPath` sent over one connection. */
+export async function withSession<T>(socketPath: string, fn: () => Promise<T>): Promise<T> {
+  session = new Session(socketPath);
+  try {
+    return await fn();
+  } finally {
+    session.close();
+    session = null;
+  }
 }

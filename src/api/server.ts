@@ -20,7 +20,7 @@
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
-import { ACTIONS, Ctx } from './actions';
+import { ACTIONS, Conn, Ctx } from './actions';
 import { DpfwdError } from '../errors';
 import type { ControlLimits } from '../config/types';
 import { DEFAULTS } from '../config/keys';
@@ -39,7 +39,7 @@ export const CONTROL_LIMITS: ControlLimits = {
 };
 
 
-type Action = (ctx: Ctx, args: Record<string, unknown>) => unknown;
+type Action = (ctx: Ctx, args: Record<string, unknown>, conn?: Conn) => unknown;
 
 /** The operations: own properties of ACTIONS only, in a Map (nothing inherited can be called). */
 const OPS: ReadonlyMap<string, Action> = new Map(Object.entries(ACTIONS));
@@ -141,6 +141,9 @@ interface Client {
   writes: number;
   paused: boolean;
   closed: boolean;
+  /** what ends with this connection (a capture or trace it started) */
+  closers: (() => void)[];
+  conn2: Conn;
 }
 
 export interface ControlServerOptions {
@@ -190,6 +193,11 @@ export async function startControlServer(ctx: Ctx, socketPath: string, opts: Con
     c.size = 0;
     if (c.requestTimer) clearTimeout(c.requestTimer);
     c.requestTimer = null;
+    const closers = c.closers;
+    c.closers = [];
+    for (const f of closers) {
+      try { f(); } catch (e) { log(`ending a session of a closed connection: ${(e as Error).message}`); }
+    }
   };
 
   /** Handles every complete line in the client's input, stopping while its replies back up. */
@@ -226,7 +234,7 @@ export async function startControlServer(ctx: Ctx, socketPath: string, opts: Con
           { id: null, ok: false, error: { code: 'E2BIG', message: `request of ${line.length} bytes is over control.maxRequestBytes (${lim.maxRequestBytes})` } });
         return;
       }
-      const out = replyLine(ready() ? handle(ctx, line.toString('utf8'))
+      const out = replyLine(ready() ? handle(ctx, line.toString('utf8'), c.conn2)
         : { id: null, ok: false, error: { code: 'EAGAIN', message: 'dpfwd is starting; try again in a moment' } });
       // the callback of a write runs once it is handed to the kernel, after every earlier one:
       // when the last write's runs, the client has read (or the kernel holds) all its replies
@@ -261,7 +269,10 @@ export async function startControlServer(ctx: Ctx, socketPath: string, opts: Con
   };
 
   const server = net.createServer((conn) => {
-    const c: Client = { conn, chunks: [], size: 0, scanned: 0, lastActive: Date.now(), requestTimer: null, writes: 0, paused: false, closed: false };
+    const c: Client = {
+      conn, chunks: [], size: 0, scanned: 0, lastActive: Date.now(), requestTimer: null, writes: 0, paused: false, closed: false,
+      closers: [], conn2: { onClose: (f) => { if (c.closed) f(); else c.closers.push(f); } },
+    };
     if (clients.size >= lim.maxClients) {
       // make room: the client quiet longest goes (a flood of idle connections cannot lock anyone out)
       let victim: Client | undefined;
@@ -340,7 +351,7 @@ export interface Reply {
   error?: { code: string; message: string };
 }
 
-export function handle(ctx: Ctx, line: string): Reply {
+export function handle(ctx: Ctx, line: string, conn?: Conn): Reply {
   let req: { id?: unknown; op?: unknown; args?: unknown };
   try {
     req = JSON.parse(line);
@@ -353,7 +364,7 @@ export function handle(ctx: Ctx, line: string): Reply {
   if (!fn) return { id, ok: false, error: { code: 'ENOSYS', message: `unknown operation ${shorten(JSON.stringify(req?.op) ?? 'undefined')}; known: ${OPERATIONS.join(', ')}` } };
   const args = req.args && typeof req.args === 'object' && !Array.isArray(req.args) ? (req.args as Record<string, unknown>) : {};
   try {
-    return { id, ok: true, result: fn(ctx, args) };
+    return { id, ok: true, result: fn(ctx, args, conn) };
   } catch (e) {
     const code = (e as DpfwdError)?.code ?? 'EINTERNAL';
     return { id, ok: false, error: { code: typeof code === 'string' ? code : 'EINTERNAL', message: (e as Error)?.message ?? String(e) } };

@@ -6,6 +6,39 @@ export function table(rows: Record<string, unknown>[], cols: string[]): string {
   return [line(cols), ...cells.map(line)].join('\n') + '\n';
 }
 
+/** `-p`/`--pretty` (a global option, set by the entry point): JSON indented. */
+export const output = { pretty: false };
+
+export function toJson(value: unknown): string {
+  return output.pretty ? JSON.stringify(value, null, 2) : JSON.stringify(value);
+}
+
 export function print(json: boolean, value: unknown, text: () => string): void {
-  process.stdout.write(json ? JSON.stringify(value) + '\n' : text());
+  process.stdout.write(json ? toJson(value) + '\n' : text());
+}
+
+/** Writes and waits while stdout's buffer is full, so a stream of pages never piles up in memory. */
+export function write(s: string): Promise<void> {
+  return new Promise((resolve) => {
+    if (process.stdout.write(s)) resolve();
+    else process.stdout.once('drain', () => resolve());
+  });
+}
+
+/**
+ * A JSON array written row by row as pages arrive (`route show -j` of a million routes is never
+ * one string): `[`, rows separated by commas, `]`.
+ */
+export class JsonArrayWriter {
+  private n = 0;
+  async rows(rows: readonly unknown[]): Promise<void> {
+    if (!rows.length) return;
+    const ind = output.pretty ? '\n  ' : '';
+    const body = rows.map((r) => ind + (output.pretty ? JSON.stringify(r, null, 2).replace(/\n/g, '\n  ') : JSON.stringify(r))).join(',');
+    await write((this.n === 0 ? '[' : ',') + body);
+    this.n += rows.length;
+  }
+  async end(): Promise<void> {
+    await write(this.n === 0 ? '[]\n' : output.pretty ? '\n]\n' : ']\n');
+  }
 }

@@ -50,7 +50,9 @@ export const CONFIG_KEYS = {
     keys: { reachableMs: 30000, staleMs: 60000, retransmitMs: 1000, probes: 3, queueLen: 4, maxEntries: 4096, maxIncomplete: 256, newPerSecond: 100, lockMs: 1000 },
   },
   mempool: { change: 'restart', keys: { mbufs: 0, cacheSize: 256 } },
-  linux: { change: 'restart', keys: { netns: undefined, mirror: false, sync: undefined } },
+  capture: { change: 'restart', keys: { ringSize: 2048, mbufs: 8191, maxSnaplen: 65535, leaseMs: 5000, readBytes: 1048576 } },
+  /** the Linux control-plane path (docs/linux.md): mirror interfaces in a namespace, route sync */
+  linux: { change: 'restart', keys: { netns: undefined, mirror: false, queueLen: 1000, sync: undefined } },
 } as const;
 
 /** linux.sync's keys and defaults (enabled: default true when a mirror is on). */
@@ -82,6 +84,7 @@ export const VALID_KEYS = {
   icmp: keysOf('icmp'),
   arp: keysOf('arp'),
   mempool: keysOf('mempool'),
+  capture: keysOf('capture'),
   linux: keysOf('linux'),
   sync: Object.keys(LINUX_SYNC_KEYS),
 } as const satisfies Record<string, readonly string[]>;
@@ -99,6 +102,8 @@ export const DEFAULTS = {
   icmp: CONFIG_KEYS.icmp.keys as Defaults<'icmp'>,
   arp: CONFIG_KEYS.arp.keys as Defaults<'arp'>,
   mempool: CONFIG_KEYS.mempool.keys as Defaults<'mempool'>,
+  linux: CONFIG_KEYS.linux.keys as Defaults<'linux'>,
+  capture: CONFIG_KEYS.capture.keys as Defaults<'capture'>,
 };
 
 /** Per top-level key. `ports` is restart except `ports[].address`, which is live (see PORT_LIVE_KEYS). */

@@ -214,6 +214,20 @@ export interface MempoolConfig {
   cacheSize: number;
 }
 
+/** `dpfwd capture` and `dpfwd trace` (src/forwarder/capture.ts, native/dataplane/capture.c) */
+export interface CaptureConfig {
+  /** copies each worker's capture ring holds (power of two) */
+  ringSize: number;
+  /** the capture pool (its own, never the forwarding pool), created while a capture runs */
+  mbufs: number;
+  /** the largest snap length a capture may ask for */
+  maxSnaplen: number;
+  /** a capture or trace whose client has not read for this long is stopped */
+  leaseMs: number;
+  /** bytes of packets one capture.read returns at most */
+  readBytes: number;
+}
+
 /** linux.sync: the kernel routing table dpfwd follows (src/routing/sync.ts). */
 export interface LinuxSyncConfig {
   enabled: boolean;
@@ -231,6 +245,10 @@ export interface LinuxConfig {
   netns?: string;
   /** mirror interfaces: on/off, or per port (on/off or the kernel interface's name); mirror13's */
   mirror: boolean | Record<string, boolean | string>;
+  /** `mirror` resolved: port name → the name of its mirror interface in Linux, for the ports that have one */
+  mirrors: Record<string, string>;
+  /** frames Linux may queue on a mirror for dpfwd (the TAP's txqueuelen) */
+  queueLen: number;
   sync: LinuxSyncConfig;
 }
 
@@ -254,6 +272,7 @@ export interface Config {
   icmp: IcmpConfig;
   arp: ArpConfig;
   mempool: MempoolConfig;
+  capture: CaptureConfig;
   linux: LinuxConfig;
   /** things that are valid but probably not what was meant; log them at start */
   warnings: string[];

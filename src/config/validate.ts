@@ -13,7 +13,7 @@ import {
   formatPrefix,
 } from '../net/ipv4';
 import { parseMac } from '../net/mac';
-import { IFACE_NAME_RE, PORT_NAME_RE, routeFromFields, RoutePath } from '../routing/routes';
+import { IFACE_NAME_RE, parsePrefixWord, PORT_NAME_RE, RouteEntry, RouteError, routeFromFields, RoutePath } from '../routing/routes';
 import { DEVICE_HELP, DeviceKind, parseDevice } from '../net/device';
 import { DEFAULTS, LINUX_SYNC_KEYS, LOG_LEVELS, VALID_KEYS } from './keys';
 import { protocolNumber, RT_PROTOCOLS, RT_TABLES } from '../routing/sync';
@@ -31,6 +31,7 @@ import type {
   FibConfig,
   InterfaceConfig,
   IcmpConfig,
+  CaptureConfig,
   LinuxConfig,
   LogLevel,
   MempoolConfig,
@@ -482,64 +483,61 @@ function validateRoutes(c: Ctx, v: unknown, ports: Named[], knownNames: Set<stri
     const rp = child('routes', i);
     const o = c.map(rp, item, KEYS.route, 'a route mapping like {prefix: 10.20.0.0/16, via: 10.2.0.2}');
     if (!o) return;
-    let ok = true;
+    // the YAML types here; the words through the one route parser (src/routing/routes.ts),
+    // whose error names the field, so the message keeps its path
     const ps = c.str(child(rp, 'prefix'), o.prefix, 'a prefix like 10.20.0.0/16');
-    const pfx = ps === undefined ? undefined : c.parse(child(rp, 'prefix'), () => parsePrefix(ps));
-    let prefix = '';
-    if (!pfx) ok = false;
-    else {
-      prefix = formatPrefix(pfx);
+    // a prefix given twice, or one the rules refuse (src/routing/rules.ts), is reported; true if it is free
+    const claim = (p: { addr: number; len: number }): boolean => {
+      const prefix = formatPrefix(p);
       const prev = byPrefix.get(prefix);
-      const problem = routePrefixProblem(pfx) ?? connectedPrefixProblem(conn, pfx);
-      if (prev !== undefined) {
-        c.err(child(rp, 'prefix'), `${prefix} is already routed by routes[${prev}]`);
-        ok = false;
-      } else if (problem) {
-        c.err(child(rp, 'prefix'), problem);
-        ok = false;
-      } else byPrefix.set(prefix, i);
-    }
+      const problem = routePrefixProblem(p) ?? connectedPrefixProblem(conn, p);
+      if (prev !== undefined) c.err(child(rp, 'prefix'), `${prefix} is already routed by routes[${prev}]`);
+      else if (problem) c.err(child(rp, 'prefix'), problem);
+      else byPrefix.set(prefix, i);
+      return prev === undefined && !problem;
+    };
     if (o.nexthops !== undefined) {
-      const r = multipathRoute(c, rp, o, ps, prefix, conn, ports, knownNames);
-      if (r && ok) routes.push(r);
+      const pfx = ps === undefined ? undefined : c.parse(child(rp, 'prefix'), () => parsePrefixWord(ps));
+      const free = pfx !== undefined && claim(pfx);
+      const r = multipathRoute(c, rp, o, ps, pfx ? formatPrefix(pfx) : '', conn, ports, knownNames);
+      if (r && free) routes.push(r);
       return;
     }
+    const vs = o.via === undefined ? undefined : c.str(child(rp, 'via'), o.via, 'a next-hop address like 10.2.0.2');
+    const pn = o.port === undefined ? undefined : c.str(child(rp, 'port'), o.port, 'a port name');
     const blackhole = c.bool(child(rp, 'blackhole'), o.blackhole, false);
-    const hasVia = o.via !== undefined;
-    const hasPort = o.port !== undefined;
-    const bh = blackholeProblem(blackhole, hasVia, hasPort);
-    if (bh) {
-      c.err(child(rp, 'blackhole'), bh);
+    if (ps === undefined || (o.via !== undefined && vs === undefined) || (o.port !== undefined && pn === undefined)) return;
+    let e: RouteEntry;
+    try {
+      e = routeFromFields({ prefix: ps, via: vs, port: pn, blackhole });
+    } catch (err) {
+      if (!(err instanceof RouteError)) throw err;
+      c.err(err.field ? child(rp, err.field) : rp, err.message);
       return;
     }
-    if (!blackhole && !hasVia && !hasPort) {
-      c.err(rp, `needs via, port or blackhole: true`);
-      return;
+    // the rules (src/routing/rules.ts) that need the config's ports
+    let ok = claim(e);
+    const prefix = formatPrefix(e);
+    const r: RouteConfig = withParsed({ prefix, blackhole } as Omit<RouteConfig, 'parsed'>, { addr: e.addr, len: e.len } as RouteConfig['parsed']);
+    if (e.port !== undefined) {
+      const port = portRef(c, child(rp, 'port'), e.port, ports, knownNames);
+      if (port === undefined) ok = false;
+      else r.port = port;
     }
-    const r: RouteConfig = withParsed({ prefix, blackhole } as Omit<RouteConfig, 'parsed'>, { addr: pfx?.addr ?? 0, len: pfx?.len ?? 0 } as RouteConfig['parsed']);
-    if (hasPort) {
-      const pn = portRef(c, child(rp, 'port'), o.port, ports, knownNames);
-      if (pn === undefined) ok = false;
-      else r.port = pn;
-    }
-    if (hasVia) {
-      const vs = c.str(child(rp, 'via'), o.via, 'a next-hop address like 10.2.0.2');
-      const via = vs === undefined ? undefined : c.parse(child(rp, 'via'), () => parseUnicastIPv4(vs));
-      if (via === undefined) ok = false;
-      else {
-        r.via = formatIPv4(via);
-        r.parsed!.via = via;
-        const problem = hostAddressProblem(conn, via);
-        if (problem) {
-          c.err(child(rp, 'via'), problem);
+    if (e.via !== undefined) {
+      const via = e.via;
+      r.via = formatIPv4(via);
+      r.parsed!.via = via;
+      const hp = hostAddressProblem(conn, via);
+      if (hp) {
+        c.err(child(rp, 'via'), hp);
+        ok = false;
+      } else if (e.port === undefined) {
+        const cn = conn.find((x) => prefixContains(x, via));
+        if (cn) r.port = cn.port;
+        else {
+          c.err(child(rp, 'via'), `${r.via} is not in any port's connected subnet; add port: <name>`);
           ok = false;
-        } else if (!hasPort) {
-          const cn = conn.find((x) => prefixContains(x, via));
-          if (cn) r.port = cn.port;
-          else {
-            c.err(child(rp, 'via'), `${r.via} is not in any port's connected subnet; add port: <name>`);
-            ok = false;
-          }
         }
       }
     }
@@ -724,6 +722,19 @@ function validatePunt(c: Ctx, v: unknown): PuntConfig {
   };
 }
 
+function validateCapture(c: Ctx, v: unknown): CaptureConfig {
+  const o = c.map('capture', v, KEYS.capture) ?? {};
+  const ringSize = c.int('capture.ringSize', o.ringSize, DEFAULTS.capture.ringSize, 2, 65536, { unit: 'packets per worker' });
+  if ((ringSize & (ringSize - 1)) !== 0) c.err('capture.ringSize', `${ringSize} is not a power of two (e.g. 1024, 2048, 4096)`);
+  return {
+    ringSize,
+    mbufs: c.int('capture.mbufs', o.mbufs, DEFAULTS.capture.mbufs, 64, 1048575, { unit: 'mbufs' }),
+    maxSnaplen: c.int('capture.maxSnaplen', o.maxSnaplen, DEFAULTS.capture.maxSnaplen, 1, 65535, { unit: 'bytes' }),
+    leaseMs: c.int('capture.leaseMs', o.leaseMs, DEFAULTS.capture.leaseMs, 100, 3600000, { unit: 'ms' }),
+    readBytes: c.int('capture.readBytes', o.readBytes, DEFAULTS.capture.readBytes, 65536, 64 * 1048576, { unit: 'bytes' }),
+  };
+}
+
 function validateIcmp(c: Ctx, v: unknown): IcmpConfig {
   const o = c.map('icmp', v, KEYS.icmp) ?? {};
   return {
@@ -780,12 +791,26 @@ function validateLinux(c: Ctx, v: unknown, ports: PortConfig[]): LinuxConfig {
     if (m) {
       mirror = {};
       for (const [k, x] of Object.entries(m)) {
-        if (typeof x === 'boolean' || (typeof x === 'string' && /^[A-Za-z0-9_.-]{1,15}$/.test(x))) mirror[k] = x;
+        if (typeof x === 'boolean' || (typeof x === 'string' && /^[A-Za-z0-9_.-]{1,15}$/.test(x) && x !== '.' && x !== '..')) mirror[k] = x;
         else c.err(`linux.mirror.${k}`, `expected true, false or an interface name, got ${got(x)}`);
       }
     }
   }
-  const mirrorOn = mirror === true || (typeof mirror === 'object' && Object.values(mirror).some((x) => x !== false));
+  // port name → its mirror's name in Linux (the port's own unless the mapping gives one)
+  const mirrors: Record<string, string> = {};
+  for (const p of ports) {
+    const x = mirror === true ? true : typeof mirror === 'object' ? mirror[p.name] : false;
+    if (x === true) mirrors[p.name] = p.name;
+    else if (typeof x === 'string') mirrors[p.name] = x;
+  }
+  const taken = new Map<string, string>();
+  for (const [port, name] of Object.entries(mirrors)) {
+    const other = taken.get(name);
+    if (other) c.err(`linux.mirror.${port}`, `mirror name ${name} is also port ${other}'s: each mirror needs its own name`);
+    taken.set(name, port);
+  }
+  const queueLen = c.int('linux.queueLen', o.queueLen, DEFAULTS.linux.queueLen, 1, 1000000, { unit: 'frames' });
+  const mirrorOn = Object.keys(mirrors).length > 0;
   const so = c.map('linux.sync', o.sync, KEYS.sync) ?? {};
   const enabled = c.bool('linux.sync.enabled', so.enabled, mirrorOn);
   let table: number = RT_TABLES[LINUX_SYNC_KEYS.table];
@@ -805,7 +830,7 @@ function validateLinux(c: Ctx, v: unknown, ports: PortConfig[]): LinuxConfig {
     });
   }
   const socketBuffer = c.int('linux.sync.socketBuffer', so.socketBuffer, LINUX_SYNC_KEYS.socketBuffer, 4096, 1 << 30, { unit: 'bytes' });
-  return { ...(netns !== undefined ? { netns } : {}), mirror, sync: { enabled, table, protocols, socketBuffer } };
+  return { ...(netns !== undefined ? { netns } : {}), mirror, mirrors, queueLen, sync: { enabled, table, protocols, socketBuffer } };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -848,6 +873,7 @@ export function validateConfig(raw: unknown, source: string, sourceOf: SourceOf 
     icmp: validateIcmp(c, top.icmp),
     arp: validateArp(c, top.arp, fib),
     mempool: validateMempool(c, top.mempool),
+    capture: validateCapture(c, top.capture),
     linux: validateLinux(c, top.linux, ports),
     warnings: c.warnings,
   };

@@ -32,7 +32,7 @@ export function newControlPlaneCounters(): ControlPlaneCounters {
 }
 
 /** Punt kinds by name: indices come from the addon (DP_PUNT_KINDS in native/dataplane/drop_reasons.h). */
-type Kind = 'arp' | 'local' | 'ttl_expired' | 'no_route' | 'unresolved' | 'mtu_exceeded';
+type Kind = 'arp' | 'local' | 'ttl_expired' | 'no_route' | 'unresolved' | 'mtu_exceeded' | 'link_multicast';
 
 /** The punt path: what the control plane receives and how it answers (the Dataplane satisfies it). */
 export interface PuntIo {
@@ -48,6 +48,15 @@ export interface ControlPlaneDeps {
   rib: Rib;
   ifaces: Interfaces;
   config: { icmp: IcmpConfig; arp: ArpConfig };
+  /** Linux mirror interfaces (./mirrors.ts), when linux.mirror is on: what dpfwd does not answer goes up */
+  mirrors?: MirrorSink;
+}
+
+/** Where frames for Linux go (Mirrors satisfies it). */
+export interface MirrorSink {
+  has(iface: number): boolean;
+  /** false when not delivered (counted there); `quiet`: no count when the interface has no mirror */
+  deliver(iface: number, frame: Buffer, quiet?: boolean): boolean;
 }
 
 export class ControlPlane {
@@ -150,6 +159,7 @@ export class ControlPlane {
         return;
       case 'unresolved': return this.onUnresolved(port, frame);
       case 'mtu_exceeded': return this.onTooBig(port, frame);
+      case 'link_multicast': this.d.mirrors?.deliver(port, frame); return;
       default: throw new Error(`punt kind ${this.kinds[kind] ?? kind} from the dataplane has no handler in src/controlplane`);
     }
   }
@@ -175,6 +185,9 @@ export class ControlPlane {
     if (a.op === ARP_OP_REQUEST && forUs) {
       if (this.send(port, buildArpReplyTo(frame, this.portMac(port)))) this.counters.arpRepliesSent++;
     }
+    // Linux on the mirror sees the port's ARP as on a NIC, to resolve its own neighbours (its
+    // replies for our addresses are held back in ./mirrors.ts: we answered already)
+    this.d.mirrors?.deliver(port, frame, true);
   }
 
   private arpRequest(port: number, addr: number, mac: Mac | null): void {
@@ -184,13 +197,19 @@ export class ControlPlane {
     if (this.send(port, frame)) this.counters.arpRequestsSent++;
   }
 
+  /**
+   * For one of our addresses: dpfwd answers echo requests itself; everything else (TCP, UDP,
+   * OSPF, other ICMP) goes up to the interface's Linux mirror when mirrors run. Without a
+   * mirror UDP gets port unreachable (traceroute's last hop expects it) and the rest is dropped.
+   */
   private onLocal(port: number, frame: Buffer): void {
     const f = parseFrame(frame);
     if (!f.ip || f.ip.problems.length) return;
     if (f.ip.protocol === IPPROTO_ICMP && f.l4 && f.l4.kind === 'icmp' && f.l4.type === ICMP_ECHO_REQUEST) {
       this.icmp.echoReply(port, frame, this.portMac(port));
+    } else if (this.d.mirrors && (this.d.mirrors.has(port) || f.ip.protocol !== IPPROTO_UDP)) {
+      this.d.mirrors.deliver(port, frame);
     } else if (f.ip.protocol === IPPROTO_UDP) {
-      // nothing listens on UDP here: traceroute's last hop expects port unreachable
       this.icmp.portUnreachable(port, frame, readIPv4(frame, f.ip.offset + 16), this.portMac(port));
     }
   }

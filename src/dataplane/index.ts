@@ -3,14 +3,16 @@
  * strings into next-hop words, and the counter block into snapshots. Nothing else imports the addon.
  */
 import { DpfwdError } from '../errors';
-import { Mac, parseMac } from '../net/mac';
+import type { Mac } from '../net/mac';
 import {
   loadNative, NativeAddon, NativeCounterLayout, NativeNames, NativePortInfo, NativePortStats,
   NativePunted, NativePuntStatus, NativeStartConf, NativeMempoolInfo, NativeFibInfo, NativeConstants,
+  NativeCaptureConf, NativeCaptured, NativeTraceRec,
 } from './native';
 import { dataplaneConstants } from './actions';
 
 export type { NativePortInfo as PortInfo, NativePortStats as PortStats, NativePunted as Punted, NativeStartConf as StartConf };
+export type { NativeCaptureConf as CaptureConf, NativeCaptured as Captured, NativeTraceRec as TraceRec };
 export type { NativeMempoolInfo as MempoolInfo, NativeFibInfo as FibInfo, NativeConstants as DataplaneConstants };
 
 export {
@@ -20,9 +22,9 @@ export {
 /** A VLAN sub-interface as the dataplane knows it: physical port index, 802.1Q VID, MTU. */
 export interface SubifConf { port: number; vlan: number; mtu: number }
 
-/** A MAC string as the 48-bit number the next-hop word holds (byte 0 in the low bits). */
-export function macToWordBits(mac: string | Mac): number {
-  let m = typeof mac === 'string' ? parseMac(mac) : mac;
+/** A Mac as the 48-bit number the next-hop word holds (byte 0 in the low bits). */
+export function macToWordBits(mac: Mac): number {
+  let m = mac;
   let v = 0;
   for (let i = 0; i < 6; i++) {
     v = v * 256 + (m % 256);
@@ -230,7 +232,7 @@ export class Dataplane {
   }
 
   /** One atomic store of {MAC, egress interface index or action}. */
-  nexthopSet(id: number, ifaceOrAction: number, mac?: string | Mac): void {
+  nexthopSet(id: number, ifaceOrAction: number, mac?: Mac): void {
     try {
       this.n.nexthopSet(id, ifaceOrAction, mac !== undefined ? macToWordBits(mac) : 0);
     } catch (e) {
@@ -350,8 +352,77 @@ export class Dataplane {
     return out;
   }
 
+  /** While on, link-local multicast (224.0.0.0/24) is punted as link_multicast for the mirrors, not dropped as martian. */
+  linkMulticast(on: boolean): void {
+    this.n.linkMulticast(on);
+  }
+
   puntListen(cb: (frames: NativePunted[]) => void): void {
     this.n.puntListen(cb);
+  }
+
+  /**
+   * Starts copying packets at RX, TX and/or drop points into per-worker rings (capture.c).
+   * Throws DpfwdError EBUSY (one runs already), EINVAL (a bad filter: libpcap's message), ENOMEM.
+   */
+  captureStart(conf: NativeCaptureConf): void {
+    try {
+      this.n.captureStart(conf);
+    } catch (e) {
+      throw new DpfwdError(errnoName(e), `capture: ${(e as Error).message}`);
+    }
+  }
+
+  captureStop(): void {
+    this.n.captureStop();
+  }
+
+  captureActive(): boolean {
+    return this.n.captureActive();
+  }
+
+  /** The copies waiting in the workers' rings, at most about maxBytes of them (data: views into one buffer). */
+  captureDrain(maxBytes: number): NativeCaptured[] {
+    const b = this.n.captureDrain(maxBytes);
+    const out: NativeCaptured[] = [];
+    // struct dp_captured (native/dataplane/dataplane.h): u64 ts_ns, u32 orig_len, u32 cap_len,
+    // u16 port, u16 iface, u16 worker, u8 where, u8 reason; then cap_len bytes, padded to 8
+    for (let at = 0; at + 24 <= b.length;) {
+      const ns = b.readBigUInt64LE(at);
+      const capLen = b.readUInt32LE(at + 12);
+      out.push({
+        sec: Number(ns / 1000000000n), nsec: Number(ns % 1000000000n), origLen: b.readUInt32LE(at + 8),
+        port: b.readUInt16LE(at + 16), iface: b.readUInt16LE(at + 18), worker: b.readUInt16LE(at + 20), where: b[at + 22], reason: b[at + 23],
+        data: b.subarray(at + 24, at + 24 + capLen),
+      });
+      at += 24 + ((capLen + 7) & ~7);
+    }
+    return out;
+  }
+
+  /** Traces the next `count` packets matching `filter`. Throws DpfwdError EBUSY, EINVAL, ENOMEM. */
+  traceStart(count: number, filter?: string): void {
+    try {
+      this.n.traceStart(count, filter);
+    } catch (e) {
+      throw new DpfwdError(errnoName(e), `trace: ${(e as Error).message}`);
+    }
+  }
+
+  traceStop(): void {
+    this.n.traceStop();
+  }
+
+  traceLeft(): number {
+    return this.n.traceLeft();
+  }
+
+  traceActive(): boolean {
+    return this.n.traceActive();
+  }
+
+  traceRead(): NativeTraceRec[] {
+    return this.n.traceRead();
   }
 
   /**
@@ -367,6 +438,41 @@ export class Dataplane {
       if (errnoName(e) === 'ENOBUFS') return false;
       throw new DpfwdError('EINJECT', `cannot send a ${frame.length}-byte frame on interface ${iface}: ${(e as Error).message}`);
     }
+  }
+}
+
+/**
+ * Linux mirror interfaces (native/dataplane/mirror.c): TAP devices dpfwd opens itself. Needs no
+ * running dataplane. The control plane's mirrors (src/controlplane/mirrors.ts) use it.
+ */
+export class MirrorTaps {
+  constructor(private readonly n: NativeAddon = loadNative()) {}
+
+  /** Creates TAP `name` in the namespace at `netnsPath` (null: dpfwd's own); returns its fd. */
+  open(name: string, netnsPath: string | null): number {
+    try {
+      return this.n.mirrorOpen(name, netnsPath);
+    } catch (e) {
+      throw new DpfwdError(errnoName(e), `linux.mirror: ${(e as Error).message}`);
+    }
+  }
+
+  carrier(fd: number, up: boolean): void {
+    this.n.mirrorCarrier(fd, up);
+  }
+
+  /** One frame up to Linux: 0, or the negative errno (-11 EAGAIN / -105 ENOBUFS: the TAP's queue is full). */
+  write(fd: number, frame: Buffer): number {
+    return this.n.mirrorWrite(fd, frame);
+  }
+
+  /** Frames Linux sends on the mirror, at most 64 per call; `error` once when the fd broke (polling stops). */
+  listen(fd: number, cb: (frames: Buffer[], error?: string) => void): void {
+    this.n.mirrorListen(fd, cb);
+  }
+
+  close(fd: number): void {
+    this.n.mirrorClose(fd);
   }
 }
 

@@ -6,7 +6,8 @@ import * as path from 'path';
 import { DpfwdError } from '../errors';
 
 export interface NativePortInfo {
-  portId: number; mac: string; driver: string; mtu: number; linkUp: boolean; speedMbps: number;
+  /** the port's MAC (src/net/mac.ts's Mac, a number) */
+  portId: number; mac: number; driver: string; mtu: number; linkUp: boolean; speedMbps: number;
   rxQueues: number; txQueues: number; numaNode: number;
 }
 export interface NativePortStats {
@@ -28,6 +29,11 @@ export interface NativeConstants {
   groups: { buckets: number; maxMembers: number; maxWeight: number; maxGroups: number };
   addrKinds: { own: number; broadcast: number; network: number };
   addrSetMax: number;
+  /** capture.c: capture point bits, limits, trace results */
+  capture: {
+    rx: number; tx: number; drop: number; anyReason: number; snaplenMax: number; ringMax: number; filterMax: number;
+    traceMax: number; traceSnap: number; traceForwarded: number; traceDropped: number; tracePunted: number;
+  };
   drops: NativeNamed[]; punts: NativeNamed[]; workerCounters: NativeNamed[]; portCounters: NativeNamed[];
 }
 export interface NativeNames { drops: string[]; dropHelp: string[]; punts: string[]; worker: string[]; port: string[]; portHelp: string[] }
@@ -35,8 +41,21 @@ export interface NativeNames { drops: string[]; dropHelp: string[]; punts: strin
 export interface NativePuntStatus { waiting: number; capacity: number; sinceDrainMs: number }
 /** A punted frame: `port` the physical port index, `iface` the ingress interface (== port when untagged). */
 export interface NativePunted { port: number; iface: number; kind: number; data: Buffer }
+/** dp_capture_conf: `ports` a bitmask of port indices, `where` DP_CAP_* bits, `reason` a drop reason index or anyReason. */
+export interface NativeCaptureConf { ports: number; where: number; reason: number; snaplen: number; ringSize: number; mbufs: number; filter?: string }
+/** One drained copy: CLOCK_REALTIME time, the packet's length, where it was taken and (drops) why. */
+export interface NativeCaptured { sec: number; nsec: number; origLen: number; port: number; iface: number; worker: number; where: number; reason: number; data: Buffer }
+/** One traced packet as the exact path recorded it (dp_trace_rec). */
+export interface NativeTraceRec {
+  sec: number; nsec: number; worker: number; port: number; queue: number; iface: number; len: number; fastOk: boolean;
+  /** dp_ip4_check's verdict: a drop reason index, the number of reasons for "passed", 255 not reached */
+  check: number;
+  /** 0 not reached, 1 route found, 2 no route */
+  lpm: number;
+  result: number; nexthop: number; nhIface: number; nhMac: number; out: number; reason: number; punt: number; puntTaken: boolean; data: Buffer;
+}
 export interface NativeStartConf {
-  ports: { name: string; devname: string; rxQueues: number; rxDescriptors: number; txDescriptors: number; mtu: number; mac?: Buffer; rxCutLen?: number }[];
+  ports: { name: string; devname: string; rxQueues: number; rxDescriptors: number; txDescriptors: number; mtu: number; mac?: number; rxCutLen?: number }[];
   workers: { lcore: number; rx: { port: number; queue: number }[] }[];
   maxRoutes: number; tbl8Groups: number; maxNexthops: number; maxGroups?: number; mbufs: number; mbufCache: number;
   puntRate: number; puntBurst: number; puntRingSize: number;
@@ -87,6 +106,22 @@ export interface NativeAddon {
   inject(iface: number, frame: Buffer): void;
   puntStatus(): NativePuntStatus[];
   addrFilterSet(addrs: Uint32Array, kinds: Uint8Array): void;
+  mirrorOpen(name: string, netnsPath: string | null): number;
+  mirrorCarrier(fd: number, up: boolean): void;
+  mirrorWrite(fd: number, frame: Buffer): number;
+  mirrorListen(fd: number, cb: (frames: Buffer[], error?: string) => void): void;
+  mirrorClose(fd: number): void;
+  linkMulticast(on: boolean): void;
+  captureStart(conf: NativeCaptureConf): void;
+  captureStop(): void;
+  captureActive(): boolean;
+  /** dp_captured records (24 bytes each) with their bytes, padded to 8: Dataplane.captureDrain parses them */
+  captureDrain(maxBytes: number): Buffer;
+  traceStart(count: number, filter?: string): void;
+  traceStop(): void;
+  traceLeft(): number;
+  traceActive(): boolean;
+  traceRead(): NativeTraceRec[];
 }
 
 let cached: NativeAddon | undefined;

@@ -3,19 +3,23 @@
  * Owns the Dataplane and the RIB; the control server, metrics and the control plane
  * (ARP, ICMP) hang off it.
  */
+import { execFileSync } from 'child_process';
+import { Observer } from './capture';
 import * as fs from 'fs';
 import { Config, parsedOf } from '../config/types';
 import { buildEalArgs, mempoolSize } from '../config';
-import { Dataplane, StartConf } from '../dataplane';
+import { Dataplane, MirrorTaps, StartConf } from '../dataplane';
 import { DpfwdError } from '../errors';
 import { Rib } from '../routing/rib';
 import { findAddressConflict, isIPv4, parseInterfaceAddress } from '../net/ipv4';
-import { macBytes, parseMac } from '../net/mac';
+import { formatMac, Mac } from '../net/mac';
 import { RouteBatch } from '../routing/routes';
 import { Interfaces } from '../routing/interfaces';
 import { deviceName, devargs } from '../net/device';
 import { addressConflicts, ipsForPciAddress, readNetworkStatus, resolveDeviceRefs } from '../sriov/podenv';
 import { ControlPlane } from '../controlplane';
+import { Mirrors } from '../controlplane/mirrors';
+
 import { RouteSync } from '../routing/sync';
 
 export type Logger = (msg: string) => void;
@@ -127,12 +131,22 @@ export function preflightHugepages(c: Pick<Config, 'eal' | 'ports' | 'workers' |
     'or stop what holds them (another DPDK process; files in /dev/hugepages); dpfwd doctor checks this';
 }
 
+/** Runs `ip`/`sysctl` for the Linux mirrors; a failure names the command and what it printed. */
+export function runCommand(argv: string[]): string {
+  try {
+    return execFileSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 10000, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    throw new DpfwdError('EMIRROR', `linux: ${argv.join(' ')}: ${(err.stderr || err.message).trim()}`);
+  }
+}
+
 export interface PortState {
   index: number;
   name: string;
   device: string;
   driver: string;
-  mac: string;
+  mac: Mac;
   mtu: number;
 }
 
@@ -143,6 +157,10 @@ export class Forwarder {
   /** the dataplane's MAX_PORTS: sub-interfaces are numbered from it */
   maxPorts = 0;
   cp!: ControlPlane;
+  /** Linux mirror interfaces (linux.mirror), when any port has one */
+  mirrors?: Mirrors;
+  /** `dpfwd capture` and `dpfwd trace` sessions */
+  observe!: Observer;
   /** the kernel routing table followed (linux.sync), when enabled */
   sync: RouteSync | null = null;
   ports: PortState[] = [];
@@ -188,7 +206,7 @@ export class Forwarder {
         rxDescriptors: p.rxDescriptors,
         txDescriptors: p.txDescriptors,
         mtu: p.mtu,
-        mac: parsedOf(p).mac !== undefined ? macBytes(parsedOf(p).mac!) : undefined,
+        mac: parsedOf(p).mac,
         rxCutLen: rxCutLen(devices[i]),
       })),
       workers: c.workers.map((w) => ({
@@ -211,24 +229,31 @@ export class Forwarder {
       this.log(`mempool: ${pool.size} mbufs of ${pool.dataRoom} bytes reserved (${((pool.size * (pool.dataRoom + 192)) / 1048576).toFixed(1)} MiB; ports x queues x descriptors + worker caches + bursts)`);
       this.ports = c.ports.map((p, i) => {
         const info = this.dp.portInfo(i);
-        this.log(`port ${p.name}: ${devices[i]} driver ${info.driver} mac ${info.mac} mtu ${p.mtu} rxq ${info.rxQueues} txq ${info.txQueues}`);
+        this.log(`port ${p.name}: ${devices[i]} driver ${info.driver} mac ${formatMac(info.mac)} mtu ${p.mtu} rxq ${info.rxQueues} txq ${info.txQueues}`);
         return { index: i, name: p.name, device: devices[i], driver: info.driver, mac: info.mac, mtu: p.mtu };
       });
       this.maxPorts = this.dp.constants().maxPorts;
-      this.ifaces = new Interfaces(this.ports.map((p) => ({ index: p.index, name: p.name, port: p.index, vlan: 0, mac: parseMac(p.mac), mtu: p.mtu })));
+      this.ifaces = new Interfaces(this.ports.map((p) => ({ index: p.index, name: p.name, port: p.index, vlan: 0, mac: p.mac, mtu: p.mtu })));
       this.rib = new Rib(this.dp, this.ifaces, c.fib.maxNexthops, c.arp.maxEntries, c.fib.maxGroups);
       this.program();
-      this.cp = new ControlPlane({ punt: this.dp, rib: this.rib, ifaces: this.ifaces, config: c });
+      if (Object.keys(c.linux.mirrors).length) this.openMirrors();
+      this.cp = new ControlPlane({ punt: this.dp, rib: this.rib, ifaces: this.ifaces, config: c, mirrors: this.mirrors });
+      this.observe = new Observer({
+        dp: this.dp, ports: this.ports, ifaceName: (i) => this.ifaces.get(i)?.name ?? `iface ${i}`,
+        lookup: (a) => this.rib.lookup(a), config: c.capture, log: this.log,
+      });
       this.dp.launch();
       this.cp.start();
       this.watchLinks();
       if (c.linux.sync.enabled) {
         const s = c.linux.sync;
-        this.sync = new RouteSync(this.rib, { netns: c.linux.netns, table: s.table, protocols: s.protocols, socketBuffer: s.socketBuffer }, this.log);
+        const aliases = Object.fromEntries(Object.entries(c.linux.mirrors).filter(([port, name]) => port !== name).map(([port, name]) => [name, port]));
+        this.sync = new RouteSync(this.rib, { netns: c.linux.netns, table: s.table, protocols: s.protocols, socketBuffer: s.socketBuffer, aliases }, this.log);
         this.sync.start();
         this.log(`route sync: following table ${s.table} of ${c.linux.netns ? `namespace ${c.linux.netns}` : "dpfwd's namespace"} (protocols ${this.sync.status().protocols})`);
       }
     } catch (e) {
+      this.mirrors?.close();
       this.sync?.stop();
       this.cp?.stop();
       this.dp.stop();
@@ -269,6 +294,33 @@ export class Forwarder {
         this.log(`port ${p.name}: address ${addr} from ${file}`);
       }
     }
+  }
+
+  /**
+   * The Linux control-plane path (docs/linux.md): a TAP per mirrored port in linux.netns, with
+   * the port's MAC, MTU and addresses (following `address add/del`), and link-local multicast
+   * punted up instead of dropped as martian.
+   */
+  private openMirrors(): void {
+    const m = new Mirrors({
+      taps: new MirrorTaps(),
+      ifaces: this.ifaces,
+      addresses: () => this.rib.listAddresses(),
+      inject: (iface, frame) => this.dp.inject(iface, frame),
+      linkUp: (port) => this.dp.portInfo(port).linkUp,
+      log: this.log,
+      exec: runCommand,
+    }, this.config.linux);
+    m.open();
+    this.mirrors = m;
+    this.rib.onAddressChange = () => {
+      try {
+        m.syncAddresses();
+      } catch (e) {
+        this.log(`linux: mirror addresses: ${(e as Error).message}`);
+      }
+    };
+    this.dp.linkMulticast(true);
   }
 
   private program(): void {
@@ -313,8 +365,10 @@ export class Forwarder {
     if (this.stopped) return;
     this.stopped = true;
     if (this.linkTimer) clearInterval(this.linkTimer);
+    this.observe?.close();
     this.sync?.stop();
     this.cp?.stop();
+    this.mirrors?.close();
     this.dp.cleanup();
   }
 }

@@ -15,9 +15,11 @@ import type { CounterSnapshot, FibInfo, MempoolInfo, PortInfo, PortStats } from 
 import type { Config } from '../config/types';
 import type { NativePuntStatus } from '../dataplane/native';
 import type { Origin } from '../routing/rib';
+import { formatMac } from '../net/mac';
 import type { SyncStatus } from '../routing/sync';
 import { ORIGINS } from '../routing/rib';
 import type { ControlPlaneCounters } from '../controlplane';
+import { MIRROR_DROPS, MirrorDrop } from '../controlplane/mirrors';
 import { ICMP_TYPE_NAMES } from '../icmp';
 import { IGNORE_REASONS, IgnoreReason, LIMIT_REASONS, LimitReason, NEIGH_STATES } from '../neighbors';
 import { deviceName } from '../net/device';
@@ -52,12 +54,17 @@ export interface MetricsSource {
       ignored: Record<IgnoreReason, number>;
     };
   };
-  ports: { index: number; name: string; device: string; driver: string; mac: string }[];
+  ports: { index: number; name: string; device: string; driver: string }[];
   /** VLAN sub-interfaces: their fast-path counters are series with port="<name>" (west.100) */
   ifaces?: { list(): { index: number; name: string; vlan: number }[] };
+  /** Linux mirror interfaces (linux.mirror), when on */
+  mirrors?: {
+    rows(): { port: string; mirror: string; to_linux: number; from_linux: number }[];
+    dropsByInterface(): { port: string; drops: Record<MirrorDrop, number> }[];
+  };
   /** the dataplane's MAX_PORTS: sub-interface index − maxPorts is its slot in a snapshot's subifs */
   maxPorts?: number;
-  config: Pick<Config, 'workers' | 'punt'>;
+  config: Pick<Config, 'workers' | 'punt'> & Partial<Pick<Config, 'linux'>>;
   /** the route sync from the kernel (linux.sync), when on */
   sync?: { status(): SyncStatus } | null;
 }
@@ -222,7 +229,7 @@ export function createMetrics(src: MetricsSource, opts: { defaults?: boolean; co
 
   // ---- ports ----
   gauge('dpfwd_port_info', 'Constant 1 per port, labelled with its DPDK device, driver and MAC address', ['port', 'device', 'driver', 'mac'], (s, put) => {
-    src.ports.forEach((p, i) => put({ port: p.name, device: deviceName(p.device), driver: s.ports[i].info.driver, mac: s.ports[i].info.mac }, 1));
+    src.ports.forEach((p, i) => put({ port: p.name, device: deviceName(p.device), driver: s.ports[i].info.driver, mac: formatMac(s.ports[i].info.mac) }, 1));
   });
   gauge('dpfwd_port_up', 'Link status: 1 up, 0 down', ['port'], perPort((p) => (p.info.linkUp ? 1 : 0)));
   gauge('dpfwd_port_speed_bytes', 'Link speed in bytes per second (0 when unknown)', ['port'], perPort((p) => (p.info.speedMbps * 1e6) / 8));
@@ -268,6 +275,8 @@ export function createMetrics(src: MetricsSource, opts: { defaults?: boolean; co
   counter('dpfwd_worker_idle_seconds_total', 'Time in loop iterations that received nothing (TSC cycles / TSC Hz)', ['worker'], perWorker((c, hz) => c.idle_cycles / hz));
   counter('dpfwd_worker_packets_total', 'Packets received by the worker from all its RX queues', ['worker'], perWorker((c) => c.rx_packets));
   counter('dpfwd_worker_rx_bursts_total', 'RX bursts that returned at least one packet', ['worker'], perWorker((c) => c.rx_bursts));
+  counter('dpfwd_capture_packets_total', 'Copies of packets the worker put in its capture ring (dpfwd capture)', ['worker'], perWorker((c) => c.captured));
+  counter('dpfwd_capture_dropped_total', 'Copies a capture lost: the worker\'s capture ring full or the capture pool empty (the packets went on)', ['worker'], perWorker((c) => c.capture_dropped));
 
   // ---- tables ----
   gauge('dpfwd_routes', 'Routes in the FIB by origin', ['origin'], (_s, put) => {
@@ -349,6 +358,19 @@ export function createMetrics(src: MetricsSource, opts: { defaults?: boolean; co
   counter('dpfwd_arp_replies_sent_total', 'ARP replies the router sent', [], (_s, put) => put({}, cpc().arpRepliesSent));
   counter('dpfwd_arp_invalid_total', 'Punted ARP frames the control plane ignored as malformed', [], (_s, put) => put({}, cpc().arpInvalid));
   counter('dpfwd_inject_failed_total', 'Control-plane frames not sent because the inject ring or the mbuf pool was full', [], (_s, put) => put({}, cpc().injectFailed));
+
+  // ---- Linux mirror interfaces (src/controlplane/mirrors.ts): only when linux.mirror is on ----
+  // (registered before the forwarder starts, so the config says whether mirrors will exist)
+  const mirrorsOn = Object.keys(src.config.linux?.mirrors ?? {}).length > 0;
+  if (mirrorsOn) counter('dpfwd_mirror_frames_total', 'Frames between dpfwd and its Linux mirror interfaces, by port and direction (to_linux: written to the mirror; from_linux: read from it and sent out of the port)', ['port', 'direction'], (_s, put) => {
+    for (const r of src.mirrors?.rows() ?? []) {
+      put({ port: r.port, direction: 'to_linux' }, r.to_linux);
+      put({ port: r.port, direction: 'from_linux' }, r.from_linux);
+    }
+  });
+  if (mirrorsOn) counter('dpfwd_mirror_drops_total', 'Frames that did not cross between dpfwd and a Linux mirror, by interface and reason (docs/linux.md)', ['port', 'reason'], (_s, put) => {
+    for (const d of src.mirrors?.dropsByInterface() ?? []) for (const k of MIRROR_DROPS) put({ port: d.port, reason: k }, d.drops[k]);
+  });
 
   // ---- clients of the control socket and of this HTTP server (src/api/server.ts, ./server.ts) ----
   counter('dpfwd_control_refused_total', 'Control socket clients refused or disconnected, by reason (see docs/config.md control)', ['reason'], (_s, put) => {

@@ -7,4 +7,5 @@ export * from './icmp';
 export * from './arp';
 export * from './frame';
 export * from './pcap';
+export * from './pcapng';
 export * from './flows';

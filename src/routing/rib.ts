@@ -26,7 +26,7 @@ export interface FibWriter {
   fibAdd(addr: number, len: number, nexthop: number): void;
   fibDel(addr: number, len: number): void;
   fibAddBulk(addrs: Uint32Array, lens: Uint8Array, nexthops: Uint32Array): number;
-  nexthopSet(id: number, portOrAction: number, mac?: string | number): void;
+  nexthopSet(id: number, portOrAction: number, mac?: Mac): void;
   nexthopActionWithPort(id: number, action: number, port: number): void;
   /** the router's addresses and its subnets' broadcast/network addresses (source and broadcast rules) */
   addrFilterSet?(addrs: Uint32Array, kinds: Uint8Array): void;
@@ -62,6 +62,8 @@ export interface RouteView {
   paths?: { via?: string; port?: string; weight: number; mac?: string | null; dead?: boolean }[];
   /** a synced route's protocol, iproute2's name (`bgp`, `ospf`, or the number) */
   protocol?: string;
+  /** the next hop's id (`nexthop show`) */
+  nexthop: number;
 }
 
 const NH_SHIFT = 2 ** 24;
@@ -74,6 +76,8 @@ const DROP_NH = 0;
 class RouteMaps {
   private readonly byLen: Map<number, number>[] = Array.from({ length: 33 }, () => new Map());
   size = 0;
+  /** bumped by every change (Rib.routeKeys' sorted keys are rebuilt after one) */
+  version = 0;
   get(addr: number, len: number): number | undefined {
     return this.byLen[len].get(addr | 0);
   }
@@ -85,9 +89,13 @@ class RouteMaps {
     const before = m.size;
     m.set(addr | 0, v);
     this.size += m.size - before;
+    this.version++;
   }
   delete(addr: number, len: number): void {
-    if (this.byLen[len].delete(addr | 0)) this.size--;
+    if (this.byLen[len].delete(addr | 0)) {
+      this.size--;
+      this.version++;
+    }
   }
   *entries(): IterableIterator<[number, number, number]> {
     for (let len = 0; len <= 32; len++) for (const [k, v] of this.byLen[len]) yield [k >>> 0, len, v];
@@ -103,6 +111,9 @@ export class Rib {
   /** every record, by nexthopKey: those with a word and the neighbours no route uses yet */
   private readonly byKey = new Map<string, NextHop>();
   private readonly routes = new RouteMaps();
+  /** routeKeys' sorted keys, of the table as it was at sortedVersion */
+  private sortedKeys: Float64Array | null = null;
+  private sortedVersion = -1;
   /** an index, not a second owner: the record that is each address's neighbour (state not NONE) */
   private readonly neighbors = new Map<number, NextHop>();
   /** C words in use */
@@ -656,6 +667,9 @@ export class Rib {
 
   // ---- interface addresses ----
 
+  /** Called after an interface address was added or deleted (the Linux mirrors follow them). */
+  onAddressChange?: () => void;
+
   addAddress(portName: string, addr: number, len: number): void {
     const port = this.portIndex(portName);
     const net = networkOf(addr, len);
@@ -679,6 +693,7 @@ export class Rib {
       this.syncAddrFilter();
       throw e;
     }
+    this.onAddressChange?.();
   }
 
   /**
@@ -714,6 +729,7 @@ export class Rib {
         this.delRoute(n.addr, 32, 'neighbor');
       }
     }
+    this.onAddressChange?.();
   }
 
   listAddresses(): { port: string; addr: number; len: number }[] {
@@ -881,6 +897,38 @@ export class Rib {
     return out;
   }
 
+  /**
+   * The keys (addr·64 + len) of the routes whose address is in [lo, hi] and whose key is past
+   * `after`, sorted: `route show`'s pages and range filters build views only for rows they keep.
+   * A view into every key sorted once after each change of the table (8 bytes a route), so a
+   * client paging through a million routes costs one sort, not one per page. Read it before
+   * the table changes again.
+   */
+  routeKeys(lo = 0, hi = 0xffffffff, after = -1): Float64Array {
+    if (!this.sortedKeys || this.sortedVersion !== this.routes.version) {
+      const keys = new Float64Array(this.routes.size);
+      let k = 0;
+      for (const [addr, len] of this.routes.entries()) keys[k++] = addr * 64 + len;
+      this.sortedKeys = keys.sort();
+      this.sortedVersion = this.routes.version;
+    }
+    const keys = this.sortedKeys;
+    return keys.subarray(lowerBound(keys, Math.max(lo * 64, after + 1)), lowerBound(keys, (hi + 1) * 64));
+  }
+
+  /** The route of exactly this prefix (a routeKeys key), as `route show` prints it. */
+  routeAt(key: number): RouteView | undefined {
+    const addr = Math.floor(key / 64);
+    const len = key % 64;
+    const v = this.routes.get(addr, len);
+    return v === undefined ? undefined : this.viewOf(addr, len, v);
+  }
+
+  /** A next hop's record by its word id (`nexthop show`): its neighbour state and MAC. */
+  nexthopRecord(id: number): Readonly<NextHop> | undefined {
+    return this.nexthops[id];
+  }
+
   /** The next hops in use and how many routes hold each (the drop next hop always holds one for itself). */
   listNexthops(): { id: number; kind: NhKind; port?: string; via?: string; refs: number; group?: { id: number; weight: number }[] }[] {
     const out: { id: number; kind: NhKind; port?: string; via?: string; refs: number; group?: { id: number; weight: number }[] }[] = [];
@@ -913,7 +961,7 @@ export class Rib {
 
   private viewOf(addr: number, len: number, v: number): RouteView {
     const nh = this.nexthops[v % NH_SHIFT]!;
-    const view: RouteView = { prefix: formatPrefix({ addr, len }), addr, len, origin: ORIGINS[Math.floor(v / NH_SHIFT)], kind: nh.kind };
+    const view: RouteView = { prefix: formatPrefix({ addr, len }), addr, len, origin: ORIGINS[Math.floor(v / NH_SHIFT)], kind: nh.kind, nexthop: nh.id };
     if (view.origin === 'linux') view.protocol = this.protocolOf?.(addr, len);
     if (nh.iface >= 0) view.port = this.portName(nh.iface);
     if (nh.kind === 'gateway') {
@@ -935,4 +983,16 @@ export class Rib {
     }
     return view;
   }
+}
+
+/** The first index of sorted `a` whose value is >= v (a.length if none). */
+function lowerBound(a: Float64Array, v: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -249,14 +249,21 @@ export interface RouteWording {
   keyword: (w: string) => string;
   /** a next hop that is no unicast address (`problem` from unicastProblem) */
   badVia: (word: string, problem: string) => string;
+  /** a route with no next hop (`prefix` as written) */
+  noNextHop: (prefix: string) => string;
 }
 
 /** Route files (`route load`, l3fwd R lines allowed). */
-export const FILE_WORDING: RouteWording = { l3fwd: true, keyword: (w) => w, badVia: (w, p) => `via ${w}: ${p}, not a next-hop address` };
+export const FILE_WORDING: RouteWording = {
+  l3fwd: true, keyword: (w) => w, badVia: (w, p) => `via ${w}: ${p}, not a next-hop address`,
+  noNextHop: (prefix) => `${prefix} needs "via <address>", "port <name>" or "blackhole"`,
+};
 /** `dpfwd route add PREFIX WORDS…` on the command line. */
 export const CLI_WORDING: RouteWording = { ...FILE_WORDING, l3fwd: false, keyword: (w) => `'${w}'` };
 /** The control socket's route.add fields (the config's words for a bad gateway). */
-export const FIELD_WORDING: RouteWording = { l3fwd: false, keyword: (w) => w, badVia: (_w, p) => `${p}, not a unicast host address` };
+export const FIELD_WORDING: RouteWording = {
+  l3fwd: false, keyword: (w) => w, badVia: (_w, p) => `${p}, not a unicast host address`, noNextHop: () => 'needs via, port or blackhole: true',
+};
 
 /**
  * Parses one route-file line. Accepts
@@ -278,13 +285,41 @@ export function parseRouteLine(line: string, lineNo = 1): RouteEntry | null {
  * worded for the caller; throws DpfwdError('EINVAL') with the problem alone (no line number).
  */
 export function parseRouteWords(words: readonly string[], wording: RouteWording = CLI_WORDING): RouteEntry {
-  for (const w of words) {
-    if (w === '' || /[\s#]/.test(w)) fail(`'${w}' is not one word of a route`);
-  }
-  const text = words.join(' ');
+  words.forEach((w, k) => {
+    if (w === '' || /[\s#]/.test(w)) throw new RouteError(`'${w}' is not one word of a route`, k);
+  });
+  const text = [prefixWord(words[0] ?? ''), ...words.slice(1)].join(' ');
   const b = new RouteBatch(1);
   if (!parseRouteRange(text, 0, text.length, 0, b, wording)) fail('a route needs a prefix, e.g. 10.20.0.0/16 via 10.2.0.2');
   return b.entry(0);
+}
+
+/**
+ * iproute2's ways to write a destination, as a prefix: `default` is 0.0.0.0/0, a bare address
+ * (no /len) a host route. Words and fields only; route files keep the strict form.
+ */
+function prefixWord(w: string): string {
+  if (w === 'default') return '0.0.0.0/0';
+  return w.includes('/') || scanIPv4(w, 0, w.length) < 0 ? w : `${w}/32`;
+}
+
+/** A prefix as `route show`/`flush` selectors take it (`default`, a bare address: /32). */
+export function parsePrefixWord(w: string): { addr: number; len: number } {
+  return parsePrefix(prefixWord(w));
+}
+
+/** A route's fields, as the control socket and the config give them. */
+export type RouteField = 'prefix' | 'via' | 'port' | 'blackhole' | 'nexthops';
+
+/**
+ * A route the one parser refused: `word` is the index of the word (of parseRouteWords' words)
+ * the problem is in, if it is in one; routeFromFields turns it into the `field`.
+ */
+export class RouteError extends DpfwdError {
+  field?: RouteField;
+  constructor(message: string, readonly word?: number) {
+    super('EINVAL', message);
+  }
 }
 
 /** A path of the control socket's and the config's `nexthops` field. */
@@ -295,25 +330,41 @@ export interface PathFields {
 }
 
 /**
- * The control socket's route fields ({prefix, via?, port?, blackhole?, nexthops?}) through the
- * one parser; the config's routes too. `nexthops` (a list of {via?, port?, weight?}) is a
- * multipath route, written as the words `nexthop via … port … weight …`.
+ * The control socket's and the config's route fields ({prefix, via?, port?, blackhole?,
+ * nexthops?}) through the one parser. `nexthops` (a list of {via?, port?, weight?}) is a
+ * multipath route, written as the words `nexthop via … port … weight …`. Throws RouteError whose
+ * `field` names the field at fault (unset for a problem of the whole route, like a missing next
+ * hop), so the config can give its path.
  */
 export function routeFromFields(f: { prefix: string; via?: string; port?: string; blackhole?: boolean; nexthops?: readonly PathFields[] }): RouteEntry {
   const words = [f.prefix];
-  if (f.via !== undefined) words.push('via', f.via);
-  if (f.port !== undefined) words.push('port', f.port);
-  if (f.blackhole) words.push('blackhole');
+  const fields: RouteField[] = ['prefix'];
+  const add = (field: RouteField, ...w: string[]) => {
+    words.push(...w);
+    for (const _ of w) fields.push(field);
+  };
+  if (f.via !== undefined) add('via', 'via', f.via);
+  if (f.port !== undefined) add('port', 'port', f.port);
+  if (f.blackhole) add('blackhole', 'blackhole');
   if (f.nexthops !== undefined) {
-    if (f.nexthops.length === 0) fail('nexthops is empty: give at least one {via, port, weight}');
+    if (f.nexthops.length === 0) {
+      const e = new RouteError('nexthops is empty: give at least one {via, port, weight}');
+      e.field = 'nexthops';
+      throw e;
+    }
     for (const p of f.nexthops) {
-      words.push('nexthop');
-      if (p.via !== undefined) words.push('via', p.via);
-      if (p.port !== undefined) words.push('port', p.port);
-      if (p.weight !== undefined) words.push('weight', String(p.weight));
+      add('nexthops', 'nexthop');
+      if (p.via !== undefined) add('nexthops', 'via', p.via);
+      if (p.port !== undefined) add('nexthops', 'port', p.port);
+      if (p.weight !== undefined) add('nexthops', 'weight', String(p.weight));
     }
   }
-  return parseRouteWords(words, FIELD_WORDING);
+  try {
+    return parseRouteWords(words, FIELD_WORDING);
+  } catch (e) {
+    if (e instanceof RouteError && e.word !== undefined) e.field = fields[e.word];
+    throw e;
+  }
 }
 
 /**
@@ -338,7 +389,10 @@ function parseRouteRange(text: string, from: number, to: number, lineNo: number,
   }
   if (n === 0) return false;
   const tok = (k: number) => text.slice(starts[k], ends[k]);
-  const err = (msg: string): never => fail(lineNo > 0 ? `line ${lineNo}: ${msg}` : msg);
+  // `word`: the index of the word at fault (RouteError.word), when the problem is in one
+  const err = (msg: string, word?: number): never => {
+    throw new RouteError(lineNo > 0 ? `line ${lineNo}: ${msg}` : msg, word);
+  };
   /** The gateway in word k: a unicast address. */
   const scanVia = (k: number): number => {
     const a = scanIPv4(text, starts[k], ends[k]);
@@ -346,11 +400,11 @@ function parseRouteRange(text: string, from: number, to: number, lineNo: number,
       try {
         parseIPv4(tok(k));
       } catch (ex) {
-        err((ex as Error).message);
+        err((ex as Error).message, k);
       }
     }
     const p = unicastProblem(a);
-    if (p) err(wording.badVia(tok(k), p));
+    if (p) err(wording.badVia(tok(k), p), k);
     return a;
   };
 
@@ -381,12 +435,12 @@ function parseRouteRange(text: string, from: number, to: number, lineNo: number,
     try {
       parsePrefix(text.slice(pStart, pEnd));
     } catch (e) {
-      err((e as Error).message);
+      err((e as Error).message, 0);
     }
-    err(`${tok(0)} is not a route (expected a prefix like 10.20.0.0/16)`);
+    err(`${tok(0)} is not a route (expected a prefix like 10.20.0.0/16)`, 0);
   }
   if (((addr & maskOf(len)) >>> 0) !== addr) {
-    err(`${text.slice(pStart, pEnd)} has host bits set; did you mean ${formatIPv4(networkOf(addr, len))}/${len}?`);
+    err(`${text.slice(pStart, pEnd)} has host bits set; did you mean ${formatIPv4(networkOf(addr, len))}/${len}?`, 0);
   }
 
   if (l3fwd) {
@@ -399,6 +453,7 @@ function parseRouteRange(text: string, from: number, to: number, lineNo: number,
   let via = -1;
   let port = 0;
   let blackhole = false;
+  let bhWord = 0;
   let k = 1;
   // multipath: `nexthop` starts a path; via/port/dev/weight after it belong to that path
   let paths: { via: number; port: number; weight: number }[] | null = null;
@@ -416,50 +471,51 @@ function parseRouteRange(text: string, from: number, to: number, lineNo: number,
       const isW = wordIs(text, s, e, 'weight');
       const isV = wordIs(text, s, e, 'via');
       if (!isW && !isV && !wordIs(text, s, e, 'port') && !wordIs(text, s, e, 'dev')) {
-        err(`expected "via <address>", "dev <port>" or "weight <1-256>" in nexthop ${paths.length}, got "${tok(k)}"`);
+        err(`expected "via <address>", "dev <port>" or "weight <1-256>" in nexthop ${paths.length}, got "${tok(k)}"`, k);
       }
-      if (k + 1 >= n) err(`${wording.keyword(tok(k))} needs a value`);
+      if (k + 1 >= n) err(`${wording.keyword(tok(k))} needs a value`, k);
       const vs = starts[k + 1];
       const ve = ends[k + 1];
       if (isW) {
-        if (p.weight !== 0) err(`weight given twice in nexthop ${paths.length}`);
+        if (p.weight !== 0) err(`weight given twice in nexthop ${paths.length}`, k);
         const wv = scanPortId(text, vs, ve);
-        if (wv < 1 || wv > GROUP_MAX_WEIGHT) err(`weight ${tok(k + 1)} in nexthop ${paths.length}: use a whole number 1-${GROUP_MAX_WEIGHT}`);
+        if (wv < 1 || wv > GROUP_MAX_WEIGHT) err(`weight ${tok(k + 1)} in nexthop ${paths.length}: use a whole number 1-${GROUP_MAX_WEIGHT}`, k + 1);
         p.weight = wv;
       } else if (isV) {
-        if (p.via >= 0) err(`via given twice in nexthop ${paths.length}`);
+        if (p.via >= 0) err(`via given twice in nexthop ${paths.length}`, k);
         p.via = scanVia(k + 1);
       } else {
-        if (p.port !== 0) err(`port given twice in nexthop ${paths.length}`);
-        if (!isPortName(text, vs, ve)) err(`${tok(k + 1)} is not a port name`);
+        if (p.port !== 0) err(`port given twice in nexthop ${paths.length}`, k);
+        if (!isPortName(text, vs, ve)) err(`${tok(k + 1)} is not a port name`, k + 1);
         p.port = batch.portRefAt(text, vs, ve);
       }
       k += 2;
       continue;
     }
     if (wordIs(text, s, e, 'blackhole')) {
-      if (blackhole) err(`blackhole given twice`);
+      if (blackhole) err(`blackhole given twice`, k);
       blackhole = true;
+      bhWord = k;
       k++;
       continue;
     }
     const isVia = wordIs(text, s, e, 'via');
     if (isVia || wordIs(text, s, e, 'port') || wordIs(text, s, e, 'dev')) {
-      if (k + 1 >= n) err(`${wording.keyword(tok(k))} needs a value`);
+      if (k + 1 >= n) err(`${wording.keyword(tok(k))} needs a value`, k);
       const vs = starts[k + 1];
       const ve = ends[k + 1];
       if (isVia) {
-        if (via >= 0) err(`via given twice`);
+        if (via >= 0) err(`via given twice`, k);
         via = scanVia(k + 1);
       } else {
-        if (port !== 0) err(`port given twice`);
-        if (!isPortName(text, vs, ve)) err(`${tok(k + 1)} is not a port name`);
+        if (port !== 0) err(`port given twice`, k);
+        if (!isPortName(text, vs, ve)) err(`${tok(k + 1)} is not a port name`, k + 1);
         port = batch.portRefAt(text, vs, ve);
       }
       k += 2;
       continue;
     }
-    err(`expected "via <address>", "port <name>" or "blackhole" after ${tok(k - 1)}, got "${tok(k)}"`);
+    err(`expected "via <address>", "port <name>", "blackhole" or "nexthop" after ${tok(k - 1)}, got "${tok(k)}"`, k);
   }
   if (paths !== null) {
     const seen = new Set<string>();
@@ -483,10 +539,8 @@ function parseRouteRange(text: string, from: number, to: number, lineNo: number,
     }));
     return true;
   }
-  if (blackhole && (via >= 0 || port !== 0)) err(`a blackhole route takes no via or port`);
-  if (!blackhole && via < 0 && port === 0) {
-    err(`${tok(0)} needs "via <address>", "port <name>" or "blackhole"`);
-  }
+  if (blackhole && (via >= 0 || port !== 0)) err(`a blackhole route takes no via or port`, bhWord);
+  if (!blackhole && via < 0 && port === 0) err(wording.noNextHop(tok(0)));
   if (blackhole) batch.push(addr, len, ROUTE_BLACKHOLE, 0, 0);
   else batch.push(addr, len, via >= 0 ? ROUTE_VIA : ROUTE_PORT, via >= 0 ? via : 0, port);
   return true;

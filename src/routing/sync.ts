@@ -59,6 +59,8 @@ export interface SyncOptions {
   protocols: 'all' | readonly number[];
   /** the netlink socket's receive buffer, bytes */
   socketBuffer: number;
+  /** kernel interface name → dpfwd interface name, for mirrors not named like their port */
+  aliases?: Record<string, string>;
 }
 
 /** One kernel route of a prefix (one metric). */
@@ -272,7 +274,8 @@ export class RouteSync {
       } else if (kind === C.newLink || kind === C.delLink) {
         const idx = recs[i + 1];
         const flags = recs[i + 2];
-        const name = names[recs[i + 3]];
+        // a mirror named differently from its port (linux.mirror: {west: wmirror}) stands for the port
+        const name = this.opts.aliases?.[names[recs[i + 3]]] ?? names[recs[i + 3]];
         if (fromDump) {
           this.pendingLinks?.set(idx, name);
           this.linkFlags.set(idx, flags);

@@ -8,6 +8,7 @@
  */
 import * as fs from 'fs';
 import { Dataplane, Punted } from '../../src/dataplane';
+import { parseMac } from '../../src/net/mac';
 
 export interface ChildSpec {
   eal: string[];
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
     }
   }
   out.badSubifs = errors;
-  for (const n of spec.nexthops) dp.nexthopSet(n.id, n.iface, n.mac);
+  for (const n of spec.nexthops) dp.nexthopSet(n.id, n.iface, parseMac(n.mac));
   for (const r of spec.routes) dp.fibAdd(r.addr, r.len, r.nh);
   const punts: { port: number; iface: number; kind: string; hex: string }[] = [];
   const kinds = dp.names().punts;

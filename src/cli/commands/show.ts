@@ -10,9 +10,9 @@ type A = ClientArgs & { what: string; all?: boolean; watch?: number };
 
 export const showCommand: CommandModule<object, A> = {
   command: 'show <what>',
-  describe: 'show ports | interfaces | workers | drops | controlplane (neighbours, next-hop budgets, ARP) | control (clients of the control socket, refusals) of the running forwarder',
+  describe: 'show ports | interfaces | workers | drops | controlplane (neighbours, next-hop budgets, ARP) | control (clients of the control socket, refusals) | mirrors (Linux mirror interfaces) of the running forwarder',
   builder: (y: Argv) => clientOptions(y)
-    .positional('what', { choices: ['ports', 'interfaces', 'workers', 'drops', 'controlplane', 'control'] as const })
+    .positional('what', { choices: ['ports', 'interfaces', 'workers', 'drops', 'controlplane', 'control', 'mirrors'] as const })
     .option('all', { type: 'boolean', default: false, describe: 'drops: list zero counters too' })
     .option('watch', { alias: 'w', type: 'number', describe: 'ports, workers, drops: per-interval rates every N seconds, as dpfwd top (Ctrl-C ends)' }) as unknown as Argv<A>,
   handler: async (a) => {
@@ -40,6 +40,12 @@ export const showCommand: CommandModule<object, A> = {
         `held packets: queued ${c.queue.queued} sent ${c.queue.queueSent} dropped ${c.queue.queueDropped}`,
         '',
       ].join('\n'));
+    } else if (a.what === 'mirrors') {
+      const rows = (await request(a.socket, 'show.mirrors')) as Record<string, any>[];
+      print(a.json, rows, () => (rows.length ? table(rows.map((r) => ({
+        ...r, netns: r.netns ?? '-', carrier: r.carrier ? 'UP' : 'DOWN', broken: r.broken ?? '-',
+        drops: Object.entries(r.drops as Record<string, number>).filter(([, n]) => n > 0).map(([k, n]) => `${k}=${n}`).join(',') || '-',
+      })), ['port', 'mirror', 'netns', 'carrier', 'to_linux', 'from_linux', 'dropped', 'drops', 'broken']) : 'no mirrors (linux.mirror is off)\n'));
     } else if (a.what === 'control') {
       const st = (await request(a.socket, 'show.control')) as { clients: number; bufferedBytes: number; paused: number; refused: Record<string, number>; limits: Record<string, number> };
       print(a.json, st, () => `clients ${st.clients} (max ${st.limits.maxClients}), request bytes buffered ${st.bufferedBytes}, paused for unread replies ${st.paused}\n` +
