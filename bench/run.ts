@@ -6,7 +6,7 @@
  * Also instructions per packet of each forwarding contender under callgrind (deterministic, unlike
  * cycles on a shared VM).
  *
- *   npm run bench -- [--only forwarding,callgrind,scale,churn,sync,memif,kernel,capture] [--sync-sizes 100000,1000000] [--reps 3] [--churn-reps 9] [--callgrind-seconds 15] [--callgrind-contenders dpfwd,l3fwd,testpmd] [--warmup 1] [--duration 5] [--quick]
+ *   npm run bench -- [--only forwarding,callgrind,scale,churn,sync,memif,kernel,capture,ecmp] [--sync-sizes 100000,1000000] [--reps 3] [--churn-reps 9] [--callgrind-seconds 15] [--callgrind-contenders dpfwd,l3fwd,testpmd] [--warmup 1] [--duration 5] [--quick]
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -14,6 +14,7 @@ import { machine } from './lib/machine';
 import { forwardingCost, ForwardingResult } from './lib/forwarding';
 import { routeScale, ScaleResult } from './lib/scale';
 import { routeChurn, ChurnResult } from './lib/churn';
+import { ecmpCost, EcmpResult } from './lib/ecmp';
 import { memifBench, MemifResult } from './lib/memif';
 import { kernelBench, KernelResult } from './lib/kernel';
 import { captureCost, CaptureBenchResult } from './lib/capture';
@@ -35,7 +36,7 @@ function args() {
   const get = (k: string) => { const i = a.indexOf(`--${k}`); return i >= 0 ? a[i + 1] : undefined; };
   const quick = a.includes('--quick');
   return {
-    only: new Set((get('only') ?? 'forwarding,callgrind,scale,churn,sync,memif,kernel,capture').split(',')),
+    only: new Set((get('only') ?? 'forwarding,callgrind,scale,churn,sync,memif,kernel,capture,ecmp').split(',')),
     syncSizes: (get('sync-sizes') ?? (quick ? '100000' : '100000,1000000')).split(',').map(Number),
     reps: Number(get('reps') ?? (quick ? 1 : 3)),
     warmupMs: 1000 * Number(get('warmup') ?? 1),
@@ -80,6 +81,11 @@ function printTable(res: Results) {
     lines.push(`  FIB memory computed: ${s.memory.fibMiB} MiB (rules ${s.memory.rulesMiB} + tbl24 ${s.memory.tbl24MiB} + tbl8 ${s.memory.tbl8MiB}); VmRSS ${s.memory.vmRssMiB} MiB; hugepages used ${s.memory.hugepagesUsedMiB} MiB; Node heap after load ${s.memory.nodeHeapAfterLoadMiB ?? 'n/a'} MiB, peak ${s.memory.nodeHeapPeakMiB ?? 'n/a'} MiB, retained ${s.memory.nodeHeapRetainedMiB ?? 'n/a'} MiB`);
     for (const fw of s.forwarding) lines.push(`  forwarding over ${pad(fw.table, 28)} ${fw.mpps.median.toFixed(2)} Mpps (${fw.mpps.min.toFixed(2)}–${fw.mpps.max.toFixed(2)})`);
     lines.push(`  ratio ${s.routes} / 16 routes: ${s.ratio}`);
+  }
+  const e = res.ecmp;
+  if (e) {
+    lines.push('', `ECMP vs single next hops, one forwarder (${e.flows} flows, 16 routes, ${e.members}-way groups, ${e.repetitions} × ${e.window.durationMs / 1000} s, alternating)`);
+    lines.push(`  single next hops ${e.single.mpps.median} Mpps (${e.single.mpps.min}–${e.single.mpps.max}), ${e.single.cyclesPerPacket.median} cycles/pkt; ECMP ${e.ecmp.mpps.median} Mpps (${e.ecmp.mpps.min}–${e.ecmp.mpps.max}), ${e.ecmp.cyclesPerPacket.median} cycles/pkt; ratio ${e.ratio}`);
   }
   const c = res.churn;
   if (c) {
@@ -134,6 +140,7 @@ export interface Results {
   churn?: ChurnResult;
   memif?: MemifResult;
   kernel?: KernelResult;
+  ecmp?: EcmpResult;
   capture?: CaptureBenchResult;
   sync?: SyncResult;
   notDone: string[];
@@ -205,6 +212,7 @@ async function main() {
       res.notDone.push(`memif two-process comparison (issue item 2) failed: ${(e as Error).message.slice(0, 2000)}`);
     }
   }
+  if (a.only.has('ecmp')) res.ecmp = await ecmpCost(TMP, a.reps, w, log);
   if (a.only.has('capture')) res.capture = await captureCost(TMP, a.reps, w, log);
   if (a.only.has('kernel')) {
     res.kernel = await kernelBench(TMP, a.kernelSeconds, log);

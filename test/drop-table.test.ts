@@ -42,8 +42,9 @@ describe('docs/metrics.md tables match the C lists', () => {
 
   it('exports the constants TypeScript used to copy by hand', () => {
     assert.equal(c.drops.at(-1)!.name, 'unknown_vlan', 'new reasons are appended');
-    assert.deepEqual(c.nh, { unresolved: 0xfffc, glean: 0xfffd, local: 0xfffe, drop: 0xffff, actionMin: 0xfff0 });
+    assert.deepEqual(c.nh, { unresolved: 0xfffc, glean: 0xfffd, local: 0xfffe, drop: 0xffff, actionMin: 0xfff0, group: 0xfffb });
     assert.deepEqual(c.addrKinds, { own: 1, broadcast: 2, network: 3 });
+    assert.deepEqual(c.groups, { buckets: 128, maxMembers: 32, maxWeight: 256, maxGroups: 65536 });
     assert.equal(c.maxPorts, 16);
     assert.equal(c.maxSubifs, 1024);
     assert.equal(c.burst, 32);

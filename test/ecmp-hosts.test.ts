@@ -9,7 +9,7 @@ import { strict as assert } from 'assert';
 import { ChildProcess } from 'child_process';
 import * as path from 'path';
 import { dpfwdCli, dpfwdJson, ROOT, Running, startForwarder, waitFor } from './helpers/forwarder';
-import { Host, sh, spawnIn, Topology } from './helpers/netns';
+import { Host, ping, sh, spawnIn, Topology } from './helpers/netns';
 
 const SCRIPT = path.join(ROOT, 'test', 'helpers', 'udp-flows.py');
 const FLOWS = 200;
@@ -50,8 +50,8 @@ function sendFlows(from: Host, dst: string, tag: string): void {
   assert.equal(n, FLOWS * PER_FLOW);
 }
 
-/** Which gateway (0 or 1) each flow's datagrams reached in phase `tag`; asserts no flow reached both. */
-function flowsOf(seen: [Seen, Seen], tag: string): Map<string, number> {
+/** Which gateway (its index) each flow's datagrams reached in phase `tag`; asserts no flow reached both. */
+function flowsOf(seen: Seen[], tag: string): Map<string, number> {
   const m = new Map<string, number>();
   seen.forEach((s, g) => {
     for (const sport of Object.keys(s[tag] ?? {})) {
@@ -73,36 +73,41 @@ describe('ECMP through dpfwd: 200 UDP flows over two gateway namespaces', functi
   let src: Host;
   let gwA: Host;
   let gwB: Host;
+  let gwC: Host;
 
   const route = (prefix: string) => (dpfwdJson(fwd, ['route', 'show']) as { dst: string; nexthops?: { gateway: string; flags: string[]; lladdr: string | null }[] }[]).find((r) => r.dst === prefix);
 
   /** Runs one phase: sinks on both gateways, the flows, the counts. */
-  async function phase(dst: string, tag: string): Promise<[Seen, Seen]> {
-    const sinks = [new Sink(gwA), new Sink(gwB)];
+  async function phase(dst: string, tag: string): Promise<Seen[]> {
+    const sinks = [new Sink(gwA), new Sink(gwB), new Sink(gwC)];
     await Promise.all(sinks.map((s) => s.ready));
     sendFlows(src, dst, tag);
     await new Promise((r) => setTimeout(r, 300)); // the last datagrams reach the sinks
-    return [await sinks[0].stop(), await sinks[1].stop()];
+    return Promise.all(sinks.map((s) => s.stop()));
   }
 
   before(async () => {
     src = topo.addHost('src', 1);
     gwA = topo.addHost('gwa', 2);
     gwB = topo.addHost('gwb', 3);
-    for (const g of [gwA, gwB]) {
+    gwC = topo.addHost('gwc', 4);
+    for (const g of [gwA, gwB, gwC]) {
       // the gateways take the flows' destinations as their own
       sh('ip', ['-n', g.ns, 'addr', 'add', '10.20.0.1/32', 'dev', 'lo']);
       sh('ip', ['-n', g.ns, 'addr', 'add', '10.30.0.1/32', 'dev', 'lo']);
+      sh('ip', ['-n', g.ns, 'addr', 'add', '10.60.0.1/32', 'dev', 'lo']);
     }
     fwd = await startForwarder({
       eal: { lcores: '0-1' },
-      ports: [topo.port(src, 0), topo.port(gwA, 1), topo.port(gwB, 2)],
+      ports: [topo.port(src, 0), topo.port(gwA, 1), topo.port(gwB, 2), topo.port(gwC, 3)],
       // a gateway that stops answering is found FAILED within ~2 s, and is asked again as fast
       arp: { reachableMs: 1000, retransmitMs: 200, probes: 2 },
       routes: [{ prefix: '10.20.0.0/16', nexthops: [{ via: gwA.ip }, { via: gwB.ip }] }],
     });
     // both gateways resolved (dpfwd asks for a route's gateways at start)
     await waitFor('both paths resolved', async () => route('10.20.0.0/16')?.nexthops?.every((p) => p.lladdr), 20000);
+    // the sender knows its gateway's MAC: its first round of datagrams is not held (and cut) by its own ARP
+    assert.equal(ping(src.ns, src.gw, 1), 1);
   });
 
   after(async () => {
@@ -121,7 +126,8 @@ describe('ECMP through dpfwd: 200 UDP flows over two gateway namespaces', functi
     assert.ok(first.size >= FLOWS * 0.95, `only ${first.size} of ${FLOWS} flows arrived`);
     const a = [...first.values()].filter((g) => g === 0).length;
     assert.ok(a >= 0.35 * first.size && a <= 0.65 * first.size, `gateway A got ${a} of ${first.size} flows`);
-    assert.ok(datagrams(seen[0], 'p1') + datagrams(seen[1], 'p1') >= 0.95 * FLOWS * PER_FLOW);
+    const got = datagrams(seen[0], 'p1') + datagrams(seen[1], 'p1');
+    assert.ok(got >= 0.95 * FLOWS * PER_FLOW, `${got} of ${FLOWS * PER_FLOW} datagrams arrived`);
   });
 
   it('route show prints the paths as ip route does; -j has nexthops', () => {
@@ -162,6 +168,33 @@ describe('ECMP through dpfwd: 200 UDP flows over two gateway namespaces', functi
     assert.equal(r.status, 0, r.stderr);
     const again = flowsOf(await phase('10.20.0.1', 'p5'), 'p5');
     for (const [sport, g] of again) assert.equal(g, first.get(sport), `flow ${sport} is not where it was before the path left`);
+  });
+
+  it('a path leaving a route of three: only its flows move, the others stay where they were', async () => {
+    let r = dpfwdCli(fwd, ['route', 'add', '10.60.0.0/16', 'nexthop', 'via', gwA.ip, 'nexthop', 'via', gwB.ip, 'nexthop', 'via', gwC.ip]);
+    assert.equal(r.status, 0, r.stderr);
+    await waitFor('path C resolved', async () => route('10.60.0.0/16')?.nexthops?.every((p) => p.lladdr), 20000);
+    const three = flowsOf(await phase('10.60.0.1', 'c1'), 'c1');
+    assert.ok([...three.values()].filter((g) => g === 2).length >= 0.2 * three.size, 'gateway C got too few flows');
+    r = dpfwdCli(fwd, ['route', 'add', '10.60.0.0/16', 'nexthop', 'via', gwA.ip, 'nexthop', 'via', gwB.ip]);
+    assert.equal(r.status, 0, r.stderr);
+    const two = flowsOf(await phase('10.60.0.1', 'c2'), 'c2');
+    assert.ok(two.size >= FLOWS * 0.95, `only ${two.size} flows arrived`);
+    let moved = 0;
+    for (const [sport, g] of two) {
+      assert.notEqual(g, 2, 'a flow still reached the path that left');
+      if (three.get(sport) !== 2 && three.get(sport) !== g) moved++;
+    }
+    assert.equal(moved, 0, `${moved} flows of the paths that stayed moved`);
+  });
+
+  it('route load takes multipath lines; a bad path fails the file naming its line and path', async () => {
+    const ok = await fwd.call('route.load', { text: `10.40.0.0/16 nexthop via ${gwA.ip} nexthop via ${gwB.ip}\n10.41.0.0/16 nexthop via ${gwB.ip} weight 2 nexthop via ${gwA.ip}\n` });
+    assert.equal(ok.loaded, 2);
+    assert.deepEqual(route('10.41.0.0/16')!.nexthops!.map((p) => p.gateway), [gwA.ip, gwB.ip]);
+    await assert.rejects(fwd.call('route.load', { text: `10.42.0.0/16 nexthop via ${gwA.ip} nexthop via ${src.gw}\n` }),
+      (e: Error & { code?: string }) => e.code === 'EINVAL' && /line 1: nexthop 2: 10\.1\.0\.1 is this router's own address/.test(e.message));
+    assert.equal(route('10.42.0.0/16'), undefined);
   });
 
   it('weights 1:3 are roughly honoured (gateway A 10-40% of the flows)', async () => {

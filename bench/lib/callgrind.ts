@@ -9,14 +9,15 @@
  * Packets in the window = calls of net_pcap's receive function from that thread × 32: with
  * infinite_rx the PMD fills every burst (its ring holds the whole capture; an mbuf shortage would
  * return 0 and show up as a lower net_pcap cost per packet, which is reported so it can be compared
- * across contenders). Self cost is split by object: net_pcap RX, net_null TX, the forwarder's own
+ * across contenders). `dpfwd-ecmp` (asked for by name) is dpfwd with its routes as 4-way
+ * multipath routes. Self cost is split by object: net_pcap RX, net_null TX, the forwarder's own
  * code, __tls_get_addr and the rest.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { start, sleep, waitOutput, Child } from './proc';
-import { dpfwdConfig } from './dpfwd';
+import { dpfwdConfig, SINK_NEIGHBOR, sixteenRoutes } from './dpfwd';
 import { buildL3fwd } from './peers';
 import { round } from './stats';
 import { Session } from '../../src/api/client';
@@ -151,10 +152,17 @@ export async function callgrindCounts(tmp: string, pcap: string, windowS: number
   }
   const vdevs = ['--vdev', `net_pcap0,rx_pcap=${pcap},infinite_rx=1`, '--vdev', 'net_null0,no-rx=1'];
   const root = path.resolve(__dirname, '..', '..', '..');
+  // dpfwd-ecmp (on request: --callgrind-contenders dpfwd,dpfwd-ecmp): the same 16 routes as
+  // 4-way multipath routes over 4 neighbours on the sink port, for the cost of a group per packet
+  const ecmpNeighbors = Array.from({ length: 4 }, (_, i) => ({ ...SINK_NEIGHBOR, address: `10.9.0.${2 + i}`, mac: `02:00:00:00:09:0${2 + i}` }));
   /** dpfwd, optionally with a capture (args of capture.start) read by this process through the window */
-  const dpfwdRun = (name: string, capture?: Record<string, unknown>) => {
+  const dpfwdRun = (name: string, capture?: Record<string, unknown>, ecmp = false) => {
         const dir = path.join(tmp, `callgrind-${name}`);
         const cfg = dpfwdConfig({ rxPcap: pcap, dir }) as Record<string, any>;
+        if (ecmp) {
+          cfg.neighbors = ecmpNeighbors;
+          cfg.routes = sixteenRoutes().map((r) => ({ prefix: r.prefix, nexthops: ecmpNeighbors.map((n) => ({ via: n.address })) }));
+        }
         cfg.eal = { lcores: '0-1', inMemory: false, filePrefix: `bench-cg-${process.pid}`, args: ['--no-huge', '-m', '512'] };
         cfg.control = { socket: path.join(dir, 'dpfwd.sock') };
         cfg.metrics = { listen: false };
@@ -180,6 +188,8 @@ export async function callgrindCounts(tmp: string, pcap: string, windowS: number
   };
   const runs: { name: string; go: () => Promise<CallgrindTrial> }[] = [
     { name: 'dpfwd', go: () => dpfwdRun('dpfwd') },
+    // not in the default list either: `--callgrind-contenders dpfwd,dpfwd-ecmp`
+    { name: 'dpfwd-ecmp', go: () => dpfwdRun('dpfwd-ecmp', undefined, true) },
     // not in the default list: `--callgrind-contenders dpfwd,dpfwd-capture-flow,dpfwd-capture-all`
     { name: 'dpfwd-capture-flow', go: () => dpfwdRun('dpfwd-capture-flow', { filter: 'src host 10.1.1.7' }) },
     { name: 'dpfwd-capture-all', go: () => dpfwdRun('dpfwd-capture-all', {}) },

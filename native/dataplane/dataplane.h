@@ -176,7 +176,9 @@ int dp_nexthop_set(uint32_t id, uint64_t word);
  * -EINVAL out of range or a member twice, -ENODEV before dp_start.
  */
 int dp_group_set(uint32_t gid, const uint32_t *nhs, const uint16_t *weights, const uint8_t *live, uint32_t n);
-/* Forgets a group's members (its next set fills it afresh). No word may name it any more. */
+/* Forgets a group's members (its next set fills it afresh). No word may name it any more: it
+ * returns once no worker can still be reading the group (an RCU grace period), so the index may
+ * be reused at once. */
 int dp_group_del(uint32_t gid);
 /* Copies the group's bucket table (DP_GROUP_BUCKETS next-hop ids) into out. */
 int dp_group_buckets(uint32_t gid, uint32_t *out);

@@ -57,6 +57,10 @@ dp_group_del(uint32_t gid)
 	if (dp.group_ctl[gid].n != 0)
 		dp.n_groups--;
 	dp.group_ctl[gid].n = 0;
+	/* a worker that read a word naming the group before it was dropped may still read its
+	 * buckets: the index is free for another group only after every worker passed a quiescent point */
+	if (dp.launched)
+		rte_rcu_qsbr_synchronize(dp.qsv, RTE_QSBR_THRID_INVALID);
 	return 0;
 }
 

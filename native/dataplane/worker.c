@@ -437,10 +437,29 @@ lpm_tbl8(const struct rte_lpm *lpm, uint32_t dst, uint32_t e24)
 }
 
 /*
+ * ECMP on the fast path: the word of the member the packet's flow hash picks, then the same
+ * rewrite as forward_to (a member that is an action or a sub-interface takes exact_path, which
+ * picks the same member). Out of line, so single next hops pay nothing for it.
+ */
+static __rte_noinline int
+forward_group(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx,
+	      const struct fast_ctx *c, struct rte_ether_hdr *eth, uint64_t word)
+{
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	word = group_word(c->nexthops, word, ip);
+	unsigned out = (unsigned)(word >> 48);
+	if (unlikely(out >= DP_MAX_PORTS))
+		return exact_path(w, pc, m, in_idx);
+	dp_ip4_ttl_dec(ip);
+	dp_eth_rewrite(eth, word, dp.src_et[out]);
+	return (int)out;
+}
+
+/*
  * The end of the fast path for a checked packet (Ethernet header `eth`) and its LPM entry `e`,
  * a route found (the caller tested RTE_LPM_LOOKUP_SUCCESS): the next-hop word, TTL and checksum,
- * two 8-byte stores for the Ethernet header. A group word (ECMP) is replaced by the word of the
- * member its flow hash picks. An action (local, glean, unresolved, drop) goes to exact_path. Returns the egress port or exact_path's verdict.
+ * two 8-byte stores for the Ethernet header. A group word (ECMP) goes to forward_group, an
+ * action (local, glean, unresolved, drop) to exact_path. Returns the egress port or their verdict.
  */
 static __rte_always_inline int
 forward_to(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx,
@@ -448,15 +467,8 @@ forward_to(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx,
 {
 	uint64_t word = __atomic_load_n(&c->nexthops[e & 0x00ffffffu], __ATOMIC_RELAXED);
 	unsigned out = (unsigned)(word >> 48);
-	if (unlikely(out >= DP_MAX_PORTS)) {
-		if (out != DP_NH_GROUP)
-			return exact_path(w, pc, m, in_idx);
-		/* ECMP: the member the flow hash picks, then the same rewrite */
-		word = group_word(c->nexthops, word, (const struct rte_ipv4_hdr *)(eth + 1));
-		out = (unsigned)(word >> 48);
-		if (unlikely(out >= DP_MAX_PORTS))
-			return exact_path(w, pc, m, in_idx);
-	}
+	if (unlikely(out >= DP_MAX_PORTS))
+		return out == DP_NH_GROUP ? forward_group(w, pc, m, in_idx, c, eth, word) : exact_path(w, pc, m, in_idx);
 	dp_ip4_ttl_dec((struct rte_ipv4_hdr *)(eth + 1));
 	dp_eth_rewrite(eth, word, dp.src_et[out]);
 	return (int)out;

@@ -16,7 +16,7 @@ import { DpfwdError } from '../errors';
 import { CounterSnapshot } from '../dataplane';
 import { formatIPv4, formatPrefix, maskOf, parseIPv4, parseInterfaceAddress, findAddressConflict } from '../net/ipv4';
 import { formatMac, parseMac } from '../net/mac';
-import { parsePrefixWord, parseRouteFile, routeFromFields, routeLineNumbers } from '../routing/routes';
+import { parsePrefixWord, parseRouteFile, ROUTE_MULTIPATH, routeFromFields, routeLineNumbers, RoutePath } from '../routing/routes';
 import { blackholeProblem, Connected, connectedPrefixProblem, hostAddressProblem, routePrefixProblem } from '../routing/rules';
 import { puntHealth, unhealthy } from '../metrics/health';
 
@@ -230,15 +230,19 @@ function parseRouteArgs(ctx: Ctx, a: Args) {
   checkPort(ctx, e.port);
   const r = { addr: e.addr, len: e.len, via: e.via, port: e.port, blackhole: e.blackhole, paths: e.paths };
   const conn = connected(ctx);
-  invalid(prefixProblem(ctx, conn, r.addr, r.len));
-  if (r.paths) {
-    r.paths.forEach((p, i) => {
-      checkPort(ctx, p.port);
-      const problem = nextHopProblem(ctx, conn, { via: p.via, port: p.port, blackhole: false });
-      if (problem) invalid(`nexthop ${i + 1}: ${problem}`);
-    });
-  } else invalid(nextHopProblem(ctx, conn, r));
+  r.paths?.forEach((p) => checkPort(ctx, p.port));
+  invalid(prefixProblem(ctx, conn, r.addr, r.len) ?? routeNextHopProblem(ctx, conn, r));
   return r;
+}
+
+/** nextHopProblem of a route's next hop, or of each path of a multipath route (`nexthop N: …`). */
+function routeNextHopProblem(ctx: Ctx, conn: Connected[], r: { via?: number; port?: string; portId?: number; blackhole: boolean; paths?: RoutePath[] }): string | null {
+  if (!r.paths) return nextHopProblem(ctx, conn, r);
+  for (let i = 0; i < r.paths.length; i++) {
+    const problem = nextHopProblem(ctx, conn, { via: r.paths[i].via, port: r.paths[i].port, blackhole: false });
+    if (problem) return `nexthop ${i + 1}: ${problem}`;
+  }
+  return null;
 }
 
 /** route.add's `nexthops`: a list of {via?: string, port?: string, weight?: number}, checked for shape only. */
@@ -464,7 +468,7 @@ export function routeLoad(ctx: Ctx, a: Args) {
     let lastNh: string | null = null;
     for (let i = 0; i < routes.length; i++) {
       // route files list many routes via one next hop: check it again only when it changes
-      if (i === 0 || kinds[i] !== kinds[i - 1] || vias[i] !== vias[i - 1] || ports[i] !== ports[i - 1]) lastNh = nextHopProblem(ctx, conn, routes.entry(i));
+      if (i === 0 || kinds[i] !== kinds[i - 1] || vias[i] !== vias[i - 1] || ports[i] !== ports[i - 1] || kinds[i] === ROUTE_MULTIPATH) lastNh = routeNextHopProblem(ctx, conn, routes.entry(i));
       const problem = prefixProblem(ctx, conn, addrs[i], lens[i]) ?? lastNh;
       if (problem) bad.push({ row: i, problem });
     }

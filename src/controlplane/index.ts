@@ -91,6 +91,12 @@ export class ControlPlane {
           { neighbor: formatIPv4(e.addr), iface: d.ifaces.name(e.iface), from, to, ...(mac ? { lladdr: mac } : {}) });
       },
     });
+    // a multipath route's new gateway: no packet asks for it while the other paths take its buckets
+    d.rib.gatewayWanted = (addr, port) => {
+      setImmediate(() => {
+        if (!this.stopped) this.neighbors.resolve(addr, port, undefined, true);
+      });
+    };
   }
 
   start(): void {

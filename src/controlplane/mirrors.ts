@@ -35,8 +35,6 @@ export const MIRROR_DROP_HELP: Record<MirrorDrop, string> = {
   inject_full: 'the inject ring or the mbuf pool was full',
 };
 
-/** How often the ports' link state is read to follow it with the mirrors' carrier. */
-export const LINK_POLL_MS = 1000;
 /** A negative errno from a TAP write that means its queue is full. */
 const EAGAIN = 11;
 const ENOBUFS = 105;
@@ -97,7 +95,6 @@ export class Mirrors {
   /** per dpfwd interface name: drops by reason (no_mirror on interfaces without one) */
   private readonly drops = new Map<string, Record<MirrorDrop, number>>();
   private own = new Set<number>();
-  private timer: NodeJS.Timeout | undefined;
   private readonly exec: (argv: string[]) => string;
   readonly netns: string | undefined;
 
@@ -174,8 +171,6 @@ export class Mirrors {
       this.close();
       throw e;
     }
-    this.timer = setInterval(() => this.followLinks(), LINK_POLL_MS);
-    this.timer.unref();
   }
 
   /** Writes a sysctl of the mirrors' namespace (/proc/sys of the namespace dpfwd's thread is in, else through ip netns exec). */
@@ -195,7 +190,8 @@ export class Mirrors {
     m.carrier = up;
   }
 
-  private followLinks(): void {
+  /** Each mirror's carrier to its port's link: called by the forwarder's one link watch (src/forwarder, every LINK_POLL_MS). */
+  followLinks(): void {
     for (const m of this.byIface.values()) {
       try {
         this.followLink(m);
@@ -302,8 +298,6 @@ export class Mirrors {
 
   /** Closes every mirror: the TAP interfaces go with their fds. The namespace stays. */
   close(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
     for (const m of this.byIface.values()) this.d.taps.close(m.fd);
     this.byIface.clear();
   }

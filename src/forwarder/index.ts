@@ -327,8 +327,10 @@ export class Forwarder {
   }
 
   /**
-   * Link up/down, logged as it changes: every LINK_POLL_MS the main thread reads each port's
-   * link (rte_eth_link_get_nowait, no wait) and takes DPDK's pending log lines. Workers never see it.
+   * The one link watch: every LINK_POLL_MS the main thread reads each port's link
+   * (rte_eth_link_get_nowait, no wait; not every PMD delivers DPDK's link-state event), logs a
+   * change, takes a down port's paths out of ECMP groups until it comes back (Rib.setPortLink),
+   * has the mirrors' carrier follow it, and takes DPDK's pending log lines. Workers never see it.
    */
   private watchLinks(): void {
     const l = this.logger.child('link');
@@ -342,9 +344,11 @@ export class Forwarder {
         }
         const was = this.linkUp.get(p.index);
         this.linkUp.set(p.index, up);
+        if (was !== up && (was !== undefined || !up)) this.rib.setPortLink(p.index, up);
         if (was === undefined) l.info(`port ${p.name}: link ${up ? 'up' : 'down'}`, { port: p.name, link: up ? 'up' : 'down' });
         else if (was !== up) l.log(up ? 'info' : 'warn', `port ${p.name}: link ${up ? 'up' : 'down'} (was ${was ? 'up' : 'down'})`, { port: p.name, link: up ? 'up' : 'down' });
       }
+      this.mirrors?.followLinks();
       this.takeDpdkLog();
     };
     look();
@@ -499,9 +503,9 @@ export class Forwarder {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    if (this.linkTimer) clearInterval(this.linkTimer);
     this.observe?.close();
     this.sync?.stop();
-    if (this.linkTimer) clearInterval(this.linkTimer);
     this.events.close();
     this.cp?.stop();
     this.mirrors?.close();

@@ -118,6 +118,13 @@ export class Rib {
   private readonly neighbors = new Map<number, NextHop>();
   /** C words in use */
   private usedIds = 0;
+  /**
+   * Called with a multipath route's gateway whose MAC is unknown when the route takes it: its
+   * buckets go to the other paths, so no packet would ask for it (the control plane resolves it).
+   */
+  gatewayWanted: ((addr: number, iface: number) => void) | null = null;
+  /** ports whose link is down (setPortLink) */
+  private readonly portsDown = new Set<number>();
   /** ECMP group indexes: given back ones, the next never used, how many in use */
   private readonly freeGids: number[] = [];
   private nextGid = 0;
@@ -217,7 +224,7 @@ export class Rib {
    * reference each, as single routes take them) shared by every route with the same paths and
    * weights, in any order. `port` is an interface index or -1 (the gateway's connected subnet).
    */
-  private groupNexthop(paths: readonly { via?: number; port: number; weight: number }[]): NextHop {
+  private groupNexthop(paths: readonly { via?: number; port: number; weight: number }[], reuse?: NextHop): NextHop {
     if (paths.length > GROUP_MAX_MEMBERS) {
       throw new DpfwdError('EINVAL', `a multipath route has at most ${GROUP_MAX_MEMBERS} paths; ${paths.length} given`);
     }
@@ -245,12 +252,33 @@ export class Rib {
       for (const m of taken) this.releaseNexthop(m.id);
       throw e;
     }
-    const key = `group:${order.map((i) => `${taken[i].id}*${paths[i].weight}`).join(',')}`;
+    let key = `group:${order.map((i) => `${taken[i].id}*${paths[i].weight}`).join(',')}`;
     const have = this.byKey.get(key);
-    if (have && have.id >= 0) {
+    if (have && have.id >= 0 && (!reuse || have === reuse)) {
       have.refs++;
       for (const m of taken) this.releaseNexthop(m.id); // the group holds its own
       return have;
+    }
+    if (reuse) {
+      // the route's own group, used by no other route: changed in place, so C moves only the
+      // buckets the new paths and weights need (flows of the paths that stay do not move) —
+      // even when another group has these paths (then this one is not shared: its key is its own)
+      const g = reuse.group!;
+      if (have) key = `${key}#${g.gid}`;
+      const old = g.members;
+      reuse.refs++; // the caller's install gives the route's old reference back
+      this.byKey.delete(g.key);
+      for (const m of old) m.groups!.delete(reuse);
+      g.members = order.map((i) => taken[i]);
+      g.weights = order.map((i) => paths[i].weight);
+      g.live = new Uint8Array(taken.length);
+      g.key = key;
+      for (const m of g.members) (m.groups ??= new Set()).add(reuse);
+      this.byKey.set(key, reuse);
+      this.writeNexthop(reuse);
+      for (const m of old) this.releaseNexthop(m.id);
+      this.wantGateways(reuse);
+      return reuse;
     }
     let id: number;
     try {
@@ -273,17 +301,34 @@ export class Rib {
     this.groupsUsed++;
     this.byKey.set(key, nh);
     this.writeNexthop(nh);
+    this.wantGateways(nh);
     return nh;
+  }
+
+  /** gatewayWanted for each of a group's gateways whose MAC is unknown. */
+  private wantGateways(g: NextHop): void {
+    for (const m of g.group!.members) if (m.kind === 'gateway' && m.mac === null) this.gatewayWanted?.(m.addr, m.iface);
   }
 
   /**
    * Whether a group member takes traffic: a gateway whose MAC is known (one not yet resolved,
-   * or FAILED, leaves the buckets to the others until ARP finds it), a port's subnet always.
+   * or FAILED, leaves the buckets to the others until ARP finds it), a port's subnet always;
+   * neither while its port's link is down (setPortLink).
    * With no member live, every member keeps its buckets: packets find unresolved words and
    * ask for resolution, as a single unresolved next hop does.
    */
   private memberLive(m: NextHop): boolean {
-    return m.kind !== 'gateway' || m.mac !== null;
+    return (m.kind !== 'gateway' || m.mac !== null) && !this.portsDown.has(this.ifaces.get(m.iface)?.port ?? m.iface);
+  }
+
+  /**
+   * A port's link went down or came back: group members on it (and on its VLAN sub-interfaces)
+   * leave the buckets while it is down, as a member whose MAC is unknown does.
+   */
+  setPortLink(port: number, up: boolean): void {
+    if (up ? !this.portsDown.delete(port) : this.portsDown.has(port)) return;
+    if (!up) this.portsDown.add(port);
+    for (const nh of this.nexthops) if (nh?.group) this.syncGroup(nh);
   }
 
   /** Writes a group's buckets to C when a member's liveness changed (or `force`). */
@@ -418,8 +463,11 @@ export class Rib {
       throw new DpfwdError('EEXIST', `${formatPrefix(r)} is a ${o} route (from an interface address or neighbour); remove that first`);
     }
     let nh: NextHop;
-    if (r.paths && r.paths.length > 1) nh = this.groupNexthop(this.pathsOf(r.paths));
-    else if (r.paths && r.paths.length === 1) {
+    if (r.paths && r.paths.length > 1) {
+      // a multipath route given other paths keeps its group when no other route shares it
+      const cur = existing === undefined ? undefined : this.nexthops[existing % NH_SHIFT];
+      nh = this.groupNexthop(this.pathsOf(r.paths), cur?.kind === 'group' && cur.refs === 1 ? cur : undefined);
+    } else if (r.paths && r.paths.length === 1) {
       const p = r.paths[0];
       nh = p.via !== undefined ? this.gatewayNexthop(p.via, p.port === undefined ? -1 : this.portIndex(p.port)) : this.allocNexthop('glean', this.portIndex(p.port!), 0);
     } else if (r.blackhole) nh = this.allocNexthop('drop', -1, 0);
