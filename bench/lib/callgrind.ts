@@ -184,7 +184,7 @@ export async function callgrindCounts(tmp: string, pcap: string, windowS: number
         } : undefined;
         // Node under callgrind takes a minute or two to start
         return countOne(dir, process.execPath, [path.join(root, 'bin', 'dpfwd'), 'run', '--config', file],
-          (o) => o.includes('dpfwd: control socket'), 600000, 5, windowS, during);
+          (o) => o.includes('control socket '), 600000, 5, windowS, during);
   };
   const runs: { name: string; go: () => Promise<CallgrindTrial> }[] = [
     { name: 'dpfwd', go: () => dpfwdRun('dpfwd') },
