@@ -1,6 +1,6 @@
 /**
  * Reload and saved state on real forwarders. With Linux hosts in namespaces and pings running
- * through dpfwd: `dpfwd reload` adds a route, an address, a static neighbour and a VLAN
+ * (and an iperf3 TCP stream) through dpfwd: `dpfwd reload` adds a route, an address, a static neighbour and a VLAN
  * sub-interface, the new ones answer and forward, and a route the file kept loses no packet
  * across the reload; a restart-only key and a broken file are refused whole with the running
  * state unchanged; SIGHUP does what `dpfwd reload` does. On net_null ports: `config save` then
@@ -68,12 +68,28 @@ describe('reload with traffic from Linux hosts', function () {
       routes: [...(base.routes as object[]), { prefix: '10.30.0.0/16', via: east.ip }],
       neighbors: [{ address: east.ip, mac: eastMac, port: 'east' }],
     });
-    // 80 pings over ~4 s on the route the file keeps, with the reload in the middle
+    // 80 pings over ~4 s on the route the file keeps, with the reload in the middle, and an
+    // iperf3 TCP stream (capped at 50 Mbit/s so the pings are not queued behind it) on east's
+    // connected route through the same window: it must move data in every 0.5 s interval
+    const srv = spawnIn(east.ns, 'iperf3', ['-s', '-1', '-B', east.ip]);
+    await new Promise((r) => setTimeout(r, 300));
+    const iperf = new Promise<string>((resolve) => {
+      const p = spawnIn(west.ns, 'timeout', ['30', 'iperf3', '-c', east.ip, '-t', '4', '-i', '0.5', '-b', '50M', '-J']);
+      let out = '';
+      p.stdout!.on('data', (d) => { out += d; });
+      p.on('exit', () => resolve(out));
+    });
     const COUNT = 80;
     const pings = pingAsync(west.ns, '10.20.0.5', COUNT, 0.05);
     await new Promise((r) => setTimeout(r, 1500));
     const report = dpfwdJson(fwd, ['reload']);
     const received = await pings;
+    const tcp = JSON.parse(await iperf) as { error?: string; intervals: { sum: { bytes: number } }[]; end: { sum_received: { bytes: number } } };
+    srv.kill();
+    assert.equal(tcp.error, undefined, `iperf3: ${tcp.error}`);
+    const stalled = tcp.intervals.filter((i) => i.sum.bytes === 0).length;
+    assert.equal(stalled, 0, `iperf3 TCP moved nothing in ${stalled} of ${tcp.intervals.length} half-second intervals across the reload`);
+    assert.ok(tcp.end.sum_received.bytes > 1e6, `iperf3 TCP received only ${tcp.end.sum_received.bytes} bytes in 4 s`);
     assert.deepEqual(report.changed, {
       routes: { added: 1, removed: 0, changed: 0 }, addresses: { added: 2, removed: 0, changed: 0 },
       neighbors: { added: 1, removed: 0, changed: 0 }, interfaces: { added: 1, removed: 0, changed: 0 },
