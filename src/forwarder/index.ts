@@ -466,7 +466,8 @@ export class Forwarder {
       ifaces: this.ifaces,
       addresses: () => this.rib.listAddresses(),
       inject: (iface, frame) => this.dp.inject(iface, frame),
-      linkUp: (port) => this.dp.portInfo(port).linkUp,
+      // what the link watch read this second (watchLinks); a read of its own before the first
+      linkUp: (port) => this.linkUp.get(port) ?? this.dp.portInfo(port).linkUp,
       log: this.log,
       exec: runCommand,
     }, this.config.linux);
