@@ -148,7 +148,7 @@ export class Mirrors {
     try {
       for (const [port, name] of Object.entries(this.s.mirrors)) {
         const i = this.d.ifaces.find(port);
-        if (!i) throw new DpfwdError('ENODEV', `linux.mirror: no port ${port}`);
+        if (!i) throw new DpfwdError('ENODEV', `linux.mirror: no port ${port}; ports are: ${this.d.ifaces.ports().map((x) => x.name).join(', ')} (fix linux.mirror in the config)`);
         const fd = this.d.taps.open(name, nsPath);
         const m: Mirror = { iface: i.index, port, name, fd, toLinux: 0, fromLinux: 0, carrier: undefined, addrs: new Set() };
         this.byIface.set(i.index, m);

@@ -313,7 +313,7 @@ export class Observer {
 
   traceStop(id: unknown): { done: true; packets: TracedPacket[] } {
     const t = this.tr;
-    if (!t || t.id !== id) throw new DpfwdError('ENOENT', `no trace ${String(id)}`);
+    if (!t || t.id !== id) throw new DpfwdError('ENOENT', `no trace ${String(id)} (it ended: stopped, its lease ran out, or the forwarder restarted)`);
     const packets = this.d.dp.traceRead().map((r) => this.describe(r));
     this.traceEnd(t, 'stopped');
     return { done: true, packets };
