@@ -95,6 +95,7 @@ struct worker {
 	int punt_signal;               /* enqueued a punt in this loop iteration: see punt_wake() */
 	int alive;
 	uint32_t dirty;                /* bitmap of ports with buffered TX */
+	uint32_t idle_max_ns;          /* the longest idle sleep (0: poll without pause) */
 	struct txbuf tx[DP_MAX_PORTS];
 	struct dp_trace_rec *tr;       /* the packet being traced (exact path), NULL otherwise: capture.c */
 	struct dp_trace *tr_of;        /* the trace tr belongs to (dp.trace may be cleared meanwhile) */

@@ -6,6 +6,9 @@
 #define _GNU_SOURCE
 #include "dp_internal.h"
 
+#include <sys/prctl.h>
+#include <time.h>
+
 /* ---- the worker loop ---- */
 
 static inline void
@@ -641,6 +644,31 @@ drain_inject(struct worker *w)
 		ctr_add(w->ctr, DP_WCTR_injected, n);
 }
 
+/*
+ * Idle back-off (workers[].idle: sleep). After DP_IDLE_POLLS loops in a row found every queue
+ * empty, the worker sleeps between polls: DP_IDLE_FIRST_NS first, doubling per empty loop up to
+ * w->idle_max_ns; a loop that receives anything starts over at full rate. No CPU here has
+ * MONITORX/UMWAIT (rte_power_monitor) and the virtual PMDs have no RX interrupts, so it is a
+ * timed sleep (timer slack 1 us, set at start). Asleep the worker is offline for RCU QSBR: route
+ * updates wait for no sleeper. Before it sleeps the loop has flushed TX, woken the punt consumer
+ * and drained inject, so a sleep delays inject and the stop flag by at most one sleep.
+ */
+#define DP_IDLE_POLLS 256
+#define DP_IDLE_FIRST_NS 8000u
+
+static __rte_noinline uint32_t
+idle_sleep(struct worker *w, uint32_t ns)
+{
+	uint64_t t0 = rte_rdtsc();
+	rte_rcu_qsbr_thread_offline(dp.qsv, w->id);
+	struct timespec ts = { 0, (long)ns };
+	nanosleep(&ts, NULL);
+	rte_rcu_qsbr_thread_online(dp.qsv, w->id);
+	ctr_add(w->ctr, DP_WCTR_sleep_cycles, rte_rdtsc() - t0);
+	ctr_add(w->ctr, DP_WCTR_sleeps, 1);
+	return ns * 2 < w->idle_max_ns ? ns * 2 : w->idle_max_ns;
+}
+
 int
 dp_worker_main(void *arg)
 {
@@ -652,8 +680,12 @@ dp_worker_main(void *arg)
 		return -EINVAL;
 	}
 	rte_rcu_qsbr_thread_online(dp.qsv, w->id);
+	if (w->idle_max_ns)
+		prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0); /* this thread's sleeps end within 1 us of asked */
 	w->punt_last = rte_rdtsc();
 	uint64_t prev = rte_rdtsc();
+	unsigned empty = 0;          /* loops in a row that received nothing */
+	uint32_t nap = DP_IDLE_FIRST_NS;
 
 	while (!atomic_load_explicit(&dp.stop, memory_order_relaxed)) {
 		unsigned got = 0;
@@ -673,7 +705,14 @@ dp_worker_main(void *arg)
 		if (unlikely(w->punt_signal))
 			punt_wake(w);
 		rte_rcu_qsbr_quiescent(dp.qsv, w->id);
-		uint64_t now = rte_rdtsc();
+		if (likely(got)) {
+			empty = 0;
+			nap = DP_IDLE_FIRST_NS;
+		} else if (w->idle_max_ns && ++empty >= DP_IDLE_POLLS) {
+			empty = DP_IDLE_POLLS;
+			nap = idle_sleep(w, nap < w->idle_max_ns ? nap : w->idle_max_ns);
+		}
+		uint64_t now = rte_rdtsc(); /* a sleep counts in idle_cycles too */
 		ctr_add(w->ctr, got ? DP_WCTR_busy_cycles : DP_WCTR_idle_cycles, now - prev);
 		ctr_add(w->ctr, DP_WCTR_loops, 1);
 		prev = now;
