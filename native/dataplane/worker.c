@@ -419,6 +419,7 @@ exact_path(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx)
 struct fast_ctx {
 	const struct rte_lpm *lpm;
 	const uint64_t *nexthops;
+	const struct dp_group *groups;
 	uint32_t mtu_floor;
 };
 
@@ -440,39 +441,31 @@ lpm_tbl8(const struct rte_lpm *lpm, uint32_t dst, uint32_t e24)
 }
 
 /*
- * ECMP on the fast path: the word of the member the packet's flow hash picks, then the same
- * rewrite as forward_to (a member that is an action or a sub-interface takes exact_path, which
- * picks the same member). Out of line, so single next hops pay nothing for it.
- */
-static __rte_noinline int
-forward_group(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx,
-	      const struct fast_ctx *c, struct rte_ether_hdr *eth, uint64_t word)
-{
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-	word = group_word(c->nexthops, word, ip);
-	unsigned out = (unsigned)(word >> 48);
-	if (unlikely(out >= DP_MAX_PORTS))
-		return exact_path(w, pc, m, in_idx);
-	dp_ip4_ttl_dec(ip);
-	dp_eth_rewrite(eth, word, dp.src_et[out]);
-	return (int)out;
-}
-
-/*
  * The end of the fast path for a checked packet (Ethernet header `eth`) and its LPM entry `e`,
  * a route found (the caller tested RTE_LPM_LOOKUP_SUCCESS): the next-hop word, TTL and checksum,
- * two 8-byte stores for the Ethernet header. A group word (ECMP) goes to forward_group, an
- * action (local, glean, unresolved, drop) to exact_path. Returns the egress port or their verdict.
+ * two 8-byte stores for the Ethernet header. A group word (ECMP) takes its member's word here,
+ * inline (dp_flow_hash_ihl5: the fast path's headers have no options; exact_path's
+ * dp_flow_hash gives the same value, so both pick the same member); a single next hop pays
+ * nothing for it, as the test sits behind the action test. An action (local, glean, unresolved,
+ * drop) or a member that is one, or a sub-interface, goes to exact_path. Returns the egress port
+ * or its verdict.
  */
 static __rte_always_inline int
 forward_to(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx,
 	   const struct fast_ctx *c, struct rte_ether_hdr *eth, uint32_t e)
 {
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
 	uint64_t word = __atomic_load_n(&c->nexthops[e & 0x00ffffffu], __ATOMIC_RELAXED);
 	unsigned out = (unsigned)(word >> 48);
-	if (unlikely(out >= DP_MAX_PORTS))
-		return out == DP_NH_GROUP ? forward_group(w, pc, m, in_idx, c, eth, word) : exact_path(w, pc, m, in_idx);
-	dp_ip4_ttl_dec((struct rte_ipv4_hdr *)(eth + 1));
+	if (unlikely(out >= DP_MAX_PORTS)) {
+		if (out != DP_NH_GROUP)
+			return exact_path(w, pc, m, in_idx);
+		word = group_pick(c->groups, c->nexthops, word, dp_flow_hash_ihl5(ip));
+		out = (unsigned)(word >> 48);
+		if (unlikely(out >= DP_MAX_PORTS))
+			return exact_path(w, pc, m, in_idx);
+	}
+	dp_ip4_ttl_dec(ip);
 	dp_eth_rewrite(eth, word, dp.src_et[out]);
 	return (int)out;
 }
@@ -606,7 +599,7 @@ process_burst(struct worker *w, unsigned in_idx, unsigned queue, struct rte_mbuf
 	uint8_t outs[DP_BURST];
 	/* Locals, not globals: the stores into packets may alias anything, and the compiler would
 	 * otherwise reload these on every packet. */
-	const struct fast_ctx c = { dp.lpm, dp.nexthops, dp.mtu_floor };
+	const struct fast_ctx c = { dp.lpm, dp.nexthops, dp.groups, dp.mtu_floor };
 	/* one test per burst for the staged loop and a trace (capture.c): a trace costs nothing more while off */
 	uint32_t mode = dp.loop_mode;
 	unsigned nf = likely(mode == 0) ? burst_one_pass(w, pc, in_idx, pkts, nb, &c, fw, outs)

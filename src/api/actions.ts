@@ -166,15 +166,15 @@ export function showWorkers(ctx: Ctx) {
       rx_packets: c.rx_packets, tx_packets: c.tx_packets,
       packets_per_burst: c.rx_bursts ? +(c.rx_packets / c.rx_bursts).toFixed(2) : 0,
       busy_percent: total ? +((100 * busy) / total).toFixed(2) : 0,
-      // idle back-off (workers[].idle): asleep, a part of the idle time
-      idle: ctx.fwd.config.workers[w.index].idleSleepUs ? 'sleep' : 'poll',
-      sleep_percent: total ? +((100 * c.sleep_cycles) / total).toFixed(2) : 0,
       cycles_per_packet: c.rx_packets ? Math.round(busy / c.rx_packets) : 0,
       punted: w.punts.reduce((a, p) => a + p.punted, 0),
       punt_limited: w.punts.reduce((a, p) => a + p.limited, 0),
       punt_waiting: punt[w.index].waiting, punt_wait_ms: punt[w.index].waitMs,
       control_plane: punt[w.index].ok ? 'ok' : 'stuck',
       lookup,
+      // idle back-off (idle.mode, workers[].idle): time asleep, a part of the idle time
+      idle: ctx.fwd.config.workers[w.index].idleSleepUs ? 'sleep' : 'poll',
+      sleep_percent: total ? +((100 * c.sleep_cycles) / total).toFixed(2) : 0,
     };
   });
 }
