@@ -69,7 +69,9 @@ dp_flow_hash_parts(uint64_t sd, uint32_t ports, uint8_t proto)
 static inline int
 dp_flow_has_ports(uint8_t proto)
 {
-	return proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == 132 /* SCTP */ || proto == 136 /* UDP-Lite */;
+	/* one bit per protocol number: 6, 17, 132 (SCTP), 136 (UDP-Lite) */
+	static const uint64_t l4[4] = { 1ull << IPPROTO_TCP | 1ull << IPPROTO_UDP, 0, 1ull << (132 - 128) | 1ull << (136 - 128), 0 };
+	return (int)(l4[proto >> 6] >> (proto & 63) & 1);
 }
 
 /*

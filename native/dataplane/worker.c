@@ -441,31 +441,42 @@ lpm_tbl8(const struct rte_lpm *lpm, uint32_t dst, uint32_t e24)
 }
 
 /*
+ * ECMP on the fast path, inline: the member the packet's flow hash picks (dp_flow_hash_ihl5:
+ * the fast path's headers have no options; exact_path's dp_flow_hash gives the same value, so
+ * both pick the same member), then the same rewrite as forward_to. A member that is an action
+ * or a sub-interface takes exact_path. Its own tail, so forward_to's path for a single next hop
+ * is the same code as without groups.
+ */
+static __rte_always_inline int
+forward_group(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx,
+	      const struct fast_ctx *c, struct rte_ether_hdr *eth, uint64_t word)
+{
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	word = group_pick(c->groups, c->nexthops, word, dp_flow_hash_ihl5(ip));
+	unsigned out = (unsigned)(word >> 48);
+	if (unlikely(out >= DP_MAX_PORTS))
+		return exact_path(w, pc, m, in_idx);
+	dp_ip4_ttl_dec(ip);
+	dp_eth_rewrite(eth, word, dp.src_et[out]);
+	return (int)out;
+}
+
+/*
  * The end of the fast path for a checked packet (Ethernet header `eth`) and its LPM entry `e`,
  * a route found (the caller tested RTE_LPM_LOOKUP_SUCCESS): the next-hop word, TTL and checksum,
- * two 8-byte stores for the Ethernet header. A group word (ECMP) takes its member's word here,
- * inline (dp_flow_hash_ihl5: the fast path's headers have no options; exact_path's
- * dp_flow_hash gives the same value, so both pick the same member); a single next hop pays
- * nothing for it, as the test sits behind the action test. An action (local, glean, unresolved,
- * drop) or a member that is one, or a sub-interface, goes to exact_path. Returns the egress port
- * or its verdict.
+ * two 8-byte stores for the Ethernet header. A group word (ECMP) goes to forward_group, behind
+ * the action test (a single next hop pays nothing for it), an action (local, glean, unresolved,
+ * drop) to exact_path. Returns the egress port or their verdict.
  */
 static __rte_always_inline int
 forward_to(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx,
 	   const struct fast_ctx *c, struct rte_ether_hdr *eth, uint32_t e)
 {
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
 	uint64_t word = __atomic_load_n(&c->nexthops[e & 0x00ffffffu], __ATOMIC_RELAXED);
 	unsigned out = (unsigned)(word >> 48);
-	if (unlikely(out >= DP_MAX_PORTS)) {
-		if (out != DP_NH_GROUP)
-			return exact_path(w, pc, m, in_idx);
-		word = group_pick(c->groups, c->nexthops, word, dp_flow_hash_ihl5(ip));
-		out = (unsigned)(word >> 48);
-		if (unlikely(out >= DP_MAX_PORTS))
-			return exact_path(w, pc, m, in_idx);
-	}
-	dp_ip4_ttl_dec(ip);
+	if (unlikely(out >= DP_MAX_PORTS))
+		return out == DP_NH_GROUP ? forward_group(w, pc, m, in_idx, c, eth, word) : exact_path(w, pc, m, in_idx);
+	dp_ip4_ttl_dec((struct rte_ipv4_hdr *)(eth + 1));
 	dp_eth_rewrite(eth, word, dp.src_et[out]);
 	return (int)out;
 }
