@@ -496,8 +496,7 @@ export class Forwarder {
     });
     // the numbers validation parsed (withParsed in src/config/types.ts): nothing is parsed twice
     for (const n of c.neighbors) this.rib.setNeighbor(parsedOf(n).address, n.port, parsedOf(n).mac, true);
-    const routes = c.routes.map((r) => ({ ...parsedOf(r), port: r.port, blackhole: r.blackhole }));
-    if (routes.length) this.rib.addRoutesBulk(RouteBatch.from(routes));
+    if (c.routes.length) this.rib.addRoutesBulk(RouteBatch.from(c.routes.map((r) => parsedOf(r))));
   }
 
   /** Stops workers, closes ports and releases hugepage memory. Safe to call twice. */
