@@ -7,7 +7,6 @@ import {
   findAddressConflict,
   formatIPv4,
   parseInterfaceAddress,
-  parsePrefix,
   parseUnicastIPv4,
   prefixContains,
   formatPrefix,
@@ -24,7 +23,7 @@ export type { Path, SourceOf } from './kit';
 import { mempoolSize } from './mempool';
 import { GROUP_MAX_WEIGHT, MAX_GROUPS } from '../dataplane/actions';
 import { AddrLen, withParsed } from './types';
-import { blackholeProblem, connectedPrefixProblem, hostAddressProblem, routePrefixProblem } from '../routing/rules';
+import { connectedPrefixProblem, hostAddressProblem, routePrefixProblem } from '../routing/rules';
 import type {
   ArpConfig,
   Config,

@@ -139,7 +139,7 @@ export function loadNative(): NativeAddon {
   if (cached) return cached;
   const file = path.resolve(__dirname, '..', '..', '..', 'build', 'Release', 'dpfwd.node');
   try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the addon's path is known only at run time
     cached = require(file) as NativeAddon;
     return cached;
   } catch (e) {
