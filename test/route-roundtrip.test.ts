@@ -89,8 +89,8 @@ describe('one route: config, reload, save and show agree', () => {
     const text = MULTI.replace('weight: 3', 'weight: 5');
     const d = diffState(stateOfRunning(l), stateOfConfig(parseConfig(text, 't')));
     assert.deepEqual(diffLines(d), [
-      '- route 10.50.0.0/16 nexthop via 10.2.0.2 dev east weight 1 nexthop via 10.1.0.3 dev west weight 3',
-      '+ route 10.50.0.0/16 nexthop via 10.2.0.2 dev east weight 1 nexthop via 10.1.0.3 dev west weight 5',
+      '- route 10.50.0.0/16 nexthop via 10.2.0.2 port east weight 1 nexthop via 10.1.0.3 port west weight 3',
+      '+ route 10.50.0.0/16 nexthop via 10.2.0.2 port east weight 1 nexthop via 10.1.0.3 port west weight 5',
     ]);
     applyDiff(l, d);
     assert.deepEqual(l.rib.lookup(parseIPv4('10.50.0.1'))!.paths!.map((p) => p.weight), [5, 1]);

@@ -95,14 +95,14 @@ function sortedPaths(paths: readonly RoutePath[]): RoutePath[] {
 
 /**
  * A route in iproute2's words, the prefix first (`10.20.0.0/16 via 10.2.0.2 port east`,
- * `blackhole 10.99.0.0/16`, `10.50.0.0/16 nexthop via 10.1.0.3 dev west weight 3 nexthop …`),
+ * `blackhole 10.99.0.0/16`, `10.50.0.0/16 nexthop via 10.1.0.3 port west weight 3 nexthop …`),
  * a multipath route's paths in one order. Without `blackhole` first it is what parseRouteWords reads.
  */
 export function routeWords(r: Route): string {
   const prefix = formatPrefix(r);
   if (r.blackhole) return `blackhole ${prefix}`;
   if (r.paths) {
-    return `${prefix}${sortedPaths(r.paths).map((p) => ` nexthop${p.via !== undefined ? ` via ${formatIPv4(p.via)}` : ''}${p.port !== undefined ? ` dev ${p.port}` : ''} weight ${p.weight}`).join('')}`;
+    return `${prefix}${sortedPaths(r.paths).map((p) => ` nexthop${p.via !== undefined ? ` via ${formatIPv4(p.via)}` : ''}${p.port !== undefined ? ` port ${p.port}` : ''} weight ${p.weight}`).join('')}`;
   }
   return `${prefix}${r.via !== undefined ? ` via ${formatIPv4(r.via)}` : ''}${r.port !== undefined ? ` port ${r.port}` : ''}${r.portId !== undefined ? ` port id ${r.portId}` : ''}`;
 }

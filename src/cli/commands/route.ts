@@ -149,9 +149,9 @@ export const routeCommand: CommandModule<object, A> = {
   },
 };
 
-/** A multipath route's paths as `ip route` prints them: one `nexthop via … dev … weight …` line each. */
+/** A multipath route's paths as `ip route` prints them, one `nexthop via … port … weight …` line each (`port`, dpfwd's word, as on the route line). */
 function nexthopLines(r: Record<string, unknown>): string {
   const paths = r.nexthops as { gateway?: string; dev?: string; weight: number; lladdr?: string | null; flags?: string[] }[] | undefined;
   if (!paths) return '';
-  return paths.map((p) => `\tnexthop${p.gateway ? ` via ${p.gateway}` : ''}${p.dev ? ` dev ${p.dev}` : ''} weight ${p.weight}${p.flags?.length ? ` ${p.flags.join(' ')}` : ''}${'lladdr' in p ? (p.lladdr ? ` lladdr ${p.lladdr}` : ' (unresolved)') : ''}\n`).join('');
+  return paths.map((p) => `\tnexthop${p.gateway ? ` via ${p.gateway}` : ''}${p.dev ? ` port ${p.dev}` : ''} weight ${p.weight}${p.flags?.length ? ` ${p.flags.join(' ')}` : ''}${'lladdr' in p ? (p.lladdr ? ` lladdr ${p.lladdr}` : ' (unresolved)') : ''}\n`).join('');
 }
