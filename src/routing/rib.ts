@@ -15,6 +15,7 @@ import { DpfwdError } from '../errors';
 import { formatIPv4, formatPrefix, maskOf, networkOf, prefixContains } from '../net/ipv4';
 import { RouteBatch, ROUTE_BLACKHOLE, ROUTE_MULTIPATH, ROUTE_PORT_ID, ROUTE_VIA } from './routes';
 import { ORIGINS, type Origin, type Route, type RoutePath } from './route';
+import { gatewaySubnetProblem, originProblem } from './rules';
 import { Interfaces } from './interfaces';
 import { newNextHop, NextHop, nexthopKey, NhKind } from './nexthop';
 import { formatMac, Mac } from '../net/mac';
@@ -430,9 +431,8 @@ export class Rib {
   private gatewayNexthop(via: number, port: number): NextHop {
     if (port < 0) {
       port = this.connectedPort(via);
-      if (port < 0) {
-        throw new DpfwdError('EINVAL', `gateway ${formatIPv4(via)} is not in any port's connected subnet; name the port (… via ${formatIPv4(via)} port <name>) or add an address on that link`);
-      }
+      const problem = gatewaySubnetProblem(via, port);
+      if (problem) throw new DpfwdError('EINVAL', problem);
     }
     return this.allocNexthop('gateway', port, via);
   }
@@ -454,9 +454,9 @@ export class Rib {
     const existing = this.routes.get(r.addr, r.len);
     const had = existing === undefined ? -1 : Math.floor(existing / NH_SHIFT);
     if (origin === 'linux' && had >= 0 && had !== ORIGINS.indexOf('linux')) return false;
-    if (had >= 0 && had !== ORIGINS.indexOf(origin) && had !== ORIGINS.indexOf('linux')) {
-      const o = ORIGINS[had];
-      throw new DpfwdError('EEXIST', `${formatPrefix(r)} is a ${o} route (from an interface address or neighbour); remove that first`);
+    if (had >= 0 && had !== ORIGINS.indexOf(origin)) {
+      const problem = originProblem(r, ORIGINS[had]);
+      if (problem) throw new DpfwdError('EEXIST', problem);
     }
     let nh: NextHop;
     if (r.paths && r.paths.length > 1) {
@@ -527,7 +527,7 @@ export class Rib {
         }
         const v = this.routes.get(addr, len);
         if (v !== undefined && Math.floor(v / NH_SHIFT) !== staticOrigin && Math.floor(v / NH_SHIFT) !== linuxOrigin) {
-          throw new DpfwdError('EEXIST', `${formatPrefix({ addr, len })} is a ${ORIGINS[Math.floor(v / NH_SHIFT)]} route (from an interface address or neighbour); remove that first`);
+          throw new DpfwdError('EEXIST', originProblem({ addr, len }, ORIGINS[Math.floor(v / NH_SHIFT)])!);
         }
         const kind = kinds[i];
         const via = vias[i];

@@ -50,24 +50,25 @@ export interface Route {
 }
 
 /** A path in the config's and the socket's words. */
-export interface PathFields {
+export type PathFields = {
   via?: string;
   port?: string;
   weight?: number;
-}
+};
 
 /**
  * A route in the config's and the socket's words: `{prefix, via?, port?, blackhole?, nexthops?}`
  * (what `routes:` holds, what route.add takes, what `config save` writes). routeFromFields
- * (src/routing/routes.ts) reads it; routeFields writes it.
+ * (src/routing/routes.ts) reads it; routeFields writes it. A type, not an interface, so it is
+ * also the socket's plain `Record<string, unknown>` arguments.
  */
-export interface RouteFields {
+export type RouteFields = {
   prefix: string;
   via?: string;
   port?: string;
   blackhole?: boolean;
   nexthops?: PathFields[];
-}
+};
 
 /** A route in the config's and the socket's words; a multipath route's paths keep their weights. */
 export function routeFields(r: Route): RouteFields {
