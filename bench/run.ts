@@ -8,6 +8,7 @@
  *
  *   npm run bench -- [--only forwarding,callgrind,scale,churn,sync,memif,kernel,capture,ecmp,idle] [--sync-sizes 100000,1000000] [--reps 3] [--churn-reps 9] [--callgrind-seconds 15] [--callgrind-contenders dpfwd,l3fwd,testpmd] [--warmup 1] [--duration 5] [--quick]
  */
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { machine } from './lib/machine';
@@ -197,7 +198,7 @@ async function main() {
   const res: Results = {
     date,
     machine: machine(),
-    gitCommit: require('child_process').spawnSync('git', ['-C', rootDir, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim(),
+    gitCommit: spawnSync('git', ['-C', rootDir, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim(),
     notDone: [],
   };
   const w = { warmupMs: a.warmupMs, durationMs: a.durationMs };

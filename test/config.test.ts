@@ -101,7 +101,7 @@ neighbors:
 
   it('carries the numbers it parsed beside the strings (non-enumerable), so the forwarder parses nothing again', () => {
     const c = parseConfig(`${PORTS}routes: [{prefix: 10.20.0.0/16, via: 10.2.0.2}]\nneighbors: [{address: 10.2.0.2, mac: "02:00:00:00:02:02", port: east}]\n`, 't');
-    assert.deepEqual(parsedOf(c.routes[0]), { addr: 0x0a140000, len: 16, via: 0x0a020002 });
+    assert.deepEqual(parsedOf(c.routes[0]), { addr: 0x0a140000, len: 16, blackhole: false, via: 0x0a020002, port: 'east' });
     assert.deepEqual(parsedOf(c.neighbors[0]), { address: 0x0a020002, mac: 0x020000000202 });
     assert.deepEqual(c.ports.map((p) => parsedOf(p).addresses), c.ports.map((p) => p.addresses.map((t) => ({ addr: parseIPv4(t.split('/')[0]), len: Number(t.split('/')[1]) }))));
     assert.ok(!Object.keys(c.routes[0]).includes('parsed') && !JSON.stringify(c).includes('parsed'), 'the JSON form is the strings alone');

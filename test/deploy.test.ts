@@ -12,7 +12,6 @@ const K8S = path.join(ROOT, 'deploy', 'k8s');
 const RESOURCE = 'intel.com/sriov_netdevice';
 const RESOURCE_ENV = 'PCIDEVICE_INTEL_COM_SRIOV_NETDEVICE';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = any;
 function load(file: string): Obj[] {
   const docs = parseAllDocuments(fs.readFileSync(path.join(K8S, file), 'utf8'));

@@ -11,6 +11,8 @@ import { parseIPv4 } from '../src/net/ipv4';
 import { parseMac } from '../src/net/mac';
 import { Interfaces } from '../src/routing/interfaces';
 import { Rib } from '../src/routing/rib';
+import { routeFields } from '../src/routing/route';
+import { routeFromFields } from '../src/routing/routes';
 import { NullFib } from './helpers/nullfib';
 
 const ARP: ArpConfig = { reachableMs: 60000, staleMs: 60000, retransmitMs: 60000, probes: 3, queueLen: 4, maxEntries: 100, maxIncomplete: 100, newPerSecond: 1000, lockMs: 1000 };
@@ -52,9 +54,10 @@ neighbors: [{address: 10.2.0.2, mac: "02:00:00:00:02:02", port: east}]
 `;
     const file = parseConfig(text, 't');
     const d = diffState(stateOfRunning(l), stateOfConfig(file));
-    assert.deepEqual(d.routes.removed, [{ prefix: '10.99.0.0/16', blackhole: true }]);
-    assert.deepEqual(d.routes.added, [{ prefix: '10.30.0.0/16', port: 'east' }]);
-    assert.deepEqual(d.routes.changed, [{ from: { prefix: '10.21.0.0/16', via: '10.2.0.2', port: 'east' }, to: { prefix: '10.21.0.0/16', via: '10.1.0.9', port: 'west' } }]);
+    // routes are the one Route (numbers); compared here in the config's words
+    assert.deepEqual(d.routes.removed.map(routeFields), [{ prefix: '10.99.0.0/16', blackhole: true }]);
+    assert.deepEqual(d.routes.added.map(routeFields), [{ prefix: '10.30.0.0/16', port: 'east' }]);
+    assert.deepEqual(d.routes.changed.map((c) => ({ from: routeFields(c.from), to: routeFields(c.to) })), [{ from: { prefix: '10.21.0.0/16', via: '10.2.0.2', port: 'east' }, to: { prefix: '10.21.0.0/16', via: '10.1.0.9', port: 'west' } }]);
     assert.deepEqual(d.interfaces.added, [{ name: 'west.100', port: 'west', vlan: 100, mtu: 1500 }]);
     assert.deepEqual(d.addresses.added, [{ iface: 'west.100', address: '10.100.0.1/24' }]);
     assert.deepEqual(d.neighbors.added, [{ address: '10.2.0.2', mac: '02:00:00:00:02:02', port: 'east' }]);
@@ -71,7 +74,7 @@ routes: [{prefix: 10.30.0.0/16, via: 10.2.0.3}]
 `, 't'));
     // the last route cannot be installed: a gateway outside every connected subnet (validation would
     // have caught it in a file; here it stands for any run-time failure, a full FIB or next-hop table)
-    to.routes.set('10.40.0.0/16', { prefix: '10.40.0.0/16', via: '10.77.0.1' });
+    to.routes.set('10.40.0.0/16', routeFromFields({ prefix: '10.40.0.0/16', via: '10.77.0.1' }));
     const d = diffState(stateOfRunning(l), to);
     assert.ok(d.routes.removed.length === 1 && d.neighbors.removed.length === 1 && d.interfaces.added.length === 1);
     assert.throws(() => applyDiff(l, d), (e: Error & { code?: string }) => {

@@ -1,6 +1,6 @@
 // node-addon-api binding of the dpfwd dataplane. It only checks types, converts values and maps
 // errors: every native failure becomes an Error with a string `code` (errno name) and `errno`;
-// src/dataplane/native.ts turns those into DpfwdError with the fix for the user.
+// src/dataplane/index.ts (the addon's typed wrapper) turns those into DpfwdError with the fix for the user.
 #include <napi.h>
 #include <uv.h>
 

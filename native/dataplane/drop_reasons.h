@@ -1,6 +1,8 @@
 /*
  * The single list of drop reasons. It generates the enum, the counters and the names that
- * TypeScript, the CLI and Prometheus print. Order = the order a packet meets the checks.
+ * TypeScript, the CLI and Prometheus print. Order: the checks' order as first written, later
+ * reasons appended (unknown_vlan is met first, at the VLAN lookup); it sets only the counter slots
+ * and the order `show drops --all` lists; the order a packet meets the checks is worker.c's.
  * Every packet the fast path frees increments exactly one of these.
  *
  * X(name, help)

@@ -17,7 +17,7 @@ import { CounterSnapshot } from '../dataplane';
 import { formatIPv4, formatPrefix, maskOf, parseIPv4, parseInterfaceAddress, findAddressConflict } from '../net/ipv4';
 import { formatMac, parseMac } from '../net/mac';
 import { parsePrefixWord, parseRouteFile, ROUTE_MULTIPATH, routeFromFields, routeLineNumbers, RoutePath } from '../routing/routes';
-import { blackholeProblem, Connected, connectedPrefixProblem, hostAddressProblem, routePrefixProblem } from '../routing/rules';
+import { blackholeProblem, Connected, connectedPrefixProblem, gatewaySubnetProblem, hostAddressProblem, originProblem, routePrefixProblem } from '../routing/rules';
 import { puntHealth, unhealthy } from '../metrics/health';
 
 /** Counter offsets taken by `stats clear`: the CLI shows deltas, Prometheus keeps raw totals. */
@@ -207,8 +207,7 @@ function prefixProblem(ctx: Ctx, conn: Connected[], addr: number, len: number): 
   const p = routePrefixProblem({ addr, len }) ?? connectedPrefixProblem(conn, { addr, len });
   if (p) return p;
   const origin = ctx.fwd.rib.originOf(addr, len);
-  if (origin !== undefined && origin !== 'static' && origin !== 'linux') return `${formatPrefix({ addr, len })} is a ${origin} route (from an interface address or neighbour); remove that first`;
-  return null;
+  return origin === undefined ? null : originProblem({ addr, len }, origin);
 }
 
 /** The same for a route's next hop: blackhole alone, a known port or port id, a host address as gateway. */
@@ -220,9 +219,7 @@ function nextHopProblem(ctx: Ctx, conn: Connected[], r: { via?: number; port?: s
   if (r.via !== undefined) {
     const v = hostAddressProblem(conn, r.via);
     if (v) return v;
-    if (r.port === undefined && ctx.fwd.rib.connectedPort(r.via) < 0) {
-      return `gateway ${formatIPv4(r.via)} is not in any port's connected subnet; name the port (… via ${formatIPv4(r.via)} port <name>) or add an address on that link`;
-    }
+    if (r.port === undefined) return gatewaySubnetProblem(r.via, ctx.fwd.rib.connectedPort(r.via));
   }
   return null;
 }

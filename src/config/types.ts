@@ -120,7 +120,7 @@ export interface FibConfig {
   maxGroups: number;
 }
 
-import type { RoutePath } from '../routing/routes';
+import type { Route } from '../routing/route';
 
 export interface RouteConfig {
   /** canonical network prefix "10.20.0.0/16" */
@@ -132,8 +132,8 @@ export interface RouteConfig {
   blackhole: boolean;
   /** a multipath route's paths (two or more; via/port unset then), each port filled as for a single route */
   nexthops?: { via?: string; port?: string; weight: number }[];
-  /** prefix and gateway as numbers (withParsed); a multipath route's paths */
-  readonly parsed?: { addr: number; len: number; via?: number; paths?: RoutePath[] };
+  /** the route as numbers (withParsed): the one Route, its ports filled as above */
+  readonly parsed?: Route;
 }
 
 export interface NeighborConfig {

@@ -7,13 +7,13 @@ import {
   findAddressConflict,
   formatIPv4,
   parseInterfaceAddress,
-  parsePrefix,
   parseUnicastIPv4,
   prefixContains,
   formatPrefix,
 } from '../net/ipv4';
 import { parseMac } from '../net/mac';
-import { IFACE_NAME_RE, parsePrefixWord, PORT_NAME_RE, RouteEntry, RouteError, routeFromFields, RoutePath } from '../routing/routes';
+import { IFACE_NAME_RE, parsePrefixWord, PORT_NAME_RE, RouteError, routeFromFields } from '../routing/routes';
+import type { Route, RoutePath } from '../routing/route';
 import { DEVICE_HELP, DeviceKind, parseDevice } from '../net/device';
 import { DEFAULTS, IDLE_MODES, IdleMode, LINUX_SYNC_KEYS, LOG_LEVELS, VALID_KEYS } from './keys';
 import { protocolNumber, RT_PROTOCOLS, RT_TABLES } from '../routing/sync';
@@ -23,7 +23,7 @@ export type { Path, SourceOf } from './kit';
 import { mempoolSize } from './mempool';
 import { GROUP_MAX_WEIGHT, IDLE_MAX_SLEEP_US, MAX_GROUPS } from '../dataplane/actions';
 import { AddrLen, withParsed } from './types';
-import { blackholeProblem, connectedPrefixProblem, hostAddressProblem, routePrefixProblem } from '../routing/rules';
+import { connectedPrefixProblem, hostAddressProblem, routePrefixProblem } from '../routing/rules';
 import type {
   ArpConfig,
   Config,
@@ -529,7 +529,7 @@ function validateRoutes(c: Ctx, v: unknown, ports: Named[], knownNames: Set<stri
     const pn = o.port === undefined ? undefined : c.str(child(rp, 'port'), o.port, 'a port name');
     const blackhole = c.bool(child(rp, 'blackhole'), o.blackhole, false);
     if (ps === undefined || (o.via !== undefined && vs === undefined) || (o.port !== undefined && pn === undefined)) return;
-    let e: RouteEntry;
+    let e: Route;
     try {
       e = routeFromFields({ prefix: ps, via: vs, port: pn, blackhole });
     } catch (err) {
@@ -540,7 +540,7 @@ function validateRoutes(c: Ctx, v: unknown, ports: Named[], knownNames: Set<stri
     // the rules (src/routing/rules.ts) that need the config's ports
     let ok = claim(e);
     const prefix = formatPrefix(e);
-    const r: RouteConfig = withParsed({ prefix, blackhole } as Omit<RouteConfig, 'parsed'>, { addr: e.addr, len: e.len } as RouteConfig['parsed']);
+    const r: Omit<RouteConfig, 'parsed'> = { prefix, blackhole };
     if (e.port !== undefined) {
       const port = portRef(c, child(rp, 'port'), e.port, ports, knownNames);
       if (port === undefined) ok = false;
@@ -549,7 +549,6 @@ function validateRoutes(c: Ctx, v: unknown, ports: Named[], knownNames: Set<stri
     if (e.via !== undefined) {
       const via = e.via;
       r.via = formatIPv4(via);
-      r.parsed!.via = via;
       const hp = hostAddressProblem(conn, via);
       if (hp) {
         c.err(child(rp, 'via'), hp);
@@ -563,7 +562,11 @@ function validateRoutes(c: Ctx, v: unknown, ports: Named[], knownNames: Set<stri
         }
       }
     }
-    if (ok) routes.push(r);
+    // the one Route (src/routing/route.ts) beside the words: the forwarder and reload use it
+    const parsed: Route = { addr: e.addr, len: e.len, blackhole };
+    if (e.via !== undefined) parsed.via = e.via;
+    if (r.port !== undefined) parsed.port = r.port;
+    if (ok) routes.push(withParsed(r, parsed));
   });
   return routes;
 }
@@ -625,10 +628,11 @@ function multipathRoute(c: Ctx, rp: Path, o: Record<string, unknown>, ps: string
   }
   if (paths.length === 1) {
     const p = paths[0];
-    return withParsed({ prefix, blackhole: false, ...(p.via !== undefined ? { via: formatIPv4(p.via) } : {}), port: p.port } as Omit<RouteConfig, 'parsed'>, { addr: e.addr, len: e.len, via: p.via } as RouteConfig['parsed']);
+    const one: Route = { addr: e.addr, len: e.len, blackhole: false, ...(p.via !== undefined ? { via: p.via } : {}), ...(p.port !== undefined ? { port: p.port } : {}) };
+    return withParsed({ prefix, blackhole: false, ...(p.via !== undefined ? { via: formatIPv4(p.via) } : {}), port: p.port }, one);
   }
   const nexthops = paths.map((p) => ({ ...(p.via !== undefined ? { via: formatIPv4(p.via) } : {}), ...(p.port !== undefined ? { port: p.port } : {}), weight: p.weight }));
-  return withParsed({ prefix, blackhole: false, nexthops } as Omit<RouteConfig, 'parsed'>, { addr: e.addr, len: e.len, paths } as RouteConfig['parsed']);
+  return withParsed({ prefix, blackhole: false, nexthops }, { addr: e.addr, len: e.len, blackhole: false, paths } as Route);
 }
 
 function validateNeighbors(c: Ctx, v: unknown, ports: Named[], knownNames: Set<string>): NeighborConfig[] {

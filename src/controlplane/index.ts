@@ -1,7 +1,8 @@
 /**
  * The router's control plane on the main thread: takes what the workers punt (ARP, packets for
  * our addresses, TTL expiry, no route, unresolved next hops, too big) and answers through the
- * inject rings. Woken by the dataplane's eventfd only when a punt ring goes non-empty.
+ * inject rings. Woken through the dataplane's eventfd only while it sleeps and a worker punts
+ * (the flag protocol of punt_wake in native/dataplane/worker.c): not per packet, never on a timer.
  */
 import type { ArpConfig, IcmpConfig } from '../config/types';
 import type { Punted } from '../dataplane';

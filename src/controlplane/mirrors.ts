@@ -15,7 +15,7 @@ import { formatIPv4 } from '../net/ipv4';
 import { formatMac } from '../net/mac';
 import type { Interfaces } from '../routing/interfaces';
 
-/** Why a frame did not cross between dpfwd and a mirror. */
+/** Why a frame did not cross between dpfwd and a mirror (what each means: docs/linux.md, docs/metrics.md). */
 export const MIRROR_DROPS = [
   // up to Linux
   'no_mirror', 'queue_full', 'write_error',
@@ -23,17 +23,6 @@ export const MIRROR_DROPS = [
   'arp_reply_suppressed', 'not_ipv4', 'malformed', 'too_big', 'inject_full',
 ] as const;
 export type MirrorDrop = (typeof MIRROR_DROPS)[number];
-
-export const MIRROR_DROP_HELP: Record<MirrorDrop, string> = {
-  no_mirror: 'for Linux, but punted on an interface without a mirror (a VLAN sub-interface, or a port linux.mirror leaves out)',
-  queue_full: 'for Linux, but the TAP refused the write (EAGAIN/ENOBUFS)',
-  write_error: 'for Linux, but the write to the TAP failed otherwise',
-  arp_reply_suppressed: 'an ARP reply Linux sent for one of dpfwd\'s addresses: dpfwd already answered with the same MAC',
-  not_ipv4: 'Linux sent a frame that is neither IPv4 nor ARP (dpfwd forwards IPv4 only)',
-  malformed: 'Linux sent a frame shorter than an Ethernet header',
-  too_big: 'Linux sent a frame longer than the port\'s MTU allows',
-  inject_full: 'the inject ring or the mbuf pool was full',
-};
 
 /** A negative errno from a TAP write that means its queue is full. */
 const EAGAIN = 11;

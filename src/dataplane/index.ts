@@ -2,6 +2,7 @@
  * Typed wrapper of the native addon: converts native errors into DpfwdError with a fix, MAC
  * strings into next-hop words, and the counter block into snapshots. Nothing else imports the addon.
  */
+import * as os from 'os';
 import { DpfwdError } from '../errors';
 import type { Mac } from '../net/mac';
 import {
@@ -74,7 +75,7 @@ export function explainEalError(e: unknown): DpfwdError {
   if ((m = seen(/unrecognized option '([^']+)'|invalid option -- '?([^'\s]+)'?|option '([^']+)' requires an argument/))) {
     why = `DPDK does not accept the argument ${m[1] ?? m[2] ?? m[3]}: fix or remove it in eal.args (DPDK 22.11's options: dpdk-testpmd --help)`;
   } else if ((m = seen(/lcore (\d+) unavailable|invalid core list|Invalid 'lcores'|main lcore .* not|lcore \d+ .*not .*available/i))) {
-    why = `eal.lcores names a CPU this machine does not have or may not use (${m[0]}); this machine has CPUs 0-${require('os').cpus().length - 1}`;
+    why = `eal.lcores names a CPU this machine does not have or may not use (${m[0]}); this machine has CPUs 0-${os.cpus().length - 1}`;
   } else if (code === 'EACCES' || code === 'EPERM' || seen(/[Pp]ermission denied|Cannot use IOVA|cannot open \/dev\/vfio/)) {
     why = 'permission denied: run dpfwd as root, or in a container give it IPC_LOCK (and NET_RAW for af_packet, NET_ADMIN for tap/af_xdp) and /dev/hugepages';
   } else if (code === 'ENOMEM' || seen(/hugepage|Cannot get hugepage|Cannot init memory|not enough memory/i)) {

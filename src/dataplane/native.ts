@@ -40,6 +40,10 @@ export interface NativeNames { drops: string[]; dropHelp: string[]; punts: strin
 /** Per worker: packets in its punt ring, the ring's size, ms since the control plane last drained. */
 export interface NativePuntStatus { waiting: number; capacity: number; sinceDrainMs: number }
 /** A punted frame: `port` the physical port index, `iface` the ingress interface (== port when untagged). */
+/**
+ * A punted frame: the interface it came in on (a port's or a VLAN sub-interface's index), its punt
+ * kind and bytes; `port`, the physical port, is what the worker recorded (test/vlan.test.ts checks it; the control plane needs only iface).
+ */
 export interface NativePunted { port: number; iface: number; kind: number; data: Buffer }
 /** dp_capture_conf: `ports` a bitmask of port indices, `where` DP_CAP_* bits, `reason` a drop reason index or anyReason. */
 export interface NativeCaptureConf { ports: number; where: number; reason: number; snaplen: number; ringSize: number; mbufs: number; filter?: string }
@@ -140,7 +144,7 @@ export function loadNative(): NativeAddon {
   if (cached) return cached;
   const file = path.resolve(__dirname, '..', '..', '..', 'build', 'Release', 'dpfwd.node');
   try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the addon's path is known only at run time
     cached = require(file) as NativeAddon;
     return cached;
   } catch (e) {

@@ -6,6 +6,7 @@
 import { execFileSync } from 'child_process';
 import { Observer } from './capture';
 import * as fs from 'fs';
+import * as path from 'path';
 import { Config, parsedOf } from '../config/types';
 import { buildEalArgs, mempoolSize } from '../config';
 import { Dataplane, MirrorTaps, StartConf } from '../dataplane';
@@ -107,7 +108,7 @@ export function preflightDevices(ports: { name: string; device: string }[], sysR
       }
       for (const k of ['tx_pcap']) {
         const f = args.get(k);
-        if (f && !fs.existsSync(require('path').dirname(f))) problems.push(`${where}: ${k}=${f}: its directory does not exist`);
+        if (f && !fs.existsSync(path.dirname(f))) problems.push(`${where}: ${k}=${f}: its directory does not exist`);
       }
       const iface = args.get('iface');
       if (iface && !fs.existsSync(`${sysRoot}sys/class/net/${iface}`)) problems.push(`${where}: interface ${iface} does not exist`);
@@ -497,8 +498,7 @@ export class Forwarder {
     });
     // the numbers validation parsed (withParsed in src/config/types.ts): nothing is parsed twice
     for (const n of c.neighbors) this.rib.setNeighbor(parsedOf(n).address, n.port, parsedOf(n).mac, true);
-    const routes = c.routes.map((r) => ({ ...parsedOf(r), port: r.port, blackhole: r.blackhole }));
-    if (routes.length) this.rib.addRoutesBulk(RouteBatch.from(routes));
+    if (c.routes.length) this.rib.addRoutesBulk(RouteBatch.from(c.routes.map((r) => parsedOf(r))));
   }
 
   /** Stops workers, closes ports and releases hugepage memory. Safe to call twice. */

@@ -111,15 +111,6 @@ function checksumOver(buf: Buffer, off: number, hl: number): number {
   return internetChecksum(buf, off, hl);
 }
 
-/** Builds an IPv4 datagram (no link layer): header + payload. */
-export function buildIpv4(opts: Ipv4Options & { payload: Buffer }): Buffer {
-  const hl = ipv4HeaderLength(opts);
-  const buf = Buffer.alloc(hl + opts.payload.length);
-  writeIpv4Header(buf, 0, opts, opts.payload.length);
-  opts.payload.copy(buf, hl);
-  return buf;
-}
-
 export type Ipv4FrameOptions = Omit<EthernetOptions, 'etherType'> & Ipv4Options & { payload: Buffer; minSize?: number };
 
 /** Builds Ethernet + IPv4 + payload, zero-padded to `minSize` (default 60, no FCS). */
@@ -167,7 +158,7 @@ export interface Ipv4Header {
  * Tolerant parse of the IPv4 header at `off`: undefined if fewer than 20 bytes remain, otherwise
  * the fields plus `problems`. With `strict`, throws EPACKET instead of returning problems.
  */
-export function parseIpv4(buf: Buffer, off = 0, strict = false): Ipv4Header | undefined {
+export function readIpv4Header(buf: Buffer, off = 0, strict = false): Ipv4Header | undefined {
   const avail = buf.length - off;
   if (avail < IPV4_HEADER_LEN) {
     if (strict) throw new DpfwdError('EPACKET', `IPv4 header truncated: ${Math.max(avail, 0)} of 20 bytes at offset ${off}`);

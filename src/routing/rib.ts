@@ -7,12 +7,15 @@
  * - An interface address adds a local /32 (punted to the control plane) and a connected route
  *   (glean: the destination itself must be resolved). A neighbour learned inside a connected
  *   subnet gets a /32 host route to its own next hop (VPP's adjacency FIB entry).
- * - Per route the model keeps two numbers in a Map (key = addr·64+len → nexthop | origin<<24),
- *   not an object, so a million routes fit in tens of MiB of Node heap.
+ * - Per route the model keeps one number (next hop + origin·2^24) in a Map per prefix length
+ *   keyed by the address (RouteMaps), not an object, so a million routes fit in tens of MiB of
+ *   Node heap; views and `route show`'s pages sort addr·64+len keys (routeKeys).
  */
 import { DpfwdError } from '../errors';
 import { formatIPv4, formatPrefix, maskOf, networkOf, prefixContains } from '../net/ipv4';
-import { RouteBatch, ROUTE_BLACKHOLE, ROUTE_MULTIPATH, ROUTE_PORT_ID, ROUTE_VIA, RoutePath } from './routes';
+import { RouteBatch, ROUTE_BLACKHOLE, ROUTE_MULTIPATH, ROUTE_PORT_ID, ROUTE_VIA } from './routes';
+import { ORIGINS, type Origin, type Route, type RoutePath } from './route';
+import { gatewaySubnetProblem, originProblem } from './rules';
 import { Interfaces } from './interfaces';
 import { newNextHop, NextHop, nexthopKey, NhKind } from './nexthop';
 import { formatMac, Mac } from '../net/mac';
@@ -35,13 +38,7 @@ export interface FibWriter {
   groupDel?(gid: number): void;
 }
 
-/**
- * Where a route came from. `linux`: synced from the kernel's routing table (src/routing/sync.ts);
- * it loses to every other origin for the same prefix (dpfwd's own static routes win, like a lower
- * administrative distance) and comes back when the route that shadowed it goes (onVacated).
- */
-export const ORIGINS = ['static', 'connected', 'local', 'neighbor', 'linux'] as const;
-export type Origin = (typeof ORIGINS)[number];
+export { ORIGINS, type Origin } from './route';
 
 /** A port by name and index (tests build a RIB from these; the forwarder passes its Interfaces). */
 export interface PortRef {
@@ -434,9 +431,8 @@ export class Rib {
   private gatewayNexthop(via: number, port: number): NextHop {
     if (port < 0) {
       port = this.connectedPort(via);
-      if (port < 0) {
-        throw new DpfwdError('EINVAL', `gateway ${formatIPv4(via)} is not in any port's connected subnet; name the port (… via ${formatIPv4(via)} port <name>) or add an address on that link`);
-      }
+      const problem = gatewaySubnetProblem(via, port);
+      if (problem) throw new DpfwdError('EINVAL', problem);
     }
     return this.allocNexthop('gateway', port, via);
   }
@@ -451,16 +447,16 @@ export class Rib {
    * installed over a route of another origin (returns false: shadowed), and a static route
    * replaces it. `paths` (two or more) makes it multipath (ECMP).
    */
-  addRoute(r: { addr: number; len: number; via?: number; port?: string; blackhole?: boolean; paths?: readonly RoutePath[] }, origin: 'static' | 'linux' = 'static'): boolean {
+  addRoute(r: Omit<Route, 'blackhole' | 'origin'> & { blackhole?: boolean }, origin: 'static' | 'linux' = 'static'): boolean {
     if (networkOf(r.addr, r.len) !== r.addr >>> 0) {
       throw new DpfwdError('EINVAL', `${formatIPv4(r.addr)}/${r.len} has host bits set; did you mean ${formatPrefix({ addr: networkOf(r.addr, r.len), len: r.len })}?`);
     }
     const existing = this.routes.get(r.addr, r.len);
     const had = existing === undefined ? -1 : Math.floor(existing / NH_SHIFT);
     if (origin === 'linux' && had >= 0 && had !== ORIGINS.indexOf('linux')) return false;
-    if (had >= 0 && had !== ORIGINS.indexOf(origin) && had !== ORIGINS.indexOf('linux')) {
-      const o = ORIGINS[had];
-      throw new DpfwdError('EEXIST', `${formatPrefix(r)} is a ${o} route (from an interface address or neighbour); remove that first`);
+    if (had >= 0 && had !== ORIGINS.indexOf(origin)) {
+      const problem = originProblem(r, ORIGINS[had]);
+      if (problem) throw new DpfwdError('EEXIST', problem);
     }
     let nh: NextHop;
     if (r.paths && r.paths.length > 1) {
@@ -531,7 +527,7 @@ export class Rib {
         }
         const v = this.routes.get(addr, len);
         if (v !== undefined && Math.floor(v / NH_SHIFT) !== staticOrigin && Math.floor(v / NH_SHIFT) !== linuxOrigin) {
-          throw new DpfwdError('EEXIST', `${formatPrefix({ addr, len })} is a ${ORIGINS[Math.floor(v / NH_SHIFT)]} route (from an interface address or neighbour); remove that first`);
+          throw new DpfwdError('EEXIST', originProblem({ addr, len }, ORIGINS[Math.floor(v / NH_SHIFT)])!);
         }
         const kind = kinds[i];
         const via = vias[i];
@@ -957,6 +953,33 @@ export class Rib {
       if (v !== undefined) return this.viewOf(net, len, v);
     }
     return undefined;
+  }
+
+  /**
+   * The route of exactly this prefix as the one Route (numbers, src/routing/route.ts): what
+   * reload compares and `config save` writes. A multipath route's paths in (interface, gateway) order.
+   */
+  route(addr: number, len: number): Route | undefined {
+    const v = this.routes.get(addr, len);
+    if (v === undefined) return undefined;
+    const nh = this.nexthops[v % NH_SHIFT]!;
+    const r: Route = { addr, len, blackhole: nh.kind === 'drop', origin: ORIGINS[Math.floor(v / NH_SHIFT)] };
+    if (r.origin === 'linux') {
+      const p = this.protocolOf?.(addr, len);
+      if (p !== undefined) r.protocol = p;
+    }
+    const g = nh.group;
+    if (g) {
+      r.paths = g.members.map((m, i) => {
+        const p: RoutePath = { port: this.portName(m.iface), weight: g.weights[i] };
+        if (m.kind === 'gateway') p.via = m.addr;
+        return p;
+      });
+      return r;
+    }
+    if (nh.kind === 'gateway') r.via = nh.addr;
+    if (nh.iface >= 0) r.port = this.portName(nh.iface);
+    return r;
   }
 
   private viewOf(addr: number, len: number, v: number): RouteView {

@@ -1,7 +1,8 @@
 /**
  * The semantic rules for routes, neighbours and next hops, one function per rule, used by the
  * config (src/config/validate.ts, which adds the path) and by the runtime API
- * (src/api/actions.ts: route add/load, neighbor add), so both refuse the same things with the
+ * (src/api/actions.ts: route add/load, neighbor add) and the RIB (src/routing/rib.ts, for
+ * reload and the route sync), so all refuse the same things with the
  * same words. Each returns the problem as a message without a path, or null.
  */
 import { formatIPv4, formatPrefix, maskOf, networkOf, prefixContains, unicastProblem } from '../net/ipv4';
@@ -81,4 +82,20 @@ export function connectedPrefixProblem(conn: readonly Connected[], p: { addr: nu
 /** `blackhole` together with `via` or `port`. */
 export function blackholeProblem(blackhole: boolean, hasVia: boolean, hasPort: boolean): string | null {
   return blackhole && (hasVia || hasPort) ? 'a blackhole route takes no via or port' : null;
+}
+
+/**
+ * A prefix that holds a route of `origin` (connected, local, neighbour) that a static or synced
+ * route may not replace: it goes with its address or neighbour. The RIB refuses it; route.load
+ * asks first, to name every line at once.
+ */
+export function originProblem(p: { addr: number; len: number }, origin: string | undefined): string | null {
+  if (origin === undefined || origin === 'static' || origin === 'linux') return null;
+  return `${formatPrefix(p)} is a ${origin} route (from an interface address or neighbour); remove that first`;
+}
+
+/** A gateway given without a port that no connected subnet holds (`connectedPort` < 0). */
+export function gatewaySubnetProblem(via: number, connectedPort: number): string | null {
+  if (connectedPort >= 0) return null;
+  return `gateway ${formatIPv4(via)} is not in any port's connected subnet; name the port (… via ${formatIPv4(via)} port <name>) or add an address on that link`;
 }
