@@ -222,3 +222,69 @@ describe('af_packet refragmenting to a 68-byte egress MTU', function () {
     assert.equal(t.drops.west.mtu_exceeded, 0);
   });
 });
+
+describe('af_xdp, af_packet and tap ports in one forwarder', function () {
+  this.timeout(120000);
+  const topo = new Topology();
+  let fwd: Running;
+  let west: Host;
+  let east: Host;
+  let tapNs: string;
+  const tapIf = `tq${topo.id}`.slice(0, 15);
+
+  before(async () => {
+    west = topo.addHost('west', 1);
+    east = topo.addHost('east', 2);
+    tapNs = topo.addNamespace('tap');
+    fwd = await startForwarder({
+      eal: { lcores: '0-1' },
+      ports: [topo.xdpPort(west, 0), topo.port(east, 1), { name: 'tap', device: `net_tap0,iface=${tapIf}`, address: '10.4.0.1/24' }],
+    });
+    sh('ip', ['link', 'set', tapIf, 'netns', tapNs]);
+    sh('ip', ['-n', tapNs, 'addr', 'add', '10.4.0.2/24', 'dev', tapIf]);
+    sh('ip', ['-n', tapNs, 'link', 'set', tapIf, 'up']);
+    sh('ip', ['-n', tapNs, 'route', 'add', 'default', 'via', '10.4.0.1']);
+  });
+
+  after(async () => {
+    try {
+      if (fwd) assert.equal((await fwd.stop()).code, 0, fwd.stderr());
+    } finally {
+      topo.destroy();
+    }
+  });
+
+  it('starts, each port on its own driver', async () => {
+    const ports = await fwd.call('show.ports');
+    assert.deepEqual(ports.map((p: any) => [p.ifname, p.driver]), [['west', 'net_af_xdp'], ['east', 'net_af_packet'], ['tap', 'net_tap']]);
+  });
+
+  it('forwards pings between every pair of ports', () => {
+    assert.equal(ping(west.ns, east.ip, 3), 3);
+    assert.equal(ping(east.ns, '10.4.0.2', 3), 3);
+    assert.equal(ping(tapNs, west.ip, 3), 3);
+  });
+
+  it('carries UDP (iperf3, 2 s) af_xdp → af_packet and tap → af_xdp', async () => {
+    for (const [from, to] of [[west, east], [{ ...west, ns: tapNs, ip: '10.4.0.2' }, west]] as const) {
+      const end = await iperf(to, from, ['-u', '-b', '20M', '-l', '1200']);
+      const s = end.sum;
+      assert.ok(s.packets > 1000, `sent ${s.packets}`);
+      assert.ok(s.packets - s.lost_packets > s.packets * 0.9, `${from.name} → ${to.name}: received ${s.packets - s.lost_packets} of ${s.packets}`);
+    }
+  });
+});
+
+describe('af_xdp with an MTU its UMEM chunks cannot hold', function () {
+  this.timeout(60000);
+  const topo = new Topology();
+  after(() => topo.destroy());
+
+  it('refuses at start naming the port, the page limit and the largest MTU that fits', async () => {
+    const west = topo.addHost('west', 1);
+    const east = topo.addHost('east', 2);
+    const err = await startForwarder({ eal: { lcores: '0-1' }, ports: [{ ...topo.xdpPort(west, 0), mtu: 4000 }, topo.port(east, 1)] })
+      .then((f) => { void f.stop(); return 'started'; }, (e: Error) => e.message);
+    assert.match(err, /port west: af_xdp cannot carry MTU 4000 here: the kernel takes UMEM chunks of at most a page \(4096 bytes\).*lower the af_xdp ports' mtu to \d+ or less/, err);
+  });
+});
