@@ -288,3 +288,49 @@ describe('af_xdp with an MTU its UMEM chunks cannot hold', function () {
     assert.match(err, /port west: af_xdp cannot carry MTU 4000 here: the kernel takes UMEM chunks of at most a page \(4096 bytes\).*lower the af_xdp ports' mtu to \d+ or less/, err);
   });
 });
+
+describe('one forwarder per interface', function () {
+  this.timeout(120000);
+  const topo = new Topology();
+  let first: Running;
+  let west: Host;
+  let east: Host;
+  const xdpProg = (ifname: string) => JSON.parse(sh('ip', ['-j', 'link', 'show', ifname]))[0].xdp?.prog;
+
+  before(async () => {
+    west = topo.addHost('west', 1);
+    east = topo.addHost('east', 2);
+    first = await startForwarder({ eal: { lcores: '0-1' }, ports: [topo.port(west, 0), topo.port(east, 1)] });
+    assert.equal(ping(west.ns, east.ip, 2), 2);
+  });
+
+  after(async () => {
+    try {
+      if (first) assert.equal((await first.stop()).code, 0, first.stderr());
+    } finally {
+      topo.destroy();
+    }
+  });
+
+  for (const [kind, dev] of [['af_packet', (h: Host) => `net_af_packet0,iface=${h.routerIf}`], ['af_xdp', (h: Host) => `net_af_xdp0,iface=${h.routerIf}`]] as const) {
+    it(`a second forwarder with an ${kind} port on an interface the first holds is refused, naming the first's pid and socket`, async () => {
+      const progBefore = xdpProg(east.routerIf);
+      assert.equal(progBefore?.name, 'dpfwd_xdp_pass');
+      const err = await startForwarder({ eal: { lcores: '0-1' }, ports: [{ name: 'other', device: dev(east), address: '10.9.0.1/24' }] })
+        .then(async (f) => { await f.stop(); return `started:\n${f.stderr()}`; }, (e: Error) => e.message);
+      assert.match(err, new RegExp(`ports\\[0\\]\\.device: interface ${east.routerIf} is in use by another dpfwd \\(pid ${first.proc.pid}, control socket ${first.socket.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, its port east\\)`), err);
+      assert.doesNotMatch(err, /EAL arguments/, 'refused before EAL init');
+      // the first forwarder's set-up is untouched and it still forwards
+      assert.equal(xdpProg(east.routerIf)?.id, progBefore.id);
+      assert.equal(ping(west.ns, east.ip, 3), 3);
+    });
+  }
+
+  it('the interface is free again once the first one stopped; its stop removes its own XDP program', async () => {
+    assert.equal((await first.stop()).code, 0, first.stderr());
+    assert.equal(xdpProg(east.routerIf), undefined);
+    first = await startForwarder({ eal: { lcores: '0-1' }, ports: [topo.port(west, 0), topo.port(east, 1)] });
+    assert.equal(xdpProg(east.routerIf)?.name, 'dpfwd_xdp_pass');
+    assert.equal(ping(west.ns, east.ip, 2), 2);
+  });
+});

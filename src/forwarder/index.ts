@@ -19,6 +19,7 @@ import { deviceName, devargs } from '../net/device';
 import { addressConflicts, ipsForPciAddress, readNetworkStatus, resolveDeviceRefs } from '../sriov/podenv';
 import { ControlPlane } from '../controlplane';
 import { Mirrors } from '../controlplane/mirrors';
+import { InterfaceClaims } from './owner';
 
 import { RouteSync } from '../routing/sync';
 import { parseConfig, readConfigText } from '../config';
@@ -207,6 +208,7 @@ export class Forwarder {
   /** called with the new config after a reload changed live settings (control, metrics and log limits) */
   readonly onSettings: ((c: Config) => void)[] = [];
   private readonly events: RateLimit;
+  private claims?: InterfaceClaims;
 
   constructor(readonly config: Config, private readonly log: Logger = rootLogger.child('forwarder').fn(), private readonly logger: Log = rootLogger) {
     this.dp = new Dataplane();
@@ -222,11 +224,26 @@ export class Forwarder {
     if (dropped) l.warn(`${dropped} bytes of DPDK log did not fit the ${65536}-byte buffer between two reads and were lost`);
   }
 
+  /** The ports' device strings as EAL gets them (pod references resolved, kernel-port defaults). */
+  private devices(): string[] {
+    return resolveDeviceRefs(this.config.ports.map((p) => p.device), process.env).map(withKernelPortDefaults);
+  }
+
+  /**
+   * Claims the Linux interfaces the ports open (owner.ts) before start(): refuses (EBUSY) when
+   * another running dpfwd holds one, naming its pid and control socket. Released by stop().
+   */
+  async claimInterfaces(socket: string): Promise<void> {
+    const devices = this.devices();
+    this.claims = await InterfaceClaims.take(this.config.ports.map((p, i) => ({ name: p.name, device: devices[i] })), socket);
+    if (this.claims.interfaces.length) this.log(`interfaces claimed for this forwarder: ${this.claims.interfaces.join(', ')}`);
+  }
+
   /** Starts everything; on failure nothing is left running and the error says why. */
   start(): void {
     const c = this.config;
     for (const w of c.warnings) this.log(`warning: ${w}`);
-    const devices = resolveDeviceRefs(c.ports.map((p) => p.device), process.env).map(withKernelPortDefaults);
+    const devices = this.devices();
     const dup = addressConflicts(c.ports.map((p, i) => ({ name: p.name, device: devices[i] })));
     if (dup.length) throw new DpfwdError('ECONFIG', dup.map((d) => d.text).join('\n'));
     this.addressesFromNetworkStatus(devices);
@@ -511,6 +528,8 @@ export class Forwarder {
     this.cp?.stop();
     this.mirrors?.close();
     this.dp.cleanup();
+    // only now that the ports are closed and their XDP step undone may another forwarder take them
+    this.claims?.release();
     try {
       this.takeDpdkLog();
     } catch { /* the addon is gone: nothing to take */ }
