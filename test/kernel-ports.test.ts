@@ -334,3 +334,22 @@ describe('one forwarder per interface', function () {
     assert.equal(ping(west.ns, east.ip, 2), 2);
   });
 });
+
+describe('--log-format json with af_xdp ports', function () {
+  this.timeout(60000);
+  const topo = new Topology();
+  after(() => topo.destroy());
+
+  it('every stderr line is a JSON object, libbpf\'s and libxdp\'s included', async () => {
+    const west = topo.addHost('west', 1);
+    const east = topo.addHost('east', 2);
+    const fwd = await startForwarder({ eal: { lcores: '0-1' }, ports: [topo.xdpPort(west, 0), topo.xdpPort(east, 1)] }, { runArgs: ['--log-format', 'json'] });
+    assert.equal(ping(west.ns, east.ip, 2), 2);
+    assert.equal((await fwd.stop()).code, 0, fwd.stderr());
+    const lines = fwd.stderr().split('\n').filter((l) => l.trim());
+    const raw = lines.filter((l) => { try { return typeof JSON.parse(l) !== 'object'; } catch { return true; } });
+    assert.deepEqual(raw, [], `${raw.length} of ${lines.length} lines are not JSON`);
+    const objs = lines.map((l) => JSON.parse(l));
+    assert.ok(objs.some((o) => /^(libbpf|libxdp)$/.test(o.component)), `no line from libbpf/libxdp:\n${lines.join('\n')}`);
+  });
+});

@@ -216,11 +216,17 @@ export class Forwarder {
     this.events = new RateLimit(logger.child('neighbor'));
   }
 
-  /** DPDK's log lines written since the last call, through the logger (component dpdk). */
+  /** DPDK's log lines written since the last call, through the logger (component dpdk; libbpf, libxdp). */
   takeDpdkLog(): void {
     const { lines, dropped } = this.dp.takeLog();
     const l = this.logger.child('dpdk');
-    for (const x of lines) l.log(dpdkLevel(x.level), x.text);
+    const libs: Record<string, Log> = {};
+    for (const x of lines) {
+      // libbpf's and libxdp's lines come the same way (native/dataplane/log.c), with their own prefix
+      const lib = /^(libbpf|libxdp): /.exec(x.text);
+      if (lib) (libs[lib[1]] ??= this.logger.child(lib[1])).log(dpdkLevel(x.level), x.text.slice(lib[0].length));
+      else l.log(dpdkLevel(x.level), x.text);
+    }
     if (dropped) l.warn(`${dropped} bytes of DPDK log did not fit the ${65536}-byte buffer between two reads and were lost`);
   }
 
