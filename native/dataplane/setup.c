@@ -163,8 +163,15 @@ port_setup(unsigned idx, const struct dp_port_conf *pc, uint16_t n_txq, char *er
 	if (strcmp(info.driver_name, "net_af_packet") == 0 && info.if_index != 0) {
 		char note[512];
 		rc = dp_kport_prepare(&ps->kport, info.if_index, note, sizeof(note));
-		RTE_LOG(NOTICE, USER1, "dpfwd: port %s (af_packet on %s%s\n", pc->name, note,
-			rc == 0 ? ")" : "); frames above the ring frame will count as rx_truncated");
+		/* a failed step degrades forwarding (TCP through a veth crawls): a warning, with the fix */
+		if (rc == 0)
+			RTE_LOG(NOTICE, USER1, "dpfwd: port %s (af_packet on %s)\n", pc->name, note);
+		else
+			RTE_LOG(WARNING, USER1,
+				"dpfwd: port %s (af_packet on %s); frames above the ring frame will count as rx_truncated and TCP "
+				"from the veth peer slows to a crawl: give dpfwd CAP_BPF and CAP_NET_ADMIN with bpf() allowed "
+				"(docs/deploy.md), or use net_af_xdp\n",
+				pc->name, note);
 	}
 	rc = rte_eth_dev_start(pid);
 	if (rc != 0)

@@ -103,6 +103,15 @@ export function peerCred(fd: number): { pid: number; uid: number; gid: number } 
   }
 }
 
+/**
+ * Checks before EAL init that need a system call Node lacks: whether bpf() reaches the kernel
+ * (0, else the errno a seccomp filter or LSM answered) and an interface's kernel driver.
+ */
+export const hostProbes = {
+  bpf: (): number => loadNative().bpfProbe(),
+  ifaceDriver: (name: string): string => loadNative().ifaceDriver(name),
+};
+
 export class Dataplane {
   private readonly n: NativeAddon;
   private view: BigUint64Array | null = null;

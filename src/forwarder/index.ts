@@ -8,7 +8,7 @@ import { Observer } from './capture';
 import * as fs from 'fs';
 import { Config, parsedOf } from '../config/types';
 import { buildEalArgs, mempoolSize } from '../config';
-import { Dataplane, MirrorTaps, StartConf } from '../dataplane';
+import { Dataplane, hostProbes, MirrorTaps, StartConf } from '../dataplane';
 import { DpfwdError } from '../errors';
 import { Rib } from '../routing/rib';
 import { findAddressConflict, isIPv4, parseInterfaceAddress } from '../net/ipv4';
@@ -20,6 +20,7 @@ import { addressConflicts, ipsForPciAddress, readNetworkStatus, resolveDeviceRef
 import { ControlPlane } from '../controlplane';
 import { Mirrors } from '../controlplane/mirrors';
 import { InterfaceClaims } from './owner';
+import { kernelPortProblems, readPrivileges } from './privileges';
 
 import { RouteSync } from '../routing/sync';
 import { parseConfig, readConfigText } from '../config';
@@ -255,6 +256,8 @@ export class Forwarder {
     this.addressesFromNetworkStatus(devices);
     const problems = preflightDevices(c.ports.map((p, i) => ({ name: p.name, device: devices[i] })));
     if (problems.length) throw new DpfwdError('ENODEV', `cannot use the configured devices:\n  ${problems.join('\n  ')}`);
+    const denied = kernelPortProblems(c.ports.map((p, i) => ({ name: p.name, device: devices[i] })), readPrivileges(), hostProbes, mempoolSize(c) * MBUF_BYTES);
+    if (denied.length) throw new DpfwdError('EPERM', `this process may not run the configured kernel-facing ports:\n  ${denied.join('\n  ')}`);
     const huge = preflightHugepages(c);
     if (huge) throw new DpfwdError('ENOMEM', huge);
 
