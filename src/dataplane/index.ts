@@ -215,7 +215,9 @@ export class Dataplane {
     for (const chunk of text.split('\x01')) {
       if (!chunk) continue;
       const level = Number(chunk[0]) || 8;
-      for (const l of chunk.slice(1).split('\n')) if (l.trim()) lines.push({ level, text: l.trimEnd() });
+      // one message of libbpf's (a verifier log) may span lines: each keeps the library's prefix
+      const lib = /^(libbpf|libxdp): /.exec(chunk.slice(1))?.[0] ?? '';
+      for (const l of chunk.slice(1).split('\n')) if (l.trim()) lines.push({ level, text: l.startsWith(lib) ? l.trimEnd() : `${lib}${l.trimEnd()}` });
     }
     return { lines, dropped };
   }

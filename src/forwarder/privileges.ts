@@ -70,9 +70,11 @@ export function kernelPortProblems(ports: { name: string; device: string }[], pr
       if (miss.length) problems.push(`${who}: its ${drv === 'net_af_xdp' ? 'AF_XDP' : 'AF_PACKET'} socket needs CAP_NET_RAW, which this process lacks (${FLAGS(['NET_RAW'])})`);
     }
     if (drv === 'net_af_xdp') {
-      const miss = lacking([['NET_ADMIN', 'SYS_ADMIN'], ['BPF', 'SYS_ADMIN']]);
-      if (miss.length) problems.push(`${who}: loading and attaching its XDP program needs ${miss.map((c) => `CAP_${c}`).join(' and ')}, which this process lacks (${FLAGS(miss)})`);
-      bpfBlocked(who, 'its XDP program');
+      // libxdp looks attached programs up by id (BPF_PROG_GET_FD_BY_ID: CAP_SYS_ADMIN only) and its
+      // dispatcher needs the verifier's privileged mode: CAP_BPF alone fails (measured in podman)
+      const miss = lacking([['NET_ADMIN'], ['SYS_ADMIN']]);
+      if (miss.length) problems.push(`${who}: libxdp, which loads and attaches its XDP program, needs ${miss.map((c) => `CAP_${c}`).join(' and ')}, which this process lacks (${FLAGS(miss)}; or use net_af_packet, which needs CAP_BPF instead of CAP_SYS_ADMIN)`);
+      else bpfBlocked(who, 'its XDP program');
       if (!has(priv, 'IPC_LOCK') && priv.memlock < umemBytes) {
         problems.push(`${who}: its UMEM pins ${Math.ceil(umemBytes / 1048576)} MiB, above the locked-memory limit (ulimit -l: ${Math.floor(priv.memlock / 1024)} KiB) of a process without CAP_IPC_LOCK ` +
           `(${FLAGS(['IPC_LOCK'])}, or --ulimit memlock=-1:-1 / LimitMEMLOCK=infinity)`);
@@ -80,7 +82,7 @@ export function kernelPortProblems(ports: { name: string; device: string }[], pr
     }
     if (drv === 'net_af_packet' && iface && probes.ifaceDriver(iface) === 'veth') {
       // without the XDP step the veth peer sends TSO super-frames that af_packet cuts: TCP crawls
-      const miss = lacking([['NET_ADMIN', 'SYS_ADMIN'], ['BPF', 'SYS_ADMIN']]);
+      const miss = lacking([['NET_ADMIN'], ['BPF', 'SYS_ADMIN']]);
       const why = 'the XDP step on its veth (without it the peer sends 64 KB TSO frames that af_packet cuts, and TCP through dpfwd crawls; docs/kernel-ports.md)';
       if (miss.length) problems.push(`${who}: ${why} needs ${miss.map((c) => `CAP_${c}`).join(' and ')}, which this process lacks (${FLAGS(miss)}; or use net_af_xdp)`);
       else bpfBlocked(who, why);
