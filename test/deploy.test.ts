@@ -83,7 +83,7 @@ describe('deploy/k8s', () => {
         const text = fs.readFileSync(path.join(K8S, file), 'utf8');
         assert.match(text, /#\s+net_tap\s+NET_ADMIN/);
         assert.match(text, /#\s+net_af_packet\s+NET_RAW/);
-        assert.match(text, /#\s+net_af_xdp\s+BPF, NET_ADMIN/);
+        assert.match(text, /#\s+net_af_xdp\s+NET_RAW, NET_ADMIN, SYS_ADMIN/);
       });
 
       it('mounts /dev/hugepages from a HugePages emptyDir and the annotations through the downward API', () => {
