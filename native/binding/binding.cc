@@ -571,6 +571,19 @@ Napi::Value PeerCred(const Napi::CallbackInfo &info) {
   return o;
 }
 
+/* 0 when bpf() reaches the kernel, else the errno seccomp or an LSM answered (dp_bpf_probe) */
+Napi::Value BpfProbe(const Napi::CallbackInfo &info) {
+  return Napi::Number::New(info.Env(), dp_bpf_probe());
+}
+
+/* the kernel driver of an interface ("" when unknown) */
+Napi::Value IfaceDriver(const Napi::CallbackInfo &info) {
+  if (info.Length() < 1 || !info[0].IsString()) return TypeErr(info.Env(), "ifaceDriver(name: string)");
+  char out[64];
+  dp_iface_driver(info[0].As<Napi::String>().Utf8Value().c_str(), out, sizeof(out));
+  return Napi::String::New(info.Env(), out);
+}
+
 // ---- punt / inject ----
 
 void OnPunt(uv_poll_t *, int status, int) {
@@ -931,6 +944,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("logForward", Napi::Function::New(env, LogForward));
   exports.Set("logTake", Napi::Function::New(env, LogTake));
   exports.Set("peerCred", Napi::Function::New(env, PeerCred));
+  exports.Set("bpfProbe", Napi::Function::New(env, BpfProbe));
+  exports.Set("ifaceDriver", Napi::Function::New(env, IfaceDriver));
   exports.Set("puntListen", Napi::Function::New(env, PuntListen));
   exports.Set("inject", Napi::Function::New(env, Inject));
   exports.Set("puntStatus", Napi::Function::New(env, PuntStatus));

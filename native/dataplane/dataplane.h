@@ -366,4 +366,13 @@ const char *dp_log_tail(void);
 void dp_log_forward(int on);
 size_t dp_log_take(char *buf, size_t len, uint64_t *dropped);
 
+/* ---- checks before EAL init (kernel_port.c; no DPDK) ---- */
+
+/* 0 when bpf() reaches the kernel (an unknown command, answered EINVAL before any privilege
+ * check), else the errno something in front of it answered: a seccomp filter or an LSM. */
+int dp_bpf_probe(void);
+
+/* The kernel driver of interface `ifname` (ethtool's, e.g. "veth") into `out`; "" when unknown. */
+void dp_iface_driver(const char *ifname, char *out, size_t n);
+
 #endif

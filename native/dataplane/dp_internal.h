@@ -153,6 +153,9 @@ struct dp_state {
 	/* nonzero while Linux mirrors run: link-local multicast (224.0.0.0/24) is punted, not dropped
 	 * as martian; read only by the exact path (dp_link_multicast_set) */
 	volatile int link_multicast;
+	/* RX mbufs of af_xdp ports when dp.pool's objects are too big for a UMEM chunk (a page):
+	 * see xdp_pool_create in setup.c; NULL when they share dp.pool */
+	struct rte_mempool *xdp_pool;
 };
 extern struct dp_state dp;
 

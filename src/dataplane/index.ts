@@ -104,6 +104,15 @@ export function peerCred(fd: number): { pid: number; uid: number; gid: number } 
   }
 }
 
+/**
+ * Checks before EAL init that need a system call Node lacks: whether bpf() reaches the kernel
+ * (0, else the errno a seccomp filter or LSM answered) and an interface's kernel driver.
+ */
+export const hostProbes = {
+  bpf: (): number => loadNative().bpfProbe(),
+  ifaceDriver: (name: string): string => loadNative().ifaceDriver(name),
+};
+
 export class Dataplane {
   private readonly n: NativeAddon;
   private view: BigUint64Array | null = null;
@@ -207,7 +216,9 @@ export class Dataplane {
     for (const chunk of text.split('\x01')) {
       if (!chunk) continue;
       const level = Number(chunk[0]) || 8;
-      for (const l of chunk.slice(1).split('\n')) if (l.trim()) lines.push({ level, text: l.trimEnd() });
+      // one message of libbpf's (a verifier log) may span lines: each keeps the library's prefix
+      const lib = /^(libbpf|libxdp): /.exec(chunk.slice(1))?.[0] ?? '';
+      for (const l of chunk.slice(1).split('\n')) if (l.trim()) lines.push({ level, text: l.startsWith(lib) ? l.trimEnd() : `${lib}${l.trimEnd()}` });
     }
     return { lines, dropped };
   }

@@ -110,6 +110,8 @@ export interface NativeAddon {
   logForward(on: boolean): void;
   logTake(): { text: string; dropped: number };
   peerCred(fd: number): { pid: number; uid: number; gid: number } | null;
+  bpfProbe(): number;
+  ifaceDriver(name: string): string;
   puntListen(cb: (frames: NativePunted[]) => void): void;
   inject(iface: number, frame: Buffer): void;
   puntStatus(): NativePuntStatus[];

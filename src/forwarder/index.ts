@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Config, parsedOf } from '../config/types';
 import { buildEalArgs, mempoolSize } from '../config';
-import { Dataplane, MirrorTaps, StartConf } from '../dataplane';
+import { Dataplane, hostProbes, MirrorTaps, StartConf } from '../dataplane';
 import { DpfwdError } from '../errors';
 import { Rib } from '../routing/rib';
 import { findAddressConflict, isIPv4, parseInterfaceAddress } from '../net/ipv4';
@@ -20,6 +20,8 @@ import { deviceName, devargs } from '../net/device';
 import { addressConflicts, ipsForPciAddress, readNetworkStatus, resolveDeviceRefs } from '../sriov/podenv';
 import { ControlPlane } from '../controlplane';
 import { Mirrors } from '../controlplane/mirrors';
+import { InterfaceClaims } from './owner';
+import { kernelPortProblems, readPrivileges } from './privileges';
 
 import { RouteSync } from '../routing/sync';
 import { parseConfig, readConfigText } from '../config';
@@ -208,6 +210,7 @@ export class Forwarder {
   /** called with the new config after a reload changed live settings (control, metrics and log limits) */
   readonly onSettings: ((c: Config) => void)[] = [];
   private readonly events: RateLimit;
+  private claims?: InterfaceClaims;
 
   constructor(readonly config: Config, private readonly log: Logger = rootLogger.child('forwarder').fn(), private readonly logger: Log = rootLogger) {
     this.dp = new Dataplane();
@@ -215,24 +218,47 @@ export class Forwarder {
     this.events = new RateLimit(logger.child('neighbor'));
   }
 
-  /** DPDK's log lines written since the last call, through the logger (component dpdk). */
+  /** DPDK's log lines written since the last call, through the logger (component dpdk; libbpf, libxdp). */
   takeDpdkLog(): void {
     const { lines, dropped } = this.dp.takeLog();
     const l = this.logger.child('dpdk');
-    for (const x of lines) l.log(dpdkLevel(x.level), x.text);
+    const libs: Record<string, Log> = {};
+    for (const x of lines) {
+      // libbpf's and libxdp's lines come the same way (native/dataplane/log.c), with their own prefix
+      const lib = /^(libbpf|libxdp): /.exec(x.text);
+      if (lib) (libs[lib[1]] ??= this.logger.child(lib[1])).log(dpdkLevel(x.level), x.text.slice(lib[0].length));
+      else l.log(dpdkLevel(x.level), x.text);
+    }
     if (dropped) l.warn(`${dropped} bytes of DPDK log did not fit the ${65536}-byte buffer between two reads and were lost`);
+  }
+
+  /** The ports' device strings as EAL gets them (pod references resolved, kernel-port defaults). */
+  private devices(): string[] {
+    return resolveDeviceRefs(this.config.ports.map((p) => p.device), process.env).map(withKernelPortDefaults);
+  }
+
+  /**
+   * Claims the Linux interfaces the ports open (owner.ts) before start(): refuses (EBUSY) when
+   * another running dpfwd holds one, naming its pid and control socket. Released by stop().
+   */
+  async claimInterfaces(socket: string): Promise<void> {
+    const devices = this.devices();
+    this.claims = await InterfaceClaims.take(this.config.ports.map((p, i) => ({ name: p.name, device: devices[i] })), socket);
+    if (this.claims.interfaces.length) this.log(`interfaces claimed for this forwarder: ${this.claims.interfaces.join(', ')}`);
   }
 
   /** Starts everything; on failure nothing is left running and the error says why. */
   start(): void {
     const c = this.config;
     for (const w of c.warnings) this.log(`warning: ${w}`);
-    const devices = resolveDeviceRefs(c.ports.map((p) => p.device), process.env).map(withKernelPortDefaults);
+    const devices = this.devices();
     const dup = addressConflicts(c.ports.map((p, i) => ({ name: p.name, device: devices[i] })));
     if (dup.length) throw new DpfwdError('ECONFIG', dup.map((d) => d.text).join('\n'));
     this.addressesFromNetworkStatus(devices);
     const problems = preflightDevices(c.ports.map((p, i) => ({ name: p.name, device: devices[i] })));
     if (problems.length) throw new DpfwdError('ENODEV', `cannot use the configured devices:\n  ${problems.join('\n  ')}`);
+    const denied = kernelPortProblems(c.ports.map((p, i) => ({ name: p.name, device: devices[i] })), readPrivileges(), hostProbes, mempoolSize(c) * MBUF_BYTES);
+    if (denied.length) throw new DpfwdError('EPERM', `this process may not run the configured kernel-facing ports:\n  ${denied.join('\n  ')}`);
     const huge = preflightHugepages(c);
     if (huge) throw new DpfwdError('ENOMEM', huge);
 
@@ -512,6 +538,8 @@ export class Forwarder {
     this.cp?.stop();
     this.mirrors?.close();
     this.dp.cleanup();
+    // only now that the ports are closed and their XDP step undone may another forwarder take them
+    this.claims?.release();
     try {
       this.takeDpdkLog();
     } catch { /* the addon is gone: nothing to take */ }
