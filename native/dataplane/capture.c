@@ -560,7 +560,7 @@ dp_trace_done(struct worker *w, int out)
 		r->out = out;
 		r->result = DP_TRACE_FORWARDED;
 	} else if (r->result == 0) {
-		/* sent from inside exact_path (a VLAN tag pushed or refragmented): the word's egress */
+		/* sent from inside exact_path (a VLAN tag pushed or fragmented): the word's egress */
 		r->result = DP_TRACE_FORWARDED;
 		unsigned o = (unsigned)(r->word >> 48);
 		r->out = o < DP_MAX_IFACES ? (int32_t)iface_port(o) : -1;

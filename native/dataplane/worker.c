@@ -1,6 +1,6 @@
 /*
  * The worker loop: RX bursts, the fast path (one test, inline LPM, next-hop word, rewrite),
- * the exact path for everything else (RFC 1812 checks with reasons, punts, VLAN tags, refragmenting),
+ * the exact path for everything else (RFC 1812 checks with reasons, punts, VLAN tags, fragmenting),
  * TX buffering and the inject ring.
  */
 #define _GNU_SOURCE
