@@ -253,6 +253,8 @@ fragment(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx, un
 	const uint8_t *payload = (const uint8_t *)ip + hlen;
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t len = i + 1 < n ? chunk : plen - i * chunk;
+		/* never NULL: a fragment (n >= 2, len <= plen - 8) is shorter than the frame m holds,
+		 * tag included, and the pool's mbufs are all alike */
 		uint8_t *d = (uint8_t *)rte_pktmbuf_append(f[i], (uint16_t)(l2 + hlen + len));
 		memcpy(d + l2, i == 0 ? (const uint8_t *)ip : later, hlen);
 		memcpy(d + l2 + hlen, payload + i * chunk, len);
