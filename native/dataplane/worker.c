@@ -243,6 +243,11 @@ fragment(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx, un
 		drop(pc, m, DP_DROP_frag_failed);
 		return;
 	}
+	if (l2 + hlen + chunk > rte_pktmbuf_tailroom(f[0])) { /* a tag pushed onto a frame that filled its mbuf */
+		rte_pktmbuf_free_bulk(f, n);
+		drop(pc, m, DP_DROP_frag_failed);
+		return;
+	}
 	uint16_t fo = rte_be_to_cpu_16(ip->fragment_offset);
 	uint32_t off0 = (uint32_t)(fo & RTE_IPV4_HDR_OFFSET_MASK) * 8; /* it may be a fragment itself */
 	uint16_t mf0 = fo & RTE_IPV4_HDR_MF_FLAG;
@@ -253,8 +258,6 @@ fragment(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx, un
 	const uint8_t *payload = (const uint8_t *)ip + hlen;
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t len = i + 1 < n ? chunk : plen - i * chunk;
-		/* never NULL: a fragment (n >= 2, len <= plen - 8) is shorter than the frame m holds,
-		 * tag included, and the pool's mbufs are all alike */
 		uint8_t *d = (uint8_t *)rte_pktmbuf_append(f[i], (uint16_t)(l2 + hlen + len));
 		memcpy(d + l2, i == 0 ? (const uint8_t *)ip : later, hlen);
 		memcpy(d + l2 + hlen, payload + i * chunk, len);
