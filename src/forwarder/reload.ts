@@ -151,7 +151,7 @@ export function restartProblems(run: Config, file: Config): string[] {
     });
   }
   key('workers', run.workers, file.workers);
-  for (const s of ['fib', 'metrics', 'control', 'punt', 'icmp', 'arp', 'mempool', 'log'] as const) {
+  for (const s of ['fib', 'idle', 'metrics', 'control', 'punt', 'icmp', 'arp', 'mempool', 'log'] as const) {
     for (const k of Object.keys(CONFIG_KEYS[s].keys)) {
       if (keyChange(s, k) === 'live') continue;
       key(`${s}.${k}`, (run[s] as unknown as Record<string, unknown>)[k], (file[s] as unknown as Record<string, unknown>)[k]);
