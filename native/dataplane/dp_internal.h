@@ -113,6 +113,8 @@ struct dp_state {
 	struct dp_fib *fib;
 	struct rte_lpm *lpm; /* dp_fib_lpm(fib): the tables workers look up in */
 	uint64_t src_et[DP_MAX_PORTS]; /* per port: dp_src_et_word of its MAC */
+	uint64_t mac_key[DP_MAX_PORTS]; /* per port: its MAC as dp_eth_dst_key reads a frame's destination */
+	dp_l2_key l2_key[DP_MAX_PORTS]; /* per port: the fast path's first test (dp_l2_fast_ok) */
 	/* VLAN sub-interface k (index DP_MAX_PORTS + k): one word read atomically, see iface_word */
 	uint64_t subifs[DP_MAX_SUBIFS];
 	/* (port, VID) -> interface index, DP_IFACE_NONE when no sub-interface has it */

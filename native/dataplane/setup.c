@@ -180,6 +180,10 @@ port_setup(unsigned idx, const struct dp_port_conf *pc, uint16_t n_txq, char *er
 	ps->mtu = pc->mtu;
 	rte_eth_macaddr_get(pid, &ps->mac);
 	dp.src_et[idx] = dp_src_et_word(&ps->mac);
+	uint8_t mac8[8] = {0};
+	memcpy(mac8, ps->mac.addr_bytes, 6);
+	dp.mac_key[idx] = dp_eth_dst_key(mac8);
+	dp.l2_key[idx] = dp_l2_key_make(ps->mac.addr_bytes);
 	snprintf(ps->name, sizeof(ps->name), "%s", pc->name);
 	ps->kernel = is_kernel_port(info.driver_name);
 	ps->rx_cut_len = pc->rx_cut_len;

@@ -296,7 +296,7 @@ export class ControlPlane {
   private onTooBig(port: number, frame: Buffer): void {
     if (frame.length < 34) return;
     const df = (frame.readUInt16BE(20) & 0x4000) !== 0;
-    if (!df) return; // dpfwd does not fragment; without DF the drop is silent (counted)
+    if (!df) return; // without DF the dataplane fragments; only a frag_failed case could come here: no ICMP error
     const r = this.d.rib.lookup(frame.readUInt32BE(30));
     // a multipath route: the smallest MTU of its paths (the packet's own member is the C side's choice)
     const ports = r?.paths ? r.paths.map((p) => p.port) : [r?.port];
