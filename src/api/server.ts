@@ -316,7 +316,7 @@ export async function startControlServer(ctx: Ctx, socketPath: string, opts: Con
     const peer = typeof fd === 'number' && fd >= 0 ? peerCred(fd) : null;
     const c: Client = {
       conn, chunks: [], size: 0, scanned: 0, lastActive: Date.now(), requestTimer: null, writes: 0, paused: false, closed: false, peer,
-      closers: [], conn2: { onClose: (f) => { if (c.closed) f(); else c.closers.push(f); } },
+      closers: [], conn2: { peer, onClose: (f) => { if (c.closed) f(); else c.closers.push(f); } },
     };
     if (clients.size >= lim.maxClients) {
       // make room: the client quiet longest goes (a flood of idle connections cannot lock anyone out)

@@ -24,7 +24,7 @@ import { RouteSync } from '../routing/sync';
 import { parseConfig, readConfigText } from '../config';
 import { Level, Logger as Log, RateLimit, rootLogger } from '../log';
 import {
-  applyDiff, diffCounts, reloadRefusal, restartRefusal, diffLines, diffState, renderRunning, restartProblems, runtimeOnlyRemoved, RunState, settingChanges, StateDiff, stateOfConfig, stateOfRunning,
+  applyDiff, applyLiveSettings, diffCounts, reloadRefusal, restartRefusal, diffLines, diffState, renderRunning, restartProblems, runtimeOnlyRemoved, RunState, settingChanges, StateDiff, stateOfConfig, stateOfRunning,
 } from './reload';
 
 export type Logger = (msg: string) => void;
@@ -413,15 +413,8 @@ export class Forwarder {
   /** Live settings of a reloaded config: in place, so every holder of the sections sees them. */
   private applySettings(next: Config): void {
     const c = this.config;
-    Object.assign(c.icmp, next.icmp);
-    this.cp.icmp.setLimits(next.icmp.rateLimit, next.icmp.burst);
-    Object.assign(c.arp, next.arp);
-    c.punt.maxWaitMs = next.punt.maxWaitMs;
-    const { listen: _l, ...metricsLimits } = next.metrics;
-    Object.assign(c.metrics, metricsLimits);
-    const { socket: _s, mode: _m, ...controlLimits } = next.control;
-    Object.assign(c.control, controlLimits);
-    Object.assign(c.log, next.log);
+    applyLiveSettings(c, next);
+    this.cp.icmp.setLimits(c.icmp.rateLimit, c.icmp.burst);
     for (const f of this.onSettings) f(c);
   }
 
