@@ -827,6 +827,8 @@ function validateLinux(c: Ctx, v: unknown, ports: PortConfig[]): LinuxConfig {
     taken.set(name, port);
   }
   const queueLen = c.int('linux.queueLen', o.queueLen, DEFAULTS.linux.queueLen, 1, 1000000, { unit: 'frames' });
+  const rateLimit = c.int('linux.rateLimit', o.rateLimit, DEFAULTS.linux.rateLimit, 1, 10000000, { unit: 'frames/s' });
+  const burst = c.int('linux.burst', o.burst, DEFAULTS.linux.burst, 1, 1000000, { unit: 'frames' });
   const mirrorOn = Object.keys(mirrors).length > 0;
   const so = c.map('linux.sync', o.sync, KEYS.sync) ?? {};
   const enabled = c.bool('linux.sync.enabled', so.enabled, mirrorOn);
@@ -848,7 +850,7 @@ function validateLinux(c: Ctx, v: unknown, ports: PortConfig[]): LinuxConfig {
   }
   const socketBuffer = c.int('linux.sync.socketBuffer', so.socketBuffer, LINUX_SYNC_KEYS.socketBuffer, 4096, 1 << 30, { unit: 'bytes' });
   const maxRoutes = c.int('linux.sync.maxRoutes', so.maxRoutes, LINUX_SYNC_KEYS.maxRoutes, 1, 16 * 1048576, { unit: 'routes' });
-  return { ...(netns !== undefined ? { netns } : {}), mirror, mirrors, queueLen, sync: { enabled, table, protocols, socketBuffer, maxRoutes } };
+  return { ...(netns !== undefined ? { netns } : {}), mirror, mirrors, queueLen, rateLimit, burst, sync: { enabled, table, protocols, socketBuffer, maxRoutes } };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -462,6 +462,7 @@ export class Forwarder {
       // what the link watch read this second (watchLinks); a read of its own before the first
       linkUp: (port) => this.linkUp.get(port) ?? this.dp.portInfo(port).linkUp,
       log: this.log,
+      warn: this.logger.child('forwarder').fn('warn'),
       exec: runCommand,
     }, this.config.linux);
     m.open();
