@@ -3,6 +3,7 @@
  * collects every problem as `path: problem` (path like `ports[1].address`). Never stops at the
  * first error; values that fail fall back to their default so later checks do not cascade.
  */
+import { SOCKET_PATH_MAX } from '../host/socket-path';
 import {
   findAddressConflict,
   formatIPv4,
@@ -685,7 +686,7 @@ function validateControl(c: Ctx, v: unknown): ControlConfig {
     const s = c.str('control.socket', o.socket, 'a UNIX socket path like /run/dpfwd/dpfwd.sock');
     if (s !== undefined) {
       if (s === '') c.err('control.socket', 'expected a UNIX socket path like /run/dpfwd/dpfwd.sock, got ""');
-      else if (Buffer.byteLength(s) > 107) c.err('control.socket', `path is ${Buffer.byteLength(s)} bytes; a UNIX socket path holds at most 107`);
+      else if (Buffer.byteLength(s) > SOCKET_PATH_MAX) c.err('control.socket', `path is ${Buffer.byteLength(s)} bytes; a UNIX socket path holds at most ${SOCKET_PATH_MAX}`);
       else socket = s;
     }
   }

@@ -1,0 +1,88 @@
+/**
+ * Hostile input at the edges (issue 22, point 9): paths a user gives the CLI and `dpfwd run` end
+ * in one clear message naming cause and fix, never an internal error with a stack trace or a
+ * file left behind; the socket directory gets an explicit mode whatever the umask.
+ */
+import { strict as assert } from 'assert';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { stringify } from 'yaml';
+import { prepareSocketPath } from '../src/api/server';
+import { DPFWD, dpfwdCli, Running, startForwarder, tmpDir } from './helpers/forwarder';
+
+const cli = (args: string[], env: NodeJS.ProcessEnv = process.env) => spawnSync(process.execPath, [DPFWD, ...args], { encoding: 'utf8', timeout: 30000, env });
+const noStack = (s: string) => assert.ok(!/internal error|\n\s+at .*:\d+/.test(s), `one message, no stack trace:\n${s}`);
+
+describe('hostile input: socket paths', function () {
+  this.timeout(60000);
+  let dir: string;
+  before(() => { dir = tmpDir('hostile'); });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('creates a missing socket directory 0755 even under umask 000', async () => {
+    const old = process.umask(0);
+    try {
+      await prepareSocketPath(path.join(dir, 'a', 'b', 'dpfwd.sock'));
+    } finally {
+      process.umask(old);
+    }
+    assert.equal((fs.statSync(path.join(dir, 'a')).mode & 0o777).toString(8), '755');
+    assert.equal((fs.statSync(path.join(dir, 'a', 'b')).mode & 0o777).toString(8), '755');
+  });
+
+  it('refuses a socket path over 107 bytes up front: dpfwd run leaves no cut socket file', () => {
+    const long = path.join(dir, `${'s'.repeat(120 - dir.length)}.sock`);
+    assert.ok(Buffer.byteLength(long) > 107);
+    const cfg = path.join(dir, 'dpfwd.yaml');
+    fs.writeFileSync(cfg, stringify({ eal: { lcores: '0-1' }, metrics: { listen: false }, ports: [{ name: 'west', device: 'net_null0,no-rx=1', address: '10.1.0.1/24' }] }));
+    const before = fs.readdirSync(dir).sort();
+    const r = cli(['run', '--config', cfg, '--socket', long]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /control socket path .* is \d+ bytes; a UNIX socket path holds at most 107: choose a shorter path/);
+    noStack(r.stderr);
+    assert.deepEqual(fs.readdirSync(dir).sort(), before, 'no socket file, cut or not');
+    const c = cli(['--socket', long, 'route', 'show']);
+    assert.equal(c.status, 1);
+    assert.match(c.stderr, /holds at most 107/);
+    noStack(c.stderr);
+  });
+
+  it('--socket "" and DPFWD_SOCKET="" name the problem and the fix', () => {
+    for (const r of [cli(['--socket', '', 'route', 'show']), cli(['--socket', '', 'capture', '-c', '1']), cli(['run', '--config', path.join(dir, 'dpfwd.yaml'), '--socket', '']), cli(['route', 'show'], { ...process.env, DPFWD_SOCKET: '' })]) {
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, /the control socket path is empty: give a path like \/run\/dpfwd\/dpfwd\.sock/);
+      noStack(r.stderr);
+    }
+  });
+});
+
+describe('hostile input: capture -w', function () {
+  this.timeout(120000);
+  let fwd: Running;
+  before(async () => {
+    fwd = await startForwarder({ eal: { lcores: '0-1' }, ports: [{ name: 'west', device: 'net_null0,no-rx=1', address: '10.1.0.1/24' }] });
+  });
+  after(async () => {
+    if (fwd) assert.equal((await fwd.stop()).code, 0, fwd.stderr());
+  });
+
+  it('a directory, /proc/version and /dev/full end in one message naming the cause and the fix; the capture ends', async () => {
+    const cases: [string, RegExp][] = [
+      [fwd.dir, /capture: cannot write .*: it is a directory: give a file name inside it/],
+      ['/proc/version', /capture: cannot write \/proc\/version: the file refuses writes/],
+      ['/dev/full', /capture: cannot write \/dev\/full: no space left on the device/],
+      [path.join(fwd.dir, 'none', 'x.pcapng'), /directory .*none does not exist/],
+    ];
+    for (const [file, want] of cases) {
+      const r = dpfwdCli(fwd, ['capture', '-w', file, '-c', '1', '--duration', '2']);
+      assert.equal(r.status, 1, `${file}: ${r.stderr}`);
+      assert.match(r.stderr, want);
+      assert.match(r.stderr, /-w - to pipe into tcpdump -r -/);
+      noStack(r.stderr);
+    }
+    // nothing left running: a new capture starts
+    const ok = dpfwdCli(fwd, ['capture', '-w', path.join(fwd.dir, 'ok.pcapng'), '--duration', '1']);
+    assert.equal(ok.status, 0, ok.stderr);
+  });
+});
