@@ -9,7 +9,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { stringify } from 'yaml';
 import { prepareSocketPath } from '../src/api/server';
-import { DPFWD, dpfwdCli, Running, startForwarder, tmpDir } from './helpers/forwarder';
+import { DPFWD, dpfwdCli, Running, startForwarder, tmpDir, waitFor } from './helpers/forwarder';
+import { Host, ping, spawnIn, Topology } from './helpers/netns';
 
 const cli = (args: string[], env: NodeJS.ProcessEnv = process.env) => spawnSync(process.execPath, [DPFWD, ...args], { encoding: 'utf8', timeout: 30000, env });
 const noStack = (s: string) => assert.ok(!/internal error|\n\s+at .*:\d+/.test(s), `one message, no stack trace:\n${s}`);
@@ -84,5 +85,38 @@ describe('hostile input: capture -w', function () {
     // nothing left running: a new capture starts
     const ok = dpfwdCli(fwd, ['capture', '-w', path.join(fwd.dir, 'ok.pcapng'), '--duration', '1']);
     assert.equal(ok.status, 0, ok.stderr);
+  });
+});
+
+describe('pings to the router larger than the MTU (af_packet port)', function () {
+  this.timeout(120000);
+  const topo = new Topology();
+  let fwd: Running;
+  let west: Host;
+  before(async () => {
+    west = topo.addHost('west', 1);
+    fwd = await startForwarder({ eal: { lcores: '0-1' }, ports: [topo.port(west, 0)] });
+  });
+  after(async () => {
+    if (fwd) assert.equal((await fwd.stop()).code, 0, fwd.stderr());
+    topo.destroy();
+  });
+
+  it('answers as Linux does: the echo reply leaves in fragments that fit the MTU, and the host reassembles it', async () => {
+    assert.equal(ping(west.ns, west.gw, 2), 2);
+    const cap = spawnIn(west.ns, 'tcpdump', ['-i', west.hostIf, '-nn', '-l', '-v', 'icmp and src', west.gw]);
+    let out = '';
+    cap.stdout!.on('data', (d) => { out += d; });
+    cap.stderr!.on('data', (d) => { out += d; });
+    await waitFor('tcpdump to listen', async () => out.includes('listening'), 10000);
+    // 3000 bytes of ICMP data: a 3028-byte datagram, twice the port's 1500
+    assert.equal(ping(west.ns, west.gw, 3, { size: 3000 }), 3, `replies to -s 3000:\n${fwd.stderr().slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 300));
+    cap.kill();
+    // each reply in three fragments: offsets 0, 1480, 2960 (8-byte units 0, 185, 370), MF on all but the last
+    assert.match(out, /flags \[\+\], proto ICMP \(1\), length 1500/);
+    assert.match(out, /offset 2960, flags \[none\], proto ICMP \(1\), length 68/);
+    const c = await fwd.call('show.controlplane');
+    assert.equal(c.counters.injectFailed, 0, JSON.stringify(c.counters));
   });
 });
