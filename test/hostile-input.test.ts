@@ -10,7 +10,7 @@ import * as path from 'path';
 import { stringify } from 'yaml';
 import { prepareSocketPath } from '../src/api/server';
 import { DPFWD, dpfwdCli, Running, startForwarder, tmpDir, waitFor } from './helpers/forwarder';
-import { Host, ping, spawnIn, Topology } from './helpers/netns';
+import { Host, ping, sh, spawnIn, Topology } from './helpers/netns';
 
 const cli = (args: string[], env: NodeJS.ProcessEnv = process.env) => spawnSync(process.execPath, [DPFWD, ...args], { encoding: 'utf8', timeout: 30000, env });
 const noStack = (s: string) => assert.ok(!/internal error|\n\s+at .*:\d+/.test(s), `one message, no stack trace:\n${s}`);
@@ -88,7 +88,7 @@ describe('hostile input: capture -w', function () {
   });
 });
 
-describe('pings to the router larger than the MTU (af_packet port)', function () {
+describe('an af_packet port: pings to the router larger than the MTU, ring drops', function () {
   this.timeout(120000);
   const topo = new Topology();
   let fwd: Running;
@@ -118,5 +118,25 @@ describe('pings to the router larger than the MTU (af_packet port)', function ()
     assert.match(out, /offset 2960, flags \[none\], proto ICMP \(1\), length 68/);
     const c = await fwd.call('show.controlplane');
     assert.equal(c.counters.injectFailed, 0, JSON.stringify(c.counters));
+  });
+
+  it('frames the af_packet ring lost while the worker could not read show as missed (PACKET_STATISTICS), not 0', async () => {
+    const missed = async () => (await fwd.call('show.ports')).find((p: { ifname: string }) => p.ifname === 'west').stats64.rx.missed as number;
+    const before = await missed();
+    const mac = (await fwd.call('show.ports')).find((p: { ifname: string }) => p.ifname === 'west').address as string;
+    // the whole forwarder stopped: its worker reads nothing, the kernel fills the ring (512 frames) and drops the rest
+    fwd.proc.kill('SIGSTOP');
+    try {
+      const code = `import socket
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW); s.bind(("${west.hostIf}", 0))
+f = bytes.fromhex("${mac.replace(/:/g, '')}" + "020000000999" + "0800" + "45000020000000004011" + "0000" + "0a010063" + "0a010001" + "00" * 12)
+for i in range(3000): s.send(f)
+`;
+      sh('python3', ['-c', code], { ns: west.ns });
+    } finally {
+      fwd.proc.kill('SIGCONT');
+    }
+    const lost = await waitFor('the drops counted', async () => { const n = (await missed()) - before; return n > 0 ? n : undefined; }, 10000);
+    assert.ok(lost >= 1000 && lost <= 3000, `missed grew by ${lost} of 3000 frames sent into a 512-frame ring`);
   });
 });
