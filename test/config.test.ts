@@ -46,7 +46,8 @@ describe('config: defaults', () => {
       eal: { lcores: '0-1', lcoreList: [0, 1], mainLcore: 0, workerLcores: [1], inMemory: true, args: [], logLevel: 'notice', telemetry: false },
       ports: [{ name: 'west', device: 'net_null0', deviceKind: 'vdev', rxQueues: 1, rxDescriptors: 1024, txDescriptors: 1024, mtu: 1500, addresses: [] }],
       interfaces: [],
-      workers: [{ lcore: 1, rx: [{ port: 'west', queue: 0 }] }],
+      workers: [{ lcore: 1, rx: [{ port: 'west', queue: 0 }], idleSleepUs: 250 }],
+      idle: { mode: 'sleep', maxSleepUs: 250 },
       workersAuto: true,
       fib: { maxRoutes: 1048576, tbl8Groups: 65536, maxNexthops: 65536, maxGroups: 1024 },
       routes: [],
@@ -214,9 +215,9 @@ ports:
   - {name: b, device: net_null1, rxQueues: 2}
 `, 't');
     assert.deepEqual(c.workers, [
-      { lcore: 1, rx: [{ port: 'a', queue: 0 }, { port: 'b', queue: 1 }] },
-      { lcore: 2, rx: [{ port: 'a', queue: 1 }] },
-      { lcore: 3, rx: [{ port: 'b', queue: 0 }] },
+      { lcore: 1, rx: [{ port: 'a', queue: 0 }, { port: 'b', queue: 1 }], idleSleepUs: 250 },
+      { lcore: 2, rx: [{ port: 'a', queue: 1 }], idleSleepUs: 250 },
+      { lcore: 3, rx: [{ port: 'b', queue: 0 }], idleSleepUs: 250 },
     ]);
     assert.deepEqual(c.warnings, []);
   });
@@ -224,8 +225,8 @@ ports:
   it('auto drops idle worker lcores with a warning', () => {
     const c = parseConfig(`eal: {lcores: "0-4"}\n${PORTS}`, 't');
     assert.deepEqual(c.workers, [
-      { lcore: 1, rx: [{ port: 'west', queue: 0 }] },
-      { lcore: 2, rx: [{ port: 'east', queue: 0 }] },
+      { lcore: 1, rx: [{ port: 'west', queue: 0 }], idleSleepUs: 250 },
+      { lcore: 2, rx: [{ port: 'east', queue: 0 }], idleSleepUs: 250 },
     ]);
     assert.deepEqual(c.warnings, ['workers: 4 worker lcores but only 2 rx queues; lcores 3, 4 will not poll (raise ports[].rxQueues or shorten eal.lcores)']);
   });
@@ -238,8 +239,8 @@ ${PORTS}workers:
 `, 't');
     assert.equal(c.workersAuto, false);
     assert.deepEqual(c.workers, [
-      { lcore: 4, rx: [{ port: 'west', queue: 0 }] },
-      { lcore: 2, rx: [{ port: 'east', queue: 0 }] },
+      { lcore: 4, rx: [{ port: 'west', queue: 0 }], idleSleepUs: 250 },
+      { lcore: 2, rx: [{ port: 'east', queue: 0 }], idleSleepUs: 250 },
     ]);
   });
 });
@@ -259,8 +260,8 @@ describe('config: warnings', () => {
 const ERRORS: [string, string, string[]][] = [
   ['empty file', '', ['the configuration is empty; at least eal and ports are needed (see examples/demo.yaml)']],
   ['top level not a mapping', '- a\n- b', ['expected a mapping of sections (eal, ports, …) at the top level, got a list']],
-  ['unknown top-level key with suggestion', `${PORTS}neighbours: []`, ['neighbours: unknown key; did you mean neighbors? (valid keys: eal, ports, interfaces, workers, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool, capture, linux, log)']],
-  ['unknown top-level key without suggestion', `${PORTS}zebra: 1`, ['zebra: unknown key (valid keys: eal, ports, interfaces, workers, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool, capture, linux, log)']],
+  ['unknown top-level key with suggestion', `${PORTS}neighbours: []`, ['neighbours: unknown key; did you mean neighbors? (valid keys: eal, ports, interfaces, workers, idle, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool, capture, linux, log)']],
+  ['unknown top-level key without suggestion', `${PORTS}zebra: 1`, ['zebra: unknown key (valid keys: eal, ports, interfaces, workers, idle, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool, capture, linux, log)']],
   ['unknown eal key', `${PORTS}eal: {lcore: "0-1"}`, ['eal.lcore: unknown key; did you mean lcores? (valid keys: lcores, inMemory, filePrefix, args, logLevel, hugepagesMiB, telemetry)']],
   ['unknown port key', `ports: [{name: a, device: net_null0, addresses: 10.1.0.1/24}]`, ['ports[0].addresses: unknown key; did you mean address? (valid keys: name, device, rxQueues, rxDescriptors, txDescriptors, mtu, mac, address)']],
   ['section not a mapping', `${PORTS}eal: "0-1"`, ['eal: expected a mapping, got "0-1"']],
@@ -345,7 +346,7 @@ const ERRORS: [string, string, string[]][] = [
     'workers[0].rx[3].queue: port east has 1 rx queue (0-0); queue 1 does not exist',
     'workers: port east queue 0 is polled by no worker; every rx queue needs exactly one',
   ]],
-  ['worker unknown key', `${PORTS}workers: [{lcore: 1, rx: [{port: west, queue: 0}, {port: east, queue: 0}], cpu: 3}]`, ['workers[0].cpu: unknown key (valid keys: lcore, rx)']],
+  ['worker unknown key', `${PORTS}workers: [{lcore: 1, rx: [{port: west, queue: 0}, {port: east, queue: 0}], cpu: 3}]`, ['workers[0].cpu: unknown key (valid keys: lcore, rx, idle)']],
   // fib
   ['fib out of range', `${PORTS}fib: {maxRoutes: 8, tbl8Groups: 0, maxNexthops: 2000000}`, [
     'fib.maxRoutes: expected an integer from 16 to 16777216, got 8',
@@ -567,7 +568,7 @@ ports:
 
 describe('config: live and restart keys', () => {
   it('every top-level key is classified', () => {
-    assert.deepEqual(Object.keys(KEY_CHANGE).sort(), ['arp', 'capture', 'control', 'eal', 'fib', 'icmp', 'interfaces', 'linux', 'log', 'mempool', 'metrics', 'neighbors', 'ports', 'punt', 'routes', 'workers']);
+    assert.deepEqual(Object.keys(KEY_CHANGE).sort(), ['arp', 'capture', 'control', 'eal', 'fib', 'icmp', 'idle', 'interfaces', 'linux', 'log', 'mempool', 'metrics', 'neighbors', 'ports', 'punt', 'routes', 'workers']);
     // per key since reload: the limits of metrics, control, punt's wait and ARP's timers change live too
     assert.deepEqual([...LIVE_KEYS].sort(), [
       'arp.lockMs', 'arp.maxIncomplete', 'arp.newPerSecond', 'arp.probes', 'arp.queueLen', 'arp.reachableMs', 'arp.retransmitMs', 'arp.staleMs',
@@ -575,7 +576,7 @@ describe('config: live and restart keys', () => {
       'icmp', 'interfaces', 'linux.burst', 'linux.rateLimit', 'log',
       'metrics.headersTimeoutMs', 'metrics.idleTimeoutMs', 'metrics.keepAliveTimeoutMs', 'metrics.maxConnections', 'metrics.requestTimeoutMs',
       'neighbors', 'ports[].address', 'punt.maxWaitMs', 'routes']);
-    assert.deepEqual([...RESTART_KEYS], ['eal', 'ports', 'workers', 'fib', 'metrics', 'control', 'punt', 'arp', 'mempool', 'capture', 'linux']);
+    assert.deepEqual([...RESTART_KEYS], ['eal', 'ports', 'workers', 'idle', 'fib', 'metrics', 'control', 'punt', 'arp', 'mempool', 'capture', 'linux']);
     assert.equal(keyChange('arp', 'maxEntries'), 'restart');
     assert.equal(keyChange('ports', 'address'), 'live');
     assert.equal(keyChange('ports', 'device'), 'restart');

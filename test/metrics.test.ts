@@ -167,7 +167,7 @@ function fakeSource() {
       { index: 0, name: 'west', device: 'net_null0,no-rx=1', driver: 'net_null' },
       { index: 1, name: 'east', device: '0000:01:00.0', driver: 'net_ice' },
     ],
-    config: { workers: [{ lcore: 1, rx: [] }, { lcore: 2, rx: [] }], punt: { rate: 10000, burst: 256, maxWaitMs: 1000 } },
+    config: { workers: [{ lcore: 1, rx: [], idleSleepUs: 0 }, { lcore: 2, rx: [], idleSleepUs: 0 }], punt: { rate: 10000, burst: 256, maxWaitMs: 1000 } },
   };
   return { src, names, calls, setAlive: (n: number) => { alive = n; }, setPunt: (p: typeof punt) => { punt = p; } };
 }

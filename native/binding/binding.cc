@@ -151,6 +151,7 @@ Napi::Value Start(const Napi::CallbackInfo &info) {
     Napi::Object w = workers.Get(i).As<Napi::Object>();
     dp_worker_conf &wc = c.workers[i];
     wc.lcore = U32(w, "lcore", 0);
+    wc.idle_sleep_us = U32(w, "idleSleepUs", 0);
     Napi::Value rv = w.Get("rx");
     if (!rv.IsArray()) return TypeErr(env, "start: workers[i].rx must be an array");
     Napi::Array rx = rv.As<Napi::Array>();
@@ -464,6 +465,7 @@ Napi::Value Constants(const Napi::CallbackInfo &info) {
   o.Set("burst", DP_BURST);
   o.Set("maxPorts", DP_MAX_PORTS);
   o.Set("maxSubifs", DP_MAX_SUBIFS);
+  o.Set("idleMaxSleepUs", DP_IDLE_MAX_US);
   o.Set("maxWorkers", DP_MAX_WORKERS);
   Napi::Object nh = Napi::Object::New(env);
   nh.Set("unresolved", DP_NH_UNRESOLVED);

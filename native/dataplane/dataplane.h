@@ -20,6 +20,7 @@
 #define DP_MAX_WORKERS 16
 #define DP_MAX_RXQ_PER_WORKER 32
 #define DP_BURST 32
+#define DP_IDLE_MAX_US 10000 /* the longest idle sleep a worker takes (workers[].idle) */
 #define DP_ERRLEN 512
 
 /*
@@ -69,6 +70,9 @@ struct dp_port_conf {
 
 struct dp_worker_conf {
 	unsigned lcore;
+	/* idle back-off: the longest sleep of a worker that finds its queues empty, in microseconds
+	 * (it escalates to it, see dp_worker_main); 0 polls without pause */
+	uint32_t idle_sleep_us;
 	uint16_t n_rx;
 	struct { uint16_t port; uint16_t queue; } rx[DP_MAX_RXQ_PER_WORKER];
 };

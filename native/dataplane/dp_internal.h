@@ -100,6 +100,7 @@ struct worker {
 	int punt_signal;               /* enqueued a punt in this loop iteration: see punt_wake() */
 	int alive;
 	uint32_t dirty;                /* bitmap of ports with buffered TX */
+	uint32_t idle_max_ns;          /* the longest idle sleep (0: poll without pause) */
 	struct txbuf tx[DP_MAX_PORTS];
 	struct dp_trace_rec *tr;       /* the packet being traced (exact path), NULL otherwise: capture.c */
 	struct dp_trace *tr_of;        /* the trace tr belongs to (dp.trace may be cleared meanwhile) */
@@ -175,14 +176,20 @@ struct dp_group_ctl {
 	uint8_t owner[DP_GROUP_BUCKETS];
 };
 
+/* The member word of group word `word` for flow hash `hash`: the bucket it picks. */
+static inline uint64_t
+group_pick(const struct dp_group *groups, const uint64_t *nexthops, uint64_t word, uint32_t hash)
+{
+	uint32_t nh = __atomic_load_n(&groups[(uint32_t)word].bucket[dp_ecmp_bucket(hash)], __ATOMIC_RELAXED);
+	return __atomic_load_n(&nexthops[nh], __ATOMIC_RELAXED);
+}
+
 /* The member word a packet of group word `word` takes: the bucket its flow hash picks. The
  * caller checked the IPv4 header (total length within the frame). */
 static inline uint64_t
 group_word(const uint64_t *nexthops, uint64_t word, const struct rte_ipv4_hdr *ip)
 {
-	const struct dp_group *g = &dp.groups[(uint32_t)word];
-	uint32_t nh = __atomic_load_n(&g->bucket[dp_ecmp_bucket(dp_flow_hash(ip))], __ATOMIC_RELAXED);
-	return __atomic_load_n(&nexthops[nh], __ATOMIC_RELAXED);
+	return group_pick(dp.groups, nexthops, word, dp_flow_hash(ip));
 }
 
 /* ---- interfaces: port i's untagged interface is index i, VLAN sub-interfaces follow ---- */

@@ -47,7 +47,9 @@
 	X(loops,          "main loop iterations")                                      \
 	X(injected,       "control-plane packets this worker sent for the main thread")                \
 	X(captured,       "copies of packets this worker put in its capture ring (dpfwd capture)")   \
-	X(capture_dropped, "copies a capture lost: the worker's capture ring was full or the capture pool empty (the packets themselves went on)")
+	X(capture_dropped, "copies a capture lost: the worker's capture ring was full or the capture pool empty (the packets themselves went on)") \
+	X(sleep_cycles,   "TSC cycles asleep with no packets to forward (workers[].idle: sleep; part of idle_cycles)") \
+	X(sleeps,         "sleeps of an idle worker (workers[].idle: sleep)")
 
 /* Per-port counters that are not drops (after the drop reasons in a port's block). */
 #define DP_PORT_COUNTERS(X)                                                                   \

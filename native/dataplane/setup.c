@@ -345,6 +345,8 @@ dp_start(const struct dp_conf *c, char *err, size_t errlen)
 		w->lcore = c->workers[i].lcore;
 		w->ctr = dp.counters + (size_t)WORKER_STRIDE * i;
 		w->n_rx = c->workers[i].n_rx;
+		w->idle_max_ns = (c->workers[i].idle_sleep_us < DP_IDLE_MAX_US ? c->workers[i].idle_sleep_us
+									 : DP_IDLE_MAX_US) * 1000u;
 		for (unsigned q = 0; q < w->n_rx; q++) {
 			w->rx[q].port_idx = c->workers[i].rx[q].port;
 			w->rx[q].queue = c->workers[i].rx[q].queue;

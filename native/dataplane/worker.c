@@ -6,6 +6,9 @@
 #define _GNU_SOURCE
 #include "dp_internal.h"
 
+#include <sys/prctl.h>
+#include <time.h>
+
 /* ---- the worker loop ---- */
 
 static inline void
@@ -416,6 +419,7 @@ exact_path(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx)
 struct fast_ctx {
 	const struct rte_lpm *lpm;
 	const uint64_t *nexthops;
+	const struct dp_group *groups;
 	uint32_t mtu_floor;
 };
 
@@ -437,16 +441,18 @@ lpm_tbl8(const struct rte_lpm *lpm, uint32_t dst, uint32_t e24)
 }
 
 /*
- * ECMP on the fast path: the word of the member the packet's flow hash picks, then the same
- * rewrite as forward_to (a member that is an action or a sub-interface takes exact_path, which
- * picks the same member). Out of line, so single next hops pay nothing for it.
+ * ECMP on the fast path, inline: the member the packet's flow hash picks (dp_flow_hash_ihl5:
+ * the fast path's headers have no options; exact_path's dp_flow_hash gives the same value, so
+ * both pick the same member), then the same rewrite as forward_to. A member that is an action
+ * or a sub-interface takes exact_path. Its own tail, so forward_to's path for a single next hop
+ * is the same code as without groups.
  */
-static __rte_noinline int
+static __rte_always_inline int
 forward_group(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx,
 	      const struct fast_ctx *c, struct rte_ether_hdr *eth, uint64_t word)
 {
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-	word = group_word(c->nexthops, word, ip);
+	word = group_pick(c->groups, c->nexthops, word, dp_flow_hash_ihl5(ip));
 	unsigned out = (unsigned)(word >> 48);
 	if (unlikely(out >= DP_MAX_PORTS))
 		return exact_path(w, pc, m, in_idx);
@@ -458,8 +464,9 @@ forward_group(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_id
 /*
  * The end of the fast path for a checked packet (Ethernet header `eth`) and its LPM entry `e`,
  * a route found (the caller tested RTE_LPM_LOOKUP_SUCCESS): the next-hop word, TTL and checksum,
- * two 8-byte stores for the Ethernet header. A group word (ECMP) goes to forward_group, an
- * action (local, glean, unresolved, drop) to exact_path. Returns the egress port or their verdict.
+ * two 8-byte stores for the Ethernet header. A group word (ECMP) goes to forward_group, behind
+ * the action test (a single next hop pays nothing for it), an action (local, glean, unresolved,
+ * drop) to exact_path. Returns the egress port or their verdict.
  */
 static __rte_always_inline int
 forward_to(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx,
@@ -603,7 +610,7 @@ process_burst(struct worker *w, unsigned in_idx, unsigned queue, struct rte_mbuf
 	uint8_t outs[DP_BURST];
 	/* Locals, not globals: the stores into packets may alias anything, and the compiler would
 	 * otherwise reload these on every packet. */
-	const struct fast_ctx c = { dp.lpm, dp.nexthops, dp.mtu_floor };
+	const struct fast_ctx c = { dp.lpm, dp.nexthops, dp.groups, dp.mtu_floor };
 	/* one test per burst for the staged loop and a trace (capture.c): a trace costs nothing more while off */
 	uint32_t mode = dp.loop_mode;
 	unsigned nf = likely(mode == 0) ? burst_one_pass(w, pc, in_idx, pkts, nb, &c, fw, outs)
@@ -641,6 +648,31 @@ drain_inject(struct worker *w)
 		ctr_add(w->ctr, DP_WCTR_injected, n);
 }
 
+/*
+ * Idle back-off (workers[].idle: sleep). After DP_IDLE_POLLS loops in a row found every queue
+ * empty, the worker sleeps between polls: DP_IDLE_FIRST_NS first, doubling per empty loop up to
+ * w->idle_max_ns; a loop that receives anything starts over at full rate. No CPU here has
+ * MONITORX/UMWAIT (rte_power_monitor) and the virtual PMDs have no RX interrupts, so it is a
+ * timed sleep (timer slack 1 us, set at start). Asleep the worker is offline for RCU QSBR: route
+ * updates wait for no sleeper. Before it sleeps the loop has flushed TX, woken the punt consumer
+ * and drained inject, so a sleep delays inject and the stop flag by at most one sleep.
+ */
+#define DP_IDLE_POLLS 256
+#define DP_IDLE_FIRST_NS 8000u
+
+static __rte_noinline uint32_t
+idle_sleep(struct worker *w, uint32_t ns)
+{
+	uint64_t t0 = rte_rdtsc();
+	rte_rcu_qsbr_thread_offline(dp.qsv, w->id);
+	struct timespec ts = { 0, (long)ns };
+	nanosleep(&ts, NULL);
+	rte_rcu_qsbr_thread_online(dp.qsv, w->id);
+	ctr_add(w->ctr, DP_WCTR_sleep_cycles, rte_rdtsc() - t0);
+	ctr_add(w->ctr, DP_WCTR_sleeps, 1);
+	return ns * 2 < w->idle_max_ns ? ns * 2 : w->idle_max_ns;
+}
+
 int
 dp_worker_main(void *arg)
 {
@@ -652,8 +684,12 @@ dp_worker_main(void *arg)
 		return -EINVAL;
 	}
 	rte_rcu_qsbr_thread_online(dp.qsv, w->id);
+	if (w->idle_max_ns)
+		prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0); /* this thread's sleeps end within 1 us of asked */
 	w->punt_last = rte_rdtsc();
 	uint64_t prev = rte_rdtsc();
+	unsigned empty = 0;          /* loops in a row that received nothing */
+	uint32_t nap = DP_IDLE_FIRST_NS;
 
 	while (!atomic_load_explicit(&dp.stop, memory_order_relaxed)) {
 		unsigned got = 0;
@@ -673,7 +709,14 @@ dp_worker_main(void *arg)
 		if (unlikely(w->punt_signal))
 			punt_wake(w);
 		rte_rcu_qsbr_quiescent(dp.qsv, w->id);
-		uint64_t now = rte_rdtsc();
+		if (likely(got)) {
+			empty = 0;
+			nap = DP_IDLE_FIRST_NS;
+		} else if (w->idle_max_ns && ++empty >= DP_IDLE_POLLS) {
+			empty = DP_IDLE_POLLS;
+			nap = idle_sleep(w, nap < w->idle_max_ns ? nap : w->idle_max_ns);
+		}
+		uint64_t now = rte_rdtsc(); /* a sleep counts in idle_cycles too */
 		ctr_add(w->ctr, got ? DP_WCTR_busy_cycles : DP_WCTR_idle_cycles, now - prev);
 		ctr_add(w->ctr, DP_WCTR_loops, 1);
 		prev = now;

@@ -175,6 +175,9 @@ export function showWorkers(ctx: Ctx) {
       punt_waiting: punt[w.index].waiting, punt_wait_ms: punt[w.index].waitMs,
       control_plane: punt[w.index].ok ? 'ok' : 'stuck',
       lookup,
+      // idle back-off (idle.mode, workers[].idle): time asleep, a part of the idle time
+      idle: ctx.fwd.config.workers[w.index].idleSleepUs ? 'sleep' : 'poll',
+      sleep_percent: total ? +((100 * c.sleep_cycles) / total).toFixed(2) : 0,
     };
   });
 }

@@ -6,7 +6,7 @@
  * are needed; they are known to be valid.
  */
 
-import type { LogLevel } from './keys';
+import type { IdleMode, LogLevel } from './keys';
 export type { LogLevel };
 
 export interface EalConfig {
@@ -101,6 +101,15 @@ export interface RxQueueRef {
 export interface WorkerConfig {
   lcore: number;
   rx: RxQueueRef[];
+  /** the longest sleep of this worker while its queues are empty, µs; 0: it polls without pause
+   * (workers[].idle, else idle.mode; idle.maxSleepUs) */
+  idleSleepUs: number;
+}
+
+export interface IdleConfig {
+  /** what workers without their own workers[].idle do */
+  mode: IdleMode;
+  maxSleepUs: number;
 }
 
 export interface FibConfig {
@@ -270,6 +279,7 @@ export interface Config {
   interfaces: InterfaceConfig[];
   /** concrete worker table (auto resolved); only lcores that poll at least one queue */
   workers: WorkerConfig[];
+  idle: IdleConfig;
   /** true when `workers: auto` was used */
   workersAuto: boolean;
   fib: FibConfig;

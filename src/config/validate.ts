@@ -16,13 +16,13 @@ import {
 import { parseMac } from '../net/mac';
 import { IFACE_NAME_RE, parsePrefixWord, PORT_NAME_RE, RouteEntry, RouteError, routeFromFields, RoutePath } from '../routing/routes';
 import { DEVICE_HELP, DeviceKind, parseDevice } from '../net/device';
-import { DEFAULTS, LINUX_SYNC_KEYS, LOG_LEVELS, VALID_KEYS } from './keys';
+import { DEFAULTS, IDLE_MODES, IdleMode, LINUX_SYNC_KEYS, LOG_LEVELS, VALID_KEYS } from './keys';
 import { protocolNumber, RT_PROTOCOLS, RT_TABLES } from '../routing/sync';
 import { LEVELS, LOG_FORMATS } from '../log';
 import { child, Ctx, got, Path, SourceOf } from './kit';
 export type { Path, SourceOf } from './kit';
 import { mempoolSize } from './mempool';
-import { GROUP_MAX_WEIGHT, MAX_GROUPS } from '../dataplane/actions';
+import { GROUP_MAX_WEIGHT, IDLE_MAX_SLEEP_US, MAX_GROUPS } from '../dataplane/actions';
 import { AddrLen, withParsed } from './types';
 import { blackholeProblem, connectedPrefixProblem, hostAddressProblem, routePrefixProblem } from '../routing/rules';
 import type {
@@ -31,6 +31,7 @@ import type {
   ControlConfig,
   EalConfig,
   FibConfig,
+  IdleConfig,
   InterfaceConfig,
   IcmpConfig,
   CaptureConfig,
@@ -348,12 +349,31 @@ function lcoreNames(l: number[]): string {
   return l.join(', ');
 }
 
-function validateWorkers(c: Ctx, v: unknown, eal: EalConfig, ports: PortConfig[], knownNames: Set<string>): { workers: WorkerConfig[]; auto: boolean } {
+/** `poll` or `sleep` at `path` (undefined: `def`). */
+function idleMode(c: Ctx, path: string, v: unknown, def: IdleMode): IdleMode {
+  if (v === undefined) return def;
+  if (typeof v === 'string' && (IDLE_MODES as readonly string[]).includes(v)) return v as IdleMode;
+  c.err(path, `expected one of ${IDLE_MODES.join(', ')}, got ${got(v)}`);
+  return def;
+}
+
+function validateIdle(c: Ctx, v: unknown): IdleConfig {
+  const o = c.map('idle', v, KEYS.idle) ?? {};
+  return {
+    mode: idleMode(c, 'idle.mode', o.mode, DEFAULTS.idle.mode),
+    maxSleepUs: c.int('idle.maxSleepUs', o.maxSleepUs, DEFAULTS.idle.maxSleepUs, 10, IDLE_MAX_SLEEP_US, { unit: 'µs' }),
+  };
+}
+
+/** A worker's longest idle sleep (WorkerConfig.idleSleepUs) for its mode. */
+const sleepUs = (mode: IdleMode, idle: IdleConfig) => (mode === 'sleep' ? idle.maxSleepUs : 0);
+
+function validateWorkers(c: Ctx, v: unknown, eal: EalConfig, ports: PortConfig[], knownNames: Set<string>, idle: IdleConfig): { workers: WorkerConfig[]; auto: boolean } {
   const pairs: { port: string; queue: number }[] = [];
   for (const p of ports) for (let q = 0; q < p.rxQueues; q++) pairs.push({ port: p.name, queue: q });
   if (v === undefined || v === null || v === 'auto') {
     const wl = eal.workerLcores;
-    const workers: WorkerConfig[] = wl.map((lcore) => ({ lcore, rx: [] }));
+    const workers: WorkerConfig[] = wl.map((lcore) => ({ lcore, rx: [], idleSleepUs: sleepUs(idle.mode, idle) }));
     pairs.forEach((pq, k) => workers[k % wl.length].rx.push(pq));
     const busy = workers.filter((w) => w.rx.length > 0);
     if (busy.length < workers.length && pairs.length > 0) {
@@ -391,7 +411,7 @@ function validateWorkers(c: Ctx, v: unknown, eal: EalConfig, ports: PortConfig[]
       lcore = o.lcore;
       lcoreAt.set(lcore, i);
     }
-    const w: WorkerConfig = { lcore, rx: [] };
+    const w: WorkerConfig = { lcore, rx: [], idleSleepUs: sleepUs(idleMode(c, child(wp, 'idle'), o.idle, idle.mode), idle) };
     const rp = child(wp, 'rx');
     const rxs = c.list(rp, o.rx, '{port, queue} mappings');
     if (o.rx === undefined || o.rx === null || (Array.isArray(o.rx) && o.rx.length === 0)) {
@@ -871,7 +891,8 @@ export function validateConfig(raw: unknown, source: string, sourceOf: SourceOf 
   const knownNames = new Set<string>();
   const eal = validateEal(c, top.eal);
   const ports = validatePorts(c, top.ports, knownNames);
-  const { workers, auto } = validateWorkers(c, top.workers, eal, ports, knownNames);
+  const idle = validateIdle(c, top.idle);
+  const { workers, auto } = validateWorkers(c, top.workers, eal, ports, knownNames, idle);
   const fib = validateFib(c, top.fib);
   const interfaces = validateInterfaces(c, top.interfaces, ports, knownNames);
   // routes and neighbours may name a port's untagged interface or a VLAN sub-interface
@@ -884,6 +905,7 @@ export function validateConfig(raw: unknown, source: string, sourceOf: SourceOf 
     ports,
     interfaces,
     workers,
+    idle,
     workersAuto: auto,
     fib,
     routes,

@@ -24,7 +24,7 @@ export interface NativeCounterLayout {
 export interface NativeNamed { name: string; help: string }
 /** The C side's constants (native/dataplane/dataplane.h, drop_reasons.h), exported by the addon. */
 export interface NativeConstants {
-  burst: number; maxPorts: number; maxSubifs: number; maxWorkers: number;
+  burst: number; maxPorts: number; maxSubifs: number; maxWorkers: number; idleMaxSleepUs: number;
   nh: { unresolved: number; glean: number; local: number; drop: number; actionMin: number; group: number };
   groups: { buckets: number; maxMembers: number; maxWeight: number; maxGroups: number };
   addrKinds: { own: number; broadcast: number; network: number };
@@ -56,7 +56,8 @@ export interface NativeTraceRec {
 }
 export interface NativeStartConf {
   ports: { name: string; devname: string; rxQueues: number; rxDescriptors: number; txDescriptors: number; mtu: number; mac?: number; rxCutLen?: number }[];
-  workers: { lcore: number; rx: { port: number; queue: number }[] }[];
+  /** idleSleepUs: the longest sleep of an idle worker (workers[].idle: sleep), 0 polls without pause */
+  workers: { lcore: number; idleSleepUs?: number; rx: { port: number; queue: number }[] }[];
   maxRoutes: number; tbl8Groups: number; maxNexthops: number; maxGroups?: number; mbufs: number; mbufCache: number;
   puntRate: number; puntBurst: number; puntRingSize: number;
 }

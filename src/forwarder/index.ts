@@ -264,6 +264,7 @@ export class Forwarder {
       })),
       workers: c.workers.map((w) => ({
         lcore: w.lcore,
+        idleSleepUs: w.idleSleepUs,
         rx: w.rx.map((r) => ({ port: portIndex.get(r.port)!, queue: r.queue })),
       })),
       maxRoutes: c.fib.maxRoutes,

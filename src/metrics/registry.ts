@@ -273,6 +273,7 @@ export function createMetrics(src: MetricsSource, opts: { defaults?: boolean; co
   });
   counter('dpfwd_worker_busy_seconds_total', 'Time in loop iterations that received packets (TSC cycles / TSC Hz)', ['worker'], perWorker((c, hz) => c.busy_cycles / hz));
   counter('dpfwd_worker_idle_seconds_total', 'Time in loop iterations that received nothing (TSC cycles / TSC Hz)', ['worker'], perWorker((c, hz) => c.idle_cycles / hz));
+  counter('dpfwd_worker_sleep_seconds_total', 'Time an idle worker slept between polls (workers[].idle: sleep), a part of its idle seconds', ['worker'], perWorker((c, hz) => c.sleep_cycles / hz));
   counter('dpfwd_worker_packets_total', 'Packets received by the worker from all its RX queues', ['worker'], perWorker((c) => c.rx_packets));
   counter('dpfwd_worker_rx_bursts_total', 'RX bursts that returned at least one packet', ['worker'], perWorker((c) => c.rx_bursts));
   counter('dpfwd_capture_packets_total', 'Copies of packets the worker put in its capture ring (dpfwd capture)', ['worker'], perWorker((c) => c.captured));

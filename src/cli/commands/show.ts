@@ -52,7 +52,7 @@ export const showCommand: CommandModule<object, A> = {
         table(Object.entries(st.refused).map(([reason, clients]) => ({ refused: reason, clients })), ['refused', 'clients']));
     } else if (a.what === 'workers') {
       const rows = (await request(a.socket, 'show.workers')) as Record<string, unknown>[];
-      print(a.json, rows, () => table(rows.map((r) => ({ ...r, rx: (r.rx as string[]).join(' ') })), ['worker', 'lcore', 'rx', 'rx_packets', 'tx_packets', 'packets_per_burst', 'busy_percent', 'cycles_per_packet', 'punted', 'punt_limited', 'punt_waiting', 'punt_wait_ms', 'control_plane', 'lookup']));
+      print(a.json, rows, () => table(rows.map((r) => ({ ...r, rx: (r.rx as string[]).join(' ') })), ['worker', 'lcore', 'rx', 'rx_packets', 'tx_packets', 'packets_per_burst', 'busy_percent', 'cycles_per_packet', 'punted', 'punt_limited', 'punt_waiting', 'punt_wait_ms', 'control_plane', 'lookup', 'idle', 'sleep_percent']));
     } else {
       const rows = (await request(a.socket, 'show.ports')) as Record<string, any>[];
       print(a.json, rows, () => table(rows.map((r) => ({
