@@ -62,7 +62,7 @@ describe('config: defaults', () => {
       arp: { reachableMs: 30000, staleMs: 60000, retransmitMs: 1000, probes: 3, queueLen: 4, maxEntries: 4096, maxIncomplete: 256, newPerSecond: 100, lockMs: 1000 },
       mempool: { mbufs: 0, cacheSize: 256 },
       capture: { ringSize: 2048, mbufs: 8191, maxSnaplen: 65535, leaseMs: 5000, readBytes: 1048576 },
-      linux: { mirror: false, mirrors: {}, queueLen: 1000, sync: { enabled: false, table: 254, protocols: "all", socketBuffer: 4194304, maxRoutes: 2097152 } },
+      linux: { mirror: false, mirrors: {}, queueLen: 1000, rateLimit: 10000, burst: 1000, sync: { enabled: false, table: 254, protocols: "all", socketBuffer: 4194304, maxRoutes: 2097152 } },
       log: { level: 'info', format: 'text', rateLimit: 10 },
       warnings: [],
     };
@@ -424,7 +424,7 @@ const ERRORS: [string, string, string[]][] = [
   ]],
   ['linux.mirror not a mapping', `${PORTS}linux: {mirror: [west]}`, ['linux.mirror: expected true, false or a mapping of port names, got a list']],
   ['two mirrors of one name', `${PORTS}linux: {mirror: {west: m0, east: m0}}`, ["linux.mirror.east: mirror name m0 is also port west's: each mirror needs its own name"]],
-  ['unknown linux key', `${PORTS}linux: {mirrors: true}`, ['linux.mirrors: unknown key; did you mean mirror? (valid keys: netns, mirror, queueLen, sync)']],
+  ['unknown linux key', `${PORTS}linux: {mirrors: true}`, ['linux.mirrors: unknown key; did you mean mirror? (valid keys: netns, mirror, queueLen, rateLimit, burst, sync)']],
   // YAML syntax
   ['YAML syntax error names line:col', 'ports:\n  - {name: a,\n', ['test.yaml:3:1: YAML syntax error: Flow map in block collection must be sufficiently indented and end with a }']],
   ['duplicate YAML key', `${PORTS}eal: {}\neal: {}`, ['test.yaml:5:1: YAML syntax error: Map keys must be unique']],
@@ -573,7 +573,7 @@ describe('config: live and restart keys', () => {
     assert.deepEqual([...LIVE_KEYS].sort(), [
       'arp.lockMs', 'arp.maxIncomplete', 'arp.newPerSecond', 'arp.probes', 'arp.queueLen', 'arp.reachableMs', 'arp.retransmitMs', 'arp.staleMs',
       'control.idleTimeoutMs', 'control.maxBufferedBytes', 'control.maxClients', 'control.maxReplyBacklogBytes', 'control.maxRequestBytes', 'control.requestTimeoutMs',
-      'icmp', 'interfaces', 'log',
+      'icmp', 'interfaces', 'linux.burst', 'linux.rateLimit', 'log',
       'metrics.headersTimeoutMs', 'metrics.idleTimeoutMs', 'metrics.keepAliveTimeoutMs', 'metrics.maxConnections', 'metrics.requestTimeoutMs',
       'neighbors', 'ports[].address', 'punt.maxWaitMs', 'routes']);
     assert.deepEqual([...RESTART_KEYS], ['eal', 'ports', 'workers', 'idle', 'fib', 'metrics', 'control', 'punt', 'arp', 'mempool', 'capture', 'linux']);
@@ -598,7 +598,7 @@ describe('config: capture', () => {
 describe('config: linux.sync', () => {
   it('takes table names and numbers, protocol names and numbers; on by default when a mirror is on', () => {
     const c = parseConfig(`${PORTS}linux: {netns: dpfwd, sync: {table: 100, protocols: [bgp, ospf, 42]}}`, 't');
-    assert.deepEqual(c.linux, { netns: 'dpfwd', mirror: false, mirrors: {}, queueLen: 1000, sync: { enabled: false, table: 100, protocols: [186, 188, 42], socketBuffer: 4194304, maxRoutes: 2097152 } });
+    assert.deepEqual(c.linux, { netns: 'dpfwd', mirror: false, mirrors: {}, queueLen: 1000, rateLimit: 10000, burst: 1000, sync: { enabled: false, table: 100, protocols: [186, 188, 42], socketBuffer: 4194304, maxRoutes: 2097152 } });
     assert.equal(parseConfig(`${PORTS}linux: {mirror: true}`, 't').linux.sync.enabled, true);
     assert.equal(parseConfig(`${PORTS}linux: {mirror: true, sync: {enabled: false}}`, 't').linux.sync.enabled, false);
     assert.equal(parseConfig(`${PORTS}linux: {sync: {enabled: true, table: default}}`, 't').linux.sync.table, 253);

@@ -6,7 +6,9 @@ import { strict as assert } from 'assert';
 import { parseConfig } from '../src/config';
 import type { ArpConfig, IcmpConfig } from '../src/config/types';
 import { ControlPlane, PuntIo } from '../src/controlplane';
-import { applyDiff, diffState, Live, restartProblems, stateOfConfig, stateOfRunning } from '../src/forwarder/reload';
+import { CONFIG_KEYS, keyChange } from '../src/config/keys';
+import type { Config } from '../src/config/types';
+import { applyDiff, applyLiveSettings, diffState, Live, restartProblems, SETTING_SECTIONS, settingChanges, stateOfConfig, stateOfRunning } from '../src/forwarder/reload';
 import { parseIPv4 } from '../src/net/ipv4';
 import { parseMac } from '../src/net/mac';
 import { Interfaces } from '../src/routing/interfaces';
@@ -107,5 +109,42 @@ control: {socket: /tmp/x.sock}
       'punt.rate: 10000 → 5 needs a restart (restart to apply)',
       'arp.maxEntries: 4096 → 10 needs a restart (restart to apply)',
     ]);
+  });
+
+  it('refuses linux.* and capture.* changes by name (they were reloaded as "the same", +0 -0)', () => {
+    const run = parseConfig(BASE, 't');
+    const file = parseConfig(`${BASE}linux: {netns: x, mirror: true}\ncapture: {ringSize: 4096}\n`, 't');
+    assert.deepEqual(restartProblems(run, file), [
+      'capture.ringSize: 2048 → 4096 needs a restart (restart to apply)',
+      'linux.netns: unset → "x" needs a restart (restart to apply)',
+      'linux.mirror: false → true needs a restart (restart to apply)',
+      'linux.sync: {"enabled":false,"table":254,"protocols":"all","socketBuffer":4194304,"maxRoutes":2097152} → {"enabled":true,"table":254,"protocols":"all","socketBuffer":4194304,"maxRoutes":2097152} needs a restart (restart to apply)',
+    ]);
+  });
+
+  it('audit of the key table: every key of every settings section is either refused by name or applied live', () => {
+    const run = parseConfig(BASE, 't');
+    const sections = Object.keys(CONFIG_KEYS).filter((s) => !['interfaces', 'routes', 'neighbors', 'ports', 'workers'].includes(s));
+    assert.deepEqual([...SETTING_SECTIONS].sort(), sections.sort(), 'reload knows every section of the table');
+    let n = 0;
+    for (const s of SETTING_SECTIONS) {
+      for (const k of Object.keys(CONFIG_KEYS[s].keys)) {
+        const file = { ...run, [s]: { ...(run[s] as object), [k]: { changed: `${s}.${k}` } } } as Config;
+        const restart = restartProblems(run, file);
+        if (keyChange(s, k) === 'restart') {
+          assert.equal(restart.length, 1, `${s}.${k}: ${JSON.stringify(restart)}`);
+          assert.match(restart[0], new RegExp(`^${s}\\.${k}: .* needs a restart`));
+          assert.deepEqual(settingChanges(run, file), []);
+        } else {
+          assert.deepEqual(restart, [], `${s}.${k} is live`);
+          assert.deepEqual(settingChanges(run, file), [`${s}.${k}`]);
+          const applied = { ...run, [s]: { ...(run[s] as object) } } as Config;
+          applyLiveSettings(applied, file);
+          assert.deepEqual((applied[s] as unknown as Record<string, unknown>)[k], { changed: `${s}.${k}` }, `${s}.${k} applied`);
+        }
+        n++;
+      }
+    }
+    assert.ok(n > 40, `${n} keys audited`);
   });
 });

@@ -390,3 +390,24 @@ describe('rib: synced (linux) routes and dpfwd\'s own', () => {
     assert.equal(rib.lookup(ip('10.31.0.1'))!.protocol, undefined);
   });
 });
+
+describe('rib: an address over a static route', () => {
+  it('is refused (EEXIST) naming the route; the static route stays, and stays after a later address del', () => {
+    const { rib, fib } = setup();
+    rib.addRoute({ addr: ip('10.70.0.0'), len: 24, via: ip('10.2.0.9') });
+    rib.addRoute({ addr: ip('10.71.0.5'), len: 32, blackhole: true });
+    throwsCode(() => rib.addAddress('west', ip('10.70.0.1'), 24), 'EEXIST', /static route 10\.70\.0\.0\/24 would be replaced by its connected route; delete that route first \(dpfwd route del 10\.70\.0\.0\/24\)/);
+    throwsCode(() => rib.addAddress('west', ip('10.71.0.5'), 24), 'EEXIST', /static route 10\.71\.0\.5\/32 would be replaced by its local route/);
+    assert.equal(rib.originOf(ip('10.70.0.0'), 24), 'static');
+    assert.ok(fib.table.has('10.70.0.0/24'));
+    assert.ok(!rib.listAddresses().some((a) => a.addr === ip('10.70.0.1')), 'no address added');
+    // an address next to it (another prefix) is fine, and deleting it leaves the static route alone
+    rib.addAddress('west', ip('10.70.1.1'), 24);
+    rib.delAddress('west', ip('10.70.1.1'), 24);
+    assert.equal(rib.originOf(ip('10.70.0.0'), 24), 'static');
+    // once the route is gone the address goes in
+    rib.delRoute(ip('10.70.0.0'), 24, 'static');
+    rib.addAddress('west', ip('10.70.0.1'), 24);
+    assert.equal(rib.originOf(ip('10.70.0.0'), 24), 'connected');
+  });
+});

@@ -40,6 +40,7 @@ const char *ErrnoName(int e) {
     case EFAULT: return "EFAULT";
     case ENOEXEC: return "ENOEXEC";
     case EIO: return "EIO";
+    case EBADFD: return "EBADFD";
     default: return "EDPDK";
   }
 }
@@ -797,6 +798,52 @@ Napi::Value MirrorClose(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
+// mirrorCtlOpen(netnsPath | null) -> fd of a datagram socket in that namespace (close: mirrorClose)
+Napi::Value MirrorCtlOpen(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!(info[0].IsString() || info[0].IsNull() || info[0].IsUndefined())) return TypeErr(env, "mirrorCtlOpen(netnsPath: string | null)");
+  std::string ns = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : std::string();
+  char err[DP_ERRLEN] = {0};
+  int fd = dp_mirror_ctl_open(info[0].IsString() ? ns.c_str() : nullptr, err, sizeof(err));
+  if (fd < 0) return Throw(env, fd, err);
+  return Napi::Number::New(env, fd);
+}
+
+static double MacToNumber(const uint8_t m[6]) {
+  double v = 0;
+  for (int i = 0; i < 6; i++) v = v * 256 + m[i];
+  return v;
+}
+
+// mirrorState(tapFd, ctlFd) -> {name, mac (48-bit number), mtu, up}; throws with the errno (EBADFD: deleted)
+Napi::Value MirrorState(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!IsUint(info[0]) || !IsUint(info[1])) return TypeErr(env, "mirrorState(tapFd: number, ctlFd: number)");
+  struct dp_mirror_state st;
+  int rc = dp_mirror_state(static_cast<int>(info[0].As<Napi::Number>().Uint32Value()), static_cast<int>(info[1].As<Napi::Number>().Uint32Value()), &st);
+  if (rc != 0) return Throw(env, rc, strerror(-rc));
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("name", std::string(st.name));
+  o.Set("mac", MacToNumber(st.mac));
+  o.Set("mtu", st.mtu);
+  o.Set("up", st.up != 0);
+  return o;
+}
+
+// mirrorRestore(tapFd, ctlFd, mac (48-bit number), mtu): MAC, MTU and IFF_UP back to these
+Napi::Value MirrorRestore(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!IsUint(info[0]) || !IsUint(info[1]) || !info[2].IsNumber() || !IsUint(info[3])) return TypeErr(env, "mirrorRestore(tapFd: number, ctlFd: number, mac: number, mtu: number)");
+  double v = info[2].As<Napi::Number>().DoubleValue();
+  if (!(v >= 0 && v < 281474976710656.0)) return TypeErr(env, "mirrorRestore: mac must be a 48-bit number");
+  uint64_t m = static_cast<uint64_t>(v);
+  uint8_t mac[6];
+  for (int i = 5; i >= 0; i--, m >>= 8) mac[i] = static_cast<uint8_t>(m & 0xff);
+  int rc = dp_mirror_restore(static_cast<int>(info[0].As<Napi::Number>().Uint32Value()), static_cast<int>(info[1].As<Napi::Number>().Uint32Value()), mac, info[3].As<Napi::Number>().Uint32Value());
+  if (rc != 0) return Throw(env, rc, strerror(-rc));
+  return env.Undefined();
+}
+
 Napi::Value LinkMulticast(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (!info[0].IsBoolean()) return TypeErr(env, "linkMulticast(on: boolean)");
@@ -955,6 +1002,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mirrorWrite", Napi::Function::New(env, MirrorWrite));
   exports.Set("mirrorListen", Napi::Function::New(env, MirrorListen));
   exports.Set("mirrorClose", Napi::Function::New(env, MirrorClose));
+  exports.Set("mirrorCtlOpen", Napi::Function::New(env, MirrorCtlOpen));
+  exports.Set("mirrorState", Napi::Function::New(env, MirrorState));
+  exports.Set("mirrorRestore", Napi::Function::New(env, MirrorRestore));
   exports.Set("linkMulticast", Napi::Function::New(env, LinkMulticast));
   exports.Set("captureStart", Napi::Function::New(env, CaptureStart));
   exports.Set("captureStop", Napi::Function::New(env, CaptureStop));

@@ -269,6 +269,20 @@ int dp_mirror_carrier(int fd, int up);
 int dp_mirror_write(int fd, const void *frame, uint32_t len);
 int dp_mirror_read(int fd, void *buf, uint32_t cap);
 /*
+ * Keeping a mirror as dpfwd made it: ctl_open gives a datagram socket in the mirrors' namespace;
+ * state reads the TAP's current name (TUNGETIFF: -EBADFD once the interface is deleted), MAC,
+ * MTU and IFF_UP (-ENODEV: no longer in that namespace); restore sets back what differs.
+ */
+struct dp_mirror_state {
+	char name[16];
+	uint8_t mac[6];
+	uint32_t mtu;
+	int up;
+};
+int dp_mirror_ctl_open(const char *netns_path, char *err, size_t errlen);
+int dp_mirror_state(int tapfd, int ctlfd, struct dp_mirror_state *st);
+int dp_mirror_restore(int tapfd, int ctlfd, const uint8_t mac[6], uint32_t mtu);
+/*
  * Seeing packets (capture.c). Capture: copies of packets at a port's RX (an ethdev RX callback
  * installed first, so the copy is the frame as the PMD delivered it), at TX (a TX callback: what
  * is handed to rte_eth_tx_burst) and at the drop point (the worker's drop helpers, with the one

@@ -71,9 +71,14 @@ struct port_state {
 	uint8_t kernel;       /* kernel-backed (af_packet, af_xdp): L4 checksums may be partial */
 	uint32_t rx_cut_len;  /* frames this long may have been cut by the PMD's ring frame (0: never) */
 	struct dp_kport kport; /* what dpfwd changed on an af_packet port's interface */
+	unsigned afp_ifindex; /* an af_packet port's interface (0: another PMD) */
+	uint64_t afp_drops;   /* its sockets' PACKET_STATISTICS tp_drops, summed (afp_stats.c) */
 	struct rte_ether_addr mac;
 	char name[32];
 };
+
+/* Adds the kernel's ring drops of the af_packet sockets bound to ifindex since the last call. */
+int dp_afp_ring_drops(unsigned ifindex, uint64_t *drops);
 
 struct txbuf {
 	uint16_t n;

@@ -161,6 +161,8 @@ port_setup(unsigned idx, const struct dp_port_conf *pc, uint16_t n_txq, char *er
 			    info.max_mtu);
 	struct port_state *ps = &dp.ports[idx];
 	if (strcmp(info.driver_name, "net_af_packet") == 0 && info.if_index != 0) {
+		ps->afp_ifindex = info.if_index;
+		ps->afp_drops = 0;
 		char note[512];
 		rc = dp_kport_prepare(&ps->kport, info.if_index, note, sizeof(note));
 		/* a failed step degrades forwarding (TCP through a veth crawls): a warning, with the fix */
@@ -561,6 +563,12 @@ dp_port_stats(uint16_t idx, struct dp_port_stats *out)
 	out->ierrors = st.ierrors;
 	out->oerrors = st.oerrors;
 	out->imissed = st.imissed;
+	struct port_state *ps = &dp.ports[idx];
+	if (ps->afp_ifindex) {
+		/* the af_packet PMD does not count its ring's drops: the kernel's, summed */
+		dp_afp_ring_drops(ps->afp_ifindex, &ps->afp_drops);
+		out->imissed += ps->afp_drops;
+	}
 	out->rx_nombuf = st.rx_nombuf;
 	return 0;
 }

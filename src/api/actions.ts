@@ -2,6 +2,7 @@
  * One action function per operation. The control socket, the CLI (through the socket) and the
  * tests all call these; front ends only parse and print.
  */
+import type { Peer } from './peer-access';
 import type { RouteSync } from '../routing/sync';
 import type { ControlPlane } from '../controlplane';
 import type { Mirrors } from '../controlplane/mirrors';
@@ -83,6 +84,8 @@ export interface Ctx {
 /** The connection a request came on: what must end when it closes (a capture, a trace). */
 export interface Conn {
   onClose(fn: () => void): void;
+  /** who is at the other end (SO_PEERCRED); null when the kernel could not say */
+  peer?: Peer | null;
 }
 
 type Args = Record<string, unknown>;

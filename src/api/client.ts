@@ -1,4 +1,5 @@
 /** Client of the control socket: one request, one response, with a timeout. */
+import { socketPathProblem } from '../host/socket-path';
 import * as fs from 'fs';
 import * as net from 'net';
 import { DpfwdError } from '../errors';
@@ -49,6 +50,8 @@ export async function request(socketPath: string, op: string, args: Record<strin
 }
 
 function requestOnce(socketPath: string, op: string, args: Record<string, unknown>, timeoutMs: number): Promise<unknown> {
+  const problem = socketPathProblem(socketPath);
+  if (problem) return Promise.reject(new DpfwdError('EINVAL', problem));
   return new Promise((resolve, reject) => {
     const s = net.connect(socketPath);
     let buf = '';
@@ -179,6 +182,8 @@ export class Session {
 
   /** A session connected now (capture, trace), or an error naming what is at the path. */
   static async open(socketPath: string, timeoutMs = 10000): Promise<Session> {
+    const problem = socketPathProblem(socketPath);
+    if (problem) throw new DpfwdError('EINVAL', problem);
     const s = new Session(socketPath);
     let timer: NodeJS.Timeout | undefined;
     try {

@@ -81,7 +81,7 @@ export const CONFIG_KEYS = {
   // read when a capture starts, but its pool and rings are sized then: one mode for the section
   capture: { keys: { ringSize: restart(2048), mbufs: restart(8191), maxSnaplen: restart(65535), leaseMs: restart(5000), readBytes: restart(1048576) } },
   /** the Linux control-plane path (docs/linux.md): mirror interfaces in a namespace, route sync */
-  linux: { keys: { netns: restart(none), mirror: restart(false), queueLen: restart(1000), sync: restart(none) } },
+  linux: { keys: { netns: restart(none), mirror: restart(false), queueLen: restart(1000), rateLimit: live(10000), burst: live(1000), sync: restart(none) } },
   log: { keys: { level: live(LOG_DEFAULTS.level), format: live(LOG_DEFAULTS.format), rateLimit: live(LOG_DEFAULTS.rateLimit) } },
 } as const;
 

@@ -260,6 +260,10 @@ export interface LinuxConfig {
   mirrors: Record<string, string>;
   /** frames Linux may queue on a mirror for dpfwd (the TAP's txqueuelen) */
   queueLen: number;
+  /** frames per second Linux may send out of each mirror (token bucket; the rest dropped as rate_limited) */
+  rateLimit: number;
+  /** the bucket's depth, frames */
+  burst: number;
   sync: LinuxSyncConfig;
 }
 /** `log:` — the logger's settings (src/log.ts); `--log-level`/`--log-format` override them. */

@@ -3,6 +3,7 @@
  * collects every problem as `path: problem` (path like `ports[1].address`). Never stops at the
  * first error; values that fail fall back to their default so later checks do not cascade.
  */
+import { SOCKET_PATH_MAX } from '../host/socket-path';
 import {
   findAddressConflict,
   formatIPv4,
@@ -709,7 +710,7 @@ function validateControl(c: Ctx, v: unknown): ControlConfig {
     const s = c.str('control.socket', o.socket, 'a UNIX socket path like /run/dpfwd/dpfwd.sock');
     if (s !== undefined) {
       if (s === '') c.err('control.socket', 'expected a UNIX socket path like /run/dpfwd/dpfwd.sock, got ""');
-      else if (Buffer.byteLength(s) > 107) c.err('control.socket', `path is ${Buffer.byteLength(s)} bytes; a UNIX socket path holds at most 107`);
+      else if (Buffer.byteLength(s) > SOCKET_PATH_MAX) c.err('control.socket', `path is ${Buffer.byteLength(s)} bytes; a UNIX socket path holds at most ${SOCKET_PATH_MAX}`);
       else socket = s;
     }
   }
@@ -851,6 +852,8 @@ function validateLinux(c: Ctx, v: unknown, ports: PortConfig[]): LinuxConfig {
     taken.set(name, port);
   }
   const queueLen = c.int('linux.queueLen', o.queueLen, DEFAULTS.linux.queueLen, 1, 1000000, { unit: 'frames' });
+  const rateLimit = c.int('linux.rateLimit', o.rateLimit, DEFAULTS.linux.rateLimit, 1, 10000000, { unit: 'frames/s' });
+  const burst = c.int('linux.burst', o.burst, DEFAULTS.linux.burst, 1, 1000000, { unit: 'frames' });
   const mirrorOn = Object.keys(mirrors).length > 0;
   const so = c.map('linux.sync', o.sync, KEYS.sync) ?? {};
   const enabled = c.bool('linux.sync.enabled', so.enabled, mirrorOn);
@@ -872,7 +875,7 @@ function validateLinux(c: Ctx, v: unknown, ports: PortConfig[]): LinuxConfig {
   }
   const socketBuffer = c.int('linux.sync.socketBuffer', so.socketBuffer, LINUX_SYNC_KEYS.socketBuffer, 4096, 1 << 30, { unit: 'bytes' });
   const maxRoutes = c.int('linux.sync.maxRoutes', so.maxRoutes, LINUX_SYNC_KEYS.maxRoutes, 1, 16 * 1048576, { unit: 'routes' });
-  return { ...(netns !== undefined ? { netns } : {}), mirror, mirrors, queueLen, sync: { enabled, table, protocols, socketBuffer, maxRoutes } };
+  return { ...(netns !== undefined ? { netns } : {}), mirror, mirrors, queueLen, rateLimit, burst, sync: { enabled, table, protocols, socketBuffer, maxRoutes } };
 }
 
 // ---------------------------------------------------------------------------------------------

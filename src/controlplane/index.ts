@@ -221,7 +221,7 @@ export class ControlPlane {
     const f = parseFrame(frame);
     if (!f.ip || f.ip.problems.length) return;
     if (f.ip.protocol === IPPROTO_ICMP && f.l4 && f.l4.kind === 'icmp' && f.l4.type === ICMP_ECHO_REQUEST) {
-      this.icmp.echoReply(port, frame, this.portMac(port));
+      this.icmp.echoReply(port, frame, this.portMac(port), this.d.ifaces.get(port)?.mtu);
     } else if (this.d.mirrors && (this.d.mirrors.has(port) || f.ip.protocol !== IPPROTO_UDP)) {
       this.d.mirrors.deliver(port, frame);
     } else if (f.ip.protocol === IPPROTO_UDP) {

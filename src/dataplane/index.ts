@@ -518,6 +518,33 @@ export class MirrorTaps {
   close(fd: number): void {
     this.n.mirrorClose(fd);
   }
+
+  /** A socket in the mirrors' namespace for state/restore (closed with close()). */
+  ctlOpen(netnsPath: string | null): number {
+    try {
+      return this.n.mirrorCtlOpen(netnsPath);
+    } catch (e) {
+      throw new DpfwdError(errnoName(e), `linux.mirror: ${(e as Error).message}`);
+    }
+  }
+
+  /** The mirror's name, MAC, MTU and admin state now; throws (code EBADFD) once it was deleted, ENODEV when moved away. */
+  state(tapFd: number, ctlFd: number): { name: string; mac: Mac; mtu: number; up: boolean } {
+    try {
+      return this.n.mirrorState(tapFd, ctlFd);
+    } catch (e) {
+      throw new DpfwdError(errnoName(e), (e as Error).message);
+    }
+  }
+
+  /** Sets the mirror's MAC and MTU back and brings it up. */
+  restore(tapFd: number, ctlFd: number, mac: Mac, mtu: number): void {
+    try {
+      this.n.mirrorRestore(tapFd, ctlFd, mac, mtu);
+    } catch (e) {
+      throw new DpfwdError(errnoName(e), (e as Error).message);
+    }
+  }
 }
 
 /** One interface's block: forwarded, then one slot per drop reason, then the port counters. */

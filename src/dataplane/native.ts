@@ -121,6 +121,9 @@ export interface NativeAddon {
   mirrorWrite(fd: number, frame: Buffer): number;
   mirrorListen(fd: number, cb: (frames: Buffer[], error?: string) => void): void;
   mirrorClose(fd: number): void;
+  mirrorCtlOpen(netnsPath: string | null): number;
+  mirrorState(tapFd: number, ctlFd: number): { name: string; mac: number; mtu: number; up: boolean };
+  mirrorRestore(tapFd: number, ctlFd: number, mac: number, mtu: number): void;
   linkMulticast(on: boolean): void;
   captureStart(conf: NativeCaptureConf): void;
   captureStop(): void;

@@ -27,7 +27,7 @@ import { RouteSync } from '../routing/sync';
 import { parseConfig, readConfigText } from '../config';
 import { Level, Logger as Log, RateLimit, rootLogger } from '../log';
 import {
-  applyDiff, diffCounts, reloadRefusal, restartRefusal, diffLines, diffState, renderRunning, restartProblems, runtimeOnlyRemoved, RunState, settingChanges, StateDiff, stateOfConfig, stateOfRunning,
+  applyDiff, applyLiveSettings, diffCounts, reloadRefusal, restartRefusal, diffLines, diffState, renderRunning, restartProblems, runtimeOnlyRemoved, RunState, settingChanges, StateDiff, stateOfConfig, stateOfRunning,
 } from './reload';
 
 export type Logger = (msg: string) => void;
@@ -441,15 +441,8 @@ export class Forwarder {
   /** Live settings of a reloaded config: in place, so every holder of the sections sees them. */
   private applySettings(next: Config): void {
     const c = this.config;
-    Object.assign(c.icmp, next.icmp);
-    this.cp.icmp.setLimits(next.icmp.rateLimit, next.icmp.burst);
-    Object.assign(c.arp, next.arp);
-    c.punt.maxWaitMs = next.punt.maxWaitMs;
-    const { listen: _l, ...metricsLimits } = next.metrics;
-    Object.assign(c.metrics, metricsLimits);
-    const { socket: _s, mode: _m, ...controlLimits } = next.control;
-    Object.assign(c.control, controlLimits);
-    Object.assign(c.log, next.log);
+    applyLiveSettings(c, next);
+    this.cp.icmp.setLimits(c.icmp.rateLimit, c.icmp.burst);
     for (const f of this.onSettings) f(c);
   }
 
@@ -497,6 +490,7 @@ export class Forwarder {
       // what the link watch read this second (watchLinks); a read of its own before the first
       linkUp: (port) => this.linkUp.get(port) ?? this.dp.portInfo(port).linkUp,
       log: this.log,
+      warn: this.logger.child('forwarder').fn('warn'),
       exec: runCommand,
     }, this.config.linux);
     m.open();

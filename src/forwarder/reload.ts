@@ -126,6 +126,18 @@ export function diffState(from: RunState, to: RunState): StateDiff {
   };
 }
 
+/**
+ * Sections reload applies as lists of entries (a diff, applyDiff), and the two whose entries are
+ * compared by position (ports: their live `address` goes through the diff too; workers: whole).
+ * Every other section of CONFIG_KEYS is a mapping of settings, each live or restart by its row.
+ */
+const LIST_SECTIONS: ReadonlySet<string> = new Set(['interfaces', 'routes', 'neighbors', 'ports', 'workers']);
+type SettingSection = Exclude<keyof typeof CONFIG_KEYS, 'interfaces' | 'routes' | 'neighbors' | 'ports' | 'workers'>;
+/** Every settings section of the key table: what this module does not name it cannot skip. */
+export const SETTING_SECTIONS = (Object.keys(CONFIG_KEYS) as (keyof typeof CONFIG_KEYS)[]).filter((s) => !LIST_SECTIONS.has(s)) as SettingSection[];
+
+const valueOf = (c: Config, s: SettingSection, k: string) => (c[s] as unknown as Record<string, unknown>)[k];
+
 /** `path: old → new needs a restart` for every restart-only key that differs (none: []). */
 export function restartProblems(run: Config, file: Config): string[] {
   const out: string[] = [];
@@ -133,7 +145,6 @@ export function restartProblems(run: Config, file: Config): string[] {
   const key = (path: string, a: unknown, b: unknown) => {
     if (JSON.stringify(a) !== JSON.stringify(b)) out.push(`${path}: ${show(a)} → ${show(b)} needs a restart (restart to apply)`);
   };
-  for (const k of Object.keys(CONFIG_KEYS.eal.keys)) key(`eal.${k}`, (run.eal as unknown as Record<string, unknown>)[k], (file.eal as unknown as Record<string, unknown>)[k]);
   if (run.ports.length !== file.ports.length || run.ports.some((p, i) => p.name !== file.ports[i].name)) {
     key('ports', run.ports.map((p) => p.name), file.ports.map((p) => p.name));
   } else {
@@ -146,10 +157,10 @@ export function restartProblems(run: Config, file: Config): string[] {
     });
   }
   key('workers', run.workers, file.workers);
-  for (const s of ['fib', 'idle', 'metrics', 'control', 'punt', 'icmp', 'arp', 'mempool', 'log'] as const) {
+  for (const s of SETTING_SECTIONS) {
     for (const k of Object.keys(CONFIG_KEYS[s].keys)) {
       if (keyChange(s, k) === 'live') continue;
-      key(`${s}.${k}`, (run[s] as unknown as Record<string, unknown>)[k], (file[s] as unknown as Record<string, unknown>)[k]);
+      key(`${s}.${k}`, valueOf(run, s, k), valueOf(file, s, k));
     }
   }
   return out;
@@ -158,15 +169,26 @@ export function restartProblems(run: Config, file: Config): string[] {
 /** The live settings (not lists) that differ, as `section.key`. */
 export function settingChanges(run: Config, file: Config): string[] {
   const out: string[] = [];
-  for (const s of ['metrics', 'control', 'punt', 'icmp', 'arp', 'log'] as const) {
+  for (const s of SETTING_SECTIONS) {
     for (const k of Object.keys(CONFIG_KEYS[s].keys)) {
       if (keyChange(s, k) !== 'live') continue;
-      const a = (run[s] as unknown as Record<string, unknown>)[k];
-      const b = (file[s] as unknown as Record<string, unknown>)[k];
-      if (JSON.stringify(a) !== JSON.stringify(b)) out.push(`${s}.${k}`);
+      if (JSON.stringify(valueOf(run, s, k)) !== JSON.stringify(valueOf(file, s, k))) out.push(`${s}.${k}`);
     }
   }
   return out;
+}
+
+/**
+ * Copies every live setting of `next` into `run`, in place (holders of a section see it): the
+ * key table decides what is live, so a key made live there is applied here without a list to
+ * keep in step.
+ */
+export function applyLiveSettings(run: Config, next: Config): void {
+  for (const s of SETTING_SECTIONS) {
+    for (const k of Object.keys(CONFIG_KEYS[s].keys)) {
+      if (keyChange(s, k) === 'live') (run[s] as unknown as Record<string, unknown>)[k] = valueOf(next, s, k);
+    }
+  }
 }
 
 /** Applies a StateDiff to the running forwarder, all or nothing (see the header). */

@@ -204,3 +204,36 @@ export function readIpv4Header(buf: Buffer, off = 0, strict = false): Ipv4Header
   if (strict && problems.length) throw new DpfwdError('EPACKET', `malformed IPv4 header at offset ${off}: ${problems.join('; ')}`);
   return h;
 }
+
+/**
+ * RFC 791 fragmentation of one frame's IPv4 datagram (at `ipOff`, after the Ethernet header and
+ * any VLAN tags) into frames whose datagrams fit `mtu`: each carries the same link header and
+ * the IPv4 header (options only in the first, RFC 791's copy bit aside: the control plane's own
+ * datagrams have none), a payload of a multiple of 8 bytes but the last, MF and the offset set,
+ * its own header checksum, and identification `id`. A datagram that fits is returned as is.
+ */
+export function fragmentIpv4Frame(frame: Buffer, ipOff: number, mtu: number, id: number): Buffer[] {
+  const hl = (frame[ipOff] & 15) * 4;
+  const total = frame.readUInt16BE(ipOff + 2);
+  if (total <= mtu) return [frame];
+  if (frame.readUInt16BE(ipOff + 6) & 0x4000) throw new DpfwdError('EPACKET', 'the datagram has DF set and is larger than the MTU');
+  const step = Math.floor((mtu - 20) / 8) * 8;
+  if (step < 8) throw new DpfwdError('EPACKET', `MTU ${mtu} leaves no room for a fragment`);
+  const payload = frame.subarray(ipOff + hl, ipOff + total);
+  const out: Buffer[] = [];
+  for (let at = 0; at < payload.length; at += step) {
+    const part = payload.subarray(at, Math.min(at + step, payload.length));
+    const last = at + part.length >= payload.length;
+    const f = Buffer.alloc(Math.max(ipOff + 20 + part.length, ETH_MIN_FRAME));
+    frame.copy(f, 0, 0, ipOff + 20);
+    f[ipOff] = 0x45;
+    f.writeUInt16BE(20 + part.length, ipOff + 2);
+    f.writeUInt16BE(id & 0xffff, ipOff + 4);
+    f.writeUInt16BE((last ? 0 : 0x2000) | (at / 8), ipOff + 6);
+    f.writeUInt16BE(0, ipOff + 10);
+    f.writeUInt16BE(internetChecksum(f, ipOff, 20), ipOff + 10);
+    part.copy(f, ipOff + 20);
+    out.push(f);
+  }
+  return out;
+}

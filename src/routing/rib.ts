@@ -669,6 +669,13 @@ export class Rib {
   addAddress(portName: string, addr: number, len: number): void {
     const port = this.portIndex(portName);
     const net = networkOf(addr, len);
+    // its local and connected routes would replace a static route of the same prefix, and
+    // address del would not bring it back: refused, as route add over a connected route is
+    for (const [a, l] of len < 32 ? [[addr, 32], [net, len]] : [[addr, 32]]) {
+      if (this.originOf(a, l) === 'static') {
+        throw new DpfwdError('EEXIST', `address ${formatIPv4(addr)}/${len} on ${portName}: static route ${formatIPv4(a)}/${l} would be replaced by its ${l === 32 ? 'local' : 'connected'} route; delete that route first (dpfwd route del ${formatIPv4(a)}/${l})`);
+      }
+    }
     // the dataplane's address set first: a full set (ENOSPC) leaves nothing changed
     this.addresses.push({ port, addr, len });
     try {

@@ -45,7 +45,7 @@ export const showCommand: CommandModule<object, A> = {
       print(a.json, rows, () => (rows.length ? table(rows.map((r) => ({
         ...r, netns: r.netns ?? '-', carrier: r.carrier ? 'UP' : 'DOWN', broken: r.broken ?? '-',
         drops: Object.entries(r.drops as Record<string, number>).filter(([, n]) => n > 0).map(([k, n]) => `${k}=${n}`).join(',') || '-',
-      })), ['port', 'mirror', 'netns', 'carrier', 'to_linux', 'from_linux', 'dropped', 'drops', 'broken']) : 'no mirrors (linux.mirror is off)\n'));
+      })), ['port', 'mirror', 'netns', 'carrier', 'to_linux', 'from_linux', 'dropped', 'drops', 'restored', 'broken']) : 'no mirrors (linux.mirror is off)\n'));
     } else if (a.what === 'control') {
       const st = (await request(a.socket, 'show.control')) as { clients: number; bufferedBytes: number; paused: number; refused: Record<string, number>; limits: Record<string, number> };
       print(a.json, st, () => `clients ${st.clients} (max ${st.limits.maxClients}), request bytes buffered ${st.bufferedBytes}, paused for unread replies ${st.paused}\n` +
