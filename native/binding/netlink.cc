@@ -173,6 +173,7 @@ void InitNetlink(Napi::Env env, Napi::Object exports) {
   c.Set("error", static_cast<int>(RS_ERROR));
   c.Set("fromDump", static_cast<int>(RS_F_DUMP));
   c.Set("interrupted", static_cast<int>(RS_F_INTR));
+  c.Set("replaced", static_cast<int>(RS_F_REPLACE));
   c.Set("dumpLinks", static_cast<int>(RS_DUMP_LINKS));
   c.Set("dumpRoutes", static_cast<int>(RS_DUMP_ROUTES));
   exports.Set("netlinkConstants", c);

@@ -241,7 +241,8 @@ int rs_read(struct rs_sock *s, struct rs_batch *b) {
     int left = (int)len;
     while (mnl_nlmsg_ok(nlh, left)) {
       int ours = s->dump_what && nlh->nlmsg_pid == s->portid && nlh->nlmsg_seq == s->dump_seq;
-      unsigned flags = (ours ? RS_F_DUMP : 0) | ((nlh->nlmsg_flags & NLM_F_DUMP_INTR) ? RS_F_INTR : 0);
+      unsigned flags = (ours ? RS_F_DUMP : 0) | ((nlh->nlmsg_flags & NLM_F_DUMP_INTR) ? RS_F_INTR : 0) |
+                       (!ours && nlh->nlmsg_type == RTM_NEWROUTE && (nlh->nlmsg_flags & NLM_F_REPLACE) ? RS_F_REPLACE : 0);
       switch (nlh->nlmsg_type) {
         case RTM_NEWROUTE:
         case RTM_DELROUTE:

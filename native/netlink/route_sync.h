@@ -5,7 +5,8 @@
  *
  * Records are RS_WORDS 32-bit words each, in the order the kernel sent them (dump replies and
  * notifications interleaved as received):
- *   w0  kind | flags << 8      (RS_F_DUMP: part of our dump's reply; RS_F_INTR: NLM_F_DUMP_INTR)
+ *   w0  kind | flags << 8      (RS_F_DUMP: part of our dump's reply; RS_F_INTR: NLM_F_DUMP_INTR;
+ *                              RS_F_REPLACE: a notification that replaced an entry, NLM_F_REPLACE)
  *   route (RS_NEWROUTE, RS_DELROUTE):
  *   w1  dst (host order)   w2  len | protocol << 8 | type << 16   w3  table   w4  priority (metric)
  *   w5  oif                w6  gateway (host order, 0: none)        w7  paths << 24 | first path's index
@@ -24,7 +25,7 @@
 
 #define RS_WORDS 8
 enum { RS_NEWROUTE = 1, RS_DELROUTE, RS_NEWLINK, RS_DELLINK, RS_DONE, RS_OVERFLOW, RS_ERROR };
-enum { RS_F_DUMP = 1, RS_F_INTR = 2 };
+enum { RS_F_DUMP = 1, RS_F_INTR = 2, RS_F_REPLACE = 4 };
 enum { RS_DUMP_LINKS = 1, RS_DUMP_ROUTES = 2 };
 /** paths of one multipath route kept at most (more are counted in the route's path count only) */
 #define RS_MAX_PATHS 255
