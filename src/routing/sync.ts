@@ -357,7 +357,7 @@ export class RouteSync {
   private links = new Map<number, string>();
   private linkFlags = new Map<number, number>();
   private pendingLinks: Map<number, string> | null = null;
-  private readonly prefixes = new KTable();
+  private prefixes = new KTable();
   /** the route dump being received, and the changes that arrived meanwhile */
   private pending: KTable | null = null;
   private queued: { del: boolean; replace: boolean; addr: number; len: number; r: KRoute }[] = [];
@@ -633,8 +633,18 @@ export class RouteSync {
     const dump = this.pending;
     if (!dump) return;
     this.pending = null;
+    if (this.prefixes.size === 0) {
+      // nothing to compare with (the first dump): the dump is the model, every prefix marked
+      this.prefixes = dump;
+      for (let len = 0; len <= 32; len++) {
+        for (const s of dump.byLen[len].values()) {
+          this.protoMoved(-1, dump.proto(s));
+          this.mark(s);
+        }
+      }
+    }
     const t = this.prefixes;
-    for (let len = 0; len <= 32; len++) {
+    for (let len = 0; len <= 32 && t !== dump; len++) {
       const gone: number[] = [];
       for (const a of t.byLen[len].keys()) if (!dump.byLen[len].has(a)) gone.push(a);
       for (const a of gone) this.remove(a >>> 0, len, t.slot(a, len)!);
