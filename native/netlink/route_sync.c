@@ -136,6 +136,8 @@ int rs_dump(struct rs_sock *s, int what) {
   return 0;
 }
 
+int rs_dump_running(const struct rs_sock *s) { return s->dump_what != 0; }
+
 static uint32_t *rec_put(struct rs_batch *b, unsigned kind, unsigned flags) {
   uint32_t *r = &b->recs[(size_t)b->n_recs++ * RS_WORDS];
   memset(r, 0, RS_WORDS * sizeof(*r));

@@ -47,6 +47,8 @@ int rs_open(struct rs_sock **out, const char *netns_path, int rcvbuf, char *err,
 int rs_fd(const struct rs_sock *s);
 /* Requests a dump (RS_DUMP_LINKS or RS_DUMP_ROUTES). 0 or -errno (-EBUSY: one is running). */
 int rs_dump(struct rs_sock *s, int what);
+/* 1 while a dump was requested and its end (or error) not read yet. */
+int rs_dump_running(const struct rs_sock *s);
 /* Reads what is waiting, without blocking, until the batch is nearly full. Returns the number of
  * records added, or -errno of a socket error other than EAGAIN (ENOBUFS is a record). */
 int rs_read(struct rs_sock *s, struct rs_batch *b);
