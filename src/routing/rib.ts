@@ -723,12 +723,17 @@ export class Rib {
     let k = 0;
     while (k < m) {
       let took = 0;
+      let refused: string | null = null;
       try {
         took = this.fibAddRows(fa, fl, fn, k, m);
+        if (took === 0) refused = 'the FIB is full';
       } catch (e) {
+        refused = (e as Error).message;
+      }
+      if (refused !== null) {
         const i = rowOf[k];
         out[i] = SYNC_FAILED;
-        errors.set(i, (e as Error).message);
+        errors.set(i, refused);
         this.updates.add.error++;
         this.releaseNexthop(fn[k]);
         // the prefix's old route is in the FIB still: it goes, so no stale kernel route stays
