@@ -123,7 +123,7 @@ function printTable(res: Results) {
   if (y) {
     lines.push('', `Route sync: ip -batch into kernel table ${y.table} (proto bgp, one gateway) → dpfwd's FIB (netlink buffer ${y.socketBufferBytes / 1048576} MiB)`);
     for (const z of y.sizes) {
-      lines.push(`  ${pad(z.routes, 8, true)} routes: kernel install ${z.kernelAddSeconds} s, all in dpfwd's FIB after ${z.fibAddSeconds ?? '-'} s; dpfwd restarted: all in its FIB ${z.restartSeconds ?? '-'} s after spawn (first dump ${z.restartDumpMs ?? '-'} ms); flush ${z.kernelFlushSeconds} s, gone from dpfwd after ${z.fibFlushSeconds ?? '-'} s; ${z.overflows} overflows, ${z.dumps} re-dumps; VmRSS ${z.vmRssMiB} MiB, Node heap retained ${z.heapRetainedMiB ?? '-'} MiB${z.error ? `; ${z.error.slice(0, 200)}` : ''}`);
+      lines.push(`  ${pad(z.routes, 8, true)} routes: kernel install ${z.kernelAddSeconds} s, all in dpfwd's FIB after ${z.fibAddSeconds ?? '-'} s; dpfwd restarted: all in its FIB ${z.restartSeconds ?? '-'} s after spawn (first dump ${z.restartDumpMs ?? '-'} ms); flush ${z.kernelFlushSeconds} s, gone from dpfwd after ${z.fibFlushSeconds ?? '-'} s; ${z.overflows} overflows, ${z.dumps} re-dumps; VmRSS ${z.vmRssMiB} MiB, Node heap retained ${z.heapRetainedMiB ?? '-'} MiB; main-thread CPU s: add ${z.addMainCpuSeconds ?? '-'}, restart ${z.restartMainCpuSeconds ?? '-'}, flush ${z.flushMainCpuSeconds ?? '-'}${z.error ? `; ${z.error.slice(0, 200)}` : ''}`);
     }
   }
   const k = res.kernel;

@@ -72,8 +72,11 @@ function requestOnce(socketPath: string, op: string, args: Record<string, unknow
       reject(new DpfwdError('ECONNRESET', `dpfwd at ${socketPath} closed the connection without answering`));
     });
     s.on('data', (d: string) => {
+      // the reply ends with the first newline: searched for in the new chunk only (a page of a
+      // million-route `route show -j` comes in many chunks; rescanning all of them was quadratic)
+      const at = d.indexOf('\n');
+      const nl = at < 0 ? -1 : buf.length + at;
       buf += d;
-      const nl = buf.indexOf('\n');
       if (nl < 0) return;
       answered = true;
       clearTimeout(timer);
@@ -155,9 +158,11 @@ export class Session {
   }
 
   private data(d: string): void {
+    // searched from where the last search ended, not from the start (a big reply comes in many chunks)
+    const from = this.buf.length;
     this.buf += d;
-    let nl: number;
-    while ((nl = this.buf.indexOf('\n')) >= 0) {
+    let nl = this.buf.indexOf('\n', from);
+    for (; nl >= 0; nl = this.buf.indexOf('\n')) {
       const line = this.buf.slice(0, nl);
       this.buf = this.buf.slice(nl + 1);
       const w = this.waiting;

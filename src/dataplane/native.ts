@@ -69,7 +69,7 @@ export interface NativeStartConf {
 /** route_sync.h's record kinds and flags (native/netlink). */
 export interface NativeNetlinkConstants {
   words: number; newRoute: number; delRoute: number; newLink: number; delLink: number; done: number; overflow: number;
-  error: number; fromDump: number; interrupted: number; dumpLinks: number; dumpRoutes: number;
+  error: number; fromDump: number; interrupted: number; replaced: number; dumpLinks: number; dumpRoutes: number;
 }
 /** A NETLINK_ROUTE socket in a namespace (native/binding/netlink.cc): records arrive in batches. */
 export interface NativeNetlinkRoute {

@@ -64,6 +64,26 @@ export interface RouteView {
 }
 
 const NH_SHIFT = 2 ** 24;
+
+/** Rib.syncRoutes' outcome of a row. */
+export const SYNC_INSTALLED = 1;
+export const SYNC_SHADOWED = 2;
+export const SYNC_FAILED = 3;
+
+/**
+ * Synced routes for Rib.syncRoutes as columns: per row the prefix, a RouteBatch kind (ROUTE_VIA,
+ * ROUTE_PORT, ROUTE_BLACKHOLE, ROUTE_MULTIPATH), the gateway and the interface index; multipath
+ * rows' paths (interface indexes) by row.
+ */
+export interface SyncRows {
+  n: number;
+  addrs: Uint32Array;
+  lens: Uint8Array;
+  kinds: Uint8Array;
+  vias: Uint32Array;
+  ifaces: Int32Array;
+  paths: Map<number, { via?: number; port: number; weight: number }[]>;
+}
 const DROP_NH = 0;
 
 /**
@@ -630,6 +650,113 @@ export class Rib {
     this.counts.static += fresh;
     this.updates.add.ok += live;
     return live;
+  }
+
+  /**
+   * Installs synced routes (origin `linux`, src/routing/sync.ts) in one FIB batch, as
+   * addRoutesBulk does for a route file, but row by row in outcome: a row whose prefix holds a
+   * route of another origin is shadowed (SYNC_SHADOWED), a row the RIB or the FIB refuses (no
+   * next hop left, a full FIB) fails alone (SYNC_FAILED, its message in `errors`) and the others
+   * go in. Rows are distinct prefixes (the caller's model has one entry per prefix). Returns the
+   * outcome per row.
+   */
+  syncRoutes(b: SyncRows, errors: Map<number, string>): Uint8Array {
+    const n = b.n;
+    const out = new Uint8Array(n);
+    const linux = ORIGINS.indexOf('linux');
+    const fa = new Uint32Array(n);
+    const fl = new Uint8Array(n);
+    const fn = new Uint32Array(n);
+    const rowOf = new Uint32Array(n);
+    const prev = new Float64Array(n);
+    let m = 0;
+    let last: NextHop | undefined;
+    let lastKind = -1;
+    let lastVia = 0;
+    let lastIf = -1;
+    for (let i = 0; i < n; i++) {
+      const addr = b.addrs[i];
+      const len = b.lens[i];
+      const v = this.routes.get(addr, len);
+      if (v !== undefined && Math.floor(v / NH_SHIFT) !== linux) {
+        out[i] = SYNC_SHADOWED;
+        continue;
+      }
+      const kind = b.kinds[i];
+      const via = b.vias[i];
+      const iface = b.ifaces[i];
+      let nh: NextHop;
+      try {
+        if (kind === ROUTE_MULTIPATH) {
+          const cur = v === undefined ? undefined : this.nexthops[v % NH_SHIFT];
+          nh = this.groupNexthop(b.paths.get(i)!, cur?.kind === 'group' && cur.refs === 1 ? cur : undefined);
+        } else if (last && last.id >= 0 && kind === lastKind && via === lastVia && iface === lastIf) {
+          nh = last; // a table's routes share few gateways: skip the key lookup
+          nh.refs++;
+        } else {
+          if (kind === ROUTE_BLACKHOLE) nh = this.allocNexthop('drop', -1, 0);
+          else if (kind === ROUTE_VIA) nh = this.allocNexthop('gateway', iface, via);
+          else nh = this.allocNexthop('glean', iface, 0);
+          last = nh;
+          lastKind = kind;
+          lastVia = via;
+          lastIf = iface;
+        }
+      } catch (e) {
+        out[i] = SYNC_FAILED;
+        errors.set(i, (e as Error).message);
+        this.updates.add.error++;
+        continue;
+      }
+      fa[m] = addr;
+      fl[m] = len;
+      fn[m] = nh.id;
+      rowOf[m] = i;
+      prev[m] = v === undefined ? -1 : v;
+      m++;
+    }
+    // one native call for the batch; a row the FIB refuses (full) fails alone and the rest go on
+    let k = 0;
+    while (k < m) {
+      let took = 0;
+      let refused: string | null = null;
+      try {
+        took = this.fibAddRows(fa, fl, fn, k, m);
+        if (took === 0) refused = 'the FIB is full';
+      } catch (e) {
+        refused = (e as Error).message;
+      }
+      if (refused !== null) {
+        const i = rowOf[k];
+        out[i] = SYNC_FAILED;
+        errors.set(i, refused);
+        this.updates.add.error++;
+        this.releaseNexthop(fn[k]);
+        // the prefix's old route is in the FIB still: it goes, so no stale kernel route stays
+        if (prev[k] >= 0) {
+          try {
+            this.fib.fibDel(fa[k], fl[k]);
+          } catch {
+            // dp_fib never refuses deleting a rule it has
+          }
+          this.routes.delete(fa[k], fl[k]);
+          this.counts.linux--;
+          this.releaseNexthop(prev[k] % NH_SHIFT);
+        }
+        k++;
+        continue;
+      }
+      const origin = linux * NH_SHIFT;
+      for (let j = k; j < k + took; j++) {
+        out[rowOf[j]] = SYNC_INSTALLED;
+        this.routes.set(fa[j], fl[j], fn[j] + origin);
+        if (prev[j] >= 0) this.releaseNexthop(prev[j] % NH_SHIFT);
+        else this.counts.linux++;
+      }
+      this.updates.add.ok += took;
+      k += took;
+    }
+    return out;
   }
 
   /** fib.fibAddBulk of rows [from, to): how many went in. */

@@ -99,3 +99,23 @@ export function gatewaySubnetProblem(via: number, connectedPort: number): string
   if (connectedPort >= 0) return null;
   return `gateway ${formatIPv4(via)} is not in any port's connected subnet; name the port (… via ${formatIPv4(via)} port <name>) or add an address on that link`;
 }
+
+/** Why a route of the kernel table is not installed by the route sync (`dpfwd sync show` counts each). */
+export const SYNC_REFUSALS = ['destination', 'gateway'] as const;
+export type SyncRefusal = (typeof SYNC_REFUSALS)[number];
+
+/**
+ * A route synced from the kernel table (src/routing/sync.ts) meets the rules `route add` enforces:
+ * its destination (routePrefixProblem: `destination`) and each gateway (hostAddressProblem:
+ * `gateway`; 0 is none). The reason and the message, or null.
+ */
+export function syncedRouteProblem(conn: readonly Connected[], p: { addr: number; len: number }, gateways: readonly number[]): { reason: SyncRefusal; message: string } | null {
+  const d = routePrefixProblem(p);
+  if (d) return { reason: 'destination', message: d };
+  for (let i = 0; i < gateways.length; i++) {
+    if (gateways[i] === 0) continue;
+    const g = hostAddressProblem(conn, gateways[i]);
+    if (g) return { reason: 'gateway', message: gateways.length > 1 ? `nexthop ${i + 1}: ${g}` : g };
+  }
+  return null;
+}
