@@ -167,6 +167,10 @@ neighbors:
 
   it('metrics: false disables; host:port parsed', () => {
     assert.equal(parseConfig(`${PORTS}metrics: {listen: false}`, 't').metrics.listen, false);
+    // README's words: `false` turns metrics off, as the section itself too
+    const off = parseConfig(`${PORTS}metrics: false`, 't').metrics;
+    assert.deepEqual(off, { ...parseConfig(PORTS, 't').metrics, listen: false });
+    assert.deepEqual(errorsOf(`${PORTS}metrics: true`), ['metrics: expected a mapping like {listen: "127.0.0.1:9450"}, or false to disable metrics, got true']);
     assert.deepEqual(parseConfig(`${PORTS}metrics: {listen: "0.0.0.0:9100"}`, 't').metrics.listen, { host: '0.0.0.0', port: 9100 });
     assert.deepEqual(parseConfig(`${PORTS}metrics: {listen: "[::1]:9100"}`, 't').metrics.listen, { host: '::1', port: 9100 });
   });

@@ -652,7 +652,8 @@ function validateNeighbors(c: Ctx, v: unknown, ports: Named[], knownNames: Set<s
 // small sections
 
 function validateMetrics(c: Ctx, v: unknown): MetricsConfig {
-  const o = c.map('metrics', v, KEYS.metrics) ?? {};
+  // `metrics: false` is short for `metrics: {listen: false}`: no listener
+  const o = v === false ? { listen: false } : c.map('metrics', v, KEYS.metrics, 'a mapping like {listen: "127.0.0.1:9450"}, or false to disable metrics') ?? {};
   const d = DEFAULTS.metrics;
   const limits = {
     maxConnections: c.int('metrics.maxConnections', o.maxConnections, d.maxConnections, 1, 10000),

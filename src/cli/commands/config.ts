@@ -2,7 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import * as path from 'path';
 import { request } from '../../api/client';
 import { clientOptions, ClientArgs } from '../client-options';
-import { print } from '../format';
+import { ExitStatus, print } from '../format';
 import { DpfwdError } from '../../errors';
 
 type A = ClientArgs & { action: string; file?: string };
@@ -23,7 +23,7 @@ export function diffText(r: { file: string; restart: string[]; settings: string[
  */
 export const configCommand: CommandModule<object, A> = {
   command: 'config <action> [file]',
-  describe: 'running configuration: show (YAML, -j) | save [FILE] (default: the file dpfwd runs) | diff (running vs file)',
+  describe: 'running configuration: show (YAML, -j) | save [FILE] (default: the file dpfwd runs) | diff (running vs file; exits 1 when they differ, as diff(1))',
   builder: (y: Argv) => clientOptions(y)
     .positional('action', { choices: ['show', 'save', 'diff'] as const })
     .positional('file', { type: 'string', describe: 'config save: where to write (default: the file dpfwd was started with)' }) as unknown as Argv<A>,
@@ -38,6 +38,8 @@ export const configCommand: CommandModule<object, A> = {
     } else {
       const r = (await request(a.socket, 'config.diff')) as { file: string; restart: string[]; settings: string[]; lines: string[] };
       print(a.json, r, () => diffText(r));
+      // as diff(1): 0 when the same, 1 when a reload would change something
+      if (r.restart.length || r.settings.length || r.lines.length) throw new ExitStatus(1);
     }
   },
 };
