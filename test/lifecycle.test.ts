@@ -197,11 +197,15 @@ describe('dpfwd run: every refusal comes before DPDK touches a port', function (
     const root = tmpDir('hugesys');
     const d = path.join(root, 'sys/kernel/mm/hugepages/hugepages-2048kB');
     fs.mkdirSync(d, { recursive: true });
-    fs.writeFileSync(path.join(d, 'nr_hugepages'), '64\n');
+    fs.writeFileSync(path.join(d, 'nr_hugepages'), '128\n');
     fs.writeFileSync(path.join(d, 'free_hugepages'), '10\n');
-    const config = { eal: { args: [] as string[], inMemory: true }, ports: [{ rxQueues: 1, rxDescriptors: 1024, txDescriptors: 1024 }], workers: [{}], mempool: { mbufs: 0, cacheSize: 256 } };
+    const config = {
+      eal: { args: [] as string[], inMemory: true }, ports: [{ device: 'net_null0', mtu: 1500, rxQueues: 1, rxDescriptors: 1024, txDescriptors: 1024 }], workers: [{}], mempool: { mbufs: 0, cacheSize: 256 },
+      fib: { maxRoutes: 1024, tbl8Groups: 256, maxNexthops: 1024, maxGroups: 16 },
+    };
     const msg = preflightHugepages(config as never, `${root}/`);
-    assert.match(msg ?? '', /^hugepages: 20 MiB free of 128 MiB reserved, this config needs at least 101 MiB .*reserve more/);
+    // the mbuf pool (8191 of 2176 bytes), tbl24 and DPDK's share
+    assert.match(msg ?? '', /^hugepages: 20 MiB free of 256 MiB reserved, this config needs 99 MiB \(mbuf pool \(8191 mbufs of 2176 bytes\) 19 MiB, FIB tbl24 \(fixed\) 64 MiB, .*DPDK \(EAL, ports, caches\) 16 MiB\); reserve more/);
     fs.writeFileSync(path.join(d, 'free_hugepages'), '64\n');
     assert.equal(preflightHugepages(config as never, `${root}/`), undefined);
     fs.writeFileSync(path.join(d, 'free_hugepages'), '0\n');

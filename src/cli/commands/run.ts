@@ -1,12 +1,13 @@
 import type { Argv, CommandModule } from 'yargs';
 import { parseConfig, readConfigText } from '../../config';
+import { runCheck } from './config';
 import { Forwarder } from '../../forwarder';
 import { CounterBaseline } from '../../api/actions';
 import { startControlServer } from '../../api/server';
 import { createMetrics, startMetricsServer, MetricsServer } from '../../metrics';
 import { Level, LEVELS, LOG_FORMATS, LogFormat, LogSettings, rootLogger } from '../../log';
 
-interface Args { config: string; socket?: string; logFormat?: LogFormat; logLevel?: Level }
+interface Args { config: string; socket?: string; logFormat?: LogFormat; logLevel?: Level; dryRun?: boolean }
 
 /**
  * `dpfwd run`: one forwarder in the foreground, logging to stderr (src/log.ts). SIGINT/SIGTERM
@@ -20,8 +21,10 @@ export const runCommand: CommandModule<object, Args> = {
     .option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'YAML configuration file' })
     .option('socket', { type: 'string', describe: 'control socket path (default: $DPFWD_SOCKET, else control.socket from the config)' })
     .option('log-format', { type: 'string', choices: LOG_FORMATS, describe: 'text (default) or json: one object per line (overrides log.format)' })
-    .option('log-level', { type: 'string', choices: LEVELS, describe: 'error, warn, info (default) or debug (overrides log.level)' }) as Argv<Args>,
+    .option('log-level', { type: 'string', choices: LEVELS, describe: 'error, warn, info (default) or debug (overrides log.level)' })
+    .option('dry-run', { type: 'boolean', describe: 'check the config as run would, hugepages and devices included, and exit without starting (= dpfwd config check FILE)' }) as Argv<Args>,
   handler: async (args) => {
+    if (args.dryRun) return runCheck(args.config, false);
     // the command line wins over the file, at start and on every reload
     const flags: Partial<LogSettings> = { ...(args.logFormat ? { format: args.logFormat } : {}), ...(args.logLevel ? { level: args.logLevel } : {}) };
     rootLogger.configure(flags);
