@@ -365,6 +365,8 @@ const ERRORS: [string, string, string[]][] = [
   ['route prefix not a prefix', `${PORTS}routes: [{prefix: 10.20.0.0/33, via: 10.2.0.2}]`, ['routes[0].prefix: 10.20.0.0/33 is not an IPv4 prefix']],
   ['route port not a port name', `${PORTS}routes: [{prefix: 10.20.0.0/16, port: East}]`, ['routes[0].port: East is not a port name']],
   ['route unknown port', `${PORTS}routes: [{prefix: 10.20.0.0/16, port: south}]`, ['routes[0].port: no port named south; ports are west, east']],
+  ['route via in another port\'s subnet than its port', `${PORTS}routes: [{prefix: 10.20.0.0/16, via: 10.2.0.2, port: west}]`, ["routes[0].via: gateway 10.2.0.2 is in port east's subnet 10.2.0.0/24, not in port west's (10.1.0.1/24): use port east (dev east), or a gateway on west's link"]],
+  ['ECMP path via in another port\'s subnet than its port', `${PORTS}routes: [{prefix: 10.20.0.0/16, nexthops: [{via: 10.1.0.2}, {via: 10.1.0.3, port: east}]}]`, ["routes[0].nexthops[1].via: gateway 10.1.0.3 is in port west's subnet 10.1.0.0/24, not in port east's (10.2.0.1/24): use port west (dev west), or a gateway on east's link"]],
   ['route via outside connected subnets', `${PORTS}routes: [{prefix: 10.20.0.0/16, via: 10.9.0.2}]`, ["routes[0].via: 10.9.0.2 is not in any port's connected subnet; add port: <name>"]],
   ['route via not an address', `${PORTS}routes: [{prefix: 10.20.0.0/16, via: 10.9.0}]`, ['routes[0].via: 10.9.0 is not an IPv4 address (expected four numbers 0-255 like 10.1.0.1)']],
   ['route via multicast', `${PORTS}routes: [{prefix: 10.20.0.0/16, via: 224.0.0.5, port: east}]`, ['routes[0].via: 224.0.0.5 is a multicast address, not a unicast host address']],

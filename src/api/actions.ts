@@ -17,7 +17,7 @@ import { CounterSnapshot } from '../dataplane';
 import { formatIPv4, formatPrefix, maskOf, parseIPv4, parseInterfaceAddress, findAddressConflict } from '../net/ipv4';
 import { formatMac, parseMac } from '../net/mac';
 import { parsePrefixWord, parseRouteFile, ROUTE_MULTIPATH, routeFromFields, routeLineNumbers, RoutePath } from '../routing/routes';
-import { blackholeProblem, Connected, connectedPrefixProblem, hostAddressProblem, routePrefixProblem } from '../routing/rules';
+import { blackholeProblem, Connected, connectedPrefixProblem, gatewayPortProblem, hostAddressProblem, routePrefixProblem } from '../routing/rules';
 import { puntHealth, unhealthy } from '../metrics/health';
 
 /** Counter offsets taken by `stats clear`: the CLI shows deltas, Prometheus keeps raw totals. */
@@ -215,7 +215,7 @@ function nextHopProblem(ctx: Ctx, conn: Connected[], r: { via?: number; port?: s
   if (r.port !== undefined && !ctx.fwd.ifaces.find(r.port)) return `unknown port ${r.port}; ports are: ${portNames(ctx)}`;
   if (r.portId !== undefined && r.portId >= ctx.fwd.ports.length) return `port id ${r.portId} does not exist (ports 0-${ctx.fwd.ports.length - 1}: ${ctx.fwd.ports.map((p) => p.name).join(', ')})`;
   if (r.via !== undefined) {
-    const v = hostAddressProblem(conn, r.via);
+    const v = hostAddressProblem(conn, r.via) ?? (r.port !== undefined ? gatewayPortProblem(conn, r.via, r.port) : null);
     if (v) return v;
     if (r.port === undefined && ctx.fwd.rib.connectedPort(r.via) < 0) {
       return `gateway ${formatIPv4(r.via)} is not in any port's connected subnet; name the port (… via ${formatIPv4(r.via)} port <name>) or add an address on that link`;

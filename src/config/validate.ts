@@ -23,7 +23,7 @@ export type { Path, SourceOf } from './kit';
 import { mempoolSize } from './mempool';
 import { GROUP_MAX_WEIGHT, MAX_GROUPS } from '../dataplane/actions';
 import { AddrLen, withParsed } from './types';
-import { blackholeProblem, connectedPrefixProblem, hostAddressProblem, routePrefixProblem } from '../routing/rules';
+import { blackholeProblem, connectedPrefixProblem, gatewayPortProblem, hostAddressProblem, routePrefixProblem } from '../routing/rules';
 import type {
   ArpConfig,
   Config,
@@ -530,7 +530,7 @@ function validateRoutes(c: Ctx, v: unknown, ports: Named[], knownNames: Set<stri
       const via = e.via;
       r.via = formatIPv4(via);
       r.parsed!.via = via;
-      const hp = hostAddressProblem(conn, via);
+      const hp = hostAddressProblem(conn, via) ?? (r.port !== undefined ? gatewayPortProblem(conn, via, r.port) : null);
       if (hp) {
         c.err(child(rp, 'via'), hp);
         ok = false;
@@ -589,7 +589,7 @@ function multipathRoute(c: Ctx, rp: Path, o: Record<string, unknown>, ps: string
   for (let k = 0; k < paths.length; k++) {
     const p = paths[k];
     if (p.via === undefined) continue;
-    const problem = hostAddressProblem(conn, p.via);
+    const problem = hostAddressProblem(conn, p.via) ?? (p.port !== undefined ? gatewayPortProblem(conn, p.via, p.port) : null);
     if (problem) {
       c.err(child(child(np, k), 'via'), problem);
       return null;
