@@ -206,7 +206,7 @@ describe('dpfwd run: every refusal comes before DPDK touches a port', function (
     };
     const msg = preflightHugepages(config as never, `${root}/`);
     // the mbuf pool (16383 of 2176 bytes), tbl24 and DPDK's share
-    assert.match(msg ?? '', /^hugepages: 20 MiB free of 256 MiB reserved, this config needs 99 MiB \(mbuf pool \(8191 mbufs of 2176 bytes\) 19 MiB, FIB tbl24 \(fixed\) 64 MiB, .*DPDK \(EAL, ports, caches\) 16 MiB\); reserve more/);
+    assert.match(msg ?? '', /^hugepages: 20 MiB free of 256 MiB reserved, this config needs 118 MiB \(mbuf pool \(16383 mbufs of 2176 bytes\) 38 MiB, FIB tbl24 \(fixed\) 64 MiB, .*DPDK \(EAL, ports, caches\) 16 MiB\); reserve more/);
     fs.writeFileSync(path.join(d, 'free_hugepages'), '64\n');
     assert.equal(preflightHugepages(config as never, `${root}/`), undefined);
     fs.writeFileSync(path.join(d, 'free_hugepages'), '0\n');
