@@ -106,6 +106,22 @@ describe('dpfwd config check / run --dry-run / doctor --config', function () {
     }
   });
 
+  it('run as a non-root user: the socket directory and a port it cannot open are said to be for want of root, with the ways out', () => {
+    fs.chmodSync(dir, 0o777);
+    const asNobody = (f: string) => spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, DPFWD, 'run', '--config', f], { encoding: 'utf8', timeout: 60000 });
+    const { control: _c, ...noSocket } = PORTS(dir);
+    const f1 = file('nobody1.yaml', noSocket);
+    fs.chmodSync(f1, 0o644);
+    const r1 = asNobody(f1);
+    assert.equal(r1.status, 1, r1.stderr);
+    assert.match(r1.stderr, /cannot create its directory \/run\/dpfwd \(EACCES\).*\n  dpfwd runs as uid 65534, not root: .*af_packet: CAP_NET_RAW.*Run it with sudo, as the systemd service/);
+    const f2 = file('nobody2.yaml', { ...PORTS(dir), ports: [{ name: 'west', device: 'net_af_packet0,iface=lo' }, { name: 'east', device: 'net_null1,no-rx=1' }] });
+    fs.chmodSync(f2, 0o644);
+    const r2 = asNobody(f2);
+    assert.equal(r2.status, 1, r2.stderr);
+    assert.match(r2.stderr, /\n  dpfwd runs as uid 65534, not root: .*af_packet: CAP_NET_RAW/);
+  });
+
   it('a good file: OK with its need by part, exit 0; run --dry-run starts nothing', () => {
     const f = file('good.yaml', { ...PORTS(dir), routes: [{ prefix: '10.20.0.0/16', via: '10.2.0.2' }] });
     const r = dpfwd(['config', 'check', f]);
