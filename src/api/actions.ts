@@ -17,6 +17,7 @@ import { CounterSnapshot } from '../dataplane';
 import { formatIPv4, formatPrefix, maskOf, parseIPv4, parseInterfaceAddress, findAddressConflict } from '../net/ipv4';
 import { formatMac, parseMac } from '../net/mac';
 import { parsePrefixWord, parseRouteFile, ROUTE_MULTIPATH, routeFromFields, routeLineNumbers, RoutePath } from '../routing/routes';
+import { ecmpBucket, flowHash } from '../routing/flowhash';
 import { blackholeProblem, Connected, connectedPrefixProblem, gatewayPortProblem, hostAddressProblem, routePrefixProblem } from '../routing/rules';
 import { puntHealth, unhealthy } from '../metrics/health';
 
@@ -61,7 +62,7 @@ export class CounterBaseline {
  * facts from the dataplane, the RIB, the interfaces, the neighbour table and a few settings.
  */
 export interface Router {
-  dp: Pick<Dataplane, 'snapshot' | 'names' | 'fibInfo' | 'portInfo' | 'portStats' | 'puntStatus' | 'workersAlive' | 'constants' | 'ifaceSet' | 'ifaceDel'>;
+  dp: Pick<Dataplane, 'snapshot' | 'names' | 'fibInfo' | 'portInfo' | 'portStats' | 'puntStatus' | 'workersAlive' | 'constants' | 'ifaceSet' | 'ifaceDel' | 'groupBuckets'>;
   rib: Rib;
   ifaces: Interfaces;
   ports: readonly PortState[];
@@ -431,7 +432,37 @@ export function routeGet(ctx: Ctx, a: Args) {
     row.lladdr = host?.mac != null ? formatMac(host.mac) : null;
     row.state = [host && host.state !== 'NONE' ? host.state : 'NONE'];
   }
+  const flow = flowOf(a);
+  if (flow && nh?.group) Object.assign(row, flowPath(ctx, nh.group.gid, addr, flow));
   return row;
+}
+
+/** route.get's optional flow (iproute2's from, ipproto, sport, dport): the packet a multipath route hashes. */
+function flowOf(a: Args): { src: number; proto: number; sport: number; dport: number } | undefined {
+  if (a.from === undefined && a.ipproto === undefined && a.sport === undefined && a.dport === undefined) return undefined;
+  const src = a.from === undefined ? 0 : parseIPv4(str(a, 'from')!);
+  const names: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, sctp: 132, udplite: 136 };
+  const p = a.ipproto;
+  const proto = p === undefined ? 0 : typeof p === 'number' ? p : names[String(p).toLowerCase()] ?? Number(p);
+  if (!Number.isInteger(proto) || proto < 0 || proto > 255) throw new DpfwdError('EINVAL', `ipproto ${String(p)}: a protocol name (tcp, udp, icmp, sctp, udplite) or number 0-255`);
+  const port = (k: 'sport' | 'dport') => {
+    const v = a[k];
+    if (v === undefined) return 0;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535) throw new DpfwdError('EINVAL', `${k} ${String(v)}: a port number 0-65535`);
+    return v;
+  };
+  return { src, proto, sport: port('sport'), dport: port('dport') };
+}
+
+/** The member of group `gid` the workers pick for this flow: its bucket, read from the dataplane's own table. */
+function flowPath(ctx: Ctx, gid: number, dst: number, f: { src: number; proto: number; sport: number; dport: number }) {
+  const bucket = ecmpBucket(flowHash(f.src, dst, f.proto, f.sport, f.dport));
+  const id = ctx.fwd.dp.groupBuckets(gid)[bucket];
+  const m = ctx.fwd.rib.nexthopRecord(id);
+  return {
+    from: formatIPv4(f.src), ipproto: f.proto, sport: f.sport, dport: f.dport, bucket,
+    path: { nexthop: id, gateway: m?.addr ? formatIPv4(m.addr) : undefined, dev: m !== undefined ? ctx.fwd.ifaces.get(m.iface)?.name : undefined, lladdr: m?.mac != null ? formatMac(m.mac) : null, state: [m?.state ?? 'NONE'] },
+  };
 }
 
 /** The next hops in use: id, kind, port, gateway, references, the neighbour's MAC and state, a group's members. */
