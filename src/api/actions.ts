@@ -532,6 +532,23 @@ export function neighborDel(ctx: Ctx, a: Args) {
   return { deleted: formatIPv4(addr) };
 }
 
+/**
+ * `ip neigh flush`: deletes the neighbours on one port (`dev`) or on all (`all: true`); learned
+ * entries only unless `nud` says `permanent` (only static ones) or `all` (both), as iproute2 keeps
+ * PERMANENT entries unless asked. Routes through a flushed gateway stay and resolve it again.
+ */
+export function neighborFlush(ctx: Ctx, a: Args) {
+  const dev = str(a, 'dev', false);
+  if (dev === undefined && a.all !== true) throw new DpfwdError('EINVAL', 'neighbor flush needs a selector: dev PORT, or all (as ip neigh flush)');
+  if (dev !== undefined && !ctx.fwd.ifaces.find(dev)) throw new DpfwdError('ENODEV', `unknown port ${dev}; ports are: ${portNames(ctx)}`);
+  const nud = str(a, 'nud', false) ?? 'dynamic';
+  if (!['dynamic', 'permanent', 'all'].includes(nud)) throw new DpfwdError('EINVAL', `nud ${nud}: flush takes nud permanent (static entries only) or nud all (learned and static); learned entries alone without nud`);
+  const rows = ctx.fwd.cp.neighborRows(false) as { dst: string; dev: string; state: string[] }[];
+  const gone = rows.filter((r) => (dev === undefined || r.dev === dev) && (nud === 'all' || (nud === 'permanent') === r.state.includes('PERMANENT')));
+  for (const r of gone) ctx.fwd.cp.neighbors.remove(parseIPv4(r.dst));
+  return { flushed: gone.length };
+}
+
 export function neighborShow(ctx: Ctx, a: Args = {}) {
   return ctx.fwd.cp.neighborRows(a.details === true);
 }
@@ -695,6 +712,7 @@ export const ACTIONS: Record<string, (ctx: Ctx, args: Args, conn?: Conn) => unkn
   'nexthop.show': nexthopShow,
   'neighbor.add': neighborAdd,
   'neighbor.del': neighborDel,
+  'neighbor.flush': neighborFlush,
   'neighbor.show': neighborShow,
   'address.add': addressAdd,
   'address.del': addressDel,
