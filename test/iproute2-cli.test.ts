@@ -148,7 +148,7 @@ describe('dpfwd CLI: iproute2 habits', function () {
       const west = await waitFor('learned entries on west', async () => learned('west') || undefined, 5000);
       const none = cli('neigh', 'flush');
       assert.equal(none.status, 1);
-      assert.match(none.stderr, /neighbor flush needs a selector: dev PORT, or all/);
+      assert.match(none.stderr, /missing argument: dev \(a port\), or all: true \(neighbor flush needs a selector/);
       const eastBefore = neigh().filter((n) => n.split(' ')[1] === 'east');
       const r = JSON.parse(ok('neigh', 'flush', 'dev', 'west', '-j'));
       assert.ok(r.flushed >= 1 && r.flushed <= west + 2, `flushed ${r.flushed} (west had ${west} learned)`);

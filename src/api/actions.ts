@@ -539,7 +539,7 @@ export function neighborDel(ctx: Ctx, a: Args) {
  */
 export function neighborFlush(ctx: Ctx, a: Args) {
   const dev = str(a, 'dev', false);
-  if (dev === undefined && a.all !== true) throw new DpfwdError('EINVAL', 'neighbor flush needs a selector: dev PORT, or all (as ip neigh flush)');
+  if (dev === undefined && a.all !== true) throw new DpfwdError('EINVAL', 'missing argument: dev (a port), or all: true (neighbor flush needs a selector, as ip neigh flush)');
   if (dev !== undefined && !ctx.fwd.ifaces.find(dev)) throw new DpfwdError('ENODEV', `unknown port ${dev}; ports are: ${portNames(ctx)}`);
   const nud = str(a, 'nud', false) ?? 'dynamic';
   if (!['dynamic', 'permanent', 'all'].includes(nud)) throw new DpfwdError('EINVAL', `nud ${nud}: flush takes nud permanent (static entries only) or nud all (learned and static); learned entries alone without nud`);
