@@ -301,12 +301,18 @@ describe('dpfwd capture and trace on a running forwarder', function () {
       assert.equal(x.iface, 'west-drop');
       assert.equal(x.comment, 'bad_checksum');
     }
-    // without -w: one line per packet, the reason at its end
+    // without -w: one line per packet, the point, tcpdump -n's decode, the reason at its end
     const text = dpfwdCli(fwd, ['capture', '-c', '2', '--reason', 'bad_checksum']);
     assert.equal(text.status, 0, text.stderr);
     const lines = text.stdout.split('\n').filter(Boolean);
     assert.equal(lines.length, 2);
-    for (const l of lines) assert.match(l, /^\d\d:\d\d:\d\d\.\d{9} west-drop 10\.1\.0\.2 > 10\.20\.1\.1 proto 17 ttl 64 length 60 drop bad_checksum$/);
+    for (const l of lines) assert.match(l, /^\d\d:\d\d:\d\d\.\d{9} west-drop IP 10\.1\.0\.2\.\d+ > 10\.20\.1\.1\.\d+: UDP, length \d+ drop bad_checksum$/);
+    // --points chooses: forwarded packets at tx only, each once
+    const tx = dpfwdCli(fwd, ['capture', '-c', '3', '--points', 'tx']);
+    assert.equal(tx.status, 0, tx.stderr);
+    const txLines = tx.stdout.split('\n').filter(Boolean);
+    assert.equal(txLines.length, 3, tx.stdout);
+    for (const l of txLines) assert.match(l, /^\S+ east-tx IP /, l);
   });
 
   it('counts copies lost to a full ring as capture_dropped, in the summary and the metrics, and forwards on', async () => {

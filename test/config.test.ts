@@ -168,6 +168,10 @@ neighbors:
 
   it('metrics: false disables; host:port parsed', () => {
     assert.equal(parseConfig(`${PORTS}metrics: {listen: false}`, 't').metrics.listen, false);
+    // README's words: `false` turns metrics off, as the section itself too
+    const off = parseConfig(`${PORTS}metrics: false`, 't').metrics;
+    assert.deepEqual(off, { ...parseConfig(PORTS, 't').metrics, listen: false });
+    assert.deepEqual(errorsOf(`${PORTS}metrics: true`), ['metrics: expected a mapping like {listen: "127.0.0.1:9450"}, or false to disable metrics, got true']);
     assert.deepEqual(parseConfig(`${PORTS}metrics: {listen: "0.0.0.0:9100"}`, 't').metrics.listen, { host: '0.0.0.0', port: 9100 });
     assert.deepEqual(parseConfig(`${PORTS}metrics: {listen: "[::1]:9100"}`, 't').metrics.listen, { host: '::1', port: 9100 });
   });
@@ -362,6 +366,8 @@ const ERRORS: [string, string, string[]][] = [
   ['route prefix not a prefix', `${PORTS}routes: [{prefix: 10.20.0.0/33, via: 10.2.0.2}]`, ['routes[0].prefix: 10.20.0.0/33 is not an IPv4 prefix']],
   ['route port not a port name', `${PORTS}routes: [{prefix: 10.20.0.0/16, port: East}]`, ['routes[0].port: East is not a port name']],
   ['route unknown port', `${PORTS}routes: [{prefix: 10.20.0.0/16, port: south}]`, ['routes[0].port: no port named south; ports are west, east']],
+  ['route via in another port\'s subnet than its port', `${PORTS}routes: [{prefix: 10.20.0.0/16, via: 10.2.0.2, port: west}]`, ["routes[0].via: gateway 10.2.0.2 is in port east's subnet 10.2.0.0/24, not in port west's (10.1.0.1/24): use port east (dev east), or a gateway on west's link"]],
+  ['ECMP path via in another port\'s subnet than its port', `${PORTS}routes: [{prefix: 10.20.0.0/16, nexthops: [{via: 10.1.0.2}, {via: 10.1.0.3, port: east}]}]`, ["routes[0].nexthops[1].via: gateway 10.1.0.3 is in port west's subnet 10.1.0.0/24, not in port east's (10.2.0.1/24): use port west (dev west), or a gateway on east's link"]],
   ['route via outside connected subnets', `${PORTS}routes: [{prefix: 10.20.0.0/16, via: 10.9.0.2}]`, ["routes[0].via: 10.9.0.2 is not in any port's connected subnet; add port: <name>"]],
   ['route via not an address', `${PORTS}routes: [{prefix: 10.20.0.0/16, via: 10.9.0}]`, ['routes[0].via: 10.9.0 is not an IPv4 address (expected four numbers 0-255 like 10.1.0.1)']],
   ['route via multicast', `${PORTS}routes: [{prefix: 10.20.0.0/16, via: 224.0.0.5, port: east}]`, ['routes[0].via: 224.0.0.5 is a multicast address, not a unicast host address']],

@@ -96,6 +96,20 @@ describe('deploy/k8s', () => {
         assert.equal(vol(mount('/etc/dpfwd').name).configMap.name, config().cm.metadata.name);
       });
 
+      it('runs the locally built image and never pulls it; the guide says how it gets to the nodes', () => {
+        // `podman build -t dpfwd:latest` (the guide's build line) names it localhost/dpfwd:latest;
+        // Kubernetes reads a bare dpfwd:latest as docker.io/library/dpfwd:latest and, for :latest, pulls Always
+        const guide = fs.readFileSync(path.join(ROOT, 'deploy', 'GUIDE.md'), 'utf8');
+        const built = /^podman build -t (\S+) -f deploy\/Containerfile \./m.exec(guide);
+        assert.ok(built, 'the guide builds the image');
+        assert.equal(c.image, `localhost/${built[1]}`);
+        assert.equal(c.imagePullPolicy, 'Never');
+        for (const step of [`podman save --format oci-archive -o dpfwd.tar ${c.image}`, 'ctr -n k8s.io images import dpfwd.tar', 'podman load -i dpfwd.tar', 'kind load image-archive dpfwd.tar']) {
+          assert.ok(guide.includes(step), `the guide says: ${step}`);
+        }
+        assert.match(fs.readFileSync(path.join(ROOT, 'docs', 'deploy.md'), 'utf8'), /imagePullPolicy: Never/);
+      });
+
       it('exposes metrics on 9450 with a readiness probe on /healthz', () => {
         assert.ok(c.ports.some((p: Obj) => p.containerPort === 9450));
         assert.deepEqual(c.readinessProbe.httpGet, { path: '/healthz', port: 9450 });

@@ -8,7 +8,7 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import { buildUdp4, readPcap, verifyIpv4HeaderChecksum, writePcap } from '../src/packet';
-import { startForwarder, tmpDir, totals, waitFor } from './helpers/forwarder';
+import { dpfwdCli, startForwarder, tmpDir, totals, waitFor } from './helpers/forwarder';
 
 const HOST_MAC = '02:00:00:00:01:02';
 const WEST_MAC = '02:70:63:61:70:00'; // net_pcap's MACs (02:70:63:61:70:<port id>)
@@ -22,6 +22,8 @@ describe('ECMP in the dataplane: fast and exact path agree, fragments stay toget
   let dir: string;
   const out: Record<'east' | 'south', Buffer[]> = { east: [], south: [] };
   const portMac: Record<string, string> = {};
+  /** flow → the port `route get … sport … dport …` named */
+  const predicted = new Map<number, string>();
 
   before(async () => {
     dir = tmpDir('ecmp-dp');
@@ -49,6 +51,13 @@ describe('ECMP in the dataplane: fast and exact path agree, fragments stay toget
       routes: [{ prefix: '10.60.0.0/16', nexthops: [{ via: '10.2.0.2' }, { via: '10.3.0.2' }] }],
     }, { dir });
     await waitFor('the capture to be read', async () => (await totals(fwd)).rx >= frames.length);
+    // what `route get` says each flow takes (the dataplane's hash, ported): the socket's route.get, then the CLI's words once
+    for (let f = 0; f < FLOWS; f++) {
+      const r = await fwd.call('route.get', { address: base.dst, from: base.src, ipproto: 'udp', sport: 1000 + f, dport: base.dport });
+      predicted.set(f, r.path.dev);
+    }
+    const text = dpfwdCli(fwd, ['route', 'get', base.dst, 'from', base.src, 'ipproto', 'udp', 'sport', '1000', 'dport', String(base.dport)]);
+    assert.match(text.stdout, new RegExp(`^10\\.60\\.0\\.1 from 10\\.1\\.0\\.2 ipproto 17 sport 1000 dport 2000 via 10\\.[23]\\.0\\.2 port ${predicted.get(0)} proto static lladdr .*\\n    route 10\\.60\\.0\\.0/16 nexthop \\d+ path nexthop \\d+ \\(bucket \\d+ of the flow hash\\)\\n$`));
     const ports = await fwd.call('show.ports'); // in config order, as iproute2 rows
     portMac.east = ports[1].address;
     portMac.south = ports[2].address;
@@ -81,6 +90,11 @@ describe('ECMP in the dataplane: fast and exact path agree, fragments stay toget
     const m = byId();
     const east = Array.from({ length: FLOWS }, (_, f) => m.get(f)).filter((p) => p === 'east').length;
     assert.ok(east >= 0.2 * FLOWS && east <= 0.8 * FLOWS, `east took ${east} of ${FLOWS} flows`);
+  });
+
+  it('route get ADDR from S ipproto udp sport N dport N names the member each flow left by', () => {
+    const m = byId();
+    for (let f = 0; f < FLOWS; f++) assert.equal(predicted.get(f), m.get(f), `flow ${f}: route get said ${predicted.get(f)}`);
   });
 
   it('a packet with IP options (exact path) leaves by its flow\'s member', () => {

@@ -8,7 +8,7 @@ import { strict as assert } from 'assert';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { DPFWD, dpfwdCli, Running, startForwarder, tmpDir } from './helpers/forwarder';
+import { DPFWD, dpfwdCli, Running, startForwarder, tmpDir, waitFor } from './helpers/forwarder';
 import { keywordsAfter } from '../src/cli/index';
 
 describe('dpfwd CLI: iproute2 habits', function () {
@@ -135,6 +135,39 @@ describe('dpfwd CLI: iproute2 habits', function () {
     const none = cli('nexthop', 'show', 'id', '4000');
     assert.equal(none.status, 1);
     assert.equal(none.stderr, 'dpfwd: no next hop 4000 in use (dpfwd nexthop show lists them)\n');
+  });
+
+  it('neigh flush dev PORT | all: learned entries go, static ones stay unless nud permanent|all (as ip neigh flush)', async () => {
+    const neigh = () => (JSON.parse(ok('neigh', 'show', '-j')) as { dst: string; dev: string; state: string[] }[]).map((n) => `${n.dst} ${n.dev} ${n.state.join(',')}`).sort();
+    const learned = (dev: string) => neigh().filter((n) => n.split(' ')[1] === dev && !n.endsWith('PERMANENT')).length;
+    ok('neigh', 'add', '10.1.0.80', 'lladdr', '02:00:00:00:08:80', 'dev', 'west');
+    ok('neigh', 'add', '10.2.0.80', 'lladdr', '02:00:00:00:08:81', 'dev', 'east');
+    // multipath routes through gateways nobody answers for: dpfwd asks ARP for each member, so learned entries exist
+    ok('route', 'add', '10.81.0.0/16', 'nexthop', 'via', '10.1.0.81', 'nexthop', 'via', '10.1.0.82');
+    try {
+      const west = await waitFor('learned entries on west', async () => learned('west') || undefined, 5000);
+      const none = cli('neigh', 'flush');
+      assert.equal(none.status, 1);
+      assert.match(none.stderr, /missing argument: dev \(a port\), or all: true \(neighbor flush needs a selector/);
+      const eastBefore = neigh().filter((n) => n.split(' ')[1] === 'east');
+      const r = JSON.parse(ok('neigh', 'flush', 'dev', 'west', '-j'));
+      assert.ok(r.flushed >= 1 && r.flushed <= west + 2, `flushed ${r.flushed} (west had ${west} learned)`);
+      let now = neigh();
+      assert.ok(now.includes('10.1.0.80 west PERMANENT'), `the static entry stays: ${now.join('\n')}`);
+      assert.deepEqual(now.filter((n) => n.split(' ')[1] === 'east'), eastBefore, 'another port is not touched');
+      ok('neigh', 'flush', 'all');
+      now = neigh();
+      assert.ok(now.includes('10.1.0.80 west PERMANENT') && now.includes('10.2.0.80 east PERMANENT'), now.join('\n'));
+      const westStatic = neigh().filter((n) => n.split(' ')[1] === 'west' && n.endsWith('PERMANENT')).length;
+      assert.equal(ok('neigh', 'flush', 'dev', 'west', 'nud', 'permanent'), `flushed ${westStatic} neighbour${westStatic === 1 ? '' : 's'}\n`);
+      now = neigh();
+      assert.ok(!now.includes('10.1.0.80 west PERMANENT') && now.includes('10.2.0.80 east PERMANENT'), now.join('\n'));
+      assert.match(cli('neigh', 'flush', 'dev', 'north').stderr, /unknown port north; ports are: west, east/);
+    } finally {
+      ok('route', 'del', '10.81.0.0/16');
+      cli('neigh', 'del', '10.1.0.80');
+      cli('neigh', 'del', '10.2.0.80');
+    }
   });
 
   it('route flush: needs a selector or all; deletes only the static routes it selects', () => {

@@ -128,7 +128,8 @@ describe('dpfwd run: DPDK start-up failures explained', function () {
   this.timeout(60000);
   const cases: [string, Record<string, unknown>, RegExp][] = [
     ['a hugepage cap too small for the mempool', { lcores: '0-1', hugepagesMiB: 16 },
-      /cannot start the dataplane: cannot create a pool of \d+ mbufs .*reserve more hugepages .*; eal\.hugepagesMiB caps DPDK at 16 MiB: raise or remove it/],
+      // refused before EAL init now, by the config's computed need (dpfwd config check says the same)
+      /^dpfwd: eal\.hugepagesMiB: 16 MiB caps DPDK below the \d+ MiB this config needs \(mbuf pool .*\); raise it to \d+ or remove it\n$/],
     ['an lcore this machine does not have', { lcores: '0,63' },
       /DPDK EAL initialisation failed: eal\.lcores names a CPU this machine does not have or may not use \(lcore 63 unavailable\)/],
     ['an EAL argument DPDK does not know', { lcores: '0-1', args: ['--bogus-flag'] },
@@ -197,11 +198,15 @@ describe('dpfwd run: every refusal comes before DPDK touches a port', function (
     const root = tmpDir('hugesys');
     const d = path.join(root, 'sys/kernel/mm/hugepages/hugepages-2048kB');
     fs.mkdirSync(d, { recursive: true });
-    fs.writeFileSync(path.join(d, 'nr_hugepages'), '64\n');
+    fs.writeFileSync(path.join(d, 'nr_hugepages'), '128\n');
     fs.writeFileSync(path.join(d, 'free_hugepages'), '10\n');
-    const config = { eal: { args: [] as string[], inMemory: true }, ports: [{ rxQueues: 1, rxDescriptors: 1024, txDescriptors: 1024 }], workers: [{}], mempool: { mbufs: 0, cacheSize: 256 } };
+    const config = {
+      eal: { args: [] as string[], inMemory: true }, ports: [{ device: 'net_null0', mtu: 1500, rxQueues: 1, rxDescriptors: 1024, txDescriptors: 1024 }], workers: [{}], mempool: { mbufs: 0, cacheSize: 256 },
+      fib: { maxRoutes: 1024, tbl8Groups: 256, maxNexthops: 1024, maxGroups: 16 },
+    };
     const msg = preflightHugepages(config as never, `${root}/`);
-    assert.match(msg ?? '', /^hugepages: 20 MiB free of 128 MiB reserved, this config needs at least 101 MiB .*reserve more/);
+    // the mbuf pool (16383 of 2176 bytes), tbl24 and DPDK's share
+    assert.match(msg ?? '', /^hugepages: 20 MiB free of 256 MiB reserved, this config needs 118 MiB \(mbuf pool \(16383 mbufs of 2176 bytes\) 38 MiB, FIB tbl24 \(fixed\) 64 MiB, .*DPDK \(EAL, ports, caches\) 16 MiB\); reserve more/);
     fs.writeFileSync(path.join(d, 'free_hugepages'), '64\n');
     assert.equal(preflightHugepages(config as never, `${root}/`), undefined);
     fs.writeFileSync(path.join(d, 'free_hugepages'), '0\n');

@@ -117,7 +117,8 @@ describe('reload with traffic from Linux hosts', function () {
     const r = dpfwdCli(fwd, ['route', 'add', '10.40.0.0/16', 'via', topo.host('east').ip]);
     assert.equal(r.status, 0, r.stderr);
     const diff = dpfwdCli(fwd, ['config', 'diff']);
-    assert.equal(diff.status, 0, diff.stderr);
+    assert.equal(diff.status, 1, `differences: exit 1, as diff(1) ${diff.stderr}`);
+    assert.equal(diff.stderr, '', 'an exit status, not an error');
     assert.equal(diff.stdout, `- route 10.40.0.0/16 via ${topo.host('east').ip} port east\n`);
     const text = dpfwdCli(fwd, ['reload']);
     assert.equal(text.status, 0, text.stderr);
@@ -204,7 +205,9 @@ describe('config save and restart; the JSON log', function () {
       const saved = dpfwdJson(first, ['config', 'save']);
       assert.equal(saved.file, path.join(dir, 'dpfwd.yaml'));
       assert.deepEqual(fs.readdirSync(dir).filter((f) => f.includes('.tmp')), []);
-      assert.equal(dpfwdCli(first, ['config', 'diff']).stdout, `running configuration and ${path.join(dir, 'dpfwd.yaml')} are the same\n`);
+      const same = dpfwdCli(first, ['config', 'diff']);
+      assert.equal(same.stdout, `running configuration and ${path.join(dir, 'dpfwd.yaml')} are the same\n`);
+      assert.equal(same.status, 0, 'no differences: exit 0, as diff(1)');
       // FILE relative to the caller's directory
       const other = dpfwdCli(first, ['config', 'save', path.relative(process.cwd(), path.join(dir, 'copy.yaml'))]);
       assert.equal(other.status, 0, other.stderr);

@@ -55,6 +55,35 @@ describe('deploy/systemd/dpfwd.service', () => {
     assert.ok(values('RequiresMountsFor').includes('/dev/hugepages'));
   });
 
+  it('says what reload does (SIGHUP reloads the file live; restart-only keys refused)', () => {
+    const comment = /((?:^#.*\n)+)ExecReload=/m.exec(text)?.[1] ?? '';
+    assert.match(comment, /SIGHUP = `dpfwd reload`.*applies the\n# difference live/, comment);
+    assert.doesNotMatch(text, /has none|nothing changed and/, 'no word of a reload that does nothing');
+  });
+
+  it('lets linux.netns mirrors work: setns allowed (net, mnt), the namespace created outside the sandbox', () => {
+    const allowed = values('RestrictNamespaces')[0].split(/\s+/);
+    assert.deepEqual(allowed.sort(), ['mnt', 'net'], 'only the namespaces dpfwd enters');
+    assert.deepEqual(values('ProtectSystem'), ['strict']);
+    // the drop-in the unit gives for creating the namespace runs before dpfwd, unsandboxed
+    const dropIn = /^#\s+ExecStartPre=(\+.*)$/m.exec(text);
+    assert.ok(dropIn, 'the ExecStartPre= line for the namespace is given');
+    assert.match(dropIn[1], /^\+\/bin\/sh -c '\[ -e \/run\/netns\/dpfwd \] \|\| ip netns add dpfwd'$/);
+    // the line as a drop-in passes systemd-analyze verify, and runs here as written
+    const u = localUnit((t) => t.replace(/^ExecReload=/m, `ExecStartPre=${dropIn[1]}\nExecReload=`));
+    const ns = `dpfwd-unit-${process.pid}`;
+    try {
+      const r = spawnSync('systemd-analyze', ['verify', '--man=no', u.file], { encoding: 'utf8', cwd: os.tmpdir() });
+      assert.equal((r.stdout + r.stderr).trim(), '', 'no warnings');
+      const cmd = dropIn[1].slice(1).replace(/dpfwd/g, ns).replace(/^\/bin\/sh -c '(.*)'$/, '$1');
+      for (let i = 0; i < 2; i++) assert.equal(spawnSync('/bin/sh', ['-c', cmd]).status, 0, `run ${i + 1}: creates it, then finds it`);
+      assert.ok(fs.existsSync(`/run/netns/${ns}`));
+    } finally {
+      u.done();
+      spawnSync('ip', ['netns', 'del', ns]);
+    }
+  });
+
   it('leaves out the hardening that breaks DPDK or Node.js, and says why', () => {
     for (const k of ['PrivateDevices', 'MemoryDenyWriteExecute', 'SystemCallFilter', 'PrivateNetwork']) {
       assert.deepEqual(values(k), [], `${k} is not set`);

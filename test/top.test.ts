@@ -125,6 +125,22 @@ describe('dpfwd top (live rates)', function () {
     }
   });
 
+  it('q quits, as in top(1): exit 0 and the terminal back in cooked mode', async () => {
+    const s3 = `${session}-q`;
+    try {
+      tmux('new-session', '-d', '-s', s3, '-x', '160', '-y', '40', `${process.execPath} ${DPFWD} top -d 1 --socket ${fwd.socket}; echo "top exited $? mode $(stty -a | grep -o -- '-\\?icanon')"; sleep 30`);
+      await waitFor('a frame of dpfwd top', async () => (rowsOf(tmux('capture-pane', '-p', '-t', s3), 'worker').length > 0 ? true : undefined), 20000);
+      tmux('send-keys', '-t', s3, 'q');
+      const screen = await waitFor('top to exit on q', async () => {
+        const s = tmux('capture-pane', '-p', '-t', s3);
+        return /top exited \d+ mode/.test(s) ? s : undefined;
+      }, 5000);
+      assert.match(screen, /top exited 0 mode icanon$/m, `exit 0 and canonical mode restored: ${screen}`);
+    } finally {
+      spawnSync('tmux', ['kill-session', '-t', s3]);
+    }
+  });
+
   it('--once -j and -n 2 for scripts: JSON rates, frames appended without clearing', () => {
     const once = spawnSync(process.execPath, [DPFWD, 'top', '--once', '-j', '-d', '0.5', '--socket', fwd.socket], { encoding: 'utf8', timeout: 20000 });
     assert.equal(once.status, 0, once.stderr);

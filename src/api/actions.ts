@@ -18,7 +18,8 @@ import { CounterSnapshot } from '../dataplane';
 import { formatIPv4, formatPrefix, maskOf, parseIPv4, parseInterfaceAddress, findAddressConflict } from '../net/ipv4';
 import { formatMac, parseMac } from '../net/mac';
 import { parsePrefixWord, parseRouteFile, ROUTE_MULTIPATH, routeFromFields, routeLineNumbers, RoutePath } from '../routing/routes';
-import { blackholeProblem, Connected, connectedPrefixProblem, gatewaySubnetProblem, hostAddressProblem, originProblem, routePrefixProblem } from '../routing/rules';
+import { ecmpBucket, flowHash } from '../routing/flowhash';
+import { blackholeProblem, Connected, connectedPrefixProblem, gatewayPortProblem, gatewaySubnetProblem, hostAddressProblem, originProblem, routePrefixProblem } from '../routing/rules';
 import { puntHealth, unhealthy } from '../metrics/health';
 
 /** Counter offsets taken by `stats clear`: the CLI shows deltas, Prometheus keeps raw totals. */
@@ -62,7 +63,7 @@ export class CounterBaseline {
  * facts from the dataplane, the RIB, the interfaces, the neighbour table and a few settings.
  */
 export interface Router {
-  dp: Pick<Dataplane, 'snapshot' | 'names' | 'fibInfo' | 'portInfo' | 'portStats' | 'puntStatus' | 'workersAlive' | 'constants' | 'ifaceSet' | 'ifaceDel'>;
+  dp: Pick<Dataplane, 'snapshot' | 'names' | 'fibInfo' | 'portInfo' | 'portStats' | 'puntStatus' | 'workersAlive' | 'constants' | 'ifaceSet' | 'ifaceDel' | 'groupBuckets'>;
   rib: Rib;
   ifaces: Interfaces;
   ports: readonly PortState[];
@@ -220,7 +221,7 @@ function nextHopProblem(ctx: Ctx, conn: Connected[], r: { via?: number; port?: s
   if (r.port !== undefined && !ctx.fwd.ifaces.find(r.port)) return `unknown port ${r.port}; ports are: ${portNames(ctx)}`;
   if (r.portId !== undefined && r.portId >= ctx.fwd.ports.length) return `port id ${r.portId} does not exist (ports 0-${ctx.fwd.ports.length - 1}: ${ctx.fwd.ports.map((p) => p.name).join(', ')})`;
   if (r.via !== undefined) {
-    const v = hostAddressProblem(conn, r.via);
+    const v = hostAddressProblem(conn, r.via) ?? (r.port !== undefined ? gatewayPortProblem(conn, r.via, r.port) : null);
     if (v) return v;
     if (r.port === undefined) return gatewaySubnetProblem(r.via, ctx.fwd.rib.connectedPort(r.via));
   }
@@ -434,7 +435,37 @@ export function routeGet(ctx: Ctx, a: Args) {
     row.lladdr = host?.mac != null ? formatMac(host.mac) : null;
     row.state = [host && host.state !== 'NONE' ? host.state : 'NONE'];
   }
+  const flow = flowOf(a);
+  if (flow && nh?.group) Object.assign(row, flowPath(ctx, nh.group.gid, addr, flow));
   return row;
+}
+
+/** route.get's optional flow (iproute2's from, ipproto, sport, dport): the packet a multipath route hashes. */
+function flowOf(a: Args): { src: number; proto: number; sport: number; dport: number } | undefined {
+  if (a.from === undefined && a.ipproto === undefined && a.sport === undefined && a.dport === undefined) return undefined;
+  const src = a.from === undefined ? 0 : parseIPv4(str(a, 'from')!);
+  const names: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, sctp: 132, udplite: 136 };
+  const p = a.ipproto;
+  const proto = p === undefined ? 0 : typeof p === 'number' ? p : names[String(p).toLowerCase()] ?? Number(p);
+  if (!Number.isInteger(proto) || proto < 0 || proto > 255) throw new DpfwdError('EINVAL', `ipproto ${String(p)}: a protocol name (tcp, udp, icmp, sctp, udplite) or number 0-255`);
+  const port = (k: 'sport' | 'dport') => {
+    const v = a[k];
+    if (v === undefined) return 0;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535) throw new DpfwdError('EINVAL', `${k} ${String(v)}: a port number 0-65535`);
+    return v;
+  };
+  return { src, proto, sport: port('sport'), dport: port('dport') };
+}
+
+/** The member of group `gid` the workers pick for this flow: its bucket, read from the dataplane's own table. */
+function flowPath(ctx: Ctx, gid: number, dst: number, f: { src: number; proto: number; sport: number; dport: number }) {
+  const bucket = ecmpBucket(flowHash(f.src, dst, f.proto, f.sport, f.dport));
+  const id = ctx.fwd.dp.groupBuckets(gid)[bucket];
+  const m = ctx.fwd.rib.nexthopRecord(id);
+  return {
+    from: formatIPv4(f.src), ipproto: f.proto, sport: f.sport, dport: f.dport, bucket,
+    path: { nexthop: id, gateway: m?.addr ? formatIPv4(m.addr) : undefined, dev: m !== undefined ? ctx.fwd.ifaces.get(m.iface)?.name : undefined, lladdr: m?.mac != null ? formatMac(m.mac) : null, state: [m?.state ?? 'NONE'] },
+  };
 }
 
 /** The next hops in use: id, kind, port, gateway, references, the neighbour's MAC and state, a group's members. */
@@ -502,6 +533,23 @@ export function neighborDel(ctx: Ctx, a: Args) {
   const addr = parseIPv4(str(a, 'address')!);
   ctx.fwd.cp.neighbors.remove(addr);
   return { deleted: formatIPv4(addr) };
+}
+
+/**
+ * `ip neigh flush`: deletes the neighbours on one port (`dev`) or on all (`all: true`); learned
+ * entries only unless `nud` says `permanent` (only static ones) or `all` (both), as iproute2 keeps
+ * PERMANENT entries unless asked. Routes through a flushed gateway stay and resolve it again.
+ */
+export function neighborFlush(ctx: Ctx, a: Args) {
+  const dev = str(a, 'dev', false);
+  if (dev === undefined && a.all !== true) throw new DpfwdError('EINVAL', 'missing argument: dev (a port), or all: true (neighbor flush needs a selector, as ip neigh flush)');
+  if (dev !== undefined && !ctx.fwd.ifaces.find(dev)) throw new DpfwdError('ENODEV', `unknown port ${dev}; ports are: ${portNames(ctx)}`);
+  const nud = str(a, 'nud', false) ?? 'dynamic';
+  if (!['dynamic', 'permanent', 'all'].includes(nud)) throw new DpfwdError('EINVAL', `nud ${nud}: flush takes nud permanent (static entries only) or nud all (learned and static); learned entries alone without nud`);
+  const rows = ctx.fwd.cp.neighborRows(false) as { dst: string; dev: string; state: string[] }[];
+  const gone = rows.filter((r) => (dev === undefined || r.dev === dev) && (nud === 'all' || (nud === 'permanent') === r.state.includes('PERMANENT')));
+  for (const r of gone) ctx.fwd.cp.neighbors.remove(parseIPv4(r.dst));
+  return { flushed: gone.length };
 }
 
 export function neighborShow(ctx: Ctx, a: Args = {}) {
@@ -667,6 +715,7 @@ export const ACTIONS: Record<string, (ctx: Ctx, args: Args, conn?: Conn) => unkn
   'nexthop.show': nexthopShow,
   'neighbor.add': neighborAdd,
   'neighbor.del': neighborDel,
+  'neighbor.flush': neighborFlush,
   'neighbor.show': neighborShow,
   'address.add': addressAdd,
   'address.del': addressDel,

@@ -1,4 +1,17 @@
 /** Plain-text output helpers shared by the CLI commands. */
+import { DpfwdError } from '../errors';
+
+/**
+ * A result that is an exit status, not an error: the output is already printed and nothing goes
+ * to stderr (`config diff` exits 1 when there are differences, as diff(1) does). Thrown by a
+ * handler; the entry point turns it into the exit code.
+ */
+export class ExitStatus extends DpfwdError {
+  constructor(readonly status: number) {
+    super('EXIT', `exit status ${status}`);
+  }
+}
+
 export function table(rows: Record<string, unknown>[], cols: string[]): string {
   const cells = rows.map((r) => cols.map((c) => (r[c] === undefined || r[c] === null ? '-' : String(r[c]))));
   const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i].length)));

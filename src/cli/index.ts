@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import yargs from 'yargs';
 import { commands } from './commands';
-import { output } from './format';
+import { ExitStatus, output } from './format';
 import { withSession } from '../api/client';
 import { DEFAULT_SOCKET } from '../api/server';
 import { DpfwdError } from '../errors';
@@ -149,6 +149,8 @@ async function runOne(argv: string[], where = ''): Promise<number> {
       process.stderr.write(`dpfwd: ${where}${e.message}\n`);
       if (!where) process.stderr.write(e.message.startsWith('name a command') ? await cli.getHelp() + '\n' : `Run 'dpfwd --help' for usage.\n`);
       code = 2;
+    } else if (e instanceof ExitStatus) {
+      code = e.status;
     } else if (e instanceof DpfwdError) {
       process.stderr.write(`dpfwd: ${where}${e.message}\n`);
       code = 1;

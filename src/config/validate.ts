@@ -24,7 +24,7 @@ export type { Path, SourceOf } from './kit';
 import { mempoolSize } from './mempool';
 import { GROUP_MAX_WEIGHT, IDLE_MAX_SLEEP_US, MAX_GROUPS } from '../dataplane/actions';
 import { AddrLen, withParsed } from './types';
-import { connectedPrefixProblem, hostAddressProblem, routePrefixProblem } from '../routing/rules';
+import { blackholeProblem, connectedPrefixProblem, gatewayPortProblem, hostAddressProblem, routePrefixProblem } from '../routing/rules';
 import type {
   ArpConfig,
   Config,
@@ -550,7 +550,7 @@ function validateRoutes(c: Ctx, v: unknown, ports: Named[], knownNames: Set<stri
     if (e.via !== undefined) {
       const via = e.via;
       r.via = formatIPv4(via);
-      const hp = hostAddressProblem(conn, via);
+      const hp = hostAddressProblem(conn, via) ?? (r.port !== undefined ? gatewayPortProblem(conn, via, r.port) : null);
       if (hp) {
         c.err(child(rp, 'via'), hp);
         ok = false;
@@ -613,7 +613,7 @@ function multipathRoute(c: Ctx, rp: Path, o: Record<string, unknown>, ps: string
   for (let k = 0; k < paths.length; k++) {
     const p = paths[k];
     if (p.via === undefined) continue;
-    const problem = hostAddressProblem(conn, p.via);
+    const problem = hostAddressProblem(conn, p.via) ?? (p.port !== undefined ? gatewayPortProblem(conn, p.via, p.port) : null);
     if (problem) {
       c.err(child(child(np, k), 'via'), problem);
       return null;
@@ -677,7 +677,8 @@ function validateNeighbors(c: Ctx, v: unknown, ports: Named[], knownNames: Set<s
 // small sections
 
 function validateMetrics(c: Ctx, v: unknown): MetricsConfig {
-  const o = c.map('metrics', v, KEYS.metrics) ?? {};
+  // `metrics: false` is short for `metrics: {listen: false}`: no listener
+  const o = v === false ? { listen: false } : c.map('metrics', v, KEYS.metrics, 'a mapping like {listen: "127.0.0.1:9450"}, or false to disable metrics') ?? {};
   const d = DEFAULTS.metrics;
   const limits = {
     maxConnections: c.int('metrics.maxConnections', o.maxConnections, d.maxConnections, 1, 10000),

@@ -16,7 +16,9 @@ import { findAddressConflict, isIPv4, parseInterfaceAddress } from '../net/ipv4'
 import { formatMac, Mac } from '../net/mac';
 import { RouteBatch } from '../routing/routes';
 import { Interfaces } from '../routing/interfaces';
-import { deviceName, devargs } from '../net/device';
+import { deviceName, devargs, KNOWN_VDEV_DRIVERS, pciAddressOf } from '../net/device';
+import { BIFURCATED_DRIVERS, isDpdkDriver, readPciDevice, SysRoot } from '../sriov/sysfs';
+import { suggestKey } from '../config/kit';
 import { addressConflicts, ipsForPciAddress, readNetworkStatus, resolveDeviceRefs } from '../sriov/podenv';
 import { ControlPlane } from '../controlplane';
 import { Mirrors } from '../controlplane/mirrors';
@@ -92,10 +94,30 @@ export function rxCutLen(device: string): number {
  */
 export function preflightDevices(ports: { name: string; device: string }[], sysRoot = '/'): string[] {
   const problems: string[] = [];
+  const sys = new SysRoot(sysRoot);
+  const drivers = installedVdevDrivers(sysRoot);
   ports.forEach((p, i) => {
     const name = deviceName(p.device);
     const args = devargs(p.device);
     const where = `ports[${i}].device`;
+    const bdf = pciAddressOf(p.device);
+    if (bdf) {
+      const dev = readPciDevice(sys, bdf);
+      if (!dev) {
+        problems.push(`${where}: PCI device ${bdf} does not exist on this host: 'dpfwd sriov show' lists the functions that exist (a VF exists once its PF has VFs: 'dpfwd sriov create PF N'); check the address`);
+      } else if (!isDpdkDriver(dev.driver) && !(dev.driver !== null && BIFURCATED_DRIVERS.includes(dev.driver))) {
+        const on = dev.driver ? `the kernel driver ${dev.driver}${dev.netdevs.length ? ` (interface ${dev.netdevs.join(', ')})` : ''}` : 'no driver';
+        problems.push(`${where}: PCI device ${bdf} is bound to ${on}, which DPDK cannot use: 'dpfwd bind ${bdf} vfio-pci --persist'`);
+      }
+      return;
+    }
+    const vd = /^net_([a-z_]+?)[0-9]+$/.exec(name)?.[1];
+    if (vd !== undefined && drivers && !drivers.has(vd)) {
+      const near = suggestKey(vd, [...drivers]);
+      problems.push(`${where}: ${name}: DPDK has no virtual device driver net_${vd}${near ? `; did you mean net_${near}${name.slice(4 + vd.length)}?` : ''} ` +
+        `(installed here: ${[...drivers].filter((d) => KNOWN_VDEV_DRIVERS.includes(d)).map((d) => `net_${d}`).join(', ')}; another needs its librte-net-<name> package)`);
+      return;
+    }
     if (/^net_(af_packet|af_xdp)/.test(name)) {
       const iface = args.get('iface');
       if (!iface) problems.push(`${where}: ${name} needs iface=<interface>`);
@@ -119,19 +141,92 @@ export function preflightDevices(ports: { name: string; device: string }[], sysR
   return problems;
 }
 
-/** rte_lpm's tbl24: 2^24 entries of 4 bytes, allocated whatever the number of routes. */
-const TBL24_BYTES = 4 << 24;
-/** One mbuf in the pool: RTE_MBUF_DEFAULT_BUF_SIZE (2048 + 128 headroom) + struct rte_mbuf + mempool header. */
-const MBUF_BYTES = 2176 + 128 + 64;
+/** DPDK driver libraries (librte_net_<lib>) whose vdev name differs from the library's. */
+const VDEV_OF_LIB: Record<string, string[]> = { virtio: ['virtio_user'], bond: ['bonding'], ring: ['ring'], vhost: ['vhost'] };
 
 /**
- * Hugepages before EAL init: the least this config needs (the mbuf pool and the FIB's tbl24) must
- * be free, else DPDK would start, probe the ports and fail half-way. Pages held by the files of
- * this file prefix (a previous run killed with -9; DPDK reuses them) count as free. Returns a
- * problem or undefined; skipped with --no-huge in eal.args.
+ * The virtual device drivers (af_packet, null, …: the part of net_<driver><n>) this host's DPDK
+ * has, from its driver directory (EAL loads every librte_net_* there), or undefined when that
+ * directory is not found (then nothing is refused).
  */
-export function preflightHugepages(c: Pick<Config, 'eal' | 'ports' | 'workers' | 'mempool'>, sysRoot = '/'): string | undefined {
-  if (c.eal.args.includes('--no-huge')) return undefined;
+export function installedVdevDrivers(sysRoot = '/'): Set<string> | undefined {
+  const out = new Set<string>();
+  let found = false;
+  for (const lib of ['usr/lib', 'usr/local/lib', 'usr/lib64']) {
+    let arches: string[];
+    try {
+      arches = ['', ...fs.readdirSync(`${sysRoot}${lib}`).filter((d) => d.includes('-linux-'))];
+    } catch {
+      continue;
+    }
+    for (const a of arches) {
+      const base = `${sysRoot}${lib}/${a ? `${a}/` : ''}dpdk`;
+      let pmds: string[];
+      try {
+        pmds = fs.readdirSync(base).filter((d) => d.startsWith('pmds-'));
+      } catch {
+        continue;
+      }
+      for (const d of pmds) {
+        for (const f of fs.readdirSync(`${base}/${d}`)) {
+          const m = /^librte_net_([a-z0-9_]+)\.so$/.exec(f);
+          if (!m) continue;
+          found = true;
+          for (const v of VDEV_OF_LIB[m[1]] ?? [m[1]]) out.add(v);
+        }
+      }
+    }
+  }
+  return found ? out : undefined;
+}
+
+/** rte_lpm's tbl24: 2^24 entries of 4 bytes, allocated whatever the number of routes. */
+const TBL24_BYTES = 4 << 24;
+/** Per mbuf beside its data room: struct rte_mbuf (128) and the mempool's object header, cache-aligned (64). */
+const MBUF_OVERHEAD = 192;
+/** RTE_PKTMBUF_HEADROOM */
+const MBUF_HEADROOM = 128;
+/**
+ * DPDK's own allocations at EAL init and port start (memzones, ethdev data, per-lcore mempool
+ * caches) and the 2 MiB page each large allocation may leave part-used: measured 8-12 MiB.
+ */
+const EAL_BASE_BYTES = 16 << 20;
+
+/** One item of a config's hugepage need. */
+export interface HugepagePart { what: string; bytes: number }
+
+/**
+ * The hugepage memory a config takes when it starts (what native/dataplane/setup.c and fib.c
+ * allocate, by the same sizes): the mbuf pool (mbufs of the room the largest MTU or af_packet
+ * frame needs), the FIB (tbl24, tbl8 groups, the rule store), next hops, ECMP groups, punt and
+ * inject rings, and DPDK's own share. `devices` are the ports' device strings as started
+ * (default: the config's, with dpfwd's af_packet defaults). The one computation behind `run`'s
+ * check before EAL init, `dpfwd config check` and `dpfwd doctor --config`.
+ */
+export function hugepageNeed(c: Pick<Config, 'ports' | 'workers' | 'mempool' | 'fib'>, devices = c.ports.map((p) => withKernelPortDefaults(p.device))): { bytes: number; parts: HugepagePart[] } {
+  let room = MBUF_HEADROOM + Math.max(2048, Math.max(1500, ...c.ports.map((p) => p.mtu)) + 14 + 8);
+  for (const d of devices) {
+    const cut = rxCutLen(d);
+    if (cut && cut + 34 > room - MBUF_HEADROOM) room = MBUF_HEADROOM + cut + 34;
+  }
+  const mbufs = mempoolSize(c as Config);
+  const pow2 = (n: number) => { let r = 1; while (r < n) r *= 2; return r; };
+  const f = c.fib;
+  const w = c.workers.length;
+  const parts: HugepagePart[] = [
+    { what: `mbuf pool (${mbufs} mbufs of ${room} bytes)`, bytes: mbufs * (room + MBUF_OVERHEAD) + pow2(mbufs + 1) * 8 },
+    { what: 'FIB tbl24 (fixed)', bytes: TBL24_BYTES },
+    { what: `FIB tbl8 (fib.tbl8Groups ${f.tbl8Groups})`, bytes: f.tbl8Groups * (1024 + 4 + 16) },
+    { what: `FIB rules (fib.maxRoutes ${f.maxRoutes})`, bytes: 8 * Math.max(16, pow2(2 * f.maxRoutes)) },
+    { what: `next hops (fib.maxNexthops ${f.maxNexthops}) and ECMP groups (fib.maxGroups ${f.maxGroups})`, bytes: 8 * f.maxNexthops + 512 * f.maxGroups },
+    { what: `punt and inject rings (${w} workers)`, bytes: w * 2 * 1024 * 8 },
+    { what: 'DPDK (EAL, ports, caches)', bytes: EAL_BASE_BYTES },
+  ];
+  return { bytes: parts.reduce((a, x) => a + x.bytes, 0), parts };
+}
+
+/** Free and reserved hugepage bytes (pages held by this file prefix's files count as free), or why there are none. */
+export function hugepagesFree(c: Pick<Config, 'eal'>, sysRoot = '/'): { freeBytes: number; totalBytes: number } | string {
   const base = `${sysRoot}sys/kernel/mm/hugepages`;
   let dirs: string[];
   try {
@@ -156,13 +251,68 @@ export function preflightHugepages(c: Pick<Config, 'eal' | 'ports' | 'workers' |
       for (const f of fs.readdirSync(`${sysRoot}dev/hugepages`)) if (f.startsWith(`${prefix}map_`)) freeBytes += fs.statSync(`${sysRoot}dev/hugepages/${f}`).size;
     } catch { /* no mount there */ }
   }
-  const needBytes = mempoolSize(c as Config) * MBUF_BYTES + TBL24_BYTES;
+  return { freeBytes, totalBytes };
+}
+
+/**
+ * Hugepages before EAL init: what this config takes (hugepageNeed) must be free, else DPDK would
+ * start, probe the ports and fail half-way; and eal.hugepagesMiB must not cap DPDK below it.
+ * Returns a problem or undefined; skipped with --no-huge in eal.args.
+ */
+export function preflightHugepages(c: Pick<Config, 'eal' | 'ports' | 'workers' | 'mempool' | 'fib'>, sysRoot = '/', devices?: string[]): string | undefined {
+  if (c.eal.args.includes('--no-huge')) return undefined;
   const MiB = (n: number) => Math.ceil(n / 1048576);
-  if (freeBytes >= needBytes) return undefined;
-  const pages = Math.ceil((needBytes - freeBytes) / 2097152);
-  return `hugepages: ${MiB(freeBytes)} MiB free of ${MiB(totalBytes)} MiB reserved, this config needs at least ${MiB(needBytes)} MiB ` +
-    `(the mbuf pool and the FIB); reserve more (e.g. echo ${Math.ceil(totalBytes / 2097152) + pages} > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages) ` +
-    'or stop what holds them (another DPDK process; files in /dev/hugepages); dpfwd doctor checks this';
+  const need = hugepageNeed(c, devices);
+  const what = need.parts.filter((p) => p.bytes >= 1048576).map((p) => `${p.what} ${MiB(p.bytes)} MiB`).join(', ');
+  if (c.eal.hugepagesMiB !== undefined && c.eal.hugepagesMiB * 1048576 < need.bytes) {
+    return `eal.hugepagesMiB: ${c.eal.hugepagesMiB} MiB caps DPDK below the ${MiB(need.bytes)} MiB this config needs (${what}); raise it to ${MiB(need.bytes)} or remove it`;
+  }
+  const have = hugepagesFree(c, sysRoot);
+  if (typeof have === 'string') return have;
+  const { freeBytes, totalBytes } = have;
+  if (freeBytes >= need.bytes) return undefined;
+  const pages = Math.ceil((need.bytes - freeBytes) / 2097152);
+  return `hugepages: ${MiB(freeBytes)} MiB free of ${MiB(totalBytes)} MiB reserved, this config needs ${MiB(need.bytes)} MiB ` +
+    `(${what}); reserve more (e.g. echo ${Math.ceil(totalBytes / 2097152) + pages} > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages), ` +
+    'lower fib.maxRoutes/fib.tbl8Groups or mempool.mbufs, or stop what holds them (another DPDK process; files in /dev/hugepages); dpfwd doctor checks this';
+}
+
+/** One problem found before EAL init: its error code and one line (`ports[0].device: …`). */
+export interface PreflightProblem { code: 'ECONFIG' | 'ENODEV' | 'EPERM' | 'ENOMEM'; text: string }
+
+/**
+ * Everything `start` checks before EAL init, every problem at once: device references resolved
+ * from the environment, one device per port, devices that exist (interfaces, capture files, PCI
+ * functions and their drivers, installed vdev drivers), enough hugepages for this config.
+ * `start` refuses on any; `dpfwd config check` and `run --dry-run` print them all.
+ */
+export function preflight(c: Config, env: Record<string, string | undefined> = process.env, sysRoot = '/'): { devices: string[]; problems: PreflightProblem[] } {
+  const problems: PreflightProblem[] = [];
+  let devices = c.ports.map((p) => p.device);
+  try {
+    devices = resolveDeviceRefs(devices, env);
+  } catch (e) {
+    if (!(e instanceof DpfwdError)) throw e;
+    problems.push({ code: 'ECONFIG', text: e.message });
+  }
+  devices = devices.map(withKernelPortDefaults);
+  for (const d of addressConflicts(c.ports.map((p, i) => ({ name: p.name, device: devices[i] })))) problems.push({ code: 'ECONFIG', text: d.text });
+  const ports = c.ports.map((p, i) => ({ name: p.name, device: devices[i] }));
+  for (const text of preflightDevices(ports, sysRoot)) problems.push({ code: 'ENODEV', text });
+  // an af_xdp UMEM registers the pool's mbufs (2 KiB of data each) as locked memory
+  const umemBytes = mempoolSize(c) * (2048 + MBUF_HEADROOM + MBUF_OVERHEAD);
+  for (const text of kernelPortProblems(ports, readPrivileges(), hostProbes, umemBytes)) problems.push({ code: 'EPERM', text });
+  const huge = preflightHugepages(c, sysRoot, devices);
+  if (huge) problems.push({ code: 'ENOMEM', text: huge });
+  return { devices, problems };
+}
+
+/** start's refusal for the problems of one code, worded as before (devices listed under one line). */
+function preflightError(problems: PreflightProblem[], code: PreflightProblem['code']): DpfwdError | undefined {
+  const texts = problems.filter((p) => p.code === code).map((p) => p.text);
+  if (!texts.length) return undefined;
+  const head = code === 'ENODEV' ? 'cannot use the configured devices:' : code === 'EPERM' ? 'this process may not run the configured kernel-facing ports:' : undefined;
+  return new DpfwdError(code, head ? `${head}\n  ${texts.join('\n  ')}` : texts.join('\n'));
 }
 
 /** Runs `ip`/`sysctl` for the Linux mirrors; a failure names the command and what it printed. */
@@ -251,16 +401,13 @@ export class Forwarder {
   start(): void {
     const c = this.config;
     for (const w of c.warnings) this.log(`warning: ${w}`);
-    const devices = this.devices();
-    const dup = addressConflicts(c.ports.map((p, i) => ({ name: p.name, device: devices[i] })));
-    if (dup.length) throw new DpfwdError('ECONFIG', dup.map((d) => d.text).join('\n'));
+    // every check before EAL init, in one function that `dpfwd config check` runs too
+    const { devices, problems } = preflight(c);
+    const unresolved = preflightError(problems, 'ECONFIG');
+    if (unresolved) throw unresolved;
     this.addressesFromNetworkStatus(devices);
-    const problems = preflightDevices(c.ports.map((p, i) => ({ name: p.name, device: devices[i] })));
-    if (problems.length) throw new DpfwdError('ENODEV', `cannot use the configured devices:\n  ${problems.join('\n  ')}`);
-    const denied = kernelPortProblems(c.ports.map((p, i) => ({ name: p.name, device: devices[i] })), readPrivileges(), hostProbes, mempoolSize(c) * MBUF_BYTES);
-    if (denied.length) throw new DpfwdError('EPERM', `this process may not run the configured kernel-facing ports:\n  ${denied.join('\n  ')}`);
-    const huge = preflightHugepages(c);
-    if (huge) throw new DpfwdError('ENOMEM', huge);
+    const refused = preflightError(problems, 'ENODEV') ?? preflightError(problems, 'EPERM') ?? preflightError(problems, 'ENOMEM');
+    if (refused) throw refused;
 
     const args = buildEalArgs(c, devices);
     this.log(`EAL arguments: ${args.slice(1).join(' ')}`);

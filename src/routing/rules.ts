@@ -79,6 +79,20 @@ export function connectedPrefixProblem(conn: readonly Connected[], p: { addr: nu
   return null;
 }
 
+/**
+ * A gateway given with a port (`via 10.2.0.2 dev west`) that lies in another port's connected
+ * subnet and in none of the given port's: it would never resolve there (ARP asks on the wrong
+ * link). A gateway in no connected subnet at all is left to the caller (it may be reached on-link).
+ */
+export function gatewayPortProblem(conn: readonly Connected[], via: number, port: string): string | null {
+  const on = conn.filter((c) => prefixContains(c, via));
+  if (!on.length || on.some((c) => c.port === port)) return null;
+  const mine = conn.filter((c) => c.port === port);
+  const other = on[0];
+  return `gateway ${formatIPv4(via)} is in port ${other.port}'s subnet ${formatIPv4(networkOf(other.addr, other.len))}/${other.len}, not in port ${port}'s ` +
+    `(${mine.length ? mine.map(text).join(', ') : 'it has no address'}): use port ${other.port} (dev ${other.port}), or a gateway on ${port}'s link`;
+}
+
 /** `blackhole` together with `via` or `port`. */
 export function blackholeProblem(blackhole: boolean, hasVia: boolean, hasPort: boolean): string | null {
   return blackhole && (hasVia || hasPort) ? 'a blackhole route takes no via or port' : null;

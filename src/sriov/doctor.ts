@@ -24,6 +24,8 @@ export interface DoctorConfig {
   ports: { name: string; device: string }[];
   /** hugepage memory the forwarder needs, MiB (eal.hugepagesMiB, default 256) */
   hugepagesMiB: number;
+  /** where hugepagesMiB comes from, when not eal.hugepagesMiB or the default (`dpfwd doctor --config`: the config's computed need) */
+  hugepagesFrom?: string;
   /** eal.lcores as written ("0-3", "auto"), when the config sets it */
   lcores?: string;
 }
@@ -69,6 +71,8 @@ export interface DoctorOptions {
   config?: DoctorConfig;
   /** environment for env:/auto device references; default process.env */
   env?: Record<string, string | undefined>;
+  /** checks made by the caller, listed first (`doctor --config`: the config's own errors) */
+  extra?: DoctorCheck[];
   /** contents of /proc/self/limits and /proc/self/status; default read under root */
   limits?: string;
   procStatus?: string;
@@ -80,7 +84,7 @@ export function runDoctor(opts: DoctorOptions = {}): DoctorReport {
   const sys = new SysRoot(opts.root);
   const cfg = opts.config;
   const env = opts.env ?? process.env;
-  const checks: DoctorCheck[] = [];
+  const checks: DoctorCheck[] = [...(opts.extra ?? [])];
   const add = (c: DoctorCheck) => checks.push(c);
   const needPci = !cfg || cfg.ports.some((p) => !isVdev(p.device));
   const failOrWarn: CheckStatus = needPci ? 'FAIL' : 'WARN';
@@ -193,7 +197,7 @@ export function runDoctor(opts: DoctorOptions = {}): DoctorReport {
     freeMiB += (free * kB) / 1024;
     sizes.push(`${kB >= 1048576 ? `${kB / 1048576}G` : `${kB / 1024}M`}: ${nr} reserved, ${free} free`);
   }
-  const need = `${needMiB} MiB ${cfg ? (cfg.hugepagesMiB === DEFAULT_HUGEPAGES_MIB ? 'needed (default estimate; set eal.hugepagesMiB)' : 'needed (eal.hugepagesMiB)') : 'needed (default estimate; pass --config for the real need)'}`;
+  const need = `${needMiB} MiB ${cfg ? (cfg.hugepagesFrom ? `needed (${cfg.hugepagesFrom})` : cfg.hugepagesMiB === DEFAULT_HUGEPAGES_MIB ? 'needed (default estimate; set eal.hugepagesMiB)' : 'needed (eal.hugepagesMiB)') : 'needed (default estimate; pass --config for the real need)'}`;
   const pages2M = Math.ceil(needMiB / 2);
   const hpFix =
     `Reserve them: 'echo ${pages2M} > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages' now, and 'vm.nr_hugepages = ${pages2M}' in /etc/sysctl.d/80-hugepages.conf (or 'hugepages=${pages2M}' on the kernel command line) for boot. ` +

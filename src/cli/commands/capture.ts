@@ -1,3 +1,4 @@
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Argv, CommandModule } from 'yargs';
@@ -61,14 +62,32 @@ function openOutput(file: string): number {
   }
 }
 
-/** One line per packet when no -w is given (tcpdump's habit). */
-function lines(data: Buffer, interfaces: string[]): string {
-  const r = readPcapng(data);
-  return r.packets.map((p) => {
+/** tcpdump -n's one-line decode of each packet of a pcapng stream (its timestamps cut), or undefined when tcpdump is missing or does not answer one line per packet. */
+function tcpdumpDecode(header: Buffer, data: Buffer, n: number): string[] | undefined {
+  if (tcpdumpMissing) return undefined;
+  const r = spawnSync('tcpdump', ['-n', '-r', '-'], { input: Buffer.concat([header, data]), encoding: 'utf8', timeout: 10000, maxBuffer: 64 << 20 });
+  if (r.error || r.status !== 0) {
+    tcpdumpMissing = (r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+    return undefined;
+  }
+  const out = r.stdout.split('\n').filter(Boolean);
+  return out.length === n ? out.map((l) => l.replace(/^\d\d:\d\d:\d\d\.\d+ /, '')) : undefined;
+}
+let tcpdumpMissing = false;
+
+/**
+ * One line per packet when no -w is given: time (ns), the capture point (`west-rx`), the packet as
+ * `tcpdump -n` decodes it (when tcpdump is installed; else addresses, protocol and TTL), and a
+ * dropped packet's reason.
+ */
+function lines(header: Buffer, data: Buffer, interfaces: string[]): string {
+  const r = readPcapng(Buffer.concat([header, data]));
+  const decoded = r.packets.length ? tcpdumpDecode(header, data, r.packets.length) : undefined;
+  return r.packets.map((p, i) => {
     const f = describeFrame(p.data);
     const t = new Date(p.ts.sec * 1000).toISOString().slice(11, 19) + '.' + String(p.ts.nsec).padStart(9, '0');
-    const what = f.ip4 ? `${f.ip4.src} > ${f.ip4.dst} proto ${f.ip4.proto} ttl ${f.ip4.ttl}` : `${f.src} > ${f.dst} ${f.type}`;
-    return `${t} ${interfaces[p.iface] ?? p.iface} ${what} length ${p.origLen}${p.comment ? ` drop ${p.comment}` : ''}\n`;
+    const what = decoded ? decoded[i] : f.ip4 ? `${f.ip4.src} > ${f.ip4.dst} proto ${f.ip4.proto} ttl ${f.ip4.ttl} length ${p.origLen}` : `${f.src} > ${f.dst} ${f.type} length ${p.origLen}`;
+    return `${t} ${interfaces[p.iface] ?? p.iface} ${what}${p.comment ? ` drop ${p.comment}` : ''}\n`;
   }).join('');
 }
 
@@ -82,7 +101,7 @@ export const captureCommand: CommandModule<object, A> = {
     .option('count', { alias: 'c', type: 'number', describe: 'stop after this many packets' })
     .option('snaplen', { alias: 's', type: 'number', describe: 'bytes kept of each packet (default capture.maxSnaplen)' })
     .option('duration', { type: 'number', describe: 'stop after this many seconds' })
-    .option('points', { type: 'string', describe: 'where to capture: rx,tx,drop (default all three)' })
+    .option('points', { type: 'string', describe: 'where to capture: rx, tx, drop or a list (default all three: a forwarded packet shows at rx and at tx)' })
     .option('reason', { type: 'string', describe: 'only drops of this reason (see dpfwd show drops --all)' })
     .option('poll', { type: 'number', default: 50, describe: 'ms between reads while no packets come' }) as unknown as Argv<A>,
   handler: async (a) => {
@@ -91,6 +110,7 @@ export const captureCommand: CommandModule<object, A> = {
     const fd = a.write === undefined ? -1 : toStdout ? 1 : openOutput(a.write);
     const s = await Session.open(a.socket);
     let interfaces: string[] = [];
+    let header = Buffer.alloc(0);
     let interrupted = false;
     let summary: CaptureSummary | undefined;
     const write = async (b: Buffer) => {
@@ -105,7 +125,7 @@ export const captureCommand: CommandModule<object, A> = {
           throw outputError(a.write!, e);
         }
       } else {
-        process.stdout.write(lines(b, interfaces));
+        process.stdout.write(lines(header, b, interfaces));
       }
     };
     // Ctrl-C (and SIGTERM): the loop stops the capture at its next turn, writes the rest, prints the summary
@@ -116,6 +136,7 @@ export const captureCommand: CommandModule<object, A> = {
       const st = (await s.request('capture.start', req)) as { id: number; interfaces: string[]; header: string };
       const id = st.id;
       interfaces = st.interfaces;
+      header = Buffer.from(st.header, 'base64');
       if (fd >= 0) await write(Buffer.from(st.header, 'base64'));
       process.stderr.write(`dpfwd: capturing on ${interfaces.join(' ')}${req.filter ? ` filter "${req.filter}"` : ''}${a.write && !toStdout ? ` to ${a.write}` : ''} (Ctrl-C stops)\n`);
       for (;;) {

@@ -7,7 +7,7 @@ import { DpfwdError } from '../../errors';
 type A = ClientArgs & { action?: string; address?: string; words?: string[]; details?: boolean };
 
 /** The actions and iproute2's other names for them. */
-const ACTIONS: Record<string, string> = { add: 'add', replace: 'add', del: 'del', delete: 'del', show: 'show', list: 'show', ls: 'show', lst: 'show' };
+const ACTIONS: Record<string, string> = { add: 'add', replace: 'add', del: 'del', delete: 'del', show: 'show', list: 'show', ls: 'show', lst: 'show', flush: 'flush' };
 
 const USAGE = 'usage: dpfwd neighbor add 10.2.0.9 02:00:00:00:00:09 port east';
 
@@ -37,7 +37,7 @@ export function neighborWords(address: string, words: readonly string[]): { addr
 export const neighborCommand: CommandModule<object, A> = {
   command: 'neighbor [action] [address] [words..]',
   aliases: ['neigh', 'neighbour', 'n'],
-  describe: 'neighbours: add ADDR lladdr MAC dev PORT (or ADDR MAC port PORT) | del ADDR | show [-d]',
+  describe: 'neighbours: add ADDR lladdr MAC dev PORT (or ADDR MAC port PORT) | del ADDR | show [-d] | flush dev PORT|all [nud permanent|all] (learned entries only unless nud says)',
   builder: (y: Argv) => clientOptions(y)
     .positional('action', { choices: Object.keys(ACTIONS), default: 'show' })
     .positional('address', { type: 'string' })
@@ -51,6 +51,20 @@ export const neighborCommand: CommandModule<object, A> = {
       const rows = (await request(a.socket, 'neighbor.show', a.details ? { details: true } : {})) as Record<string, unknown>[];
       const extra = (r: Record<string, unknown>) => (a.details ? ` probes ${r.probes} timer ${r.timer_ms === null ? '-' : `${r.timer_ms}ms`}${r.gateway ? ' gateway' : ''}` : '');
       print(a.json, rows, () => rows.map((r) => `${r.dst} port ${r.dev} lladdr ${r.lladdr ?? '-'} ${(r.state as string[]).join(',')}${extra(r)}\n`).join(''));
+      return;
+    }
+    if (action === 'flush') {
+      // ip neigh flush dev PORT | all [nud permanent|all]
+      const sel = [...(a.address !== undefined ? [a.address] : []), ...words];
+      const args: Record<string, unknown> = {};
+      for (let i = 0; i < sel.length; i++) {
+        const w = sel[i];
+        if (w === 'all') args.all = true;
+        else if ((w === 'dev' || w === 'port' || w === 'nud') && sel[i + 1] !== undefined) args[w === 'port' ? 'dev' : w] = sel[++i];
+        else throw new DpfwdError('EINVAL', `neighbor flush: unexpected '${w}'; usage: dpfwd neighbor flush dev PORT|all [nud permanent|all]`);
+      }
+      const r = (await request(a.socket, 'neighbor.flush', args)) as { flushed: number };
+      print(a.json, r, () => `flushed ${r.flushed} neighbour${r.flushed === 1 ? '' : 's'}\n`);
       return;
     }
     if (!a.address) throw new DpfwdError('EINVAL', `neighbor ${a.action} needs an address`);

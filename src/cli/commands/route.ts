@@ -70,7 +70,7 @@ async function showPages(socket: string, sel: Record<string, unknown>, limit: nu
 
 export const routeCommand: CommandModule<object, A> = {
   command: 'route [action] [prefix] [words..]',
-  describe: 'routes, in iproute2\'s words: add|replace PREFIX|default via ADDR [dev NAME] | … dev NAME | … blackhole | … nexthop via ADDR [dev NAME] [weight W] nexthop …; del PREFIX; show|list [selectors] [--limit N]; get ADDR; flush selectors|all; load FILE',
+  describe: 'routes, in iproute2\'s words: add|replace PREFIX|default via ADDR [dev NAME] | … dev NAME | … blackhole | … nexthop via ADDR [dev NAME] [weight W] nexthop …; del PREFIX; show|list [selectors] [--limit N]; get ADDR [from ADDR ipproto P sport N dport N: the path a multipath route picks]; flush selectors|all; load FILE',
   builder: (y: Argv) => clientOptions(y)
     .positional('action', { choices: Object.keys(ACTIONS), default: 'show', describe: 'what to do (show when omitted)' })
     .positional('prefix', { type: 'string', describe: 'IPv4 prefix, default or an address (the file for load)' })
@@ -117,11 +117,23 @@ export const routeCommand: CommandModule<object, A> = {
       }
       case 'get': {
         if (!a.prefix) throw new DpfwdError('EINVAL', 'route get needs an address, e.g. dpfwd route get 10.20.1.1');
-        if (words.length) throw new DpfwdError('EINVAL', `route get takes one address; unexpected '${words[0]}'`);
-        const r = (await request(a.socket, 'route.get', { address: a.prefix })) as Row;
+        // iproute2's flow keys: the packet a multipath route hashes (from S, ipproto P, sport N, dport N)
+        const flow: Record<string, string | number> = {};
+        for (let i = 0; i < words.length; i += 2) {
+          const k = words[i];
+          const v = words[i + 1];
+          if (!['from', 'ipproto', 'sport', 'dport'].includes(k)) throw new DpfwdError('EINVAL', `route get: unexpected '${k}'; usage: dpfwd route get ADDR [from ADDR] [ipproto tcp|udp|icmp|N] [sport N] [dport N]`);
+          if (v === undefined) throw new DpfwdError('EINVAL', `route get: ${k} needs a value`);
+          flow[k] = k === 'sport' || k === 'dport' || (k === 'ipproto' && /^\d+$/.test(v)) ? Number(v) : v;
+        }
+        const r = (await request(a.socket, 'route.get', { address: a.prefix, ...flow })) as Row & { path?: { gateway?: string; dev?: string; nexthop: number; lladdr: string | null; state: string[] }; bucket?: number };
+        const p = r.path;
         // ip -j route get answers an array of one
-        print(a.json, [r], () => `${r.type === 'unicast' ? '' : `${r.type} `}${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` port ${r.dev}` : ''} proto ${r.protocol}` +
-          `${'lladdr' in r ? ` lladdr ${r.lladdr ?? '-'} ${r.state.join(',')}` : ''}\n    route ${r.prefix} nexthop ${r.nexthop}\n`);
+        print(a.json, [r], () => (p
+          ? `${r.dst} from ${r.from} ipproto ${r.ipproto} sport ${r.sport} dport ${r.dport}${p.gateway ? ` via ${p.gateway}` : ''}${p.dev ? ` port ${p.dev}` : ''} proto ${r.protocol} lladdr ${p.lladdr ?? '-'} ${p.state.join(',')}` +
+            `\n    route ${r.prefix} nexthop ${r.nexthop} path nexthop ${p.nexthop} (bucket ${r.bucket} of the flow hash)\n`
+          : `${r.type === 'unicast' ? '' : `${r.type} `}${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` port ${r.dev}` : ''} proto ${r.protocol}` +
+            `${'lladdr' in r ? ` lladdr ${r.lladdr ?? '-'} ${r.state.join(',')}` : ''}\n    route ${r.prefix} nexthop ${r.nexthop}\n`));
         break;
       }
       case 'flush': {

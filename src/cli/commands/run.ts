@@ -1,12 +1,27 @@
 import type { Argv, CommandModule } from 'yargs';
 import { parseConfig, readConfigText } from '../../config';
+import { runCheck } from './config';
+import { DpfwdError } from '../../errors';
 import { Forwarder } from '../../forwarder';
 import { CounterBaseline } from '../../api/actions';
 import { startControlServer } from '../../api/server';
 import { createMetrics, startMetricsServer, MetricsServer } from '../../metrics';
 import { Level, LEVELS, LOG_FORMATS, LogFormat, LogSettings, rootLogger } from '../../log';
 
-interface Args { config: string; socket?: string; logFormat?: LogFormat; logLevel?: Level }
+interface Args { config: string; socket?: string; logFormat?: LogFormat; logLevel?: Level; dryRun?: boolean }
+
+/**
+ * A refusal that running as root would have avoided (a socket directory it may not create, a
+ * kernel-facing port the PMD could not open), said as what it is when dpfwd is not root: the
+ * error alone ("no device named net_af_packet0") does not name the cause.
+ */
+function asNonRoot(e: unknown): unknown {
+  const uid = process.getuid?.() ?? 0;
+  if (uid === 0 || !(e instanceof DpfwdError) || !['EACCES', 'EPERM', 'ENODEV'].includes(e.code)) return e;
+  return new DpfwdError(e.code, `${e.message}\n  dpfwd runs as uid ${uid}, not root: /run/dpfwd, hugepages and kernel-facing ports need root or capabilities ` +
+    '(af_packet: CAP_NET_RAW; tap and af_xdp: CAP_NET_ADMIN, af_xdp also CAP_BPF; vfio: CAP_IPC_LOCK). ' +
+    'Run it with sudo, as the systemd service (deploy/systemd/dpfwd.service), or grant those capabilities (docs/deploy.md)');
+}
 
 /**
  * `dpfwd run`: one forwarder in the foreground, logging to stderr (src/log.ts). SIGINT/SIGTERM
@@ -20,8 +35,10 @@ export const runCommand: CommandModule<object, Args> = {
     .option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'YAML configuration file' })
     .option('socket', { type: 'string', describe: 'control socket path (default: $DPFWD_SOCKET, else control.socket from the config)' })
     .option('log-format', { type: 'string', choices: LOG_FORMATS, describe: 'text (default) or json: one object per line (overrides log.format)' })
-    .option('log-level', { type: 'string', choices: LEVELS, describe: 'error, warn, info (default) or debug (overrides log.level)' }) as Argv<Args>,
+    .option('log-level', { type: 'string', choices: LEVELS, describe: 'error, warn, info (default) or debug (overrides log.level)' })
+    .option('dry-run', { type: 'boolean', describe: 'check the config as run would, hugepages and devices included, and exit without starting (= dpfwd config check FILE)' }) as Argv<Args>,
   handler: async (args) => {
+    if (args.dryRun) return runCheck(args.config, false);
     // the command line wins over the file, at start and on every reload
     const flags: Partial<LogSettings> = { ...(args.logFormat ? { format: args.logFormat } : {}), ...(args.logLevel ? { level: args.logLevel } : {}) };
     rootLogger.configure(flags);
@@ -41,7 +58,7 @@ export const runCommand: CommandModule<object, Args> = {
     // then Forwarder.start checks devices and hugepages before EAL init. No request is served
     // before start() returns: it runs to the end without yielding to the event loop.
     const { control: { socket: _s, mode, ...limits } } = config;
-    const server = await startControlServer(ctx, socketPath, { mode, limits, log: rootLogger.child('control').fn('warn'), ready: () => fwd.startedAt > 0 });
+    const server = await startControlServer(ctx, socketPath, { mode, limits, log: rootLogger.child('control').fn('warn'), ready: () => fwd.startedAt > 0 }).catch((e) => { throw asNonRoot(e); });
     let metrics: MetricsServer | undefined;
     if (config.metrics.listen !== false) {
       try {
@@ -58,7 +75,7 @@ export const runCommand: CommandModule<object, Args> = {
     } catch (e) {
       server.close();
       await metrics?.close();
-      throw e;
+      throw asNonRoot(e);
     }
     // live settings of a reload: the servers' limits and the log's own settings
     fwd.onSettings.push((c) => {

@@ -139,6 +139,14 @@ export async function watch(o: WatchOptions): Promise<void> {
   const onSig = () => { stop = true; wake?.(); };
   process.once('SIGINT', onSig);
   process.once('SIGTERM', onSig);
+  // as top(1): on a terminal, `q` quits (raw mode, so Ctrl-C arrives as a byte and quits too)
+  const tty = o.clear && process.stdin.isTTY ? process.stdin : undefined;
+  const onKey = (b: Buffer) => { if (b.includes(0x71) || b.includes(0x51) || b.includes(0x03)) onSig(); };
+  if (tty) {
+    tty.setRawMode(true);
+    tty.on('data', onKey);
+    tty.resume();
+  }
   try {
     let prev = await sample(o.socket);
     for (let n = 0; !stop && (o.count === 0 || n < o.count); n++) {
@@ -158,6 +166,11 @@ export async function watch(o: WatchOptions): Promise<void> {
       process.stdout.write((o.clear ? CLEAR : '') + head + render(r, o.sections) + (o.clear ? '' : '\n'));
     }
   } finally {
+    if (tty) {
+      tty.removeListener('data', onKey);
+      tty.setRawMode(false);
+      tty.pause();
+    }
     process.removeListener('SIGINT', onSig);
     process.removeListener('SIGTERM', onSig);
   }
