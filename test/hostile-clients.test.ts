@@ -154,14 +154,16 @@ describe('control socket: hostile clients against the server', function () {
     await healthy();
   });
 
-  it('request bytes buffered across clients are bounded by maxBufferedBytes (ENOBUFS)', async () => {
+  it('request bytes buffered across clients are bounded by maxBufferedBytes (ENOBUFS for the client that would hold the most)', async () => {
     await start({ maxRequestBytes: 150000, maxBufferedBytes: 250000 });
     const held = await holdIdle(() => net.connect(sock), 2);
-    for (const s of held) s.write('z'.repeat(100000));
-    await waitFor('200000 bytes buffered', async () => server.stats().bufferedBytes === 200000);
-    const { answers } = await talk(sock, 'w'.repeat(100000));
+    for (const s of held) { s.on('error', () => undefined); s.write('z'.repeat(120000)); }
+    await waitFor('240000 bytes buffered', async () => server.stats().bufferedBytes === 240000);
+    // a longer line than theirs: it may take the place of one (while it holds less), never pass the limit
+    const { answers } = await talk(sock, 'w'.repeat(140000));
     assert.equal(answers[0].error?.code, 'ENOBUFS');
-    assert.equal(server.stats().refused.buffers_full, 1);
+    assert.ok(server.stats().refused.buffers_full >= 1);
+    assert.ok(server.stats().bufferedBytes <= 250000);
     for (const s of held) s.destroy();
     await waitFor('buffers released', async () => server.stats().bufferedBytes === 0);
     await healthy();
@@ -236,7 +238,7 @@ describe('control socket: hostile clients against the server', function () {
     const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
     // before: RangeError (Maximum call stack size exceeded) in the unknown-op reply and in the change log: the process died
     const { answers } = await talk(sock, `{"id":1,"op":${deep(5000)}}\n{"id":2,"op":"route.add","args":{"prefix":${deep(5000)}}}\n`, 2);
-    assert.deepEqual(answers.map((a) => [a.id, a.error?.code]), [[1, 'EPROTO'], [2, 'EPROTO']], JSON.stringify(answers));
+    assert.deepEqual(answers.map((a) => [a.id, a.error?.code]), [[null, 'EPROTO'], [null, 'EPROTO']], JSON.stringify(answers)); // not parsed: its id is not known
     assert.match(answers[0].error!.message, /nested deeper than 64 levels/);
     assert.ok(JSON.stringify(answers).length < 2000, 'nothing of the request echoed');
     // an op that is not a string is named by its type, a long one cut short
@@ -265,7 +267,7 @@ describe('control socket: hostile clients against the server', function () {
     await start({ maxRequestBytes: 100000, maxBufferedBytes: 250000 });
     const held = await holdIdle(() => net.connect(sock), 4);
     const closed = held.map((s) => new Promise<void>((r) => s.once('close', () => r())));
-    for (const s of held) { s.on('error', () => undefined); s.write('z'.repeat(62500)); }
+    for (const s of held) { s.on('error', () => undefined); s.resume(); s.write('z'.repeat(62500)); }
     await waitFor('250000 bytes buffered', async () => server.stats().bufferedBytes === 250000);
     await healthy(); // before: ENOBUFS while they held their lines
     await Promise.race([Promise.any(closed), new Promise((_r, j) => setTimeout(() => j(new Error('no holder evicted')), 5000))]);
