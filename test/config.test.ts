@@ -51,7 +51,7 @@ describe('config: defaults', () => {
       fib: { maxRoutes: 1048576, tbl8Groups: 65536, maxNexthops: 65536, maxGroups: 1024 },
       routes: [],
       neighbors: [],
-      metrics: { listen: { host: '127.0.0.1', port: 9450 }, maxConnections: 64, headersTimeoutMs: 10000, requestTimeoutMs: 30000, keepAliveTimeoutMs: 65000, idleTimeoutMs: 120000 },
+      metrics: { listen: { host: '127.0.0.1', port: 9450 }, maxConnections: 64, headersTimeoutMs: 10000, requestTimeoutMs: 30000, keepAliveTimeoutMs: 65000, idleTimeoutMs: 120000, maxPipelined: 16 },
       control: {
         socket: '/run/dpfwd/dpfwd.sock', mode: 0o660, maxClients: 64, maxRequestBytes: 67108864, maxBufferedBytes: 268435456,
         maxReplyBacklogBytes: 1048576, requestTimeoutMs: 30000, idleTimeoutMs: 300000,

@@ -14,8 +14,14 @@ const WORKER_HEAP_MB = 1024;
 
 if (!isMainThread && parentPort) {
   const port = parentPort;
-  port.on('message', (m: { seq: number; buf: ArrayBuffer; length: number }) => {
-    port.postMessage({ seq: m.seq, result: parseRequest(new Uint8Array(m.buf, 0, m.length)) });
+  port.on('message', (m: { seq: number; parts: { ab: ArrayBuffer; length: number }[] }) => {
+    let total = 0;
+    for (const p of m.parts) total += p.length;
+    const line = Buffer.allocUnsafe(total);
+    let at = 0;
+    for (const p of m.parts) at += Buffer.from(p.ab, 0, p.length).copy(line, at);
+    m.parts = [];
+    port.postMessage({ seq: m.seq, result: parseRequest(line) });
   });
 }
 
@@ -25,18 +31,28 @@ export class ParseWorker {
   private readonly pending = new Map<number, (r: ParseResult) => void>();
 
   /**
-   * Parses the first `length` bytes of `buf` in the worker. A buffer that owns its whole
-   * ArrayBuffer from offset 0 is moved there without a copy (the caller must not use it again).
+   * Parses the line made of `parts` (each part's first `length` bytes) in the worker. A part that
+   * owns its whole ArrayBuffer (a socket read does) is moved there without a copy: the caller must
+   * not use the parts again. Others are copied (they are small).
    */
-  parse(buf: Buffer, length: number): Promise<ParseResult> {
+  parse(parts: { buf: Buffer; length: number }[]): Promise<ParseResult> {
     const w = this.start();
     const seq = ++this.seq;
     return new Promise((resolve) => {
       this.pending.set(seq, resolve);
       if (this.pending.size === 1) w.ref();
-      const owned = buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength && buf.buffer instanceof ArrayBuffer;
-      const ab = (owned ? buf : Buffer.from(buf.subarray(0, length))).buffer as ArrayBuffer;
-      w.postMessage({ seq, buf: ab, length }, [ab]);
+      const msg: { ab: ArrayBuffer; length: number }[] = [];
+      for (const p of parts) {
+        const owned = p.buf.byteOffset === 0 && p.buf.byteLength === p.buf.buffer.byteLength && p.buf.buffer instanceof ArrayBuffer;
+        const ab = owned ? (p.buf.buffer as ArrayBuffer) : new Uint8Array(p.buf.subarray(0, p.length)).buffer;
+        msg.push({ ab, length: p.length });
+      }
+      try {
+        w.postMessage({ seq, parts: msg }, msg.map((p) => p.ab));
+      } catch {
+        // a buffer that cannot move (shared by two parts): copy them all instead
+        w.postMessage({ seq, parts: parts.map((p) => ({ ab: new Uint8Array(p.buf.subarray(0, p.length)).buffer, length: p.length })) });
+      }
     });
   }
 

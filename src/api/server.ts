@@ -234,8 +234,11 @@ interface Client {
   scanned: number;
   lastActive: number;
   requestTimer: NodeJS.Timeout | null;
-  /** replies written (numbered), and whether reading is paused until the last is flushed */
-  writes: number;
+  /** replies waiting for the socket to drain (one write when it does), their length, and whether a 'drain' is awaited */
+  queue: string[];
+  queued: number;
+  draining: boolean;
+  /** reading is paused until the client has taken its replies */
   paused: boolean;
   /** bytes of a long line the parse worker holds: nothing else of this client is handled until it is answered */
   parsing: number;
@@ -298,6 +301,8 @@ export async function startControlServer(ctx: Ctx, socketPath: string, opts: Con
     c.chunks = [];
     c.size = 0;
     c.parsing = 0;
+    c.queue = [];
+    c.queued = 0;
     if (c.requestTimer) clearTimeout(c.requestTimer);
     c.requestTimer = null;
     const closers = c.closers;
@@ -322,40 +327,85 @@ export async function startControlServer(ctx: Ctx, socketPath: string, opts: Con
     return -1;
   };
 
-  /** Takes the line ending at `at` out of the client's input: the buffer it is in (from offset 0) and its length. */
-  const takeLine = (c: Client, at: number): { buf: Buffer; length: number } => {
-    const all = c.chunks.length === 1 ? c.chunks[0] : Buffer.concat(c.chunks, c.size);
-    const rest = all.subarray(at + 1);
+  /**
+   * Takes the line ending at `at` out of the client's input. A short line comes back whole; a long
+   * one as the chunks it arrived in (the last one's first `length` bytes), never concatenated here:
+   * touching 60 MiB of fresh memory costs this machine's main thread most of a second, so the
+   * parse worker joins them. What follows the line is copied out first (the chunks move there).
+   */
+  const takeLine = (c: Client, at: number): { line: Buffer } | { parts: { buf: Buffer; length: number }[] } => {
     buffered -= at + 1;
-    // a long line moves to the parse worker whole: what follows it is copied out first
-    c.chunks = rest.length ? [at + 1 > INLINE_PARSE_BYTES ? Buffer.from(rest) : rest] : [];
-    c.size = rest.length;
     c.scanned = 0;
     if (c.requestTimer) clearTimeout(c.requestTimer);
     c.requestTimer = null;
-    return { buf: all.byteOffset === 0 ? all : all.subarray(0, at), length: at };
+    if (at <= INLINE_PARSE_BYTES) {
+      const all = c.chunks.length === 1 ? c.chunks[0] : Buffer.concat(c.chunks, c.size);
+      const rest = all.subarray(at + 1);
+      c.chunks = rest.length ? [rest] : [];
+      c.size = rest.length;
+      return { line: all.subarray(0, at) };
+    }
+    const parts: { buf: Buffer; length: number }[] = [];
+    let pos = 0;
+    let k = 0;
+    for (; pos + c.chunks[k].length <= at; k++) {
+      parts.push({ buf: c.chunks[k], length: c.chunks[k].length });
+      pos += c.chunks[k].length;
+    }
+    const last = c.chunks[k];
+    if (at > pos) parts.push({ buf: last, length: at - pos });
+    const tail = last.subarray(at - pos + 1);
+    const rest = tail.length ? [Buffer.allocUnsafeSlow(tail.length), ...c.chunks.slice(k + 1)] : c.chunks.slice(k + 1);
+    if (tail.length) tail.copy(rest[0]);
+    c.chunks = rest;
+    c.size -= at + 1;
+    return { parts };
   };
 
-  /** Writes one reply; pauses reading the client while its unread replies pass maxReplyBacklogBytes. */
+  /**
+   * Writes one reply. While the socket does not take what it has (the client is not reading),
+   * replies queue here and go in one write at its next 'drain': the socket's own buffer holds a
+   * few writes, not thousands, so closing a connection that never read costs nothing. Past
+   * maxReplyBacklogBytes unread, the client's requests are not read until its replies are taken.
+   */
   const answer = (c: Client, reply: Reply) => {
     if (c.closed) return;
     const out = replyLine(reply);
-    // the callback of a write runs once it is handed to the kernel, after every earlier one:
-    // when the last write's runs, the client has read (or the kernel holds) all its replies
-    const seq = ++c.writes;
-    c.conn.write(out, (err) => {
-      if (err || c.closed) return;
-      if (c.paused && seq === c.writes) {
-        c.paused = false;
-        c.lastActive = Date.now();
-        c.conn.resume();
-        wake(c);
-      }
-    });
-    if (c.conn.writableLength > lim.maxReplyBacklogBytes) {
-      // the client is not reading its replies: read nothing more from it until they are flushed
+    if (c.queue.length || c.conn.writableNeedDrain) {
+      c.queue.push(out);
+      c.queued += out.length;
+    } else {
+      c.conn.write(out);
+    }
+    if (!c.paused && c.conn.writableLength + c.queued > lim.maxReplyBacklogBytes) {
       c.paused = true;
       c.conn.pause();
+    }
+    if (!c.draining && (c.queue.length || c.conn.writableNeedDrain)) {
+      c.draining = true;
+      c.conn.once('drain', () => drained(c));
+    }
+  };
+
+  const drained = (c: Client) => {
+    c.draining = false;
+    if (c.closed) return;
+    if (c.queue.length) {
+      const all = c.queue.length === 1 ? c.queue[0] : c.queue.join('');
+      c.queue = [];
+      c.queued = 0;
+      c.conn.write(all);
+    }
+    if (c.conn.writableNeedDrain) {
+      c.draining = true;
+      c.conn.once('drain', () => drained(c));
+      return;
+    }
+    if (c.paused) {
+      c.paused = false;
+      c.lastActive = Date.now();
+      c.conn.resume();
+      wake(c);
     }
   };
 
@@ -391,21 +441,21 @@ export async function startControlServer(ctx: Ctx, socketPath: string, opts: Con
       partial(c);
       return false;
     }
-    const line = takeLine(c, at);
-    if (line.length > lim.maxRequestBytes) {
-      drop(c, 'request_too_large', `a request of ${line.length} bytes is over control.maxRequestBytes (${lim.maxRequestBytes})`,
-        { id: null, ok: false, error: { code: 'E2BIG', message: `request of ${line.length} bytes is over control.maxRequestBytes (${lim.maxRequestBytes})` } });
+    if (at > lim.maxRequestBytes) {
+      drop(c, 'request_too_large', `a request of ${at} bytes is over control.maxRequestBytes (${lim.maxRequestBytes})`,
+        { id: null, ok: false, error: { code: 'E2BIG', message: `request of ${at} bytes is over control.maxRequestBytes (${lim.maxRequestBytes})` } });
       return false;
     }
+    const line = takeLine(c, at);
     if (!ready()) {
       answer(c, { id: null, ok: false, error: { code: 'EAGAIN', message: 'dpfwd is starting; try again in a moment' } });
-    } else if (line.length <= INLINE_PARSE_BYTES) {
-      answer(c, dispatch(c, parseRequest(line.buf.subarray(0, line.length))));
+    } else if ('line' in line) {
+      answer(c, dispatch(c, parseRequest(line.line)));
     } else {
       // the bytes stay counted until the worker is done with them
-      c.parsing = line.length;
-      buffered += line.length;
-      parser.parse(line.buf, line.length).then((r) => {
+      c.parsing = at;
+      buffered += at;
+      parser.parse(line.parts).then((r) => {
         if (c.closed) return;
         buffered -= c.parsing;
         c.parsing = 0;
@@ -473,7 +523,7 @@ export async function startControlServer(ctx: Ctx, socketPath: string, opts: Con
     const fd = (conn as unknown as { _handle?: { fd?: number } })._handle?.fd;
     const peer = typeof fd === 'number' && fd >= 0 ? peerCred(fd) : null;
     const c: Client = {
-      conn, chunks: [], size: 0, scanned: 0, lastActive: Date.now(), requestTimer: null, writes: 0, paused: false, parsing: 0, closed: false, peer,
+      conn, chunks: [], size: 0, scanned: 0, lastActive: Date.now(), requestTimer: null, queue: [], queued: 0, draining: false, paused: false, parsing: 0, closed: false, peer,
       closers: [], conn2: { onClose: (f) => { if (c.closed) f(); else c.closers.push(f); } },
     };
     conn.on('error', () => { release(c); conn.destroy(); });
