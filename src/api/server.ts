@@ -234,6 +234,8 @@ interface Client {
   scanned: number;
   lastActive: number;
   requestTimer: NodeJS.Timeout | null;
+  /** writes made (numbered: the last one's callback resumes a paused client) */
+  writes: number;
   /** replies waiting for the socket to drain (one write when it does), their length, and whether a 'drain' is awaited */
   queue: string[];
   queued: number;
@@ -375,38 +377,40 @@ export async function startControlServer(ctx: Ctx, socketPath: string, opts: Con
       c.queue.push(out);
       c.queued += out.length;
     } else {
-      c.conn.write(out);
+      send(c, out);
     }
     if (!c.paused && c.conn.writableLength + c.queued > lim.maxReplyBacklogBytes) {
       c.paused = true;
       c.conn.pause();
     }
-    if (!c.draining && (c.queue.length || c.conn.writableNeedDrain)) {
+    if (!c.draining && c.queue.length) {
       c.draining = true;
       c.conn.once('drain', () => drained(c));
     }
   };
 
-  const drained = (c: Client) => {
-    c.draining = false;
-    if (c.closed) return;
-    if (c.queue.length) {
-      const all = c.queue.length === 1 ? c.queue[0] : c.queue.join('');
-      c.queue = [];
-      c.queued = 0;
-      c.conn.write(all);
-    }
-    if (c.conn.writableNeedDrain) {
-      c.draining = true;
-      c.conn.once('drain', () => drained(c));
-      return;
-    }
-    if (c.paused) {
+  /**
+   * One write; its callback runs once the kernel has it, after every earlier one: when the last
+   * write's runs and nothing is queued, the client has taken its replies and is read again.
+   */
+  const send = (c: Client, out: string) => {
+    const seq = ++c.writes;
+    c.conn.write(out, (err) => {
+      if (err || c.closed || seq !== c.writes || c.queue.length || !c.paused) return;
       c.paused = false;
       c.lastActive = Date.now();
       c.conn.resume();
       wake(c);
-    }
+    });
+  };
+
+  const drained = (c: Client) => {
+    c.draining = false;
+    if (c.closed || !c.queue.length) return;
+    const all = c.queue.length === 1 ? c.queue[0] : c.queue.join('');
+    c.queue = [];
+    c.queued = 0;
+    send(c, all);
   };
 
   /** The reply to a parsed request (the operation run, a change logged). */
@@ -523,7 +527,7 @@ export async function startControlServer(ctx: Ctx, socketPath: string, opts: Con
     const fd = (conn as unknown as { _handle?: { fd?: number } })._handle?.fd;
     const peer = typeof fd === 'number' && fd >= 0 ? peerCred(fd) : null;
     const c: Client = {
-      conn, chunks: [], size: 0, scanned: 0, lastActive: Date.now(), requestTimer: null, queue: [], queued: 0, draining: false, paused: false, parsing: 0, closed: false, peer,
+      conn, chunks: [], size: 0, scanned: 0, lastActive: Date.now(), requestTimer: null, writes: 0, queue: [], queued: 0, draining: false, paused: false, parsing: 0, closed: false, peer,
       closers: [], conn2: { onClose: (f) => { if (c.closed) f(); else c.closers.push(f); } },
     };
     conn.on('error', () => { release(c); conn.destroy(); });
