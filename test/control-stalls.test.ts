@@ -11,7 +11,7 @@ import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as path from 'path';
-import { freePort, startForwarder, Running, tmpDir, waitFor, dpfwdCli } from './helpers/forwarder';
+import { DPFWD, freePort, startForwarder, Running, tmpDir, waitFor, dpfwdCli } from './helpers/forwarder';
 import { ping, spawnIn, Topology } from './helpers/netns';
 import { reloadText } from '../src/cli/commands/reload';
 
@@ -213,6 +213,36 @@ describe('the router answers ARP, ICMP and /healthz whatever clients of the cont
     const w = await watch(() => runScript(script, [String(port)], { uid: 65534, timeoutMs: 40000 }).done, 5000);
     assertNoStall(w, 'pipelined scrapes');
     assert.equal(await get(port, '/metrics', 10000), 200);
+    await stillWorks();
+  });
+
+  it('four clients of uid nobody sitting on 64 MiB lines (reconnecting) cannot lock root out (before: every CLI call got ENOBUFS)', async () => {
+    // each sends maxRequestBytes - 1 bytes without a newline and holds them; reconnects when dropped
+    const script = `const net = require('net'); const t0 = Date.now(); const line = Buffer.alloc(64 * 1048576 - 1, 0x61); let sent = 0;
+      const open = () => { if (Date.now() - t0 > 20000) return; const s = net.connect(process.argv[1]); s.on('error', () => {});
+        s.on('connect', () => { sent++; s.write(line); }); s.on('data', () => {}); s.on('close', () => setTimeout(open, 50)); };
+      for (let i = 0; i < 4; i++) open();
+      setTimeout(() => { console.log('sent', sent); process.exit(0); }, 21000);`;
+    const abuse = runScript(script, [fwd.socket], { uid: 65534, timeoutMs: 40000 });
+    let calls = 0;
+    const w = await watch(async () => {
+      await waitFor('the lines held', async () => (await fwd.call('show.control')).bufferedBytes > 200 * 1048576, 20000);
+      for (let i = 0; i < 5; i++) {
+        // the real CLI, run without blocking this process (it measures meanwhile)
+        const cli = spawn(process.execPath, [DPFWD, '--socket', fwd.socket, 'show', 'ports'], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let err = '';
+        cli.stderr!.on('data', (d) => { err += d; });
+        const code = await new Promise((res) => cli.once('exit', res));
+        assert.equal(code, 0, `call ${i}: ${err}`);
+        calls++;
+        await new Promise((res) => setTimeout(res, 500));
+      }
+      await abuse.done;
+    });
+    assert.equal(calls, 5);
+    const st = await fwd.call('show.control');
+    assert.ok(st.refused.buffers_full >= 1, JSON.stringify(st));
+    assertNoStall(w, 'four 64 MiB partial lines');
     await stillWorks();
   });
 
