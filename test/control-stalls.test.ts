@@ -15,8 +15,14 @@ import { DPFWD, freePort, startForwarder, Running, tmpDir, waitFor, dpfwdCli } f
 import { ping, spawnIn, Topology } from './helpers/netns';
 import { reloadText } from '../src/cli/commands/reload';
 
-/** The longest a ping reply or a /healthz answer may be late during an abuse. */
-const STALL_BOUND_MS = 1000;
+/**
+ * The longest a ping reply or a /healthz answer may be late during an abuse: 2 s, where the
+ * failures were 19 s to minutes. This shared 2-vCPU machine runs at a load average above 20 while
+ * eight engineers test; an idle Node process here sees 125 ms timer gaps, and even transit pings
+ * (the C fast path, no event loop involved) miss a second now and then. The forwarder's
+ * punt.maxWaitMs is set to the same bound, so /healthz says ok unless the loop stalled past it.
+ */
+const STALL_BOUND_MS = 2000;
 
 interface Watch {
   /** longest gap between ping replies from the router's address, from the abuse's start to its end */
@@ -143,7 +149,7 @@ describe('the router answers ARP, ICMP and /healthz whatever clients of the cont
     port = await freePort();
     const west = topo.addHost('west', 1);
     const east = topo.addHost('east', 2);
-    fwd = await startForwarder({ eal: { lcores: '0-1' }, ports: [topo.port(west, 0), topo.port(east, 1)], metrics: { listen: `127.0.0.1:${port}` } }, { dir });
+    fwd = await startForwarder({ eal: { lcores: '0-1' }, ports: [topo.port(west, 0), topo.port(east, 1)], metrics: { listen: `127.0.0.1:${port}` }, punt: { maxWaitMs: STALL_BOUND_MS } }, { dir });
     fs.chmodSync(fwd.socket, 0o666);
     await waitFor('first ping', async () => ping(west.ns, east.ip, 1) === 1, 20000);
   });
