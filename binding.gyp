@@ -15,6 +15,7 @@
         "native/dataplane/punt.c",
         "native/dataplane/fib.c",
         "native/dataplane/kernel_port.c",
+        "native/dataplane/afp_stats.c",
         "native/dataplane/mirror.c",
         "native/dataplane/capture.c",
         "native/netlink/route_sync.c",

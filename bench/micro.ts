@@ -53,7 +53,7 @@ function metricsSource(nPorts = 8, nWorkers = 4): MetricsSource {
     rib: { counts: { static: 1e6, connected: nPorts, local: nPorts, neighbor: 20, linux: 0 }, updates: { add: { ok: 1e6, error: 0 }, del: { ok: 10, error: 0 } }, nexthopUsage: () => ({ used: 40, max: 65536, learned: 20, learnedMax: 4096 }) },
     cp: { counters: newControlPlaneCounters(), neighbors: { countByState: () => ({ INCOMPLETE: 1, REACHABLE: 20, STALE: 3, FAILED: 0, PERMANENT: 2 }), limitsByPort: [], ignored: { unsolicited: 0, locktime: 0 } } },
     ports: Array.from({ length: nPorts }, (_p, i) => ({ index: i, name: `vf${i}`, device: `0000:3b:0${i}.1`, driver: 'net_iavf', mac: `02:00:00:00:00:0${i}` })),
-    config: { workers: Array.from({ length: nWorkers }, (_w, w) => ({ lcore: w + 1, rx: [] })), punt: { rate: 10000, burst: 256, maxWaitMs: 1000 } },
+    config: { workers: Array.from({ length: nWorkers }, (_w, w) => ({ lcore: w + 1, rx: [], idleSleepUs: 0 })), punt: { rate: 10000, burst: 256, maxWaitMs: 1000 } },
   };
 }
 const metrics = createMetrics(metricsSource());

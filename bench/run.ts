@@ -6,8 +6,9 @@
  * Also instructions per packet of each forwarding contender under callgrind (deterministic, unlike
  * cycles on a shared VM).
  *
- *   npm run bench -- [--only forwarding,callgrind,scale,churn,sync,memif,kernel,capture,ecmp] [--sync-sizes 100000,1000000] [--reps 3] [--churn-reps 9] [--callgrind-seconds 15] [--callgrind-contenders dpfwd,l3fwd,testpmd] [--warmup 1] [--duration 5] [--quick]
+ *   npm run bench -- [--only forwarding,callgrind,scale,churn,sync,memif,kernel,capture,ecmp,idle] [--sync-sizes 100000,1000000] [--reps 3] [--churn-reps 9] [--callgrind-seconds 15] [--callgrind-contenders dpfwd,l3fwd,testpmd] [--warmup 1] [--duration 5] [--quick]
  */
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { machine } from './lib/machine';
@@ -21,6 +22,7 @@ import { captureCost, CaptureBenchResult } from './lib/capture';
 import { syncScale, SyncResult } from './lib/sync';
 import { buildL3fwd } from './lib/peers';
 import { callgrindCounts, CallgrindResult } from './lib/callgrind';
+import { idleBench, IdleResult } from './lib/idle';
 import { writeFlows } from './lib/forwarding';
 import { barChart, Chart } from './lib/svg';
 import { rootDir } from './lib/dpfwd';
@@ -36,7 +38,7 @@ function args() {
   const get = (k: string) => { const i = a.indexOf(`--${k}`); return i >= 0 ? a[i + 1] : undefined; };
   const quick = a.includes('--quick');
   return {
-    only: new Set((get('only') ?? 'forwarding,callgrind,scale,churn,sync,memif,kernel,capture,ecmp').split(',')),
+    only: new Set((get('only') ?? 'forwarding,callgrind,scale,churn,sync,memif,kernel,capture,ecmp,idle').split(',')),
     syncSizes: (get('sync-sizes') ?? (quick ? '100000' : '100000,1000000')).split(',').map(Number),
     reps: Number(get('reps') ?? (quick ? 1 : 3)),
     warmupMs: 1000 * Number(get('warmup') ?? 1),
@@ -87,6 +89,14 @@ function printTable(res: Results) {
     lines.push('', `ECMP vs single next hops, one forwarder (${e.flows} flows, 16 routes, ${e.members}-way groups, ${e.repetitions} × ${e.window.durationMs / 1000} s, alternating)`);
     lines.push(`  single next hops ${e.single.mpps.median} Mpps (${e.single.mpps.min}–${e.single.mpps.max}), ${e.single.cyclesPerPacket.median} cycles/pkt; ECMP ${e.ecmp.mpps.median} Mpps (${e.ecmp.mpps.min}–${e.ecmp.mpps.max}), ${e.ecmp.cyclesPerPacket.median} cycles/pkt; ratio ${e.ratio}`);
   }
+  const id = res.idle;
+  if (id) {
+    lines.push('', `Idle back-off (idle.maxSleepUs ${id.maxSleepUs}; ${id.repetitions} repetitions, modes alternating)`);
+    for (const [mode, r] of Object.entries(id.modes)) {
+      lines.push(`  ${pad(mode, 5)} idle worker CPU ${r.idleCpuPercent.median} % (stat ${r.idleCpuPercentStat.median} %); ping through it after 1 s idle: p50 ${r.firstPacketRttMs.p50} ms, p99 ${r.firstPacketRttMs.p99} ms (n ${r.firstPacketRttMs.n}); full rate ${r.fullRate.mpps.median} Mpps (${r.fullRate.mpps.min}–${r.fullRate.mpps.max})`);
+    }
+    lines.push(`  full rate sleep / poll: ${id.fullRateRatio}`);
+  }
   const c = res.churn;
   if (c) {
     lines.push('', `Route churn (${c.targetRate} updates/s outside the traffic, ${c.durationMs / 1000} s)`);
@@ -113,7 +123,7 @@ function printTable(res: Results) {
   if (y) {
     lines.push('', `Route sync: ip -batch into kernel table ${y.table} (proto bgp, one gateway) → dpfwd's FIB (netlink buffer ${y.socketBufferBytes / 1048576} MiB)`);
     for (const z of y.sizes) {
-      lines.push(`  ${pad(z.routes, 8, true)} routes: kernel install ${z.kernelAddSeconds} s, all in dpfwd's FIB after ${z.fibAddSeconds ?? '-'} s; dpfwd restarted: all in its FIB ${z.restartSeconds ?? '-'} s after spawn (first dump ${z.restartDumpMs ?? '-'} ms); flush ${z.kernelFlushSeconds} s, gone from dpfwd after ${z.fibFlushSeconds ?? '-'} s; ${z.overflows} overflows, ${z.dumps} re-dumps; VmRSS ${z.vmRssMiB} MiB, Node heap retained ${z.heapRetainedMiB ?? '-'} MiB${z.error ? `; ${z.error.slice(0, 200)}` : ''}`);
+      lines.push(`  ${pad(z.routes, 8, true)} routes: kernel install ${z.kernelAddSeconds} s, all in dpfwd's FIB after ${z.fibAddSeconds ?? '-'} s; dpfwd restarted: all in its FIB ${z.restartSeconds ?? '-'} s after spawn (first dump ${z.restartDumpMs ?? '-'} ms); flush ${z.kernelFlushSeconds} s, gone from dpfwd after ${z.fibFlushSeconds ?? '-'} s; ${z.overflows} overflows, ${z.dumps} re-dumps; VmRSS ${z.vmRssMiB} MiB, Node heap retained ${z.heapRetainedMiB ?? '-'} MiB; main-thread CPU s: add ${z.addMainCpuSeconds ?? '-'}, restart ${z.restartMainCpuSeconds ?? '-'}, flush ${z.flushMainCpuSeconds ?? '-'}${z.error ? `; ${z.error.slice(0, 200)}` : ''}`);
     }
   }
   const k = res.kernel;
@@ -141,6 +151,7 @@ export interface Results {
   memif?: MemifResult;
   kernel?: KernelResult;
   ecmp?: EcmpResult;
+  idle?: IdleResult;
   capture?: CaptureBenchResult;
   sync?: SyncResult;
   notDone: string[];
@@ -187,7 +198,7 @@ async function main() {
   const res: Results = {
     date,
     machine: machine(),
-    gitCommit: require('child_process').spawnSync('git', ['-C', rootDir, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim(),
+    gitCommit: spawnSync('git', ['-C', rootDir, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim(),
     notDone: [],
   };
   const w = { warmupMs: a.warmupMs, durationMs: a.durationMs };
@@ -213,6 +224,7 @@ async function main() {
     }
   }
   if (a.only.has('ecmp')) res.ecmp = await ecmpCost(TMP, a.reps, w, log);
+  if (a.only.has('idle')) res.idle = await idleBench(TMP, a.reps, w, log);
   if (a.only.has('capture')) res.capture = await captureCost(TMP, a.reps, w, log);
   if (a.only.has('kernel')) {
     res.kernel = await kernelBench(TMP, a.kernelSeconds, log);

@@ -25,6 +25,7 @@ command -v bird >/dev/null || need_pkgs+=(bird2) # test/route-sync.test.ts: BIRD
 command -v ethtool >/dev/null || need_pkgs+=(ethtool) # tests read (never set) offload state with ethtool -k
 command -v promtool >/dev/null || need_pkgs+=(prometheus)
 command -v clang >/dev/null || need_pkgs+=(clang)
+command -v clang-format >/dev/null || need_pkgs+=(clang-format) # npm run format / format:check (test/style.test.ts)
 command -v valgrind >/dev/null || need_pkgs+=(valgrind) # bench: callgrind instruction counts
 [ -x /usr/lib/frr/bgpd ] || need_pkgs+=(frr)                 # test/frr.test.ts: BGP and OSPF over dpfwd's ports (Linux mirrors)
 command -v python3 >/dev/null || need_pkgs+=(python3)           # test/mirror.test.ts: TCP with TTL 1 (as eBGP) to a mirror

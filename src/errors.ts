@@ -1,7 +1,8 @@
 /**
  * The one error class of dpfwd. `code` is a stable string (ECONFIG, ENODEV, EAL_INIT, ENOSPC, …)
  * that tests and scripts match on; `message` is one paragraph naming the cause and the fix.
- * The native binding builds these for every native failure (see src/dataplane/native.ts).
+ * Native failures reach TypeScript as plain Errors carrying an errno name as `code` (built by
+ * native/binding); src/dataplane/index.ts, the addon's typed wrapper, turns them into these with the fix.
  */
 export class DpfwdError extends Error {
   readonly code: string;

@@ -107,10 +107,21 @@ export class Logger {
  */
 export function formatLine(format: LogFormat, time: Date, level: Level, component: string, msg: string, fields?: Fields): string {
   if (format === 'json') {
-    return `${JSON.stringify({ time: time.toISOString(), level, component, msg, ...fields })}\n`;
+    // JSON.stringify escapes C0 but not DEL and C1 (0x9b is a CSI to some terminals): \u00XX, still the same string
+    return `${JSON.stringify({ time: time.toISOString(), level, component, msg, ...fields }).replace(/[\x7f-\x9f]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`)}\n`;
   }
   // text: the message carries the words; the fields are for machines (json)
-  return `${time.toISOString()} ${level.padEnd(5)} ${component}: ${msg.replace(/\n/g, '\n    ')}\n`;
+  return `${time.toISOString()} ${level.padEnd(5)} ${component}: ${escapeControls(msg).replace(/\n/g, '\n    ')}\n`;
+}
+
+/**
+ * Control characters other than tab and newline (which starts a continuation line) as \xHH: what a client
+ * sends (a route's name, an argument) can never move the cursor, recolour or clear a terminal
+ * that shows the log, nor fake a line of its own (a bare CR). JSON lines: \u escapes.
+ */
+export function escapeControls(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 /** The process's logger: `dpfwd run` configures it from --log-* and the config's `log:`. */

@@ -1,5 +1,4 @@
 import { strict as assert } from 'assert';
-import { DpfwdError } from '../src/errors';
 import { bindDevice, BindOptions, ipProbe, NetProbe, netdevUses } from '../src/sriov/bind';
 import { readPciDevice, SysRoot } from '../src/sriov/sysfs';
 import { FakeHost, FakeKernel } from './helpers/fakesysfs';

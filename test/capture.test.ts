@@ -117,8 +117,9 @@ describe('dpfwd capture: golden run at RX, TX and drop', function () {
     { frame: udp({ dst: '10.99.1.1' }), drop: 'blackhole' },
     { frame: udp({ dst: '224.0.0.5' }), drop: 'martian_address' },
     { frame: udp({ dst: '10.20.1.1', ihl: 4 }), drop: 'bad_header_length' },
-    { frame: Buffer.concat([Buffer.from('020000000001020000000102' + '0800', 'hex'), Buffer.alloc(10, 0x45)]), drop: 'truncated' },
-    { frame: Buffer.concat([Buffer.from('02000000000102000000010286dd', 'hex'), Buffer.alloc(46)]), drop: 'not_ipv4' },
+    // to west's MAC (they went to 02:00:00:00:00:01, which no port has, and would now be not_for_us)
+    { frame: Buffer.concat([Buffer.from('027063617000020000000102' + '0800', 'hex'), Buffer.alloc(10, 0x45)]), drop: 'truncated' },
+    { frame: Buffer.concat([Buffer.from('02706361700002000000010286dd', 'hex'), Buffer.alloc(46)]), drop: 'not_ipv4' },
     { frame: udp({ dst: '10.50.1.1' }), drop: 'tx_full' },
     // punts are not drops: they appear at RX only
     { frame: buildArpRequest({ senderMac: HOST_MAC, senderIp: '10.1.0.2', targetIp: '10.1.0.1' }) },

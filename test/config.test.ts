@@ -46,7 +46,8 @@ describe('config: defaults', () => {
       eal: { lcores: '0-1', lcoreList: [0, 1], mainLcore: 0, workerLcores: [1], inMemory: true, args: [], logLevel: 'notice', telemetry: false },
       ports: [{ name: 'west', device: 'net_null0', deviceKind: 'vdev', rxQueues: 1, rxDescriptors: 1024, txDescriptors: 1024, mtu: 1500, addresses: [] }],
       interfaces: [],
-      workers: [{ lcore: 1, rx: [{ port: 'west', queue: 0 }] }],
+      workers: [{ lcore: 1, rx: [{ port: 'west', queue: 0 }], idleSleepUs: 250 }],
+      idle: { mode: 'sleep', maxSleepUs: 250 },
       workersAuto: true,
       fib: { maxRoutes: 1048576, tbl8Groups: 65536, maxNexthops: 65536, maxGroups: 1024 },
       routes: [],
@@ -61,7 +62,7 @@ describe('config: defaults', () => {
       arp: { reachableMs: 30000, staleMs: 60000, retransmitMs: 1000, probes: 3, queueLen: 4, maxEntries: 4096, maxIncomplete: 256, newPerSecond: 100, lockMs: 1000 },
       mempool: { mbufs: 0, cacheSize: 256 },
       capture: { ringSize: 2048, mbufs: 8191, maxSnaplen: 65535, leaseMs: 5000, readBytes: 1048576 },
-      linux: { mirror: false, mirrors: {}, queueLen: 1000, sync: { enabled: false, table: 254, protocols: "all", socketBuffer: 4194304, maxRoutes: 2097152 } },
+      linux: { mirror: false, mirrors: {}, queueLen: 1000, rateLimit: 10000, burst: 1000, sync: { enabled: false, table: 254, protocols: "all", socketBuffer: 4194304, maxRoutes: 2097152 } },
       log: { level: 'info', format: 'text', rateLimit: 10 },
       warnings: [],
     };
@@ -100,7 +101,7 @@ neighbors:
 
   it('carries the numbers it parsed beside the strings (non-enumerable), so the forwarder parses nothing again', () => {
     const c = parseConfig(`${PORTS}routes: [{prefix: 10.20.0.0/16, via: 10.2.0.2}]\nneighbors: [{address: 10.2.0.2, mac: "02:00:00:00:02:02", port: east}]\n`, 't');
-    assert.deepEqual(parsedOf(c.routes[0]), { addr: 0x0a140000, len: 16, via: 0x0a020002 });
+    assert.deepEqual(parsedOf(c.routes[0]), { addr: 0x0a140000, len: 16, blackhole: false, via: 0x0a020002, port: 'east' });
     assert.deepEqual(parsedOf(c.neighbors[0]), { address: 0x0a020002, mac: 0x020000000202 });
     assert.deepEqual(c.ports.map((p) => parsedOf(p).addresses), c.ports.map((p) => p.addresses.map((t) => ({ addr: parseIPv4(t.split('/')[0]), len: Number(t.split('/')[1]) }))));
     assert.ok(!Object.keys(c.routes[0]).includes('parsed') && !JSON.stringify(c).includes('parsed'), 'the JSON form is the strings alone');
@@ -214,9 +215,9 @@ ports:
   - {name: b, device: net_null1, rxQueues: 2}
 `, 't');
     assert.deepEqual(c.workers, [
-      { lcore: 1, rx: [{ port: 'a', queue: 0 }, { port: 'b', queue: 1 }] },
-      { lcore: 2, rx: [{ port: 'a', queue: 1 }] },
-      { lcore: 3, rx: [{ port: 'b', queue: 0 }] },
+      { lcore: 1, rx: [{ port: 'a', queue: 0 }, { port: 'b', queue: 1 }], idleSleepUs: 250 },
+      { lcore: 2, rx: [{ port: 'a', queue: 1 }], idleSleepUs: 250 },
+      { lcore: 3, rx: [{ port: 'b', queue: 0 }], idleSleepUs: 250 },
     ]);
     assert.deepEqual(c.warnings, []);
   });
@@ -224,8 +225,8 @@ ports:
   it('auto drops idle worker lcores with a warning', () => {
     const c = parseConfig(`eal: {lcores: "0-4"}\n${PORTS}`, 't');
     assert.deepEqual(c.workers, [
-      { lcore: 1, rx: [{ port: 'west', queue: 0 }] },
-      { lcore: 2, rx: [{ port: 'east', queue: 0 }] },
+      { lcore: 1, rx: [{ port: 'west', queue: 0 }], idleSleepUs: 250 },
+      { lcore: 2, rx: [{ port: 'east', queue: 0 }], idleSleepUs: 250 },
     ]);
     assert.deepEqual(c.warnings, ['workers: 4 worker lcores but only 2 rx queues; lcores 3, 4 will not poll (raise ports[].rxQueues or shorten eal.lcores)']);
   });
@@ -238,8 +239,8 @@ ${PORTS}workers:
 `, 't');
     assert.equal(c.workersAuto, false);
     assert.deepEqual(c.workers, [
-      { lcore: 4, rx: [{ port: 'west', queue: 0 }] },
-      { lcore: 2, rx: [{ port: 'east', queue: 0 }] },
+      { lcore: 4, rx: [{ port: 'west', queue: 0 }], idleSleepUs: 250 },
+      { lcore: 2, rx: [{ port: 'east', queue: 0 }], idleSleepUs: 250 },
     ]);
   });
 });
@@ -259,8 +260,8 @@ describe('config: warnings', () => {
 const ERRORS: [string, string, string[]][] = [
   ['empty file', '', ['the configuration is empty; at least eal and ports are needed (see examples/demo.yaml)']],
   ['top level not a mapping', '- a\n- b', ['expected a mapping of sections (eal, ports, …) at the top level, got a list']],
-  ['unknown top-level key with suggestion', `${PORTS}neighbours: []`, ['neighbours: unknown key; did you mean neighbors? (valid keys: eal, ports, interfaces, workers, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool, capture, linux, log)']],
-  ['unknown top-level key without suggestion', `${PORTS}zebra: 1`, ['zebra: unknown key (valid keys: eal, ports, interfaces, workers, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool, capture, linux, log)']],
+  ['unknown top-level key with suggestion', `${PORTS}neighbours: []`, ['neighbours: unknown key; did you mean neighbors? (valid keys: eal, ports, interfaces, workers, idle, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool, capture, linux, log)']],
+  ['unknown top-level key without suggestion', `${PORTS}zebra: 1`, ['zebra: unknown key (valid keys: eal, ports, interfaces, workers, idle, fib, routes, neighbors, metrics, control, punt, icmp, arp, mempool, capture, linux, log)']],
   ['unknown eal key', `${PORTS}eal: {lcore: "0-1"}`, ['eal.lcore: unknown key; did you mean lcores? (valid keys: lcores, inMemory, filePrefix, args, logLevel, hugepagesMiB, telemetry)']],
   ['unknown port key', `ports: [{name: a, device: net_null0, addresses: 10.1.0.1/24}]`, ['ports[0].addresses: unknown key; did you mean address? (valid keys: name, device, rxQueues, rxDescriptors, txDescriptors, mtu, mac, address)']],
   ['section not a mapping', `${PORTS}eal: "0-1"`, ['eal: expected a mapping, got "0-1"']],
@@ -345,7 +346,7 @@ const ERRORS: [string, string, string[]][] = [
     'workers[0].rx[3].queue: port east has 1 rx queue (0-0); queue 1 does not exist',
     'workers: port east queue 0 is polled by no worker; every rx queue needs exactly one',
   ]],
-  ['worker unknown key', `${PORTS}workers: [{lcore: 1, rx: [{port: west, queue: 0}, {port: east, queue: 0}], cpu: 3}]`, ['workers[0].cpu: unknown key (valid keys: lcore, rx)']],
+  ['worker unknown key', `${PORTS}workers: [{lcore: 1, rx: [{port: west, queue: 0}, {port: east, queue: 0}], cpu: 3}]`, ['workers[0].cpu: unknown key (valid keys: lcore, rx, idle)']],
   // fib
   ['fib out of range', `${PORTS}fib: {maxRoutes: 8, tbl8Groups: 0, maxNexthops: 2000000}`, [
     'fib.maxRoutes: expected an integer from 16 to 16777216, got 8',
@@ -423,7 +424,7 @@ const ERRORS: [string, string, string[]][] = [
   ]],
   ['linux.mirror not a mapping', `${PORTS}linux: {mirror: [west]}`, ['linux.mirror: expected true, false or a mapping of port names, got a list']],
   ['two mirrors of one name', `${PORTS}linux: {mirror: {west: m0, east: m0}}`, ["linux.mirror.east: mirror name m0 is also port west's: each mirror needs its own name"]],
-  ['unknown linux key', `${PORTS}linux: {mirrors: true}`, ['linux.mirrors: unknown key; did you mean mirror? (valid keys: netns, mirror, queueLen, sync)']],
+  ['unknown linux key', `${PORTS}linux: {mirrors: true}`, ['linux.mirrors: unknown key; did you mean mirror? (valid keys: netns, mirror, queueLen, rateLimit, burst, sync)']],
   // YAML syntax
   ['YAML syntax error names line:col', 'ports:\n  - {name: a,\n', ['test.yaml:3:1: YAML syntax error: Flow map in block collection must be sufficiently indented and end with a }']],
   ['duplicate YAML key', `${PORTS}eal: {}\neal: {}`, ['test.yaml:5:1: YAML syntax error: Map keys must be unique']],
@@ -567,15 +568,15 @@ ports:
 
 describe('config: live and restart keys', () => {
   it('every top-level key is classified', () => {
-    assert.deepEqual(Object.keys(KEY_CHANGE).sort(), ['arp', 'capture', 'control', 'eal', 'fib', 'icmp', 'interfaces', 'linux', 'log', 'mempool', 'metrics', 'neighbors', 'ports', 'punt', 'routes', 'workers']);
+    assert.deepEqual(Object.keys(KEY_CHANGE).sort(), ['arp', 'capture', 'control', 'eal', 'fib', 'icmp', 'idle', 'interfaces', 'linux', 'log', 'mempool', 'metrics', 'neighbors', 'ports', 'punt', 'routes', 'workers']);
     // per key since reload: the limits of metrics, control, punt's wait and ARP's timers change live too
     assert.deepEqual([...LIVE_KEYS].sort(), [
       'arp.lockMs', 'arp.maxIncomplete', 'arp.newPerSecond', 'arp.probes', 'arp.queueLen', 'arp.reachableMs', 'arp.retransmitMs', 'arp.staleMs',
       'control.idleTimeoutMs', 'control.maxBufferedBytes', 'control.maxClients', 'control.maxReplyBacklogBytes', 'control.maxRequestBytes', 'control.requestTimeoutMs',
-      'icmp', 'interfaces', 'log',
+      'icmp', 'interfaces', 'linux.burst', 'linux.rateLimit', 'log',
       'metrics.headersTimeoutMs', 'metrics.idleTimeoutMs', 'metrics.keepAliveTimeoutMs', 'metrics.maxConnections', 'metrics.maxPipelined', 'metrics.requestTimeoutMs',
       'neighbors', 'ports[].address', 'punt.maxWaitMs', 'routes']);
-    assert.deepEqual([...RESTART_KEYS], ['eal', 'ports', 'workers', 'fib', 'metrics', 'control', 'punt', 'arp', 'mempool', 'capture', 'linux']);
+    assert.deepEqual([...RESTART_KEYS], ['eal', 'ports', 'workers', 'idle', 'fib', 'metrics', 'control', 'punt', 'arp', 'mempool', 'capture', 'linux']);
     assert.equal(keyChange('arp', 'maxEntries'), 'restart');
     assert.equal(keyChange('ports', 'address'), 'live');
     assert.equal(keyChange('ports', 'device'), 'restart');
@@ -597,7 +598,7 @@ describe('config: capture', () => {
 describe('config: linux.sync', () => {
   it('takes table names and numbers, protocol names and numbers; on by default when a mirror is on', () => {
     const c = parseConfig(`${PORTS}linux: {netns: dpfwd, sync: {table: 100, protocols: [bgp, ospf, 42]}}`, 't');
-    assert.deepEqual(c.linux, { netns: 'dpfwd', mirror: false, mirrors: {}, queueLen: 1000, sync: { enabled: false, table: 100, protocols: [186, 188, 42], socketBuffer: 4194304, maxRoutes: 2097152 } });
+    assert.deepEqual(c.linux, { netns: 'dpfwd', mirror: false, mirrors: {}, queueLen: 1000, rateLimit: 10000, burst: 1000, sync: { enabled: false, table: 100, protocols: [186, 188, 42], socketBuffer: 4194304, maxRoutes: 2097152 } });
     assert.equal(parseConfig(`${PORTS}linux: {mirror: true}`, 't').linux.sync.enabled, true);
     assert.equal(parseConfig(`${PORTS}linux: {mirror: true, sync: {enabled: false}}`, 't').linux.sync.enabled, false);
     assert.equal(parseConfig(`${PORTS}linux: {sync: {enabled: true, table: default}}`, 't').linux.sync.table, 253);

@@ -12,7 +12,6 @@ const K8S = path.join(ROOT, 'deploy', 'k8s');
 const RESOURCE = 'intel.com/sriov_netdevice';
 const RESOURCE_ENV = 'PCIDEVICE_INTEL_COM_SRIOV_NETDEVICE';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = any;
 function load(file: string): Obj[] {
   const docs = parseAllDocuments(fs.readFileSync(path.join(K8S, file), 'utf8'));
@@ -83,7 +82,7 @@ describe('deploy/k8s', () => {
         const text = fs.readFileSync(path.join(K8S, file), 'utf8');
         assert.match(text, /#\s+net_tap\s+NET_ADMIN/);
         assert.match(text, /#\s+net_af_packet\s+NET_RAW/);
-        assert.match(text, /#\s+net_af_xdp\s+BPF, NET_ADMIN/);
+        assert.match(text, /#\s+net_af_xdp\s+NET_RAW, NET_ADMIN, SYS_ADMIN/);
       });
 
       it('mounts /dev/hugepages from a HugePages emptyDir and the annotations through the downward API', () => {
@@ -198,5 +197,29 @@ describe('package.json', () => {
     for (const f of Object.values(pkg.bin as Record<string, string>)) assert.ok(fs.existsSync(path.join(ROOT, f)), `bin ${f}`);
     if (pkg.main !== undefined) assert.ok(fs.existsSync(path.join(ROOT, pkg.main)), `main ${pkg.main} exists`);
     assert.equal(pkg.private, true, 'a CLI, not published as a library');
+  });
+});
+
+describe('deploy/seccomp-dpfwd.json', () => {
+  const ours = JSON.parse(fs.readFileSync(path.join(ROOT, 'deploy', 'seccomp-dpfwd.json'), 'utf8'));
+  const names = (p: any, action: string, withCaps: boolean) => new Set(p.syscalls
+    .filter((s: any) => s.action === action && (Object.keys(s.includes?.caps ?? {}).length > 0) === withCaps && !s.args?.length)
+    .flatMap((s: any) => s.names as string[]));
+
+  it('allows bpf() whatever the capabilities; no rule refuses it', () => {
+    const allowed = names(ours, 'SCMP_ACT_ALLOW', false);
+    assert.ok(allowed.has('bpf'));
+    assert.ok(!ours.syscalls.some((s: any) => s.action !== 'SCMP_ACT_ALLOW' && s.names.includes('bpf')), 'no rule refuses bpf');
+    assert.equal(ours.defaultAction, 'SCMP_ACT_ERRNO');
+  });
+
+  it("is podman's default profile (containers-common) plus bpf, when that profile is installed", function () {
+    const file = '/usr/share/containers/seccomp.json';
+    if (!fs.existsSync(file)) this.skip();
+    const theirs = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const strip = (p: any) => JSON.stringify({ ...p, syscalls: p.syscalls
+      .map((s: any) => ({ ...s, names: s.names.filter((n: string) => n !== 'bpf') }))
+      .filter((s: any) => s.names.length) });
+    assert.equal(strip(ours), strip(theirs), 'differs from podman\'s default beyond bpf: regenerate it (docs/deploy.md)');
   });
 });

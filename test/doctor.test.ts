@@ -1,5 +1,6 @@
 import { strict as assert } from 'assert';
 import { spawnSync } from 'child_process';
+import * as fs from 'fs';
 import * as path from 'path';
 import { DoctorReport, formatDoctor, parseDoctorConfig, parseMemlock, runDoctor, SECURE_BOOT_VAR } from '../src/sriov/doctor';
 import { DpfwdError } from '../src/errors';
@@ -52,7 +53,7 @@ describe('doctor', () => {
 
   it('IOMMU off, cmdline without intel_iommu=on: FAIL with the GRUB fix', () => {
     h.file('proc/cmdline', 'root=/dev/sda1 quiet\n');
-    require('fs').rmSync(h.p('sys/kernel/iommu_groups'), { recursive: true });
+    fs.rmSync(h.p('sys/kernel/iommu_groups'), { recursive: true });
     const c = one(runDoctor({ root: h.root, env: {} }), 'iommu');
     assert.equal(c.status, 'FAIL');
     assert.match(c.message, /no intel_iommu\/iommu setting/);
@@ -62,7 +63,7 @@ describe('doctor', () => {
   });
 
   it('IOMMU asked for on the cmdline but absent: BIOS; in a VM: virtual IOMMU; vdev-only config: WARN', () => {
-    require('fs').rmSync(h.p('sys/kernel/iommu_groups'), { recursive: true });
+    fs.rmSync(h.p('sys/kernel/iommu_groups'), { recursive: true });
     let c = one(runDoctor({ root: h.root, env: {} }), 'iommu');
     assert.match(c.fix!, /asks for the IOMMU, yet none was found: enable VT-d in the BIOS/);
     h.file('proc/cpuinfo', 'vendor_id\t: GenuineIntel\nflags\t\t: fpu hypervisor\n');
@@ -75,7 +76,7 @@ describe('doctor', () => {
   });
 
   it('vfio-pci not loaded: FAIL with modprobe, or with "no module" when the kernel lacks it', () => {
-    require('fs').rmSync(h.p('sys/bus/pci/drivers/vfio-pci'), { recursive: true });
+    fs.rmSync(h.p('sys/bus/pci/drivers/vfio-pci'), { recursive: true });
     let c = one(runDoctor({ root: h.root, env: {} }), 'vfio-pci');
     assert.equal(c.status, 'FAIL');
     assert.match(c.fix!, /modprobe vfio-pci/);
@@ -129,7 +130,7 @@ describe('doctor', () => {
   });
 
   it('memlock: low limit without CAP_IPC_LOCK fails; unlimited or CAP_IPC_LOCK passes', () => {
-    let c = one(runDoctor({ root: h.root, env: {}, limits: LIMITS('65536'), procStatus: NO_CAPS }), 'memlock');
+    const c = one(runDoctor({ root: h.root, env: {}, limits: LIMITS('65536'), procStatus: NO_CAPS }), 'memlock');
     assert.equal(c.status, 'FAIL');
     assert.match(c.message, /below the 256 MiB/);
     assert.match(c.fix!, /ulimit -l unlimited/);

@@ -41,7 +41,7 @@ describe('docs/metrics.md tables match the C lists', () => {
   });
 
   it('exports the constants TypeScript used to copy by hand', () => {
-    assert.equal(c.drops.at(-1)!.name, 'unknown_vlan', 'new reasons are appended');
+    assert.equal(c.drops.at(-1)!.name, 'link_broadcast', 'new reasons are appended');
     assert.deepEqual(c.nh, { unresolved: 0xfffc, glean: 0xfffd, local: 0xfffe, drop: 0xffff, actionMin: 0xfff0, group: 0xfffb });
     assert.deepEqual(c.addrKinds, { own: 1, broadcast: 2, network: 3 });
     assert.deepEqual(c.groups, { buckets: 128, maxMembers: 32, maxWeight: 256, maxGroups: 65536 });

@@ -136,7 +136,7 @@ describe('ECMP through dpfwd: 200 UDP flows over two gateway namespaces', functi
   it('route show prints the paths as ip route does; -j has nexthops', () => {
     const r = dpfwdCli(fwd, ['route', 'show']);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, new RegExp(`^10\\.20\\.0\\.0/16 proto static\\n\\tnexthop via ${gwA.ip.replace(/\./g, '\\.')} dev gwa weight 1 lladdr \\S+\\n\\tnexthop via ${gwB.ip.replace(/\./g, '\\.')} dev gwb weight 1 lladdr \\S+$`, 'm'));
+    assert.match(r.stdout, new RegExp(`^10\\.20\\.0\\.0/16 proto static\\n\\tnexthop via ${gwA.ip.replace(/\./g, '\\.')} port gwa weight 1 lladdr \\S+\\n\\tnexthop via ${gwB.ip.replace(/\./g, '\\.')} port gwb weight 1 lladdr \\S+$`, 'm'));
     const j = route('10.20.0.0/16')!;
     assert.deepEqual(j.nexthops!.map((p) => p.gateway), [gwA.ip, gwB.ip]);
   });

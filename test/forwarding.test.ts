@@ -5,7 +5,7 @@
 import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { buildUdp4, buildArpRequest, parseArp, ArpPacket, writePcap, readPcap, verifyIpv4HeaderChecksum, ipv4HeaderChecksum } from '../src/packet';
+import { buildUdp4, buildArpRequest, buildIpv4Frame, parseArp, ArpPacket, writePcap, readPcap, verifyIpv4HeaderChecksum, ipv4HeaderChecksum } from '../src/packet';
 import { startForwarder, tmpDir, totals, waitFor, Running } from './helpers/forwarder';
 
 const HOST_MAC = '02:00:00:00:01:02';
@@ -15,13 +15,17 @@ const EAST_MAC = '02:70:63:61:70:01';
 const SOUTH_MAC = '02:70:63:61:70:02';
 const GW_EAST = '02:00:00:00:02:02';
 const GW_SOUTH = '02:00:00:00:03:02';
+// fragments leave by a port of their own (MTU 1000): the exact path sends them as it makes them,
+// ahead of the fast-path packets of the same burst still in the burst's list
+const FRAG_MAC = '02:70:63:61:70:03';
+const GW_FRAG = '02:00:00:00:06:02';
 
-type Egress = 'east' | 'south';
+type Egress = 'east' | 'south' | 'frag';
 interface Case {
   desc: string;
   frame: Buffer;
-  /** forwarded: the egress port and the exact bytes expected there */
-  out?: { port: Egress; bytes: Buffer };
+  /** forwarded: the egress port and the exact bytes expected there (fragments: each, in order) */
+  out?: { port: Egress; bytes: Buffer | Buffer[] };
   /** dropped: the one reason counted on the ingress port */
   drop?: string;
   punt?: string;
@@ -39,6 +43,41 @@ function fwd(o: Parameters<typeof udp>[0], port: Egress): Buffer {
 
 function fwdCase(desc: string, o: Parameters<typeof udp>[0], port: Egress): Case {
   return { desc, frame: udp(o), out: { port, bytes: fwd(o, port) } };
+}
+
+/**
+ * What leaves `port` for a datagram without DF longer than its MTU (RFC 791 3.2): fragments of
+ * (mtu − header) rounded down to 8 bytes, TTL − 1; the first with every option, the others with
+ * options whose copy flag is clear turned into NOPs (what Linux's ip_options_fragment does).
+ * `later` is the options of the later fragments (same length as o.options).
+ */
+/** A fragment of a fragment: offsets from the input's own (8-byte units), MF on the last too. */
+function shiftFrag(offset8: number, mf: boolean): (f: Buffer) => Buffer {
+  return (f) => {
+    const b = Buffer.from(f);
+    const fo = b.readUInt16BE(20);
+    b.writeUInt16BE((fo & 0x2000) | (mf ? 0x2000 : 0) | ((fo & 0x1fff) + offset8), 20);
+    b.writeUInt16BE(0, 24);
+    b.writeUInt16BE(ipv4HeaderChecksum(b, 14), 24);
+    return b;
+  };
+}
+
+function fragsOut(o: Parameters<typeof udp>[0], port: Egress, mtu: number, later?: Buffer): Buffer[] {
+  const frame = udp(o);
+  const hl = (frame[14] & 0xf) * 4;
+  const payload = frame.subarray(14 + hl, 14 + frame.readUInt16BE(16));
+  const chunk = (mtu - hl) & ~7;
+  const mac = port === 'east' ? { srcMac: EAST_MAC, dstMac: GW_EAST } : port === 'south' ? { srcMac: SOUTH_MAC, dstMac: GW_SOUTH } : { srcMac: FRAG_MAC, dstMac: GW_FRAG };
+  const out: Buffer[] = [];
+  for (let off = 0; off < payload.length; off += chunk) {
+    out.push(buildIpv4Frame({
+      ...mac, src: o.src ?? '10.1.0.2', dst: o.dst, protocol: 17, ttl: (o.ttl ?? 64) - 1, id: o.id ?? 0,
+      options: off === 0 ? o.options : later, mf: off + chunk < payload.length, fragmentOffset: off / 8,
+      payload: payload.subarray(off, off + chunk), minSize: 0,
+    }));
+  }
+  return out;
 }
 
 /** The frame with an 802.1Q tag (TPID 0x8100, VID `vid`) after the MAC addresses. */
@@ -60,9 +99,14 @@ function cases(): Case[] {
   const zeroIn = { dst: '10.20.7.7', ttl: 64 };
   const zeroOut = { dst: '10.20.8.8', ttl: 64 };
   const ipv6 = Buffer.alloc(60);
-  Buffer.from('02000000000102000000010286dd', 'hex').copy(ipv6);
-  const shortIp = Buffer.concat([Buffer.from('020000000001020000000102' + '0800', 'hex'), Buffer.alloc(10, 0x45)]);
-  const big = { dst: '10.30.1.1', size: 1200 };
+  // addressed to west's MAC (these two once went to 02:00:00:00:00:01, which no port has: now
+  // that dpfwd drops other hosts' frames as not_for_us they must be sent to the router)
+  Buffer.from('027063617000' + '02000000010286dd', 'hex').copy(ipv6);
+  const shortIp = Buffer.concat([Buffer.from('027063617000' + '020000000102' + '0800', 'hex'), Buffer.alloc(10, 0x45)]);
+  const big = { dst: '10.60.1.1', size: 1200, id: 0x1234 };
+  const big2 = { dst: '10.60.1.2', size: 2000, id: 0x1235 };
+  const fragIn = { dst: '10.60.1.3', size: 1200, id: 0x1236, mf: true, fragmentOffset: 100 };
+  const withOpts = { dst: '10.60.1.4', size: 1200, id: 0x1237, options: Buffer.from([7, 7, 4, 0, 0, 0, 0, 0x94, 4, 0, 0, 0]) };
   return [
     fwdCase('UDP via a gateway on east: TTL 64→63, MACs rewritten', { dst: '10.20.1.1' }, 'east'),
     fwdCase('UDP via a gateway on south, TTL 2 → 1 still forwarded', { dst: '10.30.5.5', ttl: 2 }, 'south'),
@@ -88,7 +132,24 @@ function cases(): Case[] {
     { desc: 'blackhole route', frame: udp({ dst: '10.99.1.1' }), drop: 'blackhole' },
     { desc: 'gateway without a known MAC', frame: udp({ dst: '10.40.1.1' }), drop: 'neighbor_unresolved', punt: 'unresolved' },
     { desc: 'unknown host in a connected subnet (glean)', frame: udp({ dst: '10.3.0.77' }), drop: 'neighbor_unresolved', punt: 'unresolved' },
-    { desc: 'longer than the egress MTU (south: 1000)', frame: udp(big), drop: 'mtu_exceeded', punt: 'mtu_exceeded' },
+    { desc: 'DF set and longer than the egress MTU (south: 1000)', frame: udp({ dst: '10.30.1.1', size: 1200, df: true }), drop: 'mtu_exceeded', punt: 'mtu_exceeded' },
+    // RFC 791, RFC 1812 4.2.2.7: without DF, fragments of the egress MTU
+    { desc: 'DF clear, 1200 bytes for south (MTU 1000): two fragments', frame: udp(big), out: { port: 'frag', bytes: fragsOut(big, 'frag', 1000) } },
+    { desc: 'DF clear, 2000 bytes: three fragments', frame: udp(big2), out: { port: 'frag', bytes: fragsOut(big2, 'frag', 1000) } },
+    { desc: 'a fragment (offset 100, MF) fragmented again: offsets from its own, MF kept on the last', frame: udp(fragIn), out: { port: 'frag', bytes: fragsOut(fragIn, 'frag', 1000).map(shiftFrag(100, true)) } },
+    {
+      desc: 'options: record route (not copied) only in the first fragment, router alert (copied) in all',
+      frame: udp(withOpts),
+      out: { port: 'frag', bytes: fragsOut(withOpts, 'frag', 1000, Buffer.from([1, 1, 1, 1, 1, 1, 1, 0x94, 4, 0, 0, 0])) },
+    },
+    // the link layer (Linux's PACKET_OTHERHOST; RFC 1812 5.3.4)
+    { desc: 'another host\'s unicast MAC: not for the router', frame: udp({ dst: '10.20.1.1', dstMac: '02:00:00:00:09:99' }), drop: 'not_for_us' },
+    { desc: 'ARP request to another host\'s unicast MAC', frame: buildArpRequest({ senderMac: HOST_MAC, senderIp: '10.1.0.2', targetIp: '10.1.0.1', dstMac: '02:00:00:00:09:99' }), drop: 'not_for_us' },
+    { desc: 'link-layer broadcast to a unicast destination: not forwarded', frame: udp({ dst: '10.20.1.1', dstMac: 'ff:ff:ff:ff:ff:ff' }), drop: 'link_broadcast' },
+    { desc: 'link-layer multicast to a unicast destination: not forwarded', frame: udp({ dst: '10.20.1.1', dstMac: '01:00:5e:00:00:05' }), drop: 'link_broadcast' },
+    { desc: 'link-layer broadcast, TTL 1: no ICMP error either', frame: udp({ dst: '10.20.1.1', dstMac: 'ff:ff:ff:ff:ff:ff', ttl: 1 }), drop: 'link_broadcast' },
+    { desc: 'link-layer broadcast to the router\'s own address is delivered', frame: udp({ dst: '10.1.0.1', dstMac: 'ff:ff:ff:ff:ff:ff' }), punt: 'local' },
+    { desc: 'link-layer multicast to a multicast destination: martian as before', frame: udp({ dst: '224.0.0.5', dstMac: '01:00:5e:00:00:05' }), drop: 'martian_address' },
     { desc: 'route out of a port whose TX queue takes nothing', frame: udp({ dst: '10.50.1.1' }), drop: 'tx_full' },
     // RFC 1812 5.3.7 source rules and RFC 2644 directed broadcasts (native/dataplane/packet.h)
     { desc: 'source is one of the router\'s own addresses (east\'s)', frame: udp({ dst: '10.20.1.1', src: '10.2.0.1' }), drop: 'source_own' },
@@ -124,6 +185,7 @@ for (const { loop, extraRoutes } of LOOPS) describe(`forwarding through DPDK (ne
   let seen: Awaited<ReturnType<typeof totals>>;
   let outEast: Buffer[];
   let outSouth: Buffer[];
+  let outFrag: Buffer[];
   let macs: string[];
   let arpSouth: ArpPacket[];
   let otherEast: Buffer[];
@@ -140,11 +202,13 @@ for (const { loop, extraRoutes } of LOOPS) describe(`forwarding through DPDK (ne
         { name: 'south', device: `net_pcap2,tx_pcap=${dir}/south.pcap`, address: '10.3.0.1/24', mtu: 1000 },
         // a memif server nobody connects to: its TX takes nothing, which is how tx_full is provoked
         { name: 'dead', device: `net_memif0,role=server,socket=${dir}/memif.sock`, address: '10.5.0.1/24' },
+        { name: 'frag', device: `net_pcap3,tx_pcap=${dir}/frag.pcap`, address: '10.6.0.1/24', mtu: 1000 },
       ],
       neighbors: [
         { address: '10.2.0.2', mac: GW_EAST, port: 'east' },
         { address: '10.3.0.2', mac: GW_SOUTH, port: 'south' },
         { address: '10.5.0.2', mac: '02:00:00:00:05:02', port: 'dead' },
+        { address: '10.6.0.2', mac: GW_FRAG, port: 'frag' },
       ],
       routes: [
         { prefix: '10.20.0.0/16', via: '10.2.0.2' },
@@ -152,6 +216,7 @@ for (const { loop, extraRoutes } of LOOPS) describe(`forwarding through DPDK (ne
         { prefix: '10.40.0.0/16', via: '10.3.0.9' },
         { prefix: '10.50.0.0/16', via: '10.5.0.2' },
         { prefix: '10.99.0.0/16', blackhole: true },
+        { prefix: '10.60.0.0/16', via: '10.6.0.2' },
         ...extraRoutes,
       ],
     }, { dir });
@@ -165,6 +230,7 @@ for (const { loop, extraRoutes } of LOOPS) describe(`forwarding through DPDK (ne
     const isIpv4 = (b: Buffer) => b.readUInt16BE(12) === 0x0800;
     outEast = all('east.pcap').filter(isIpv4);
     outSouth = all('south.pcap').filter(isIpv4);
+    outFrag = all('frag.pcap').filter(isIpv4);
     arpSouth = all('south.pcap').filter((b) => b.readUInt16BE(12) === 0x0806).map((b) => parseArp(b, 14)!);
     otherEast = all('east.pcap').filter((b) => !isIpv4(b));
   });
@@ -177,13 +243,15 @@ for (const { loop, extraRoutes } of LOOPS) describe(`forwarding through DPDK (ne
 
   it('uses the port MACs the expected bytes assume', () => {
     assert.deepEqual(macs.slice(0, 3), [WEST_MAC, EAST_MAC, SOUTH_MAC]);
+    assert.equal(macs[4], FRAG_MAC);
   });
 
   it('emits exactly the expected bytes on each egress port, in order', () => {
-    const want = (p: Egress) => table.filter((c) => c.out?.port === p).map((c) => c.out!.bytes.toString('hex'));
+    const want = (p: Egress) => table.filter((c) => c.out?.port === p).flatMap((c) => [c.out!.bytes].flat().map((b) => b.toString('hex')));
     assert.deepEqual(outEast.map((b) => b.toString('hex')), want('east'));
     assert.deepEqual(outSouth.map((b) => b.toString('hex')), want('south'));
-    for (const b of [...outEast, ...outSouth]) assert.ok(verifyIpv4HeaderChecksum(b, 14), 'checksum verifies');
+    assert.deepEqual(outFrag.map((b) => b.toString('hex')), want('frag'));
+    for (const b of [...outEast, ...outSouth, ...outFrag]) assert.ok(verifyIpv4HeaderChecksum(b, 14), 'checksum verifies');
   });
 
   it('asks for the unresolved gateway and the glean target with ARP on their port, and nothing else', () => {
@@ -204,14 +272,23 @@ for (const { loop, extraRoutes } of LOOPS) describe(`forwarding through DPDK (ne
     // tx_full is counted against the egress port (the ingress is gone once the burst is flushed)
     const got = { ...seen.drops.west, tx_full: seen.drops.dead.tx_full };
     assert.deepEqual(got, want);
-    for (const p of ['east', 'south']) assert.ok(Object.values(seen.drops[p]).every((n) => n === 0), `no drops on ${p}`);
+    for (const p of ['east', 'south', 'frag']) assert.ok(Object.values(seen.drops[p]).every((n) => n === 0), `no drops on ${p}`);
   });
 
   it('has a case for every drop reason the dataplane defines', () => {
     const covered = new Set(table.map((c) => c.drop).filter(Boolean));
-    // rx_truncated and frag_failed need an af_packet ingress port: test/kernel-ports.test.ts
+    // rx_truncated needs an af_packet ingress port, frag_failed more than 64 fragments (a datagram
+    // net_pcap cannot deliver whole): test/kernel-ports.test.ts
     const missing = seen.names.drops.filter((r: string) => !covered.has(r) && r !== 'punt_ratelimited' && r !== 'rx_truncated' && r !== 'frag_failed');
     assert.deepEqual(missing, [], 'punt_ratelimited has its own test below');
+  });
+
+  it('counts fragmented datagrams on the egress interface', () => {
+    const n = table.filter((c) => Array.isArray(c.out?.bytes)).length;
+    assert.equal(seen.counters.frag.fragmented, n);
+    assert.equal(seen.counters.south.fragmented, 0);
+    assert.equal(seen.counters.west.fragmented, 0);
+    assert.equal(seen.counters.west.refragmented, 0, 'net_pcap: no kernel reassembly');
   });
 
   it('counts forwarded packets on the ingress port and punts by kind', () => {

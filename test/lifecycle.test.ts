@@ -252,7 +252,7 @@ describe('a second forwarder on the same af_packet ports sends nothing', functio
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('refused on its socket or metrics port before EAL init: no ARP on the wire; the first keeps forwarding', async () => {
+  it('refused on its socket, metrics port or interfaces before EAL init: no ARP on the wire; the first keeps forwarding', async () => {
     dir = tmpDir('second');
     const west = topo.addHost('west', 1);
     const east = topo.addHost('east', 2);
@@ -266,11 +266,11 @@ describe('a second forwarder on the same af_packet ports sends nothing', functio
     assert.equal(ping(west.ns, east.ip, 3), 3, 'forwarding through the first');
 
     // the second would ARP for its route's gateway as soon as its dataplane ran
-    const second = (socket: string) => {
+    const second = (socket: string, metrics: string | false = `127.0.0.1:${port}`) => {
       const f = path.join(dir, `second-${path.basename(socket)}.yaml`);
       fs.writeFileSync(f, JSON.stringify({
         eal: { lcores: '0-1' }, ports, routes: [{ prefix: '10.99.0.0/16', via: '10.2.0.77' }],
-        control: { socket }, metrics: { listen: `127.0.0.1:${port}` },
+        control: { socket }, metrics: { listen: metrics },
       }));
       return run(['run', '--config', f]);
     };
@@ -289,6 +289,11 @@ describe('a second forwarder on the same af_packet ports sends nothing', functio
       assert.equal(samePort.status, 1, samePort.stderr);
       assert.match(samePort.stderr, /metrics\.listen 127\.0\.0\.1:\d+: the address is already in use/);
       assert.doesNotMatch(samePort.stderr, /EAL arguments/);
+      // its own socket, no metrics: the interfaces the first holds refuse it (src/forwarder/owner.ts)
+      const sameIfaces = second(path.join(dir, 'third.sock'), false);
+      assert.equal(sameIfaces.status, 1, sameIfaces.stderr);
+      assert.match(sameIfaces.stderr, new RegExp(`interface ${west.routerIf} is in use by another dpfwd \\(pid ${first.proc.pid}, control socket ${first.socket.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, its port west\\)`), sameIfaces.stderr);
+      assert.doesNotMatch(sameIfaces.stderr, /EAL arguments/);
       await new Promise((r) => setTimeout(r, 1500)); // anything sent would have arrived by now
     } finally {
       dump.kill('SIGINT');

@@ -31,6 +31,17 @@ describe('logger', () => {
     assert.doesNotMatch(lines[0], /\x1b\[/);
   });
 
+  it('text: control characters a client sent (ESC sequences, CR, BEL, C1) are written escaped; JSON escapes them itself', () => {
+    const t = new Date('2026-12-02T06:40:01.123Z');
+    const hostile = 'route.add by uid 1000: no route \x1b[2J\x1b]0;owned\x07 10.9.0.0/16\rFAKE\x9b\tend';
+    const line = formatLine('text', t, 'warn', 'control', hostile);
+    assert.equal(line, '2026-12-02T06:40:01.123Z warn  control: route.add by uid 1000: no route \\x1b[2J\\x1b]0;owned\\x07 10.9.0.0/16\\x0dFAKE\\x9b\tend\n');
+    assert.doesNotMatch(line, /[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+    const json = formatLine('json', t, 'warn', 'control', hostile, { args: { prefix: '\x1b[31m' } });
+    assert.doesNotMatch(json.slice(0, -1), /[\x00-\x1f\x7f-\x9f]/u, 'no raw control character in the JSON line');
+    assert.equal(JSON.parse(json).msg, hostile);
+  });
+
   it('levels: lines below the level are not written; configure changes every child at once', () => {
     const { lines, log } = capture({ level: 'warn' });
     const c = log.child('neighbor');

@@ -167,7 +167,7 @@ function fakeSource() {
       { index: 0, name: 'west', device: 'net_null0,no-rx=1', driver: 'net_null' },
       { index: 1, name: 'east', device: '0000:01:00.0', driver: 'net_ice' },
     ],
-    config: { workers: [{ lcore: 1, rx: [] }, { lcore: 2, rx: [] }], punt: { rate: 10000, burst: 256, maxWaitMs: 1000 } },
+    config: { workers: [{ lcore: 1, rx: [], idleSleepUs: 0 }, { lcore: 2, rx: [], idleSleepUs: 0 }], punt: { rate: 10000, burst: 256, maxWaitMs: 1000 } },
   };
   return { src, names, calls, setAlive: (n: number) => { alive = n; }, setPunt: (p: typeof punt) => { punt = p; } };
 }
@@ -270,13 +270,18 @@ describe('metrics: exposition', () => {
     const m0 = parseExposition(await createMetrics(src, { defaults: false }).scrape());
     for (const n of ['dpfwd_sync_up', 'dpfwd_sync_kernel_routes', 'dpfwd_sync_overflows_total']) assert.equal(pick(m0, n).length, 0, `no ${n} series without a sync`);
     const st = {
-      netns: 'dpfwd', table: 254, protocols: 'all', state: 'synced' as 'synced' | 'failed', kernelRoutes: 7, installed: 4, shadowed: 1, unusable: 2, failed: 0,
+      netns: 'dpfwd', table: 254, protocols: 'all', state: 'synced' as 'synced' | 'failed', kernelRoutes: 10, installed: 4, shadowed: 1, unusable: 2, failed: 0,
+      refused: 3, refusedBy: { destination: 1, gateway: 2 }, lastRefusal: null, missing: 0,
       overLimit: 0, byProtocol: { bgp: 5, ospf: 2 }, dumps: 3, lastDump: '2026-12-02T07:00:00.000Z', lastDumpMs: 12, overflows: 2, errors: 1, lastError: null as string | null,
     };
     const withSync: MetricsSource = { ...src, sync: { status: () => st } };
     const e = parseExposition(await createMetrics(withSync, { defaults: false }).scrape());
     assert.equal(one(e, 'dpfwd_sync_kernel_routes', { state: 'installed' }), 4);
     assert.equal(one(e, 'dpfwd_sync_kernel_routes', { state: 'unusable' }), 2);
+    assert.equal(one(e, 'dpfwd_sync_kernel_routes', { state: 'refused' }), 3);
+    assert.equal(one(e, 'dpfwd_sync_refused_routes', { reason: 'gateway' }), 2);
+    assert.equal(one(e, 'dpfwd_sync_refused_routes', { reason: 'destination' }), 1);
+    assert.equal(one(e, 'dpfwd_sync_missing_routes', { table: '254' }), 0);
     assert.equal(one(e, 'dpfwd_sync_routes', { protocol: 'bgp' }), 5);
     assert.equal(one(e, 'dpfwd_sync_overflows_total', { table: '254' }), 2);
     assert.equal(one(e, 'dpfwd_sync_dumps_total', { table: '254' }), 3);

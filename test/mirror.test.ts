@@ -51,7 +51,7 @@ describe('Linux mirror interfaces (TAP in a namespace)', function () {
       eal: { lcores: '0-1' },
       // a net_tap port too: its PMD reports the kernel side's state as the link (af_packet always says up)
       ports: [topo.port(west, 0), { ...topo.port(east, 1), mtu: 1400 }, { name: 'tap', device: `net_tap0,iface=${tapIf}`, address: '10.4.0.1/24' }],
-      linux: { netns: mirrorNs, mirror: true },
+      linux: { netns: mirrorNs, mirror: true, rateLimit: 2000, burst: 200 },
     });
   });
 
@@ -168,8 +168,8 @@ for i in range(5): s.sendto(b"rip", ("224.0.0.9", 520))
     const west = rows.find((r: { port: string }) => r.port === 'west');
     const text = dpfwdCli(fwd, ['show', 'mirrors']);
     assert.equal(text.status, 0, text.stderr);
-    assert.match(text.stdout, /^port +mirror +netns +carrier +to_linux +from_linux +dropped +drops +broken$/m);
-    assert.match(text.stdout, new RegExp(`^west +west +${mirrorNs} +UP +\\d+ +\\d+ +\\d+ +\\S*arp_reply_suppressed=\\d+`, 'm'));
+    assert.match(text.stdout, /^port +mirror +netns +carrier +to_linux +from_linux +dropped +drops +restored +broken$/m);
+    assert.match(text.stdout, new RegExp(`^west +west +${mirrorNs} +UP +\\d+ +\\d+ +\\d+ +\\S*arp_reply_suppressed=\\d+\\S* +\\d+ +-$`, 'm'));
     const exposition = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\d+)$`, 'm').exec(exposition)?.[1]);
     assert.ok(value('dpfwd_mirror_frames_total{port="west",direction="to_linux"}') >= west.to_linux, 'to_linux in metrics');
@@ -192,8 +192,11 @@ for i in range(5): s.sendto(b"rip", ("224.0.0.9", 520))
     const counted = async () => {
       const r = ((await fwd.call('show.mirrors')) as { port: string; from_linux: number; drops: Record<string, number> }[]).find((x) => x.port === 'east')!;
       const d = r.drops;
-      return r.from_linux + d.arp_reply_suppressed + d.not_ipv4 + d.malformed + d.too_big + d.inject_full;
+      return r.from_linux + d.rate_limited + d.malformed + d.wrong_source_mac + d.arp_spoofed + d.bad_checksum + d.arp_reply_suppressed + d.not_ipv4 + d.too_big + d.inject_full;
     };
+    const eastRow = async () => ((await fwd.call('show.mirrors')) as { port: string; from_linux: number; drops: Record<string, number> }[]).find((x) => x.port === 'east')!;
+    const sentBefore = (await eastRow()).from_linux;
+    const t0 = Date.now();
     // Linux in the mirror namespace floods the east host with UDP (bounded: 30000 datagrams or 5 s)
     const code = `import socket, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.setblocking(False)
@@ -224,6 +227,79 @@ print(n)
       return a === linuxTx() && a === b ? a : undefined;
     }, 15000);
     assert.ok(settled > 1000, `Linux sent ${settled} frames on the east mirror`);
+    // linux.rateLimit 2000/s, burst 200: what went out is bounded by the bucket, the rest counted
+    const row = await eastRow();
+    const seconds = (Date.now() - t0) / 1000;
+    assert.ok(row.from_linux - sentBefore <= 200 + 2000 * seconds, `${row.from_linux - sentBefore} frames out in ${seconds} s`);
+    assert.ok(row.drops.rate_limited > 0, `rate_limited counted: ${JSON.stringify(row.drops)}`);
+  });
+
+  /** Writes raw frames on a mirror from inside the namespace (AF_PACKET), as anything in Linux could. */
+  const rawSend = (ifname: string, frames: Buffer[]) => {
+    const code = `import socket, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW); s.bind(("${ifname}", 0))
+for h in sys.argv[1:]: s.send(bytes.fromhex(h))
+`;
+    sh('python3', ['-c', code, ...frames.map((f) => f.toString('hex'))], { ns: mirrorNs });
+  };
+  const macOf = async (port: string) => (await fwd.call('show.ports')).find((p: { ifname: string }) => p.ifname === port).address as string;
+  const hex = (s: string) => Buffer.from(s.replace(/[: ]/g, ''), 'hex');
+
+  it('checks frames from Linux as frames from the wire: a gratuitous ARP for the router\'s address with another MAC, runts, cut IPv4, IHL 15 and bad checksums never reach the wire', async () => {
+    const mac = await macOf('west');
+    const rogue = '02:66:66:66:66:66';
+    const westRow = async () => ((await fwd.call('show.mirrors')) as { port: string; drops: Record<string, number> }[]).find((x) => x.port === 'west')!.drops;
+    const before = await westRow();
+    const cap = spawnIn(west.ns, 'tcpdump', ['-i', west.hostIf, '-nn', '-l', '-e', `ether src ${mac} and (arp or ip[0] != 0x45 or len < 60)`]);
+    let out = '';
+    cap.stdout!.on('data', (d) => { out += d; });
+    cap.stderr!.on('data', (d) => { out += d; });
+    await waitFor('tcpdump to listen', async () => out.includes('listening'), 10000);
+    sh('ip', ['-n', west.ns, 'neigh', 'replace', '10.1.0.1', 'lladdr', mac, 'dev', west.hostIf, 'nud', 'stale']);
+    const eth = (src: string, type: string) => hex(`ff:ff:ff:ff:ff:ff ${src} ${type}`);
+    // gratuitous ARP request: who-has 10.1.0.1 tell 10.1.0.1, sender MAC rogue (from the port's MAC and from the rogue one)
+    const garp = (src: string) => Buffer.concat([eth(src, '0806'), hex(`0001 0800 06 04 0001 ${rogue} 0a010001 000000000000 0a010001`)]);
+    const ipHdr = (b0: string) => hex(`${b0}00 0020 0000 0000 4011 0000 0a010001 0a010002`); // checksum 0: wrong
+    const runt = eth(mac, '0800');
+    const cutIp = Buffer.concat([eth(mac, '0800'), hex('4500 0054 0000')]);
+    const ihl15 = Buffer.concat([eth(mac, '0800'), ipHdr('4f'), Buffer.alloc(40)]);
+    const badSum = Buffer.concat([eth(mac, '0800'), ipHdr('45'), Buffer.alloc(12)]);
+    rawSend('west', [garp(mac), garp(rogue), runt, cutIp, ihl15, badSum]);
+    const after = await waitFor('the drops counted', async () => {
+      const d = await westRow();
+      return d.bad_checksum > before.bad_checksum && d.malformed >= before.malformed + 3 ? d : undefined;
+    }, 10000);
+    await new Promise((r) => setTimeout(r, 500));
+    cap.kill();
+    assert.deepEqual([after.arp_spoofed - before.arp_spoofed, after.wrong_source_mac - before.wrong_source_mac, after.malformed - before.malformed, after.bad_checksum - before.bad_checksum], [1, 1, 3, 1]);
+    assert.ok(!out.includes(rogue) && !/who-has 10\.1\.0\.1 tell 10\.1\.0\.1/.test(out) && !/length (14|20|46):/.test(out), `nothing of it on the wire:\n${out}`);
+    assert.match(sh('ip', ['-n', west.ns, 'neigh', 'show', '10.1.0.1']), new RegExp(`lladdr ${mac}`), 'the host\'s gateway entry keeps the router\'s MAC');
+  });
+
+  it('puts back a mirror whose MAC, MTU or state is changed in Linux, with a warning', async () => {
+    const mac = await macOf('west');
+    const link = () => JSON.parse(sh('ip', ['-n', mirrorNs, '-j', 'link', 'show', 'dev', 'west']))[0];
+    const at = fwd.stderr().length;
+    sh('ip', ['-n', mirrorNs, 'link', 'set', 'dev', 'west', 'down', 'address', '02:66:66:66:66:66', 'mtu', '1400']);
+    await waitFor('the mirror put back', async () => {
+      const l = link();
+      return l.address === mac && l.mtu === 1500 && l.flags.includes('UP');
+    }, 10000);
+    assert.match(fwd.stderr().slice(at), /warn .*mirror west of port west was changed in Linux \(MAC 02:66:66:66:66:66, the port's is [0-9a-f:]+; MTU 1400, the port's is 1500; set down\); put back/);
+    assert.ok(dpfwdJson(fwd, ['show', 'mirrors']).find((r: { port: string }) => r.port === 'west').restored >= 1);
+    assert.equal(ping(west.ns, '10.1.0.1', 2), 2, 'the router still answers');
+  });
+
+  // last: it leaves a mirror broken
+  it('a deleted mirror is a warning, shows broken and fails /healthz', async () => {
+    const health = async () => { const r = await fetch(`http://127.0.0.1:${metricsPort}/healthz`); return `${r.status} ${await r.text()}`; };
+    assert.match(await health(), /^200 /);
+    const at = fwd.stderr().length;
+    sh('ip', ['-n', mirrorNs, 'link', 'del', 'dev', 'tap']);
+    const h = await waitFor('healthz to fail', async () => { const x = await health(); return x.startsWith('503') ? x : undefined; }, 10000);
+    assert.match(h, /^503 linux mirror tap of port tap broken: /);
+    assert.match(fwd.stderr().slice(at), /warn .*mirror tap of port tap is broken \(.*\); nothing crosses it any more: restart dpfwd/);
+    assert.ok(dpfwdJson(fwd, ['show', 'mirrors']).find((r: { port: string }) => r.port === 'tap').broken);
   });
 });
 

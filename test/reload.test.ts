@@ -134,6 +134,16 @@ describe('reload with traffic from Linux hosts', function () {
     assert.equal(r.status, 1);
     assert.match(r.stderr, /reload refused, nothing changed: 1 key\(s\) need a restart:\nports\[0\]\.mtu: 1500 → 1400 needs a restart \(restart to apply\)/);
     assert.deepEqual(await stateOf(fwd), before);
+    // mirrors and capture sizes are set up at start: `config diff` names them, reload refuses them
+    writeConfig(fwd, { ...good, linux: { netns: `dpt${topo.id}nx`, mirror: true }, capture: { ringSize: 4096 } });
+    const d = dpfwdCli(fwd, ['config', 'diff']);
+    assert.match(d.stdout, /^! capture\.ringSize: 2048 → 4096 needs a restart/m);
+    assert.match(d.stdout, /^! linux\.netns: unset → "dpt\w+nx" needs a restart/m);
+    assert.match(d.stdout, /^! linux\.mirror: false → true needs a restart/m);
+    r = dpfwdCli(fwd, ['reload']);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /reload refused, nothing changed: 4 key\(s\) need a restart:\ncapture\.ringSize: .*\nlinux\.netns: .*\nlinux\.mirror: .*\nlinux\.sync: /);
+    assert.equal(sh('ip', ['netns', 'list']).includes(`dpt${topo.id}nx`), false, 'no namespace made');
     // valid YAML with one bad entry among good ones
     writeConfig(fwd, { ...good, routes: [...good.routes, { prefix: '10.50.0.0/16', via: topo.host('east').ip }, { prefix: '10.60.0.0/33', via: '10.2.0.2' }] });
     r = dpfwdCli(fwd, ['reload']);

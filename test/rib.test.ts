@@ -390,3 +390,77 @@ describe('rib: synced (linux) routes and dpfwd\'s own', () => {
     assert.equal(rib.lookup(ip('10.31.0.1'))!.protocol, undefined);
   });
 });
+
+describe('rib: an address over a static route', () => {
+  it('is refused (EEXIST) naming the route; the static route stays, and stays after a later address del', () => {
+    const { rib, fib } = setup();
+    rib.addRoute({ addr: ip('10.70.0.0'), len: 24, via: ip('10.2.0.9') });
+    rib.addRoute({ addr: ip('10.71.0.5'), len: 32, blackhole: true });
+    throwsCode(() => rib.addAddress('west', ip('10.70.0.1'), 24), 'EEXIST', /static route 10\.70\.0\.0\/24 would be replaced by its connected route; delete that route first \(dpfwd route del 10\.70\.0\.0\/24\)/);
+    throwsCode(() => rib.addAddress('west', ip('10.71.0.5'), 24), 'EEXIST', /static route 10\.71\.0\.5\/32 would be replaced by its local route/);
+    assert.equal(rib.originOf(ip('10.70.0.0'), 24), 'static');
+    assert.ok(fib.table.has('10.70.0.0/24'));
+    assert.ok(!rib.listAddresses().some((a) => a.addr === ip('10.70.0.1')), 'no address added');
+    // an address next to it (another prefix) is fine, and deleting it leaves the static route alone
+    rib.addAddress('west', ip('10.70.1.1'), 24);
+    rib.delAddress('west', ip('10.70.1.1'), 24);
+    assert.equal(rib.originOf(ip('10.70.0.0'), 24), 'static');
+    // once the route is gone the address goes in
+    rib.delRoute(ip('10.70.0.0'), 24, 'static');
+    rib.addAddress('west', ip('10.70.0.1'), 24);
+    assert.equal(rib.originOf(ip('10.70.0.0'), 24), 'connected');
+  });
+});
+
+describe('Rib.syncRoutes: synced routes in one FIB batch, each row its own outcome', () => {
+  const rows = (r: [string, number, number][]) => {
+    // [prefix, kind (0 via, 1 port, 2 blackhole), via]: all on east (index 1)
+    const n = r.length;
+    const b = { n, addrs: new Uint32Array(n), lens: new Uint8Array(n), kinds: new Uint8Array(n), vias: new Uint32Array(n), ifaces: new Int32Array(n).fill(1), paths: new Map() };
+    r.forEach(([p, kind, via], i) => {
+      const [a, l] = p.split('/');
+      b.addrs[i] = ip(a);
+      b.lens[i] = Number(l);
+      b.kinds[i] = kind;
+      b.vias[i] = via;
+    });
+    return b;
+  };
+
+  it('installs in one bulk call, shadows a prefix of another origin, replaces its own', () => {
+    const { fib, rib, load } = setup();
+    load('10.60.0.0/16 blackhole\n');
+    const errors = new Map<number, string>();
+    const out = rib.syncRoutes(rows([['10.50.0.0/16', 0, ip('10.2.0.2')], ['10.60.0.0/16', 0, ip('10.2.0.2')], ['10.61.0.0/16', 2, 0]]), errors);
+    assert.deepEqual(Array.from(out), [1, 2, 1]);
+    assert.equal(errors.size, 0);
+    assert.deepEqual(fib.bulk.at(-1)!.prefixes, ['10.50.0.0/16', '10.61.0.0/16']);
+    assert.equal(rib.counts.linux, 2);
+    assert.equal(rib.originOf(ip('10.60.0.0'), 16), 'static');
+    // the same prefix again via another gateway: replaced, the old next hop given back
+    const before = nexthops(rib).length;
+    assert.deepEqual(Array.from(rib.syncRoutes(rows([['10.50.0.0/16', 0, ip('10.2.0.3')]]), errors)), [1]);
+    assert.equal(rib.counts.linux, 2);
+    assert.equal(rib.lookup(ip('10.50.1.1'))!.via, '10.2.0.3');
+    assert.equal(nexthops(rib).length, before, 'the gateway 10.2.0.2 went, 10.2.0.3 came');
+  });
+
+  it('a full FIB fails the rows it has no room for, alone: the others go in, no reference leaks', () => {
+    const { fib, rib } = setup();
+    fib.room = fib.table.size + 2; // two more prefixes fit
+    const nh0 = nexthops(rib);
+    const errors = new Map<number, string>();
+    const out = rib.syncRoutes(rows([['10.50.0.0/16', 0, ip('10.2.0.2')], ['10.51.0.0/16', 0, ip('10.2.0.2')], ['10.52.0.0/16', 0, ip('10.2.0.2')], ['10.53.0.0/16', 0, ip('10.2.0.2')]]), errors);
+    assert.deepEqual(Array.from(out), [1, 1, 3, 3]);
+    assert.deepEqual([...errors.keys()], [2, 3]);
+    assert.match(errors.get(2)!, /full/);
+    assert.equal(rib.counts.linux, 2);
+    assert.ok(nexthops(rib).includes('gateway east 10.2.0.2 refs 2'), nexthops(rib).join('; '));
+    // and a row whose next hop cannot be had (no free next hop) fails alone too
+    const small = setup(Infinity, 5);
+    const o2 = small.rib.syncRoutes(rows([['10.50.0.0/16', 0, ip('10.2.0.2')], ['10.51.0.0/16', 0, ip('10.2.0.3')], ['10.52.0.0/16', 0, ip('10.2.0.2')]]), errors);
+    assert.deepEqual(Array.from(o2), [1, 3, 1]);
+    assert.match(errors.get(1)!, /no free next-hop entry/);
+    assert.deepEqual(nexthops(rib).filter((h) => h.startsWith('gateway')), nh0.filter((h) => h.startsWith('gateway')).concat('gateway east 10.2.0.2 refs 2'));
+  });
+});

@@ -221,6 +221,7 @@ describe('route sync: linux.sync.maxRoutes bounds what is kept', function () {
   this.timeout(60000);
   const topo = new Topology();
   let fwd: Running;
+  let ctl: string;
 
   after(async () => {
     if (fwd) assert.equal((await fwd.stop()).code, 0, fwd.stderr());
@@ -230,7 +231,7 @@ describe('route sync: linux.sync.maxRoutes bounds what is kept', function () {
   it('follows at most maxRoutes prefixes and counts the additions it leaves out', async () => {
     const west = topo.addHost('west', 1);
     const east = topo.addHost('east', 2);
-    const ctl = controlNamespace(topo);
+    ctl = controlNamespace(topo);
     fwd = await startForwarder({
       eal: { lcores: '0-1' },
       ports: [topo.port(west, 0), topo.port(east, 1)],
@@ -248,6 +249,113 @@ describe('route sync: linux.sync.maxRoutes bounds what is kept', function () {
     assert.equal(s.overLimit, 5);
     assert.match(fwd.stderr(), /more than linux\.sync\.maxRoutes \(10\) prefixes/);
     assert.match(dpfwdCli(fwd, ['sync', 'show']).stdout, /over limit 5 \(linux\.sync\.maxRoutes\)/);
+    // the FIB lacks kernel routes: the state says so (issue 22: it said `synced`)
+    assert.equal(s.state, 'over limit');
+    assert.match(dpfwdCli(fwd, ['sync', 'show']).stdout, /state over limit/);
+  });
+
+  it('catches up by itself when the kernel table shrinks under the limit (no link event), and says synced again', async () => {
+    // 10.80.0-9.0/24 are held, 10.80.10-14.0/24 are not; 8 of the held ones go: the kernel keeps 7
+    const file = path.join(fwd.dir, 'del.batch');
+    fs.writeFileSync(file, Array.from({ length: 8 }, (_, i) => `route del 10.80.${i}.0/24 table 100\n`).join(''));
+    sh('ip', ['-n', ctl, '-batch', file]);
+    const kernel = (JSON.parse(sh('ip', ['-n', ctl, '-j', 'route', 'show', 'table', '100'])) as { dst: string }[]).map((r) => r.dst).sort();
+    assert.equal(kernel.length, 7);
+    let last: unknown;
+    const s = await waitFor('the sync to hold the kernel table again', async () => {
+      const st = await fwd.call('sync.show');
+      last = st;
+      return st.state === 'synced' && st.installed === 7 ? st : undefined;
+    }, 20000).catch((e) => {
+      throw new Error(`${(e as Error).message}: ${JSON.stringify(last)}`);
+    });
+    assert.equal(s.kernelRoutes, 7);
+    const synced = (dpfwdJson(fwd, ['route', 'show']) as { dst: string; origin?: string }[]).filter((r) => r.origin === 'linux').map((r) => r.dst).sort();
+    assert.deepEqual(synced, kernel);
+    // over again: the state follows
+    sh('ip', ['-n', ctl, 'route', 'add', '10.81.0.0/24', 'via', '10.2.0.2', 'table', '100', 'proto', 'bgp']);
+    sh('ip', ['-n', ctl, 'route', 'add', '10.81.1.0/24', 'via', '10.2.0.2', 'table', '100', 'proto', 'bgp']);
+    sh('ip', ['-n', ctl, 'route', 'add', '10.81.2.0/24', 'via', '10.2.0.2', 'table', '100', 'proto', 'bgp']);
+    sh('ip', ['-n', ctl, 'route', 'add', '10.81.3.0/24', 'via', '10.2.0.2', 'table', '100', 'proto', 'bgp']);
+    await waitFor('over limit', async () => (await fwd.call('sync.show')).state === 'over limit');
+    sh('ip', ['-n', ctl, 'route', 'del', '10.81.3.0/24', 'table', '100']);
+    sh('ip', ['-n', ctl, 'route', 'del', '10.81.2.0/24', 'table', '100']);
+    const back = await waitFor('synced', async () => {
+      const st = await fwd.call('sync.show');
+      return st.state === 'synced' ? st : undefined;
+    }, 20000);
+    assert.equal(back.installed, 9);
+    assert.equal(back.kernelRoutes, 9);
+  });
+});
+
+describe('route sync: synced routes go through the rules route add enforces', function () {
+  this.timeout(60000);
+  const topo = new Topology();
+  let fwd: Running;
+  let ctl: string;
+  let metricsPort = 0;
+
+  before(async () => {
+    const west = topo.addHost('west', 1);
+    const east = topo.addHost('east', 2);
+    ctl = controlNamespace(topo);
+    fwd = await startForwarder({
+      eal: { lcores: '0-1' },
+      ports: [topo.port(west, 0), topo.port(east, 1)],
+      linux: { netns: ctl, sync: { enabled: true, table: 100 } },
+      metrics: { listen: `127.0.0.1:${metricsPort = await freePort()}` },
+    });
+    await waitFor('the first dump', async () => (await fwd.call('sync.show')).state === 'synced');
+  });
+
+  after(async () => {
+    if (fwd) assert.equal((await fwd.stop()).code, 0, fwd.stderr());
+    topo.destroy();
+  });
+
+  it('refuses martian destinations and gateways that are no unicast host, counted by reason; the good ones go in', async () => {
+    // each of these the kernel takes (issue 22: dpfwd installed them all)
+    const bad: [string, string][] = [
+      ['0.0.0.0/8', '10.2.0.2'], ['127.1.0.0/16', '10.2.0.2'], ['224.0.0.0/4', '10.2.0.2'], ['240.0.0.0/4', '10.2.0.2'],
+      ['10.66.0.0/16', '10.2.0.0'], // the network address of east's subnet: dpfwd would ARP for it
+      ['10.68.0.0/16', '10.2.0.1'], // dpfwd's own address
+    ];
+    for (const [p, via] of bad) sh('ip', ['-n', ctl, 'route', 'add', p, 'via', via, 'table', '100', 'proto', 'bgp']);
+    sh('ip', ['-n', ctl, 'route', 'add', '10.69.0.0/16', 'via', '10.2.0.2', 'table', '100', 'proto', 'bgp']);
+    sh('ip', ['-n', ctl, 'route', 'add', '10.70.0.0/16', 'table', '100', 'proto', 'bgp', 'nexthop', 'via', '10.2.0.2', 'nexthop', 'via', '10.2.0.0']);
+    const s = await waitFor('every route seen', async () => {
+      const st = await fwd.call('sync.show');
+      return st.kernelRoutes === 8 ? st : undefined;
+    });
+    assert.equal(s.installed, 1, JSON.stringify(s));
+    assert.equal(s.refused, 7);
+    assert.deepEqual(s.refusedBy, { destination: 4, gateway: 3 });
+    assert.equal(s.failed, 0);
+    assert.equal(s.state, 'synced', 'a refusal is the rules at work, counted; not a partial sync');
+    const rows = dpfwdJson(fwd, ['route', 'show']) as { dst: string; origin?: string }[];
+    assert.deepEqual(rows.filter((r) => r.origin === 'linux').map((r) => r.dst), ['10.69.0.0/16']);
+    assert.match(s.lastRefusal, /10\.70\.0\.0\/16: nexthop 2: 10\.2\.0\.0 is the network address of port east's subnet/);
+    const text = dpfwdCli(fwd, ['sync', 'show']).stdout;
+    assert.match(text, /refused 7 \(destination 4, gateway 3\)/);
+    const body = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    assert.match(body, /^dpfwd_sync_kernel_routes\{state="refused"\} 7$/m);
+    assert.match(body, /^dpfwd_sync_refused_routes\{reason="destination"\} 4$/m);
+    assert.match(body, /^dpfwd_sync_refused_routes\{reason="gateway"\} 3$/m);
+    // a refused route fixed in the kernel goes in; the counts follow
+    sh('ip', ['-n', ctl, 'route', 'replace', '10.66.0.0/16', 'via', '10.2.0.2', 'table', '100', 'proto', 'bgp']);
+    const after = await waitFor('the fixed route', async () => {
+      const st = await fwd.call('sync.show');
+      return st.installed === 2 ? st : undefined;
+    });
+    assert.deepEqual(after.refusedBy, { destination: 4, gateway: 2 });
+    sh('ip', ['-n', ctl, 'route', 'flush', 'table', '100']);
+    const none = await waitFor('the flush', async () => {
+      const st = await fwd.call('sync.show');
+      return st.kernelRoutes === 0 ? st : undefined;
+    });
+    assert.equal(none.refused, 0);
+    assert.deepEqual(none.refusedBy, {});
   });
 });
 

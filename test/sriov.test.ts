@@ -1,5 +1,4 @@
 import { strict as assert } from 'assert';
-import { DpfwdError } from '../src/errors';
 import { CommandResult } from '../src/sriov/io';
 import { formatShow, parseVfInfo, sriovShow } from '../src/sriov/show';
 import { sriovCreate } from '../src/sriov/create';

@@ -149,13 +149,13 @@ describe('dpfwd top: rates()', () => {
   const s = (atMs: number, k: number): Sample => ({
     atMs, tscHz: 1e9, drops: ['no_route', 'blackhole'], lcores: [3],
     ports: [{ name: 'a', rxPackets: 1000 * k, rxBytes: 64000 * k, txPackets: 500 * k, txBytes: 32000 * k, missed: 0 }],
-    workers: [{ index: 0, counters: { rx_packets: 1000 * k, rx_bursts: 100 * k, busy_cycles: 3e8 * k, idle_cycles: 1e8 * k }, drops: [[0, 10 * k]] }],
+    workers: [{ index: 0, counters: { rx_packets: 1000 * k, rx_bursts: 100 * k, busy_cycles: 3e8 * k, idle_cycles: 1e8 * k, sleep_cycles: 5e7 * k }, drops: [[0, 10 * k]] }],
   });
-  it('per second over the interval, busy % of cycles in it, per packet and per burst', () => {
+  it('per second over the interval, busy % and sleep % of cycles in it, per packet and per burst', () => {
     const r = rates(s(0, 1), s(2000, 3));
     assert.deepEqual(r.ports, [{ port: 'a', rx_pps: 1000, rx_bps: 512000, tx_pps: 500, tx_bps: 256000, missed_ps: 0 }]);
     assert.deepEqual(r.drops, [{ port: 'a', reason: 'blackhole', per_second: 10 }]);
-    assert.deepEqual(r.workers, [{ worker: 0, lcore: 3, rx_pps: 1000, busy_percent: 75, cycles_per_packet: 300000, packets_per_burst: 10 }]);
+    assert.deepEqual(r.workers, [{ worker: 0, lcore: 3, rx_pps: 1000, busy_percent: 75, sleep_percent: 12.5, cycles_per_packet: 300000, packets_per_burst: 10 }]);
     assert.match(render(r), /blackhole\s+10\n/);
   });
   it('a counter that went back (a restarted forwarder) is a zero rate, not a negative one', () => {

@@ -8,6 +8,10 @@ import { startForwarder, Running as Fwd } from '../../test/helpers/forwarder';
 import { Running } from './peers';
 import { nowSec } from './proc';
 
+/** net_pcap's MAC for the first port (02:70:63:61:70:<port id>, "pcap"): the replayed frames'
+ * destination, since dpfwd drops frames for other MACs (not_for_us) */
+export const PCAP_PORT0_MAC = '02:70:63:61:70:00';
+
 export const SINK_NEIGHBOR = { address: '10.9.0.2', mac: '02:00:00:00:09:02', port: 'east' };
 
 export interface DpfwdOptions {

@@ -5,7 +5,7 @@
  */
 import * as path from 'path';
 import { makeUdpFlows, writePcap } from '../../src/packet';
-import { runDpfwd } from './dpfwd';
+import { runDpfwd, PCAP_PORT0_MAC } from './dpfwd';
 import { buildL3fwd, runL3fwd, runTestpmd, Running, L3FWD_PATCHES } from './peers';
 import { sleep } from './proc';
 import { summarize, Summary, round } from './stats';
@@ -48,7 +48,7 @@ export async function measure(r: Running, w: Window, tscHzFallback = 0): Promise
  */
 export function writeFlows(file: string, count = 1024, opts: { dstBase?: string; dstSpan?: number; seed?: number } = {}): void {
   writePcap(file, makeUdpFlows({
-    count, srcMac: '02:00:00:00:01:02', dstMac: '02:00:00:00:00:00',
+    count, srcMac: '02:00:00:00:01:02', dstMac: PCAP_PORT0_MAC,
     srcBase: '10.1.1.0', dstBase: opts.dstBase ?? '198.18.1.0', dstSpread: 'random', dstSpan: opts.dstSpan ?? 256, seed: opts.seed ?? 1,
   }));
 }

@@ -10,7 +10,7 @@ import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { request } from '../../src/api/client';
 import { buildUdp4, writePcap, makePrng } from '../../src/packet';
-import { runDpfwd, DpfwdRunning, sixteenRoutes } from './dpfwd';
+import { runDpfwd, DpfwdRunning, sixteenRoutes, PCAP_PORT0_MAC } from './dpfwd';
 import { measure, Window } from './forwarding';
 import { nowSec } from './proc';
 import { summarize, Summary, round } from './stats';
@@ -84,7 +84,7 @@ export function writeRandomDestFlows(file: string, count: number, pick: (r: () =
   const frames: Buffer[] = [];
   for (let i = 0; i < count; i++) {
     frames.push(buildUdp4({
-      srcMac: '02:00:00:00:01:02', dstMac: '02:00:00:00:00:00', src: ntoa((10 << 24 | 1 << 16) + (i & 0xffff)), dst: ntoa(pick(rand)),
+      srcMac: '02:00:00:00:01:02', dstMac: PCAP_PORT0_MAC, src: ntoa((10 << 24 | 1 << 16) + (i & 0xffff)), dst: ntoa(pick(rand)),
       sport: 1024, dport: 1024, ttl: 64, id: i & 0xffff, size: 60,
     }));
   }

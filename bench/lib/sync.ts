@@ -28,6 +28,15 @@ export interface SyncSize {
   fibFlushSeconds: number | null;
   overflows: number;
   dumps: number;
+  /**
+   * CPU seconds of the forwarder's main thread (Node's: the sync's reads, model and RIB, and the
+   * kernel's dump work done in its recvmsg) for: following the ip -batch add, the restart (EAL
+   * init excluded: from ready to full), following the flush. Wall times on a shared machine
+   * measure the neighbours; these do not.
+   */
+  addMainCpuSeconds?: number;
+  restartMainCpuSeconds?: number;
+  flushMainCpuSeconds?: number;
   /** the forwarder's VmRSS with the routes in */
   vmRssMiB: number;
   /** Node heap used with the routes in, after a full GC (what the RIB and the sync's model keep) */
@@ -62,6 +71,12 @@ function ipAsync(args: string[], timeoutMs: number): Promise<number> {
       else reject(new Error(`ip ${args.slice(0, 4).join(' ')}: ${err.slice(0, 500) || `exit ${code}`}`));
     });
   });
+}
+
+/** utime + stime of a process's main thread, seconds. */
+function mainCpu(pid: number): number {
+  const f = fs.readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
 }
 
 function vmRssMiB(pid: number): number {
@@ -118,6 +133,7 @@ export async function syncScale(tmp: string, sizes: number[], log: (m: string) =
       const size: SyncSize = { routes: n, kernelAddSeconds: 0, fibAddSeconds: null, kernelFlushSeconds: 0, fibFlushSeconds: null, overflows: 0, dumps: 0, vmRssMiB: 0, heapRetainedMiB: null };
       try {
         const before = await fwd!.call('sync.show');
+        const c0 = mainCpu(fwd!.proc.pid!);
         const t0 = Date.now();
         const [k, f] = await Promise.all([
           ipAsync(['-n', ns, '-batch', file], timeoutMs),
@@ -125,6 +141,7 @@ export async function syncScale(tmp: string, sizes: number[], log: (m: string) =
         ]);
         size.kernelAddSeconds = +k.toFixed(2);
         size.fibAddSeconds = f === null ? null : +f.toFixed(2);
+        size.addMainCpuSeconds = +(mainCpu(fwd!.proc.pid!) - c0).toFixed(2);
         size.vmRssMiB = vmRssMiB(fwd!.proc.pid!);
         fwd!.proc.kill('SIGUSR2'); // a full GC (gc-on-signal), then the heap that is really kept
         await sleep(1000);
@@ -136,9 +153,12 @@ export async function syncScale(tmp: string, sizes: number[], log: (m: string) =
         fwd = undefined;
         const tr = Date.now();
         fwd = await startFwd();
+        const cr = mainCpu(fwd!.proc.pid!);
         const rs = await until(fwd!, (st) => st.installed === n, tr, timeoutMs);
+        size.restartMainCpuSeconds = +(mainCpu(fwd!.proc.pid!) - cr).toFixed(2);
         size.restartSeconds = rs === null ? null : +rs.toFixed(2);
         size.restartDumpMs = (await fwd!.call('sync.show')).lastDumpMs;
+        const cf = mainCpu(fwd!.proc.pid!);
         const t1 = Date.now();
         // `ip route flush` gives up after 10 rounds on a big table ("Flush not complete"): again, bounded
         const flush = async () => {
@@ -157,6 +177,7 @@ export async function syncScale(tmp: string, sizes: number[], log: (m: string) =
         ]);
         size.kernelFlushSeconds = +kf.toFixed(2);
         size.fibFlushSeconds = ff === null ? null : +ff.toFixed(2);
+        size.flushMainCpuSeconds = +(mainCpu(fwd!.proc.pid!) - cf).toFixed(2);
         const after = await fwd!.call('sync.show');
         // before the restart, and since it (the new forwarder's first dump is not a re-dump)
         size.overflows = mid.overflows - before.overflows + after.overflows;

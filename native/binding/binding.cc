@@ -1,6 +1,6 @@
 // node-addon-api binding of the dpfwd dataplane. It only checks types, converts values and maps
 // errors: every native failure becomes an Error with a string `code` (errno name) and `errno`;
-// src/dataplane/native.ts turns those into DpfwdError with the fix for the user.
+// src/dataplane/index.ts (the addon's typed wrapper) turns those into DpfwdError with the fix for the user.
 #include <napi.h>
 #include <uv.h>
 
@@ -40,6 +40,7 @@ const char *ErrnoName(int e) {
     case EFAULT: return "EFAULT";
     case ENOEXEC: return "ENOEXEC";
     case EIO: return "EIO";
+    case EBADFD: return "EBADFD";
     default: return "EDPDK";
   }
 }
@@ -150,6 +151,7 @@ Napi::Value Start(const Napi::CallbackInfo &info) {
     Napi::Object w = workers.Get(i).As<Napi::Object>();
     dp_worker_conf &wc = c.workers[i];
     wc.lcore = U32(w, "lcore", 0);
+    wc.idle_sleep_us = U32(w, "idleSleepUs", 0);
     Napi::Value rv = w.Get("rx");
     if (!rv.IsArray()) return TypeErr(env, "start: workers[i].rx must be an array");
     Napi::Array rx = rv.As<Napi::Array>();
@@ -463,6 +465,7 @@ Napi::Value Constants(const Napi::CallbackInfo &info) {
   o.Set("burst", DP_BURST);
   o.Set("maxPorts", DP_MAX_PORTS);
   o.Set("maxSubifs", DP_MAX_SUBIFS);
+  o.Set("idleMaxSleepUs", DP_IDLE_MAX_US);
   o.Set("maxWorkers", DP_MAX_WORKERS);
   Napi::Object nh = Napi::Object::New(env);
   nh.Set("unresolved", DP_NH_UNRESOLVED);
@@ -567,6 +570,19 @@ Napi::Value PeerCred(const Napi::CallbackInfo &info) {
   o.Set("uid", cr.uid);
   o.Set("gid", cr.gid);
   return o;
+}
+
+/* 0 when bpf() reaches the kernel, else the errno seccomp or an LSM answered (dp_bpf_probe) */
+Napi::Value BpfProbe(const Napi::CallbackInfo &info) {
+  return Napi::Number::New(info.Env(), dp_bpf_probe());
+}
+
+/* the kernel driver of an interface ("" when unknown) */
+Napi::Value IfaceDriver(const Napi::CallbackInfo &info) {
+  if (info.Length() < 1 || !info[0].IsString()) return TypeErr(info.Env(), "ifaceDriver(name: string)");
+  char out[64];
+  dp_iface_driver(info[0].As<Napi::String>().Utf8Value().c_str(), out, sizeof(out));
+  return Napi::String::New(info.Env(), out);
 }
 
 // ---- punt / inject ----
@@ -782,6 +798,52 @@ Napi::Value MirrorClose(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
+// mirrorCtlOpen(netnsPath | null) -> fd of a datagram socket in that namespace (close: mirrorClose)
+Napi::Value MirrorCtlOpen(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!(info[0].IsString() || info[0].IsNull() || info[0].IsUndefined())) return TypeErr(env, "mirrorCtlOpen(netnsPath: string | null)");
+  std::string ns = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : std::string();
+  char err[DP_ERRLEN] = {0};
+  int fd = dp_mirror_ctl_open(info[0].IsString() ? ns.c_str() : nullptr, err, sizeof(err));
+  if (fd < 0) return Throw(env, fd, err);
+  return Napi::Number::New(env, fd);
+}
+
+static double MacToNumber(const uint8_t m[6]) {
+  double v = 0;
+  for (int i = 0; i < 6; i++) v = v * 256 + m[i];
+  return v;
+}
+
+// mirrorState(tapFd, ctlFd) -> {name, mac (48-bit number), mtu, up}; throws with the errno (EBADFD: deleted)
+Napi::Value MirrorState(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!IsUint(info[0]) || !IsUint(info[1])) return TypeErr(env, "mirrorState(tapFd: number, ctlFd: number)");
+  struct dp_mirror_state st;
+  int rc = dp_mirror_state(static_cast<int>(info[0].As<Napi::Number>().Uint32Value()), static_cast<int>(info[1].As<Napi::Number>().Uint32Value()), &st);
+  if (rc != 0) return Throw(env, rc, strerror(-rc));
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("name", std::string(st.name));
+  o.Set("mac", MacToNumber(st.mac));
+  o.Set("mtu", st.mtu);
+  o.Set("up", st.up != 0);
+  return o;
+}
+
+// mirrorRestore(tapFd, ctlFd, mac (48-bit number), mtu): MAC, MTU and IFF_UP back to these
+Napi::Value MirrorRestore(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!IsUint(info[0]) || !IsUint(info[1]) || !info[2].IsNumber() || !IsUint(info[3])) return TypeErr(env, "mirrorRestore(tapFd: number, ctlFd: number, mac: number, mtu: number)");
+  double v = info[2].As<Napi::Number>().DoubleValue();
+  if (!(v >= 0 && v < 281474976710656.0)) return TypeErr(env, "mirrorRestore: mac must be a 48-bit number");
+  uint64_t m = static_cast<uint64_t>(v);
+  uint8_t mac[6];
+  for (int i = 5; i >= 0; i--, m >>= 8) mac[i] = static_cast<uint8_t>(m & 0xff);
+  int rc = dp_mirror_restore(static_cast<int>(info[0].As<Napi::Number>().Uint32Value()), static_cast<int>(info[1].As<Napi::Number>().Uint32Value()), mac, info[3].As<Napi::Number>().Uint32Value());
+  if (rc != 0) return Throw(env, rc, strerror(-rc));
+  return env.Undefined();
+}
+
 Napi::Value LinkMulticast(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (!info[0].IsBoolean()) return TypeErr(env, "linkMulticast(on: boolean)");
@@ -929,6 +991,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("logForward", Napi::Function::New(env, LogForward));
   exports.Set("logTake", Napi::Function::New(env, LogTake));
   exports.Set("peerCred", Napi::Function::New(env, PeerCred));
+  exports.Set("bpfProbe", Napi::Function::New(env, BpfProbe));
+  exports.Set("ifaceDriver", Napi::Function::New(env, IfaceDriver));
   exports.Set("puntListen", Napi::Function::New(env, PuntListen));
   exports.Set("inject", Napi::Function::New(env, Inject));
   exports.Set("puntStatus", Napi::Function::New(env, PuntStatus));
@@ -938,6 +1002,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mirrorWrite", Napi::Function::New(env, MirrorWrite));
   exports.Set("mirrorListen", Napi::Function::New(env, MirrorListen));
   exports.Set("mirrorClose", Napi::Function::New(env, MirrorClose));
+  exports.Set("mirrorCtlOpen", Napi::Function::New(env, MirrorCtlOpen));
+  exports.Set("mirrorState", Napi::Function::New(env, MirrorState));
+  exports.Set("mirrorRestore", Napi::Function::New(env, MirrorRestore));
   exports.Set("linkMulticast", Napi::Function::New(env, LinkMulticast));
   exports.Set("captureStart", Napi::Function::New(env, CaptureStart));
   exports.Set("captureStop", Napi::Function::New(env, CaptureStop));

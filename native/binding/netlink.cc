@@ -18,6 +18,7 @@ namespace {
 
 constexpr uint32_t kBatchRecords = 32768;
 constexpr uint32_t kBatchPaths = 131072;
+constexpr uint64_t kCoalesceMs = 2;
 
 class NetlinkRoute : public Napi::ObjectWrap<NetlinkRoute> {
  public:
@@ -58,15 +59,35 @@ class NetlinkRoute : public Napi::ObjectWrap<NetlinkRoute> {
     poll_->data = this;
     uv_poll_init(loop, poll_, rs_fd(sock_));
     uv_poll_start(poll_, UV_READABLE, OnReadable);
+    timer_ = new uv_timer_t;
+    timer_->data = this;
+    uv_timer_init(loop, timer_);
     Ref();  // alive while the poll is: close() lets it go
   }
 
   ~NetlinkRoute() override { Shut(); }
 
  private:
+  // Changes are coalesced while they arrive: the first readable wake-up of a quiet socket waits
+  // kCoalesceMs (the poll stopped) and then reads what came meanwhile as one batch, so a routing
+  // daemon adding routes one message at a time costs one JS call per few thousand routes, not
+  // per route. A dump's reply is read at once (it is one batch after another anyway).
   static void OnReadable(uv_poll_t *h, int status, int) {
     auto *self = static_cast<NetlinkRoute *>(h->data);
-    if (self) self->Deliver(status);
+    if (!self || !self->sock_) return;
+    if (status < 0 || rs_dump_running(self->sock_)) {
+      self->Deliver(status);
+      return;
+    }
+    uv_poll_stop(self->poll_);
+    uv_timer_start(self->timer_, OnCoalesced, kCoalesceMs, 0);
+  }
+
+  static void OnCoalesced(uv_timer_t *t) {
+    auto *self = static_cast<NetlinkRoute *>(t->data);
+    if (!self || !self->sock_) return;
+    uv_poll_start(self->poll_, UV_READABLE, OnReadable);
+    self->Deliver(0);
   }
 
   void Deliver(int status) {
@@ -132,6 +153,12 @@ class NetlinkRoute : public Napi::ObjectWrap<NetlinkRoute> {
   }
 
   void Shut() {
+    if (timer_) {
+      uv_timer_stop(timer_);
+      timer_->data = nullptr;
+      uv_close(reinterpret_cast<uv_handle_t *>(timer_), [](uv_handle_t *h) { delete reinterpret_cast<uv_timer_t *>(h); });
+      timer_ = nullptr;
+    }
     if (poll_) {
       uv_poll_stop(poll_);
       poll_->data = nullptr;
@@ -150,6 +177,7 @@ class NetlinkRoute : public Napi::ObjectWrap<NetlinkRoute> {
   rs_sock *sock_ = nullptr;
   unsigned error_wakeups_ = 0;
   uv_poll_t *poll_ = nullptr;
+  uv_timer_t *timer_ = nullptr;
   napi_env env_ = nullptr;
   Napi::FunctionReference cb_;
   Napi::AsyncContext *ctx_ = nullptr;
@@ -173,6 +201,7 @@ void InitNetlink(Napi::Env env, Napi::Object exports) {
   c.Set("error", static_cast<int>(RS_ERROR));
   c.Set("fromDump", static_cast<int>(RS_F_DUMP));
   c.Set("interrupted", static_cast<int>(RS_F_INTR));
+  c.Set("replaced", static_cast<int>(RS_F_REPLACE));
   c.Set("dumpLinks", static_cast<int>(RS_DUMP_LINKS));
   c.Set("dumpRoutes", static_cast<int>(RS_DUMP_ROUTES));
   exports.Set("netlinkConstants", c);

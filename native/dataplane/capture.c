@@ -541,8 +541,9 @@ dp_trace_take(struct worker *w, struct rte_mbuf *m, unsigned port_idx, unsigned 
 	r->punt = 0xff;
 	r->snap = RTE_MIN(rte_pktmbuf_data_len(m), DP_TRACE_SNAP);
 	memcpy(r->data, rte_pktmbuf_mtod(m, const void *), r->snap);
-	r->fast_ok = (uint8_t)dp_ip4_fast_ok(rte_pktmbuf_mtod(m, const struct rte_ether_hdr *), rte_pktmbuf_data_len(m),
-					      dp.mtu_floor, &dp.addr_filter);
+	r->fast_ok = (uint8_t)dp_ip4_fast_ok_l2(rte_pktmbuf_mtod(m, const struct rte_ether_hdr *), rte_pktmbuf_data_len(m),
+						 dp.mtu_floor, &dp.addr_filter,
+						 dp_l2_fast_ok(rte_pktmbuf_mtod(m, const void *), dp.l2_key[port_idx]));
 	w->tr_of = t;
 	w->tr = r;
 	return 1;
@@ -559,7 +560,7 @@ dp_trace_done(struct worker *w, int out)
 		r->out = out;
 		r->result = DP_TRACE_FORWARDED;
 	} else if (r->result == 0) {
-		/* sent from inside exact_path (a VLAN tag pushed or refragmented): the word's egress */
+		/* sent from inside exact_path (a VLAN tag pushed or fragmented): the word's egress */
 		r->result = DP_TRACE_FORWARDED;
 		unsigned o = (unsigned)(r->word >> 48);
 		r->out = o < DP_MAX_IFACES ? (int32_t)iface_port(o) : -1;

@@ -20,6 +20,7 @@
 #define DP_MAX_WORKERS 16
 #define DP_MAX_RXQ_PER_WORKER 32
 #define DP_BURST 32
+#define DP_IDLE_MAX_US 10000 /* the longest idle sleep a worker takes (workers[].idle) */
 #define DP_ERRLEN 512
 
 /*
@@ -69,6 +70,9 @@ struct dp_port_conf {
 
 struct dp_worker_conf {
 	unsigned lcore;
+	/* idle back-off: the longest sleep of a worker that finds its queues empty, in microseconds
+	 * (it escalates to it, see dp_worker_main); 0 polls without pause */
+	uint32_t idle_sleep_us;
 	uint16_t n_rx;
 	struct { uint16_t port; uint16_t queue; } rx[DP_MAX_RXQ_PER_WORKER];
 };
@@ -265,6 +269,20 @@ int dp_mirror_carrier(int fd, int up);
 int dp_mirror_write(int fd, const void *frame, uint32_t len);
 int dp_mirror_read(int fd, void *buf, uint32_t cap);
 /*
+ * Keeping a mirror as dpfwd made it: ctl_open gives a datagram socket in the mirrors' namespace;
+ * state reads the TAP's current name (TUNGETIFF: -EBADFD once the interface is deleted), MAC,
+ * MTU and IFF_UP (-ENODEV: no longer in that namespace); restore sets back what differs.
+ */
+struct dp_mirror_state {
+	char name[16];
+	uint8_t mac[6];
+	uint32_t mtu;
+	int up;
+};
+int dp_mirror_ctl_open(const char *netns_path, char *err, size_t errlen);
+int dp_mirror_state(int tapfd, int ctlfd, struct dp_mirror_state *st);
+int dp_mirror_restore(int tapfd, int ctlfd, const uint8_t mac[6], uint32_t mtu);
+/*
  * Seeing packets (capture.c). Capture: copies of packets at a port's RX (an ethdev RX callback
  * installed first, so the copy is the frame as the PMD delivered it), at TX (a TX callback: what
  * is handed to rte_eth_tx_burst) and at the drop point (the worker's drop helpers, with the one
@@ -361,5 +379,14 @@ const char *dp_log_tail(void);
 #define DP_LOG_PENDING 65536
 void dp_log_forward(int on);
 size_t dp_log_take(char *buf, size_t len, uint64_t *dropped);
+
+/* ---- checks before EAL init (kernel_port.c; no DPDK) ---- */
+
+/* 0 when bpf() reaches the kernel (an unknown command, answered EINVAL before any privilege
+ * check), else the errno something in front of it answered: a seccomp filter or an LSM. */
+int dp_bpf_probe(void);
+
+/* The kernel driver of interface `ifname` (ethtool's, e.g. "veth") into `out`; "" when unknown. */
+void dp_iface_driver(const char *ifname, char *out, size_t n);
 
 #endif

@@ -71,9 +71,14 @@ struct port_state {
 	uint8_t kernel;       /* kernel-backed (af_packet, af_xdp): L4 checksums may be partial */
 	uint32_t rx_cut_len;  /* frames this long may have been cut by the PMD's ring frame (0: never) */
 	struct dp_kport kport; /* what dpfwd changed on an af_packet port's interface */
+	unsigned afp_ifindex; /* an af_packet port's interface (0: another PMD) */
+	uint64_t afp_drops;   /* its sockets' PACKET_STATISTICS tp_drops, summed (afp_stats.c) */
 	struct rte_ether_addr mac;
 	char name[32];
 };
+
+/* Adds the kernel's ring drops of the af_packet sockets bound to ifindex since the last call. */
+int dp_afp_ring_drops(unsigned ifindex, uint64_t *drops);
 
 struct txbuf {
 	uint16_t n;
@@ -95,6 +100,7 @@ struct worker {
 	int punt_signal;               /* enqueued a punt in this loop iteration: see punt_wake() */
 	int alive;
 	uint32_t dirty;                /* bitmap of ports with buffered TX */
+	uint32_t idle_max_ns;          /* the longest idle sleep (0: poll without pause) */
 	struct txbuf tx[DP_MAX_PORTS];
 	struct dp_trace_rec *tr;       /* the packet being traced (exact path), NULL otherwise: capture.c */
 	struct dp_trace *tr_of;        /* the trace tr belongs to (dp.trace may be cleared meanwhile) */
@@ -112,6 +118,8 @@ struct dp_state {
 	struct dp_fib *fib;
 	struct rte_lpm *lpm; /* dp_fib_lpm(fib): the tables workers look up in */
 	uint64_t src_et[DP_MAX_PORTS]; /* per port: dp_src_et_word of its MAC */
+	uint64_t mac_key[DP_MAX_PORTS]; /* per port: its MAC as dp_eth_dst_key reads a frame's destination */
+	dp_l2_key l2_key[DP_MAX_PORTS]; /* per port: the fast path's first test (dp_l2_fast_ok) */
 	/* VLAN sub-interface k (index DP_MAX_PORTS + k): one word read atomically, see iface_word */
 	uint64_t subifs[DP_MAX_SUBIFS];
 	/* (port, VID) -> interface index, DP_IFACE_NONE when no sub-interface has it */
@@ -152,6 +160,9 @@ struct dp_state {
 	/* nonzero while Linux mirrors run: link-local multicast (224.0.0.0/24) is punted, not dropped
 	 * as martian; read only by the exact path (dp_link_multicast_set) */
 	volatile int link_multicast;
+	/* RX mbufs of af_xdp ports when dp.pool's objects are too big for a UMEM chunk (a page):
+	 * see xdp_pool_create in setup.c; NULL when they share dp.pool */
+	struct rte_mempool *xdp_pool;
 };
 extern struct dp_state dp;
 
@@ -170,14 +181,20 @@ struct dp_group_ctl {
 	uint8_t owner[DP_GROUP_BUCKETS];
 };
 
+/* The member word of group word `word` for flow hash `hash`: the bucket it picks. */
+static inline uint64_t
+group_pick(const struct dp_group *groups, const uint64_t *nexthops, uint64_t word, uint32_t hash)
+{
+	uint32_t nh = __atomic_load_n(&groups[(uint32_t)word].bucket[dp_ecmp_bucket(hash)], __ATOMIC_RELAXED);
+	return __atomic_load_n(&nexthops[nh], __ATOMIC_RELAXED);
+}
+
 /* The member word a packet of group word `word` takes: the bucket its flow hash picks. The
  * caller checked the IPv4 header (total length within the frame). */
 static inline uint64_t
 group_word(const uint64_t *nexthops, uint64_t word, const struct rte_ipv4_hdr *ip)
 {
-	const struct dp_group *g = &dp.groups[(uint32_t)word];
-	uint32_t nh = __atomic_load_n(&g->bucket[dp_ecmp_bucket(dp_flow_hash(ip))], __ATOMIC_RELAXED);
-	return __atomic_load_n(&nexthops[nh], __ATOMIC_RELAXED);
+	return group_pick(dp.groups, nexthops, word, dp_flow_hash(ip));
 }
 
 /* ---- interfaces: port i's untagged interface is index i, VLAN sub-interfaces follow ---- */

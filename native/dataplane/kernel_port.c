@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "kernel_port.h"
+#include "dataplane.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <linux/bpf.h>
 #include <linux/ethtool.h>
 #include <linux/if_link.h>
@@ -185,4 +187,24 @@ dp_kport_release(struct dp_kport *k)
 		}
 	}
 	memset(k, 0, sizeof(*k));
+}
+
+int
+dp_bpf_probe(void)
+{
+	long r = syscall(__NR_bpf, 0x7fffffff, NULL, 0);
+	if (r >= 0) {
+		close((int)r);
+		return 0;
+	}
+	return errno == EINVAL ? 0 : errno;
+}
+
+void
+dp_iface_driver(const char *ifname, char *out, size_t n)
+{
+	struct ethtool_drvinfo d = { .cmd = ETHTOOL_GDRVINFO };
+	out[0] = 0;
+	if (ethtool_ioctl(ifname, &d) == 0)
+		snprintf(out, n, "%s", d.driver);
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
@@ -102,4 +103,99 @@ dp_mirror_read(int fd, void *buf, uint32_t cap)
 {
 	ssize_t n = read(fd, buf, cap);
 	return n < 0 ? -errno : (int)n;
+}
+
+/* A datagram socket opened inside the namespace at `netns_path` (NULL: this thread's own): the
+ * interface ioctls below act on that namespace's interfaces by name. Same namespace dance as
+ * dp_mirror_open. */
+int
+dp_mirror_ctl_open(const char *netns_path, char *err, size_t errlen)
+{
+	int home = -1, target = -1;
+	if (netns_path) {
+		home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+		target = home < 0 ? -1 : open(netns_path, O_RDONLY | O_CLOEXEC);
+		if (home < 0 || target < 0 || setns(target, CLONE_NEWNET) != 0) {
+			int e = errno;
+			snprintf(err, errlen, "cannot enter network namespace %s: %s", netns_path, strerror(e));
+			if (home >= 0)
+				close(home);
+			if (target >= 0)
+				close(target);
+			return -e;
+		}
+	}
+	int rc = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (rc < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot open a socket for the mirrors' interfaces: %s", strerror(-rc));
+	}
+	if (netns_path) {
+		if (setns(home, CLONE_NEWNET) != 0) {
+			int e = errno;
+			if (rc >= 0)
+				close(rc);
+			rc = -e;
+			snprintf(err, errlen, "cannot return to dpfwd's network namespace: %s", strerror(e));
+		}
+		close(home);
+		close(target);
+	}
+	return rc;
+}
+
+/* The TAP's interface name now (TUNGETIFF: it follows a rename; -EBADFD once the interface was
+ * deleted), then its MAC, MTU and IFF_UP through the namespace's socket (-ENODEV: moved away). */
+int
+dp_mirror_state(int tapfd, int ctlfd, struct dp_mirror_state *st)
+{
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	if (ioctl(tapfd, TUNGETIFF, &ifr) != 0)
+		return -errno;
+	memset(st, 0, sizeof(*st));
+	memcpy(st->name, ifr.ifr_name, IFNAMSIZ);
+	st->name[IFNAMSIZ - 1] = 0;
+	if (ioctl(ctlfd, SIOCGIFHWADDR, &ifr) != 0)
+		return -errno;
+	memcpy(st->mac, ifr.ifr_hwaddr.sa_data, 6);
+	if (ioctl(ctlfd, SIOCGIFMTU, &ifr) != 0)
+		return -errno;
+	st->mtu = (uint32_t)ifr.ifr_mtu;
+	if (ioctl(ctlfd, SIOCGIFFLAGS, &ifr) != 0)
+		return -errno;
+	st->up = (ifr.ifr_flags & IFF_UP) != 0;
+	return 0;
+}
+
+/* Puts the mirror's MAC, MTU and IFF_UP back to what dpfwd gave it. */
+int
+dp_mirror_restore(int tapfd, int ctlfd, const uint8_t mac[6], uint32_t mtu)
+{
+	struct dp_mirror_state st;
+	int rc = dp_mirror_state(tapfd, ctlfd, &st);
+	if (rc != 0)
+		return rc;
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, st.name, IFNAMSIZ);
+	if (memcmp(st.mac, mac, 6) != 0) {
+		ifr.ifr_hwaddr.sa_family = 1; /* ARPHRD_ETHER */
+		memcpy(ifr.ifr_hwaddr.sa_data, mac, 6);
+		if (ioctl(ctlfd, SIOCSIFHWADDR, &ifr) != 0)
+			return -errno;
+	}
+	if (st.mtu != mtu) {
+		ifr.ifr_mtu = (int)mtu;
+		if (ioctl(ctlfd, SIOCSIFMTU, &ifr) != 0)
+			return -errno;
+	}
+	if (!st.up) {
+		if (ioctl(ctlfd, SIOCGIFFLAGS, &ifr) != 0)
+			return -errno;
+		ifr.ifr_flags |= IFF_UP;
+		if (ioctl(ctlfd, SIOCSIFFLAGS, &ifr) != 0)
+			return -errno;
+	}
+	return 0;
 }

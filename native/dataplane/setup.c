@@ -16,6 +16,74 @@ is_kernel_port(const char *driver)
 	return strcmp(driver, "net_af_packet") == 0 || strcmp(driver, "net_af_xdp") == 0;
 }
 
+/* The driver of the device `devname` probed at EAL init ("" when there is none). */
+static const char *
+driver_of(const char *devname)
+{
+	uint16_t pid;
+	struct rte_eth_dev_info info;
+	if (rte_eth_dev_get_port_by_name(devname, &pid) != 0 || rte_eth_dev_info_get(pid, &info) != 0)
+		return "";
+	return info.driver_name;
+}
+
+/* What an mbuf of `room` bytes of data room takes in a pool: the chunk af_xdp registers. */
+static uint32_t
+mbuf_obj_size(uint32_t room)
+{
+	return rte_mempool_calc_obj_size((uint32_t)sizeof(struct rte_mbuf) + room, 0, NULL);
+}
+
+/*
+ * net_af_xdp registers the whole pool its RX queue takes as the socket's UMEM, one chunk per
+ * mempool object (mempool header + rte_mbuf + data room), and the kernel refuses a chunk larger
+ * than a page (xdp_umem_reg: EINVAL, logged by DPDK only as "Failed to create umem"). af_packet's
+ * 4096-byte ring frames (which dp.pool's room follows, so the PMD copies a frame whole) make
+ * 4416-byte objects: so af_xdp ports get a pool of their own, sized for their MTU, when dp.pool's
+ * objects are too big. Mbufs of both pools cross between ports freely (each is freed to its own
+ * pool; af_xdp copies what it sends from another pool into its UMEM), so only
+ * RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE, which frees a burst to the first mbuf's pool, is left off
+ * when there are two.
+ */
+static int
+xdp_pool_create(const struct dp_conf *c, uint32_t room, char *err, size_t errlen)
+{
+	uint32_t page = (uint32_t)sysconf(_SC_PAGESIZE);
+	unsigned max_mtu = 0, n_xdp = 0;
+	const char *first = NULL;
+	for (unsigned i = 0; i < c->n_ports; i++) {
+		if (strcmp(driver_of(c->ports[i].devname), "net_af_xdp") != 0)
+			continue;
+		n_xdp++;
+		if (!first)
+			first = c->ports[i].name;
+		if (c->ports[i].mtu > max_mtu)
+			max_mtu = c->ports[i].mtu;
+	}
+	if (n_xdp == 0 || mbuf_obj_size(room) <= page)
+		return 0; /* no af_xdp port, or dp.pool's objects fit a UMEM chunk */
+	uint32_t xroom = RTE_PKTMBUF_HEADROOM + RTE_MAX(2048u, max_mtu + RTE_ETHER_HDR_LEN + 8u);
+	if (mbuf_obj_size(xroom) > page) {
+		uint32_t fit = page - (mbuf_obj_size(xroom) - xroom) - RTE_PKTMBUF_HEADROOM - RTE_ETHER_HDR_LEN - 8u;
+		return dp_fail(err, errlen, EINVAL,
+			    "port %s: af_xdp cannot carry MTU %u here: the kernel takes UMEM chunks of at most a page "
+			    "(%u bytes) and an mbuf for that MTU needs %u; lower the af_xdp ports' mtu to %u or less, or use net_af_packet",
+			    first, max_mtu, page, mbuf_obj_size(xroom), fit);
+	}
+	dp.xdp_pool = rte_pktmbuf_pool_create("dpfwd_xdp_mbufs", c->mbufs, c->mbuf_cache, 0, (uint16_t)xroom,
+					      (int)rte_socket_id());
+	if (!dp.xdp_pool)
+		return dp_fail(err, errlen, rte_errno,
+			    "cannot create the af_xdp ports' pool of %u mbufs of %u bytes (%.0f MiB; the other ports' "
+			    "%u-byte mbufs do not fit an AF_XDP UMEM chunk): %s; reserve more hugepages or lower mempool.mbufs",
+			    c->mbufs, xroom, (double)c->mbufs * mbuf_obj_size(xroom) / 1048576.0, room,
+			    rte_strerror(rte_errno));
+	RTE_LOG(NOTICE, USER1,
+		"dpfwd: af_xdp ports take RX mbufs from a pool of their own (%u of %u bytes): the other ports' %u-byte mbufs are larger than a UMEM chunk (%u)\n",
+		c->mbufs, xroom, room, page);
+	return 0;
+}
+
 static int
 port_setup(unsigned idx, const struct dp_port_conf *pc, uint16_t n_txq, char *err, size_t errlen)
 {
@@ -45,8 +113,8 @@ port_setup(unsigned idx, const struct dp_port_conf *pc, uint16_t n_txq, char *er
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf.rx_adv_conf.rss_conf.rss_hf = RTE_ETH_RSS_IP & info.flow_type_rss_offloads;
 	}
-	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
-		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
+	if ((info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE) && !dp.xdp_pool)
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE; /* one pool only: see xdp_pool_create */
 	/* No RX offloads, RTE_ETH_RX_OFFLOAD_VLAN_STRIP in particular: 802.1Q tags stay in the frame,
 	 * where the fast test refuses them and the exact path maps them to sub-interfaces. (DPDK
 	 * 22.11's af_packet PMD re-inserts the tag the kernel moved into auxdata unless stripping
@@ -60,7 +128,8 @@ port_setup(unsigned idx, const struct dp_port_conf *pc, uint16_t n_txq, char *er
 	if (socket < 0)
 		socket = (int)rte_socket_id();
 	for (uint16_t q = 0; q < pc->rx_queues; q++) {
-		rc = rte_eth_rx_queue_setup(pid, q, nrx, (unsigned)socket, NULL, dp.pool);
+		struct rte_mempool *pool = dp.xdp_pool && strcmp(info.driver_name, "net_af_xdp") == 0 ? dp.xdp_pool : dp.pool;
+		rc = rte_eth_rx_queue_setup(pid, q, nrx, (unsigned)socket, NULL, pool);
 		if (rc != 0)
 			return dp_fail(err, errlen, rc, "port %s: RX queue %u setup failed: %s", pc->name, q,
 				    rte_strerror(-rc));
@@ -92,10 +161,19 @@ port_setup(unsigned idx, const struct dp_port_conf *pc, uint16_t n_txq, char *er
 			    info.max_mtu);
 	struct port_state *ps = &dp.ports[idx];
 	if (strcmp(info.driver_name, "net_af_packet") == 0 && info.if_index != 0) {
+		ps->afp_ifindex = info.if_index;
+		ps->afp_drops = 0;
 		char note[512];
 		rc = dp_kport_prepare(&ps->kport, info.if_index, note, sizeof(note));
-		RTE_LOG(NOTICE, USER1, "dpfwd: port %s (af_packet on %s%s\n", pc->name, note,
-			rc == 0 ? ")" : "); frames above the ring frame will count as rx_truncated");
+		/* a failed step degrades forwarding (TCP through a veth crawls): a warning, with the fix */
+		if (rc == 0)
+			RTE_LOG(NOTICE, USER1, "dpfwd: port %s (af_packet on %s)\n", pc->name, note);
+		else
+			RTE_LOG(WARNING, USER1,
+				"dpfwd: port %s (af_packet on %s); frames above the ring frame will count as rx_truncated and TCP "
+				"from the veth peer slows to a crawl: give dpfwd CAP_BPF and CAP_NET_ADMIN with bpf() allowed "
+				"(docs/deploy.md), or use net_af_xdp\n",
+				pc->name, note);
 	}
 	rc = rte_eth_dev_start(pid);
 	if (rc != 0)
@@ -104,6 +182,10 @@ port_setup(unsigned idx, const struct dp_port_conf *pc, uint16_t n_txq, char *er
 	ps->mtu = pc->mtu;
 	rte_eth_macaddr_get(pid, &ps->mac);
 	dp.src_et[idx] = dp_src_et_word(&ps->mac);
+	uint8_t mac8[8] = {0};
+	memcpy(mac8, ps->mac.addr_bytes, 6);
+	dp.mac_key[idx] = dp_eth_dst_key(mac8);
+	dp.l2_key[idx] = dp_l2_key_make(ps->mac.addr_bytes);
 	snprintf(ps->name, sizeof(ps->name), "%s", pc->name);
 	ps->kernel = is_kernel_port(info.driver_name);
 	ps->rx_cut_len = pc->rx_cut_len;
@@ -221,6 +303,8 @@ release_all(void)
 	dp.vlan_map = NULL;
 	rte_mempool_free(dp.pool);
 	dp.pool = NULL;
+	rte_mempool_free(dp.xdp_pool);
+	dp.xdp_pool = NULL;
 	if (dp.efd >= 0)
 		close(dp.efd);
 	dp.efd = -1;
@@ -279,6 +363,11 @@ dp_start(const struct dp_conf *c, char *err, size_t errlen)
 			  "cannot create a pool of %u mbufs of %u bytes (%.0f MiB): %s; reserve more hugepages "
 			  "(echo 1024 > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages) or lower mempool.mbufs",
 			  c->mbufs, room, (double)c->mbufs * (room + 192) / 1048576.0, rte_strerror(rte_errno));
+		release_all();
+		return rc;
+	}
+	rc = xdp_pool_create(c, room, err, errlen);
+	if (rc != 0) {
 		release_all();
 		return rc;
 	}
@@ -343,6 +432,8 @@ dp_start(const struct dp_conf *c, char *err, size_t errlen)
 		w->lcore = c->workers[i].lcore;
 		w->ctr = dp.counters + (size_t)WORKER_STRIDE * i;
 		w->n_rx = c->workers[i].n_rx;
+		w->idle_max_ns = (c->workers[i].idle_sleep_us < DP_IDLE_MAX_US ? c->workers[i].idle_sleep_us
+									 : DP_IDLE_MAX_US) * 1000u;
 		for (unsigned q = 0; q < w->n_rx; q++) {
 			w->rx[q].port_idx = c->workers[i].rx[q].port;
 			w->rx[q].queue = c->workers[i].rx[q].queue;
@@ -472,6 +563,12 @@ dp_port_stats(uint16_t idx, struct dp_port_stats *out)
 	out->ierrors = st.ierrors;
 	out->oerrors = st.oerrors;
 	out->imissed = st.imissed;
+	struct port_state *ps = &dp.ports[idx];
+	if (ps->afp_ifindex) {
+		/* the af_packet PMD does not count its ring's drops: the kernel's, summed */
+		dp_afp_ring_drops(ps->afp_ifindex, &ps->afp_drops);
+		out->imissed += ps->afp_drops;
+	}
 	out->rx_nombuf = st.rx_nombuf;
 	return 0;
 }

@@ -1,10 +1,13 @@
 /*
  * The worker loop: RX bursts, the fast path (one test, inline LPM, next-hop word, rewrite),
- * the exact path for everything else (RFC 1812 checks with reasons, punts, VLAN tags, refragmenting),
+ * the exact path for everything else (RFC 1812 checks with reasons, punts, VLAN tags, fragmenting),
  * TX buffering and the inject ring.
  */
 #define _GNU_SOURCE
 #include "dp_internal.h"
+
+#include <sys/prctl.h>
+#include <time.h>
 
 /* ---- the worker loop ---- */
 
@@ -150,6 +153,15 @@ dst_is_subnet_broadcast(const struct rte_ipv4_hdr *ip)
 	return k == DP_ADDR_BROADCAST || k == DP_ADDR_NETWORK;
 }
 
+/* The destination is one of the router's addresses (its route is local). Slow path only. */
+static int
+dst_is_local(const struct rte_ipv4_hdr *ip)
+{
+	uint32_t nh;
+	return rte_lpm_lookup(dp.lpm, rte_be_to_cpu_32(ip->dst_addr), &nh) == 0 &&
+	       (unsigned)(__atomic_load_n(&dp.nexthops[nh], __ATOMIC_RELAXED) >> 48) == DP_NH_LOCAL;
+}
+
 /*
  * A frame shorter than its IPv4 total length: rx_truncated when the port is kernel-backed and
  * the frame is as long as the PMD's ring frame lets it be (the kernel cut a super-frame or a
@@ -164,17 +176,7 @@ rx_cut_reason(unsigned in_idx, uint32_t len, const struct rte_ipv4_hdr *ip)
 	return DP_DROP_bad_total_length;
 }
 
-/*
- * af_packet ports only: the PMD's socket asks the kernel to reassemble fragments
- * (PACKET_FANOUT_FLAG_DEFRAG, not configurable in DPDK 22.11), so fragments a host sent arrive
- * as one datagram longer than the MTU. Without DF it leaves as fragments of the egress MTU
- * again (RFC 791; RFC 1812 4.2.2.7), copied into new mbufs (slow path only) and counted as
- * `refragmented` on the ingress interface, the datagram as forwarded. Datagrams with IP options
- * or needing more than DP_REFRAG_MAX fragments are dropped as frag_failed. `eg` is the egress:
- * physical port, 802.1Q VID to push (0: none) and MTU.
- */
-#define DP_REFRAG_MAX 64
-
+/* An egress: physical port, 802.1Q VID to push (0: none) and MTU. */
 struct egress {
 	unsigned port;
 	unsigned vlan;
@@ -192,19 +194,60 @@ l2_write(uint8_t *d, uint64_t word, const struct egress *eg)
 		dp_eth_rewrite((struct rte_ether_hdr *)d, word, dp.src_et[eg->port]);
 }
 
+/* RFC 791 3.1: options without the copy flag stay in the first fragment only; in the others they
+ * become NOPs (as Linux's ip_options_fragment does), so every fragment has the same header
+ * length. `opt` holds `len` option bytes; a malformed option ends the walk (left as it is). */
+static void
+options_for_later_fragments(uint8_t *opt, uint32_t len)
+{
+	for (uint32_t k = 0; k < len;) {
+		if (opt[k] == 0) /* end of option list */
+			return;
+		if (opt[k] == 1) { /* NOP */
+			k++;
+			continue;
+		}
+		if (k + 1 >= len || opt[k + 1] < 2 || opt[k + 1] > len - k)
+			return;
+		uint32_t olen = opt[k + 1];
+		if (!(opt[k] & 0x80))
+			memset(opt + k, 1, olen);
+		k += olen;
+	}
+}
+
+/*
+ * Fragmentation (RFC 791 3.2; RFC 1812 4.2.2.7, 5.2.6), off the fast path: a datagram without DF
+ * longer than the egress interface's MTU (`eg`; `out` its interface index) leaves as fragments of
+ * it, copied into new mbufs. A fragment is fragmented again (its offset and MF carried on); the
+ * first fragment keeps every option, the others the copied ones. Datagrams af_packet's socket
+ * made the kernel reassemble (PACKET_FANOUT_FLAG_DEFRAG, not configurable in DPDK 22.11) arrive
+ * longer than the ingress MTU and take the same path, also counted as `refragmented` on the
+ * ingress interface. The datagram counts as forwarded on the ingress interface and `fragmented`
+ * on the egress; frag_failed when it needs more than DP_FRAG_MAX fragments, the MTU leaves no
+ * room after the header, the mbuf is chained or the pool is empty.
+ */
+#define DP_FRAG_MAX 64
+
 static __rte_noinline void
-refragment(struct worker *w, uint64_t *pc, struct rte_mbuf *m, const struct egress *eg, uint64_t word)
+fragment(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx, unsigned out,
+	 const struct egress *eg, uint64_t word)
 {
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	uint32_t hlen = (uint32_t)(ip->version_ihl & 0xf) * 4;
 	uint32_t tot = rte_be_to_cpu_16(ip->total_length);
-	uint32_t chunk = (eg->mtu - (uint32_t)sizeof(*ip)) & ~7u;
-	uint32_t plen = tot - (uint32_t)sizeof(*ip);
+	uint32_t chunk = eg->mtu >= hlen + 8 ? (eg->mtu - hlen) & ~7u : 0;
+	uint32_t plen = tot - hlen;
 	uint32_t n = chunk ? (plen + chunk - 1) / chunk : 0;
 	uint32_t l2 = dp_l2_len(eg->vlan);
-	struct rte_mbuf *f[DP_REFRAG_MAX];
-	if (ip->version_ihl != 0x45 || m->nb_segs != 1 || n == 0 || n > DP_REFRAG_MAX ||
-	    rte_pktmbuf_alloc_bulk(dp.pool, f, n) != 0) {
+	struct rte_mbuf *f[DP_FRAG_MAX];
+	if (m->nb_segs != 1 || n == 0 || n > DP_FRAG_MAX || rte_pktmbuf_alloc_bulk(dp.pool, f, n) != 0) {
+		drop(pc, m, DP_DROP_frag_failed);
+		return;
+	}
+	if (l2 + hlen + chunk > rte_pktmbuf_tailroom(f[0])) { /* a tag pushed onto a frame that filled its mbuf */
+		rte_pktmbuf_free_bulk(f, n);
 		drop(pc, m, DP_DROP_frag_failed);
 		return;
 	}
@@ -212,24 +255,29 @@ refragment(struct worker *w, uint64_t *pc, struct rte_mbuf *m, const struct egre
 	uint32_t off0 = (uint32_t)(fo & RTE_IPV4_HDR_OFFSET_MASK) * 8; /* it may be a fragment itself */
 	uint16_t mf0 = fo & RTE_IPV4_HDR_MF_FLAG;
 	ip->time_to_live--;
-	const uint8_t *payload = (const uint8_t *)(ip + 1);
+	uint8_t later[60]; /* the header of every fragment but the first */
+	memcpy(later, ip, hlen);
+	options_for_later_fragments(later + sizeof(*ip), hlen - (uint32_t)sizeof(*ip));
+	const uint8_t *payload = (const uint8_t *)ip + hlen;
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t len = i + 1 < n ? chunk : plen - i * chunk;
-		uint8_t *d = (uint8_t *)rte_pktmbuf_append(f[i], (uint16_t)(l2 + sizeof(*ip) + len));
-		memcpy(d + l2, ip, sizeof(*ip));
-		memcpy(d + l2 + sizeof(*ip), payload + i * chunk, len);
+		uint8_t *d = (uint8_t *)rte_pktmbuf_append(f[i], (uint16_t)(l2 + hlen + len));
+		memcpy(d + l2, i == 0 ? (const uint8_t *)ip : later, hlen);
+		memcpy(d + l2 + hlen, payload + i * chunk, len);
 		struct rte_ipv4_hdr *h = (struct rte_ipv4_hdr *)(d + l2);
-		h->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + len));
+		h->total_length = rte_cpu_to_be_16((uint16_t)(hlen + len));
 		h->fragment_offset = rte_cpu_to_be_16((uint16_t)(((off0 + i * chunk) / 8) |
 								 (i + 1 < n ? RTE_IPV4_HDR_MF_FLAG : mf0)));
 		h->hdr_checksum = 0;
-		h->hdr_checksum = rte_ipv4_cksum(h);
+		h->hdr_checksum = (uint16_t)~dp_ip4_hdr_sum(h, hlen);
 		l2_write(d, word, eg);
 		tx_enqueue(w, eg->port, f[i]);
 	}
 	rte_pktmbuf_free(m);
 	pc[0]++;
-	pc[PORT_CTR(refragmented)]++;
+	w->ctr[PORT_BASE + out * PORT_SLOTS + PORT_CTR(fragmented)]++;
+	if (dp.ports[in_idx].rx_cut_len != 0 && tot > dp.ports[in_idx].mtu)
+		pc[PORT_CTR(refragmented)]++;
 }
 
 /*
@@ -271,6 +319,12 @@ exact_path(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx)
 		drop(pc, m, DP_DROP_truncated);
 		return -1;
 	}
+	/* the port's MAC (its sub-interfaces share it), broadcast or multicast: else not ours */
+	unsigned l2 = dp_eth_dst_class(eth, dp.mac_key[in_idx]);
+	if (l2 == DP_L2_OTHER) {
+		drop(pc, m, DP_DROP_not_for_us);
+		return -1;
+	}
 	if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_VLAN)) {
 		if (len < sizeof(*eth) + RTE_VLAN_HLEN) {
 			drop(pc, m, DP_DROP_truncated);
@@ -307,6 +361,12 @@ exact_path(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx)
 			return -1;
 		}
 	}
+	if (l2 == DP_L2_GROUP && (v == DP_VERDICT_FORWARD || v == DP_DROP_ttl_expired) && !dst_is_local(ip)) {
+		/* RFC 1812 5.3.4: received as a link-layer broadcast or multicast and sent to a unicast
+		 * address not the router's: not forwarded, and no ICMP error about it (4.3.2.7) */
+		drop(pc, m, DP_DROP_link_broadcast);
+		return -1;
+	}
 	if (v == DP_DROP_ttl_expired) {
 		if (unlikely(dst_is_subnet_broadcast(ip))) {
 			/* RFC 1812 4.3.2.7: no ICMP error about a datagram sent to a broadcast */
@@ -315,9 +375,7 @@ exact_path(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx)
 		}
 		/* RFC 1812 5.2.1/5.3.1: TTL limits forwarding only; a datagram for the router itself
 		 * is received whatever its TTL (eBGP and OSPF send TTL 1) */
-		uint32_t lnh;
-		if (rte_lpm_lookup(dp.lpm, rte_be_to_cpu_32(ip->dst_addr), &lnh) == 0 &&
-		    (unsigned)(__atomic_load_n(&dp.nexthops[lnh], __ATOMIC_RELAXED) >> 48) == DP_NH_LOCAL) {
+		if (dst_is_local(ip)) {
 			if (!punt(w, m, iface, DP_PUNT_local))
 				drop(pc, m, DP_DROP_punt_ratelimited);
 			return -1;
@@ -384,11 +442,11 @@ exact_path(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx)
 		eg.mtu = SUBIF_MTU(sw);
 	}
 	if (rte_be_to_cpu_16(ip->total_length) > eg.mtu) {
-		if (dp.ports[in_idx].rx_cut_len != 0 &&
-		    !(ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG))) {
-			refragment(w, pc, m, &eg, word);
+		if (!(ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG))) {
+			fragment(w, pc, m, in_idx, out, &eg, word);
 			return -1;
 		}
+		/* RFC 1191: the control plane answers with the egress interface's MTU */
 		drop_punt(w, pc, m, iface, DP_DROP_mtu_exceeded, DP_PUNT_mtu_exceeded);
 		return -1;
 	}
@@ -416,7 +474,9 @@ exact_path(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx)
 struct fast_ctx {
 	const struct rte_lpm *lpm;
 	const uint64_t *nexthops;
+	const struct dp_group *groups;
 	uint32_t mtu_floor;
+	dp_l2_key l2; /* the receiving port's MAC, EtherType IPv4, IHL 5 (dp_l2_fast_ok) */
 };
 
 /* rte_lpm_lookup inline, in its two steps: entries are 32-bit words read as such. */
@@ -437,16 +497,18 @@ lpm_tbl8(const struct rte_lpm *lpm, uint32_t dst, uint32_t e24)
 }
 
 /*
- * ECMP on the fast path: the word of the member the packet's flow hash picks, then the same
- * rewrite as forward_to (a member that is an action or a sub-interface takes exact_path, which
- * picks the same member). Out of line, so single next hops pay nothing for it.
+ * ECMP on the fast path, inline: the member the packet's flow hash picks (dp_flow_hash_ihl5:
+ * the fast path's headers have no options; exact_path's dp_flow_hash gives the same value, so
+ * both pick the same member), then the same rewrite as forward_to. A member that is an action
+ * or a sub-interface takes exact_path. Its own tail, so forward_to's path for a single next hop
+ * is the same code as without groups.
  */
-static __rte_noinline int
+static __rte_always_inline int
 forward_group(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx,
 	      const struct fast_ctx *c, struct rte_ether_hdr *eth, uint64_t word)
 {
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-	word = group_word(c->nexthops, word, ip);
+	word = group_pick(c->groups, c->nexthops, word, dp_flow_hash_ihl5(ip));
 	unsigned out = (unsigned)(word >> 48);
 	if (unlikely(out >= DP_MAX_PORTS))
 		return exact_path(w, pc, m, in_idx);
@@ -458,8 +520,9 @@ forward_group(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_id
 /*
  * The end of the fast path for a checked packet (Ethernet header `eth`) and its LPM entry `e`,
  * a route found (the caller tested RTE_LPM_LOOKUP_SUCCESS): the next-hop word, TTL and checksum,
- * two 8-byte stores for the Ethernet header. A group word (ECMP) goes to forward_group, an
- * action (local, glean, unresolved, drop) to exact_path. Returns the egress port or their verdict.
+ * two 8-byte stores for the Ethernet header. A group word (ECMP) goes to forward_group, behind
+ * the action test (a single next hop pays nothing for it), an action (local, glean, unresolved,
+ * drop) to exact_path. Returns the egress port or their verdict.
  */
 static __rte_always_inline int
 forward_to(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx,
@@ -486,7 +549,8 @@ forward_one(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx,
 {
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-	if (unlikely(!dp_ip4_fast_ok(eth, rte_pktmbuf_data_len(m), c->mtu_floor, &dp.addr_filter)))
+	if (unlikely(!dp_ip4_fast_ok_l2(eth, rte_pktmbuf_data_len(m), c->mtu_floor, &dp.addr_filter,
+				       dp_l2_fast_ok(eth, c->l2))))
 		return exact_path(w, pc, m, in_idx);
 	uint32_t dst = rte_be_to_cpu_32(ip->dst_addr);
 	uint32_t e = lpm_tbl24(c->lpm, dst);
@@ -551,7 +615,8 @@ burst_staged(struct worker *w, uint64_t *pc, unsigned in_idx, struct rte_mbuf **
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[j + 4], void *));
 		const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(pkts[j], const struct rte_ether_hdr *);
 		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
-		slow |= (uint32_t)!dp_ip4_fast_ok(eth, rte_pktmbuf_data_len(pkts[j]), c->mtu_floor, &dp.addr_filter) << j;
+		slow |= (uint32_t)!dp_ip4_fast_ok_l2(eth, rte_pktmbuf_data_len(pkts[j]), c->mtu_floor, &dp.addr_filter,
+						     dp_l2_fast_ok(eth, c->l2)) << j;
 		dst[j] = rte_be_to_cpu_32(ip->dst_addr); /* any bytes make a valid index */
 	}
 	for (unsigned j = 0; j < nb; j++) {
@@ -603,7 +668,7 @@ process_burst(struct worker *w, unsigned in_idx, unsigned queue, struct rte_mbuf
 	uint8_t outs[DP_BURST];
 	/* Locals, not globals: the stores into packets may alias anything, and the compiler would
 	 * otherwise reload these on every packet. */
-	const struct fast_ctx c = { dp.lpm, dp.nexthops, dp.mtu_floor };
+	const struct fast_ctx c = { dp.lpm, dp.nexthops, dp.groups, dp.mtu_floor, dp.l2_key[in_idx] };
 	/* one test per burst for the staged loop and a trace (capture.c): a trace costs nothing more while off */
 	uint32_t mode = dp.loop_mode;
 	unsigned nf = likely(mode == 0) ? burst_one_pass(w, pc, in_idx, pkts, nb, &c, fw, outs)
@@ -641,6 +706,31 @@ drain_inject(struct worker *w)
 		ctr_add(w->ctr, DP_WCTR_injected, n);
 }
 
+/*
+ * Idle back-off (workers[].idle: sleep). After DP_IDLE_POLLS loops in a row found every queue
+ * empty, the worker sleeps between polls: DP_IDLE_FIRST_NS first, doubling per empty loop up to
+ * w->idle_max_ns; a loop that receives anything starts over at full rate. No CPU here has
+ * MONITORX/UMWAIT (rte_power_monitor) and the virtual PMDs have no RX interrupts, so it is a
+ * timed sleep (timer slack 1 us, set at start). Asleep the worker is offline for RCU QSBR: route
+ * updates wait for no sleeper. Before it sleeps the loop has flushed TX, woken the punt consumer
+ * and drained inject, so a sleep delays inject and the stop flag by at most one sleep.
+ */
+#define DP_IDLE_POLLS 256
+#define DP_IDLE_FIRST_NS 8000u
+
+static __rte_noinline uint32_t
+idle_sleep(struct worker *w, uint32_t ns)
+{
+	uint64_t t0 = rte_rdtsc();
+	rte_rcu_qsbr_thread_offline(dp.qsv, w->id);
+	struct timespec ts = { 0, (long)ns };
+	nanosleep(&ts, NULL);
+	rte_rcu_qsbr_thread_online(dp.qsv, w->id);
+	ctr_add(w->ctr, DP_WCTR_sleep_cycles, rte_rdtsc() - t0);
+	ctr_add(w->ctr, DP_WCTR_sleeps, 1);
+	return ns * 2 < w->idle_max_ns ? ns * 2 : w->idle_max_ns;
+}
+
 int
 dp_worker_main(void *arg)
 {
@@ -652,8 +742,12 @@ dp_worker_main(void *arg)
 		return -EINVAL;
 	}
 	rte_rcu_qsbr_thread_online(dp.qsv, w->id);
+	if (w->idle_max_ns)
+		prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0); /* this thread's sleeps end within 1 us of asked */
 	w->punt_last = rte_rdtsc();
 	uint64_t prev = rte_rdtsc();
+	unsigned empty = 0;          /* loops in a row that received nothing */
+	uint32_t nap = DP_IDLE_FIRST_NS;
 
 	while (!atomic_load_explicit(&dp.stop, memory_order_relaxed)) {
 		unsigned got = 0;
@@ -673,7 +767,14 @@ dp_worker_main(void *arg)
 		if (unlikely(w->punt_signal))
 			punt_wake(w);
 		rte_rcu_qsbr_quiescent(dp.qsv, w->id);
-		uint64_t now = rte_rdtsc();
+		if (likely(got)) {
+			empty = 0;
+			nap = DP_IDLE_FIRST_NS;
+		} else if (w->idle_max_ns && ++empty >= DP_IDLE_POLLS) {
+			empty = DP_IDLE_POLLS;
+			nap = idle_sleep(w, nap < w->idle_max_ns ? nap : w->idle_max_ns);
+		}
+		uint64_t now = rte_rdtsc(); /* a sleep counts in idle_cycles too */
 		ctr_add(w->ctr, got ? DP_WCTR_busy_cycles : DP_WCTR_idle_cycles, now - prev);
 		ctr_add(w->ctr, DP_WCTR_loops, 1);
 		prev = now;

@@ -136,6 +136,8 @@ int rs_dump(struct rs_sock *s, int what) {
   return 0;
 }
 
+int rs_dump_running(const struct rs_sock *s) { return s->dump_what != 0; }
+
 static uint32_t *rec_put(struct rs_batch *b, unsigned kind, unsigned flags) {
   uint32_t *r = &b->recs[(size_t)b->n_recs++ * RS_WORDS];
   memset(r, 0, RS_WORDS * sizeof(*r));
@@ -241,7 +243,8 @@ int rs_read(struct rs_sock *s, struct rs_batch *b) {
     int left = (int)len;
     while (mnl_nlmsg_ok(nlh, left)) {
       int ours = s->dump_what && nlh->nlmsg_pid == s->portid && nlh->nlmsg_seq == s->dump_seq;
-      unsigned flags = (ours ? RS_F_DUMP : 0) | ((nlh->nlmsg_flags & NLM_F_DUMP_INTR) ? RS_F_INTR : 0);
+      unsigned flags = (ours ? RS_F_DUMP : 0) | ((nlh->nlmsg_flags & NLM_F_DUMP_INTR) ? RS_F_INTR : 0) |
+                       (!ours && nlh->nlmsg_type == RTM_NEWROUTE && (nlh->nlmsg_flags & NLM_F_REPLACE) ? RS_F_REPLACE : 0);
       switch (nlh->nlmsg_type) {
         case RTM_NEWROUTE:
         case RTM_DELROUTE:

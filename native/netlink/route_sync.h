@@ -5,7 +5,8 @@
  *
  * Records are RS_WORDS 32-bit words each, in the order the kernel sent them (dump replies and
  * notifications interleaved as received):
- *   w0  kind | flags << 8      (RS_F_DUMP: part of our dump's reply; RS_F_INTR: NLM_F_DUMP_INTR)
+ *   w0  kind | flags << 8      (RS_F_DUMP: part of our dump's reply; RS_F_INTR: NLM_F_DUMP_INTR;
+ *                              RS_F_REPLACE: a notification that replaced an entry, NLM_F_REPLACE)
  *   route (RS_NEWROUTE, RS_DELROUTE):
  *   w1  dst (host order)   w2  len | protocol << 8 | type << 16   w3  table   w4  priority (metric)
  *   w5  oif                w6  gateway (host order, 0: none)        w7  paths << 24 | first path's index
@@ -24,7 +25,7 @@
 
 #define RS_WORDS 8
 enum { RS_NEWROUTE = 1, RS_DELROUTE, RS_NEWLINK, RS_DELLINK, RS_DONE, RS_OVERFLOW, RS_ERROR };
-enum { RS_F_DUMP = 1, RS_F_INTR = 2 };
+enum { RS_F_DUMP = 1, RS_F_INTR = 2, RS_F_REPLACE = 4 };
 enum { RS_DUMP_LINKS = 1, RS_DUMP_ROUTES = 2 };
 /** paths of one multipath route kept at most (more are counted in the route's path count only) */
 #define RS_MAX_PATHS 255
@@ -46,6 +47,8 @@ int rs_open(struct rs_sock **out, const char *netns_path, int rcvbuf, char *err,
 int rs_fd(const struct rs_sock *s);
 /* Requests a dump (RS_DUMP_LINKS or RS_DUMP_ROUTES). 0 or -errno (-EBUSY: one is running). */
 int rs_dump(struct rs_sock *s, int what);
+/* 1 while a dump was requested and its end (or error) not read yet. */
+int rs_dump_running(const struct rs_sock *s);
 /* Reads what is waiting, without blocking, until the batch is nearly full. Returns the number of
  * records added, or -errno of a socket error other than EAGAIN (ENOBUFS is a record). */
 int rs_read(struct rs_sock *s, struct rs_batch *b);

@@ -2,6 +2,7 @@
  * One action function per operation. The control socket, the CLI (through the socket) and the
  * tests all call these; front ends only parse and print.
  */
+import type { Peer } from './peer-access';
 import type { RouteSync } from '../routing/sync';
 import type { ControlPlane } from '../controlplane';
 import type { Mirrors } from '../controlplane/mirrors';
@@ -17,7 +18,7 @@ import { CounterSnapshot } from '../dataplane';
 import { formatIPv4, formatPrefix, maskOf, parseIPv4, parseInterfaceAddress, findAddressConflict } from '../net/ipv4';
 import { formatMac, parseMac } from '../net/mac';
 import { parsePrefixWord, parseRouteFile, ROUTE_MULTIPATH, routeFromFields, routeLineNumbers, RoutePath } from '../routing/routes';
-import { blackholeProblem, Connected, connectedPrefixProblem, hostAddressProblem, routePrefixProblem } from '../routing/rules';
+import { blackholeProblem, Connected, connectedPrefixProblem, gatewaySubnetProblem, hostAddressProblem, originProblem, routePrefixProblem } from '../routing/rules';
 import { puntHealth, unhealthy } from '../metrics/health';
 
 /** Counter offsets taken by `stats clear`: the CLI shows deltas, Prometheus keeps raw totals. */
@@ -83,6 +84,8 @@ export interface Ctx {
 /** The connection a request came on: what must end when it closes (a capture, a trace). */
 export interface Conn {
   onClose(fn: () => void): void;
+  /** who is at the other end (SO_PEERCRED); null when the kernel could not say */
+  peer?: Peer | null;
 }
 
 type Args = Record<string, unknown>;
@@ -172,6 +175,9 @@ export function showWorkers(ctx: Ctx) {
       punt_waiting: punt[w.index].waiting, punt_wait_ms: punt[w.index].waitMs,
       control_plane: punt[w.index].ok ? 'ok' : 'stuck',
       lookup,
+      // idle back-off (idle.mode, workers[].idle): time asleep, a part of the idle time
+      idle: ctx.fwd.config.workers[w.index].idleSleepUs ? 'sleep' : 'poll',
+      sleep_percent: total ? +((100 * c.sleep_cycles) / total).toFixed(2) : 0,
     };
   });
 }
@@ -204,8 +210,7 @@ function prefixProblem(ctx: Ctx, conn: Connected[], addr: number, len: number): 
   const p = routePrefixProblem({ addr, len }) ?? connectedPrefixProblem(conn, { addr, len });
   if (p) return p;
   const origin = ctx.fwd.rib.originOf(addr, len);
-  if (origin !== undefined && origin !== 'static' && origin !== 'linux') return `${formatPrefix({ addr, len })} is a ${origin} route (from an interface address or neighbour); remove that first`;
-  return null;
+  return origin === undefined ? null : originProblem({ addr, len }, origin);
 }
 
 /** The same for a route's next hop: blackhole alone, a known port or port id, a host address as gateway. */
@@ -217,9 +222,7 @@ function nextHopProblem(ctx: Ctx, conn: Connected[], r: { via?: number; port?: s
   if (r.via !== undefined) {
     const v = hostAddressProblem(conn, r.via);
     if (v) return v;
-    if (r.port === undefined && ctx.fwd.rib.connectedPort(r.via) < 0) {
-      return `gateway ${formatIPv4(r.via)} is not in any port's connected subnet; name the port (… via ${formatIPv4(r.via)} port <name>) or add an address on that link`;
-    }
+    if (r.port === undefined) return gatewaySubnetProblem(r.via, ctx.fwd.rib.connectedPort(r.via));
   }
   return null;
 }

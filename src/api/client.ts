@@ -1,4 +1,5 @@
 /** Client of the control socket: one request, one response, with a timeout. */
+import { socketPathProblem } from '../host/socket-path';
 import * as fs from 'fs';
 import * as net from 'net';
 import { DpfwdError } from '../errors';
@@ -49,6 +50,8 @@ export async function request(socketPath: string, op: string, args: Record<strin
 }
 
 function requestOnce(socketPath: string, op: string, args: Record<string, unknown>, timeoutMs: number): Promise<unknown> {
+  const problem = socketPathProblem(socketPath);
+  if (problem) return Promise.reject(new DpfwdError('EINVAL', problem));
   return new Promise((resolve, reject) => {
     const s = net.connect(socketPath);
     let buf = '';
@@ -69,8 +72,11 @@ function requestOnce(socketPath: string, op: string, args: Record<string, unknow
       reject(new DpfwdError('ECONNRESET', `dpfwd at ${socketPath} closed the connection without answering`));
     });
     s.on('data', (d: string) => {
+      // the reply ends with the first newline: searched for in the new chunk only (a page of a
+      // million-route `route show -j` comes in many chunks; rescanning all of them was quadratic)
+      const at = d.indexOf('\n');
+      const nl = at < 0 ? -1 : buf.length + at;
       buf += d;
-      const nl = buf.indexOf('\n');
       if (nl < 0) return;
       answered = true;
       clearTimeout(timer);
@@ -152,9 +158,11 @@ export class Session {
   }
 
   private data(d: string): void {
+    // searched from where the last search ended, not from the start (a big reply comes in many chunks)
+    const from = this.buf.length;
     this.buf += d;
-    let nl: number;
-    while ((nl = this.buf.indexOf('\n')) >= 0) {
+    let nl = this.buf.indexOf('\n', from);
+    for (; nl >= 0; nl = this.buf.indexOf('\n')) {
       const line = this.buf.slice(0, nl);
       this.buf = this.buf.slice(nl + 1);
       const w = this.waiting;
@@ -179,6 +187,8 @@ export class Session {
 
   /** A session connected now (capture, trace), or an error naming what is at the path. */
   static async open(socketPath: string, timeoutMs = 10000): Promise<Session> {
+    const problem = socketPathProblem(socketPath);
+    if (problem) throw new DpfwdError('EINVAL', problem);
     const s = new Session(socketPath);
     let timer: NodeJS.Timeout | undefined;
     try {

@@ -8,7 +8,8 @@ import { parse } from 'yaml';
 import { parseConfig } from '../config';
 import { DpfwdError } from '../errors';
 import type { ReloadPlan, ReloadReport } from '../forwarder';
-import type { Ctx } from './actions';
+import type { Conn, Ctx } from './actions';
+import { replaceRefusal } from './peer-access';
 
 /** What a forwarder offers for its configuration (the Forwarder has all of it). */
 export interface ConfigOps {
@@ -40,32 +41,54 @@ export function configDiff(ctx: Ctx) {
  * `config save [FILE]`: writes the running configuration, validated first, atomically (a temp
  * file in the same directory, fsync, rename, fsync of the directory), by default over the file
  * dpfwd was started with. FILE must be an absolute path (the CLI resolves it) in the directory of
- * that file: the forwarder runs as root, and the socket's clients must not make it write elsewhere.
+ * that file. The forwarder runs as root; a client that is not root (a member of the socket's
+ * group) may only replace a file it could replace itself (src/api/peer-access.ts: write on the
+ * directory and on the file), so the socket gives it no write it did not have. The file keeps its
+ * owner, group and mode; a new one is the client's, mode 0640.
  */
-export function configSave(ctx: Ctx, a: Record<string, unknown>) {
+export function configSave(ctx: Ctx, a: Record<string, unknown>, conn?: Conn) {
   const o = ops(ctx);
   const given = a.file;
   if (given !== undefined && (typeof given !== 'string' || !path.isAbsolute(given))) {
     throw new DpfwdError('EINVAL', `file must be an absolute path, got ${JSON.stringify(given)}`);
   }
   const own = path.resolve(o.config.source);
-  const file = (given as string | undefined) ?? own;
-  // the forwarder writes as itself (root): only next to its own config file, never where a
-  // client of the socket could not write itself (/etc/cron.d, a profile script, …)
-  if (path.dirname(path.resolve(file)) !== path.dirname(own)) {
+  const file = path.resolve((given as string | undefined) ?? own);
+  // only next to its own config file, never where a client could point it (/etc/cron.d, a profile script, …)
+  if (path.dirname(file) !== path.dirname(own)) {
     throw new DpfwdError('EINVAL', `config save writes only into ${path.dirname(own)} (the directory of the config file dpfwd runs); got ${file}. Use dpfwd config show > FILE to write elsewhere`);
+  }
+  // a request over the socket (conn) is checked against its sender; in-process callers are dpfwd itself
+  const peer = conn ? conn.peer ?? null : { pid: process.pid, uid: 0, gid: 0 };
+  if (!peer) throw new DpfwdError('EACCES', `config save: cannot tell which user asked (no SO_PEERCRED on this connection), so it writes nothing; use dpfwd config show > ${file}`);
+  const dir = path.dirname(file);
+  let refusal: string | null;
+  try {
+    refusal = replaceRefusal(peer, file);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new DpfwdError(err.code ?? 'EIO', `cannot write ${file}: ${err.code === 'ENOENT' ? `directory ${dir} does not exist` : err.message}`);
+  }
+  if (refusal) {
+    throw new DpfwdError('EACCES', `config save: ${refusal}; dpfwd writes for a client only what the client could write itself (run it as root, or give uid ${peer.uid} write permission)`);
   }
   const text = o.runningConfig();
   parseConfig(text, `running configuration for ${file}`); // what is saved must start a forwarder
-  const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
+  // the old file's mode and owners, else the client's with 0640
   let mode = 0o640;
+  let owner = { uid: peer.uid, gid: peer.gid };
   try {
-    mode = fs.statSync(file).mode & 0o7777;
+    const st = fs.lstatSync(file);
+    mode = st.mode & 0o7777;
+    owner = { uid: st.uid, gid: st.gid };
   } catch { /* a new file */ }
+  try { fs.unlinkSync(tmp); } catch { /* none left by a crash */ }
   try {
-    const fd = fs.openSync(tmp, 'w', mode);
+    const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
     try {
+      fs.fchownSync(fd, owner.uid, owner.gid);
+      fs.fchmodSync(fd, mode);
       fs.writeSync(fd, text);
       fs.fsyncSync(fd);
     } finally {
@@ -81,7 +104,7 @@ export function configSave(ctx: Ctx, a: Record<string, unknown>) {
   } catch (e) {
     try { fs.unlinkSync(tmp); } catch { /* not made */ }
     const err = e as NodeJS.ErrnoException;
-    throw new DpfwdError(err.code ?? 'EIO', `cannot write ${file}: ${err.code === 'ENOENT' ? `directory ${dir} does not exist` : err.code === 'EACCES' ? 'permission denied' : err.message}`);
+    throw new DpfwdError(err.code ?? 'EIO', `cannot write ${file}: ${err.code === 'ENOENT' ? `directory ${dir} does not exist` : err.code === 'EACCES' ? 'permission denied' : err.code === 'EEXIST' ? `${tmp} exists (another save running?)` : err.message}`);
   }
   return { file, bytes: Buffer.byteLength(text) };
 }

@@ -26,6 +26,7 @@
  * Every refusal is counted by reason (`show control`, dpfwd_control_refused_total) and logged
  * rate-limited (src/metrics/refusals.ts).
  */
+import { socketPathProblem } from '../host/socket-path';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
@@ -178,9 +179,12 @@ function fail(code: string, socketPath: string, why: string): DpfwdError {
  * live process answers on, and a parent directory that cannot be made.
  */
 export async function prepareSocketPath(socketPath: string): Promise<void> {
+  const problem = socketPathProblem(socketPath);
+  if (problem) throw new DpfwdError('EINVAL', `${problem} (control.socket in the config, or --socket)`);
   const dir = path.dirname(socketPath);
   try {
-    fs.mkdirSync(dir, { recursive: true });
+    // an explicit mode: under umask 000 the default would be 0777 (anyone could swap the socket)
+    fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     throw fail(err.code ?? 'ENOENT', socketPath, `cannot create its directory ${dir} (${err.code ?? err.message})`);
@@ -528,7 +532,7 @@ export async function startControlServer(ctx: Ctx, socketPath: string, opts: Con
     const peer = typeof fd === 'number' && fd >= 0 ? peerCred(fd) : null;
     const c: Client = {
       conn, chunks: [], size: 0, scanned: 0, lastActive: Date.now(), requestTimer: null, writes: 0, queue: [], queued: 0, draining: false, paused: false, parsing: 0, closed: false, peer,
-      closers: [], conn2: { onClose: (f) => { if (c.closed) f(); else c.closers.push(f); } },
+      closers: [], conn2: { peer, onClose: (f) => { if (c.closed) f(); else c.closers.push(f); } },
     };
     conn.on('error', () => { release(c); conn.destroy(); });
     conn.on('close', () => release(c));

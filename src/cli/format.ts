@@ -34,7 +34,8 @@ export class JsonArrayWriter {
   async rows(rows: readonly unknown[]): Promise<void> {
     if (!rows.length) return;
     const ind = output.pretty ? '\n  ' : '';
-    const body = rows.map((r) => ind + (output.pretty ? JSON.stringify(r, null, 2).replace(/\n/g, '\n  ') : JSON.stringify(r))).join(',');
+    // compact: one stringify of the page without its brackets, not one per row
+    const body = output.pretty ? rows.map((r) => ind + JSON.stringify(r, null, 2).replace(/\n/g, '\n  ')).join(',') : JSON.stringify(rows).slice(1, -1);
     await write((this.n === 0 ? '[' : ',') + body);
     this.n += rows.length;
   }

@@ -18,6 +18,10 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export type ChangeMode = 'live' | 'restart';
 
+/** A worker with empty queues: polls on at full rate, or sleeps between polls (back-off). */
+export const IDLE_MODES = ['poll', 'sleep'] as const;
+export type IdleMode = (typeof IDLE_MODES)[number];
+
 /** One row of the table: a key's default (undefined: none, or computed) and its change mode. */
 interface Row<T> { readonly def: T; readonly change: ChangeMode }
 const live = <T>(def: T): Row<T> => ({ def, change: 'live' });
@@ -44,7 +48,9 @@ export const CONFIG_KEYS = {
     },
   },
   interfaces: { keys: { name: live(none), port: live(none), vlan: live(none), address: live(none), mtu: live(none) } },
-  workers: { keys: { lcore: restart(none), rx: restart(none) } },
+  workers: { keys: { lcore: restart(none), rx: restart(none), idle: restart(none) } },
+  /** what a worker does while its queues are empty (workers[].idle overrides mode per worker) */
+  idle: { keys: { mode: restart('sleep' as IdleMode), maxSleepUs: restart(250) } },
   fib: { keys: { maxRoutes: restart(1048576), tbl8Groups: restart(none), maxNexthops: restart(65536), maxGroups: restart(1024) } },
   routes: { keys: { prefix: live(none), via: live(none), port: live(none), blackhole: live(false), nexthops: live(none) } },
   neighbors: { keys: { address: live(none), mac: live(none), port: live(none) } },
@@ -75,7 +81,7 @@ export const CONFIG_KEYS = {
   // read when a capture starts, but its pool and rings are sized then: one mode for the section
   capture: { keys: { ringSize: restart(2048), mbufs: restart(8191), maxSnaplen: restart(65535), leaseMs: restart(5000), readBytes: restart(1048576) } },
   /** the Linux control-plane path (docs/linux.md): mirror interfaces in a namespace, route sync */
-  linux: { keys: { netns: restart(none), mirror: restart(false), queueLen: restart(1000), sync: restart(none) } },
+  linux: { keys: { netns: restart(none), mirror: restart(false), queueLen: restart(1000), rateLimit: live(10000), burst: live(1000), sync: restart(none) } },
   log: { keys: { level: live(LOG_DEFAULTS.level), format: live(LOG_DEFAULTS.format), rateLimit: live(LOG_DEFAULTS.rateLimit) } },
 } as const;
 
@@ -100,6 +106,7 @@ export const VALID_KEYS = {
   worker: keysOf('workers'),
   rx: NESTED_KEYS.rx,
   fib: keysOf('fib'),
+  idle: keysOf('idle'),
   route: keysOf('routes'),
   neighbor: keysOf('neighbors'),
   metrics: keysOf('metrics'),
@@ -128,6 +135,7 @@ export const DEFAULTS = {
   eal: defaultsOf('eal'),
   port: defaultsOf('ports'),
   fib: defaultsOf('fib'),
+  idle: defaultsOf('idle'),
   metrics: defaultsOf('metrics'),
   control: defaultsOf('control'),
   punt: defaultsOf('punt'),

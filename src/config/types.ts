@@ -6,7 +6,7 @@
  * are needed; they are known to be valid.
  */
 
-import type { LogLevel } from './keys';
+import type { IdleMode, LogLevel } from './keys';
 export type { LogLevel };
 
 export interface EalConfig {
@@ -101,6 +101,15 @@ export interface RxQueueRef {
 export interface WorkerConfig {
   lcore: number;
   rx: RxQueueRef[];
+  /** the longest sleep of this worker while its queues are empty, µs; 0: it polls without pause
+   * (workers[].idle, else idle.mode; idle.maxSleepUs) */
+  idleSleepUs: number;
+}
+
+export interface IdleConfig {
+  /** what workers without their own workers[].idle do */
+  mode: IdleMode;
+  maxSleepUs: number;
 }
 
 export interface FibConfig {
@@ -111,7 +120,7 @@ export interface FibConfig {
   maxGroups: number;
 }
 
-import type { RoutePath } from '../routing/routes';
+import type { Route } from '../routing/route';
 
 export interface RouteConfig {
   /** canonical network prefix "10.20.0.0/16" */
@@ -123,8 +132,8 @@ export interface RouteConfig {
   blackhole: boolean;
   /** a multipath route's paths (two or more; via/port unset then), each port filled as for a single route */
   nexthops?: { via?: string; port?: string; weight: number }[];
-  /** prefix and gateway as numbers (withParsed); a multipath route's paths */
-  readonly parsed?: { addr: number; len: number; via?: number; paths?: RoutePath[] };
+  /** the route as numbers (withParsed): the one Route, its ports filled as above */
+  readonly parsed?: Route;
 }
 
 export interface NeighborConfig {
@@ -253,6 +262,10 @@ export interface LinuxConfig {
   mirrors: Record<string, string>;
   /** frames Linux may queue on a mirror for dpfwd (the TAP's txqueuelen) */
   queueLen: number;
+  /** frames per second Linux may send out of each mirror (token bucket; the rest dropped as rate_limited) */
+  rateLimit: number;
+  /** the bucket's depth, frames */
+  burst: number;
   sync: LinuxSyncConfig;
 }
 /** `log:` — the logger's settings (src/log.ts); `--log-level`/`--log-format` override them. */
@@ -268,6 +281,7 @@ export interface Config {
   interfaces: InterfaceConfig[];
   /** concrete worker table (auto resolved); only lcores that poll at least one queue */
   workers: WorkerConfig[];
+  idle: IdleConfig;
   /** true when `workers: auto` was used */
   workersAuto: boolean;
   fib: FibConfig;

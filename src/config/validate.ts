@@ -3,33 +3,35 @@
  * collects every problem as `path: problem` (path like `ports[1].address`). Never stops at the
  * first error; values that fail fall back to their default so later checks do not cascade.
  */
+import { SOCKET_PATH_MAX } from '../host/socket-path';
 import {
   findAddressConflict,
   formatIPv4,
   parseInterfaceAddress,
-  parsePrefix,
   parseUnicastIPv4,
   prefixContains,
   formatPrefix,
 } from '../net/ipv4';
 import { parseMac } from '../net/mac';
-import { IFACE_NAME_RE, parsePrefixWord, PORT_NAME_RE, RouteEntry, RouteError, routeFromFields, RoutePath } from '../routing/routes';
+import { IFACE_NAME_RE, parsePrefixWord, PORT_NAME_RE, RouteError, routeFromFields } from '../routing/routes';
+import type { Route, RoutePath } from '../routing/route';
 import { DEVICE_HELP, DeviceKind, parseDevice } from '../net/device';
-import { DEFAULTS, LINUX_SYNC_KEYS, LOG_LEVELS, VALID_KEYS } from './keys';
+import { DEFAULTS, IDLE_MODES, IdleMode, LINUX_SYNC_KEYS, LOG_LEVELS, VALID_KEYS } from './keys';
 import { protocolNumber, RT_PROTOCOLS, RT_TABLES } from '../routing/sync';
 import { LEVELS, LOG_FORMATS } from '../log';
 import { child, Ctx, got, Path, SourceOf } from './kit';
 export type { Path, SourceOf } from './kit';
 import { mempoolSize } from './mempool';
-import { GROUP_MAX_WEIGHT, MAX_GROUPS } from '../dataplane/actions';
+import { GROUP_MAX_WEIGHT, IDLE_MAX_SLEEP_US, MAX_GROUPS } from '../dataplane/actions';
 import { AddrLen, withParsed } from './types';
-import { blackholeProblem, connectedPrefixProblem, hostAddressProblem, routePrefixProblem } from '../routing/rules';
+import { connectedPrefixProblem, hostAddressProblem, routePrefixProblem } from '../routing/rules';
 import type {
   ArpConfig,
   Config,
   ControlConfig,
   EalConfig,
   FibConfig,
+  IdleConfig,
   InterfaceConfig,
   IcmpConfig,
   CaptureConfig,
@@ -347,12 +349,31 @@ function lcoreNames(l: number[]): string {
   return l.join(', ');
 }
 
-function validateWorkers(c: Ctx, v: unknown, eal: EalConfig, ports: PortConfig[], knownNames: Set<string>): { workers: WorkerConfig[]; auto: boolean } {
+/** `poll` or `sleep` at `path` (undefined: `def`). */
+function idleMode(c: Ctx, path: string, v: unknown, def: IdleMode): IdleMode {
+  if (v === undefined) return def;
+  if (typeof v === 'string' && (IDLE_MODES as readonly string[]).includes(v)) return v as IdleMode;
+  c.err(path, `expected one of ${IDLE_MODES.join(', ')}, got ${got(v)}`);
+  return def;
+}
+
+function validateIdle(c: Ctx, v: unknown): IdleConfig {
+  const o = c.map('idle', v, KEYS.idle) ?? {};
+  return {
+    mode: idleMode(c, 'idle.mode', o.mode, DEFAULTS.idle.mode),
+    maxSleepUs: c.int('idle.maxSleepUs', o.maxSleepUs, DEFAULTS.idle.maxSleepUs, 10, IDLE_MAX_SLEEP_US, { unit: 'µs' }),
+  };
+}
+
+/** A worker's longest idle sleep (WorkerConfig.idleSleepUs) for its mode. */
+const sleepUs = (mode: IdleMode, idle: IdleConfig) => (mode === 'sleep' ? idle.maxSleepUs : 0);
+
+function validateWorkers(c: Ctx, v: unknown, eal: EalConfig, ports: PortConfig[], knownNames: Set<string>, idle: IdleConfig): { workers: WorkerConfig[]; auto: boolean } {
   const pairs: { port: string; queue: number }[] = [];
   for (const p of ports) for (let q = 0; q < p.rxQueues; q++) pairs.push({ port: p.name, queue: q });
   if (v === undefined || v === null || v === 'auto') {
     const wl = eal.workerLcores;
-    const workers: WorkerConfig[] = wl.map((lcore) => ({ lcore, rx: [] }));
+    const workers: WorkerConfig[] = wl.map((lcore) => ({ lcore, rx: [], idleSleepUs: sleepUs(idle.mode, idle) }));
     pairs.forEach((pq, k) => workers[k % wl.length].rx.push(pq));
     const busy = workers.filter((w) => w.rx.length > 0);
     if (busy.length < workers.length && pairs.length > 0) {
@@ -390,7 +411,7 @@ function validateWorkers(c: Ctx, v: unknown, eal: EalConfig, ports: PortConfig[]
       lcore = o.lcore;
       lcoreAt.set(lcore, i);
     }
-    const w: WorkerConfig = { lcore, rx: [] };
+    const w: WorkerConfig = { lcore, rx: [], idleSleepUs: sleepUs(idleMode(c, child(wp, 'idle'), o.idle, idle.mode), idle) };
     const rp = child(wp, 'rx');
     const rxs = c.list(rp, o.rx, '{port, queue} mappings');
     if (o.rx === undefined || o.rx === null || (Array.isArray(o.rx) && o.rx.length === 0)) {
@@ -509,7 +530,7 @@ function validateRoutes(c: Ctx, v: unknown, ports: Named[], knownNames: Set<stri
     const pn = o.port === undefined ? undefined : c.str(child(rp, 'port'), o.port, 'a port name');
     const blackhole = c.bool(child(rp, 'blackhole'), o.blackhole, false);
     if (ps === undefined || (o.via !== undefined && vs === undefined) || (o.port !== undefined && pn === undefined)) return;
-    let e: RouteEntry;
+    let e: Route;
     try {
       e = routeFromFields({ prefix: ps, via: vs, port: pn, blackhole });
     } catch (err) {
@@ -520,7 +541,7 @@ function validateRoutes(c: Ctx, v: unknown, ports: Named[], knownNames: Set<stri
     // the rules (src/routing/rules.ts) that need the config's ports
     let ok = claim(e);
     const prefix = formatPrefix(e);
-    const r: RouteConfig = withParsed({ prefix, blackhole } as Omit<RouteConfig, 'parsed'>, { addr: e.addr, len: e.len } as RouteConfig['parsed']);
+    const r: Omit<RouteConfig, 'parsed'> = { prefix, blackhole };
     if (e.port !== undefined) {
       const port = portRef(c, child(rp, 'port'), e.port, ports, knownNames);
       if (port === undefined) ok = false;
@@ -529,7 +550,6 @@ function validateRoutes(c: Ctx, v: unknown, ports: Named[], knownNames: Set<stri
     if (e.via !== undefined) {
       const via = e.via;
       r.via = formatIPv4(via);
-      r.parsed!.via = via;
       const hp = hostAddressProblem(conn, via);
       if (hp) {
         c.err(child(rp, 'via'), hp);
@@ -543,7 +563,11 @@ function validateRoutes(c: Ctx, v: unknown, ports: Named[], knownNames: Set<stri
         }
       }
     }
-    if (ok) routes.push(r);
+    // the one Route (src/routing/route.ts) beside the words: the forwarder and reload use it
+    const parsed: Route = { addr: e.addr, len: e.len, blackhole };
+    if (e.via !== undefined) parsed.via = e.via;
+    if (r.port !== undefined) parsed.port = r.port;
+    if (ok) routes.push(withParsed(r, parsed));
   });
   return routes;
 }
@@ -605,10 +629,11 @@ function multipathRoute(c: Ctx, rp: Path, o: Record<string, unknown>, ps: string
   }
   if (paths.length === 1) {
     const p = paths[0];
-    return withParsed({ prefix, blackhole: false, ...(p.via !== undefined ? { via: formatIPv4(p.via) } : {}), port: p.port } as Omit<RouteConfig, 'parsed'>, { addr: e.addr, len: e.len, via: p.via } as RouteConfig['parsed']);
+    const one: Route = { addr: e.addr, len: e.len, blackhole: false, ...(p.via !== undefined ? { via: p.via } : {}), ...(p.port !== undefined ? { port: p.port } : {}) };
+    return withParsed({ prefix, blackhole: false, ...(p.via !== undefined ? { via: formatIPv4(p.via) } : {}), port: p.port }, one);
   }
   const nexthops = paths.map((p) => ({ ...(p.via !== undefined ? { via: formatIPv4(p.via) } : {}), ...(p.port !== undefined ? { port: p.port } : {}), weight: p.weight }));
-  return withParsed({ prefix, blackhole: false, nexthops } as Omit<RouteConfig, 'parsed'>, { addr: e.addr, len: e.len, paths } as RouteConfig['parsed']);
+  return withParsed({ prefix, blackhole: false, nexthops }, { addr: e.addr, len: e.len, blackhole: false, paths } as Route);
 }
 
 function validateNeighbors(c: Ctx, v: unknown, ports: Named[], knownNames: Set<string>): NeighborConfig[] {
@@ -686,7 +711,7 @@ function validateControl(c: Ctx, v: unknown): ControlConfig {
     const s = c.str('control.socket', o.socket, 'a UNIX socket path like /run/dpfwd/dpfwd.sock');
     if (s !== undefined) {
       if (s === '') c.err('control.socket', 'expected a UNIX socket path like /run/dpfwd/dpfwd.sock, got ""');
-      else if (Buffer.byteLength(s) > 107) c.err('control.socket', `path is ${Buffer.byteLength(s)} bytes; a UNIX socket path holds at most 107`);
+      else if (Buffer.byteLength(s) > SOCKET_PATH_MAX) c.err('control.socket', `path is ${Buffer.byteLength(s)} bytes; a UNIX socket path holds at most ${SOCKET_PATH_MAX}`);
       else socket = s;
     }
   }
@@ -828,6 +853,8 @@ function validateLinux(c: Ctx, v: unknown, ports: PortConfig[]): LinuxConfig {
     taken.set(name, port);
   }
   const queueLen = c.int('linux.queueLen', o.queueLen, DEFAULTS.linux.queueLen, 1, 1000000, { unit: 'frames' });
+  const rateLimit = c.int('linux.rateLimit', o.rateLimit, DEFAULTS.linux.rateLimit, 1, 10000000, { unit: 'frames/s' });
+  const burst = c.int('linux.burst', o.burst, DEFAULTS.linux.burst, 1, 1000000, { unit: 'frames' });
   const mirrorOn = Object.keys(mirrors).length > 0;
   const so = c.map('linux.sync', o.sync, KEYS.sync) ?? {};
   const enabled = c.bool('linux.sync.enabled', so.enabled, mirrorOn);
@@ -849,7 +876,7 @@ function validateLinux(c: Ctx, v: unknown, ports: PortConfig[]): LinuxConfig {
   }
   const socketBuffer = c.int('linux.sync.socketBuffer', so.socketBuffer, LINUX_SYNC_KEYS.socketBuffer, 4096, 1 << 30, { unit: 'bytes' });
   const maxRoutes = c.int('linux.sync.maxRoutes', so.maxRoutes, LINUX_SYNC_KEYS.maxRoutes, 1, 16 * 1048576, { unit: 'routes' });
-  return { ...(netns !== undefined ? { netns } : {}), mirror, mirrors, queueLen, sync: { enabled, table, protocols, socketBuffer, maxRoutes } };
+  return { ...(netns !== undefined ? { netns } : {}), mirror, mirrors, queueLen, rateLimit, burst, sync: { enabled, table, protocols, socketBuffer, maxRoutes } };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -869,7 +896,8 @@ export function validateConfig(raw: unknown, source: string, sourceOf: SourceOf 
   const knownNames = new Set<string>();
   const eal = validateEal(c, top.eal);
   const ports = validatePorts(c, top.ports, knownNames);
-  const { workers, auto } = validateWorkers(c, top.workers, eal, ports, knownNames);
+  const idle = validateIdle(c, top.idle);
+  const { workers, auto } = validateWorkers(c, top.workers, eal, ports, knownNames, idle);
   const fib = validateFib(c, top.fib);
   const interfaces = validateInterfaces(c, top.interfaces, ports, knownNames);
   // routes and neighbours may name a port's untagged interface or a VLAN sub-interface
@@ -882,6 +910,7 @@ export function validateConfig(raw: unknown, source: string, sourceOf: SourceOf 
     ports,
     interfaces,
     workers,
+    idle,
     workersAuto: auto,
     fib,
     routes,

@@ -1,7 +1,8 @@
 /**
  * The router's control plane on the main thread: takes what the workers punt (ARP, packets for
  * our addresses, TTL expiry, no route, unresolved next hops, too big) and answers through the
- * inject rings. Woken by the dataplane's eventfd only when a punt ring goes non-empty.
+ * inject rings. Woken through the dataplane's eventfd only while it sleeps and a worker punts
+ * (the flag protocol of punt_wake in native/dataplane/worker.c): not per packet, never on a timer.
  */
 import type { ArpConfig, IcmpConfig } from '../config/types';
 import type { Punted } from '../dataplane';
@@ -220,7 +221,7 @@ export class ControlPlane {
     const f = parseFrame(frame);
     if (!f.ip || f.ip.problems.length) return;
     if (f.ip.protocol === IPPROTO_ICMP && f.l4 && f.l4.kind === 'icmp' && f.l4.type === ICMP_ECHO_REQUEST) {
-      this.icmp.echoReply(port, frame, this.portMac(port));
+      this.icmp.echoReply(port, frame, this.portMac(port), this.d.ifaces.get(port)?.mtu);
     } else if (this.d.mirrors && (this.d.mirrors.has(port) || f.ip.protocol !== IPPROTO_UDP)) {
       this.d.mirrors.deliver(port, frame);
     } else if (f.ip.protocol === IPPROTO_UDP) {
@@ -295,7 +296,7 @@ export class ControlPlane {
   private onTooBig(port: number, frame: Buffer): void {
     if (frame.length < 34) return;
     const df = (frame.readUInt16BE(20) & 0x4000) !== 0;
-    if (!df) return; // dpfwd does not fragment; without DF the drop is silent (counted)
+    if (!df) return; // without DF the dataplane fragments; only a frag_failed case could come here: no ICMP error
     const r = this.d.rib.lookup(frame.readUInt32BE(30));
     // a multipath route: the smallest MTU of its paths (the packet's own member is the C side's choice)
     const ports = r?.paths ? r.paths.map((p) => p.port) : [r?.port];

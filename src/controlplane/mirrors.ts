@@ -7,33 +7,32 @@
  * forwarding: Linux sees every ARP frame the port receives and resolves its own neighbours, but
  * its replies for dpfwd's addresses are held back, since dpfwd has already answered them with
  * the same MAC (no duplicate replies on the wire).
+ *
+ * Linux in the mirror namespace is not trusted more than a host on the wire: what it sends is
+ * checked before it leaves the port (a frame too short for its headers, a source MAC that is not
+ * the port's, an ARP whose sender MAC is not the port's (a gratuitous ARP claiming the router's
+ * address for another MAC would rewrite the hosts' gateway entry), a broken IPv4 header or header
+ * checksum) and rate-limited per mirror (linux.rateLimit frames/s, linux.burst), each refusal
+ * counted by reason. Once a second (the forwarder's link watch) each mirror is compared with what
+ * dpfwd made it: a changed MAC or MTU, or a mirror set down, is put back and logged as a warning;
+ * a deleted mirror is logged as a warning and makes /healthz fail (src/metrics/health.ts).
  */
 import * as fs from 'fs';
 import type { LinuxConfig } from '../config/types';
 import { DpfwdError } from '../errors';
 import { formatIPv4 } from '../net/ipv4';
-import { formatMac } from '../net/mac';
+import { formatMac, readMac, type Mac } from '../net/mac';
+import { verifyIpv4HeaderChecksum } from '../packet/checksum';
 import type { Interfaces } from '../routing/interfaces';
 
-/** Why a frame did not cross between dpfwd and a mirror. */
+/** Why a frame did not cross between dpfwd and a mirror (what each means: docs/linux.md, docs/metrics.md). */
 export const MIRROR_DROPS = [
   // up to Linux
   'no_mirror', 'queue_full', 'write_error',
   // from Linux to the port
-  'arp_reply_suppressed', 'not_ipv4', 'malformed', 'too_big', 'inject_full',
+  'rate_limited', 'malformed', 'wrong_source_mac', 'arp_spoofed', 'bad_checksum', 'arp_reply_suppressed', 'not_ipv4', 'too_big', 'inject_full',
 ] as const;
 export type MirrorDrop = (typeof MIRROR_DROPS)[number];
-
-export const MIRROR_DROP_HELP: Record<MirrorDrop, string> = {
-  no_mirror: 'for Linux, but punted on an interface without a mirror (a VLAN sub-interface, or a port linux.mirror leaves out)',
-  queue_full: 'for Linux, but the TAP refused the write (EAGAIN/ENOBUFS)',
-  write_error: 'for Linux, but the write to the TAP failed otherwise',
-  arp_reply_suppressed: 'an ARP reply Linux sent for one of dpfwd\'s addresses: dpfwd already answered with the same MAC',
-  not_ipv4: 'Linux sent a frame that is neither IPv4 nor ARP (dpfwd forwards IPv4 only)',
-  malformed: 'Linux sent a frame shorter than an Ethernet header',
-  too_big: 'Linux sent a frame longer than the port\'s MTU allows',
-  inject_full: 'the inject ring or the mbuf pool was full',
-};
 
 /** A negative errno from a TAP write that means its queue is full. */
 const EAGAIN = 11;
@@ -46,6 +45,12 @@ export interface TapIo {
   write(fd: number, frame: Buffer): number;
   listen(fd: number, cb: (frames: Buffer[], error?: string) => void): void;
   close(fd: number): void;
+  /** a socket in the mirrors' namespace for state/restore */
+  ctlOpen(netnsPath: string | null): number;
+  /** the mirror's name, MAC, MTU and admin state; throws (EBADFD: deleted, ENODEV: moved away) */
+  state(tapFd: number, ctlFd: number): { name: string; mac: Mac; mtu: number; up: boolean };
+  /** MAC and MTU set back, admin up */
+  restore(tapFd: number, ctlFd: number, mac: Mac, mtu: number): void;
 }
 
 export interface MirrorDeps {
@@ -58,12 +63,15 @@ export interface MirrorDeps {
   /** the port's link state (dataplane portInfo) */
   linkUp(port: number): boolean;
   log: (msg: string) => void;
+  /** what needs an operator's eye: a mirror changed behind dpfwd's back, or gone */
+  warn: (msg: string) => void;
   /** runs a command (argv[0] the program: ip, sysctl) and returns stdout; throws with its stderr */
   exec: (argv: string[]) => string;
 }
 
 /** linux.netns, linux.mirror (port name → mirror name), linux.queueLen (the TAP's txqueuelen) */
-export type MirrorSettings = Pick<LinuxConfig, 'netns' | 'mirrors' | 'queueLen'>;
+/** linux.rateLimit and linux.burst are read at each use (live: reload changes them in place). */
+export type MirrorSettings = Pick<LinuxConfig, 'netns' | 'mirrors' | 'queueLen' | 'rateLimit' | 'burst'>;
 
 interface Mirror {
   iface: number;
@@ -75,6 +83,11 @@ interface Mirror {
   carrier: boolean | undefined;
   addrs: Set<string>;
   broken?: string;
+  /** token bucket of frames from Linux: tokens and when it was last filled (ms) */
+  tokens: number;
+  filled: number;
+  /** times the mirror was found changed and put back */
+  restored: number;
 }
 
 export interface MirrorRow {
@@ -88,6 +101,7 @@ export interface MirrorRow {
   dropped: number;
   drops: Record<MirrorDrop, number>;
   broken: string | null;
+  restored: number;
 }
 
 export class Mirrors {
@@ -95,6 +109,8 @@ export class Mirrors {
   /** per dpfwd interface name: drops by reason (no_mirror on interfaces without one) */
   private readonly drops = new Map<string, Record<MirrorDrop, number>>();
   private own = new Set<number>();
+  /** the socket in the mirrors' namespace through which their state is read and put back */
+  private ctl = -1;
   private readonly exec: (argv: string[]) => string;
   readonly netns: string | undefined;
 
@@ -150,7 +166,7 @@ export class Mirrors {
         const i = this.d.ifaces.find(port);
         if (!i) throw new DpfwdError('ENODEV', `linux.mirror: no port ${port}; ports are: ${this.d.ifaces.ports().map((x) => x.name).join(', ')} (fix linux.mirror in the config)`);
         const fd = this.d.taps.open(name, nsPath);
-        const m: Mirror = { iface: i.index, port, name, fd, toLinux: 0, fromLinux: 0, carrier: undefined, addrs: new Set() };
+        const m: Mirror = { iface: i.index, port, name, fd, toLinux: 0, fromLinux: 0, carrier: undefined, addrs: new Set(), tokens: this.s.burst, filled: Date.now(), restored: 0 };
         this.byIface.set(i.index, m);
         this.dropsOf(port);
         // dpfwd forwards IPv4 only: no IPv6 on the mirror (its router solicitations and MLD
@@ -167,6 +183,7 @@ export class Mirrors {
         this.d.log(`linux: port ${port} mirrored by ${name}${this.netns ? ` in namespace ${this.netns}` : ''} (mac ${formatMac(i.mac)}, mtu ${i.mtu})`);
       }
       this.syncAddresses();
+      if (this.byIface.size) this.ctl = this.d.taps.ctlOpen(nsPath);
     } catch (e) {
       this.close();
       throw e;
@@ -190,15 +207,49 @@ export class Mirrors {
     m.carrier = up;
   }
 
-  /** Each mirror's carrier to its port's link: called by the forwarder's one link watch (src/forwarder, every LINK_POLL_MS). */
+  /**
+   * Each mirror's carrier to its port's link, and the mirror kept as dpfwd made it: called by the
+   * forwarder's one link watch (src/forwarder, every LINK_POLL_MS).
+   */
   followLinks(): void {
     for (const m of this.byIface.values()) {
+      if (m.broken) continue;
       try {
+        this.keep(m);
         this.followLink(m);
       } catch (e) {
-        m.broken = `carrier: ${(e as Error).message}`;
+        this.broke(m, `carrier: ${(e as Error).message}`);
       }
     }
+  }
+
+  /** A mirror whose MAC, MTU or admin state Linux changed is put back (warned); a deleted one is broken. */
+  private keep(m: Mirror): void {
+    if (this.ctl < 0) return;
+    const i = this.d.ifaces.get(m.iface)!;
+    let st: ReturnType<TapIo['state']>;
+    try {
+      st = this.d.taps.state(m.fd, this.ctl);
+    } catch (e) {
+      const code = (e as DpfwdError).code;
+      this.broke(m, code === 'EBADFD' ? 'its interface was deleted' : code === 'ENODEV' ? `its interface is no longer in ${this.netns ? `namespace ${this.netns}` : 'dpfwd\'s namespace'}` : (e as Error).message);
+      return;
+    }
+    const changed: string[] = [];
+    if (st.mac !== i.mac) changed.push(`MAC ${formatMac(st.mac)}, the port's is ${formatMac(i.mac)}`);
+    if (st.mtu !== i.mtu) changed.push(`MTU ${st.mtu}, the port's is ${i.mtu}`);
+    if (!st.up) changed.push('set down');
+    if (!changed.length) return;
+    this.d.taps.restore(m.fd, this.ctl, i.mac, i.mtu);
+    m.restored++;
+    this.d.warn(`linux: mirror ${st.name} of port ${m.port} was changed in Linux (${changed.join('; ')}); put back as dpfwd made it (the mirror must match its port)`);
+  }
+
+  /** A mirror that no longer works: said once, as a warning; /healthz reports it from rows(). */
+  private broke(m: Mirror, why: string): void {
+    if (m.broken) return;
+    m.broken = why;
+    this.d.warn(`linux: mirror ${m.name} of port ${m.port} is broken (${why}); nothing crosses it any more: restart dpfwd to make it again`);
   }
 
   /**
@@ -246,22 +297,46 @@ export class Mirrors {
     return false;
   }
 
-  /** Frames Linux sent on a mirror: out of its port, except what dpfwd already did or cannot send. */
+  /**
+   * Why a frame from Linux must not leave the port (null: it may), checked as the wire's are:
+   * lengths, the source MAC, ARP's sender MAC, the IPv4 header and its checksum.
+   */
+  private refusal(f: Buffer, mac: Mac): MirrorDrop | null {
+    if (f.length < 14) return 'malformed';
+    if (readMac(f, 6) !== mac) return 'wrong_source_mac';
+    const type = f.readUInt16BE(12);
+    if (type === 0x0806) {
+      // Ethernet/IPv4 ARP, 28 bytes
+      if (f.length < 42 || f.readUInt16BE(14) !== 1 || f.readUInt16BE(16) !== 0x0800 || f[18] !== 6 || f[19] !== 4) return 'malformed';
+      if (readMac(f, 22) !== mac) return 'arp_spoofed';
+      // a reply for one of dpfwd's addresses: dpfwd answered the request already, same MAC
+      if (f.readUInt16BE(20) === 2 && this.own.has(f.readUInt32BE(28))) return 'arp_reply_suppressed';
+      return null;
+    }
+    if (type !== 0x0800) return 'not_ipv4';
+    if (f.length < 34) return 'malformed';
+    const ihl = (f[14] & 15) * 4;
+    const total = f.readUInt16BE(16);
+    if (f[14] >> 4 !== 4 || ihl < 20 || f.length < 14 + ihl || total < ihl || total > f.length - 14) return 'malformed';
+    if (!verifyIpv4HeaderChecksum(f, 14)) return 'bad_checksum';
+    return null;
+  }
+
+  /** Frames Linux sent on a mirror: out of its port, except what is refused (counted) or cannot be sent. */
   private fromLinux(m: Mirror, frames: Buffer[], error?: string): void {
+    const mac = this.d.ifaces.get(m.iface)!.mac;
+    const now = Date.now();
+    m.tokens = Math.min(this.s.burst, m.tokens + ((now - m.filled) * this.s.rateLimit) / 1000);
+    m.filled = now;
     for (const f of frames) {
-      if (f.length < 14) {
-        this.drop(m.iface, 'malformed');
+      if (m.tokens < 1) {
+        this.drop(m.iface, 'rate_limited');
         continue;
       }
-      const type = f.readUInt16BE(12);
-      if (type === 0x0806) {
-        // a reply for one of dpfwd's addresses: dpfwd answered the request already, same MAC
-        if (f.length >= 42 && f.readUInt16BE(20) === 2 && this.own.has(f.readUInt32BE(28))) {
-          this.drop(m.iface, 'arp_reply_suppressed');
-          continue;
-        }
-      } else if (type !== 0x0800) {
-        this.drop(m.iface, 'not_ipv4');
+      m.tokens--;
+      const why = this.refusal(f, mac);
+      if (why) {
+        this.drop(m.iface, why);
         continue;
       }
       let ok: boolean;
@@ -274,10 +349,7 @@ export class Mirrors {
       if (ok) m.fromLinux++;
       else this.drop(m.iface, 'inject_full');
     }
-    if (error && !m.broken) {
-      m.broken = error;
-      this.d.log(`linux: mirror ${m.name} of port ${m.port} failed (${error}); nothing crosses it any more: restart dpfwd (was the interface deleted?)`);
-    }
+    if (error) this.broke(m, `reading it failed: ${error}; was the interface deleted?`);
   }
 
   /** `dpfwd show mirrors` rows, and the metrics' numbers. */
@@ -286,7 +358,7 @@ export class Mirrors {
       const drops = this.dropsOf(m.port);
       return {
         port: m.port, mirror: m.name, netns: this.netns ?? null, fd: m.fd, carrier: m.carrier ?? false,
-        to_linux: m.toLinux, from_linux: m.fromLinux, dropped: Object.values(drops).reduce((a, b) => a + b, 0), drops: { ...drops }, broken: m.broken ?? null,
+        to_linux: m.toLinux, from_linux: m.fromLinux, dropped: Object.values(drops).reduce((a, b) => a + b, 0), drops: { ...drops }, broken: m.broken ?? null, restored: m.restored,
       };
     });
   }
@@ -300,5 +372,7 @@ export class Mirrors {
   close(): void {
     for (const m of this.byIface.values()) this.d.taps.close(m.fd);
     this.byIface.clear();
+    if (this.ctl >= 0) this.d.taps.close(this.ctl);
+    this.ctl = -1;
   }
 }

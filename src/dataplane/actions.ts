@@ -34,6 +34,8 @@ export declare const MAX_PORTS: number;
 export declare const MAX_SUBIFS: number;
 /** DP_BURST: packets per RX burst. */
 export declare const BURST: number;
+/** DP_IDLE_MAX_US: the longest idle sleep a worker takes (idle.maxSleepUs). */
+export declare const IDLE_MAX_SLEEP_US: number;
 
 // Lazy exports: TypeScript compiles `import { NH_DROP }` to a property read at each use.
 const lazy: Record<string, () => number> = {
@@ -53,5 +55,6 @@ const lazy: Record<string, () => number> = {
   MAX_PORTS: () => dataplaneConstants().maxPorts,
   MAX_SUBIFS: () => dataplaneConstants().maxSubifs,
   BURST: () => dataplaneConstants().burst,
+  IDLE_MAX_SLEEP_US: () => dataplaneConstants().idleMaxSleepUs,
 };
 for (const [name, get] of Object.entries(lazy)) Object.defineProperty(exports, name, { get, enumerable: true });

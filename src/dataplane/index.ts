@@ -2,6 +2,7 @@
  * Typed wrapper of the native addon: converts native errors into DpfwdError with a fix, MAC
  * strings into next-hop words, and the counter block into snapshots. Nothing else imports the addon.
  */
+import * as os from 'os';
 import { DpfwdError } from '../errors';
 import type { Mac } from '../net/mac';
 import {
@@ -74,7 +75,7 @@ export function explainEalError(e: unknown): DpfwdError {
   if ((m = seen(/unrecognized option '([^']+)'|invalid option -- '?([^'\s]+)'?|option '([^']+)' requires an argument/))) {
     why = `DPDK does not accept the argument ${m[1] ?? m[2] ?? m[3]}: fix or remove it in eal.args (DPDK 22.11's options: dpdk-testpmd --help)`;
   } else if ((m = seen(/lcore (\d+) unavailable|invalid core list|Invalid 'lcores'|main lcore .* not|lcore \d+ .*not .*available/i))) {
-    why = `eal.lcores names a CPU this machine does not have or may not use (${m[0]}); this machine has CPUs 0-${require('os').cpus().length - 1}`;
+    why = `eal.lcores names a CPU this machine does not have or may not use (${m[0]}); this machine has CPUs 0-${os.cpus().length - 1}`;
   } else if (code === 'EACCES' || code === 'EPERM' || seen(/[Pp]ermission denied|Cannot use IOVA|cannot open \/dev\/vfio/)) {
     why = 'permission denied: run dpfwd as root, or in a container give it IPC_LOCK (and NET_RAW for af_packet, NET_ADMIN for tap/af_xdp) and /dev/hugepages';
   } else if (code === 'ENOMEM' || seen(/hugepage|Cannot get hugepage|Cannot init memory|not enough memory/i)) {
@@ -102,6 +103,15 @@ export function peerCred(fd: number): { pid: number; uid: number; gid: number } 
     return null;
   }
 }
+
+/**
+ * Checks before EAL init that need a system call Node lacks: whether bpf() reaches the kernel
+ * (0, else the errno a seccomp filter or LSM answered) and an interface's kernel driver.
+ */
+export const hostProbes = {
+  bpf: (): number => loadNative().bpfProbe(),
+  ifaceDriver: (name: string): string => loadNative().ifaceDriver(name),
+};
 
 export class Dataplane {
   private readonly n: NativeAddon;
@@ -206,7 +216,9 @@ export class Dataplane {
     for (const chunk of text.split('\x01')) {
       if (!chunk) continue;
       const level = Number(chunk[0]) || 8;
-      for (const l of chunk.slice(1).split('\n')) if (l.trim()) lines.push({ level, text: l.trimEnd() });
+      // one message of libbpf's (a verifier log) may span lines: each keeps the library's prefix
+      const lib = /^(libbpf|libxdp): /.exec(chunk.slice(1))?.[0] ?? '';
+      for (const l of chunk.slice(1).split('\n')) if (l.trim()) lines.push({ level, text: l.startsWith(lib) ? l.trimEnd() : `${lib}${l.trimEnd()}` });
     }
     return { lines, dropped };
   }
@@ -505,6 +517,33 @@ export class MirrorTaps {
 
   close(fd: number): void {
     this.n.mirrorClose(fd);
+  }
+
+  /** A socket in the mirrors' namespace for state/restore (closed with close()). */
+  ctlOpen(netnsPath: string | null): number {
+    try {
+      return this.n.mirrorCtlOpen(netnsPath);
+    } catch (e) {
+      throw new DpfwdError(errnoName(e), `linux.mirror: ${(e as Error).message}`);
+    }
+  }
+
+  /** The mirror's name, MAC, MTU and admin state now; throws (code EBADFD) once it was deleted, ENODEV when moved away. */
+  state(tapFd: number, ctlFd: number): { name: string; mac: Mac; mtu: number; up: boolean } {
+    try {
+      return this.n.mirrorState(tapFd, ctlFd);
+    } catch (e) {
+      throw new DpfwdError(errnoName(e), (e as Error).message);
+    }
+  }
+
+  /** Sets the mirror's MAC and MTU back and brings it up. */
+  restore(tapFd: number, ctlFd: number, mac: Mac, mtu: number): void {
+    try {
+      this.n.mirrorRestore(tapFd, ctlFd, mac, mtu);
+    } catch (e) {
+      throw new DpfwdError(errnoName(e), (e as Error).message);
+    }
   }
 }
 

@@ -24,7 +24,7 @@ export interface NativeCounterLayout {
 export interface NativeNamed { name: string; help: string }
 /** The C side's constants (native/dataplane/dataplane.h, drop_reasons.h), exported by the addon. */
 export interface NativeConstants {
-  burst: number; maxPorts: number; maxSubifs: number; maxWorkers: number;
+  burst: number; maxPorts: number; maxSubifs: number; maxWorkers: number; idleMaxSleepUs: number;
   nh: { unresolved: number; glean: number; local: number; drop: number; actionMin: number; group: number };
   groups: { buckets: number; maxMembers: number; maxWeight: number; maxGroups: number };
   addrKinds: { own: number; broadcast: number; network: number };
@@ -40,6 +40,10 @@ export interface NativeNames { drops: string[]; dropHelp: string[]; punts: strin
 /** Per worker: packets in its punt ring, the ring's size, ms since the control plane last drained. */
 export interface NativePuntStatus { waiting: number; capacity: number; sinceDrainMs: number }
 /** A punted frame: `port` the physical port index, `iface` the ingress interface (== port when untagged). */
+/**
+ * A punted frame: the interface it came in on (a port's or a VLAN sub-interface's index), its punt
+ * kind and bytes; `port`, the physical port, is what the worker recorded (test/vlan.test.ts checks it; the control plane needs only iface).
+ */
 export interface NativePunted { port: number; iface: number; kind: number; data: Buffer }
 /** dp_capture_conf: `ports` a bitmask of port indices, `where` DP_CAP_* bits, `reason` a drop reason index or anyReason. */
 export interface NativeCaptureConf { ports: number; where: number; reason: number; snaplen: number; ringSize: number; mbufs: number; filter?: string }
@@ -56,7 +60,8 @@ export interface NativeTraceRec {
 }
 export interface NativeStartConf {
   ports: { name: string; devname: string; rxQueues: number; rxDescriptors: number; txDescriptors: number; mtu: number; mac?: number; rxCutLen?: number }[];
-  workers: { lcore: number; rx: { port: number; queue: number }[] }[];
+  /** idleSleepUs: the longest sleep of an idle worker (workers[].idle: sleep), 0 polls without pause */
+  workers: { lcore: number; idleSleepUs?: number; rx: { port: number; queue: number }[] }[];
   maxRoutes: number; tbl8Groups: number; maxNexthops: number; maxGroups?: number; mbufs: number; mbufCache: number;
   puntRate: number; puntBurst: number; puntRingSize: number;
 }
@@ -64,7 +69,7 @@ export interface NativeStartConf {
 /** route_sync.h's record kinds and flags (native/netlink). */
 export interface NativeNetlinkConstants {
   words: number; newRoute: number; delRoute: number; newLink: number; delLink: number; done: number; overflow: number;
-  error: number; fromDump: number; interrupted: number; dumpLinks: number; dumpRoutes: number;
+  error: number; fromDump: number; interrupted: number; replaced: number; dumpLinks: number; dumpRoutes: number;
 }
 /** A NETLINK_ROUTE socket in a namespace (native/binding/netlink.cc): records arrive in batches. */
 export interface NativeNetlinkRoute {
@@ -105,6 +110,8 @@ export interface NativeAddon {
   logForward(on: boolean): void;
   logTake(): { text: string; dropped: number };
   peerCred(fd: number): { pid: number; uid: number; gid: number } | null;
+  bpfProbe(): number;
+  ifaceDriver(name: string): string;
   puntListen(cb: (frames: NativePunted[]) => void): void;
   inject(iface: number, frame: Buffer): void;
   puntStatus(): NativePuntStatus[];
@@ -114,6 +121,9 @@ export interface NativeAddon {
   mirrorWrite(fd: number, frame: Buffer): number;
   mirrorListen(fd: number, cb: (frames: Buffer[], error?: string) => void): void;
   mirrorClose(fd: number): void;
+  mirrorCtlOpen(netnsPath: string | null): number;
+  mirrorState(tapFd: number, ctlFd: number): { name: string; mac: number; mtu: number; up: boolean };
+  mirrorRestore(tapFd: number, ctlFd: number, mac: number, mtu: number): void;
   linkMulticast(on: boolean): void;
   captureStart(conf: NativeCaptureConf): void;
   captureStop(): void;
@@ -139,7 +149,7 @@ export function loadNative(): NativeAddon {
   if (cached) return cached;
   const file = path.resolve(__dirname, '..', '..', '..', 'build', 'Release', 'dpfwd.node');
   try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the addon's path is known only at run time
     cached = require(file) as NativeAddon;
     return cached;
   } catch (e) {

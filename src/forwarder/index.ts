@@ -6,9 +6,10 @@
 import { execFileSync } from 'child_process';
 import { Observer } from './capture';
 import * as fs from 'fs';
+import * as path from 'path';
 import { Config, parsedOf } from '../config/types';
 import { buildEalArgs, mempoolSize } from '../config';
-import { Dataplane, MirrorTaps, StartConf } from '../dataplane';
+import { Dataplane, hostProbes, MirrorTaps, StartConf } from '../dataplane';
 import { DpfwdError } from '../errors';
 import { Rib } from '../routing/rib';
 import { findAddressConflict, isIPv4, parseInterfaceAddress } from '../net/ipv4';
@@ -19,12 +20,14 @@ import { deviceName, devargs } from '../net/device';
 import { addressConflicts, ipsForPciAddress, readNetworkStatus, resolveDeviceRefs } from '../sriov/podenv';
 import { ControlPlane } from '../controlplane';
 import { Mirrors } from '../controlplane/mirrors';
+import { InterfaceClaims } from './owner';
+import { kernelPortProblems, readPrivileges } from './privileges';
 
 import { RouteSync } from '../routing/sync';
 import { parseConfig, readConfigText } from '../config';
 import { Level, Logger as Log, RateLimit, rootLogger } from '../log';
 import {
-  applyDiff, diffCounts, reloadRefusal, restartRefusal, diffLines, diffState, renderRunning, restartProblems, runtimeOnlyRemoved, RunState, settingChanges, StateDiff, stateOfConfig, stateOfRunning,
+  applyDiff, applyLiveSettings, diffCounts, reloadRefusal, restartRefusal, diffLines, diffState, renderRunning, restartProblems, runtimeOnlyRemoved, RunState, settingChanges, StateDiff, stateOfConfig, stateOfRunning,
 } from './reload';
 
 export type Logger = (msg: string) => void;
@@ -112,7 +115,7 @@ export function preflightDevices(ports: { name: string; device: string }[], sysR
       }
       for (const k of ['tx_pcap']) {
         const f = args.get(k);
-        if (f && !fs.existsSync(require('path').dirname(f))) problems.push(`${where}: ${k}=${f}: its directory does not exist`);
+        if (f && !fs.existsSync(path.dirname(f))) problems.push(`${where}: ${k}=${f}: its directory does not exist`);
       }
       const iface = args.get('iface');
       if (iface && !fs.existsSync(`${sysRoot}sys/class/net/${iface}`)) problems.push(`${where}: interface ${iface} does not exist`);
@@ -212,6 +215,7 @@ export class Forwarder {
   /** called with the new config after a reload changed live settings (control, metrics and log limits) */
   readonly onSettings: ((c: Config) => void)[] = [];
   private readonly events: RateLimit;
+  private claims?: InterfaceClaims;
 
   constructor(readonly config: Config, private readonly log: Logger = rootLogger.child('forwarder').fn(), private readonly logger: Log = rootLogger) {
     this.dp = new Dataplane();
@@ -219,24 +223,47 @@ export class Forwarder {
     this.events = new RateLimit(logger.child('neighbor'));
   }
 
-  /** DPDK's log lines written since the last call, through the logger (component dpdk). */
+  /** DPDK's log lines written since the last call, through the logger (component dpdk; libbpf, libxdp). */
   takeDpdkLog(): void {
     const { lines, dropped } = this.dp.takeLog();
     const l = this.logger.child('dpdk');
-    for (const x of lines) l.log(dpdkLevel(x.level), x.text);
+    const libs: Record<string, Log> = {};
+    for (const x of lines) {
+      // libbpf's and libxdp's lines come the same way (native/dataplane/log.c), with their own prefix
+      const lib = /^(libbpf|libxdp): /.exec(x.text);
+      if (lib) (libs[lib[1]] ??= this.logger.child(lib[1])).log(dpdkLevel(x.level), x.text.slice(lib[0].length));
+      else l.log(dpdkLevel(x.level), x.text);
+    }
     if (dropped) l.warn(`${dropped} bytes of DPDK log did not fit the ${65536}-byte buffer between two reads and were lost`);
+  }
+
+  /** The ports' device strings as EAL gets them (pod references resolved, kernel-port defaults). */
+  private devices(): string[] {
+    return resolveDeviceRefs(this.config.ports.map((p) => p.device), process.env).map(withKernelPortDefaults);
+  }
+
+  /**
+   * Claims the Linux interfaces the ports open (owner.ts) before start(): refuses (EBUSY) when
+   * another running dpfwd holds one, naming its pid and control socket. Released by stop().
+   */
+  async claimInterfaces(socket: string): Promise<void> {
+    const devices = this.devices();
+    this.claims = await InterfaceClaims.take(this.config.ports.map((p, i) => ({ name: p.name, device: devices[i] })), socket);
+    if (this.claims.interfaces.length) this.log(`interfaces claimed for this forwarder: ${this.claims.interfaces.join(', ')}`);
   }
 
   /** Starts everything; on failure nothing is left running and the error says why. */
   start(): void {
     const c = this.config;
     for (const w of c.warnings) this.log(`warning: ${w}`);
-    const devices = resolveDeviceRefs(c.ports.map((p) => p.device), process.env).map(withKernelPortDefaults);
+    const devices = this.devices();
     const dup = addressConflicts(c.ports.map((p, i) => ({ name: p.name, device: devices[i] })));
     if (dup.length) throw new DpfwdError('ECONFIG', dup.map((d) => d.text).join('\n'));
     this.addressesFromNetworkStatus(devices);
     const problems = preflightDevices(c.ports.map((p, i) => ({ name: p.name, device: devices[i] })));
     if (problems.length) throw new DpfwdError('ENODEV', `cannot use the configured devices:\n  ${problems.join('\n  ')}`);
+    const denied = kernelPortProblems(c.ports.map((p, i) => ({ name: p.name, device: devices[i] })), readPrivileges(), hostProbes, mempoolSize(c) * MBUF_BYTES);
+    if (denied.length) throw new DpfwdError('EPERM', `this process may not run the configured kernel-facing ports:\n  ${denied.join('\n  ')}`);
     const huge = preflightHugepages(c);
     if (huge) throw new DpfwdError('ENOMEM', huge);
 
@@ -269,6 +296,7 @@ export class Forwarder {
       })),
       workers: c.workers.map((w) => ({
         lcore: w.lcore,
+        idleSleepUs: w.idleSleepUs,
         rx: w.rx.map((r) => ({ port: portIndex.get(r.port)!, queue: r.queue })),
       })),
       maxRoutes: c.fib.maxRoutes,
@@ -421,15 +449,8 @@ export class Forwarder {
   /** Live settings of a reloaded config: in place, so every holder of the sections sees them. */
   private applySettings(next: Config): void {
     const c = this.config;
-    Object.assign(c.icmp, next.icmp);
-    this.cp.icmp.setLimits(next.icmp.rateLimit, next.icmp.burst);
-    Object.assign(c.arp, next.arp);
-    c.punt.maxWaitMs = next.punt.maxWaitMs;
-    const { listen: _l, ...metricsLimits } = next.metrics;
-    Object.assign(c.metrics, metricsLimits);
-    const { socket: _s, mode: _m, ...controlLimits } = next.control;
-    Object.assign(c.control, controlLimits);
-    Object.assign(c.log, next.log);
+    applyLiveSettings(c, next);
+    this.cp.icmp.setLimits(c.icmp.rateLimit, c.icmp.burst);
     for (const f of this.onSettings) f(c);
   }
 
@@ -477,6 +498,7 @@ export class Forwarder {
       // what the link watch read this second (watchLinks); a read of its own before the first
       linkUp: (port) => this.linkUp.get(port) ?? this.dp.portInfo(port).linkUp,
       log: this.log,
+      warn: this.logger.child('forwarder').fn('warn'),
       exec: runCommand,
     }, this.config.linux);
     m.open();
@@ -504,8 +526,7 @@ export class Forwarder {
     });
     // the numbers validation parsed (withParsed in src/config/types.ts): nothing is parsed twice
     for (const n of c.neighbors) this.rib.setNeighbor(parsedOf(n).address, n.port, parsedOf(n).mac, true);
-    const routes = c.routes.map((r) => ({ ...parsedOf(r), port: r.port, blackhole: r.blackhole }));
-    if (routes.length) this.rib.addRoutesBulk(RouteBatch.from(routes));
+    if (c.routes.length) this.rib.addRoutesBulk(RouteBatch.from(c.routes.map((r) => parsedOf(r))));
   }
 
   /** Stops workers, closes ports and releases hugepage memory. Safe to call twice. */
@@ -519,6 +540,8 @@ export class Forwarder {
     this.cp?.stop();
     this.mirrors?.close();
     this.dp.cleanup();
+    // only now that the ports are closed and their XDP step undone may another forwarder take them
+    this.claims?.release();
     try {
       this.takeDpdkLog();
     } catch { /* the addon is gone: nothing to take */ }

@@ -16,17 +16,16 @@
  */
 import { Document, isMap, isSeq, parseDocument, YAMLMap } from 'yaml';
 import { CONFIG_KEYS, keyChange } from '../config/keys';
-import type { Config, PortConfig } from '../config/types';
+import { parsedOf, type Config, type PortConfig } from '../config/types';
 import { DpfwdError } from '../errors';
-import { formatIPv4, parseInterfaceAddress, parseIPv4, parsePrefix } from '../net/ipv4';
+import { formatIPv4, formatPrefix, parseInterfaceAddress, parseIPv4 } from '../net/ipv4';
 import { formatMac, parseMac } from '../net/mac';
 import type { Rib } from '../routing/rib';
+import { routeFields, routeWords, sameRoute, type Route } from '../routing/route';
 import type { Interfaces } from '../routing/interfaces';
 import type { ControlPlane } from '../controlplane';
 import type { DataplaneConstants, SubifConf } from '../dataplane';
 
-/** A route as the config writes it: the next hop in canonical strings. */
-export interface RouteSpec { prefix: string; via?: string; port?: string; blackhole?: boolean }
 export interface IfaceSpec { name: string; port: string; vlan: number; mtu: number }
 export interface NeighSpec { address: string; mac: string; port: string }
 
@@ -36,7 +35,8 @@ export interface RunState {
   /** `${iface} ${addr/len}` → { iface, address } */
   addresses: Map<string, { iface: string; address: string }>;
   neighbors: Map<string, NeighSpec>;
-  routes: Map<string, RouteSpec>;
+  /** static routes by prefix ("10.20.0.0/16"), as numbers (the one Route) */
+  routes: Map<string, Route>;
 }
 
 /** What the forwarder gives this module: its RIB, interfaces, control plane and dataplane. */
@@ -46,8 +46,6 @@ export interface Live {
   cp: Pick<ControlPlane, 'neighbors' | 'icmp'>;
   dp: { ifaceSet(index: number, s: SubifConf): void; ifaceDel(index: number): void; constants(): DataplaneConstants };
 }
-
-const routeKey = (r: RouteSpec) => JSON.stringify([r.via ?? null, r.port ?? null, r.blackhole === true]);
 
 /** The state a config file describes; `extra` are addresses taken at start from Multus' network-status. */
 export function stateOfConfig(c: Config, extra: Map<string, string[]> = new Map()): RunState {
@@ -62,16 +60,9 @@ export function stateOfConfig(c: Config, extra: Map<string, string[]> = new Map(
     for (const a of i.addresses) addr(i.name, a);
   }
   for (const n of c.neighbors) s.neighbors.set(n.address, { address: n.address, mac: n.mac, port: n.port });
-  for (const r of c.routes) s.routes.set(r.prefix, spec(r));
+  // validation parsed each route into the one Route, its interfaces filled in (as the RIB has them)
+  for (const r of c.routes) s.routes.set(r.prefix, parsedOf(r));
   return s;
-}
-
-function spec(r: { prefix: string; via?: string; port?: string; blackhole?: boolean }): RouteSpec {
-  const o: RouteSpec = { prefix: r.prefix };
-  if (r.blackhole) o.blackhole = true;
-  if (r.via !== undefined) o.via = r.via;
-  if (r.port !== undefined) o.port = r.port;
-  return o;
 }
 
 /** The state the forwarder runs: static routes, interface addresses, PERMANENT neighbours, sub-interfaces. */
@@ -88,9 +79,13 @@ export function stateOfRunning(l: Live): RunState {
     if (n.state !== 'PERMANENT' || n.mac === null) continue;
     s.neighbors.set(formatIPv4(n.addr), { address: formatIPv4(n.addr), mac: formatMac(n.mac), port: l.ifaces.name(n.iface) });
   }
-  for (const r of l.rib.listRoutes()) {
-    if (r.origin !== 'static') continue;
-    s.routes.set(r.prefix, spec({ prefix: r.prefix, via: r.via, port: r.kind === 'drop' ? undefined : r.port, blackhole: r.kind === 'drop' }));
+  for (const key of l.rib.routeKeys()) {
+    const addr = Math.floor(key / 64);
+    const len = key % 64;
+    if (l.rib.originOf(addr, len) !== 'static') continue;
+    const r = l.rib.route(addr, len)!;
+    delete r.origin;
+    s.routes.set(formatPrefix(r), r);
   }
   return s;
 }
@@ -102,7 +97,7 @@ export interface StateDiff {
   interfaces: KindDiff<IfaceSpec>;
   addresses: KindDiff<{ iface: string; address: string }>;
   neighbors: KindDiff<NeighSpec>;
-  routes: KindDiff<RouteSpec>;
+  routes: KindDiff<Route>;
 }
 
 function diffMaps<T>(from: Map<string, T>, to: Map<string, T>, same: (a: T, b: T) => boolean, forceChange: (a: T) => boolean = () => false): KindDiff<T> {
@@ -127,9 +122,21 @@ export function diffState(from: RunState, to: RunState): StateDiff {
     interfaces,
     addresses: diffMaps(from.addresses, to.addresses, () => true, (a) => redone.has(a.iface)),
     neighbors: diffMaps(from.neighbors, to.neighbors, (a, b) => a.mac === b.mac && a.port === b.port, (a) => redone.has(a.port)),
-    routes: diffMaps(from.routes, to.routes, (a, b) => routeKey(a) === routeKey(b), (a) => a.port !== undefined && redone.has(a.port)),
+    routes: diffMaps(from.routes, to.routes, sameRoute, (a) => (a.port !== undefined && redone.has(a.port)) || (a.paths?.some((p) => p.port !== undefined && redone.has(p.port)) ?? false)),
   };
 }
+
+/**
+ * Sections reload applies as lists of entries (a diff, applyDiff), and the two whose entries are
+ * compared by position (ports: their live `address` goes through the diff too; workers: whole).
+ * Every other section of CONFIG_KEYS is a mapping of settings, each live or restart by its row.
+ */
+const LIST_SECTIONS: ReadonlySet<string> = new Set(['interfaces', 'routes', 'neighbors', 'ports', 'workers']);
+type SettingSection = Exclude<keyof typeof CONFIG_KEYS, 'interfaces' | 'routes' | 'neighbors' | 'ports' | 'workers'>;
+/** Every settings section of the key table: what this module does not name it cannot skip. */
+export const SETTING_SECTIONS = (Object.keys(CONFIG_KEYS) as (keyof typeof CONFIG_KEYS)[]).filter((s) => !LIST_SECTIONS.has(s)) as SettingSection[];
+
+const valueOf = (c: Config, s: SettingSection, k: string) => (c[s] as unknown as Record<string, unknown>)[k];
 
 /** `path: old → new needs a restart` for every restart-only key that differs (none: []). */
 export function restartProblems(run: Config, file: Config): string[] {
@@ -138,7 +145,6 @@ export function restartProblems(run: Config, file: Config): string[] {
   const key = (path: string, a: unknown, b: unknown) => {
     if (JSON.stringify(a) !== JSON.stringify(b)) out.push(`${path}: ${show(a)} → ${show(b)} needs a restart (restart to apply)`);
   };
-  for (const k of Object.keys(CONFIG_KEYS.eal.keys)) key(`eal.${k}`, (run.eal as unknown as Record<string, unknown>)[k], (file.eal as unknown as Record<string, unknown>)[k]);
   if (run.ports.length !== file.ports.length || run.ports.some((p, i) => p.name !== file.ports[i].name)) {
     key('ports', run.ports.map((p) => p.name), file.ports.map((p) => p.name));
   } else {
@@ -151,10 +157,10 @@ export function restartProblems(run: Config, file: Config): string[] {
     });
   }
   key('workers', run.workers, file.workers);
-  for (const s of ['fib', 'metrics', 'control', 'punt', 'icmp', 'arp', 'mempool', 'log'] as const) {
+  for (const s of SETTING_SECTIONS) {
     for (const k of Object.keys(CONFIG_KEYS[s].keys)) {
       if (keyChange(s, k) === 'live') continue;
-      key(`${s}.${k}`, (run[s] as unknown as Record<string, unknown>)[k], (file[s] as unknown as Record<string, unknown>)[k]);
+      key(`${s}.${k}`, valueOf(run, s, k), valueOf(file, s, k));
     }
   }
   return out;
@@ -163,15 +169,26 @@ export function restartProblems(run: Config, file: Config): string[] {
 /** The live settings (not lists) that differ, as `section.key`. */
 export function settingChanges(run: Config, file: Config): string[] {
   const out: string[] = [];
-  for (const s of ['metrics', 'control', 'punt', 'icmp', 'arp', 'log'] as const) {
+  for (const s of SETTING_SECTIONS) {
     for (const k of Object.keys(CONFIG_KEYS[s].keys)) {
       if (keyChange(s, k) !== 'live') continue;
-      const a = (run[s] as unknown as Record<string, unknown>)[k];
-      const b = (file[s] as unknown as Record<string, unknown>)[k];
-      if (JSON.stringify(a) !== JSON.stringify(b)) out.push(`${s}.${k}`);
+      if (JSON.stringify(valueOf(run, s, k)) !== JSON.stringify(valueOf(file, s, k))) out.push(`${s}.${k}`);
     }
   }
   return out;
+}
+
+/**
+ * Copies every live setting of `next` into `run`, in place (holders of a section see it): the
+ * key table decides what is live, so a key made live there is applied here without a list to
+ * keep in step.
+ */
+export function applyLiveSettings(run: Config, next: Config): void {
+  for (const s of SETTING_SECTIONS) {
+    for (const k of Object.keys(CONFIG_KEYS[s].keys)) {
+      if (keyChange(s, k) === 'live') (run[s] as unknown as Record<string, unknown>)[k] = valueOf(next, s, k);
+    }
+  }
 }
 
 /** Applies a StateDiff to the running forwarder, all or nothing (see the header). */
@@ -181,14 +198,8 @@ export function applyDiff(l: Live, d: StateDiff): void {
     doIt();
     undo.push(undoIt);
   };
-  const route = (r: RouteSpec) => {
-    const p = parsePrefix(r.prefix);
-    l.rib.addRoute({ addr: p.addr, len: p.len, via: r.via === undefined ? undefined : parseIPv4(r.via), port: r.port, blackhole: r.blackhole === true });
-  };
-  const unroute = (r: RouteSpec) => {
-    const p = parsePrefix(r.prefix);
-    l.rib.delRoute(p.addr, p.len, 'static');
-  };
+  const route = (r: Route) => l.rib.addRoute(r);
+  const unroute = (r: Route) => l.rib.delRoute(r.addr, r.len, 'static');
   const neigh = (n: NeighSpec) => l.cp.neighbors.setPermanent(parseIPv4(n.address), l.ifaces.index(n.port), parseMac(n.mac));
   const unneigh = (n: NeighSpec) => l.cp.neighbors.remove(parseIPv4(n.address));
   const addr = (a: { iface: string; address: string }) => {
@@ -245,15 +256,11 @@ export function diffCounts(d: StateDiff): Record<keyof StateDiff, { added: numbe
 /** Removed entries that the previous file did not have either: made at run time (CLI, socket). */
 export function runtimeOnlyRemoved(d: StateDiff, previousFile: RunState): string[] {
   const out: string[] = [];
-  for (const r of d.routes.removed) if (!previousFile.routes.has(r.prefix)) out.push(`route ${describeRoute(r)}`);
+  for (const r of d.routes.removed) if (!previousFile.routes.has(formatPrefix(r))) out.push(`route ${routeWords(r)}`);
   for (const a of d.addresses.removed) if (!previousFile.addresses.has(`${a.iface} ${a.address}`)) out.push(`address ${a.address} port ${a.iface}`);
   for (const n of d.neighbors.removed) if (!previousFile.neighbors.has(n.address)) out.push(`neighbor ${n.address} ${n.mac} port ${n.port}`);
   for (const i of d.interfaces.removed) if (!previousFile.interfaces.has(i.name)) out.push(`interface ${i.name} vlan ${i.vlan}`);
   return out;
-}
-
-export function describeRoute(r: RouteSpec): string {
-  return r.blackhole ? `blackhole ${r.prefix}` : `${r.prefix}${r.via ? ` via ${r.via}` : ''}${r.port ? ` port ${r.port}` : ''}`;
 }
 
 /** One line per change, `-` what goes and `+` what comes (running → file). */
@@ -267,7 +274,7 @@ export function diffLines(d: StateDiff): string[] {
   kind(d.interfaces, (i) => `interface ${i.name} port ${i.port} vlan ${i.vlan} mtu ${i.mtu}`);
   kind(d.addresses, (a) => `address ${a.address} port ${a.iface}`);
   kind(d.neighbors, (n) => `neighbor ${n.address} lladdr ${n.mac} port ${n.port}`);
-  kind(d.routes, (r) => `route ${describeRoute(r)}`);
+  kind(d.routes, (r) => `route ${routeWords(r)}`);
   return out;
 }
 
@@ -302,7 +309,7 @@ export function renderRunning(fileText: string, file: Config, s: RunState): stri
     const addrs = byIface.get(i.name) ?? [];
     return { name: i.name, port: i.port, vlan: i.vlan, mtu: i.mtu, ...(addrs.length ? { address: addrs.length === 1 ? addrs[0] : addrs } : {}) };
   }));
-  section('routes', [...s.routes.values()].map((r) => ({ ...r })));
+  section('routes', [...s.routes.values()].map(routeFields));
   section('neighbors', [...s.neighbors.values()].map((n) => ({ ...n })));
   return doc.toString({ lineWidth: 0 });
 }

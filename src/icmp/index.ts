@@ -5,7 +5,7 @@
  * already limited in C). The router's address and MAC come as numbers (src/net), never as text.
  */
 import type { Mac } from '../net/mac';
-import { buildIcmpError, buildIcmpEchoReply, ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, ICMP_UNREACH, ICMP_TIMXCEED } from '../packet';
+import { buildIcmpError, buildIcmpEchoReply, fragmentIpv4Frame, parseEthernet, ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, ICMP_UNREACH, ICMP_TIMXCEED } from '../packet';
 
 export class TokenBucket {
   private tokens: number;
@@ -58,6 +58,9 @@ export class Icmp {
   }
 
   /** icmp.rateLimit and icmp.burst changed by a reload. */
+  /** identification of the datagrams it fragments */
+  private ipId = 0;
+
   setLimits(rate: number, burst: number): void {
     this.bucket.set(rate, burst);
   }
@@ -67,15 +70,22 @@ export class Icmp {
     this.counters.icmpSent[name] = (this.counters.icmpSent[name] ?? 0) + 1;
   }
 
-  echoReply(port: number, request: Buffer, routerMac: Mac): boolean {
-    let reply: Buffer;
+  /**
+   * The echo reply to `request`, out of `port`. A reply larger than the interface's `mtu` (a
+   * ping above the MTU that arrived reassembled) leaves in fragments, as Linux sends it.
+   */
+  echoReply(port: number, request: Buffer, routerMac: Mac, mtu = Infinity): boolean {
+    let frames: Buffer[];
     try {
-      reply = buildIcmpEchoReply(request, routerMac);
+      const reply = buildIcmpEchoReply(request, routerMac);
+      const ipOff = parseEthernet(reply)!.payloadOffset;
+      this.ipId = (this.ipId + 1) & 0xffff;
+      frames = fragmentIpv4Frame(reply, ipOff, mtu, this.ipId);
     } catch {
       this.counters.icmpSuppressed++;
       return false;
     }
-    if (!this.send(port, reply)) return false;
+    for (const f of frames) if (!this.send(port, f)) return false;
     this.sent(0);
     return true;
   }

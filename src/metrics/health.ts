@@ -30,6 +30,8 @@ export interface HealthSource {
   config: { workers: unknown[]; punt: { maxWaitMs: number } };
   /** the route sync: a failed netlink socket is unhealthy (routes no longer follow the kernel) */
   sync?: { status(): { state: string; lastError: string | null } } | null;
+  /** the Linux mirrors: a broken one (deleted, moved away) is unhealthy (the routing daemons behind it are cut off) */
+  mirrors?: { rows(): { port: string; mirror: string; broken?: string | null }[] };
 }
 
 /** null when healthy, else one line naming what is wrong and the setting involved. */
@@ -49,5 +51,7 @@ export function unhealthy(src: HealthSource): string | null {
   }
   const sync = src.sync?.status();
   if (sync?.state === 'failed') return `route sync failed: ${sync.lastError}`;
+  const mirror = src.mirrors?.rows().find((m) => m.broken);
+  if (mirror) return `linux mirror ${mirror.mirror} of port ${mirror.port} broken: ${mirror.broken}`;
   return null;
 }

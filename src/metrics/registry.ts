@@ -17,6 +17,7 @@ import type { NativePuntStatus } from '../dataplane/native';
 import type { Origin } from '../routing/rib';
 import { formatMac } from '../net/mac';
 import type { SyncStatus } from '../routing/sync';
+import { SYNC_REFUSALS } from '../routing/rules';
 import { ORIGINS } from '../routing/rib';
 import type { ControlPlaneCounters } from '../controlplane';
 import { MIRROR_DROPS, MirrorDrop } from '../controlplane/mirrors';
@@ -273,6 +274,7 @@ export function createMetrics(src: MetricsSource, opts: { defaults?: boolean; co
   });
   counter('dpfwd_worker_busy_seconds_total', 'Time in loop iterations that received packets (TSC cycles / TSC Hz)', ['worker'], perWorker((c, hz) => c.busy_cycles / hz));
   counter('dpfwd_worker_idle_seconds_total', 'Time in loop iterations that received nothing (TSC cycles / TSC Hz)', ['worker'], perWorker((c, hz) => c.idle_cycles / hz));
+  counter('dpfwd_worker_sleep_seconds_total', 'Time an idle worker slept between polls (workers[].idle: sleep), a part of its idle seconds', ['worker'], perWorker((c, hz) => c.sleep_cycles / hz));
   counter('dpfwd_worker_packets_total', 'Packets received by the worker from all its RX queues', ['worker'], perWorker((c) => c.rx_packets));
   counter('dpfwd_worker_rx_bursts_total', 'RX bursts that returned at least one packet', ['worker'], perWorker((c) => c.rx_bursts));
   counter('dpfwd_capture_packets_total', 'Copies of packets the worker put in its capture ring (dpfwd capture)', ['worker'], perWorker((c) => c.captured));
@@ -288,12 +290,17 @@ export function createMetrics(src: MetricsSource, opts: { defaults?: boolean; co
     const sync = (f: (st: SyncStatus, put: Put) => void) => (_s: Sample, put: Put) => {
       if (src.sync) f(src.sync.status(), put);
     };
-    gauge('dpfwd_sync_kernel_routes', 'Routes (prefixes) of the followed kernel table that the sync takes, by state: installed in the FIB, shadowed (a dpfwd route has the prefix), unusable (output interface not a dpfwd interface), failed (the RIB refused)', ['state'], sync((st, put) => {
+    gauge('dpfwd_sync_kernel_routes', 'Routes (prefixes) of the followed kernel table that the sync takes, by state: installed in the FIB, shadowed (a dpfwd route has the prefix), unusable (output interface not a dpfwd interface), refused (route add\'s rules: martian destination, gateway no unicast host), failed (the RIB refused)', ['state'], sync((st, put) => {
       put({ state: 'installed' }, st.installed);
       put({ state: 'shadowed' }, st.shadowed);
       put({ state: 'unusable' }, st.unusable);
+      put({ state: 'refused' }, st.refused);
       put({ state: 'failed' }, st.failed);
     }));
+    gauge('dpfwd_sync_refused_routes', 'Routes of the followed kernel table not installed because route add\'s rules refuse them, by reason: destination (multicast, reserved, loopback, 0.0.0.0/8), gateway (not a unicast host: the router\'s own address, a subnet\'s network or broadcast address, a martian)', ['reason'], sync((st, put) => {
+      for (const reason of SYNC_REFUSALS) put({ reason }, st.refusedBy[reason] ?? 0);
+    }));
+    gauge('dpfwd_sync_missing_routes', 'Entries of the followed kernel table dpfwd does not hold because of linux.sync.maxRoutes (state over limit while non-zero; the sync takes them by itself once they fit)', ['table'], sync((st, put) => put({ table: String(st.table) }, st.missing)));
     gauge('dpfwd_sync_routes', 'Routes of the followed kernel table by route protocol (iproute2 names: bgp, ospf, static, …)', ['protocol'], sync((st, put) => {
       for (const [protocol, n] of Object.entries(st.byProtocol)) put({ protocol }, n);
     }));

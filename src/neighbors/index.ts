@@ -41,7 +41,8 @@ import { Rib } from '../routing/rib';
 
 export { NEIGH_STATES } from '../routing/nexthop';
 /** The states a neighbour is in (a next hop's NONE is not one). */
-export type NeighState = Exclude<NextHop['state'], 'NONE'>;
+export type { NeighState } from '../routing/nexthop';
+import type { NeighState } from '../routing/nexthop';
 
 /** Why a new entry was refused or an old one given up for it (dpfwd_neighbor_limited_total). */
 export const LIMIT_REASONS = ['rate', 'incomplete', 'table_full', 'nexthops'] as const;

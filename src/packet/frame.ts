@@ -3,7 +3,7 @@ import { DpfwdError } from '../errors';
 import { ArpPacket, parseArp } from './arp';
 import { ETHERTYPE_ARP, ETHERTYPE_IPV4, EthernetHeader, parseEthernet } from './ethernet';
 import { IcmpHeader, parseIcmp } from './icmp';
-import { IPPROTO_ICMP, IPPROTO_UDP, Ipv4Header, parseIpv4 } from './ipv4';
+import { IPPROTO_ICMP, IPPROTO_UDP, Ipv4Header, readIpv4Header } from './ipv4';
 import { UdpHeader, parseUdp } from './udp';
 
 export interface ParsedFrame {
@@ -29,7 +29,7 @@ export function parseFrame(buf: Buffer, opts: { strict?: boolean } = {}): Parsed
   if (!r.eth) {
     r.problems.push(`frame of ${buf.length} bytes is shorter than its Ethernet header`);
   } else if (r.eth.etherType === ETHERTYPE_IPV4) {
-    r.ip = parseIpv4(buf, r.eth.payloadOffset);
+    r.ip = readIpv4Header(buf, r.eth.payloadOffset);
     if (!r.ip) r.problems.push('IPv4 header truncated');
     else {
       r.problems.push(...r.ip.problems.map((p) => `IPv4: ${p}`));

@@ -13,7 +13,7 @@ import {
   Ipv4Options,
   buildIpv4Frame,
   notUniqueHostReason,
-  parseIpv4,
+  readIpv4Header,
 } from './ipv4';
 
 export const ICMP_ECHO_REPLY = 0;
@@ -79,7 +79,7 @@ export interface IcmpEchoReplyOptions {
 export function buildIcmpEchoReply(request: Buffer, routerMac: string | Mac, opts: IcmpEchoReplyOptions = {}): Buffer {
   const eth = parseEthernet(request);
   if (!eth || eth.etherType !== ETHERTYPE_IPV4) throw new DpfwdError('EPACKET', 'echo request is not an IPv4 Ethernet frame');
-  const ip = parseIpv4(request, eth.payloadOffset, true)!;
+  const ip = readIpv4Header(request, eth.payloadOffset, true)!;
   if (ip.protocol !== IPPROTO_ICMP) throw new DpfwdError('EPACKET', `echo request carries IP protocol ${ip.protocol}, not ICMP`);
   if (ip.mf || ip.fragmentOffset !== 0) throw new DpfwdError('EPACKET', 'echo request is a fragment; reassemble it first');
   const icmp = parseIcmp(request, ip.payloadOffset, ip.payloadLength, true)!;
@@ -130,7 +130,7 @@ export function mayGenerateIcmpError(frame: Buffer, opts: MayGenerateOptions = {
   if (!eth) return no('frame is shorter than an Ethernet header');
   if (eth.etherType !== ETHERTYPE_IPV4) return no(`EtherType 0x${eth.etherType.toString(16).padStart(4, '0')} is not IPv4`);
   if (isMulticastMac(eth.dstMac)) return no(`link-layer destination ${eth.dstMac} is broadcast or multicast`);
-  const ip = parseIpv4(frame, eth.payloadOffset);
+  const ip = readIpv4Header(frame, eth.payloadOffset);
   if (!ip) return no('IPv4 header is truncated');
   if (ip.problems.length) return no(`IPv4 header is malformed: ${ip.problems[0]}`);
   const bcasts = new Set([...(opts.directedBroadcasts ?? [])].map((a) => parseIPv4(a)));
@@ -199,7 +199,7 @@ export function buildIcmpError(opts: IcmpErrorOptions): Buffer {
     if (!v.ok) throw new DpfwdError('EPACKET', `no ICMP error may be sent about this packet: ${v.why}`);
   }
   const eth = parseEthernet(opts.original);
-  const ip = eth && eth.etherType === ETHERTYPE_IPV4 ? parseIpv4(opts.original, eth.payloadOffset) : undefined;
+  const ip = eth && eth.etherType === ETHERTYPE_IPV4 ? readIpv4Header(opts.original, eth.payloadOffset) : undefined;
   if (!eth || !ip || ip.ihl < 5 || ip.offset + ip.headerLength > opts.original.length) {
     throw new DpfwdError('EPACKET', 'original frame has no usable IPv4 header to quote');
   }

@@ -111,15 +111,6 @@ function checksumOver(buf: Buffer, off: number, hl: number): number {
   return internetChecksum(buf, off, hl);
 }
 
-/** Builds an IPv4 datagram (no link layer): header + payload. */
-export function buildIpv4(opts: Ipv4Options & { payload: Buffer }): Buffer {
-  const hl = ipv4HeaderLength(opts);
-  const buf = Buffer.alloc(hl + opts.payload.length);
-  writeIpv4Header(buf, 0, opts, opts.payload.length);
-  opts.payload.copy(buf, hl);
-  return buf;
-}
-
 export type Ipv4FrameOptions = Omit<EthernetOptions, 'etherType'> & Ipv4Options & { payload: Buffer; minSize?: number };
 
 /** Builds Ethernet + IPv4 + payload, zero-padded to `minSize` (default 60, no FCS). */
@@ -167,7 +158,7 @@ export interface Ipv4Header {
  * Tolerant parse of the IPv4 header at `off`: undefined if fewer than 20 bytes remain, otherwise
  * the fields plus `problems`. With `strict`, throws EPACKET instead of returning problems.
  */
-export function parseIpv4(buf: Buffer, off = 0, strict = false): Ipv4Header | undefined {
+export function readIpv4Header(buf: Buffer, off = 0, strict = false): Ipv4Header | undefined {
   const avail = buf.length - off;
   if (avail < IPV4_HEADER_LEN) {
     if (strict) throw new DpfwdError('EPACKET', `IPv4 header truncated: ${Math.max(avail, 0)} of 20 bytes at offset ${off}`);
@@ -212,4 +203,37 @@ export function parseIpv4(buf: Buffer, off = 0, strict = false): Ipv4Header | un
   };
   if (strict && problems.length) throw new DpfwdError('EPACKET', `malformed IPv4 header at offset ${off}: ${problems.join('; ')}`);
   return h;
+}
+
+/**
+ * RFC 791 fragmentation of one frame's IPv4 datagram (at `ipOff`, after the Ethernet header and
+ * any VLAN tags) into frames whose datagrams fit `mtu`: each carries the same link header and
+ * the IPv4 header (options only in the first, RFC 791's copy bit aside: the control plane's own
+ * datagrams have none), a payload of a multiple of 8 bytes but the last, MF and the offset set,
+ * its own header checksum, and identification `id`. A datagram that fits is returned as is.
+ */
+export function fragmentIpv4Frame(frame: Buffer, ipOff: number, mtu: number, id: number): Buffer[] {
+  const hl = (frame[ipOff] & 15) * 4;
+  const total = frame.readUInt16BE(ipOff + 2);
+  if (total <= mtu) return [frame];
+  if (frame.readUInt16BE(ipOff + 6) & 0x4000) throw new DpfwdError('EPACKET', 'the datagram has DF set and is larger than the MTU');
+  const step = Math.floor((mtu - 20) / 8) * 8;
+  if (step < 8) throw new DpfwdError('EPACKET', `MTU ${mtu} leaves no room for a fragment`);
+  const payload = frame.subarray(ipOff + hl, ipOff + total);
+  const out: Buffer[] = [];
+  for (let at = 0; at < payload.length; at += step) {
+    const part = payload.subarray(at, Math.min(at + step, payload.length));
+    const last = at + part.length >= payload.length;
+    const f = Buffer.alloc(Math.max(ipOff + 20 + part.length, ETH_MIN_FRAME));
+    frame.copy(f, 0, 0, ipOff + 20);
+    f[ipOff] = 0x45;
+    f.writeUInt16BE(20 + part.length, ipOff + 2);
+    f.writeUInt16BE(id & 0xffff, ipOff + 4);
+    f.writeUInt16BE((last ? 0 : 0x2000) | (at / 8), ipOff + 6);
+    f.writeUInt16BE(0, ipOff + 10);
+    f.writeUInt16BE(internetChecksum(f, ipOff, 20), ipOff + 10);
+    part.copy(f, ipOff + 20);
+    out.push(f);
+  }
+  return out;
 }

@@ -7,10 +7,11 @@
  */
 import type { Mac } from '../net/mac';
 
-/** ARP states as iproute2 names them; NONE: a next hop that is nobody's neighbour (yet). */
-export type NeighState = 'NONE' | 'INCOMPLETE' | 'REACHABLE' | 'STALE' | 'FAILED' | 'PERMANENT';
-/** The states a neighbour is shown in (NONE is not a neighbour). */
+/** The states a neighbour is shown in, as iproute2 names them. */
 export const NEIGH_STATES = ['INCOMPLETE', 'REACHABLE', 'STALE', 'FAILED', 'PERMANENT'] as const;
+export type NeighState = (typeof NEIGH_STATES)[number];
+/** A next-hop record's state: a neighbour's, or NONE for a next hop that is nobody's neighbour (yet). */
+export type NhState = NeighState | 'NONE';
 
 export type NhKind = 'gateway' | 'glean' | 'local' | 'drop' | 'group';
 
@@ -42,7 +43,7 @@ export interface NextHop {
 
   // ---- the neighbour (kind 'gateway'), driven by src/neighbors ----
   mac: Mac | null;
-  state: NeighState;
+  state: NhState;
   probes: number;
   /** last change of state or MAC (ms) */
   updated: number;

@@ -7,12 +7,15 @@
  * - An interface address adds a local /32 (punted to the control plane) and a connected route
  *   (glean: the destination itself must be resolved). A neighbour learned inside a connected
  *   subnet gets a /32 host route to its own next hop (VPP's adjacency FIB entry).
- * - Per route the model keeps two numbers in a Map (key = addr·64+len → nexthop | origin<<24),
- *   not an object, so a million routes fit in tens of MiB of Node heap.
+ * - Per route the model keeps one number (next hop + origin·2^24) in a Map per prefix length
+ *   keyed by the address (RouteMaps), not an object, so a million routes fit in tens of MiB of
+ *   Node heap; views and `route show`'s pages sort addr·64+len keys (routeKeys).
  */
 import { DpfwdError } from '../errors';
 import { formatIPv4, formatPrefix, maskOf, networkOf, prefixContains } from '../net/ipv4';
-import { RouteBatch, ROUTE_BLACKHOLE, ROUTE_MULTIPATH, ROUTE_PORT_ID, ROUTE_VIA, RoutePath } from './routes';
+import { RouteBatch, ROUTE_BLACKHOLE, ROUTE_MULTIPATH, ROUTE_PORT_ID, ROUTE_VIA } from './routes';
+import { ORIGINS, type Origin, type Route, type RoutePath } from './route';
+import { gatewaySubnetProblem, originProblem } from './rules';
 import { Interfaces } from './interfaces';
 import { newNextHop, NextHop, nexthopKey, NhKind } from './nexthop';
 import { formatMac, Mac } from '../net/mac';
@@ -35,13 +38,7 @@ export interface FibWriter {
   groupDel?(gid: number): void;
 }
 
-/**
- * Where a route came from. `linux`: synced from the kernel's routing table (src/routing/sync.ts);
- * it loses to every other origin for the same prefix (dpfwd's own static routes win, like a lower
- * administrative distance) and comes back when the route that shadowed it goes (onVacated).
- */
-export const ORIGINS = ['static', 'connected', 'local', 'neighbor', 'linux'] as const;
-export type Origin = (typeof ORIGINS)[number];
+export { ORIGINS, type Origin } from './route';
 
 /** A port by name and index (tests build a RIB from these; the forwarder passes its Interfaces). */
 export interface PortRef {
@@ -67,6 +64,26 @@ export interface RouteView {
 }
 
 const NH_SHIFT = 2 ** 24;
+
+/** Rib.syncRoutes' outcome of a row. */
+export const SYNC_INSTALLED = 1;
+export const SYNC_SHADOWED = 2;
+export const SYNC_FAILED = 3;
+
+/**
+ * Synced routes for Rib.syncRoutes as columns: per row the prefix, a RouteBatch kind (ROUTE_VIA,
+ * ROUTE_PORT, ROUTE_BLACKHOLE, ROUTE_MULTIPATH), the gateway and the interface index; multipath
+ * rows' paths (interface indexes) by row.
+ */
+export interface SyncRows {
+  n: number;
+  addrs: Uint32Array;
+  lens: Uint8Array;
+  kinds: Uint8Array;
+  vias: Uint32Array;
+  ifaces: Int32Array;
+  paths: Map<number, { via?: number; port: number; weight: number }[]>;
+}
 const DROP_NH = 0;
 
 /**
@@ -434,9 +451,8 @@ export class Rib {
   private gatewayNexthop(via: number, port: number): NextHop {
     if (port < 0) {
       port = this.connectedPort(via);
-      if (port < 0) {
-        throw new DpfwdError('EINVAL', `gateway ${formatIPv4(via)} is not in any port's connected subnet; name the port (… via ${formatIPv4(via)} port <name>) or add an address on that link`);
-      }
+      const problem = gatewaySubnetProblem(via, port);
+      if (problem) throw new DpfwdError('EINVAL', problem);
     }
     return this.allocNexthop('gateway', port, via);
   }
@@ -451,16 +467,16 @@ export class Rib {
    * installed over a route of another origin (returns false: shadowed), and a static route
    * replaces it. `paths` (two or more) makes it multipath (ECMP).
    */
-  addRoute(r: { addr: number; len: number; via?: number; port?: string; blackhole?: boolean; paths?: readonly RoutePath[] }, origin: 'static' | 'linux' = 'static'): boolean {
+  addRoute(r: Omit<Route, 'blackhole' | 'origin'> & { blackhole?: boolean }, origin: 'static' | 'linux' = 'static'): boolean {
     if (networkOf(r.addr, r.len) !== r.addr >>> 0) {
       throw new DpfwdError('EINVAL', `${formatIPv4(r.addr)}/${r.len} has host bits set; did you mean ${formatPrefix({ addr: networkOf(r.addr, r.len), len: r.len })}?`);
     }
     const existing = this.routes.get(r.addr, r.len);
     const had = existing === undefined ? -1 : Math.floor(existing / NH_SHIFT);
     if (origin === 'linux' && had >= 0 && had !== ORIGINS.indexOf('linux')) return false;
-    if (had >= 0 && had !== ORIGINS.indexOf(origin) && had !== ORIGINS.indexOf('linux')) {
-      const o = ORIGINS[had];
-      throw new DpfwdError('EEXIST', `${formatPrefix(r)} is a ${o} route (from an interface address or neighbour); remove that first`);
+    if (had >= 0 && had !== ORIGINS.indexOf(origin)) {
+      const problem = originProblem(r, ORIGINS[had]);
+      if (problem) throw new DpfwdError('EEXIST', problem);
     }
     let nh: NextHop;
     if (r.paths && r.paths.length > 1) {
@@ -531,7 +547,7 @@ export class Rib {
         }
         const v = this.routes.get(addr, len);
         if (v !== undefined && Math.floor(v / NH_SHIFT) !== staticOrigin && Math.floor(v / NH_SHIFT) !== linuxOrigin) {
-          throw new DpfwdError('EEXIST', `${formatPrefix({ addr, len })} is a ${ORIGINS[Math.floor(v / NH_SHIFT)]} route (from an interface address or neighbour); remove that first`);
+          throw new DpfwdError('EEXIST', originProblem({ addr, len }, ORIGINS[Math.floor(v / NH_SHIFT)])!);
         }
         const kind = kinds[i];
         const via = vias[i];
@@ -636,6 +652,113 @@ export class Rib {
     return live;
   }
 
+  /**
+   * Installs synced routes (origin `linux`, src/routing/sync.ts) in one FIB batch, as
+   * addRoutesBulk does for a route file, but row by row in outcome: a row whose prefix holds a
+   * route of another origin is shadowed (SYNC_SHADOWED), a row the RIB or the FIB refuses (no
+   * next hop left, a full FIB) fails alone (SYNC_FAILED, its message in `errors`) and the others
+   * go in. Rows are distinct prefixes (the caller's model has one entry per prefix). Returns the
+   * outcome per row.
+   */
+  syncRoutes(b: SyncRows, errors: Map<number, string>): Uint8Array {
+    const n = b.n;
+    const out = new Uint8Array(n);
+    const linux = ORIGINS.indexOf('linux');
+    const fa = new Uint32Array(n);
+    const fl = new Uint8Array(n);
+    const fn = new Uint32Array(n);
+    const rowOf = new Uint32Array(n);
+    const prev = new Float64Array(n);
+    let m = 0;
+    let last: NextHop | undefined;
+    let lastKind = -1;
+    let lastVia = 0;
+    let lastIf = -1;
+    for (let i = 0; i < n; i++) {
+      const addr = b.addrs[i];
+      const len = b.lens[i];
+      const v = this.routes.get(addr, len);
+      if (v !== undefined && Math.floor(v / NH_SHIFT) !== linux) {
+        out[i] = SYNC_SHADOWED;
+        continue;
+      }
+      const kind = b.kinds[i];
+      const via = b.vias[i];
+      const iface = b.ifaces[i];
+      let nh: NextHop;
+      try {
+        if (kind === ROUTE_MULTIPATH) {
+          const cur = v === undefined ? undefined : this.nexthops[v % NH_SHIFT];
+          nh = this.groupNexthop(b.paths.get(i)!, cur?.kind === 'group' && cur.refs === 1 ? cur : undefined);
+        } else if (last && last.id >= 0 && kind === lastKind && via === lastVia && iface === lastIf) {
+          nh = last; // a table's routes share few gateways: skip the key lookup
+          nh.refs++;
+        } else {
+          if (kind === ROUTE_BLACKHOLE) nh = this.allocNexthop('drop', -1, 0);
+          else if (kind === ROUTE_VIA) nh = this.allocNexthop('gateway', iface, via);
+          else nh = this.allocNexthop('glean', iface, 0);
+          last = nh;
+          lastKind = kind;
+          lastVia = via;
+          lastIf = iface;
+        }
+      } catch (e) {
+        out[i] = SYNC_FAILED;
+        errors.set(i, (e as Error).message);
+        this.updates.add.error++;
+        continue;
+      }
+      fa[m] = addr;
+      fl[m] = len;
+      fn[m] = nh.id;
+      rowOf[m] = i;
+      prev[m] = v === undefined ? -1 : v;
+      m++;
+    }
+    // one native call for the batch; a row the FIB refuses (full) fails alone and the rest go on
+    let k = 0;
+    while (k < m) {
+      let took = 0;
+      let refused: string | null = null;
+      try {
+        took = this.fibAddRows(fa, fl, fn, k, m);
+        if (took === 0) refused = 'the FIB is full';
+      } catch (e) {
+        refused = (e as Error).message;
+      }
+      if (refused !== null) {
+        const i = rowOf[k];
+        out[i] = SYNC_FAILED;
+        errors.set(i, refused);
+        this.updates.add.error++;
+        this.releaseNexthop(fn[k]);
+        // the prefix's old route is in the FIB still: it goes, so no stale kernel route stays
+        if (prev[k] >= 0) {
+          try {
+            this.fib.fibDel(fa[k], fl[k]);
+          } catch {
+            // dp_fib never refuses deleting a rule it has
+          }
+          this.routes.delete(fa[k], fl[k]);
+          this.counts.linux--;
+          this.releaseNexthop(prev[k] % NH_SHIFT);
+        }
+        k++;
+        continue;
+      }
+      const origin = linux * NH_SHIFT;
+      for (let j = k; j < k + took; j++) {
+        out[rowOf[j]] = SYNC_INSTALLED;
+        this.routes.set(fa[j], fl[j], fn[j] + origin);
+        if (prev[j] >= 0) this.releaseNexthop(prev[j] % NH_SHIFT);
+        else this.counts.linux++;
+      }
+      this.updates.add.ok += took;
+      k += took;
+    }
+    return out;
+  }
+
   /** fib.fibAddBulk of rows [from, to): how many went in. */
   private fibAddRows(fa: Uint32Array, fl: Uint8Array, fn: Uint32Array, from: number, to: number): number {
     return this.fib.fibAddBulk(fa.subarray(from, to), fl.subarray(from, to), fn.subarray(from, to));
@@ -673,6 +796,13 @@ export class Rib {
   addAddress(portName: string, addr: number, len: number): void {
     const port = this.portIndex(portName);
     const net = networkOf(addr, len);
+    // its local and connected routes would replace a static route of the same prefix, and
+    // address del would not bring it back: refused, as route add over a connected route is
+    for (const [a, l] of len < 32 ? [[addr, 32], [net, len]] : [[addr, 32]]) {
+      if (this.originOf(a, l) === 'static') {
+        throw new DpfwdError('EEXIST', `address ${formatIPv4(addr)}/${len} on ${portName}: static route ${formatIPv4(a)}/${l} would be replaced by its ${l === 32 ? 'local' : 'connected'} route; delete that route first (dpfwd route del ${formatIPv4(a)}/${l})`);
+      }
+    }
     // the dataplane's address set first: a full set (ENOSPC) leaves nothing changed
     this.addresses.push({ port, addr, len });
     try {
@@ -957,6 +1087,33 @@ export class Rib {
       if (v !== undefined) return this.viewOf(net, len, v);
     }
     return undefined;
+  }
+
+  /**
+   * The route of exactly this prefix as the one Route (numbers, src/routing/route.ts): what
+   * reload compares and `config save` writes. A multipath route's paths in (interface, gateway) order.
+   */
+  route(addr: number, len: number): Route | undefined {
+    const v = this.routes.get(addr, len);
+    if (v === undefined) return undefined;
+    const nh = this.nexthops[v % NH_SHIFT]!;
+    const r: Route = { addr, len, blackhole: nh.kind === 'drop', origin: ORIGINS[Math.floor(v / NH_SHIFT)] };
+    if (r.origin === 'linux') {
+      const p = this.protocolOf?.(addr, len);
+      if (p !== undefined) r.protocol = p;
+    }
+    const g = nh.group;
+    if (g) {
+      r.paths = g.members.map((m, i) => {
+        const p: RoutePath = { port: this.portName(m.iface), weight: g.weights[i] };
+        if (m.kind === 'gateway') p.via = m.addr;
+        return p;
+      });
+      return r;
+    }
+    if (nh.kind === 'gateway') r.via = nh.addr;
+    if (nh.iface >= 0) r.port = this.portName(nh.iface);
+    return r;
   }
 
   private viewOf(addr: number, len: number, v: number): RouteView {

@@ -1,41 +1,17 @@
 /**
  * Routes as the operator writes them: the one route parser (route files, `route add` on the CLI
- * and the control socket, the config's routes), and RouteBatch, many routes as typed columns.
+ * and the control socket, the config's routes) into the one Route (./route.ts), and RouteBatch,
+ * many routes as typed columns.
  * Addresses come from src/net/ipv4.ts; nothing here touches the RIB or the dataplane.
  */
 import { DpfwdError } from '../errors';
 import { GROUP_MAX_WEIGHT } from '../dataplane/actions';
+import type { PathFields, Route, RouteFields, RoutePath } from './route';
 import { fail, formatIPv4, maskOf, networkOf, parseIPv4, parsePrefix, scanIPv4, unicastProblem } from '../net/ipv4';
 
-/** One path of a multipath (ECMP) route: a gateway and/or a port, and its weight (1..256, default 1). */
-export interface RoutePath {
-  /** next-hop address, uint32 host order */
-  via?: number;
-  /** egress port by name */
-  port?: string;
-  weight: number;
-}
-
-/**
- * One route from a route file or the CLI. Exactly one of via/port/portId/blackhole/paths forms
- * applies (via may pair with port). `paths` (two or more) is a multipath route; via/port are unset then.
- */
-export interface RouteEntry {
-  /** network address, uint32 host order */
-  addr: number;
-  len: number;
-  /** next-hop address, uint32 host order */
-  via?: number;
-  /** egress port by name */
-  port?: string;
-  /** egress port by DPDK port id (l3fwd `R<prefix> <portid>` lines) */
-  portId?: number;
-  blackhole: boolean;
-  /** a multipath route's paths (length >= 2): via/port unset then */
-  paths?: RoutePath[];
-}
-
-export interface RoutePath { via?: number; port?: string; weight: number } // weight 1..256, default 1
+/** A route file's or the CLI's route: the one Route (src/routing/route.ts). */
+export type RouteEntry = Route;
+export type { PathFields, Route, RouteFields, RoutePath } from './route';
 
 /** The next hop of a RouteBatch row. */
 export const ROUTE_VIA = 0; // a gateway, with or without a port
@@ -75,7 +51,7 @@ export class RouteBatch {
   }
 
   /** Route objects (config routes, tests) as a batch. */
-  static from(routes: readonly { addr: number; len: number; via?: number; port?: string; portId?: number; blackhole?: boolean; paths?: readonly RoutePath[] }[]): RouteBatch {
+  static from(routes: readonly (Omit<Route, 'blackhole' | 'paths'> & { blackhole?: boolean; paths?: readonly RoutePath[] })[]): RouteBatch {
     const b = new RouteBatch(routes.length);
     for (const r of routes) {
       if (r.paths && r.paths.length > 1) b.pushPaths(r.addr, r.len, r.paths);
@@ -322,13 +298,6 @@ export class RouteError extends DpfwdError {
   }
 }
 
-/** A path of the control socket's and the config's `nexthops` field. */
-export interface PathFields {
-  via?: string;
-  port?: string;
-  weight?: number;
-}
-
 /**
  * The control socket's and the config's route fields ({prefix, via?, port?, blackhole?,
  * nexthops?}) through the one parser. `nexthops` (a list of {via?, port?, weight?}) is a
@@ -336,7 +305,7 @@ export interface PathFields {
  * `field` names the field at fault (unset for a problem of the whole route, like a missing next
  * hop), so the config can give its path.
  */
-export function routeFromFields(f: { prefix: string; via?: string; port?: string; blackhole?: boolean; nexthops?: readonly PathFields[] }): RouteEntry {
+export function routeFromFields(f: RouteFields & { nexthops?: readonly PathFields[] }): Route {
   const words = [f.prefix];
   const fields: RouteField[] = ['prefix'];
   const add = (field: RouteField, ...w: string[]) => {

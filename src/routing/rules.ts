@@ -1,7 +1,8 @@
 /**
  * The semantic rules for routes, neighbours and next hops, one function per rule, used by the
  * config (src/config/validate.ts, which adds the path) and by the runtime API
- * (src/api/actions.ts: route add/load, neighbor add), so both refuse the same things with the
+ * (src/api/actions.ts: route add/load, neighbor add) and the RIB (src/routing/rib.ts, for
+ * reload and the route sync), so all refuse the same things with the
  * same words. Each returns the problem as a message without a path, or null.
  */
 import { formatIPv4, formatPrefix, maskOf, networkOf, prefixContains, unicastProblem } from '../net/ipv4';
@@ -81,4 +82,40 @@ export function connectedPrefixProblem(conn: readonly Connected[], p: { addr: nu
 /** `blackhole` together with `via` or `port`. */
 export function blackholeProblem(blackhole: boolean, hasVia: boolean, hasPort: boolean): string | null {
   return blackhole && (hasVia || hasPort) ? 'a blackhole route takes no via or port' : null;
+}
+
+/**
+ * A prefix that holds a route of `origin` (connected, local, neighbour) that a static or synced
+ * route may not replace: it goes with its address or neighbour. The RIB refuses it; route.load
+ * asks first, to name every line at once.
+ */
+export function originProblem(p: { addr: number; len: number }, origin: string | undefined): string | null {
+  if (origin === undefined || origin === 'static' || origin === 'linux') return null;
+  return `${formatPrefix(p)} is a ${origin} route (from an interface address or neighbour); remove that first`;
+}
+
+/** A gateway given without a port that no connected subnet holds (`connectedPort` < 0). */
+export function gatewaySubnetProblem(via: number, connectedPort: number): string | null {
+  if (connectedPort >= 0) return null;
+  return `gateway ${formatIPv4(via)} is not in any port's connected subnet; name the port (… via ${formatIPv4(via)} port <name>) or add an address on that link`;
+}
+
+/** Why a route of the kernel table is not installed by the route sync (`dpfwd sync show` counts each). */
+export const SYNC_REFUSALS = ['destination', 'gateway'] as const;
+export type SyncRefusal = (typeof SYNC_REFUSALS)[number];
+
+/**
+ * A route synced from the kernel table (src/routing/sync.ts) meets the rules `route add` enforces:
+ * its destination (routePrefixProblem: `destination`) and each gateway (hostAddressProblem:
+ * `gateway`; 0 is none). The reason and the message, or null.
+ */
+export function syncedRouteProblem(conn: readonly Connected[], p: { addr: number; len: number }, gateways: readonly number[]): { reason: SyncRefusal; message: string } | null {
+  const d = routePrefixProblem(p);
+  if (d) return { reason: 'destination', message: d };
+  for (let i = 0; i < gateways.length; i++) {
+    if (gateways[i] === 0) continue;
+    const g = hostAddressProblem(conn, gateways[i]);
+    if (g) return { reason: 'gateway', message: gateways.length > 1 ? `nexthop ${i + 1}: ${g}` : g };
+  }
+  return null;
 }

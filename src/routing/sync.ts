@@ -16,12 +16,20 @@
  *   `paths` of its usable next hops. blackhole, unreachable and prohibit routes are dpfwd blackholes.
  * - dpfwd's own routes (static, connected, local, neighbour) win over synced ones for the same
  *   prefix (Rib.addRoute): a shadowed route is kept here and installed when the other one goes.
+ * - Synced routes meet the rules `route add` enforces (src/routing/rules.ts syncedRouteProblem):
+ *   a martian destination or a gateway that is no unicast host is `refused`, counted by reason.
+ * - In bulk: a batch of records (a dump, or the changes the socket held) updates the model and
+ *   marks the prefixes it touched; then the RIB gets them in one batch (Rib.syncRoutes, one
+ *   FIB call), so a prefix changed twice in a batch is applied once.
+ * - linux.sync.maxRoutes: kernel entries beyond it are counted (`excess`) and the state is
+ *   `over limit` while any is missing; when the kernel table shrinks so they would fit, the
+ *   table is dumped again and the sync catches up by itself.
  */
-import { DpfwdError } from '../errors';
 import { formatPrefix } from '../net/ipv4';
 import { netlinkConstants, NetlinkConstants, NetlinkRoute, openNetlinkRoute } from '../dataplane/netlink';
-import type { Rib } from './rib';
-import type { RoutePath } from './routes';
+import { SYNC_FAILED, SYNC_INSTALLED, type Rib, type SyncRows } from './rib';
+import { ROUTE_BLACKHOLE, ROUTE_MULTIPATH, ROUTE_PORT, ROUTE_VIA } from './routes';
+import { Connected, SYNC_REFUSALS, SyncRefusal, syncedRouteProblem } from './rules';
 
 /** iproute2's names of route protocols (/etc/iproute2/rt_protos and rtnetlink.h's RTPROT_*). */
 export const RT_PROTOCOLS: Readonly<Record<number, string>> = {
@@ -76,14 +84,19 @@ interface KRoute {
   paths?: { gw: number; oif: number; weight: number }[];
 }
 
-const enum St { None, Installed, Shadowed, Unusable, Failed }
+const enum St { None, Installed, Shadowed, Unusable, Failed, Refused }
 
 export interface SyncStatus {
   netns: string;
   table: number;
   protocols: string;
-  /** starting (first dump running), synced (following changes), resyncing, failed (socket dead) */
-  state: 'starting' | 'synced' | 'resyncing' | 'failed';
+  /**
+   * starting (first dump running), synced (following changes: every route taken is installed,
+   * shadowed, unusable or refused), over limit (the kernel table has entries beyond
+   * linux.sync.maxRoutes: dpfwd lacks them), partial (routes the RIB refused: `failed`),
+   * resyncing (dumping again), failed (socket dead)
+   */
+  state: 'starting' | 'synced' | 'over limit' | 'partial' | 'resyncing' | 'failed';
   /** prefixes of the followed table the sync takes (after the table and protocol filters) */
   kernelRoutes: number;
   /** of those, installed in dpfwd's FIB */
@@ -94,6 +107,14 @@ export interface SyncStatus {
   unusable: number;
   /** not installed: the RIB refused (full FIB, no next hop left); counted in errors too */
   failed: number;
+  /** not installed: the rules of `route add` refuse it (martian destination, gateway no unicast host) */
+  refused: number;
+  /** refused, by reason (src/routing/rules.ts SYNC_REFUSALS); reasons with none are left out */
+  refusedBy: Partial<Record<SyncRefusal, number>>;
+  /** the last refusal, with the prefix */
+  lastRefusal: string | null;
+  /** kernel entries (prefix and metric) the sync does not hold because of linux.sync.maxRoutes, now */
+  missing: number;
   /** route additions not kept because the sync already held linux.sync.maxRoutes prefixes (cumulative) */
   overLimit: number;
   byProtocol: Record<string, number>;
@@ -110,6 +131,12 @@ const A_NONE = -1; // nothing yet, or forced to apply again
 const A_UNUSABLE = -2;
 const A_BLACKHOLE = -3;
 const A_MULTIPATH = -4; // compare KTable.msig
+const A_REFUSED = -5;
+
+/** KTable.meta: proto | type << 8 | state << 16 | refusal << 20 | dirty */
+const META_STATE = 16;
+const META_REFUSAL = 20;
+const META_DIRTY = 1 << 24;
 
 /**
  * The kernel routes the sync keeps, per prefix: a slot per prefix (maps per length keyed by the
@@ -123,10 +150,12 @@ class KTable {
   private cap = 0;
   private used = 0;
   private readonly free: number[] = [];
+  addr = new Uint32Array(0);
+  len = new Uint8Array(0);
   prio = new Uint32Array(0);
   gw = new Uint32Array(0);
   oif = new Uint32Array(0);
-  /** proto | type << 8 | state << 16 */
+  /** proto | type << 8 | state << 16 | refusal reason + 1 << 20 | META_DIRTY */
   meta = new Uint32Array(0);
   /** what was given to the RIB: an A_* value or the interface index, and the gateway */
   aIf = new Int32Array(0);
@@ -142,28 +171,57 @@ class KTable {
   proto(s: number): number {
     return this.meta[s] & 255;
   }
-  state(s: number): St {
-    return (this.meta[s] >>> 16) & 7;
+  type(s: number): number {
+    return (this.meta[s] >>> 8) & 255;
   }
-  setState(s: number, st: St): void {
-    this.meta[s] = (this.meta[s] & 0xffff) | (st << 16);
+  state(s: number): St {
+    return (this.meta[s] >>> META_STATE) & 7;
+  }
+  /** the refusal reason's index in SYNC_REFUSALS, or -1 */
+  refusal(s: number): number {
+    return ((this.meta[s] >>> META_REFUSAL) & 7) - 1;
+  }
+  setState(s: number, st: St, refusal = -1): void {
+    this.meta[s] = (this.meta[s] & ~(0xff << META_STATE)) | (st << META_STATE) | ((refusal + 1) << META_REFUSAL);
+  }
+  /** Marks s to apply; true when it was not marked yet. */
+  mark(s: number): boolean {
+    if (this.meta[s] & META_DIRTY) return false;
+    this.meta[s] |= META_DIRTY;
+    return true;
+  }
+  /** Clears s's mark; true when it was marked (a slot freed and taken again keeps no mark). */
+  unmark(s: number): boolean {
+    if (!(this.meta[s] & META_DIRTY)) return false;
+    this.meta[s] &= ~META_DIRTY;
+    return true;
+  }
+  /** the best entry's paths (a multipath route), or undefined */
+  paths(s: number): KRoute['paths'] {
+    return this.more.get(s)?.[0].paths;
   }
   /** The entries, lowest metric first (a new array for a single entry: the caller may keep it). */
   entries(s: number): KRoute[] {
     return this.more.get(s) ?? [{ prio: this.prio[s], proto: this.meta[s] & 255, type: (this.meta[s] >>> 8) & 255, oif: this.oif[s], gw: this.gw[s] }];
   }
-  /** Sets a prefix's entries (sorted, not empty); its state and what it gave the RIB stay. */
-  put(addr: number, len: number, entries: KRoute[]): number {
+  private take(addr: number, len: number): number {
     let s = this.slot(addr, len);
     if (s === undefined) {
       s = this.free.length ? this.free.pop()! : this.used++;
       if (s >= this.cap) this.grow();
       this.byLen[len].set(addr | 0, s);
       this.size++;
+      this.addr[s] = addr;
+      this.len[s] = len;
       this.meta[s] = 0;
       this.aIf[s] = A_NONE;
       this.aGw[s] = 0;
     }
+    return s;
+  }
+  /** Sets a prefix's entries (sorted, not empty); its state and what it gave the RIB stay. */
+  put(addr: number, len: number, entries: KRoute[]): number {
+    const s = this.take(addr, len);
     const b = entries[0];
     this.prio[s] = b.prio;
     this.gw[s] = b.gw;
@@ -173,6 +231,26 @@ class KTable {
     else this.more.delete(s);
     return s;
   }
+  /** put() of one single-path entry of a prefix this table does not have, without objects (a dump's common case). */
+  putOne(addr: number, len: number, prio: number, proto: number, type: number, oif: number, gw: number): void {
+    const s = this.take(addr, len);
+    this.prio[s] = prio;
+    this.gw[s] = gw;
+    this.oif[s] = oif;
+    this.meta[s] = (this.meta[s] & 0xffff0000) | proto | (type << 8);
+  }
+  /** put() of another table's entries of slot o. */
+  copy(addr: number, len: number, other: KTable, o: number): number {
+    const m = other.more.get(o);
+    if (m) return this.put(addr, len, m);
+    const s = this.take(addr, len);
+    this.prio[s] = other.prio[o];
+    this.gw[s] = other.gw[o];
+    this.oif[s] = other.oif[o];
+    this.meta[s] = (this.meta[s] & 0xffff0000) | (other.meta[o] & 0xffff);
+    this.more.delete(s);
+    return s;
+  }
   delete(addr: number, len: number): void {
     const s = this.slot(addr, len);
     if (s === undefined) return;
@@ -180,6 +258,7 @@ class KTable {
     this.size--;
     this.more.delete(s);
     this.msig.delete(s);
+    this.meta[s] = 0;
     this.free.push(s);
   }
   /** Whether slot s here and slot o of another table hold the same entries. */
@@ -191,11 +270,13 @@ class KTable {
   }
   private grow(): void {
     const cap = Math.max(1024, this.cap * 2);
-    const g = <T extends Uint32Array | Int32Array>(a: T): T => {
+    const g = <T extends Uint32Array | Int32Array | Uint8Array>(a: T): T => {
       const n = new (a.constructor as new (n: number) => T)(cap);
       n.set(a);
       return n;
     };
+    this.addr = g(this.addr);
+    this.len = g(this.len);
     this.prio = g(this.prio);
     this.gw = g(this.gw);
     this.oif = g(this.oif);
@@ -224,21 +305,69 @@ function insertEntry(entries: KRoute[], r: KRoute): void {
   else entries.splice(at, 0, r);
 }
 
+/** Rows for Rib.syncRoutes, grown as needed and reused batch after batch. */
+class Rows implements SyncRows {
+  n = 0;
+  addrs = new Uint32Array(1024);
+  lens = new Uint8Array(1024);
+  kinds = new Uint8Array(1024);
+  vias = new Uint32Array(1024);
+  ifaces = new Int32Array(1024);
+  slots = new Uint32Array(1024);
+  paths = new Map<number, { via?: number; port: number; weight: number }[]>();
+  push(slot: number, addr: number, len: number, kind: number, via: number, iface: number): number {
+    if (this.n === this.addrs.length) this.grow();
+    const i = this.n++;
+    this.slots[i] = slot;
+    this.addrs[i] = addr;
+    this.lens[i] = len;
+    this.kinds[i] = kind;
+    this.vias[i] = via;
+    this.ifaces[i] = iface;
+    return i;
+  }
+  /** The first n rows as a SyncRows (views, no copies). */
+  view(): SyncRows {
+    const n = this.n;
+    return { n, addrs: this.addrs.subarray(0, n), lens: this.lens.subarray(0, n), kinds: this.kinds.subarray(0, n), vias: this.vias.subarray(0, n), ifaces: this.ifaces.subarray(0, n), paths: this.paths };
+  }
+  clear(): void {
+    this.n = 0;
+    this.paths = new Map();
+  }
+  private grow(): void {
+    const cap = this.addrs.length * 2;
+    const g = <T extends Uint32Array | Int32Array | Uint8Array>(a: T): T => {
+      const n = new (a.constructor as new (n: number) => T)(cap);
+      n.set(a);
+      return n;
+    };
+    this.addrs = g(this.addrs);
+    this.lens = g(this.lens);
+    this.kinds = g(this.kinds);
+    this.vias = g(this.vias);
+    this.ifaces = g(this.ifaces);
+    this.slots = g(this.slots);
+  }
+}
+
 export class RouteSync {
   private sock: NetlinkRoute | null = null;
   private readonly C: NetlinkConstants;
   private links = new Map<number, string>();
   private linkFlags = new Map<number, number>();
   private pendingLinks: Map<number, string> | null = null;
-  private readonly prefixes = new KTable();
+  private prefixes = new KTable();
   /** the route dump being received, and the changes that arrived meanwhile */
   private pending: KTable | null = null;
-  private queued: { del: boolean; addr: number; len: number; r: KRoute }[] = [];
+  private queued: { del: boolean; replace: boolean; addr: number; len: number; r: KRoute }[] = [];
   private dumping = false;
   private redumpWanted = false;
   private dumpStarted = 0;
   private retryTimer: NodeJS.Timeout | null = null;
-  private readonly counts = { [St.Installed]: 0, [St.Shadowed]: 0, [St.Unusable]: 0, [St.Failed]: 0 } as Record<number, number>;
+  private readonly counts = { [St.Installed]: 0, [St.Shadowed]: 0, [St.Unusable]: 0, [St.Failed]: 0, [St.Refused]: 0 } as Record<number, number>;
+  private readonly refusedBy = new Array<number>(SYNC_REFUSALS.length).fill(0);
+  private lastRefusal: string | null = null;
   private readonly byProto = new Map<number, number>();
   private readonly protoSet: Set<number> | null;
   private st: SyncStatus['state'] = 'starting';
@@ -246,6 +375,21 @@ export class RouteSync {
   private resyncWanted = false;
   /** set when a batch installed routes; onInstalled runs after the batch */
   private installedSome = false;
+  /** slots whose prefix changed since the last flush (KTable.mark), and prefixes that left the model (addr, len pairs) */
+  private dirty: number[] = [];
+  private gone: number[] = [];
+  private readonly rows = new Rows();
+  /** slots the RIB refused (Failed): tried again after routes went */
+  private readonly failedSlots = new Set<number>();
+  /**
+   * Kernel entries (prefix and metric) not held because of linux.sync.maxRoutes: counted by the
+   * dump, then up with additions of new prefixes and down with deletions of unknown ones. While
+   * non-zero the FIB lacks kernel routes (`over limit`); once they would fit, a re-dump takes them.
+   */
+  private excess = 0;
+  private dumpExcess = 0;
+  /** replaying changes queued during a dump: what the dump saw of them is unknown, so they never add to excess */
+  private replaying = false;
   /** after a batch that installed routes (the forwarder starts ARP for their new gateways) */
   onInstalled?: () => void;
   private stats = { overLimit: 0, dumps: 0, lastDump: null as string | null, lastDumpMs: null as number | null, overflows: 0, errors: 0, lastError: null as string | null };
@@ -279,16 +423,28 @@ export class RouteSync {
     const installed = this.rib.counts.linux;
     const unusable = this.counts[St.Unusable];
     const failed = this.counts[St.Failed];
+    const refused = this.counts[St.Refused];
+    const refusedBy: Partial<Record<SyncRefusal, number>> = {};
+    SYNC_REFUSALS.forEach((r, i) => {
+      if (this.refusedBy[i] > 0) refusedBy[r] = this.refusedBy[i];
+    });
+    let state = this.st;
+    if (state === 'synced' && this.excess > 0) state = 'over limit';
+    else if (state === 'synced' && failed > 0) state = 'partial';
     return {
       netns: this.opts.netns ?? '',
       table: this.opts.table,
       protocols: this.opts.protocols === 'all' ? 'all' : this.opts.protocols.map(protocolName).join(','),
-      state: this.st,
+      state,
       kernelRoutes: this.prefixes.size,
       installed,
-      shadowed: Math.max(0, this.prefixes.size - installed - unusable - failed),
+      shadowed: Math.max(0, this.prefixes.size - installed - unusable - failed - refused),
       unusable,
       failed,
+      refused,
+      refusedBy,
+      lastRefusal: this.lastRefusal,
+      missing: this.excess,
       byProtocol,
       ...this.stats,
     };
@@ -319,10 +475,10 @@ export class RouteSync {
     this.retryTimer.unref?.();
   }
 
-  /** A new prefix the model has no room for (linux.sync.maxRoutes): counted, logged now and then. */
+  /** A kernel entry the model has no room for (linux.sync.maxRoutes): counted, logged now and then. */
   private overLimit(): void {
     if (this.stats.overLimit++ % 100000 === 0) {
-      this.log(`route sync: the kernel table has more than linux.sync.maxRoutes (${this.opts.maxRoutes}) prefixes; the rest are not followed (${this.stats.overLimit} so far): raise it and restart`);
+      this.log(`route sync: the kernel table has more than linux.sync.maxRoutes (${this.opts.maxRoutes}) prefixes; the rest are not followed (${this.stats.overLimit} so far) until the table shrinks: raise it and restart`);
     }
   }
 
@@ -338,48 +494,64 @@ export class RouteSync {
     const W = C.words;
     for (let i = 0; i < recs.length; i += W) {
       const kind = recs[i] & 255;
-      const fromDump = ((recs[i] >>> 8) & C.fromDump) !== 0;
-      if (((recs[i] >>> 8) & C.interrupted) !== 0) this.redumpWanted = true; // the table changed under the dump
+      const flags = recs[i] >>> 8;
+      const fromDump = (flags & C.fromDump) !== 0;
+      if ((flags & C.interrupted) !== 0) this.redumpWanted = true; // the table changed under the dump
       if (kind === C.newRoute || kind === C.delRoute) {
         if (recs[i + 3] !== this.opts.table) continue;
         const t = (recs[i + 2] >>> 16) & 255;
         if (t !== RTN_UNICAST && (t < RTN_BLACKHOLE || t > RTN_PROHIBIT)) continue;
         const addr = recs[i + 1];
         const len = recs[i + 2] & 255;
-        const r: KRoute = { prio: recs[i + 4], proto: (recs[i + 2] >>> 8) & 255, type: t, oif: recs[i + 5], gw: recs[i + 6] };
+        const proto = (recs[i + 2] >>> 8) & 255;
         const np = recs[i + 7] >>> 24;
+        if (np === 0 && !this.selectedProto(proto, recs[i + 5])) continue;
+        if (fromDump && this.pending && np === 0) {
+          // the dump's common case, without objects
+          const have = this.pending.slot(addr, len);
+          if (have === undefined) {
+            if (this.pending.size >= this.opts.maxRoutes) {
+              this.dumpExcess++;
+              this.overLimit();
+            } else this.pending.putOne(addr, len, recs[i + 4], proto, t, recs[i + 5], recs[i + 6]);
+            continue;
+          }
+        }
+        const r: KRoute = { prio: recs[i + 4], proto, type: t, oif: recs[i + 5], gw: recs[i + 6] };
         if (np > 0) {
           const first = recs[i + 7] & 0xffffff;
           r.paths = [];
           for (let k = first; k < first + np; k++) r.paths.push({ gw: paths[k * 3], oif: paths[k * 3 + 1], weight: paths[k * 3 + 2] });
           r.oif = r.paths[0].oif;
+          if (!this.selectedProto(proto, r.oif)) continue;
         }
-        if (!this.selected(r)) continue;
         const del = kind === C.delRoute;
+        const replace = (flags & C.replaced) !== 0;
         if (fromDump && this.pending) {
           const have = this.pending.slot(addr, len);
           if (have === undefined) {
-            if (this.pending.size >= this.opts.maxRoutes) this.overLimit();
-            else this.pending.put(addr, len, [r]);
-          }
-          else {
+            if (this.pending.size >= this.opts.maxRoutes) {
+              this.dumpExcess++;
+              this.overLimit();
+            } else this.pending.put(addr, len, [r]);
+          } else {
             const entries = this.pending.entries(have).slice();
             insertEntry(entries, r);
             this.pending.put(addr, len, entries);
           }
-        } else if (this.pending) this.queued.push({ del, addr, len, r });
-        else this.change(del, addr, len, r);
+        } else if (this.pending) this.queued.push({ del, replace, addr, len, r });
+        else this.change(del, replace, addr, len, r);
       } else if (kind === C.newLink || kind === C.delLink) {
         const idx = recs[i + 1];
-        const flags = recs[i + 2];
+        const lflags = recs[i + 2];
         // a mirror named differently from its port (linux.mirror: {west: wmirror}) stands for the port
         const name = this.opts.aliases?.[names[recs[i + 3]]] ?? names[recs[i + 3]];
         if (fromDump) {
           this.pendingLinks?.set(idx, name);
-          this.linkFlags.set(idx, flags);
+          this.linkFlags.set(idx, lflags);
           continue;
         }
-        this.linkChange(kind === C.delLink, idx, flags, name);
+        this.linkChange(kind === C.delLink, idx, lflags, name);
       } else if (kind === C.done) {
         if (recs[i + 1] === C.dumpLinks) this.linksDone();
         else this.routesDone();
@@ -396,6 +568,9 @@ export class RouteSync {
         }
       }
     }
+    this.flush();
+    // entries left out for the limit would fit now: dump again to take them
+    if (this.excess > 0 && this.prefixes.size + this.excess <= this.opts.maxRoutes) this.resyncWanted = true;
     if (this.resyncWanted) {
       this.resyncWanted = false;
       if (this.dumping) this.redumpWanted = true;
@@ -408,10 +583,10 @@ export class RouteSync {
   }
 
   /** Routes the sync takes: the table was checked; protocols, and never the mirrors' own kernel routes. */
-  private selected(r: KRoute): boolean {
-    if (this.protoSet) return this.protoSet.has(r.proto);
-    if (r.proto !== RTPROT_KERNEL) return true;
-    const name = this.links.get(r.oif) ?? this.pendingLinks?.get(r.oif);
+  private selectedProto(proto: number, oif: number): boolean {
+    if (this.protoSet) return this.protoSet.has(proto);
+    if (proto !== RTPROT_KERNEL) return true;
+    const name = this.links.get(oif) ?? this.pendingLinks?.get(oif);
     return name === undefined || !this.rib.ifaces.find(name);
   }
 
@@ -433,12 +608,12 @@ export class RouteSync {
     if (del || (oldFlags !== undefined && (oldFlags & IFF_UP) !== 0 && (flags & IFF_UP) === 0)) this.resyncWanted = true;
   }
 
-  /** Routes through interface idx resolve again (it appeared or was renamed). */
+  /** Routes through interface idx resolve again (it appeared or was renamed): marked, applied with the batch. */
   private relink(idx: number): void {
     const t = this.prefixes;
     for (let len = 0; len <= 32; len++) {
-      for (const [a, s] of t.byLen[len]) {
-        if (t.oif[s] === idx || t.entries(s)[0].paths?.some((x) => x.oif === idx)) this.apply(a >>> 0, len, s);
+      for (const s of t.byLen[len].values()) {
+        if (t.oif[s] === idx || t.paths(s)?.some((x) => x.oif === idx)) this.mark(s);
       }
     }
   }
@@ -447,53 +622,80 @@ export class RouteSync {
     if (this.pendingLinks) this.links = this.pendingLinks;
     this.pendingLinks = null;
     this.pending = new KTable();
+    this.dumpExcess = 0;
     this.queued = [];
     const rc = this.sock ? this.sock.dump(this.C.dumpRoutes) : 0;
     if (rc < 0) this.dumpFailed(-rc);
   }
 
-  /** The dump is the table as it was: apply the difference, then the changes queued meanwhile. */
+  /** The dump is the table as it was: the difference is marked, the changes queued meanwhile replayed, all applied in one batch. */
   private routesDone(): void {
     const dump = this.pending;
     if (!dump) return;
     this.pending = null;
-    for (let len = 0; len <= 32; len++) {
-      const gone: number[] = [];
-      for (const a of this.prefixes.byLen[len].keys()) if (!dump.byLen[len].has(a)) gone.push(a);
-      for (const a of gone) this.remove(a >>> 0, len, this.prefixes.slot(a, len)!);
-      for (const [a, d] of dump.byLen[len]) {
-        const s = this.prefixes.slot(a, len);
-        if (s !== undefined && this.prefixes.same(s, dump, d)) continue;
-        this.set(a >>> 0, len, dump.entries(d));
+    if (this.prefixes.size === 0) {
+      // nothing to compare with (the first dump): the dump is the model, every prefix marked
+      this.prefixes = dump;
+      for (let len = 0; len <= 32; len++) {
+        for (const s of dump.byLen[len].values()) {
+          this.protoMoved(-1, dump.proto(s));
+          this.mark(s);
+        }
       }
     }
+    const t = this.prefixes;
+    for (let len = 0; len <= 32 && t !== dump; len++) {
+      const gone: number[] = [];
+      for (const a of t.byLen[len].keys()) if (!dump.byLen[len].has(a)) gone.push(a);
+      for (const a of gone) this.remove(a >>> 0, len, t.slot(a, len)!);
+      for (const [a, d] of dump.byLen[len]) {
+        const s = t.slot(a, len);
+        if (s !== undefined && t.same(s, dump, d)) continue;
+        const had = s === undefined ? -1 : t.proto(s);
+        const n = t.copy(a >>> 0, len, dump, d);
+        this.protoMoved(had, t.proto(n));
+        this.mark(n);
+      }
+    }
+    this.excess = this.dumpExcess;
     const queued = this.queued;
     this.queued = [];
-    for (const q of queued) this.change(q.del, q.addr, q.len, q.r);
+    this.replaying = true;
+    for (const q of queued) this.change(q.del, q.replace, q.addr, q.len, q.r);
+    this.replaying = false;
+    this.flush();
     this.dumping = false;
     this.stats.dumps++;
     this.stats.lastDump = new Date().toISOString();
     this.stats.lastDumpMs = Date.now() - this.dumpStarted;
     if (this.st !== 'failed') this.st = 'synced';
     const s = this.status();
-    this.log(`route sync: table ${this.opts.table} dumped in ${s.lastDumpMs} ms: ${s.kernelRoutes} routes, ${s.installed} installed, ${s.shadowed} shadowed, ${s.unusable} unusable, ${s.failed} failed`);
+    this.log(`route sync: table ${this.opts.table} dumped in ${s.lastDumpMs} ms: ${s.kernelRoutes} routes, ${s.installed} installed, ${s.shadowed} shadowed, ${s.unusable} unusable, ${s.refused} refused, ${s.failed} failed${this.excess ? `, ${this.excess} over linux.sync.maxRoutes` : ''}`);
     if (this.redumpWanted) this.startDump();
   }
 
   // ---- the model ----
 
-  private change(del: boolean, addr: number, len: number, r: KRoute): void {
-    const s = this.prefixes.slot(addr, len);
-    if (s === undefined && !del && this.prefixes.size >= this.opts.maxRoutes) {
-      this.overLimit();
-      return;
+  private change(del: boolean, replace: boolean, addr: number, len: number, r: KRoute): void {
+    const t = this.prefixes;
+    const s = t.slot(addr, len);
+    if (s === undefined) {
+      if (del) {
+        // an entry left out for the limit went
+        if (this.excess > 0) this.excess--;
+        return;
+      }
+      if (t.size >= this.opts.maxRoutes) {
+        if (!replace && !this.replaying) this.excess++;
+        this.overLimit();
+        return;
+      }
     }
-    const entries = s === undefined ? [] : this.prefixes.entries(s).slice();
+    const entries = s === undefined ? [] : t.entries(s).slice();
     if (del) {
-      if (s === undefined) return;
       const at = entries.findIndex((e) => e.prio === r.prio);
       if (at < 0) return;
-      if (entries.length === 1) this.remove(addr, len, s);
+      if (entries.length === 1) this.remove(addr, len, s!);
       else {
         entries.splice(at, 1);
         this.set(addr, len, entries);
@@ -507,86 +709,166 @@ export class RouteSync {
   private set(addr: number, len: number, entries: KRoute[]): void {
     const t = this.prefixes;
     const had = t.slot(addr, len);
-    const oldProto = had === undefined ? -1 : t.proto(had);
     const s = t.put(addr, len, entries);
-    if (oldProto !== entries[0].proto) {
-      if (oldProto >= 0) this.byProto.set(oldProto, this.byProto.get(oldProto)! - 1);
-      this.byProto.set(entries[0].proto, (this.byProto.get(entries[0].proto) ?? 0) + 1);
-    }
-    this.apply(addr, len, s);
+    this.protoMoved(had === undefined ? -1 : t.proto(had), entries[0].proto);
+    this.mark(s);
   }
 
+  /** byProto: a prefix's protocol went from `from` (-1: new) to `to`. */
+  private protoMoved(from: number, to: number): void {
+    if (from === to) return;
+    if (from >= 0) this.byProto.set(from, this.byProto.get(from)! - 1);
+    this.byProto.set(to, (this.byProto.get(to) ?? 0) + 1);
+  }
+
+  private mark(s: number): void {
+    if (this.prefixes.mark(s)) this.dirty.push(s);
+  }
+
+  /** The prefix leaves the model now, and the RIB with the next flush. */
   private remove(addr: number, len: number, s: number): void {
-    if (this.rib.originOf(addr, len) === 'linux') this.rib.delRoute(addr, len, 'linux');
     this.setState(s, St.None);
     const proto = this.prefixes.proto(s);
     this.byProto.set(proto, this.byProto.get(proto)! - 1);
     this.prefixes.delete(addr, len);
+    this.gone.push(addr, len);
   }
 
-  private setState(s: number, st: St): void {
-    const was = this.prefixes.state(s);
+  private setState(s: number, st: St, refusal = -1): void {
+    const t = this.prefixes;
+    const was = t.state(s);
     if (was !== St.None && was !== St.Installed) this.counts[was]--;
-    this.prefixes.setState(s, st);
+    if (was === St.Refused) this.refusedBy[t.refusal(s)]--;
+    if (was === St.Failed) this.failedSlots.delete(s);
+    t.setState(s, st, refusal);
     if (st !== St.None && st !== St.Installed) this.counts[st]++;
+    if (st === St.Refused) this.refusedBy[refusal]++;
+    if (st === St.Failed) this.failedSlots.add(s);
   }
 
   /** A dpfwd route left the prefix: a synced route waiting there goes in. */
   private vacated(addr: number, len: number): void {
-    const s = this.prefixes.slot(addr, len);
+    const t = this.prefixes;
+    const s = t.slot(addr, len);
     // Installed too: a static route that replaced it (Rib.addRoute) left no trace here
-    if (s !== undefined && this.prefixes.state(s) !== St.Unusable && this.prefixes.state(s) !== St.None) {
-      this.prefixes.aIf[s] = A_NONE;
-      this.apply(addr, len, s);
+    if (s !== undefined && t.state(s) !== St.Unusable && t.state(s) !== St.Refused && t.state(s) !== St.None) {
+      t.aIf[s] = A_NONE;
+      this.mark(s);
+      this.flush();
     }
   }
 
-  /** The best entry of a prefix into the RIB (or out, when it cannot be used). */
-  private apply(addr: number, len: number, s: number): void {
+  /**
+   * The marked prefixes into the RIB: removals first (room in the FIB), then one Rib.syncRoutes
+   * batch of what is installed or replaced; unusable and refused ones leave the RIB. After
+   * removals, routes the RIB refused before are tried again.
+   */
+  private flush(): void {
     const t = this.prefixes;
-    const best = t.entries(s)[0];
-    let route: { addr: number; len: number; via?: number; port?: string; blackhole?: boolean; paths?: RoutePath[] } | null = null;
-    if (best.type !== RTN_UNICAST) route = { addr, len, blackhole: true };
-    else {
-      // every next hop whose interface is a dpfwd interface (the others are left out of the group)
-      const paths: RoutePath[] = (best.paths ?? [{ gw: best.gw, oif: best.oif, weight: 1 }])
-        .map((x) => ({ via: x.gw || undefined, port: this.links.get(x.oif), weight: x.weight }))
-        .filter((x) => x.port !== undefined && this.rib.ifaces.find(x.port) !== undefined);
-      if (paths.length === 1) route = { addr, len, via: paths[0].via, port: paths[0].port };
-      else if (paths.length > 1) route = { addr, len, paths };
+    const rib = this.rib;
+    let removed = false;
+    for (let i = 0; i < this.gone.length; i += 2) {
+      const addr = this.gone[i];
+      const len = this.gone[i + 1];
+      if (t.slot(addr, len) === undefined && rib.originOf(addr, len) === 'linux') {
+        rib.delRoute(addr, len, 'linux');
+        removed = true;
+      }
     }
-    // what it would give the RIB, against what it gave last
+    this.gone = [];
+    if (removed && this.failedSlots.size) {
+      for (const s of this.failedSlots) {
+        t.aIf[s] = A_NONE;
+        this.mark(s);
+      }
+    }
+    if (this.dirty.length === 0) return;
+    const conn: Connected[] = rib.listAddresses();
+    const rows = this.rows;
+    rows.clear();
+    const dirty = this.dirty;
+    this.dirty = [];
+    for (const s of dirty) if (t.unmark(s)) this.prepare(s, conn, rows);
+    if (rows.n === 0) return;
+    const errors = new Map<number, string>();
+    const out = rib.syncRoutes(rows.view(), errors);
+    for (let i = 0; i < rows.n; i++) {
+      const s = rows.slots[i];
+      if (out[i] === SYNC_INSTALLED) {
+        this.setState(s, St.Installed);
+        this.installedSome = true;
+      } else if (out[i] === SYNC_FAILED) {
+        this.setState(s, St.Failed);
+        this.error(`${formatPrefix({ addr: rows.addrs[i], len: rows.lens[i] })}: not installed: ${errors.get(i)}`);
+      } else this.setState(s, St.Shadowed);
+    }
+    rows.clear();
+  }
+
+  /** A marked prefix's best entry: a row for the RIB, or out of it (unusable, refused), or nothing when unchanged. */
+  private prepare(s: number, conn: readonly Connected[], rows: Rows): void {
+    const t = this.prefixes;
+    const rib = this.rib;
+    const addr = t.addr[s];
+    const len = t.len[s];
+    const type = t.type(s);
+    const kpaths = t.paths(s);
+    // what it would give the RIB: kind and interface, gateway, multipath paths
     let aIf: number;
     let aGw = 0;
     let msig: string | undefined;
-    if (!route) aIf = A_UNUSABLE;
-    else if (route.blackhole) aIf = A_BLACKHOLE;
-    else if (route.paths) {
-      aIf = A_MULTIPATH;
-      msig = route.paths.map((x) => `${x.via ?? ''}/${x.port}*${x.weight}`).join(',');
+    let kind = ROUTE_BLACKHOLE;
+    let paths: { via?: number; port: number; weight: number }[] | undefined;
+    let problem: { reason: SyncRefusal; message: string } | null = null;
+    if (type !== RTN_UNICAST) {
+      aIf = A_BLACKHOLE;
+      problem = syncedRouteProblem(conn, { addr, len }, []);
     } else {
-      aIf = this.rib.ifaces.find(route.port!)!.index;
-      aGw = route.via ?? 0;
+      // every next hop whose interface is a dpfwd interface (the others are left out of the group)
+      paths = [];
+      if (kpaths) {
+        for (const x of kpaths) {
+          const name = this.links.get(x.oif);
+          const iface = name === undefined ? undefined : rib.ifaces.find(name);
+          if (iface) paths.push({ via: x.gw || undefined, port: iface.index, weight: x.weight });
+        }
+      } else {
+        const name = this.links.get(t.oif[s]);
+        const iface = name === undefined ? undefined : rib.ifaces.find(name);
+        if (iface) paths.push({ via: t.gw[s] || undefined, port: iface.index, weight: 1 });
+      }
+      if (paths.length === 0) aIf = A_UNUSABLE;
+      else {
+        problem = syncedRouteProblem(conn, { addr, len }, paths.map((x) => x.via ?? 0));
+        if (paths.length === 1) {
+          aIf = paths[0].port;
+          aGw = paths[0].via ?? 0;
+          kind = paths[0].via === undefined ? ROUTE_PORT : ROUTE_VIA;
+        } else {
+          aIf = A_MULTIPATH;
+          kind = ROUTE_MULTIPATH;
+          msig = paths.map((x) => `${x.via ?? ''}/${x.port}*${x.weight}`).join(',');
+        }
+      }
+    }
+    if (problem) {
+      aIf = A_REFUSED;
+      aGw = problem.reason === 'gateway' ? t.gw[s] : 0;
     }
     if (t.state(s) !== St.Failed && aIf === t.aIf[s] && aGw === t.aGw[s] && (aIf !== A_MULTIPATH || msig === t.msig.get(s))) return;
     t.aIf[s] = aIf;
     t.aGw[s] = aGw;
     if (msig !== undefined) t.msig.set(s, msig);
     else t.msig.delete(s);
-    if (!route) {
-      if (this.rib.originOf(addr, len) === 'linux') this.rib.delRoute(addr, len, 'linux');
-      this.setState(s, St.Unusable);
+    if (aIf === A_UNUSABLE || problem) {
+      if (rib.originOf(addr, len) === 'linux') rib.delRoute(addr, len, 'linux');
+      if (problem) {
+        this.lastRefusal = `${formatPrefix({ addr, len })}: ${problem.message}`;
+        this.setState(s, St.Refused, SYNC_REFUSALS.indexOf(problem.reason));
+      } else this.setState(s, St.Unusable);
       return;
     }
-    try {
-      const ok = this.rib.addRoute(route, 'linux');
-      this.setState(s, ok ? St.Installed : St.Shadowed);
-      if (ok) this.installedSome = true;
-    } catch (e) {
-      // the old route must not stay as if it were the kernel's
-      if (this.rib.originOf(addr, len) === 'linux') this.rib.delRoute(addr, len, 'linux');
-      this.setState(s, St.Failed);
-      this.error(`${formatPrefix({ addr, len })}: not installed: ${(e as DpfwdError).message}`);
-    }
+    const i = rows.push(s, addr, len, kind, aGw, aIf >= 0 ? aIf : -1);
+    if (kind === ROUTE_MULTIPATH) rows.paths.set(i, paths!);
   }
 }

@@ -22,6 +22,12 @@ export interface ChildSpec {
   /** wait until the workers received this many packets, and this many were punted */
   expectRx: number;
   expectPunts: number;
+  /**
+   * and until sub-interface `index` forwarded this many packets: on a kernel-facing port rx also
+   * counts the kernel's own chatter (IPv6 router solicitations, MLD reports on dpfwd's veth end),
+   * so a count of rx can be reached before the test's frames arrive
+   */
+  expectSubifForwarded?: { index: number; count: number };
   inject?: { iface: number; hex: string }[];
   /** how long to wait for expectRx and expectPunts (default 20 s) */
   waitMs?: number;
@@ -63,7 +69,10 @@ async function main(): Promise<void> {
   process.stderr.write('dp-child: ready\n'); // a test may start its traffic now
   const deadline = Date.now() + (spec.waitMs ?? 20000);
   const rx = () => dp.snapshot().workers.reduce((a, w) => a + w.counters.rx_packets, 0);
-  while ((rx() < spec.expectRx || punts.length < spec.expectPunts) && Date.now() < deadline) {
+  const maxPorts = dp.constants().maxPorts;
+  const want = spec.expectSubifForwarded;
+  const subifForwarded = () => (want ? dp.snapshot().workers.reduce((a, w) => a + (w.subifs?.[want.index - maxPorts]?.forwarded ?? 0), 0) : 0);
+  while ((rx() < spec.expectRx || punts.length < spec.expectPunts || subifForwarded() < (want?.count ?? 0)) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 20));
   }
   const injected: string[] = [];
@@ -74,8 +83,8 @@ async function main(): Promise<void> {
       injected.push((e as { code: string }).code);
     }
   }
-  const want = injected.filter((x) => x === 'sent').length;
-  while (dp.snapshot().workers.reduce((a, w) => a + w.counters.injected, 0) < want && Date.now() < deadline) {
+  const sent = injected.filter((x) => x === 'sent').length;
+  while (dp.snapshot().workers.reduce((a, w) => a + w.counters.injected, 0) < sent && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 20));
   }
   await new Promise((r) => setTimeout(r, 100)); // the worker's TX flush after the inject ring

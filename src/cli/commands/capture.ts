@@ -1,4 +1,5 @@
 import * as fs from 'fs';
+import * as path from 'path';
 import type { Argv, CommandModule } from 'yargs';
 import { Session } from '../../api/client';
 import { DpfwdError } from '../../errors';
@@ -36,6 +37,30 @@ function summaryText(s: CaptureSummary): string {
   return `capture ${s.id} ended (${s.ended}): ${s.packets} packets written; ${w}\n`;
 }
 
+/** -w FILE's failure, naming the cause and what to do instead (no stack trace). */
+function outputError(file: string, e: unknown): DpfwdError {
+  const err = e as NodeJS.ErrnoException;
+  const code = err.code ?? 'EIO';
+  const why: Record<string, string> = {
+    EISDIR: 'it is a directory: give a file name inside it',
+    ENOENT: `directory ${path.dirname(file)} does not exist`,
+    EACCES: 'permission denied', EPERM: 'permission denied', EROFS: 'read-only file system',
+    ENOSPC: 'no space left on the device', EDQUOT: 'disk quota exceeded', EFBIG: 'file too large',
+    EIO: 'the file refuses writes (EIO: a kernel file such as /proc/…?)',
+  };
+  return new DpfwdError(code, `capture: cannot write ${file}: ${why[code] ?? err.message}; choose a file you may write on a file system with room, or -w - to pipe into tcpdump -r -`);
+}
+
+/** Opens -w FILE for the capture (created 0644 or truncated); a directory or an unwritable path is refused at once. */
+function openOutput(file: string): number {
+  try {
+    if (fs.statSync(file, { throwIfNoEntry: false })?.isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
+    return fs.openSync(file, 'w', 0o644);
+  } catch (e) {
+    throw outputError(file, e);
+  }
+}
+
 /** One line per packet when no -w is given (tcpdump's habit). */
 function lines(data: Buffer, interfaces: string[]): string {
   const r = readPcapng(data);
@@ -63,7 +88,7 @@ export const captureCommand: CommandModule<object, A> = {
   handler: async (a) => {
     const req = captureRequest(a);
     const toStdout = a.write === '-';
-    const fd = a.write === undefined ? -1 : toStdout ? 1 : fs.openSync(a.write, 'w');
+    const fd = a.write === undefined ? -1 : toStdout ? 1 : openOutput(a.write);
     const s = await Session.open(a.socket);
     let interfaces: string[] = [];
     let interrupted = false;
@@ -74,7 +99,11 @@ export const captureCommand: CommandModule<object, A> = {
         // one write per read: a live reader (tcpdump -r -) gets every drain at once
         if (!process.stdout.write(b)) await new Promise((res) => process.stdout.once('drain', res));
       } else if (fd >= 0) {
-        fs.writeSync(fd, b);
+        try {
+          fs.writeSync(fd, b);
+        } catch (e) {
+          throw outputError(a.write!, e);
+        }
       } else {
         process.stdout.write(lines(b, interfaces));
       }

@@ -21,7 +21,6 @@ import { traceCommand } from './trace';
  * Every `dpfwd` subcommand, one file each in yargs' command-module shape.
  * Add new commands to this list (keep it sorted by command name).
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
   addressCommand, bindCommand, captureCommand, configCommand, doctorCommand, interfaceCommand, neighborCommand, nexthopCommand, reloadCommand, routeCommand, runCommand, showCommand, sriovCommand,
   statsCommand, syncCommand, topCommand, traceCommand,

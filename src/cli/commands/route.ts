@@ -4,7 +4,7 @@ import { request } from '../../api/client';
 import { clientOptions, ClientArgs } from '../client-options';
 import { JsonArrayWriter, print, write } from '../format';
 import { DpfwdError } from '../../errors';
-import { formatIPv4, formatPrefix } from '../../net/ipv4';
+import { routeFields } from '../../routing/route';
 import { parseRouteWords } from '../../routing/routes';
 
 type A = ClientArgs & { action?: string; prefix?: string; words?: string[]; limit?: number };
@@ -84,11 +84,8 @@ export const routeCommand: CommandModule<object, A> = {
       case 'replace': {
         if (!a.prefix) throw new DpfwdError('EINVAL', `route ${a.action} needs a prefix, e.g. dpfwd route ${a.action} 10.20.0.0/16 via 10.2.0.2`);
         // `route add PREFIX [via ADDR] [port NAME] [blackhole]`: the one route parser, CLI-worded
-        const e = parseRouteWords([a.prefix, ...words]);
-        const fields = {
-          prefix: formatPrefix(e), via: e.via !== undefined ? formatIPv4(e.via) : undefined, port: e.port, blackhole: e.blackhole || undefined,
-          nexthops: e.paths?.map((p) => ({ via: p.via !== undefined ? formatIPv4(p.via) : undefined, port: p.port, weight: p.weight })),
-        };
+        // into the one Route, sent in the socket's words (routeFields: the one writer of them)
+        const fields = routeFields(parseRouteWords([a.prefix, ...words]));
         // add and replace both add or change (scripts and tests rely on add replacing a static route)
         const r = await request(a.socket, 'route.add', fields);
         print(a.json, r, () => '');
@@ -149,9 +146,9 @@ export const routeCommand: CommandModule<object, A> = {
   },
 };
 
-/** A multipath route's paths as `ip route` prints them: one `nexthop via … dev … weight …` line each. */
+/** A multipath route's paths as `ip route` prints them, one `nexthop via … port … weight …` line each (`port`, dpfwd's word, as on the route line). */
 function nexthopLines(r: Record<string, unknown>): string {
   const paths = r.nexthops as { gateway?: string; dev?: string; weight: number; lladdr?: string | null; flags?: string[] }[] | undefined;
   if (!paths) return '';
-  return paths.map((p) => `\tnexthop${p.gateway ? ` via ${p.gateway}` : ''}${p.dev ? ` dev ${p.dev}` : ''} weight ${p.weight}${p.flags?.length ? ` ${p.flags.join(' ')}` : ''}${'lladdr' in p ? (p.lladdr ? ` lladdr ${p.lladdr}` : ' (unresolved)') : ''}\n`).join('');
+  return paths.map((p) => `\tnexthop${p.gateway ? ` via ${p.gateway}` : ''}${p.dev ? ` port ${p.dev}` : ''} weight ${p.weight}${p.flags?.length ? ` ${p.flags.join(' ')}` : ''}${'lladdr' in p ? (p.lladdr ? ` lladdr ${p.lladdr}` : ' (unresolved)') : ''}\n`).join('');
 }

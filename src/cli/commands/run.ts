@@ -53,6 +53,7 @@ export const runCommand: CommandModule<object, Args> = {
       }
     }
     try {
+      await fwd.claimInterfaces(socketPath); // one forwarder per interface (src/forwarder/owner.ts)
       fwd.start();
     } catch (e) {
       server.close();

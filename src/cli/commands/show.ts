@@ -45,14 +45,14 @@ export const showCommand: CommandModule<object, A> = {
       print(a.json, rows, () => (rows.length ? table(rows.map((r) => ({
         ...r, netns: r.netns ?? '-', carrier: r.carrier ? 'UP' : 'DOWN', broken: r.broken ?? '-',
         drops: Object.entries(r.drops as Record<string, number>).filter(([, n]) => n > 0).map(([k, n]) => `${k}=${n}`).join(',') || '-',
-      })), ['port', 'mirror', 'netns', 'carrier', 'to_linux', 'from_linux', 'dropped', 'drops', 'broken']) : 'no mirrors (linux.mirror is off)\n'));
+      })), ['port', 'mirror', 'netns', 'carrier', 'to_linux', 'from_linux', 'dropped', 'drops', 'restored', 'broken']) : 'no mirrors (linux.mirror is off)\n'));
     } else if (a.what === 'control') {
       const st = (await request(a.socket, 'show.control')) as { clients: number; bufferedBytes: number; paused: number; refused: Record<string, number>; limits: Record<string, number> };
       print(a.json, st, () => `clients ${st.clients} (max ${st.limits.maxClients}), request bytes buffered ${st.bufferedBytes}, paused for unread replies ${st.paused}\n` +
         table(Object.entries(st.refused).map(([reason, clients]) => ({ refused: reason, clients })), ['refused', 'clients']));
     } else if (a.what === 'workers') {
       const rows = (await request(a.socket, 'show.workers')) as Record<string, unknown>[];
-      print(a.json, rows, () => table(rows.map((r) => ({ ...r, rx: (r.rx as string[]).join(' ') })), ['worker', 'lcore', 'rx', 'rx_packets', 'tx_packets', 'packets_per_burst', 'busy_percent', 'cycles_per_packet', 'punted', 'punt_limited', 'punt_waiting', 'punt_wait_ms', 'control_plane', 'lookup']));
+      print(a.json, rows, () => table(rows.map((r) => ({ ...r, rx: (r.rx as string[]).join(' ') })), ['worker', 'lcore', 'rx', 'rx_packets', 'tx_packets', 'packets_per_burst', 'busy_percent', 'cycles_per_packet', 'punted', 'punt_limited', 'punt_waiting', 'punt_wait_ms', 'control_plane', 'lookup', 'idle', 'sleep_percent']));
     } else {
       const rows = (await request(a.socket, 'show.ports')) as Record<string, any>[];
       print(a.json, rows, () => table(rows.map((r) => ({

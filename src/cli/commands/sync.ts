@@ -19,7 +19,8 @@ export const syncCommand: CommandModule<object, A> = {
     }
     print(a.json, s, () => [
       `table ${s.table} namespace ${s.netns || '(dpfwd\'s own)'} protocols ${s.protocols} state ${s.state}`,
-      `kernel routes ${s.kernelRoutes}  installed ${s.installed}  shadowed ${s.shadowed}  unusable ${s.unusable}  failed ${s.failed}${s.overLimit ? `  over limit ${s.overLimit} (linux.sync.maxRoutes)` : ""}`,
+      `kernel routes ${s.kernelRoutes}  installed ${s.installed}  shadowed ${s.shadowed}  unusable ${s.unusable}  refused ${s.refused}${s.refused ? ` (${Object.entries(s.refusedBy).map(([r, n]) => `${r} ${n}`).join(', ')})` : ''}  failed ${s.failed}${s.overLimit ? `  over limit ${s.overLimit} (linux.sync.maxRoutes)` : ""}${s.missing ? `  missing ${s.missing}` : ''}`,
+      ...(s.lastRefusal ? [`last refused: ${s.lastRefusal}`] : []),
       `by protocol ${Object.entries(s.byProtocol).map(([p, n]) => `${p} ${n}`).join('  ') || '-'}`,
       `dumps ${s.dumps}  last dump ${s.lastDump ?? '-'}${s.lastDumpMs !== null ? ` (${s.lastDumpMs} ms)` : ''}  overflows ${s.overflows}  errors ${s.errors}${s.lastError ? `  last error: ${s.lastError}` : ''}`,
       '',

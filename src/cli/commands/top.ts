@@ -43,7 +43,7 @@ export interface Rates {
   seconds: number;
   ports: { port: string; rx_pps: number; rx_bps: number; tx_pps: number; tx_bps: number; missed_ps: number }[];
   drops: { port: string; reason: string; per_second: number }[];
-  workers: { worker: number; lcore: number; rx_pps: number; busy_percent: number; cycles_per_packet: number; packets_per_burst: number }[];
+  workers: { worker: number; lcore: number; rx_pps: number; busy_percent: number; sleep_percent: number; cycles_per_packet: number; packets_per_burst: number }[];
 }
 
 /** Rates between two samples of one forwarder (counters only grow; a restart shows as zero). */
@@ -73,11 +73,13 @@ export function rates(a: Sample, b: Sample): Rates {
     const rx = d(o.rx_packets, c.rx_packets);
     const busy = d(o.busy_cycles, c.busy_cycles);
     const total = busy + d(o.idle_cycles, c.idle_cycles);
+    const asleep = d(o.sleep_cycles ?? 0, c.sleep_cycles ?? 0);
     const bursts = d(o.rx_bursts, c.rx_bursts);
     return {
       worker: w.index, lcore: b.lcores[i],
       rx_pps: Math.round(rx / s),
       busy_percent: total ? +((100 * busy) / total).toFixed(1) : 0,
+      sleep_percent: total ? +((100 * asleep) / total).toFixed(1) : 0,
       cycles_per_packet: rx ? Math.round(busy / rx) : 0,
       packets_per_burst: bursts ? +(rx / bursts).toFixed(1) : 0,
     };
@@ -108,8 +110,8 @@ export function render(r: Rates, sections: Section[] = ['ports', 'drops', 'worke
   }
   if (sections.includes('workers')) {
     out.push(table(r.workers.map((w) => ({
-      worker: w.worker, lcore: w.lcore, 'rx pps': si(w.rx_pps), 'busy %': w.busy_percent.toFixed(1), 'cycles/pkt': w.cycles_per_packet, 'pkts/burst': w.packets_per_burst.toFixed(1),
-    })), ['worker', 'lcore', 'rx pps', 'busy %', 'cycles/pkt', 'pkts/burst']));
+      worker: w.worker, lcore: w.lcore, 'rx pps': si(w.rx_pps), 'busy %': w.busy_percent.toFixed(1), 'sleep %': w.sleep_percent.toFixed(1), 'cycles/pkt': w.cycles_per_packet, 'pkts/burst': w.packets_per_burst.toFixed(1),
+    })), ['worker', 'lcore', 'rx pps', 'busy %', 'sleep %', 'cycles/pkt', 'pkts/burst']));
   }
   return out.join('\n');
 }

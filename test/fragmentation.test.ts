@@ -1,0 +1,120 @@
+/**
+ * Fragmentation with real hosts (RFC 791, RFC 1812 4.2.2.7 and 5.2.6; issue 21): two Linux hosts
+ * in namespaces, dpfwd between them with a 1280-byte MTU on the east port. A UDP datagram
+ * without DF, longer than that, leaves dpfwd as fragments and the far host's kernel
+ * reassembles it byte for byte; with DF set the sender gets ICMP fragmentation needed with
+ * MTU 1280 (RFC 1191), which ping and tracepath report. af_xdp delivers the datagram as the
+ * host sent it; af_packet's socket would reassemble fragments first (docs/kernel-ports.md):
+ * both take the same fragment() in the worker.
+ */
+import { strict as assert } from 'assert';
+import { startForwarder, Running, totals } from './helpers/forwarder';
+import { Host, Topology, ping, sh, spawnIn } from './helpers/netns';
+
+const EGRESS_MTU = 1280;
+
+/** Receives one UDP datagram on `h` (port 9999, 10 s at most) and returns its payload in hex. */
+function receiver(h: Host): Promise<string> {
+  const p = spawnIn(h.ns, 'python3', ['-c', [
+    'import socket, sys',
+    's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
+    `s.bind(("${h.ip}", 9999))`,
+    's.settimeout(10)',
+    'print("ready", flush=True)',
+    'print(s.recv(65535).hex(), flush=True)',
+  ].join('\n')]);
+  let out = '';
+  p.stdout!.on('data', (d) => { out += d; });
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => { p.kill('SIGKILL'); reject(new Error('receiver hung')); }, 20000);
+    p.on('exit', () => { clearTimeout(t); resolve(out.split('\n')[1] ?? ''); });
+  }).then((x) => x as string);
+}
+
+/** Sends `payload` as one UDP datagram from `from` to `to`:9999, DF clear (IP_PMTUDISC_DONT). */
+function sendUdp(from: Host, to: Host, payload: Buffer): void {
+  sh('python3', ['-c', [
+    'import socket',
+    's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
+    's.setsockopt(socket.IPPROTO_IP, 10, 0)  # IP_MTU_DISCOVER = IP_PMTUDISC_DONT: DF clear',
+    `s.sendto(bytes.fromhex("${payload.toString('hex')}"), ("${to.ip}", 9999))`,
+  ].join('\n')], { ns: from.ns });
+}
+
+function nstat(ns: string, name: string): number {
+  const m = new RegExp(`^${name}\\s+(\\d+)`, 'm').exec(sh('nstat', ['-az', name], { ns }));
+  return m ? Number(m[1]) : 0;
+}
+
+for (const kind of ['af_xdp', 'af_packet'] as const) {
+  describe(`fragmentation with real hosts (${kind}, east MTU ${EGRESS_MTU})`, function () {
+    this.timeout(120000);
+    const topo = new Topology();
+    let fwd: Running;
+    let west: Host;
+    let east: Host;
+
+    before(async () => {
+      west = topo.addHost('west', 1);
+      east = topo.addHost('east', 2);
+      // a 1280-byte link: the host's end says so too (the PMD sets dpfwd's end to the port's MTU)
+      sh('ip', ['-n', east.ns, 'link', 'set', east.hostIf, 'mtu', String(EGRESS_MTU)]);
+      const port = (h: Host, i: number) => (kind === 'af_xdp' ? topo.xdpPort(h, i) : topo.port(h, i));
+      fwd = await startForwarder({
+        eal: { lcores: '0-1' },
+        ports: [port(west, 0), { ...port(east, 1), mtu: EGRESS_MTU }],
+        workers: [{ lcore: 1, rx: [{ port: 'west', queue: 0 }, { port: 'east', queue: 0 }] }],
+      });
+      assert.equal(ping(west.ns, east.ip, 2), 2, 'the path works for small packets');
+    });
+
+    after(async () => {
+      try {
+        if (fwd) assert.equal((await fwd.stop()).code, 0, fwd.stderr());
+      } finally {
+        topo.destroy();
+      }
+    });
+
+    it('a 1400-byte UDP datagram without DF crosses the 1280-byte egress in fragments and arrives byte for byte', async () => {
+      const payload = Buffer.alloc(1400);
+      for (let i = 0; i < payload.length; i++) payload[i] = (i * 31 + 7) & 0xff;
+      const before = await totals(fwd);
+      const reasmBefore = nstat(east.ns, 'IpReasmOKs');
+      const got = receiver(east);
+      await new Promise((r) => setTimeout(r, 500));
+      sendUdp(west, east, payload);
+      assert.equal(await got, payload.toString('hex'));
+      const after = await totals(fwd);
+      assert.equal(after.counters.east.fragmented - before.counters.east.fragmented, 1, 'fragmented once, on the egress');
+      assert.equal(after.drops.west.mtu_exceeded - before.drops.west.mtu_exceeded, 0);
+      assert.equal(nstat(east.ns, 'IpReasmOKs') - reasmBefore, 1, 'the far host reassembled it');
+    });
+
+    // (before the DF test, which leaves the sender a cached path MTU of 1280)
+    it('ping without DF (-M dont -s 1400) gets its replies through the MTU step', () => {
+      const out = sh('ping', ['-n', '-c', '2', '-i', '0.2', '-W', '2', '-M', 'dont', '-s', '1400', east.ip], { ns: west.ns, allowFail: true });
+      assert.match(out, /2 received/, out);
+    });
+
+    it('with DF set the sender gets fragmentation needed, MTU 1280 (ping -M do, tracepath)', async () => {
+      sh('ip', ['route', 'flush', 'cache'], { ns: west.ns, allowFail: true });
+      const out = sh('ping', ['-n', '-c', '2', '-i', '0.3', '-W', '2', '-M', 'do', '-s', '1400', east.ip], { ns: west.ns, allowFail: true });
+      assert.match(out, /Frag needed and DF set \(mtu = 1280\)|mtu=1280/, out);
+      assert.match(out, /From 10\.1\.0\.1 .*Frag needed and DF set \(mtu = 1280\)/, out);
+      const t = await totals(fwd);
+      assert.ok(t.drops.west.mtu_exceeded >= 1);
+      sh('ip', ['route', 'flush', 'cache'], { ns: west.ns, allowFail: true });
+      const tp = sh('tracepath', ['-n', '-m', '4', east.ip], { ns: west.ns, allowFail: true, timeout: 30000 });
+      assert.match(tp, /pmtu 1280/, tp);
+      assert.match(tp, /reached/, tp);
+    });
+
+    it('leaves its ports out of promiscuous mode (frames for other MACs are not_for_us anyway)', () => {
+      for (const h of [west, east]) {
+        const link = JSON.parse(sh('ip', ['-j', 'link', 'show', h.routerIf]))[0];
+        assert.ok(!link.flags.includes('PROMISC'), `${h.routerIf}: ${link.flags.join(',')}`);
+      }
+    });
+  });
+}
