@@ -27,7 +27,9 @@ function replyCodes(): Map<string, string> {
     for (const m of fs.readFileSync(f, 'utf8').matchAll(/DpfwdError\('(E[A-Z0-9_]+)'/g)) out.set(m[1], path.relative(ROOT, f));
   }
   // the server's own replies are literals ({ code: 'E…' }); its DpfwdErrors are start-up failures
-  for (const m of fs.readFileSync(path.join(ROOT, 'src', 'api', 'server.ts'), 'utf8').matchAll(/code: '(E[A-Z0-9_]+)'/g)) out.set(m[1], 'src/api/server.ts');
+  for (const f of ['server.ts', 'request.ts', 'parse-worker.ts']) {
+    for (const m of fs.readFileSync(path.join(ROOT, 'src', 'api', f), 'utf8').matchAll(/code: '(E[A-Z0-9_]+)'/g)) out.set(m[1], `src/api/${f}`);
+  }
   return out;
 }
 

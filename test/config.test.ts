@@ -52,7 +52,7 @@ describe('config: defaults', () => {
       fib: { maxRoutes: 1048576, tbl8Groups: 65536, maxNexthops: 65536, maxGroups: 1024 },
       routes: [],
       neighbors: [],
-      metrics: { listen: { host: '127.0.0.1', port: 9450 }, maxConnections: 64, headersTimeoutMs: 10000, requestTimeoutMs: 30000, keepAliveTimeoutMs: 65000, idleTimeoutMs: 120000 },
+      metrics: { listen: { host: '127.0.0.1', port: 9450 }, maxConnections: 64, headersTimeoutMs: 10000, requestTimeoutMs: 30000, keepAliveTimeoutMs: 65000, idleTimeoutMs: 120000, maxPipelined: 16 },
       control: {
         socket: '/run/dpfwd/dpfwd.sock', mode: 0o660, maxClients: 64, maxRequestBytes: 67108864, maxBufferedBytes: 268435456,
         maxReplyBacklogBytes: 1048576, requestTimeoutMs: 30000, idleTimeoutMs: 300000,
@@ -454,11 +454,11 @@ describe('config: every error path, exact messages', () => {
 describe('config: control and metrics limits', () => {
   it('takes every limit and checks ranges and the relations between them', () => {
     const c = parseConfig(`${PORTS}control: {maxClients: 8, maxRequestBytes: 1048576, maxBufferedBytes: 4194304, maxReplyBacklogBytes: 65536, requestTimeoutMs: 500, idleTimeoutMs: 1000}
-metrics: {maxConnections: 4, headersTimeoutMs: 200, requestTimeoutMs: 300, keepAliveTimeoutMs: 0, idleTimeoutMs: 400}
+metrics: {maxConnections: 4, headersTimeoutMs: 200, requestTimeoutMs: 300, keepAliveTimeoutMs: 0, idleTimeoutMs: 400, maxPipelined: 4}
 eal: {telemetry: true}
 `, 't');
     assert.deepEqual(c.control, { socket: '/run/dpfwd/dpfwd.sock', mode: 0o660, maxClients: 8, maxRequestBytes: 1048576, maxBufferedBytes: 4194304, maxReplyBacklogBytes: 65536, requestTimeoutMs: 500, idleTimeoutMs: 1000 });
-    assert.deepEqual(c.metrics, { listen: { host: '127.0.0.1', port: 9450 }, maxConnections: 4, headersTimeoutMs: 200, requestTimeoutMs: 300, keepAliveTimeoutMs: 0, idleTimeoutMs: 400 });
+    assert.deepEqual(c.metrics, { listen: { host: '127.0.0.1', port: 9450 }, maxConnections: 4, headersTimeoutMs: 200, requestTimeoutMs: 300, keepAliveTimeoutMs: 0, idleTimeoutMs: 400, maxPipelined: 4 });
     assert.equal(c.eal.telemetry, true);
     assert.deepEqual(errorsOf(`${PORTS}control: {maxClients: 1, maxRequestBytes: 8388608, maxBufferedBytes: 4194304}\nmetrics: {headersTimeoutMs: 5000, requestTimeoutMs: 1000}\neal: {telemetry: "no"}\n`), [
       'eal.telemetry: expected true or false, got "no"',
@@ -580,7 +580,7 @@ describe('config: live and restart keys', () => {
       'arp.lockMs', 'arp.maxIncomplete', 'arp.newPerSecond', 'arp.probes', 'arp.queueLen', 'arp.reachableMs', 'arp.retransmitMs', 'arp.staleMs',
       'control.idleTimeoutMs', 'control.maxBufferedBytes', 'control.maxClients', 'control.maxReplyBacklogBytes', 'control.maxRequestBytes', 'control.requestTimeoutMs',
       'icmp', 'interfaces', 'linux.burst', 'linux.rateLimit', 'log',
-      'metrics.headersTimeoutMs', 'metrics.idleTimeoutMs', 'metrics.keepAliveTimeoutMs', 'metrics.maxConnections', 'metrics.requestTimeoutMs',
+      'metrics.headersTimeoutMs', 'metrics.idleTimeoutMs', 'metrics.keepAliveTimeoutMs', 'metrics.maxConnections', 'metrics.maxPipelined', 'metrics.requestTimeoutMs',
       'neighbors', 'ports[].address', 'punt.maxWaitMs', 'routes']);
     assert.deepEqual([...RESTART_KEYS], ['eal', 'ports', 'workers', 'idle', 'fib', 'metrics', 'control', 'punt', 'arp', 'mempool', 'capture', 'linux']);
     assert.equal(keyChange('arp', 'maxEntries'), 'restart');

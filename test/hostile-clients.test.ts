@@ -12,7 +12,7 @@ import * as http from 'http';
 import * as net from 'net';
 import * as path from 'path';
 import type { Ctx } from '../src/api/actions';
-import { ControlServer, prepareSocketPath, replyLine, startControlServer } from '../src/api/server';
+import { argsForLog, ControlServer, prepareSocketPath, replyLine, startControlServer } from '../src/api/server';
 import { request } from '../src/api/client';
 import { CONTROL_REFUSALS, Refusals } from '../src/metrics/refusals';
 import { createMetrics, MetricsServer, MetricsSource, startMetricsServer } from '../src/metrics';
@@ -154,14 +154,16 @@ describe('control socket: hostile clients against the server', function () {
     await healthy();
   });
 
-  it('request bytes buffered across clients are bounded by maxBufferedBytes (ENOBUFS)', async () => {
+  it('request bytes buffered across clients are bounded by maxBufferedBytes (ENOBUFS for the client that would hold the most)', async () => {
     await start({ maxRequestBytes: 150000, maxBufferedBytes: 250000 });
     const held = await holdIdle(() => net.connect(sock), 2);
-    for (const s of held) s.write('z'.repeat(100000));
-    await waitFor('200000 bytes buffered', async () => server.stats().bufferedBytes === 200000);
-    const { answers } = await talk(sock, 'w'.repeat(100000));
+    for (const s of held) { s.on('error', () => undefined); s.write('z'.repeat(120000)); }
+    await waitFor('240000 bytes buffered', async () => server.stats().bufferedBytes === 240000);
+    // a longer line than theirs: it may take the place of one (while it holds less), never pass the limit
+    const { answers } = await talk(sock, 'w'.repeat(140000));
     assert.equal(answers[0].error?.code, 'ENOBUFS');
-    assert.equal(server.stats().refused.buffers_full, 1);
+    assert.ok(server.stats().refused.buffers_full >= 1);
+    assert.ok(server.stats().bufferedBytes <= 250000);
     for (const s of held) s.destroy();
     await waitFor('buffers released', async () => server.stats().bufferedBytes === 0);
     await healthy();
@@ -229,6 +231,83 @@ describe('control socket: hostile clients against the server', function () {
       await ended;
     }
     assert.ok(server.stats().refused.too_many_clients > 100);
+  });
+
+  it('a request nested 5,000 deep (as op, as an argument of a change) is refused without being echoed; the server lives', async () => {
+    await start();
+    const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
+    // before: RangeError (Maximum call stack size exceeded) in the unknown-op reply and in the change log: the process died
+    const { answers } = await talk(sock, `{"id":1,"op":${deep(5000)}}\n{"id":2,"op":"route.add","args":{"prefix":${deep(5000)}}}\n`, 2);
+    assert.deepEqual(answers.map((a) => [a.id, a.error?.code]), [[null, 'EPROTO'], [null, 'EPROTO']], JSON.stringify(answers)); // not parsed: its id is not known
+    assert.match(answers[0].error!.message, /nested deeper than 64 levels/);
+    assert.ok(JSON.stringify(answers).length < 2000, 'nothing of the request echoed');
+    // an op that is not a string is named by its type, a long one cut short
+    const r = await talk(sock, `{"id":3,"op":${deep(10)}}\n{"id":4,"op":"${'x'.repeat(100000)}"}\n`, 2);
+    assert.match(r.answers[0].error!.message, /^unknown operation \(an array\)/);
+    assert.ok(r.answers[1].error!.message.length < 2000, `${r.answers[1].error!.message.length} chars`);
+    // the change log's argument formatting is bounded in depth and length whatever it is given
+    let v: unknown = 1;
+    for (let i = 0; i < 100000; i++) v = [v];
+    const logged = argsForLog({ a: v, b: 'y'.repeat(1e6) });
+    assert.ok(JSON.stringify(logged).length < 400, JSON.stringify(logged));
+    await healthy();
+  });
+
+  it('an id that is not null, a number, a boolean or a string of at most 128 characters is refused, not echoed', async () => {
+    await start();
+    const big = 'i'.repeat(1e6);
+    const { answers } = await talk(sock, `{"id":"${big}","op":"health"}\n{"id":{"a":1},"op":"health"}\n{"id":"ok-7","op":"health"}\n{"id":7.5,"op":"health"}\n`, 4);
+    // before: the reply echoed the 1 MB id (51 clients sending 60 MiB ids pushed RSS to 3.8 GB)
+    assert.deepEqual(answers.map((a) => [a.id, a.ok, a.error?.code ?? null]), [[null, false, 'EPROTO'], [null, false, 'EPROTO'], ['ok-7', true, null], [7.5, true, null]]);
+    assert.match(answers[0].error!.message, /id must be null, a number, a boolean or a string of at most 128 characters/);
+    assert.ok(JSON.stringify(answers).length < 4000);
+  });
+
+  it('a client sitting on a partial line is evicted to make room: four held lines cannot lock the CLI out (ENOBUFS before)', async () => {
+    await start({ maxRequestBytes: 100000, maxBufferedBytes: 250000 });
+    const held = await holdIdle(() => net.connect(sock), 4);
+    const closed = held.map((s) => new Promise<void>((r) => s.once('close', () => r())));
+    for (const s of held) { s.on('error', () => undefined); s.resume(); s.write('z'.repeat(62500)); }
+    await waitFor('250000 bytes buffered', async () => server.stats().bufferedBytes === 250000);
+    await healthy(); // before: ENOBUFS while they held their lines
+    await Promise.race([Promise.any(closed), new Promise((_r, j) => setTimeout(() => j(new Error('no holder evicted')), 5000))]);
+    assert.equal(server.stats().refused.buffers_full, 1, JSON.stringify(server.stats()));
+    assert.ok(server.stats().bufferedBytes <= 187500);
+    for (const s of held) s.destroy();
+  });
+
+  it('root always gets in: clients of other users never evict a root client, a root client evicts theirs', async function () {
+    server?.close();
+    logs = [];
+    fs.chmodSync(dir, 0o755);
+    server = await startControlServer(fakeCtx(), sock, { mode: 0o666, limits: { maxClients: 8 }, log: (m) => logs.push(m) });
+    // root's connection: one request, then quiet (as a capture's session is)
+    const root = net.connect(sock);
+    let rootBuf = '';
+    root.setEncoding('utf8');
+    root.on('data', (d: string) => { rootBuf += d; });
+    await new Promise((r) => root.once('connect', r));
+    root.write('{"id":1,"op":"health"}\n');
+    await waitFor('root answered', async () => rootBuf.includes('\n'));
+    // uid nobody opens 200 idle connections and holds them
+    const script = `const net = require('net'); let n = 0; const s = [];
+      const one = () => { if (n++ >= 200) { console.log('held'); return; } const c = net.connect(process.argv[1]); s.push(c); c.on('error', () => {}); c.on('connect', one); };
+      one(); setTimeout(() => process.exit(0), 20000);`;
+    const flood = spawn(process.execPath, ['-e', script, sock], { uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise((r) => flood.once('exit', r));
+    try {
+      await waitFor('the flood is held', async () => server.stats().refused.too_many_clients > 150, 20000);
+      // before: root's quiet connection was the one quiet longest, evicted (EBUSY) by the first newcomer
+      root.write('{"id":2,"op":"health"}\n');
+      await waitFor('root answered again', async () => rootBuf.split('\n').length > 2, 5000);
+      assert.deepEqual(rootBuf.trim().split('\n').map((l) => [JSON.parse(l).id, JSON.parse(l).ok]), [[1, true], [2, true]]);
+      await healthy(); // a new root client gets in (it evicts one of nobody's)
+      assert.ok(server.stats().clients <= 8, JSON.stringify(server.stats()));
+    } finally {
+      flood.kill('SIGKILL');
+      await exited;
+      root.destroy();
+    }
   });
 
   it('a half-written request is dropped after requestTimeoutMs; an idle connection after idleTimeoutMs', async () => {

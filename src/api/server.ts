@@ -6,12 +6,21 @@
  *     unknown operations like any other name;
  *   - a reply that cannot be serialised (a cycle, a function) is an error reply; BigInts are sent
  *     as numbers (or decimal strings when not exactly representable);
- *   - a request line longer than maxRequestBytes, or one that would take the bytes buffered across
- *     all clients past maxBufferedBytes, is refused and the client disconnected;
+ *   - a request line longer than maxRequestBytes is refused and the client disconnected; when a
+ *     client's bytes would take those buffered across all clients past maxBufferedBytes, the client
+ *     holding the most unfinished bytes (more than this one would) is disconnected to make room,
+ *     else this one is refused: a few clients sitting on long partial lines cannot lock anyone out;
+ *   - the event loop is the router's ARP, ICMP and /healthz, so no client holds it: a request's
+ *     shape is measured on its bytes before it is parsed (request.ts: depth, values, id), lines
+ *     longer than INLINE_PARSE_BYTES are parsed in a worker thread (parse-worker.ts), and requests
+ *     are handled in slices of SLICE_MS, round-robin across clients, yielding to the loop between;
+ *   - replies never echo unbounded input: the id is bounded, an unknown op is cut short, an error
+ *     message is at most MAX_MESSAGE_CHARS;
  *   - backpressure: while a client has more than maxReplyBacklogBytes of replies unread, its
  *     requests are not read (socket paused, resumed when the replies are flushed);
  *   - at most maxClients connections: a new one disconnects the client that has been quiet
- *     longest, so a flood of idle connections can never lock the operator out;
+ *     longest, so a flood of idle connections can never lock the operator out; a client of
+ *     another user never disconnects root's (SO_PEERCRED), so root always gets in;
  *   - a request must be complete requestTimeoutMs after its first byte; a connection with no
  *     traffic for idleTimeoutMs is closed.
  * Every refusal is counted by reason (`show control`, dpfwd_control_refused_total) and logged
@@ -29,7 +38,16 @@ import { DEFAULTS } from '../config/keys';
 import { CONTROL_REFUSALS, ControlRefusal, Logger, Refusals } from '../metrics/refusals';
 import { Logger as Logger_, RateLimit, rootLogger } from '../log';
 import { peerCred } from '../dataplane';
+import { ParsedRequest, parseRequest, ParseResult } from './request';
+import { ParseWorker } from './parse-worker';
 export { CONTROL_REFUSALS, ControlRefusal };
+
+/** Lines up to this long are parsed on the main thread (well under a millisecond); longer ones in the parse worker. */
+export const INLINE_PARSE_BYTES = 65536;
+/** The server handles requests for at most this long per event-loop turn, then yields (timers, punts, /healthz). */
+export const SLICE_MS = 10;
+/** Longest error message in a reply (a message may quote what the client sent). */
+export const MAX_MESSAGE_CHARS = 4096;
 
 export const DEFAULT_SOCKET = DEFAULTS.control.socket;
 
@@ -76,13 +94,64 @@ export function isReadOnly(op: string): boolean {
   return op === 'health' || op === 'config.diff' || op === 'capture.read' || op.startsWith('show.') || /\.(show|get|count)$/.test(op);
 }
 
-/** The arguments of a request for a log line: each value cut to 80 characters (route.load carries whole files). */
+/**
+ * JSON text of `v` cut after about `max` characters, built only that far: bounded in depth and
+ * length whatever it is given (a value nested 100,000 deep, a 60 MiB string).
+ */
+export function preview(v: unknown, max: number): { text: string; complete: boolean } {
+  let out = '';
+  let cut = false;
+  const walk = (x: unknown, depth: number): void => {
+    if (out.length > max) return;
+    if (typeof x === 'string') {
+      out += JSON.stringify(x.length > max ? x.slice(0, max + 1) : x);
+    } else if (typeof x === 'bigint') {
+      out += x.toString();
+    } else if (x === null || typeof x !== 'object') {
+      out += JSON.stringify(x) ?? String(x);
+    } else if (depth >= 8) {
+      out += Array.isArray(x) ? '[…]' : '{…}';
+      cut = true;
+    } else if (Array.isArray(x)) {
+      out += '[';
+      for (let i = 0; i < x.length && out.length <= max; i++) {
+        if (i) out += ',';
+        walk(x[i], depth + 1);
+      }
+      out += ']';
+    } else {
+      out += '{';
+      let first = true;
+      for (const k in x) {
+        if (out.length > max) break;
+        if (!Object.prototype.hasOwnProperty.call(x, k)) continue;
+        out += `${first ? '' : ','}${JSON.stringify(k.length > max ? k.slice(0, max + 1) : k)}:`;
+        first = false;
+        walk((x as Record<string, unknown>)[k], depth + 1);
+      }
+      out += '}';
+    }
+  };
+  walk(v, 0);
+  return { text: out, complete: !cut && out.length <= max };
+}
+
+/** The arguments of a request for a log line: at most 16, each value cut to 80 characters (route.load carries whole files). */
 export function argsForLog(args: unknown): Record<string, unknown> {
   if (!args || typeof args !== 'object' || Array.isArray(args)) return {};
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(args as Record<string, unknown>).slice(0, 16)) {
-    const t = typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
-    out[k] = t.length > 80 ? `${t.slice(0, 80)}… (${t.length} chars)` : v;
+  let n = 0;
+  for (const k in args) {
+    if (!Object.prototype.hasOwnProperty.call(args, k)) continue;
+    if (n++ >= 16) break;
+    const v = (args as Record<string, unknown>)[k];
+    const key = k.length > 80 ? `${k.slice(0, 80)}…` : k;
+    if (typeof v === 'string') {
+      out[key] = v.length > 80 ? `${v.slice(0, 80)}… (${v.length} chars)` : v;
+    } else {
+      const p = preview(v, 80);
+      out[key] = p.complete ? v : `${p.text.slice(0, 80)}… (cut)`;
+    }
   }
   return out;
 }
@@ -148,6 +217,9 @@ export function serialize(v: unknown): string {
 
 /** The wire form of one reply: an error reply when the result cannot be serialised. */
 export function replyLine(reply: Reply): string {
+  if (reply.error && reply.error.message.length > MAX_MESSAGE_CHARS) {
+    reply = { ...reply, error: { ...reply.error, message: `${reply.error.message.slice(0, MAX_MESSAGE_CHARS)}… (cut)` } };
+  }
   try {
     return serialize(reply) + '\n';
   } catch (e) {
@@ -166,9 +238,16 @@ interface Client {
   scanned: number;
   lastActive: number;
   requestTimer: NodeJS.Timeout | null;
-  /** replies written (numbered), and whether reading is paused until the last is flushed */
+  /** writes made (numbered: the last one's callback resumes a paused client) */
   writes: number;
+  /** replies waiting for the socket to drain (one write when it does), their length, and whether a 'drain' is awaited */
+  queue: string[];
+  queued: number;
+  draining: boolean;
+  /** reading is paused until the client has taken its replies */
   paused: boolean;
+  /** bytes of a long line the parse worker holds: nothing else of this client is handled until it is answered */
+  parsing: number;
   closed: boolean;
   /** what ends with this connection (a capture or trace it started) */
   closers: (() => void)[];
@@ -202,6 +281,7 @@ export async function startControlServer(ctx: Ctx, socketPath: string, opts: Con
   const clients = new Set<Client>();
   let buffered = 0;
   const refusals = new Refusals<ControlRefusal>(`control socket ${socketPath}`, CONTROL_REFUSALS, log);
+  const parser = new ParseWorker();
 
   /** Counts, logs (rate-limited) and disconnects; the reply line is a courtesy and may be lost. */
   const drop = (c: Client, reason: ControlRefusal, detail: string, reply?: object, now = false) => {
@@ -222,9 +302,13 @@ export async function startControlServer(ctx: Ctx, socketPath: string, opts: Con
     if (c.closed) return;
     c.closed = true;
     clients.delete(c);
-    buffered -= c.size;
+    runnable.delete(c);
+    buffered -= c.size + c.parsing;
     c.chunks = [];
     c.size = 0;
+    c.parsing = 0;
+    c.queue = [];
+    c.queued = 0;
     if (c.requestTimer) clearTimeout(c.requestTimer);
     c.requestTimer = null;
     const closers = c.closers;
@@ -234,61 +318,115 @@ export async function startControlServer(ctx: Ctx, socketPath: string, opts: Con
     }
   };
 
-  /** Handles every complete line in the client's input, stopping while its replies back up. */
-  const pump = (c: Client) => {
-    while (!c.closed && !c.paused) {
-      // find the next newline in what is not yet scanned (0x0a never occurs inside a UTF-8 sequence)
-      let at = -1;
-      let pos = 0;
-      let k = 0;
-      for (; k < c.chunks.length; k++) {
-        const ch = c.chunks[k];
-        if (pos + ch.length > c.scanned) {
-          const from = Math.max(0, c.scanned - pos);
-          const i = ch.indexOf(10, from);
-          if (i >= 0) { at = pos + i; break; }
-        }
-        pos += ch.length;
+  /** Where the next newline is in the client's input (-1: none yet); 0x0a never occurs inside a UTF-8 sequence. */
+  const nextNewline = (c: Client): number => {
+    let pos = 0;
+    for (let k = 0; k < c.chunks.length; k++) {
+      const ch = c.chunks[k];
+      if (pos + ch.length > c.scanned) {
+        const i = ch.indexOf(10, Math.max(0, c.scanned - pos));
+        if (i >= 0) return pos + i;
       }
-      if (at < 0) {
-        c.scanned = c.size;
-        break;
-      }
+      pos += ch.length;
+    }
+    c.scanned = c.size;
+    return -1;
+  };
+
+  /**
+   * Takes the line ending at `at` out of the client's input. A short line comes back whole; a long
+   * one as the chunks it arrived in (the last one's first `length` bytes), never concatenated here:
+   * touching 60 MiB of fresh memory costs this machine's main thread most of a second, so the
+   * parse worker joins them. What follows the line is copied out first (the chunks move there).
+   */
+  const takeLine = (c: Client, at: number): { line: Buffer } | { parts: { buf: Buffer; length: number }[] } => {
+    buffered -= at + 1;
+    c.scanned = 0;
+    if (c.requestTimer) clearTimeout(c.requestTimer);
+    c.requestTimer = null;
+    if (at <= INLINE_PARSE_BYTES) {
       const all = c.chunks.length === 1 ? c.chunks[0] : Buffer.concat(c.chunks, c.size);
-      const line = all.subarray(0, at);
       const rest = all.subarray(at + 1);
-      buffered -= at + 1;
       c.chunks = rest.length ? [rest] : [];
       c.size = rest.length;
-      c.scanned = 0;
-      if (c.requestTimer) clearTimeout(c.requestTimer);
-      c.requestTimer = null;
-      if (line.length > lim.maxRequestBytes) {
-        drop(c, 'request_too_large', `a request of ${line.length} bytes is over control.maxRequestBytes (${lim.maxRequestBytes})`,
-          { id: null, ok: false, error: { code: 'E2BIG', message: `request of ${line.length} bytes is over control.maxRequestBytes (${lim.maxRequestBytes})` } });
-        return;
-      }
-      const reply = ready() ? handle(ctx, line.toString('utf8'), (op, args, r) => logChange(c, op, args, r), c.conn2)
-        : { id: null, ok: false, error: { code: 'EAGAIN', message: 'dpfwd is starting; try again in a moment' } };
-      const out = replyLine(reply);
-      // the callback of a write runs once it is handed to the kernel, after every earlier one:
-      // when the last write's runs, the client has read (or the kernel holds) all its replies
-      const seq = ++c.writes;
-      c.conn.write(out, () => {
-        if (c.paused && seq === c.writes && !c.closed) {
-          c.paused = false;
-          c.lastActive = Date.now();
-          c.conn.resume();
-          pump(c);
-        }
-      });
-      if (c.conn.writableLength > lim.maxReplyBacklogBytes) {
-        // the client is not reading its replies: read nothing more from it until they are flushed
-        c.paused = true;
-        c.conn.pause();
-      }
+      return { line: all.subarray(0, at) };
     }
+    const parts: { buf: Buffer; length: number }[] = [];
+    let pos = 0;
+    let k = 0;
+    for (; pos + c.chunks[k].length <= at; k++) {
+      parts.push({ buf: c.chunks[k], length: c.chunks[k].length });
+      pos += c.chunks[k].length;
+    }
+    const last = c.chunks[k];
+    if (at > pos) parts.push({ buf: last, length: at - pos });
+    const tail = last.subarray(at - pos + 1);
+    const rest = tail.length ? [Buffer.allocUnsafeSlow(tail.length), ...c.chunks.slice(k + 1)] : c.chunks.slice(k + 1);
+    if (tail.length) tail.copy(rest[0]);
+    c.chunks = rest;
+    c.size -= at + 1;
+    return { parts };
+  };
+
+  /**
+   * Writes one reply. While the socket does not take what it has (the client is not reading),
+   * replies queue here and go in one write at its next 'drain': the socket's own buffer holds a
+   * few writes, not thousands, so closing a connection that never read costs nothing. Past
+   * maxReplyBacklogBytes unread, the client's requests are not read until its replies are taken.
+   */
+  const answer = (c: Client, reply: Reply) => {
     if (c.closed) return;
+    const out = replyLine(reply);
+    if (c.queue.length || c.conn.writableNeedDrain) {
+      c.queue.push(out);
+      c.queued += out.length;
+    } else {
+      send(c, out);
+    }
+    if (!c.paused && c.conn.writableLength + c.queued > lim.maxReplyBacklogBytes) {
+      c.paused = true;
+      c.conn.pause();
+    }
+    if (!c.draining && c.queue.length) {
+      c.draining = true;
+      c.conn.once('drain', () => drained(c));
+    }
+  };
+
+  /**
+   * One write; its callback runs once the kernel has it, after every earlier one: when the last
+   * write's runs and nothing is queued, the client has taken its replies and is read again.
+   */
+  const send = (c: Client, out: string) => {
+    const seq = ++c.writes;
+    c.conn.write(out, (err) => {
+      if (err || c.closed || seq !== c.writes || c.queue.length || !c.paused) return;
+      c.paused = false;
+      c.lastActive = Date.now();
+      c.conn.resume();
+      wake(c);
+    });
+  };
+
+  const drained = (c: Client) => {
+    c.draining = false;
+    if (c.closed || !c.queue.length) return;
+    const all = c.queue.length === 1 ? c.queue[0] : c.queue.join('');
+    c.queue = [];
+    c.queued = 0;
+    send(c, all);
+  };
+
+  /** The reply to a parsed request (the operation run, a change logged). */
+  const dispatch = (c: Client, r: ParseResult): Reply => {
+    if (!r.ok) return { id: r.id, ok: false, error: { code: r.code, message: r.message } };
+    const x = run(ctx, r.req, c.conn2);
+    if (x.op !== undefined) logChange(c, x.op, x.args, x.reply);
+    return x.reply;
+  };
+
+  /** What a client without a complete line is held to: its line's length and time. */
+  const partial = (c: Client) => {
     if (c.size > lim.maxRequestBytes && !c.paused) {
       drop(c, 'request_too_large', `a request longer than control.maxRequestBytes (${lim.maxRequestBytes} bytes)`,
         { id: null, ok: false, error: { code: 'E2BIG', message: `request longer than control.maxRequestBytes (${lim.maxRequestBytes} bytes); raise it in the config` } });
@@ -300,6 +438,80 @@ export async function startControlServer(ctx: Ctx, socketPath: string, opts: Con
           { id: null, ok: false, error: { code: 'ETIMEDOUT', message: `request not complete within control.requestTimeoutMs (${lim.requestTimeoutMs} ms)` } });
       }, lim.requestTimeoutMs);
       c.requestTimer.unref();
+    }
+  };
+
+  /** Handles the client's next complete line; true when it may have another ready now. */
+  const step = (c: Client): boolean => {
+    if (c.closed || c.paused || c.parsing) return false;
+    const at = nextNewline(c);
+    if (at < 0) {
+      partial(c);
+      return false;
+    }
+    if (at > lim.maxRequestBytes) {
+      drop(c, 'request_too_large', `a request of ${at} bytes is over control.maxRequestBytes (${lim.maxRequestBytes})`,
+        { id: null, ok: false, error: { code: 'E2BIG', message: `request of ${at} bytes is over control.maxRequestBytes (${lim.maxRequestBytes})` } });
+      return false;
+    }
+    const line = takeLine(c, at);
+    if (!ready()) {
+      answer(c, { id: null, ok: false, error: { code: 'EAGAIN', message: 'dpfwd is starting; try again in a moment' } });
+    } else if ('line' in line) {
+      answer(c, dispatch(c, parseRequest(line.line)));
+    } else {
+      // the bytes stay counted until the worker is done with them
+      c.parsing = at;
+      buffered += at;
+      parser.parse(line.parts).then((r) => {
+        if (c.closed) return;
+        buffered -= c.parsing;
+        c.parsing = 0;
+        answer(c, dispatch(c, r));
+        wake(c);
+      });
+      return false;
+    }
+    return !c.closed && !c.paused;
+  };
+
+  /** Clients with input to handle, served round-robin in slices of SLICE_MS between event-loop turns. */
+  const runnable = new Set<Client>();
+  let scheduled: NodeJS.Immediate | null = null;
+  const wake = (c: Client) => {
+    if (c.closed || c.paused || c.parsing) return;
+    runnable.add(c);
+    scheduled ??= setImmediate(slice);
+  };
+  const slice = () => {
+    scheduled = null;
+    const t0 = performance.now();
+    outer: while (runnable.size) {
+      for (const c of runnable) {
+        if (!step(c)) runnable.delete(c);
+        if (performance.now() - t0 >= SLICE_MS) break outer;
+      }
+    }
+    if (runnable.size) scheduled = setImmediate(slice);
+  };
+
+  const isRoot = (c: Client) => c.peer?.uid === 0;
+
+  /**
+   * Room in the shared buffer for `need` more bytes of client `c`: disconnects the clients that
+   * hold the most unfinished bytes, each more than `c` would then hold (a small request always
+   * wins over a long partial line), never root's for another user's.
+   */
+  const makeRoom = (c: Client, need: number) => {
+    while (buffered + need > lim.maxBufferedBytes) {
+      let victim: Client | undefined;
+      for (const x of clients) {
+        if (x === c || x.size <= c.size + need || (isRoot(x) && !isRoot(c))) continue;
+        if (!victim || x.size > victim.size) victim = x;
+      }
+      if (!victim) return;
+      drop(victim, 'buffers_full', `request bytes buffered across clients reached control.maxBufferedBytes (${lim.maxBufferedBytes}); disconnected the client holding the longest unfinished request (${victim.size} bytes)`,
+        { id: null, ok: false, error: { code: 'ENOBUFS', message: `disconnected: control.maxBufferedBytes (${lim.maxBufferedBytes}) reached and this connection held the longest unfinished request` } }, true);
     }
   };
 
@@ -319,27 +531,36 @@ export async function startControlServer(ctx: Ctx, socketPath: string, opts: Con
     const fd = (conn as unknown as { _handle?: { fd?: number } })._handle?.fd;
     const peer = typeof fd === 'number' && fd >= 0 ? peerCred(fd) : null;
     const c: Client = {
-      conn, chunks: [], size: 0, scanned: 0, lastActive: Date.now(), requestTimer: null, writes: 0, paused: false, closed: false, peer,
+      conn, chunks: [], size: 0, scanned: 0, lastActive: Date.now(), requestTimer: null, writes: 0, queue: [], queued: 0, draining: false, paused: false, parsing: 0, closed: false, peer,
       closers: [], conn2: { peer, onClose: (f) => { if (c.closed) f(); else c.closers.push(f); } },
     };
-    if (clients.size >= lim.maxClients) {
-      // make room: the client quiet longest goes (a flood of idle connections cannot lock anyone out)
-      let victim: Client | undefined;
-      for (const x of clients) if (!victim || x.lastActive < victim.lastActive) victim = x;
-      if (victim) {
-        drop(victim, 'too_many_clients', `${clients.size} clients is control.maxClients; disconnected the one quiet longest`,
-          { id: null, ok: false, error: { code: 'EBUSY', message: `disconnected: control.maxClients (${lim.maxClients}) reached and this connection was the one quiet longest` } }, true);
-      }
-    }
-    clients.add(c);
     conn.on('error', () => { release(c); conn.destroy(); });
     conn.on('close', () => release(c));
+    if (clients.size >= lim.maxClients) {
+      // make room: the client quiet longest goes (a flood of idle connections cannot lock anyone
+      // out); another user's client never takes root's place
+      let victim: Client | undefined;
+      for (const x of clients) {
+        if (isRoot(x) && !isRoot(c)) continue;
+        if (!victim || (isRoot(victim) && !isRoot(x)) || (isRoot(victim) === isRoot(x) && x.lastActive < victim.lastActive)) victim = x;
+      }
+      const full = `${clients.size} clients is control.maxClients`;
+      if (!victim) {
+        drop(c, 'too_many_clients', `${full}, all root's; refused a client of uid ${c.peer?.uid ?? '?'}`,
+          { id: null, ok: false, error: { code: 'EBUSY', message: `refused: control.maxClients (${lim.maxClients}) reached by root's clients` } }, true);
+        return;
+      }
+      drop(victim, 'too_many_clients', `${full}; disconnected the one quiet longest`,
+        { id: null, ok: false, error: { code: 'EBUSY', message: `disconnected: control.maxClients (${lim.maxClients}) reached and this connection was the one quiet longest` } }, true);
+    }
+    clients.add(c);
     conn.setTimeout(lim.idleTimeoutMs, () => {
       drop(c, 'idle_timeout', `a connection idle for control.idleTimeoutMs (${lim.idleTimeoutMs} ms)`);
     });
     conn.on('data', (chunk: Buffer) => {
       if (c.closed) return;
       c.lastActive = Date.now();
+      if (buffered + chunk.length > lim.maxBufferedBytes) makeRoom(c, chunk.length);
       if (buffered + chunk.length > lim.maxBufferedBytes) {
         drop(c, 'buffers_full', `request bytes buffered across clients would pass control.maxBufferedBytes (${lim.maxBufferedBytes})`,
           { id: null, ok: false, error: { code: 'ENOBUFS', message: `the control socket buffers ${buffered} request bytes across clients; control.maxBufferedBytes (${lim.maxBufferedBytes}) reached, try again` } });
@@ -348,7 +569,7 @@ export async function startControlServer(ctx: Ctx, socketPath: string, opts: Con
       c.chunks.push(chunk);
       c.size += chunk.length;
       buffered += chunk.length;
-      pump(c);
+      wake(c);
     });
   }) as ControlServer;
   server.maxConnections = lim.maxClients * 4; // a backstop only: new clients evict old ones first
@@ -367,6 +588,8 @@ export async function startControlServer(ctx: Ctx, socketPath: string, opts: Con
     throw fail((e as NodeJS.ErrnoException).code ?? 'EPERM', socketPath, `cannot set its mode (${(e as Error).message})`);
   }
   server.on('close', () => {
+    parser.close();
+    if (scheduled) clearImmediate(scheduled);
     refusals.close();
     changes.close();
   });
@@ -407,29 +630,34 @@ export interface Reply {
   error?: { code: string; message: string };
 }
 
+/** One request line handled whole (parse, run): tests and tools; the server parses long lines off the main thread. */
 export function handle(ctx: Ctx, line: string, done?: (op: string, args: unknown, reply: Reply) => void, conn?: Conn): Reply {
-  const r = handle1(ctx, line, conn);
+  const p = parseRequest(Buffer.from(line, 'utf8'));
+  if (!p.ok) return { id: p.id, ok: false, error: { code: p.code, message: p.message } };
+  const r = run(ctx, p.req, conn);
   if (done && r.op !== undefined) done(r.op, r.args, r.reply);
   return r.reply;
 }
 
-function handle1(ctx: Ctx, line: string, conn?: Conn): { op?: string; args?: unknown; reply: Reply } {
+/** How an operation that is not one is named in the error: a string cut short, anything else by its type. */
+function describeOp(op: unknown): string {
+  if (typeof op === 'string') return JSON.stringify(shorten(op));
+  if (op === undefined) return '(none)';
+  return `(${op === null ? 'null' : Array.isArray(op) ? 'an array' : typeof op === 'object' ? 'an object' : `a ${typeof op}`})`;
+}
+
+/** Runs a parsed request's operation. */
+function run(ctx: Ctx, req: ParsedRequest, conn?: Conn): { op?: string; args?: unknown; reply: Reply } {
   const reply = (x: Reply, op?: string, args?: unknown) => ({ op, args, reply: x });
-  let req: { id?: unknown; op?: unknown; args?: unknown };
-  try {
-    req = JSON.parse(line);
-  } catch {
-    return reply({ id: null, ok: false, error: { code: 'EPROTO', message: 'request is not JSON' } });
-  }
-  const id = req?.id ?? null;
-  const op = typeof req?.op === 'string' ? req.op : '';
+  const id = req.id;
+  const op = typeof req.op === 'string' ? req.op : '';
   const fn: Action | undefined = op === 'show.control' ? showControl : OPS.get(op);
-  if (!fn) return reply({ id, ok: false, error: { code: 'ENOSYS', message: `unknown operation ${shorten(JSON.stringify(req?.op) ?? 'undefined')}; known: ${OPERATIONS.join(', ')}` } });
+  if (!fn) return reply({ id, ok: false, error: { code: 'ENOSYS', message: `unknown operation ${describeOp(req.op)}; known: ${OPERATIONS.join(', ')}` } });
   const args = req.args && typeof req.args === 'object' && !Array.isArray(req.args) ? (req.args as Record<string, unknown>) : {};
   try {
     return reply({ id, ok: true, result: fn(ctx, args, conn) }, op, args);
   } catch (e) {
     const code = (e as DpfwdError)?.code ?? 'EINTERNAL';
-    return reply({ id, ok: false, error: { code: typeof code === 'string' ? code : 'EINTERNAL', message: (e as Error)?.message ?? String(e) } }, op, args);
+    return reply({ id, ok: false, error: { code: typeof code === 'string' ? code : 'EINTERNAL', message: String((e as Error)?.message ?? e) } }, op, args);
   }
 }

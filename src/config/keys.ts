@@ -57,7 +57,7 @@ export const CONFIG_KEYS = {
   metrics: {
     keys: {
       listen: restart('127.0.0.1:9450'), maxConnections: live(64), headersTimeoutMs: live(10000), requestTimeoutMs: live(30000), keepAliveTimeoutMs: live(65000),
-      idleTimeoutMs: live(120000),
+      idleTimeoutMs: live(120000), maxPipelined: live(16),
     },
   },
   control: {

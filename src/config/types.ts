@@ -157,6 +157,8 @@ export interface MetricsLimits {
   keepAliveTimeoutMs: number;
   /** a connection with no traffic at all for this long is closed */
   idleTimeoutMs: number;
+  /** requests received on one connection and not yet answered (pipelined); past it the connection is closed */
+  maxPipelined: number;
 }
 
 export interface MetricsConfig extends MetricsLimits {

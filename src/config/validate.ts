@@ -686,6 +686,7 @@ function validateMetrics(c: Ctx, v: unknown): MetricsConfig {
     requestTimeoutMs: c.int('metrics.requestTimeoutMs', o.requestTimeoutMs, d.requestTimeoutMs, 100, 600000, { unit: 'ms' }),
     keepAliveTimeoutMs: c.int('metrics.keepAliveTimeoutMs', o.keepAliveTimeoutMs, d.keepAliveTimeoutMs, 0, 600000, { unit: 'ms' }),
     idleTimeoutMs: c.int('metrics.idleTimeoutMs', o.idleTimeoutMs, d.idleTimeoutMs, 100, 3600000, { unit: 'ms' }),
+    maxPipelined: c.int('metrics.maxPipelined', o.maxPipelined, d.maxPipelined, 1, 1000),
   };
   if (limits.headersTimeoutMs > limits.requestTimeoutMs) c.err('metrics.headersTimeoutMs', `${limits.headersTimeoutMs} ms is longer than metrics.requestTimeoutMs (${limits.requestTimeoutMs} ms); the headers are part of the request`);
   const l = o.listen === undefined ? d.listen : o.listen;

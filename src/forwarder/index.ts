@@ -58,9 +58,14 @@ export interface ReloadReport {
   file: string;
   changed: Record<'routes' | 'addresses' | 'neighbors' | 'interfaces', { added: number; removed: number; changed: number }>;
   settings: string[];
-  /** entries made at run time (CLI) that the file does not have: removed, the file is the truth */
+  /** entries made at run time (CLI) that the file does not have: removed, the file is the truth (the first RELOAD_REPORT_LIST of them) */
   cliChangesDropped: string[];
+  /** how many there were in all (a reload that removes a million loaded routes answers with a short list and this count) */
+  cliChangesDroppedCount: number;
 }
+
+/** Longest list in a reload's report: the reply and the log line stay small whatever the reload removed. */
+export const RELOAD_REPORT_LIST = 100;
 
 /**
  * The longest frame a port's PMD may have cut short (rx_truncated, docs/kernel-ports.md), or 0
@@ -578,7 +583,10 @@ export class Forwarder {
     this.applySettings(plan.next);
     this.fileText = plan.text;
     this.fileConfig = plan.next;
-    const report: ReloadReport = { file: plan.file, changed: diffCounts(plan.diff), settings: plan.settings, cliChangesDropped: dropped };
+    const report: ReloadReport = {
+      file: plan.file, changed: diffCounts(plan.diff), settings: plan.settings,
+      cliChangesDropped: dropped.slice(0, RELOAD_REPORT_LIST), cliChangesDroppedCount: dropped.length,
+    };
     const n = (k: keyof ReloadReport['changed']) => `${k} +${report.changed[k].added} -${report.changed[k].removed} ~${report.changed[k].changed}`;
     l.info(`reloaded ${plan.file}: ${n('routes')}, ${n('addresses')}, ${n('neighbors')}, ${n('interfaces')}; settings: ${plan.settings.join(' ') || 'none'}` +
       (dropped.length ? `; ${dropped.length} run-time change(s) not in the file removed (the file is the truth; dpfwd config save keeps them)` : ''), { ...report });

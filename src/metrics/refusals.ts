@@ -10,7 +10,7 @@ export const CONTROL_REFUSALS = ['request_too_large', 'buffers_full', 'too_many_
 export type ControlRefusal = (typeof CONTROL_REFUSALS)[number];
 
 /** Why the metrics listener refused or closed a connection; the label of dpfwd_metrics_refused_total. */
-export const METRICS_REFUSALS = ['too_many_connections', 'request_timeout', 'idle_timeout', 'bad_request'] as const;
+export const METRICS_REFUSALS = ['too_many_connections', 'request_timeout', 'idle_timeout', 'bad_request', 'too_many_pipelined'] as const;
 export type MetricsRefusal = (typeof METRICS_REFUSALS)[number];
 
 /** How often, at most, a server logs a summary of what it refused. */

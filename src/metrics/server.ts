@@ -7,9 +7,16 @@
  *
  * Connection limits (metrics.* in docs/config.md), so that a local user who opens thousands of
  * idle connections cannot use up the process's file descriptors (and lock root out of the control
- * socket): at most maxConnections at once — a new one closes the connection quiet longest that has
- * no request in progress; header, request, keep-alive and idle timeouts. Every refusal is counted
- * (dpfwd_metrics_refused_total) and logged rate-limited.
+ * socket): at most maxConnections at once — a new one closes the connection quiet longest,
+ * preferring one with no request in progress, so a probe of /healthz always gets in; header,
+ * request, keep-alive and idle timeouts. Every refusal is counted (dpfwd_metrics_refused_total)
+ * and logged rate-limited.
+ *
+ * No scraper can hold the event loop (it also answers ARP and ICMP): a connection with more than
+ * maxPipelined requests unanswered is closed (Prometheus sends one at a time; before, 60
+ * connections pipelining GET /metrics queued thousands of scrapes each and left /healthz
+ * unanswered for minutes), and requests that arrive while a scrape runs share its text. /healthz
+ * is answered at once, from what the dataplane reports now.
  */
 import { rootLogger } from '../log';
 import * as http from 'http';
@@ -29,6 +36,7 @@ const METRICS_LIMITS: MetricsLimits = {
   requestTimeoutMs: DEFAULTS.metrics.requestTimeoutMs,
   keepAliveTimeoutMs: DEFAULTS.metrics.keepAliveTimeoutMs,
   idleTimeoutMs: DEFAULTS.metrics.idleTimeoutMs,
+  maxPipelined: DEFAULTS.metrics.maxPipelined,
 };
 
 interface Conn {
@@ -38,6 +46,19 @@ interface Conn {
   inFlight: number;
   /** requests answered */
   served: number;
+  /** requests received (ends of headers seen in the bytes, before parsing), and the last 3 bytes for one split across reads */
+  received: number;
+  tail: Buffer;
+}
+
+const END_OF_HEADERS = Buffer.from('\r\n\r\n');
+
+/** Ends of request headers in `d` (with the previous read's last 3 bytes in front). */
+function countRequests(tail: Buffer, d: Buffer): number {
+  const b = tail.length ? Buffer.concat([tail, d]) : d;
+  let n = 0;
+  for (let i = b.indexOf(END_OF_HEADERS); i >= 0; i = b.indexOf(END_OF_HEADERS, i + 4)) n++;
+  return n;
 }
 
 export interface MetricsServer {
@@ -59,6 +80,16 @@ export async function startMetricsServer(src: MetricsSource, metrics: Metrics, l
   const refusals = new Refusals<MetricsRefusal>(`metrics ${hostPort(listen.host, listen.port)}`, METRICS_REFUSALS, log);
   metrics.httpRefused = () => ({ ...refusals.counts });
   const conns = new Map<Socket, Conn>();
+  /** The scrape in progress: requests that arrive meanwhile get its text (one scrape, not one each). */
+  let scraping: Promise<string> | null = null;
+  const scrapeShared = (): Promise<string> => {
+    if (!scraping) {
+      scraping = metrics.scrape();
+      const clear = () => { scraping = null; };
+      scraping.then(clear, clear);
+    }
+    return scraping;
+  };
   const server = http.createServer({
     headersTimeout: lim.headersTimeoutMs,
     requestTimeout: lim.requestTimeoutMs,
@@ -67,13 +98,17 @@ export async function startMetricsServer(src: MetricsSource, metrics: Metrics, l
     connectionsCheckingInterval: Math.min(1000, lim.headersTimeoutMs),
   }, (req, res) => {
     const conn = conns.get(req.socket);
-    if (conn) {
-      conn.inFlight++;
-      conn.lastActive = Date.now();
-      res.once('close', () => { conn.inFlight--; conn.served++; conn.lastActive = Date.now(); });
+    if (!conn || req.socket.destroyed) {
+      // closed (evicted, or past maxPipelined) while the rest of its pipelined requests were parsed
+      req.socket.destroy();
+      return;
     }
+    conn.inFlight++;
+    conn.lastActive = Date.now();
+    res.once('close', () => { conn.inFlight--; conn.served++; conn.lastActive = Date.now(); });
     const url = (req.url ?? '/').split('?')[0];
     const send = (code: number, body: string, type = 'text/plain; charset=utf-8', extra: Record<string, string> = {}) => {
+      if (res.destroyed || req.socket.destroyed) return;
       res.writeHead(code, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), ...extra });
       res.end(req.method === 'HEAD' ? undefined : body);
     };
@@ -83,7 +118,7 @@ export async function startMetricsServer(src: MetricsSource, metrics: Metrics, l
       const why = unhealthy(src);
       return why === null ? send(200, 'ok\n') : send(503, `${why}\n`);
     }
-    metrics.scrape().then(
+    scrapeShared().then(
       (text) => send(200, text, metrics.contentType),
       (e) => send(503, `cannot read the counters: ${(e as Error).message}\n`),
     );
@@ -108,11 +143,13 @@ export async function startMetricsServer(src: MetricsSource, metrics: Metrics, l
   });
   server.on('connection', (socket: Socket) => {
     if (conns.size >= lim.maxConnections) {
-      // make room: the connection quiet longest without a request in progress goes
+      // make room: the connection quiet longest goes, one without a request in progress first
+      // (so a flood of busy connections cannot keep a /healthz probe out)
       let victim: Conn | undefined;
-      for (const c of conns.values()) if (c.inFlight === 0 && (!victim || c.lastActive < victim.lastActive)) victim = c;
+      for (const c of conns.values()) {
+        if (!victim || (victim.inFlight > 0 && c.inFlight === 0) || ((victim.inFlight > 0) === (c.inFlight > 0) && c.lastActive < victim.lastActive)) victim = c;
+      }
       if (!victim) {
-        refusals.note('too_many_connections', `refused a connection: metrics.maxConnections (${lim.maxConnections}) are all answering requests`);
         socket.destroy();
         return;
       }
@@ -120,8 +157,26 @@ export async function startMetricsServer(src: MetricsSource, metrics: Metrics, l
       conns.delete(victim.socket);
       victim.socket.destroy();
     }
-    conns.set(socket, { socket, lastActive: Date.now(), inFlight: 0, served: 0 });
+    const conn: Conn = { socket, lastActive: Date.now(), inFlight: 0, served: 0, received: 0, tail: Buffer.alloc(0) };
+    conns.set(socket, conn);
     socket.once('close', () => conns.delete(socket));
+    // The HTTP parser is fed through this guard: requests are counted in the bytes before they are
+    // parsed, and a connection with more than maxPipelined unanswered is closed before the parser
+    // sees them (Node would make a request, a response and, at close, an error with a stack trace
+    // for each of the ~1,700 requests in one 64 KiB read: seconds of the loop for 60 such clients).
+    const feeds = socket.listeners('data') as ((d: Buffer) => void)[];
+    for (const f of feeds) socket.removeListener('data', f);
+    socket.on('data', (d: Buffer) => {
+      conn.received += countRequests(conn.tail, d);
+      conn.tail = Buffer.from(d.subarray(Math.max(0, d.length - 3)));
+      if (conn.received - conn.served > lim.maxPipelined) {
+        refusals.note('too_many_pipelined', `closed a connection with more than metrics.maxPipelined (${lim.maxPipelined}) requests unanswered`);
+        conns.delete(socket);
+        socket.destroy();
+        return;
+      }
+      for (const f of feeds) f(d);
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => {

@@ -10,9 +10,11 @@ export function reloadText(r: ReloadReport): string {
     .map((k) => `${k} +${r.changed[k].added} -${r.changed[k].removed} ~${r.changed[k].changed}`);
   let out = `reloaded ${r.file}: ${kinds.join(', ')}\n`;
   if (r.settings.length) out += `settings changed: ${r.settings.join(', ')}\n`;
-  if (r.cliChangesDropped.length) {
-    out += `removed ${r.cliChangesDropped.length} run-time change(s) the file does not have (the file is the truth on reload; dpfwd config save keeps them):\n`;
+  const n = r.cliChangesDroppedCount ?? r.cliChangesDropped.length;
+  if (n) {
+    out += `removed ${n} run-time change(s) the file does not have (the file is the truth on reload; dpfwd config save keeps them):\n`;
     out += r.cliChangesDropped.map((x) => `  ${x}\n`).join('');
+    if (n > r.cliChangesDropped.length) out += `  … ${n - r.cliChangesDropped.length} more\n`;
   }
   return out;
 }
