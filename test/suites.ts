@@ -11,8 +11,9 @@ export const UNIT = [
 
 /** Files with at least one test that needs root, hugepages, namespaces or a long run (fuzzing, 1M routes). */
 export const SYSTEM = [
-  'api-doc', 'capture', 'cli', 'ecmp-dataplane', 'ecmp-hosts', 'fib', 'forwarding', 'frr', 'fuzz', 'hostile-clients', 'image',
-  'interfaces', 'iproute2-cli', 'kernel-ports', 'lcores-auto', 'lifecycle', 'log-flood', 'metrics', 'mirror', 'neighbor-flood', 'pod',
+  'api-doc', 'capture', 'cli', 'config-check', 'config-save-privileges', 'control-stalls', 'differential', 'ecmp-dataplane', 'ecmp-hosts',
+  'fib', 'forwarding', 'fragmentation', 'frr', 'frr-doc', 'fuzz', 'hostile-clients', 'hostile-input', 'idle', 'image', 'interfaces',
+  'iproute2-cli', 'kernel-ports', 'lcores-auto', 'lifecycle', 'log-flood', 'man', 'metrics', 'mirror', 'neighbor-flood', 'pod',
   'punt-wedge', 'readme-cli', 'reload', 'route-churn', 'route-save', 'route-sync', 'router', 'source-rules', 'systemd', 'top',
   'validation', 'vlan', 'vlan-hosts',
 ];
