@@ -35,7 +35,11 @@ function metricsSource(nPorts = 8, nWorkers = 4): MetricsSource {
     workers: Array.from({ length: nWorkers }, (_w, w) => ({
       index: w,
       counters: Object.fromEntries(names.worker.map((n, i) => [n, 1e9 * (w + 1) + i])),
-      ports: Array.from({ length: nPorts }, (_p, p) => ({ forwarded: 1e10 + p, drops: names.drops.map((_d, r) => 1000 * r + p), counters: names.port.map((_c, k) => 10 * k + p) })),
+      ports: Array.from({ length: nPorts }, (_p, p) => ({
+        forwarded: 1e10 + p,
+        drops: names.drops.map((_d, r) => 1000 * r + p),
+        counters: names.port.map((_c, k) => 10 * k + p),
+      })),
       punts: names.punts.map((_n, k) => ({ punted: 100 * k, limited: k })),
     })),
   };
@@ -43,36 +47,89 @@ function metricsSource(nPorts = 8, nWorkers = 4): MetricsSource {
     dp: {
       snapshot: () => snap,
       names: () => names,
-      portInfo: (i) => ({ portId: i, mac: 0x020000000000 + i, driver: 'net_iavf', mtu: 1500, linkUp: true, speedMbps: 25000, rxQueues: nWorkers, txQueues: nWorkers, numaNode: 0 }),
+      portInfo: (i) => ({
+        portId: i,
+        mac: 0x020000000000 + i,
+        driver: 'net_iavf',
+        mtu: 1500,
+        linkUp: true,
+        speedMbps: 25000,
+        rxQueues: nWorkers,
+        txQueues: nWorkers,
+        numaNode: 0,
+      }),
       portStats: (i) => ({ ipackets: 1e10 + i, opackets: 1e10 + i, ibytes: 6.4e11, obytes: 6.4e11, ierrors: 1, oerrors: 2, imissed: 3, rxNombuf: 4 }),
       mempoolInfo: () => ({ size: 65535, available: 60000, inUse: 5535, dataRoom: 2176 }),
       fibInfo: () => ({ maxRoutes: 1 << 20, tbl8Groups: 65536, tbl8Used: 3000, maxNexthops: 65536, routes: 1e6, lookupStaged: true }),
       workersAlive: () => nWorkers,
       puntStatus: () => Array.from({ length: nWorkers }, () => ({ waiting: 0, capacity: 1023, sinceDrainMs: 1 })),
     },
-    rib: { counts: { static: 1e6, connected: nPorts, local: nPorts, neighbor: 20, linux: 0 }, updates: { add: { ok: 1e6, error: 0 }, del: { ok: 10, error: 0 } }, nexthopUsage: () => ({ used: 40, max: 65536, learned: 20, learnedMax: 4096 }) },
-    cp: { counters: newControlPlaneCounters(), neighbors: { countByState: () => ({ INCOMPLETE: 1, REACHABLE: 20, STALE: 3, FAILED: 0, PERMANENT: 2 }), limitsByPort: [], ignored: { unsolicited: 0, locktime: 0 } } },
-    ports: Array.from({ length: nPorts }, (_p, i) => ({ index: i, name: `vf${i}`, device: `0000:3b:0${i}.1`, driver: 'net_iavf', mac: `02:00:00:00:00:0${i}` })),
-    config: { workers: Array.from({ length: nWorkers }, (_w, w) => ({ lcore: w + 1, rx: [], idleSleepUs: 0 })), punt: { rate: 10000, burst: 256, maxWaitMs: 1000 } },
+    rib: {
+      counts: { static: 1e6, connected: nPorts, local: nPorts, neighbor: 20, linux: 0 },
+      updates: { add: { ok: 1e6, error: 0 }, del: { ok: 10, error: 0 } },
+      nexthopUsage: () => ({ used: 40, max: 65536, learned: 20, learnedMax: 4096 }),
+    },
+    cp: {
+      counters: newControlPlaneCounters(),
+      neighbors: {
+        countByState: () => ({ INCOMPLETE: 1, REACHABLE: 20, STALE: 3, FAILED: 0, PERMANENT: 2 }),
+        limitsByPort: [],
+        ignored: { unsolicited: 0, locktime: 0 },
+      },
+    },
+    ports: Array.from({ length: nPorts }, (_p, i) => ({
+      index: i,
+      name: `vf${i}`,
+      device: `0000:3b:0${i}.1`,
+      driver: 'net_iavf',
+      mac: `02:00:00:00:00:0${i}`,
+    })),
+    config: {
+      workers: Array.from({ length: nWorkers }, (_w, w) => ({ lcore: w + 1, rx: [], idleSleepUs: 0 })),
+      punt: { rate: 10000, burst: 256, maxWaitMs: 1000 },
+    },
   };
 }
 const metrics = createMetrics(metricsSource());
 let exposition = 0;
 
-interface Row { name: string; hz: number; rme: number; samples: number; msPerOp: number }
+interface Row {
+  name: string;
+  hz: number;
+  rme: number;
+  samples: number;
+  msPerOp: number;
+}
 const rows: Row[] = [];
 
 new Benchmark.Suite('dpfwd TypeScript')
   .add('/metrics scrape, 8 ports x 4 workers', {
     defer: true,
-    fn: (d: { resolve(): void }) => { void metrics.scrape().then((t) => { exposition = t.length; d.resolve(); }); },
+    fn: (d: { resolve(): void }) => {
+      void metrics.scrape().then((t) => {
+        exposition = t.length;
+        d.resolve();
+      });
+    },
   })
-  .add('parseConfig(examples/demo.yaml)', () => { parseConfig(demo, demoPath); })
-  .add('parseRouteFile 100k lines "P via A"', () => { parseRouteFile(routes100k); })
-  .add('parseRouteFile 100k l3fwd lines "RP n"', () => { parseRouteFile(l3fwdLines); })
+  .add('parseConfig(examples/demo.yaml)', () => {
+    parseConfig(demo, demoPath);
+  })
+  .add('parseRouteFile 100k lines "P via A"', () => {
+    parseRouteFile(routes100k);
+  })
+  .add('parseRouteFile 100k l3fwd lines "RP n"', () => {
+    parseRouteFile(l3fwdLines);
+  })
   .on('cycle', (e: Benchmark.Event) => {
     const b = e.target as unknown as Benchmark;
-    const row = { name: String(b.name), hz: +b.hz!.toFixed(2), rme: +b.stats!.rme.toFixed(2), samples: b.stats!.sample.length, msPerOp: +(1000 / b.hz!).toFixed(3) };
+    const row = {
+      name: String(b.name),
+      hz: +b.hz!.toFixed(2),
+      rme: +b.stats!.rme.toFixed(2),
+      samples: b.stats!.sample.length,
+      msPerOp: +(1000 / b.hz!).toFixed(3),
+    };
     rows.push(row);
     process.stdout.write(`${row.name.padEnd(42)} ${row.hz.toFixed(1).padStart(10)} ops/s  ±${row.rme}%  ${row.msPerOp} ms/op  (${row.samples} samples)\n`);
   })

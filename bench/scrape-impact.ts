@@ -24,7 +24,10 @@ const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
 
 function args() {
   const a = process.argv.slice(2);
-  const get = (k: string) => { const i = a.indexOf(`--${k}`); return i >= 0 ? a[i + 1] : undefined; };
+  const get = (k: string) => {
+    const i = a.indexOf(`--${k}`);
+    return i >= 0 ? a[i + 1] : undefined;
+  };
   return {
     reps: Number(get('reps') ?? 3),
     durationMs: 1000 * Number(get('duration') ?? 10),
@@ -34,14 +37,17 @@ function args() {
   };
 }
 
-
 function scrape(url: string, agent: http.Agent): Promise<number> {
   return new Promise((resolve, reject) => {
-    http.get(url, { agent }, (res) => {
-      let n = 0;
-      res.on('data', (d: Buffer) => { n += d.length; });
-      res.on('end', () => (res.statusCode === 200 ? resolve(n) : reject(new Error(`HTTP ${res.statusCode}`))));
-    }).on('error', reject);
+    http
+      .get(url, { agent }, (res) => {
+        let n = 0;
+        res.on('data', (d: Buffer) => {
+          n += d.length;
+        });
+        res.on('end', () => (res.statusCode === 200 ? resolve(n) : reject(new Error(`HTTP ${res.statusCode}`))));
+      })
+      .on('error', reject);
   });
 }
 
@@ -52,7 +58,9 @@ function otherPollers(): string[] {
     try {
       const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
       if (/dpfwd run|dpdk-testpmd|l3fwd/.test(cmd)) out.push(`${pid}: ${cmd.slice(0, 100)}`);
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return out;
 }
@@ -81,15 +89,17 @@ async function main() {
         let bytes = 0;
         let busyMs = 0;
         let stop = false;
-        const loop = scraping ? (async () => {
-          while (!stop) {
-            const t0 = process.hrtime.bigint();
-            bytes = await scrape(url, agent);
-            busyMs += Number(process.hrtime.bigint() - t0) / 1e6;
-            scrapes++;
-            await sleep(o.intervalMs);
-          }
-        })() : Promise.resolve();
+        const loop = scraping
+          ? (async () => {
+              while (!stop) {
+                const t0 = process.hrtime.bigint();
+                bytes = await scrape(url, agent);
+                busyMs += Number(process.hrtime.bigint() - t0) / 1e6;
+                scrapes++;
+                await sleep(o.intervalMs);
+              }
+            })()
+          : Promise.resolve();
         const sw0 = workerSwitches(pid);
         const a = await r.sample();
         await sleep(o.durationMs);
@@ -99,8 +109,17 @@ async function main() {
         await loop;
         const mpps = (b.tx - a.tx) / (b.t - a.t) / 1e6;
         const involuntary = sw1.involuntary - sw0.involuntary;
-        windows.push({ scraping, mpps: round(mpps, 3), scrapes, scrapeMs: round(scrapes ? busyMs / scrapes : 0, 2), bytes, workerInvoluntarySwitches: involuntary });
-        log(`round ${rep + 1}/${o.reps} ${scraping ? `scraping every ${o.intervalMs} ms` : 'no scrapes'}: ${mpps.toFixed(3)} Mpps${scraping ? ` (${scrapes} scrapes of ${bytes} bytes, ${(busyMs / scrapes).toFixed(2)} ms each)` : ''}`);
+        windows.push({
+          scraping,
+          mpps: round(mpps, 3),
+          scrapes,
+          scrapeMs: round(scrapes ? busyMs / scrapes : 0, 2),
+          bytes,
+          workerInvoluntarySwitches: involuntary,
+        });
+        log(
+          `round ${rep + 1}/${o.reps} ${scraping ? `scraping every ${o.intervalMs} ms` : 'no scrapes'}: ${mpps.toFixed(3)} Mpps${scraping ? ` (${scrapes} scrapes of ${bytes} bytes, ${(busyMs / scrapes).toFixed(2)} ms each)` : ''}`,
+        );
       }
     }
   } finally {
@@ -117,21 +136,33 @@ async function main() {
   }
   const changePercent = summarize(pairs).median;
   const ci = meanCI(pairs);
-  const switches = { withScrapes: windows.filter((w) => w.scraping).reduce((t, w) => t + w.workerInvoluntarySwitches, 0), without: windows.filter((w) => !w.scraping).reduce((t, w) => t + w.workerInvoluntarySwitches, 0) };
+  const switches = {
+    withScrapes: windows.filter((w) => w.scraping).reduce((t, w) => t + w.workerInvoluntarySwitches, 0),
+    without: windows.filter((w) => !w.scraping).reduce((t, w) => t + w.workerInvoluntarySwitches, 0),
+  };
   const within = Math.abs(ci.mean) + ci.halfWidth < 1;
   const result = {
-    date: new Date().toISOString(), machine: machine(),
+    date: new Date().toISOString(),
+    machine: machine(),
     setup: `dpfwd, one worker (lcore 1), net_pcap infinite replay of 1024 64-byte UDP flows → net_null; GET /metrics every ${o.intervalMs} ms on a keep-alive connection; ${o.reps} × (${o.durationMs / 1000} s without, ${o.durationMs / 1000} s with), alternating`,
-    baselineMpps: base, scrapingMpps: scraped, pairChangePercent: pairs, changePercent,
-    meanChangePercent: round(ci.mean, 3), ci95Percent: [round(ci.mean - ci.halfWidth, 3), round(ci.mean + ci.halfWidth, 3)],
+    baselineMpps: base,
+    scrapingMpps: scraped,
+    pairChangePercent: pairs,
+    changePercent,
+    meanChangePercent: round(ci.mean, 3),
+    ci95Percent: [round(ci.mean - ci.halfWidth, 3), round(ci.mean + ci.halfWidth, 3)],
     workerInvoluntarySwitches: switches,
-    verdict: within ? 'ok: the 95% interval of the change lies within ±1%'
-      : Math.abs(ci.mean) - ci.halfWidth >= 1 ? 'over the 1% bar (the whole 95% interval is beyond 1%)'
+    verdict: within
+      ? 'ok: the 95% interval of the change lies within ±1%'
+      : Math.abs(ci.mean) - ci.halfWidth >= 1
+        ? 'over the 1% bar (the whole 95% interval is beyond 1%)'
         : 'not resolved: the 95% interval is wider than the 1% bar (noise)',
     windows,
     otherPollers: others,
   };
-  process.stdout.write(`\nScrape impact: ${base.median.toFixed(3)} Mpps without, ${scraped.median.toFixed(3)} Mpps with a scrape every ${o.intervalMs} ms; median pair change ${changePercent}%, mean ${result.meanChangePercent}% (95% interval ${result.ci95Percent.join(' to ')}%, ${pairs.length} pairs); worker involuntary context switches: ${switches.withScrapes} with scrapes, ${switches.without} without — ${result.verdict}\n`);
+  process.stdout.write(
+    `\nScrape impact: ${base.median.toFixed(3)} Mpps without, ${scraped.median.toFixed(3)} Mpps with a scrape every ${o.intervalMs} ms; median pair change ${changePercent}%, mean ${result.meanChangePercent}% (95% interval ${result.ci95Percent.join(' to ')}%, ${pairs.length} pairs); worker involuntary context switches: ${switches.withScrapes} with scrapes, ${switches.without} without — ${result.verdict}\n`,
+  );
   if (o.out) fs.writeFileSync(o.out, JSON.stringify(result, null, 2) + '\n');
 }
 

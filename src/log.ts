@@ -38,7 +38,9 @@ export type Sink = (line: string) => void;
 const stderrSink: Sink = (line) => {
   try {
     fs.writeSync(2, line);
-  } catch { /* stderr closed: nothing to tell */ }
+  } catch {
+    /* stderr closed: nothing to tell */
+  }
 };
 
 export type Fields = Record<string, unknown>;
@@ -52,7 +54,10 @@ class Root {
 }
 
 export class Logger {
-  private constructor(private readonly root: Root, readonly component: string) {}
+  private constructor(
+    private readonly root: Root,
+    readonly component: string,
+  ) {}
 
   /** A fresh root logger (tests); the process's own is `rootLogger`. */
   static create(settings: Partial<LogSettings> = {}, sink: Sink = stderrSink, component = 'dpfwd'): Logger {
@@ -90,10 +95,18 @@ export class Logger {
     this.root.sink(formatLine(this.root.settings.format, new Date(), level, component, msg, fields));
   }
 
-  error(msg: string, fields?: Fields): void { this.log('error', msg, fields); }
-  warn(msg: string, fields?: Fields): void { this.log('warn', msg, fields); }
-  info(msg: string, fields?: Fields): void { this.log('info', msg, fields); }
-  debug(msg: string, fields?: Fields): void { this.log('debug', msg, fields); }
+  error(msg: string, fields?: Fields): void {
+    this.log('error', msg, fields);
+  }
+  warn(msg: string, fields?: Fields): void {
+    this.log('warn', msg, fields);
+  }
+  info(msg: string, fields?: Fields): void {
+    this.log('info', msg, fields);
+  }
+  debug(msg: string, fields?: Fields): void {
+    this.log('debug', msg, fields);
+  }
 
   /** A `(msg) => void` at one level, for modules that take a plain logging function. */
   fn(level: Level = 'info'): (msg: string) => void {
@@ -137,7 +150,10 @@ export class RateLimit {
   /** lines held back since start, per kind */
   readonly suppressed: Record<string, number> = {};
 
-  constructor(private readonly log: Logger, private readonly now = () => Date.now()) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly now = () => Date.now(),
+  ) {}
 
   /**
    * Logs the line if the kind's bucket has a token, else counts it for the next summary. `msg`
@@ -178,7 +194,10 @@ export class RateLimit {
   flush(): void {
     for (const [kind, b] of this.buckets) {
       if (!b.held) continue;
-      this.log.log('warn', `${b.held} ${kind} log lines suppressed in the last second (log.rateLimit ${this.log.settings.rateLimit}/s)`, { suppressed: b.held, kind });
+      this.log.log('warn', `${b.held} ${kind} log lines suppressed in the last second (log.rateLimit ${this.log.settings.rateLimit}/s)`, {
+        suppressed: b.held,
+        kind,
+      });
       b.held = 0;
     }
   }

@@ -31,7 +31,11 @@ describe('deploy/prometheus alert rules', () => {
     const fixture = path.join(ROOT, 'test', 'fixtures', 'dpfwd-alerts.test.yml');
     const r = promtool('test', 'rules', fixture);
     assert.equal(r.status, 0, r.stdout + r.stderr);
-    const tested = new Set(parseYaml(fs.readFileSync(fixture, 'utf8')).tests.flatMap((t: any) => t.alert_rule_test.filter((x: any) => x.exp_alerts.length).map((x: any) => x.alertname)));
+    const tested = new Set(
+      parseYaml(fs.readFileSync(fixture, 'utf8')).tests.flatMap((t: any) =>
+        t.alert_rule_test.filter((x: any) => x.exp_alerts.length).map((x: any) => x.alertname),
+      ),
+    );
     assert.deepEqual([...tested].sort(), [...alerts].sort());
   });
 
@@ -40,8 +44,12 @@ describe('deploy/prometheus alert rules', () => {
     try {
       fs.mkdirSync(path.join(dir, 'a'));
       fs.writeFileSync(path.join(dir, 'rules.yml'), fs.readFileSync(RULES, 'utf8').replace('[5m])) > 100', '[5m])) > 1000'));
-      fs.writeFileSync(path.join(dir, 'a', 't.yml'), fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'dpfwd-alerts.test.yml'), 'utf8')
-        .replace('../../deploy/prometheus/dpfwd-alerts.yml', '../rules.yml'));
+      fs.writeFileSync(
+        path.join(dir, 'a', 't.yml'),
+        fs
+          .readFileSync(path.join(ROOT, 'test', 'fixtures', 'dpfwd-alerts.test.yml'), 'utf8')
+          .replace('../../deploy/prometheus/dpfwd-alerts.yml', '../rules.yml'),
+      );
       const r = promtool('test', 'rules', path.join(dir, 'a', 't.yml'));
       assert.notEqual(r.status, 0);
       assert.match(r.stdout + r.stderr, /DpfwdDropsRising/);

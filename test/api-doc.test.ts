@@ -17,7 +17,11 @@ const documentedCodes = [...doc.matchAll(/^\| `(E[A-Z0-9_]+)` \|/gm)].map((m) =>
 
 /** Files whose errors reach a client as replies: the server's own and those of the actions it calls. */
 function replyCodes(): Map<string, string> {
-  const files = [path.join(ROOT, 'src', 'api', 'actions.ts'), path.join(ROOT, 'src', 'api', 'config-actions.ts'), path.join(ROOT, 'src', 'forwarder', 'reload.ts')];
+  const files = [
+    path.join(ROOT, 'src', 'api', 'actions.ts'),
+    path.join(ROOT, 'src', 'api', 'config-actions.ts'),
+    path.join(ROOT, 'src', 'forwarder', 'reload.ts'),
+  ];
   for (const d of ['routing', 'neighbors', 'controlplane']) {
     for (const f of fs.readdirSync(path.join(ROOT, 'src', d))) if (f.endsWith('.ts')) files.push(path.join(ROOT, 'src', d, f));
   }
@@ -80,10 +84,16 @@ describe('docs/api.md against a running forwarder', function () {
       s.on('data', (d: string) => {
         buf += d;
         const got = buf.split('\n').filter(Boolean);
-        if (got.length >= n) { s.end(); resolve(got.map((l) => JSON.parse(l))); }
+        if (got.length >= n) {
+          s.end();
+          resolve(got.map((l) => JSON.parse(l)));
+        }
       });
       s.on('error', reject);
-      setTimeout(() => { s.destroy(); reject(new Error(`timeout; got: ${buf}`)); }, 10000).unref();
+      setTimeout(() => {
+        s.destroy();
+        reject(new Error(`timeout; got: ${buf}`));
+      }, 10000).unref();
     });
   }
 
@@ -94,7 +104,10 @@ describe('docs/api.md against a running forwarder', function () {
     assert.equal(a.error.code, 'ENOSYS');
     const known = /known: (.*)$/.exec(a.error.message)![1].split(', ');
     assert.deepEqual(known.sort(), [...documentedOps].sort());
-    assert.deepEqual({ id: b.id, ok: b.ok, keys: Object.keys(b.result).sort() }, { id: 2, ok: true, keys: ['alive', 'ok', 'problem', 'uptimeSeconds', 'workers'] });
+    assert.deepEqual(
+      { id: b.id, ok: b.ok, keys: Object.keys(b.result).sort() },
+      { id: 2, ok: true, keys: ['alive', 'ok', 'problem', 'uptimeSeconds', 'workers'] },
+    );
     assert.deepEqual(c, { id: null, ok: false, error: { code: 'EPROTO', message: 'request is not JSON' } });
     assert.equal(d.id, null, 'no id: null');
     assert.equal(d.ok, true, 'args that are not an object count as {}');

@@ -7,7 +7,6 @@ import { throwsCode } from './helpers/assert';
 const PF = '0000:3b:00.0';
 const VF0 = '0000:3b:01.0';
 
-
 const quiet: NetProbe = { defaultRoutes: () => [], addresses: () => [] };
 
 describe('bind', () => {
@@ -21,7 +20,8 @@ describe('bind', () => {
     k.kernelDrivers.set(VF0, 'iavf');
   });
   afterEach(() => h.cleanup());
-  const bind = (o: Partial<BindOptions>) => bindDevice({ root: h.root, device: VF0, target: 'vfio-pci', writer: k, probe: quiet, kernelLog: () => [], hasDriverctl: true, ...o });
+  const bind = (o: Partial<BindOptions>) =>
+    bindDevice({ root: h.root, device: VF0, target: 'vfio-pci', writer: k, probe: quiet, kernelLog: () => [], hasDriverctl: true, ...o });
 
   it('vfio-pci: driver_override, unbind from the old driver, drivers_probe (never new_id)', () => {
     const r = bind({});
@@ -39,11 +39,14 @@ describe('bind', () => {
     bind({});
     k.writes = [];
     const r = bind({ target: 'kernel' });
-    assert.deepEqual(k.writes.map((w) => [w.path, w.value]), [
-      [`sys/bus/pci/devices/${VF0}/driver_override`, '\n'],
-      ['sys/bus/pci/drivers/vfio-pci/unbind', VF0],
-      ['sys/bus/pci/drivers_probe', VF0],
-    ]);
+    assert.deepEqual(
+      k.writes.map((w) => [w.path, w.value]),
+      [
+        [`sys/bus/pci/devices/${VF0}/driver_override`, '\n'],
+        ['sys/bus/pci/drivers/vfio-pci/unbind', VF0],
+        ['sys/bus/pci/drivers_probe', VF0],
+      ],
+    );
     assert.deepEqual([r.before, r.after], ['vfio-pci', 'iavf']);
   });
 
@@ -60,9 +63,21 @@ describe('bind', () => {
   it('refuses to unbind a netdev carrying the default route or an address, unless --force', () => {
     const probe: NetProbe = {
       defaultRoutes: () => [{ dst: 'default', dev: 'ens1f0v0', gateway: '192.0.2.1' }],
-      addresses: (dev) => (dev === 'ens1f0v0' ? [{ family: 'inet', local: '192.0.2.2', prefixlen: 24 }, { family: 'inet6', local: 'fe80::1', prefixlen: 64, scope: 'link' }] : []),
+      addresses: (dev) =>
+        dev === 'ens1f0v0'
+          ? [
+              { family: 'inet', local: '192.0.2.2', prefixlen: 24 },
+              { family: 'inet6', local: 'fe80::1', prefixlen: 64, scope: 'link' },
+            ]
+          : [],
     };
-    const e = throwsCode(() => bind({ probe }), 'EINUSE', /ens1f0v0 carries the default route via 192\.0\.2\.1/, /ens1f0v0 has address 192\.0\.2\.2\/24/, /--force/);
+    const e = throwsCode(
+      () => bind({ probe }),
+      'EINUSE',
+      /ens1f0v0 carries the default route via 192\.0\.2\.1/,
+      /ens1f0v0 has address 192\.0\.2\.2\/24/,
+      /--force/,
+    );
     assert.doesNotMatch(e.message, /fe80/, 'link-local IPv6 alone does not mean in use');
     assert.deepEqual(k.writes, []);
     assert.equal(bind({ probe, force: true }).after, 'vfio-pci');
@@ -77,7 +92,8 @@ describe('bind', () => {
     const calls: string[][] = [];
     const probe = ipProbe((argv) => {
       calls.push(argv);
-      if (argv.includes('route')) return { status: 0, stdout: argv.includes('-6') ? '[]' : '[{"dst":"default","gateway":"192.0.2.1","dev":"eth0","flags":[]}]', stderr: '' };
+      if (argv.includes('route'))
+        return { status: 0, stdout: argv.includes('-6') ? '[]' : '[{"dst":"default","gateway":"192.0.2.1","dev":"eth0","flags":[]}]', stderr: '' };
       return { status: 0, stdout: '[{"ifname":"eth0","addr_info":[{"family":"inet6","local":"fd00::2","prefixlen":64,"scope":"global"}]}]', stderr: '' };
     });
     assert.deepEqual(probe.defaultRoutes(), [{ dst: 'default', dev: 'eth0', gateway: '192.0.2.1' }]);
@@ -111,14 +127,23 @@ describe('bind', () => {
     h.file('sys/module/vfio/parameters/enable_unsafe_noiommu_mode', 'Y\n');
     assert.equal(bind({}).after, 'vfio-pci');
     const bare = new FakeHost().pci({ bdf: VF0, driver: 'iavf', iommuGroup: 1 });
-    throwsCode(() => bindDevice({ root: bare.root, device: VF0, target: 'vfio-pci', writer: new FakeKernel(bare), probe: quiet }), 'ENOENT', /modprobe vfio-pci/);
+    throwsCode(
+      () => bindDevice({ root: bare.root, device: VF0, target: 'vfio-pci', writer: new FakeKernel(bare), probe: quiet }),
+      'ENOENT',
+      /modprobe vfio-pci/,
+    );
     bare.cleanup();
   });
 
   it('reports a bind that did not take, with the kernel log lines about the device', () => {
     // drivers_probe is accepted but vfio-pci does not take the device (as when its probe fails)
     const writer = { write: (p: string, v: string) => (p.endsWith('drivers_probe') ? undefined : k.write(p, v)) };
-    throwsCode(() => bind({ writer, kernelLog: () => [`vfio-pci ${VF0}: probe failed with error -22`] }), 'EBIND', /unbound after asking for vfio-pci/, /probe failed with error -22/);
+    throwsCode(
+      () => bind({ writer, kernelLog: () => [`vfio-pci ${VF0}: probe failed with error -22`] }),
+      'EBIND',
+      /unbound after asking for vfio-pci/,
+      /probe failed with error -22/,
+    );
   });
 
   it('a kernel bind that no driver claims says to load the module', () => {

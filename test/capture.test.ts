@@ -36,7 +36,9 @@ function tshark(file: string): { iface: string; comment?: string; len: number; c
     const comment = (l.pkt_comment as Record<string, string> | undefined)?.['frame.comment'];
     return {
       iface: (frame['frame.interface_id_tree'] as unknown as Record<string, string>)['frame.interface_name'],
-      comment, len: Number(frame['frame.len']), capLen: Number(frame['frame.cap_len']),
+      comment,
+      len: Number(frame['frame.len']),
+      capLen: Number(frame['frame.cap_len']),
       bytes: (l.frame_raw as string[])[0],
     };
   });
@@ -53,7 +55,9 @@ async function startCapture(fwd: Running, args: string[]): Promise<{ proc: Child
   const proc = spawn(process.execPath, [DPFWD, '--socket', fwd.socket, 'capture', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   proc.stderr!.setEncoding('utf8');
-  proc.stderr!.on('data', (d: string) => { err += d; });
+  proc.stderr!.on('data', (d: string) => {
+    err += d;
+  });
   proc.stdout!.resume();
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   await waitFor('the capture to start', async () => err.includes('capturing on') || (proc.exitCode !== null && assert.fail(err)), 15000);
@@ -61,28 +65,56 @@ async function startCapture(fwd: Running, args: string[]): Promise<{ proc: Child
 }
 
 async function captureOff(fwd: Running): Promise<void> {
-  await waitFor('the forwarder\'s capture to be off', async () => {
-    const s = await fwd.call('capture.show');
-    return !s.dataplane && s.capture === null;
-  }, 10000);
+  await waitFor(
+    "the forwarder's capture to be off",
+    async () => {
+      const s = await fwd.call('capture.show');
+      return !s.dataplane && s.capture === null;
+    },
+    10000,
+  );
 }
 
-describe('pcapng blocks and the capture command\'s options (no DPDK)', () => {
+describe("pcapng blocks and the capture command's options (no DPDK)", () => {
   it('writes blocks tshark reads back: interface names, ns timestamps, comment, direction, snap length', () => {
     const dir = tmpDir('pcapng');
     const frame = udp({ dst: '10.20.1.1' });
     const file = path.join(dir, 'x.pcapng');
-    fs.writeFileSync(file, Buffer.concat([
-      pcapngSectionHeader(), pcapngInterface('west-rx', 65535), pcapngInterface('west-drop', 65535), // libpcap wants one snap length per section
-      pcapngPacket({ iface: 0, ts: { sec: 1700000000, nsec: 123456789 }, data: frame, origLen: frame.length, direction: EPB_INBOUND }),
-      pcapngPacket({ iface: 1, ts: { sec: 1700000001, nsec: 5 }, data: frame.subarray(0, 30), origLen: frame.length, direction: EPB_INBOUND, comment: 'no_route' }),
-    ]));
+    fs.writeFileSync(
+      file,
+      Buffer.concat([
+        pcapngSectionHeader(),
+        pcapngInterface('west-rx', 65535),
+        pcapngInterface('west-drop', 65535), // libpcap wants one snap length per section
+        pcapngPacket({ iface: 0, ts: { sec: 1700000000, nsec: 123456789 }, data: frame, origLen: frame.length, direction: EPB_INBOUND }),
+        pcapngPacket({
+          iface: 1,
+          ts: { sec: 1700000001, nsec: 5 },
+          data: frame.subarray(0, 30),
+          origLen: frame.length,
+          direction: EPB_INBOUND,
+          comment: 'no_route',
+        }),
+      ]),
+    );
     try {
       const t = tshark(file);
-      assert.deepEqual(t.map((p) => [p.iface, p.comment, p.len, p.capLen]), [['west-rx', undefined, 60, 60], ['west-drop', 'no_route', 60, 30]]);
+      assert.deepEqual(
+        t.map((p) => [p.iface, p.comment, p.len, p.capLen]),
+        [
+          ['west-rx', undefined, 60, 60],
+          ['west-drop', 'no_route', 60, 30],
+        ],
+      );
       assert.equal(t[0].bytes, frame.toString('hex'));
       const r = readPcapng(fs.readFileSync(file));
-      assert.deepEqual(r.packets.map((p) => [p.iface, p.ts, p.comment, p.direction]), [[0, { sec: 1700000000, nsec: 123456789 }, undefined, 1], [1, { sec: 1700000001, nsec: 5 }, 'no_route', 1]]);
+      assert.deepEqual(
+        r.packets.map((p) => [p.iface, p.ts, p.comment, p.direction]),
+        [
+          [0, { sec: 1700000000, nsec: 123456789 }, undefined, 1],
+          [1, { sec: 1700000001, nsec: 5 }, 'no_route', 1],
+        ],
+      );
       assert.equal(tcpdumpCount(file), 2);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -91,7 +123,13 @@ describe('pcapng blocks and the capture command\'s options (no DPDK)', () => {
 
   it('turns options into a capture request, refusing what cannot work', () => {
     assert.deepEqual(captureRequest({ filter: ['udp', 'port', '53'], interface: ['west,east'], count: 5, duration: 1.5, points: 'rx,drop' }), {
-      ports: ['west', 'east'], points: ['rx', 'drop'], reason: undefined, filter: 'udp port 53', snaplen: undefined, count: 5, durationMs: 1500,
+      ports: ['west', 'east'],
+      points: ['rx', 'drop'],
+      reason: undefined,
+      filter: 'udp port 53',
+      snaplen: undefined,
+      count: 5,
+      durationMs: 1500,
     });
     assert.throws(() => captureRequest({ points: 'rx,out' }), /--points: out is not one of rx, tx, drop/);
     assert.throws(() => captureRequest({ points: 'rx', reason: 'no_route' }), /--reason captures drops only/);
@@ -132,18 +170,31 @@ describe('dpfwd capture: golden run at RX, TX and drop', function () {
     assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
     const pcap = encodePcap(table.map((c) => c.frame));
     // the PMD reads the file header when it probes the port; the records once the capture runs
-    const writer = fs.promises.open(fifo, 'w').then(async (h) => { await h.write(pcap.subarray(0, 24)); return h; });
-    fwd = await startForwarder({
-      eal: { lcores: '0-1', inMemory: false, filePrefix: `dpfwd-capture-${process.pid}` },
-      ports: [
-        { name: 'west', device: `net_pcap0,rx_pcap=${fifo}`, address: '10.1.0.1/24' },
-        { name: 'east', device: `net_pcap1,tx_pcap=${dir}/east.pcap`, address: '10.2.0.1/24' },
-        // a memif server nobody connects to: its TX takes nothing (tx_full)
-        { name: 'dead', device: `net_memif0,role=server,socket=${dir}/memif.sock`, address: '10.5.0.1/24' },
-      ],
-      neighbors: [{ address: '10.2.0.2', mac: GW_EAST, port: 'east' }, { address: '10.5.0.2', mac: '02:00:00:00:05:02', port: 'dead' }],
-      routes: [{ prefix: '10.20.0.0/16', via: '10.2.0.2' }, { prefix: '10.50.0.0/16', via: '10.5.0.2' }, { prefix: '10.99.0.0/16', blackhole: true }],
-    }, { dir });
+    const writer = fs.promises.open(fifo, 'w').then(async (h) => {
+      await h.write(pcap.subarray(0, 24));
+      return h;
+    });
+    fwd = await startForwarder(
+      {
+        eal: { lcores: '0-1', inMemory: false, filePrefix: `dpfwd-capture-${process.pid}` },
+        ports: [
+          { name: 'west', device: `net_pcap0,rx_pcap=${fifo}`, address: '10.1.0.1/24' },
+          { name: 'east', device: `net_pcap1,tx_pcap=${dir}/east.pcap`, address: '10.2.0.1/24' },
+          // a memif server nobody connects to: its TX takes nothing (tx_full)
+          { name: 'dead', device: `net_memif0,role=server,socket=${dir}/memif.sock`, address: '10.5.0.1/24' },
+        ],
+        neighbors: [
+          { address: '10.2.0.2', mac: GW_EAST, port: 'east' },
+          { address: '10.5.0.2', mac: '02:00:00:00:05:02', port: 'dead' },
+        ],
+        routes: [
+          { prefix: '10.20.0.0/16', via: '10.2.0.2' },
+          { prefix: '10.50.0.0/16', via: '10.5.0.2' },
+          { prefix: '10.99.0.0/16', blackhole: true },
+        ],
+      },
+      { dir },
+    );
     const h = await writer;
     file = path.join(dir, 'out.pcapng');
     const cap = await startCapture(fwd, ['-w', file]);
@@ -153,11 +204,15 @@ describe('dpfwd capture: golden run at RX, TX and drop', function () {
     seen = await totals(fwd);
     // let the CLI's reads catch up, then Ctrl-C it
     const idbOf = (name: string) => ['west-rx', 'west-tx', 'west-drop', 'east-rx', 'east-tx', 'east-drop', 'dead-rx', 'dead-tx', 'dead-drop'].indexOf(name);
-    await waitFor('every copy written', async () => {
-      const p = readPcapng(fs.readFileSync(file)).packets;
-      const n = (name: string) => p.filter((x) => x.iface === idbOf(name)).length;
-      return n('west-rx') >= table.length && n('east-tx') >= 2 && n('west-drop') + n('dead-drop') >= table.filter((c) => c.drop).length;
-    }, 10000);
+    await waitFor(
+      'every copy written',
+      async () => {
+        const p = readPcapng(fs.readFileSync(file)).packets;
+        const n = (name: string) => p.filter((x) => x.iface === idbOf(name)).length;
+        return n('west-rx') >= table.length && n('east-tx') >= 2 && n('west-drop') + n('dead-drop') >= table.filter((c) => c.drop).length;
+      },
+      10000,
+    );
     cap.proc.kill('SIGINT');
     assert.equal(await cap.exited, 0, cap.stderr());
     summary = cap.stderr();
@@ -182,7 +237,10 @@ describe('dpfwd capture: golden run at RX, TX and drop', function () {
 
   it('captures every received frame at west-rx, byte for byte and in order', () => {
     const rx = pkts.filter((p) => p.iface === 'west-rx');
-    assert.deepEqual(rx.map((p) => p.bytes), table.map((c) => c.frame.toString('hex')));
+    assert.deepEqual(
+      rx.map((p) => p.bytes),
+      table.map((c) => c.frame.toString('hex')),
+    );
   });
 
   it('captures what east transmitted at east-tx, the bytes the TX pcap holds', () => {
@@ -210,7 +268,10 @@ describe('dpfwd capture: golden run at RX, TX and drop', function () {
     assert.deepEqual(byReason, want);
     // each dropped frame is the frame that arrived (tx_full: the rewritten one, on the egress port)
     for (const c of table.filter((x) => x.drop && x.drop !== 'tx_full')) {
-      assert.ok(drops.some((p) => p.iface === 'west-drop' && p.comment === c.drop && p.bytes === c.frame.toString('hex')), c.drop);
+      assert.ok(
+        drops.some((p) => p.iface === 'west-drop' && p.comment === c.drop && p.bytes === c.frame.toString('hex')),
+        c.drop,
+      );
     }
     assert.ok(drops.some((p) => p.iface === 'dead-drop' && p.comment === 'tx_full'));
   });
@@ -229,23 +290,32 @@ describe('dpfwd capture and trace on a running forwarder', function () {
   before(async () => {
     dir = tmpDir('capture2');
     // two flows forwarded (sport 1000, 1001), one without a route (1002), one bad checksum (1003)
-    fs.writeFileSync(path.join(dir, 'in.pcap'), encodePcap([
-      udp({ dst: '10.20.1.1', sport: 1000 }), udp({ dst: '10.20.1.1', sport: 1001 }),
-      udp({ dst: '192.0.2.1', sport: 1002 }), udp({ dst: '10.20.1.1', sport: 1003, checksum: 0x1234 }),
-      // 802.1Q: VLAN 100 is sub-interface west.100, VLAN 200 is nobody's
-      vlan(udp({ dst: '10.20.1.1', src: '10.100.0.2', sport: 1004 }), 100), vlan(udp({ dst: '10.20.1.1', sport: 1005 }), 200),
-    ]));
-    fwd = await startForwarder({
-      eal: { lcores: '0-1' },
-      ports: [
-        { name: 'west', device: `net_pcap0,rx_pcap=${dir}/in.pcap,infinite_rx=1`, address: '10.1.0.1/24' },
-        { name: 'east', device: 'net_null0,no-rx=1', address: '10.2.0.1/24' },
-      ],
-      interfaces: [{ port: 'west', vlan: 100, address: '10.100.0.1/24' }],
-      neighbors: [{ address: '10.2.0.2', mac: GW_EAST, port: 'east' }],
-      routes: [{ prefix: '10.20.0.0/16', via: '10.2.0.2' }],
-      capture: { ringSize: 64, leaseMs: 3000 },
-    }, { dir });
+    fs.writeFileSync(
+      path.join(dir, 'in.pcap'),
+      encodePcap([
+        udp({ dst: '10.20.1.1', sport: 1000 }),
+        udp({ dst: '10.20.1.1', sport: 1001 }),
+        udp({ dst: '192.0.2.1', sport: 1002 }),
+        udp({ dst: '10.20.1.1', sport: 1003, checksum: 0x1234 }),
+        // 802.1Q: VLAN 100 is sub-interface west.100, VLAN 200 is nobody's
+        vlan(udp({ dst: '10.20.1.1', src: '10.100.0.2', sport: 1004 }), 100),
+        vlan(udp({ dst: '10.20.1.1', sport: 1005 }), 200),
+      ]),
+    );
+    fwd = await startForwarder(
+      {
+        eal: { lcores: '0-1' },
+        ports: [
+          { name: 'west', device: `net_pcap0,rx_pcap=${dir}/in.pcap,infinite_rx=1`, address: '10.1.0.1/24' },
+          { name: 'east', device: 'net_null0,no-rx=1', address: '10.2.0.1/24' },
+        ],
+        interfaces: [{ port: 'west', vlan: 100, address: '10.100.0.1/24' }],
+        neighbors: [{ address: '10.2.0.2', mac: GW_EAST, port: 'east' }],
+        routes: [{ prefix: '10.20.0.0/16', via: '10.2.0.2' }],
+        capture: { ringSize: 64, leaseMs: 3000 },
+      },
+      { dir },
+    );
   });
 
   after(async () => {
@@ -329,8 +399,10 @@ describe('dpfwd capture and trace on a running forwarder', function () {
   });
 
   it('works as a live pipe: dpfwd capture -w - | tcpdump -r -, and ends when the reader goes', async () => {
-    const r = spawnSync('bash', ['-c', `${process.execPath} ${DPFWD} --socket ${fwd.socket} capture -w - 'udp src port 1000' | tcpdump -n -r - -c 7`],
-      { encoding: 'utf8', timeout: 30000 });
+    const r = spawnSync('bash', ['-c', `${process.execPath} ${DPFWD} --socket ${fwd.socket} capture -w - 'udp src port 1000' | tcpdump -n -r - -c 7`], {
+      encoding: 'utf8',
+      timeout: 30000,
+    });
     assert.equal(r.status, 0, r.stderr);
     const lines = r.stdout.split('\n').filter(Boolean);
     assert.equal(lines.length, 7);
@@ -406,7 +478,10 @@ describe('dpfwd capture and trace on a running forwarder', function () {
     const j = dpfwdCli(fwd, ['trace', '-n', '1', '-j', 'vlan 100 and udp src port 1004']);
     assert.equal(j.status, 0, j.stderr);
     const [p] = JSON.parse(j.stdout);
-    assert.deepEqual([p.port, p.iface, p.frame.vlan, p.fastPath, p.checks, p.lookup.prefix, p.result, p.egress], ['west', 'west.100', 100, 'fail', 'pass', '10.20.0.0/16', 'forwarded', 'east']);
+    assert.deepEqual(
+      [p.port, p.iface, p.frame.vlan, p.fastPath, p.checks, p.lookup.prefix, p.result, p.egress],
+      ['west', 'west.100', 100, 'fail', 'pass', '10.20.0.0/16', 'forwarded', 'east'],
+    );
     const u = dpfwdCli(fwd, ['trace', '-n', '1', '-j', 'vlan 200']);
     const [q] = JSON.parse(u.stdout);
     assert.deepEqual([q.iface, q.checks, q.result, q.drop], ['west', 'not reached', 'dropped', 'unknown_vlan']);
@@ -414,7 +489,14 @@ describe('dpfwd capture and trace on a running forwarder', function () {
     const r = dpfwdCli(fwd, ['capture', '-w', file, '-c', '3', '--reason', 'unknown_vlan']);
     assert.equal(r.status, 0, r.stderr);
     const t = tshark(file);
-    assert.deepEqual(t.map((x) => [x.iface, x.comment]), [['west-drop', 'unknown_vlan'], ['west-drop', 'unknown_vlan'], ['west-drop', 'unknown_vlan']]);
+    assert.deepEqual(
+      t.map((x) => [x.iface, x.comment]),
+      [
+        ['west-drop', 'unknown_vlan'],
+        ['west-drop', 'unknown_vlan'],
+        ['west-drop', 'unknown_vlan'],
+      ],
+    );
     assert.equal(t[0].bytes, vlan(udp({ dst: '10.20.1.1', sport: 1005 }), 200).toString('hex'), 'the frame as it arrived, tag and all');
   });
 

@@ -21,14 +21,20 @@ describe('dpfwd CLI against a running forwarder', function () {
     dir = tmpDir('cli');
     // 10 frames with a bad checksum so there is something to count and to clear
     const bad = buildUdp4({ srcMac: '02:00:00:00:01:02', dstMac: '02:70:63:61:70:00', src: '10.1.0.2', dst: '10.2.0.9', sport: 1, dport: 2, checksum: 0x1111 });
-    writePcap(path.join(dir, 'in.pcap'), Array.from({ length: 10 }, () => bad));
-    fwd = await startForwarder({
-      eal: { lcores: '0-1' },
-      ports: [
-        { name: 'west', device: `net_pcap0,rx_pcap=${dir}/in.pcap`, address: '10.1.0.1/24' },
-        { name: 'east', device: 'net_null0,no-rx=1', address: '10.2.0.1/24', mac: '02:aa:00:00:00:02' },
-      ],
-    }, { dir });
+    writePcap(
+      path.join(dir, 'in.pcap'),
+      Array.from({ length: 10 }, () => bad),
+    );
+    fwd = await startForwarder(
+      {
+        eal: { lcores: '0-1' },
+        ports: [
+          { name: 'west', device: `net_pcap0,rx_pcap=${dir}/in.pcap`, address: '10.1.0.1/24' },
+          { name: 'east', device: 'net_null0,no-rx=1', address: '10.2.0.1/24', mac: '02:aa:00:00:00:02' },
+        ],
+      },
+      { dir },
+    );
     await waitFor('capture read', async () => (await totals(fwd)).rx >= 10);
   });
 
@@ -66,7 +72,10 @@ describe('dpfwd CLI against a running forwarder', function () {
 
   it('neighbor add makes the gateway resolved; del makes it unresolved again', () => {
     assert.equal(cli('neighbor', 'add', '10.2.0.2', '02:00:00:00:02:02', 'port', 'east').status, 0);
-    assert.deepEqual(json('neighbor', 'show').find((n: { dst: string }) => n.dst === '10.2.0.2'), { dst: '10.2.0.2', dev: 'east', lladdr: '02:00:00:00:02:02', state: ['PERMANENT'] });
+    assert.deepEqual(
+      json('neighbor', 'show').find((n: { dst: string }) => n.dst === '10.2.0.2'),
+      { dst: '10.2.0.2', dev: 'east', lladdr: '02:00:00:00:02:02', state: ['PERMANENT'] },
+    );
     assert.equal(json('route', 'show').find((x: { dst: string }) => x.dst === '10.50.0.0/16').lladdr, '02:00:00:00:02:02');
     assert.equal(cli('neighbor', 'del', '10.2.0.2').status, 0);
     assert.equal(json('route', 'show').find((x: { dst: string }) => x.dst === '10.50.0.0/16').lladdr, null);
@@ -79,7 +88,12 @@ describe('dpfwd CLI against a running forwarder', function () {
     assert.equal(cli('address', 'add', '10.3.0.1/24', 'port', 'east').status, 0);
     let routes = json('route', 'show').map((r: { dst: string; protocol: string }) => `${r.dst} ${r.protocol}`);
     assert.ok(routes.includes('10.3.0.0/24 connected') && routes.includes('10.3.0.1/32 local'));
-    assert.deepEqual(json('address', 'show').find((p: { ifname: string }) => p.ifname === 'east').addr_info.map((a: { local: string }) => a.local), ['10.2.0.1', '10.3.0.1']);
+    assert.deepEqual(
+      json('address', 'show')
+        .find((p: { ifname: string }) => p.ifname === 'east')
+        .addr_info.map((a: { local: string }) => a.local),
+      ['10.2.0.1', '10.3.0.1'],
+    );
     assert.equal(cli('address', 'del', '10.3.0.1/24', 'port', 'east').status, 0);
     routes = json('route', 'show').map((r: { dst: string }) => r.dst);
     assert.ok(!routes.includes('10.3.0.0/24') && !routes.includes('10.3.0.1/32'));
@@ -102,7 +116,13 @@ describe('dpfwd CLI against a running forwarder', function () {
     const w = cli('show', 'workers');
     assert.match(w.stdout, /^worker\s+lcore\s+rx\s+rx_packets\s+tx_packets\s+packets_per_burst\s+busy_percent\s+cycles_per_packet/);
     const ports = json('show', 'ports');
-    assert.deepEqual(ports.map((p: { ifname: string; driver: string }) => [p.ifname, p.driver]), [['west', 'net_pcap'], ['east', 'net_null']]);
+    assert.deepEqual(
+      ports.map((p: { ifname: string; driver: string }) => [p.ifname, p.driver]),
+      [
+        ['west', 'net_pcap'],
+        ['east', 'net_null'],
+      ],
+    );
   });
 
   it('a port MAC set in the config crosses the addon both ways as a number and shows as text', () => {
@@ -162,10 +182,16 @@ describe('dpfwd CLI: pipes and --socket mistakes', function () {
 
   before(async () => {
     dir = tmpDir('clipipe');
-    fwd = await startForwarder({ eal: { lcores: '0-1' }, ports: [
-      { name: 'west', device: 'net_null0,no-rx=1', address: '10.1.0.1/24' },
-      { name: 'east', device: 'net_null1,no-rx=1', address: '10.2.0.1/24' },
-    ] }, { dir });
+    fwd = await startForwarder(
+      {
+        eal: { lcores: '0-1' },
+        ports: [
+          { name: 'west', device: 'net_null0,no-rx=1', address: '10.1.0.1/24' },
+          { name: 'east', device: 'net_null1,no-rx=1', address: '10.2.0.1/24' },
+        ],
+      },
+      { dir },
+    );
   });
   after(async () => {
     assert.equal((await fwd.stop()).code, 0);
@@ -178,7 +204,11 @@ describe('dpfwd CLI: pipes and --socket mistakes', function () {
     fs.writeFileSync(f, Array.from({ length: 20000 }, (_, i) => `10.${100 + (i >> 8)}.${i & 255}.0/24 via 10.2.0.2\n`).join(''));
     const load = spawnSync(process.execPath, [DPFWD, '--socket', fwd.socket, 'route', 'load', f], { encoding: 'utf8', timeout: 30000 });
     assert.equal(load.status, 0, load.stderr);
-    const piped = spawnSync('sh', ['-c', `{ "${process.execPath}" "${DPFWD}" --socket "${fwd.socket}" route show 2>"${dir}/err"; echo $? >"${dir}/rc"; } | head -2`], { encoding: 'utf8', timeout: 30000 });
+    const piped = spawnSync(
+      'sh',
+      ['-c', `{ "${process.execPath}" "${DPFWD}" --socket "${fwd.socket}" route show 2>"${dir}/err"; echo $? >"${dir}/rc"; } | head -2`],
+      { encoding: 'utf8', timeout: 30000 },
+    );
     assert.equal(piped.stdout.split('\n').length, 3, piped.stdout);
     assert.equal(fs.readFileSync(`${dir}/err`, 'utf8'), '', 'nothing on stderr');
     assert.equal(fs.readFileSync(`${dir}/rc`, 'utf8').trim(), '0');
@@ -192,9 +222,9 @@ describe('dpfwd CLI: pipes and --socket mistakes', function () {
   });
 
   const mistakes: [string, () => string, string][] = [
-    ['a directory', () => dir, 'that is a directory, not a socket (give the socket\'s path, e.g. /run/dpfwd/dpfwd.sock)'],
-    ['a regular file', () => path.join(dir, 'dpfwd.yaml'), 'that is a regular file, not dpfwd\'s control socket (is --socket right?)'],
-    ['a /proc file', () => '/proc/self/status', 'that is a regular file, not dpfwd\'s control socket (is --socket right?)'],
+    ['a directory', () => dir, "that is a directory, not a socket (give the socket's path, e.g. /run/dpfwd/dpfwd.sock)"],
+    ['a regular file', () => path.join(dir, 'dpfwd.yaml'), "that is a regular file, not dpfwd's control socket (is --socket right?)"],
+    ['a /proc file', () => '/proc/self/status', "that is a regular file, not dpfwd's control socket (is --socket right?)"],
     ['a path through a file', () => path.join(dir, 'dpfwd.yaml', 'x.sock'), 'a component of the path is not a directory (is --socket right?)'],
   ];
   for (const [what, sock, hint] of mistakes) {

@@ -36,14 +36,24 @@ describe('dpfwd config check / run --dry-run / doctor --config', function () {
     fs.writeFileSync(f, typeof cfg === 'string' ? cfg : stringify(cfg));
     return f;
   };
-  before(() => { dir = tmpDir('check'); });
+  before(() => {
+    dir = tmpDir('check');
+  });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it("README's file with three key errors: config check lists all three (exit 1); doctor --config FAILs each", () => {
-    const bad = file('bad.yaml', 'eal: { lcores: "0-1" }\nports:\n  - { name: west, device: net_null0, address: 10.1.0.1/33 }\n  - { name: West, device: net_null1, address: 10.2.0.1/24 }\nrouts: []\n');
+    const bad = file(
+      'bad.yaml',
+      'eal: { lcores: "0-1" }\nports:\n  - { name: west, device: net_null0, address: 10.1.0.1/33 }\n  - { name: West, device: net_null1, address: 10.2.0.1/24 }\nrouts: []\n',
+    );
     const r = dpfwd(['config', 'check', bad]);
     assert.equal(r.status, 1, r.stderr);
-    for (const e of [/^routs: unknown key; did you mean routes\?/m, /^ports\[0\]\.address: 10\.1\.0\.1\/33 is not an IPv4 prefix$/m, /^ports\[1\]\.name: "West" is not a valid port name/m]) assert.match(r.stderr, e);
+    for (const e of [
+      /^routs: unknown key; did you mean routes\?/m,
+      /^ports\[0\]\.address: 10\.1\.0\.1\/33 is not an IPv4 prefix$/m,
+      /^ports\[1\]\.name: "West" is not a valid port name/m,
+    ])
+      assert.match(r.stderr, e);
     assert.match(r.stderr, /bad\.yaml: 3 errors \(dpfwd run would refuse this file\)/);
     const doc = dpfwd(['doctor', '--config', bad, '-j']);
     assert.equal(doc.status, 1, doc.stderr);
@@ -57,7 +67,9 @@ describe('dpfwd config check / run --dry-run / doctor --config', function () {
     const f = file('huge.yaml', { ...PORTS(dir), fib: { maxRoutes: 4000000, tbl8Groups: 16000000 } });
     const check = dpfwd(['config', 'check', f]);
     assert.equal(check.status, 1);
-    const m = /^hugepages: \d+ MiB free of \d+ MiB reserved, this config needs (\d+) MiB \(.*FIB tbl8 \(fib\.tbl8Groups 16000000\) 15\d\d\d MiB/m.exec(check.stderr);
+    const m = /^hugepages: \d+ MiB free of \d+ MiB reserved, this config needs (\d+) MiB \(.*FIB tbl8 \(fib\.tbl8Groups 16000000\) 15\d\d\d MiB/m.exec(
+      check.stderr,
+    );
     assert.ok(m, check.stderr);
     const need = Number(m[1]);
     assert.ok(need > 16000 && need < 16500, `need ${need} MiB`);
@@ -79,7 +91,16 @@ describe('dpfwd config check / run --dry-run / doctor --config', function () {
   });
 
   it('the need is what DPDK takes: at least the hugepages a running forwarder holds, and not much more', async () => {
-    for (const extra of [{}, { ports: [{ name: 'west', device: 'net_null0', address: '10.1.0.1/24', mtu: 9000, rxDescriptors: 4096 }, { name: 'east', device: 'net_null1,no-rx=1', address: '10.2.0.1/24' }], fib: { maxRoutes: 4000000, tbl8Groups: 200000 } }]) {
+    for (const extra of [
+      {},
+      {
+        ports: [
+          { name: 'west', device: 'net_null0', address: '10.1.0.1/24', mtu: 9000, rxDescriptors: 4096 },
+          { name: 'east', device: 'net_null1,no-rx=1', address: '10.2.0.1/24' },
+        ],
+        fib: { maxRoutes: 4000000, tbl8Groups: 200000 },
+      },
+    ]) {
       const cfg = { ...PORTS(dir), ...extra };
       const j = dpfwd(['config', 'check', '-j', file('need.yaml', cfg)]);
       assert.equal(j.status, 0, j.stderr);
@@ -96,11 +117,23 @@ describe('dpfwd config check / run --dry-run / doctor --config', function () {
   });
 
   it('devices: an unknown vdev driver and a PCI address not on this host are named with the fix, before EAL init', () => {
-    const f = file('dev.yaml', { ...PORTS(dir), ports: [{ name: 'west', device: 'net_afpacket0,iface=lo' }, { name: 'east', device: '0000:3b:02.7' }] });
-    for (const args of [['config', 'check', f], ['run', '--config', f]]) {
+    const f = file('dev.yaml', {
+      ...PORTS(dir),
+      ports: [
+        { name: 'west', device: 'net_afpacket0,iface=lo' },
+        { name: 'east', device: '0000:3b:02.7' },
+      ],
+    });
+    for (const args of [
+      ['config', 'check', f],
+      ['run', '--config', f],
+    ]) {
       const r = dpfwd(args);
       assert.equal(r.status, 1);
-      assert.match(r.stderr, /ports\[0\]\.device: net_afpacket0: DPDK has no virtual device driver net_afpacket; did you mean net_af_packet0\? \(installed here: .*net_af_packet.*\)/);
+      assert.match(
+        r.stderr,
+        /ports\[0\]\.device: net_afpacket0: DPDK has no virtual device driver net_afpacket; did you mean net_af_packet0\? \(installed here: .*net_af_packet.*\)/,
+      );
       assert.match(r.stderr, /ports\[1\]\.device: PCI device 0000:3b:02\.7 does not exist on this host: 'dpfwd sriov show' lists the functions that exist/);
       assert.doesNotMatch(r.stderr, /EAL arguments|failed to parse device|see the log above/);
     }
@@ -108,14 +141,24 @@ describe('dpfwd config check / run --dry-run / doctor --config', function () {
 
   it('run as a non-root user: the socket directory and a port it cannot open are said to be for want of root, with the ways out', () => {
     fs.chmodSync(dir, 0o777);
-    const asNobody = (f: string) => spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, DPFWD, 'run', '--config', f], { encoding: 'utf8', timeout: 60000 });
+    const asNobody = (f: string) =>
+      spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, DPFWD, 'run', '--config', f], { encoding: 'utf8', timeout: 60000 });
     const { control: _c, ...noSocket } = PORTS(dir);
     const f1 = file('nobody1.yaml', noSocket);
     fs.chmodSync(f1, 0o644);
     const r1 = asNobody(f1);
     assert.equal(r1.status, 1, r1.stderr);
-    assert.match(r1.stderr, /cannot create its directory \/run\/dpfwd \(EACCES\).*\n  dpfwd runs as uid 65534, not root: .*af_packet: CAP_NET_RAW.*Run it with sudo, as the systemd service/);
-    const f2 = file('nobody2.yaml', { ...PORTS(dir), ports: [{ name: 'west', device: 'net_af_packet0,iface=lo' }, { name: 'east', device: 'net_null1,no-rx=1' }] });
+    assert.match(
+      r1.stderr,
+      /cannot create its directory \/run\/dpfwd \(EACCES\).*\n  dpfwd runs as uid 65534, not root: .*af_packet: CAP_NET_RAW.*Run it with sudo, as the systemd service/,
+    );
+    const f2 = file('nobody2.yaml', {
+      ...PORTS(dir),
+      ports: [
+        { name: 'west', device: 'net_af_packet0,iface=lo' },
+        { name: 'east', device: 'net_null1,no-rx=1' },
+      ],
+    });
     fs.chmodSync(f2, 0o644);
     const r2 = asNobody(f2);
     assert.equal(r2.status, 1, r2.stderr);
@@ -169,12 +212,14 @@ print(json.dumps({d['name']:[e.message for e in v.iter_errors(d['value'])] for d
     return JSON.parse(r.stdout);
   }
 
-  it('the example configs, the K8s ConfigMap and README\'s config validate; misspelt keys and wrong types do not', () => {
+  it("the example configs, the K8s ConfigMap and README's config validate; misspelt keys and wrong types do not", () => {
     const docs: { name: string; value: unknown }[] = [];
     for (const f of fs.readdirSync(path.join(ROOT, 'examples')).filter((x) => x.endsWith('.yaml'))) {
       docs.push({ name: `examples/${f}`, value: parseAllDocuments(fs.readFileSync(path.join(ROOT, 'examples', f), 'utf8'))[0].toJS() });
     }
-    const cm = parseAllDocuments(fs.readFileSync(path.join(ROOT, 'deploy', 'k8s', 'configmap.yaml'), 'utf8')).map((d) => d.toJS()).find((d) => d?.kind === 'ConfigMap');
+    const cm = parseAllDocuments(fs.readFileSync(path.join(ROOT, 'deploy', 'k8s', 'configmap.yaml'), 'utf8'))
+      .map((d) => d.toJS())
+      .find((d) => d?.kind === 'ConfigMap');
     docs.push({ name: 'configmap', value: parseAllDocuments(cm.data['dpfwd.yaml'])[0].toJS() });
     const readme = /```yaml\n(eal:[\s\S]*?)```/.exec(fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8'));
     assert.ok(readme, "README's configuration");
@@ -184,8 +229,17 @@ print(json.dumps({d['name']:[e.message for e in v.iter_errors(d['value'])] for d
     docs.push({ name: 'type', value: { ports: [{ name: 'a', device: 'net_null0', mtu: '1500' }], arp: { probez: 3 } } });
     const errs = validate(docs);
     for (const d of docs.slice(0, -2)) assert.deepEqual(errs[d.name], [], d.name);
-    assert.ok(errs.typo.some((e) => /'routs' was unexpected/.test(e)), errs.typo.join('\n'));
-    assert.ok(errs.type.some((e) => /'1500' is not of type 'integer'/.test(e)), errs.type.join('\n'));
-    assert.ok(errs.type.some((e) => /'probez' was unexpected/.test(e)), errs.type.join('\n'));
+    assert.ok(
+      errs.typo.some((e) => /'routs' was unexpected/.test(e)),
+      errs.typo.join('\n'),
+    );
+    assert.ok(
+      errs.type.some((e) => /'1500' is not of type 'integer'/.test(e)),
+      errs.type.join('\n'),
+    );
+    assert.ok(
+      errs.type.some((e) => /'probez' was unexpected/.test(e)),
+      errs.type.join('\n'),
+    );
   });
 });

@@ -18,7 +18,11 @@ const OTHER_GID = UID + 1;
 /** The real CLI as uid UID, primary group `gid`, supplementary groups `groups`. */
 function cliAs(fwd: Running, gid: number, groups: number[], args: string[]) {
   const ids = ['--reuid', String(UID), '--regid', String(gid), ...(groups.length ? ['--groups', groups.join(',')] : ['--clear-groups'])];
-  return spawnSync('setpriv', [...ids, process.execPath, DPFWD, '--socket', fwd.socket, ...args], { encoding: 'utf8', timeout: 30000, env: { ...process.env, HOME: '/tmp' } });
+  return spawnSync('setpriv', [...ids, process.execPath, DPFWD, '--socket', fwd.socket, ...args], {
+    encoding: 'utf8',
+    timeout: 30000,
+    env: { ...process.env, HOME: '/tmp' },
+  });
 }
 
 const stat = (f: string) => {
@@ -65,14 +69,20 @@ describe('config save: a client that is not root writes only what it could write
     for (const target of [secret, tool, own, path.join(dir, 'new.yaml')]) {
       const r = cliAs(fwd, GID, [], ['config', 'save', target]);
       assert.equal(r.status, 1, `${target}: ${r.stdout}${r.stderr}`);
-      assert.match(r.stderr, new RegExp(`config save: uid ${UID} cannot write to the directory ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} .*could write itself`));
+      assert.match(
+        r.stderr,
+        new RegExp(`config save: uid ${UID} cannot write to the directory ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} .*could write itself`),
+      );
       assert.ok(!/at .*\.js:\d+/.test(r.stderr), `no stack trace: ${r.stderr}`);
     }
     const r = cliAs(fwd, GID, [], ['config', 'save']);
     assert.equal(r.status, 1, r.stderr);
     assert.deepEqual([secret, tool, own].map(stat), before);
     assert.ok(!fs.existsSync(path.join(dir, 'new.yaml')));
-    assert.deepEqual(fs.readdirSync(dir).filter((f) => f.includes('.tmp')), []);
+    assert.deepEqual(
+      fs.readdirSync(dir).filter((f) => f.includes('.tmp')),
+      [],
+    );
   });
 
   it('with a group-writable directory and config file: the member saves the config file and new files, never the 0600 or 0755 root files', () => {

@@ -65,7 +65,14 @@ describe('control server: request framing', () => {
     const line = (id: number) => JSON.stringify({ id, op: `op${id}` }) + '\n';
     const third = Buffer.from(line(3));
     const answers = await exchange([Buffer.from(line(1) + line(2)), third.subarray(0, 5), third.subarray(5)], 3);
-    assert.deepEqual(answers.map((x) => [x.id, /^unknown operation "(\w+)"/.exec(x.error!.message)?.[1]]), [[1, 'op1'], [2, 'op2'], [3, 'op3']]);
+    assert.deepEqual(
+      answers.map((x) => [x.id, /^unknown operation "(\w+)"/.exec(x.error!.message)?.[1]]),
+      [
+        [1, 'op1'],
+        [2, 'op2'],
+        [3, 'op3'],
+      ],
+    );
   });
 
   it('answers EPROTO to a line that is not JSON and keeps serving', async () => {

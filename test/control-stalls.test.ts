@@ -40,7 +40,9 @@ function pinger(ns: string, dst: string): { stop: () => Promise<number[]> } {
   const p = spawnIn(ns, 'ping', ['-n', '-D', '-i', '0.05', '-W', '1', dst]);
   let out = '';
   p.stdout!.setEncoding('utf8');
-  p.stdout!.on('data', (d: string) => { out += d; });
+  p.stdout!.on('data', (d: string) => {
+    out += d;
+  });
   const ended = new Promise((r) => p.once('exit', r));
   return {
     stop: async () => {
@@ -73,13 +75,21 @@ function get(port: number, p: string, timeoutMs = 30000): Promise<number> {
 /** A node script run as a child (as `uid` when given); resolves with its stdout when it exits. */
 function runScript(script: string, args: string[], opts: { uid?: number; timeoutMs: number }): { proc: ChildProcess; done: Promise<string> } {
   const proc = spawn(process.execPath, ['-e', script, ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'], ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.uid } : {}),
+    stdio: ['ignore', 'pipe', 'inherit'],
+    ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.uid } : {}),
   });
   let out = '';
   proc.stdout!.setEncoding('utf8');
-  proc.stdout!.on('data', (d: string) => { out += d; });
+  proc.stdout!.on('data', (d: string) => {
+    out += d;
+  });
   const t = setTimeout(() => proc.kill('SIGKILL'), opts.timeoutMs);
-  const done = new Promise<string>((resolve) => proc.once('exit', () => { clearTimeout(t); resolve(out); }));
+  const done = new Promise<string>((resolve) =>
+    proc.once('exit', () => {
+      clearTimeout(t);
+      resolve(out);
+    }),
+  );
   return { proc, done };
 }
 
@@ -149,7 +159,15 @@ describe('the router answers ARP, ICMP and /healthz whatever clients of the cont
     port = await freePort();
     const west = topo.addHost('west', 1);
     const east = topo.addHost('east', 2);
-    fwd = await startForwarder({ eal: { lcores: '0-1' }, ports: [topo.port(west, 0), topo.port(east, 1)], metrics: { listen: `127.0.0.1:${port}` }, punt: { maxWaitMs: STALL_BOUND_MS } }, { dir });
+    fwd = await startForwarder(
+      {
+        eal: { lcores: '0-1' },
+        ports: [topo.port(west, 0), topo.port(east, 1)],
+        metrics: { listen: `127.0.0.1:${port}` },
+        punt: { maxWaitMs: STALL_BOUND_MS },
+      },
+      { dir },
+    );
     fs.chmodSync(fwd.socket, 0o666);
     await waitFor('first ping', async () => ping(west.ns, east.ip, 1) === 1, 20000);
   });
@@ -169,9 +187,18 @@ describe('the router answers ARP, ICMP and /healthz whatever clients of the cont
       s.on('connect', () => s.write(process.argv[2] + '\\n' + process.argv[3] + '\\n'));
       s.on('data', (d) => { b += d; if (b.split('\\n').length > 2) { process.stdout.write(b); process.exit(0); } });
       s.on('close', () => { process.stdout.write(b); process.exit(0); });`;
-    const out = await runScript(script, [fwd.socket, `{"id":1,"op":${deep}}`, `{"id":2,"op":"route.add","args":{"prefix":"10.9.0.0/16","via":${deep}}}`], { timeoutMs: 20000 }).done;
-    const answers = out.trim().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(answers.map((a) => a.error?.code), ['EPROTO', 'EPROTO'], out.slice(0, 300));
+    const out = await runScript(script, [fwd.socket, `{"id":1,"op":${deep}}`, `{"id":2,"op":"route.add","args":{"prefix":"10.9.0.0/16","via":${deep}}}`], {
+      timeoutMs: 20000,
+    }).done;
+    const answers = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      answers.map((a) => a.error?.code),
+      ['EPROTO', 'EPROTO'],
+      out.slice(0, 300),
+    );
     await stillWorks();
   });
 
@@ -185,7 +212,9 @@ describe('the router answers ARP, ICMP and /healthz whatever clients of the cont
       s.on('connect', () => s.write(b.subarray(0, o)));
       s.on('data', (d) => { r += d; if (r.includes('\\n')) { process.stdout.write(r); process.exit(0); } });
       s.on('error', () => process.exit(1));`;
-    const w = await watch(async () => { reply = await runScript(script, [fwd.socket], { timeoutMs: 40000 }).done; });
+    const w = await watch(async () => {
+      reply = await runScript(script, [fwd.socket], { timeoutMs: 40000 }).done;
+    });
     assertNoStall(w, '60 MiB request');
     const a = JSON.parse(reply.split('\n')[0] || 'null');
     assert.equal(a?.error?.code, 'E2BIG', reply.slice(0, 300));
@@ -200,7 +229,9 @@ describe('the router answers ARP, ICMP and /healthz whatever clients of the cont
         s.on('connect', () => { open++; s.write(data); }); }
       setTimeout(() => { console.log('open', open); for (const s of socks) s.destroy(); setTimeout(() => process.exit(0), 200); }, 8000);`;
     let out = '';
-    const w = await watch(async () => { out = await runScript(script, [fwd.socket], { timeoutMs: 30000 }).done; }, 3000);
+    const w = await watch(async () => {
+      out = await runScript(script, [fwd.socket], { timeoutMs: 30000 }).done;
+    }, 3000);
     assert.match(out, /open (\d+)/);
     assertNoStall(w, '60 pipelining clients');
     await stillWorks();
@@ -237,7 +268,9 @@ describe('the router answers ARP, ICMP and /healthz whatever clients of the cont
         // the real CLI, run without blocking this process (it measures meanwhile)
         const cli = spawn(process.execPath, [DPFWD, '--socket', fwd.socket, 'show', 'ports'], { stdio: ['ignore', 'ignore', 'pipe'] });
         let err = '';
-        cli.stderr!.on('data', (d) => { err += d; });
+        cli.stderr!.on('data', (d) => {
+          err += d;
+        });
         const code = await new Promise((res) => cli.once('exit', res));
         assert.equal(code, 0, `call ${i}: ${err}`);
         calls++;

@@ -15,10 +15,19 @@ import { Interfaces } from '../src/routing/interfaces';
 import { Rib } from '../src/routing/rib';
 import { NullFib } from './helpers/nullfib';
 
-
 const PUNTS = ['arp', 'local', 'ttl_expired', 'no_route', 'unresolved', 'mtu_exceeded'];
 const WEST_MAC = parseMac('02:00:00:00:00:01');
-const ARP: ArpConfig = { reachableMs: 60000, staleMs: 60000, retransmitMs: 60000, probes: 3, queueLen: 4, maxEntries: 100, maxIncomplete: 100, newPerSecond: 1000, lockMs: 1000 };
+const ARP: ArpConfig = {
+  reachableMs: 60000,
+  staleMs: 60000,
+  retransmitMs: 60000,
+  probes: 3,
+  queueLen: 4,
+  maxEntries: 100,
+  maxIncomplete: 100,
+  newPerSecond: 1000,
+  lockMs: 1000,
+};
 const ICMP: IcmpConfig = { unreachable: true, rateLimit: 1000, burst: 50 };
 
 function setup(inject: (iface: number, frame: Buffer) => boolean) {
@@ -34,20 +43,30 @@ function setup(inject: (iface: number, frame: Buffer) => boolean) {
   return { cp, rib };
 }
 
-const echo = (dst: string) => buildIcmpEchoRequest({ srcMac: '02:00:00:00:64:02', dstMac: formatMac(WEST_MAC), src: '10.100.0.2', dst, identifier: 1, sequence: 1 });
+const echo = (dst: string) =>
+  buildIcmpEchoRequest({ srcMac: '02:00:00:00:64:02', dstMac: formatMac(WEST_MAC), src: '10.100.0.2', dst, identifier: 1, sequence: 1 });
 
 describe('control plane (fake punt path)', () => {
   it('answers an echo request and an ARP request on the sub-interface they came in on, with its address', () => {
     const sent: { iface: number; frame: Buffer }[] = [];
-    const { cp } = setup((iface, frame) => { sent.push({ iface, frame }); return true; });
+    const { cp } = setup((iface, frame) => {
+      sent.push({ iface, frame });
+      return true;
+    });
     cp.onPunt(16, PUNTS.indexOf('local'), echo('10.100.0.1'));
     cp.onPunt(16, PUNTS.indexOf('arp'), buildArpRequest({ senderMac: '02:00:00:00:64:02', senderIp: '10.100.0.2', targetIp: '10.100.0.1' }));
     // the echo reply; then, for the ARP request, the unicast probe that will confirm the sender
     // (learned STALE) and the ARP reply
-    assert.deepEqual(sent.map((s) => s.iface), [16, 16, 16]);
+    assert.deepEqual(
+      sent.map((s) => s.iface),
+      [16, 16, 16],
+    );
     const reply = parseFrame(sent[0].frame);
     assert.deepEqual([reply.ip?.src, reply.ip?.dst], ['10.100.0.1', '10.100.0.2']);
-    assert.deepEqual([sent[1].frame.readUInt16BE(20), readMac(sent[1].frame, 0), sent[1].frame.readUInt32BE(28)], [1, parseMac('02:00:00:00:64:02'), parseIPv4('10.100.0.1')]);
+    assert.deepEqual(
+      [sent[1].frame.readUInt16BE(20), readMac(sent[1].frame, 0), sent[1].frame.readUInt32BE(28)],
+      [1, parseMac('02:00:00:00:64:02'), parseIPv4('10.100.0.1')],
+    );
     assert.deepEqual([sent[2].frame.readUInt16BE(20), readMac(sent[2].frame, 6), readMac(sent[2].frame, 0)], [2, WEST_MAC, parseMac('02:00:00:00:64:02')]);
     assert.equal(cp.counters.arpRepliesSent, 1);
     // the request taught us the sender, on the sub-interface
@@ -56,7 +75,9 @@ describe('control plane (fake punt path)', () => {
   });
 
   it('an inject the dataplane refuses (EINJECT) is counted as injectFailed, not thrown', () => {
-    const { cp } = setup(() => { throw new DpfwdError('EINJECT', 'cannot send a 98-byte frame on interface 16: too long'); });
+    const { cp } = setup(() => {
+      throw new DpfwdError('EINJECT', 'cannot send a 98-byte frame on interface 16: too long');
+    });
     assert.doesNotThrow(() => cp.onPunt(16, PUNTS.indexOf('local'), echo('10.100.0.1')));
     assert.equal(cp.counters.injectFailed, 1);
   });

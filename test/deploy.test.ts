@@ -57,7 +57,9 @@ describe('deploy/k8s', () => {
       const c = spec.containers[0];
 
       it('requests one VF per attached network, and the networks exist', () => {
-        const nets = String(meta.annotations['k8s.v1.cni.cncf.io/networks']).split(',').map((s) => s.trim());
+        const nets = String(meta.annotations['k8s.v1.cni.cncf.io/networks'])
+          .split(',')
+          .map((s) => s.trim());
         const names = nads().map((d) => d.metadata.name);
         for (const n of nets) assert.ok(names.includes(n), `network ${n} is defined`);
         assert.equal(Number(c.resources.requests[RESOURCE]), nets.length);
@@ -104,7 +106,12 @@ describe('deploy/k8s', () => {
         assert.ok(built, 'the guide builds the image');
         assert.equal(c.image, `localhost/${built[1]}`);
         assert.equal(c.imagePullPolicy, 'Never');
-        for (const step of [`podman save --format oci-archive -o dpfwd.tar ${c.image}`, 'ctr -n k8s.io images import dpfwd.tar', 'podman load -i dpfwd.tar', 'kind load image-archive dpfwd.tar']) {
+        for (const step of [
+          `podman save --format oci-archive -o dpfwd.tar ${c.image}`,
+          'ctr -n k8s.io images import dpfwd.tar',
+          'podman load -i dpfwd.tar',
+          'kind load image-archive dpfwd.tar',
+        ]) {
           assert.ok(guide.includes(step), `the guide says: ${step}`);
         }
         assert.match(fs.readFileSync(path.join(ROOT, 'docs', 'deploy.md'), 'utf8'), /imagePullPolicy: Never/);
@@ -151,7 +158,13 @@ describe('deploy/k8s', () => {
     const text = config().text;
     const cfg = parseDoctorConfig(text);
     const env = { [RESOURCE_ENV]: '0000:3b:02.1,0000:3b:02.3' };
-    assert.deepEqual(resolveDeviceRefs(cfg.ports.map((p) => p.device), env), ['0000:3b:02.1', '0000:3b:02.3']);
+    assert.deepEqual(
+      resolveDeviceRefs(
+        cfg.ports.map((p) => p.device),
+        env,
+      ),
+      ['0000:3b:02.1', '0000:3b:02.3'],
+    );
     assert.match(text, /listen: 0\.0\.0\.0:9450/);
   });
 });
@@ -175,11 +188,29 @@ describe('deploy/Containerfile', () => {
     const runtime = text.slice(text.lastIndexOf('FROM '));
     const install = /apt-get install -y --no-install-recommends((?:[^\n]*\\\n)+[^\n]*)/.exec(runtime);
     assert.ok(install, runtime);
-    const pkgs = install[1].replace(/\\\n/g, ' ').split(/\s+/).filter((w) => /^[a-z0-9][a-z0-9.+-]+$/.test(w));
+    const pkgs = install[1]
+      .replace(/\\\n/g, ' ')
+      .split(/\s+/)
+      .filter((w) => /^[a-z0-9][a-z0-9.+-]+$/.test(w));
     assert.ok(!pkgs.includes('dpdk'), 'no dpdk meta package');
-    for (const p of ['librte-lpm23', 'librte-mempool-ring23', 'librte-bus-pci23', 'librte-bus-vdev23', 'librte-net-iavf23', 'librte-net-ice23',
-      'librte-net-i40e23', 'librte-net-ixgbe23', 'librte-net-mlx5-23', 'librte-net-af-packet23', 'librte-net-af-xdp23',
-      'librte-net-memif23', 'librte-net-null23', 'librte-net-pcap23', 'librte-net-tap23']) assert.ok(pkgs.includes(p), `${p} installed`);
+    for (const p of [
+      'librte-lpm23',
+      'librte-mempool-ring23',
+      'librte-bus-pci23',
+      'librte-bus-vdev23',
+      'librte-net-iavf23',
+      'librte-net-ice23',
+      'librte-net-i40e23',
+      'librte-net-ixgbe23',
+      'librte-net-mlx5-23',
+      'librte-net-af-packet23',
+      'librte-net-af-xdp23',
+      'librte-net-memif23',
+      'librte-net-null23',
+      'librte-net-pcap23',
+      'librte-net-tap23',
+    ])
+      assert.ok(pkgs.includes(p), `${p} installed`);
   });
 });
 
@@ -194,7 +225,12 @@ describe('deploy/grafana/dpfwd.json', () => {
   });
   it('filters every metric of every panel query by $job and $instance (a fleet is not summed into one line)', () => {
     const exprs: string[] = [];
-    const walk = (ps: Obj[]) => { for (const p of ps ?? []) { for (const t of p.targets ?? []) exprs.push(t.expr); walk(p.panels); } };
+    const walk = (ps: Obj[]) => {
+      for (const p of ps ?? []) {
+        for (const t of p.targets ?? []) exprs.push(t.expr);
+        walk(p.panels);
+      }
+    };
     walk(d.panels);
     assert.ok(exprs.length >= 20);
     for (const e of exprs) {
@@ -216,9 +252,12 @@ describe('package.json', () => {
 
 describe('deploy/seccomp-dpfwd.json', () => {
   const ours = JSON.parse(fs.readFileSync(path.join(ROOT, 'deploy', 'seccomp-dpfwd.json'), 'utf8'));
-  const names = (p: any, action: string, withCaps: boolean) => new Set(p.syscalls
-    .filter((s: any) => s.action === action && (Object.keys(s.includes?.caps ?? {}).length > 0) === withCaps && !s.args?.length)
-    .flatMap((s: any) => s.names as string[]));
+  const names = (p: any, action: string, withCaps: boolean) =>
+    new Set(
+      p.syscalls
+        .filter((s: any) => s.action === action && Object.keys(s.includes?.caps ?? {}).length > 0 === withCaps && !s.args?.length)
+        .flatMap((s: any) => s.names as string[]),
+    );
 
   it('allows bpf() whatever the capabilities; no rule refuses it', () => {
     const allowed = names(ours, 'SCMP_ACT_ALLOW', false);
@@ -231,9 +270,11 @@ describe('deploy/seccomp-dpfwd.json', () => {
     const file = '/usr/share/containers/seccomp.json';
     if (!fs.existsSync(file)) this.skip();
     const theirs = JSON.parse(fs.readFileSync(file, 'utf8'));
-    const strip = (p: any) => JSON.stringify({ ...p, syscalls: p.syscalls
-      .map((s: any) => ({ ...s, names: s.names.filter((n: string) => n !== 'bpf') }))
-      .filter((s: any) => s.names.length) });
-    assert.equal(strip(ours), strip(theirs), 'differs from podman\'s default beyond bpf: regenerate it (docs/deploy.md)');
+    const strip = (p: any) =>
+      JSON.stringify({
+        ...p,
+        syscalls: p.syscalls.map((s: any) => ({ ...s, names: s.names.filter((n: string) => n !== 'bpf') })).filter((s: any) => s.names.length),
+      });
+    assert.equal(strip(ours), strip(theirs), "differs from podman's default beyond bpf: regenerate it (docs/deploy.md)");
   });
 });

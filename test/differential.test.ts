@@ -48,16 +48,28 @@ const macBytes = (m: string) => Buffer.from(m.replace(/:/g, ''), 'hex');
 const DIFFERENCES: { name: string; linuxOnly: (src: string, dst: string) => boolean }[] = [
   // RFC 1812 4.2.2.11(e), 5.3.7: class E (240.0.0.0/4) is not forwarded. Linux forwards it as
   // unicast since 2.6.25 (it only refuses 255.255.255.255, which dpfwd refuses too).
-  { name: 'class E source or destination (240.0.0.0/4), RFC 1812 5.3.7', linuxOnly: (s, d) => Number(s.split('.')[0]) >= 240 || Number(d.split('.')[0]) >= 240 },
+  {
+    name: 'class E source or destination (240.0.0.0/4), RFC 1812 5.3.7',
+    linuxOnly: (s, d) => Number(s.split('.')[0]) >= 240 || Number(d.split('.')[0]) >= 240,
+  },
   // RFC 1812 4.2.2.11(a), 5.3.7: network 0 is not forwarded, from or to. Linux treats 0.0.0.0/8
   // (all but 0.0.0.0) as unicast since 5.3 ("ipv4: Allow 0.0.0.0/8 as a valid address range").
   { name: 'source or destination in 0.0.0.0/8, RFC 1812 5.3.7', linuxOnly: (s, d) => s.startsWith('0.') || d.startsWith('0.') },
   // RFC 1812 5.3.7: a directed broadcast is not a valid source. Linux looks sources up only
   // with rp_filter on (here off, as the issue asks), and then refuses only its own addresses.
-  { name: 'source is a connected subnet\'s broadcast, RFC 1812 5.3.7', linuxOnly: (s) => s === '10.1.0.255' || s === '10.2.0.255' },
+  { name: "source is a connected subnet's broadcast, RFC 1812 5.3.7", linuxOnly: (s) => s === '10.1.0.255' || s === '10.2.0.255' },
 ];
 
-interface Leaving { key: string; group: string; offset: number; mf: boolean; src: string; dst: string; payload: Buffer; tot: number }
+interface Leaving {
+  key: string;
+  group: string;
+  offset: number;
+  mf: boolean;
+  src: string;
+  dst: string;
+  payload: Buffer;
+  tot: number;
+}
 
 /** The IPv4 frames leaving a router (tags popped), without ICMP errors the router made itself. */
 function leaving(frames: Buffer[]): Leaving[] {
@@ -115,7 +127,10 @@ function count(keys: string[]): Map<string, number> {
 function corpus(): { file: string; frame: Buffer }[] {
   const out: { file: string; frame: Buffer }[] = [];
   for (const coll of ['tcpdump', 'scapy']) {
-    for (const f of fs.readdirSync(path.join(CAPTURES, coll)).filter((n) => n.endsWith('.pcap')).sort()) {
+    for (const f of fs
+      .readdirSync(path.join(CAPTURES, coll))
+      .filter((n) => n.endsWith('.pcap'))
+      .sort()) {
       for (const r of readPcap(path.join(CAPTURES, coll, f))) out.push({ file: `${coll}/${f}`, frame: r.data });
     }
   }
@@ -127,13 +142,47 @@ function generated(n: number): { desc: string; frame: Buffer; datagram?: Buffer 
   const u32 = makePrng(21);
   const rnd = () => u32() / 2 ** 32;
   const pick = <T>(a: T[]): T => a[Math.floor(rnd() * a.length)];
-  const anyUnicast = () => `${pick([1, 8, 45, 100, 151, 192, 198, 203, 223])}.${Math.floor(rnd() * 256)}.${Math.floor(rnd() * 256)}.${1 + Math.floor(rnd() * 254)}`;
-  const srcs = [anyUnicast, anyUnicast, anyUnicast, anyUnicast, () => '10.1.0.7', () => '10.100.0.7', () => '10.1.0.1', () => '10.2.0.1',
-    () => '10.1.0.255', () => '10.2.0.255', () => '0.0.0.0', () => '0.1.2.3', () => '127.0.0.1', () => '224.0.0.5', () => '240.0.0.1',
-    () => '255.255.255.255', () => '169.254.1.1'];
-  const dsts = [anyUnicast, anyUnicast, anyUnicast, anyUnicast, anyUnicast, () => '10.2.0.255', () => '10.2.0.0', () => '10.1.0.255',
-    () => '10.1.0.1', () => '10.2.0.1', () => '224.0.0.5', () => '239.1.2.3', () => '255.255.255.255', () => '240.0.0.1',
-    () => '0.0.0.1', () => '127.0.0.1', () => '10.100.0.255', () => '250.1.2.3'];
+  const anyUnicast = () =>
+    `${pick([1, 8, 45, 100, 151, 192, 198, 203, 223])}.${Math.floor(rnd() * 256)}.${Math.floor(rnd() * 256)}.${1 + Math.floor(rnd() * 254)}`;
+  const srcs = [
+    anyUnicast,
+    anyUnicast,
+    anyUnicast,
+    anyUnicast,
+    () => '10.1.0.7',
+    () => '10.100.0.7',
+    () => '10.1.0.1',
+    () => '10.2.0.1',
+    () => '10.1.0.255',
+    () => '10.2.0.255',
+    () => '0.0.0.0',
+    () => '0.1.2.3',
+    () => '127.0.0.1',
+    () => '224.0.0.5',
+    () => '240.0.0.1',
+    () => '255.255.255.255',
+    () => '169.254.1.1',
+  ];
+  const dsts = [
+    anyUnicast,
+    anyUnicast,
+    anyUnicast,
+    anyUnicast,
+    anyUnicast,
+    () => '10.2.0.255',
+    () => '10.2.0.0',
+    () => '10.1.0.255',
+    () => '10.1.0.1',
+    () => '10.2.0.1',
+    () => '224.0.0.5',
+    () => '239.1.2.3',
+    () => '255.255.255.255',
+    () => '240.0.0.1',
+    () => '0.0.0.1',
+    () => '127.0.0.1',
+    () => '10.100.0.255',
+    () => '250.1.2.3',
+  ];
   const options = [
     Buffer.from([1, 1, 1, 0]), // NOPs, end
     Buffer.from([7, 7, 4, 0, 0, 0, 0, 0]), // record route, room for one
@@ -151,7 +200,14 @@ function generated(n: number): { desc: string; frame: Buffer; datagram?: Buffer 
     const df = rnd() < 0.5;
     const ttl = pick([64, 64, 64, 64, 2, 1, 0, 255]);
     const opts = rnd() < 0.2 ? pick(options) : undefined;
-    const frag = rnd() < 0.1 ? pick([{ mf: true, fragmentOffset: 0 }, { mf: true, fragmentOffset: 64 }, { mf: false, fragmentOffset: 128 }]) : {};
+    const frag =
+      rnd() < 0.1
+        ? pick([
+            { mf: true, fragmentOffset: 0 },
+            { mf: true, fragmentOffset: 64 },
+            { mf: false, fragmentOffset: 128 },
+          ])
+        : {};
     const protocol = pick([17, 17, 6, 1, 47]);
     const vlan = rnd() < 0.12 ? pick([100, 200]) : undefined;
     // frames up to 1514 bytes, tag included: what the injector's veth (MTU 1500) sends
@@ -161,7 +217,18 @@ function generated(n: number): { desc: string; frame: Buffer; datagram?: Buffer 
     for (let i = 0; i < size; i++) payload[i] = Math.floor(rnd() * 256);
     const bad = rnd() < 0.04;
     let frame = buildIpv4Frame({
-      srcMac: HOST_MAC, dstMac, src, dst, protocol, ttl, id: 0x4000 + k, df, ...frag, options: opts, payload, vlan,
+      srcMac: HOST_MAC,
+      dstMac,
+      src,
+      dst,
+      protocol,
+      ttl,
+      id: 0x4000 + k,
+      df,
+      ...frag,
+      options: opts,
+      payload,
+      vlan,
       ...(bad ? { checksum: 0x1234 } : {}),
     });
     if (frame.length > 1518) frame = frame.subarray(0, 1518); // never: sizes stay below 1500
@@ -184,7 +251,18 @@ function mtuSteps(): { desc: string; frame: Buffer; datagram?: Buffer; df?: bool
       for (const options of [undefined, Buffer.from([0x94, 4, 0, 0, 7, 7, 4, 0, 0, 0, 0, 0])]) {
         const payload = Buffer.alloc(size - (options?.length ?? 0));
         for (let i = 0; i < payload.length; i++) payload[i] = (i * 7 + k) & 0xff;
-        const frame = buildIpv4Frame({ srcMac: HOST_MAC, dstMac: ROUTER_MAC, src: '198.51.100.7', dst: `203.0.113.${10 + k}`, protocol: 17, ttl: 64, id: 0x7000 + k, df, options, payload });
+        const frame = buildIpv4Frame({
+          srcMac: HOST_MAC,
+          dstMac: ROUTER_MAC,
+          src: '198.51.100.7',
+          dst: `203.0.113.${10 + k}`,
+          protocol: 17,
+          ttl: 64,
+          id: 0x7000 + k,
+          df,
+          options,
+          payload,
+        });
         out.push({ desc: `MTU step ${size}B${df ? ' DF' : ''}${options ? ' with options' : ''}`, frame, datagram: payload, df });
         k++;
       }
@@ -258,7 +336,9 @@ describe('differential: the same frames through dpfwd and through Linux as a rou
     linuxRouter();
     const sniff = spawnIn(ns.out, 'python3', [WIRE, 'sniff', 'o0', path.join(dir, 'linux.pcap'), SENTINEL.toString('hex'), '120']);
     let sniffOut = '';
-    sniff.stdout!.on('data', (d) => { sniffOut += d; });
+    sniff.stdout!.on('data', (d) => {
+      sniffOut += d;
+    });
     const sniffDone = new Promise((res) => sniff.on('exit', res));
     await waitFor('the sniffer', async () => sniffOut.includes('ready'), 20000);
     sendReport = sh('python3', [WIRE, 'send', 'i0', path.join(dir, 'in.pcap')], { ns: ns.inj, timeout: 120000 }).trim();
@@ -267,15 +347,18 @@ describe('differential: the same frames through dpfwd and through Linux as a rou
     linux = leaving(readPcap(path.join(dir, 'linux.pcap')).map((r) => r.data));
 
     // dpfwd
-    const fwd = await startForwarder({
-      eal: { lcores: '0-1' },
-      ports: [
-        { name: 'west', device: `net_pcap0,rx_pcap=${dir}/in.pcap,tx_pcap=${dir}/dpfwd-west.pcap`, address: '10.1.0.1/24' },
-        { name: 'east', device: `net_pcap1,tx_pcap=${dir}/dpfwd-east.pcap`, address: '10.2.0.1/24', mtu: EGRESS_MTU },
-      ],
-      neighbors: [{ address: '10.2.0.2', mac: GW_MAC, port: 'east' }],
-      routes: [{ prefix: '0.0.0.0/0', via: '10.2.0.2' }],
-    }, { dir });
+    const fwd = await startForwarder(
+      {
+        eal: { lcores: '0-1' },
+        ports: [
+          { name: 'west', device: `net_pcap0,rx_pcap=${dir}/in.pcap,tx_pcap=${dir}/dpfwd-west.pcap`, address: '10.1.0.1/24' },
+          { name: 'east', device: `net_pcap1,tx_pcap=${dir}/dpfwd-east.pcap`, address: '10.2.0.1/24', mtu: EGRESS_MTU },
+        ],
+        neighbors: [{ address: '10.2.0.2', mac: GW_MAC, port: 'east' }],
+        routes: [{ prefix: '0.0.0.0/0', via: '10.2.0.2' }],
+      },
+      { dir },
+    );
     try {
       await waitFor('the replay to be read', async () => (await totals(fwd)).rx >= inputs.length + 1, 60000);
       seen = await totals(fwd);
@@ -306,7 +389,9 @@ describe('differential: the same frames through dpfwd and through Linux as a rou
     assert.equal(sendReport, `sent ${inputs.length + 1} failed 0`);
     assert.ok(linux.length > 1000, `Linux forwarded ${linux.length}`);
     const diff = DIFFERENCES.map((r) => `${linux.filter((x) => r.linuxOnly(x.src, x.dst)).length} ${r.name.split(',')[0]}`);
-    console.log(`      ${inputs.length} frames (${inputs.filter((c) => c.desc.includes('as captured')).length} as captured); left Linux ${linux.length}, dpfwd ${dp.length}; Linux only: ${diff.join('; ')}`);
+    console.log(
+      `      ${inputs.length} frames (${inputs.filter((c) => c.desc.includes('as captured')).length} as captured); left Linux ${linux.length}, dpfwd ${dp.length}; Linux only: ${diff.join('; ')}`,
+    );
   });
 
   it('forwards exactly the frames Linux forwards, except the listed RFC differences', () => {
@@ -328,12 +413,15 @@ describe('differential: the same frames through dpfwd and through Linux as a rou
 
   it('each listed difference occurs, and only that way (Linux forwards, dpfwd does not)', () => {
     for (const r of DIFFERENCES) {
-      assert.ok(linux.some((x) => r.linuxOnly(x.src, x.dst)), `${r.name}: no frame exercised it`);
+      assert.ok(
+        linux.some((x) => r.linuxOnly(x.src, x.dst)),
+        `${r.name}: no frame exercised it`,
+      );
       assert.ok(!dp.some((x) => r.linuxOnly(x.src, x.dst)), `${r.name}: dpfwd forwarded one`);
     }
   });
 
-  it('drops every frame sent to another host\'s MAC, as Linux does (captures as captured)', () => {
+  it("drops every frame sent to another host's MAC, as Linux does (captures as captured)", () => {
     const foreign = inputs.filter((c) => c.frame.length >= 14 && !(c.frame[0] & 1) && !c.frame.subarray(0, 6).equals(macBytes(ROUTER_MAC)));
     assert.ok(foreign.length > 1000, `${foreign.length} frames to other hosts' MACs`);
     assert.ok(seen.drops.west.not_for_us >= foreign.length, `not_for_us ${seen.drops.west.not_for_us}`);
@@ -352,18 +440,25 @@ describe('differential: the same frames through dpfwd and through Linux as a rou
     const sha = (b: Buffer) => createHash('sha1').update(b).digest('hex').slice(0, 16);
     const got = (r: string[]) => new Set(r.map((k) => k.split(' ').pop()));
     const steps = inputs.filter((c) => c.datagram);
-    for (const [name, r, frames] of [['Linux', rl, linux], ['dpfwd', rd, dp]] as const) {
+    for (const [name, r, frames] of [
+      ['Linux', rl, linux],
+      ['dpfwd', rd, dp],
+    ] as const) {
       for (const c of steps) {
         const dst = ip4(c.frame, 30);
         assert.equal(got(r).has(sha(c.datagram!)), !c.df, `${name}: ${c.desc}`);
         if (c.df) assert.ok(!frames.some((x) => x.dst === dst), `${name}: ${c.desc}: nothing of it leaves`);
-        else assert.ok(frames.filter((x) => x.dst === dst).every((x) => x.tot <= EGRESS_MTU), `${name}: ${c.desc}: fragments fit the MTU`);
+        else
+          assert.ok(
+            frames.filter((x) => x.dst === dst).every((x) => x.tot <= EGRESS_MTU),
+            `${name}: ${c.desc}: fragments fit the MTU`,
+          );
       }
     }
     assert.ok(seen.counters.east.fragmented >= steps.filter((c) => !c.df).length);
   });
 
-  it('counts every frame\'s fate in dpfwd exactly once: rx = forwarded + drops + punts that are not drops', () => {
+  it("counts every frame's fate in dpfwd exactly once: rx = forwarded + drops + punts that are not drops", () => {
     const drops = Object.values(seen.drops).reduce((a, p) => a + Object.entries(p).reduce((s, [r, n]) => s + (r === 'tx_full' ? 0 : n), 0), 0);
     const forwarded = Object.values(seen.forwarded).reduce((a, b) => a + b, 0);
     assert.equal(seen.rx, inputs.length + 1);

@@ -9,7 +9,8 @@ import { FakeHost } from './helpers/fakesysfs';
 const PF = '0000:3b:00.0';
 const VF0 = '0000:3b:01.0';
 const VF1 = '0000:3b:01.1';
-const LIMITS = (soft: string, hard = soft) => `Limit                     Soft Limit           Hard Limit           Units\nMax locked memory         ${soft}              ${hard}              bytes\n`;
+const LIMITS = (soft: string, hard = soft) =>
+  `Limit                     Soft Limit           Hard Limit           Units\nMax locked memory         ${soft}              ${hard}              bytes\n`;
 const NO_CAPS = 'CapEff:\t0000000000000000\n';
 const ROOT_CAPS = 'CapEff:\t000001ffffffffff\n';
 
@@ -44,7 +45,10 @@ describe('doctor', () => {
 
   it('a well set-up host is all OK', () => {
     const r = runDoctor({ root: h.root, config: cfg([VF0, VF1]), env: {} });
-    assert.deepEqual(r.checks.filter((c) => c.status !== 'OK'), []);
+    assert.deepEqual(
+      r.checks.filter((c) => c.status !== 'OK'),
+      [],
+    );
     assert.equal(r.summary.fail, 0);
     assert.match(one(r, 'iommu').message, /IOMMU on: 3 IOMMU groups, kernel command line has intel_iommu=on iommu=pt/);
     assert.match(one(r, 'port p0').message, /0000:3b:01\.0 8086:1889 bound to vfio-pci, IOMMU group 100/);
@@ -170,7 +174,11 @@ describe('doctor', () => {
   });
 
   it('env: and auto devices resolve from PCIDEVICE_* (WARN outside a pod, FAIL inside)', () => {
-    let r = runDoctor({ root: h.root, config: cfg(['env:PCIDEVICE_INTEL_COM_SRIOV_NETDEVICE[0]', 'auto']), env: { PCIDEVICE_INTEL_COM_SRIOV_NETDEVICE: `${VF0},${VF1}` } });
+    let r = runDoctor({
+      root: h.root,
+      config: cfg(['env:PCIDEVICE_INTEL_COM_SRIOV_NETDEVICE[0]', 'auto']),
+      env: { PCIDEVICE_INTEL_COM_SRIOV_NETDEVICE: `${VF0},${VF1}` },
+    });
     assert.match(one(r, 'port p0').message, new RegExp(`${VF0} \\(from env:PCIDEVICE_INTEL_COM_SRIOV_NETDEVICE\\[0\\]\\)`));
     assert.match(one(r, 'port p1').message, new RegExp(`${VF1} \\(from auto\\)`));
     r = runDoctor({ root: h.root, config: cfg(['env:PCIDEVICE_INTEL_COM_SRIOV_NETDEVICE[0]']), env: {} });
@@ -209,16 +217,32 @@ describe('doctor', () => {
   });
 
   it('reads only ports[].device, eal.hugepagesMiB and eal.lcores from the YAML config', () => {
-    const c = parseDoctorConfig('eal:\n  hugepagesMiB: 1024\n  lcores: "1-2"\nports:\n  - name: wan\n    device: 0000:3b:01.0\n    mtu: 1500\n  - device: auto\n');
-    assert.deepEqual(c, { hugepagesMiB: 1024, lcores: '1-2', ports: [{ name: 'wan', device: '0000:3b:01.0' }, { name: 'ports[1]', device: 'auto' }] });
+    const c = parseDoctorConfig(
+      'eal:\n  hugepagesMiB: 1024\n  lcores: "1-2"\nports:\n  - name: wan\n    device: 0000:3b:01.0\n    mtu: 1500\n  - device: auto\n',
+    );
+    assert.deepEqual(c, {
+      hugepagesMiB: 1024,
+      lcores: '1-2',
+      ports: [
+        { name: 'wan', device: '0000:3b:01.0' },
+        { name: 'ports[1]', device: 'auto' },
+      ],
+    });
     assert.equal(parseDoctorConfig('ports: []\n').hugepagesMiB, 256);
-    assert.throws(() => parseDoctorConfig('ports:\n  - name: x\n'), (e: DpfwdError) => e.code === 'ECONFIG' && /ports\[0\]\.device is missing/.test(e.message));
-    assert.throws(() => parseDoctorConfig('ports: [\n'), (e: DpfwdError) => e.code === 'ECONFIG');
+    assert.throws(
+      () => parseDoctorConfig('ports:\n  - name: x\n'),
+      (e: DpfwdError) => e.code === 'ECONFIG' && /ports\[0\]\.device is missing/.test(e.message),
+    );
+    assert.throws(
+      () => parseDoctorConfig('ports: [\n'),
+      (e: DpfwdError) => e.code === 'ECONFIG',
+    );
   });
 
   it('CLI: prints OK/WARN/FAIL lines or JSON, exit status 1 only when a check fails', () => {
     const bin = path.resolve(__dirname, '..', '..', 'bin', 'dpfwd');
-    const run = (...a: string[]) => spawnSync(process.execPath, [bin, 'doctor', '--sysfs-root', h.root, ...a], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+    const run = (...a: string[]) =>
+      spawnSync(process.execPath, [bin, 'doctor', '--sysfs-root', h.root, ...a], { encoding: 'utf8', env: { PATH: process.env.PATH } });
     let r = run();
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^OK {4}iommu/m);

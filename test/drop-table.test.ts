@@ -21,7 +21,10 @@ function table(md: string, heading: string): [string, string][] {
       continue;
     }
     started = true;
-    const cells = line.split(/(?<!\\)\|/).slice(1, -1).map((c) => c.trim().replace(/\\\|/g, '|'));
+    const cells = line
+      .split(/(?<!\\)\|/)
+      .slice(1, -1)
+      .map((c) => c.trim().replace(/\\\|/g, '|'));
     const m = /^`([a-z0-9_]+)`$/.exec(cells[0]);
     if (m && !/^-+$/.test(cells[1])) rows.push([m[1], cells[1]]);
   }
@@ -33,11 +36,17 @@ describe('docs/metrics.md tables match the C lists', () => {
   const md = fs.readFileSync(DOC, 'utf8');
 
   it('drop reasons: every reason of drop_reasons.h, in its order, with its help text', () => {
-    assert.deepEqual(table(md, '### Drop reasons'), c.drops.map((d) => [d.name, d.help]));
+    assert.deepEqual(
+      table(md, '### Drop reasons'),
+      c.drops.map((d) => [d.name, d.help]),
+    );
   });
 
   it('punt kinds: every kind, in order, with its help text', () => {
-    assert.deepEqual(table(md, '### Punt reasons'), c.punts.map((d) => [d.name, d.help]));
+    assert.deepEqual(
+      table(md, '### Punt reasons'),
+      c.punts.map((d) => [d.name, d.help]),
+    );
   });
 
   it('exports the constants TypeScript used to copy by hand', () => {
@@ -48,7 +57,13 @@ describe('docs/metrics.md tables match the C lists', () => {
     assert.equal(c.maxPorts, 16);
     assert.equal(c.maxSubifs, 1024);
     assert.equal(c.burst, 32);
-    assert.deepEqual(c.punts.map((p) => p.name), Dataplane.names().punts);
-    assert.deepEqual(c.drops.map((p) => p.name), Dataplane.names().drops);
+    assert.deepEqual(
+      c.punts.map((p) => p.name),
+      Dataplane.names().punts,
+    );
+    assert.deepEqual(
+      c.drops.map((p) => p.name),
+      Dataplane.names().drops,
+    );
   });
 });

@@ -37,19 +37,22 @@ describe('ECMP in the dataplane: fast and exact path agree, fragments stay toget
       frames.push(buildUdp4({ ...base, src: `10.1.0.${10 + f}`, sport: 5000 + f, id: 2000 + f, fragmentOffset: 3 }));
     }
     writePcap(path.join(dir, 'in.pcap'), frames);
-    const fwd = await startForwarder({
-      eal: { lcores: '0-1', inMemory: false, filePrefix: `dpfwd-ecmp-dp-${process.pid}` },
-      ports: [
-        { name: 'west', device: `net_pcap0,rx_pcap=${dir}/in.pcap`, address: '10.1.0.1/24' },
-        { name: 'east', device: `net_pcap1,tx_pcap=${dir}/east.pcap`, address: '10.2.0.1/24' },
-        { name: 'south', device: `net_pcap2,tx_pcap=${dir}/south.pcap`, address: '10.3.0.1/24' },
-      ],
-      neighbors: [
-        { address: '10.2.0.2', mac: GW.east, port: 'east' },
-        { address: '10.3.0.2', mac: GW.south, port: 'south' },
-      ],
-      routes: [{ prefix: '10.60.0.0/16', nexthops: [{ via: '10.2.0.2' }, { via: '10.3.0.2' }] }],
-    }, { dir });
+    const fwd = await startForwarder(
+      {
+        eal: { lcores: '0-1', inMemory: false, filePrefix: `dpfwd-ecmp-dp-${process.pid}` },
+        ports: [
+          { name: 'west', device: `net_pcap0,rx_pcap=${dir}/in.pcap`, address: '10.1.0.1/24' },
+          { name: 'east', device: `net_pcap1,tx_pcap=${dir}/east.pcap`, address: '10.2.0.1/24' },
+          { name: 'south', device: `net_pcap2,tx_pcap=${dir}/south.pcap`, address: '10.3.0.1/24' },
+        ],
+        neighbors: [
+          { address: '10.2.0.2', mac: GW.east, port: 'east' },
+          { address: '10.3.0.2', mac: GW.south, port: 'south' },
+        ],
+        routes: [{ prefix: '10.60.0.0/16', nexthops: [{ via: '10.2.0.2' }, { via: '10.3.0.2' }] }],
+      },
+      { dir },
+    );
     await waitFor('the capture to be read', async () => (await totals(fwd)).rx >= frames.length);
     // what `route get` says each flow takes (the dataplane's hash, ported): the socket's route.get, then the CLI's words once
     for (let f = 0; f < FLOWS; f++) {
@@ -57,12 +60,20 @@ describe('ECMP in the dataplane: fast and exact path agree, fragments stay toget
       predicted.set(f, r.path.dev);
     }
     const text = dpfwdCli(fwd, ['route', 'get', base.dst, 'from', base.src, 'ipproto', 'udp', 'sport', '1000', 'dport', String(base.dport)]);
-    assert.match(text.stdout, new RegExp(`^10\\.60\\.0\\.1 from 10\\.1\\.0\\.2 ipproto 17 sport 1000 dport 2000 via 10\\.[23]\\.0\\.2 port ${predicted.get(0)} proto static lladdr .*\\n    route 10\\.60\\.0\\.0/16 nexthop \\d+ path nexthop \\d+ \\(bucket \\d+ of the flow hash\\)\\n$`));
+    assert.match(
+      text.stdout,
+      new RegExp(
+        `^10\\.60\\.0\\.1 from 10\\.1\\.0\\.2 ipproto 17 sport 1000 dport 2000 via 10\\.[23]\\.0\\.2 port ${predicted.get(0)} proto static lladdr .*\\n    route 10\\.60\\.0\\.0/16 nexthop \\d+ path nexthop \\d+ \\(bucket \\d+ of the flow hash\\)\\n$`,
+      ),
+    );
     const ports = await fwd.call('show.ports'); // in config order, as iproute2 rows
     portMac.east = ports[1].address;
     portMac.south = ports[2].address;
     assert.equal((await fwd.stop()).code, 0, fwd.stderr());
-    for (const p of ['east', 'south'] as const) out[p] = readPcap(path.join(dir, `${p}.pcap`)).map((x) => x.data).filter((b) => b.readUInt16BE(12) === 0x0800);
+    for (const p of ['east', 'south'] as const)
+      out[p] = readPcap(path.join(dir, `${p}.pcap`))
+        .map((x) => x.data)
+        .filter((b) => b.readUInt16BE(12) === 0x0800);
   });
 
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -78,8 +89,8 @@ describe('ECMP in the dataplane: fast and exact path agree, fragments stay toget
     assert.equal(out.east.length + out.south.length, 4 * FLOWS);
     for (const p of ['east', 'south'] as const) {
       for (const b of out[p]) {
-        assert.equal(mac(b, 0), GW[p], 'destination MAC: the member\'s gateway');
-        assert.equal(mac(b, 6), portMac[p], 'source MAC: the egress port\'s');
+        assert.equal(mac(b, 0), GW[p], "destination MAC: the member's gateway");
+        assert.equal(mac(b, 6), portMac[p], "source MAC: the egress port's");
         assert.equal(b[22], 63, 'TTL 64 → 63');
         assert.ok(verifyIpv4HeaderChecksum(b, 14));
       }
@@ -97,7 +108,7 @@ describe('ECMP in the dataplane: fast and exact path agree, fragments stay toget
     for (let f = 0; f < FLOWS; f++) assert.equal(predicted.get(f), m.get(f), `flow ${f}: route get said ${predicted.get(f)}`);
   });
 
-  it('a packet with IP options (exact path) leaves by its flow\'s member', () => {
+  it("a packet with IP options (exact path) leaves by its flow's member", () => {
     const m = byId();
     for (let f = 0; f < FLOWS; f++) assert.equal(m.get(1000 + f), m.get(f), `flow ${f}`);
   });

@@ -28,7 +28,9 @@ class Sink {
     this.proc = spawnIn(h.ns, 'python3', [SCRIPT, 'sink', String(PORT), '120']);
     this.proc.stdout!.setEncoding('utf8');
     let onReady: () => void;
-    this.ready = new Promise((r) => { onReady = r; });
+    this.ready = new Promise((r) => {
+      onReady = r;
+    });
     this.proc.stdout!.on('data', (d: string) => {
       this.out += d;
       if (this.out.includes('ready\n')) onReady();
@@ -38,7 +40,10 @@ class Sink {
   async stop(): Promise<Seen> {
     this.proc.kill('SIGTERM');
     await this.done;
-    const line = this.out.split('\n').filter((l) => l.startsWith('{')).pop();
+    const line = this.out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .pop();
     assert.ok(line, `sink printed no result: ${this.out}`);
     return JSON.parse(line) as Seen;
   }
@@ -75,7 +80,10 @@ describe('ECMP through dpfwd: 200 UDP flows over two gateway namespaces', functi
   let gwB: Host;
   let gwC: Host;
 
-  const route = (prefix: string) => (dpfwdJson(fwd, ['route', 'show']) as { dst: string; nexthops?: { gateway: string; flags: string[]; lladdr: string | null }[] }[]).find((r) => r.dst === prefix);
+  const route = (prefix: string) =>
+    (dpfwdJson(fwd, ['route', 'show']) as { dst: string; nexthops?: { gateway: string; flags: string[]; lladdr: string | null }[] }[]).find(
+      (r) => r.dst === prefix,
+    );
 
   /** Runs one phase: sinks on both gateways, the flows, the counts. */
   async function phase(dst: string, tag: string): Promise<Seen[]> {
@@ -136,9 +144,18 @@ describe('ECMP through dpfwd: 200 UDP flows over two gateway namespaces', functi
   it('route show prints the paths as ip route does; -j has nexthops', () => {
     const r = dpfwdCli(fwd, ['route', 'show']);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, new RegExp(`^10\\.20\\.0\\.0/16 proto static\\n\\tnexthop via ${gwA.ip.replace(/\./g, '\\.')} port gwa weight 1 lladdr \\S+\\n\\tnexthop via ${gwB.ip.replace(/\./g, '\\.')} port gwb weight 1 lladdr \\S+$`, 'm'));
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `^10\\.20\\.0\\.0/16 proto static\\n\\tnexthop via ${gwA.ip.replace(/\./g, '\\.')} port gwa weight 1 lladdr \\S+\\n\\tnexthop via ${gwB.ip.replace(/\./g, '\\.')} port gwb weight 1 lladdr \\S+$`,
+        'm',
+      ),
+    );
     const j = route('10.20.0.0/16')!;
-    assert.deepEqual(j.nexthops!.map((p) => p.gateway), [gwA.ip, gwB.ip]);
+    assert.deepEqual(
+      j.nexthops!.map((p) => p.gateway),
+      [gwA.ip, gwB.ip],
+    );
   });
 
   it('a gateway whose neighbour fails takes no traffic, the route stays, no other flow moves', async () => {
@@ -192,11 +209,18 @@ describe('ECMP through dpfwd: 200 UDP flows over two gateway namespaces', functi
   });
 
   it('route load takes multipath lines; a bad path fails the file naming its line and path', async () => {
-    const ok = await fwd.call('route.load', { text: `10.40.0.0/16 nexthop via ${gwA.ip} nexthop via ${gwB.ip}\n10.41.0.0/16 nexthop via ${gwB.ip} weight 2 nexthop via ${gwA.ip}\n` });
+    const ok = await fwd.call('route.load', {
+      text: `10.40.0.0/16 nexthop via ${gwA.ip} nexthop via ${gwB.ip}\n10.41.0.0/16 nexthop via ${gwB.ip} weight 2 nexthop via ${gwA.ip}\n`,
+    });
     assert.equal(ok.loaded, 2);
-    assert.deepEqual(route('10.41.0.0/16')!.nexthops!.map((p) => p.gateway), [gwA.ip, gwB.ip]);
-    await assert.rejects(fwd.call('route.load', { text: `10.42.0.0/16 nexthop via ${gwA.ip} nexthop via ${src.gw}\n` }),
-      (e: Error & { code?: string }) => e.code === 'EINVAL' && /line 1: nexthop 2: 10\.1\.0\.1 is this router's own address/.test(e.message));
+    assert.deepEqual(
+      route('10.41.0.0/16')!.nexthops!.map((p) => p.gateway),
+      [gwA.ip, gwB.ip],
+    );
+    await assert.rejects(
+      fwd.call('route.load', { text: `10.42.0.0/16 nexthop via ${gwA.ip} nexthop via ${src.gw}\n` }),
+      (e: Error & { code?: string }) => e.code === 'EINVAL' && /line 1: nexthop 2: 10\.1\.0\.1 is this router's own address/.test(e.message),
+    );
     assert.equal(route('10.42.0.0/16'), undefined);
   });
 
@@ -208,6 +232,9 @@ describe('ECMP through dpfwd: 200 UDP flows over two gateway namespaces', functi
     const a = [...m.values()].filter((g) => g === 0).length;
     assert.ok(a >= 0.1 * m.size && a <= 0.4 * m.size, `gateway A (weight 1) got ${a} of ${m.size} flows`);
     const groups = (await fwd.call('route.show')) as { dst: string; nexthops?: { weight: number }[] }[];
-    assert.deepEqual(groups.find((x) => x.dst === '10.30.0.0/16')!.nexthops!.map((p) => p.weight), [1, 3]);
+    assert.deepEqual(
+      groups.find((x) => x.dst === '10.30.0.0/16')!.nexthops!.map((p) => p.weight),
+      [1, 3],
+    );
   });
 });

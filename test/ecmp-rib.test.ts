@@ -49,25 +49,57 @@ class GroupFib implements FibWriter {
 
 function setup(maxGroups = 16) {
   const fib = new GroupFib();
-  const rib = new Rib(fib, [{ name: 'west', index: 0 }, { name: 'east', index: 1 }], 64, 32, maxGroups);
+  const rib = new Rib(
+    fib,
+    [
+      { name: 'west', index: 0 },
+      { name: 'east', index: 1 },
+    ],
+    64,
+    32,
+    maxGroups,
+  );
   rib.addAddress('west', ip('10.1.0.1'), 24);
   rib.addAddress('east', ip('10.2.0.1'), 24);
   return { fib, rib };
 }
 
-const nexthops = (rib: Rib) => rib.listNexthops().map((h) => `${h.kind} ${h.via ?? '-'} refs ${h.refs}`).sort();
-const AB = [{ via: ip('10.1.0.2'), weight: 1 }, { via: ip('10.2.0.2'), weight: 1 }];
+const nexthops = (rib: Rib) =>
+  rib
+    .listNexthops()
+    .map((h) => `${h.kind} ${h.via ?? '-'} refs ${h.refs}`)
+    .sort();
+const AB = [
+  { via: ip('10.1.0.2'), weight: 1 },
+  { via: ip('10.2.0.2'), weight: 1 },
+];
 
 describe('ecmp: the route parser', () => {
   it('reads iproute2 multipath words: nexthop via A [dev D] [weight W] …', () => {
     const e = parseRouteWords(['10.20.0.0/16', 'nexthop', 'via', '10.1.0.2', 'dev', 'west', 'weight', '3', 'nexthop', 'via', '10.2.0.2']);
-    assert.deepEqual(e, { addr: ip('10.20.0.0'), len: 16, blackhole: false, paths: [{ via: ip('10.1.0.2'), port: 'west', weight: 3 }, { via: ip('10.2.0.2'), weight: 1 }] });
+    assert.deepEqual(e, {
+      addr: ip('10.20.0.0'),
+      len: 16,
+      blackhole: false,
+      paths: [
+        { via: ip('10.1.0.2'), port: 'west', weight: 3 },
+        { via: ip('10.2.0.2'), weight: 1 },
+      ],
+    });
     // a port alone is a path too (iproute2's `nexthop dev D`)
-    assert.deepEqual(parseRouteWords(['10.20.0.0/16', 'nexthop', 'dev', 'west', 'nexthop', 'via', '10.2.0.2']).paths, [{ port: 'west', weight: 1 }, { via: ip('10.2.0.2'), weight: 1 }]);
+    assert.deepEqual(parseRouteWords(['10.20.0.0/16', 'nexthop', 'dev', 'west', 'nexthop', 'via', '10.2.0.2']).paths, [
+      { port: 'west', weight: 1 },
+      { via: ip('10.2.0.2'), weight: 1 },
+    ]);
   });
 
   it('one nexthop is a plain route', () => {
-    assert.deepEqual(parseRouteWords(['10.20.0.0/16', 'nexthop', 'via', '10.1.0.2']), { addr: ip('10.20.0.0'), len: 16, blackhole: false, via: ip('10.1.0.2') });
+    assert.deepEqual(parseRouteWords(['10.20.0.0/16', 'nexthop', 'via', '10.1.0.2']), {
+      addr: ip('10.20.0.0'),
+      len: 16,
+      blackhole: false,
+      via: ip('10.1.0.2'),
+    });
   });
 
   it('names what is wrong', () => {
@@ -85,11 +117,23 @@ describe('ecmp: the route parser', () => {
   });
 
   it('the control socket fields and route files go through the same words', () => {
-    const f = routeFromFields({ prefix: '10.20.0.0/16', nexthops: [{ via: '10.1.0.2', weight: 2 }, { via: '10.2.0.2', port: 'east' }] });
-    assert.deepEqual(f.paths, [{ via: ip('10.1.0.2'), weight: 2 }, { via: ip('10.2.0.2'), port: 'east', weight: 1 }]);
+    const f = routeFromFields({
+      prefix: '10.20.0.0/16',
+      nexthops: [
+        { via: '10.1.0.2', weight: 2 },
+        { via: '10.2.0.2', port: 'east' },
+      ],
+    });
+    assert.deepEqual(f.paths, [
+      { via: ip('10.1.0.2'), weight: 2 },
+      { via: ip('10.2.0.2'), port: 'east', weight: 1 },
+    ]);
     throwsCode(() => routeFromFields({ prefix: '10.20.0.0/16', nexthops: [] }), 'EINVAL', /nexthops is empty/);
     throwsCode(() => routeFromFields({ prefix: '10.20.0.0/16', via: '10.1.0.2', nexthops: [{ via: '10.2.0.2' }] }), 'EINVAL', /after "nexthop"/);
-    assert.deepEqual(parseRouteLine('10.20.0.0/16 nexthop via 10.1.0.2 nexthop via 10.2.0.2 weight 2 # two')!.paths, [{ via: ip('10.1.0.2'), weight: 1 }, { via: ip('10.2.0.2'), weight: 2 }]);
+    assert.deepEqual(parseRouteLine('10.20.0.0/16 nexthop via 10.1.0.2 nexthop via 10.2.0.2 weight 2 # two')!.paths, [
+      { via: ip('10.1.0.2'), weight: 1 },
+      { via: ip('10.2.0.2'), weight: 2 },
+    ]);
     // 32 paths of 7 words each fit on one line
     const many = Array.from({ length: 32 }, (_, i) => `nexthop via 10.1.0.${i + 2} dev west weight 1`).join(' ');
     assert.equal(parseRouteLine(`10.20.0.0/16 ${many}`)!.paths!.length, 32);
@@ -113,8 +157,14 @@ describe('ecmp: the config routes[].nexthops', () => {
 
   it('takes a list of {via, port, weight}; ports come from the connected subnets as for one gateway', () => {
     const c = parseConfig(`${PORTS}routes: [{prefix: 10.20.0.0/16, nexthops: [{via: 10.1.0.2}, {via: 10.2.0.2, weight: 3}]}]`, 't');
-    assert.deepEqual(c.routes[0].nexthops, [{ via: '10.1.0.2', port: 'west', weight: 1 }, { via: '10.2.0.2', port: 'east', weight: 3 }]);
-    assert.deepEqual(parsedOf(c.routes[0]).paths, [{ via: ip('10.1.0.2'), port: 'west', weight: 1 }, { via: ip('10.2.0.2'), port: 'east', weight: 3 }]);
+    assert.deepEqual(c.routes[0].nexthops, [
+      { via: '10.1.0.2', port: 'west', weight: 1 },
+      { via: '10.2.0.2', port: 'east', weight: 3 },
+    ]);
+    assert.deepEqual(parsedOf(c.routes[0]).paths, [
+      { via: ip('10.1.0.2'), port: 'west', weight: 1 },
+      { via: ip('10.2.0.2'), port: 'east', weight: 3 },
+    ]);
     // one path: a plain route
     const one = parseConfig(`${PORTS}routes: [{prefix: 10.20.0.0/16, nexthops: [{via: 10.2.0.2}]}]`, 't');
     assert.equal(one.routes[0].via, '10.2.0.2');
@@ -123,10 +173,18 @@ describe('ecmp: the config routes[].nexthops', () => {
   });
 
   it('reports bad paths with their place', () => {
-    assert.deepEqual(errorsOf(`${PORTS}routes: [{prefix: 10.20.0.0/16, nexthops: [{via: 10.1.0.2}, {via: 10.9.0.2}]}]`), ["routes[0].nexthops[1].via: 10.9.0.2 is not in any port's connected subnet; add port: <name>"]);
-    assert.deepEqual(errorsOf(`${PORTS}routes: [{prefix: 10.20.0.0/16, via: 10.1.0.2, nexthops: [{via: 10.2.0.2}]}]`), ['routes[0].nexthops: a route with nexthops takes no via, port or blackhole of its own: give them in each nexthop']);
-    assert.deepEqual(errorsOf(`${PORTS}routes: [{prefix: 10.20.0.0/16, nexthops: [{via: 10.1.0.2, weight: 0}, {via: 10.2.0.2}]}]`), ['routes[0].nexthops: weight 0 in nexthop 1: use a whole number 1-256']);
-    assert.deepEqual(errorsOf(`${PORTS}routes: [{prefix: 10.20.0.0/16, nexthops: [{via: 10.1.0.2, port: north}, {via: 10.2.0.2}]}]`), ['routes[0].nexthops[0].port: no port named north; ports are west, east']);
+    assert.deepEqual(errorsOf(`${PORTS}routes: [{prefix: 10.20.0.0/16, nexthops: [{via: 10.1.0.2}, {via: 10.9.0.2}]}]`), [
+      "routes[0].nexthops[1].via: 10.9.0.2 is not in any port's connected subnet; add port: <name>",
+    ]);
+    assert.deepEqual(errorsOf(`${PORTS}routes: [{prefix: 10.20.0.0/16, via: 10.1.0.2, nexthops: [{via: 10.2.0.2}]}]`), [
+      'routes[0].nexthops: a route with nexthops takes no via, port or blackhole of its own: give them in each nexthop',
+    ]);
+    assert.deepEqual(errorsOf(`${PORTS}routes: [{prefix: 10.20.0.0/16, nexthops: [{via: 10.1.0.2, weight: 0}, {via: 10.2.0.2}]}]`), [
+      'routes[0].nexthops: weight 0 in nexthop 1: use a whole number 1-256',
+    ]);
+    assert.deepEqual(errorsOf(`${PORTS}routes: [{prefix: 10.20.0.0/16, nexthops: [{via: 10.1.0.2, port: north}, {via: 10.2.0.2}]}]`), [
+      'routes[0].nexthops[0].port: no port named north; ports are west, east',
+    ]);
     assert.match(errorsOf(`${PORTS}routes: [{prefix: 10.20.0.0/16, nexthops: [{gw: 10.1.0.2}]}]`)[0], /^routes\[0\]\.nexthops\[0\]\.gw: unknown key/);
   });
 });
@@ -140,7 +198,10 @@ describe('ecmp: groups in the RIB', () => {
     const word = fib.table.get('10.20.0.0/16')!;
     assert.match(fib.words.get(word)!, /^group \d+$/);
     assert.deepEqual(rib.groupUsage(), { used: 1, max: 16 });
-    assert.deepEqual(nexthops(rib).filter((h) => !h.startsWith('glean') && !h.startsWith('local')), ['drop - refs 1', 'gateway 10.1.0.2 refs 1', 'gateway 10.2.0.2 refs 1', 'group - refs 2']);
+    assert.deepEqual(
+      nexthops(rib).filter((h) => !h.startsWith('glean') && !h.startsWith('local')),
+      ['drop - refs 1', 'gateway 10.1.0.2 refs 1', 'gateway 10.2.0.2 refs 1', 'group - refs 2'],
+    );
     // other weights: another group
     rib.addRoute({ addr: ip('10.22.0.0'), len: 16, paths: [AB[0], { ...AB[1], weight: 3 }] });
     assert.deepEqual(rib.groupUsage(), { used: 2, max: 16 });
@@ -188,7 +249,10 @@ describe('ecmp: groups in the RIB', () => {
     assert.ok(!fib.groups.get(gid)!.nhs.includes(cId));
     assert.deepEqual(fib.deleted, []);
     assert.ok(!nexthops(rib).some((h) => h.includes('10.2.0.3')), 'C given back');
-    assert.deepEqual(nexthops(rib).filter((h) => h.startsWith('group')), ['group - refs 1']);
+    assert.deepEqual(
+      nexthops(rib).filter((h) => h.startsWith('group')),
+      ['group - refs 1'],
+    );
     // shared: another route keeps the old paths' group, this one gets a new one
     rib.addRoute({ addr: ip('10.21.0.0'), len: 16, paths: AB });
     rib.addRoute({ addr: ip('10.20.0.0'), len: 16, paths: [...AB, C] });
@@ -229,19 +293,29 @@ describe('ecmp: groups in the RIB', () => {
     assert.deepEqual(nexthops(rib), before);
     const many = Array.from({ length: GROUP_MAX_MEMBERS + 1 }, (_, i) => ({ via: ip(`10.1.0.${i + 2}`), weight: 1 }));
     throwsCode(() => rib.addRoute({ addr: ip('10.21.0.0'), len: 16, paths: many }), 'EINVAL', new RegExp(`at most ${GROUP_MAX_MEMBERS} paths`));
-    throwsCode(() => rib.addRoute({ addr: ip('10.21.0.0'), len: 16, paths: [AB[0], { via: ip('10.9.0.2'), weight: 1 }] }), 'EINVAL', /10\.9\.0\.2 is not in any port's connected subnet/);
-    throwsCode(() => rib.addRoute({ addr: ip('10.21.0.0'), len: 16, paths: [AB[0], { via: ip('10.1.0.2'), port: 'west', weight: 2 }] }), 'EINVAL', /paths 1 and 2 are the same next hop/);
+    throwsCode(
+      () => rib.addRoute({ addr: ip('10.21.0.0'), len: 16, paths: [AB[0], { via: ip('10.9.0.2'), weight: 1 }] }),
+      'EINVAL',
+      /10\.9\.0\.2 is not in any port's connected subnet/,
+    );
+    throwsCode(
+      () => rib.addRoute({ addr: ip('10.21.0.0'), len: 16, paths: [AB[0], { via: ip('10.1.0.2'), port: 'west', weight: 2 }] }),
+      'EINVAL',
+      /paths 1 and 2 are the same next hop/,
+    );
     assert.deepEqual(nexthops(rib), before);
   });
 
   it('a route file with multipath lines: each line its own paths, groups shared across lines', () => {
     const { fib, rib } = setup();
-    const { routes, errors } = parseRouteFile([
-      '10.20.0.0/16 nexthop via 10.1.0.2 nexthop via 10.2.0.2',
-      '10.21.0.0/16 nexthop via 10.1.0.2 nexthop via 10.2.0.2 weight 2',
-      '10.22.0.0/16 nexthop via 10.2.0.2 nexthop via 10.1.0.2',
-      '10.23.0.0/16 via 10.1.0.2',
-    ].join('\n'));
+    const { routes, errors } = parseRouteFile(
+      [
+        '10.20.0.0/16 nexthop via 10.1.0.2 nexthop via 10.2.0.2',
+        '10.21.0.0/16 nexthop via 10.1.0.2 nexthop via 10.2.0.2 weight 2',
+        '10.22.0.0/16 nexthop via 10.2.0.2 nexthop via 10.1.0.2',
+        '10.23.0.0/16 via 10.1.0.2',
+      ].join('\n'),
+    );
     assert.deepEqual(errors, []);
     assert.equal(rib.addRoutesBulk(routes), 4);
     const t = (p: string) => fib.table.get(p)!;
@@ -250,13 +324,23 @@ describe('ecmp: groups in the RIB', () => {
     assert.deepEqual(rib.groupUsage().used, 2);
     assert.match(fib.words.get(t('10.23.0.0/16'))!, /^action/); // unresolved gateway
     // RouteBatch.entry gives the paths back
-    assert.deepEqual(routes.entry(1).paths, [{ via: ip('10.1.0.2'), weight: 1 }, { via: ip('10.2.0.2'), weight: 2 }]);
+    assert.deepEqual(routes.entry(1).paths, [
+      { via: ip('10.1.0.2'), weight: 1 },
+      { via: ip('10.2.0.2'), weight: 2 },
+    ]);
     assert.deepEqual(RouteBatch.from([routes.entry(1)]).entry(0), routes.entry(1));
   });
 
   it('a FIB without groups refuses multipath routes with a clear error', () => {
     const plain: FibWriter = { fibAdd: () => {}, fibDel: () => {}, fibAddBulk: (a) => a.length, nexthopSet: () => {}, nexthopActionWithPort: () => {} };
-    const rib = new Rib(plain, [{ name: 'west', index: 0 }, { name: 'east', index: 1 }], 64);
+    const rib = new Rib(
+      plain,
+      [
+        { name: 'west', index: 0 },
+        { name: 'east', index: 1 },
+      ],
+      64,
+    );
     rib.addAddress('west', ip('10.1.0.1'), 24);
     rib.addAddress('east', ip('10.2.0.1'), 24);
     const e = throwsCode(() => rib.addRoute({ addr: ip('10.20.0.0'), len: 16, paths: AB }), 'EINVAL', /takes no multipath routes/);

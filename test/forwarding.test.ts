@@ -5,7 +5,17 @@
 import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { buildUdp4, buildArpRequest, buildIpv4Frame, parseArp, ArpPacket, writePcap, readPcap, verifyIpv4HeaderChecksum, ipv4HeaderChecksum } from '../src/packet';
+import {
+  buildUdp4,
+  buildArpRequest,
+  buildIpv4Frame,
+  parseArp,
+  ArpPacket,
+  writePcap,
+  readPcap,
+  verifyIpv4HeaderChecksum,
+  ipv4HeaderChecksum,
+} from '../src/packet';
 import { startForwarder, tmpDir, totals, waitFor, Running } from './helpers/forwarder';
 
 const HOST_MAC = '02:00:00:00:01:02';
@@ -68,14 +78,29 @@ function fragsOut(o: Parameters<typeof udp>[0], port: Egress, mtu: number, later
   const hl = (frame[14] & 0xf) * 4;
   const payload = frame.subarray(14 + hl, 14 + frame.readUInt16BE(16));
   const chunk = (mtu - hl) & ~7;
-  const mac = port === 'east' ? { srcMac: EAST_MAC, dstMac: GW_EAST } : port === 'south' ? { srcMac: SOUTH_MAC, dstMac: GW_SOUTH } : { srcMac: FRAG_MAC, dstMac: GW_FRAG };
+  const mac =
+    port === 'east'
+      ? { srcMac: EAST_MAC, dstMac: GW_EAST }
+      : port === 'south'
+        ? { srcMac: SOUTH_MAC, dstMac: GW_SOUTH }
+        : { srcMac: FRAG_MAC, dstMac: GW_FRAG };
   const out: Buffer[] = [];
   for (let off = 0; off < payload.length; off += chunk) {
-    out.push(buildIpv4Frame({
-      ...mac, src: o.src ?? '10.1.0.2', dst: o.dst, protocol: 17, ttl: (o.ttl ?? 64) - 1, id: o.id ?? 0,
-      options: off === 0 ? o.options : later, mf: off + chunk < payload.length, fragmentOffset: off / 8,
-      payload: payload.subarray(off, off + chunk), minSize: 0,
-    }));
+    out.push(
+      buildIpv4Frame({
+        ...mac,
+        src: o.src ?? '10.1.0.2',
+        dst: o.dst,
+        protocol: 17,
+        ttl: (o.ttl ?? 64) - 1,
+        id: o.id ?? 0,
+        options: off === 0 ? o.options : later,
+        mf: off + chunk < payload.length,
+        fragmentOffset: off / 8,
+        payload: payload.subarray(off, off + chunk),
+        minSize: 0,
+      }),
+    );
   }
   return out;
 }
@@ -132,39 +157,76 @@ function cases(): Case[] {
     { desc: 'blackhole route', frame: udp({ dst: '10.99.1.1' }), drop: 'blackhole' },
     { desc: 'gateway without a known MAC', frame: udp({ dst: '10.40.1.1' }), drop: 'neighbor_unresolved', punt: 'unresolved' },
     { desc: 'unknown host in a connected subnet (glean)', frame: udp({ dst: '10.3.0.77' }), drop: 'neighbor_unresolved', punt: 'unresolved' },
-    { desc: 'DF set and longer than the egress MTU (south: 1000)', frame: udp({ dst: '10.30.1.1', size: 1200, df: true }), drop: 'mtu_exceeded', punt: 'mtu_exceeded' },
+    {
+      desc: 'DF set and longer than the egress MTU (south: 1000)',
+      frame: udp({ dst: '10.30.1.1', size: 1200, df: true }),
+      drop: 'mtu_exceeded',
+      punt: 'mtu_exceeded',
+    },
     // RFC 791, RFC 1812 4.2.2.7: without DF, fragments of the egress MTU
     { desc: 'DF clear, 1200 bytes for south (MTU 1000): two fragments', frame: udp(big), out: { port: 'frag', bytes: fragsOut(big, 'frag', 1000) } },
     { desc: 'DF clear, 2000 bytes: three fragments', frame: udp(big2), out: { port: 'frag', bytes: fragsOut(big2, 'frag', 1000) } },
-    { desc: 'a fragment (offset 100, MF) fragmented again: offsets from its own, MF kept on the last', frame: udp(fragIn), out: { port: 'frag', bytes: fragsOut(fragIn, 'frag', 1000).map(shiftFrag(100, true)) } },
+    {
+      desc: 'a fragment (offset 100, MF) fragmented again: offsets from its own, MF kept on the last',
+      frame: udp(fragIn),
+      out: { port: 'frag', bytes: fragsOut(fragIn, 'frag', 1000).map(shiftFrag(100, true)) },
+    },
     {
       desc: 'options: record route (not copied) only in the first fragment, router alert (copied) in all',
       frame: udp(withOpts),
       out: { port: 'frag', bytes: fragsOut(withOpts, 'frag', 1000, Buffer.from([1, 1, 1, 1, 1, 1, 1, 0x94, 4, 0, 0, 0])) },
     },
     // the link layer (Linux's PACKET_OTHERHOST; RFC 1812 5.3.4)
-    { desc: 'another host\'s unicast MAC: not for the router', frame: udp({ dst: '10.20.1.1', dstMac: '02:00:00:00:09:99' }), drop: 'not_for_us' },
-    { desc: 'ARP request to another host\'s unicast MAC', frame: buildArpRequest({ senderMac: HOST_MAC, senderIp: '10.1.0.2', targetIp: '10.1.0.1', dstMac: '02:00:00:00:09:99' }), drop: 'not_for_us' },
-    { desc: 'link-layer broadcast to a unicast destination: not forwarded', frame: udp({ dst: '10.20.1.1', dstMac: 'ff:ff:ff:ff:ff:ff' }), drop: 'link_broadcast' },
-    { desc: 'link-layer multicast to a unicast destination: not forwarded', frame: udp({ dst: '10.20.1.1', dstMac: '01:00:5e:00:00:05' }), drop: 'link_broadcast' },
-    { desc: 'link-layer broadcast, TTL 1: no ICMP error either', frame: udp({ dst: '10.20.1.1', dstMac: 'ff:ff:ff:ff:ff:ff', ttl: 1 }), drop: 'link_broadcast' },
-    { desc: 'link-layer broadcast to the router\'s own address is delivered', frame: udp({ dst: '10.1.0.1', dstMac: 'ff:ff:ff:ff:ff:ff' }), punt: 'local' },
-    { desc: 'link-layer multicast to a multicast destination: martian as before', frame: udp({ dst: '224.0.0.5', dstMac: '01:00:5e:00:00:05' }), drop: 'martian_address' },
+    { desc: "another host's unicast MAC: not for the router", frame: udp({ dst: '10.20.1.1', dstMac: '02:00:00:00:09:99' }), drop: 'not_for_us' },
+    {
+      desc: "ARP request to another host's unicast MAC",
+      frame: buildArpRequest({ senderMac: HOST_MAC, senderIp: '10.1.0.2', targetIp: '10.1.0.1', dstMac: '02:00:00:00:09:99' }),
+      drop: 'not_for_us',
+    },
+    {
+      desc: 'link-layer broadcast to a unicast destination: not forwarded',
+      frame: udp({ dst: '10.20.1.1', dstMac: 'ff:ff:ff:ff:ff:ff' }),
+      drop: 'link_broadcast',
+    },
+    {
+      desc: 'link-layer multicast to a unicast destination: not forwarded',
+      frame: udp({ dst: '10.20.1.1', dstMac: '01:00:5e:00:00:05' }),
+      drop: 'link_broadcast',
+    },
+    {
+      desc: 'link-layer broadcast, TTL 1: no ICMP error either',
+      frame: udp({ dst: '10.20.1.1', dstMac: 'ff:ff:ff:ff:ff:ff', ttl: 1 }),
+      drop: 'link_broadcast',
+    },
+    { desc: "link-layer broadcast to the router's own address is delivered", frame: udp({ dst: '10.1.0.1', dstMac: 'ff:ff:ff:ff:ff:ff' }), punt: 'local' },
+    {
+      desc: 'link-layer multicast to a multicast destination: martian as before',
+      frame: udp({ dst: '224.0.0.5', dstMac: '01:00:5e:00:00:05' }),
+      drop: 'martian_address',
+    },
     { desc: 'route out of a port whose TX queue takes nothing', frame: udp({ dst: '10.50.1.1' }), drop: 'tx_full' },
     // RFC 1812 5.3.7 source rules and RFC 2644 directed broadcasts (native/dataplane/packet.h)
-    { desc: 'source is one of the router\'s own addresses (east\'s)', frame: udp({ dst: '10.20.1.1', src: '10.2.0.1' }), drop: 'source_own' },
+    { desc: "source is one of the router's own addresses (east's)", frame: udp({ dst: '10.20.1.1', src: '10.2.0.1' }), drop: 'source_own' },
     { desc: 'own source with TTL 1: dropped, no ICMP error to ourselves', frame: udp({ dst: '10.20.1.1', src: '10.1.0.1', ttl: 1 }), drop: 'source_own' },
     { desc: 'source is the broadcast of a connected subnet (south)', frame: udp({ dst: '10.20.1.1', src: '10.3.0.255' }), drop: 'source_broadcast' },
-    fwdCase('source ending in .1 like the router\'s addresses is forwarded (flagged, then the exact test)', { dst: '10.20.4.4', src: '10.7.0.1' }, 'east'),
+    fwdCase("source ending in .1 like the router's addresses is forwarded (flagged, then the exact test)", { dst: '10.20.4.4', src: '10.7.0.1' }, 'east'),
     fwdCase('source ending in .255 outside any connected subnet is forwarded', { dst: '10.20.4.5', src: '10.8.0.255' }, 'east'),
     { desc: 'to the broadcast of a connected subnet: not forwarded, no ARP', frame: udp({ dst: '10.3.0.255' }), drop: 'directed_broadcast' },
     { desc: 'to the network address of a connected subnet: not forwarded, no ARP', frame: udp({ dst: '10.3.0.0' }), drop: 'directed_broadcast' },
-    { desc: 'TTL 1 to a subnet broadcast: dropped without an ICMP error (RFC 1812 4.3.2.7)', frame: udp({ dst: '10.2.0.255', ttl: 1 }), drop: 'directed_broadcast' },
-    { desc: 'ARP request for the router is punted, not dropped', frame: buildArpRequest({ senderMac: HOST_MAC, senderIp: '10.1.0.2', targetIp: '10.1.0.1' }), punt: 'arp' },
-    { desc: 'packet to the router\'s own address is punted', frame: udp({ dst: '10.1.0.1' }), punt: 'local' },
+    {
+      desc: 'TTL 1 to a subnet broadcast: dropped without an ICMP error (RFC 1812 4.3.2.7)',
+      frame: udp({ dst: '10.2.0.255', ttl: 1 }),
+      drop: 'directed_broadcast',
+    },
+    {
+      desc: 'ARP request for the router is punted, not dropped',
+      frame: buildArpRequest({ senderMac: HOST_MAC, senderIp: '10.1.0.2', targetIp: '10.1.0.1' }),
+      punt: 'arp',
+    },
+    { desc: "packet to the router's own address is punted", frame: udp({ dst: '10.1.0.1' }), punt: 'local' },
     // RFC 1812 5.2.1/5.3.1: TTL limits forwarding only (eBGP and OSPF send TTL 1 to the router)
-    { desc: 'TTL 1 to the router\'s own address is delivered, not expired', frame: udp({ dst: '10.1.0.1', ttl: 1 }), punt: 'local' },
-    { desc: 'TTL 0 to the router\'s address on another port is delivered, not expired', frame: udp({ dst: '10.2.0.1', ttl: 0 }), punt: 'local' },
+    { desc: "TTL 1 to the router's own address is delivered, not expired", frame: udp({ dst: '10.1.0.1', ttl: 1 }), punt: 'local' },
+    { desc: "TTL 0 to the router's address on another port is delivered, not expired", frame: udp({ dst: '10.2.0.1', ttl: 0 }), punt: 'local' },
   ];
 }
 
@@ -176,150 +238,178 @@ const LOOPS = [
   { loop: 'staged', extraRoutes: Array.from({ length: 16384 }, (_x, i) => ({ prefix: `100.${64 + (i >> 8)}.${i & 255}.0/24`, via: '10.2.0.2' })) },
 ];
 
-for (const { loop, extraRoutes } of LOOPS) describe(`forwarding through DPDK (net_pcap in, tx_pcap out), ${loop} loop`, function () {
-  this.timeout(60000);
-  let lookup: string;
-  let dir: string;
-  let fwd: Running;
-  const table = cases();
-  let seen: Awaited<ReturnType<typeof totals>>;
-  let outEast: Buffer[];
-  let outSouth: Buffer[];
-  let outFrag: Buffer[];
-  let macs: string[];
-  let arpSouth: ArpPacket[];
-  let otherEast: Buffer[];
+for (const { loop, extraRoutes } of LOOPS)
+  describe(`forwarding through DPDK (net_pcap in, tx_pcap out), ${loop} loop`, function () {
+    this.timeout(60000);
+    let lookup: string;
+    let dir: string;
+    let fwd: Running;
+    const table = cases();
+    let seen: Awaited<ReturnType<typeof totals>>;
+    let outEast: Buffer[];
+    let outSouth: Buffer[];
+    let outFrag: Buffer[];
+    let macs: string[];
+    let arpSouth: ArpPacket[];
+    let otherEast: Buffer[];
 
-  before(async () => {
-    dir = tmpDir('golden');
-    writePcap(path.join(dir, 'in.pcap'), table.map((c) => c.frame));
-    fwd = await startForwarder({
-      // memif needs DPDK's multi-process channel, which --in-memory turns off
-      eal: { lcores: '0-1', inMemory: false, filePrefix: `dpfwd-golden-${process.pid}` },
-      ports: [
-        { name: 'west', device: `net_pcap0,rx_pcap=${dir}/in.pcap`, address: '10.1.0.1/24' },
-        { name: 'east', device: `net_pcap1,tx_pcap=${dir}/east.pcap`, address: '10.2.0.1/24' },
-        { name: 'south', device: `net_pcap2,tx_pcap=${dir}/south.pcap`, address: '10.3.0.1/24', mtu: 1000 },
-        // a memif server nobody connects to: its TX takes nothing, which is how tx_full is provoked
-        { name: 'dead', device: `net_memif0,role=server,socket=${dir}/memif.sock`, address: '10.5.0.1/24' },
-        { name: 'frag', device: `net_pcap3,tx_pcap=${dir}/frag.pcap`, address: '10.6.0.1/24', mtu: 1000 },
-      ],
-      neighbors: [
-        { address: '10.2.0.2', mac: GW_EAST, port: 'east' },
-        { address: '10.3.0.2', mac: GW_SOUTH, port: 'south' },
-        { address: '10.5.0.2', mac: '02:00:00:00:05:02', port: 'dead' },
-        { address: '10.6.0.2', mac: GW_FRAG, port: 'frag' },
-      ],
-      routes: [
-        { prefix: '10.20.0.0/16', via: '10.2.0.2' },
-        { prefix: '10.30.0.0/16', via: '10.3.0.2' },
-        { prefix: '10.40.0.0/16', via: '10.3.0.9' },
-        { prefix: '10.50.0.0/16', via: '10.5.0.2' },
-        { prefix: '10.99.0.0/16', blackhole: true },
-        { prefix: '10.60.0.0/16', via: '10.6.0.2' },
-        ...extraRoutes,
-      ],
-    }, { dir });
-    await waitFor('the capture to be read', async () => (await totals(fwd)).rx >= table.length);
-    seen = await totals(fwd);
-    lookup = (await fwd.call('show.workers'))[0].lookup;
-    macs = (await fwd.call('show.ports')).map((p: { address: string }) => p.address);
-    const r = await fwd.stop();
-    assert.equal(r.code, 0, `exit code, stderr:\n${fwd.stderr()}`);
-    const all = (f: string) => readPcap(path.join(dir, f)).map((x) => x.data);
-    const isIpv4 = (b: Buffer) => b.readUInt16BE(12) === 0x0800;
-    outEast = all('east.pcap').filter(isIpv4);
-    outSouth = all('south.pcap').filter(isIpv4);
-    outFrag = all('frag.pcap').filter(isIpv4);
-    arpSouth = all('south.pcap').filter((b) => b.readUInt16BE(12) === 0x0806).map((b) => parseArp(b, 14)!);
-    otherEast = all('east.pcap').filter((b) => !isIpv4(b));
+    before(async () => {
+      dir = tmpDir('golden');
+      writePcap(
+        path.join(dir, 'in.pcap'),
+        table.map((c) => c.frame),
+      );
+      fwd = await startForwarder(
+        {
+          // memif needs DPDK's multi-process channel, which --in-memory turns off
+          eal: { lcores: '0-1', inMemory: false, filePrefix: `dpfwd-golden-${process.pid}` },
+          ports: [
+            { name: 'west', device: `net_pcap0,rx_pcap=${dir}/in.pcap`, address: '10.1.0.1/24' },
+            { name: 'east', device: `net_pcap1,tx_pcap=${dir}/east.pcap`, address: '10.2.0.1/24' },
+            { name: 'south', device: `net_pcap2,tx_pcap=${dir}/south.pcap`, address: '10.3.0.1/24', mtu: 1000 },
+            // a memif server nobody connects to: its TX takes nothing, which is how tx_full is provoked
+            { name: 'dead', device: `net_memif0,role=server,socket=${dir}/memif.sock`, address: '10.5.0.1/24' },
+            { name: 'frag', device: `net_pcap3,tx_pcap=${dir}/frag.pcap`, address: '10.6.0.1/24', mtu: 1000 },
+          ],
+          neighbors: [
+            { address: '10.2.0.2', mac: GW_EAST, port: 'east' },
+            { address: '10.3.0.2', mac: GW_SOUTH, port: 'south' },
+            { address: '10.5.0.2', mac: '02:00:00:00:05:02', port: 'dead' },
+            { address: '10.6.0.2', mac: GW_FRAG, port: 'frag' },
+          ],
+          routes: [
+            { prefix: '10.20.0.0/16', via: '10.2.0.2' },
+            { prefix: '10.30.0.0/16', via: '10.3.0.2' },
+            { prefix: '10.40.0.0/16', via: '10.3.0.9' },
+            { prefix: '10.50.0.0/16', via: '10.5.0.2' },
+            { prefix: '10.99.0.0/16', blackhole: true },
+            { prefix: '10.60.0.0/16', via: '10.6.0.2' },
+            ...extraRoutes,
+          ],
+        },
+        { dir },
+      );
+      await waitFor('the capture to be read', async () => (await totals(fwd)).rx >= table.length);
+      seen = await totals(fwd);
+      lookup = (await fwd.call('show.workers'))[0].lookup;
+      macs = (await fwd.call('show.ports')).map((p: { address: string }) => p.address);
+      const r = await fwd.stop();
+      assert.equal(r.code, 0, `exit code, stderr:\n${fwd.stderr()}`);
+      const all = (f: string) => readPcap(path.join(dir, f)).map((x) => x.data);
+      const isIpv4 = (b: Buffer) => b.readUInt16BE(12) === 0x0800;
+      outEast = all('east.pcap').filter(isIpv4);
+      outSouth = all('south.pcap').filter(isIpv4);
+      outFrag = all('frag.pcap').filter(isIpv4);
+      arpSouth = all('south.pcap')
+        .filter((b) => b.readUInt16BE(12) === 0x0806)
+        .map((b) => parseArp(b, 14)!);
+      otherEast = all('east.pcap').filter((b) => !isIpv4(b));
+    });
+
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it(`runs the ${loop} loop`, () => {
+      assert.equal(lookup, loop);
+    });
+
+    it('uses the port MACs the expected bytes assume', () => {
+      assert.deepEqual(macs.slice(0, 3), [WEST_MAC, EAST_MAC, SOUTH_MAC]);
+      assert.equal(macs[4], FRAG_MAC);
+    });
+
+    it('emits exactly the expected bytes on each egress port, in order', () => {
+      const want = (p: Egress) => table.filter((c) => c.out?.port === p).flatMap((c) => [c.out!.bytes].flat().map((b) => b.toString('hex')));
+      assert.deepEqual(
+        outEast.map((b) => b.toString('hex')),
+        want('east'),
+      );
+      assert.deepEqual(
+        outSouth.map((b) => b.toString('hex')),
+        want('south'),
+      );
+      assert.deepEqual(
+        outFrag.map((b) => b.toString('hex')),
+        want('frag'),
+      );
+      for (const b of [...outEast, ...outSouth, ...outFrag]) assert.ok(verifyIpv4HeaderChecksum(b, 14), 'checksum verifies');
+    });
+
+    it('asks for the unresolved gateway and the glean target with ARP on their port, and nothing else', () => {
+      assert.ok(arpSouth.length >= 2);
+      assert.deepEqual([...new Set(arpSouth.map((a) => a.targetIp))].sort(), ['10.3.0.77', '10.3.0.9']);
+      for (const a of arpSouth) {
+        assert.equal(a.op, 1);
+        assert.equal(a.senderIp, '10.3.0.1');
+        assert.equal(a.senderMac, SOUTH_MAC);
+      }
+      assert.equal(otherEast.length, 0, 'east has static neighbours only');
+    });
+
+    it('counts each drop under exactly one reason, on the ingress port', () => {
+      const want: Record<string, number> = {};
+      for (const r of seen.names.drops) want[r] = 0;
+      for (const c of table) if (c.drop) want[c.drop]++;
+      // tx_full is counted against the egress port (the ingress is gone once the burst is flushed)
+      const got = { ...seen.drops.west, tx_full: seen.drops.dead.tx_full };
+      assert.deepEqual(got, want);
+      for (const p of ['east', 'south', 'frag'])
+        assert.ok(
+          Object.values(seen.drops[p]).every((n) => n === 0),
+          `no drops on ${p}`,
+        );
+    });
+
+    it('has a case for every drop reason the dataplane defines', () => {
+      const covered = new Set(table.map((c) => c.drop).filter(Boolean));
+      // rx_truncated needs an af_packet ingress port, frag_failed more than 64 fragments (a datagram
+      // net_pcap cannot deliver whole): test/kernel-ports.test.ts
+      const missing = seen.names.drops.filter((r: string) => !covered.has(r) && r !== 'punt_ratelimited' && r !== 'rx_truncated' && r !== 'frag_failed');
+      assert.deepEqual(missing, [], 'punt_ratelimited has its own test below');
+    });
+
+    it('counts fragmented datagrams on the egress interface', () => {
+      const n = table.filter((c) => Array.isArray(c.out?.bytes)).length;
+      assert.equal(seen.counters.frag.fragmented, n);
+      assert.equal(seen.counters.south.fragmented, 0);
+      assert.equal(seen.counters.west.fragmented, 0);
+      assert.equal(seen.counters.west.refragmented, 0, 'net_pcap: no kernel reassembly');
+    });
+
+    it('counts forwarded packets on the ingress port and punts by kind', () => {
+      assert.equal(seen.forwarded.west, table.filter((c) => c.out).length + 1 /* tx_full case was forwarded, then not taken */);
+      const want: Record<string, number> = {};
+      for (const k of seen.names.punts) want[k] = 0;
+      for (const c of table) if (c.punt) want[c.punt]++;
+      assert.deepEqual(seen.punted, want);
+    });
+
+    it('accounts for every received packet: rx = forwarded + drops + punts that are not drops', () => {
+      const drops = Object.values(seen.drops.west).reduce((a, b) => a + b, 0);
+      assert.equal(seen.rx, table.length);
+      assert.equal(seen.rx, seen.forwarded.west + drops + seen.punted.arp + seen.punted.local);
+    });
   });
-
-  after(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-  it(`runs the ${loop} loop`, () => {
-    assert.equal(lookup, loop);
-  });
-
-  it('uses the port MACs the expected bytes assume', () => {
-    assert.deepEqual(macs.slice(0, 3), [WEST_MAC, EAST_MAC, SOUTH_MAC]);
-    assert.equal(macs[4], FRAG_MAC);
-  });
-
-  it('emits exactly the expected bytes on each egress port, in order', () => {
-    const want = (p: Egress) => table.filter((c) => c.out?.port === p).flatMap((c) => [c.out!.bytes].flat().map((b) => b.toString('hex')));
-    assert.deepEqual(outEast.map((b) => b.toString('hex')), want('east'));
-    assert.deepEqual(outSouth.map((b) => b.toString('hex')), want('south'));
-    assert.deepEqual(outFrag.map((b) => b.toString('hex')), want('frag'));
-    for (const b of [...outEast, ...outSouth, ...outFrag]) assert.ok(verifyIpv4HeaderChecksum(b, 14), 'checksum verifies');
-  });
-
-  it('asks for the unresolved gateway and the glean target with ARP on their port, and nothing else', () => {
-    assert.ok(arpSouth.length >= 2);
-    assert.deepEqual([...new Set(arpSouth.map((a) => a.targetIp))].sort(), ['10.3.0.77', '10.3.0.9']);
-    for (const a of arpSouth) {
-      assert.equal(a.op, 1);
-      assert.equal(a.senderIp, '10.3.0.1');
-      assert.equal(a.senderMac, SOUTH_MAC);
-    }
-    assert.equal(otherEast.length, 0, 'east has static neighbours only');
-  });
-
-  it('counts each drop under exactly one reason, on the ingress port', () => {
-    const want: Record<string, number> = {};
-    for (const r of seen.names.drops) want[r] = 0;
-    for (const c of table) if (c.drop) want[c.drop]++;
-    // tx_full is counted against the egress port (the ingress is gone once the burst is flushed)
-    const got = { ...seen.drops.west, tx_full: seen.drops.dead.tx_full };
-    assert.deepEqual(got, want);
-    for (const p of ['east', 'south', 'frag']) assert.ok(Object.values(seen.drops[p]).every((n) => n === 0), `no drops on ${p}`);
-  });
-
-  it('has a case for every drop reason the dataplane defines', () => {
-    const covered = new Set(table.map((c) => c.drop).filter(Boolean));
-    // rx_truncated needs an af_packet ingress port, frag_failed more than 64 fragments (a datagram
-    // net_pcap cannot deliver whole): test/kernel-ports.test.ts
-    const missing = seen.names.drops.filter((r: string) => !covered.has(r) && r !== 'punt_ratelimited' && r !== 'rx_truncated' && r !== 'frag_failed');
-    assert.deepEqual(missing, [], 'punt_ratelimited has its own test below');
-  });
-
-  it('counts fragmented datagrams on the egress interface', () => {
-    const n = table.filter((c) => Array.isArray(c.out?.bytes)).length;
-    assert.equal(seen.counters.frag.fragmented, n);
-    assert.equal(seen.counters.south.fragmented, 0);
-    assert.equal(seen.counters.west.fragmented, 0);
-    assert.equal(seen.counters.west.refragmented, 0, 'net_pcap: no kernel reassembly');
-  });
-
-  it('counts forwarded packets on the ingress port and punts by kind', () => {
-    assert.equal(seen.forwarded.west, table.filter((c) => c.out).length + 1 /* tx_full case was forwarded, then not taken */);
-    const want: Record<string, number> = {};
-    for (const k of seen.names.punts) want[k] = 0;
-    for (const c of table) if (c.punt) want[c.punt]++;
-    assert.deepEqual(seen.punted, want);
-  });
-
-  it('accounts for every received packet: rx = forwarded + drops + punts that are not drops', () => {
-    const drops = Object.values(seen.drops.west).reduce((a, b) => a + b, 0);
-    assert.equal(seen.rx, table.length);
-    assert.equal(seen.rx, seen.forwarded.west + drops + seen.punted.arp + seen.punted.local);
-  });
-});
 
 describe('punt rate limit', function () {
   this.timeout(60000);
   it('drops ARP beyond the per-worker token bucket as punt_ratelimited', async () => {
     const dir = tmpDir('punt');
     const arp = buildArpRequest({ senderMac: HOST_MAC, senderIp: '10.1.0.2', targetIp: '10.1.0.1' });
-    writePcap(path.join(dir, 'in.pcap'), Array.from({ length: 10 }, () => arp));
-    const fwd = await startForwarder({
-      eal: { lcores: '0-1' },
-      ports: [
-        { name: 'west', device: `net_pcap0,rx_pcap=${dir}/in.pcap`, address: '10.1.0.1/24' },
-        { name: 'east', device: 'net_null0,no-rx=1', address: '10.2.0.1/24' },
-      ],
-      punt: { rate: 1, burst: 3 },
-    }, { dir });
+    writePcap(
+      path.join(dir, 'in.pcap'),
+      Array.from({ length: 10 }, () => arp),
+    );
+    const fwd = await startForwarder(
+      {
+        eal: { lcores: '0-1' },
+        ports: [
+          { name: 'west', device: `net_pcap0,rx_pcap=${dir}/in.pcap`, address: '10.1.0.1/24' },
+          { name: 'east', device: 'net_null0,no-rx=1', address: '10.2.0.1/24' },
+        ],
+        punt: { rate: 1, burst: 3 },
+      },
+      { dir },
+    );
     try {
       await waitFor('ARP frames read', async () => (await totals(fwd)).rx >= 10);
       const t = await totals(fwd);
@@ -338,16 +428,25 @@ describe('default route', function () {
   it('forwards what no more specific route covers via 0.0.0.0/0, and the default can be deleted', async () => {
     const dir = tmpDir('default');
     writePcap(path.join(dir, 'in.pcap'), [udp({ dst: '192.0.2.1' }), udp({ dst: '198.51.100.7' }), udp({ dst: '10.20.1.1' })]);
-    const fwd = await startForwarder({
-      eal: { lcores: '0-1' },
-      ports: [
-        { name: 'west', device: `net_pcap0,rx_pcap=${dir}/in.pcap`, address: '10.1.0.1/24' },
-        { name: 'east', device: `net_pcap1,tx_pcap=${dir}/east.pcap`, address: '10.2.0.1/24' },
-        { name: 'south', device: `net_pcap2,tx_pcap=${dir}/south.pcap`, address: '10.3.0.1/24' },
-      ],
-      neighbors: [{ address: '10.2.0.2', mac: GW_EAST, port: 'east' }, { address: '10.3.0.2', mac: GW_SOUTH, port: 'south' }],
-      routes: [{ prefix: '0.0.0.0/0', via: '10.2.0.2' }, { prefix: '10.20.0.0/16', via: '10.3.0.2' }],
-    }, { dir });
+    const fwd = await startForwarder(
+      {
+        eal: { lcores: '0-1' },
+        ports: [
+          { name: 'west', device: `net_pcap0,rx_pcap=${dir}/in.pcap`, address: '10.1.0.1/24' },
+          { name: 'east', device: `net_pcap1,tx_pcap=${dir}/east.pcap`, address: '10.2.0.1/24' },
+          { name: 'south', device: `net_pcap2,tx_pcap=${dir}/south.pcap`, address: '10.3.0.1/24' },
+        ],
+        neighbors: [
+          { address: '10.2.0.2', mac: GW_EAST, port: 'east' },
+          { address: '10.3.0.2', mac: GW_SOUTH, port: 'south' },
+        ],
+        routes: [
+          { prefix: '0.0.0.0/0', via: '10.2.0.2' },
+          { prefix: '10.20.0.0/16', via: '10.3.0.2' },
+        ],
+      },
+      { dir },
+    );
     try {
       await waitFor('capture read', async () => (await totals(fwd)).rx >= 3);
       const t = await totals(fwd);
@@ -358,10 +457,20 @@ describe('default route', function () {
     } finally {
       assert.equal((await fwd.stop()).code, 0);
     }
-    const east = readPcap(path.join(dir, 'east.pcap')).map((r) => r.data).filter((b) => b.readUInt16BE(12) === 0x0800);
-    const south = readPcap(path.join(dir, 'south.pcap')).map((r) => r.data).filter((b) => b.readUInt16BE(12) === 0x0800);
-    assert.deepEqual(east.map((b) => b.toString('hex')), [fwd4('192.0.2.1', 'east'), fwd4('198.51.100.7', 'east')]);
-    assert.deepEqual(south.map((b) => b.toString('hex')), [fwd4('10.20.1.1', 'south')]);
+    const east = readPcap(path.join(dir, 'east.pcap'))
+      .map((r) => r.data)
+      .filter((b) => b.readUInt16BE(12) === 0x0800);
+    const south = readPcap(path.join(dir, 'south.pcap'))
+      .map((r) => r.data)
+      .filter((b) => b.readUInt16BE(12) === 0x0800);
+    assert.deepEqual(
+      east.map((b) => b.toString('hex')),
+      [fwd4('192.0.2.1', 'east'), fwd4('198.51.100.7', 'east')],
+    );
+    assert.deepEqual(
+      south.map((b) => b.toString('hex')),
+      [fwd4('10.20.1.1', 'south')],
+    );
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });

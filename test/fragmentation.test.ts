@@ -15,30 +15,48 @@ const EGRESS_MTU = 1280;
 
 /** Receives one UDP datagram on `h` (port 9999, 10 s at most) and returns its payload in hex. */
 function receiver(h: Host): Promise<string> {
-  const p = spawnIn(h.ns, 'python3', ['-c', [
-    'import socket, sys',
-    's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
-    `s.bind(("${h.ip}", 9999))`,
-    's.settimeout(10)',
-    'print("ready", flush=True)',
-    'print(s.recv(65535).hex(), flush=True)',
-  ].join('\n')]);
+  const p = spawnIn(h.ns, 'python3', [
+    '-c',
+    [
+      'import socket, sys',
+      's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
+      `s.bind(("${h.ip}", 9999))`,
+      's.settimeout(10)',
+      'print("ready", flush=True)',
+      'print(s.recv(65535).hex(), flush=True)',
+    ].join('\n'),
+  ]);
   let out = '';
-  p.stdout!.on('data', (d) => { out += d; });
+  p.stdout!.on('data', (d) => {
+    out += d;
+  });
   return new Promise((resolve, reject) => {
-    const t = setTimeout(() => { p.kill('SIGKILL'); reject(new Error('receiver hung')); }, 20000);
-    p.on('exit', () => { clearTimeout(t); resolve(out.split('\n')[1] ?? ''); });
+    const t = setTimeout(() => {
+      p.kill('SIGKILL');
+      reject(new Error('receiver hung'));
+    }, 20000);
+    p.on('exit', () => {
+      clearTimeout(t);
+      resolve(out.split('\n')[1] ?? '');
+    });
   }).then((x) => x as string);
 }
 
 /** Sends `payload` as one UDP datagram from `from` to `to`:9999, DF clear (IP_PMTUDISC_DONT). */
 function sendUdp(from: Host, to: Host, payload: Buffer): void {
-  sh('python3', ['-c', [
-    'import socket',
-    's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
-    's.setsockopt(socket.IPPROTO_IP, 10, 0)  # IP_MTU_DISCOVER = IP_PMTUDISC_DONT: DF clear',
-    `s.sendto(bytes.fromhex("${payload.toString('hex')}"), ("${to.ip}", 9999))`,
-  ].join('\n')], { ns: from.ns });
+  sh(
+    'python3',
+    [
+      '-c',
+      [
+        'import socket',
+        's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
+        's.setsockopt(socket.IPPROTO_IP, 10, 0)  # IP_MTU_DISCOVER = IP_PMTUDISC_DONT: DF clear',
+        `s.sendto(bytes.fromhex("${payload.toString('hex')}"), ("${to.ip}", 9999))`,
+      ].join('\n'),
+    ],
+    { ns: from.ns },
+  );
 }
 
 function nstat(ns: string, name: string): number {
@@ -63,7 +81,15 @@ for (const kind of ['af_xdp', 'af_packet'] as const) {
       fwd = await startForwarder({
         eal: { lcores: '0-1' },
         ports: [port(west, 0), { ...port(east, 1), mtu: EGRESS_MTU }],
-        workers: [{ lcore: 1, rx: [{ port: 'west', queue: 0 }, { port: 'east', queue: 0 }] }],
+        workers: [
+          {
+            lcore: 1,
+            rx: [
+              { port: 'west', queue: 0 },
+              { port: 'east', queue: 0 },
+            ],
+          },
+        ],
       });
       assert.equal(ping(west.ns, east.ip, 2), 2, 'the path works for small packets');
     });

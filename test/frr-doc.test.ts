@@ -60,7 +60,7 @@ describe('docs/linux.md: the FRR recipe as written exchanges routes', function (
     assert.match(after, /^ospfd=yes$/m);
   });
 
-  it('its frr.conf brings the session up and the peer\'s prefixes into dpfwd\'s FIB', async () => {
+  it("its frr.conf brings the session up and the peer's prefixes into dpfwd's FIB", async () => {
     const conf = block('! /etc/frr/frr.conf');
     // the page's peer: 10.1.0.2, AS 65002, on port west (10.1.0.1/24)
     peer = topo.addHost('peer', 1);
@@ -71,14 +71,20 @@ describe('docs/linux.md: the FRR recipe as written exchanges routes', function (
     sh('ip', ['-n', peer.ns, 'link', 'set', 'stub', 'up']);
     sh('ip', ['netns', 'del', mirrorNs], { allowFail: true });
     fs.mkdirSync(path.join(dir, 'dpfwd'));
-    fwd = await startForwarder({ eal: { lcores: '0-1' }, ports: [{ ...topo.port(peer, 0), name: 'west' }], linux: { netns: mirrorNs, mirror: true } }, { dir: path.join(dir, 'dpfwd') });
+    fwd = await startForwarder(
+      { eal: { lcores: '0-1' }, ports: [{ ...topo.port(peer, 0), name: 'west' }], linux: { netns: mirrorNs, mirror: true } },
+      { dir: path.join(dir, 'dpfwd') },
+    );
     mine = new Frr(mirrorNs, path.join(dir, 'mine'));
     theirs = new Frr(peer.ns, path.join(dir, 'theirs'));
     for (const f of [mine, theirs]) f.start('zebra', 'hostname z\nlog stdout\n!\n');
     await waitFor('zebra sockets', async () => fs.existsSync(mine.zserv) && fs.existsSync(theirs.zserv), 15000);
     // the peer: an ordinary eBGP speaker announcing 10.99.1.0/24 (it connects every second)
-    theirs.start('bgpd', `hostname peer\nlog stdout\n!\nrouter bgp 65002\n bgp router-id ${peer.ip}\n no bgp ebgp-requires-policy\n no bgp network import-check\n` +
-      ` timers bgp 1 3\n neighbor 10.1.0.1 remote-as 65001\n neighbor 10.1.0.1 timers connect 1\n address-family ipv4 unicast\n  network 10.99.1.0/24\n exit-address-family\n!\n`);
+    theirs.start(
+      'bgpd',
+      `hostname peer\nlog stdout\n!\nrouter bgp 65002\n bgp router-id ${peer.ip}\n no bgp ebgp-requires-policy\n no bgp network import-check\n` +
+        ` timers bgp 1 3\n neighbor 10.1.0.1 remote-as 65001\n neighbor 10.1.0.1 timers connect 1\n address-family ipv4 unicast\n  network 10.99.1.0/24\n exit-address-family\n!\n`,
+    );
     // dpfwd's side: the page's file, whole (each daemon reads the integrated file and takes its part)
     mine.start('bgpd', conf);
     const summary = () => {
@@ -88,11 +94,18 @@ describe('docs/linux.md: the FRR recipe as written exchanges routes', function (
         return undefined;
       }
     };
-    await waitFor('the session Established', async () => summary()?.state === 'Established', 90000)
-      .catch((e) => { throw new Error(`${(e as Error).message}\n${mine.log('bgpd').slice(-3000)}`); });
-    await waitFor('routes received from the peer (not "(Policy)")', async () => (summary()?.pfxRcd ?? 0) > 0, 30000)
-      .catch((e) => { throw new Error(`${(e as Error).message}: ${JSON.stringify(summary())}\n${mine.vtysh(['show bgp summary'])}`); });
-    const route = await waitFor('10.99.1.0/24 in dpfwd', async () => (dpfwdJson(fwd, ['route', 'show', 'proto', 'bgp']) as { dst: string; gateway?: string; dev?: string }[]).find((r) => r.dst === '10.99.1.0/24'), 30000);
+    await waitFor('the session Established', async () => summary()?.state === 'Established', 90000).catch((e) => {
+      throw new Error(`${(e as Error).message}\n${mine.log('bgpd').slice(-3000)}`);
+    });
+    await waitFor('routes received from the peer (not "(Policy)")', async () => (summary()?.pfxRcd ?? 0) > 0, 30000).catch((e) => {
+      throw new Error(`${(e as Error).message}: ${JSON.stringify(summary())}\n${mine.vtysh(['show bgp summary'])}`);
+    });
+    const route = await waitFor(
+      '10.99.1.0/24 in dpfwd',
+      async () =>
+        (dpfwdJson(fwd, ['route', 'show', 'proto', 'bgp']) as { dst: string; gateway?: string; dev?: string }[]).find((r) => r.dst === '10.99.1.0/24'),
+      30000,
+    );
     assert.deepEqual([route.gateway, route.dev], [peer.ip, 'west']);
     // and the peer learns what dpfwd's side announces: the outbound policy lets it through
     assert.ok(!/\(Policy\)/.test(mine.vtysh(['show bgp summary'])), 'no (Policy) state');

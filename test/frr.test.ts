@@ -59,7 +59,7 @@ function kernelRoute(ns: string, prefix: string): string {
   return sh('ip', ['-n', ns, 'route', 'show', prefix]).trim();
 }
 
-describe('FRR over dpfwd\'s ports: BGP and OSPF through the Linux mirrors', function () {
+describe("FRR over dpfwd's ports: BGP and OSPF through the Linux mirrors", function () {
   this.timeout(180000);
   const topo = new Topology();
   const mirrorNs = `dpt${topo.id}fr`;
@@ -79,8 +79,9 @@ describe('FRR over dpfwd\'s ports: BGP and OSPF through the Linux mirrors', func
     }
   };
   const established = (f: Frr, neighbor: string, timeoutMs = 60000) =>
-    waitFor(`BGP session to ${neighbor} Established (dpfwd side)`, async () => bgpState(f, neighbor) === 'Established', timeoutMs)
-      .catch((e) => { throw new Error(`${(e as Error).message}\nbgpd log:\n${f.log('bgpd').slice(-3000)}`); });
+    waitFor(`BGP session to ${neighbor} Established (dpfwd side)`, async () => bgpState(f, neighbor) === 'Established', timeoutMs).catch((e) => {
+      throw new Error(`${(e as Error).message}\nbgpd log:\n${f.log('bgpd').slice(-3000)}`);
+    });
 
   before(async function () {
     assertFrrInstalled();
@@ -122,19 +123,19 @@ describe('FRR over dpfwd\'s ports: BGP and OSPF through the Linux mirrors', func
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('the eBGP session (TTL 1, TCP to the router\'s address) reaches Established over dpfwd\'s port', async () => {
+  it("the eBGP session (TTL 1, TCP to the router's address) reaches Established over dpfwd's port", async () => {
     await established(mine, peer.ip);
     assert.equal(bgpState(theirs, '10.1.0.1'), 'Established', 'the peer agrees');
   });
 
-  it('the peer\'s prefixes arrive in the mirror namespace\'s kernel table as proto bgp via the peer', async () => {
+  it("the peer's prefixes arrive in the mirror namespace's kernel table as proto bgp via the peer", async () => {
     for (const p of ['10.99.1.0/24', '10.99.2.0/24']) {
       const r = await waitFor(`${p} in ${mirrorNs}'s table`, async () => kernelRoute(mirrorNs, p) || undefined, 30000);
       assert.match(r, new RegExp(`via ${peer.ip.replace(/\./g, '\\.')} dev west proto bgp`));
     }
   });
 
-  it('the learned routes reach dpfwd\'s FIB (proto bgp via the peer) and a host behind dpfwd reaches addresses in them', async () => {
+  it("the learned routes reach dpfwd's FIB (proto bgp via the peer) and a host behind dpfwd reaches addresses in them", async () => {
     for (const p of ['10.99.1.0/24', '10.99.2.0/24']) {
       const r = await waitFor(`${p} in dpfwd's FIB`, async () => dpfwdRoute(fwd, p), 30000);
       assert.deepEqual([r.gateway, r.dev, r.protocol], [peer.ip, 'west', 'bgp']);
@@ -144,21 +145,27 @@ describe('FRR over dpfwd\'s ports: BGP and OSPF through the Linux mirrors', func
   });
 
   it('OSPF reaches Full with the peer (hellos to 224.0.0.5 reach the mirror), and its route is learned', async () => {
-    await waitFor('OSPF neighbour Full', async () => {
-      const n = mine.json('show ip ospf neighbor json').neighbors?.[peer.ip];
-      const st = Array.isArray(n) ? n[0]?.state ?? n[0]?.nbrState : undefined;
-      return typeof st === 'string' && st.startsWith('Full');
-    }, 60000).catch((e) => { throw new Error(`${(e as Error).message}\n${mine.vtysh(['show ip ospf neighbor'])}\nospfd log:\n${mine.log('ospfd').slice(-3000)}`); });
+    await waitFor(
+      'OSPF neighbour Full',
+      async () => {
+        const n = mine.json('show ip ospf neighbor json').neighbors?.[peer.ip];
+        const st = Array.isArray(n) ? (n[0]?.state ?? n[0]?.nbrState) : undefined;
+        return typeof st === 'string' && st.startsWith('Full');
+      },
+      60000,
+    ).catch((e) => {
+      throw new Error(`${(e as Error).message}\n${mine.vtysh(['show ip ospf neighbor'])}\nospfd log:\n${mine.log('ospfd').slice(-3000)}`);
+    });
     const r = await waitFor('10.98.0.0/24 from OSPF', async () => kernelRoute(mirrorNs, '10.98.0.0/24') || undefined, 30000);
     assert.match(r, /via 10\.1\.0\.2 dev west proto ospf/);
-    const d = await waitFor('10.98.0.0/24 in dpfwd\'s FIB', async () => dpfwdRoute(fwd, '10.98.0.0/24'), 30000);
+    const d = await waitFor("10.98.0.0/24 in dpfwd's FIB", async () => dpfwdRoute(fwd, '10.98.0.0/24'), 30000);
     assert.equal(d.protocol, 'ospf');
     const c = await fwd.call('show.counters');
     const k = c.names.punts.indexOf('link_multicast');
     assert.ok(c.snapshot.workers.reduce((a: number, w: { punts: { punted: number }[] }) => a + w.punts[k].punted, 0) > 0, 'OSPF multicast was punted up');
   });
 
-  it('a withdrawal removes the prefix from the mirror namespace\'s table and from dpfwd\'s FIB', async () => {
+  it("a withdrawal removes the prefix from the mirror namespace's table and from dpfwd's FIB", async () => {
     theirs.vtysh(['configure terminal', 'router bgp 65002', 'address-family ipv4 unicast', 'no network 10.99.2.0/24']);
     await waitFor('10.99.2.0/24 withdrawn', async () => kernelRoute(mirrorNs, '10.99.2.0/24') === '', 30000);
     assert.notEqual(kernelRoute(mirrorNs, '10.99.1.0/24'), '', 'the other prefix stays');
@@ -167,7 +174,7 @@ describe('FRR over dpfwd\'s ports: BGP and OSPF through the Linux mirrors', func
     assert.equal(ping(east.ns, '10.99.2.1', 2, { deadline: 3 }), 0, 'no route for the withdrawn prefix');
   });
 
-  it('converges again after the peer\'s bgpd restarts', async () => {
+  it("converges again after the peer's bgpd restarts", async () => {
     await theirs.stopAsync('bgpd');
     await waitFor('the session to go down', async () => bgpState(mine, peer.ip) !== 'Established', 30000);
     theirs.start('bgpd', routerConf(peer.ip, 65002, '10.1.0.1', 65001, ['10.99.1.0/24', '10.99.2.0/24']));
@@ -188,12 +195,16 @@ describe('FRR over dpfwd\'s ports: BGP and OSPF through the Linux mirrors', func
     fwd = await startForwarder(config, { dir: path.join(dir, 'dpfwd2') });
     await waitFor('a new BGP session', async () => sessions() > before && bgpState(mine, peer.ip) === 'Established', 90000);
     await waitFor('10.99.1.0/24 back', async () => kernelRoute(mirrorNs, '10.99.1.0/24') !== '', 30000);
-    await waitFor('10.99.1.0/24 in the new dpfwd\'s FIB', async () => dpfwdRoute(fwd, '10.99.1.0/24'), 30000);
+    await waitFor("10.99.1.0/24 in the new dpfwd's FIB", async () => dpfwdRoute(fwd, '10.99.1.0/24'), 30000);
     assert.equal(ping(east.ns, '10.99.1.1', 3), 3, 'forwarding again after the restart');
-    await waitFor('OSPF Full again', async () => {
-      const n = mine.json('show ip ospf neighbor json').neighbors?.[peer.ip];
-      const st = Array.isArray(n) ? n[0]?.state ?? n[0]?.nbrState : undefined;
-      return typeof st === 'string' && st.startsWith('Full');
-    }, 60000);
+    await waitFor(
+      'OSPF Full again',
+      async () => {
+        const n = mine.json('show ip ospf neighbor json').neighbors?.[peer.ip];
+        const st = Array.isArray(n) ? (n[0]?.state ?? n[0]?.nbrState) : undefined;
+        return typeof st === 'string' && st.startsWith('Full');
+      },
+      60000,
+    );
   });
 });

@@ -29,19 +29,27 @@ function talk(sock: string, data: string | Buffer, count = 1, timeoutMs = 10000)
     let closed = false;
     const done = () => {
       clearTimeout(t);
-      const answers = buf.split('\n').filter((l) => l).map((l) => JSON.parse(l));
+      const answers = buf
+        .split('\n')
+        .filter((l) => l)
+        .map((l) => JSON.parse(l));
       s.destroy();
       resolve({ answers, closed });
     };
     const t = setTimeout(() => reject(new Error(`no ${count} answers within ${timeoutMs} ms; got ${JSON.stringify(buf.slice(0, 200))}`)), timeoutMs);
     s.setEncoding('utf8');
-    s.on('error', () => { /* reset by the server: see closed */ });
+    s.on('error', () => {
+      /* reset by the server: see closed */
+    });
     s.on('connect', () => s.write(data));
     s.on('data', (d: string) => {
       buf += d;
       if (buf.split('\n').length > count) done();
     });
-    s.on('close', () => { closed = true; done(); });
+    s.on('close', () => {
+      closed = true;
+      done();
+    });
   });
 }
 
@@ -53,13 +61,22 @@ async function holdIdle(connect: () => net.Socket, n: number): Promise<net.Socke
   const socks = [] as unknown as net.Socket[] & { connected: number };
   socks.connected = 0;
   for (let i = 0; i < n; i += 100) {
-    await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => new Promise<void>((resolve) => {
-      const s = connect();
-      socks.push(s);
-      s.on('error', () => resolve());
-      s.on('connect', () => { socks.connected++; resolve(); });
-      s.on('close', () => resolve());
-    })));
+    await Promise.all(
+      Array.from(
+        { length: Math.min(100, n - i) },
+        () =>
+          new Promise<void>((resolve) => {
+            const s = connect();
+            socks.push(s);
+            s.on('error', () => resolve());
+            s.on('connect', () => {
+              socks.connected++;
+              resolve();
+            });
+            s.on('close', () => resolve());
+          }),
+      ),
+    );
   }
   return socks;
 }
@@ -105,7 +122,9 @@ describe('control socket: hostile clients against the server', function () {
     const { answers } = await talk(sock, JSON.stringify({ id: 1, op: 'health' }) + '\n');
     assert.equal(answers[0].error?.code, 'EAGAIN');
     await assert.rejects(request(sock, 'health'), (e: Error & { code?: string }) => e.code === 'EAGAIN' && /dpfwd is starting/.test(e.message));
-    setTimeout(() => { ready = true; }, 60);
+    setTimeout(() => {
+      ready = true;
+    }, 60);
     await healthy(); // a retry gets through once it is ready
   });
 
@@ -119,7 +138,10 @@ describe('control socket: hostile clients against the server', function () {
     // a request whose JSON defines __proto__ or is an array: still a clean error
     const { answers } = await talk(sock, '{"id":1,"op":"health","__proto__":{"op":"constructor"}}\n[1,2]\nnull\n', 3);
     assert.equal(answers[0].ok, true);
-    assert.deepEqual(answers.slice(1).map((a) => a.error?.code), ['ENOSYS', 'ENOSYS']);
+    assert.deepEqual(
+      answers.slice(1).map((a) => a.error?.code),
+      ['ENOSYS', 'ENOSYS'],
+    );
     await healthy();
   });
 
@@ -157,7 +179,10 @@ describe('control socket: hostile clients against the server', function () {
   it('request bytes buffered across clients are bounded by maxBufferedBytes (ENOBUFS for the client that would hold the most)', async () => {
     await start({ maxRequestBytes: 150000, maxBufferedBytes: 250000 });
     const held = await holdIdle(() => net.connect(sock), 2);
-    for (const s of held) { s.on('error', () => undefined); s.write('z'.repeat(120000)); }
+    for (const s of held) {
+      s.on('error', () => undefined);
+      s.write('z'.repeat(120000));
+    }
     await waitFor('240000 bytes buffered', async () => server.stats().bufferedBytes === 240000);
     // a longer line than theirs: it may take the place of one (while it holds less), never pass the limit
     const { answers } = await talk(sock, 'w'.repeat(140000));
@@ -190,7 +215,10 @@ describe('control socket: hostile clients against the server', function () {
         const parts = (rest + d).split('\n');
         rest = parts.pop()!;
         got += parts.length;
-        if (got === n) { clearTimeout(t); resolve(); }
+        if (got === n) {
+          clearTimeout(t);
+          resolve();
+        }
       });
       s.resume();
     });
@@ -238,7 +266,14 @@ describe('control socket: hostile clients against the server', function () {
     const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
     // before: RangeError (Maximum call stack size exceeded) in the unknown-op reply and in the change log: the process died
     const { answers } = await talk(sock, `{"id":1,"op":${deep(5000)}}\n{"id":2,"op":"route.add","args":{"prefix":${deep(5000)}}}\n`, 2);
-    assert.deepEqual(answers.map((a) => [a.id, a.error?.code]), [[null, 'EPROTO'], [null, 'EPROTO']], JSON.stringify(answers)); // not parsed: its id is not known
+    assert.deepEqual(
+      answers.map((a) => [a.id, a.error?.code]),
+      [
+        [null, 'EPROTO'],
+        [null, 'EPROTO'],
+      ],
+      JSON.stringify(answers),
+    ); // not parsed: its id is not known
     assert.match(answers[0].error!.message, /nested deeper than 64 levels/);
     assert.ok(JSON.stringify(answers).length < 2000, 'nothing of the request echoed');
     // an op that is not a string is named by its type, a long one cut short
@@ -256,9 +291,21 @@ describe('control socket: hostile clients against the server', function () {
   it('an id that is not null, a number, a boolean or a string of at most 128 characters is refused, not echoed', async () => {
     await start();
     const big = 'i'.repeat(1e6);
-    const { answers } = await talk(sock, `{"id":"${big}","op":"health"}\n{"id":{"a":1},"op":"health"}\n{"id":"ok-7","op":"health"}\n{"id":7.5,"op":"health"}\n`, 4);
+    const { answers } = await talk(
+      sock,
+      `{"id":"${big}","op":"health"}\n{"id":{"a":1},"op":"health"}\n{"id":"ok-7","op":"health"}\n{"id":7.5,"op":"health"}\n`,
+      4,
+    );
     // before: the reply echoed the 1 MB id (51 clients sending 60 MiB ids pushed RSS to 3.8 GB)
-    assert.deepEqual(answers.map((a) => [a.id, a.ok, a.error?.code ?? null]), [[null, false, 'EPROTO'], [null, false, 'EPROTO'], ['ok-7', true, null], [7.5, true, null]]);
+    assert.deepEqual(
+      answers.map((a) => [a.id, a.ok, a.error?.code ?? null]),
+      [
+        [null, false, 'EPROTO'],
+        [null, false, 'EPROTO'],
+        ['ok-7', true, null],
+        [7.5, true, null],
+      ],
+    );
     assert.match(answers[0].error!.message, /id must be null, a number, a boolean or a string of at most 128 characters/);
     assert.ok(JSON.stringify(answers).length < 4000);
   });
@@ -267,7 +314,11 @@ describe('control socket: hostile clients against the server', function () {
     await start({ maxRequestBytes: 100000, maxBufferedBytes: 250000 });
     const held = await holdIdle(() => net.connect(sock), 4);
     const closed = held.map((s) => new Promise<void>((r) => s.once('close', () => r())));
-    for (const s of held) { s.on('error', () => undefined); s.resume(); s.write('z'.repeat(62500)); }
+    for (const s of held) {
+      s.on('error', () => undefined);
+      s.resume();
+      s.write('z'.repeat(62500));
+    }
     await waitFor('250000 bytes buffered', async () => server.stats().bufferedBytes === 250000);
     await healthy(); // before: ENOBUFS while they held their lines
     await Promise.race([Promise.any(closed), new Promise((_r, j) => setTimeout(() => j(new Error('no holder evicted')), 5000))]);
@@ -285,7 +336,9 @@ describe('control socket: hostile clients against the server', function () {
     const root = net.connect(sock);
     let rootBuf = '';
     root.setEncoding('utf8');
-    root.on('data', (d: string) => { rootBuf += d; });
+    root.on('data', (d: string) => {
+      rootBuf += d;
+    });
     await new Promise((r) => root.once('connect', r));
     root.write('{"id":1,"op":"health"}\n');
     await waitFor('root answered', async () => rootBuf.includes('\n'));
@@ -300,7 +353,16 @@ describe('control socket: hostile clients against the server', function () {
       // before: root's quiet connection was the one quiet longest, evicted (EBUSY) by the first newcomer
       root.write('{"id":2,"op":"health"}\n');
       await waitFor('root answered again', async () => rootBuf.split('\n').length > 2, 5000);
-      assert.deepEqual(rootBuf.trim().split('\n').map((l) => [JSON.parse(l).id, JSON.parse(l).ok]), [[1, true], [2, true]]);
+      assert.deepEqual(
+        rootBuf
+          .trim()
+          .split('\n')
+          .map((l) => [JSON.parse(l).id, JSON.parse(l).ok]),
+        [
+          [1, true],
+          [2, true],
+        ],
+      );
       await healthy(); // a new root client gets in (it evicts one of nobody's)
       assert.ok(server.stats().clients <= 8, JSON.stringify(server.stats()));
     } finally {
@@ -347,18 +409,26 @@ describe('refusal log: one line per interval, not one per event', () => {
 describe('control socket path: checked before anything starts, never deletes what is not a stale socket', function () {
   this.timeout(20000);
   let dir: string;
-  beforeEach(() => { dir = tmpDir('sockpath'); });
+  beforeEach(() => {
+    dir = tmpDir('sockpath');
+  });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('a regular file is refused and kept', async () => {
     const f = path.join(dir, 'important.txt');
     fs.writeFileSync(f, 'keep me');
-    await assert.rejects(prepareSocketPath(f), (e: Error & { code?: string }) => e.code === 'EEXIST' && /exists and is a regular file, not a socket; dpfwd deletes only stale sockets/.test(e.message));
+    await assert.rejects(
+      prepareSocketPath(f),
+      (e: Error & { code?: string }) => e.code === 'EEXIST' && /exists and is a regular file, not a socket; dpfwd deletes only stale sockets/.test(e.message),
+    );
     assert.equal(fs.readFileSync(f, 'utf8'), 'keep me');
   });
 
   it('a directory is refused with a clear error', async () => {
-    await assert.rejects(prepareSocketPath(dir), (e: Error & { code?: string }) => e.code === 'EISDIR' && /is a directory; give the path of a socket file/.test(e.message));
+    await assert.rejects(
+      prepareSocketPath(dir),
+      (e: Error & { code?: string }) => e.code === 'EISDIR' && /is a directory; give the path of a socket file/.test(e.message),
+    );
     assert.ok(fs.statSync(dir).isDirectory());
   });
 
@@ -389,7 +459,8 @@ describe('metrics server: connection limits (fake forwarder)', function () {
   this.timeout(30000);
   const src = {
     dp: {
-      workersAlive: () => 1, puntStatus: () => [{ waiting: 0, capacity: 1023, sinceDrainMs: 0 }],
+      workersAlive: () => 1,
+      puntStatus: () => [{ waiting: 0, capacity: 1023, sinceDrainMs: 0 }],
       names: () => ({ drops: [], dropHelp: [], punts: [], worker: [], port: [], portHelp: [] }),
     },
     config: { workers: [{}], punt: { maxWaitMs: 1000 } },
@@ -397,16 +468,27 @@ describe('metrics server: connection limits (fake forwarder)', function () {
   } as unknown as MetricsSource;
   let srv: MetricsServer | undefined;
   let logs: string[];
-  afterEach(async () => { await srv?.close(); srv = undefined; });
-
-  const healthz = (port: number, agent?: http.Agent) => new Promise<number>((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: '/healthz', agent: agent ?? false, timeout: 5000 }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); }).on('error', reject);
+  afterEach(async () => {
+    await srv?.close();
+    srv = undefined;
   });
+
+  const healthz = (port: number, agent?: http.Agent) =>
+    new Promise<number>((resolve, reject) => {
+      http
+        .get({ host: '127.0.0.1', port, path: '/healthz', agent: agent ?? false, timeout: 5000 }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        })
+        .on('error', reject);
+    });
 
   it('past maxConnections the idle connection quiet longest is closed; a client that sends nothing is closed after idleTimeoutMs; a served keep-alive connection is not counted', async () => {
     logs = [];
     const m = createMetrics(src, { defaults: false });
-    srv = await startMetricsServer(src, m, { host: '127.0.0.1', port: 0 }, { maxConnections: 4, idleTimeoutMs: 400, keepAliveTimeoutMs: 200 }, (l) => logs.push(l));
+    srv = await startMetricsServer(src, m, { host: '127.0.0.1', port: 0 }, { maxConnections: 4, idleTimeoutMs: 400, keepAliveTimeoutMs: 200 }, (l) =>
+      logs.push(l),
+    );
     const port = srv.address.port;
     const held = await holdIdle(() => net.connect(port, '127.0.0.1'), 50);
     assert.equal(await healthz(port), 200, 'answers while 50 idle connections try to hold it');
@@ -437,7 +519,9 @@ function scrape(port: number): Promise<{ status: number; body: string }> {
     const req = http.get({ host: '127.0.0.1', port, path: '/metrics', agent: false, timeout: 10000 }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (d) => { body += d; });
+      res.on('data', (d) => {
+        body += d;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('timeout', () => req.destroy(new Error('scrape timed out')));
@@ -468,7 +552,10 @@ describe('hostile clients against a running forwarder between two namespaces', f
     port = await freePort();
     const west = topo.addHost('west', 1);
     const east = topo.addHost('east', 2);
-    fwd = await startForwarder({ eal: { lcores: '0-1' }, ports: [topo.port(west, 0), topo.port(east, 1)], metrics: { listen: `127.0.0.1:${port}`, maxConnections: 16 } }, { dir });
+    fwd = await startForwarder(
+      { eal: { lcores: '0-1' }, ports: [topo.port(west, 0), topo.port(east, 1)], metrics: { listen: `127.0.0.1:${port}`, maxConnections: 16 } },
+      { dir },
+    );
     await waitFor('first ping', async () => ping(west.ns, east.ip, 1) === 1, 20000);
   });
   after(async () => {
@@ -492,7 +579,9 @@ describe('hostile clients against a running forwarder between two namespaces', f
   it('11 MB of pipelined requests whose replies are never read: RSS stays bounded', async () => {
     const r0 = rssMiB(fwd.proc.pid!);
     const s = net.connect(fwd.socket);
-    s.on('error', () => { /* closed at the end */ });
+    s.on('error', () => {
+      /* closed at the end */
+    });
     await new Promise((r) => s.once('connect', r));
     s.pause();
     const line = JSON.stringify({ id: 1, op: 'show.ports' }) + '\n';
@@ -511,25 +600,41 @@ describe('hostile clients against a running forwarder between two namespaces', f
     const chunk = Buffer.alloc(1 << 20, 0x61);
     const socks: net.Socket[] = [];
     let refused = 0;
-    await Promise.all(Array.from({ length: 20 }, () => new Promise<void>((resolve) => {
-      const s = net.connect(fwd.socket);
-      socks.push(s);
-      let sent = 0;
-      let done = false;
-      const finish = () => { if (!done) { done = true; resolve(); } };
-      s.on('data', (d) => { if (/"ENOBUFS"/.test(String(d))) refused++; });
-      s.on('error', finish);
-      s.on('close', finish);
-      const pump = () => {
-        while (sent < 60 && !s.destroyed) {
-          sent++;
-          if (!s.write(chunk)) { s.once('drain', pump); return; }
-        }
-        finish(); // all written (still held open) or cut off
-      };
-      s.on('connect', pump);
-      setTimeout(finish, 30000).unref();
-    })));
+    await Promise.all(
+      Array.from(
+        { length: 20 },
+        () =>
+          new Promise<void>((resolve) => {
+            const s = net.connect(fwd.socket);
+            socks.push(s);
+            let sent = 0;
+            let done = false;
+            const finish = () => {
+              if (!done) {
+                done = true;
+                resolve();
+              }
+            };
+            s.on('data', (d) => {
+              if (/"ENOBUFS"/.test(String(d))) refused++;
+            });
+            s.on('error', finish);
+            s.on('close', finish);
+            const pump = () => {
+              while (sent < 60 && !s.destroyed) {
+                sent++;
+                if (!s.write(chunk)) {
+                  s.once('drain', pump);
+                  return;
+                }
+              }
+              finish(); // all written (still held open) or cut off
+            };
+            s.on('connect', pump);
+            setTimeout(finish, 30000).unref();
+          }),
+      ),
+    );
     await waitFor('refusals counted', async () => (await fwd.call('show.control')).refused.buffers_full >= 15, 20000);
     const r1 = rssMiB(fwd.proc.pid!);
     const st = await fwd.call('show.control');
@@ -582,8 +687,12 @@ describe('hostile clients against a running forwarder between two namespaces', f
     const s = net.connect(port, '127.0.0.1');
     let got = '';
     s.setEncoding('utf8');
-    s.on('data', (d: string) => { got += d; });
-    s.on('error', () => { /* closed */ });
+    s.on('data', (d: string) => {
+      got += d;
+    });
+    s.on('error', () => {
+      /* closed */
+    });
     await new Promise((r) => s.once('connect', r));
     s.write('GET /metrics HTTP/1.1\r\nHost: x\r\n');
     await waitFor('closed', async () => s.destroyed || s.readableEnded, 30000);

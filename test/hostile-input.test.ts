@@ -18,7 +18,9 @@ const noStack = (s: string) => assert.ok(!/internal error|\n\s+at .*:\d+/.test(s
 describe('hostile input: socket paths', function () {
   this.timeout(60000);
   let dir: string;
-  before(() => { dir = tmpDir('hostile'); });
+  before(() => {
+    dir = tmpDir('hostile');
+  });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('creates a missing socket directory 0755 even under umask 000', async () => {
@@ -36,7 +38,10 @@ describe('hostile input: socket paths', function () {
     const long = path.join(dir, `${'s'.repeat(120 - dir.length)}.sock`);
     assert.ok(Buffer.byteLength(long) > 107);
     const cfg = path.join(dir, 'dpfwd.yaml');
-    fs.writeFileSync(cfg, stringify({ eal: { lcores: '0-1' }, metrics: { listen: false }, ports: [{ name: 'west', device: 'net_null0,no-rx=1', address: '10.1.0.1/24' }] }));
+    fs.writeFileSync(
+      cfg,
+      stringify({ eal: { lcores: '0-1' }, metrics: { listen: false }, ports: [{ name: 'west', device: 'net_null0,no-rx=1', address: '10.1.0.1/24' }] }),
+    );
     const before = fs.readdirSync(dir).sort();
     const r = cli(['run', '--config', cfg, '--socket', long]);
     assert.equal(r.status, 1, r.stderr);
@@ -50,7 +55,12 @@ describe('hostile input: socket paths', function () {
   });
 
   it('--socket "" and DPFWD_SOCKET="" name the problem and the fix', () => {
-    for (const r of [cli(['--socket', '', 'route', 'show']), cli(['--socket', '', 'capture', '-c', '1']), cli(['run', '--config', path.join(dir, 'dpfwd.yaml'), '--socket', '']), cli(['route', 'show'], { ...process.env, DPFWD_SOCKET: '' })]) {
+    for (const r of [
+      cli(['--socket', '', 'route', 'show']),
+      cli(['--socket', '', 'capture', '-c', '1']),
+      cli(['run', '--config', path.join(dir, 'dpfwd.yaml'), '--socket', '']),
+      cli(['route', 'show'], { ...process.env, DPFWD_SOCKET: '' }),
+    ]) {
       assert.equal(r.status, 1, r.stderr);
       assert.match(r.stderr, /the control socket path is empty: give a path like \/run\/dpfwd\/dpfwd\.sock/);
       noStack(r.stderr);
@@ -106,8 +116,12 @@ describe('an af_packet port: pings to the router larger than the MTU, ring drops
     assert.equal(ping(west.ns, west.gw, 2), 2);
     const cap = spawnIn(west.ns, 'tcpdump', ['-i', west.hostIf, '-nn', '-l', '-v', 'icmp and src', west.gw]);
     let out = '';
-    cap.stdout!.on('data', (d) => { out += d; });
-    cap.stderr!.on('data', (d) => { out += d; });
+    cap.stdout!.on('data', (d) => {
+      out += d;
+    });
+    cap.stderr!.on('data', (d) => {
+      out += d;
+    });
     await waitFor('tcpdump to listen', async () => out.includes('listening'), 10000);
     // 3000 bytes of ICMP data: a 3028-byte datagram, twice the port's 1500
     assert.equal(ping(west.ns, west.gw, 3, { size: 3000 }), 3, `replies to -s 3000:\n${fwd.stderr().slice(-2000)}`);
@@ -136,7 +150,14 @@ for i in range(3000): s.send(f)
     } finally {
       fwd.proc.kill('SIGCONT');
     }
-    const lost = await waitFor('the drops counted', async () => { const n = (await missed()) - before; return n > 0 ? n : undefined; }, 10000);
+    const lost = await waitFor(
+      'the drops counted',
+      async () => {
+        const n = (await missed()) - before;
+        return n > 0 ? n : undefined;
+      },
+      10000,
+    );
     assert.ok(lost >= 1000 && lost <= 3000, `missed grew by ${lost} of 3000 frames sent into a 512-frame ring`);
   });
 });

@@ -18,7 +18,9 @@ function threadCpuNs(pid: number): Map<string, { run: number; wait: number }> {
       const comm = fs.readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').trim();
       const [run, wait] = fs.readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ').map(Number);
       out.set(`${comm}/${t}`, { run, wait });
-    } catch { /* the thread ended */ }
+    } catch {
+      /* the thread ended */
+    }
   }
   return out;
 }
@@ -47,17 +49,35 @@ async function workerShares(pid: number, ms: number): Promise<Map<number, { run:
 describe('idle back-off: config', () => {
   const base = 'ports: [{name: west, device: net_null0}]\n';
   it('idle.mode is the default of every worker; workers[].idle overrides it; poll is 0 µs', () => {
-    assert.deepEqual(parseConfig(base, 'a.yaml').workers.map((w) => w.idleSleepUs), [250]);
-    assert.deepEqual(parseConfig(`${base}idle: {mode: poll}\n`, 'a.yaml').workers.map((w) => w.idleSleepUs), [0]);
-    assert.deepEqual(parseConfig(`${base}idle: {maxSleepUs: 40}\n`, 'a.yaml').workers.map((w) => w.idleSleepUs), [40]);
-    const c = parseConfig(`eal: {lcores: "0-2"}\nports: [{name: west, device: net_null0, rxQueues: 2}]\nidle: {mode: poll}\n` +
-      'workers:\n  - {lcore: 1, idle: sleep, rx: [{port: west, queue: 0}]}\n  - {lcore: 2, rx: [{port: west, queue: 1}]}\n', 'a.yaml');
-    assert.deepEqual(c.workers.map((w) => w.idleSleepUs), [250, 0]);
+    assert.deepEqual(
+      parseConfig(base, 'a.yaml').workers.map((w) => w.idleSleepUs),
+      [250],
+    );
+    assert.deepEqual(
+      parseConfig(`${base}idle: {mode: poll}\n`, 'a.yaml').workers.map((w) => w.idleSleepUs),
+      [0],
+    );
+    assert.deepEqual(
+      parseConfig(`${base}idle: {maxSleepUs: 40}\n`, 'a.yaml').workers.map((w) => w.idleSleepUs),
+      [40],
+    );
+    const c = parseConfig(
+      `eal: {lcores: "0-2"}\nports: [{name: west, device: net_null0, rxQueues: 2}]\nidle: {mode: poll}\n` +
+        'workers:\n  - {lcore: 1, idle: sleep, rx: [{port: west, queue: 0}]}\n  - {lcore: 2, rx: [{port: west, queue: 1}]}\n',
+      'a.yaml',
+    );
+    assert.deepEqual(
+      c.workers.map((w) => w.idleSleepUs),
+      [250, 0],
+    );
   });
   it('refuses an unknown mode and a sleep out of range, naming the key', () => {
     assert.throws(() => parseConfig(`${base}idle: {mode: nap}\n`, 'a.yaml'), /idle\.mode: expected one of poll, sleep, got "nap"/);
     assert.throws(() => parseConfig(`${base}idle: {maxSleepUs: 5}\n`, 'a.yaml'), /idle\.maxSleepUs: expected an integer from 10 to 10000/);
-    assert.throws(() => parseConfig(`${base}workers:\n  - {lcore: 1, idle: yes, rx: [{port: west, queue: 0}]}\n`, 'a.yaml'), /workers\[0\]\.idle: expected one of poll, sleep/);
+    assert.throws(
+      () => parseConfig(`${base}workers:\n  - {lcore: 1, idle: yes, rx: [{port: west, queue: 0}]}\n`, 'a.yaml'),
+      /workers\[0\]\.idle: expected one of poll, sleep/,
+    );
   });
 });
 
@@ -73,7 +93,16 @@ describe('idle back-off: an idle worker sleeps, forwards the first packets, neve
       eal: { lcores: '0-1' },
       ports: [topo.port(west, 0), topo.port(east, 1)],
       idle: { mode: 'poll', maxSleepUs: 250 },
-      workers: [{ lcore: 1, idle: 'sleep', rx: [{ port: 'west', queue: 0 }, { port: 'east', queue: 0 }] }],
+      workers: [
+        {
+          lcore: 1,
+          idle: 'sleep',
+          rx: [
+            { port: 'west', queue: 0 },
+            { port: 'east', queue: 0 },
+          ],
+        },
+      ],
     });
   });
 

@@ -47,7 +47,10 @@ function storageOpts(): string[] {
   let driver = fs.existsSync(marker) ? fs.readFileSync(marker, 'utf8').trim() : '';
   if (!driver) {
     fs.mkdirSync(CACHE, { recursive: true });
-    const probe = spawnSync('podman', [...root, '--storage-driver', 'overlay', 'info', '--format', '{{.Store.GraphDriverName}}'], { encoding: 'utf8', timeout: 60000 });
+    const probe = spawnSync('podman', [...root, '--storage-driver', 'overlay', 'info', '--format', '{{.Store.GraphDriverName}}'], {
+      encoding: 'utf8',
+      timeout: 60000,
+    });
     driver = probe.status === 0 && probe.stdout.trim() === 'overlay' ? 'overlay' : 'vfs';
     fs.writeFileSync(marker, driver + '\n');
   }
@@ -56,12 +59,16 @@ function storageOpts(): string[] {
 
 function get(url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    http.get(url, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    }).on('error', reject);
+    http
+      .get(url, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => {
+          body += d;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on('error', reject);
   });
 }
 
@@ -78,10 +85,15 @@ describe('deploy/Containerfile: the image builds and runs (podman)', function ()
     }
     globalOpts = process.env.DPFWD_PODMAN_OPTS ? process.env.DPFWD_PODMAN_OPTS.split(/\s+/).filter(Boolean) : storageOpts();
     const base = spawnSync('bash', [path.join(ROOT, 'scripts', 'container-base.sh')], {
-      encoding: 'utf8', timeout: 300000, env: { ...process.env, DPFWD_PODMAN_OPTS: globalOpts.join(' '), DPFWD_IMAGE_CACHE: CACHE },
+      encoding: 'utf8',
+      timeout: 300000,
+      env: { ...process.env, DPFWD_PODMAN_OPTS: globalOpts.join(' '), DPFWD_IMAGE_CACHE: CACHE },
     });
     const tag = ok(base, 'scripts/container-base.sh').trim().split('\n').pop()!;
-    ok(podman(['build', '--network', 'host', ...LIMITS, '--build-arg', `BASE=${tag}`, '-t', IMAGE, '-f', 'deploy/Containerfile', ROOT], { timeout: 480000 }), 'podman build');
+    ok(
+      podman(['build', '--network', 'host', ...LIMITS, '--build-arg', `BASE=${tag}`, '-t', IMAGE, '-f', 'deploy/Containerfile', ROOT], { timeout: 480000 }),
+      'podman build',
+    );
     // earlier builds' layers that no tag uses any more (only in this test's own storage)
     podman(['image', 'prune', '-f']);
   });
@@ -92,8 +104,21 @@ describe('deploy/Containerfile: the image builds and runs (podman)', function ()
   });
 
   it('holds every DPDK library the addon links and the drivers users need, each from its Debian package', () => {
-    const out = ok(podman(['run', '--rm', '--network', 'none', ...LIMITS, '--entrypoint', 'sh', IMAGE, '-c',
-      `ldd /app/build/Release/dpfwd.node; echo ---; ls ${PMDS}; echo ---; dpkg-query -W -f '\${Package}\\n' 'librte-*' dpdk 2>/dev/null; true`]), 'podman run ldd');
+    const out = ok(
+      podman([
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        ...LIMITS,
+        '--entrypoint',
+        'sh',
+        IMAGE,
+        '-c',
+        `ldd /app/build/Release/dpfwd.node; echo ---; ls ${PMDS}; echo ---; dpkg-query -W -f '\${Package}\\n' 'librte-*' dpdk 2>/dev/null; true`,
+      ]),
+      'podman run ldd',
+    );
     const [ldd, pmds, pkgs] = out.split('---\n');
     assert.doesNotMatch(ldd, /not found/, ldd);
     const installed = new Set(pkgs.trim().split('\n'));
@@ -101,8 +126,22 @@ describe('deploy/Containerfile: the image builds and runs (podman)', function ()
     const libs = [...ldd.matchAll(/^\s*(librte_\w+)\.so/gm)].map((m) => m[1]);
     assert.ok(libs.includes('librte_lpm'), ldd);
     for (const lib of libs) assert.ok(installed.has(debianPackageOf(lib)), `${lib} comes from ${debianPackageOf(lib)}, installed`);
-    for (const pmd of ['mempool_ring', 'bus_pci', 'bus_vdev', 'net_iavf', 'net_ice', 'net_i40e', 'net_ixgbe', 'net_mlx5',
-      'net_af_packet', 'net_af_xdp', 'net_memif', 'net_null', 'net_pcap', 'net_tap']) {
+    for (const pmd of [
+      'mempool_ring',
+      'bus_pci',
+      'bus_vdev',
+      'net_iavf',
+      'net_ice',
+      'net_i40e',
+      'net_ixgbe',
+      'net_mlx5',
+      'net_af_packet',
+      'net_af_xdp',
+      'net_memif',
+      'net_null',
+      'net_pcap',
+      'net_tap',
+    ]) {
       assert.match(pmds, new RegExp(`^librte_${pmd}\\.so\\.23$`, 'm'), `${pmd} driver in ${PMDS}`);
     }
   });
@@ -111,29 +150,53 @@ describe('deploy/Containerfile: the image builds and runs (podman)', function ()
     this.timeout(120000);
     dir = tmpDir('image');
     metricsPort = await freePort();
-    fs.writeFileSync(path.join(dir, 'dpfwd.yaml'), stringify({
-      eal: { lcores: '0-1' },
-      ports: [
-        { name: 'west', device: 'net_null0', address: '10.1.0.1/24' },
-        { name: 'east', device: 'net_null1,no-rx=1', address: '10.2.0.1/24' },
-      ],
-      metrics: { listen: `127.0.0.1:${metricsPort}` },
-    }));
-    ok(podman(['run', '-d', '--name', name, '--network', 'host', ...LIMITS, '-v', '/dev/hugepages:/dev/hugepages', '-v', `${dir}:/etc/dpfwd:ro`, IMAGE]), 'podman run -d');
-    const logs = () => { const r = podman(['logs', name]); return `${r.stdout}${r.stderr}`; };
-    const health = await waitFor('/healthz', async () => {
-      const st = podman(['inspect', name, '--format', '{{.State.Status}}']).stdout.trim();
-      if (st === 'exited') throw new Error(`the container exited:\n${logs()}`);
-      const r = await get(`http://127.0.0.1:${metricsPort}/healthz`);
-      return r.status === 200 ? r : undefined;
-    }, 60000).catch((e) => { throw new Error(`${(e as Error).message}\n${logs()}`); });
+    fs.writeFileSync(
+      path.join(dir, 'dpfwd.yaml'),
+      stringify({
+        eal: { lcores: '0-1' },
+        ports: [
+          { name: 'west', device: 'net_null0', address: '10.1.0.1/24' },
+          { name: 'east', device: 'net_null1,no-rx=1', address: '10.2.0.1/24' },
+        ],
+        metrics: { listen: `127.0.0.1:${metricsPort}` },
+      }),
+    );
+    ok(
+      podman(['run', '-d', '--name', name, '--network', 'host', ...LIMITS, '-v', '/dev/hugepages:/dev/hugepages', '-v', `${dir}:/etc/dpfwd:ro`, IMAGE]),
+      'podman run -d',
+    );
+    const logs = () => {
+      const r = podman(['logs', name]);
+      return `${r.stdout}${r.stderr}`;
+    };
+    const health = await waitFor(
+      '/healthz',
+      async () => {
+        const st = podman(['inspect', name, '--format', '{{.State.Status}}']).stdout.trim();
+        if (st === 'exited') throw new Error(`the container exited:\n${logs()}`);
+        const r = await get(`http://127.0.0.1:${metricsPort}/healthz`);
+        return r.status === 200 ? r : undefined;
+      },
+      60000,
+    ).catch((e) => {
+      throw new Error(`${(e as Error).message}\n${logs()}`);
+    });
     assert.equal(health.body, 'ok\n');
     const ports = JSON.parse(ok(podman(['exec', name, 'dpfwd', 'show', 'ports', '-j']), 'dpfwd show ports'));
-    assert.deepEqual(ports.map((p: any) => [p.ifname, p.driver, p.operstate]), [['west', 'net_null', 'UP'], ['east', 'net_null', 'UP']]);
+    assert.deepEqual(
+      ports.map((p: any) => [p.ifname, p.driver, p.operstate]),
+      [
+        ['west', 'net_null', 'UP'],
+        ['east', 'net_null', 'UP'],
+      ],
+    );
     ok(podman(['exec', name, 'dpfwd', 'neighbor', 'add', '10.2.0.2', '02:00:00:00:02:02', 'port', 'east']), 'dpfwd neighbor add');
     ok(podman(['exec', name, 'dpfwd', 'route', 'add', '10.20.0.0/16', 'via', '10.2.0.2']), 'dpfwd route add');
     const routes = JSON.parse(ok(podman(['exec', name, 'dpfwd', 'route', 'show', '-j']), 'dpfwd route show'));
-    assert.ok(routes.some((r: any) => r.dst === '10.20.0.0/16' && r.gateway === '10.2.0.2' && r.dev === 'east'), JSON.stringify(routes));
+    assert.ok(
+      routes.some((r: any) => r.dst === '10.20.0.0/16' && r.gateway === '10.2.0.2' && r.dev === 'east'),
+      JSON.stringify(routes),
+    );
     // net_null0 receives endlessly: the worker forwards west → east
     const metrics = await get(`http://127.0.0.1:${metricsPort}/metrics`);
     const busy = /^dpfwd_worker_busy_seconds_total\{worker="0"\} (\S+)$/m.exec(metrics.body);
@@ -151,23 +214,41 @@ describe('deploy/Containerfile: the image builds and runs (podman)', function ()
     try {
       const west = topo.addHost('west', 1);
       const east = topo.addHost('east', 2);
-      fs.writeFileSync(path.join(vdir, 'dpfwd.yaml'), stringify({ eal: { lcores: '0-1' }, ports: [topo.port(west, 0), topo.port(east, 1)], metrics: { listen: false } }));
+      fs.writeFileSync(
+        path.join(vdir, 'dpfwd.yaml'),
+        stringify({ eal: { lcores: '0-1' }, ports: [topo.port(west, 0), topo.port(east, 1)], metrics: { listen: false } }),
+      );
       // no --security-opt: podman's default seccomp profile, which allows bpf() only with CAP_SYS_ADMIN
       const run = ['run', '--network', 'host', ...LIMITS, '-v', '/dev/hugepages:/dev/hugepages', '-v', `${vdir}:/etc/dpfwd:ro`];
       const plain = podman([...run, '--rm', IMAGE], { timeout: 120000 });
       assert.notEqual(plain.status, 0, plain.stderr);
-      assert.match(plain.stderr, /ports\[0\] west \(net_af_packet on \S+\): its AF_PACKET socket needs CAP_NET_RAW, which this process lacks \(podman\/docker: --cap-add NET_RAW/, plain.stderr);
+      assert.match(
+        plain.stderr,
+        /ports\[0\] west \(net_af_packet on \S+\): its AF_PACKET socket needs CAP_NET_RAW, which this process lacks \(podman\/docker: --cap-add NET_RAW/,
+        plain.stderr,
+      );
       assert.doesNotMatch(plain.stderr, /EAL arguments/, 'refused before EAL init');
       const caps = podman([...run, '--rm', ...KERNEL_PORT_FLAGS.slice(0, 2), IMAGE], { timeout: 120000 });
       assert.notEqual(caps.status, 0, caps.stderr);
-      assert.match(caps.stderr, /ports\[0\] west .*needs the bpf\(\) system call, which a seccomp filter refuses \(EPERM\);.*--security-opt seccomp=deploy\/seccomp-dpfwd\.json/, caps.stderr);
+      assert.match(
+        caps.stderr,
+        /ports\[0\] west .*needs the bpf\(\) system call, which a seccomp filter refuses \(EPERM\);.*--security-opt seccomp=deploy\/seccomp-dpfwd\.json/,
+        caps.stderr,
+      );
       // the documented command
       ok(podman([...run, '-d', '--name', vname, ...KERNEL_PORT_FLAGS, IMAGE]), 'podman run -d (kernel ports)');
-      const logs = () => { const r = podman(['logs', vname]); return `${r.stdout}${r.stderr}`; };
-      await waitFor('the forwarder', async () => {
-        if (podman(['inspect', vname, '--format', '{{.State.Status}}']).stdout.trim() === 'exited') throw new Error(`the container exited:\n${logs()}`);
-        return /control socket /.test(logs()) || undefined;
-      }, 90000);
+      const logs = () => {
+        const r = podman(['logs', vname]);
+        return `${r.stdout}${r.stderr}`;
+      };
+      await waitFor(
+        'the forwarder',
+        async () => {
+          if (podman(['inspect', vname, '--format', '{{.State.Status}}']).stdout.trim() === 'exited') throw new Error(`the container exited:\n${logs()}`);
+          return /control socket /.test(logs()) || undefined;
+        },
+        90000,
+      );
       for (const h of [west, east]) {
         assert.match(logs(), new RegExp(`port ${h.name} \\(af_packet on ${h.routerIf}: attached pass-through XDP program`), logs());
         assert.equal(JSON.parse(sh('ip', ['-j', 'link', 'show', h.routerIf]))[0].xdp?.prog?.name, 'dpfwd_xdp_pass');
@@ -196,8 +277,20 @@ describe('deploy/Containerfile: the image builds and runs (podman)', function ()
   });
 
   it('without a DPDK library the load error names its Debian package', () => {
-    const r = podman(['run', '--rm', '--network', 'none', ...LIMITS, '-v', `${dir}:/etc/dpfwd:ro`, '--entrypoint', 'sh', IMAGE, '-c',
-      'rm -f /usr/lib/x86_64-linux-gnu/librte_lpm.so.23*; dpfwd run --config /etc/dpfwd/dpfwd.yaml']);
+    const r = podman([
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      ...LIMITS,
+      '-v',
+      `${dir}:/etc/dpfwd:ro`,
+      '--entrypoint',
+      'sh',
+      IMAGE,
+      '-c',
+      'rm -f /usr/lib/x86_64-linux-gnu/librte_lpm.so.23*; dpfwd run --config /etc/dpfwd/dpfwd.yaml',
+    ]);
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /librte_lpm\.so\.23: cannot open shared object file/, r.stderr);
     assert.match(r.stderr, /install the package librte-lpm23 \(deploy\/Containerfile lists/, r.stderr);

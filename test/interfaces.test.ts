@@ -18,15 +18,18 @@ describe('interfaces: VLAN sub-interfaces (control plane)', function () {
 
   before(async () => {
     dir = tmpDir('ifaces');
-    fwd = await startForwarder({
-      eal: { lcores: '0-1' },
-      ports: [
-        { name: 'west', device: 'net_null0,no-rx=1', address: '10.1.0.1/24' },
-        { name: 'east', device: 'net_null1,no-rx=1', address: '10.2.0.1/24', mtu: 1500 },
-      ],
-      interfaces: [{ port: 'west', vlan: 100, address: '10.100.0.1/24' }],
-      routes: [{ prefix: '10.20.0.0/16', via: '10.100.0.2' }],
-    }, { dir });
+    fwd = await startForwarder(
+      {
+        eal: { lcores: '0-1' },
+        ports: [
+          { name: 'west', device: 'net_null0,no-rx=1', address: '10.1.0.1/24' },
+          { name: 'east', device: 'net_null1,no-rx=1', address: '10.2.0.1/24', mtu: 1500 },
+        ],
+        interfaces: [{ port: 'west', vlan: 100, address: '10.100.0.1/24' }],
+        routes: [{ prefix: '10.20.0.0/16', via: '10.100.0.2' }],
+      },
+      { dir },
+    );
   });
 
   after(async () => {
@@ -36,15 +39,24 @@ describe('interfaces: VLAN sub-interfaces (control plane)', function () {
 
   it('the configured sub-interface is an interface with its address, and its gateway route goes out of it', () => {
     const rows = json('show', 'interfaces');
-    assert.deepEqual(rows.map((r: any) => [r.ifname, r.link, r.vlan, r.mtu, r.addr_info.map((a: any) => `${a.local}/${a.prefixlen}`)]), [
-      ['west', 'west', null, 1500, ['10.1.0.1/24']],
-      ['east', 'east', null, 1500, ['10.2.0.1/24']],
-      ['west.100', 'west', 100, 1500, ['10.100.0.1/24']],
-    ]);
-    assert.equal(rows[2].address, rows[0].address, 'a sub-interface has its port\'s MAC');
+    assert.deepEqual(
+      rows.map((r: any) => [r.ifname, r.link, r.vlan, r.mtu, r.addr_info.map((a: any) => `${a.local}/${a.prefixlen}`)]),
+      [
+        ['west', 'west', null, 1500, ['10.1.0.1/24']],
+        ['east', 'east', null, 1500, ['10.2.0.1/24']],
+        ['west.100', 'west', 100, 1500, ['10.100.0.1/24']],
+      ],
+    );
+    assert.equal(rows[2].address, rows[0].address, "a sub-interface has its port's MAC");
     const routes = json('route', 'show');
-    assert.deepEqual(routes.find((r: any) => r.dst === '10.20.0.0/16'), { dst: '10.20.0.0/16', gateway: '10.100.0.2', dev: 'west.100', protocol: 'static', type: 'unicast', lladdr: null });
-    assert.deepEqual(routes.find((r: any) => r.dst === '10.100.0.0/24'), { dst: '10.100.0.0/24', dev: 'west.100', protocol: 'connected', type: 'unicast' });
+    assert.deepEqual(
+      routes.find((r: any) => r.dst === '10.20.0.0/16'),
+      { dst: '10.20.0.0/16', gateway: '10.100.0.2', dev: 'west.100', protocol: 'static', type: 'unicast', lladdr: null },
+    );
+    assert.deepEqual(
+      routes.find((r: any) => r.dst === '10.100.0.0/24'),
+      { dst: '10.100.0.0/24', dev: 'west.100', protocol: 'connected', type: 'unicast' },
+    );
   });
 
   it('interface add at runtime; addresses, neighbours and routes on it; the table lists it', () => {
@@ -56,13 +68,21 @@ describe('interfaces: VLAN sub-interfaces (control plane)', function () {
     assert.equal(r.status, 0, r.stderr);
     r = cli('route', 'add', '10.77.0.0/16', 'via', '10.7.0.2');
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(json('route', 'show').find((x: any) => x.dst === '10.77.0.0/16'),
-      { dst: '10.77.0.0/16', gateway: '10.7.0.2', dev: 'east.7', protocol: 'static', type: 'unicast', lladdr: '02:00:00:00:07:02' });
-    assert.deepEqual(json('neighbor', 'show').find((x: any) => x.dst === '10.7.0.2'), { dst: '10.7.0.2', dev: 'east.7', lladdr: '02:00:00:00:07:02', state: ['PERMANENT'] });
+    assert.deepEqual(
+      json('route', 'show').find((x: any) => x.dst === '10.77.0.0/16'),
+      { dst: '10.77.0.0/16', gateway: '10.7.0.2', dev: 'east.7', protocol: 'static', type: 'unicast', lladdr: '02:00:00:00:07:02' },
+    );
+    assert.deepEqual(
+      json('neighbor', 'show').find((x: any) => x.dst === '10.7.0.2'),
+      { dst: '10.7.0.2', dev: 'east.7', lladdr: '02:00:00:00:07:02', state: ['PERMANENT'] },
+    );
     const table = cli('show', 'interfaces');
     assert.equal(table.status, 0, table.stderr);
     assert.match(table.stdout, /^east\.7 +east +7 +1400 /m);
-    assert.ok(json('show', 'drops').some((d: any) => d.port === 'east.7'), 'show drops lists the sub-interface');
+    assert.ok(
+      json('show', 'drops').some((d: any) => d.port === 'east.7'),
+      'show drops lists the sub-interface',
+    );
   });
 
   it('refuses what it cannot do, naming cause and fix', () => {
@@ -91,8 +111,14 @@ describe('interfaces: VLAN sub-interfaces (control plane)', function () {
     assert.equal(cli('route', 'del', '10.77.0.0/16').status, 0);
     r = cli('interface', 'del', 'east.7');
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(json('show', 'interfaces').map((x: any) => x.ifname), ['west', 'east', 'west.100']);
-    assert.equal(json('neighbor', 'show').find((x: any) => x.dst === '10.7.0.2'), undefined);
+    assert.deepEqual(
+      json('show', 'interfaces').map((x: any) => x.ifname),
+      ['west', 'east', 'west.100'],
+    );
+    assert.equal(
+      json('neighbor', 'show').find((x: any) => x.dst === '10.7.0.2'),
+      undefined,
+    );
     // the freed index is taken again
     r = cli('interface', 'add', 'east.9', 'vlan', '9');
     assert.equal(r.status, 0, r.stderr);
@@ -104,7 +130,13 @@ describe('interfaces: VLAN sub-interfaces (control plane)', function () {
 describe('interfaces: the table (pure)', () => {
   const fake = () => {
     const calls: string[] = [];
-    return { calls, dp: { ifaceSet: (i: number, c: { port: number; vlan: number; mtu: number }) => calls.push(`set ${i} ${c.port} ${c.vlan} ${c.mtu}`), ifaceDel: (i: number) => calls.push(`del ${i}`) } };
+    return {
+      calls,
+      dp: {
+        ifaceSet: (i: number, c: { port: number; vlan: number; mtu: number }) => calls.push(`set ${i} ${c.port} ${c.vlan} ${c.mtu}`),
+        ifaceDel: (i: number) => calls.push(`del ${i}`),
+      },
+    };
   };
   it('gives sub-interfaces the lowest free index from maxPorts up, and none past maxPorts + maxSubifs', () => {
     const t = new Interfaces([{ index: 0, name: 'west', port: 0, vlan: 0, mac: 2, mtu: 1500 }]);

@@ -26,13 +26,16 @@ describe('dpfwd CLI: iproute2 habits', function () {
 
   before(async () => {
     dir = tmpDir('ip2');
-    fwd = await startForwarder({
-      eal: { lcores: '0-1' },
-      ports: [
-        { name: 'west', device: 'net_null0,no-rx=1', address: '10.1.0.1/24' },
-        { name: 'east', device: 'net_null1,no-rx=1', address: '10.2.0.1/24' },
-      ],
-    }, { dir });
+    fwd = await startForwarder(
+      {
+        eal: { lcores: '0-1' },
+        ports: [
+          { name: 'west', device: 'net_null0,no-rx=1', address: '10.1.0.1/24' },
+          { name: 'east', device: 'net_null1,no-rx=1', address: '10.2.0.1/24' },
+        ],
+      },
+      { dir },
+    );
   });
   after(async () => {
     if (fwd) assert.equal((await fwd.stop()).code, 0, fwd.stderr());
@@ -70,7 +73,10 @@ describe('dpfwd CLI: iproute2 habits', function () {
     assert.deepEqual(added, { dst: '10.20.0.0/16', gateway: '10.2.0.2', dev: 'east', protocol: 'static', type: 'unicast', lladdr: null });
     assert.deepEqual(json('route', 'show', '10.20.0.0/16'), [added]);
     const n = json('neigh', 'add', '10.2.0.2', 'lladdr', '02:00:00:00:02:02', 'dev', 'east');
-    assert.deepEqual(json('neighbor', 'show').filter((x: { dst: string }) => x.dst === '10.2.0.2'), [n]);
+    assert.deepEqual(
+      json('neighbor', 'show').filter((x: { dst: string }) => x.dst === '10.2.0.2'),
+      [n],
+    );
     assert.deepEqual(n, { dst: '10.2.0.2', dev: 'east', lladdr: '02:00:00:00:02:02', state: ['PERMANENT'] });
     ok('n', 'del', '10.2.0.2', 'dev', 'east');
     assert.deepEqual(json('neighbour', 'ls'), []);
@@ -91,21 +97,42 @@ describe('dpfwd CLI: iproute2 habits', function () {
     assert.deepEqual(dsts('dev', 'west'), ['10.1.0.0/24', '10.30.0.0/16']);
     assert.deepEqual(dsts('via', '10.2.0.2', 'proto', 'static'), ['10.20.0.0/16', '10.20.1.0/24']);
     assert.deepEqual(dsts('proto', 'local'), ['10.1.0.1/32', '10.2.0.1/32']);
-    assert.equal(ok('route', 'show', 'root', '10.20.0.0/16', 'dev', 'east'),
-      '10.20.0.0/16 via 10.2.0.2 port east proto static lladdr 02:00:00:00:02:02\n10.20.1.0/24 via 10.2.0.2 port east proto static lladdr 02:00:00:00:02:02\n');
+    assert.equal(
+      ok('route', 'show', 'root', '10.20.0.0/16', 'dev', 'east'),
+      '10.20.0.0/16 via 10.2.0.2 port east proto static lladdr 02:00:00:00:02:02\n10.20.1.0/24 via 10.2.0.2 port east proto static lladdr 02:00:00:00:02:02\n',
+    );
     const junk = cli('route', 'show', '10.20.0.0/16', 'junk');
     assert.equal(junk.status, 1);
     assert.match(junk.stderr, /^dpfwd: route show: unexpected 'junk'; selectors are PREFIX, match ADDR, root PREFIX, dev PORT, via ADDR, proto ORIGIN\n$/);
     assert.deepEqual(dsts('proto', 'bgp'), [], 'a protocol synced routes may show: none here');
-    assert.match(cli('route', 'show', 'proto', 'nonsense').stderr, /^dpfwd: proto nonsense: routes come from static, connected, local, neighbor, linux, or \(synced from Linux\) a protocol iproute2 names/);
+    assert.match(
+      cli('route', 'show', 'proto', 'nonsense').stderr,
+      /^dpfwd: proto nonsense: routes come from static, connected, local, neighbor, linux, or \(synced from Linux\) a protocol iproute2 names/,
+    );
     assert.match(cli('route', 'show', 'dev', 'north').stderr, /^dpfwd: unknown port north; ports are: west, east\n$/);
   });
 
   it('route get: the matching route, next hop and neighbour state; no route is an error naming the drop', () => {
-    assert.equal(ok('route', 'get', '10.20.1.7'), '10.20.1.7 via 10.2.0.2 port east proto static lladdr 02:00:00:00:02:02 PERMANENT\n    route 10.20.1.0/24 nexthop ' +
-      `${json('route', 'get', '10.20.1.7')[0].nexthop}\n`);
+    assert.equal(
+      ok('route', 'get', '10.20.1.7'),
+      '10.20.1.7 via 10.2.0.2 port east proto static lladdr 02:00:00:00:02:02 PERMANENT\n    route 10.20.1.0/24 nexthop ' +
+        `${json('route', 'get', '10.20.1.7')[0].nexthop}\n`,
+    );
     const [g] = json('route', 'get', '10.20.200.1');
-    assert.deepEqual({ ...g, nexthop: 0 }, { dst: '10.20.200.1', prefix: '10.20.0.0/16', gateway: '10.2.0.2', dev: 'east', protocol: 'static', type: 'unicast', lladdr: '02:00:00:00:02:02', state: ['PERMANENT'], nexthop: 0 });
+    assert.deepEqual(
+      { ...g, nexthop: 0 },
+      {
+        dst: '10.20.200.1',
+        prefix: '10.20.0.0/16',
+        gateway: '10.2.0.2',
+        dev: 'east',
+        protocol: 'static',
+        type: 'unicast',
+        lladdr: '02:00:00:00:02:02',
+        state: ['PERMANENT'],
+        nexthop: 0,
+      },
+    );
     const [c] = json('route', 'get', '10.1.0.77');
     assert.deepEqual([c.prefix, c.type, c.dev, c.lladdr, c.state], ['10.1.0.0/24', 'unicast', 'west', null, ['NONE']]);
     assert.equal(json('route', 'get', '10.99.3.3')[0].type, 'blackhole');
@@ -128,7 +155,10 @@ describe('dpfwd CLI: iproute2 habits', function () {
     const after = json('nexthop', 'show');
     const g = after.find((h: { kind: string }) => h.kind === 'group');
     const other = after.find((h: { kind: string; gateway?: string }) => h.kind === 'gateway' && h.gateway === '10.2.0.3');
-    assert.deepEqual(g.group, [{ id: gw.id, weight: 1 }, { id: other.id, weight: 3 }]);
+    assert.deepEqual(g.group, [
+      { id: gw.id, weight: 1 },
+      { id: other.id, weight: 3 },
+    ]);
     assert.equal(ok('nexthop', 'show', 'id', String(g.id)), `id ${g.id} group ${gw.id}/${other.id},3 refs 1\n`);
     assert.equal(json('route', 'get', '10.40.1.1')[0].nexthop, g.id);
     ok('route', 'del', '10.40.0.0/16');
@@ -138,7 +168,8 @@ describe('dpfwd CLI: iproute2 habits', function () {
   });
 
   it('neigh flush dev PORT | all: learned entries go, static ones stay unless nud permanent|all (as ip neigh flush)', async () => {
-    const neigh = () => (JSON.parse(ok('neigh', 'show', '-j')) as { dst: string; dev: string; state: string[] }[]).map((n) => `${n.dst} ${n.dev} ${n.state.join(',')}`).sort();
+    const neigh = () =>
+      (JSON.parse(ok('neigh', 'show', '-j')) as { dst: string; dev: string; state: string[] }[]).map((n) => `${n.dst} ${n.dev} ${n.state.join(',')}`).sort();
     const learned = (dev: string) => neigh().filter((n) => n.split(' ')[1] === dev && !n.endsWith('PERMANENT')).length;
     ok('neigh', 'add', '10.1.0.80', 'lladdr', '02:00:00:00:08:80', 'dev', 'west');
     ok('neigh', 'add', '10.2.0.80', 'lladdr', '02:00:00:00:08:81', 'dev', 'east');
@@ -154,7 +185,11 @@ describe('dpfwd CLI: iproute2 habits', function () {
       assert.ok(r.flushed >= 1 && r.flushed <= west + 2, `flushed ${r.flushed} (west had ${west} learned)`);
       let now = neigh();
       assert.ok(now.includes('10.1.0.80 west PERMANENT'), `the static entry stays: ${now.join('\n')}`);
-      assert.deepEqual(now.filter((n) => n.split(' ')[1] === 'east'), eastBefore, 'another port is not touched');
+      assert.deepEqual(
+        now.filter((n) => n.split(' ')[1] === 'east'),
+        eastBefore,
+        'another port is not touched',
+      );
       ok('neigh', 'flush', 'all');
       now = neigh();
       assert.ok(now.includes('10.1.0.80 west PERMANENT') && now.includes('10.2.0.80 east PERMANENT'), now.join('\n'));
@@ -193,14 +228,20 @@ describe('dpfwd CLI: iproute2 habits', function () {
     assert.equal(text.length, 10000 + 2, '10000 rows, the "more" line, the final newline');
     assert.equal(text[10000], `… ${total - 10000} more routes not shown (--limit N, --limit 0 for all, or a selector: dpfwd route show root 10.0.0.0/8)`);
     assert.equal(ok('route', 'show', '--limit', '0').split('\n').length, total + 1);
-    assert.equal(ok('route', 'show', '--limit', '3', 'root', '10.64.0.0/16').split('\n').slice(3, 4)[0], '… 253 more routes not shown (--limit N, --limit 0 for all, or a selector: dpfwd route show root 10.0.0.0/8)');
+    assert.equal(
+      ok('route', 'show', '--limit', '3', 'root', '10.64.0.0/16').split('\n').slice(3, 4)[0],
+      '… 253 more routes not shown (--limit N, --limit 0 for all, or a selector: dpfwd route show root 10.0.0.0/8)',
+    );
     // past spawnSync's default 1 MiB of output
     const big = spawnSync(process.execPath, [DPFWD, '--socket', fwd.socket, 'route', 'show', '-j'], { encoding: 'utf8', maxBuffer: 64 << 20, timeout: 60000 });
     assert.equal(big.status, 0, big.stderr);
     const all = JSON.parse(big.stdout);
     assert.equal(all.length, total, 'every route, in pages');
     assert.equal(new Set(all.map((r: { dst: string }) => r.dst)).size, total, 'no row twice across pages');
-    assert.deepEqual(json('route', 'show', '--limit', '2').map((r: { dst: string }) => r.dst), ['10.1.0.0/24', '10.1.0.1/32']);
+    assert.deepEqual(
+      json('route', 'show', '--limit', '2').map((r: { dst: string }) => r.dst),
+      ['10.1.0.0/24', '10.1.0.1/32'],
+    );
     ok('route', 'flush', 'all');
   });
 
@@ -217,7 +258,11 @@ describe('dpfwd CLI: iproute2 habits', function () {
     });
     assert.equal((await fwd.call('route.show', { proto: 'static', limit: 100000 })).length, 100000);
     assert.deepEqual(await fwd.call('route.count', { root: '11.0.0.0/8' }), { routes: n });
-    const big = spawnSync(process.execPath, [DPFWD, '--socket', fwd.socket, 'route', 'show', 'proto', 'static', '-j'], { encoding: 'utf8', maxBuffer: 64 << 20, timeout: 60000 });
+    const big = spawnSync(process.execPath, [DPFWD, '--socket', fwd.socket, 'route', 'show', 'proto', 'static', '-j'], {
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+      timeout: 60000,
+    });
     assert.equal(big.status, 0, big.stderr);
     assert.equal(JSON.parse(big.stdout).length, n);
     ok('route', 'flush', 'root', '11.0.0.0/8');
@@ -225,27 +270,36 @@ describe('dpfwd CLI: iproute2 habits', function () {
 
   it('-b FILE: one command per line over one connection; stops at the first error naming its line; -force goes on', () => {
     const f = path.join(dir, 'cmds.batch');
-    fs.writeFileSync(f, [
-      '# set up the east side',
-      'route add 10.60.0.0/16 via 10.2.0.2',
-      '',
-      'dpfwd route add 10.61.0.0/16 via 10.2.0.2 -j',
-      'show control -j',
-      'route add 10.62.0.0/33 via 10.2.0.2',
-      'route add 10.63.0.0/16 via 10.2.0.2',
-    ].join('\n') + '\n');
+    fs.writeFileSync(
+      f,
+      [
+        '# set up the east side',
+        'route add 10.60.0.0/16 via 10.2.0.2',
+        '',
+        'dpfwd route add 10.61.0.0/16 via 10.2.0.2 -j',
+        'show control -j',
+        'route add 10.62.0.0/33 via 10.2.0.2',
+        'route add 10.63.0.0/16 via 10.2.0.2',
+      ].join('\n') + '\n',
+    );
     const r = cli('-b', f);
     assert.equal(r.status, 1);
-    assert.equal(r.stderr, "dpfwd: line 6: 10.62.0.0/33 is not an IPv4 prefix\n");
-    const [added, control] = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(r.stderr, 'dpfwd: line 6: 10.62.0.0/33 is not an IPv4 prefix\n');
+    const [added, control] = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(added.dst, '10.61.0.0/16');
     assert.equal(control.clients, 1, 'every line of the batch went over one connection');
     assert.deepEqual(statics(), ['10.60.0.0/16', '10.61.0.0/16']);
     const forced = cli('-batch', f, '-force');
     assert.equal(forced.status, 1, 'a line failed');
-    assert.equal(forced.stderr, "dpfwd: line 6: 10.62.0.0/33 is not an IPv4 prefix\n");
+    assert.equal(forced.stderr, 'dpfwd: line 6: 10.62.0.0/33 is not an IPv4 prefix\n');
     assert.deepEqual(statics(), ['10.60.0.0/16', '10.61.0.0/16', '10.63.0.0/16'], 'the lines after the failure ran');
-    const stdin = spawnSync(process.execPath, [DPFWD, '--socket', fwd.socket, '-b', '-'], { input: 'route flush all\nroute ls proto static -j\n', encoding: 'utf8' });
+    const stdin = spawnSync(process.execPath, [DPFWD, '--socket', fwd.socket, '-b', '-'], {
+      input: 'route flush all\nroute ls proto static -j\n',
+      encoding: 'utf8',
+    });
     assert.equal(stdin.status, 0, stdin.stderr);
     assert.equal(stdin.stdout, 'flushed 3 static routes\n[]\n');
     const missing = cli('-b', path.join(dir, 'nope.batch'));

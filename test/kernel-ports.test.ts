@@ -26,7 +26,11 @@ describe('kernel-facing port defaults (pure)', () => {
 
 describe('what kernel-facing ports need of the process (pure)', () => {
   const capsOf = (...names: (keyof typeof CAPS)[]) => names.reduce((a, n) => a | (1n << BigInt(CAPS[n])), 0n);
-  const ports = [{ name: 'west', device: 'net_af_xdp0,iface=v0' }, { name: 'east', device: 'net_af_packet1,iface=v1,framesz=4096' }, { name: 'tap', device: 'net_tap0,iface=dtap0' }];
+  const ports = [
+    { name: 'west', device: 'net_af_xdp0,iface=v0' },
+    { name: 'east', device: 'net_af_packet1,iface=v1,framesz=4096' },
+    { name: 'tap', device: 'net_tap0,iface=dtap0' },
+  ];
   const veth = { ifaceDriver: (n: string) => (n.startsWith('v') ? 'veth' : ''), bpf: () => 0 };
   const priv = (p: Partial<Privileges>): Privileges => ({ caps: capsOf('NET_RAW', 'NET_ADMIN', 'SYS_ADMIN', 'IPC_LOCK'), seccomp: 2, memlock: 8 << 20, ...p });
 
@@ -37,19 +41,40 @@ describe('what kernel-facing ports need of the process (pure)', () => {
 
   it("podman's default capabilities: CAP_NET_RAW (and the rest) named with the flag that gives it", () => {
     const p = kernelPortProblems(ports, priv({ caps: 0n }), veth, 64 << 20);
-    assert.match(p[0], /^ports\[0\] west \(net_af_xdp on v0\): its AF_XDP socket needs CAP_NET_RAW, which this process lacks \(podman\/docker: --cap-add NET_RAW; Kubernetes: securityContext\.capabilities\.add: \[NET_RAW\]\)/);
-    assert.ok(p.some((x) => /west .*libxdp, which loads and attaches its XDP program, needs CAP_NET_ADMIN and CAP_SYS_ADMIN/.test(x)), p.join('\n'));
-    assert.ok(p.some((x) => /west .*UMEM pins 64 MiB, above the locked-memory limit \(ulimit -l: 8192 KiB\).*CAP_IPC_LOCK/.test(x)), p.join('\n'));
-    assert.ok(p.some((x) => /^ports\[1\] east \(net_af_packet on v1\): its AF_PACKET socket needs CAP_NET_RAW/.test(x)), p.join('\n'));
-    assert.ok(p.some((x) => /^ports\[1\] east .*the XDP step on its veth .* needs CAP_NET_ADMIN and CAP_BPF/.test(x)), p.join('\n'));
-    assert.ok(p.some((x) => /^ports\[2\] tap .*needs CAP_NET_ADMIN/.test(x)), p.join('\n'));
+    assert.match(
+      p[0],
+      /^ports\[0\] west \(net_af_xdp on v0\): its AF_XDP socket needs CAP_NET_RAW, which this process lacks \(podman\/docker: --cap-add NET_RAW; Kubernetes: securityContext\.capabilities\.add: \[NET_RAW\]\)/,
+    );
+    assert.ok(
+      p.some((x) => /west .*libxdp, which loads and attaches its XDP program, needs CAP_NET_ADMIN and CAP_SYS_ADMIN/.test(x)),
+      p.join('\n'),
+    );
+    assert.ok(
+      p.some((x) => /west .*UMEM pins 64 MiB, above the locked-memory limit \(ulimit -l: 8192 KiB\).*CAP_IPC_LOCK/.test(x)),
+      p.join('\n'),
+    );
+    assert.ok(
+      p.some((x) => /^ports\[1\] east \(net_af_packet on v1\): its AF_PACKET socket needs CAP_NET_RAW/.test(x)),
+      p.join('\n'),
+    );
+    assert.ok(
+      p.some((x) => /^ports\[1\] east .*the XDP step on its veth .* needs CAP_NET_ADMIN and CAP_BPF/.test(x)),
+      p.join('\n'),
+    );
+    assert.ok(
+      p.some((x) => /^ports\[2\] tap .*needs CAP_NET_ADMIN/.test(x)),
+      p.join('\n'),
+    );
   });
 
   it("podman's default seccomp profile (bpf() refused with EPERM): the profile to use is named, per port that needs bpf()", () => {
     // with CAP_BPF rather than CAP_SYS_ADMIN, as for af_packet (podman's profile allows bpf() with CAP_SYS_ADMIN)
     const p = kernelPortProblems(ports, priv({}), { ...veth, bpf: () => 1 }, 64 << 20);
     assert.equal(p.length, 2, p.join('\n'));
-    assert.match(p[0], /^ports\[0\] west .*needs the bpf\(\) system call, which a seccomp filter refuses \(EPERM\);.*--security-opt seccomp=deploy\/seccomp-dpfwd\.json/);
+    assert.match(
+      p[0],
+      /^ports\[0\] west .*needs the bpf\(\) system call, which a seccomp filter refuses \(EPERM\);.*--security-opt seccomp=deploy\/seccomp-dpfwd\.json/,
+    );
     assert.match(p[1], /^ports\[1\] east .*the XDP step on its veth/);
     assert.deepEqual(kernelPortProblems([ports[1]], priv({ caps: capsOf('NET_RAW', 'NET_ADMIN', 'BPF') }), veth, 1), [], 'af_packet: CAP_BPF is enough');
   });
@@ -77,7 +102,11 @@ async function iperf(server: Host, client: Host, args: string[]): Promise<any> {
     await new Promise((r) => setTimeout(r, 400));
     const out = sh('iperf3', ['-c', server.ip, '-t', '2', '-J', ...args], { ns: client.ns, allowFail: true, timeout: 30000 });
     let j: any;
-    try { j = JSON.parse(out); } catch { assert.fail(`iperf3 gave no JSON: ${out.slice(0, 400)}`); }
+    try {
+      j = JSON.parse(out);
+    } catch {
+      assert.fail(`iperf3 gave no JSON: ${out.slice(0, 400)}`);
+    }
     assert.equal(j.error, undefined, `iperf3 ${args.join(' ')}: ${j.error}`);
     return j.end;
   } finally {
@@ -105,7 +134,15 @@ for (const kind of ['af_packet', 'af_xdp'] as const) {
       fwd = await startForwarder({
         eal: { lcores: '0-1' },
         ports: [port(west, 0), port(east, 1)],
-        workers: [{ lcore: 1, rx: [{ port: 'west', queue: 0 }, { port: 'east', queue: 0 }] }],
+        workers: [
+          {
+            lcore: 1,
+            rx: [
+              { port: 'west', queue: 0 },
+              { port: 'east', queue: 0 },
+            ],
+          },
+        ],
       });
     });
 
@@ -149,7 +186,10 @@ for (const kind of ['af_packet', 'af_xdp'] as const) {
       assert.match(tp, /10\.2\.0\.2\s.*reached/, tp);
     });
 
-    for (const [from, to] of [['west', 'east'], ['east', 'west']] as const) {
+    for (const [from, to] of [
+      ['west', 'east'],
+      ['east', 'west'],
+    ] as const) {
       it(`iperf3 TCP ${from} → ${to} (2 s) moves data with checksums the receiver accepts`, async () => {
         const h = { west, east };
         const end = await iperf(h[to], h[from], []);
@@ -249,7 +289,7 @@ describe('af_packet refragmenting to a 68-byte egress MTU', function () {
     // below) but does not answer: its kernel will not fragment the 1628-byte reply (IpFragFails),
     // so the ping itself is not asserted.
     ping(west.ns, east.ip, 2, { size: 1600 });
-    assert.equal(reasm() - before, 2, 'the east host reassembled both datagrams from dpfwd\'s fragments');
+    assert.equal(reasm() - before, 2, "the east host reassembled both datagrams from dpfwd's fragments");
     // 3208 bytes: 67 fragments, more than dpfwd makes of one datagram
     assert.equal(ping(west.ns, east.ip, 2, { size: 3200 }), 0);
     const t = await totals(fwd);
@@ -292,7 +332,14 @@ describe('af_xdp, af_packet and tap ports in one forwarder', function () {
 
   it('starts, each port on its own driver', async () => {
     const ports = await fwd.call('show.ports');
-    assert.deepEqual(ports.map((p: any) => [p.ifname, p.driver]), [['west', 'net_af_xdp'], ['east', 'net_af_packet'], ['tap', 'net_tap']]);
+    assert.deepEqual(
+      ports.map((p: any) => [p.ifname, p.driver]),
+      [
+        ['west', 'net_af_xdp'],
+        ['east', 'net_af_packet'],
+        ['tap', 'net_tap'],
+      ],
+    );
   });
 
   it('forwards pings between every pair of ports', () => {
@@ -302,7 +349,10 @@ describe('af_xdp, af_packet and tap ports in one forwarder', function () {
   });
 
   it('carries UDP (iperf3, 2 s) af_xdp → af_packet and tap → af_xdp', async () => {
-    for (const [from, to] of [[west, east], [{ ...west, ns: tapNs, ip: '10.4.0.2' }, west]] as const) {
+    for (const [from, to] of [
+      [west, east],
+      [{ ...west, ns: tapNs, ip: '10.4.0.2' }, west],
+    ] as const) {
       const end = await iperf(to, from, ['-u', '-b', '20M', '-l', '1200']);
       const s = end.sum;
       assert.ok(s.packets > 1000, `sent ${s.packets}`);
@@ -319,9 +369,18 @@ describe('af_xdp with an MTU its UMEM chunks cannot hold', function () {
   it('refuses at start naming the port, the page limit and the largest MTU that fits', async () => {
     const west = topo.addHost('west', 1);
     const east = topo.addHost('east', 2);
-    const err = await startForwarder({ eal: { lcores: '0-1' }, ports: [{ ...topo.xdpPort(west, 0), mtu: 4000 }, topo.port(east, 1)] })
-      .then((f) => { void f.stop(); return 'started'; }, (e: Error) => e.message);
-    assert.match(err, /port west: af_xdp cannot carry MTU 4000 here: the kernel takes UMEM chunks of at most a page \(4096 bytes\).*lower the af_xdp ports' mtu to \d+ or less/, err);
+    const err = await startForwarder({ eal: { lcores: '0-1' }, ports: [{ ...topo.xdpPort(west, 0), mtu: 4000 }, topo.port(east, 1)] }).then(
+      (f) => {
+        void f.stop();
+        return 'started';
+      },
+      (e: Error) => e.message,
+    );
+    assert.match(
+      err,
+      /port west: af_xdp cannot carry MTU 4000 here: the kernel takes UMEM chunks of at most a page \(4096 bytes\).*lower the af_xdp ports' mtu to \d+ or less/,
+      err,
+    );
   });
 });
 
@@ -348,13 +407,27 @@ describe('one forwarder per interface', function () {
     }
   });
 
-  for (const [kind, dev] of [['af_packet', (h: Host) => `net_af_packet0,iface=${h.routerIf}`], ['af_xdp', (h: Host) => `net_af_xdp0,iface=${h.routerIf}`]] as const) {
+  for (const [kind, dev] of [
+    ['af_packet', (h: Host) => `net_af_packet0,iface=${h.routerIf}`],
+    ['af_xdp', (h: Host) => `net_af_xdp0,iface=${h.routerIf}`],
+  ] as const) {
     it(`a second forwarder with an ${kind} port on an interface the first holds is refused, naming the first's pid and socket`, async () => {
       const progBefore = xdpProg(east.routerIf);
       assert.equal(progBefore?.name, 'dpfwd_xdp_pass');
-      const err = await startForwarder({ eal: { lcores: '0-1' }, ports: [{ name: 'other', device: dev(east), address: '10.9.0.1/24' }] })
-        .then(async (f) => { await f.stop(); return `started:\n${f.stderr()}`; }, (e: Error) => e.message);
-      assert.match(err, new RegExp(`ports\\[0\\]\\.device: interface ${east.routerIf} is in use by another dpfwd \\(pid ${first.proc.pid}, control socket ${first.socket.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, its port east\\)`), err);
+      const err = await startForwarder({ eal: { lcores: '0-1' }, ports: [{ name: 'other', device: dev(east), address: '10.9.0.1/24' }] }).then(
+        async (f) => {
+          await f.stop();
+          return `started:\n${f.stderr()}`;
+        },
+        (e: Error) => e.message,
+      );
+      assert.match(
+        err,
+        new RegExp(
+          `ports\\[0\\]\\.device: interface ${east.routerIf} is in use by another dpfwd \\(pid ${first.proc.pid}, control socket ${first.socket.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, its port east\\)`,
+        ),
+        err,
+      );
       assert.doesNotMatch(err, /EAL arguments/, 'refused before EAL init');
       // the first forwarder's set-up is untouched and it still forwards
       assert.equal(xdpProg(east.routerIf)?.id, progBefore.id);
@@ -376,16 +449,28 @@ describe('--log-format json with af_xdp ports', function () {
   const topo = new Topology();
   after(() => topo.destroy());
 
-  it('every stderr line is a JSON object, libbpf\'s and libxdp\'s included', async () => {
+  it("every stderr line is a JSON object, libbpf's and libxdp's included", async () => {
     const west = topo.addHost('west', 1);
     const east = topo.addHost('east', 2);
     const fwd = await startForwarder({ eal: { lcores: '0-1' }, ports: [topo.xdpPort(west, 0), topo.xdpPort(east, 1)] }, { runArgs: ['--log-format', 'json'] });
     assert.equal(ping(west.ns, east.ip, 2), 2);
     assert.equal((await fwd.stop()).code, 0, fwd.stderr());
-    const lines = fwd.stderr().split('\n').filter((l) => l.trim());
-    const raw = lines.filter((l) => { try { return typeof JSON.parse(l) !== 'object'; } catch { return true; } });
+    const lines = fwd
+      .stderr()
+      .split('\n')
+      .filter((l) => l.trim());
+    const raw = lines.filter((l) => {
+      try {
+        return typeof JSON.parse(l) !== 'object';
+      } catch {
+        return true;
+      }
+    });
     assert.deepEqual(raw, [], `${raw.length} of ${lines.length} lines are not JSON`);
     const objs = lines.map((l) => JSON.parse(l));
-    assert.ok(objs.some((o) => /^(libbpf|libxdp)$/.test(o.component)), `no line from libbpf/libxdp:\n${lines.join('\n')}`);
+    assert.ok(
+      objs.some((o) => /^(libbpf|libxdp)$/.test(o.component)),
+      `no line from libbpf/libxdp:\n${lines.join('\n')}`,
+    );
   });
 });

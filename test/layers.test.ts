@@ -54,7 +54,10 @@ function layerOf(mod: string): number {
 export function importGraph(): Map<string, string[]> {
   const g = new Map<string, string[]>();
   for (const f of walk(SRC)) {
-    const text = fs.readFileSync(f, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+    const text = fs
+      .readFileSync(f, 'utf8')
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .replace(/^\s*\/\/.*$/gm, '');
     const deps = new Set<string>();
     for (const m of text.matchAll(IMPORT_RE)) {
       const r = resolve(f, m[1] ?? m[2] ?? m[3]);
@@ -114,7 +117,12 @@ describe('layers: the import graph of src/', () => {
   });
 
   it('finds a cycle when there is one (the checker itself)', () => {
-    const fake = new Map([['a.ts', ['b.ts']], ['b.ts', ['c.ts']], ['c.ts', ['a.ts']], ['d.ts', ['a.ts']]]);
+    const fake = new Map([
+      ['a.ts', ['b.ts']],
+      ['b.ts', ['c.ts']],
+      ['c.ts', ['a.ts']],
+      ['d.ts', ['a.ts']],
+    ]);
     assert.deepEqual(findCycles(fake), [['a.ts', 'b.ts', 'c.ts']]);
   });
 
@@ -122,7 +130,8 @@ describe('layers: the import graph of src/', () => {
     const upward: string[] = [];
     for (const [mod, deps] of g) {
       for (const d of deps) {
-        if (layerOf(d) > layerOf(mod)) upward.push(`src/${mod} imports src/${d} (layer ${LAYERS[layerOf(d)].join('/')} is above ${LAYERS[layerOf(mod)].join('/')})`);
+        if (layerOf(d) > layerOf(mod))
+          upward.push(`src/${mod} imports src/${d} (layer ${LAYERS[layerOf(d)].join('/')} is above ${LAYERS[layerOf(mod)].join('/')})`);
       }
     }
     assert.deepEqual(upward, []);

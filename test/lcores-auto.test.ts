@@ -16,7 +16,14 @@ const STATUS = (list: string) => `Name:\tnode\nCpus_allowed:\tff\nCpus_allowed_l
 
 /** Validates a config in a child process pinned to `cpus`: its lcores, or its error. */
 function validateUnder(cpus: string, lcores: unknown): { lcores?: string; workers?: number[]; error?: string } {
-  const cfg = JSON.stringify({ eal: { lcores }, ports: [{ name: 'a', device: 'net_null0' }, { name: 'b', device: 'net_null1' }], metrics: { listen: false } });
+  const cfg = JSON.stringify({
+    eal: { lcores },
+    ports: [
+      { name: 'a', device: 'net_null0' },
+      { name: 'b', device: 'net_null1' },
+    ],
+    metrics: { listen: false },
+  });
   const js = `const { parseConfig } = require(${JSON.stringify(path.join(ROOT, 'dist', 'src', 'config'))});
     try { const c = parseConfig(${JSON.stringify(cfg)}, 't.yaml'); console.log(JSON.stringify({ lcores: c.eal.lcores, workers: c.eal.workerLcores })); }
     catch (e) { console.log(JSON.stringify({ error: e.message })); }`;
@@ -60,14 +67,19 @@ describe('eal.lcores: auto', () => {
 
 describe('doctor: lcores against the CPUs the process may run on', () => {
   let h: FakeHost;
-  before(() => { h = new FakeHost(); });
+  before(() => {
+    h = new FakeHost();
+  });
   after(() => h.cleanup());
   const cfg = (lcores?: string) => ({ ports: [{ name: 'a', device: 'net_null0' }], hugepagesMiB: 64, ...(lcores ? { lcores } : {}) });
   const check = (lcores: string | undefined, allowed: string) =>
     runDoctor({ root: h.root, env: {}, config: cfg(lcores), procStatus: STATUS(allowed) }).checks.filter((c) => c.name === 'lcores');
 
   it('OK inside the mask, FAIL outside it with the fix, auto shown as what it takes', () => {
-    assert.deepEqual(check('2-3', '2-5').map((c) => c.status), ['OK']);
+    assert.deepEqual(
+      check('2-3', '2-5').map((c) => c.status),
+      ['OK'],
+    );
     const bad = check('2-3', '0-1')[0];
     assert.equal(bad.status, 'FAIL');
     assert.match(bad.message, /eal\.lcores "2-3": lcores 2-3 are outside the CPUs this process may run on \(0-1\)/);

@@ -36,10 +36,15 @@ describe('dpfwd run lifecycle', function () {
     const dir = tmpDir('envsock');
     const sock = path.join(dir, 'from-env.sock');
     const cfg = path.join(dir, 'dpfwd.yaml');
-    fs.writeFileSync(cfg, `eal: {lcores: "0-1"}\nmetrics: {listen: false}\ncontrol: {socket: ${path.join(dir, 'from-config.sock')}}\nports:\n${nullPorts.map((p) => `  - {name: ${p.name}, device: "${p.device}", address: ${p.address}}`).join('\n')}\n`);
+    fs.writeFileSync(
+      cfg,
+      `eal: {lcores: "0-1"}\nmetrics: {listen: false}\ncontrol: {socket: ${path.join(dir, 'from-config.sock')}}\nports:\n${nullPorts.map((p) => `  - {name: ${p.name}, device: "${p.device}", address: ${p.address}}`).join('\n')}\n`,
+    );
     const proc = spawn(process.execPath, [DPFWD, 'run', '--config', cfg], { env: { ...process.env, DPFWD_SOCKET: sock }, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
-    proc.stderr!.on('data', (d) => { err += d; });
+    proc.stderr!.on('data', (d) => {
+      err += d;
+    });
     try {
       await waitFor('the control socket line', async () => err.includes('control socket '), 30000);
       assert.match(err, new RegExp(`control socket ${sock.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
@@ -81,7 +86,10 @@ describe('dpfwd run lifecycle', function () {
     const dir = tmpDir('twice');
     const first = await startForwarder({ eal: { lcores: '0-1' }, ports: nullPorts }, { dir });
     try {
-      await assert.rejects(startForwarder({ eal: { lcores: '0-1' }, ports: nullPorts }, { dir }), /another dpfwd answers on .*dpfwd\.sock; stop it or give this one --socket <path>/);
+      await assert.rejects(
+        startForwarder({ eal: { lcores: '0-1' }, ports: nullPorts }, { dir }),
+        /another dpfwd answers on .*dpfwd\.sock; stop it or give this one --socket <path>/,
+      );
       assert.equal((await first.call('health')).alive, 1, 'the first one is untouched');
     } finally {
       await first.stop();
@@ -104,7 +112,10 @@ describe('dpfwd run lifecycle', function () {
   it('names a missing interface before DPDK probes it', () => {
     const dir = tmpDir('noiface');
     const f = path.join(dir, 'c.yaml');
-    fs.writeFileSync(f, `ports:\n  - name: west\n    device: "net_af_packet0,iface=dpfwd-nosuch0"\n  - name: east\n    device: "net_null0"\ncontrol: { socket: ${dir}/s.sock }\nmetrics: { listen: false }\n`);
+    fs.writeFileSync(
+      f,
+      `ports:\n  - name: west\n    device: "net_af_packet0,iface=dpfwd-nosuch0"\n  - name: east\n    device: "net_null0"\ncontrol: { socket: ${dir}/s.sock }\nmetrics: { listen: false }\n`,
+    );
     const r = run(['run', '--config', f]);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /ports\[0\]\.device: interface dpfwd-nosuch0 does not exist in this network namespace/);
@@ -127,13 +138,22 @@ describe('dpfwd run lifecycle', function () {
 describe('dpfwd run: DPDK start-up failures explained', function () {
   this.timeout(60000);
   const cases: [string, Record<string, unknown>, RegExp][] = [
-    ['a hugepage cap too small for the mempool', { lcores: '0-1', hugepagesMiB: 16 },
+    [
+      'a hugepage cap too small for the mempool',
+      { lcores: '0-1', hugepagesMiB: 16 },
       // refused before EAL init now, by the config's computed need (dpfwd config check says the same)
-      /^dpfwd: eal\.hugepagesMiB: 16 MiB caps DPDK below the \d+ MiB this config needs \(mbuf pool .*\); raise it to \d+ or remove it\n$/],
-    ['an lcore this machine does not have', { lcores: '0,63' },
-      /DPDK EAL initialisation failed: eal\.lcores names a CPU this machine does not have or may not use \(lcore 63 unavailable\)/],
-    ['an EAL argument DPDK does not know', { lcores: '0-1', args: ['--bogus-flag'] },
-      /DPDK EAL initialisation failed: DPDK rejected its arguments: check eal\.args and eal\.lcores\.[\s\S]*\n  eal\.args adds: --bogus-flag\n/],
+      /^dpfwd: eal\.hugepagesMiB: 16 MiB caps DPDK below the \d+ MiB this config needs \(mbuf pool .*\); raise it to \d+ or remove it\n$/,
+    ],
+    [
+      'an lcore this machine does not have',
+      { lcores: '0,63' },
+      /DPDK EAL initialisation failed: eal\.lcores names a CPU this machine does not have or may not use \(lcore 63 unavailable\)/,
+    ],
+    [
+      'an EAL argument DPDK does not know',
+      { lcores: '0-1', args: ['--bogus-flag'] },
+      /DPDK EAL initialisation failed: DPDK rejected its arguments: check eal\.args and eal\.lcores\.[\s\S]*\n  eal\.args adds: --bogus-flag\n/,
+    ],
   ];
   for (const [what, eal, want] of cases) {
     it(`${what}: one clear message, exit 1, no usage dump on stdout`, () => {
@@ -143,7 +163,7 @@ describe('dpfwd run: DPDK start-up failures explained', function () {
       const r = run(['run', '--config', f]);
       assert.equal(r.status, 1, r.stderr);
       assert.match(r.stderr, want);
-      assert.equal(r.stdout, '', 'DPDK\'s usage text is kept off stdout');
+      assert.equal(r.stdout, '', "DPDK's usage text is kept off stdout");
       fs.rmSync(dir, { recursive: true, force: true });
     });
   }
@@ -153,15 +173,36 @@ describe('dpfwd run: every refusal comes before DPDK touches a port', function (
   this.timeout(120000);
   const cfgFile = (dir: string, extra: Record<string, unknown> = {}) => {
     const f = path.join(dir, 'c.yaml');
-    fs.writeFileSync(f, JSON.stringify({ eal: { lcores: '0-1' }, ports: nullPorts, control: { socket: `${dir}/s.sock` }, metrics: { listen: false }, ...extra }));
+    fs.writeFileSync(
+      f,
+      JSON.stringify({ eal: { lcores: '0-1' }, ports: nullPorts, control: { socket: `${dir}/s.sock` }, metrics: { listen: false }, ...extra }),
+    );
     return f;
   };
 
   const bad: [string, (dir: string) => string, RegExp][] = [
-    ['a regular file', (dir) => { fs.writeFileSync(`${dir}/notes.txt`, 'keep me'); return `${dir}/notes.txt`; }, /control socket .*notes\.txt: exists and is a regular file, not a socket; dpfwd deletes only stale sockets/],
+    [
+      'a regular file',
+      (dir) => {
+        fs.writeFileSync(`${dir}/notes.txt`, 'keep me');
+        return `${dir}/notes.txt`;
+      },
+      /control socket .*notes\.txt: exists and is a regular file, not a socket; dpfwd deletes only stale sockets/,
+    ],
     ['a directory', (dir) => dir, /control socket .*: is a directory; give the path of a socket file/],
-    ['a path under /proc', () => '/proc/self/dpfwd.sock', /control socket \/proc\/self\/dpfwd\.sock: .*; choose another path with control\.socket in the config or --socket/],
-    ['a path whose parent is a file', (dir) => { fs.writeFileSync(`${dir}/f`, ''); return `${dir}/f/s.sock`; }, /control socket .*\/f\/s\.sock: cannot create its directory/],
+    [
+      'a path under /proc',
+      () => '/proc/self/dpfwd.sock',
+      /control socket \/proc\/self\/dpfwd\.sock: .*; choose another path with control\.socket in the config or --socket/,
+    ],
+    [
+      'a path whose parent is a file',
+      (dir) => {
+        fs.writeFileSync(`${dir}/f`, '');
+        return `${dir}/f/s.sock`;
+      },
+      /control socket .*\/f\/s\.sock: cannot create its directory/,
+    ],
   ];
   for (const [what, make, want] of bad) {
     it(`--socket naming ${what}: one clear message, exit 1, nothing deleted, EAL never started`, () => {
@@ -201,12 +242,18 @@ describe('dpfwd run: every refusal comes before DPDK touches a port', function (
     fs.writeFileSync(path.join(d, 'nr_hugepages'), '128\n');
     fs.writeFileSync(path.join(d, 'free_hugepages'), '10\n');
     const config = {
-      eal: { args: [] as string[], inMemory: true }, ports: [{ device: 'net_null0', mtu: 1500, rxQueues: 1, rxDescriptors: 1024, txDescriptors: 1024 }], workers: [{}], mempool: { mbufs: 0, cacheSize: 256 },
+      eal: { args: [] as string[], inMemory: true },
+      ports: [{ device: 'net_null0', mtu: 1500, rxQueues: 1, rxDescriptors: 1024, txDescriptors: 1024 }],
+      workers: [{}],
+      mempool: { mbufs: 0, cacheSize: 256 },
       fib: { maxRoutes: 1024, tbl8Groups: 256, maxNexthops: 1024, maxGroups: 16 },
     };
     const msg = preflightHugepages(config as never, `${root}/`);
     // the mbuf pool (16383 of 2176 bytes), tbl24 and DPDK's share
-    assert.match(msg ?? '', /^hugepages: 20 MiB free of 256 MiB reserved, this config needs 118 MiB \(mbuf pool \(16383 mbufs of 2176 bytes\) 38 MiB, FIB tbl24 \(fixed\) 64 MiB, .*DPDK \(EAL, ports, caches\) 16 MiB\); reserve more/);
+    assert.match(
+      msg ?? '',
+      /^hugepages: 20 MiB free of 256 MiB reserved, this config needs 118 MiB \(mbuf pool \(16383 mbufs of 2176 bytes\) 38 MiB, FIB tbl24 \(fixed\) 64 MiB, .*DPDK \(EAL, ports, caches\) 16 MiB\); reserve more/,
+    );
     fs.writeFileSync(path.join(d, 'free_hugepages'), '64\n');
     assert.equal(preflightHugepages(config as never, `${root}/`), undefined);
     fs.writeFileSync(path.join(d, 'free_hugepages'), '0\n');
@@ -224,10 +271,17 @@ describe('DPDK telemetry socket', function () {
       try {
         const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${f}`));
         if (m) inodes.add(m[1]);
-      } catch { /* closed meanwhile */ }
+      } catch {
+        /* closed meanwhile */
+      }
     }
-    return fs.readFileSync(`/proc/${pid}/net/unix`, 'utf8').split('\n').slice(1).map((l) => l.trim().split(/\s+/))
-      .filter((c) => inodes.has(c[6]) && c[7]).map((c) => c[7]);
+    return fs
+      .readFileSync(`/proc/${pid}/net/unix`, 'utf8')
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim().split(/\s+/))
+      .filter((c) => inodes.has(c[6]) && c[7])
+      .map((c) => c[7]);
   };
 
   for (const telemetry of [false, true]) {
@@ -236,7 +290,11 @@ describe('DPDK telemetry socket', function () {
       try {
         const socks = unixSockets(fwd.proc.pid!);
         assert.ok(socks.includes(fwd.socket), socks.join(' '));
-        assert.equal(socks.some((p) => /dpdk_telemetry/.test(p)), telemetry, socks.join(' '));
+        assert.equal(
+          socks.some((p) => /dpdk_telemetry/.test(p)),
+          telemetry,
+          socks.join(' '),
+        );
         assert.match(fwd.stderr(), telemetry ? /EAL arguments: (?!.*--no-telemetry)/ : /EAL arguments: .*--no-telemetry/);
       } finally {
         assert.equal((await fwd.stop()).code, 0);
@@ -273,17 +331,27 @@ describe('a second forwarder on the same af_packet ports sends nothing', functio
     // the second would ARP for its route's gateway as soon as its dataplane ran
     const second = (socket: string, metrics: string | false = `127.0.0.1:${port}`) => {
       const f = path.join(dir, `second-${path.basename(socket)}.yaml`);
-      fs.writeFileSync(f, JSON.stringify({
-        eal: { lcores: '0-1' }, ports, routes: [{ prefix: '10.99.0.0/16', via: '10.2.0.77' }],
-        control: { socket }, metrics: { listen: metrics },
-      }));
+      fs.writeFileSync(
+        f,
+        JSON.stringify({
+          eal: { lcores: '0-1' },
+          ports,
+          routes: [{ prefix: '10.99.0.0/16', via: '10.2.0.77' }],
+          control: { socket },
+          metrics: { listen: metrics },
+        }),
+      );
       return run(['run', '--config', f]);
     };
     const dump = spawnIn(east.ns, 'tcpdump', ['-i', east.hostIf, '-Q', 'in', '-n', '-l', '-e', 'arp']);
     let seen = '';
-    dump.stdout!.on('data', (d) => { seen += d; });
+    dump.stdout!.on('data', (d) => {
+      seen += d;
+    });
     let ready = '';
-    dump.stderr!.on('data', (d) => { ready += d; });
+    dump.stderr!.on('data', (d) => {
+      ready += d;
+    });
     try {
       await waitFor('tcpdump listening', async () => /listening on/.test(ready), 20000);
       const sameSocket = second(first.socket);
@@ -297,7 +365,13 @@ describe('a second forwarder on the same af_packet ports sends nothing', functio
       // its own socket, no metrics: the interfaces the first holds refuse it (src/forwarder/owner.ts)
       const sameIfaces = second(path.join(dir, 'third.sock'), false);
       assert.equal(sameIfaces.status, 1, sameIfaces.stderr);
-      assert.match(sameIfaces.stderr, new RegExp(`interface ${west.routerIf} is in use by another dpfwd \\(pid ${first.proc.pid}, control socket ${first.socket.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, its port west\\)`), sameIfaces.stderr);
+      assert.match(
+        sameIfaces.stderr,
+        new RegExp(
+          `interface ${west.routerIf} is in use by another dpfwd \\(pid ${first.proc.pid}, control socket ${first.socket.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, its port west\\)`,
+        ),
+        sameIfaces.stderr,
+      );
       assert.doesNotMatch(sameIfaces.stderr, /EAL arguments/);
       await new Promise((r) => setTimeout(r, 1500)); // anything sent would have arrived by now
     } finally {

@@ -20,12 +20,18 @@ describe('logger', () => {
     const o = JSON.parse(lines[0]);
     assert.match(o.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     assert.equal(new Date(o.time).toISOString(), o.time);
-    assert.deepEqual({ ...o, time: undefined }, { time: undefined, level: 'info', component: 'control', msg: 'route.add by uid 0 pid 7: ok\nsecond line', op: 'route.add', uid: 0, pid: 7, ok: true });
+    assert.deepEqual(
+      { ...o, time: undefined },
+      { time: undefined, level: 'info', component: 'control', msg: 'route.add by uid 0 pid 7: ok\nsecond line', op: 'route.add', uid: 0, pid: 7, ok: true },
+    );
   });
 
   it('text: timestamp, level, component and the words; continuation lines indented; no colour codes', () => {
     const t = new Date('2026-12-02T06:40:01.123Z');
-    assert.equal(formatLine('text', t, 'warn', 'reload', 'refused:\nports[0].mtu', { a: 1 }), '2026-12-02T06:40:01.123Z warn  reload: refused:\n    ports[0].mtu\n');
+    assert.equal(
+      formatLine('text', t, 'warn', 'reload', 'refused:\nports[0].mtu', { a: 1 }),
+      '2026-12-02T06:40:01.123Z warn  reload: refused:\n    ports[0].mtu\n',
+    );
     const { lines, log } = capture();
     log.error('x');
     assert.doesNotMatch(lines[0], /\x1b\[/);
@@ -50,7 +56,10 @@ describe('logger', () => {
     c.warn('yes');
     log.configure({ level: 'debug' });
     c.debug('now yes');
-    assert.deepEqual(lines.map((l) => l.replace(/^\S+ /, '')), ['warn  neighbor: yes\n', 'debug neighbor: now yes\n']);
+    assert.deepEqual(
+      lines.map((l) => l.replace(/^\S+ /, '')),
+      ['warn  neighbor: yes\n', 'debug neighbor: now yes\n'],
+    );
     assert.deepEqual([...LEVELS], ['error', 'warn', 'info', 'debug']);
   });
 });

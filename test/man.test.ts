@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ROOT } from './helpers/forwarder';
 
-describe('man page: dpfwd(1) from the CLI\'s help', function () {
+describe("man page: dpfwd(1) from the CLI's help", function () {
   this.timeout(120000);
   const PAGE = path.join(ROOT, 'docs', 'man', 'dpfwd.1');
 

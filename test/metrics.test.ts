@@ -22,8 +22,16 @@ import { freePort, ROOT, startForwarder, tmpDir, waitFor, Running } from './help
 
 // ---- the text exposition, parsed back ----
 
-interface Series { name: string; labels: Record<string, string>; value: number }
-interface Exposition { types: Map<string, string>; help: Map<string, string>; series: Series[] }
+interface Series {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+interface Exposition {
+  types: Map<string, string>;
+  help: Map<string, string>;
+  series: Series[];
+}
 
 function parseExposition(text: string): Exposition {
   const types = new Map<string, string>();
@@ -102,23 +110,29 @@ const EXPECTED: Record<string, string> = {
 
 function get(url: string): Promise<{ status: number; type: string; body: string }> {
   return new Promise((resolve, reject) => {
-    http.get(url, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), body }));
-    }).on('error', reject);
+    http
+      .get(url, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => {
+          body += d;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), body }));
+      })
+      .on('error', reject);
   });
 }
 
 function request(url: string, method: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const r = http.request(url, { method }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); });
+    const r = http.request(url, { method }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
     r.on('error', reject);
     r.end();
   });
 }
-
 
 // ---- a fake forwarder: two ports, two workers, known counter values ----
 
@@ -128,23 +142,35 @@ function fakeSource() {
   const R = names.drops.length;
   const worker = (w: number) => {
     const counters: Record<string, number> = {};
-    names.worker.forEach((n, i) => { counters[n] = 1000 * (w + 1) + i; });
+    names.worker.forEach((n, i) => {
+      counters[n] = 1000 * (w + 1) + i;
+    });
     counters.busy_cycles = 3e9 * (w + 1);
     counters.idle_cycles = 1e9;
     return {
       index: w,
       counters,
-      ports: [0, 1].map((p) => ({ forwarded: 100 * (p + 1) + w, drops: Array.from({ length: R }, (_x, r) => (p === 1 && r === 2 ? 7 + w : 0)), counters: names.port.map((_n, k) => (p === 0 ? 50 + k + w : 0)) })),
+      ports: [0, 1].map((p) => ({
+        forwarded: 100 * (p + 1) + w,
+        drops: Array.from({ length: R }, (_x, r) => (p === 1 && r === 2 ? 7 + w : 0)),
+        counters: names.port.map((_n, k) => (p === 0 ? 50 + k + w : 0)),
+      })),
       punts: names.punts.map((_n, k) => ({ punted: k + w, limited: w })),
     };
   };
   let alive = 2;
-  let punt = [{ waiting: 0, capacity: 1023, sinceDrainMs: 5000 }, { waiting: 3, capacity: 1023, sinceDrainMs: 2 }];
+  let punt = [
+    { waiting: 0, capacity: 1023, sinceDrainMs: 5000 },
+    { waiting: 3, capacity: 1023, sinceDrainMs: 2 },
+  ];
   const cp = {
     counters: newControlPlaneCounters(),
     neighbors: {
       countByState: () => ({ INCOMPLETE: 1, REACHABLE: 2, STALE: 0, FAILED: 0, PERMANENT: 3 }),
-      limitsByPort: [{ rate: 0, incomplete: 0, table_full: 0, nexthops: 0 }, { rate: 11, incomplete: 2, table_full: 0, nexthops: 1 }],
+      limitsByPort: [
+        { rate: 0, incomplete: 0, table_full: 0, nexthops: 0 },
+        { rate: 11, incomplete: 2, table_full: 0, nexthops: 1 },
+      ],
       ignored: { unsolicited: 6, locktime: 1 },
     },
   };
@@ -152,24 +178,57 @@ function fakeSource() {
   cp.counters.arpRequestsSent = 5;
   const src: MetricsSource = {
     dp: {
-      snapshot: (): CounterSnapshot => { calls.snapshot++; return { tscHz: 1e9, workers: [worker(0), worker(1)] }; },
+      snapshot: (): CounterSnapshot => {
+        calls.snapshot++;
+        return { tscHz: 1e9, workers: [worker(0), worker(1)] };
+      },
       names: () => names,
-      portInfo: (i) => ({ portId: i, mac: 0x020000000000 + i, driver: 'net_null', mtu: 1500, linkUp: i === 0, speedMbps: 10000, rxQueues: 1, txQueues: 2, numaNode: 0 }),
+      portInfo: (i) => ({
+        portId: i,
+        mac: 0x020000000000 + i,
+        driver: 'net_null',
+        mtu: 1500,
+        linkUp: i === 0,
+        speedMbps: 10000,
+        rxQueues: 1,
+        txQueues: 2,
+        numaNode: 0,
+      }),
       portStats: (i) => ({ ipackets: 10 + i, opackets: 20 + i, ibytes: 30 + i, obytes: 40 + i, ierrors: 1, oerrors: 2, imissed: 3, rxNombuf: 4 }),
       mempoolInfo: () => ({ size: 8192, available: 8000, inUse: 192, dataRoom: 2176 }),
       fibInfo: () => ({ maxRoutes: 1024, tbl8Groups: 256, tbl8Used: 3, maxNexthops: 4096, routes: 7, lookupStaged: false }),
       workersAlive: () => alive,
       puntStatus: () => punt,
     },
-    rib: { counts: { static: 4, connected: 2, local: 2, neighbor: 1, linux: 0 }, updates: { add: { ok: 9, error: 1 }, del: { ok: 2, error: 0 } }, nexthopUsage: () => ({ used: 12, max: 64, learned: 5, learnedMax: 16 }) },
+    rib: {
+      counts: { static: 4, connected: 2, local: 2, neighbor: 1, linux: 0 },
+      updates: { add: { ok: 9, error: 1 }, del: { ok: 2, error: 0 } },
+      nexthopUsage: () => ({ used: 12, max: 64, learned: 5, learnedMax: 16 }),
+    },
     cp,
     ports: [
       { index: 0, name: 'west', device: 'net_null0,no-rx=1', driver: 'net_null' },
       { index: 1, name: 'east', device: '0000:01:00.0', driver: 'net_ice' },
     ],
-    config: { workers: [{ lcore: 1, rx: [], idleSleepUs: 0 }, { lcore: 2, rx: [], idleSleepUs: 0 }], punt: { rate: 10000, burst: 256, maxWaitMs: 1000 } },
+    config: {
+      workers: [
+        { lcore: 1, rx: [], idleSleepUs: 0 },
+        { lcore: 2, rx: [], idleSleepUs: 0 },
+      ],
+      punt: { rate: 10000, burst: 256, maxWaitMs: 1000 },
+    },
   };
-  return { src, names, calls, setAlive: (n: number) => { alive = n; }, setPunt: (p: typeof punt) => { punt = p; } };
+  return {
+    src,
+    names,
+    calls,
+    setAlive: (n: number) => {
+      alive = n;
+    },
+    setPunt: (p: typeof punt) => {
+      punt = p;
+    },
+  };
 }
 
 describe('metrics: exposition', () => {
@@ -208,7 +267,10 @@ describe('metrics: exposition', () => {
     assert.equal(one(e, 'dpfwd_routes_max'), 1024);
     assert.equal(one(e, 'dpfwd_fib_tbl8_groups_used'), 3);
     assert.equal(one(e, 'dpfwd_route_updates_total', { op: 'add', result: 'error' }), 1);
-    assert.deepEqual(pick(e, 'dpfwd_neighbors').map((s) => s.labels.state), NEIGH_STATES.map((s) => s.toLowerCase()));
+    assert.deepEqual(
+      pick(e, 'dpfwd_neighbors').map((s) => s.labels.state),
+      NEIGH_STATES.map((s) => s.toLowerCase()),
+    );
     assert.equal(one(e, 'dpfwd_neighbors', { state: 'permanent' }), 3);
     assert.equal(one(e, 'dpfwd_neighbor_limited_total', { port: 'east', reason: 'rate' }), 11);
     assert.equal(one(e, 'dpfwd_neighbor_limited_total', { port: 'west', reason: 'rate' }), 0);
@@ -216,7 +278,12 @@ describe('metrics: exposition', () => {
     assert.equal(one(e, 'dpfwd_nexthops', { holder: 'other' }), 7);
     assert.equal(one(e, 'dpfwd_nexthops_max', { holder: 'learned' }), 16);
     assert.equal(one(e, 'dpfwd_mempool_in_use', { pool: 'mbufs' }), 192);
-    assert.deepEqual(pick(e, 'dpfwd_icmp_sent_total').map((s) => s.labels.type).sort(), [...ICMP_TYPES].sort());
+    assert.deepEqual(
+      pick(e, 'dpfwd_icmp_sent_total')
+        .map((s) => s.labels.type)
+        .sort(),
+      [...ICMP_TYPES].sort(),
+    );
     assert.equal(one(e, 'dpfwd_icmp_sent_total', { type: 'time_exceeded' }), 4);
     assert.equal(one(e, 'dpfwd_arp_requests_sent_total'), 5);
   });
@@ -227,9 +294,15 @@ describe('metrics: exposition', () => {
     const drops = pick(e, 'dpfwd_drops_total');
     assert.equal(drops.length, 2 * names.drops.length);
     for (const port of ['west', 'east']) {
-      assert.deepEqual(drops.filter((s) => s.labels.port === port).map((s) => s.labels.reason), names.drops);
+      assert.deepEqual(
+        drops.filter((s) => s.labels.port === port).map((s) => s.labels.reason),
+        names.drops,
+      );
     }
-    assert.deepEqual(pick(e, 'dpfwd_punts_total').map((s) => s.labels.reason), names.punts);
+    assert.deepEqual(
+      pick(e, 'dpfwd_punts_total').map((s) => s.labels.reason),
+      names.punts,
+    );
     assert.ok(names.drops.includes('bad_checksum') && names.drops.includes('tx_full'));
   });
 
@@ -238,17 +311,34 @@ describe('metrics: exposition', () => {
     const R = names.drops.length;
     const snap = src.dp.snapshot;
     src.maxPorts = 16;
-    src.ifaces = { list: () => [{ index: 0, name: 'west', vlan: 0 }, { index: 1, name: 'east', vlan: 0 }, { index: 17, name: 'west.100', vlan: 100 }] };
+    src.ifaces = {
+      list: () => [
+        { index: 0, name: 'west', vlan: 0 },
+        { index: 1, name: 'east', vlan: 0 },
+        { index: 17, name: 'west.100', vlan: 100 },
+      ],
+    };
     src.dp.snapshot = () => {
       const s = snap();
       // slot 1 = interface 17; slot 0 is a deleted one and must not appear
-      for (const w of s.workers) w.subifs = [undefined, { forwarded: 30, drops: Array.from({ length: R }, (_x, r) => (names.drops[r] === 'unknown_vlan' ? 0 : r === 3 ? 2 : 0)), counters: names.port.map(() => 1) }];
+      for (const w of s.workers)
+        w.subifs = [
+          undefined,
+          {
+            forwarded: 30,
+            drops: Array.from({ length: R }, (_x, r) => (names.drops[r] === 'unknown_vlan' ? 0 : r === 3 ? 2 : 0)),
+            counters: names.port.map(() => 1),
+          },
+        ];
       return s;
     };
     const e = parseExposition(await createMetrics(src, { defaults: false }).scrape());
     assert.equal(one(e, 'dpfwd_forwarded_packets_total', { port: 'west.100' }), 60, 'summed over both workers');
     assert.equal(one(e, 'dpfwd_drops_total', { port: 'west.100', reason: names.drops[3] }), 4);
-    assert.deepEqual(pick(e, 'dpfwd_drops_total', { port: 'west.100' }).map((x) => x.labels.reason), names.drops);
+    assert.deepEqual(
+      pick(e, 'dpfwd_drops_total', { port: 'west.100' }).map((x) => x.labels.reason),
+      names.drops,
+    );
     assert.equal(one(e, `dpfwd_${names.port[0]}_total`, { port: 'west.100' }), 2);
     assert.deepEqual([...new Set(pick(e, 'dpfwd_forwarded_packets_total').map((x) => x.labels.port))], ['west', 'east', 'west.100']);
   });
@@ -256,7 +346,13 @@ describe('metrics: exposition', () => {
   it('dpfwd_neighbor_limited_total has a series per interface, sub-interfaces included (port="west.100")', async () => {
     const { src } = fakeSource();
     src.maxPorts = 16;
-    src.ifaces = { list: () => [{ index: 0, name: 'west', vlan: 0 }, { index: 1, name: 'east', vlan: 0 }, { index: 17, name: 'west.100', vlan: 100 }] };
+    src.ifaces = {
+      list: () => [
+        { index: 0, name: 'west', vlan: 0 },
+        { index: 1, name: 'east', vlan: 0 },
+        { index: 17, name: 'west.100', vlan: 100 },
+      ],
+    };
     src.cp.neighbors.limitsByPort[17] = { rate: 5, incomplete: 0, table_full: 3, nexthops: 0 };
     const e = parseExposition(await createMetrics(src, { defaults: false }).scrape());
     assert.equal(one(e, 'dpfwd_neighbor_limited_total', { port: 'west.100', reason: 'rate' }), 5);
@@ -265,14 +361,33 @@ describe('metrics: exposition', () => {
     assert.deepEqual([...new Set(pick(e, 'dpfwd_neighbor_limited_total').map((x) => x.labels.port))], ['west', 'east', 'west.100']);
   });
 
-  it('exports the route sync\'s state (dpfwd_sync_*) when it runs, and a failed sync socket makes health fail', async () => {
+  it("exports the route sync's state (dpfwd_sync_*) when it runs, and a failed sync socket makes health fail", async () => {
     const { src } = fakeSource();
     const m0 = parseExposition(await createMetrics(src, { defaults: false }).scrape());
-    for (const n of ['dpfwd_sync_up', 'dpfwd_sync_kernel_routes', 'dpfwd_sync_overflows_total']) assert.equal(pick(m0, n).length, 0, `no ${n} series without a sync`);
+    for (const n of ['dpfwd_sync_up', 'dpfwd_sync_kernel_routes', 'dpfwd_sync_overflows_total'])
+      assert.equal(pick(m0, n).length, 0, `no ${n} series without a sync`);
     const st = {
-      netns: 'dpfwd', table: 254, protocols: 'all', state: 'synced' as 'synced' | 'failed', kernelRoutes: 10, installed: 4, shadowed: 1, unusable: 2, failed: 0,
-      refused: 3, refusedBy: { destination: 1, gateway: 2 }, lastRefusal: null, missing: 0,
-      overLimit: 0, byProtocol: { bgp: 5, ospf: 2 }, dumps: 3, lastDump: '2026-12-02T07:00:00.000Z', lastDumpMs: 12, overflows: 2, errors: 1, lastError: null as string | null,
+      netns: 'dpfwd',
+      table: 254,
+      protocols: 'all',
+      state: 'synced' as 'synced' | 'failed',
+      kernelRoutes: 10,
+      installed: 4,
+      shadowed: 1,
+      unusable: 2,
+      failed: 0,
+      refused: 3,
+      refusedBy: { destination: 1, gateway: 2 },
+      lastRefusal: null,
+      missing: 0,
+      overLimit: 0,
+      byProtocol: { bgp: 5, ospf: 2 },
+      dumps: 3,
+      lastDump: '2026-12-02T07:00:00.000Z',
+      lastDumpMs: 12,
+      overflows: 2,
+      errors: 1,
+      lastError: null as string | null,
     };
     const withSync: MetricsSource = { ...src, sync: { status: () => st } };
     const e = parseExposition(await createMetrics(withSync, { defaults: false }).scrape());
@@ -329,13 +444,23 @@ describe('metrics: exposition', () => {
       assert.equal(h.body, 'workers alive: 1 of 2\n');
       f.setAlive(2);
       // punts waiting while the control plane has not drained for longer than punt.maxWaitMs
-      f.setPunt([{ waiting: 0, capacity: 1023, sinceDrainMs: 5000 }, { waiting: 1023, capacity: 1023, sinceDrainMs: 1500 }]);
-      assert.deepEqual(await get(`${base}/healthz`), { status: 503, type: 'text/plain; charset=utf-8', body: 'control plane stuck: 1023 punted packets on worker 1 waited 1500 ms (punt.maxWaitMs 1000)\n' });
+      f.setPunt([
+        { waiting: 0, capacity: 1023, sinceDrainMs: 5000 },
+        { waiting: 1023, capacity: 1023, sinceDrainMs: 1500 },
+      ]);
+      assert.deepEqual(await get(`${base}/healthz`), {
+        status: 503,
+        type: 'text/plain; charset=utf-8',
+        body: 'control plane stuck: 1023 punted packets on worker 1 waited 1500 ms (punt.maxWaitMs 1000)\n',
+      });
       // the control socket's health op is the same check
       const op = apiHealth({ fwd: { ...f.src, startedAt: Date.now() }, baseline: undefined } as unknown as Parameters<typeof apiHealth>[0]);
       assert.deepEqual([op.ok, op.problem], [false, 'control plane stuck: 1023 punted packets on worker 1 waited 1500 ms (punt.maxWaitMs 1000)']);
       // the same wait within the bound, or a long idle time with nothing waiting, is healthy
-      f.setPunt([{ waiting: 0, capacity: 1023, sinceDrainMs: 60000 }, { waiting: 1023, capacity: 1023, sinceDrainMs: 999 }]);
+      f.setPunt([
+        { waiting: 0, capacity: 1023, sinceDrainMs: 60000 },
+        { waiting: 1023, capacity: 1023, sinceDrainMs: 999 },
+      ]);
       assert.equal((await get(`${base}/healthz`)).status, 200);
       assert.equal((await get(`${base}/`)).status, 404);
       assert.equal((await get(`${base}/metricsx`)).status, 404);
@@ -352,12 +477,15 @@ describe('metrics: exposition', () => {
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
     const port = (blocker.address() as net.AddressInfo).port;
     try {
-      await assert.rejects(startMetricsServer(f.src, createMetrics(f.src, { defaults: false }), { host: '127.0.0.1', port }), (e: Error & { code?: string }) => {
-        assert.equal(e.code, 'EADDRINUSE');
-        assert.ok(e.message.includes(`127.0.0.1:${port}`), e.message);
-        assert.ok(e.message.includes('metrics.listen'), e.message);
-        return true;
-      });
+      await assert.rejects(
+        startMetricsServer(f.src, createMetrics(f.src, { defaults: false }), { host: '127.0.0.1', port }),
+        (e: Error & { code?: string }) => {
+          assert.equal(e.code, 'EADDRINUSE');
+          assert.ok(e.message.includes(`127.0.0.1:${port}`), e.message);
+          assert.ok(e.message.includes('metrics.listen'), e.message);
+          return true;
+        },
+      );
     } finally {
       blocker.close();
     }
@@ -410,25 +538,36 @@ describe('metrics: a live forwarder scraped by Prometheus', function () {
     // west: an endless replay of good flows; north: a finite capture with bad checksums and
     // no-route packets, so those drop counters become non-zero and then stop changing
     // (sources 10.6.0.2-10.6.1.1: none is the router's address or a subnet broadcast, RFC 1812 5.3.7)
-    writePcap(path.join(dir, 'flows.pcap'), makeUdpFlows({ count: 256, srcMac: HOST_MAC, dstMac: '02:70:63:61:70:00', srcBase: '10.6.0.2', dstBase: '10.20.0.0' }));
+    writePcap(
+      path.join(dir, 'flows.pcap'),
+      makeUdpFlows({ count: 256, srcMac: HOST_MAC, dstMac: '02:70:63:61:70:00', srcBase: '10.6.0.2', dstBase: '10.20.0.0' }),
+    );
     const finite: Buffer[] = [];
-    for (let i = 0; i < 100; i++) finite.push(buildUdp4({ srcMac: HOST_MAC, dstMac: '02:70:63:61:70:01', src: '10.4.0.2', dst: `10.20.1.${i}`, sport: 1, dport: 2, ttl: 64 }));
-    for (let i = 0; i < BAD_CHECKSUM; i++) finite.push(buildUdp4({ srcMac: HOST_MAC, dstMac: '02:70:63:61:70:01', src: '10.4.0.2', dst: '10.20.2.1', sport: 1, dport: 2, ttl: 64, checksum: 0x1234 }));
-    for (let i = 0; i < NO_ROUTE; i++) finite.push(buildUdp4({ srcMac: HOST_MAC, dstMac: '02:70:63:61:70:01', src: '10.4.0.2', dst: '192.0.2.9', sport: 1, dport: 2, ttl: 64 }));
+    for (let i = 0; i < 100; i++)
+      finite.push(buildUdp4({ srcMac: HOST_MAC, dstMac: '02:70:63:61:70:01', src: '10.4.0.2', dst: `10.20.1.${i}`, sport: 1, dport: 2, ttl: 64 }));
+    for (let i = 0; i < BAD_CHECKSUM; i++)
+      finite.push(
+        buildUdp4({ srcMac: HOST_MAC, dstMac: '02:70:63:61:70:01', src: '10.4.0.2', dst: '10.20.2.1', sport: 1, dport: 2, ttl: 64, checksum: 0x1234 }),
+      );
+    for (let i = 0; i < NO_ROUTE; i++)
+      finite.push(buildUdp4({ srcMac: HOST_MAC, dstMac: '02:70:63:61:70:01', src: '10.4.0.2', dst: '192.0.2.9', sport: 1, dport: 2, ttl: 64 }));
     writePcap(path.join(dir, 'north.pcap'), finite);
     const port = await freePort();
     metricsUrl = `http://127.0.0.1:${port}/metrics`;
-    fwd = await startForwarder({
-      eal: { lcores: '0-1' },
-      ports: [
-        { name: 'west', device: `net_pcap0,rx_pcap=${dir}/flows.pcap,infinite_rx=1`, address: '10.1.0.1/24' },
-        { name: 'north', device: `net_pcap1,rx_pcap=${dir}/north.pcap,tx_pcap=${dir}/north-out.pcap`, address: '10.4.0.1/24' },
-        { name: 'east', device: 'net_null0,no-rx=1', address: '10.2.0.1/24' },
-      ],
-      neighbors: [{ address: '10.2.0.2', mac: '02:00:00:00:02:02', port: 'east' }],
-      routes: [{ prefix: '10.20.0.0/16', via: '10.2.0.2' }],
-      metrics: { listen: `127.0.0.1:${port}` },
-    }, { dir });
+    fwd = await startForwarder(
+      {
+        eal: { lcores: '0-1' },
+        ports: [
+          { name: 'west', device: `net_pcap0,rx_pcap=${dir}/flows.pcap,infinite_rx=1`, address: '10.1.0.1/24' },
+          { name: 'north', device: `net_pcap1,rx_pcap=${dir}/north.pcap,tx_pcap=${dir}/north-out.pcap`, address: '10.4.0.1/24' },
+          { name: 'east', device: 'net_null0,no-rx=1', address: '10.2.0.1/24' },
+        ],
+        neighbors: [{ address: '10.2.0.2', mac: '02:00:00:00:02:02', port: 'east' }],
+        routes: [{ prefix: '10.20.0.0/16', via: '10.2.0.2' }],
+        metrics: { listen: `127.0.0.1:${port}` },
+      },
+      { dir },
+    );
     assert.ok(fwd.stderr().includes(`metrics ${metricsUrl}`), fwd.stderr());
 
     // Prometheus from the example config, pointed at this forwarder, 1 s scrapes
@@ -446,12 +585,21 @@ describe('metrics: a live forwarder scraped by Prometheus', function () {
     assert.equal(check.status, 0, `promtool check config: ${check.stdout}${check.stderr}`);
     const promPort = await freePort();
     promBase = `http://127.0.0.1:${promPort}`;
-    prom = spawn('prometheus', [
-      `--config.file=${cfgFile}`, `--storage.tsdb.path=${dir}/tsdb`, `--web.listen-address=127.0.0.1:${promPort}`,
-      '--log.level=warn', '--storage.tsdb.retention.time=1h',
-    ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    prom = spawn(
+      'prometheus',
+      [
+        `--config.file=${cfgFile}`,
+        `--storage.tsdb.path=${dir}/tsdb`,
+        `--web.listen-address=127.0.0.1:${promPort}`,
+        '--log.level=warn',
+        '--storage.tsdb.retention.time=1h',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     prom.stderr!.setEncoding('utf8');
-    prom.stderr!.on('data', (d: string) => { promLog += d; });
+    prom.stderr!.on('data', (d: string) => {
+      promLog += d;
+    });
     await waitFor('prometheus ready', async () => (await get(`${promBase}/-/ready`)).status === 200, 20000).catch((e) => {
       throw new Error(`${(e as Error).message}\n${promLog}`);
     });
@@ -478,7 +626,11 @@ describe('metrics: a live forwarder scraped by Prometheus', function () {
     const e = parseExposition(r.body);
     const names = (await fwd.call('show.counters')).names;
     for (const port of ['west', 'north', 'east']) {
-      assert.deepEqual(pick(e, 'dpfwd_drops_total', { port }).map((s) => s.labels.reason), names.drops, `every reason on ${port}`);
+      assert.deepEqual(
+        pick(e, 'dpfwd_drops_total', { port }).map((s) => s.labels.reason),
+        names.drops,
+        `every reason on ${port}`,
+      );
     }
     for (const name of Object.keys(EXPECTED)) assert.ok(pick(e, name).length > 0, `${name} present`);
     assert.equal(one(e, 'dpfwd_routes', { origin: 'static' }), 1);
@@ -489,26 +641,37 @@ describe('metrics: a live forwarder scraped by Prometheus', function () {
   });
 
   it('Prometheus sees forwarding (rate > 0) and the same drop counters as `show drops`', async () => {
-    const rate = await waitFor('rate(dpfwd_forwarded_packets_total[5s]) > 0', async () => {
-      const v = await promQuery(promBase, 'rate(dpfwd_forwarded_packets_total{port="west"}[5s]) > 0');
-      return v.length === 1 && Number(v[0].value[1]);
-    }, 20000);
+    const rate = await waitFor(
+      'rate(dpfwd_forwarded_packets_total[5s]) > 0',
+      async () => {
+        const v = await promQuery(promBase, 'rate(dpfwd_forwarded_packets_total{port="west"}[5s]) > 0');
+        return v.length === 1 && Number(v[0].value[1]);
+      },
+      20000,
+    );
     assert.ok(rate > 1000, `forwarding rate seen by Prometheus: ${rate}/s`);
 
     // the finite capture is consumed at once: its drop counters stop changing; wait for a
     // scrape taken after that, then every (port, reason) must agree exactly
     let mismatch = '';
-    await waitFor('Prometheus drop counters equal show drops', async () => {
-      const shown: { port: string; reason: string; packets: number }[] = await fwd.call('show.drops');
-      const seen = await promQuery(promBase, 'dpfwd_drops_total');
-      const byKey = new Map(seen.map((s) => [`${s.metric.port}/${s.metric.reason}`, Number(s.value[1])]));
-      mismatch = '';
-      if (seen.length !== shown.length) mismatch = `${seen.length} series in Prometheus, ${shown.length} rows in show drops`;
-      for (const d of shown) {
-        if (byKey.get(`${d.port}/${d.reason}`) !== d.packets) mismatch += ` ${d.port}/${d.reason}: show ${d.packets}, prometheus ${byKey.get(`${d.port}/${d.reason}`)}`;
-      }
-      return mismatch === '' && shown;
-    }, 15000).catch((e) => { throw new Error(`${(e as Error).message}: ${mismatch}`); });
+    await waitFor(
+      'Prometheus drop counters equal show drops',
+      async () => {
+        const shown: { port: string; reason: string; packets: number }[] = await fwd.call('show.drops');
+        const seen = await promQuery(promBase, 'dpfwd_drops_total');
+        const byKey = new Map(seen.map((s) => [`${s.metric.port}/${s.metric.reason}`, Number(s.value[1])]));
+        mismatch = '';
+        if (seen.length !== shown.length) mismatch = `${seen.length} series in Prometheus, ${shown.length} rows in show drops`;
+        for (const d of shown) {
+          if (byKey.get(`${d.port}/${d.reason}`) !== d.packets)
+            mismatch += ` ${d.port}/${d.reason}: show ${d.packets}, prometheus ${byKey.get(`${d.port}/${d.reason}`)}`;
+        }
+        return mismatch === '' && shown;
+      },
+      15000,
+    ).catch((e) => {
+      throw new Error(`${(e as Error).message}: ${mismatch}`);
+    });
     const shown: { port: string; reason: string; packets: number }[] = await fwd.call('show.drops');
     assert.equal(shown.find((d) => d.port === 'north' && d.reason === 'bad_checksum')!.packets, BAD_CHECKSUM);
     assert.equal(shown.find((d) => d.port === 'north' && d.reason === 'no_route')!.packets, NO_ROUTE);
@@ -522,7 +685,10 @@ describe('metrics: a live forwarder scraped by Prometheus', function () {
     const empty: string[] = [];
     for (const q of queries) {
       // the dashboard's variables as Grafana fills them: this forwarder's job and instance
-      const expr = q.expr.replace(/\$__rate_interval/g, '5s').replace(/\$job\b/g, 'dpfwd').replace(/\$instance\b/g, new URL(metricsUrl).host);
+      const expr = q.expr
+        .replace(/\$__rate_interval/g, '5s')
+        .replace(/\$job\b/g, 'dpfwd')
+        .replace(/\$instance\b/g, new URL(metricsUrl).host);
       assert.ok(!expr.includes('$'), `${q.panel}: only $__rate_interval, $job and $instance are substituted (${q.expr})`);
       if ((await promQuery(promBase, expr)).length === 0) empty.push(`${q.panel}: ${q.expr}`);
     }
@@ -531,20 +697,31 @@ describe('metrics: a live forwarder scraped by Prometheus', function () {
 
   it('the dashboard variables select this forwarder: another instance shows nothing', async () => {
     const { expr } = dashboardQueries()[0];
-    const fill = (instance: string) => expr.replace(/\$__rate_interval/g, '5s').replace(/\$job\b/g, 'dpfwd').replace(/\$instance\b/g, instance);
+    const fill = (instance: string) =>
+      expr
+        .replace(/\$__rate_interval/g, '5s')
+        .replace(/\$job\b/g, 'dpfwd')
+        .replace(/\$instance\b/g, instance);
     assert.ok((await promQuery(promBase, fill(new URL(metricsUrl).host))).length > 0);
     assert.deepEqual(await promQuery(promBase, fill('192.0.2.1:9450')), []);
   });
 
   it('the alert rules are loaded and healthy, and every metric they use is exported', async () => {
-    const rules = await waitFor('rules evaluated', async () => {
-      const j = JSON.parse((await get(`${promBase}/api/v1/rules`)).body);
-      const rs = j.data.groups.flatMap((g: any) => g.rules);
-      return rs.length > 0 && rs.every((r: any) => r.lastEvaluation && !r.lastEvaluation.startsWith('0001')) ? rs : undefined;
-    }, 20000);
+    const rules = await waitFor(
+      'rules evaluated',
+      async () => {
+        const j = JSON.parse((await get(`${promBase}/api/v1/rules`)).body);
+        const rs = j.data.groups.flatMap((g: any) => g.rules);
+        return rs.length > 0 && rs.every((r: any) => r.lastEvaluation && !r.lastEvaluation.startsWith('0001')) ? rs : undefined;
+      },
+      20000,
+    );
     const file = parseYaml(fs.readFileSync(path.join(ROOT, 'deploy', 'prometheus', 'dpfwd-alerts.yml'), 'utf8'));
     const want = file.groups.flatMap((g: any) => g.rules.map((r: any) => r.alert));
-    assert.deepEqual(rules.map((r: any) => r.name), want);
+    assert.deepEqual(
+      rules.map((r: any) => r.name),
+      want,
+    );
     for (const r of rules) assert.equal(r.health, 'ok', `${r.name}: ${r.lastError}`);
     // a rule on a misspelt metric would be healthy and silent for ever: each metric must have data
     for (const r of rules) {
@@ -554,7 +731,11 @@ describe('metrics: a live forwarder scraped by Prometheus', function () {
     }
     // a healthy forwarder that started seconds ago: workers poll, so no DpfwdWorkerDown or DpfwdDown
     const alerts = JSON.parse((await get(`${promBase}/api/v1/alerts`)).body).data.alerts;
-    assert.deepEqual(alerts.filter((a: any) => ['DpfwdWorkerDown', 'DpfwdDown'].includes(a.labels.alertname)), [], 'not even pending');
+    assert.deepEqual(
+      alerts.filter((a: any) => ['DpfwdWorkerDown', 'DpfwdDown'].includes(a.labels.alertname)),
+      [],
+      'not even pending',
+    );
   });
 
   it('counters never go backwards across `stats clear`; Prometheus sees no reset', async () => {

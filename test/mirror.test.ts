@@ -65,18 +65,24 @@ describe('Linux mirror interfaces (TAP in a namespace)', function () {
   it('creates the namespace and one mirror per port: same name, MAC, MTU and addresses, up, IPv6 off', async () => {
     const ports = await fwd.call('show.ports');
     const links = JSON.parse(sh('ip', ['-n', mirrorNs, '-j', 'addr', 'show']));
-    for (const [name, mtu, addr] of [['west', 1500, '10.1.0.1'], ['east', 1400, '10.2.0.1']] as const) {
+    for (const [name, mtu, addr] of [
+      ['west', 1500, '10.1.0.1'],
+      ['east', 1400, '10.2.0.1'],
+    ] as const) {
       const l = links.find((x: { ifname: string }) => x.ifname === name);
       assert.ok(l, `mirror ${name} in ${mirrorNs}: ${JSON.stringify(links.map((x: { ifname: string }) => x.ifname))}`);
       assert.equal(l.address, ports.find((p: { ifname: string }) => p.ifname === name).address, 'MAC of the port');
       assert.equal(l.mtu, mtu);
       assert.ok(l.flags.includes('UP') && l.flags.includes('LOWER_UP'), `up with carrier: ${l.flags}`);
-      assert.deepEqual(l.addr_info.map((a: { local: string; prefixlen: number }) => `${a.local}/${a.prefixlen}`), [`${addr}/24`]);
+      assert.deepEqual(
+        l.addr_info.map((a: { local: string; prefixlen: number }) => `${a.local}/${a.prefixlen}`),
+        [`${addr}/24`],
+      );
     }
     assert.equal(sh('cat', ['/proc/sys/net/ipv6/conf/west/disable_ipv6'], { ns: mirrorNs }).trim(), '1');
   });
 
-  it('gives a mirror the carrier of its port\'s link', async () => {
+  it("gives a mirror the carrier of its port's link", async () => {
     const lowerUp = () => JSON.parse(sh('ip', ['-n', mirrorNs, '-j', 'link', 'show', 'dev', 'tap']))[0].flags.includes('LOWER_UP');
     await waitFor('the tap port link up', async () => lowerUp(), 10000);
     sh('ip', ['link', 'set', tapIf, 'down']);
@@ -93,7 +99,7 @@ describe('Linux mirror interfaces (TAP in a namespace)', function () {
     assert.ok(!has(), 'deleted');
   });
 
-  it('delivers TCP for the router\'s address to a listener in the mirror namespace, also with TTL 1 (eBGP), and back', async () => {
+  it("delivers TCP for the router's address to a listener in the mirror namespace, also with TTL 1 (eBGP), and back", async () => {
     server = tcpServer(mirrorNs, 1790);
     await waitFor('the server to listen', async () => sh('ss', ['-Hltn', 'sport = :1790'], { ns: mirrorNs }).includes('1790'), 10000);
     assert.equal(tcpClient(west.ns, '10.1.0.1', 1790, 64), `hello ${west.ip}`);
@@ -110,8 +116,12 @@ describe('Linux mirror interfaces (TAP in a namespace)', function () {
     sh('ip', ['-n', mirrorNs, 'neigh', 'flush', 'dev', 'west']);
     const cap = spawnIn(west.ns, 'tcpdump', ['-i', west.hostIf, '-nn', '-l', '-c', '40', 'arp']);
     let out = '';
-    cap.stdout!.on('data', (d) => { out += d; });
-    cap.stderr!.on('data', (d) => { out += d; });
+    cap.stdout!.on('data', (d) => {
+      out += d;
+    });
+    cap.stderr!.on('data', (d) => {
+      out += d;
+    });
     await waitFor('tcpdump to listen', async () => out.includes('listening'), 10000);
     // Linux in the mirror namespace pings the host: it must resolve 10.1.0.2 (its request goes
     // out of the port, the reply comes back up), and echo replies (ICMP for us, not echo
@@ -127,8 +137,10 @@ describe('Linux mirror interfaces (TAP in a namespace)', function () {
     const replies = lines.filter((l) => /Reply 10\.1\.0\.1 is-at/.test(l)).length;
     assert.ok(requestsForRouter >= 1, `the host asked for the router:\n${out}`);
     assert.equal(replies, requestsForRouter, `one reply per request for 10.1.0.1:\n${out}`);
-    assert.ok(lines.some((l) => /Request who-has 10\.1\.0\.2 tell 10\.1\.0\.1/.test(l)) || sh('ip', ['-n', mirrorNs, 'neigh', 'show', west.ip]).includes('lladdr'),
-      'Linux resolved the host');
+    assert.ok(
+      lines.some((l) => /Request who-has 10\.1\.0\.2 tell 10\.1\.0\.1/.test(l)) || sh('ip', ['-n', mirrorNs, 'neigh', 'show', west.ip]).includes('lladdr'),
+      'Linux resolved the host',
+    );
     const neigh = sh('ip', ['-n', mirrorNs, 'neigh', 'show', west.ip]);
     assert.match(neigh, /lladdr/, `Linux's neighbour entry for the host: ${neigh}`);
     const t = (await fwd.call('show.mirrors')) as { port: string; drops: Record<string, number> }[];
@@ -139,8 +151,12 @@ describe('Linux mirror interfaces (TAP in a namespace)', function () {
     const before = (await fwd.call('show.mirrors')).find((r: { port: string }) => r.port === 'west').to_linux;
     const eastCap = spawnIn(east.ns, 'tcpdump', ['-i', east.hostIf, '-nn', '-l', 'dst', '224.0.0.9']);
     let eastOut = '';
-    eastCap.stdout!.on('data', (d) => { eastOut += d; });
-    eastCap.stderr!.on('data', (d) => { eastOut += d; });
+    eastCap.stdout!.on('data', (d) => {
+      eastOut += d;
+    });
+    eastCap.stderr!.on('data', (d) => {
+      eastOut += d;
+    });
     await waitFor('tcpdump on east', async () => eastOut.includes('listening'), 10000);
     const code = `import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
@@ -148,10 +164,14 @@ s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton("${west
 for i in range(5): s.sendto(b"rip", ("224.0.0.9", 520))
 `;
     sh('python3', ['-c', code], { ns: west.ns });
-    const after = await waitFor('multicast at the mirror', async () => {
-      const n = (await fwd.call('show.mirrors')).find((r: { port: string }) => r.port === 'west').to_linux;
-      return n >= before + 5 ? n : undefined;
-    }, 10000);
+    const after = await waitFor(
+      'multicast at the mirror',
+      async () => {
+        const n = (await fwd.call('show.mirrors')).find((r: { port: string }) => r.port === 'west').to_linux;
+        return n >= before + 5 ? n : undefined;
+      },
+      10000,
+    );
     assert.ok(after >= before + 5);
     await new Promise((r) => setTimeout(r, 300));
     eastCap.kill();
@@ -164,7 +184,14 @@ for i in range(5): s.sendto(b"rip", ("224.0.0.9", 520))
 
   it('shows the mirrors and their counters in `dpfwd show mirrors -j` and in metrics', async () => {
     const rows = dpfwdJson(fwd, ['show', 'mirrors']);
-    assert.deepEqual(rows.map((r: { port: string; mirror: string; netns: string }) => [r.port, r.mirror, r.netns]), [['west', 'west', mirrorNs], ['east', 'east', mirrorNs], ['tap', 'tap', mirrorNs]]);
+    assert.deepEqual(
+      rows.map((r: { port: string; mirror: string; netns: string }) => [r.port, r.mirror, r.netns]),
+      [
+        ['west', 'west', mirrorNs],
+        ['east', 'east', mirrorNs],
+        ['tap', 'tap', mirrorNs],
+      ],
+    );
     const west = rows.find((r: { port: string }) => r.port === 'west');
     const text = dpfwdCli(fwd, ['show', 'mirrors']);
     assert.equal(text.status, 0, text.stderr);
@@ -177,12 +204,18 @@ for i in range(5): s.sendto(b"rip", ("224.0.0.9", 520))
     assert.match(exposition, /dpfwd_punts_total\{reason="link_multicast"\} [1-9]/);
   });
 
-  it('refuses to start, naming the cause and the fix, when a mirror\'s name is taken in the namespace', async () => {
+  it("refuses to start, naming the cause and the fix, when a mirror's name is taken in the namespace", async () => {
     const err = await startForwarder({
       eal: { lcores: '0-1', filePrefix: `dpfwd-mirror-${process.pid}`, inMemory: false },
       ports: [{ name: 'west', device: 'net_null0,no-rx=1', address: '10.1.0.1/24' }],
       linux: { netns: mirrorNs, mirror: { west: 'lo' } },
-    }).then(async (f) => { await f.stop(); return ''; }, (e: Error) => e.message);
+    }).then(
+      async (f) => {
+        await f.stop();
+        return '';
+      },
+      (e: Error) => e.message,
+    );
     assert.match(err, /cannot create TAP interface lo: .*an interface of that name already exists in the namespace/);
     assert.ok(!/at .*\.js:\d+/.test(err), `one message, no stack trace: ${err}`);
   });
@@ -192,9 +225,21 @@ for i in range(5): s.sendto(b"rip", ("224.0.0.9", 520))
     const counted = async () => {
       const r = ((await fwd.call('show.mirrors')) as { port: string; from_linux: number; drops: Record<string, number> }[]).find((x) => x.port === 'east')!;
       const d = r.drops;
-      return r.from_linux + d.rate_limited + d.malformed + d.wrong_source_mac + d.arp_spoofed + d.bad_checksum + d.arp_reply_suppressed + d.not_ipv4 + d.too_big + d.inject_full;
+      return (
+        r.from_linux +
+        d.rate_limited +
+        d.malformed +
+        d.wrong_source_mac +
+        d.arp_spoofed +
+        d.bad_checksum +
+        d.arp_reply_suppressed +
+        d.not_ipv4 +
+        d.too_big +
+        d.inject_full
+      );
     };
-    const eastRow = async () => ((await fwd.call('show.mirrors')) as { port: string; from_linux: number; drops: Record<string, number> }[]).find((x) => x.port === 'east')!;
+    const eastRow = async () =>
+      ((await fwd.call('show.mirrors')) as { port: string; from_linux: number; drops: Record<string, number> }[]).find((x) => x.port === 'east')!;
     const sentBefore = (await eastRow()).from_linux;
     const t0 = Date.now();
     // Linux in the mirror namespace floods the east host with UDP (bounded: 30000 datagrams or 5 s)
@@ -212,7 +257,9 @@ print(n)
     const done = new Promise((r) => flood.on('exit', r));
     let answered = 0;
     let finished = false;
-    void done.then(() => { finished = true; });
+    void done.then(() => {
+      finished = true;
+    });
     while (!finished) {
       await fwd.call('show.mirrors');
       answered++;
@@ -220,12 +267,16 @@ print(n)
     }
     assert.ok(answered >= 1, 'the control socket answered during the flood');
     // once Linux has nothing left queued for dpfwd, every frame it handed over is accounted for
-    const settled = await waitFor('the counts to settle', async () => {
-      const a = linuxTx();
-      const b = await counted();
-      await new Promise((r) => setTimeout(r, 300));
-      return a === linuxTx() && a === b ? a : undefined;
-    }, 15000);
+    const settled = await waitFor(
+      'the counts to settle',
+      async () => {
+        const a = linuxTx();
+        const b = await counted();
+        await new Promise((r) => setTimeout(r, 300));
+        return a === linuxTx() && a === b ? a : undefined;
+      },
+      15000,
+    );
     assert.ok(settled > 1000, `Linux sent ${settled} frames on the east mirror`);
     // linux.rateLimit 2000/s, burst 200: what went out is bounded by the bucket, the rest counted
     const row = await eastRow();
@@ -245,15 +296,19 @@ for h in sys.argv[1:]: s.send(bytes.fromhex(h))
   const macOf = async (port: string) => (await fwd.call('show.ports')).find((p: { ifname: string }) => p.ifname === port).address as string;
   const hex = (s: string) => Buffer.from(s.replace(/[: ]/g, ''), 'hex');
 
-  it('checks frames from Linux as frames from the wire: a gratuitous ARP for the router\'s address with another MAC, runts, cut IPv4, IHL 15 and bad checksums never reach the wire', async () => {
+  it("checks frames from Linux as frames from the wire: a gratuitous ARP for the router's address with another MAC, runts, cut IPv4, IHL 15 and bad checksums never reach the wire", async () => {
     const mac = await macOf('west');
     const rogue = '02:66:66:66:66:66';
     const westRow = async () => ((await fwd.call('show.mirrors')) as { port: string; drops: Record<string, number> }[]).find((x) => x.port === 'west')!.drops;
     const before = await westRow();
     const cap = spawnIn(west.ns, 'tcpdump', ['-i', west.hostIf, '-nn', '-l', '-e', `ether src ${mac} and (arp or ip[0] != 0x45 or len < 60)`]);
     let out = '';
-    cap.stdout!.on('data', (d) => { out += d; });
-    cap.stderr!.on('data', (d) => { out += d; });
+    cap.stdout!.on('data', (d) => {
+      out += d;
+    });
+    cap.stderr!.on('data', (d) => {
+      out += d;
+    });
     await waitFor('tcpdump to listen', async () => out.includes('listening'), 10000);
     sh('ip', ['-n', west.ns, 'neigh', 'replace', '10.1.0.1', 'lladdr', mac, 'dev', west.hostIf, 'nud', 'stale']);
     const eth = (src: string, type: string) => hex(`ff:ff:ff:ff:ff:ff ${src} ${type}`);
@@ -265,15 +320,30 @@ for h in sys.argv[1:]: s.send(bytes.fromhex(h))
     const ihl15 = Buffer.concat([eth(mac, '0800'), ipHdr('4f'), Buffer.alloc(40)]);
     const badSum = Buffer.concat([eth(mac, '0800'), ipHdr('45'), Buffer.alloc(12)]);
     rawSend('west', [garp(mac), garp(rogue), runt, cutIp, ihl15, badSum]);
-    const after = await waitFor('the drops counted', async () => {
-      const d = await westRow();
-      return d.bad_checksum > before.bad_checksum && d.malformed >= before.malformed + 3 ? d : undefined;
-    }, 10000);
+    const after = await waitFor(
+      'the drops counted',
+      async () => {
+        const d = await westRow();
+        return d.bad_checksum > before.bad_checksum && d.malformed >= before.malformed + 3 ? d : undefined;
+      },
+      10000,
+    );
     await new Promise((r) => setTimeout(r, 500));
     cap.kill();
-    assert.deepEqual([after.arp_spoofed - before.arp_spoofed, after.wrong_source_mac - before.wrong_source_mac, after.malformed - before.malformed, after.bad_checksum - before.bad_checksum], [1, 1, 3, 1]);
-    assert.ok(!out.includes(rogue) && !/who-has 10\.1\.0\.1 tell 10\.1\.0\.1/.test(out) && !/length (14|20|46):/.test(out), `nothing of it on the wire:\n${out}`);
-    assert.match(sh('ip', ['-n', west.ns, 'neigh', 'show', '10.1.0.1']), new RegExp(`lladdr ${mac}`), 'the host\'s gateway entry keeps the router\'s MAC');
+    assert.deepEqual(
+      [
+        after.arp_spoofed - before.arp_spoofed,
+        after.wrong_source_mac - before.wrong_source_mac,
+        after.malformed - before.malformed,
+        after.bad_checksum - before.bad_checksum,
+      ],
+      [1, 1, 3, 1],
+    );
+    assert.ok(
+      !out.includes(rogue) && !/who-has 10\.1\.0\.1 tell 10\.1\.0\.1/.test(out) && !/length (14|20|46):/.test(out),
+      `nothing of it on the wire:\n${out}`,
+    );
+    assert.match(sh('ip', ['-n', west.ns, 'neigh', 'show', '10.1.0.1']), new RegExp(`lladdr ${mac}`), "the host's gateway entry keeps the router's MAC");
   });
 
   it('puts back a mirror whose MAC, MTU or state is changed in Linux, with a warning', async () => {
@@ -281,12 +351,17 @@ for h in sys.argv[1:]: s.send(bytes.fromhex(h))
     const link = () => JSON.parse(sh('ip', ['-n', mirrorNs, '-j', 'link', 'show', 'dev', 'west']))[0];
     const at = fwd.stderr().length;
     sh('ip', ['-n', mirrorNs, 'link', 'set', 'dev', 'west', 'down', 'address', '02:66:66:66:66:66', 'mtu', '1400']);
-    await waitFor('the mirror put back', async () => {
-      const l = link();
-      return l.address === mac && l.mtu === 1500 && l.flags.includes('UP');
-    }, 10000);
+    await waitFor(
+      'the mirror put back',
+      async () => {
+        const l = link();
+        return l.address === mac && l.mtu === 1500 && l.flags.includes('UP');
+      },
+      10000,
+    );
     // the warning is written once the mirror is put back: it may reach this process a moment after
-    const warned = /warn .*mirror west of port west was changed in Linux \(MAC 02:66:66:66:66:66, the port's is [0-9a-f:]+; MTU 1400, the port's is 1500; set down\); put back/;
+    const warned =
+      /warn .*mirror west of port west was changed in Linux \(MAC 02:66:66:66:66:66, the port's is [0-9a-f:]+; MTU 1400, the port's is 1500; set down\); put back/;
     await waitFor('the warning', async () => warned.test(fwd.stderr().slice(at)), 5000).catch(() => undefined);
     assert.match(fwd.stderr().slice(at), warned);
     assert.ok(dpfwdJson(fwd, ['show', 'mirrors']).find((r: { port: string }) => r.port === 'west').restored >= 1);
@@ -295,11 +370,21 @@ for h in sys.argv[1:]: s.send(bytes.fromhex(h))
 
   // last: it leaves a mirror broken
   it('a deleted mirror is a warning, shows broken and fails /healthz', async () => {
-    const health = async () => { const r = await fetch(`http://127.0.0.1:${metricsPort}/healthz`); return `${r.status} ${await r.text()}`; };
+    const health = async () => {
+      const r = await fetch(`http://127.0.0.1:${metricsPort}/healthz`);
+      return `${r.status} ${await r.text()}`;
+    };
     assert.match(await health(), /^200 /);
     const at = fwd.stderr().length;
     sh('ip', ['-n', mirrorNs, 'link', 'del', 'dev', 'tap']);
-    const h = await waitFor('healthz to fail', async () => { const x = await health(); return x.startsWith('503') ? x : undefined; }, 10000);
+    const h = await waitFor(
+      'healthz to fail',
+      async () => {
+        const x = await health();
+        return x.startsWith('503') ? x : undefined;
+      },
+      10000,
+    );
     assert.match(h, /^503 linux mirror tap of port tap broken: /);
     assert.match(fwd.stderr().slice(at), /warn .*mirror tap of port tap is broken \(.*\); nothing crosses it any more: restart dpfwd/);
     assert.ok(dpfwdJson(fwd, ['show', 'mirrors']).find((r: { port: string }) => r.port === 'tap').broken);
@@ -328,8 +413,12 @@ describe('a mirror named differently from its port (linux.mirror: {west: wmir}) 
   it('creates wmir, and a kernel route through wmir becomes a dpfwd route out of port west', async () => {
     assert.match(sh('ip', ['-n', mirrorNs, '-br', 'addr', 'show', 'dev', 'wmir']), /10\.1\.0\.1\/24/);
     sh('ip', ['-n', mirrorNs, 'route', 'add', '10.77.0.0/16', 'via', west.ip, 'dev', 'wmir', 'proto', 'static']);
-    const r = await waitFor('10.77.0.0/16 in dpfwd', async () => (dpfwdJson(fwd, ['route', 'show']) as { dst: string; dev?: string; gateway?: string; protocol?: string }[]).find((x) => x.dst === '10.77.0.0/16'), 15000);
+    const r = await waitFor(
+      '10.77.0.0/16 in dpfwd',
+      async () =>
+        (dpfwdJson(fwd, ['route', 'show']) as { dst: string; dev?: string; gateway?: string; protocol?: string }[]).find((x) => x.dst === '10.77.0.0/16'),
+      15000,
+    );
     assert.deepEqual([r.dev, r.gateway, r.protocol], ['west', west.ip, 'static']);
   });
 });
-

@@ -20,7 +20,17 @@ import { NullFib } from './helpers/nullfib';
 const PUNTS = ['arp', 'local', 'ttl_expired', 'no_route', 'unresolved', 'mtu_exceeded', 'link_multicast'];
 const WEST_MAC = parseMac('02:00:00:00:00:01');
 const HOST_MAC = '02:00:00:00:01:02';
-const ARP: ArpConfig = { reachableMs: 60000, staleMs: 60000, retransmitMs: 60000, probes: 3, queueLen: 4, maxEntries: 100, maxIncomplete: 100, newPerSecond: 1000, lockMs: 1000 };
+const ARP: ArpConfig = {
+  reachableMs: 60000,
+  staleMs: 60000,
+  retransmitMs: 60000,
+  probes: 3,
+  queueLen: 4,
+  maxEntries: 100,
+  maxIncomplete: 100,
+  newPerSecond: 1000,
+  lockMs: 1000,
+};
 const ICMP: IcmpConfig = { unreachable: true, rateLimit: 1000, burst: 50 };
 
 function setup(opts: { writeRc?: number; injectOk?: boolean; rateLimit?: number; burst?: number } = {}) {
@@ -44,8 +54,13 @@ function setup(opts: { writeRc?: number; injectOk?: boolean; rateLimit?: number;
   const taps: TapIo = {
     open: (name) => 100 + ['west', 'east'].indexOf(name),
     carrier: () => {},
-    write: (fd, frame) => { written.push({ fd, frame }); return opts.writeRc ?? 0; },
-    listen: (fd, cb) => { listeners.set(fd, cb); },
+    write: (fd, frame) => {
+      written.push({ fd, frame });
+      return opts.writeRc ?? 0;
+    },
+    listen: (fd, cb) => {
+      listeners.set(fd, cb);
+    },
     close: () => {},
     ctlOpen: () => 7,
     state: () => {
@@ -58,20 +73,51 @@ function setup(opts: { writeRc?: number; injectOk?: boolean; rateLimit?: number;
     },
   };
   const settings = { mirrors: { west: 'west' }, queueLen: 500, rateLimit: opts.rateLimit ?? 10000, burst: opts.burst ?? 1000 };
-  const mirrors = new Mirrors({
-    taps, ifaces, addresses: () => rib.listAddresses(),
-    inject: (iface, frame) => {
-      if (frame.length > 1514) throw new Error('too long');
-      injected.push({ iface, frame });
-      return opts.injectOk ?? true;
+  const mirrors = new Mirrors(
+    {
+      taps,
+      ifaces,
+      addresses: () => rib.listAddresses(),
+      inject: (iface, frame) => {
+        if (frame.length > 1514) throw new Error('too long');
+        injected.push({ iface, frame });
+        return opts.injectOk ?? true;
+      },
+      linkUp: () => true,
+      log: () => {},
+      warn: (m) => warnings.push(m),
+      exec: (argv) => {
+        commands.push(argv.join(' '));
+        return '';
+      },
     },
-    linkUp: () => true, log: () => {}, warn: (m) => warnings.push(m), exec: (argv) => { commands.push(argv.join(' ')); return ''; },
-  }, settings);
+    settings,
+  );
   mirrors.open();
   const sent: { iface: number; frame: Buffer }[] = [];
-  const punt: PuntIo = { names: () => ({ punts: PUNTS }), puntListen: () => {}, inject: (iface, frame) => { sent.push({ iface, frame }); return true; } };
+  const punt: PuntIo = {
+    names: () => ({ punts: PUNTS }),
+    puntListen: () => {},
+    inject: (iface, frame) => {
+      sent.push({ iface, frame });
+      return true;
+    },
+  };
   const cp = new ControlPlane({ punt, rib, ifaces, config: { icmp: ICMP, arp: ARP }, mirrors });
-  return { cp, mirrors, settings, rib, written, injected, sent, commands, linux, restores, warnings, fromLinux: (frames: Buffer[], error?: string) => listeners.get(100)!(frames, error) };
+  return {
+    cp,
+    mirrors,
+    settings,
+    rib,
+    written,
+    injected,
+    sent,
+    commands,
+    linux,
+    restores,
+    warnings,
+    fromLinux: (frames: Buffer[], error?: string) => listeners.get(100)!(frames, error),
+  };
 }
 
 /** Ethernet source = the west port's MAC */
@@ -92,7 +138,7 @@ const tcpSyn = (dst: string) => {
 };
 
 describe('Linux mirrors (fake TAP)', () => {
-  it('configures the mirror with ip: MAC, MTU, queue length, up, the port\'s addresses', () => {
+  it("configures the mirror with ip: MAC, MTU, queue length, up, the port's addresses", () => {
     const { commands } = setup();
     assert.ok(commands.includes('ip link set dev west address 02:00:00:00:00:01 mtu 1500 txqueuelen 500'), commands.join('\n'));
     assert.ok(commands.includes('ip link set dev west up'));
@@ -106,7 +152,10 @@ describe('Linux mirrors (fake TAP)', () => {
     mirrors.syncAddresses();
     rib.delAddress('west', parseIPv4('10.7.0.1'), 24);
     mirrors.syncAddresses();
-    assert.deepEqual(commands.filter((c) => c.includes('10.7.0.1')), ['ip addr add 10.7.0.1/24 dev west', 'ip addr del 10.7.0.1/24 dev west']);
+    assert.deepEqual(
+      commands.filter((c) => c.includes('10.7.0.1')),
+      ['ip addr add 10.7.0.1/24 dev west', 'ip addr del 10.7.0.1/24 dev west'],
+    );
   });
 
   it('up to Linux: TCP and UDP for our address, TTL 1 too; dpfwd still answers echo requests itself', () => {
@@ -115,7 +164,11 @@ describe('Linux mirrors (fake TAP)', () => {
     cp.onPunt(0, PUNTS.indexOf('local'), udp('10.1.0.1', 1));
     assert.equal(written.length, 2);
     assert.equal(sent.length, 0, 'no ICMP port unreachable from dpfwd for UDP when Linux has it');
-    cp.onPunt(0, PUNTS.indexOf('local'), buildIcmpEchoRequest({ srcMac: HOST_MAC, dstMac: formatMac(WEST_MAC), src: '10.1.0.2', dst: '10.1.0.1', identifier: 1, sequence: 1 }));
+    cp.onPunt(
+      0,
+      PUNTS.indexOf('local'),
+      buildIcmpEchoRequest({ srcMac: HOST_MAC, dstMac: formatMac(WEST_MAC), src: '10.1.0.2', dst: '10.1.0.1', identifier: 1, sequence: 1 }),
+    );
     assert.equal(written.length, 2, 'the echo request does not go up');
     assert.equal(parseFrame(sent[0].frame).l4?.kind, 'icmp');
   });
@@ -132,12 +185,19 @@ describe('Linux mirrors (fake TAP)', () => {
     assert.equal(mirrors.rows()[0].to_linux, 1);
   });
 
-  it('ARP is answered by dpfwd and copied up; Linux\'s replies for our addresses are held back, its requests go out', () => {
+  it("ARP is answered by dpfwd and copied up; Linux's replies for our addresses are held back, its requests go out", () => {
     const { cp, mirrors, written, sent, injected, fromLinux } = setup();
     const req = buildArpRequest({ senderMac: HOST_MAC, senderIp: '10.1.0.2', targetIp: '10.1.0.1' });
     cp.onPunt(0, PUNTS.indexOf('arp'), req);
-    assert.ok(sent.some((s) => s.frame.readUInt16BE(20) === 2), 'dpfwd replied');
-    assert.deepEqual(written.map((w) => w.frame.toString('hex')), [req.toString('hex')], 'the request copied up');
+    assert.ok(
+      sent.some((s) => s.frame.readUInt16BE(20) === 2),
+      'dpfwd replied',
+    );
+    assert.deepEqual(
+      written.map((w) => w.frame.toString('hex')),
+      [req.toString('hex')],
+      'the request copied up',
+    );
     // what Linux answers (for 10.1.0.1: held back; for an address dpfwd does not have: sent)
     const reply = (senderIp: string) => {
       const f = buildArpRequest({ senderMac: formatMac(WEST_MAC), senderIp, targetIp: '10.1.0.2' });
@@ -147,7 +207,10 @@ describe('Linux mirrors (fake TAP)', () => {
     fromLinux([reply('10.1.0.1'), reply('10.1.0.77'), buildArpRequest({ senderMac: formatMac(WEST_MAC), senderIp: '10.1.0.1', targetIp: '10.1.0.2' })]);
     assert.equal(drops(mirrors, 'west').arp_reply_suppressed, 1);
     assert.equal(injected.length, 2);
-    assert.deepEqual(injected.map((i) => i.iface), [0, 0]);
+    assert.deepEqual(
+      injected.map((i) => i.iface),
+      [0, 0],
+    );
   });
 
   it('from Linux: IPv4 out of the port; other EtherTypes, runts, oversize and a full ring are counted', () => {
@@ -192,11 +255,17 @@ describe('Linux mirrors (fake TAP)', () => {
     };
     const runt = good.subarray(0, 14);
     const cut = good.subarray(0, 30);
-    const ihl15 = bad((f) => { f[14] = 0x4f; });
-    const v6hdr = bad((f) => { f[14] = 0x65; });
+    const ihl15 = bad((f) => {
+      f[14] = 0x4f;
+    });
+    const v6hdr = bad((f) => {
+      f[14] = 0x65;
+    });
     const longTotal = bad((f) => f.writeUInt16BE(good.length, 16));
     const shortTotal = bad((f) => f.writeUInt16BE(12, 16));
-    const checksum = bad((f) => { f[24] ^= 0xff; }, false);
+    const checksum = bad((f) => {
+      f[24] ^= 0xff;
+    }, false);
     const otherMac = bad((f) => writeMac(f, 6, parseMac('02:00:00:00:99:99')), false);
     // gratuitous ARP for the router's own address with another sender MAC (the Ethernet source is the port's)
     const garp = buildArpRequest({ senderMac: '02:00:00:00:99:99', senderIp: '10.1.0.1', targetIp: '10.1.0.1' });
@@ -207,7 +276,11 @@ describe('Linux mirrors (fake TAP)', () => {
     fromLinux([runt, cut, ihl15, v6hdr, longTotal, shortTotal, checksum, otherMac, garp, garpOther, arpRunt, good, ownGarp]);
     const d = drops(mirrors, 'west');
     assert.deepEqual([d.malformed, d.bad_checksum, d.wrong_source_mac, d.arp_spoofed], [7, 1, 2, 1]);
-    assert.deepEqual(injected.map((i) => i.frame), [good, ownGarp], 'only the good frame and the gratuitous ARP with the port\'s own MAC go out');
+    assert.deepEqual(
+      injected.map((i) => i.frame),
+      [good, ownGarp],
+      "only the good frame and the gratuitous ARP with the port's own MAC go out",
+    );
     assert.equal(mirrors.rows()[0].from_linux, 2);
   });
 
@@ -241,7 +314,8 @@ describe('Linux mirrors (fake TAP)', () => {
     t.mirrors.followLinks();
     assert.match(t.warnings[1], /MTU 9000, the port's is 1500/);
     assert.equal(t.mirrors.rows()[0].restored, 2);
-    const health = () => unhealthy({ dp: { workersAlive: () => 1, puntStatus: () => [] }, config: { workers: [{}], punt: { maxWaitMs: 1000 } }, mirrors: t.mirrors });
+    const health = () =>
+      unhealthy({ dp: { workersAlive: () => 1, puntStatus: () => [] }, config: { workers: [{}], punt: { maxWaitMs: 1000 } }, mirrors: t.mirrors });
     assert.equal(health(), null);
     t.linux.gone = 'EBADFD';
     t.mirrors.followLinks();

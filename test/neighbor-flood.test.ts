@@ -25,8 +25,12 @@ function run(ns: string, args: string[], ms: number): Promise<number> {
     const p = spawnIn(ns, 'python3', [FLOOD, ...args]);
     let out = '';
     let err = '';
-    p.stdout!.on('data', (d) => { out += d; });
-    p.stderr!.on('data', (d) => { err += d; });
+    p.stdout!.on('data', (d) => {
+      out += d;
+    });
+    p.stderr!.on('data', (d) => {
+      err += d;
+    });
     const t = setTimeout(() => p.kill('SIGKILL'), ms);
     p.on('exit', (code) => {
       clearTimeout(t);
@@ -47,7 +51,10 @@ describe('neighbour table under an ARP and glean flood', function () {
     fwd = await startForwarder({
       eal: { lcores: '0-1' },
       // /16 connected subnets: room for tens of thousands of random neighbours
-      ports: [{ ...topo.port(west, 0), address: '10.1.0.1/16' }, { ...topo.port(east, 1), address: '10.2.0.1/16' }],
+      ports: [
+        { ...topo.port(west, 0), address: '10.1.0.1/16' },
+        { ...topo.port(east, 1), address: '10.2.0.1/16' },
+      ],
       fib: { maxNexthops: MAX_NEXTHOPS },
       arp: { reachableMs: 30000, staleMs: 60000, retransmitMs: 1000, probes: 3 },
     });
@@ -72,14 +79,18 @@ describe('neighbour table under an ARP and glean flood', function () {
     assert.equal(udpSent, 100000);
     // the punt rings drain
     let last = -1;
-    await waitFor('the control plane to go quiet', async () => {
-      const c = await fwd.call('show.controlplane');
-      const n = c.counters.arpRequestsSent;
-      const quiet = n === last;
-      last = n;
-      if (!quiet) await new Promise((r) => setTimeout(r, 200));
-      return quiet;
-    }, 30000);
+    await waitFor(
+      'the control plane to go quiet',
+      async () => {
+        const c = await fwd.call('show.controlplane');
+        const n = c.counters.arpRequestsSent;
+        const quiet = n === last;
+        last = n;
+        if (!quiet) await new Promise((r) => setTimeout(r, 200));
+        return quiet;
+      },
+      30000,
+    );
 
     const cp = await fwd.call('show.controlplane');
     const neigh: { dst: string; state: string[]; timer_ms?: number | null }[] = await fwd.call('neighbor.show', { details: true });
@@ -93,7 +104,11 @@ describe('neighbour table under an ARP and glean flood', function () {
     const routeAdd = await fwd.call('route.add', { prefix: '10.99.0.0/16', via: '10.2.0.9' }).catch((e: Error) => e);
     // every entry in a state with its timer (permanent ones have none)
     const untimed = neigh.filter((n) => n.state[0] !== 'PERMANENT' && typeof n.timer_ms !== 'number');
-    const logLines = fwd.stderr().slice(err0).split('\n').filter((l) => l.length > 0);
+    const logLines = fwd
+      .stderr()
+      .slice(err0)
+      .split('\n')
+      .filter((l) => l.length > 0);
 
     const numbers = {
       entries: neigh.length,
@@ -128,7 +143,7 @@ describe('neighbour table under an ARP and glean flood', function () {
     assert.ok(logLines.length < 10, `${logLines.length} log lines during the flood:\n${logLines.slice(0, 5).join('\n')}`);
   });
 
-  it('neighbor show -d prints every entry\'s state and timer (the CLI over the socket)', () => {
+  it("neighbor show -d prints every entry's state and timer (the CLI over the socket)", () => {
     const r = spawnSync(process.execPath, [DPFWD, '--socket', fwd.socket, 'neighbor', 'show', '-d', '-j'], { encoding: 'utf8', timeout: 20000 });
     assert.equal(r.status, 0, r.stderr);
     const rows: { state: string[]; timer_ms: number | null; probes: number }[] = JSON.parse(r.stdout);
@@ -189,5 +204,4 @@ describe('neighbour table under ARP poisoning', function () {
     assert.ok((await fwd.call('show.controlplane')).arpIgnored.locktime - ignored0 >= 200, 'every poisoning frame counted');
     assert.match(sh('ping', ['-n', '-c', '1', '-W', '1', east.ip], { ns: west.ns, allowFail: true }), /1 received/, 'traffic still reaches the real host');
   });
-
 });

@@ -12,27 +12,49 @@ import { parseIPv4 } from '../src/net/ipv4';
 import { Mac, parseMac } from '../src/net/mac';
 import { NullFib } from './helpers/nullfib';
 
-
 const ip = parseIPv4;
 const MAC_A = parseMac('02:00:00:00:00:0a');
 const MAC_B = parseMac('02:00:00:00:00:0b');
 
 function setup(arp: Partial<ArpConfig> = {}, opts: { maxNexthops?: number; learnedMax?: number; summaryMs?: number } = {}) {
   const cfg: ArpConfig = {
-    reachableMs: 60000, staleMs: 60000, retransmitMs: 60000, probes: 3, queueLen: 4,
-    maxEntries: 100, maxIncomplete: 100, newPerSecond: 1000, lockMs: 1000, ...arp,
+    reachableMs: 60000,
+    staleMs: 60000,
+    retransmitMs: 60000,
+    probes: 3,
+    queueLen: 4,
+    maxEntries: 100,
+    maxIncomplete: 100,
+    newPerSecond: 1000,
+    lockMs: 1000,
+    ...arp,
   };
-  const rib = new Rib(new NullFib(), [{ name: 'west', index: 0 }, { name: 'east', index: 1 }], opts.maxNexthops ?? 1024, opts.learnedMax);
+  const rib = new Rib(
+    new NullFib(),
+    [
+      { name: 'west', index: 0 },
+      { name: 'east', index: 1 },
+    ],
+    opts.maxNexthops ?? 1024,
+    opts.learnedMax,
+  );
   rib.addAddress('west', ip('10.1.0.1'), 16);
   rib.addAddress('east', ip('10.2.0.1'), 16);
   const clock = { t: 1_000_000 };
   const sent: { port: number; addr: string; mac: Mac | null }[] = [];
   const logs: string[] = [];
-  const n = new Neighbors(rib, cfg, {
-    sendRequest: (port, addr, mac) => sent.push({ port, addr: `${addr >>> 24}.${(addr >>> 16) & 255}.${(addr >>> 8) & 255}.${addr & 255}`, mac }),
-    flush: () => {},
-    failed: () => {},
-  }, () => clock.t, (m) => logs.push(m), opts.summaryMs);
+  const n = new Neighbors(
+    rib,
+    cfg,
+    {
+      sendRequest: (port, addr, mac) => sent.push({ port, addr: `${addr >>> 24}.${(addr >>> 16) & 255}.${(addr >>> 8) & 255}.${addr & 255}`, mac }),
+      flush: () => {},
+      failed: () => {},
+    },
+    () => clock.t,
+    (m) => logs.push(m),
+    opts.summaryMs,
+  );
   return { n, rib, clock, sent, logs, cfg };
 }
 
@@ -130,7 +152,10 @@ describe('neighbours: bounded', () => {
     s = setup({ maxIncomplete: 3 });
     for (let i = 1; i <= 5; i++) s.n.resolve(ip('10.2.1.0') + i, 1);
     assert.equal(s.n.countByState().INCOMPLETE, 3);
-    assert.deepEqual(s.n.list().map((e) => e.addr - ip('10.2.1.0')), [3, 4, 5]);
+    assert.deepEqual(
+      s.n.list().map((e) => e.addr - ip('10.2.1.0')),
+      [3, 4, 5],
+    );
     assert.equal(s.n.limits.incomplete, 2);
     assertTimed(s.n);
   });
@@ -164,9 +189,21 @@ describe('neighbours: bounded', () => {
     assert.equal(s.n.get(ip('10.2.1.1'))!.state, 'INCOMPLETE');
     assert.equal(s.n.get(ip('10.2.1.2'))!.state, 'FAILED', 'nothing given up for it');
     s.n.resolve(ip('10.2.1.3'), 1); // full: the FAILED one makes room
-    assert.deepEqual(s.n.list().map((e) => [e.addr - ip('10.2.1.0'), e.state]), [[1, 'INCOMPLETE'], [3, 'INCOMPLETE']]);
+    assert.deepEqual(
+      s.n.list().map((e) => [e.addr - ip('10.2.1.0'), e.state]),
+      [
+        [1, 'INCOMPLETE'],
+        [3, 'INCOMPLETE'],
+      ],
+    );
     s.n.resolve(ip('10.2.1.4'), 1); // two INCOMPLETE at the cap of 2: the oldest is given up
-    assert.deepEqual(s.n.list().map((e) => [e.addr - ip('10.2.1.0'), e.state]), [[3, 'INCOMPLETE'], [4, 'INCOMPLETE']]);
+    assert.deepEqual(
+      s.n.list().map((e) => [e.addr - ip('10.2.1.0'), e.state]),
+      [
+        [3, 'INCOMPLETE'],
+        [4, 'INCOMPLETE'],
+      ],
+    );
     assertTimed(s.n);
   });
 
@@ -226,7 +263,10 @@ describe('neighbours: random events keep every invariant', () => {
       seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
       return (seed >>> 8) % n;
     };
-    const s = setup({ maxEntries: 20, maxIncomplete: 8, newPerSecond: 50, lockMs: 3, retransmitMs: 2, reachableMs: 4, staleMs: 6, probes: 2 }, { maxNexthops: 128, learnedMax: 20 });
+    const s = setup(
+      { maxEntries: 20, maxIncomplete: 8, newPerSecond: 50, lockMs: 3, retransmitMs: 2, reachableMs: 4, staleMs: 6, probes: 2 },
+      { maxNexthops: 128, learnedMax: 20 },
+    );
     s.rib.addRoute({ addr: ip('10.9.0.0'), len: 16, via: ip('10.1.0.40') });
     const how = ['solicited', 'request', 'unsolicited'] as const;
     for (let i = 0; i < 5000; i++) {
@@ -255,7 +295,12 @@ describe('neighbours: every state has its timer', () => {
   it('timers move INCOMPLETE → FAILED → gone, REACHABLE → STALE → FAILED, each with a timer armed', async () => {
     const s = setup({ retransmitMs: 5, reachableMs: 5, staleMs: 5, probes: 2 });
     const seen = new Set<string>();
-    const watch = (e: NeighEntry | undefined) => { if (e) { seen.add(e.state); assertTimed(s.n); } };
+    const watch = (e: NeighEntry | undefined) => {
+      if (e) {
+        seen.add(e.state);
+        assertTimed(s.n);
+      }
+    };
     s.n.resolve(ip('10.2.0.9'), 1);
     s.n.resolve(ip('10.2.0.8'), 1);
     s.n.learn(ip('10.2.0.8'), 1, MAC_A, 'solicited');
@@ -273,7 +318,9 @@ describe('neighbours: every state has its timer', () => {
 
   it('a setNeighbor that throws something other than ENOSPC is not swallowed', () => {
     const s = setup();
-    (s.rib as unknown as { setNeighbor: () => void }).setNeighbor = () => { throw new DpfwdError('EIO', 'boom'); };
+    (s.rib as unknown as { setNeighbor: () => void }).setNeighbor = () => {
+      throw new DpfwdError('EIO', 'boom');
+    };
     assert.throws(() => s.n.learn(ip('10.1.0.11'), 0, MAC_A, 'request'), /boom/);
     assert.equal(s.n.get(ip('10.1.0.11')), undefined);
     s.n.stop();

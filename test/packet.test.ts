@@ -172,7 +172,16 @@ describe('packet/ethernet and addresses', () => {
     assert.ok(!P.isMulticastMac(A));
   });
   it('builds and parses a double-tagged frame', () => {
-    const f = P.buildEthernet({ dstMac: A, srcMac: B, etherType: 0x0800, vlan: [{ id: 100, tpid: P.ETHERTYPE_QINQ }, { id: 7, pcp: 5, dei: true }], payload: Buffer.from('hi') });
+    const f = P.buildEthernet({
+      dstMac: A,
+      srcMac: B,
+      etherType: 0x0800,
+      vlan: [
+        { id: 100, tpid: P.ETHERTYPE_QINQ },
+        { id: 7, pcp: 5, dei: true },
+      ],
+      payload: Buffer.from('hi'),
+    });
     assert.equal(f.length, 60);
     const e = P.parseEthernet(f)!;
     assert.deepEqual(e, {
@@ -186,7 +195,8 @@ describe('packet/ethernet and addresses', () => {
       payloadOffset: 22,
     });
   });
-  it('rejects a VLAN id above 4095', () => throwsCode(() => P.buildEthernet({ dstMac: A, srcMac: B, etherType: 0x800, vlan: 4096, payload: Buffer.alloc(0) }), 'EINVAL'));
+  it('rejects a VLAN id above 4095', () =>
+    throwsCode(() => P.buildEthernet({ dstMac: A, srcMac: B, etherType: 0x800, vlan: 4096, payload: Buffer.alloc(0) }), 'EINVAL'));
 });
 
 describe('packet/udp builder round-trips through parseFrame', () => {
@@ -233,11 +243,7 @@ describe('packet/udp builder round-trips through parseFrame', () => {
 
   it('is byte-exact against a hand-assembled frame', () => {
     const f = P.buildUdp4({ ...base, id: 1, payload: Buffer.from('abcd') });
-    const want = hex(
-      '02000000000b 02000000000a 0800' +
-        '4500 0020 0001 0000 4011 0000 0a01 0002 0a02 0002' +
-        '04d2 162e 000c 0000 61626364',
-    );
+    const want = hex('02000000000b 02000000000a 0800' + '4500 0020 0001 0000 4011 0000 0a01 0002 0a02 0002' + '04d2 162e 000c 0000 61626364');
     want.writeUInt16BE(P.ipv4HeaderChecksum(want, 14), 24);
     want.writeUInt16BE(P.udpChecksum('10.1.0.2', '10.2.0.2', want.subarray(34)), 40);
     assert.deepEqual(f, Buffer.concat([want, Buffer.alloc(60 - want.length)]));
@@ -257,7 +263,10 @@ describe('packet/udp builder round-trips through parseFrame', () => {
     it(`corrupt ${name}: tolerant parse reports it, strict throws EPACKET`, () => {
       const f = P.buildUdp4({ ...base, ...over });
       const p = P.parseFrame(f);
-      assert.ok(p.problems.some((x) => re.test(x)), JSON.stringify(p.problems));
+      assert.ok(
+        p.problems.some((x) => re.test(x)),
+        JSON.stringify(p.problems),
+      );
       throwsCode(() => P.parseFrame(f, { strict: true }), 'EPACKET');
       throwsCode(() => P.readIpv4Header(f, 14, true), 'EPACKET', re);
     });
@@ -308,7 +317,18 @@ describe('packet/tolerant parsing never throws', () => {
 });
 
 describe('packet/icmp echo', () => {
-  const req = P.buildIcmpEchoRequest({ srcMac: A, dstMac: R, src: '10.1.0.2', dst: '10.1.0.1', identifier: 0x1234, sequence: 9, payload: Buffer.from('ping payload 0123456789'), ttl: 63, tos: 0x20, vlan: 10 });
+  const req = P.buildIcmpEchoRequest({
+    srcMac: A,
+    dstMac: R,
+    src: '10.1.0.2',
+    dst: '10.1.0.1',
+    identifier: 0x1234,
+    sequence: 9,
+    payload: Buffer.from('ping payload 0123456789'),
+    ttl: 63,
+    tos: 0x20,
+    vlan: 10,
+  });
 
   it('request parses with identifier and sequence', () => {
     const p = P.parseFrame(req, { strict: true });
@@ -335,7 +355,10 @@ describe('packet/icmp echo', () => {
     assert.equal(icmp.sequence, 9);
     assert.ok(icmp.checksumValid);
     const q = P.parseFrame(req);
-    assert.deepEqual(rep.subarray(icmp.payloadOffset, icmp.payloadOffset + icmp.payloadLength), req.subarray((q.l4 as P.IcmpHeader).payloadOffset, (q.l4 as P.IcmpHeader).payloadOffset + (q.l4 as P.IcmpHeader).payloadLength));
+    assert.deepEqual(
+      rep.subarray(icmp.payloadOffset, icmp.payloadOffset + icmp.payloadLength),
+      req.subarray((q.l4 as P.IcmpHeader).payloadOffset, (q.l4 as P.IcmpHeader).payloadOffset + (q.l4 as P.IcmpHeader).payloadLength),
+    );
   });
 
   it('short request (padded frame): the reply carries only the real ICMP bytes', () => {
@@ -350,7 +373,15 @@ describe('packet/icmp echo', () => {
     ['an echo reply', P.buildIcmpEchoReply(req, R), /not an echo request/],
     ['an ARP frame', P.buildArpRequest({ senderMac: A, senderIp: '10.1.0.2', targetIp: '10.1.0.1' }), /not an IPv4/],
     ['a broadcast request without srcIp', P.buildIcmpEchoRequest({ srcMac: A, dstMac: R, src: '10.1.0.2', dst: '255.255.255.255' }), /srcIp/],
-    ['a corrupt ICMP checksum', (() => { const b = Buffer.from(req); b[b.length - 1] ^= 0xff; return b; })(), /checksum/],
+    [
+      'a corrupt ICMP checksum',
+      (() => {
+        const b = Buffer.from(req);
+        b[b.length - 1] ^= 0xff;
+        return b;
+      })(),
+      /checksum/,
+    ],
   ];
   for (const [name, frame, re] of bad) {
     it(`echo reply to ${name} throws EPACKET`, () => throwsCode(() => P.buildIcmpEchoReply(frame, R), 'EPACKET', re));
@@ -358,12 +389,17 @@ describe('packet/icmp echo', () => {
 });
 
 describe('packet/icmp errors', () => {
-  const udp = (o: Partial<P.Udp4Options> = {}) => P.buildUdp4({ srcMac: A, dstMac: R, src: '10.1.0.2', dst: '10.2.0.2', sport: 1000, dport: 2000, ttl: 1, size: 60, ...o });
+  const udp = (o: Partial<P.Udp4Options> = {}) =>
+    P.buildUdp4({ srcMac: A, dstMac: R, src: '10.1.0.2', dst: '10.2.0.2', sport: 1000, dport: 2000, ttl: 1, size: 60, ...o });
 
   const quoting: Array<[string, Buffer, number]> = [
     ['UDP, IHL 5: 20 + 8', udp(), 28],
     ['UDP with 8 bytes of options: 28 + 8', udp({ options: Buffer.alloc(8, 1) }), 36],
-    ['raw protocol with 3 bytes of payload: 20 + 3', P.buildIpv4Frame({ srcMac: A, dstMac: R, src: '10.1.0.2', dst: '10.2.0.2', protocol: 253, payload: Buffer.from([1, 2, 3]) }), 23],
+    [
+      'raw protocol with 3 bytes of payload: 20 + 3',
+      P.buildIpv4Frame({ srcMac: A, dstMac: R, src: '10.1.0.2', dst: '10.2.0.2', protocol: 253, payload: Buffer.from([1, 2, 3]) }),
+      23,
+    ],
     ['1500-byte datagram: still 20 + 8', udp({ size: 1514 }), 28],
   ];
   for (const [name, original, quoteLen] of quoting) {
@@ -393,10 +429,18 @@ describe('packet/icmp errors', () => {
     assert.equal(p.ip!.ttl, 255);
   });
 
-  it('builds the same bytes from numbers (the control plane\'s router address and MAC) as from text', () => {
+  it("builds the same bytes from numbers (the control plane's router address and MAC) as from text", () => {
     const rMac = parseMac(R);
     const text = P.buildIcmpError({ type: 5, code: 1, gateway: '10.1.0.9', original: udp(), srcIp: '10.1.0.1', srcMac: R, dstMac: A });
-    const nums = P.buildIcmpError({ type: 5, code: 1, gateway: parseIPv4('10.1.0.9'), original: udp(), srcIp: parseIPv4('10.1.0.1'), srcMac: rMac, dstMac: parseMac(A) });
+    const nums = P.buildIcmpError({
+      type: 5,
+      code: 1,
+      gateway: parseIPv4('10.1.0.9'),
+      original: udp(),
+      srcIp: parseIPv4('10.1.0.1'),
+      srcMac: rMac,
+      dstMac: parseMac(A),
+    });
     assert.deepEqual(nums, text);
     const req = P.buildIcmpEchoRequest({ srcMac: A, dstMac: R, src: '10.1.0.2', dst: '10.1.0.1', identifier: 7, sequence: 1 });
     assert.deepEqual(P.buildIcmpEchoReply(req, rMac), P.buildIcmpEchoReply(req, R));
@@ -419,7 +463,8 @@ describe('packet/icmp errors', () => {
     ['redirect without gateway', { type: 5, code: 1 }, /gateway/],
   ];
   for (const [name, o, re] of invalid) {
-    it(`buildIcmpError rejects ${name} (EINVAL)`, () => throwsCode(() => P.buildIcmpError({ type: 11, code: 0, original: udp(), srcIp: '10.1.0.1', srcMac: R, ...o }), 'EINVAL', re));
+    it(`buildIcmpError rejects ${name} (EINVAL)`, () =>
+      throwsCode(() => P.buildIcmpError({ type: 11, code: 0, original: udp(), srcIp: '10.1.0.1', srcMac: R, ...o }), 'EINVAL', re));
   }
 
   const icmpErr = P.buildIcmpError({ type: 3, code: 1, original: udp(), srcIp: '10.3.0.1', srcMac: R });
@@ -429,7 +474,12 @@ describe('packet/icmp errors', () => {
     ['first fragment (MF, offset 0)', udp({ mf: true }), true],
     ['an ICMP error (dest unreachable)', icmpErr, false, /ICMP error \(type 3\)/],
     ['an ICMP time exceeded', P.buildIcmpError({ type: 11, code: 0, original: udp(), srcIp: '10.3.0.1', srcMac: R }), false, /type 11/],
-    ['an ICMP of unknown type 200', P.buildIpv4Frame({ srcMac: A, dstMac: R, src: '10.1.0.2', dst: '10.2.0.2', protocol: 1, payload: Buffer.from([200, 0, 0, 0, 0, 0, 0, 0]) }), false, /unknown/],
+    [
+      'an ICMP of unknown type 200',
+      P.buildIpv4Frame({ srcMac: A, dstMac: R, src: '10.1.0.2', dst: '10.2.0.2', protocol: 1, payload: Buffer.from([200, 0, 0, 0, 0, 0, 0, 0]) }),
+      false,
+      /unknown/,
+    ],
     ['a non-first fragment', udp({ fragmentOffset: 185 }), false, /non-first fragment \(offset 1480\)/],
     ['link-layer broadcast', udp({ dstMac: P.BROADCAST_MAC }), false, /link-layer/],
     ['link-layer multicast', udp({ dstMac: '01:00:5e:01:02:03' }), false, /link-layer/],
@@ -452,7 +502,11 @@ describe('packet/icmp errors', () => {
       assert.equal(v.ok, ok, v.why);
       if (re) assert.match(v.why!, re);
       if (!ok) {
-        throwsCode(() => P.buildIcmpError({ type: 11, code: 0, original: frame, srcIp: '10.1.0.1', srcMac: R, directedBroadcasts: mo?.directedBroadcasts }), 'EPACKET', /no ICMP error/);
+        throwsCode(
+          () => P.buildIcmpError({ type: 11, code: 0, original: frame, srcIp: '10.1.0.1', srcMac: R, directedBroadcasts: mo?.directedBroadcasts }),
+          'EPACKET',
+          /no ICMP error/,
+        );
       }
     });
   }
@@ -512,7 +566,10 @@ describe('packet/arp', () => {
       const f = P.buildArpRequest({ senderMac: A, senderIp: '10.1.0.2', targetIp: '10.1.0.1' });
       f.writeUInt16BE(value, off);
       const p = P.parseArp(f, 14)!;
-      assert.ok(p.problems.some((x) => re.test(x)), JSON.stringify(p.problems));
+      assert.ok(
+        p.problems.some((x) => re.test(x)),
+        JSON.stringify(p.problems),
+      );
       throwsCode(() => P.parseArp(f, 14, true), 'EPACKET', re);
     });
   }

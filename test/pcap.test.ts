@@ -49,7 +49,10 @@ describe('packet/pcap', () => {
   }
 
   it('rejects an out-of-range timestamp', () => {
-    assert.throws(() => P.encodePcap([{ data: flows[0], ts: { sec: 1, nsec: 1e9 } }]), (e: unknown) => isDpfwdError(e) && e.code === 'EINVAL');
+    assert.throws(
+      () => P.encodePcap([{ data: flows[0], ts: { sec: 1, nsec: 1e9 } }]),
+      (e: unknown) => isDpfwdError(e) && e.code === 'EINVAL',
+    );
   });
 
   it('snaplen cuts long frames and keeps orig_len', () => {
@@ -120,7 +123,10 @@ describe('packet/pcap', () => {
     w.close();
     w.close();
     assert.deepEqual(fs.readFileSync(f), P.encodePcap(frames, { nanosecond: true }));
-    assert.throws(() => w.write(flows[0]), (e: unknown) => isDpfwdError(e) && e.code === 'EINVAL');
+    assert.throws(
+      () => w.write(flows[0]),
+      (e: unknown) => isDpfwdError(e) && e.code === 'EINVAL',
+    );
     const cap = P.readPcapCapture(f);
     assert.equal(cap.records.length, 20001);
     assert.deepEqual(cap.records[20000].data, jumbo);

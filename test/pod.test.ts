@@ -20,7 +20,12 @@ function runPod(config: string, env: Record<string, string>) {
 const status = [
   { name: 'cbr0', interface: 'eth0', ips: ['10.244.1.5'], default: true },
   { name: 'default/sriov-a', interface: 'net1', ips: ['192.0.2.10'], 'device-info': { type: 'pci', pci: { 'pci-address': '0000:3b:02.1' } } },
-  { name: 'default/sriov-b', interface: 'net2', ips: ['198.51.100.10', '2001:db8::10'], 'device-info': { type: 'pci', pci: { 'pci-address': '0000:3b:02.3' } } },
+  {
+    name: 'default/sriov-b',
+    interface: 'net2',
+    ips: ['198.51.100.10', '2001:db8::10'],
+    'device-info': { type: 'pci', pci: { 'pci-address': '0000:3b:02.3' } },
+  },
 ];
 
 describe('pod configuration: device plugin variables and Multus addresses', function () {
@@ -30,7 +35,7 @@ describe('pod configuration: device plugin variables and Multus addresses', func
   - { name: east, device: "env:PCIDEVICE_INTEL_COM_SRIOV[1]", address: network-status/24 }
 `;
 
-  it('takes each VF\'s address from the network-status annotation, then gets as far as the missing device', () => {
+  it("takes each VF's address from the network-status annotation, then gets as far as the missing device", () => {
     const dir = tmpDir('annot');
     const file = path.join(dir, 'annotations');
     fs.writeFileSync(file, `k8s.v1.cni.cncf.io/network-status=${JSON.stringify(JSON.stringify(status))}\n`);
@@ -53,7 +58,7 @@ describe('pod configuration: device plugin variables and Multus addresses', func
     assert.match(r.stderr, new RegExp(`ports\\[1\\]\\.address: ${file} has no IPv4 address for 0000:3b:02\\.3 \\(port east\\)`));
   });
 
-  it('refuses two ports that resolve to the same VF, with the doctor\'s message', () => {
+  it("refuses two ports that resolve to the same VF, with the doctor's message", () => {
     const cfg = `ports:
   - { name: west, device: "env:PCIDEVICE_INTEL_COM_SRIOV[0]" }
   - { name: east, device: "env:PCIDEVICE_OTHER[0]" }

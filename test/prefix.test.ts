@@ -50,7 +50,21 @@ describe('prefix: IPv4 addresses', () => {
       assert.equal(formatIPv4(n), s);
     });
   }
-  const bad = ['', '10.1.0', '10.1.0.1.2', '256.1.1.1', '1.2.3.-4', '1..2.3', '1.2.3.4 ', ' 1.2.3.4', 'a.b.c.d', '1.2.3.4/24', '0x10.1.1.1', '1234.1.1.1', '1.2.3.'];
+  const bad = [
+    '',
+    '10.1.0',
+    '10.1.0.1.2',
+    '256.1.1.1',
+    '1.2.3.-4',
+    '1..2.3',
+    '1.2.3.4 ',
+    ' 1.2.3.4',
+    'a.b.c.d',
+    '1.2.3.4/24',
+    '0x10.1.1.1',
+    '1234.1.1.1',
+    '1.2.3.',
+  ];
   for (const s of bad) {
     it(`rejects ${JSON.stringify(s)}`, () => {
       const shown = s === '' || s.trim() !== s ? JSON.stringify(s) : s;
@@ -58,8 +72,14 @@ describe('prefix: IPv4 addresses', () => {
     });
   }
   it('rejects leading zeros as ambiguous (octal to inet_aton)', () => {
-    throwsMsg(() => parseIPv4('010.1.0.1'), '010.1.0.1 is not an IPv4 address: leading zeros are ambiguous (octal or decimal?); write each number 0-255 without them');
-    throwsMsg(() => parseIPv4('10.1.00.1'), '10.1.00.1 is not an IPv4 address: leading zeros are ambiguous (octal or decimal?); write each number 0-255 without them');
+    throwsMsg(
+      () => parseIPv4('010.1.0.1'),
+      '010.1.0.1 is not an IPv4 address: leading zeros are ambiguous (octal or decimal?); write each number 0-255 without them',
+    );
+    throwsMsg(
+      () => parseIPv4('10.1.00.1'),
+      '10.1.00.1 is not an IPv4 address: leading zeros are ambiguous (octal or decimal?); write each number 0-255 without them',
+    );
   });
   it('parseUnicastIPv4 rejects non-host addresses', () => {
     assert.equal(parseUnicastIPv4('10.2.0.2'), 0x0a020002);
@@ -177,7 +197,10 @@ describe('prefix: MAC addresses', () => {
   }
   it('allows multicast without { unicast }, rejects it with', () => {
     assert.equal(formatMac(parseMac('01:00:5e:00:00:01')), '01:00:5e:00:00:01');
-    throwsMsg(() => parseMac('01:00:5e:00:00:01', { unicast: true }), '01:00:5e:00:00:01 is a multicast MAC (lowest bit of the first byte set); a neighbour or port needs a unicast MAC');
+    throwsMsg(
+      () => parseMac('01:00:5e:00:00:01', { unicast: true }),
+      '01:00:5e:00:00:01 is a multicast MAC (lowest bit of the first byte set); a neighbour or port needs a unicast MAC',
+    );
     throwsMsg(() => parseMac('00:00:00:00:00:00', { unicast: true }), '00:00:00:00:00:00 is the zero MAC; a neighbour or port needs a unicast MAC');
     throwsMsg(() => parseMac('FF:FF:FF:FF:FF:FF', { unicast: true }), 'ff:ff:ff:ff:ff:ff is the broadcast MAC; a neighbour or port needs a unicast MAC');
   });
@@ -285,15 +308,18 @@ describe('prefix: route lines', () => {
 describe('prefix: route files into a RouteBatch', () => {
   const ip = parseIPv4;
   /** Rows of a batch as [prefix, kind, via, port] with the port as a name or an id. */
-  const rows = (b: RouteBatch) => Array.from({ length: b.length }, (_, i) => [
-    formatPrefix({ addr: b.addrs[i], len: b.lens[i] }),
-    b.kinds[i],
-    b.kinds[i] === ROUTE_VIA ? formatIPv4(b.vias[i]) : b.vias[i],
-    b.kinds[i] === ROUTE_PORT_ID ? b.ports[i] : b.ports[i] ? b.portNames[b.ports[i] - 1] : null,
-  ]);
+  const rows = (b: RouteBatch) =>
+    Array.from({ length: b.length }, (_, i) => [
+      formatPrefix({ addr: b.addrs[i], len: b.lens[i] }),
+      b.kinds[i],
+      b.kinds[i] === ROUTE_VIA ? formatIPv4(b.vias[i]) : b.vias[i],
+      b.kinds[i] === ROUTE_PORT_ID ? b.ports[i] : b.ports[i] ? b.portNames[b.ports[i] - 1] : null,
+    ]);
 
   it('fills one row per route, in file order, with each kind of next hop', () => {
-    const r = parseRouteFile('# c\n10.50.0.0/16 via 10.2.0.2\nR10.60.0.0/16 1\n\n10.70.0.0/16 port east\n10.80.0.0/16 blackhole # x\n10.90.0.0/16 dev south via 10.3.0.2\nR10.91.0.0/24 7');
+    const r = parseRouteFile(
+      '# c\n10.50.0.0/16 via 10.2.0.2\nR10.60.0.0/16 1\n\n10.70.0.0/16 port east\n10.80.0.0/16 blackhole # x\n10.90.0.0/16 dev south via 10.3.0.2\nR10.91.0.0/24 7',
+    );
     assert.deepEqual(r.errors, []);
     assert.deepEqual(rows(r.routes), [
       ['10.50.0.0/16', ROUTE_VIA, '10.2.0.2', null],
@@ -312,8 +338,13 @@ describe('prefix: route files into a RouteBatch', () => {
   });
 
   it('adds no row for a bad line and names every bad line by its number (comments and blanks count)', () => {
-    const r = parseRouteFile('# head\n\n10.20.0.0/16 via 10.2.0.2\n10.21.0.0/16 port east port west\nR10.22.0.0/16 x\n   \n10.23.0.0/16 port east\nR10.24.0.1/24 1\n');
-    assert.deepEqual(rows(r.routes), [['10.20.0.0/16', ROUTE_VIA, '10.2.0.2', null], ['10.23.0.0/16', ROUTE_PORT, 0, 'east']]);
+    const r = parseRouteFile(
+      '# head\n\n10.20.0.0/16 via 10.2.0.2\n10.21.0.0/16 port east port west\nR10.22.0.0/16 x\n   \n10.23.0.0/16 port east\nR10.24.0.1/24 1\n',
+    );
+    assert.deepEqual(rows(r.routes), [
+      ['10.20.0.0/16', ROUTE_VIA, '10.2.0.2', null],
+      ['10.23.0.0/16', ROUTE_PORT, 0, 'east'],
+    ]);
     assert.deepEqual(r.errors, [
       'line 4: port given twice',
       'line 5: x is not a port id (0-65535)',
@@ -324,15 +355,19 @@ describe('prefix: route files into a RouteBatch', () => {
   it('grows past its initial capacity without losing or moving rows', () => {
     const n = 5000; // the batch starts with room for 1024
     const lines: string[] = [];
-    for (let i = 0; i < n; i++) lines.push(i % 3 === 0 ? `R${formatIPv4((0x0b000000 + i * 256) >>> 0)}/24 ${i % 4}` : `${formatIPv4((0x0b000000 + i * 256) >>> 0)}/24 via 10.2.0.${(i % 200) + 1}`);
+    for (let i = 0; i < n; i++)
+      lines.push(
+        i % 3 === 0 ? `R${formatIPv4((0x0b000000 + i * 256) >>> 0)}/24 ${i % 4}` : `${formatIPv4((0x0b000000 + i * 256) >>> 0)}/24 via 10.2.0.${(i % 200) + 1}`,
+      );
     const r = parseRouteFile(lines.join('\n'));
     assert.deepEqual(r.errors, []);
     assert.equal(r.routes.length, n);
     assert.ok(r.routes.addrs.length >= n);
     for (const i of [0, 1, 1023, 1024, 1025, 2048, 4999]) {
-      const want = i % 3 === 0
-        ? { addr: (0x0b000000 + i * 256) >>> 0, len: 24, portId: i % 4, blackhole: false }
-        : { addr: (0x0b000000 + i * 256) >>> 0, len: 24, via: ip(`10.2.0.${(i % 200) + 1}`), blackhole: false };
+      const want =
+        i % 3 === 0
+          ? { addr: (0x0b000000 + i * 256) >>> 0, len: 24, portId: i % 4, blackhole: false }
+          : { addr: (0x0b000000 + i * 256) >>> 0, len: 24, via: ip(`10.2.0.${(i % 200) + 1}`), blackhole: false };
       assert.deepEqual(r.routes.entry(i), want, `row ${i}`);
     }
   });
@@ -355,11 +390,16 @@ describe('prefix: route files into a RouteBatch', () => {
     ];
     const b = RouteBatch.from(routes);
     assert.equal(b.length, routes.length);
-    assert.deepEqual(Array.from({ length: b.length }, (_, i) => b.entry(i)), routes);
+    assert.deepEqual(
+      Array.from({ length: b.length }, (_, i) => b.entry(i)),
+      routes,
+    );
   });
 
   it('overridden marks every row whose prefix comes again later, and is null when none does', () => {
-    const r = parseRouteFile('10.50.0.0/16 via 10.2.0.2\n10.50.0.0/24 blackhole\n10.50.0.0/16 port east\n0.0.0.0/0 blackhole\nR10.50.0.0/16 1\n0.0.0.0/0 via 10.2.0.1\n10.51.0.0/16 blackhole');
+    const r = parseRouteFile(
+      '10.50.0.0/16 via 10.2.0.2\n10.50.0.0/24 blackhole\n10.50.0.0/16 port east\n0.0.0.0/0 blackhole\nR10.50.0.0/16 1\n0.0.0.0/0 via 10.2.0.1\n10.51.0.0/16 blackhole',
+    );
     assert.deepEqual(Array.from(r.routes.overridden() ?? []), [1, 0, 1, 1, 0, 0, 0], 'same address, other length: not the same prefix');
     assert.equal(parseRouteFile('10.50.0.0/16 blackhole\n10.50.0.0/17 blackhole\n10.51.0.0/16 blackhole').routes.overridden(), null);
     assert.equal(new RouteBatch().overridden(), null);

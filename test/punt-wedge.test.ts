@@ -21,7 +21,9 @@ function get(url: string): Promise<{ status: number; body: string }> {
     const req = http.get(url, { timeout: 3000 }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (d) => { body += d; });
+      res.on('data', (d) => {
+        body += d;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
@@ -37,7 +39,11 @@ describe('punt path: a sustained TTL=1 flood with the worker CPU contended canno
   let hog: ChildProcess | undefined;
   const stopHog = () => {
     if (hog?.pid && hog.exitCode === null && hog.signalCode === null) {
-      try { process.kill(hog.pid, 'SIGKILL'); } catch { /* already gone */ }
+      try {
+        process.kill(hog.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
     }
   };
 
@@ -72,10 +78,14 @@ describe('punt path: a sustained TTL=1 flood with the worker CPU contended canno
     hog = spawn('taskset', ['-c', '1', process.execPath, '-e', `const e = Date.now() + ${FLOOD_MS + 2000}; while (Date.now() < e);`], { stdio: 'ignore' });
     const flood = spawnIn(west.ns, process.execPath, [path.join(ROOT, 'test', 'helpers', 'ttl1-flood.js'), east.ip, String(FLOOD_MS), '50000000']);
     let sent = '';
-    flood.stdout!.on('data', (d) => { sent += d; });
+    flood.stdout!.on('data', (d) => {
+      sent += d;
+    });
     const floodDone = new Promise((r) => flood.on('exit', r));
     let flooding = true;
-    floodDone.then(() => { flooding = false; });
+    floodDone.then(() => {
+      flooding = false;
+    });
     const samples: { status: number; body: string }[] = [];
     while (flooding) {
       samples.push(await get(health));
@@ -85,7 +95,9 @@ describe('punt path: a sustained TTL=1 flood with the worker CPU contended canno
     const t1 = await totals(fwd);
     const ttl = t1.drops.west.ttl_expired - t0.drops.west.ttl_expired;
     const punted = t1.punted.ttl_expired - t0.punted.ttl_expired;
-    console.log(`      flood: ${sent} sent, ${ttl} TTL-expired, ${punted} punted, /healthz during it: ${samples.filter((s) => s.status === 200).length} ok of ${samples.length}`);
+    console.log(
+      `      flood: ${sent} sent, ${ttl} TTL-expired, ${punted} punted, /healthz during it: ${samples.filter((s) => s.status === 200).length} ok of ${samples.length}`,
+    );
     assert.ok(ttl > 20000, `the dataplane saw ${ttl} TTL-expired packets`);
 
     // After the flood: the router must answer within a few seconds; whenever it does not,
@@ -98,7 +110,9 @@ describe('punt path: a sustained TTL=1 flood with the worker CPU contended canno
       const show = await fwd.call('show.workers');
       reached = ping(west.ns, west.gw, 1, { deadline: 1 }) === 1;
       if (!reached) {
-        console.log(`      router unreachable; /healthz ${h.status} ${h.body.trim()}; workers ${JSON.stringify(show.map((w: Record<string, unknown>) => [w.punt_waiting, w.punt_wait_ms, w.control_plane]))}`);
+        console.log(
+          `      router unreachable; /healthz ${h.status} ${h.body.trim()}; workers ${JSON.stringify(show.map((w: Record<string, unknown>) => [w.punt_waiting, w.punt_wait_ms, w.control_plane]))}`,
+        );
         if (h.status === 200) lies.push(h.body);
       }
     }

@@ -11,7 +11,12 @@ import * as path from 'path';
 import { dpfwdCli, ROOT, Running, startForwarder } from './helpers/forwarder';
 import { splitLine } from '../src/cli/index';
 
-interface Step { line: number; command: string; words: string[]; expect: string }
+interface Step {
+  line: number;
+  command: string;
+  words: string[];
+  expect: string;
+}
 
 /** The `$ dpfwd` lines of the section's code blocks, each with the lines the README shows after it. */
 export function readmeSession(readme: string): Step[] {
@@ -33,7 +38,10 @@ export function readmeSession(readme: string): Step[] {
     if (!inBlock) return;
     if (l.startsWith('$ ')) {
       cur = null;
-      const cmd = l.slice(2).replace(/\s+#.*$/, '').trim();
+      const cmd = l
+        .slice(2)
+        .replace(/\s+#.*$/, '')
+        .trim();
       if (!cmd.startsWith('dpfwd ')) return; // `$ # a remark`
       cur = { line: offset + i + 1, command: cmd, words: splitLine(cmd).slice(1), expect: '' };
       steps.push(cur);
@@ -42,7 +50,7 @@ export function readmeSession(readme: string): Step[] {
   return steps;
 }
 
-describe('README.md\'s CLI session against a running forwarder', function () {
+describe("README.md's CLI session against a running forwarder", function () {
   this.timeout(120000);
   const steps = readmeSession(fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8'));
   let fwd: Running;

@@ -8,7 +8,17 @@ import type { ArpConfig, IcmpConfig } from '../src/config/types';
 import { ControlPlane, PuntIo } from '../src/controlplane';
 import { CONFIG_KEYS, keyChange } from '../src/config/keys';
 import type { Config } from '../src/config/types';
-import { applyDiff, applyLiveSettings, diffState, Live, restartProblems, SETTING_SECTIONS, settingChanges, stateOfConfig, stateOfRunning } from '../src/forwarder/reload';
+import {
+  applyDiff,
+  applyLiveSettings,
+  diffState,
+  Live,
+  restartProblems,
+  SETTING_SECTIONS,
+  settingChanges,
+  stateOfConfig,
+  stateOfRunning,
+} from '../src/forwarder/reload';
 import { parseIPv4 } from '../src/net/ipv4';
 import { parseMac } from '../src/net/mac';
 import { Interfaces } from '../src/routing/interfaces';
@@ -17,7 +27,17 @@ import { routeFields } from '../src/routing/route';
 import { routeFromFields } from '../src/routing/routes';
 import { NullFib } from './helpers/nullfib';
 
-const ARP: ArpConfig = { reachableMs: 60000, staleMs: 60000, retransmitMs: 60000, probes: 3, queueLen: 4, maxEntries: 100, maxIncomplete: 100, newPerSecond: 1000, lockMs: 1000 };
+const ARP: ArpConfig = {
+  reachableMs: 60000,
+  staleMs: 60000,
+  retransmitMs: 60000,
+  probes: 3,
+  queueLen: 4,
+  maxEntries: 100,
+  maxIncomplete: 100,
+  newPerSecond: 1000,
+  lockMs: 1000,
+};
 const ICMP: IcmpConfig = { unreachable: true, rateLimit: 1000, burst: 50 };
 
 const BASE = `ports:
@@ -59,7 +79,10 @@ neighbors: [{address: 10.2.0.2, mac: "02:00:00:00:02:02", port: east}]
     // routes are the one Route (numbers); compared here in the config's words
     assert.deepEqual(d.routes.removed.map(routeFields), [{ prefix: '10.99.0.0/16', blackhole: true }]);
     assert.deepEqual(d.routes.added.map(routeFields), [{ prefix: '10.30.0.0/16', port: 'east' }]);
-    assert.deepEqual(d.routes.changed.map((c) => ({ from: routeFields(c.from), to: routeFields(c.to) })), [{ from: { prefix: '10.21.0.0/16', via: '10.2.0.2', port: 'east' }, to: { prefix: '10.21.0.0/16', via: '10.1.0.9', port: 'west' } }]);
+    assert.deepEqual(
+      d.routes.changed.map((c) => ({ from: routeFields(c.from), to: routeFields(c.to) })),
+      [{ from: { prefix: '10.21.0.0/16', via: '10.2.0.2', port: 'east' }, to: { prefix: '10.21.0.0/16', via: '10.1.0.9', port: 'west' } }],
+    );
     assert.deepEqual(d.interfaces.added, [{ name: 'west.100', port: 'west', vlan: 100, mtu: 1500 }]);
     assert.deepEqual(d.addresses.added, [{ iface: 'west.100', address: '10.100.0.1/24' }]);
     assert.deepEqual(d.neighbors.added, [{ address: '10.2.0.2', mac: '02:00:00:00:02:02', port: 'east' }]);
@@ -71,19 +94,27 @@ neighbors: [{address: 10.2.0.2, mac: "02:00:00:00:02:02", port: east}]
   it('a step that fails undoes every step before it: routes, addresses, neighbours and interfaces as they were', () => {
     const l = programmed(`${BASE}routes: [{prefix: 10.20.0.0/16, via: 10.2.0.2}]\nneighbors: [{address: 10.2.0.7, mac: "02:00:00:00:02:07", port: east}]\n`);
     const before = dump(l);
-    const to = stateOfConfig(parseConfig(`${BASE}interfaces: [{port: west, vlan: 100, address: 10.100.0.1/24}]
+    const to = stateOfConfig(
+      parseConfig(
+        `${BASE}interfaces: [{port: west, vlan: 100, address: 10.100.0.1/24}]
 routes: [{prefix: 10.30.0.0/16, via: 10.2.0.3}]
-`, 't'));
+`,
+        't',
+      ),
+    );
     // the last route cannot be installed: a gateway outside every connected subnet (validation would
     // have caught it in a file; here it stands for any run-time failure, a full FIB or next-hop table)
     to.routes.set('10.40.0.0/16', routeFromFields({ prefix: '10.40.0.0/16', via: '10.77.0.1' }));
     const d = diffState(stateOfRunning(l), to);
     assert.ok(d.routes.removed.length === 1 && d.neighbors.removed.length === 1 && d.interfaces.added.length === 1);
-    assert.throws(() => applyDiff(l, d), (e: Error & { code?: string }) => {
-      assert.match(e.message, /^reload refused, nothing changed: gateway 10\.77\.0\.1 is not in any port's connected subnet/);
-      assert.equal(e.code, 'EINVAL');
-      return true;
-    });
+    assert.throws(
+      () => applyDiff(l, d),
+      (e: Error & { code?: string }) => {
+        assert.match(e.message, /^reload refused, nothing changed: gateway 10\.77\.0\.1 is not in any port's connected subnet/);
+        assert.equal(e.code, 'EINVAL');
+        return true;
+      },
+    );
     assert.equal(dump(l), before);
     assert.equal(l.ifaces.find('west.100'), undefined);
     assert.equal(l.cp.neighbors.get(parseIPv4('10.2.0.7'))?.state, 'PERMANENT');
@@ -91,16 +122,22 @@ routes: [{prefix: 10.30.0.0/16, via: 10.2.0.3}]
 
   it('names every restart-only key that differs, and none for live ones', () => {
     const run = parseConfig(`${BASE}routes: [{prefix: 10.20.0.0/16, via: 10.2.0.2}]\n`, 't');
-    const live1 = parseConfig(`${BASE}icmp: {rateLimit: 5}\narp: {reachableMs: 5000}\ncontrol: {maxClients: 8}\nmetrics: {maxConnections: 8}\npunt: {maxWaitMs: 50}\nlog: {format: json}\n`, 't');
+    const live1 = parseConfig(
+      `${BASE}icmp: {rateLimit: 5}\narp: {reachableMs: 5000}\ncontrol: {maxClients: 8}\nmetrics: {maxConnections: 8}\npunt: {maxWaitMs: 50}\nlog: {format: json}\n`,
+      't',
+    );
     assert.deepEqual(restartProblems(run, live1), []);
-    const other = parseConfig(`ports:
+    const other = parseConfig(
+      `ports:
   - {name: west, device: net_null0, address: 10.1.0.1/24, mtu: 9000}
   - {name: east, device: net_null1, address: 10.2.0.1/24}
 fib: {maxRoutes: 4096}
 punt: {rate: 5}
 arp: {maxEntries: 10}
 control: {socket: /tmp/x.sock}
-`, 't');
+`,
+      't',
+    );
     assert.deepEqual(restartProblems(run, other), [
       'ports[0].mtu: 1500 → 9000 needs a restart (restart to apply)',
       'fib.maxRoutes: 1048576 → 4096 needs a restart (restart to apply)',

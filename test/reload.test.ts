@@ -24,7 +24,13 @@ function writeConfig(fwd: Running, config: Record<string, unknown>): void {
 async function stateOf(fwd: Running) {
   const routes = (await fwd.call('route.show', { limit: 1e6 })).map((r: Record<string, unknown>) => ({ ...r, lladdr: undefined }));
   const neigh = (await fwd.call('neighbor.show')).filter((n: { state: string[] }) => n.state.includes('PERMANENT'));
-  const ifaces = (await fwd.call('interface.show')).map((i: Record<string, unknown>) => ({ ifname: i.ifname, link: i.link, vlan: i.vlan, mtu: i.mtu, addr_info: i.addr_info }));
+  const ifaces = (await fwd.call('interface.show')).map((i: Record<string, unknown>) => ({
+    ifname: i.ifname,
+    link: i.link,
+    vlan: i.vlan,
+    mtu: i.mtu,
+    addr_info: i.addr_info,
+  }));
   return { routes, neigh, ifaces };
 }
 
@@ -76,7 +82,9 @@ describe('reload with traffic from Linux hosts', function () {
     const iperf = new Promise<string>((resolve) => {
       const p = spawnIn(west.ns, 'timeout', ['30', 'iperf3', '-c', east.ip, '-t', '4', '-i', '0.5', '-b', '50M', '-J']);
       let out = '';
-      p.stdout!.on('data', (d) => { out += d; });
+      p.stdout!.on('data', (d) => {
+        out += d;
+      });
       p.on('exit', () => resolve(out));
     });
     const COUNT = 80;
@@ -91,8 +99,10 @@ describe('reload with traffic from Linux hosts', function () {
     assert.equal(stalled, 0, `iperf3 TCP moved nothing in ${stalled} of ${tcp.intervals.length} half-second intervals across the reload`);
     assert.ok(tcp.end.sum_received.bytes > 1e6, `iperf3 TCP received only ${tcp.end.sum_received.bytes} bytes in 4 s`);
     assert.deepEqual(report.changed, {
-      routes: { added: 1, removed: 0, changed: 0 }, addresses: { added: 2, removed: 0, changed: 0 },
-      neighbors: { added: 1, removed: 0, changed: 0 }, interfaces: { added: 1, removed: 0, changed: 0 },
+      routes: { added: 1, removed: 0, changed: 0 },
+      addresses: { added: 2, removed: 0, changed: 0 },
+      neighbors: { added: 1, removed: 0, changed: 0 },
+      interfaces: { added: 1, removed: 0, changed: 0 },
     });
     assert.deepEqual(report.cliChangesDropped, []);
     assert.equal(received, COUNT, `the unchanged route lost ${COUNT - received} of ${COUNT} pings across the reload`);
@@ -102,11 +112,16 @@ describe('reload with traffic from Linux hosts', function () {
     const host = await new Promise<string>((resolve) => {
       const p = spawnIn(west.ns, 'python3', [VLAN_HOST, west.hostIf, routerMac, '100', '10.100.0.2', '10.20.0.5', '5', '1']);
       let out = '';
-      p.stdout!.on('data', (d) => { out += d; });
+      p.stdout!.on('data', (d) => {
+        out += d;
+      });
       p.on('exit', () => resolve(out));
     });
     assert.equal(JSON.parse(host.trim()).sent, 5);
-    await waitFor('5 forwarded from west.100', async () => (await fwd.call('interface.show')).find((i: { ifname: string }) => i.ifname === 'west.100')?.forwarded >= 5);
+    await waitFor(
+      '5 forwarded from west.100',
+      async () => (await fwd.call('interface.show')).find((i: { ifname: string }) => i.ifname === 'west.100')?.forwarded >= 5,
+    );
     assert.equal(ping(west.ns, '10.1.1.1', 3), 3, 'the new port address answers');
     const n = (await fwd.call('neighbor.show')).find((x: { dst: string }) => x.dst === east.ip);
     assert.deepEqual([n.lladdr, n.state], [eastMac, ['PERMANENT']]);
@@ -122,15 +137,25 @@ describe('reload with traffic from Linux hosts', function () {
     assert.equal(diff.stdout, `- route 10.40.0.0/16 via ${topo.host('east').ip} port east\n`);
     const text = dpfwdCli(fwd, ['reload']);
     assert.equal(text.status, 0, text.stderr);
-    assert.match(text.stdout, /removed 1 run-time change\(s\) the file does not have \(the file is the truth on reload; dpfwd config save keeps them\):\n  route 10\.40\.0\.0\/16 via/);
-    assert.equal((await fwd.call('route.show')).find((x: { dst: string }) => x.dst === '10.40.0.0/16'), undefined);
+    assert.match(
+      text.stdout,
+      /removed 1 run-time change\(s\) the file does not have \(the file is the truth on reload; dpfwd config save keeps them\):\n  route 10\.40\.0\.0\/16 via/,
+    );
+    assert.equal(
+      (await fwd.call('route.show')).find((x: { dst: string }) => x.dst === '10.40.0.0/16'),
+      undefined,
+    );
   });
 
   it('refuses a restart-only key by name and a broken file whole; nothing changes', async () => {
     const before = await stateOf(fwd);
     const good = parse(fs.readFileSync(path.join(fwd.dir, 'dpfwd.yaml'), 'utf8'));
     // a live change (a new route) next to a restart-only one (a port's MTU): refused together
-    writeConfig(fwd, { ...good, ports: [{ ...good.ports[0], mtu: 1400 }, good.ports[1]], routes: [...good.routes, { prefix: '10.50.0.0/16', via: topo.host('east').ip }] });
+    writeConfig(fwd, {
+      ...good,
+      ports: [{ ...good.ports[0], mtu: 1400 }, good.ports[1]],
+      routes: [...good.routes, { prefix: '10.50.0.0/16', via: topo.host('east').ip }],
+    });
     let r = dpfwdCli(fwd, ['reload']);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /reload refused, nothing changed: 1 key\(s\) need a restart:\nports\[0\]\.mtu: 1500 → 1400 needs a restart \(restart to apply\)/);
@@ -143,7 +168,10 @@ describe('reload with traffic from Linux hosts', function () {
     assert.match(d.stdout, /^! linux\.mirror: false → true needs a restart/m);
     r = dpfwdCli(fwd, ['reload']);
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /reload refused, nothing changed: 4 key\(s\) need a restart:\ncapture\.ringSize: .*\nlinux\.netns: .*\nlinux\.mirror: .*\nlinux\.sync: /);
+    assert.match(
+      r.stderr,
+      /reload refused, nothing changed: 4 key\(s\) need a restart:\ncapture\.ringSize: .*\nlinux\.netns: .*\nlinux\.mirror: .*\nlinux\.sync: /,
+    );
     assert.equal(sh('ip', ['netns', 'list']).includes(`dpt${topo.id}nx`), false, 'no namespace made');
     // valid YAML with one bad entry among good ones
     writeConfig(fwd, { ...good, routes: [...good.routes, { prefix: '10.50.0.0/16', via: topo.host('east').ip }, { prefix: '10.60.0.0/33', via: '10.2.0.2' }] });
@@ -186,13 +214,20 @@ describe('config save and restart; the JSON log', function () {
 
   it('config save writes the running configuration; a forwarder started from it is the same', async () => {
     const dir = tmpDir('save');
-    let first: Running | undefined = await startForwarder({ eal: { lcores: '0-1' }, ports: nullPorts, routes: [{ prefix: '10.20.0.0/16', via: '10.2.0.2' }] }, { dir });
+    let first: Running | undefined = await startForwarder(
+      { eal: { lcores: '0-1' }, ports: nullPorts, routes: [{ prefix: '10.20.0.0/16', via: '10.2.0.2' }] },
+      { dir },
+    );
     let second: Running | undefined;
     try {
       for (const args of [
-        ['route', 'add', '10.30.0.0/16', 'via', '10.1.0.9'], ['route', 'add', '10.99.0.0/16', 'blackhole'],
-        ['neighbor', 'add', '10.2.0.2', '02:00:00:00:02:02', 'port', 'east'], ['interface', 'add', 'west.100', 'vlan', '100', 'mtu', '1400'],
-        ['address', 'add', '10.100.0.1/24', 'port', 'west.100'], ['address', 'add', '10.3.0.1/24', 'port', 'east'], ['route', 'add', '10.120.0.0/16', 'via', '10.100.0.2'],
+        ['route', 'add', '10.30.0.0/16', 'via', '10.1.0.9'],
+        ['route', 'add', '10.99.0.0/16', 'blackhole'],
+        ['neighbor', 'add', '10.2.0.2', '02:00:00:00:02:02', 'port', 'east'],
+        ['interface', 'add', 'west.100', 'vlan', '100', 'mtu', '1400'],
+        ['address', 'add', '10.100.0.1/24', 'port', 'west.100'],
+        ['address', 'add', '10.3.0.1/24', 'port', 'east'],
+        ['route', 'add', '10.120.0.0/16', 'via', '10.100.0.2'],
       ]) {
         const r = dpfwdCli(first, args);
         assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
@@ -204,7 +239,10 @@ describe('config save and restart; the JSON log', function () {
       // the default: over the file it was started with, atomically (no temp file left)
       const saved = dpfwdJson(first, ['config', 'save']);
       assert.equal(saved.file, path.join(dir, 'dpfwd.yaml'));
-      assert.deepEqual(fs.readdirSync(dir).filter((f) => f.includes('.tmp')), []);
+      assert.deepEqual(
+        fs.readdirSync(dir).filter((f) => f.includes('.tmp')),
+        [],
+      );
       const same = dpfwdCli(first, ['config', 'diff']);
       assert.equal(same.stdout, `running configuration and ${path.join(dir, 'dpfwd.yaml')} are the same\n`);
       assert.equal(same.status, 0, 'no differences: exit 0, as diff(1)');
@@ -239,7 +277,10 @@ describe('config save and restart; the JSON log', function () {
     } finally {
       assert.equal((await fwd.stop()).code, 0, fwd.stderr());
     }
-    const lines = fwd.stderr().split('\n').filter((l) => l.length);
+    const lines = fwd
+      .stderr()
+      .split('\n')
+      .filter((l) => l.length);
     const objs = lines.map((l) => {
       try {
         return JSON.parse(l);
@@ -256,7 +297,10 @@ describe('config save and restart; the JSON log', function () {
     const comps = new Set(objs.map((o) => o.component));
     for (const c of ['forwarder', 'run', 'link', 'control']) assert.ok(comps.has(c), `component ${c} in ${[...comps].join(', ')}`);
     const add = objs.find((o) => o.op === 'route.add');
-    assert.deepEqual({ ok: add.ok, uid: add.uid, args: add.args, level: add.level }, { ok: true, uid: process.getuid!(), args: { prefix: '10.20.0.0/16', via: '10.2.0.2' }, level: 'info' });
+    assert.deepEqual(
+      { ok: add.ok, uid: add.uid, args: add.args, level: add.level },
+      { ok: true, uid: process.getuid!(), args: { prefix: '10.20.0.0/16', via: '10.2.0.2' }, level: 'info' },
+    );
     assert.equal(typeof add.pid, 'number');
     const del = objs.find((o) => o.op === 'route.del');
     assert.deepEqual({ ok: del.ok, code: del.code, level: del.level }, { ok: false, code: 'ENOENT', level: 'warn' });

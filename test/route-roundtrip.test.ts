@@ -18,7 +18,17 @@ import { Rib } from '../src/routing/rib';
 import { RouteBatch } from '../src/routing/routes';
 import { NullFib } from './helpers/nullfib';
 
-const ARP: ArpConfig = { reachableMs: 60000, staleMs: 60000, retransmitMs: 60000, probes: 3, queueLen: 4, maxEntries: 100, maxIncomplete: 100, newPerSecond: 1000, lockMs: 1000 };
+const ARP: ArpConfig = {
+  reachableMs: 60000,
+  staleMs: 60000,
+  retransmitMs: 60000,
+  probes: 3,
+  queueLen: 4,
+  maxEntries: 100,
+  maxIncomplete: 100,
+  newPerSecond: 1000,
+  lockMs: 1000,
+};
 const ICMP: IcmpConfig = { unreachable: true, rateLimit: 1000, burst: 50 };
 
 const BASE = `ports:
@@ -72,7 +82,14 @@ describe('one route: config, reload, save and show agree', () => {
     const l = started(parseConfig(MULTI, 't'));
     const shown = parseConfig(save(l, MULTI), 't').routes;
     assert.deepEqual(JSON.parse(JSON.stringify(shown)), [
-      { prefix: '10.50.0.0/16', blackhole: false, nexthops: [{ via: '10.1.0.3', port: 'west', weight: 3 }, { via: '10.2.0.2', port: 'east', weight: 1 }] },
+      {
+        prefix: '10.50.0.0/16',
+        blackhole: false,
+        nexthops: [
+          { via: '10.1.0.3', port: 'west', weight: 3 },
+          { via: '10.2.0.2', port: 'east', weight: 1 },
+        ],
+      },
     ]);
   });
 
@@ -93,7 +110,10 @@ describe('one route: config, reload, save and show agree', () => {
       '+ route 10.50.0.0/16 nexthop via 10.2.0.2 port east weight 1 nexthop via 10.1.0.3 port west weight 5',
     ]);
     applyDiff(l, d);
-    assert.deepEqual(l.rib.lookup(parseIPv4('10.50.0.1'))!.paths!.map((p) => p.weight), [5, 1]);
+    assert.deepEqual(
+      l.rib.lookup(parseIPv4('10.50.0.1'))!.paths!.map((p) => p.weight),
+      [5, 1],
+    );
     assert.deepEqual(diffLines(diffState(stateOfRunning(l), stateOfConfig(parseConfig(text, 't')))), []);
   });
 
@@ -120,7 +140,12 @@ describe('one route: config, reload, save and show agree', () => {
     l.ifaces.addSubif(l.dp, l.dp.constants(), { port: 'east', vlan: 200, mtu: 1400 });
     l.rib.addAddress('west.100', parseIPv4('10.100.0.1'), 24);
     l.rib.addAddress('east.200', parseIPv4('10.200.0.1'), 24);
-    const subnets = [['west', '10.1.0'], ['east', '10.2.0'], ['west.100', '10.100.0'], ['east.200', '10.200.0']];
+    const subnets = [
+      ['west', '10.1.0'],
+      ['east', '10.2.0'],
+      ['west.100', '10.100.0'],
+      ['east.200', '10.200.0'],
+    ];
     const gw = () => {
       const [port, net] = subnets[rnd(subnets.length)];
       return { port, via: `${net}.${2 + rnd(40)}` };
@@ -166,7 +191,10 @@ describe('one route: config, reload, save and show agree', () => {
     assert.deepEqual(diffLines(diffState(stateOfRunning(again), stateOfConfig(parseConfig(saved, 't')))), []);
     // neighbours and interfaces came back too
     assert.deepEqual(again.cp.neighborRows(), l.cp.neighborRows());
-    assert.deepEqual(again.ifaces.list().map((i) => [i.name, i.vlan, i.mtu]), l.ifaces.list().map((i) => [i.name, i.vlan, i.mtu]));
+    assert.deepEqual(
+      again.ifaces.list().map((i) => [i.name, i.vlan, i.mtu]),
+      l.ifaces.list().map((i) => [i.name, i.vlan, i.mtu]),
+    );
     // one weight changed in the saved file: config diff names that route, and only it
     const m = /weight: (\d+)/.exec(saved.slice(saved.indexOf('nexthops')))!;
     const at = saved.indexOf('nexthops') + m.index;

@@ -27,8 +27,18 @@ describe('route show -j → config save → restart → route show -j', function
         seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
         return (seed >>> 8) % n;
       };
-      const lines = ['interface add west.100 vlan 100', 'interface add east.200 vlan 200 mtu 1400', 'address add 10.100.0.1/24 port west.100', 'address add 10.200.0.1/24 port east.200'];
-      const subnets = [['west', '10.1.0'], ['east', '10.2.0'], ['west.100', '10.100.0'], ['east.200', '10.200.0']];
+      const lines = [
+        'interface add west.100 vlan 100',
+        'interface add east.200 vlan 200 mtu 1400',
+        'address add 10.100.0.1/24 port west.100',
+        'address add 10.200.0.1/24 port east.200',
+      ];
+      const subnets = [
+        ['west', '10.1.0'],
+        ['east', '10.2.0'],
+        ['west.100', '10.100.0'],
+        ['east.200', '10.200.0'],
+      ];
       const gw = () => {
         const [port, net] = subnets[rnd(subnets.length)];
         return { port, via: `${net}.${2 + rnd(40)}` };
@@ -87,12 +97,19 @@ describe('route show -j → config save → restart → route show -j', function
       const diff = dpfwdCli(second, ['config', 'diff']);
       const changed = diff.stdout.split('\n').filter((l) => /^[-+] route /.test(l));
       assert.equal(changed.length, 2, diff.stdout);
-      assert.ok(changed[0].startsWith(`- route ${r.dst} nexthop`) && changed[1].startsWith(`+ route ${r.dst} nexthop`) && changed[1].includes(`weight ${to}`), diff.stdout);
+      assert.ok(
+        changed[0].startsWith(`- route ${r.dst} nexthop`) && changed[1].startsWith(`+ route ${r.dst} nexthop`) && changed[1].includes(`weight ${to}`),
+        diff.stdout,
+      );
       const reload = dpfwdCli(second, ['reload']);
       assert.equal(reload.status, 0, reload.stderr);
       const after = show(second);
       assert.ok(after.find((x) => x.dst === r.dst)!.nexthops!.some((p) => p.weight === to));
-      assert.deepEqual(after.filter((x) => x.dst !== r.dst), before.filter((x) => x.dst !== r.dst), 'every other route as it was');
+      assert.deepEqual(
+        after.filter((x) => x.dst !== r.dst),
+        before.filter((x) => x.dst !== r.dst),
+        'every other route as it was',
+      );
       assert.equal(after.length, before.length);
       assert.equal(dpfwdCli(second, ['config', 'diff']).stdout, `running configuration and ${path.join(dir, 'dpfwd.yaml')} are the same\n`);
     } finally {

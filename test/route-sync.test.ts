@@ -16,7 +16,13 @@ const ARP = { reachableMs: 1500, staleMs: 5000, retransmitMs: 200, probes: 2 };
  * The control namespace: veth ends named like dpfwd's ports (up, with dpfwd's addresses, as the
  * mirrors will be), and `other`, not a dpfwd interface.
  */
-function controlNamespace(topo: Topology, links: [string, string][] = [['west', '10.1.0.1/24'], ['east', '10.2.0.1/24']]): string {
+function controlNamespace(
+  topo: Topology,
+  links: [string, string][] = [
+    ['west', '10.1.0.1/24'],
+    ['east', '10.2.0.1/24'],
+  ],
+): string {
   const ns = topo.addNamespace('ctl');
   for (const [name, addr] of [...links, ['other', '10.9.0.1/24']]) {
     sh('ip', ['-n', ns, 'link', 'add', name, 'type', 'veth', 'peer', 'name', `${name}-p`]);
@@ -61,7 +67,7 @@ describe('route sync: routes from the kernel table of a namespace', function () 
     topo.destroy();
   });
 
-  it('leaves out the control namespace\'s own connected routes and counts routes it cannot use', async () => {
+  it("leaves out the control namespace's own connected routes and counts routes it cannot use", async () => {
     const s = await syncStatus(fwd);
     assert.equal(s.table, 254);
     // 10.1.0.0/24 dev west and 10.2.0.0/24 dev east proto kernel are the mirrors' own: not taken;
@@ -73,7 +79,7 @@ describe('route sync: routes from the kernel table of a namespace', function () 
     assert.equal((routeRow(fwd, '10.1.0.0/24') as { protocol: string }).protocol, 'connected');
   });
 
-  it('installs a route added with proto bgp, shows it as bgp, and forwards hosts\' traffic over it', async () => {
+  it("installs a route added with proto bgp, shows it as bgp, and forwards hosts' traffic over it", async () => {
     assert.equal(ping(topo.host('west').ns, '10.50.0.5', 2, { deadline: 3 }), 0, 'no route yet');
     sh('ip', ['-n', ctl, 'route', 'add', '10.50.0.0/16', 'via', '10.2.0.2', 'proto', 'bgp']);
     const row = await waitFor('the synced route', async () => routeRow(fwd, '10.50.0.0/16'));
@@ -84,7 +90,9 @@ describe('route sync: routes from the kernel table of a namespace', function () 
     const text = dpfwdCli(fwd, ['route', 'show']).stdout;
     assert.match(text, /^10\.50\.0\.0\/16 via 10\.2\.0\.2 port east proto bgp/m);
     // its gateway is resolved when the route comes, not when the first packet needs it
-    await waitFor('ARP for the new gateway', async () => ((await fwd.call('neighbor.show')) as { dst: string; lladdr: string | null }[]).some((n) => n.dst === '10.2.0.2' && n.lladdr));
+    await waitFor('ARP for the new gateway', async () =>
+      ((await fwd.call('neighbor.show')) as { dst: string; lladdr: string | null }[]).some((n) => n.dst === '10.2.0.2' && n.lladdr),
+    );
     const before = await totals(fwd);
     assert.ok(ping(topo.host('west').ns, '10.50.0.5', 5) >= 4, 'pings through the synced route');
     const after = await totals(fwd);
@@ -206,14 +214,22 @@ describe('route sync: a namespace that does not exist', function () {
   this.timeout(60000);
   it('stops dpfwd at start with the namespace named and how to create it', async () => {
     const ns = `dpfwd-missing-${process.pid}`;
-    await assert.rejects(startForwarder({
-      eal: { lcores: '0-1' },
-      ports: [{ name: 'west', device: 'net_null0', address: '10.1.0.1/24' }],
-      linux: { netns: ns, sync: { enabled: true } },
-    }), (e: Error) => {
-      assert.match(e.message, new RegExp(`route sync: cannot open the network namespace /run/netns/${ns}: No such file or directory \\(create it with 'ip netns add ${ns}', or fix linux.netns\\)`));
-      return true;
-    });
+    await assert.rejects(
+      startForwarder({
+        eal: { lcores: '0-1' },
+        ports: [{ name: 'west', device: 'net_null0', address: '10.1.0.1/24' }],
+        linux: { netns: ns, sync: { enabled: true } },
+      }),
+      (e: Error) => {
+        assert.match(
+          e.message,
+          new RegExp(
+            `route sync: cannot open the network namespace /run/netns/${ns}: No such file or directory \\(create it with 'ip netns add ${ns}', or fix linux.netns\\)`,
+          ),
+        );
+        return true;
+      },
+    );
   });
 });
 
@@ -262,15 +278,22 @@ describe('route sync: linux.sync.maxRoutes bounds what is kept', function () {
     const kernel = (JSON.parse(sh('ip', ['-n', ctl, '-j', 'route', 'show', 'table', '100'])) as { dst: string }[]).map((r) => r.dst).sort();
     assert.equal(kernel.length, 7);
     let last: unknown;
-    const s = await waitFor('the sync to hold the kernel table again', async () => {
-      const st = await fwd.call('sync.show');
-      last = st;
-      return st.state === 'synced' && st.installed === 7 ? st : undefined;
-    }, 20000).catch((e) => {
+    const s = await waitFor(
+      'the sync to hold the kernel table again',
+      async () => {
+        const st = await fwd.call('sync.show');
+        last = st;
+        return st.state === 'synced' && st.installed === 7 ? st : undefined;
+      },
+      20000,
+    ).catch((e) => {
       throw new Error(`${(e as Error).message}: ${JSON.stringify(last)}`);
     });
     assert.equal(s.kernelRoutes, 7);
-    const synced = (dpfwdJson(fwd, ['route', 'show']) as { dst: string; origin?: string }[]).filter((r) => r.origin === 'linux').map((r) => r.dst).sort();
+    const synced = (dpfwdJson(fwd, ['route', 'show']) as { dst: string; origin?: string }[])
+      .filter((r) => r.origin === 'linux')
+      .map((r) => r.dst)
+      .sort();
     assert.deepEqual(synced, kernel);
     // over again: the state follows
     sh('ip', ['-n', ctl, 'route', 'add', '10.81.0.0/24', 'via', '10.2.0.2', 'table', '100', 'proto', 'bgp']);
@@ -280,10 +303,14 @@ describe('route sync: linux.sync.maxRoutes bounds what is kept', function () {
     await waitFor('over limit', async () => (await fwd.call('sync.show')).state === 'over limit');
     sh('ip', ['-n', ctl, 'route', 'del', '10.81.3.0/24', 'table', '100']);
     sh('ip', ['-n', ctl, 'route', 'del', '10.81.2.0/24', 'table', '100']);
-    const back = await waitFor('synced', async () => {
-      const st = await fwd.call('sync.show');
-      return st.state === 'synced' ? st : undefined;
-    }, 20000);
+    const back = await waitFor(
+      'synced',
+      async () => {
+        const st = await fwd.call('sync.show');
+        return st.state === 'synced' ? st : undefined;
+      },
+      20000,
+    );
     assert.equal(back.installed, 9);
     assert.equal(back.kernelRoutes, 9);
   });
@@ -304,7 +331,7 @@ describe('route sync: synced routes go through the rules route add enforces', fu
       eal: { lcores: '0-1' },
       ports: [topo.port(west, 0), topo.port(east, 1)],
       linux: { netns: ctl, sync: { enabled: true, table: 100 } },
-      metrics: { listen: `127.0.0.1:${metricsPort = await freePort()}` },
+      metrics: { listen: `127.0.0.1:${(metricsPort = await freePort())}` },
     });
     await waitFor('the first dump', async () => (await fwd.call('sync.show')).state === 'synced');
   });
@@ -317,7 +344,10 @@ describe('route sync: synced routes go through the rules route add enforces', fu
   it('refuses martian destinations and gateways that are no unicast host, counted by reason; the good ones go in', async () => {
     // each of these the kernel takes (issue 22: dpfwd installed them all)
     const bad: [string, string][] = [
-      ['0.0.0.0/8', '10.2.0.2'], ['127.1.0.0/16', '10.2.0.2'], ['224.0.0.0/4', '10.2.0.2'], ['240.0.0.0/4', '10.2.0.2'],
+      ['0.0.0.0/8', '10.2.0.2'],
+      ['127.1.0.0/16', '10.2.0.2'],
+      ['224.0.0.0/4', '10.2.0.2'],
+      ['240.0.0.0/4', '10.2.0.2'],
       ['10.66.0.0/16', '10.2.0.0'], // the network address of east's subnet: dpfwd would ARP for it
       ['10.68.0.0/16', '10.2.0.1'], // dpfwd's own address
     ];
@@ -334,7 +364,10 @@ describe('route sync: synced routes go through the rules route add enforces', fu
     assert.equal(s.failed, 0);
     assert.equal(s.state, 'synced', 'a refusal is the rules at work, counted; not a partial sync');
     const rows = dpfwdJson(fwd, ['route', 'show']) as { dst: string; origin?: string }[];
-    assert.deepEqual(rows.filter((r) => r.origin === 'linux').map((r) => r.dst), ['10.69.0.0/16']);
+    assert.deepEqual(
+      rows.filter((r) => r.origin === 'linux').map((r) => r.dst),
+      ['10.69.0.0/16'],
+    );
     assert.match(s.lastRefusal, /10\.70\.0\.0\/16: nexthop 2: 10\.2\.0\.0 is the network address of port east's subnet/);
     const text = dpfwdCli(fwd, ['sync', 'show']).stdout;
     assert.match(text, /refused 7 \(destination 4, gateway 3\)/);
@@ -372,14 +405,16 @@ describe('route sync: netlink overflow', function () {
     const west = topo.addHost('west', 1);
     const east = topo.addHost('east', 2);
     ctl = controlNamespace(topo);
-    fwd = await startForwarder(config = {
-      eal: { lcores: '0-1' },
-      ports: [topo.port(west, 0), topo.port(east, 1)],
-      arp: ARP,
-      // the smallest buffer: a burst of changes overflows it for sure
-      linux: { netns: ctl, sync: { enabled: true, table: TABLE, socketBuffer: 4096 } },
-      metrics: { listen: `127.0.0.1:${metricsPort = await freePort()}` },
-    });
+    fwd = await startForwarder(
+      (config = {
+        eal: { lcores: '0-1' },
+        ports: [topo.port(west, 0), topo.port(east, 1)],
+        arp: ARP,
+        // the smallest buffer: a burst of changes overflows it for sure
+        linux: { netns: ctl, sync: { enabled: true, table: TABLE, socketBuffer: 4096 } },
+        metrics: { listen: `127.0.0.1:${(metricsPort = await freePort())}` },
+      }),
+    );
     await waitFor('the first dump', async () => (await fwd.call('sync.show')).state === 'synced');
   });
 
@@ -388,7 +423,7 @@ describe('route sync: netlink overflow', function () {
     topo.destroy();
   });
 
-  it('thousands of changes in one burst end with dpfwd\'s synced routes equal to the kernel table, after counted overflows', async () => {
+  it("thousands of changes in one burst end with dpfwd's synced routes equal to the kernel table, after counted overflows", async () => {
     const lines: string[] = [];
     const pfx = (i: number) => `10.${100 + (i >> 8)}.${i & 255}.0/24`;
     for (let i = 0; i < 6000; i++) lines.push(`route add ${pfx(i)} via ${i % 2 ? '10.1.0.2' : '10.2.0.2'} table ${TABLE} proto bgp`);
@@ -405,16 +440,24 @@ describe('route sync: netlink overflow', function () {
       fwd.proc.kill('SIGCONT');
     }
     const kernel = (JSON.parse(sh('ip', ['-n', ctl, '-j', 'route', 'show', 'table', String(TABLE)])) as { dst: string; gateway?: string; protocol: string }[])
-      .map((r) => `${r.dst} ${r.gateway} ${r.protocol}`).sort();
+      .map((r) => `${r.dst} ${r.gateway} ${r.protocol}`)
+      .sort();
     assert.equal(kernel.length, 4000);
-    const synced = () => (dpfwdJson(fwd, ['route', 'show']) as Record<string, unknown>[])
-      .filter((r) => r.origin === 'linux').map((r) => `${r.dst} ${r.gateway} ${r.protocol}`).sort();
+    const synced = () =>
+      (dpfwdJson(fwd, ['route', 'show']) as Record<string, unknown>[])
+        .filter((r) => r.origin === 'linux')
+        .map((r) => `${r.dst} ${r.gateway} ${r.protocol}`)
+        .sort();
     let last: unknown;
-    await waitFor('dpfwd to hold the kernel table', async () => {
-      const s = await fwd.call('sync.show');
-      last = s;
-      return s.state === 'synced' && s.installed === 4000;
-    }, 60000).catch((e) => {
+    await waitFor(
+      'dpfwd to hold the kernel table',
+      async () => {
+        const s = await fwd.call('sync.show');
+        last = s;
+        return s.state === 'synced' && s.installed === 4000;
+      },
+      60000,
+    ).catch((e) => {
       throw new Error(`${(e as Error).message}: ${JSON.stringify(last)}\n${fwd.stderr()}`);
     });
     assert.deepEqual(synced(), kernel);
@@ -435,16 +478,23 @@ describe('route sync: netlink overflow', function () {
     assert.equal((await fwd.stop()).code, 0, fwd.stderr());
     config = { ...config, metrics: { listen: false } };
     fwd = await startForwarder(config);
-    const s = await waitFor('the first dump', async () => {
-      const st = await fwd.call('sync.show');
-      return st.state === 'synced' ? st : undefined;
-    }, 30000);
+    const s = await waitFor(
+      'the first dump',
+      async () => {
+        const st = await fwd.call('sync.show');
+        return st.state === 'synced' ? st : undefined;
+      },
+      30000,
+    );
     assert.equal(s.installed, 4000);
     assert.equal(s.dumps, 1);
     const kernel = (JSON.parse(sh('ip', ['-n', ctl, '-j', 'route', 'show', 'table', String(TABLE)])) as { dst: string; gateway?: string; protocol: string }[])
-      .map((r) => `${r.dst} ${r.gateway} ${r.protocol}`).sort();
+      .map((r) => `${r.dst} ${r.gateway} ${r.protocol}`)
+      .sort();
     const synced = (dpfwdJson(fwd, ['route', 'show']) as Record<string, unknown>[])
-      .filter((r) => r.origin === 'linux').map((r) => `${r.dst} ${r.gateway} ${r.protocol}`).sort();
+      .filter((r) => r.origin === 'linux')
+      .map((r) => `${r.dst} ${r.gateway} ${r.protocol}`)
+      .sort();
     assert.deepEqual(synced, kernel);
   });
 });
@@ -458,7 +508,9 @@ async function flowSpread(src: Host, gws: Host[], dst: string): Promise<Set<stri
   const outs = sinks.map((p) => {
     let out = '';
     p.stdout!.setEncoding('utf8');
-    p.stdout!.on('data', (d: string) => { out += d; });
+    p.stdout!.on('data', (d: string) => {
+      out += d;
+    });
     return () => out;
   });
   await waitFor('the sinks', async () => outs.every((o) => o().includes('ready\n')));
@@ -469,7 +521,10 @@ async function flowSpread(src: Host, gws: Host[], dst: string): Promise<Set<stri
   for (const p of sinks) p.kill('SIGTERM');
   await Promise.all(exits);
   return outs.map((o) => {
-    const line = o().split('\n').filter((l) => l.startsWith('{')).pop();
+    const line = o()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .pop();
     assert.ok(line, `a sink printed no result: ${o()}`);
     return new Set(Object.keys((JSON.parse(line) as Record<string, Record<string, number>>).p1 ?? {}));
   });
@@ -492,7 +547,11 @@ describe('route sync: BIRD exports an ECMP route through its kernel protocol', f
     gwB = topo.addHost('gwb', 3);
     // both gateways take the route's destination as their own
     for (const g of [gwA, gwB]) sh('ip', ['-n', g.ns, 'addr', 'add', '10.70.0.1/32', 'dev', 'lo']);
-    ctl = controlNamespace(topo, [['west', '10.1.0.1/24'], ['gwa', '10.2.0.1/24'], ['gwb', '10.3.0.1/24']]);
+    ctl = controlNamespace(topo, [
+      ['west', '10.1.0.1/24'],
+      ['gwa', '10.2.0.1/24'],
+      ['gwb', '10.3.0.1/24'],
+    ]);
     fwd = await startForwarder({
       eal: { lcores: '0-1' },
       ports: [topo.port(src, 0), topo.port(gwA, 1), topo.port(gwB, 2)],
@@ -500,13 +559,16 @@ describe('route sync: BIRD exports an ECMP route through its kernel protocol', f
       linux: { netns: ctl, sync: { enabled: true, protocols: ['bird'] } },
     });
     const dir = fwd.dir;
-    fs.writeFileSync(path.join(dir, 'bird.conf'), [
-      'router id 10.2.0.1;',
-      'protocol device {}',
-      'protocol kernel { ipv4 { export all; }; merge paths on; }',
-      'protocol static { ipv4; route 10.70.0.0/16 via 10.2.0.2 via 10.3.0.2; }',
-      '',
-    ].join('\n'));
+    fs.writeFileSync(
+      path.join(dir, 'bird.conf'),
+      [
+        'router id 10.2.0.1;',
+        'protocol device {}',
+        'protocol kernel { ipv4 { export all; }; merge paths on; }',
+        'protocol static { ipv4; route 10.70.0.0/16 via 10.2.0.2 via 10.3.0.2; }',
+        '',
+      ].join('\n'),
+    );
     bird = spawnIn(ctl, 'bird', ['-f', '-c', path.join(dir, 'bird.conf'), '-s', path.join(dir, 'bird.ctl'), '-P', path.join(dir, 'bird.pid')]);
   });
 
@@ -524,10 +586,17 @@ describe('route sync: BIRD exports an ECMP route through its kernel protocol', f
   });
 
   it('the kernel gets a 2-path route from BIRD, and dpfwd installs both paths as proto bird', async () => {
-    const kernel = await waitFor('BIRD\'s route in the kernel', async () => {
-      const rows = JSON.parse(sh('ip', ['-n', ctl, '-j', 'route', 'show', '10.70.0.0/16'])) as { protocol: string; nexthops?: { gateway: string; dev: string }[] }[];
-      return rows.length ? rows[0] : undefined;
-    }, 30000);
+    const kernel = await waitFor(
+      "BIRD's route in the kernel",
+      async () => {
+        const rows = JSON.parse(sh('ip', ['-n', ctl, '-j', 'route', 'show', '10.70.0.0/16'])) as {
+          protocol: string;
+          nexthops?: { gateway: string; dev: string }[];
+        }[];
+        return rows.length ? rows[0] : undefined;
+      },
+      30000,
+    );
     assert.equal(kernel.protocol, 'bird');
     assert.deepEqual(kernel.nexthops!.map((n) => `${n.gateway} ${n.dev}`).sort(), ['10.2.0.2 gwa', '10.3.0.2 gwb']);
     const row = await waitFor('the synced route', async () => routeRow(fwd, '10.70.0.0/16'));
@@ -543,7 +612,11 @@ describe('route sync: BIRD exports an ECMP route through its kernel protocol', f
 
   it('spreads 200 flows over the two paths (each 35-65%), and no flow switches next hop', async () => {
     // both gateways resolved: dpfwd asks for a synced route's gateways when it comes
-    await waitFor('both paths resolved', async () => (routeRow(fwd, '10.70.0.0/16')?.nexthops as { lladdr: string | null }[] | undefined)?.every((n) => n.lladdr), 20000);
+    await waitFor(
+      'both paths resolved',
+      async () => (routeRow(fwd, '10.70.0.0/16')?.nexthops as { lladdr: string | null }[] | undefined)?.every((n) => n.lladdr),
+      20000,
+    );
     const [a, b] = await flowSpread(src, [gwA, gwB], '10.70.0.1');
     for (const f of a) assert.ok(!b.has(f), `flow from port ${f} reached both gateways`);
     const total = a.size + b.size;

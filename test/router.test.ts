@@ -20,7 +20,9 @@ function hostMac(ns: string, dev: string): string {
 
 /** A host kernel's SNMP counter, e.g. snmp(ns, 'Icmp', 'InEchos'). */
 function snmp(ns: string, group: string, field: string): number {
-  const lines = sh('cat', ['/proc/net/snmp'], { ns }).split('\n').filter((l) => l.startsWith(`${group}:`));
+  const lines = sh('cat', ['/proc/net/snmp'], { ns })
+    .split('\n')
+    .filter((l) => l.startsWith(`${group}:`));
   const names = lines[0].split(/\s+/);
   const values = lines[1].split(/\s+/);
   return Number(values[names.indexOf(field)]);
@@ -90,14 +92,17 @@ describe('router: Linux hosts use dpfwd as their gateway', function () {
     assert.equal(ping(tapNs, '10.4.0.1', 2), 2);
   });
 
-  it('recovers when a host\'s MAC changes, within the ARP probe time', async () => {
+  it("recovers when a host's MAC changes, within the ARP probe time", async () => {
     const east = topo.host('east');
     assert.equal(ping(topo.host('west').ns, east.ip, 1), 1);
     sh('ip', ['-n', east.ns, 'link', 'set', east.hostIf, 'address', '02:00:00:00:ee:99']);
     const t0 = Date.now();
     let ok = false;
     while (Date.now() - t0 < 15000) {
-      if (ping(topo.host('west').ns, east.ip, 1, { interval: 0.2 }) === 1) { ok = true; break; }
+      if (ping(topo.host('west').ns, east.ip, 1, { interval: 0.2 }) === 1) {
+        ok = true;
+        break;
+      }
     }
     const took = Date.now() - t0;
     assert.ok(ok, 'traffic recovered');
@@ -116,7 +121,9 @@ describe('router: Linux hosts use dpfwd as their gateway', function () {
     await new Promise((r) => setTimeout(r, 500));
     const client = spawnIn(west.ns, 'iperf3', ['-c', east.ip, '-u', '-b', '20M', '-l', '1200', '-t', '5', '-J']);
     let out = '';
-    client.stdout!.on('data', (d) => { out += d; });
+    client.stdout!.on('data', (d) => {
+      out += d;
+    });
     const done = new Promise((r) => client.on('exit', r));
     try {
       await new Promise((r) => setTimeout(r, 500));
@@ -156,7 +163,9 @@ describe('router: Linux hosts use dpfwd as their gateway', function () {
     // a bounded UDP flood with TTL 1 from the west host: at most 400k packets or 3 s
     const flood = spawnIn(west.ns, process.execPath, [path.join(ROOT, 'test', 'helpers', 'ttl1-flood.js'), '10.2.0.2', '3000', '400000']);
     let sent = '';
-    flood.stdout!.on('data', (d) => { sent += d; });
+    flood.stdout!.on('data', (d) => {
+      sent += d;
+    });
     const floodDone = new Promise((r) => flood.on('exit', r));
     const started = Date.now();
     await new Promise((r) => setTimeout(r, 300));
@@ -179,12 +188,17 @@ describe('router: Linux hosts use dpfwd as their gateway', function () {
     latencies.sort((a, b) => a - b);
     const median = latencies[Math.floor(latencies.length / 2)];
     const p90 = latencies[Math.floor(latencies.length * 0.9)];
-    console.log(`      flood: ${sent} sent, ${ttlDrops} TTL-expired in dpfwd, ${icmpOut} ICMP out in ${seconds.toFixed(1)} s, control socket median ${median.toFixed(1)} ms / p90 ${p90.toFixed(1)} ms / max ${latencies[latencies.length - 1].toFixed(1)} ms, other ping ${received}/10`);
+    console.log(
+      `      flood: ${sent} sent, ${ttlDrops} TTL-expired in dpfwd, ${icmpOut} ICMP out in ${seconds.toFixed(1)} s, control socket median ${median.toFixed(1)} ms / p90 ${p90.toFixed(1)} ms / max ${latencies[latencies.length - 1].toFixed(1)} ms, other ping ${received}/10`,
+    );
     assert.ok(Number(sent) > 20000, `flood sent ${sent} packets`);
     assert.ok(ttlDrops > 20000, `dataplane saw ${ttlDrops} TTL-expired packets`);
     assert.ok(icmpOut <= 1000 * seconds + 50, `ICMP time exceeded sent ${icmpOut} in ${seconds.toFixed(1)} s (limit 1000/s, burst 50)`);
     assert.ok(icmpOut > 0, 'some ICMP still goes out');
-    assert.ok(t1.puntLimited.ttl_expired - t0.puntLimited.ttl_expired > 0 || after.counters.icmpRateLimited > before.counters.icmpRateLimited, 'the excess was limited and counted');
+    assert.ok(
+      t1.puntLimited.ttl_expired - t0.puntLimited.ttl_expired > 0 || after.counters.icmpRateLimited > before.counters.icmpRateLimited,
+      'the excess was limited and counted',
+    );
     // the flood sender shares this 2-core machine's other core with Node: judge the 90th percentile
     assert.ok(p90 < 100, `control socket p90 latency ${p90.toFixed(1)} ms during the flood (all: ${latencies.map((x) => x.toFixed(0)).join(' ')})`);
     assert.ok(received >= 9, `east -> south ping during the flood: ${received}/10`);

@@ -11,7 +11,9 @@ import { Topology, ping, sh } from './helpers/netns';
 
 /** A host kernel's SNMP counter, e.g. snmp(ns, 'Icmp', 'InEchos'). */
 function snmp(ns: string, group: string, field: string): number {
-  const lines = sh('cat', ['/proc/net/snmp'], { ns }).split('\n').filter((l) => l.startsWith(`${group}:`));
+  const lines = sh('cat', ['/proc/net/snmp'], { ns })
+    .split('\n')
+    .filter((l) => l.startsWith(`${group}:`));
   return Number(lines[1].split(/\s+/)[lines[0].split(/\s+/).indexOf(field)]);
 }
 

@@ -23,7 +23,10 @@ function econfig(fn: () => unknown, ...res: RegExp[]): void {
 describe('pod device references', () => {
   it('env:VAR[i] picks the i-th address; env:VAR means [0]; other devices pass through', () => {
     assert.deepEqual(
-      resolveDeviceRefs(['env:PCIDEVICE_INTEL_COM_SRIOV_NETDEVICE[1]', 'env:PCIDEVICE_INTEL_COM_SRIOV_NETDEVICE', 'net_af_packet0,iface=veth0', '0000:01:10.0'], ENV),
+      resolveDeviceRefs(
+        ['env:PCIDEVICE_INTEL_COM_SRIOV_NETDEVICE[1]', 'env:PCIDEVICE_INTEL_COM_SRIOV_NETDEVICE', 'net_af_packet0,iface=veth0', '0000:01:10.0'],
+        ENV,
+      ),
       ['0000:3b:02.3', '0000:3b:02.1', 'net_af_packet0,iface=veth0', '0000:01:10.0'],
     );
   });
@@ -32,11 +35,21 @@ describe('pod device references', () => {
     // sorted: ..._DPDK_A (5e:02.0) before ..._NETDEVICE
     assert.deepEqual(resolveDeviceRefs(['auto', 'auto', 'auto'], ENV), ['0000:5e:02.0', '0000:3b:02.1', '0000:3b:02.3']);
     assert.deepEqual(resolveDeviceRefs(['auto', 'env:PCIDEVICE_INTEL_COM_SRIOV_DPDK_A[0]'], ENV), ['0000:3b:02.1', '0000:5e:02.0']);
-    econfig(() => resolveDeviceRefs(['auto', 'auto', 'auto', 'auto'], ENV), /ports\[3\]\.device: auto found no unused device address/, /PCIDEVICE_INTEL_COM_SRIOV_NETDEVICE=0000:3b:02\.1,0000:3b:02\.3/);
+    econfig(
+      () => resolveDeviceRefs(['auto', 'auto', 'auto', 'auto'], ENV),
+      /ports\[3\]\.device: auto found no unused device address/,
+      /PCIDEVICE_INTEL_COM_SRIOV_NETDEVICE=0000:3b:02\.1,0000:3b:02\.3/,
+    );
   });
 
   it('explains a missing variable, an index past the end, and a malformed reference', () => {
-    econfig(() => resolveDeviceRefs(['env:PCIDEVICE_MELLANOX_COM_CX5[0]'], ENV), /ports\[0\]\.device/, /PCIDEVICE_MELLANOX_COM_CX5, which is not set/, /PCIDEVICE_INTEL_COM_SRIOV_DPDK_A=0000:5e:02\.0/, /resources\.limits/);
+    econfig(
+      () => resolveDeviceRefs(['env:PCIDEVICE_MELLANOX_COM_CX5[0]'], ENV),
+      /ports\[0\]\.device/,
+      /PCIDEVICE_MELLANOX_COM_CX5, which is not set/,
+      /PCIDEVICE_INTEL_COM_SRIOV_DPDK_A=0000:5e:02\.0/,
+      /resources\.limits/,
+    );
     econfig(() => resolveDeviceRefs(['env:PCIDEVICE_INTEL_COM_SRIOV_NETDEVICE[2]'], ENV), /holds 2 addresses \(indexes 0–1\)/);
     econfig(() => resolveDeviceRefs(['env:PCIDEVICE_X[a]'], ENV), /not a device reference/);
     econfig(() => resolveDeviceRefs(['auto'], {}), /no PCIDEVICE_\* variables/);
@@ -51,7 +64,10 @@ describe('pod device references', () => {
       { name: 'tap2', device: 'net_tap0' },
       { name: 'lan2', device: '0000:01:10.1,rx_low_latency=1' },
     ]);
-    assert.deepEqual(c.map((x) => x.text), ['ports[2].device: 0000:01:10.0 is also used by port wan', 'ports[5].device: 0000:01:10.1 is also used by port lan']);
+    assert.deepEqual(
+      c.map((x) => x.text),
+      ['ports[2].device: 0000:01:10.0 is also used by port wan', 'ports[5].device: 0000:01:10.1 is also used by port lan'],
+    );
     assert.equal(c[0].path, 'ports[2].device');
   });
 });

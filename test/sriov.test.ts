@@ -17,7 +17,6 @@ function host(): FakeHost {
     .pci({ bdf: '0000:00:02.0', class: '0x030000', driver: 'i915' });
 }
 
-
 const ipVfJson = JSON.stringify([
   {
     ifname: 'ens1f0',
@@ -53,8 +52,19 @@ describe('sriov show', () => {
     const pf = r.devices.find((d) => d.bdf === PF)!;
     assert.equal(r.devices.length, 2, 'VFs are not listed at top level');
     assert.deepEqual(pf.vfs[0], {
-      index: 0, bdf: '0000:3b:01.0', vendorDevice: '8086:1889', driver: 'vfio-pci', netdevs: [], numaNode: 0, iommuGroup: '100',
-      mac: '02:00:00:00:00:01', vlan: 100, qos: 0, spoofchk: true, trust: false, linkState: 'auto',
+      index: 0,
+      bdf: '0000:3b:01.0',
+      vendorDevice: '8086:1889',
+      driver: 'vfio-pci',
+      netdevs: [],
+      numaNode: 0,
+      iommuGroup: '100',
+      mac: '02:00:00:00:00:01',
+      vlan: 100,
+      qos: 0,
+      spoofchk: true,
+      trust: false,
+      linkState: 'auto',
     });
     assert.equal(pf.vfs[1].mac, '02:00:00:00:00:02');
     assert.equal(pf.vfs[1].trust, true);
@@ -92,7 +102,10 @@ describe('sriov create', () => {
     const r = create('ens1f0', 3);
     assert.deepEqual(r.writes, ['sriov_numvfs=3']);
     assert.equal(r.after, 3);
-    assert.deepEqual(r.vfs.map((v) => v.bdf), ['0000:3b:01.0', '0000:3b:01.1', '0000:3b:01.2']);
+    assert.deepEqual(
+      r.vfs.map((v) => v.bdf),
+      ['0000:3b:01.0', '0000:3b:01.1', '0000:3b:01.2'],
+    );
     assert.equal(h.read(`sys/bus/pci/devices/${PF}/sriov_numvfs`).trim(), '3');
   });
 
@@ -106,8 +119,18 @@ describe('sriov create', () => {
 
   it('ENOMEM + "bus out of range" in the kernel log: advises another slot / pci=assign-busses', () => {
     k.fail.set('sriov_numvfs', 'ENOMEM');
-    h.kmsg([`pci ${PF}: [8086:1592] type 00 class 0x020000`, `pci ${PF}: SR-IOV: bus number out of range`, `ice ${PF}: can't enable 8 VFs (bus 3c out of range of [bus 3b])`]);
-    throwsCode(() => sriovCreate({ root: h.root, pf: PF, count: 8, writer: k }), 'ENOMEM', /bus 3c out of range of \[bus 3b\]/, /another slot/, /pci=assign-busses/);
+    h.kmsg([
+      `pci ${PF}: [8086:1592] type 00 class 0x020000`,
+      `pci ${PF}: SR-IOV: bus number out of range`,
+      `ice ${PF}: can't enable 8 VFs (bus 3c out of range of [bus 3b])`,
+    ]);
+    throwsCode(
+      () => sriovCreate({ root: h.root, pf: PF, count: 8, writer: k }),
+      'ENOMEM',
+      /bus 3c out of range of \[bus 3b\]/,
+      /another slot/,
+      /pci=assign-busses/,
+    );
   });
 
   it('ENOMEM with nothing in the kernel log: SR-IOV disabled in the BIOS', () => {
@@ -180,7 +203,16 @@ describe('sriov set', () => {
 
   it('runs one ip link set PF vf N … with every setting', () => {
     const calls: string[][] = [];
-    const r = sriovSet({ root: h.root, pf: PF, vf: 2, mac: '02:AA:00:00:00:01', vlan: 100, trust: 'on', spoofchk: 'off', runner: (a) => (calls.push(a), { status: 0, stdout: '', stderr: '' }) });
+    const r = sriovSet({
+      root: h.root,
+      pf: PF,
+      vf: 2,
+      mac: '02:AA:00:00:00:01',
+      vlan: 100,
+      trust: 'on',
+      spoofchk: 'off',
+      runner: (a) => (calls.push(a), { status: 0, stdout: '', stderr: '' }),
+    });
     assert.deepEqual(calls, [['ip', 'link', 'set', 'dev', 'ens1f0', 'vf', '2', 'mac', '02:aa:00:00:00:01', 'vlan', '100', 'spoofchk', 'off', 'trust', 'on']]);
     assert.deepEqual(r.argv, calls[0]);
   });
@@ -199,8 +231,17 @@ describe('sriov set', () => {
 
   it('explains ip failures', () => {
     const fail = (stderr: string) => () => ({ status: 2, stdout: '', stderr });
-    throwsCode(() => sriovSet({ root: h.root, pf: PF, vf: 0, trust: 'on', runner: fail('RTNETLINK answers: Operation not permitted') }), 'EVFSET', /Operation not permitted/, /root/);
-    throwsCode(() => sriovSet({ root: h.root, pf: PF, vf: 0, trust: 'on', runner: fail('RTNETLINK answers: Operation not supported') }), 'EVFSET', /does not support/);
+    throwsCode(
+      () => sriovSet({ root: h.root, pf: PF, vf: 0, trust: 'on', runner: fail('RTNETLINK answers: Operation not permitted') }),
+      'EVFSET',
+      /Operation not permitted/,
+      /root/,
+    );
+    throwsCode(
+      () => sriovSet({ root: h.root, pf: PF, vf: 0, trust: 'on', runner: fail('RTNETLINK answers: Operation not supported') }),
+      'EVFSET',
+      /does not support/,
+    );
     throwsCode(() => sriovSet({ root: h.root, pf: PF, vf: 0, trust: 'on', runner: () => ({ status: 127, stdout: '', stderr: '' }) }), 'ENOENT', /iproute2/);
   });
 });

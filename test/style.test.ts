@@ -26,9 +26,20 @@ describe('style: linter, formatters and the test lists', function () {
   it('npm run format:check: sources are formatted (npm run format writes them)', () => npmRun('format:check'));
 
   it('every test file is in test/suites.ts, UNIT or SYSTEM, once', () => {
-    const files = fs.readdirSync(path.join(ROOT, 'test')).filter((f) => f.endsWith('.test.ts')).map((f) => f.slice(0, -'.test.ts'.length));
-    for (const f of files) assert.equal(UNIT.includes(f) || SYSTEM.includes(f), true, `test/${f}.test.ts is in neither list of test/suites.ts: UNIT if it needs no root, hugepages or namespaces, else SYSTEM`);
+    const files = fs
+      .readdirSync(path.join(ROOT, 'test'))
+      .filter((f) => f.endsWith('.test.ts'))
+      .map((f) => f.slice(0, -'.test.ts'.length));
+    for (const f of files)
+      assert.equal(
+        UNIT.includes(f) || SYSTEM.includes(f),
+        true,
+        `test/${f}.test.ts is in neither list of test/suites.ts: UNIT if it needs no root, hugepages or namespaces, else SYSTEM`,
+      );
     for (const f of [...UNIT, ...SYSTEM]) assert.ok(files.includes(f), `test/suites.ts lists ${f}, which is no test file`);
-    assert.deepEqual(UNIT.filter((f) => SYSTEM.includes(f)), []);
+    assert.deepEqual(
+      UNIT.filter((f) => SYSTEM.includes(f)),
+      [],
+    );
   });
 });

@@ -50,7 +50,11 @@ describe('deploy/systemd/dpfwd.service', () => {
     assert.deepEqual(values('ExecStart'), ['/usr/local/bin/dpfwd run --config /etc/dpfwd/dpfwd.yaml']);
     assert.deepEqual(values('ExecReload'), ['/bin/kill -HUP $MAINPID']);
     assert.deepEqual(values('LimitMEMLOCK'), ['infinity']);
-    assert.ok(values('RuntimeDirectory')[0].split(/\s+/).includes(path.basename(path.dirname(DEFAULTS.control.socket))));
+    assert.ok(
+      values('RuntimeDirectory')[0]
+        .split(/\s+/)
+        .includes(path.basename(path.dirname(DEFAULTS.control.socket))),
+    );
     assert.deepEqual(values('KillSignal'), ['SIGTERM']);
     assert.ok(values('RequiresMountsFor').includes('/dev/hugepages'));
   });
@@ -75,7 +79,10 @@ describe('deploy/systemd/dpfwd.service', () => {
     try {
       const r = spawnSync('systemd-analyze', ['verify', '--man=no', u.file], { encoding: 'utf8', cwd: os.tmpdir() });
       assert.equal((r.stdout + r.stderr).trim(), '', 'no warnings');
-      const cmd = dropIn[1].slice(1).replace(/dpfwd/g, ns).replace(/^\/bin\/sh -c '(.*)'$/, '$1');
+      const cmd = dropIn[1]
+        .slice(1)
+        .replace(/dpfwd/g, ns)
+        .replace(/^\/bin\/sh -c '(.*)'$/, '$1');
       for (let i = 0; i < 2; i++) assert.equal(spawnSync('/bin/sh', ['-c', cmd]).status, 0, `run ${i + 1}: creates it, then finds it`);
       assert.ok(fs.existsSync(`/run/netns/${ns}`));
     } finally {

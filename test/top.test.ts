@@ -51,16 +51,25 @@ describe('dpfwd top (live rates)', function () {
     if (spawnSync('tmux', ['-V']).status !== 0) throw new Error('tmux missing: apt-get install -y tmux (scripts/setup.sh does)');
     dir = tmpDir('top');
     // 256 flows to 10.20.0.0-255: the lower half is forwarded to east, the upper half hits a blackhole
-    writePcap(path.join(dir, 'flows.pcap'), makeUdpFlows({ count: 256, srcMac: HOST_MAC, dstMac: '02:70:63:61:70:00', srcBase: '10.6.0.2', dstBase: '10.20.0.0' }));
-    fwd = await startForwarder({
-      eal: { lcores: '0-1' },
-      ports: [
-        { name: 'west', device: `net_pcap0,rx_pcap=${dir}/flows.pcap,infinite_rx=1`, address: '10.1.0.1/24' },
-        { name: 'east', device: 'net_null0,no-rx=1', address: '10.2.0.1/24' },
-      ],
-      neighbors: [{ address: '10.2.0.2', mac: '02:00:00:00:02:02', port: 'east' }],
-      routes: [{ prefix: '10.20.0.0/16', via: '10.2.0.2' }, { prefix: '10.20.0.128/25', blackhole: true }],
-    }, { dir });
+    writePcap(
+      path.join(dir, 'flows.pcap'),
+      makeUdpFlows({ count: 256, srcMac: HOST_MAC, dstMac: '02:70:63:61:70:00', srcBase: '10.6.0.2', dstBase: '10.20.0.0' }),
+    );
+    fwd = await startForwarder(
+      {
+        eal: { lcores: '0-1' },
+        ports: [
+          { name: 'west', device: `net_pcap0,rx_pcap=${dir}/flows.pcap,infinite_rx=1`, address: '10.1.0.1/24' },
+          { name: 'east', device: 'net_null0,no-rx=1', address: '10.2.0.1/24' },
+        ],
+        neighbors: [{ address: '10.2.0.2', mac: '02:00:00:00:02:02', port: 'east' }],
+        routes: [
+          { prefix: '10.20.0.0/16', via: '10.2.0.2' },
+          { prefix: '10.20.0.128/25', blackhole: true },
+        ],
+      },
+      { dir },
+    );
   });
 
   after(async () => {
@@ -72,10 +81,14 @@ describe('dpfwd top (live rates)', function () {
   it('in a terminal: rx rate on west, tx on east, blackhole drops/s, busy % within 0-100', async () => {
     tmux('new-session', '-d', '-s', session, '-x', '160', '-y', '40', `${process.execPath} ${DPFWD} top -d 1 --socket ${fwd.socket}; sleep 30`);
     // a frame is complete once its worker table is drawn
-    const screen = await waitFor('a frame of dpfwd top', async () => {
-      const s = tmux('capture-pane', '-p', '-t', session);
-      return rowsOf(s, 'worker').length > 0 ? s : undefined;
-    }, 20000);
+    const screen = await waitFor(
+      'a frame of dpfwd top',
+      async () => {
+        const s = tmux('capture-pane', '-p', '-t', session);
+        return rowsOf(s, 'worker').length > 0 ? s : undefined;
+      },
+      20000,
+    );
     assert.match(screen, /^dpfwd top — .* every 1 s/m, screen);
     const ports = rowsOf(screen, 'port');
     const west = ports.find((r) => r.port === 'west');
@@ -112,10 +125,14 @@ describe('dpfwd top (live rates)', function () {
     const s2 = `${session}-w`;
     try {
       tmux('new-session', '-d', '-s', s2, '-x', '160', '-y', '20', `${process.execPath} ${DPFWD} show workers --watch 1 --socket ${fwd.socket}; sleep 30`);
-      const screen = await waitFor('a frame of show workers --watch', async () => {
-        const s = tmux('capture-pane', '-p', '-t', s2);
-        return rowsOf(s, 'worker').length > 0 ? s : undefined;
-      }, 20000);
+      const screen = await waitFor(
+        'a frame of show workers --watch',
+        async () => {
+          const s = tmux('capture-pane', '-p', '-t', s2);
+          return rowsOf(s, 'worker').length > 0 ? s : undefined;
+        },
+        20000,
+      );
       assert.match(screen, /^dpfwd show workers --watch 1 — /m);
       assert.equal(rowsOf(screen, 'port').length, 0, 'no port table');
       const busy = Number(rowsOf(screen, 'worker')[0]['busy %']);
@@ -128,13 +145,27 @@ describe('dpfwd top (live rates)', function () {
   it('q quits, as in top(1): exit 0 and the terminal back in cooked mode', async () => {
     const s3 = `${session}-q`;
     try {
-      tmux('new-session', '-d', '-s', s3, '-x', '160', '-y', '40', `${process.execPath} ${DPFWD} top -d 1 --socket ${fwd.socket}; echo "top exited $? mode $(stty -a | grep -o -- '-\\?icanon')"; sleep 30`);
+      tmux(
+        'new-session',
+        '-d',
+        '-s',
+        s3,
+        '-x',
+        '160',
+        '-y',
+        '40',
+        `${process.execPath} ${DPFWD} top -d 1 --socket ${fwd.socket}; echo "top exited $? mode $(stty -a | grep -o -- '-\\?icanon')"; sleep 30`,
+      );
       await waitFor('a frame of dpfwd top', async () => (rowsOf(tmux('capture-pane', '-p', '-t', s3), 'worker').length > 0 ? true : undefined), 20000);
       tmux('send-keys', '-t', s3, 'q');
-      const screen = await waitFor('top to exit on q', async () => {
-        const s = tmux('capture-pane', '-p', '-t', s3);
-        return /top exited \d+ mode/.test(s) ? s : undefined;
-      }, 5000);
+      const screen = await waitFor(
+        'top to exit on q',
+        async () => {
+          const s = tmux('capture-pane', '-p', '-t', s3);
+          return /top exited \d+ mode/.test(s) ? s : undefined;
+        },
+        5000,
+      );
       assert.match(screen, /top exited 0 mode icanon$/m, `exit 0 and canonical mode restored: ${screen}`);
     } finally {
       spawnSync('tmux', ['kill-session', '-t', s3]);
@@ -163,15 +194,26 @@ describe('dpfwd top (live rates)', function () {
 
 describe('dpfwd top: rates()', () => {
   const s = (atMs: number, k: number): Sample => ({
-    atMs, tscHz: 1e9, drops: ['no_route', 'blackhole'], lcores: [3],
+    atMs,
+    tscHz: 1e9,
+    drops: ['no_route', 'blackhole'],
+    lcores: [3],
     ports: [{ name: 'a', rxPackets: 1000 * k, rxBytes: 64000 * k, txPackets: 500 * k, txBytes: 32000 * k, missed: 0 }],
-    workers: [{ index: 0, counters: { rx_packets: 1000 * k, rx_bursts: 100 * k, busy_cycles: 3e8 * k, idle_cycles: 1e8 * k, sleep_cycles: 5e7 * k }, drops: [[0, 10 * k]] }],
+    workers: [
+      {
+        index: 0,
+        counters: { rx_packets: 1000 * k, rx_bursts: 100 * k, busy_cycles: 3e8 * k, idle_cycles: 1e8 * k, sleep_cycles: 5e7 * k },
+        drops: [[0, 10 * k]],
+      },
+    ],
   });
   it('per second over the interval, busy % and sleep % of cycles in it, per packet and per burst', () => {
     const r = rates(s(0, 1), s(2000, 3));
     assert.deepEqual(r.ports, [{ port: 'a', rx_pps: 1000, rx_bps: 512000, tx_pps: 500, tx_bps: 256000, missed_ps: 0 }]);
     assert.deepEqual(r.drops, [{ port: 'a', reason: 'blackhole', per_second: 10 }]);
-    assert.deepEqual(r.workers, [{ worker: 0, lcore: 3, rx_pps: 1000, busy_percent: 75, sleep_percent: 12.5, cycles_per_packet: 300000, packets_per_burst: 10 }]);
+    assert.deepEqual(r.workers, [
+      { worker: 0, lcore: 3, rx_pps: 1000, busy_percent: 75, sleep_percent: 12.5, cycles_per_packet: 300000, packets_per_burst: 10 },
+    ]);
     assert.match(render(r), /blackhole\s+10\n/);
   });
   it('a counter that went back (a restarted forwarder) is a zero rate, not a negative one', () => {

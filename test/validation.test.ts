@@ -32,52 +32,100 @@ interface Case {
 
 const CASES: Case[] = [
   {
-    desc: 'via the router\'s own address', yaml: 'routes: [{prefix: 10.20.0.0/16, via: 10.2.0.1}]', path: 'routes[0].via',
-    op: 'route.add', args: { prefix: '10.20.0.0/16', via: '10.2.0.1' }, message: "10.2.0.1 is this router's own address on port east",
+    desc: "via the router's own address",
+    yaml: 'routes: [{prefix: 10.20.0.0/16, via: 10.2.0.1}]',
+    path: 'routes[0].via',
+    op: 'route.add',
+    args: { prefix: '10.20.0.0/16', via: '10.2.0.1' },
+    message: "10.2.0.1 is this router's own address on port east",
   },
   {
-    desc: 'via the broadcast address of a connected subnet', yaml: 'routes: [{prefix: 10.20.0.0/16, via: 10.2.0.255}]', path: 'routes[0].via',
-    op: 'route.add', args: { prefix: '10.20.0.0/16', via: '10.2.0.255' }, message: "10.2.0.255 is the broadcast address of port east's subnet 10.2.0.0/24, not a host",
+    desc: 'via the broadcast address of a connected subnet',
+    yaml: 'routes: [{prefix: 10.20.0.0/16, via: 10.2.0.255}]',
+    path: 'routes[0].via',
+    op: 'route.add',
+    args: { prefix: '10.20.0.0/16', via: '10.2.0.255' },
+    message: "10.2.0.255 is the broadcast address of port east's subnet 10.2.0.0/24, not a host",
   },
   {
-    desc: 'via the network address of a connected subnet', yaml: 'routes: [{prefix: 10.20.0.0/16, via: 10.2.0.0, port: east}]', path: 'routes[0].via',
-    op: 'route.add', args: { prefix: '10.20.0.0/16', via: '10.2.0.0', port: 'east' }, message: "10.2.0.0 is the network address of port east's subnet 10.2.0.0/24, not a host",
+    desc: 'via the network address of a connected subnet',
+    yaml: 'routes: [{prefix: 10.20.0.0/16, via: 10.2.0.0, port: east}]',
+    path: 'routes[0].via',
+    op: 'route.add',
+    args: { prefix: '10.20.0.0/16', via: '10.2.0.0', port: 'east' },
+    message: "10.2.0.0 is the network address of port east's subnet 10.2.0.0/24, not a host",
   },
   {
-    desc: 'via 0.0.0.0', yaml: 'routes: [{prefix: 10.20.0.0/16, via: 0.0.0.0, port: east}]', path: 'routes[0].via',
-    op: 'route.add', args: { prefix: '10.20.0.0/16', via: '0.0.0.0', port: 'east' }, message: '0.0.0.0 is in 0.0.0.0/8 ("this network"), not a unicast host address',
+    desc: 'via 0.0.0.0',
+    yaml: 'routes: [{prefix: 10.20.0.0/16, via: 0.0.0.0, port: east}]',
+    path: 'routes[0].via',
+    op: 'route.add',
+    args: { prefix: '10.20.0.0/16', via: '0.0.0.0', port: 'east' },
+    message: '0.0.0.0 is in 0.0.0.0/8 ("this network"), not a unicast host address',
   },
   {
-    desc: 'a route to multicast 224.0.0.0/4', yaml: 'routes: [{prefix: 224.0.0.0/4, port: east}]', path: 'routes[0].prefix',
-    op: 'route.add', args: { prefix: '224.0.0.0/4', port: 'east' }, message: '224.0.0.0/4 is multicast (224.0.0.0/4); dpfwd routes unicast destinations only',
+    desc: 'a route to multicast 224.0.0.0/4',
+    yaml: 'routes: [{prefix: 224.0.0.0/4, port: east}]',
+    path: 'routes[0].prefix',
+    op: 'route.add',
+    args: { prefix: '224.0.0.0/4', port: 'east' },
+    message: '224.0.0.0/4 is multicast (224.0.0.0/4); dpfwd routes unicast destinations only',
   },
   {
-    desc: 'a route into the reserved 240.0.0.0/4', yaml: 'routes: [{prefix: 240.1.0.0/16, via: 10.2.0.2}]', path: 'routes[0].prefix',
-    op: 'route.add', args: { prefix: '240.1.0.0/16', via: '10.2.0.2' }, message: '240.1.0.0/16 is in the reserved range 240.0.0.0/4; dpfwd routes unicast destinations only',
+    desc: 'a route into the reserved 240.0.0.0/4',
+    yaml: 'routes: [{prefix: 240.1.0.0/16, via: 10.2.0.2}]',
+    path: 'routes[0].prefix',
+    op: 'route.add',
+    args: { prefix: '240.1.0.0/16', via: '10.2.0.2' },
+    message: '240.1.0.0/16 is in the reserved range 240.0.0.0/4; dpfwd routes unicast destinations only',
   },
   {
-    desc: 'a route to loopback', yaml: 'routes: [{prefix: 127.0.0.0/8, blackhole: true}]', path: 'routes[0].prefix',
-    op: 'route.add', args: { prefix: '127.0.0.0/8', blackhole: true }, message: '127.0.0.0/8 is loopback (127.0.0.0/8), never routed',
+    desc: 'a route to loopback',
+    yaml: 'routes: [{prefix: 127.0.0.0/8, blackhole: true}]',
+    path: 'routes[0].prefix',
+    op: 'route.add',
+    args: { prefix: '127.0.0.0/8', blackhole: true },
+    message: '127.0.0.0/8 is loopback (127.0.0.0/8), never routed',
   },
   {
-    desc: 'via together with blackhole', yaml: 'routes: [{prefix: 10.20.0.0/16, via: 10.2.0.2, blackhole: true}]', path: 'routes[0].blackhole',
-    op: 'route.add', args: { prefix: '10.20.0.0/16', via: '10.2.0.2', blackhole: true }, message: 'a blackhole route takes no via or port',
+    desc: 'via together with blackhole',
+    yaml: 'routes: [{prefix: 10.20.0.0/16, via: 10.2.0.2, blackhole: true}]',
+    path: 'routes[0].blackhole',
+    op: 'route.add',
+    args: { prefix: '10.20.0.0/16', via: '10.2.0.2', blackhole: true },
+    message: 'a blackhole route takes no via or port',
   },
   {
-    desc: 'a route equal to a connected subnet', yaml: 'routes: [{prefix: 10.1.0.0/24, port: east}]', path: 'routes[0].prefix',
-    op: 'route.add', args: { prefix: '10.1.0.0/24', port: 'east' }, message: '10.1.0.0/24 is the connected subnet of port west (10.1.0.1/24); it is routed there already',
+    desc: 'a route equal to a connected subnet',
+    yaml: 'routes: [{prefix: 10.1.0.0/24, port: east}]',
+    path: 'routes[0].prefix',
+    op: 'route.add',
+    args: { prefix: '10.1.0.0/24', port: 'east' },
+    message: '10.1.0.0/24 is the connected subnet of port west (10.1.0.1/24); it is routed there already',
   },
   {
-    desc: 'a neighbour at the router\'s own address', yaml: 'neighbors: [{address: 10.1.0.1, mac: "02:00:00:00:01:02", port: west}]', path: 'neighbors[0].address',
-    op: 'neighbor.add', args: { address: '10.1.0.1', mac: '02:00:00:00:01:02', port: 'west' }, message: "10.1.0.1 is this router's own address on port west",
+    desc: "a neighbour at the router's own address",
+    yaml: 'neighbors: [{address: 10.1.0.1, mac: "02:00:00:00:01:02", port: west}]',
+    path: 'neighbors[0].address',
+    op: 'neighbor.add',
+    args: { address: '10.1.0.1', mac: '02:00:00:00:01:02', port: 'west' },
+    message: "10.1.0.1 is this router's own address on port west",
   },
   {
-    desc: 'a neighbour at a subnet\'s broadcast address', yaml: 'neighbors: [{address: 10.1.0.255, mac: "02:00:00:00:01:02", port: west}]', path: 'neighbors[0].address',
-    op: 'neighbor.add', args: { address: '10.1.0.255', mac: '02:00:00:00:01:02', port: 'west' }, message: "10.1.0.255 is the broadcast address of port west's subnet 10.1.0.0/24, not a host",
+    desc: "a neighbour at a subnet's broadcast address",
+    yaml: 'neighbors: [{address: 10.1.0.255, mac: "02:00:00:00:01:02", port: west}]',
+    path: 'neighbors[0].address',
+    op: 'neighbor.add',
+    args: { address: '10.1.0.255', mac: '02:00:00:00:01:02', port: 'west' },
+    message: "10.1.0.255 is the broadcast address of port west's subnet 10.1.0.0/24, not a host",
   },
   {
-    desc: 'a multicast neighbour', yaml: 'neighbors: [{address: 224.0.0.5, mac: "02:00:00:00:01:02", port: west}]', path: 'neighbors[0].address',
-    op: 'neighbor.add', args: { address: '224.0.0.5', mac: '02:00:00:00:01:02', port: 'west' }, message: '224.0.0.5 is a multicast address, not a unicast host address',
+    desc: 'a multicast neighbour',
+    yaml: 'neighbors: [{address: 224.0.0.5, mac: "02:00:00:00:01:02", port: west}]',
+    path: 'neighbors[0].address',
+    op: 'neighbor.add',
+    args: { address: '224.0.0.5', mac: '02:00:00:00:01:02', port: 'west' },
+    message: '224.0.0.5 is a multicast address, not a unicast host address',
   },
 ];
 
@@ -94,13 +142,16 @@ describe('validation: the control socket of a running forwarder refuses the same
   let fwd: Running;
 
   before(async () => {
-    fwd = await startForwarder({
-      eal: { lcores: '0-1' },
-      ports: [
-        { name: 'west', device: 'net_null0,no-rx=1', address: '10.1.0.1/24' },
-        { name: 'east', device: 'net_null1,no-rx=1', address: '10.2.0.1/24' },
-      ],
-    }, { dir: tmpDir('validation') });
+    fwd = await startForwarder(
+      {
+        eal: { lcores: '0-1' },
+        ports: [
+          { name: 'west', device: 'net_null0,no-rx=1', address: '10.1.0.1/24' },
+          { name: 'east', device: 'net_null1,no-rx=1', address: '10.2.0.1/24' },
+        ],
+      },
+      { dir: tmpDir('validation') },
+    );
   });
 
   after(async () => {
@@ -120,9 +171,13 @@ describe('validation: the control socket of a running forwarder refuses the same
   }
 
   for (const [desc, address, message] of [
-    ['an interface address that is a subnet\'s broadcast address', '10.3.0.255/24', '10.3.0.255/24 is the broadcast address of 10.3.0.0/24, not a host address; did you mean 10.3.0.1/24?'],
+    [
+      "an interface address that is a subnet's broadcast address",
+      '10.3.0.255/24',
+      '10.3.0.255/24 is the broadcast address of 10.3.0.0/24, not a host address; did you mean 10.3.0.1/24?',
+    ],
     ['a multicast interface address', '224.0.0.1/24', '224.0.0.1/24 is not an interface address: 224.0.0.1 is a multicast address'],
-    ['an interface address overlapping another port\'s subnet', '10.1.0.7/24', 'address 10.1.0.7/24 on port east conflicts with 10.1.0.1/24 on port west'],
+    ["an interface address overlapping another port's subnet", '10.1.0.7/24', 'address 10.1.0.7/24 on port east conflicts with 10.1.0.1/24 on port west'],
   ]) {
     it(`address add: ${desc}`, async () => {
       const cfg = configErrors(`ports:
@@ -160,7 +215,10 @@ describe('validation: the control socket of a running forwarder refuses the same
       '10.45.0.0/16 via 10.1.0.255 # broadcast', // 10
     ].join('\n');
     await assert.rejects(fwd.call('route.load', { text }), (e: Error) => {
-      const lines = e.message.split('\n').slice(1).map((l) => l.trim());
+      const lines = e.message
+        .split('\n')
+        .slice(1)
+        .map((l) => l.trim());
       assert.deepEqual(lines, [
         "line 4: 10.2.0.1 is this router's own address on port east",
         'line 5: 224.0.0.0/8 is multicast (224.0.0.0/4); dpfwd routes unicast destinations only',

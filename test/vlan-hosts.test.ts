@@ -19,14 +19,37 @@ const HOST_200 = { ip: '10.200.0.2', mac: '02:00:00:00:c8:02' };
 const SCRIPT = path.join(ROOT, 'test', 'helpers', 'vlan-hosts.py');
 
 /** Runs the scripted VLAN hosts for `seconds`; resolves with their JSON report. */
-function vlanHosts(h: Host, seconds: number, actions: string[]): Promise<{ results: Record<string, number>; answered: { arp: number; echo: number }; tags: Record<string, number> }> {
+function vlanHosts(
+  h: Host,
+  seconds: number,
+  actions: string[],
+): Promise<{ results: Record<string, number>; answered: { arp: number; echo: number }; tags: Record<string, number> }> {
   return new Promise((resolve, reject) => {
-    const p = spawn('ip', ['netns', 'exec', h.ns, 'python3', SCRIPT, h.hostIf, String(seconds),
-      `100/${HOST_100.ip}/${HOST_100.mac}/10.100.0.1`, `200/${HOST_200.ip}/${HOST_200.mac}/10.200.0.1`, '--', ...actions], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        h.ns,
+        'python3',
+        SCRIPT,
+        h.hostIf,
+        String(seconds),
+        `100/${HOST_100.ip}/${HOST_100.mac}/10.100.0.1`,
+        `200/${HOST_200.ip}/${HOST_200.mac}/10.200.0.1`,
+        '--',
+        ...actions,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     let err = '';
-    p.stdout!.on('data', (d) => { out += d; });
-    p.stderr!.on('data', (d) => { err += d; });
+    p.stdout!.on('data', (d) => {
+      out += d;
+    });
+    p.stderr!.on('data', (d) => {
+      err += d;
+    });
     const kill = setTimeout(() => p.kill('SIGKILL'), (seconds + 20) * 1000);
     p.on('exit', (code) => {
       clearTimeout(kill);
@@ -51,14 +74,17 @@ describe('VLAN sub-interfaces with hosts on both sides', function () {
     dir = tmpDir('vlanhosts');
     west = topo.addHost('vwest', 1); // the trunk: the script tags; the namespace's kernel ignores tagged frames
     east = topo.addHost('veast', 2); // a real Linux host, untagged
-    fwd = await startForwarder({
-      eal: { lcores: '0-1' },
-      ports: [topo.port(west, 0), topo.port(east, 1)],
-      interfaces: [
-        { port: west.name, vlan: 100, address: '10.100.0.1/24' },
-        { port: west.name, vlan: 200, address: '10.200.0.1/24' },
-      ],
-    }, { dir });
+    fwd = await startForwarder(
+      {
+        eal: { lcores: '0-1' },
+        ports: [topo.port(west, 0), topo.port(east, 1)],
+        interfaces: [
+          { port: west.name, vlan: 100, address: '10.100.0.1/24' },
+          { port: west.name, vlan: 200, address: '10.200.0.1/24' },
+        ],
+      },
+      { dir },
+    );
   });
 
   after(async () => {
@@ -69,10 +95,20 @@ describe('VLAN sub-interfaces with hosts on both sides', function () {
 
   it('forwards between VLANs and an untagged Linux host both ways, and between two VLANs on one port', async () => {
     // a UDP echo server on the Linux host, bounded in time
-    const echo = spawnIn(east.ns, 'python3', ['-c', [
-      'import socket,time', 's=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)', "s.bind(('0.0.0.0',7))", 's.settimeout(0.5)',
-      'end=time.time()+30', 'while time.time()<end:', '  try:', '    d,a=s.recvfrom(2048); s.sendto(d,a)', '  except socket.timeout: pass',
-    ].join('\n')]);
+    const echo = spawnIn(east.ns, 'python3', [
+      '-c',
+      [
+        'import socket,time',
+        's=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)',
+        "s.bind(('0.0.0.0',7))",
+        's.settimeout(0.5)',
+        'end=time.time()+30',
+        'while time.time()<end:',
+        '  try:',
+        '    d,a=s.recvfrom(2048); s.sendto(d,a)',
+        '  except socket.timeout: pass',
+      ].join('\n'),
+    ]);
     try {
       const hosts = vlanHosts(west, 14, [
         `ping/${HOST_100.ip}/${east.ip}/5`, // tagged 100 → untagged, and the reply back tagged

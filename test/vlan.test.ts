@@ -58,10 +58,24 @@ function fragsTagged(o: { dst: string; size: number; id: number }, mtu: number, 
   const chunk = (mtu - 20) & ~7;
   const out: Buffer[] = [];
   for (let off = 0; off < payload.length; off += chunk) {
-    out.push(tag(buildIpv4Frame({
-      srcMac, dstMac, src: '10.1.0.2', dst: o.dst, protocol: 17, ttl: 63, id: o.id, mf: off + chunk < payload.length,
-      fragmentOffset: off / 8, payload: payload.subarray(off, off + chunk), minSize: 0,
-    }), vid));
+    out.push(
+      tag(
+        buildIpv4Frame({
+          srcMac,
+          dstMac,
+          src: '10.1.0.2',
+          dst: o.dst,
+          protocol: 17,
+          ttl: 63,
+          id: o.id,
+          mf: off + chunk < payload.length,
+          fragmentOffset: off / 8,
+          payload: payload.subarray(off, off + chunk),
+          minSize: 0,
+        }),
+        vid,
+      ),
+    );
   }
   return out;
 }
@@ -71,9 +85,21 @@ function cases(): Case[] {
   const east = (o: { dst: string; ttl?: number }) => udp({ ...o, ttl: (o.ttl ?? 64) - 1, srcMac: EAST_MAC, dstMac: GW_EAST });
   return [
     { desc: 'untagged to east: the fast path, untouched', frame: udp({ dst: '10.20.4.4' }), out: { file: 'east', bytes: east({ dst: '10.20.4.4' }), in: 0 } },
-    { desc: 'VLAN 100 in, untagged out: tag stripped', frame: tag(udp({ dst: '10.20.1.1' }), 100), out: { file: 'east', bytes: east({ dst: '10.20.1.1' }), in: WEST_100 } },
-    { desc: 'VLAN 100 with priority 5 and DEI: same interface, tag stripped', frame: tag(udp({ dst: '10.20.2.2' }), 0xb064), out: { file: 'east', bytes: east({ dst: '10.20.2.2' }), in: WEST_100 } },
-    { desc: 'priority tag (VID 0): the port\'s untagged interface', frame: tag(udp({ dst: '10.20.3.3' }), 0x6000), out: { file: 'east', bytes: east({ dst: '10.20.3.3' }), in: 0 } },
+    {
+      desc: 'VLAN 100 in, untagged out: tag stripped',
+      frame: tag(udp({ dst: '10.20.1.1' }), 100),
+      out: { file: 'east', bytes: east({ dst: '10.20.1.1' }), in: WEST_100 },
+    },
+    {
+      desc: 'VLAN 100 with priority 5 and DEI: same interface, tag stripped',
+      frame: tag(udp({ dst: '10.20.2.2' }), 0xb064),
+      out: { file: 'east', bytes: east({ dst: '10.20.2.2' }), in: WEST_100 },
+    },
+    {
+      desc: "priority tag (VID 0): the port's untagged interface",
+      frame: tag(udp({ dst: '10.20.3.3' }), 0x6000),
+      out: { file: 'east', bytes: east({ dst: '10.20.3.3' }), in: 0 },
+    },
     {
       desc: 'untagged in, east.300 out: tag 300 pushed',
       frame: udp({ dst: '10.30.1.1' }),
@@ -85,7 +111,11 @@ function cases(): Case[] {
       out: { file: 'west', bytes: tag(udp({ dst: '10.200.1.1', ttl: 63, srcMac: WEST_MAC, dstMac: HOST_200 }), 200), in: WEST_100 },
     },
     { desc: 'a VLAN the port has no sub-interface for', frame: tag(udp({ dst: '10.20.1.1' }), 999), drop: { reason: 'unknown_vlan', iface: 0 } },
-    { desc: 'a VLAN of the other port only (east.300) arriving on west', frame: tag(udp({ dst: '10.20.1.1' }), 300), drop: { reason: 'unknown_vlan', iface: 0 } },
+    {
+      desc: 'a VLAN of the other port only (east.300) arriving on west',
+      frame: tag(udp({ dst: '10.20.1.1' }), 300),
+      drop: { reason: 'unknown_vlan', iface: 0 },
+    },
     { desc: '802.1ad (0x88a8) outer tag', frame: tag(udp({ dst: '10.20.1.1' }), 100, 0x88a8), drop: { reason: 'not_ipv4', iface: 0 } },
     { desc: 'a tag and nothing after it', frame: tag(udp({ dst: '10.20.1.1' }), 100).subarray(0, 16), drop: { reason: 'truncated', iface: 0 } },
     {
@@ -95,7 +125,7 @@ function cases(): Case[] {
       punt: { kind: 'mtu_exceeded', iface: WEST_100, bytes: udp({ dst: '10.30.2.2', size: 1200, df: true }) },
     },
     {
-      desc: 'untagged, 1200 bytes for east.300: the sub-interface\'s MTU, not the port\'s (1500)',
+      desc: "untagged, 1200 bytes for east.300: the sub-interface's MTU, not the port's (1500)",
       frame: udp({ dst: '10.30.3.3', size: 1200, df: true }),
       drop: { reason: 'mtu_exceeded', iface: 0 },
       punt: { kind: 'mtu_exceeded', iface: 0 },
@@ -106,8 +136,13 @@ function cases(): Case[] {
       out: { file: 'east', bytes: fragsTagged({ dst: '10.30.4.4', size: 1200, id: 0x4444 }, 1000, 300, EAST_MAC, GW_300), in: WEST_100 },
     },
     { desc: 'tagged ARP: punted untagged, with its interface', frame: tag(arp, 100), punt: { kind: 'arp', iface: WEST_100, bytes: arp } },
-    { desc: 'VLAN 100 to the router\'s address there: punted as local', frame: tag(udp({ dst: '10.100.0.1' }), 100), punt: { kind: 'local', iface: WEST_100 } },
-    { desc: 'VLAN 100 with TTL 1', frame: tag(udp({ dst: '10.20.1.1', ttl: 1 }), 100), drop: { reason: 'ttl_expired', iface: WEST_100 }, punt: { kind: 'ttl_expired', iface: WEST_100 } },
+    { desc: "VLAN 100 to the router's address there: punted as local", frame: tag(udp({ dst: '10.100.0.1' }), 100), punt: { kind: 'local', iface: WEST_100 } },
+    {
+      desc: 'VLAN 100 with TTL 1',
+      frame: tag(udp({ dst: '10.20.1.1', ttl: 1 }), 100),
+      drop: { reason: 'ttl_expired', iface: WEST_100 },
+      punt: { kind: 'ttl_expired', iface: WEST_100 },
+    },
     { desc: 'to a next hop on a deleted sub-interface: blackhole', frame: tag(udp({ dst: '10.40.1.1' }), 100), drop: { reason: 'blackhole', iface: WEST_100 } },
   ];
 }
@@ -117,7 +152,10 @@ describe('VLAN sub-interfaces in the dataplane (net_pcap in, tx_pcap out)', func
   const table = cases();
   let dir: string;
   let res: {
-    snapshot: CounterSnapshot; names: { drops: string[]; port: string[] }; badSubifs: string[]; injected: string[];
+    snapshot: CounterSnapshot;
+    names: { drops: string[]; port: string[] };
+    badSubifs: string[];
+    injected: string[];
     punts: { port: number; iface: number; kind: string; hex: string }[];
   };
   let outEast: string[];
@@ -126,11 +164,30 @@ describe('VLAN sub-interfaces in the dataplane (net_pcap in, tx_pcap out)', func
 
   before(() => {
     dir = tmpDir('vlan');
-    writePcap(path.join(dir, 'in.pcap'), table.map((c) => c.frame));
+    writePcap(
+      path.join(dir, 'in.pcap'),
+      table.map((c) => c.frame),
+    );
     const spec: ChildSpec = {
-      eal: ['dpfwd', '-l', '0-1', '--main-lcore', '0', '--in-memory', '--log-level=notice', '--no-pci', '--no-telemetry',
-        '--vdev', `net_pcap0,rx_pcap=${dir}/in.pcap,tx_pcap=${dir}/west.pcap`, '--vdev', `net_pcap1,tx_pcap=${dir}/east.pcap`],
-      ports: [{ name: 'west', devname: 'net_pcap0', mtu: 1500 }, { name: 'east', devname: 'net_pcap1', mtu: 1500 }],
+      eal: [
+        'dpfwd',
+        '-l',
+        '0-1',
+        '--main-lcore',
+        '0',
+        '--in-memory',
+        '--log-level=notice',
+        '--no-pci',
+        '--no-telemetry',
+        '--vdev',
+        `net_pcap0,rx_pcap=${dir}/in.pcap,tx_pcap=${dir}/west.pcap`,
+        '--vdev',
+        `net_pcap1,tx_pcap=${dir}/east.pcap`,
+      ],
+      ports: [
+        { name: 'west', devname: 'net_pcap0', mtu: 1500 },
+        { name: 'east', devname: 'net_pcap1', mtu: 1500 },
+      ],
       subifs: [
         { index: WEST_100, port: 0, vlan: 100, mtu: 1500 },
         { index: WEST_200, port: 0, vlan: 999, mtu: 1500 }, // then moved to VLAN 200: 999 must be free again
@@ -205,7 +262,9 @@ describe('VLAN sub-interfaces in the dataplane (net_pcap in, tx_pcap out)', func
     for (const i of [0, 1, WEST_100, WEST_200, EAST_300]) {
       assert.equal(counters(i).forwarded, table.filter((c) => c.out?.in === i).length, `forwarded on ${i}`);
       const drops: Record<string, number> = {};
-      res.names.drops.forEach((n, r) => { if (counters(i).drops[r]) drops[n] = counters(i).drops[r]; });
+      res.names.drops.forEach((n, r) => {
+        if (counters(i).drops[r]) drops[n] = counters(i).drops[r];
+      });
       const want: Record<string, number> = {};
       for (const c of table) if (c.drop?.iface === i) want[c.drop.reason] = (want[c.drop.reason] ?? 0) + 1;
       assert.deepEqual(drops, want, `drops on ${i}`);
@@ -220,7 +279,10 @@ describe('VLAN sub-interfaces in the dataplane (net_pcap in, tx_pcap out)', func
 
   it('punts with the physical port and the ingress interface, tag stripped', () => {
     const want = table.filter((c) => c.punt).map((c) => ({ kind: c.punt!.kind, iface: c.punt!.iface, port: 0 }));
-    assert.deepEqual(res.punts.map((p) => ({ kind: p.kind, iface: p.iface, port: p.port })), want);
+    assert.deepEqual(
+      res.punts.map((p) => ({ kind: p.kind, iface: p.iface, port: p.port })),
+      want,
+    );
     for (const c of table) {
       if (!c.punt?.bytes) continue;
       const got = res.punts.find((p) => p.kind === c.punt!.kind && p.iface === c.punt!.iface)!;
@@ -243,7 +305,16 @@ describe('VLAN sub-interface on an af_packet port (raw-socket host in a namespac
   let res: { snapshot: CounterSnapshot; injected: string[]; ports: { mac: number }[]; names: { drops: string[] } };
   let host: { sent: number; received: { vlan: number | null; src: string; dst: string; payload: string }[] };
   let east: Buffer[];
-  const injected = buildUdp4({ srcMac: '02:00:00:00:00:01', dstMac: 'ff:ff:ff:ff:ff:ff', src: '10.100.0.1', dst: '10.61.0.2', sport: 7, dport: 7, ttl: 64, payload: Buffer.from('from west.100') });
+  const injected = buildUdp4({
+    srcMac: '02:00:00:00:00:01',
+    dstMac: 'ff:ff:ff:ff:ff:ff',
+    src: '10.100.0.1',
+    dst: '10.61.0.2',
+    sport: 7,
+    dport: 7,
+    ttl: 64,
+    payload: Buffer.from('from west.100'),
+  });
 
   before(async () => {
     topo = new Topology();
@@ -251,9 +322,25 @@ describe('VLAN sub-interface on an af_packet port (raw-socket host in a namespac
     const routerMac = fs.readFileSync(`/sys/class/net/${h.routerIf}/address`, 'utf8').trim();
     dir = tmpDir('vlan-afp');
     const spec: ChildSpec = {
-      eal: ['dpfwd', '-l', '0-1', '--main-lcore', '0', '--in-memory', '--log-level=notice', '--no-pci', '--no-telemetry',
-        '--vdev', `net_af_packet0,iface=${h.routerIf}`, '--vdev', `net_pcap1,tx_pcap=${dir}/east.pcap`],
-      ports: [{ name: 'vh', devname: 'net_af_packet0', mtu: 1500 }, { name: 'east', devname: 'net_pcap1', mtu: 1500 }],
+      eal: [
+        'dpfwd',
+        '-l',
+        '0-1',
+        '--main-lcore',
+        '0',
+        '--in-memory',
+        '--log-level=notice',
+        '--no-pci',
+        '--no-telemetry',
+        '--vdev',
+        `net_af_packet0,iface=${h.routerIf}`,
+        '--vdev',
+        `net_pcap1,tx_pcap=${dir}/east.pcap`,
+      ],
+      ports: [
+        { name: 'vh', devname: 'net_af_packet0', mtu: 1500 },
+        { name: 'east', devname: 'net_pcap1', mtu: 1500 },
+      ],
       subifs: [{ index: WEST_100, port: 0, vlan: 100, mtu: 1500 }],
       nexthops: [{ id: 1, iface: 1, mac: GW_EAST }],
       routes: [{ addr: ip('10.20.0.0'), len: 16, nh: 1 }],
@@ -269,15 +356,30 @@ describe('VLAN sub-interface on an af_packet port (raw-socket host in a namespac
     const child = spawn(process.execPath, [path.join(__dirname, 'helpers', 'dp-child.js'), path.join(dir, 'spec.json')], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    child.stdout!.on('data', (d) => { out += d; });
-    child.stderr!.on('data', (d) => { err += d; });
+    child.stdout!.on('data', (d) => {
+      out += d;
+    });
+    child.stderr!.on('data', (d) => {
+      err += d;
+    });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const t0 = Date.now();
     while (!err.includes('dp-child: ready') && Date.now() - t0 < 20000 && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
     assert.ok(err.includes('dp-child: ready'), `dp-child did not start:\n${err}`);
-    const p = spawnIn(h.ns, 'python3', [path.join(__dirname, '..', '..', 'test', 'helpers', 'vlan-host.py'), h.hostIf, routerMac, '100', '10.61.0.2', '10.20.1.1', '5', '4']);
+    const p = spawnIn(h.ns, 'python3', [
+      path.join(__dirname, '..', '..', 'test', 'helpers', 'vlan-host.py'),
+      h.hostIf,
+      routerMac,
+      '100',
+      '10.61.0.2',
+      '10.20.1.1',
+      '5',
+      '4',
+    ]);
     let hostOut = '';
-    p.stdout!.on('data', (d) => { hostOut += d; });
+    p.stdout!.on('data', (d) => {
+      hostOut += d;
+    });
     const hostDone = new Promise<void>((resolve) => p.on('exit', () => resolve()));
     const [code] = await Promise.all([exited, hostDone]);
     assert.equal(code, 0, `dp-child failed:\n${err}`);
@@ -297,7 +399,11 @@ describe('VLAN sub-interface on an af_packet port (raw-socket host in a namespac
     assert.equal(w.subifs![WEST_100 - MAX_PORTS]!.forwarded, 5, JSON.stringify(w.subifs));
     // the kernel's own chatter on the veth may show up as not_ipv4; a lost or mangled tag would not
     const drops = Object.fromEntries(res.names.drops.map((n, r) => [n, w.ports[0].drops[r]]).filter(([, v]) => v));
-    assert.deepEqual(Object.keys(drops).filter((r) => r !== 'not_ipv4'), [], JSON.stringify(drops));
+    assert.deepEqual(
+      Object.keys(drops).filter((r) => r !== 'not_ipv4'),
+      [],
+      JSON.stringify(drops),
+    );
     const udp = east.filter((b) => b.readUInt16BE(12) === 0x0800 && b.readUInt32BE(30) === ip('10.20.1.1'));
     assert.equal(udp.length, 5);
     for (const b of udp) assert.equal(b.subarray(0, 6).toString('hex'), GW_EAST.replace(/:/g, ''));

@@ -65,12 +65,20 @@ export function parseDump(text: string): { total: number; self: Map<string, numb
     let m = /^(c?)(ob|fn)=(.*)$/.exec(line);
     if (m) {
       const name = resolve(m[2] as 'ob' | 'fn', m[3]); // resolve also records compressed names
-      if (m[2] === 'ob') { if (m[1]) cob = name; else ob = cob = name; }
-      else if (!m[1]) { fn = name; cob = ob; }
+      if (m[2] === 'ob') {
+        if (m[1]) cob = name;
+        else ob = cob = name;
+      } else if (!m[1]) {
+        fn = name;
+        cob = ob;
+      }
       continue;
     }
     m = /^calls=(\d+)/.exec(line);
-    if (m) { callCount = Number(m[1]); continue; }
+    if (m) {
+      callCount = Number(m[1]);
+      continue;
+    }
     m = /^(?:[+-]?\d+|\*) (\d+)/.exec(line);
     if (!m) continue;
     if (callCount >= 0) {
@@ -96,8 +104,16 @@ function classify(ob: string, fn: string): string {
 }
 
 /** Runs `cmd` under callgrind, waits for `ready` in its output, warms up, counts over the window. */
-async function countOne(dir: string, cmd: string, args: string[], ready: (out: string) => boolean, readyTimeoutMs: number,
-  warmS: number, windowS: number, during?: () => Promise<() => Promise<unknown>>): Promise<CallgrindTrial> {
+async function countOne(
+  dir: string,
+  cmd: string,
+  args: string[],
+  ready: (out: string) => boolean,
+  readyTimeoutMs: number,
+  warmS: number,
+  windowS: number,
+  during?: () => Promise<() => Promise<unknown>>,
+): Promise<CallgrindTrial> {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   const out = path.join(dir, 'cg');
@@ -119,7 +135,10 @@ async function countOne(dir: string, cmd: string, args: string[], ready: (out: s
     await c.stop('SIGKILL', 5000);
   }
   // dumps of the window: cg.<pid>.2-<thread>
-  const dumps = fs.readdirSync(dir).filter((f) => /^cg\.\d+\.2-\d+$/.test(f)).map((f) => parseDump(fs.readFileSync(path.join(dir, f), 'utf8')));
+  const dumps = fs
+    .readdirSync(dir)
+    .filter((f) => /^cg\.\d+\.2-\d+$/.test(f))
+    .map((f) => parseDump(fs.readFileSync(path.join(dir, f), 'utf8')));
   if (!dumps.length) throw new Error(`no callgrind dump in ${dir}:\n${c.out().slice(-2000)}`);
   const busiest = dumps.reduce((a, b) => (b.total > a.total ? b : a));
   const packets = busiest.pcapCalls * BURST;
@@ -134,8 +153,13 @@ async function countOne(dir: string, cmd: string, args: string[], ready: (out: s
   return { instructionsPerPacket: round(busiest.total / packets, 1), packets, split };
 }
 
-export async function callgrindCounts(tmp: string, pcap: string, windowS: number, log: (m: string) => void,
-  only: string[] = ['dpfwd', 'l3fwd', 'testpmd']): Promise<CallgrindResult> {
+export async function callgrindCounts(
+  tmp: string,
+  pcap: string,
+  windowS: number,
+  log: (m: string) => void,
+  only: string[] = ['dpfwd', 'l3fwd', 'testpmd'],
+): Promise<CallgrindResult> {
   const res: CallgrindResult = {
     windowSeconds: windowS,
     contenders: {},
@@ -157,34 +181,44 @@ export async function callgrindCounts(tmp: string, pcap: string, windowS: number
   const ecmpNeighbors = Array.from({ length: 4 }, (_, i) => ({ ...SINK_NEIGHBOR, address: `10.9.0.${2 + i}`, mac: `02:00:00:00:09:0${2 + i}` }));
   /** dpfwd, optionally with a capture (args of capture.start) read by this process through the window */
   const dpfwdRun = (name: string, capture?: Record<string, unknown>, ecmp = false) => {
-        const dir = path.join(tmp, `callgrind-${name}`);
-        const cfg = dpfwdConfig({ rxPcap: pcap, dir }) as Record<string, any>;
-        if (ecmp) {
-          cfg.neighbors = ecmpNeighbors;
-          cfg.routes = sixteenRoutes().map((r) => ({ prefix: r.prefix, nexthops: ecmpNeighbors.map((n) => ({ via: n.address })) }));
-        }
-        cfg.eal = { lcores: '0-1', inMemory: false, filePrefix: `bench-cg-${process.pid}`, args: ['--no-huge', '-m', '512'] };
-        cfg.control = { socket: path.join(dir, 'dpfwd.sock') };
-        cfg.metrics = { listen: false };
-        fs.mkdirSync(dir, { recursive: true });
-        const file = path.join(tmp, `callgrind-${name}.json`);
-        fs.writeFileSync(file, JSON.stringify(cfg));
-        // Node under callgrind is far too slow to drain a capture at the worker's rate, so nothing
-        // reads: the session stays open (its lease an hour) and the ring is big enough for the
-        // one-flow capture's copies; capturing everything fills it at once, which is the steady
-        // state of a capture at full rate (copies beyond the ring are capture_dropped)
-        if (capture) cfg.capture = { ringSize: 65536, mbufs: 65600, leaseMs: 3600000 };
-        const during = capture ? async () => {
+    const dir = path.join(tmp, `callgrind-${name}`);
+    const cfg = dpfwdConfig({ rxPcap: pcap, dir }) as Record<string, any>;
+    if (ecmp) {
+      cfg.neighbors = ecmpNeighbors;
+      cfg.routes = sixteenRoutes().map((r) => ({ prefix: r.prefix, nexthops: ecmpNeighbors.map((n) => ({ via: n.address })) }));
+    }
+    cfg.eal = { lcores: '0-1', inMemory: false, filePrefix: `bench-cg-${process.pid}`, args: ['--no-huge', '-m', '512'] };
+    cfg.control = { socket: path.join(dir, 'dpfwd.sock') };
+    cfg.metrics = { listen: false };
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(tmp, `callgrind-${name}.json`);
+    fs.writeFileSync(file, JSON.stringify(cfg));
+    // Node under callgrind is far too slow to drain a capture at the worker's rate, so nothing
+    // reads: the session stays open (its lease an hour) and the ring is big enough for the
+    // one-flow capture's copies; capturing everything fills it at once, which is the steady
+    // state of a capture at full rate (copies beyond the ring are capture_dropped)
+    if (capture) cfg.capture = { ringSize: 65536, mbufs: 65600, leaseMs: 3600000 };
+    const during = capture
+      ? async () => {
           const s = await Session.open(cfg.control.socket, 600000);
           await s.request('capture.start', capture, 600000);
           return async () => {
-            log(`callgrind ${name}: ${JSON.stringify((await s.request('capture.show', {}, 600000) as { capture: unknown }).capture)}`);
+            log(`callgrind ${name}: ${JSON.stringify(((await s.request('capture.show', {}, 600000)) as { capture: unknown }).capture)}`);
             s.close();
           };
-        } : undefined;
-        // Node under callgrind takes a minute or two to start
-        return countOne(dir, process.execPath, [path.join(root, 'bin', 'dpfwd'), 'run', '--config', file],
-          (o) => o.includes('control socket '), 600000, 5, windowS, during);
+        }
+      : undefined;
+    // Node under callgrind takes a minute or two to start
+    return countOne(
+      dir,
+      process.execPath,
+      [path.join(root, 'bin', 'dpfwd'), 'run', '--config', file],
+      (o) => o.includes('control socket '),
+      600000,
+      5,
+      windowS,
+      during,
+    );
   };
   const runs: { name: string; go: () => Promise<CallgrindTrial> }[] = [
     { name: 'dpfwd', go: () => dpfwdRun('dpfwd') },
@@ -195,24 +229,78 @@ export async function callgrindCounts(tmp: string, pcap: string, windowS: number
     { name: 'dpfwd-capture-all', go: () => dpfwdRun('dpfwd-capture-all', {}) },
     {
       name: 'l3fwd',
-      go: () => countOne(path.join(tmp, 'callgrind-l3fwd'), buildL3fwd(tmp, log),
-        ['--no-huge', '-m', '512', '--no-pci', '-l', '1', '--file-prefix', `bench-cgl3-${process.pid}`, '--log-level', 'lib.eal:warning', ...vdevs,
-          '--', '-p', '0x3', '--config=(0,0,1)', '--parse-ptype', '--lookup=lpm', '--eth-dest=1,02:00:00:00:09:02'],
-        (o) => /BENCHSTATS .* p1=\d+,[1-9]/.test(o), 300000, 5, windowS),
+      go: () =>
+        countOne(
+          path.join(tmp, 'callgrind-l3fwd'),
+          buildL3fwd(tmp, log),
+          [
+            '--no-huge',
+            '-m',
+            '512',
+            '--no-pci',
+            '-l',
+            '1',
+            '--file-prefix',
+            `bench-cgl3-${process.pid}`,
+            '--log-level',
+            'lib.eal:warning',
+            ...vdevs,
+            '--',
+            '-p',
+            '0x3',
+            '--config=(0,0,1)',
+            '--parse-ptype',
+            '--lookup=lpm',
+            '--eth-dest=1,02:00:00:00:09:02',
+          ],
+          (o) => /BENCHSTATS .* p1=\d+,[1-9]/.test(o),
+          300000,
+          5,
+          windowS,
+        ),
     },
     {
       name: 'testpmd',
-      go: () => countOne(path.join(tmp, 'callgrind-testpmd'), 'dpdk-testpmd',
-        ['--no-huge', '-m', '1024', '--no-pci', '-l', '0-1', '--file-prefix', `bench-cgtp-${process.pid}`, '--log-level', 'lib.eal:warning', ...vdevs,
-          '--', '--forward-mode=io', '--nb-cores=1', '--total-num-mbufs=8192', '--stats-period', '1', '-a'],
-        (o) => o.includes('packets/burst='), 300000, 10, windowS),
+      go: () =>
+        countOne(
+          path.join(tmp, 'callgrind-testpmd'),
+          'dpdk-testpmd',
+          [
+            '--no-huge',
+            '-m',
+            '1024',
+            '--no-pci',
+            '-l',
+            '0-1',
+            '--file-prefix',
+            `bench-cgtp-${process.pid}`,
+            '--log-level',
+            'lib.eal:warning',
+            ...vdevs,
+            '--',
+            '--forward-mode=io',
+            '--nb-cores=1',
+            '--total-num-mbufs=8192',
+            '--stats-period',
+            '1',
+            '-a',
+          ],
+          (o) => o.includes('packets/burst='),
+          300000,
+          10,
+          windowS,
+        ),
     },
   ];
   for (const r of runs.filter((x) => only.includes(x.name))) {
     try {
       const t = await r.go();
       res.contenders[r.name] = t;
-      log(`callgrind ${r.name}: ${t.instructionsPerPacket} instructions/packet over ${t.packets} packets (${Object.entries(t.split).map(([k, v]) => `${k} ${v}`).join(', ')})`);
+      log(
+        `callgrind ${r.name}: ${t.instructionsPerPacket} instructions/packet over ${t.packets} packets (${Object.entries(t.split)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')})`,
+      );
     } catch (e) {
       res.contenders[r.name] = { error: (e as Error).message.slice(0, 2000) };
       log(`callgrind ${r.name} FAILED: ${(e as Error).message.slice(0, 500)}`);

@@ -40,7 +40,10 @@ export async function capturing(socket: string, args: Record<string, unknown>, t
     end: async () => {
       stop = true;
       await loop;
-      const r = (await s.request('capture.stop', { id }, timeoutMs)) as { packets: number; summary: { workers: { captured: number; captureDropped: number }[] } };
+      const r = (await s.request('capture.stop', { id }, timeoutMs)) as {
+        packets: number;
+        summary: { workers: { captured: number; captureDropped: number }[] };
+      };
       s.close();
       written += r.packets;
       const w = r.summary.workers;
@@ -52,7 +55,11 @@ export async function capturing(socket: string, args: Record<string, unknown>, t
 export async function captureCost(tmp: string, reps: number, w: Window, log: (m: string) => void): Promise<CaptureBenchResult> {
   const pcap = path.join(tmp, 'flows-1024.pcap');
   writeFlows(pcap, 1024);
-  const trials: CaptureBenchResult['modes'] = { off: { mpps: summarize([]), trials: [] }, all: { mpps: summarize([]), trials: [] }, 'one-in-1000': { mpps: summarize([]), trials: [] } };
+  const trials: CaptureBenchResult['modes'] = {
+    off: { mpps: summarize([]), trials: [] },
+    all: { mpps: summarize([]), trials: [] },
+    'one-in-1000': { mpps: summarize([]), trials: [] },
+  };
   for (let i = 0; i < reps; i++) {
     const r = await runDpfwd({ rxPcap: pcap, dir: path.join(tmp, `dpfwd-capture-${i}`) });
     try {
@@ -73,7 +80,9 @@ export async function captureCost(tmp: string, reps: number, w: Window, log: (m:
   for (const m of CAPTURE_MODES) trials[m].mpps = summarize(trials[m].trials.map((t) => t.mpps));
   const med = (m: Mode) => trials[m].mpps.median;
   return {
-    window: w, repetitions: reps, modes: trials,
+    window: w,
+    repetitions: reps,
+    modes: trials,
     ratios: { all: round(med('all') / med('off'), 3), oneIn1000: round(med('one-in-1000') / med('off'), 3) },
     notes: [
       'one dpfwd per round (net_pcap infinite_rx → net_null, 1024 flows, lcore 1), the three modes in rotating order, each after the warm-up',

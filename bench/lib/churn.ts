@@ -30,19 +30,26 @@ class Pipe {
         this.buf = this.buf.slice(nl + 1);
         const r = JSON.parse(line);
         if (r.ok) this.ok++;
-        else { this.errors++; if (!this.firstError) this.firstError = r.error?.message ?? 'error'; }
+        else {
+          this.errors++;
+          if (!this.firstError) this.firstError = r.error?.message ?? 'error';
+        }
         this.waiting.shift()?.(r.ok);
       }
     });
   }
-  get inflight() { return this.waiting.length; }
+  get inflight() {
+    return this.waiting.length;
+  }
   send(op: string, args: Record<string, unknown>): Promise<boolean> {
     return new Promise((resolve) => {
       this.waiting.push(resolve);
       this.s.write(JSON.stringify({ id: 0, op, args }) + '\n');
     });
   }
-  close() { this.s.end(); }
+  close() {
+    this.s.end();
+  }
 }
 
 /** Prefixes no flow touches: /24s in 172.16.0.0/12 and /25s inside 198.18.200–255 (these take and give back tbl8 groups). */
@@ -82,15 +89,29 @@ export async function routeChurn(tmp: string, reps: number, w: Window, log: (m: 
   const pcap = path.join(tmp, 'flows-1024.pcap');
   writeFlows(pcap, 1024);
   const r = await runDpfwd({
-    rxPcap: pcap, dir: path.join(tmp, 'dpfwd-churn'), routes: sixteenRoutes(),
+    rxPcap: pcap,
+    dir: path.join(tmp, 'dpfwd-churn'),
+    routes: sixteenRoutes(),
     extra: {
       ports: [
         { name: 'west', device: `net_pcap0,rx_pcap=${pcap},infinite_rx=1`, address: '10.1.0.1/24' },
         { name: 'east', device: 'net_null0,no-rx=1', address: '10.9.0.1/24' },
         { name: 'south', device: 'net_null1,no-rx=1', address: '10.3.0.1/24' },
       ],
-      workers: [{ lcore: 1, rx: [{ port: 'west', queue: 0 }, { port: 'east', queue: 0 }, { port: 'south', queue: 0 }] }],
-      neighbors: [{ address: '10.9.0.2', mac: '02:00:00:00:09:02', port: 'east' }, { address: '10.3.0.2', mac: '02:00:00:00:03:02', port: 'south' }],
+      workers: [
+        {
+          lcore: 1,
+          rx: [
+            { port: 'west', queue: 0 },
+            { port: 'east', queue: 0 },
+            { port: 'south', queue: 0 },
+          ],
+        },
+      ],
+      neighbors: [
+        { address: '10.9.0.2', mac: '02:00:00:00:09:02', port: 'east' },
+        { address: '10.3.0.2', mac: '02:00:00:00:03:02', port: 'south' },
+      ],
     },
   });
   // the churn client shares lcore 0 with dpfwd's main thread, never the worker's core
@@ -128,8 +149,13 @@ export async function routeChurn(tmp: string, reps: number, w: Window, log: (m: 
           const due = Math.floor((nowSec() - t0) * rate);
           while (sent < due && pipe.inflight < 2000) {
             const p = prefixes[k++ % prefixes.length];
-            if (added.has(p)) { added.delete(p); void pipe.send('route.del', { prefix: p }); }
-            else { added.add(p); void pipe.send('route.add', { prefix: p, via: '10.3.0.2' }); }
+            if (added.has(p)) {
+              added.delete(p);
+              void pipe.send('route.del', { prefix: p });
+            } else {
+              added.add(p);
+              void pipe.send('route.add', { prefix: p, via: '10.3.0.2' });
+            }
             sent++;
           }
           await sleep(2);
@@ -155,9 +181,11 @@ export async function routeChurn(tmp: string, reps: number, w: Window, log: (m: 
       if (!firstError) firstError = pipe.firstError;
       churnSecs += secs;
       dropped += (after.drops ?? 0) - (before.drops ?? 0);
-      rxMinusFwd += ((after.rx ?? 0) - (before.rx ?? 0)) - (after.tx - before.tx);
+      rxMinusFwd += (after.rx ?? 0) - (before.rx ?? 0) - (after.tx - before.tx);
       mis += southAfter - southBefore;
-      log(`churn round ${i + 1}/${reps}: baseline ${base[i].mpps} Mpps, churn ${t.mpps} Mpps, ${sent} updates in ${secs.toFixed(1)} s (${pipe.errors} errors), drops ${(after.drops ?? 0) - (before.drops ?? 0)}, south tx ${southAfter - southBefore}`);
+      log(
+        `churn round ${i + 1}/${reps}: baseline ${base[i].mpps} Mpps, churn ${t.mpps} Mpps, ${sent} updates in ${secs.toFixed(1)} s (${pipe.errors} errors), drops ${(after.drops ?? 0) - (before.drops ?? 0)}, south tx ${southAfter - southBefore}`,
+      );
     }
     const b = summarize(base.map((x) => x.mpps));
     const c = summarize(churn.map((x) => x.mpps));
@@ -167,17 +195,22 @@ export async function routeChurn(tmp: string, reps: number, w: Window, log: (m: 
       targetRate: rate,
       durationMs: w.durationMs,
       achievedRate: Math.round(updates / churnSecs),
-      updates, errors, ...(firstError ? { firstError } : {}),
-      baselineMpps: b, churnMpps: c,
+      updates,
+      errors,
+      ...(firstError ? { firstError } : {}),
+      baselineMpps: b,
+      churnMpps: c,
       changePercent: round((100 * (c.median - b.median)) / b.median, 2),
       pairChangePercent: pairs,
       meanChangePercent: round(ci.mean, 2),
       ci95Percent: [round(ci.mean - ci.halfWidth, 2), round(ci.mean + ci.halfWidth, 2)],
       workerInvoluntarySwitches: switches,
-      dropped, rxMinusForwarded: rxMinusFwd, misforwarded: mis,
+      dropped,
+      rxMinusForwarded: rxMinusFwd,
+      misforwarded: mis,
       notes: [
         'alternating route.add / route.del of 2000 /24s in 172.16.0.0/12 and 56 /25s in 198.18.200-255.128 (via a second null port, south), pipelined on one control connection, paced to the target rate',
-        'pairChangePercent: each churn window against the baseline window just before it; ci95Percent: Student-t interval of their mean; workerInvoluntarySwitches: times the kernel took the worker\'s core from it (rte-worker thread, /proc) in each kind of window',
+        "pairChangePercent: each churn window against the baseline window just before it; ci95Percent: Student-t interval of their mean; workerInvoluntarySwitches: times the kernel took the worker's core from it (rte-worker thread, /proc) in each kind of window",
         'baseline and churn windows alternate on the same forwarder; lost = drop counters over the churn window; misforwarded = TX on south; rxMinusForwarded = worker rx − sink tx over the same interval (counters read microseconds apart, so a few dozen either way is sampling skew, not loss)',
       ],
     };

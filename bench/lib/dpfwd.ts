@@ -38,7 +38,15 @@ export function dpfwdConfig(o: DpfwdOptions): Record<string, unknown> {
       { name: 'west', device: `net_pcap0,rx_pcap=${o.rxPcap},infinite_rx=1`, address: '10.1.0.1/24' },
       { name: 'east', device: 'net_null0,no-rx=1', address: '10.9.0.1/24' },
     ],
-    workers: [{ lcore: 1, rx: [{ port: 'west', queue: 0 }, { port: 'east', queue: 0 }] }],
+    workers: [
+      {
+        lcore: 1,
+        rx: [
+          { port: 'west', queue: 0 },
+          { port: 'east', queue: 0 },
+        ],
+      },
+    ],
     neighbors: [SINK_NEIGHBOR],
     routes: o.routes ?? sixteenRoutes(),
     ...(o.fib ? { fib: o.fib } : {}),
@@ -72,7 +80,9 @@ export async function runDpfwd(o: DpfwdOptions): Promise<DpfwdRunning> {
   await sample();
   return {
     fwd,
-    get tscHz() { return tscHz; },
+    get tscHz() {
+      return tscHz;
+    },
     sample,
     stop: async () => {
       const r = await fwd.stop('SIGTERM');

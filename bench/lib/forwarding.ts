@@ -47,10 +47,19 @@ export async function measure(r: Running, w: Window, tscHzFallback = 0): Promise
  * and dpfwd's 16-route table sends to the sink's neighbour.
  */
 export function writeFlows(file: string, count = 1024, opts: { dstBase?: string; dstSpan?: number; seed?: number } = {}): void {
-  writePcap(file, makeUdpFlows({
-    count, srcMac: '02:00:00:00:01:02', dstMac: PCAP_PORT0_MAC,
-    srcBase: '10.1.1.0', dstBase: opts.dstBase ?? '198.18.1.0', dstSpread: 'random', dstSpan: opts.dstSpan ?? 256, seed: opts.seed ?? 1,
-  }));
+  writePcap(
+    file,
+    makeUdpFlows({
+      count,
+      srcMac: '02:00:00:00:01:02',
+      dstMac: PCAP_PORT0_MAC,
+      srcBase: '10.1.1.0',
+      dstBase: opts.dstBase ?? '198.18.1.0',
+      dstSpread: 'random',
+      dstSpan: opts.dstSpan ?? 256,
+      seed: opts.seed ?? 1,
+    }),
+  );
 }
 
 export interface ForwardingResult {
@@ -82,7 +91,9 @@ export async function forwardingCost(tmp: string, reps: number, w: Window, log: 
         const t = await measure(r, w, hz);
         if (r.tscHz) hz = r.tscHz;
         trials[c.name].push(t);
-        log(`forwarding ${c.name} round ${i + 1}/${reps}: ${t.mpps} Mpps, ${t.cyclesPerPacket} cycles/packet${t.busyCyclesPerPacket !== undefined ? ` (busy ${t.busyCyclesPerPacket}, drops ${t.drops})` : ''}`);
+        log(
+          `forwarding ${c.name} round ${i + 1}/${reps}: ${t.mpps} Mpps, ${t.cyclesPerPacket} cycles/packet${t.busyCyclesPerPacket !== undefined ? ` (busy ${t.busyCyclesPerPacket}, drops ${t.drops})` : ''}`,
+        );
       } finally {
         await r.stop();
       }
@@ -101,7 +112,10 @@ export async function forwardingCost(tmp: string, reps: number, w: Window, log: 
   }
   const m = (n: string) => out[n].mpps.median;
   return {
-    window: w, repetitions: reps, flows: 1024, frameBytes: 64,
+    window: w,
+    repetitions: reps,
+    flows: 1024,
+    frameBytes: 64,
     contenders: out,
     ratios: {
       dpfwdOverL3fwd: round(m('dpfwd') / m('l3fwd'), 3),
@@ -110,7 +124,7 @@ export async function forwardingCost(tmp: string, reps: number, w: Window, log: 
     },
     notes: [
       'each contender alone on lcore 1 (lcore 0: main/Node), --in-memory --no-pci, same vdevs: net_pcap rx_pcap infinite_rx=1 → net_null no-rx=1',
-      'Mpps = the sink port\'s TX packets over the measured window',
+      "Mpps = the sink port's TX packets over the measured window",
       'cycles/packet = TSC Hz / packets per second (the forwarding core polls all the time); dpfwd also reports busy cycles / received packet from its counters',
       'dpfwd polls both ports (config requires every rx queue to be polled; the null port returns nothing), l3fwd polls port 0 only, testpmd io polls both',
       ...L3FWD_PATCHES.map((p) => `l3fwd build copy: ${p.why}`),

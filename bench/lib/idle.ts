@@ -52,11 +52,17 @@ function workerThreads(pid: number): { tid: string; ns: number; ticks: number }[
 }
 
 async function idleCpu(tmp: string, mode: string, maxSleepUs: number, seconds: number): Promise<{ sched: number; stat: number }> {
-  const fwd = await startForwarder({
-    eal: { lcores: '0-1' },
-    ports: [{ name: 'west', device: 'net_null0,no-rx=1' }, { name: 'east', device: 'net_null1,no-rx=1' }],
-    idle: { mode, maxSleepUs },
-  }, { dir: fs.mkdtempSync(path.join(tmp, 'idle-cpu-')) });
+  const fwd = await startForwarder(
+    {
+      eal: { lcores: '0-1' },
+      ports: [
+        { name: 'west', device: 'net_null0,no-rx=1' },
+        { name: 'east', device: 'net_null1,no-rx=1' },
+      ],
+      idle: { mode, maxSleepUs },
+    },
+    { dir: fs.mkdtempSync(path.join(tmp, 'idle-cpu-')) },
+  );
   try {
     await sleep(1000);
     const a = workerThreads(fwd.proc.pid!)[0];
@@ -76,9 +82,14 @@ async function pingRtts(tmp: string, mode: string, maxSleepUs: number, count: nu
   try {
     const west = topo.addHost('iw', 61);
     const east = topo.addHost('ie', 62);
-    const fwd = await startForwarder({
-      eal: { lcores: '0-1' }, ports: [topo.port(west, 0), topo.port(east, 1)], idle: { mode, maxSleepUs },
-    }, { dir: fs.mkdtempSync(path.join(tmp, 'idle-ping-')) });
+    const fwd = await startForwarder(
+      {
+        eal: { lcores: '0-1' },
+        ports: [topo.port(west, 0), topo.port(east, 1)],
+        idle: { mode, maxSleepUs },
+      },
+      { dir: fs.mkdtempSync(path.join(tmp, 'idle-ping-')) },
+    );
     try {
       sh('ping', ['-n', '-q', '-c', '2', '-i', '0.2', '-W', '1', east.ip], { ns: west.ns, allowFail: true }); // ARP both ways
       await sleep(1000);
@@ -113,21 +124,31 @@ export async function idleBench(tmp: string, reps: number, w: Window, log: (m: s
       } finally {
         await r.stop();
       }
-      log(`idle ${mode}: idle CPU ${cpu[mode][i].sched} % (stat ${cpu[mode][i].stat} %), full rate ${full[mode][i].mpps} Mpps, ${rtts[mode].length} rtts so far`);
+      log(
+        `idle ${mode}: idle CPU ${cpu[mode][i].sched} % (stat ${cpu[mode][i].stat} %), full rate ${full[mode][i].mpps} Mpps, ${rtts[mode].length} rtts so far`,
+      );
     }
   }
-  const modes = Object.fromEntries(MODES.map((m) => [m, {
-    idleCpuPercent: summarize(cpu[m].map((x) => x.sched)),
-    idleCpuPercentStat: summarize(cpu[m].map((x) => x.stat)),
-    firstPacketRttMs: { p50: pct(rtts[m], 50), p99: pct(rtts[m], 99), max: Math.max(...rtts[m]), n: rtts[m].length },
-    fullRate: { mpps: summarize(full[m].map((x) => x.mpps)), trials: full[m] },
-  }])) as IdleResult['modes'];
+  const modes = Object.fromEntries(
+    MODES.map((m) => [
+      m,
+      {
+        idleCpuPercent: summarize(cpu[m].map((x) => x.sched)),
+        idleCpuPercentStat: summarize(cpu[m].map((x) => x.stat)),
+        firstPacketRttMs: { p50: pct(rtts[m], 50), p99: pct(rtts[m], 99), max: Math.max(...rtts[m]), n: rtts[m].length },
+        fullRate: { mpps: summarize(full[m].map((x) => x.mpps)), trials: full[m] },
+      },
+    ]),
+  ) as IdleResult['modes'];
   return {
-    maxSleepUs, repetitions: reps, pings, modes,
+    maxSleepUs,
+    repetitions: reps,
+    pings,
+    modes,
     fullRateRatio: round(modes.sleep.fullRate.mpps.median / modes.poll.fullRate.mpps.median, 3),
     notes: [
       'idle CPU: net_null no-rx ports, the worker thread over 3 s: schedstat run time (exact) and stat utime+stime (tick-sampled)',
-      'first packet: ping -i 1 west → east through af_packet ports; each echo and reply find the worker after ~1 s of nothing; RTT includes both hosts\' kernels',
+      "first packet: ping -i 1 west → east through af_packet ports; each echo and reply find the worker after ~1 s of nothing; RTT includes both hosts' kernels",
       'full rate: pcap infinite_rx → net_null, 1024 flows; a worker at full rate never sleeps, so this prices the test per loop',
       'modes alternate per repetition (poll, sleep, poll, sleep, ...) so drift on the shared machine falls on both',
     ],

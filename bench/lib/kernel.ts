@@ -34,8 +34,12 @@ export interface KernelResult {
   seconds: number;
   routers: Record<string, KernelTrial>;
   ratios: {
-    dpfwdAfPacketOverKernelTcp?: number; dpfwdAfPacketOverKernelUdpPps?: number; dpfwdAfXdpOverKernelTcp?: number; dpfwdAfXdpOverKernelUdpPps?: number;
-    dpfwdTapOverKernelTcp?: number; dpfwdTapOverKernelUdpPps?: number;
+    dpfwdAfPacketOverKernelTcp?: number;
+    dpfwdAfPacketOverKernelUdpPps?: number;
+    dpfwdAfXdpOverKernelTcp?: number;
+    dpfwdAfXdpOverKernelUdpPps?: number;
+    dpfwdTapOverKernelTcp?: number;
+    dpfwdTapOverKernelUdpPps?: number;
   };
   /** dp_l4_csum_complete on a CHECKSUM_PARTIAL TCP segment, ns per packet by frame size */
   csumCompletionNs?: Record<string, number>;
@@ -48,7 +52,11 @@ function csumCost(tmp: string, log: (m: string) => void): Record<string, number>
   const bin = path.join(tmp, 'csum_cost');
   try {
     const cflags = execFileSync('pkg-config', ['--cflags', 'libdpdk'], { encoding: 'utf8' }).trim().split(/\s+/).filter(Boolean);
-    execFileSync('gcc', ['-O3', '-Wall', '-Wextra', '-I', path.join(root, 'native', 'dataplane'), ...cflags, path.join(root, 'bench', 'csum', 'csum_cost.c'), '-o', bin], { encoding: 'utf8' });
+    execFileSync(
+      'gcc',
+      ['-O3', '-Wall', '-Wextra', '-I', path.join(root, 'native', 'dataplane'), ...cflags, path.join(root, 'bench', 'csum', 'csum_cost.c'), '-o', bin],
+      { encoding: 'utf8' },
+    );
     const out: Record<string, number> = {};
     for (const line of execFileSync(bin, [], { encoding: 'utf8', timeout: 60000 }).trim().split('\n')) {
       const j = JSON.parse(line);
@@ -66,14 +74,22 @@ function csumCost(tmp: string, log: (m: string) => void): Record<string, number>
 async function iperf(serverNs: string, clientNs: string, dst: string, clientArgs: string[], seconds: number): Promise<any> {
   const server = spawnIn(serverNs, 'iperf3', ['-s', '-1', '-B', dst]);
   let serverOut = '';
-  server.stdout!.on('data', (d) => { serverOut += d; });
-  server.stderr!.on('data', (d) => { serverOut += d; });
+  server.stdout!.on('data', (d) => {
+    serverOut += d;
+  });
+  server.stderr!.on('data', (d) => {
+    serverOut += d;
+  });
   const serverExit = new Promise<void>((r) => server.on('exit', () => r()));
   try {
     await sleep(500);
     const out = sh('iperf3', ['-c', dst, '-t', String(seconds), '-J', ...clientArgs], { ns: clientNs, allowFail: true, timeout: (seconds + 20) * 1000 });
     let j: any;
-    try { j = JSON.parse(out); } catch { throw new Error(`iperf3 client gave no JSON: ${out.slice(0, 500)} ${serverOut.slice(-500)}`); }
+    try {
+      j = JSON.parse(out);
+    } catch {
+      throw new Error(`iperf3 client gave no JSON: ${out.slice(0, 500)} ${serverOut.slice(-500)}`);
+    }
     if (j.error) throw new Error(`iperf3: ${j.error}`);
     return j;
   } finally {
@@ -84,8 +100,15 @@ async function iperf(serverNs: string, clientNs: string, dst: string, clientArgs
   }
 }
 
-async function measure(west: string, east: string, dst: string, seconds: number, log: (m: string) => void, what: string,
-  portCounts?: () => Promise<{ westRx: number; eastTx: number }>): Promise<KernelTrial> {
+async function measure(
+  west: string,
+  east: string,
+  dst: string,
+  seconds: number,
+  log: (m: string) => void,
+  what: string,
+  portCounts?: () => Promise<{ westRx: number; eastTx: number }>,
+): Promise<KernelTrial> {
   const out: KernelTrial = {};
   const got = ping(west, dst, 3, { interval: 0.2 });
   if (got === 0) throw new Error(`${what}: ping west → east ${dst} got no reply`);
@@ -103,8 +126,13 @@ async function measure(west: string, east: string, dst: string, seconds: number,
   out.udpSentPps = round(s.packets / secs, 0);
   out.udpReceivedPps = round((s.packets - s.lost_packets) / secs, 0);
   out.udpLossPercent = round(s.lost_percent, 2);
-  if (out.dpfwdUdpWindow) log(`kernel bench ${what}: during UDP dpfwd took ${out.dpfwdUdpWindow.westRx} packets in on west, sent ${out.dpfwdUdpWindow.eastTx} out on east; iperf3 server got ${s.packets - s.lost_packets} of ${s.packets}`);
-  log(`kernel bench ${what}: TCP ${out.tcpMbps} Mbit/s (${out.tcpRetransmits} retransmits); UDP 64 B sent ${out.udpSentPps} pps, received ${out.udpReceivedPps} pps, loss ${out.udpLossPercent}%`);
+  if (out.dpfwdUdpWindow)
+    log(
+      `kernel bench ${what}: during UDP dpfwd took ${out.dpfwdUdpWindow.westRx} packets in on west, sent ${out.dpfwdUdpWindow.eastTx} out on east; iperf3 server got ${s.packets - s.lost_packets} of ${s.packets}`,
+    );
+  log(
+    `kernel bench ${what}: TCP ${out.tcpMbps} Mbit/s (${out.tcpRetransmits} retransmits); UDP 64 B sent ${out.udpSentPps} pps, received ${out.udpReceivedPps} pps, loss ${out.udpLossPercent}%`,
+  );
   return out;
 }
 
@@ -114,23 +142,40 @@ async function viaDpfwd(kind: 'af_packet' | 'af_xdp', tmp: string, seconds: numb
   try {
     const w = topo.addHost('west', 1);
     const e = topo.addHost('east', 2);
-    const port = (h: typeof w, i: number) => kind === 'af_packet'
-      ? topo.port(h, i)
-      : { name: h.name, device: `net_af_xdp${i},iface=${h.routerIf}`, address: `${h.gw}/${h.len}` };
+    const port = (h: typeof w, i: number) =>
+      kind === 'af_packet' ? topo.port(h, i) : { name: h.name, device: `net_af_xdp${i},iface=${h.routerIf}`, address: `${h.gw}/${h.len}` };
     const dir = path.join(tmp, `dpfwd-kernel-${kind}`);
     fs.mkdirSync(dir, { recursive: true });
-    fwd = await startForwarder({
-      eal: { lcores: '0-1' },
-      ports: [port(w, 0), port(e, 1)],
-      workers: [{ lcore: 1, rx: [{ port: 'west', queue: 0 }, { port: 'east', queue: 0 }] }],
-    }, { dir, timeoutMs: 60000 });
+    fwd = await startForwarder(
+      {
+        eal: { lcores: '0-1' },
+        ports: [port(w, 0), port(e, 1)],
+        workers: [
+          {
+            lcore: 1,
+            rx: [
+              { port: 'west', queue: 0 },
+              { port: 'east', queue: 0 },
+            ],
+          },
+        ],
+      },
+      { dir, timeoutMs: 60000 },
+    );
     const f = fwd;
     const r = await measure(w.ns, e.ns, e.ip, seconds, log, `dpfwd ${kind}`, async () => {
       const ps = await f.call('show.ports');
       return { westRx: ps[0].stats64.rx.packets, eastTx: ps[1].stats64.tx.packets };
     });
     const ports = await fwd.call('show.ports');
-    r.dpfwdPorts = ports.map((p: any) => ({ name: p.ifname, driver: p.driver, rx: p.stats64.rx.packets, tx: p.stats64.tx.packets, missed: p.stats64.rx.missed, txErrors: p.stats64.tx.errors }));
+    r.dpfwdPorts = ports.map((p: any) => ({
+      name: p.ifname,
+      driver: p.driver,
+      rx: p.stats64.rx.packets,
+      tx: p.stats64.tx.packets,
+      missed: p.stats64.rx.missed,
+      txErrors: p.stats64.tx.errors,
+    }));
     const t = await totals(fwd);
     r.dpfwdDrops = {};
     for (const [port, reasons] of Object.entries(t.drops)) for (const [reason, n] of Object.entries(reasons)) if (n) r.dpfwdDrops[`${port}.${reason}`] = n;
@@ -151,14 +196,28 @@ async function viaTap(tmp: string, seconds: number, log: (m: string) => void): P
   const topo = new Topology();
   let fwd: Fwd | undefined;
   try {
-    const hosts = [{ name: 'west', n: 1 }, { name: 'east', n: 2 }].map((h) => ({ ...h, ns: topo.addNamespace(`t${h.name}`), tap: `kt${topo.id}${h.name[0]}`.slice(0, 15) }));
+    const hosts = [
+      { name: 'west', n: 1 },
+      { name: 'east', n: 2 },
+    ].map((h) => ({ ...h, ns: topo.addNamespace(`t${h.name}`), tap: `kt${topo.id}${h.name[0]}`.slice(0, 15) }));
     const dir = path.join(tmp, 'dpfwd-kernel-tap');
     fs.mkdirSync(dir, { recursive: true });
-    fwd = await startForwarder({
-      eal: { lcores: '0-1' },
-      ports: hosts.map((h, i) => ({ name: h.name, device: `net_tap${i},iface=${h.tap}`, address: `10.${h.n}.0.1/24` })),
-      workers: [{ lcore: 1, rx: [{ port: 'west', queue: 0 }, { port: 'east', queue: 0 }] }],
-    }, { dir, timeoutMs: 60000 });
+    fwd = await startForwarder(
+      {
+        eal: { lcores: '0-1' },
+        ports: hosts.map((h, i) => ({ name: h.name, device: `net_tap${i},iface=${h.tap}`, address: `10.${h.n}.0.1/24` })),
+        workers: [
+          {
+            lcore: 1,
+            rx: [
+              { port: 'west', queue: 0 },
+              { port: 'east', queue: 0 },
+            ],
+          },
+        ],
+      },
+      { dir, timeoutMs: 60000 },
+    );
     for (const h of hosts) {
       sh('ip', ['link', 'set', h.tap, 'netns', h.ns]);
       sh('ip', ['-n', h.ns, 'addr', 'add', `10.${h.n}.0.2/24`, 'dev', h.tap]);
@@ -232,9 +291,9 @@ export async function kernelBench(tmp: string, seconds: number, log: (m: string)
       'dpfwd: lcore 0 = Node, lcore 1 = worker polling both ports (busy-polls CPU 1 the whole time); ARP resolved by dpfwd itself after a ping',
       'linux: the same router veth ends moved into a router namespace with the same addresses and net.ipv4.ip_forward=1',
       `iperf3 ${seconds} s west → east, client and server not pinned (they share the 2 CPUs with the router); TCP Mbit/s is the receiver side`,
-      'dpfwdUdpWindow: dpfwd\'s port counters over the UDP run (west RX includes ARP/ICMP noise, a handful), to place the loss before, in or after the router',
-      'measured 2026-11-24 on the 2-CPU dev VM: dpfwd forwarded every UDP packet it received (west RX = east TX) and the UDP loss was after it, in the east namespace: dpfwd\'s worker busy-polls CPU 1, so the iperf3 sender and receiver share CPU 0, while with Linux forwarding both CPUs are free for them',
-      'UDP: iperf3 -u -l 64 -b 0 (64-byte payload = 106-byte frames); received pps = (packets − lost) / seconds from the server\'s report; the iperf3 sender is itself the limit at these rates',
+      "dpfwdUdpWindow: dpfwd's port counters over the UDP run (west RX includes ARP/ICMP noise, a handful), to place the loss before, in or after the router",
+      "measured 2026-11-24 on the 2-CPU dev VM: dpfwd forwarded every UDP packet it received (west RX = east TX) and the UDP loss was after it, in the east namespace: dpfwd's worker busy-polls CPU 1, so the iperf3 sender and receiver share CPU 0, while with Linux forwarding both CPUs are free for them",
+      "UDP: iperf3 -u -l 64 -b 0 (64-byte payload = 106-byte frames); received pps = (packets − lost) / seconds from the server's report; the iperf3 sender is itself the limit at these rates",
     ],
   };
 }

@@ -18,7 +18,13 @@ export interface Machine {
 export function machine(): Machine {
   const l = capture('lscpu', []);
   const field = (k: string) => new RegExp(`^${k}:\\s*(.+)$`, 'm').exec(l)?.[1].trim();
-  const hp = (() => { try { return Number(fs.readFileSync('/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages', 'utf8')); } catch { return 0; } })();
+  const hp = (() => {
+    try {
+      return Number(fs.readFileSync('/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages', 'utf8'));
+    } catch {
+      return 0;
+    }
+  })();
   return {
     cpu: field('Model name') ?? os.cpus()[0]?.model ?? 'unknown',
     cores: Number(field('CPU\\(s\\)') ?? os.cpus().length),

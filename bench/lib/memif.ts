@@ -27,7 +27,11 @@ const FWD_MAC = '02:00:00:00:50:01';
 /** testpmd flowgen's destination base (10.253.0.0 + flow index, 1024 flows by default) */
 const FLOWGEN_DST = '10.253.0.0/16';
 
-interface Counts { t: number; tx: number; rx: number }
+interface Counts {
+  t: number;
+  tx: number;
+  rx: number;
+}
 
 interface Generator {
   child: Child;
@@ -39,14 +43,35 @@ interface Generator {
 
 function removePrefixFiles(prefix: string) {
   // hugepage files and the runtime dir of an EAL run with this (unique, our own) file prefix
-  try { for (const f of fs.readdirSync('/dev/hugepages')) if (f.startsWith(`${prefix}map_`)) fs.rmSync(path.join('/dev/hugepages', f), { force: true }); } catch { /* none */ }
+  try {
+    for (const f of fs.readdirSync('/dev/hugepages')) if (f.startsWith(`${prefix}map_`)) fs.rmSync(path.join('/dev/hugepages', f), { force: true });
+  } catch {
+    /* none */
+  }
   fs.rmSync(path.join('/var/run/dpdk', prefix), { recursive: true, force: true });
 }
 
 async function startGenerator(sock: string, prefix: string): Promise<Generator> {
-  const args = ['-o0', 'dpdk-testpmd', '--lcores', '0@0,1@0', '--no-pci', '--file-prefix', prefix, '--log-level', 'lib.eal:warning',
-    '--vdev', `net_memif0,role=server,socket=${sock},mac=${GEN_MAC}`,
-    '--', '--forward-mode=flowgen', `--eth-peer=0,${FWD_MAC}`, '--nb-cores=1', '--total-num-mbufs=32768', '--stats-period', '1'];
+  const args = [
+    '-o0',
+    'dpdk-testpmd',
+    '--lcores',
+    '0@0,1@0',
+    '--no-pci',
+    '--file-prefix',
+    prefix,
+    '--log-level',
+    'lib.eal:warning',
+    '--vdev',
+    `net_memif0,role=server,socket=${sock},mac=${GEN_MAC}`,
+    '--',
+    '--forward-mode=flowgen',
+    `--eth-peer=0,${FWD_MAC}`,
+    '--nb-cores=1',
+    '--total-num-mbufs=32768',
+    '--stats-period',
+    '1',
+  ];
   const child = start('stdbuf', args);
   let last: Counts | undefined;
   let text = '';
@@ -56,7 +81,10 @@ async function startGenerator(sock: string, prefix: string): Promise<Generator> 
     re.lastIndex = 0;
     let m;
     let end = -1;
-    while ((m = re.exec(text))) { last = { t: nowSec(), rx: Number(m[1]), tx: Number(m[2]) }; end = re.lastIndex; }
+    while ((m = re.exec(text))) {
+      last = { t: nowSec(), rx: Number(m[1]), tx: Number(m[2]) };
+      end = re.lastIndex;
+    }
     if (end > 0) text = text.slice(end);
     else if (text.length > 65536) text = text.slice(-8192);
   });
@@ -70,7 +98,10 @@ async function startGenerator(sock: string, prefix: string): Promise<Generator> 
       while (last === prev && Date.now() < deadline) await sleep(5);
       return { ...last! };
     },
-    stop: async () => { await child.stop('SIGINT'); removePrefixFiles(prefix); },
+    stop: async () => {
+      await child.stop('SIGINT');
+      removePrefixFiles(prefix);
+    },
   };
 }
 
@@ -82,13 +113,16 @@ interface Forwarder {
 
 async function startDpfwdMemif(sock: string, dir: string, prefix: string): Promise<Forwarder> {
   fs.mkdirSync(dir, { recursive: true });
-  const fwd: Fwd = await startForwarder({
-    eal: { lcores: '0-1', filePrefix: prefix },
-    ports: [{ name: 'gen', device: `net_memif0,role=client,socket=${sock},mac=${FWD_MAC}`, address: '10.50.0.1/24' }],
-    workers: [{ lcore: 1, rx: [{ port: 'gen', queue: 0 }] }],
-    neighbors: [{ address: '10.50.0.2', mac: GEN_MAC, port: 'gen' }],
-    routes: [{ prefix: FLOWGEN_DST, via: '10.50.0.2' }],
-  }, { dir, timeoutMs: 60000 });
+  const fwd: Fwd = await startForwarder(
+    {
+      eal: { lcores: '0-1', filePrefix: prefix },
+      ports: [{ name: 'gen', device: `net_memif0,role=client,socket=${sock},mac=${FWD_MAC}`, address: '10.50.0.1/24' }],
+      workers: [{ lcore: 1, rx: [{ port: 'gen', queue: 0 }] }],
+      neighbors: [{ address: '10.50.0.2', mac: GEN_MAC, port: 'gen' }],
+      routes: [{ prefix: FLOWGEN_DST, via: '10.50.0.2' }],
+    },
+    { dir, timeoutMs: 60000 },
+  );
   return {
     sample: async () => {
       const t0 = nowSec();
@@ -112,9 +146,26 @@ async function startL3fwdMemif(bin: string, sock: string, dir: string, prefix: s
   // l3fwd reads rule files only when both are given; the v6 one is its default table (unused)
   fs.writeFileSync(v4, `R${FLOWGEN_DST} 0\n`);
   fs.copyFileSync('/usr/share/dpdk/examples/l3fwd/lpm_default_v6.cfg', v6);
-  const c = start(bin, ['-l', '1', '--no-pci', '--file-prefix', prefix, '--log-level', 'lib.eal:warning',
-    '--vdev', `net_memif0,role=client,socket=${sock},mac=${FWD_MAC}`,
-    '--', '-p', '0x1', '--config=(0,0,1)', '--parse-ptype', '--lookup=lpm', `--eth-dest=0,${GEN_MAC}`, `--rule_ipv4=${v4}`, `--rule_ipv6=${v6}`]);
+  const c = start(bin, [
+    '-l',
+    '1',
+    '--no-pci',
+    '--file-prefix',
+    prefix,
+    '--log-level',
+    'lib.eal:warning',
+    '--vdev',
+    `net_memif0,role=client,socket=${sock},mac=${FWD_MAC}`,
+    '--',
+    '-p',
+    '0x1',
+    '--config=(0,0,1)',
+    '--parse-ptype',
+    '--lookup=lpm',
+    `--eth-dest=0,${GEN_MAC}`,
+    `--rule_ipv4=${v4}`,
+    `--rule_ipv6=${v6}`,
+  ]);
   let last: Counts | undefined;
   onLines(c, (line) => {
     const m = /^BENCHSTATS tsc=(\d+) hz=(\d+) p0=(\d+),(\d+),\d+,\d+/.exec(line);
@@ -128,7 +179,10 @@ async function startL3fwdMemif(bin: string, sock: string, dir: string, prefix: s
       while (last === prev && Date.now() < deadline) await sleep(2);
       return { ...last! };
     },
-    stop: async () => { await c.stop('SIGINT'); removePrefixFiles(prefix); },
+    stop: async () => {
+      await c.stop('SIGINT');
+      removePrefixFiles(prefix);
+    },
   };
 }
 
@@ -144,9 +198,16 @@ export interface MemifTrial {
 export interface MemifResult {
   window: Window;
   repetitions: number;
-  contenders: Record<string, {
-    generatorTxMpps: Summary; forwardedMpps: Summary; receivedBackMpps: Summary; lossPercent: Summary; trials: MemifTrial[];
-  }>;
+  contenders: Record<
+    string,
+    {
+      generatorTxMpps: Summary;
+      forwardedMpps: Summary;
+      receivedBackMpps: Summary;
+      lossPercent: Summary;
+      trials: MemifTrial[];
+    }
+  >;
   ratios: { dpfwdOverL3fwd: number };
   notes: string[];
   error?: string;
@@ -160,9 +221,10 @@ async function trial(kind: 'dpfwd' | 'l3fwd', l3fwdBin: string, tmp: string, i: 
   let fwd: Forwarder | undefined;
   try {
     gen = await startGenerator(sock, `bench-gen-${tag}`);
-    fwd = kind === 'dpfwd'
-      ? await startDpfwdMemif(sock, path.join(tmp, `dpfwd-memif-${i}`), `bench-fm-${tag}`)
-      : await startL3fwdMemif(l3fwdBin, sock, path.join(tmp, `l3fwd-memif-${i}`), `bench-lm-${tag}`);
+    fwd =
+      kind === 'dpfwd'
+        ? await startDpfwdMemif(sock, path.join(tmp, `dpfwd-memif-${i}`), `bench-fm-${tag}`)
+        : await startL3fwdMemif(l3fwdBin, sock, path.join(tmp, `l3fwd-memif-${i}`), `bench-lm-${tag}`);
     const g = gen;
     const deadline = Date.now() + 30000;
     while (!((g.latest()?.rx ?? 0) > 0)) {
@@ -198,7 +260,9 @@ export async function memifBench(tmp: string, l3fwdBin: string, reps: number, w:
     for (const kind of ['dpfwd', 'l3fwd'] as const) {
       const t = await trial(kind, l3fwdBin, tmp, i, w);
       trials[kind].push(t);
-      log(`memif ${kind} round ${i + 1}/${reps}: generator TX ${t.generatorTxMpps} Mpps, forwarder TX ${t.forwarderTxMpps} Mpps, back at generator ${t.receivedBackMpps} Mpps, loss ${t.lossPercent}%`);
+      log(
+        `memif ${kind} round ${i + 1}/${reps}: generator TX ${t.generatorTxMpps} Mpps, forwarder TX ${t.forwarderTxMpps} Mpps, back at generator ${t.receivedBackMpps} Mpps, loss ${t.lossPercent}%`,
+      );
     }
   }
   const contenders: MemifResult['contenders'] = {};
@@ -212,14 +276,16 @@ export async function memifBench(tmp: string, l3fwdBin: string, reps: number, w:
     };
   }
   return {
-    window: w, repetitions: reps, contenders,
+    window: w,
+    repetitions: reps,
+    contenders,
     ratios: { dpfwdOverL3fwd: round(contenders.dpfwd.receivedBackMpps.median / contenders.l3fwd.receivedBackMpps.median, 3) },
     notes: [
-      'generator: dpdk-testpmd --forward-mode=flowgen (64-byte UDP, 1024 flows to 10.253.0.0+n from 10.254.0.0) on a memif server port, --eth-peer = the forwarder\'s memif MAC; its own --file-prefix (memif needs the EAL multi-process channel, so no --in-memory for anyone here)',
-      'txonly was tried first: it never polls RX, so the forwarded packets filled the ring back to the generator and the forwarder\'s TX failed (dpfwd counted every packet as tx_full); flowgen = txonly that also receives and frees, which gives the received-back count',
-      'forwarder: memif client, one-armed: route 10.253.0.0/16 back out of the same port to the generator (dpfwd: static neighbour 10.50.0.2 = the generator\'s MAC; l3fwd: --rule_ipv4 file with that route, --eth-dest = the generator\'s MAC)',
-      'cores: generator forwarding lcore and main lcore both on CPU 0 (--lcores 0@0,1@0); forwarder worker on CPU 1; the forwarder\'s main thread (dpfwd: Node; l3fwd: its stats control thread) shares CPU 0 with the generator',
-      'rates: generator TX and received back from testpmd\'s port counters (printed once a second), forwarder TX from its own port counters; loss = (generator TX − received back) / generator TX over the window (packets in flight in the rings, ≤ 2 × 1024, count as lost)',
+      "generator: dpdk-testpmd --forward-mode=flowgen (64-byte UDP, 1024 flows to 10.253.0.0+n from 10.254.0.0) on a memif server port, --eth-peer = the forwarder's memif MAC; its own --file-prefix (memif needs the EAL multi-process channel, so no --in-memory for anyone here)",
+      "txonly was tried first: it never polls RX, so the forwarded packets filled the ring back to the generator and the forwarder's TX failed (dpfwd counted every packet as tx_full); flowgen = txonly that also receives and frees, which gives the received-back count",
+      "forwarder: memif client, one-armed: route 10.253.0.0/16 back out of the same port to the generator (dpfwd: static neighbour 10.50.0.2 = the generator's MAC; l3fwd: --rule_ipv4 file with that route, --eth-dest = the generator's MAC)",
+      "cores: generator forwarding lcore and main lcore both on CPU 0 (--lcores 0@0,1@0); forwarder worker on CPU 1; the forwarder's main thread (dpfwd: Node; l3fwd: its stats control thread) shares CPU 0 with the generator",
+      "rates: generator TX and received back from testpmd's port counters (printed once a second), forwarder TX from its own port counters; loss = (generator TX − received back) / generator TX over the window (packets in flight in the rings, ≤ 2 × 1024, count as lost)",
       'ratio = dpfwd / l3fwd received-back Mpps; the generator shares its core, so this is a generator-limited rate',
     ],
   };

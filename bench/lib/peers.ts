@@ -24,8 +24,20 @@ export interface Vdevs {
 }
 
 export function ealArgs(prefix: string, v: Vdevs, lcores = '0-1'): string[] {
-  return ['--in-memory', '--no-pci', '-l', lcores, '--file-prefix', prefix, '--log-level', 'lib.eal:warning',
-    '--vdev', `net_pcap0,rx_pcap=${v.rxPcap},infinite_rx=1`, '--vdev', 'net_null0,no-rx=1'];
+  return [
+    '--in-memory',
+    '--no-pci',
+    '-l',
+    lcores,
+    '--file-prefix',
+    prefix,
+    '--log-level',
+    'lib.eal:warning',
+    '--vdev',
+    `net_pcap0,rx_pcap=${v.rxPcap},infinite_rx=1`,
+    '--vdev',
+    'net_null0,no-rx=1',
+  ];
 }
 
 /* What the l3fwd build copy changes, as (find, replace) pairs; each find must match exactly once. */
@@ -70,7 +82,8 @@ export const L3FWD_PATCHES: { why: string; find: string; replace: string }[] = [
   {
     why: 'the counter printer runs as an EAL control thread (pinned off the EAL lcores, i.e. on CPU 0), started just before the forwarding loop',
     find: 'rte_eal_mp_remote_launch(l3fwd_lkp.main_loop, NULL, CALL_MAIN);',
-    replace: '{\n\t\tpthread_t bench_tid;\n\t\tif (rte_ctrl_thread_create(&bench_tid, "bench-stats", NULL, bench_stats_loop, NULL) != 0)\n\t\t\trte_exit(EXIT_FAILURE, "bench stats thread\\n");\n\t}\n\trte_eal_mp_remote_launch(l3fwd_lkp.main_loop, NULL, CALL_MAIN);',
+    replace:
+      '{\n\t\tpthread_t bench_tid;\n\t\tif (rte_ctrl_thread_create(&bench_tid, "bench-stats", NULL, bench_stats_loop, NULL) != 0)\n\t\t\trte_exit(EXIT_FAILURE, "bench stats thread\\n");\n\t}\n\trte_eal_mp_remote_launch(l3fwd_lkp.main_loop, NULL, CALL_MAIN);',
   },
 ];
 
@@ -109,8 +122,7 @@ export function buildL3fwd(dir: string, log: (m: string) => void): string {
  * (the null sink). --parse-ptype because net_pcap reports no packet types.
  */
 export async function runL3fwd(bin: string, v: Vdevs, prefix: string, extra: string[] = []): Promise<Running> {
-  const args = [...ealArgs(prefix, v, '1'), '--', '-p', '0x3', '--config=(0,0,1)', '--parse-ptype', '--lookup=lpm',
-    '--eth-dest=1,02:00:00:00:09:02', ...extra];
+  const args = [...ealArgs(prefix, v, '1'), '--', '-p', '0x3', '--config=(0,0,1)', '--parse-ptype', '--lookup=lpm', '--eth-dest=1,02:00:00:00:09:02', ...extra];
   const c = start(bin, args);
   let last: { t: number; tx: number; rx: number; hz: number } | undefined;
   onLines(c, (line) => {
@@ -122,7 +134,9 @@ export async function runL3fwd(bin: string, v: Vdevs, prefix: string, extra: str
     child: c,
     tscHz: last!.hz,
     sample: async () => ({ ...last! }),
-    stop: async () => { await c.stop('SIGINT'); },
+    stop: async () => {
+      await c.stop('SIGINT');
+    },
   };
 }
 
@@ -138,7 +152,10 @@ export async function runTestpmd(v: Vdevs, prefix: string): Promise<Running> {
     re.lastIndex = 0;
     let m;
     let end = -1;
-    while ((m = re.exec(text))) { last = { t: nowSec(), tx: Number(m[1]) }; end = re.lastIndex; }
+    while ((m = re.exec(text))) {
+      last = { t: nowSec(), tx: Number(m[1]) };
+      end = re.lastIndex;
+    }
     if (end > 0) text = text.slice(end);
     else if (text.length > 65536) text = text.slice(-8192);
   });
@@ -152,6 +169,8 @@ export async function runTestpmd(v: Vdevs, prefix: string): Promise<Running> {
       while (last === prev && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
       return { ...last! };
     },
-    stop: async () => { await c.stop('SIGINT'); },
+    stop: async () => {
+      await c.stop('SIGINT');
+    },
   };
 }

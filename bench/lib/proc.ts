@@ -31,17 +31,27 @@ export function start(cmd: string, args: string[], opts: { cwd?: string; env?: N
   proc.stderr!.on('data', take);
   let done = false;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    proc.on('exit', (code, signal) => { done = true; resolve({ code, signal }); });
-    proc.on('error', () => { done = true; resolve({ code: -1, signal: null }); });
+    proc.on('exit', (code, signal) => {
+      done = true;
+      resolve({ code, signal });
+    });
+    proc.on('error', () => {
+      done = true;
+      resolve({ code: -1, signal: null });
+    });
   });
   return {
     proc,
     out: () => out,
-    onData: (fn) => { listeners.push(fn); },
+    onData: (fn) => {
+      listeners.push(fn);
+    },
     exited,
     stop: async (sig = 'SIGINT', graceMs = 15000) => {
       if (!done && proc.pid) proc.kill(sig);
-      const t = setTimeout(() => { if (!done) proc.kill('SIGKILL'); }, graceMs);
+      const t = setTimeout(() => {
+        if (!done) proc.kill('SIGKILL');
+      }, graceMs);
       const r = await exited;
       clearTimeout(t);
       return r;
@@ -66,7 +76,9 @@ export function onLines(c: Child, fn: (line: string) => void): void {
 export async function waitOutput(c: Child, what: string, pred: (out: string) => boolean, timeoutMs = 30000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let exited = false;
-  c.exited.then(() => { exited = true; });
+  c.exited.then(() => {
+    exited = true;
+  });
   while (!pred(c.out())) {
     if (exited) throw new Error(`${what}: process exited early:\n${c.out().slice(-3000)}`);
     if (Date.now() > deadline) throw new Error(`${what}: not ready within ${timeoutMs} ms:\n${c.out().slice(-3000)}`);

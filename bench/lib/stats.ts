@@ -27,7 +27,9 @@ export function workerSwitches(pid: number): { voluntary: number; involuntary: n
       const st = fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
       voluntary += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0);
       involuntary += Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0);
-    } catch { /* thread gone */ }
+    } catch {
+      /* thread gone */
+    }
   }
   return { voluntary, involuntary };
 }
@@ -39,8 +41,10 @@ export function meanCI(xs: number[]): { mean: number; halfWidth: number; n: numb
   if (n < 2) return { mean, halfWidth: Infinity, n };
   const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
   // two-sided 95% t quantiles for n-1 degrees of freedom (beyond 30: the normal's 1.96 plus a little)
-  const T = [12.71, 4.30, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.20, 2.18, 2.16, 2.14, 2.13, 2.12, 2.11, 2.10, 2.09, 2.09, 2.08, 2.07, 2.07, 2.06, 2.06, 2.06, 2.05, 2.05, 2.05, 2.04];
+  const T = [
+    12.71, 4.3, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.2, 2.18, 2.16, 2.14, 2.13, 2.12, 2.11, 2.1, 2.09, 2.09, 2.08, 2.07, 2.07, 2.06, 2.06, 2.06,
+    2.05, 2.05, 2.05, 2.04,
+  ];
   const t = n - 1 <= T.length ? T[n - 2] : 2.0;
   return { mean, halfWidth: (t * sd) / Math.sqrt(n), n };
 }
-

@@ -30,7 +30,9 @@ export function barChart(c: Chart): string {
   const maxV = Math.max(1e-9, ...c.groups.flatMap((g) => g.bars.map((b) => Math.max(b.value, b.max ?? 0))));
   const x = (v: number) => labelW + (plotW * v) / maxV;
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="13">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="13">`,
+  );
   out.push(`<rect width="100%" height="100%" fill="#fff"/>`);
   out.push(`<text x="12" y="24" font-size="16" font-weight="bold">${esc(c.title)}</text>`);
   if (c.subtitle) out.push(`<text x="12" y="44" fill="#555">${esc(c.subtitle)}</text>`);
@@ -45,9 +47,12 @@ export function barChart(c: Chart): string {
       if (b.min !== undefined && b.max !== undefined) {
         const ym = y + barH / 2;
         out.push(`<line x1="${x(b.min).toFixed(1)}" y1="${ym}" x2="${x(b.max).toFixed(1)}" y2="${ym}" stroke="#222" stroke-width="1.5"/>`);
-        for (const v of [b.min, b.max]) out.push(`<line x1="${x(v).toFixed(1)}" y1="${ym - 5}" x2="${x(v).toFixed(1)}" y2="${ym + 5}" stroke="#222" stroke-width="1.5"/>`);
+        for (const v of [b.min, b.max])
+          out.push(`<line x1="${x(v).toFixed(1)}" y1="${ym - 5}" x2="${x(v).toFixed(1)}" y2="${ym + 5}" stroke="#222" stroke-width="1.5"/>`);
       }
-      out.push(`<text x="${(x(Math.max(b.value, b.max ?? 0)) + 6).toFixed(1)}" y="${y + 15}">${esc(`${b.value} ${c.unit}${b.note ? `  ${b.note}` : ''}`)}</text>`);
+      out.push(
+        `<text x="${(x(Math.max(b.value, b.max ?? 0)) + 6).toFixed(1)}" y="${y + 15}">${esc(`${b.value} ${c.unit}${b.note ? `  ${b.note}` : ''}`)}</text>`,
+      );
       y += barH + gap;
     });
   });

@@ -63,7 +63,9 @@ function ipAsync(args: string[], timeoutMs: number): Promise<number> {
     const t0 = Date.now();
     const p = spawn('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
-    p.stderr!.on('data', (d) => { err += d; });
+    p.stderr!.on('data', (d) => {
+      err += d;
+    });
     const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
     p.on('exit', (code) => {
       clearTimeout(timer);
@@ -130,7 +132,17 @@ export async function syncScale(tmp: string, sizes: number[], log: (m: string) =
       const out = fs.createWriteStream(file);
       for (let i = 0; i < n; i++) out.write(`route add ${ntoa(p.addrs[i])}/${p.lens[i]} via 10.9.0.2 table ${table} proto bgp\n`);
       await new Promise<void>((r) => out.end(r));
-      const size: SyncSize = { routes: n, kernelAddSeconds: 0, fibAddSeconds: null, kernelFlushSeconds: 0, fibFlushSeconds: null, overflows: 0, dumps: 0, vmRssMiB: 0, heapRetainedMiB: null };
+      const size: SyncSize = {
+        routes: n,
+        kernelAddSeconds: 0,
+        fibAddSeconds: null,
+        kernelFlushSeconds: 0,
+        fibFlushSeconds: null,
+        overflows: 0,
+        dumps: 0,
+        vmRssMiB: 0,
+        heapRetainedMiB: null,
+      };
       try {
         const before = await fwd!.call('sync.show');
         const c0 = mainCpu(fwd!.proc.pid!);
@@ -171,10 +183,7 @@ export async function syncScale(tmp: string, sizes: number[], log: (m: string) =
             }
           }
         };
-        const [kf, ff] = await Promise.all([
-          flush(),
-          until(fwd!, (s) => s.installed === 0 && s.kernelRoutes === 0, t1, timeoutMs),
-        ]);
+        const [kf, ff] = await Promise.all([flush(), until(fwd!, (s) => s.installed === 0 && s.kernelRoutes === 0, t1, timeoutMs)]);
         size.kernelFlushSeconds = +kf.toFixed(2);
         size.fibFlushSeconds = ff === null ? null : +ff.toFixed(2);
         size.flushMainCpuSeconds = +(mainCpu(fwd!.proc.pid!) - cf).toFixed(2);
@@ -186,7 +195,9 @@ export async function syncScale(tmp: string, sizes: number[], log: (m: string) =
       } catch (e) {
         size.error = (e as Error).message;
       }
-      log(`sync ${n} routes: kernel add ${size.kernelAddSeconds} s, in dpfwd's FIB after ${size.fibAddSeconds} s; restart ${size.restartSeconds} s (dump ${size.restartDumpMs} ms); flush ${size.kernelFlushSeconds} s / ${size.fibFlushSeconds} s; ${size.overflows} overflows, ${size.dumps} dumps, VmRSS ${size.vmRssMiB} MiB, heap retained ${size.heapRetainedMiB} MiB${size.error ? `; ${size.error}` : ''}`);
+      log(
+        `sync ${n} routes: kernel add ${size.kernelAddSeconds} s, in dpfwd's FIB after ${size.fibAddSeconds} s; restart ${size.restartSeconds} s (dump ${size.restartDumpMs} ms); flush ${size.kernelFlushSeconds} s / ${size.fibFlushSeconds} s; ${size.overflows} overflows, ${size.dumps} dumps, VmRSS ${size.vmRssMiB} MiB, heap retained ${size.heapRetainedMiB} MiB${size.error ? `; ${size.error}` : ''}`,
+      );
       res.sizes.push(size);
       fs.rmSync(file, { force: true });
     }

@@ -131,8 +131,7 @@ Napi::Value Start(const Napi::CallbackInfo &info) {
   for (uint32_t i = 0; i < ports.Length(); i++) {
     Napi::Object p = ports.Get(i).As<Napi::Object>();
     dp_port_conf &pc = c.ports[i];
-    if (!p.Get("name").IsString() || !p.Get("devname").IsString())
-      return TypeErr(env, "start: ports[i].name and .devname must be strings");
+    if (!p.Get("name").IsString() || !p.Get("devname").IsString()) return TypeErr(env, "start: ports[i].name and .devname must be strings");
     std::snprintf(pc.name, sizeof(pc.name), "%s", p.Get("name").As<Napi::String>().Utf8Value().c_str());
     std::snprintf(pc.devname, sizeof(pc.devname), "%s", p.Get("devname").As<Napi::String>().Utf8Value().c_str());
     pc.rx_queues = static_cast<uint16_t>(U32(p, "rxQueues", 1));
@@ -292,11 +291,9 @@ Napi::Value FibInfo(const Napi::CallbackInfo &info) {
 
 Napi::Value FibAdd(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  if (!IsUint(info[0]) || !IsUint(info[1]) || !IsUint(info[2]))
-    return TypeErr(env, "fibAdd(ip: uint32, depth: number, nexthop: number)");
-  int rc = dp_route_add(info[0].As<Napi::Number>().Uint32Value(),
-                      static_cast<uint8_t>(info[1].As<Napi::Number>().Uint32Value()),
-                      info[2].As<Napi::Number>().Uint32Value());
+  if (!IsUint(info[0]) || !IsUint(info[1]) || !IsUint(info[2])) return TypeErr(env, "fibAdd(ip: uint32, depth: number, nexthop: number)");
+  int rc = dp_route_add(info[0].As<Napi::Number>().Uint32Value(), static_cast<uint8_t>(info[1].As<Napi::Number>().Uint32Value()),
+                        info[2].As<Napi::Number>().Uint32Value());
   if (rc != 0) return Throw(env, rc, rc == -ENOSPC ? "the FIB is full" : "FIB add failed");
   return env.Undefined();
 }
@@ -304,8 +301,7 @@ Napi::Value FibAdd(const Napi::CallbackInfo &info) {
 Napi::Value FibDel(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (!IsUint(info[0]) || !IsUint(info[1])) return TypeErr(env, "fibDel(ip: uint32, depth: number)");
-  int rc = dp_route_del(info[0].As<Napi::Number>().Uint32Value(),
-                      static_cast<uint8_t>(info[1].As<Napi::Number>().Uint32Value()));
+  int rc = dp_route_del(info[0].As<Napi::Number>().Uint32Value(), static_cast<uint8_t>(info[1].As<Napi::Number>().Uint32Value()));
   if (rc != 0) return Throw(env, rc, "FIB delete failed");
   return env.Undefined();
 }
@@ -317,12 +313,10 @@ Napi::Value FibAddBulk(const Napi::CallbackInfo &info) {
   auto ips = info[0].As<Napi::TypedArrayOf<uint32_t>>();
   auto depths = info[1].As<Napi::TypedArrayOf<uint8_t>>();
   auto nhs = info[2].As<Napi::TypedArrayOf<uint32_t>>();
-  if (ips.TypedArrayType() != napi_uint32_array || depths.TypedArrayType() != napi_uint8_array ||
-      nhs.TypedArrayType() != napi_uint32_array)
+  if (ips.TypedArrayType() != napi_uint32_array || depths.TypedArrayType() != napi_uint8_array || nhs.TypedArrayType() != napi_uint32_array)
     return TypeErr(env, "fibAddBulk(ips: Uint32Array, depths: Uint8Array, nexthops: Uint32Array)");
   size_t n = ips.ElementLength();
-  if (depths.ElementLength() != n || nhs.ElementLength() != n)
-    return TypeErr(env, "fibAddBulk: the three arrays must have the same length");
+  if (depths.ElementLength() != n || nhs.ElementLength() != n) return TypeErr(env, "fibAddBulk: the three arrays must have the same length");
   int rc = dp_route_add_bulk(ips.Data(), depths.Data(), nhs.Data(), static_cast<uint32_t>(n));
   if (rc < 0) return Throw(env, rc, rc == -ENOSPC ? "the FIB is full" : "FIB bulk add failed");
   return Napi::Number::New(env, rc);
@@ -332,17 +326,14 @@ Napi::Value FibAddBulk(const Napi::CallbackInfo &info) {
 Napi::Value GroupSet(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   const char *usage = "groupSet(gid: number, nexthops: Uint32Array, weights: Uint16Array, live: Uint8Array)";
-  if (info.Length() < 4 || !IsUint(info[0]) || !info[1].IsTypedArray() || !info[2].IsTypedArray() || !info[3].IsTypedArray())
-    return TypeErr(env, usage);
+  if (info.Length() < 4 || !IsUint(info[0]) || !info[1].IsTypedArray() || !info[2].IsTypedArray() || !info[3].IsTypedArray()) return TypeErr(env, usage);
   auto nhs = info[1].As<Napi::TypedArrayOf<uint32_t>>();
   auto weights = info[2].As<Napi::TypedArrayOf<uint16_t>>();
   auto live = info[3].As<Napi::TypedArrayOf<uint8_t>>();
-  if (nhs.TypedArrayType() != napi_uint32_array || weights.TypedArrayType() != napi_uint16_array ||
-      live.TypedArrayType() != napi_uint8_array || weights.ElementLength() != nhs.ElementLength() ||
-      live.ElementLength() != nhs.ElementLength())
+  if (nhs.TypedArrayType() != napi_uint32_array || weights.TypedArrayType() != napi_uint16_array || live.TypedArrayType() != napi_uint8_array ||
+      weights.ElementLength() != nhs.ElementLength() || live.ElementLength() != nhs.ElementLength())
     return TypeErr(env, usage);
-  int rc = dp_group_set(info[0].As<Napi::Number>().Uint32Value(), nhs.Data(), weights.Data(), live.Data(),
-                        static_cast<uint32_t>(nhs.ElementLength()));
+  int rc = dp_group_set(info[0].As<Napi::Number>().Uint32Value(), nhs.Data(), weights.Data(), live.Data(), static_cast<uint32_t>(nhs.ElementLength()));
   if (rc != 0) return Throw(env, rc, "next-hop group update failed (group index, member count, weight or a member given twice)");
   return env.Undefined();
 }
@@ -371,8 +362,7 @@ Napi::Value AddrFilterSet(const Napi::CallbackInfo &info) {
   if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsTypedArray()) return TypeErr(env, usage);
   auto addrs = info[0].As<Napi::TypedArrayOf<uint32_t>>();
   auto kinds = info[1].As<Napi::TypedArrayOf<uint8_t>>();
-  if (addrs.TypedArrayType() != napi_uint32_array || kinds.TypedArrayType() != napi_uint8_array ||
-      addrs.ElementLength() != kinds.ElementLength())
+  if (addrs.TypedArrayType() != napi_uint32_array || kinds.TypedArrayType() != napi_uint8_array || addrs.ElementLength() != kinds.ElementLength())
     return TypeErr(env, usage);
   int rc = dp_addr_filter_set(addrs.Data(), kinds.Data(), static_cast<uint32_t>(addrs.ElementLength()));
   if (rc == -ENOSPC) return Throw(env, rc, "more than 1024 router addresses and subnet broadcasts");
@@ -382,8 +372,7 @@ Napi::Value AddrFilterSet(const Napi::CallbackInfo &info) {
 
 Napi::Value NexthopSet(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  if (!IsUint(info[0]) || !IsUint(info[1]) || !info[2].IsNumber())
-    return TypeErr(env, "nexthopSet(id: number, portOrAction: number, mac48: number)");
+  if (!IsUint(info[0]) || !IsUint(info[1]) || !info[2].IsNumber()) return TypeErr(env, "nexthopSet(id: number, portOrAction: number, mac48: number)");
   double mac = info[2].As<Napi::Number>().DoubleValue();
   uint32_t pa = info[1].As<Napi::Number>().Uint32Value();
   if (mac < 0 || mac > 281474976710655.0 || pa > 0xffff) return TypeErr(env, "nexthopSet: value out of range");
@@ -402,8 +391,7 @@ Napi::Value IfaceSet(const Napi::CallbackInfo &info) {
   uint32_t iface = info[0].As<Napi::Number>().Uint32Value(), port = info[1].As<Napi::Number>().Uint32Value();
   uint32_t vlan = info[2].As<Napi::Number>().Uint32Value(), mtu = info[3].As<Napi::Number>().Uint32Value();
   if (iface > 0xffff || port > 0xffff || vlan > 0xffff || mtu > 0xffff) return TypeErr(env, "ifaceSet: value out of range");
-  int rc = dp_iface_set(static_cast<uint16_t>(iface), static_cast<uint16_t>(port), static_cast<uint16_t>(vlan),
-                        static_cast<uint16_t>(mtu));
+  int rc = dp_iface_set(static_cast<uint16_t>(iface), static_cast<uint16_t>(port), static_cast<uint16_t>(vlan), static_cast<uint16_t>(mtu));
   if (rc == -EEXIST) return Throw(env, rc, "another sub-interface has this port and VLAN");
   if (rc == -ENODEV) return Throw(env, rc, "no such port (or the dataplane is not running)");
   if (rc == -EINVAL) return Throw(env, rc, "interface index, VLAN (1-4094) or MTU (68 up to the port's MTU) out of range");
@@ -732,7 +720,8 @@ void OnMirror(uv_poll_t *h, int status, int) {
 // mirrorOpen(name, netnsPath | null) -> fd
 Napi::Value MirrorOpen(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsString() || !(info[1].IsString() || info[1].IsNull() || info[1].IsUndefined())) return TypeErr(env, "mirrorOpen(name: string, netnsPath: string | null)");
+  if (!info[0].IsString() || !(info[1].IsString() || info[1].IsNull() || info[1].IsUndefined()))
+    return TypeErr(env, "mirrorOpen(name: string, netnsPath: string | null)");
   std::string name = info[0].As<Napi::String>();
   std::string ns = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : std::string();
   char err[DP_ERRLEN] = {0};
@@ -833,13 +822,15 @@ Napi::Value MirrorState(const Napi::CallbackInfo &info) {
 // mirrorRestore(tapFd, ctlFd, mac (48-bit number), mtu): MAC, MTU and IFF_UP back to these
 Napi::Value MirrorRestore(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  if (!IsUint(info[0]) || !IsUint(info[1]) || !info[2].IsNumber() || !IsUint(info[3])) return TypeErr(env, "mirrorRestore(tapFd: number, ctlFd: number, mac: number, mtu: number)");
+  if (!IsUint(info[0]) || !IsUint(info[1]) || !info[2].IsNumber() || !IsUint(info[3]))
+    return TypeErr(env, "mirrorRestore(tapFd: number, ctlFd: number, mac: number, mtu: number)");
   double v = info[2].As<Napi::Number>().DoubleValue();
   if (!(v >= 0 && v < 281474976710656.0)) return TypeErr(env, "mirrorRestore: mac must be a 48-bit number");
   uint64_t m = static_cast<uint64_t>(v);
   uint8_t mac[6];
   for (int i = 5; i >= 0; i--, m >>= 8) mac[i] = static_cast<uint8_t>(m & 0xff);
-  int rc = dp_mirror_restore(static_cast<int>(info[0].As<Napi::Number>().Uint32Value()), static_cast<int>(info[1].As<Napi::Number>().Uint32Value()), mac, info[3].As<Napi::Number>().Uint32Value());
+  int rc = dp_mirror_restore(static_cast<int>(info[0].As<Napi::Number>().Uint32Value()), static_cast<int>(info[1].As<Napi::Number>().Uint32Value()), mac,
+                             info[3].As<Napi::Number>().Uint32Value());
   if (rc != 0) return Throw(env, rc, strerror(-rc));
   return env.Undefined();
 }

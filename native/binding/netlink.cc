@@ -24,8 +24,7 @@ class NetlinkRoute : public Napi::ObjectWrap<NetlinkRoute> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "NetlinkRoute",
-                       {InstanceMethod("dump", &NetlinkRoute::Dump), InstanceMethod("close", &NetlinkRoute::Close),
-                        InstanceMethod("fd", &NetlinkRoute::Fd)});
+                       {InstanceMethod("dump", &NetlinkRoute::Dump), InstanceMethod("close", &NetlinkRoute::Close), InstanceMethod("fd", &NetlinkRoute::Fd)});
   }
 
   // new NetlinkRoute(netnsPath: string, rcvbuf: number, cb(records, paths, names))
@@ -105,10 +104,13 @@ class NetlinkRoute : public Napi::ObjectWrap<NetlinkRoute> {
     // poll starts again. Only an error that a read does not clear, wake-up after wake-up, is fatal.
     int err = 0;
     int rc = rs_read(sock_, &b);
-    if (rc < 0) err = -rc;
+    if (rc < 0)
+      err = -rc;
     else if (status < 0) {
-      if (rc == 0 && ++error_wakeups_ > 100) err = EIO;
-      else uv_poll_start(poll_, UV_READABLE, OnReadable);
+      if (rc == 0 && ++error_wakeups_ > 100)
+        err = EIO;
+      else
+        uv_poll_start(poll_, UV_READABLE, OnReadable);
     }
     if (rc > 0) error_wakeups_ = 0;
     if (err) {

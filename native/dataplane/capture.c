@@ -40,7 +40,7 @@ filter_compile(const char *expr, struct dp_filter *f, char *err, size_t errlen)
 	struct bpf_program prog;
 	if (pcap_compile(p, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) != 0) {
 		int rc = dp_fail(err, errlen, EINVAL, "filter \"%s\": %s (tcpdump's syntax, see pcap-filter(7))", expr,
-				 pcap_geterr(p));
+			pcap_geterr(p));
 		pcap_close(p);
 		return rc;
 	}
@@ -48,13 +48,13 @@ filter_compile(const char *expr, struct dp_filter *f, char *err, size_t errlen)
 	pcap_freecode(&prog);
 	pcap_close(p);
 	if (prm == NULL)
-		return dp_fail(err, errlen, rte_errno ? rte_errno : EINVAL, "filter \"%s\": DPDK cannot convert it to eBPF (%s)",
-			       expr, rte_strerror(rte_errno));
+		return dp_fail(err, errlen, rte_errno ? rte_errno : EINVAL,
+			"filter \"%s\": DPDK cannot convert it to eBPF (%s)", expr, rte_strerror(rte_errno));
 	f->bpf = rte_bpf_load(prm);
 	rte_free(prm);
 	if (f->bpf == NULL)
-		return dp_fail(err, errlen, rte_errno ? rte_errno : EINVAL, "filter \"%s\": DPDK's BPF verifier refused it (%s)",
-			       expr, rte_strerror(rte_errno));
+		return dp_fail(err, errlen, rte_errno ? rte_errno : EINVAL,
+			"filter \"%s\": DPDK's BPF verifier refused it (%s)", expr, rte_strerror(rte_errno));
 	if (rte_bpf_get_jit(f->bpf, &f->jit) != 0)
 		f->jit.func = NULL;
 	return 0;
@@ -147,7 +147,7 @@ struct dp_capture {
  */
 static void
 cap_copy_burst(const struct dp_capture *c, struct worker *w, struct rte_mbuf **pkts, unsigned nb, unsigned port,
-	       unsigned iface, unsigned where, unsigned reason)
+	unsigned iface, unsigned where, unsigned reason)
 {
 	struct rte_ring *r = c->ring[w->id];
 	struct rte_mbuf *x[DP_BURST];
@@ -269,14 +269,16 @@ dp_capture_start(const struct dp_capture_conf *conf, char *err, size_t errlen)
 	if (!dp.running || !dp.workers)
 		return dp_fail(err, errlen, ENODEV, "the dataplane is not running");
 	if (dp.cap != NULL)
-		return dp_fail(err, errlen, EBUSY, "a capture is running already; stop it first (one capture at a time)");
+		return dp_fail(
+			err, errlen, EBUSY, "a capture is running already; stop it first (one capture at a time)");
 	if (conf->where == 0 || (conf->where & ~(DP_CAP_RX | DP_CAP_TX | DP_CAP_DROP)))
 		return dp_fail(err, errlen, EINVAL, "capture points must be some of rx, tx, drop");
 	if (conf->snaplen == 0 || conf->snaplen > DP_CAP_SNAPLEN_MAX)
-		return dp_fail(err, errlen, EINVAL, "snap length %u is not in 1..%u", conf->snaplen, DP_CAP_SNAPLEN_MAX);
+		return dp_fail(
+			err, errlen, EINVAL, "snap length %u is not in 1..%u", conf->snaplen, DP_CAP_SNAPLEN_MAX);
 	if (conf->ring_size < 2 || conf->ring_size > DP_CAP_RING_MAX || (conf->ring_size & (conf->ring_size - 1)))
-		return dp_fail(err, errlen, EINVAL, "capture ring size %u is not a power of two in 2..%u", conf->ring_size,
-			       DP_CAP_RING_MAX);
+		return dp_fail(err, errlen, EINVAL, "capture ring size %u is not a power of two in 2..%u",
+			conf->ring_size, DP_CAP_RING_MAX);
 	if (conf->reason != DP_CAP_ANY_REASON && conf->reason >= DP_DROP_MAX)
 		return dp_fail(err, errlen, EINVAL, "drop reason %u does not exist", conf->reason);
 	if (conf->mbufs < 64)
@@ -293,20 +295,23 @@ dp_capture_start(const struct dp_capture_conf *conf, char *err, size_t errlen)
 	}
 	/* its own pool: a capture can never take the mbufs forwarding needs */
 	c->pool = rte_pktmbuf_pool_create("dpfwd_cap", conf->mbufs, RTE_MIN(256u, conf->mbufs / 8),
-					  (uint16_t)RTE_ALIGN(sizeof(struct cap_meta), RTE_MBUF_PRIV_ALIGN),
-					  RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+		(uint16_t)RTE_ALIGN(sizeof(struct cap_meta), RTE_MBUF_PRIV_ALIGN), RTE_MBUF_DEFAULT_BUF_SIZE,
+		(int)rte_socket_id());
 	if (c->pool == NULL) {
-		rc = dp_fail(err, errlen, ENOMEM, "cannot create the capture pool of %u mbufs (%s): free hugepages or lower capture.mbufs",
-			     conf->mbufs, rte_strerror(rte_errno));
+		rc = dp_fail(err, errlen, ENOMEM,
+			"cannot create the capture pool of %u mbufs (%s): free hugepages or lower capture.mbufs",
+			conf->mbufs, rte_strerror(rte_errno));
 		cap_free(c);
 		return rc;
 	}
 	for (unsigned i = 0; i < dp.n_workers; i++) {
 		char name[RTE_RING_NAMESIZE];
 		snprintf(name, sizeof(name), "dpfwd_cap%u", i);
-		c->ring[i] = rte_ring_create(name, conf->ring_size, (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+		c->ring[i] =
+			rte_ring_create(name, conf->ring_size, (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
 		if (c->ring[i] == NULL) {
-			rc = dp_fail(err, errlen, ENOMEM, "cannot create capture ring %s (%s)", name, rte_strerror(rte_errno));
+			rc = dp_fail(err, errlen, ENOMEM, "cannot create capture ring %s (%s)", name,
+				rte_strerror(rte_errno));
 			cap_free(c);
 			return rc;
 		}
@@ -322,7 +327,7 @@ dp_capture_start(const struct dp_capture_conf *conf, char *err, size_t errlen)
 				if (!(conf->ports & (1u << w->rx[q].port_idx)))
 					continue;
 				struct cap_cb *cb = &c->cbs[c->n_cbs];
-				*cb = (struct cap_cb){ w, w->rx[q].port_idx, w->rx[q].port_id, w->rx[q].queue, 1, NULL };
+				*cb = (struct cap_cb){w, w->rx[q].port_idx, w->rx[q].port_id, w->rx[q].queue, 1, NULL};
 				cb->cb = rte_eth_add_first_rx_callback(cb->port_id, cb->queue, cap_rx_cb, cb);
 				if (cb->cb == NULL)
 					goto fail_cb;
@@ -333,7 +338,7 @@ dp_capture_start(const struct dp_capture_conf *conf, char *err, size_t errlen)
 				if (!(conf->ports & (1u << p)))
 					continue;
 				struct cap_cb *cb = &c->cbs[c->n_cbs];
-				*cb = (struct cap_cb){ w, (uint16_t)p, dp.ports[p].port_id, w->id, 0, NULL };
+				*cb = (struct cap_cb){w, (uint16_t)p, dp.ports[p].port_id, w->id, 0, NULL};
 				cb->cb = rte_eth_add_tx_callback(cb->port_id, cb->queue, cap_tx_cb, cb);
 				if (cb->cb == NULL)
 					goto fail_cb;
@@ -344,8 +349,9 @@ dp_capture_start(const struct dp_capture_conf *conf, char *err, size_t errlen)
 		__atomic_fetch_or(&dp.observe, DP_OBS_DROP, __ATOMIC_RELEASE);
 	return 0;
 fail_cb:
-	rc = dp_fail(err, errlen, rte_errno ? rte_errno : ENOTSUP, "cannot add a capture callback on port %u queue %u (%s)",
-		     c->cbs[c->n_cbs].port_id, c->cbs[c->n_cbs].queue, rte_strerror(rte_errno));
+	rc = dp_fail(err, errlen, rte_errno ? rte_errno : ENOTSUP,
+		"cannot add a capture callback on port %u queue %u (%s)", c->cbs[c->n_cbs].port_id,
+		c->cbs[c->n_cbs].queue, rte_strerror(rte_errno));
 	dp_capture_stop();
 	return rc;
 }
@@ -414,14 +420,14 @@ dp_capture_drain(uint8_t *buf, size_t cap, unsigned *n)
 /* ---- trace ---- */
 
 struct trace_buf {
-	uint32_t n;        /* records finished: written by the worker (release), read by main */
+	uint32_t n; /* records finished: written by the worker (release), read by main */
 	struct dp_trace_rec *rec;
 };
 
 struct dp_trace {
 	struct dp_filter filter;
-	uint32_t count;    /* records per worker buffer */
-	int32_t left;      /* packets still to trace, all workers (atomic) */
+	uint32_t count; /* records per worker buffer */
+	int32_t left; /* packets still to trace, all workers (atomic) */
 	struct tsc_clock clock;
 	struct trace_buf buf[DP_MAX_WORKERS];
 };
@@ -461,7 +467,8 @@ dp_trace_start(uint32_t count, const char *filter, char *err, size_t errlen)
 	t->count = count;
 	t->left = (int32_t)count;
 	for (unsigned i = 0; i < dp.n_workers; i++) {
-		t->buf[i].rec = rte_zmalloc("dpfwd_trace_buf", sizeof(struct dp_trace_rec) * count, RTE_CACHE_LINE_SIZE);
+		t->buf[i].rec =
+			rte_zmalloc("dpfwd_trace_buf", sizeof(struct dp_trace_rec) * count, RTE_CACHE_LINE_SIZE);
 		if (t->buf[i].rec == NULL) {
 			trace_free(t);
 			return dp_fail(err, errlen, ENOMEM, "no memory for %u trace records (hugepages)", count);
@@ -541,9 +548,9 @@ dp_trace_take(struct worker *w, struct rte_mbuf *m, unsigned port_idx, unsigned 
 	r->punt = 0xff;
 	r->snap = RTE_MIN(rte_pktmbuf_data_len(m), DP_TRACE_SNAP);
 	memcpy(r->data, rte_pktmbuf_mtod(m, const void *), r->snap);
-	r->fast_ok = (uint8_t)dp_ip4_fast_ok_l2(rte_pktmbuf_mtod(m, const struct rte_ether_hdr *), rte_pktmbuf_data_len(m),
-						 dp.mtu_floor, &dp.addr_filter,
-						 dp_l2_fast_ok(rte_pktmbuf_mtod(m, const void *), dp.l2_key[port_idx]));
+	r->fast_ok = (uint8_t)dp_ip4_fast_ok_l2(rte_pktmbuf_mtod(m, const struct rte_ether_hdr *),
+		rte_pktmbuf_data_len(m), dp.mtu_floor, &dp.addr_filter,
+		dp_l2_fast_ok(rte_pktmbuf_mtod(m, const void *), dp.l2_key[port_idx]));
 	w->tr_of = t;
 	w->tr = r;
 	return 1;

@@ -30,12 +30,12 @@
  * >= DP_NH_ACTION_MIN. For GLEAN and UNRESOLVED the low 16 bits carry the egress interface
  * index so the control plane knows where to send the ARP request.
  */
-#define DP_NH_ACTION_MIN  0xfff0u
-#define DP_NH_GROUP       0xfffbu /* ECMP: bits 0-31 a next-hop group index (dp_group_set) */
-#define DP_NH_UNRESOLVED  0xfffcu /* gateway's MAC unknown */
-#define DP_NH_GLEAN       0xfffdu /* connected subnet: resolve the destination itself */
-#define DP_NH_LOCAL       0xfffeu /* an address of the router: deliver to the control plane */
-#define DP_NH_DROP        0xffffu /* blackhole or unset */
+#define DP_NH_ACTION_MIN 0xfff0u
+#define DP_NH_GROUP 0xfffbu /* ECMP: bits 0-31 a next-hop group index (dp_group_set) */
+#define DP_NH_UNRESOLVED 0xfffcu /* gateway's MAC unknown */
+#define DP_NH_GLEAN 0xfffdu /* connected subnet: resolve the destination itself */
+#define DP_NH_LOCAL 0xfffeu /* an address of the router: deliver to the control plane */
+#define DP_NH_DROP 0xffffu /* blackhole or unset */
 
 /*
  * ECMP next-hop groups. A group is DP_GROUP_BUCKETS buckets, each holding a member's next-hop
@@ -51,12 +51,17 @@
 /* The router's address set (dp_addr_filter_set): OWN and BROADCAST are refused as sources;
  * BROADCAST and NETWORK as destinations (they reach the exact path anyway: a connected
  * subnet's route is a glean). */
-#define DP_ADDR_SET_MAX 1024u  /* addresses: the set stays at most half full */
-enum dp_addr_kind { DP_ADDR_NONE = 0, DP_ADDR_OWN = 1, DP_ADDR_BROADCAST = 2, DP_ADDR_NETWORK = 3 };
+#define DP_ADDR_SET_MAX 1024u /* addresses: the set stays at most half full */
+enum dp_addr_kind {
+	DP_ADDR_NONE = 0,
+	DP_ADDR_OWN = 1,
+	DP_ADDR_BROADCAST = 2,
+	DP_ADDR_NETWORK = 3
+};
 
 struct dp_port_conf {
 	char name[32];
-	char devname[128];   /* DPDK device name: BDF or the vdev name before the first comma */
+	char devname[128]; /* DPDK device name: BDF or the vdev name before the first comma */
 	uint16_t rx_queues;
 	uint16_t rx_desc;
 	uint16_t tx_desc;
@@ -74,7 +79,10 @@ struct dp_worker_conf {
 	 * (it escalates to it, see dp_worker_main); 0 polls without pause */
 	uint32_t idle_sleep_us;
 	uint16_t n_rx;
-	struct { uint16_t port; uint16_t queue; } rx[DP_MAX_RXQ_PER_WORKER];
+	struct {
+		uint16_t port;
+		uint16_t queue;
+	} rx[DP_MAX_RXQ_PER_WORKER];
 };
 
 struct dp_conf {
@@ -85,10 +93,10 @@ struct dp_conf {
 	uint32_t max_routes;
 	uint32_t tbl8_groups;
 	uint32_t max_nexthops;
-	uint32_t max_groups;     /* ECMP groups, 0..DP_MAX_GROUPS */
-	uint32_t mbufs;          /* mempool size (2^n - 1 is best) */
+	uint32_t max_groups; /* ECMP groups, 0..DP_MAX_GROUPS */
+	uint32_t mbufs; /* mempool size (2^n - 1 is best) */
 	uint32_t mbuf_cache;
-	uint32_t punt_rate;      /* packets per second per worker */
+	uint32_t punt_rate; /* packets per second per worker */
 	uint32_t punt_burst;
 	uint32_t punt_ring_size; /* power of two */
 };
@@ -121,21 +129,21 @@ struct dp_fib_info {
 	uint32_t max_nexthops;
 	uint32_t routes;
 	uint32_t max_groups;
-	uint32_t groups;         /* groups set (dp_group_set) and not deleted */
-	int lookup_staged;       /* workers use the staged loop (a table too big for the cache) */
+	uint32_t groups; /* groups set (dp_group_set) and not deleted */
+	int lookup_staged; /* workers use the staged loop (a table too big for the cache) */
 };
 
 /* Counter layout, in uint64 slots from the start of the counter block. */
 struct dp_counter_layout {
 	uint32_t n_workers;
 	uint32_t n_ports;
-	uint32_t worker_stride;   /* slots between two workers' blocks (a multiple of 8: cache lines) */
-	uint32_t worker_fields;   /* DP_WORKER_COUNTERS, from slot 0 of a block */
-	uint32_t port_base;       /* first per-interface slot in a block: interface i at port_base + i * port_stride */
-	uint32_t port_stride;     /* slots per interface: forwarded, then one per drop reason, then DP_PORT_COUNTERS */
-	uint32_t subif_base;      /* sub-interface DP_MAX_PORTS + k at subif_base + k * port_stride */
-	uint32_t n_subifs;        /* DP_MAX_SUBIFS */
-	uint32_t punt_base;       /* per punt kind: punted, then punt_limited */
+	uint32_t worker_stride; /* slots between two workers' blocks (a multiple of 8: cache lines) */
+	uint32_t worker_fields; /* DP_WORKER_COUNTERS, from slot 0 of a block */
+	uint32_t port_base; /* first per-interface slot in a block: interface i at port_base + i * port_stride */
+	uint32_t port_stride; /* slots per interface: forwarded, then one per drop reason, then DP_PORT_COUNTERS */
+	uint32_t subif_base; /* sub-interface DP_MAX_PORTS + k at subif_base + k * port_stride */
+	uint32_t n_subifs; /* DP_MAX_SUBIFS */
+	uint32_t punt_base; /* per punt kind: punted, then punt_limited */
 	uint32_t n_drop_reasons;
 	uint32_t n_punt_kinds;
 	uint32_t n_port_counters; /* DP_PORT_COUNTERS, after the drop reasons in a port's block */
@@ -224,12 +232,12 @@ int dp_iface_del(uint16_t iface);
  */
 int dp_punt_fd(void);
 struct dp_punted {
-	uint16_t port;     /* ingress port index (the physical port) */
-	uint16_t iface;    /* ingress interface: == port untagged, a sub-interface index when tagged */
-	uint16_t kind;     /* enum dp_punt */
+	uint16_t port; /* ingress port index (the physical port) */
+	uint16_t iface; /* ingress interface: == port untagged, a sub-interface index when tagged */
+	uint16_t kind; /* enum dp_punt */
 	uint32_t len;
 	const uint8_t *data;
-	void *mbuf;        /* release with dp_punt_release */
+	void *mbuf; /* release with dp_punt_release */
 };
 /* Drains up to max punted packets from all workers' rings. */
 unsigned dp_punt_drain(struct dp_punted *out, unsigned max);
@@ -242,8 +250,8 @@ void dp_punt_kick(void);
 /* Liveness of the punt path, computed on request (main thread): packets waiting in a worker's
  * punt ring and the time since the control plane last drained the rings. */
 struct dp_punt_status {
-	uint32_t waiting;        /* packets in this worker's punt ring now */
-	uint32_t capacity;       /* the ring's size */
+	uint32_t waiting; /* packets in this worker's punt ring now */
+	uint32_t capacity; /* the ring's size */
 	uint64_t since_drain_us; /* microseconds since dp_punt_drain last ran (any worker's ring) */
 };
 int dp_punt_status(unsigned worker, struct dp_punt_status *out);
@@ -292,24 +300,24 @@ int dp_mirror_restore(int tapfd, int ctlfd, const uint8_t mac[6], uint32_t mtu);
  * installed while no capture runs: the worker pays nothing for RX/TX capture then, and one test
  * of a pointer per drop (slow path only).
  */
-#define DP_CAP_RX   1u
-#define DP_CAP_TX   2u
+#define DP_CAP_RX 1u
+#define DP_CAP_TX 2u
 #define DP_CAP_DROP 4u
 #define DP_CAP_ANY_REASON 0xffu
-#define DP_CAP_SNAPLEN_MAX 65535u   /* pcapng readers' usual limit for Ethernet */
+#define DP_CAP_SNAPLEN_MAX 65535u /* pcapng readers' usual limit for Ethernet */
 #define DP_CAP_RING_MAX 65536u
-#define DP_TRACE_MAX 1024u          /* packets one trace may record */
-#define DP_TRACE_SNAP 128u          /* bytes of each traced frame kept for printing */
-#define DP_FILTER_MAX 1024u         /* characters of a tcpdump filter expression */
+#define DP_TRACE_MAX 1024u /* packets one trace may record */
+#define DP_TRACE_SNAP 128u /* bytes of each traced frame kept for printing */
+#define DP_FILTER_MAX 1024u /* characters of a tcpdump filter expression */
 
 struct dp_capture_conf {
-	uint32_t ports;       /* bitmask of port indices */
-	uint32_t where;       /* DP_CAP_* bits */
-	uint32_t reason;      /* only drops of this reason, or DP_CAP_ANY_REASON */
-	uint32_t snaplen;     /* bytes kept of each packet, 1..DP_CAP_SNAPLEN_MAX */
-	uint32_t ring_size;   /* per worker, a power of two up to DP_CAP_RING_MAX */
-	uint32_t mbufs;       /* the capture pool: copies waiting in rings at most */
-	const char *filter;   /* tcpdump expression (libpcap syntax), NULL or "" for every packet */
+	uint32_t ports; /* bitmask of port indices */
+	uint32_t where; /* DP_CAP_* bits */
+	uint32_t reason; /* only drops of this reason, or DP_CAP_ANY_REASON */
+	uint32_t snaplen; /* bytes kept of each packet, 1..DP_CAP_SNAPLEN_MAX */
+	uint32_t ring_size; /* per worker, a power of two up to DP_CAP_RING_MAX */
+	uint32_t mbufs; /* the capture pool: copies waiting in rings at most */
+	const char *filter; /* tcpdump expression (libpcap syntax), NULL or "" for every packet */
 };
 /* -EBUSY while a capture runs, -EINVAL with the filter's error in `err`, -ENOMEM. */
 int dp_capture_start(const struct dp_capture_conf *c, char *err, size_t errlen);
@@ -318,14 +326,14 @@ int dp_capture_stop(void);
 int dp_capture_active(void);
 /* One drained copy, followed in the drain buffer by cap_len bytes, then padding to 8 bytes. */
 struct dp_captured {
-	uint64_t ts_ns;     /* CLOCK_REALTIME, from the worker's TSC at the copy */
-	uint32_t orig_len;  /* the packet's length */
-	uint32_t cap_len;   /* bytes that follow (snap length) */
-	uint16_t port;      /* port index */
-	uint16_t iface;     /* interface the drop was counted on (== port untagged) */
+	uint64_t ts_ns; /* CLOCK_REALTIME, from the worker's TSC at the copy */
+	uint32_t orig_len; /* the packet's length */
+	uint32_t cap_len; /* bytes that follow (snap length) */
+	uint16_t port; /* port index */
+	uint16_t iface; /* interface the drop was counted on (== port untagged) */
 	uint16_t worker;
-	uint8_t where;      /* one DP_CAP_* bit */
-	uint8_t reason;     /* the drop reason for DP_CAP_DROP, else DP_CAP_ANY_REASON */
+	uint8_t where; /* one DP_CAP_* bit */
+	uint8_t reason; /* the drop reason for DP_CAP_DROP, else DP_CAP_ANY_REASON */
 };
 /* Moves copies from every worker's ring into buf (whole records only); returns bytes used and
  * the number of records in *n. */
@@ -340,25 +348,25 @@ size_t dp_capture_drain(uint8_t *buf, size_t cap, unsigned *n);
  */
 struct dp_trace_rec {
 	uint64_t ts_ns;
-	uint16_t worker, port, queue, iface;   /* iface: the interface counted on (after a VLAN tag) */
-	uint32_t len;                          /* frame length on arrival */
-	uint8_t fast_ok;                       /* the fast path's one test passed */
-	uint8_t check;                         /* dp_ip4_check: a drop reason, DP_DROP_MAX = passed, 0xff not reached */
-	uint8_t lpm;                           /* 0 not reached, 1 route found, 2 no route */
-	uint8_t result;                        /* DP_TRACE_* */
-	uint32_t nh;                           /* next-hop id the LPM returned */
-	uint64_t word;                         /* the next-hop word read */
-	int32_t out;                           /* egress port index, -1 none */
-	uint8_t reason;                        /* drop reason (DP_TRACE_DROPPED), else 0xff */
-	uint8_t punt;                          /* punt kind, else 0xff */
-	uint8_t punt_taken;                    /* the punt ring took it (else punt_ratelimited or limited) */
+	uint16_t worker, port, queue, iface; /* iface: the interface counted on (after a VLAN tag) */
+	uint32_t len; /* frame length on arrival */
+	uint8_t fast_ok; /* the fast path's one test passed */
+	uint8_t check; /* dp_ip4_check: a drop reason, DP_DROP_MAX = passed, 0xff not reached */
+	uint8_t lpm; /* 0 not reached, 1 route found, 2 no route */
+	uint8_t result; /* DP_TRACE_* */
+	uint32_t nh; /* next-hop id the LPM returned */
+	uint64_t word; /* the next-hop word read */
+	int32_t out; /* egress port index, -1 none */
+	uint8_t reason; /* drop reason (DP_TRACE_DROPPED), else 0xff */
+	uint8_t punt; /* punt kind, else 0xff */
+	uint8_t punt_taken; /* the punt ring took it (else punt_ratelimited or limited) */
 	uint8_t pad;
-	uint32_t snap;                         /* bytes of data[] valid */
+	uint32_t snap; /* bytes of data[] valid */
 	uint8_t data[DP_TRACE_SNAP];
 };
 #define DP_TRACE_FORWARDED 1
-#define DP_TRACE_DROPPED   2
-#define DP_TRACE_PUNTED    3
+#define DP_TRACE_DROPPED 2
+#define DP_TRACE_PUNTED 3
 int dp_trace_start(uint32_t count, const char *filter, char *err, size_t errlen);
 /* Copies up to max finished records (all workers, in worker order); returns how many. */
 unsigned dp_trace_read(struct dp_trace_rec *out, unsigned max);

@@ -68,11 +68,11 @@ enum dp_wctr {
 struct port_state {
 	uint16_t port_id;
 	uint16_t mtu;
-	uint8_t kernel;       /* kernel-backed (af_packet, af_xdp): L4 checksums may be partial */
-	uint32_t rx_cut_len;  /* frames this long may have been cut by the PMD's ring frame (0: never) */
+	uint8_t kernel; /* kernel-backed (af_packet, af_xdp): L4 checksums may be partial */
+	uint32_t rx_cut_len; /* frames this long may have been cut by the PMD's ring frame (0: never) */
 	struct dp_kport kport; /* what dpfwd changed on an af_packet port's interface */
 	unsigned afp_ifindex; /* an af_packet port's interface (0: another PMD) */
-	uint64_t afp_drops;   /* its sockets' PACKET_STATISTICS tp_drops, summed (afp_stats.c) */
+	uint64_t afp_drops; /* its sockets' PACKET_STATISTICS tp_drops, summed (afp_stats.c) */
 	struct rte_ether_addr mac;
 	char name[32];
 };
@@ -89,21 +89,23 @@ struct worker {
 	unsigned lcore;
 	uint16_t id;
 	uint16_t n_rx;
-	struct { uint16_t port_idx, port_id, queue; } rx[DP_MAX_RXQ_PER_WORKER];
-	uint64_t *ctr;                 /* this worker's counter block */
-	struct rte_ring *punt;         /* worker -> main (SP/SC) */
-	struct rte_ring *inject;       /* main -> worker (SP/SC) */
-	uint64_t punt_budget;          /* token bucket, in TSC cycles */
+	struct {
+		uint16_t port_idx, port_id, queue;
+	} rx[DP_MAX_RXQ_PER_WORKER];
+	uint64_t *ctr; /* this worker's counter block */
+	struct rte_ring *punt; /* worker -> main (SP/SC) */
+	struct rte_ring *inject; /* main -> worker (SP/SC) */
+	uint64_t punt_budget; /* token bucket, in TSC cycles */
 	uint64_t punt_last;
-	uint64_t punt_cost;            /* cycles per token */
-	uint64_t punt_cap;             /* burst * cost */
-	int punt_signal;               /* enqueued a punt in this loop iteration: see punt_wake() */
+	uint64_t punt_cost; /* cycles per token */
+	uint64_t punt_cap; /* burst * cost */
+	int punt_signal; /* enqueued a punt in this loop iteration: see punt_wake() */
 	int alive;
-	uint32_t dirty;                /* bitmap of ports with buffered TX */
-	uint32_t idle_max_ns;          /* the longest idle sleep (0: poll without pause) */
+	uint32_t dirty; /* bitmap of ports with buffered TX */
+	uint32_t idle_max_ns; /* the longest idle sleep (0: poll without pause) */
 	struct txbuf tx[DP_MAX_PORTS];
-	struct dp_trace_rec *tr;       /* the packet being traced (exact path), NULL otherwise: capture.c */
-	struct dp_trace *tr_of;        /* the trace tr belongs to (dp.trace may be cleared meanwhile) */
+	struct dp_trace_rec *tr; /* the packet being traced (exact path), NULL otherwise: capture.c */
+	struct dp_trace *tr_of; /* the trace tr belongs to (dp.trace may be cleared meanwhile) */
 } __rte_cache_aligned;
 
 struct dp_state {
@@ -124,7 +126,7 @@ struct dp_state {
 	uint64_t subifs[DP_MAX_SUBIFS];
 	/* (port, VID) -> interface index, DP_IFACE_NONE when no sub-interface has it */
 	uint16_t (*vlan_map)[4096];
-	uint32_t mtu_floor;            /* smallest port MTU: IPv4 packets up to it need no MTU test */
+	uint32_t mtu_floor; /* smallest port MTU: IPv4 packets up to it need no MTU test */
 	/* source and broadcast rules: the flags live here (a fixed address the loop reaches from
 	 * the same base register as src_et); the exact set is double-buffered, see dp_addr_filter_set */
 	struct dp_addr_set *addr_sets[2];
@@ -148,15 +150,18 @@ struct dp_state {
 	atomic_int punt_sleeping;
 	unsigned inject_rr;
 	unsigned drain_rr;
-	uint64_t punt_drained_tsc;     /* main thread only: when dp_punt_drain last ran */
+	uint64_t punt_drained_tsc; /* main thread only: when dp_punt_drain last ran */
 	atomic_int stop;
 	/* capture and trace (capture.c): DP_OBS_* bits, read by the drop helpers and once per burst */
 	uint32_t observe;
-	struct dp_capture *cap;        /* the running capture (RCU: freed after workers pass quiescence) */
+	struct dp_capture *cap; /* the running capture (RCU: freed after workers pass quiescence) */
 	struct dp_trace *trace;
 	/* RX callbacks on kernel-backed ports' queues (checksum completion), removed in release_all */
 	unsigned n_rx_cbs;
-	struct { uint16_t port_id, queue; const struct rte_eth_rxtx_callback *cb; } rx_cbs[DP_MAX_WORKERS * DP_MAX_RXQ_PER_WORKER];
+	struct {
+		uint16_t port_id, queue;
+		const struct rte_eth_rxtx_callback *cb;
+	} rx_cbs[DP_MAX_WORKERS * DP_MAX_RXQ_PER_WORKER];
 	/* nonzero while Linux mirrors run: link-local multicast (224.0.0.0/24) is punted, not dropped
 	 * as martian; read only by the exact path (dp_link_multicast_set) */
 	volatile int link_multicast;
@@ -204,7 +209,7 @@ group_word(const uint64_t *nexthops, uint64_t word, const struct rte_ipv4_hdr *i
 #define SUBIF_USED (1ull << 63)
 #define SUBIF_PORT(w) ((unsigned)((w) >> 32) & 0xffffu)
 #define SUBIF_VLAN(w) ((unsigned)((w) >> 16) & 0xffffu)
-#define SUBIF_MTU(w) ((unsigned)(w) & 0xffffu)
+#define SUBIF_MTU(w) ((unsigned)(w)&0xffffu)
 
 static inline uint64_t
 subif_word(unsigned iface)
@@ -222,10 +227,10 @@ iface_port(unsigned iface)
 /* ---- capture and trace hooks (capture.c); all on the slow path ---- */
 
 #define DP_LOOP_STAGED 1u
-#define DP_LOOP_TRACE  2u
+#define DP_LOOP_TRACE 2u
 
-#define DP_OBS_DROP  1u  /* a capture takes drops */
-#define DP_OBS_TRACE 2u  /* a trace runs: the drop helpers record into it */
+#define DP_OBS_DROP 1u /* a capture takes drops */
+#define DP_OBS_TRACE 2u /* a trace runs: the drop helpers record into it */
 
 static inline uint32_t
 dp_observe(void)

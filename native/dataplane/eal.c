@@ -23,7 +23,7 @@ pin_other_threads(void)
 	while ((e = readdir(d)) != NULL) {
 		if (e->d_name[0] == '.')
 			continue;
-		char path[300], comm[32] = { 0 };
+		char path[300], comm[32] = {0};
 		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
 		FILE *f = fopen(path, "r");
 		if (!f)
@@ -80,4 +80,8 @@ dp_eal_cleanup(void)
 	}
 }
 
-uint64_t dp_tsc_hz(void) { return rte_get_tsc_hz(); }
+uint64_t
+dp_tsc_hz(void)
+{
+	return rte_get_tsc_hz();
+}

@@ -28,8 +28,7 @@ void dp_ecmp_targets(const uint16_t *weights, unsigned n, uint16_t *target);
  * rest go, in bucket order, to the member furthest below its target (a smooth weighted round
  * robin, so a fresh fill interleaves the members).
  */
-void dp_ecmp_nominal(const uint32_t *prev, const uint32_t *nhs, const uint16_t *weights, unsigned n,
-		     uint8_t *owner);
+void dp_ecmp_nominal(const uint32_t *prev, const uint32_t *nhs, const uint16_t *weights, unsigned n, uint8_t *owner);
 
 /*
  * The bucket table workers read (next-hop ids): a bucket whose owner is live keeps it; the
@@ -37,8 +36,8 @@ void dp_ecmp_nominal(const uint32_t *prev, const uint32_t *nhs, const uint16_t *
  * (bucket, member), so a member's death or return moves only its own buckets and the choice
  * for a bucket does not depend on which other members are dead. No live member: the owners.
  */
-void dp_ecmp_effective(const uint8_t *owner, const uint32_t *nhs, const uint16_t *weights,
-		       const uint8_t *live, unsigned n, uint32_t *bucket);
+void dp_ecmp_effective(const uint8_t *owner, const uint32_t *nhs, const uint16_t *weights, const uint8_t *live,
+	unsigned n, uint32_t *bucket);
 
 /* A 64-bit mix (murmur3's fmix64). */
 static inline uint64_t
@@ -70,7 +69,8 @@ static inline int
 dp_flow_has_ports(uint8_t proto)
 {
 	/* one bit per protocol number: 6, 17, 132 (SCTP), 136 (UDP-Lite) */
-	static const uint64_t l4[4] = { 1ull << IPPROTO_TCP | 1ull << IPPROTO_UDP, 0, 1ull << (132 - 128) | 1ull << (136 - 128), 0 };
+	static const uint64_t l4[4] = {
+		1ull << IPPROTO_TCP | 1ull << IPPROTO_UDP, 0, 1ull << (132 - 128) | 1ull << (136 - 128), 0};
 	return (int)(l4[proto >> 6] >> (proto & 63) & 1);
 }
 
@@ -86,8 +86,8 @@ dp_flow_hash(const struct rte_ipv4_hdr *ip)
 	uint8_t proto = ip->next_proto_id;
 	uint32_t ports = 0;
 	if (dp_flow_has_ports(proto) &&
-	    !(ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) &&
-	    rte_be_to_cpu_16(ip->total_length) >= ihl + 4)
+		!(ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) &&
+		rte_be_to_cpu_16(ip->total_length) >= ihl + 4)
 		memcpy(&ports, (const uint8_t *)ip + ihl, 4);
 	uint64_t sd;
 	memcpy(&sd, &ip->src_addr, 8);
@@ -106,8 +106,8 @@ dp_flow_hash_ihl5(const struct rte_ipv4_hdr *ip)
 	uint32_t ports;
 	memcpy(&ports, ip + 1, 4);
 	uint32_t keep = (uint32_t)dp_flow_has_ports(proto) &
-			(uint32_t)!(ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) &
-			(uint32_t)(rte_be_to_cpu_16(ip->total_length) >= sizeof(*ip) + 4);
+		(uint32_t) !(ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) &
+		(uint32_t)(rte_be_to_cpu_16(ip->total_length) >= sizeof(*ip) + 4);
 	uint64_t sd;
 	memcpy(&sd, &ip->src_addr, 8);
 	return dp_flow_hash_parts(sd, ports & -keep, proto);

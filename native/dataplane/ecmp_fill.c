@@ -69,8 +69,9 @@ dp_ecmp_nominal(const uint32_t *prev, const uint32_t *nhs, const uint16_t *weigh
 		for (unsigned i = 0; i < n; i++) {
 			if (count[i] >= target[i])
 				continue;
-			if (best == n || (uint32_t)(target[i] - count[i]) * target[best] >
-						 (uint32_t)(target[best] - count[best]) * target[i])
+			if (best == n ||
+				(uint32_t)(target[i] - count[i]) * target[best] >
+					(uint32_t)(target[best] - count[best]) * target[i])
 				best = i;
 		}
 		owner[b] = (uint8_t)best; /* targets sum to the bucket count: always found */
@@ -88,8 +89,8 @@ hrw_score(unsigned b, uint32_t nh, uint16_t w)
 }
 
 void
-dp_ecmp_effective(const uint8_t *owner, const uint32_t *nhs, const uint16_t *weights, const uint8_t *live,
-		  unsigned n, uint32_t *bucket)
+dp_ecmp_effective(const uint8_t *owner, const uint32_t *nhs, const uint16_t *weights, const uint8_t *live, unsigned n,
+	uint32_t *bucket)
 {
 	unsigned any = 0;
 	for (unsigned i = 0; i < n; i++)

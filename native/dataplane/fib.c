@@ -21,7 +21,7 @@
  * through the masks rte_lpm's own lookups use). */
 #define E_NH_MASK 0x00FFFFFFu
 #define E_VALID RTE_LPM_LOOKUP_SUCCESS /* bit 24 */
-#define E_VG 0x02000000u               /* valid_group: tbl24 extended / tbl8 group in use */
+#define E_VG 0x02000000u /* valid_group: tbl24 extended / tbl8 group in use */
 #define E_DEPTH_SHIFT 26
 #define E_EXT (E_VALID | E_VG)
 
@@ -39,23 +39,23 @@ struct deferred {
 
 struct dp_fib {
 	struct rte_lpm *lpm;
-	uint32_t *t24;          /* lpm->tbl24 as words */
-	uint32_t *t8;           /* lpm->tbl8 as words */
+	uint32_t *t24; /* lpm->tbl24 as words */
+	uint32_t *t8; /* lpm->tbl8 as words */
 	struct rte_rcu_qsbr *qsv;
 
-	uint64_t *slots;        /* rule hash */
+	uint64_t *slots; /* rule hash */
 	uint32_t slot_mask;
-	uint32_t slot_shift;    /* 64 - log2(slots) */
+	uint32_t slot_shift; /* 64 - log2(slots) */
 	uint32_t max_rules;
 	uint32_t n_rules;
 	uint32_t depth_rules[RTE_LPM_MAX_DEPTH + 1];
 
-	uint32_t def_entry;     /* 0, or the default route as a valid depth-0 entry */
+	uint32_t def_entry; /* 0, or the default route as a valid depth-0 entry */
 
 	uint32_t n_groups;
-	uint32_t *free_stack;   /* groups ready for reuse */
+	uint32_t *free_stack; /* groups ready for reuse */
 	uint32_t n_free;
-	struct deferred *fifo;  /* groups waiting for a grace period, oldest first */
+	struct deferred *fifo; /* groups waiting for a grace period, oldest first */
 	uint32_t fifo_head, fifo_len;
 };
 
@@ -339,13 +339,12 @@ set_default(struct dp_fib *f, uint32_t def)
 /* ---- API ---- */
 
 struct dp_fib *
-dp_fib_create(const char *name, int socket, uint32_t max_rules, uint32_t tbl8_groups,
-	      struct rte_rcu_qsbr *qsv, char *err, size_t errlen)
+dp_fib_create(const char *name, int socket, uint32_t max_rules, uint32_t tbl8_groups, struct rte_rcu_qsbr *qsv,
+	char *err, size_t errlen)
 {
 	if (!name || max_rules == 0 || max_rules > (1u << 30) || tbl8_groups == 0 ||
-	    tbl8_groups > RTE_LPM_MAX_TBL8_NUM_GROUPS) {
-		fail(err, errlen, EINVAL, "invalid FIB size: %u rules, %u tbl8 groups", max_rules,
-		     tbl8_groups);
+		tbl8_groups > RTE_LPM_MAX_TBL8_NUM_GROUPS) {
+		fail(err, errlen, EINVAL, "invalid FIB size: %u rules, %u tbl8 groups", max_rules, tbl8_groups);
 		return NULL;
 	}
 	struct dp_fib *f = rte_zmalloc_socket("dp_fib", sizeof(*f), RTE_CACHE_LINE_SIZE, socket);
@@ -354,13 +353,13 @@ dp_fib_create(const char *name, int socket, uint32_t max_rules, uint32_t tbl8_gr
 		return NULL;
 	}
 	/* rte_lpm's own rule array is never used: keep it at its minimum */
-	struct rte_lpm_config lc = { .max_rules = 1, .number_tbl8s = tbl8_groups };
+	struct rte_lpm_config lc = {.max_rules = 1, .number_tbl8s = tbl8_groups};
 	f->lpm = rte_lpm_create(name, socket, &lc);
 	if (!f->lpm) {
 		int e = rte_errno;
 		rte_free(f);
-		fail(err, errlen, e, "cannot create the LPM tables for %u tbl8 groups (%.0f MiB): %s",
-		     tbl8_groups, (64.0 * 1048576 + 1024.0 * tbl8_groups) / 1048576.0, rte_strerror(e));
+		fail(err, errlen, e, "cannot create the LPM tables for %u tbl8 groups (%.0f MiB): %s", tbl8_groups,
+			(64.0 * 1048576 + 1024.0 * tbl8_groups) / 1048576.0, rte_strerror(e));
 		return NULL;
 	}
 	f->t24 = (uint32_t *)(void *)f->lpm->tbl24;
@@ -374,11 +373,9 @@ dp_fib_create(const char *name, int socket, uint32_t max_rules, uint32_t tbl8_gr
 		bits++;
 	f->slot_mask = (uint32_t)((1ull << bits) - 1);
 	f->slot_shift = 64 - bits;
-	f->slots = rte_zmalloc_socket("dp_fib_rules", sizeof(uint64_t) << bits, RTE_CACHE_LINE_SIZE,
-				      socket);
+	f->slots = rte_zmalloc_socket("dp_fib_rules", sizeof(uint64_t) << bits, RTE_CACHE_LINE_SIZE, socket);
 	f->free_stack = rte_malloc_socket("dp_fib_tbl8_free", sizeof(uint32_t) * tbl8_groups, 0, socket);
-	f->fifo = rte_malloc_socket("dp_fib_tbl8_fifo", sizeof(struct deferred) * tbl8_groups, 0,
-				    socket);
+	f->fifo = rte_malloc_socket("dp_fib_tbl8_fifo", sizeof(struct deferred) * tbl8_groups, 0, socket);
 	if (!f->slots || !f->free_stack || !f->fifo) {
 		size_t mib = ((sizeof(uint64_t) << bits) + 20ull * tbl8_groups) >> 20;
 		dp_fib_free(f);
@@ -489,8 +486,7 @@ dp_fib_delete(struct dp_fib *f, uint32_t ip, uint8_t depth)
 }
 
 int
-dp_fib_add_bulk(struct dp_fib *f, const uint32_t *ips, const uint8_t *depths, const uint32_t *nhs,
-		uint32_t n)
+dp_fib_add_bulk(struct dp_fib *f, const uint32_t *ips, const uint8_t *depths, const uint32_t *nhs, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++) {
 		if (i + 8 < n && depths[i + 8] <= RTE_LPM_MAX_DEPTH) {

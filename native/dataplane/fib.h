@@ -46,7 +46,7 @@ struct dp_fib;
  * (one per /24 holding a longer rule), at most 2^24. qsv may be NULL (no concurrent readers).
  * Returns NULL with a message in err (and rte_errno set) on failure. */
 struct dp_fib *dp_fib_create(const char *name, int socket, uint32_t max_rules, uint32_t tbl8_groups,
-			     struct rte_rcu_qsbr *qsv, char *err, size_t errlen);
+	struct rte_rcu_qsbr *qsv, char *err, size_t errlen);
 /* Readers must have stopped. */
 void dp_fib_free(struct dp_fib *fib);
 
@@ -63,8 +63,7 @@ int dp_fib_delete(struct dp_fib *fib, uint32_t ip, uint8_t depth);
 /* Adds n routes in order; stops at the first failure. Returns the number added (replacements
  * count) or, if the first one failed, its -errno. Not atomic: the caller deletes what was
  * added when it wants all-or-nothing. */
-int dp_fib_add_bulk(struct dp_fib *fib, const uint32_t *ips, const uint8_t *depths,
-		    const uint32_t *nhs, uint32_t n);
+int dp_fib_add_bulk(struct dp_fib *fib, const uint32_t *ips, const uint8_t *depths, const uint32_t *nhs, uint32_t n);
 /* Exact rule lookup (not longest match): 0 and *nh, or -ENOENT / -EINVAL. */
 int dp_fib_lookup_rule(const struct dp_fib *fib, uint32_t ip, uint8_t depth, uint32_t *nh);
 

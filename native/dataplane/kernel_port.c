@@ -44,7 +44,7 @@ ethtool_ioctl(const char *ifname, void *data)
 static int
 ethtool_get(const char *ifname, uint32_t cmd, uint32_t *val)
 {
-	struct ethtool_value v = { .cmd = cmd };
+	struct ethtool_value v = {.cmd = cmd};
 	int rc = ethtool_ioctl(ifname, &v);
 	if (rc == 0)
 		*val = v.data;
@@ -54,14 +54,14 @@ ethtool_get(const char *ifname, uint32_t cmd, uint32_t *val)
 static int
 ethtool_set(const char *ifname, uint32_t cmd, uint32_t val)
 {
-	struct ethtool_value v = { .cmd = cmd, .data = val };
+	struct ethtool_value v = {.cmd = cmd, .data = val};
 	return ethtool_ioctl(ifname, &v);
 }
 
 static int
 is_veth(const char *ifname)
 {
-	struct ethtool_drvinfo d = { .cmd = ETHTOOL_GDRVINFO };
+	struct ethtool_drvinfo d = {.cmd = ETHTOOL_GDRVINFO};
 	return ethtool_ioctl(ifname, &d) == 0 && strcmp(d.driver, "veth") == 0;
 }
 
@@ -86,8 +86,8 @@ static int
 load_pass(void)
 {
 	const struct bpf_insn insns[] = {
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS },
-		{ .code = BPF_JMP | BPF_EXIT },
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS},
+		{.code = BPF_JMP | BPF_EXIT},
 	};
 	LIBBPF_OPTS(bpf_prog_load_opts, opts);
 	return bpf_prog_load(BPF_PROG_TYPE_XDP, XDP_PASS_NAME, "GPL", insns, 2, &opts);
@@ -105,13 +105,16 @@ attach_pass(struct dp_kport *k, const char *ifname, char *what, size_t n)
 			snprintf(what, n, "pass-through XDP program already attached");
 			return 0;
 		}
-		snprintf(what, n, "XDP program %s (id %u) already attached to %s, left alone: the peer keeps TSO unless it clears GSO itself",
-			 name[0] ? name : "?", cur, ifname);
+		snprintf(what, n,
+			"XDP program %s (id %u) already attached to %s, left alone: the peer keeps TSO unless it "
+			"clears GSO itself",
+			name[0] ? name : "?", cur, ifname);
 		return -EBUSY;
 	}
 	int fd = load_pass();
 	if (fd < 0) {
-		snprintf(what, n, "cannot load the pass-through XDP program: %s (needs CAP_BPF/CAP_SYS_ADMIN)", strerror(-fd));
+		snprintf(what, n, "cannot load the pass-through XDP program: %s (needs CAP_BPF/CAP_SYS_ADMIN)",
+			strerror(-fd));
 		return fd;
 	}
 	int rc = bpf_xdp_attach((int)k->ifindex, fd, XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
@@ -122,8 +125,9 @@ attach_pass(struct dp_kport *k, const char *ifname, char *what, size_t n)
 		snprintf(what, n, "cannot attach the pass-through XDP program to %s: %s", ifname, strerror(-rc));
 		return rc;
 	}
-	snprintf(what, n, "attached pass-through XDP program %s (id %u) so the veth peer stops sending TSO/GSO super-frames",
-		 XDP_PASS_NAME, k->xdp_prog_id);
+	snprintf(what, n,
+		"attached pass-through XDP program %s (id %u) so the veth peer stops sending TSO/GSO super-frames",
+		XDP_PASS_NAME, k->xdp_prog_id);
 	return 0;
 }
 
@@ -161,7 +165,7 @@ dp_kport_prepare(struct dp_kport *k, unsigned ifindex, char *note, size_t notele
 		snprintf(lro, sizeof(lro), r == 0 ? "turned LRO off" : "cannot turn LRO off (%s)", strerror(-r));
 	}
 	snprintf(note, notelen, "%s: %s%s%s%s%s", ifname, xdp, xdp[0] && gro[0] ? "; " : "", gro,
-		 (xdp[0] || gro[0]) && lro[0] ? "; " : "", lro);
+		(xdp[0] || gro[0]) && lro[0] ? "; " : "", lro);
 	if (!xdp[0] && !gro[0] && !lro[0])
 		snprintf(note, notelen, "%s: nothing to change (not a veth, GRO and LRO off)", ifname);
 	return rc;
@@ -176,7 +180,7 @@ dp_kport_release(struct dp_kport *k)
 	if (if_indextoname(k->ifindex, ifname)) {
 		uint32_t cur = 0;
 		if (k->xdp_prog_id && bpf_xdp_query_id((int)k->ifindex, XDP_FLAGS_DRV_MODE, &cur) == 0 &&
-		    cur == k->xdp_prog_id)
+			cur == k->xdp_prog_id)
 			bpf_xdp_detach((int)k->ifindex, XDP_FLAGS_DRV_MODE, NULL);
 		if (k->gro_was_on)
 			ethtool_set(ifname, ETHTOOL_SGRO, 1);
@@ -203,7 +207,7 @@ dp_bpf_probe(void)
 void
 dp_iface_driver(const char *ifname, char *out, size_t n)
 {
-	struct ethtool_drvinfo d = { .cmd = ETHTOOL_GDRVINFO };
+	struct ethtool_drvinfo d = {.cmd = ETHTOOL_GDRVINFO};
 	out[0] = 0;
 	if (ethtool_ioctl(ifname, &d) == 0)
 		snprintf(out, n, "%s", d.driver);

@@ -9,9 +9,9 @@
 #include <stddef.h>
 
 struct dp_kport {
-	unsigned ifindex;    /* 0: nothing was changed */
+	unsigned ifindex; /* 0: nothing was changed */
 	unsigned xdp_prog_id; /* the pass-through program dpfwd attached (0: none) */
-	int gro_was_on;      /* GRO was on before dpfwd turned it off */
+	int gro_was_on; /* GRO was on before dpfwd turned it off */
 	int lro_was_on;
 };
 

@@ -24,7 +24,11 @@ static char log_pending[DP_LOG_PENDING];
 static size_t log_pending_len;
 static uint64_t log_dropped;
 
-void dp_log_forward(int on) { atomic_store(&log_forwarding, on); }
+void
+dp_log_forward(int on)
+{
+	atomic_store(&log_forwarding, on);
+}
 
 size_t
 dp_log_take(char *buf, size_t len, uint64_t *dropped)
@@ -38,7 +42,8 @@ dp_log_take(char *buf, size_t len, uint64_t *dropped)
 		memmove(log_pending, log_pending + n, log_pending_len - n);
 		log_pending_len -= n;
 	}
-	if (dropped) *dropped = log_dropped;
+	if (dropped)
+		*dropped = log_dropped;
 	log_dropped = 0;
 	pthread_mutex_unlock(&log_lock);
 	return n;
@@ -48,7 +53,8 @@ dp_log_take(char *buf, size_t len, uint64_t *dropped)
 static void
 log_keep(int level, const char *buf, size_t size)
 {
-	if (level < 1 || level > 8) level = 8;
+	if (level < 1 || level > 8)
+		level = 8;
 	pthread_mutex_lock(&log_lock);
 	if (log_pending_len + size + 2 > sizeof(log_pending)) {
 		log_dropped += size;
@@ -150,14 +156,18 @@ lib_prints_route(void)
 		set(libxdp_print);
 }
 
-const char *dp_log_tail(void) { return log_tail; }
+const char *
+dp_log_tail(void)
+{
+	return log_tail;
+}
 
 void
 dp_log_capture_start(void)
 {
 	static FILE *logf;
 	if (!logf) {
-		cookie_io_functions_t io = { .write = log_write };
+		cookie_io_functions_t io = {.write = log_write};
 		logf = fopencookie(NULL, "w", io);
 		if (logf) {
 			setvbuf(logf, NULL, _IOLBF, 0);

@@ -44,7 +44,9 @@ dp_mirror_open(const char *name, const char *netns_path, char *err, size_t errle
 		}
 		if (setns(target, CLONE_NEWNET) != 0) {
 			int e = errno;
-			snprintf(err, errlen, "cannot enter network namespace %s: %s (dpfwd needs CAP_SYS_ADMIN for linux.netns)", netns_path, strerror(e));
+			snprintf(err, errlen,
+				"cannot enter network namespace %s: %s (dpfwd needs CAP_SYS_ADMIN for linux.netns)",
+				netns_path, strerror(e));
 			close(home);
 			close(target);
 			return -e;
@@ -53,7 +55,10 @@ dp_mirror_open(const char *name, const char *netns_path, char *err, size_t errle
 	int rc = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (rc < 0) {
 		rc = -errno;
-		snprintf(err, errlen, "cannot open /dev/net/tun: %s (load the tun module; in a container, pass the device /dev/net/tun and CAP_NET_ADMIN)", strerror(-rc));
+		snprintf(err, errlen,
+			"cannot open /dev/net/tun: %s (load the tun module; in a container, pass the device "
+			"/dev/net/tun and CAP_NET_ADMIN)",
+			strerror(-rc));
 	} else {
 		struct ifreq ifr;
 		memset(&ifr, 0, sizeof(ifr));
@@ -64,7 +69,10 @@ dp_mirror_open(const char *name, const char *netns_path, char *err, size_t errle
 			close(rc);
 			rc = -e;
 			snprintf(err, errlen, "cannot create TAP interface %s: %s%s", name, strerror(e),
-				 e == EBUSY || e == EINVAL || e == EEXIST ? " (an interface of that name already exists in the namespace: delete it or name the mirror differently in linux.mirror)" : "");
+				e == EBUSY || e == EINVAL || e == EEXIST
+					? " (an interface of that name already exists in the namespace: delete it or "
+					  "name the mirror differently in linux.mirror)"
+					: "");
 		}
 	}
 	if (netns_path) {

@@ -38,12 +38,36 @@ static const char *const wctr_helps[] = {
 #undef DP_X
 };
 
-const char *dp_drop_reason_name(unsigned i) { return i < DP_DROP_MAX ? drop_names[i] : NULL; }
-const char *dp_drop_reason_help(unsigned i) { return i < DP_DROP_MAX ? drop_helps[i] : NULL; }
-const char *dp_punt_kind_name(unsigned i) { return i < DP_PUNT_MAX ? punt_names[i] : NULL; }
-const char *dp_punt_kind_help(unsigned i) { return i < DP_PUNT_MAX ? punt_helps[i] : NULL; }
-const char *dp_worker_counter_name(unsigned i) { return i < DP_WCTR_MAX ? wctr_names[i] : NULL; }
-const char *dp_worker_counter_help(unsigned i) { return i < DP_WCTR_MAX ? wctr_helps[i] : NULL; }
+const char *
+dp_drop_reason_name(unsigned i)
+{
+	return i < DP_DROP_MAX ? drop_names[i] : NULL;
+}
+const char *
+dp_drop_reason_help(unsigned i)
+{
+	return i < DP_DROP_MAX ? drop_helps[i] : NULL;
+}
+const char *
+dp_punt_kind_name(unsigned i)
+{
+	return i < DP_PUNT_MAX ? punt_names[i] : NULL;
+}
+const char *
+dp_punt_kind_help(unsigned i)
+{
+	return i < DP_PUNT_MAX ? punt_helps[i] : NULL;
+}
+const char *
+dp_worker_counter_name(unsigned i)
+{
+	return i < DP_WCTR_MAX ? wctr_names[i] : NULL;
+}
+const char *
+dp_worker_counter_help(unsigned i)
+{
+	return i < DP_WCTR_MAX ? wctr_helps[i] : NULL;
+}
 
 static const char *const pctr_names[] = {
 #define DP_X(name, help) #name,
@@ -55,5 +79,13 @@ static const char *const pctr_helps[] = {
 	DP_PORT_COUNTERS(DP_X)
 #undef DP_X
 };
-const char *dp_port_counter_name(unsigned i) { return i < DP_PCTR_MAX ? pctr_names[i] : NULL; }
-const char *dp_port_counter_help(unsigned i) { return i < DP_PCTR_MAX ? pctr_helps[i] : NULL; }
+const char *
+dp_port_counter_name(unsigned i)
+{
+	return i < DP_PCTR_MAX ? pctr_names[i] : NULL;
+}
+const char *
+dp_port_counter_help(unsigned i)
+{
+	return i < DP_PCTR_MAX ? pctr_helps[i] : NULL;
+}

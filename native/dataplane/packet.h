@@ -58,7 +58,7 @@ dp_ip4_hdr_sum(const void *hdr, uint32_t hlen)
 }
 
 /* First octets a router must not forward: 0/8, 127/8, 224/4 (multicast) and 240/4 (reserved). */
-static const uint8_t dp_martian_octet[256] = { [0] = 1, [127] = 1, [224 ... 255] = 1 };
+static const uint8_t dp_martian_octet[256] = {[0] = 1, [127] = 1, [224 ... 255] = 1};
 
 /* Addresses a router must not forward (RFC 1812 5.3.7, 4.2.2.11): host order in, nonzero = martian. */
 static inline int
@@ -91,11 +91,14 @@ dp_addr_bad_source(unsigned kind)
 /* The exact set: open addressing, key = address in host order, 0 = empty slot. */
 struct dp_addr_set {
 	uint32_t n;
-	struct { uint32_t addr; uint32_t kind; } slot[DP_ADDR_SET_SIZE];
+	struct {
+		uint32_t addr;
+		uint32_t kind;
+	} slot[DP_ADDR_SET_SIZE];
 };
 
 struct dp_addr_filter {
-	uint8_t src_head[256];    /* by the source's first octet: nonzero = martian */
+	uint8_t src_head[256]; /* by the source's first octet: nonzero = martian */
 	uint8_t tail_head[65536]; /* by dp_tail_head_idx(source's last octet, destination's first) */
 	/* the set every flag of tail_head stands for (a superset of flags is harmless) */
 	const struct dp_addr_set *set; /* read and written with __atomic builtins */
@@ -184,9 +187,12 @@ static inline unsigned
 dp_ip4_check_src(const struct dp_addr_filter *af, const struct rte_ipv4_hdr *ip)
 {
 	switch (dp_addr_kind(__atomic_load_n(&af->set, __ATOMIC_ACQUIRE), rte_be_to_cpu_32(ip->src_addr))) {
-	case DP_ADDR_OWN: return DP_DROP_source_own;
-	case DP_ADDR_BROADCAST: return DP_DROP_source_broadcast;
-	default: return DP_VERDICT_FORWARD;
+	case DP_ADDR_OWN:
+		return DP_DROP_source_own;
+	case DP_ADDR_BROADCAST:
+		return DP_DROP_source_broadcast;
+	default:
+		return DP_VERDICT_FORWARD;
 	}
 }
 
@@ -223,10 +229,10 @@ dp_ip4_check(const struct rte_ipv4_hdr *ip, uint32_t l3_len)
 /* EtherType IPv4 followed by version 4, IHL 5: frame bytes 12-14 as a 32-bit load sees them. */
 #if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
 #define DP_ET_VIHL_MASK 0x00ffffffu
-#define DP_ET_VIHL_IP4  0x00450008u
+#define DP_ET_VIHL_IP4 0x00450008u
 #else
 #define DP_ET_VIHL_MASK 0xffffff00u
-#define DP_ET_VIHL_IP4  0x08004500u
+#define DP_ET_VIHL_IP4 0x08004500u
 #endif
 
 /*
@@ -245,13 +251,11 @@ dp_ip4_check(const struct rte_ipv4_hdr *ip, uint32_t l3_len)
  * (nonzero here: the first byte is 0x45, and end-around-carry sums of nonzero words are never 0).
  * `% 65535 == 0` compiles to one multiply and one compare.
  */
-static inline int
-dp_ip4_fast_ok_l2(const struct rte_ether_hdr *eth, uint32_t len, uint32_t mtu_floor,
-		  const struct dp_addr_filter *af, int l2_ok);
+static inline int dp_ip4_fast_ok_l2(
+	const struct rte_ether_hdr *eth, uint32_t len, uint32_t mtu_floor, const struct dp_addr_filter *af, int l2_ok);
 
 static inline int
-dp_ip4_fast_ok(const struct rte_ether_hdr *eth, uint32_t len, uint32_t mtu_floor,
-	       const struct dp_addr_filter *af)
+dp_ip4_fast_ok(const struct rte_ether_hdr *eth, uint32_t len, uint32_t mtu_floor, const struct dp_addr_filter *af)
 {
 	uint32_t et_vihl;
 	memcpy(&et_vihl, (const uint8_t *)eth + 12, 4);
@@ -261,8 +265,8 @@ dp_ip4_fast_ok(const struct rte_ether_hdr *eth, uint32_t len, uint32_t mtu_floor
 /* The same with the test of frame bytes 12-14 (EtherType, version and IHL) made by the caller,
  * `l2_ok`: the worker folds it into its destination MAC test (dp_l2_fast_ok). */
 static inline int
-dp_ip4_fast_ok_l2(const struct rte_ether_hdr *eth, uint32_t len, uint32_t mtu_floor,
-		  const struct dp_addr_filter *af, int l2_ok)
+dp_ip4_fast_ok_l2(
+	const struct rte_ether_hdr *eth, uint32_t len, uint32_t mtu_floor, const struct dp_addr_filter *af, int l2_ok)
 {
 	const uint8_t *f = (const uint8_t *)eth;
 	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
@@ -283,7 +287,7 @@ dp_ip4_fast_ok_l2(const struct rte_ether_hdr *eth, uint32_t len, uint32_t mtu_fl
 	/* 20 <= tot <= len - 14 (which implies len >= 34) in one signed 64-bit compare: below 20,
 	 * tot - 20 wraps to about 2^32, more than any frame length */
 	if (unlikely((int64_t)(uint32_t)(tot - 20u) > (int64_t)len - (int64_t)(sizeof(*eth) + sizeof(*ip)) ||
-		     tot > mtu_floor))
+		    tot > mtu_floor))
 		return 0;
 	if (unlikely(sum % 0xffffu != 0))
 		return 0;
@@ -325,7 +329,9 @@ dp_eth_dst_key(const void *frame)
 #include <emmintrin.h>
 typedef __m128i dp_l2_key;
 #else
-typedef struct { uint8_t b[16]; } dp_l2_key;
+typedef struct {
+	uint8_t b[16];
+} dp_l2_key;
 #endif
 
 static inline dp_l2_key
@@ -357,7 +363,7 @@ dp_l2_fast_ok(const void *frame, dp_l2_key k)
 }
 
 enum dp_l2_dst {
-	DP_L2_HOST,  /* the port's MAC (its VLAN sub-interfaces share it) */
+	DP_L2_HOST, /* the port's MAC (its VLAN sub-interfaces share it) */
 	DP_L2_GROUP, /* broadcast or multicast: the group bit of the first octet */
 	DP_L2_OTHER, /* another host's unicast MAC: not for the router (not_for_us) */
 };
@@ -390,7 +396,6 @@ dp_ip4_ttl_dec(struct rte_ipv4_hdr *ip)
 	ip->hdr_checksum = (uint16_t)(c + (c >= 0xffff));
 #endif
 }
-
 
 static inline uint64_t
 dp_nh_word(uint16_t port_or_action, const uint8_t mac[6])
@@ -487,8 +492,7 @@ dp_eth_rewrite_vlan(uint8_t *d, uint64_t nh_word, uint64_t src_et, uint16_t vlan
 static inline int
 dp_l4_csum_complete(struct rte_ether_hdr *eth, uint32_t len)
 {
-	if (len < sizeof(*eth) + sizeof(struct rte_ipv4_hdr) ||
-	    eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4))
+	if (len < sizeof(*eth) + sizeof(struct rte_ipv4_hdr) || eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4))
 		return 0;
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
 	uint32_t hlen = (uint32_t)(ip->version_ihl & 0xf) * 4;
@@ -508,7 +512,7 @@ dp_l4_csum_complete(struct rte_ether_hdr *eth, uint32_t len)
 		return 0;
 	const dp_u16_a2 *a = (const dp_u16_a2 *)((const uint8_t *)ip + 12); /* source, destination */
 	uint32_t ps = (uint32_t)a[0] + a[1] + a[2] + a[3] + rte_cpu_to_be_16((uint16_t)ip->next_proto_id) +
-		      rte_cpu_to_be_16((uint16_t)l4len);
+		rte_cpu_to_be_16((uint16_t)l4len);
 	ps = (ps & 0xffff) + (ps >> 16);
 	ps = (ps & 0xffff) + (ps >> 16);
 	if (*field != (uint16_t)ps || *field == 0)

@@ -7,9 +7,17 @@
 
 /* ---- punt and inject ---- */
 
-int dp_punt_fd(void) { return dp.efd; }
+int
+dp_punt_fd(void)
+{
+	return dp.efd;
+}
 
-void dp_link_multicast_set(int on) { dp.link_multicast = on ? 1 : 0; }
+void
+dp_link_multicast_set(int on)
+{
+	dp.link_multicast = on ? 1 : 0;
+}
 
 void
 dp_punt_ack(void)
@@ -32,8 +40,8 @@ dp_punt_sleep(void)
 	if (!dp.running || !dp.workers)
 		return 1;
 	atomic_store_explicit(&dp.punt_sleeping, 1, memory_order_seq_cst); /* C1 */
-	atomic_thread_fence(memory_order_seq_cst);                        /* C2 */
-	for (unsigned k = 0; k < dp.n_workers; k++)                       /* C3 */
+	atomic_thread_fence(memory_order_seq_cst); /* C2 */
+	for (unsigned k = 0; k < dp.n_workers; k++) /* C3 */
 		if (!rte_ring_empty(dp.workers[k].punt)) {
 			atomic_store_explicit(&dp.punt_sleeping, 0, memory_order_relaxed);
 			return 0;
@@ -136,4 +144,3 @@ dp_inject(uint16_t iface, const void *frame, uint32_t len)
 	}
 	return 0;
 }
-

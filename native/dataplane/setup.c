@@ -5,7 +5,7 @@
 #define _GNU_SOURCE
 #include "dp_internal.h"
 
-struct dp_state dp = { .efd = -1 };
+struct dp_state dp = {.efd = -1};
 
 /* ---- start / stop ---- */
 
@@ -66,20 +66,23 @@ xdp_pool_create(const struct dp_conf *c, uint32_t room, char *err, size_t errlen
 	if (mbuf_obj_size(xroom) > page) {
 		uint32_t fit = page - (mbuf_obj_size(xroom) - xroom) - RTE_PKTMBUF_HEADROOM - RTE_ETHER_HDR_LEN - 8u;
 		return dp_fail(err, errlen, EINVAL,
-			    "port %s: af_xdp cannot carry MTU %u here: the kernel takes UMEM chunks of at most a page "
-			    "(%u bytes) and an mbuf for that MTU needs %u; lower the af_xdp ports' mtu to %u or less, or use net_af_packet",
-			    first, max_mtu, page, mbuf_obj_size(xroom), fit);
+			"port %s: af_xdp cannot carry MTU %u here: the kernel takes UMEM chunks of at most a page "
+			"(%u bytes) and an mbuf for that MTU needs %u; lower the af_xdp ports' mtu to %u or less, or "
+			"use net_af_packet",
+			first, max_mtu, page, mbuf_obj_size(xroom), fit);
 	}
-	dp.xdp_pool = rte_pktmbuf_pool_create("dpfwd_xdp_mbufs", c->mbufs, c->mbuf_cache, 0, (uint16_t)xroom,
-					      (int)rte_socket_id());
+	dp.xdp_pool = rte_pktmbuf_pool_create(
+		"dpfwd_xdp_mbufs", c->mbufs, c->mbuf_cache, 0, (uint16_t)xroom, (int)rte_socket_id());
 	if (!dp.xdp_pool)
 		return dp_fail(err, errlen, rte_errno,
-			    "cannot create the af_xdp ports' pool of %u mbufs of %u bytes (%.0f MiB; the other ports' "
-			    "%u-byte mbufs do not fit an AF_XDP UMEM chunk): %s; reserve more hugepages or lower mempool.mbufs",
-			    c->mbufs, xroom, (double)c->mbufs * mbuf_obj_size(xroom) / 1048576.0, room,
-			    rte_strerror(rte_errno));
+			"cannot create the af_xdp ports' pool of %u mbufs of %u bytes (%.0f MiB; the other ports' "
+			"%u-byte mbufs do not fit an AF_XDP UMEM chunk): %s; reserve more hugepages or lower "
+			"mempool.mbufs",
+			c->mbufs, xroom, (double)c->mbufs * mbuf_obj_size(xroom) / 1048576.0, room,
+			rte_strerror(rte_errno));
 	RTE_LOG(NOTICE, USER1,
-		"dpfwd: af_xdp ports take RX mbufs from a pool of their own (%u of %u bytes): the other ports' %u-byte mbufs are larger than a UMEM chunk (%u)\n",
+		"dpfwd: af_xdp ports take RX mbufs from a pool of their own (%u of %u bytes): the other ports' %u-byte "
+		"mbufs are larger than a UMEM chunk (%u)\n",
 		c->mbufs, xroom, room, page);
 	return 0;
 }
@@ -91,21 +94,20 @@ port_setup(unsigned idx, const struct dp_port_conf *pc, uint16_t n_txq, char *er
 	int rc = rte_eth_dev_get_port_by_name(pc->devname, &pid);
 	if (rc != 0)
 		return dp_fail(err, errlen, ENODEV,
-			    "port %s: DPDK has no device named %s (was it probed? see the log above)",
-			    pc->name, pc->devname);
+			"port %s: DPDK has no device named %s (was it probed? see the log above)", pc->name,
+			pc->devname);
 	struct rte_eth_dev_info info;
 	rc = rte_eth_dev_info_get(pid, &info);
 	if (rc != 0)
-		return dp_fail(err, errlen, rc, "port %s: cannot read device info: %s", pc->name,
-			    rte_strerror(-rc));
+		return dp_fail(err, errlen, rc, "port %s: cannot read device info: %s", pc->name, rte_strerror(-rc));
 	if (pc->rx_queues > info.max_rx_queues)
 		return dp_fail(err, errlen, EINVAL,
-			    "port %s: %u RX queues asked, driver %s supports %u; lower ports[%u].rxQueues",
-			    pc->name, pc->rx_queues, info.driver_name, info.max_rx_queues, idx);
+			"port %s: %u RX queues asked, driver %s supports %u; lower ports[%u].rxQueues", pc->name,
+			pc->rx_queues, info.driver_name, info.max_rx_queues, idx);
 	if (n_txq > info.max_tx_queues)
 		return dp_fail(err, errlen, EINVAL,
-			    "port %s: %u workers need %u TX queues, driver %s supports %u; use fewer worker lcores",
-			    pc->name, n_txq, n_txq, info.driver_name, info.max_tx_queues);
+			"port %s: %u workers need %u TX queues, driver %s supports %u; use fewer worker lcores",
+			pc->name, n_txq, n_txq, info.driver_name, info.max_tx_queues);
 
 	struct rte_eth_conf conf;
 	memset(&conf, 0, sizeof(conf));
@@ -128,11 +130,12 @@ port_setup(unsigned idx, const struct dp_port_conf *pc, uint16_t n_txq, char *er
 	if (socket < 0)
 		socket = (int)rte_socket_id();
 	for (uint16_t q = 0; q < pc->rx_queues; q++) {
-		struct rte_mempool *pool = dp.xdp_pool && strcmp(info.driver_name, "net_af_xdp") == 0 ? dp.xdp_pool : dp.pool;
+		struct rte_mempool *pool =
+			dp.xdp_pool && strcmp(info.driver_name, "net_af_xdp") == 0 ? dp.xdp_pool : dp.pool;
 		rc = rte_eth_rx_queue_setup(pid, q, nrx, (unsigned)socket, NULL, pool);
 		if (rc != 0)
 			return dp_fail(err, errlen, rc, "port %s: RX queue %u setup failed: %s", pc->name, q,
-				    rte_strerror(-rc));
+				rte_strerror(-rc));
 	}
 	struct rte_eth_txconf txc = info.default_txconf;
 	txc.offloads = conf.txmode.offloads;
@@ -140,7 +143,7 @@ port_setup(unsigned idx, const struct dp_port_conf *pc, uint16_t n_txq, char *er
 		rc = rte_eth_tx_queue_setup(pid, q, ntx, (unsigned)socket, &txc);
 		if (rc != 0)
 			return dp_fail(err, errlen, rc, "port %s: TX queue %u setup failed: %s", pc->name, q,
-				    rte_strerror(-rc));
+				rte_strerror(-rc));
 	}
 	if (pc->has_mac) {
 		struct rte_ether_addr a;
@@ -148,17 +151,16 @@ port_setup(unsigned idx, const struct dp_port_conf *pc, uint16_t n_txq, char *er
 		rc = rte_eth_dev_default_mac_addr_set(pid, &a);
 		if (rc == -ENOTSUP)
 			return dp_fail(err, errlen, rc,
-				    "port %s: driver %s cannot change its MAC address; remove ports[%u].mac",
-				    pc->name, info.driver_name, idx);
+				"port %s: driver %s cannot change its MAC address; remove ports[%u].mac", pc->name,
+				info.driver_name, idx);
 		if (rc != 0)
-			return dp_fail(err, errlen, rc, "port %s: cannot set MAC address: %s", pc->name,
-				    rte_strerror(-rc));
+			return dp_fail(
+				err, errlen, rc, "port %s: cannot set MAC address: %s", pc->name, rte_strerror(-rc));
 	}
 	rc = rte_eth_dev_set_mtu(pid, pc->mtu);
 	if (rc != 0 && rc != -ENOTSUP)
-		return dp_fail(err, errlen, rc, "port %s: cannot set MTU %u: %s (driver %s accepts %u..%u)",
-			    pc->name, pc->mtu, rte_strerror(-rc), info.driver_name, info.min_mtu,
-			    info.max_mtu);
+		return dp_fail(err, errlen, rc, "port %s: cannot set MTU %u: %s (driver %s accepts %u..%u)", pc->name,
+			pc->mtu, rte_strerror(-rc), info.driver_name, info.min_mtu, info.max_mtu);
 	struct port_state *ps = &dp.ports[idx];
 	if (strcmp(info.driver_name, "net_af_packet") == 0 && info.if_index != 0) {
 		ps->afp_ifindex = info.if_index;
@@ -170,8 +172,10 @@ port_setup(unsigned idx, const struct dp_port_conf *pc, uint16_t n_txq, char *er
 			RTE_LOG(NOTICE, USER1, "dpfwd: port %s (af_packet on %s)\n", pc->name, note);
 		else
 			RTE_LOG(WARNING, USER1,
-				"dpfwd: port %s (af_packet on %s); frames above the ring frame will count as rx_truncated and TCP "
-				"from the veth peer slows to a crawl: give dpfwd CAP_BPF and CAP_NET_ADMIN with bpf() allowed "
+				"dpfwd: port %s (af_packet on %s); frames above the ring frame will count as "
+				"rx_truncated and TCP "
+				"from the veth peer slows to a crawl: give dpfwd CAP_BPF and CAP_NET_ADMIN with bpf() "
+				"allowed "
 				"(docs/deploy.md), or use net_af_xdp\n",
 				pc->name, note);
 	}
@@ -200,16 +204,15 @@ port_setup(unsigned idx, const struct dp_port_conf *pc, uint16_t n_txq, char *er
  * csum_completed slot for the port: one queue is polled by one worker only.
  */
 static uint16_t
-kernel_rx_cb(uint16_t port_id, uint16_t queue, struct rte_mbuf **pkts, uint16_t nb, uint16_t max,
-	     void *arg)
+kernel_rx_cb(uint16_t port_id, uint16_t queue, struct rte_mbuf **pkts, uint16_t nb, uint16_t max, void *arg)
 {
 	(void)port_id;
 	(void)queue;
 	(void)max;
 	uint64_t n = 0;
 	for (unsigned j = 0; j < nb; j++)
-		n += (uint64_t)dp_l4_csum_complete(rte_pktmbuf_mtod(pkts[j], struct rte_ether_hdr *),
-						   rte_pktmbuf_data_len(pkts[j]));
+		n += (uint64_t)dp_l4_csum_complete(
+			rte_pktmbuf_mtod(pkts[j], struct rte_ether_hdr *), rte_pktmbuf_data_len(pkts[j]));
 	*(uint64_t *)arg += n;
 	return nb;
 }
@@ -228,8 +231,8 @@ kernel_rx_callbacks_add(char *err, size_t errlen)
 				rte_eth_add_rx_callback(w->rx[q].port_id, w->rx[q].queue, kernel_rx_cb, slot);
 			if (cb == NULL)
 				return dp_fail(err, errlen, rte_errno ? rte_errno : ENOTSUP,
-					    "port %s: cannot add the checksum-completion RX callback: %s",
-					    dp.ports[idx].name, rte_strerror(rte_errno));
+					"port %s: cannot add the checksum-completion RX callback: %s",
+					dp.ports[idx].name, rte_strerror(rte_errno));
 			dp.rx_cbs[dp.n_rx_cbs].port_id = w->rx[q].port_id;
 			dp.rx_cbs[dp.n_rx_cbs].queue = w->rx[q].queue;
 			dp.rx_cbs[dp.n_rx_cbs].cb = cb;
@@ -321,18 +324,18 @@ dp_start(const struct dp_conf *c, char *err, size_t errlen)
 	if (c->n_ports == 0 || c->n_ports > DP_MAX_PORTS)
 		return dp_fail(err, errlen, EINVAL, "%u ports: dpfwd supports 1 to %u", c->n_ports, DP_MAX_PORTS);
 	if (c->n_workers == 0 || c->n_workers > DP_MAX_WORKERS)
-		return dp_fail(err, errlen, EINVAL, "%u workers: dpfwd supports 1 to %u", c->n_workers,
-			    DP_MAX_WORKERS);
+		return dp_fail(err, errlen, EINVAL, "%u workers: dpfwd supports 1 to %u", c->n_workers, DP_MAX_WORKERS);
 	for (unsigned i = 0; i < c->n_workers; i++) {
 		unsigned lc = c->workers[i].lcore;
 		if (!rte_lcore_is_enabled(lc) || lc == rte_get_main_lcore())
 			return dp_fail(err, errlen, EINVAL,
-				    "worker lcore %u is not an EAL worker lcore; list it in eal.lcores after the main lcore",
-				    lc);
+				"worker lcore %u is not an EAL worker lcore; list it in eal.lcores after the main "
+				"lcore",
+				lc);
 		for (unsigned q = 0; q < c->workers[i].n_rx; q++)
 			if (c->workers[i].rx[q].port >= c->n_ports)
 				return dp_fail(err, errlen, EINVAL, "worker %u: RX port index %u out of range", lc,
-					    c->workers[i].rx[q].port);
+					c->workers[i].rx[q].port);
 	}
 	memset(dp.ports, 0, sizeof(dp.ports));
 	atomic_store(&dp.stop, 0);
@@ -354,15 +357,15 @@ dp_start(const struct dp_conf *c, char *err, size_t errlen)
 	if (room > UINT16_MAX) {
 		release_all();
 		return dp_fail(err, errlen, EINVAL,
-			    "mbufs of %u bytes are too big (largest 65535): lower an af_packet port's framesz", room);
+			"mbufs of %u bytes are too big (largest 65535): lower an af_packet port's framesz", room);
 	}
-	dp.pool = rte_pktmbuf_pool_create("dpfwd_mbufs", c->mbufs, c->mbuf_cache, 0, (uint16_t)room,
-					  (int)rte_socket_id());
+	dp.pool = rte_pktmbuf_pool_create(
+		"dpfwd_mbufs", c->mbufs, c->mbuf_cache, 0, (uint16_t)room, (int)rte_socket_id());
 	if (!dp.pool) {
 		rc = dp_fail(err, errlen, rte_errno,
-			  "cannot create a pool of %u mbufs of %u bytes (%.0f MiB): %s; reserve more hugepages "
-			  "(echo 1024 > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages) or lower mempool.mbufs",
-			  c->mbufs, room, (double)c->mbufs * (room + 192) / 1048576.0, rte_strerror(rte_errno));
+			"cannot create a pool of %u mbufs of %u bytes (%.0f MiB): %s; reserve more hugepages "
+			"(echo 1024 > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages) or lower mempool.mbufs",
+			c->mbufs, room, (double)c->mbufs * (room + 192) / 1048576.0, rte_strerror(rte_errno));
 		release_all();
 		return rc;
 	}
@@ -398,7 +401,7 @@ dp_start(const struct dp_conf *c, char *err, size_t errlen)
 	__atomic_store_n(&dp.addr_filter.set, dp.addr_sets[0], __ATOMIC_RELEASE);
 	dp_addr_flags_compute(dp.addr_filter.src_head, dp.addr_filter.tail_head, dp.addr_sets[0]);
 	if (!dp.nexthops || !dp.qsv || !dp.counters || !dp.workers || !dp.addr_sets[0] || !dp.addr_sets[1] ||
-	    !dp.vlan_map || (c->max_groups && (!dp.groups || !dp.group_ctl))) {
+		!dp.vlan_map || (c->max_groups && (!dp.groups || !dp.group_ctl))) {
 		release_all();
 		return dp_fail(err, errlen, ENOMEM, "out of hugepage memory for tables; reserve more hugepages");
 	}
@@ -408,14 +411,14 @@ dp_start(const struct dp_conf *c, char *err, size_t errlen)
 
 	/* rte_lpm's tables (so workers use its inline lookups) written by dp_fib: rules in a hash,
 	 * tbl8 groups reused only after an RCU grace period of the workers */
-	dp.fib = dp_fib_create("dpfwd_fib", (int)rte_socket_id(), c->max_routes, c->tbl8_groups, dp.qsv,
-			       err, errlen);
+	dp.fib = dp_fib_create("dpfwd_fib", (int)rte_socket_id(), c->max_routes, c->tbl8_groups, dp.qsv, err, errlen);
 	if (!dp.fib) {
 		char why[256];
 		snprintf(why, sizeof(why), "%s", err);
 		rc = dp_fail(err, errlen, rte_errno ? rte_errno : ENOMEM,
-			  "cannot create the FIB for %u routes and %u tbl8 groups (%s); reserve more hugepages or lower fib.maxRoutes",
-			  c->max_routes, c->tbl8_groups, why);
+			"cannot create the FIB for %u routes and %u tbl8 groups (%s); reserve more hugepages or lower "
+			"fib.maxRoutes",
+			c->max_routes, c->tbl8_groups, why);
 		release_all();
 		return rc;
 	}
@@ -432,20 +435,20 @@ dp_start(const struct dp_conf *c, char *err, size_t errlen)
 		w->lcore = c->workers[i].lcore;
 		w->ctr = dp.counters + (size_t)WORKER_STRIDE * i;
 		w->n_rx = c->workers[i].n_rx;
-		w->idle_max_ns = (c->workers[i].idle_sleep_us < DP_IDLE_MAX_US ? c->workers[i].idle_sleep_us
-									 : DP_IDLE_MAX_US) * 1000u;
+		w->idle_max_ns =
+			(c->workers[i].idle_sleep_us < DP_IDLE_MAX_US ? c->workers[i].idle_sleep_us : DP_IDLE_MAX_US) *
+			1000u;
 		for (unsigned q = 0; q < w->n_rx; q++) {
 			w->rx[q].port_idx = c->workers[i].rx[q].port;
 			w->rx[q].queue = c->workers[i].rx[q].queue;
 		}
 		snprintf(name, sizeof(name), "dpfwd_punt%u", i);
-		w->punt = rte_ring_create(name, c->punt_ring_size, (int)rte_socket_id(),
-					  RING_F_SP_ENQ | RING_F_SC_DEQ);
+		w->punt = rte_ring_create(name, c->punt_ring_size, (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
 		snprintf(name, sizeof(name), "dpfwd_inj%u", i);
 		w->inject = rte_ring_create(name, 1024, (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
 		if (!w->punt || !w->inject) {
-			rc = dp_fail(err, errlen, rte_errno, "cannot create punt/inject rings: %s",
-				  rte_strerror(rte_errno));
+			rc = dp_fail(
+				err, errlen, rte_errno, "cannot create punt/inject rings: %s", rte_strerror(rte_errno));
 			release_all();
 			return rc;
 		}
@@ -498,7 +501,7 @@ dp_launch(char *err, size_t errlen)
 			atomic_store(&dp.stop, 1);
 			rte_eal_mp_wait_lcore();
 			return dp_fail(err, errlen, rc, "cannot launch the worker on lcore %u: %s (is the lcore busy?)",
-				    dp.workers[i].lcore, rte_strerror(-rc));
+				dp.workers[i].lcore, rte_strerror(-rc));
 		}
 	}
 	dp.launched = 1;
@@ -585,7 +588,11 @@ dp_mempool_info(struct dp_mempool_info *out)
 	return 0;
 }
 
-int dp_running(void) { return dp.running; }
+int
+dp_running(void)
+{
+	return dp.running;
+}
 
 /* ---- counters ---- */
 

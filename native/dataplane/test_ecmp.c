@@ -11,15 +11,15 @@
 
 static unsigned checks, failures;
 
-#define CHECK(cond, ...)                                   \
-	do {                                               \
-		checks++;                                  \
-		if (!(cond)) {                             \
-			failures++;                        \
+#define CHECK(cond, ...) \
+	do { \
+		checks++; \
+		if (!(cond)) { \
+			failures++; \
 			printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-			printf(__VA_ARGS__);               \
-			printf("\n");                      \
-		}                                          \
+			printf(__VA_ARGS__); \
+			printf("\n"); \
+		} \
 	} while (0)
 
 #define B DP_GROUP_BUCKETS
@@ -43,13 +43,14 @@ table(const uint8_t *owner, const uint32_t *nhs, const uint16_t *w, const uint8_
 static void
 test_weights(void)
 {
-	uint32_t nhs[2] = { 10, 20 };
-	uint8_t owner[B], live[2] = { 1, 1 };
+	uint32_t nhs[2] = {10, 20};
+	uint8_t owner[B], live[2] = {1, 1};
 	uint32_t t[B];
-	uint16_t w11[2] = { 1, 1 }, w13[2] = { 1, 3 };
+	uint16_t w11[2] = {1, 1}, w13[2] = {1, 3};
 	dp_ecmp_nominal(NULL, nhs, w11, 2, owner);
 	table(owner, nhs, w11, live, 2, t);
-	CHECK(count_of(t, 10) == B / 2 && count_of(t, 20) == B / 2, "1:1 gives %u:%u", count_of(t, 10), count_of(t, 20));
+	CHECK(count_of(t, 10) == B / 2 && count_of(t, 20) == B / 2, "1:1 gives %u:%u", count_of(t, 10),
+		count_of(t, 20));
 	unsigned runs = 0; /* interleaved: no run of one member longer than 1 */
 	for (unsigned b = 1; b < B; b++)
 		runs += t[b] == t[b - 1];
@@ -58,7 +59,8 @@ test_weights(void)
 
 	dp_ecmp_nominal(NULL, nhs, w13, 2, owner);
 	table(owner, nhs, w13, live, 2, t);
-	CHECK(count_of(t, 10) == B / 4 && count_of(t, 20) == 3 * B / 4, "1:3 gives %u:%u", count_of(t, 10), count_of(t, 20));
+	CHECK(count_of(t, 10) == B / 4 && count_of(t, 20) == 3 * B / 4, "1:3 gives %u:%u", count_of(t, 10),
+		count_of(t, 20));
 	printf("weights 1:3: %u:%u\n", count_of(t, 10), count_of(t, 20));
 
 	/* extremes: 32 members, one of weight 256 and 31 of weight 1: every member keeps a bucket */
@@ -82,10 +84,10 @@ test_weights(void)
 static void
 test_liveness(void)
 {
-	uint32_t nhs[3] = { 10, 20, 30 };
-	uint16_t w[3] = { 1, 1, 1 };
+	uint32_t nhs[3] = {10, 20, 30};
+	uint16_t w[3] = {1, 1, 1};
 	uint8_t owner[B];
-	uint8_t all[3] = { 1, 1, 1 }, no_c[3] = { 1, 1, 0 }, only_a[3] = { 1, 0, 0 }, none[3] = { 0, 0, 0 };
+	uint8_t all[3] = {1, 1, 1}, no_c[3] = {1, 1, 0}, only_a[3] = {1, 0, 0}, none[3] = {0, 0, 0};
 	uint32_t t0[B], t1[B], t2[B], t3[B], t4[B];
 	dp_ecmp_nominal(NULL, nhs, w, 3, owner);
 	table(owner, nhs, w, all, 3, t0);
@@ -95,10 +97,12 @@ test_liveness(void)
 		moved += t0[b] != t1[b];
 		wrong += t0[b] != t1[b] && t0[b] != 30; /* a bucket of a live member moved */
 	}
-	CHECK(wrong == 0 && moved == count_of(t0, 30) && count_of(t1, 30) == 0,
-	      "C dead: %u moved, %u of live members", moved, wrong);
-	CHECK(count_of(t1, 10) >= 55 && count_of(t1, 20) >= 55, "C's buckets spread %u:%u", count_of(t1, 10), count_of(t1, 20));
-	printf("member leaves: %u buckets moved (its own), others kept; A:B now %u:%u\n", moved, count_of(t1, 10), count_of(t1, 20));
+	CHECK(wrong == 0 && moved == count_of(t0, 30) && count_of(t1, 30) == 0, "C dead: %u moved, %u of live members",
+		moved, wrong);
+	CHECK(count_of(t1, 10) >= 55 && count_of(t1, 20) >= 55, "C's buckets spread %u:%u", count_of(t1, 10),
+		count_of(t1, 20));
+	printf("member leaves: %u buckets moved (its own), others kept; A:B now %u:%u\n", moved, count_of(t1, 10),
+		count_of(t1, 20));
 
 	/* B dies too: only buckets on B move (B's own and C's that had gone to B) */
 	table(owner, nhs, w, only_a, 3, t2);
@@ -124,9 +128,9 @@ test_liveness(void)
 static void
 test_set_change(void)
 {
-	uint32_t abc[3] = { 10, 20, 30 }, ab[2] = { 10, 20 };
-	uint16_t w3[3] = { 1, 1, 1 }, w2[2] = { 1, 1 };
-	uint8_t o3[B], o2[B], o3b[B], live[3] = { 1, 1, 1 };
+	uint32_t abc[3] = {10, 20, 30}, ab[2] = {10, 20};
+	uint16_t w3[3] = {1, 1, 1}, w2[2] = {1, 1};
+	uint8_t o3[B], o2[B], o3b[B], live[3] = {1, 1, 1};
 	uint32_t t3[B], t2[B], t3b[B], prev[B];
 	dp_ecmp_nominal(NULL, abc, w3, 3, o3);
 	table(o3, abc, w3, live, 3, t3);
@@ -137,8 +141,8 @@ test_set_change(void)
 	unsigned wrong = 0;
 	for (unsigned b = 0; b < B; b++)
 		wrong += t3[b] != t2[b] && t3[b] != 30;
-	CHECK(wrong == 0 && count_of(t2, 10) == B / 2 && count_of(t2, 20) == B / 2, "C removed from the set: %u others moved, %u:%u",
-	      wrong, count_of(t2, 10), count_of(t2, 20));
+	CHECK(wrong == 0 && count_of(t2, 10) == B / 2 && count_of(t2, 20) == B / 2,
+		"C removed from the set: %u others moved, %u:%u", wrong, count_of(t2, 10), count_of(t2, 20));
 	for (unsigned b = 0; b < B; b++)
 		prev[b] = t2[b];
 	dp_ecmp_nominal(prev, abc, w3, 3, o3b);
@@ -149,7 +153,8 @@ test_set_change(void)
 		moved += t3b[b] != t2[b];
 		wrong += t3b[b] != t2[b] && t3b[b] != 30; /* a move to anyone but the new member */
 	}
-	CHECK(wrong == 0 && moved == count_of(t3b, 30) && count_of(t3b, 30) >= 42, "C added: %u moved, %u not to C", moved, wrong);
+	CHECK(wrong == 0 && moved == count_of(t3b, 30) && count_of(t3b, 30) >= 42, "C added: %u moved, %u not to C",
+		moved, wrong);
 	printf("member removed from the set / added again: only its buckets moved (%u)\n", moved);
 }
 
@@ -163,7 +168,7 @@ udp_flow(struct rte_ipv4_hdr *ip, uint8_t *l4, uint16_t sport, uint16_t frag)
 	ip->fragment_offset = rte_cpu_to_be_16(frag);
 	ip->src_addr = rte_cpu_to_be_32(0x0a010002);
 	ip->dst_addr = rte_cpu_to_be_32(0x0a140001);
-	uint16_t p[2] = { rte_cpu_to_be_16(sport), rte_cpu_to_be_16(5001) };
+	uint16_t p[2] = {rte_cpu_to_be_16(sport), rte_cpu_to_be_16(5001)};
 	memcpy(l4, p, 4);
 }
 
@@ -173,9 +178,9 @@ test_hash(void)
 {
 	uint8_t pkt[64] __attribute__((aligned(8)));
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)pkt;
-	uint32_t nhs[2] = { 10, 20 };
-	uint16_t w11[2] = { 1, 1 }, w13[2] = { 1, 3 };
-	uint8_t owner[B], live[2] = { 1, 1 };
+	uint32_t nhs[2] = {10, 20};
+	uint16_t w11[2] = {1, 1}, w13[2] = {1, 3};
+	uint8_t owner[B], live[2] = {1, 1};
 	uint32_t t11[B], t13[B];
 	dp_ecmp_nominal(NULL, nhs, w11, 2, owner);
 	table(owner, nhs, w11, live, 2, t11);
@@ -218,8 +223,8 @@ test_hash_fast(void)
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)pkt;
 	uint64_t x = 0x9e3779b97f4a7c15ull;
 	unsigned differ = 0, n = 0;
-	static const uint16_t frags[] = { 0, RTE_IPV4_HDR_DF_FLAG, RTE_IPV4_HDR_MF_FLAG, 185, RTE_IPV4_HDR_MF_FLAG | 7 };
-	static const uint16_t lens[] = { 20, 21, 22, 23, 24, 28, 1500 };
+	static const uint16_t frags[] = {0, RTE_IPV4_HDR_DF_FLAG, RTE_IPV4_HDR_MF_FLAG, 185, RTE_IPV4_HDR_MF_FLAG | 7};
+	static const uint16_t lens[] = {20, 21, 22, 23, 24, 28, 1500};
 	for (unsigned proto = 0; proto < 256; proto++)
 		for (unsigned f = 0; f < sizeof(frags) / sizeof(frags[0]); f++)
 			for (unsigned l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {

@@ -28,16 +28,16 @@
 static unsigned long failures;
 static unsigned long checks;
 
-#define CHECK(cond, ...)                                                                  \
-	do {                                                                              \
-		checks++;                                                                 \
-		if (!(cond)) {                                                            \
-			if (failures++ < 20) {                                            \
-				fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);      \
-				fprintf(stderr, __VA_ARGS__);                             \
-				fputc('\n', stderr);                                      \
-			}                                                                 \
-		}                                                                         \
+#define CHECK(cond, ...) \
+	do { \
+		checks++; \
+		if (!(cond)) { \
+			if (failures++ < 20) { \
+				fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+				fprintf(stderr, __VA_ARGS__); \
+				fputc('\n', stderr); \
+			} \
+		} \
 	} while (0)
 
 static uint64_t rng_state;
@@ -69,8 +69,7 @@ now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static char
-	ipbuf[4][20];
+static char ipbuf[4][20];
 static unsigned ipbuf_i;
 static const char *
 ipstr(uint32_t ip)
@@ -192,17 +191,17 @@ sweep24(struct dp_fib *f, uint32_t base, const char *ctx)
 		uint32_t one = lpm_get(lpm, ips[j]);
 		uint32_t b = (bulk[j] & RTE_LPM_LOOKUP_SUCCESS) ? bulk[j] & 0xFFFFFF : MISS;
 		CHECK(one == want[j] && b == want[j] && x4[j] == want[j],
-		      "%s: sweep %s: lookup %d bulk %d x4 %d want %d", ctx, ipstr(ips[j]), (int)one,
-		      (int)b, (int)x4[j], (int)want[j]);
+			"%s: sweep %s: lookup %d bulk %d x4 %d want %d", ctx, ipstr(ips[j]), (int)one, (int)b,
+			(int)x4[j], (int)want[j]);
 	}
 }
 
 /* ---- randomized differential test ---- */
 
 struct pools {
-	uint32_t p16[4];  /* /16 bases */
+	uint32_t p16[4]; /* /16 bases */
 	uint8_t deep[16]; /* third octets that get rules longer than /24 */
-	uint8_t mid[32];  /* third octets for /17../24 (includes the deep ones) */
+	uint8_t mid[32]; /* third octets for /17../24 (includes the deep ones) */
 };
 
 static void
@@ -245,9 +244,12 @@ rule_addr(uint32_t ip, unsigned depth)
 {
 	uint32_t span = ~mask_of(depth);
 	switch (rnd_below(4)) {
-	case 0: return ip;
-	case 1: return ip | span;
-	default: return ip | ((uint32_t)rnd() & span);
+	case 0:
+		return ip;
+	case 1:
+		return ip | span;
+	default:
+		return ip | ((uint32_t)rnd() & span);
 	}
 }
 
@@ -276,8 +278,8 @@ check_empty(struct dp_fib *f, const char *ctx)
 	for (uint32_t i = 0; i < RTE_LPM_TBL24_NUM_ENTRIES; i++)
 		bad += raw(&lpm->tbl24[i]) != 0;
 	CHECK(bad == 0, "%s: %u tbl24 entries left non-zero with no rules", ctx, bad);
-	CHECK(dp_fib_rules(f) == 0 && dp_fib_tbl8_used(f) == 0, "%s: rules %u tbl8 used %u", ctx,
-	      dp_fib_rules(f), dp_fib_tbl8_used(f));
+	CHECK(dp_fib_rules(f) == 0 && dp_fib_tbl8_used(f) == 0, "%s: rules %u tbl8 used %u", ctx, dp_fib_rules(f),
+		dp_fib_tbl8_used(f));
 }
 
 static void
@@ -321,8 +323,7 @@ random_test(uint64_t seed, unsigned n_ops, unsigned every)
 				gen_rule(&p, &ip, &depth);
 				int rc = dp_fib_delete(f, ip, depth);
 				int want = ref_find(ip, depth) < 0 ? -ENOENT : 0;
-				CHECK(rc == want, "%s: delete %s/%u -> %d, want %d", ctx, ipstr(ip), depth, rc,
-				      want);
+				CHECK(rc == want, "%s: delete %s/%u -> %d, want %d", ctx, ipstr(ip), depth, rc, want);
 				if (rc == -ENOENT)
 					n_noent++;
 				if (rc == 0 && want == 0) {
@@ -354,8 +355,8 @@ random_test(uint64_t seed, unsigned n_ops, unsigned every)
 			if (rc == -ENOSPC) {
 				/* legitimate only for a new rule that needs a new group with none free */
 				CHECK(k < 0 && depth > 24 && dp_fib_tbl8_used(f) == groups,
-				      "%s: add %s/%u -> ENOSPC with %u groups used", ctx, ipstr(ip), depth,
-				      dp_fib_tbl8_used(f));
+					"%s: add %s/%u -> ENOSPC with %u groups used", ctx, ipstr(ip), depth,
+					dp_fib_tbl8_used(f));
 				n_nospc++;
 			} else {
 				CHECK(rc == 0, "%s: add %s/%u nh %u -> %d", ctx, ipstr(ip), depth, nh, rc);
@@ -363,7 +364,7 @@ random_test(uint64_t seed, unsigned n_ops, unsigned every)
 					ref[k].nh = nh;
 					n_repl++;
 				} else {
-					ref[ref_n++] = (struct rrule){ ip, depth, nh };
+					ref[ref_n++] = (struct rrule){ip, depth, nh};
 					n_add++;
 				}
 			}
@@ -371,8 +372,7 @@ random_test(uint64_t seed, unsigned n_ops, unsigned every)
 		/* the changed prefix, its edges, and two random pool addresses */
 		for (unsigned i = 0; i < 4; i++)
 			check_addr(f, rule_addr(ip, depth), ctx);
-		check_addr(f, p.p16[rnd_below(4)] | ((uint32_t)p.deep[rnd_below(16)] << 8) | (rnd() & 0xFF),
-			   ctx);
+		check_addr(f, p.p16[rnd_below(4)] | ((uint32_t)p.deep[rnd_below(16)] << 8) | (rnd() & 0xFF), ctx);
 		check_addr(f, p.p16[rnd_below(4)] | (rnd() & 0xFFFF), ctx);
 
 		if (op % every == 0 || op == n_ops)
@@ -398,7 +398,7 @@ random_test(uint64_t seed, unsigned n_ops, unsigned every)
 	check_empty(f, "final drain");
 	printf("random seed %" PRIu64 ": %u ops (%lu adds, %lu replaces, %lu deletes, %lu ENOENT, %lu ENOSPC), "
 	       "%u drains to empty, mismatches %lu\n",
-	       seed, n_ops, n_add, n_repl, n_del, n_noent, n_nospc, (unsigned)drains + 1, failures - fail0);
+		seed, n_ops, n_add, n_repl, n_del, n_noent, n_nospc, (unsigned)drains + 1, failures - fail0);
 	dp_fib_free(f);
 }
 
@@ -423,7 +423,7 @@ default_route_test(void)
 	CHECK(lpm_get(lpm, A(1, 2, 3, 4)) == MISS, "empty table hits");
 	CHECK(dp_fib_add(f, A(9, 9, 9, 9), 0, 7) == 0, "add 0/0");
 	CHECK(lpm_get(lpm, A(1, 2, 3, 4)) == 7 && lpm_get(lpm, 0) == 7 && lpm_get(lpm, ~0u) == 7,
-	      "default route not everywhere");
+		"default route not everywhere");
 	uint32_t nh = 0;
 	CHECK(dp_fib_lookup_rule(f, 0, 0, &nh) == 0 && nh == 7, "lookup_rule 0/0");
 	CHECK(dp_fib_add(f, A(10, 0, 0, 0), 8, 5) == 0, "add /8");
@@ -431,32 +431,31 @@ default_route_test(void)
 	CHECK(dp_fib_add(f, A(11, 1, 1, 64), 26, 8) == 0, "add /26 under the default only");
 	CHECK(dp_fib_tbl8_used(f) == 2, "groups %u", dp_fib_tbl8_used(f));
 	CHECK(lpm_get(lpm, A(10, 1, 1, 5)) == 6 && lpm_get(lpm, A(10, 1, 1, 100)) == 5 &&
-		      lpm_get(lpm, A(11, 0, 0, 1)) == 7 && lpm_get(lpm, A(11, 1, 1, 65)) == 8 &&
-		      lpm_get(lpm, A(11, 1, 1, 1)) == 7,
-	      "default + longer rules");
+			lpm_get(lpm, A(11, 0, 0, 1)) == 7 && lpm_get(lpm, A(11, 1, 1, 65)) == 8 &&
+			lpm_get(lpm, A(11, 1, 1, 1)) == 7,
+		"default + longer rules");
 	uint32_t x4[4];
-	rte_lpm_lookupx4(lpm, _mm_set_epi32((int)A(11, 1, 1, 1), (int)A(11, 1, 1, 65), (int)A(10, 1, 1, 100),
-					    (int)A(200, 0, 0, 1)),
-			 x4, MISS);
-	CHECK(x4[0] == 7 && x4[1] == 5 && x4[2] == 8 && x4[3] == 7, "lookupx4 with default: %u %u %u %u",
-	      x4[0], x4[1], x4[2], x4[3]);
+	rte_lpm_lookupx4(lpm,
+		_mm_set_epi32((int)A(11, 1, 1, 1), (int)A(11, 1, 1, 65), (int)A(10, 1, 1, 100), (int)A(200, 0, 0, 1)),
+		x4, MISS);
+	CHECK(x4[0] == 7 && x4[1] == 5 && x4[2] == 8 && x4[3] == 7, "lookupx4 with default: %u %u %u %u", x4[0], x4[1],
+		x4[2], x4[3]);
 	CHECK(dp_fib_add(f, 0, 0, 17) == 0, "replace 0/0");
 	CHECK(lpm_get(lpm, A(11, 1, 1, 1)) == 17 && lpm_get(lpm, A(99, 0, 0, 0)) == 17 &&
-		      lpm_get(lpm, A(10, 1, 1, 100)) == 5,
-	      "replaced default");
+			lpm_get(lpm, A(10, 1, 1, 100)) == 5,
+		"replaced default");
 	CHECK(dp_fib_delete(f, A(10, 0, 0, 0), 8) == 0, "delete /8");
 	CHECK(lpm_get(lpm, A(10, 1, 1, 100)) == 17 && lpm_get(lpm, A(10, 1, 1, 5)) == 6, "/8 gone");
 	CHECK(dp_fib_delete(f, 0, 0) == 0, "delete 0/0");
 	CHECK(lpm_get(lpm, A(10, 1, 1, 100)) == MISS && lpm_get(lpm, A(99, 0, 0, 0)) == MISS &&
-		      lpm_get(lpm, A(10, 1, 1, 5)) == 6 && lpm_get(lpm, A(11, 1, 1, 65)) == 8,
-	      "default gone");
+			lpm_get(lpm, A(10, 1, 1, 5)) == 6 && lpm_get(lpm, A(11, 1, 1, 65)) == 8,
+		"default gone");
 	CHECK(dp_fib_delete(f, 0, 0) == -ENOENT, "delete 0/0 twice");
 	CHECK(dp_fib_add(f, 0, 0, 3) == 0, "re-add 0/0");
 	CHECK(dp_fib_delete(f, A(10, 1, 1, 0), 28) == 0, "delete /28");
 	CHECK(dp_fib_tbl8_used(f) == 1, "group of the /28 not collapsed: %u", dp_fib_tbl8_used(f));
-	CHECK(raw(&lpm->tbl24[A(10, 1, 1, 0) >> 8]) ==
-		      (RTE_LPM_LOOKUP_SUCCESS | 3u),
-	      "collapsed tbl24 entry is not the default entry");
+	CHECK(raw(&lpm->tbl24[A(10, 1, 1, 0) >> 8]) == (RTE_LPM_LOOKUP_SUCCESS | 3u),
+		"collapsed tbl24 entry is not the default entry");
 	CHECK(dp_fib_delete(f, A(11, 1, 1, 64), 26) == 0 && dp_fib_delete(f, 0, 0) == 0, "delete rest");
 	check_empty(f, "default route test");
 	/* invalid arguments */
@@ -507,11 +506,11 @@ limits_test(void)
 	free(after);
 	CHECK(dp_fib_add(f, A(20, 0, 3, 8), 30, 55) == 0, "a /30 in an existing group still fits");
 	CHECK(lpm_get(dp_fib_lpm(f), A(20, 0, 3, 9)) == 55 && lpm_get(dp_fib_lpm(f), A(20, 0, 8, 7)) == 2,
-	      "lookups after exhaustion");
+		"lookups after exhaustion");
 	/* bulk: stops at the first failure, returns the count, -errno when nothing was added */
-	uint32_t ips[3] = { A(20, 0, 0, 9), A(20, 0, 9, 9), A(20, 0, 1, 9) };
-	uint8_t ds[3] = { 32, 32, 32 };
-	uint32_t nhs[3] = { 1, 2, 3 };
+	uint32_t ips[3] = {A(20, 0, 0, 9), A(20, 0, 9, 9), A(20, 0, 1, 9)};
+	uint8_t ds[3] = {32, 32, 32};
+	uint32_t nhs[3] = {1, 2, 3};
 	CHECK(dp_fib_add_bulk(f, ips, ds, nhs, 3) == 1, "bulk partial");
 	CHECK(dp_fib_add_bulk(f, ips + 1, ds + 1, nhs + 1, 2) == -ENOSPC, "bulk none");
 	CHECK(dp_fib_delete(f, A(20, 0, 5, 7), 32) == 0, "free a group");
@@ -536,7 +535,7 @@ limits_test(void)
 	CHECK(memcmp(before, after, sz) == 0 && dp_fib_rules(f) == 100, "tables changed at capacity");
 	CHECK(dp_fib_add(f, A(30, 0, 5, 0), 24, 77) == 0, "replace at capacity");
 	CHECK(dp_fib_delete(f, A(30, 0, 6, 0), 24) == 0 && dp_fib_add(f, A(31, 0, 0, 0), 24, 1) == 0,
-	      "add after delete at capacity");
+		"add after delete at capacity");
 	free(before);
 	free(after);
 	dp_fib_free(f);
@@ -557,16 +556,16 @@ limits_test(void)
 	uint32_t old[256];
 	CHECK(dp_fib_delete(f, A(40, 0, 0, 1), 32) == 0, "delete");
 	memcpy(old, &lpm->tbl8[g0 * 256], sizeof(old));
-	CHECK(dp_fib_tbl8_used(f) == 1 && dp_fib_tbl8_pending(f) == 1, "used %u pending %u",
-	      dp_fib_tbl8_used(f), dp_fib_tbl8_pending(f));
+	CHECK(dp_fib_tbl8_used(f) == 1 && dp_fib_tbl8_pending(f) == 1, "used %u pending %u", dp_fib_tbl8_used(f),
+		dp_fib_tbl8_pending(f));
 	CHECK(lpm_get(lpm, A(40, 0, 0, 1)) == MISS, "unlinked");
 	CHECK(dp_fib_add(f, A(40, 0, 2, 1), 32, 3) == 0 && dp_fib_add(f, A(40, 0, 3, 1), 32, 4) == 0, "add 2");
 	CHECK(dp_fib_tbl8_pending(f) == 1 && memcmp(old, &lpm->tbl8[g0 * 256], sizeof(old)) == 0,
-	      "a group was reused or changed inside its grace period");
+		"a group was reused or changed inside its grace period");
 	rte_rcu_qsbr_quiescent(q, 0);
 	CHECK(dp_fib_add(f, A(40, 0, 4, 1), 32, 5) == 0, "add after quiescent");
-	CHECK(dp_fib_tbl8_pending(f) == 0 && dp_fib_tbl8_used(f) == 4, "pending %u used %u",
-	      dp_fib_tbl8_pending(f), dp_fib_tbl8_used(f));
+	CHECK(dp_fib_tbl8_pending(f) == 0 && dp_fib_tbl8_used(f) == 4, "pending %u used %u", dp_fib_tbl8_pending(f),
+		dp_fib_tbl8_used(f));
 	CHECK(dp_fib_add(f, A(40, 0, 5, 1), 32, 6) == -ENOSPC, "exhausted with RCU");
 	/* last resort: free stack empty, the reader went offline -> waits, then reuses */
 	CHECK(dp_fib_delete(f, A(40, 0, 2, 1), 32) == 0, "delete 2");
@@ -575,7 +574,8 @@ limits_test(void)
 	CHECK(lpm_get(lpm, A(40, 0, 5, 1)) == 6 && lpm_get(lpm, A(40, 0, 2, 1)) == MISS, "after reuse");
 	dp_fib_free(f);
 	rte_free(q);
-	printf("limits (tbl8 exhaustion, rule capacity, bulk, RCU deferral): %s\n", failures == fail0 ? "ok" : "FAILED");
+	printf("limits (tbl8 exhaustion, rule capacity, bulk, RCU deferral): %s\n",
+		failures == fail0 ? "ok" : "FAILED");
 }
 
 /* ---- concurrent reader ---- */
@@ -672,8 +672,8 @@ concurrent_test(unsigned ops)
 	unsigned long bad = atomic_load(&c_bad), n = atomic_load(&c_lookups);
 	CHECK(bad == 0, "concurrent reader saw %lu wrong answers in %lu lookups", bad, n);
 	CHECK(n > 0, "reader did nothing");
-	printf("concurrent reader: %u writer ops in %.2f s (%u ENOSPC), %lu reader lookups, %lu wrong\n",
-	       ops, dt, nospc, n, bad);
+	printf("concurrent reader: %u writer ops in %.2f s (%u ENOSPC), %lu reader lookups, %lu wrong\n", ops, dt,
+		nospc, n, bad);
 	dp_fib_free(c_fib);
 	rte_free(c_qsv);
 }
@@ -719,7 +719,7 @@ scale_test(uint32_t n)
 	char err[256];
 	uint32_t *ips = malloc(n * 4), *nhs = malloc(n * 4);
 	uint8_t *ds = malloc(n);
-	unsigned mix[4] = { 0 };
+	unsigned mix[4] = {0};
 	rng_state = 2024;
 	gen_realistic(n, ips, ds, nhs, mix);
 
@@ -751,20 +751,21 @@ scale_test(uint32_t n)
 	CHECK(bad == 0, "1M: %u rules missing or wrong", bad);
 	printf("1M load: %u routes (/8-/15 %u, /16-/23 %u, /24 %u, /25-/32 %u), %u distinct rules, "
 	       "bulk add %.3f s, tbl8 groups used %u of 65536\n",
-	       n, mix[0], mix[1], mix[2], mix[3], dp_fib_rules(f), dt, dp_fib_tbl8_used(f));
+		n, mix[0], mix[1], mix[2], mix[3], dp_fib_rules(f), dt, dp_fib_tbl8_used(f));
 	t0 = now_s();
 	for (uint32_t i = 0; i < n; i++)
 		dp_fib_delete(f, ips[i], ds[i]);
 	dt = now_s() - t0;
 	CHECK(dp_fib_rules(f) == 0 && dp_fib_tbl8_used(f) == 0, "after deleting all: rules %u groups %u",
-	      dp_fib_rules(f), dp_fib_tbl8_used(f));
-	printf("1M delete: %.3f s; hugepage heap in use after the load %.0f MiB; 0/0 add or delete with 1M routes %.1f ms\n",
-	       dt, heap / 1048576.0, tdef * 1e3);
+		dp_fib_rules(f), dp_fib_tbl8_used(f));
+	printf("1M delete: %.3f s; hugepage heap in use after the load %.0f MiB; 0/0 add or delete with 1M routes %.1f "
+	       "ms\n",
+		dt, heap / 1048576.0, tdef * 1e3);
 	dp_fib_free(f);
 
 	/* cross-check with rte_lpm itself on the first 30k routes of the same mix */
 	uint32_t m = n < 30000 ? n : 30000;
-	struct rte_lpm_config lc = { .max_rules = m, .number_tbl8s = 65536 };
+	struct rte_lpm_config lc = {.max_rules = m, .number_tbl8s = 65536};
 	struct rte_lpm *ref_lpm = rte_lpm_create("t_reflpm", SOCKET_ID_ANY, &lc);
 	f = dp_fib_create("t_cmp", SOCKET_ID_ANY, m, 65536, NULL, err, sizeof(err));
 	CHECK(ref_lpm && f, "create for the cross-check");
@@ -782,7 +783,7 @@ scale_test(uint32_t n)
 	uint32_t diff = 0, probes = 0;
 	for (uint32_t i = 0; i < m; i++) {
 		uint32_t span = ~mask_of(ds[i]);
-		uint32_t pts[3] = { ips[i], ips[i] | span, ips[i] | ((uint32_t)rnd() & span) };
+		uint32_t pts[3] = {ips[i], ips[i] | span, ips[i] | ((uint32_t)rnd() & span)};
 		for (unsigned k = 0; k < 3; k++, probes++)
 			diff += lpm_get(ref_lpm, pts[k]) != lpm_get(dp_fib_lpm(f), pts[k]);
 	}
@@ -791,8 +792,8 @@ scale_test(uint32_t n)
 		diff += lpm_get(ref_lpm, a) != lpm_get(dp_fib_lpm(f), a);
 	}
 	CHECK(diff == 0, "rte_lpm and dp_fib disagree on %u of %u addresses", diff, probes);
-	printf("cross-check vs rte_lpm_add/delete (%u routes, a third deleted): %u addresses, %u differ\n", m,
-	       probes, diff);
+	printf("cross-check vs rte_lpm_add/delete (%u routes, a third deleted): %u addresses, %u differ\n", m, probes,
+		diff);
 	rte_lpm_free(ref_lpm);
 	dp_fib_free(f);
 	free(ips);

@@ -133,8 +133,7 @@ drop(uint64_t *pc, struct rte_mbuf *m, unsigned reason)
 
 /* A drop that also asks the control plane for an ICMP error or a resolution. */
 static inline void
-drop_punt(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned port_idx, unsigned reason,
-	  unsigned kind)
+drop_punt(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned port_idx, unsigned reason, unsigned kind)
 {
 	pc[1 + reason]++;
 	if (unlikely(dp_observe()))
@@ -148,8 +147,8 @@ drop_punt(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned port_idx,
 static int
 dst_is_subnet_broadcast(const struct rte_ipv4_hdr *ip)
 {
-	unsigned k = dp_addr_kind(__atomic_load_n(&dp.addr_filter.set, __ATOMIC_ACQUIRE),
-				  rte_be_to_cpu_32(ip->dst_addr));
+	unsigned k =
+		dp_addr_kind(__atomic_load_n(&dp.addr_filter.set, __ATOMIC_ACQUIRE), rte_be_to_cpu_32(ip->dst_addr));
 	return k == DP_ADDR_BROADCAST || k == DP_ADDR_NETWORK;
 }
 
@@ -159,7 +158,7 @@ dst_is_local(const struct rte_ipv4_hdr *ip)
 {
 	uint32_t nh;
 	return rte_lpm_lookup(dp.lpm, rte_be_to_cpu_32(ip->dst_addr), &nh) == 0 &&
-	       (unsigned)(__atomic_load_n(&dp.nexthops[nh], __ATOMIC_RELAXED) >> 48) == DP_NH_LOCAL;
+		(unsigned)(__atomic_load_n(&dp.nexthops[nh], __ATOMIC_RELAXED) >> 48) == DP_NH_LOCAL;
 }
 
 /*
@@ -230,8 +229,8 @@ options_for_later_fragments(uint8_t *opt, uint32_t len)
 #define DP_FRAG_MAX 64
 
 static __rte_noinline void
-fragment(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx, unsigned out,
-	 const struct egress *eg, uint64_t word)
+fragment(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx, unsigned out, const struct egress *eg,
+	uint64_t word)
 {
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
@@ -266,8 +265,8 @@ fragment(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx, un
 		memcpy(d + l2 + hlen, payload + i * chunk, len);
 		struct rte_ipv4_hdr *h = (struct rte_ipv4_hdr *)(d + l2);
 		h->total_length = rte_cpu_to_be_16((uint16_t)(hlen + len));
-		h->fragment_offset = rte_cpu_to_be_16((uint16_t)(((off0 + i * chunk) / 8) |
-								 (i + 1 < n ? RTE_IPV4_HDR_MF_FLAG : mf0)));
+		h->fragment_offset = rte_cpu_to_be_16(
+			(uint16_t)(((off0 + i * chunk) / 8) | (i + 1 < n ? RTE_IPV4_HDR_MF_FLAG : mf0)));
 		h->hdr_checksum = 0;
 		h->hdr_checksum = (uint16_t)~dp_ip4_hdr_sum(h, hlen);
 		l2_write(d, word, eg);
@@ -384,9 +383,9 @@ exact_path(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx)
 		return -1;
 	}
 	if (v == DP_DROP_martian_address && dp.link_multicast &&
-	    (rte_be_to_cpu_32(ip->dst_addr) & 0xffffff00u) == 0xe0000000u &&
-	    !dp_ip4_martian(rte_be_to_cpu_32(ip->src_addr), 0x01000000u) &&
-	    dp_ip4_check_src(&dp.addr_filter, ip) == DP_VERDICT_FORWARD) {
+		(rte_be_to_cpu_32(ip->dst_addr) & 0xffffff00u) == 0xe0000000u &&
+		!dp_ip4_martian(rte_be_to_cpu_32(ip->src_addr), 0x01000000u) &&
+		dp_ip4_check_src(&dp.addr_filter, ip) == DP_VERDICT_FORWARD) {
 		/* link-local multicast (OSPF hellos, VRRP) goes up to the mirrors, never forwarded
 		 * (RFC 5771 4); only while mirrors run, else a martian drop as before */
 		if (!punt(w, m, iface, DP_PUNT_link_multicast))
@@ -395,7 +394,9 @@ exact_path(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx)
 	}
 	if (v != DP_VERDICT_FORWARD) {
 		/* rx_cut_len is the frame the PMD delivered, tag included */
-		drop(pc, m, v == DP_DROP_bad_total_length ? rx_cut_reason(in_idx, len + (tagged ? RTE_VLAN_HLEN : 0), ip) : v);
+		drop(pc, m,
+			v == DP_DROP_bad_total_length ? rx_cut_reason(in_idx, len + (tagged ? RTE_VLAN_HLEN : 0), ip)
+						      : v);
 		return -1;
 	}
 	uint32_t nh;
@@ -413,7 +414,7 @@ exact_path(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx)
 		word = group_word(dp.nexthops, word, ip);
 		out = (unsigned)(word >> 48);
 	}
-	struct egress eg = { out, 0, 0 };
+	struct egress eg = {out, 0, 0};
 	switch (out) {
 	case DP_NH_LOCAL:
 		if (!punt(w, m, iface, DP_PUNT_local))
@@ -491,8 +492,8 @@ lpm_tbl24(const struct rte_lpm *lpm, uint32_t dst)
 static __rte_always_inline uint32_t
 lpm_tbl8(const struct rte_lpm *lpm, uint32_t dst, uint32_t e24)
 {
-	const uint32_t *t = (const uint32_t *)(const void *)&lpm->tbl8[(uint8_t)dst + (e24 & 0x00ffffffu) *
-									 RTE_LPM_TBL8_GROUP_NUM_ENTRIES];
+	const uint32_t *t = (const uint32_t *)(const void *)&lpm
+				    ->tbl8[(uint8_t)dst + (e24 & 0x00ffffffu) * RTE_LPM_TBL8_GROUP_NUM_ENTRIES];
 	return *t;
 }
 
@@ -504,8 +505,8 @@ lpm_tbl8(const struct rte_lpm *lpm, uint32_t dst, uint32_t e24)
  * is the same code as without groups.
  */
 static __rte_always_inline int
-forward_group(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx,
-	      const struct fast_ctx *c, struct rte_ether_hdr *eth, uint64_t word)
+forward_group(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx, const struct fast_ctx *c,
+	struct rte_ether_hdr *eth, uint64_t word)
 {
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
 	word = group_pick(c->groups, c->nexthops, word, dp_flow_hash_ihl5(ip));
@@ -525,13 +526,14 @@ forward_group(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_id
  * drop) to exact_path. Returns the egress port or their verdict.
  */
 static __rte_always_inline int
-forward_to(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx,
-	   const struct fast_ctx *c, struct rte_ether_hdr *eth, uint32_t e)
+forward_to(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx, const struct fast_ctx *c,
+	struct rte_ether_hdr *eth, uint32_t e)
 {
 	uint64_t word = __atomic_load_n(&c->nexthops[e & 0x00ffffffu], __ATOMIC_RELAXED);
 	unsigned out = (unsigned)(word >> 48);
 	if (unlikely(out >= DP_MAX_PORTS))
-		return out == DP_NH_GROUP ? forward_group(w, pc, m, in_idx, c, eth, word) : exact_path(w, pc, m, in_idx);
+		return out == DP_NH_GROUP ? forward_group(w, pc, m, in_idx, c, eth, word)
+					  : exact_path(w, pc, m, in_idx);
 	dp_ip4_ttl_dec((struct rte_ipv4_hdr *)(eth + 1));
 	dp_eth_rewrite(eth, word, dp.src_et[out]);
 	return (int)out;
@@ -544,13 +546,12 @@ forward_to(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx,
  * rewritten, or -1 when exact_path consumed it.
  */
 static __rte_always_inline int
-forward_one(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx,
-	    const struct fast_ctx *c)
+forward_one(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx, const struct fast_ctx *c)
 {
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-	if (unlikely(!dp_ip4_fast_ok_l2(eth, rte_pktmbuf_data_len(m), c->mtu_floor, &dp.addr_filter,
-				       dp_l2_fast_ok(eth, c->l2))))
+	if (unlikely(!dp_ip4_fast_ok_l2(
+		    eth, rte_pktmbuf_data_len(m), c->mtu_floor, &dp.addr_filter, dp_l2_fast_ok(eth, c->l2))))
 		return exact_path(w, pc, m, in_idx);
 	uint32_t dst = rte_be_to_cpu_32(ip->dst_addr);
 	uint32_t e = lpm_tbl24(c->lpm, dst);
@@ -581,7 +582,7 @@ keep(struct rte_mbuf **fw, uint8_t *outs, unsigned *nf, struct rte_mbuf *m, int 
  */
 static __rte_always_inline unsigned
 burst_one_pass(struct worker *w, uint64_t *pc, unsigned in_idx, struct rte_mbuf **pkts, uint16_t nb,
-	       const struct fast_ctx *c, struct rte_mbuf **fw, uint8_t *outs)
+	const struct fast_ctx *c, struct rte_mbuf **fw, uint8_t *outs)
 {
 	unsigned nf = 0;
 	unsigned j = 0;
@@ -604,7 +605,7 @@ burst_one_pass(struct worker *w, uint64_t *pc, unsigned in_idx, struct rte_mbuf 
  */
 static __rte_noinline unsigned
 burst_staged(struct worker *w, uint64_t *pc, unsigned in_idx, struct rte_mbuf **pkts, uint16_t nb,
-	     const struct fast_ctx *c, struct rte_mbuf **fw, uint8_t *outs)
+	const struct fast_ctx *c, struct rte_mbuf **fw, uint8_t *outs)
 {
 	uint32_t dst[DP_BURST], e[DP_BURST];
 	uint32_t slow = 0;
@@ -616,7 +617,8 @@ burst_staged(struct worker *w, uint64_t *pc, unsigned in_idx, struct rte_mbuf **
 		const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(pkts[j], const struct rte_ether_hdr *);
 		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
 		slow |= (uint32_t)!dp_ip4_fast_ok_l2(eth, rte_pktmbuf_data_len(pkts[j]), c->mtu_floor, &dp.addr_filter,
-						     dp_l2_fast_ok(eth, c->l2)) << j;
+				dp_l2_fast_ok(eth, c->l2))
+			<< j;
 		dst[j] = rte_be_to_cpu_32(ip->dst_addr); /* any bytes make a valid index */
 	}
 	for (unsigned j = 0; j < nb; j++) {
@@ -629,8 +631,9 @@ burst_staged(struct worker *w, uint64_t *pc, unsigned in_idx, struct rte_mbuf **
 	for (unsigned j = 0; j < nb; j++) {
 		struct rte_mbuf *m = pkts[j];
 		int ok = !(slow >> j & 1) && (e[j] & RTE_LPM_LOOKUP_SUCCESS);
-		keep(fw, outs, &nf, m, likely(ok) ? forward_to(w, pc, m, in_idx, c, rte_pktmbuf_mtod(m, struct rte_ether_hdr *), e[j])
-						  : exact_path(w, pc, m, in_idx));
+		keep(fw, outs, &nf, m,
+			likely(ok) ? forward_to(w, pc, m, in_idx, c, rte_pktmbuf_mtod(m, struct rte_ether_hdr *), e[j])
+				   : exact_path(w, pc, m, in_idx));
 	}
 	return nf;
 }
@@ -641,8 +644,8 @@ burst_staged(struct worker *w, uint64_t *pc, unsigned in_idx, struct rte_mbuf **
  * the others take the usual path. Same verdicts, same order.
  */
 static __rte_noinline unsigned
-burst_traced(struct worker *w, uint64_t *pc, unsigned in_idx, unsigned queue, struct rte_mbuf **pkts,
-	     uint16_t nb, const struct fast_ctx *c, struct rte_mbuf **fw, uint8_t *outs)
+burst_traced(struct worker *w, uint64_t *pc, unsigned in_idx, unsigned queue, struct rte_mbuf **pkts, uint16_t nb,
+	const struct fast_ctx *c, struct rte_mbuf **fw, uint8_t *outs)
 {
 	unsigned nf = 0;
 	for (unsigned j = 0; j < nb; j++) {
@@ -668,10 +671,10 @@ process_burst(struct worker *w, unsigned in_idx, unsigned queue, struct rte_mbuf
 	uint8_t outs[DP_BURST];
 	/* Locals, not globals: the stores into packets may alias anything, and the compiler would
 	 * otherwise reload these on every packet. */
-	const struct fast_ctx c = { dp.lpm, dp.nexthops, dp.groups, dp.mtu_floor, dp.l2_key[in_idx] };
+	const struct fast_ctx c = {dp.lpm, dp.nexthops, dp.groups, dp.mtu_floor, dp.l2_key[in_idx]};
 	/* one test per burst for the staged loop and a trace (capture.c): a trace costs nothing more while off */
 	uint32_t mode = dp.loop_mode;
-	unsigned nf = likely(mode == 0) ? burst_one_pass(w, pc, in_idx, pkts, nb, &c, fw, outs)
+	unsigned nf = likely(mode == 0)	 ? burst_one_pass(w, pc, in_idx, pkts, nb, &c, fw, outs)
 		: (mode & DP_LOOP_TRACE) ? burst_traced(w, pc, in_idx, queue, pkts, nb, &c, fw, outs)
 					 : burst_staged(w, pc, in_idx, pkts, nb, &c, fw, outs);
 	if (nf == 0)
@@ -723,7 +726,7 @@ idle_sleep(struct worker *w, uint32_t ns)
 {
 	uint64_t t0 = rte_rdtsc();
 	rte_rcu_qsbr_thread_offline(dp.qsv, w->id);
-	struct timespec ts = { 0, (long)ns };
+	struct timespec ts = {0, (long)ns};
 	nanosleep(&ts, NULL);
 	rte_rcu_qsbr_thread_online(dp.qsv, w->id);
 	ctr_add(w->ctr, DP_WCTR_sleep_cycles, rte_rdtsc() - t0);
@@ -746,7 +749,7 @@ dp_worker_main(void *arg)
 		prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0); /* this thread's sleeps end within 1 us of asked */
 	w->punt_last = rte_rdtsc();
 	uint64_t prev = rte_rdtsc();
-	unsigned empty = 0;          /* loops in a row that received nothing */
+	unsigned empty = 0; /* loops in a row that received nothing */
 	uint32_t nap = DP_IDLE_FIRST_NS;
 
 	while (!atomic_load_explicit(&dp.stop, memory_order_relaxed)) {

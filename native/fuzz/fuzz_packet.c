@@ -37,12 +37,12 @@ _Static_assert(DP_DROP_martian_address < DP_DROP_ttl_expired, "reason order");
 _Static_assert(DP_DROP_source_own > DP_DROP_tx_full && DP_DROP_source_broadcast > DP_DROP_tx_full, "appended");
 _Static_assert(sizeof(struct rte_ether_hdr) == 14 && sizeof(struct rte_ipv4_hdr) == 20, "layout");
 
-#define FAIL(...)                                                                   \
-	do {                                                                        \
-		fprintf(stderr, "fuzz_packet: %s:%d: ", __FILE__, __LINE__);        \
-		fprintf(stderr, __VA_ARGS__);                                       \
-		fputc('\n', stderr);                                                \
-		abort();                                                            \
+#define FAIL(...) \
+	do { \
+		fprintf(stderr, "fuzz_packet: %s:%d: ", __FILE__, __LINE__); \
+		fprintf(stderr, __VA_ARGS__); \
+		fputc('\n', stderr); \
+		abort(); \
 	} while (0)
 
 /* The worker's extra verdict for ARP (punted, not a drop reason of the IPv4 checks). */
@@ -108,14 +108,16 @@ ref_martian(uint32_t a)
 }
 
 /* The router's addresses the harness programs into the filter, and what each is. */
-static const struct { uint32_t addr; unsigned kind; } ref_addrs[] = {
-	{ 0x0a0000feu, DP_ADDR_OWN },       /* 10.0.0.254 */
-	{ 0x0a0001ffu, DP_ADDR_BROADCAST }, /* 10.0.1.255 */
-	{ 0x0a000100u, DP_ADDR_NETWORK },   /* 10.0.1.0 */
-	{ 0x0a000101u, DP_ADDR_OWN },       /* 10.0.1.1 */
-	{ 0xc0a8077fu, DP_ADDR_BROADCAST }, /* 192.168.7.127 (a /25) */
-	{ 0xc0a80700u, DP_ADDR_NETWORK },
-	{ 0xac1000feu, DP_ADDR_OWN },       /* 172.16.0.254 */
+static const struct {
+	uint32_t addr;
+	unsigned kind;
+} ref_addrs[] = {
+	{0x0a0000feu, DP_ADDR_OWN}, /* 10.0.0.254 */
+	{0x0a0001ffu, DP_ADDR_BROADCAST}, /* 10.0.1.255 */
+	{0x0a000100u, DP_ADDR_NETWORK}, /* 10.0.1.0 */
+	{0x0a000101u, DP_ADDR_OWN}, /* 10.0.1.1 */
+	{0xc0a8077fu, DP_ADDR_BROADCAST}, /* 192.168.7.127 (a /25) */
+	{0xc0a80700u, DP_ADDR_NETWORK}, {0xac1000feu, DP_ADDR_OWN}, /* 172.16.0.254 */
 };
 
 static unsigned
@@ -255,8 +257,7 @@ dut_classify(uint8_t **fp, size_t *lenp)
 }
 
 static void
-check_forward(uint8_t *f, size_t len, uint16_t port, const uint8_t nh_mac[6],
-	      const uint8_t port_mac[6])
+check_forward(uint8_t *f, size_t len, uint16_t port, const uint8_t nh_mac[6], const uint8_t port_mac[6])
 {
 	uint8_t *before = malloc(len);
 	if (!before)
@@ -270,12 +271,12 @@ check_forward(uint8_t *f, size_t len, uint16_t port, const uint8_t nh_mac[6],
 	if (ip[8] != (uint8_t)(before[14 + 8] - 1))
 		FAIL("TTL %u -> %u, expected %u", before[14 + 8], ip[8], before[14 + 8] - 1u);
 	if (ref_sum(ip, hl) != 0xffff)
-		FAIL("checksum does not verify after TTL decrement: %04x -> %04x (sum %04x)",
-		     be16(before + 14 + 10), be16(ip + 10), ref_sum(ip, hl));
+		FAIL("checksum does not verify after TTL decrement: %04x -> %04x (sum %04x)", be16(before + 14 + 10),
+			be16(ip + 10), ref_sum(ip, hl));
 	unsigned want = ref_rfc1624(be16(before + 14 + 10), be16(before + 14 + 8), be16(ip + 8));
 	if (be16(ip + 10) != want)
-		FAIL("checksum after TTL decrement %04x, RFC 1624 says %04x (was %04x)",
-		     be16(ip + 10), want, be16(before + 14 + 10));
+		FAIL("checksum after TTL decrement %04x, RFC 1624 says %04x (was %04x)", be16(ip + 10), want,
+			be16(before + 14 + 10));
 	for (size_t i = 0; i < len; i++) {
 		if (i == 14 + 8 || i == 14 + 10 || i == 14 + 11)
 			continue;
@@ -314,7 +315,7 @@ check_forward(uint8_t *f, size_t len, uint16_t port, const uint8_t nh_mac[6],
 		FAIL("VLAN rewrite: MAC addresses");
 	if (be16(t + 12) != 0x8100 || be16(t + 14) != vlan || be16(t + 16) != 0x0800)
 		FAIL("VLAN rewrite: tag %04x %04x, EtherType %04x for VLAN %u", be16(t + 12), be16(t + 14),
-		     be16(t + 16), vlan);
+			be16(t + 16), vlan);
 	if (memcmp(t + 18, before + 14, len - 14) != 0)
 		FAIL("VLAN rewrite changed the IPv4 packet");
 	free(t);
@@ -340,10 +341,10 @@ check_fast_ok(const uint8_t *f, size_t len, unsigned verdict, uint16_t floor_bit
 	int ok = dp_ip4_fast_ok((const struct rte_ether_hdr *)g, (uint32_t)len, floor, &g_af);
 	/* a tagged frame is never the fast path's: the exact path pops the tag first */
 	int want = verdict == DP_VERDICT_FORWARD && len >= 34 && be16(f + 12) == 0x0800 && f[14] == 0x45 &&
-		   be16(f + 16) <= floor;
+		be16(f + 16) <= floor;
 	if (ok != want)
-		FAIL("fast-path test says %d, exact path says %d (verdict %u, %zu bytes, MTU floor %u)",
-		     ok, want, verdict, len, floor);
+		FAIL("fast-path test says %d, exact path says %d (verdict %u, %zu bytes, MTU floor %u)", ok, want,
+			verdict, len, floor);
 	free(g);
 }
 
@@ -364,7 +365,7 @@ check_addr_set(const uint8_t *f, size_t len)
 	}
 	uint32_t src = be32(f + 26);
 	if (dp_addr_bad_source(ref_kind(src)) &&
-	    !(g_af.src_head[f[26]] | g_af.tail_head[dp_tail_head_idx(f[29], f[30])]))
+		!(g_af.src_head[f[26]] | g_af.tail_head[dp_tail_head_idx(f[29], f[30])]))
 		FAIL("source %08x is refused by the set but not flagged", src);
 }
 
@@ -381,8 +382,8 @@ check_ttl_dec_exhaustively(void)
 		ttl_dec_under_test((struct rte_ipv4_hdr *)ip);
 		unsigned want = ref_rfc1624(hc, 64u << 8 | 17, 63u << 8 | 17);
 		if (be16(ip + 10) != want)
-			FAIL("TTL decrement turns checksum %04x into %04x, RFC 1624 says %04x", hc,
-			     be16(ip + 10), want);
+			FAIL("TTL decrement turns checksum %04x into %04x, RFC 1624 says %04x", hc, be16(ip + 10),
+				want);
 	}
 }
 
@@ -442,7 +443,8 @@ check_csum_complete(const uint8_t *f, size_t size)
 						t = (t & 0xffff) + (t >> 16);
 					free(v);
 					if (t != 0xffff && !(t == 0 && proto == 17))
-						FAIL("completed L4 checksum %04x does not verify (sum %04x)", expect, t);
+						FAIL("completed L4 checksum %04x does not verify (sum %04x)", expect,
+							t);
 				}
 			}
 		}

@@ -24,21 +24,36 @@
 #include <stdint.h>
 
 #define RS_WORDS 8
-enum { RS_NEWROUTE = 1, RS_DELROUTE, RS_NEWLINK, RS_DELLINK, RS_DONE, RS_OVERFLOW, RS_ERROR };
-enum { RS_F_DUMP = 1, RS_F_INTR = 2, RS_F_REPLACE = 4 };
-enum { RS_DUMP_LINKS = 1, RS_DUMP_ROUTES = 2 };
+enum {
+	RS_NEWROUTE = 1,
+	RS_DELROUTE,
+	RS_NEWLINK,
+	RS_DELLINK,
+	RS_DONE,
+	RS_OVERFLOW,
+	RS_ERROR
+};
+enum {
+	RS_F_DUMP = 1,
+	RS_F_INTR = 2,
+	RS_F_REPLACE = 4
+};
+enum {
+	RS_DUMP_LINKS = 1,
+	RS_DUMP_ROUTES = 2
+};
 /** paths of one multipath route kept at most (more are counted in the route's path count only) */
 #define RS_MAX_PATHS 255
 
 struct rs_sock;
 
 struct rs_batch {
-  uint32_t *recs;      /* cap_recs * RS_WORDS */
-  uint32_t cap_recs;
-  uint32_t *paths;     /* cap_paths * 3 */
-  uint32_t cap_paths;
-  char (*names)[IF_NAMESIZE]; /* cap_recs */
-  uint32_t n_recs, n_paths, n_names;
+	uint32_t *recs; /* cap_recs * RS_WORDS */
+	uint32_t cap_recs;
+	uint32_t *paths; /* cap_paths * 3 */
+	uint32_t cap_paths;
+	char (*names)[IF_NAMESIZE]; /* cap_recs */
+	uint32_t n_recs, n_paths, n_names;
 };
 
 /* Opens the socket in the namespace at netns_path (NULL or "": the caller's own), with a receive

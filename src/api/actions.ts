@@ -19,7 +19,16 @@ import { formatIPv4, formatPrefix, maskOf, parseIPv4, parseInterfaceAddress, fin
 import { formatMac, parseMac } from '../net/mac';
 import { parsePrefixWord, parseRouteFile, ROUTE_MULTIPATH, routeFromFields, routeLineNumbers, RoutePath } from '../routing/routes';
 import { ecmpBucket, flowHash } from '../routing/flowhash';
-import { blackholeProblem, Connected, connectedPrefixProblem, gatewayPortProblem, gatewaySubnetProblem, hostAddressProblem, originProblem, routePrefixProblem } from '../routing/rules';
+import {
+  blackholeProblem,
+  Connected,
+  connectedPrefixProblem,
+  gatewayPortProblem,
+  gatewaySubnetProblem,
+  hostAddressProblem,
+  originProblem,
+  routePrefixProblem,
+} from '../routing/rules';
 import { puntHealth, unhealthy } from '../metrics/health';
 
 /** Counter offsets taken by `stats clear`: the CLI shows deltas, Prometheus keeps raw totals. */
@@ -46,11 +55,14 @@ export class CounterBaseline {
             drops: p.drops.map((d, r) => d - (bw?.ports[j]?.drops[r] ?? 0)),
             counters: p.counters.map((c, k) => c - (bw?.ports[j]?.counters[k] ?? 0)),
           })),
-          subifs: w.subifs?.map((p, j) => p && ({
-            forwarded: p.forwarded - (bw?.subifs?.[j]?.forwarded ?? 0),
-            drops: p.drops.map((d, r) => d - (bw?.subifs?.[j]?.drops[r] ?? 0)),
-            counters: p.counters.map((c, k) => c - (bw?.subifs?.[j]?.counters[k] ?? 0)),
-          })),
+          subifs: w.subifs?.map(
+            (p, j) =>
+              p && {
+                forwarded: p.forwarded - (bw?.subifs?.[j]?.forwarded ?? 0),
+                drops: p.drops.map((d, r) => d - (bw?.subifs?.[j]?.drops[r] ?? 0)),
+                counters: p.counters.map((c, k) => c - (bw?.subifs?.[j]?.counters[k] ?? 0)),
+              },
+          ),
           punts: w.punts.map((p, k) => ({ punted: p.punted - (bw?.punts[k]?.punted ?? 0), limited: p.limited - (bw?.punts[k]?.limited ?? 0) })),
         };
       }),
@@ -63,7 +75,10 @@ export class CounterBaseline {
  * facts from the dataplane, the RIB, the interfaces, the neighbour table and a few settings.
  */
 export interface Router {
-  dp: Pick<Dataplane, 'snapshot' | 'names' | 'fibInfo' | 'portInfo' | 'portStats' | 'puntStatus' | 'workersAlive' | 'constants' | 'ifaceSet' | 'ifaceDel' | 'groupBuckets'>;
+  dp: Pick<
+    Dataplane,
+    'snapshot' | 'names' | 'fibInfo' | 'portInfo' | 'portStats' | 'puntStatus' | 'workersAlive' | 'constants' | 'ifaceSet' | 'ifaceDel' | 'groupBuckets'
+  >;
   rib: Rib;
   ifaces: Interfaces;
   ports: readonly PortState[];
@@ -142,14 +157,24 @@ export function showPorts(ctx: Ctx) {
       csumCompleted += w.ports[p.index].counters[ci] ?? 0;
     }
     return {
-      ifname: p.name, device: p.device, driver: info.driver, address: formatMac(info.mac), mtu: p.mtu,
-      operstate: info.linkUp ? 'UP' : 'DOWN', speed: info.speedMbps,
-      addr_info: ctx.fwd.rib.listAddresses().filter((a) => a.port === p.name).map((a) => ({ family: 'inet', local: formatIPv4(a.addr), prefixlen: a.len })),
+      ifname: p.name,
+      device: p.device,
+      driver: info.driver,
+      address: formatMac(info.mac),
+      mtu: p.mtu,
+      operstate: info.linkUp ? 'UP' : 'DOWN',
+      speed: info.speedMbps,
+      addr_info: ctx.fwd.rib
+        .listAddresses()
+        .filter((a) => a.port === p.name)
+        .map((a) => ({ family: 'inet', local: formatIPv4(a.addr), prefixlen: a.len })),
       stats64: {
         rx: { packets: st.ipackets, bytes: st.ibytes, errors: st.ierrors, missed: st.imissed, nombuf: st.rxNombuf },
         tx: { packets: st.opackets, bytes: st.obytes, errors: st.oerrors },
       },
-      forwarded, dropped, csum_completed: csumCompleted,
+      forwarded,
+      dropped,
+      csum_completed: csumCompleted,
     };
   });
 }
@@ -167,13 +192,15 @@ export function showWorkers(ctx: Ctx) {
       worker: w.index,
       lcore: ctx.fwd.config.workers[w.index].lcore,
       rx: ctx.fwd.config.workers[w.index].rx.map((r) => `${r.port}/${r.queue}`),
-      rx_packets: c.rx_packets, tx_packets: c.tx_packets,
+      rx_packets: c.rx_packets,
+      tx_packets: c.tx_packets,
       packets_per_burst: c.rx_bursts ? +(c.rx_packets / c.rx_bursts).toFixed(2) : 0,
       busy_percent: total ? +((100 * busy) / total).toFixed(2) : 0,
       cycles_per_packet: c.rx_packets ? Math.round(busy / c.rx_packets) : 0,
       punted: w.punts.reduce((a, p) => a + p.punted, 0),
       punt_limited: w.punts.reduce((a, p) => a + p.limited, 0),
-      punt_waiting: punt[w.index].waiting, punt_wait_ms: punt[w.index].waitMs,
+      punt_waiting: punt[w.index].waiting,
+      punt_wait_ms: punt[w.index].waitMs,
       control_plane: punt[w.index].ok ? 'ok' : 'stuck',
       lookup,
       // idle back-off (idle.mode, workers[].idle): time asleep, a part of the idle time
@@ -219,7 +246,8 @@ function nextHopProblem(ctx: Ctx, conn: Connected[], r: { via?: number; port?: s
   const bh = blackholeProblem(r.blackhole, r.via !== undefined, r.port !== undefined || r.portId !== undefined);
   if (bh) return bh;
   if (r.port !== undefined && !ctx.fwd.ifaces.find(r.port)) return `unknown port ${r.port}; ports are: ${portNames(ctx)}`;
-  if (r.portId !== undefined && r.portId >= ctx.fwd.ports.length) return `port id ${r.portId} does not exist (ports 0-${ctx.fwd.ports.length - 1}: ${ctx.fwd.ports.map((p) => p.name).join(', ')})`;
+  if (r.portId !== undefined && r.portId >= ctx.fwd.ports.length)
+    return `port id ${r.portId} does not exist (ports 0-${ctx.fwd.ports.length - 1}: ${ctx.fwd.ports.map((p) => p.name).join(', ')})`;
   if (r.via !== undefined) {
     const v = hostAddressProblem(conn, r.via) ?? (r.port !== undefined ? gatewayPortProblem(conn, r.via, r.port) : null);
     if (v) return v;
@@ -230,7 +258,13 @@ function nextHopProblem(ctx: Ctx, conn: Connected[], r: { via?: number; port?: s
 
 /** route.add's fields through the one route parser (src/routing/routes.ts), then the RIB's checks. */
 function parseRouteArgs(ctx: Ctx, a: Args) {
-  const e = routeFromFields({ prefix: str(a, 'prefix')!, via: str(a, 'via', false), port: str(a, 'port', false), blackhole: a.blackhole === true, nexthops: pathFields(a.nexthops) });
+  const e = routeFromFields({
+    prefix: str(a, 'prefix')!,
+    via: str(a, 'via', false),
+    port: str(a, 'port', false),
+    blackhole: a.blackhole === true,
+    nexthops: pathFields(a.nexthops),
+  });
   checkPort(ctx, e.port);
   const r = { addr: e.addr, len: e.len, via: e.via, port: e.port, blackhole: e.blackhole, paths: e.paths };
   const conn = connected(ctx);
@@ -240,7 +274,11 @@ function parseRouteArgs(ctx: Ctx, a: Args) {
 }
 
 /** nextHopProblem of a route's next hop, or of each path of a multipath route (`nexthop N: …`). */
-function routeNextHopProblem(ctx: Ctx, conn: Connected[], r: { via?: number; port?: string; portId?: number; blackhole: boolean; paths?: RoutePath[] }): string | null {
+function routeNextHopProblem(
+  ctx: Ctx,
+  conn: Connected[],
+  r: { via?: number; port?: string; portId?: number; blackhole: boolean; paths?: RoutePath[] },
+): string | null {
   if (!r.paths) return nextHopProblem(ctx, conn, r);
   for (let i = 0; i < r.paths.length; i++) {
     const problem = nextHopProblem(ctx, conn, { via: r.paths[i].via, port: r.paths[i].port, blackhole: false });
@@ -257,8 +295,14 @@ function pathFields(v: unknown): { via?: string; port?: string; weight?: number 
   return v.map((p) => {
     if (typeof p !== 'object' || p === null) throw bad();
     const o = p as Record<string, unknown>;
-    for (const k of Object.keys(o)) if (k !== 'via' && k !== 'port' && k !== 'weight') throw new DpfwdError('EINVAL', `nexthops: unknown field ${k} (via, port, weight)`);
-    if ((o.via !== undefined && typeof o.via !== 'string') || (o.port !== undefined && typeof o.port !== 'string') || (o.weight !== undefined && typeof o.weight !== 'number')) throw bad();
+    for (const k of Object.keys(o))
+      if (k !== 'via' && k !== 'port' && k !== 'weight') throw new DpfwdError('EINVAL', `nexthops: unknown field ${k} (via, port, weight)`);
+    if (
+      (o.via !== undefined && typeof o.via !== 'string') ||
+      (o.port !== undefined && typeof o.port !== 'string') ||
+      (o.weight !== undefined && typeof o.weight !== 'number')
+    )
+      throw bad();
     return { via: o.via as string | undefined, port: o.port as string | undefined, weight: o.weight as number | undefined };
   });
 }
@@ -269,10 +313,24 @@ function pathFields(v: unknown): { via?: string; port?: string; weight?: number 
  */
 export function routeRow(r: RouteView) {
   return {
-    dst: r.prefix, gateway: r.via, dev: r.port, protocol: r.protocol ?? r.origin, type: r.kind === 'drop' ? 'blackhole' : r.kind === 'local' ? 'local' : 'unicast',
+    dst: r.prefix,
+    gateway: r.via,
+    dev: r.port,
+    protocol: r.protocol ?? r.origin,
+    type: r.kind === 'drop' ? 'blackhole' : r.kind === 'local' ? 'local' : 'unicast',
     ...(r.kind === 'gateway' ? { lladdr: r.mac ?? null } : {}),
     // a multipath route as `ip -j route` shows one: nexthops [{gateway, dev, weight, flags}]
-    ...(r.paths ? { nexthops: r.paths.map((p) => ({ gateway: p.via, dev: p.port, weight: p.weight, ...(p.via !== undefined ? { lladdr: p.mac ?? null } : {}), flags: p.dead ? ['dead'] : [] })) } : {}),
+    ...(r.paths
+      ? {
+          nexthops: r.paths.map((p) => ({
+            gateway: p.via,
+            dev: p.port,
+            weight: p.weight,
+            ...(p.via !== undefined ? { lladdr: p.mac ?? null } : {}),
+            flags: p.dead ? ['dead'] : [],
+          })),
+        }
+      : {}),
     ...(r.origin === 'linux' ? { origin: 'linux' } : {}),
   };
 }
@@ -335,7 +393,10 @@ function routeSelector(ctx: Ctx, a: Args): RouteSelector {
   const proto = str(a, 'proto', false);
   if (proto !== undefined) {
     if (!(ORIGINS as readonly string[]).includes(proto) && protocolNumber(proto) === undefined) {
-      throw new DpfwdError('EINVAL', `proto ${proto}: routes come from ${ORIGINS.join(', ')}, or (synced from Linux) a protocol iproute2 names (kernel, bird, bgp, ospf, … or 0-255)`);
+      throw new DpfwdError(
+        'EINVAL',
+        `proto ${proto}: routes come from ${ORIGINS.join(', ')}, or (synced from Linux) a protocol iproute2 names (kernel, bird, bgp, ospf, … or 0-255)`,
+      );
     }
     f.proto = proto;
   }
@@ -347,8 +408,11 @@ function routeSelector(ctx: Ctx, a: Args): RouteSelector {
 function* selected(ctx: Ctx, f: RouteSelector, after?: string): Generator<RouteView> {
   const rib = ctx.fwd.rib;
   const cursor = after === undefined ? -1 : ((p) => p.addr * 64 + p.len)(parsePrefixWord(after));
-  const keep = (r: RouteView) => (f.dev === undefined || r.port === f.dev) && (f.via === undefined || r.via === f.via)
-    && (f.proto === undefined || r.origin === f.proto || r.protocol === f.proto) && (f.origin === undefined || r.origin === f.origin);
+  const keep = (r: RouteView) =>
+    (f.dev === undefined || r.port === f.dev) &&
+    (f.via === undefined || r.via === f.via) &&
+    (f.proto === undefined || r.origin === f.proto || r.protocol === f.proto) &&
+    (f.origin === undefined || r.origin === f.origin);
   if (f.match !== undefined) {
     // the at most 33 prefixes that cover the address, shortest first (that is key order)
     for (let len = 0; len <= 32; len++) {
@@ -386,7 +450,10 @@ export function routeShow(ctx: Ctx, a: Args) {
   if (limit === 0) return out;
   for (const r of selected(ctx, routeSelector(ctx, a), str(a, 'after', false))) {
     if (out.length === ROUTE_SHOW_MAX_ROWS) {
-      throw new DpfwdError('EMSGSIZE', `more than ${ROUTE_SHOW_MAX_ROWS} routes would go in this reply, more than one carries; read in pages (limit ${ROUTE_SHOW_MAX_ROWS} or less, and after = the last dst read), as dpfwd route show -j does`);
+      throw new DpfwdError(
+        'EMSGSIZE',
+        `more than ${ROUTE_SHOW_MAX_ROWS} routes would go in this reply, more than one carries; read in pages (limit ${ROUTE_SHOW_MAX_ROWS} or less, and after = the last dst read), as dpfwd route show -j does`,
+      );
     }
     out.push(routeRow(r));
     if (out.length >= limit) break;
@@ -411,8 +478,13 @@ export function routeCount(ctx: Ctx, a: Args) {
  */
 export function routeFlush(ctx: Ctx, a: Args) {
   const f = routeSelector(ctx, a);
-  if (!f.any && a.all !== true) throw new DpfwdError('EINVAL', 'missing argument: a selector (prefix, root, match, dev, via, proto), or all: true to delete every static route');
-  if (f.proto !== undefined && f.proto !== 'static') throw new DpfwdError('EINVAL', 'only static routes are flushed: connected, local and neighbour routes go with their address or neighbour, linux routes with the kernel table they come from');
+  if (!f.any && a.all !== true)
+    throw new DpfwdError('EINVAL', 'missing argument: a selector (prefix, root, match, dev, via, proto), or all: true to delete every static route');
+  if (f.proto !== undefined && f.proto !== 'static')
+    throw new DpfwdError(
+      'EINVAL',
+      'only static routes are flushed: connected, local and neighbour routes go with their address or neighbour, linux routes with the kernel table they come from',
+    );
   const gone = [...selected(ctx, { ...f, origin: 'static' })];
   for (const r of gone) ctx.fwd.rib.delRoute(r.addr, r.len, 'static');
   return { flushed: gone.length };
@@ -426,7 +498,11 @@ export function routeFlush(ctx: Ctx, a: Args) {
 export function routeGet(ctx: Ctx, a: Args) {
   const addr = parseIPv4(str(a, 'address')!);
   const r = ctx.fwd.rib.lookup(addr);
-  if (!r) throw new DpfwdError('ENETUNREACH', `no route to ${formatIPv4(addr)}: it is dropped as no_route (add one, or a default route: dpfwd route add default via ADDR)`);
+  if (!r)
+    throw new DpfwdError(
+      'ENETUNREACH',
+      `no route to ${formatIPv4(addr)}: it is dropped as no_route (add one, or a default route: dpfwd route add default via ADDR)`,
+    );
   const nh = ctx.fwd.rib.nexthopRecord(r.nexthop);
   const row: Record<string, unknown> = { ...routeRow(r), dst: formatIPv4(addr), prefix: r.prefix, nexthop: r.nexthop };
   // whose MAC the packet needs: the gateway's record, or for a connected subnet the destination's
@@ -446,8 +522,9 @@ function flowOf(a: Args): { src: number; proto: number; sport: number; dport: nu
   const src = a.from === undefined ? 0 : parseIPv4(str(a, 'from')!);
   const names: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, sctp: 132, udplite: 136 };
   const p = a.ipproto;
-  const proto = p === undefined ? 0 : typeof p === 'number' ? p : names[String(p).toLowerCase()] ?? Number(p);
-  if (!Number.isInteger(proto) || proto < 0 || proto > 255) throw new DpfwdError('EINVAL', `ipproto ${String(p)}: a protocol name (tcp, udp, icmp, sctp, udplite) or number 0-255`);
+  const proto = p === undefined ? 0 : typeof p === 'number' ? p : (names[String(p).toLowerCase()] ?? Number(p));
+  if (!Number.isInteger(proto) || proto < 0 || proto > 255)
+    throw new DpfwdError('EINVAL', `ipproto ${String(p)}: a protocol name (tcp, udp, icmp, sctp, udplite) or number 0-255`);
   const port = (k: 'sport' | 'dport') => {
     const v = a[k];
     if (v === undefined) return 0;
@@ -463,8 +540,18 @@ function flowPath(ctx: Ctx, gid: number, dst: number, f: { src: number; proto: n
   const id = ctx.fwd.dp.groupBuckets(gid)[bucket];
   const m = ctx.fwd.rib.nexthopRecord(id);
   return {
-    from: formatIPv4(f.src), ipproto: f.proto, sport: f.sport, dport: f.dport, bucket,
-    path: { nexthop: id, gateway: m?.addr ? formatIPv4(m.addr) : undefined, dev: m !== undefined ? ctx.fwd.ifaces.get(m.iface)?.name : undefined, lladdr: m?.mac != null ? formatMac(m.mac) : null, state: [m?.state ?? 'NONE'] },
+    from: formatIPv4(f.src),
+    ipproto: f.proto,
+    sport: f.sport,
+    dport: f.dport,
+    bucket,
+    path: {
+      nexthop: id,
+      gateway: m?.addr ? formatIPv4(m.addr) : undefined,
+      dev: m !== undefined ? ctx.fwd.ifaces.get(m.iface)?.name : undefined,
+      lladdr: m?.mac != null ? formatMac(m.mac) : null,
+      state: [m?.state ?? 'NONE'],
+    },
   };
 }
 
@@ -502,12 +589,16 @@ export function routeLoad(ctx: Ctx, a: Args) {
     let lastNh: string | null = null;
     for (let i = 0; i < routes.length; i++) {
       // route files list many routes via one next hop: check it again only when it changes
-      if (i === 0 || kinds[i] !== kinds[i - 1] || vias[i] !== vias[i - 1] || ports[i] !== ports[i - 1] || kinds[i] === ROUTE_MULTIPATH) lastNh = routeNextHopProblem(ctx, conn, routes.entry(i));
+      if (i === 0 || kinds[i] !== kinds[i - 1] || vias[i] !== vias[i - 1] || ports[i] !== ports[i - 1] || kinds[i] === ROUTE_MULTIPATH)
+        lastNh = routeNextHopProblem(ctx, conn, routes.entry(i));
       const problem = prefixProblem(ctx, conn, addrs[i], lens[i]) ?? lastNh;
       if (problem) bad.push({ row: i, problem });
     }
     if (bad.length) {
-      const lines = routeLineNumbers(text, bad.map((b) => b.row));
+      const lines = routeLineNumbers(
+        text,
+        bad.map((b) => b.row),
+      );
       bad = bad.map((b, k) => ({ row: b.row, problem: `line ${lines[k]}: ${b.problem}` }));
       errors.push(...bad.map((b) => b.problem));
     }
@@ -542,10 +633,15 @@ export function neighborDel(ctx: Ctx, a: Args) {
  */
 export function neighborFlush(ctx: Ctx, a: Args) {
   const dev = str(a, 'dev', false);
-  if (dev === undefined && a.all !== true) throw new DpfwdError('EINVAL', 'missing argument: dev (a port), or all: true (neighbor flush needs a selector, as ip neigh flush)');
+  if (dev === undefined && a.all !== true)
+    throw new DpfwdError('EINVAL', 'missing argument: dev (a port), or all: true (neighbor flush needs a selector, as ip neigh flush)');
   if (dev !== undefined && !ctx.fwd.ifaces.find(dev)) throw new DpfwdError('ENODEV', `unknown port ${dev}; ports are: ${portNames(ctx)}`);
   const nud = str(a, 'nud', false) ?? 'dynamic';
-  if (!['dynamic', 'permanent', 'all'].includes(nud)) throw new DpfwdError('EINVAL', `nud ${nud}: flush takes nud permanent (static entries only) or nud all (learned and static); learned entries alone without nud`);
+  if (!['dynamic', 'permanent', 'all'].includes(nud))
+    throw new DpfwdError(
+      'EINVAL',
+      `nud ${nud}: flush takes nud permanent (static entries only) or nud all (learned and static); learned entries alone without nud`,
+    );
   const rows = ctx.fwd.cp.neighborRows(false) as { dst: string; dev: string; state: string[] }[];
   const gone = rows.filter((r) => (dev === undefined || r.dev === dev) && (nud === 'all' || (nud === 'permanent') === r.state.includes('PERMANENT')));
   for (const r of gone) ctx.fwd.cp.neighbors.remove(parseIPv4(r.dst));
@@ -612,7 +708,10 @@ export function interfaceDel(ctx: Ctx, a: Args) {
   if (i.vlan === 0) throw new DpfwdError('EINVAL', `${name} is a port's untagged interface, not a sub-interface; ports are set in the config`);
   const addrs = ctx.fwd.rib.listAddresses().filter((x) => x.port === name);
   if (addrs.length) {
-    throw new DpfwdError('EBUSY', `interface ${name} still has addresses (${addrs.map((x) => `${formatIPv4(x.addr)}/${x.len}`).join(', ')}); delete them first (dpfwd address del ADDR port ${name})`);
+    throw new DpfwdError(
+      'EBUSY',
+      `interface ${name} still has addresses (${addrs.map((x) => `${formatIPv4(x.addr)}/${x.len}`).join(', ')}); delete them first (dpfwd address del ADDR port ${name})`,
+    );
   }
   for (const n of ctx.fwd.cp.neighbors.list()) if (n.iface === i.index) ctx.fwd.cp.neighbors.remove(n.addr);
   const used = ctx.fwd.rib.listNexthops().filter((h) => h.port === name);
@@ -627,9 +726,18 @@ function interfaceRow(ctx: Ctx, index: number, s?: CounterSnapshot) {
   const i = ctx.fwd.ifaces.get(index)!;
   const c = ifaceCounters(ctx, s ?? ctx.baseline.since(ctx.fwd.dp.snapshot()), index);
   return {
-    ifname: i.name, ifindex: i.index, link: ctx.fwd.ifaces.name(i.port), vlan: i.vlan || null, mtu: i.mtu, address: formatMac(i.mac),
-    addr_info: ctx.fwd.rib.listAddresses().filter((x) => x.port === i.name).map((x) => ({ family: 'inet', local: formatIPv4(x.addr), prefixlen: x.len })),
-    forwarded: c.forwarded, dropped: c.dropped,
+    ifname: i.name,
+    ifindex: i.index,
+    link: ctx.fwd.ifaces.name(i.port),
+    vlan: i.vlan || null,
+    mtu: i.mtu,
+    address: formatMac(i.mac),
+    addr_info: ctx.fwd.rib
+      .listAddresses()
+      .filter((x) => x.port === i.name)
+      .map((x) => ({ family: 'inet', local: formatIPv4(x.addr), prefixlen: x.len })),
+    forwarded: c.forwarded,
+    dropped: c.dropped,
   };
 }
 
@@ -642,10 +750,14 @@ export function interfaceShow(ctx: Ctx) {
 export function showControlPlane(ctx: Ctx) {
   const n = ctx.fwd.cp.neighbors;
   return {
-    counters: ctx.fwd.cp.counters, neighbors: n.countByState(), queue: n.stats,
+    counters: ctx.fwd.cp.counters,
+    neighbors: n.countByState(),
+    queue: n.stats,
     // neighbour budgets: cap hits (in total and per port), ARP that taught nothing, next hops
     limits: n.limits,
-    limitsByPort: Object.fromEntries(ctx.fwd.ifaces.list().map((p) => [p.name, n.limitsByPort[p.index] ?? Object.fromEntries(Object.keys(n.limits).map((k) => [k, 0]))])),
+    limitsByPort: Object.fromEntries(
+      ctx.fwd.ifaces.list().map((p) => [p.name, n.limitsByPort[p.index] ?? Object.fromEntries(Object.keys(n.limits).map((k) => [k, 0]))]),
+    ),
     arpIgnored: n.ignored,
     nexthops: ctx.fwd.rib.nexthopUsage(),
   };
@@ -687,8 +799,13 @@ function sessionId(a: Args): number {
 
 export function captureStart(ctx: Ctx, a: Args, conn?: Conn) {
   const req: CaptureRequest = {
-    ports: a.ports as string[] | undefined, points: a.points as CaptureRequest['points'], reason: str(a, 'reason', false),
-    filter: str(a, 'filter', false), snaplen: num(a, 'snaplen'), count: num(a, 'count'), durationMs: num(a, 'durationMs'),
+    ports: a.ports as string[] | undefined,
+    points: a.points as CaptureRequest['points'],
+    reason: str(a, 'reason', false),
+    filter: str(a, 'filter', false),
+    snaplen: num(a, 'snaplen'),
+    count: num(a, 'count'),
+    durationMs: num(a, 'durationMs'),
   };
   return ctx.fwd.observe.captureStart(req, conn ? (f) => conn.onClose(f) : undefined);
 }
@@ -732,4 +849,3 @@ export const ACTIONS: Record<string, (ctx: Ctx, args: Args, conn?: Conn) => unkn
   'sync.show': syncShow,
   health,
 };
-

@@ -9,16 +9,24 @@ function whatIsThere(socketPath: string, code: string | undefined, message: stri
   let st: fs.Stats | undefined;
   try {
     st = fs.statSync(socketPath);
-  } catch { /* nothing there, or not reachable */ }
-  if (st?.isDirectory()) return 'that is a directory, not a socket (give the socket\'s path, e.g. /run/dpfwd/dpfwd.sock)';
+  } catch {
+    /* nothing there, or not reachable */
+  }
+  if (st?.isDirectory()) return "that is a directory, not a socket (give the socket's path, e.g. /run/dpfwd/dpfwd.sock)";
   if (st && !st.isSocket()) return `that is ${st.isFile() ? 'a regular file' : 'not a socket'}, not dpfwd's control socket (is --socket right?)`;
   switch (code) {
-    case 'ENOENT': return 'no such socket (is dpfwd running? is --socket right?)';
-    case 'ENOTDIR': return 'a component of the path is not a directory (is --socket right?)';
-    case 'ECONNREFUSED': return 'connection refused (dpfwd is not running; a stale socket file is left)';
-    case 'EACCES': return 'permission denied (run as root or join the socket\'s group)';
-    case 'EAGAIN': return 'dpfwd is too busy to accept a connection; try again';
-    default: return message;
+    case 'ENOENT':
+      return 'no such socket (is dpfwd running? is --socket right?)';
+    case 'ENOTDIR':
+      return 'a component of the path is not a directory (is --socket right?)';
+    case 'ECONNREFUSED':
+      return 'connection refused (dpfwd is not running; a stale socket file is left)';
+    case 'EACCES':
+      return "permission denied (run as root or join the socket's group)";
+    case 'EAGAIN':
+      return 'dpfwd is too busy to accept a connection; try again';
+    default:
+      return message;
   }
 }
 

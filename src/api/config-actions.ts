@@ -56,11 +56,18 @@ export function configSave(ctx: Ctx, a: Record<string, unknown>, conn?: Conn) {
   const file = path.resolve((given as string | undefined) ?? own);
   // only next to its own config file, never where a client could point it (/etc/cron.d, a profile script, …)
   if (path.dirname(file) !== path.dirname(own)) {
-    throw new DpfwdError('EINVAL', `config save writes only into ${path.dirname(own)} (the directory of the config file dpfwd runs); got ${file}. Use dpfwd config show > FILE to write elsewhere`);
+    throw new DpfwdError(
+      'EINVAL',
+      `config save writes only into ${path.dirname(own)} (the directory of the config file dpfwd runs); got ${file}. Use dpfwd config show > FILE to write elsewhere`,
+    );
   }
   // a request over the socket (conn) is checked against its sender; in-process callers are dpfwd itself
-  const peer = conn ? conn.peer ?? null : { pid: process.pid, uid: 0, gid: 0 };
-  if (!peer) throw new DpfwdError('EACCES', `config save: cannot tell which user asked (no SO_PEERCRED on this connection), so it writes nothing; use dpfwd config show > ${file}`);
+  const peer = conn ? (conn.peer ?? null) : { pid: process.pid, uid: 0, gid: 0 };
+  if (!peer)
+    throw new DpfwdError(
+      'EACCES',
+      `config save: cannot tell which user asked (no SO_PEERCRED on this connection), so it writes nothing; use dpfwd config show > ${file}`,
+    );
   const dir = path.dirname(file);
   let refusal: string | null;
   try {
@@ -70,7 +77,10 @@ export function configSave(ctx: Ctx, a: Record<string, unknown>, conn?: Conn) {
     throw new DpfwdError(err.code ?? 'EIO', `cannot write ${file}: ${err.code === 'ENOENT' ? `directory ${dir} does not exist` : err.message}`);
   }
   if (refusal) {
-    throw new DpfwdError('EACCES', `config save: ${refusal}; dpfwd writes for a client only what the client could write itself (run it as root, or give uid ${peer.uid} write permission)`);
+    throw new DpfwdError(
+      'EACCES',
+      `config save: ${refusal}; dpfwd writes for a client only what the client could write itself (run it as root, or give uid ${peer.uid} write permission)`,
+    );
   }
   const text = o.runningConfig();
   parseConfig(text, `running configuration for ${file}`); // what is saved must start a forwarder
@@ -82,8 +92,14 @@ export function configSave(ctx: Ctx, a: Record<string, unknown>, conn?: Conn) {
     const st = fs.lstatSync(file);
     mode = st.mode & 0o7777;
     owner = { uid: st.uid, gid: st.gid };
-  } catch { /* a new file */ }
-  try { fs.unlinkSync(tmp); } catch { /* none left by a crash */ }
+  } catch {
+    /* a new file */
+  }
+  try {
+    fs.unlinkSync(tmp);
+  } catch {
+    /* none left by a crash */
+  }
   try {
     const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
     try {
@@ -102,9 +118,16 @@ export function configSave(ctx: Ctx, a: Record<string, unknown>, conn?: Conn) {
       fs.closeSync(dfd);
     }
   } catch (e) {
-    try { fs.unlinkSync(tmp); } catch { /* not made */ }
+    try {
+      fs.unlinkSync(tmp);
+    } catch {
+      /* not made */
+    }
     const err = e as NodeJS.ErrnoException;
-    throw new DpfwdError(err.code ?? 'EIO', `cannot write ${file}: ${err.code === 'ENOENT' ? `directory ${dir} does not exist` : err.code === 'EACCES' ? 'permission denied' : err.code === 'EEXIST' ? `${tmp} exists (another save running?)` : err.message}`);
+    throw new DpfwdError(
+      err.code ?? 'EIO',
+      `cannot write ${file}: ${err.code === 'ENOENT' ? `directory ${dir} does not exist` : err.code === 'EACCES' ? 'permission denied' : err.code === 'EEXIST' ? `${tmp} exists (another save running?)` : err.message}`,
+    );
   }
   return { file, bytes: Buffer.byteLength(text) };
 }

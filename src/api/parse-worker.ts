@@ -48,7 +48,10 @@ export class ParseWorker {
         msg.push({ ab, length: p.length });
       }
       try {
-        w.postMessage({ seq, parts: msg }, msg.map((p) => p.ab));
+        w.postMessage(
+          { seq, parts: msg },
+          msg.map((p) => p.ab),
+        );
       } catch {
         // a buffer that cannot move (shared by two parts): copy them all instead
         w.postMessage({ seq, parts: parts.map((p) => ({ ab: new Uint8Array(p.buf.subarray(0, p.length)).buffer, length: p.length })) });

@@ -9,7 +9,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 /** The client's credentials, from SO_PEERCRED. */
-export interface Peer { pid: number; uid: number; gid: number }
+export interface Peer {
+  pid: number;
+  uid: number;
+  gid: number;
+}
 
 /** The peer's groups: its gid and, while its process lives, its supplementary groups. */
 export function peerGroups(p: Peer): Set<number> {
@@ -17,7 +21,9 @@ export function peerGroups(p: Peer): Set<number> {
   try {
     const m = /^Groups:[ \t]*(.*)$/m.exec(fs.readFileSync(`/proc/${p.pid}/status`, 'utf8'));
     for (const x of m?.[1].trim().split(/\s+/) ?? []) if (/^\d+$/.test(x)) g.add(Number(x));
-  } catch { /* gone: its gid only */ }
+  } catch {
+    /* gone: its gid only */
+  }
   return g;
 }
 
@@ -44,7 +50,8 @@ export function replaceRefusal(p: Peer, file: string): string | null {
     if (d === path.dirname(d)) break;
   }
   const ds = fs.statSync(dir);
-  if (!allows(ds, p, groups, 3)) return `${who} cannot write to the directory ${dir} (owner ${ds.uid}, group ${ds.gid}, mode ${(ds.mode & 0o7777).toString(8)})`;
+  if (!allows(ds, p, groups, 3))
+    return `${who} cannot write to the directory ${dir} (owner ${ds.uid}, group ${ds.gid}, mode ${(ds.mode & 0o7777).toString(8)})`;
   let fst: fs.Stats;
   try {
     fst = fs.lstatSync(file);
@@ -54,6 +61,6 @@ export function replaceRefusal(p: Peer, file: string): string | null {
   }
   if (!fst.isFile()) return `${file} is not a regular file`;
   if (!allows(fst, p, groups, 2)) return `${who} cannot write ${file} (owner ${fst.uid}, group ${fst.gid}, mode ${(fst.mode & 0o7777).toString(8)})`;
-  if ((ds.mode & 0o1000) && fst.uid !== p.uid && ds.uid !== p.uid) return `${dir} is sticky and ${who} owns neither it nor ${file}`;
+  if (ds.mode & 0o1000 && fst.uid !== p.uid && ds.uid !== p.uid) return `${dir} is sticky and ${who} owns neither it nor ${file}`;
   return null;
 }

@@ -62,7 +62,13 @@ function idOf(v: unknown): ParsedRequest['id'] | undefined {
 export function parseRequest(line: Uint8Array): ParseResult {
   const m = measure(line);
   if (m.over === 'depth') return { ok: false, id: null, code: 'EPROTO', message: `request nested deeper than ${MAX_REQUEST_DEPTH} levels` };
-  if (m.over === 'values') return { ok: false, id: null, code: 'E2BIG', message: `request has more than ${MAX_REQUEST_VALUES} JSON values; route.load takes a whole route file as one string` };
+  if (m.over === 'values')
+    return {
+      ok: false,
+      id: null,
+      code: 'E2BIG',
+      message: `request has more than ${MAX_REQUEST_VALUES} JSON values; route.load takes a whole route file as one string`,
+    };
   let req: { id?: unknown; op?: unknown; args?: unknown };
   try {
     req = JSON.parse(Buffer.from(line.buffer, line.byteOffset, line.byteLength).toString('utf8'));
@@ -71,6 +77,7 @@ export function parseRequest(line: Uint8Array): ParseResult {
   }
   const obj = req !== null && typeof req === 'object' && !Array.isArray(req);
   const id = obj ? idOf(req.id) : null;
-  if (id === undefined) return { ok: false, id: null, code: 'EPROTO', message: `id must be null, a number, a boolean or a string of at most ${MAX_ID_CHARS} characters` };
+  if (id === undefined)
+    return { ok: false, id: null, code: 'EPROTO', message: `id must be null, a number, a boolean or a string of at most ${MAX_ID_CHARS} characters` };
   return { ok: true, req: { id, op: obj ? req.op : undefined, args: obj ? req.args : undefined } };
 }

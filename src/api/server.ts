@@ -60,7 +60,6 @@ export const CONTROL_LIMITS: ControlLimits = {
   idleTimeoutMs: DEFAULTS.control.idleTimeoutMs,
 };
 
-
 type Action = (ctx: Ctx, args: Record<string, unknown>, conn?: Conn) => unknown;
 
 /** The operations: own properties of ACTIONS only, in a Map (nothing inherited can be called). */
@@ -163,9 +162,19 @@ export function argsForLog(args: unknown): Record<string, unknown> {
 function probe(p: string, timeoutMs = 2000): Promise<'live' | 'stale' | string> {
   return new Promise((resolve) => {
     const s = net.connect(p);
-    const t = setTimeout(() => { s.destroy(); resolve('live'); }, timeoutMs);
-    s.once('connect', () => { clearTimeout(t); s.destroy(); resolve('live'); });
-    s.once('error', (e: NodeJS.ErrnoException) => { clearTimeout(t); resolve(e.code === 'ECONNREFUSED' ? 'stale' : e.code ?? e.message); });
+    const t = setTimeout(() => {
+      s.destroy();
+      resolve('live');
+    }, timeoutMs);
+    s.once('connect', () => {
+      clearTimeout(t);
+      s.destroy();
+      resolve('live');
+    });
+    s.once('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(t);
+      resolve(e.code === 'ECONNREFUSED' ? 'stale' : (e.code ?? e.message));
+    });
   });
 }
 
@@ -212,7 +221,9 @@ export async function prepareSocketPath(socketPath: string): Promise<void> {
 
 /** JSON with BigInts as numbers (or decimal strings beyond 2^53); throws on cycles. */
 export function serialize(v: unknown): string {
-  return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? (x >= BigInt(Number.MIN_SAFE_INTEGER) && x <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(x) : x.toString()) : x));
+  return JSON.stringify(v, (_k, x) =>
+    typeof x === 'bigint' ? (x >= BigInt(Number.MIN_SAFE_INTEGER) && x <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(x) : x.toString()) : x,
+  );
 }
 
 /** The wire form of one reply: an error reply when the result cannot be serialised. */
@@ -224,7 +235,11 @@ export function replyLine(reply: Reply): string {
     return serialize(reply) + '\n';
   } catch (e) {
     let id: unknown = null;
-    try { id = JSON.parse(serialize(reply.id ?? null)); } catch { /* keep null */ }
+    try {
+      id = JSON.parse(serialize(reply.id ?? null));
+    } catch {
+      /* keep null */
+    }
     return JSON.stringify({ id, ok: false, error: { code: 'EINTERNAL', message: `the reply cannot be serialised: ${(e as Error).message}` } }) + '\n';
   }
 }
@@ -314,7 +329,11 @@ export async function startControlServer(ctx: Ctx, socketPath: string, opts: Con
     const closers = c.closers;
     c.closers = [];
     for (const f of closers) {
-      try { f(); } catch (e) { log(`ending a session of a closed connection: ${(e as Error).message}`); }
+      try {
+        f();
+      } catch (e) {
+        log(`ending a session of a closed connection: ${(e as Error).message}`);
+      }
     }
   };
 
@@ -428,14 +447,20 @@ export async function startControlServer(ctx: Ctx, socketPath: string, opts: Con
   /** What a client without a complete line is held to: its line's length and time. */
   const partial = (c: Client) => {
     if (c.size > lim.maxRequestBytes && !c.paused) {
-      drop(c, 'request_too_large', `a request longer than control.maxRequestBytes (${lim.maxRequestBytes} bytes)`,
-        { id: null, ok: false, error: { code: 'E2BIG', message: `request longer than control.maxRequestBytes (${lim.maxRequestBytes} bytes); raise it in the config` } });
+      drop(c, 'request_too_large', `a request longer than control.maxRequestBytes (${lim.maxRequestBytes} bytes)`, {
+        id: null,
+        ok: false,
+        error: { code: 'E2BIG', message: `request longer than control.maxRequestBytes (${lim.maxRequestBytes} bytes); raise it in the config` },
+      });
       return;
     }
     if (c.size > 0 && !c.requestTimer && !c.paused) {
       c.requestTimer = setTimeout(() => {
-        drop(c, 'request_timeout', `a request not complete within control.requestTimeoutMs (${lim.requestTimeoutMs} ms)`,
-          { id: null, ok: false, error: { code: 'ETIMEDOUT', message: `request not complete within control.requestTimeoutMs (${lim.requestTimeoutMs} ms)` } });
+        drop(c, 'request_timeout', `a request not complete within control.requestTimeoutMs (${lim.requestTimeoutMs} ms)`, {
+          id: null,
+          ok: false,
+          error: { code: 'ETIMEDOUT', message: `request not complete within control.requestTimeoutMs (${lim.requestTimeoutMs} ms)` },
+        });
       }, lim.requestTimeoutMs);
       c.requestTimer.unref();
     }
@@ -450,8 +475,11 @@ export async function startControlServer(ctx: Ctx, socketPath: string, opts: Con
       return false;
     }
     if (at > lim.maxRequestBytes) {
-      drop(c, 'request_too_large', `a request of ${at} bytes is over control.maxRequestBytes (${lim.maxRequestBytes})`,
-        { id: null, ok: false, error: { code: 'E2BIG', message: `request of ${at} bytes is over control.maxRequestBytes (${lim.maxRequestBytes})` } });
+      drop(c, 'request_too_large', `a request of ${at} bytes is over control.maxRequestBytes (${lim.maxRequestBytes})`, {
+        id: null,
+        ok: false,
+        error: { code: 'E2BIG', message: `request of ${at} bytes is over control.maxRequestBytes (${lim.maxRequestBytes})` },
+      });
       return false;
     }
     const line = takeLine(c, at);
@@ -510,8 +538,20 @@ export async function startControlServer(ctx: Ctx, socketPath: string, opts: Con
         if (!victim || x.size > victim.size) victim = x;
       }
       if (!victim) return;
-      drop(victim, 'buffers_full', `request bytes buffered across clients reached control.maxBufferedBytes (${lim.maxBufferedBytes}); disconnected the client holding the longest unfinished request (${victim.size} bytes)`,
-        { id: null, ok: false, error: { code: 'ENOBUFS', message: `disconnected: control.maxBufferedBytes (${lim.maxBufferedBytes}) reached and this connection held the longest unfinished request` } }, true);
+      drop(
+        victim,
+        'buffers_full',
+        `request bytes buffered across clients reached control.maxBufferedBytes (${lim.maxBufferedBytes}); disconnected the client holding the longest unfinished request (${victim.size} bytes)`,
+        {
+          id: null,
+          ok: false,
+          error: {
+            code: 'ENOBUFS',
+            message: `disconnected: control.maxBufferedBytes (${lim.maxBufferedBytes}) reached and this connection held the longest unfinished request`,
+          },
+        },
+        true,
+      );
     }
   };
 
@@ -519,22 +559,52 @@ export async function startControlServer(ctx: Ctx, socketPath: string, opts: Con
   const logChange = (c: Client, op: string, args: unknown, r: Reply) => {
     if (isReadOnly(op)) return;
     // built only when the rate limit lets the line through: a churn of updates costs no text
-    changes.line('control', r.ok ? 'info' : 'warn', () => {
-      const who = c.peer ? `uid ${c.peer.uid} pid ${c.peer.pid}` : 'unknown peer';
-      const words = Object.entries(argsForLog(args)).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
-      const result = r.ok ? 'ok' : `${r.error?.code}: ${r.error?.message.split('\n')[0]}`;
-      return `${op}${words ? ` ${words}` : ''} by ${who}: ${result}`;
-    }, () => ({ op, args: argsForLog(args), ok: r.ok, ...(c.peer ?? {}), ...(r.ok ? {} : { code: r.error?.code }) }));
+    changes.line(
+      'control',
+      r.ok ? 'info' : 'warn',
+      () => {
+        const who = c.peer ? `uid ${c.peer.uid} pid ${c.peer.pid}` : 'unknown peer';
+        const words = Object.entries(argsForLog(args))
+          .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+          .join(' ');
+        const result = r.ok ? 'ok' : `${r.error?.code}: ${r.error?.message.split('\n')[0]}`;
+        return `${op}${words ? ` ${words}` : ''} by ${who}: ${result}`;
+      },
+      () => ({ op, args: argsForLog(args), ok: r.ok, ...(c.peer ?? {}), ...(r.ok ? {} : { code: r.error?.code }) }),
+    );
   };
 
   const server = net.createServer((conn) => {
     const fd = (conn as unknown as { _handle?: { fd?: number } })._handle?.fd;
     const peer = typeof fd === 'number' && fd >= 0 ? peerCred(fd) : null;
     const c: Client = {
-      conn, chunks: [], size: 0, scanned: 0, lastActive: Date.now(), requestTimer: null, writes: 0, queue: [], queued: 0, draining: false, paused: false, parsing: 0, closed: false, peer,
-      closers: [], conn2: { peer, onClose: (f) => { if (c.closed) f(); else c.closers.push(f); } },
+      conn,
+      chunks: [],
+      size: 0,
+      scanned: 0,
+      lastActive: Date.now(),
+      requestTimer: null,
+      writes: 0,
+      queue: [],
+      queued: 0,
+      draining: false,
+      paused: false,
+      parsing: 0,
+      closed: false,
+      peer,
+      closers: [],
+      conn2: {
+        peer,
+        onClose: (f) => {
+          if (c.closed) f();
+          else c.closers.push(f);
+        },
+      },
     };
-    conn.on('error', () => { release(c); conn.destroy(); });
+    conn.on('error', () => {
+      release(c);
+      conn.destroy();
+    });
     conn.on('close', () => release(c));
     if (clients.size >= lim.maxClients) {
       // make room: the client quiet longest goes (a flood of idle connections cannot lock anyone
@@ -546,12 +616,26 @@ export async function startControlServer(ctx: Ctx, socketPath: string, opts: Con
       }
       const full = `${clients.size} clients is control.maxClients`;
       if (!victim) {
-        drop(c, 'too_many_clients', `${full}, all root's; refused a client of uid ${c.peer?.uid ?? '?'}`,
-          { id: null, ok: false, error: { code: 'EBUSY', message: `refused: control.maxClients (${lim.maxClients}) reached by root's clients` } }, true);
+        drop(
+          c,
+          'too_many_clients',
+          `${full}, all root's; refused a client of uid ${c.peer?.uid ?? '?'}`,
+          { id: null, ok: false, error: { code: 'EBUSY', message: `refused: control.maxClients (${lim.maxClients}) reached by root's clients` } },
+          true,
+        );
         return;
       }
-      drop(victim, 'too_many_clients', `${full}; disconnected the one quiet longest`,
-        { id: null, ok: false, error: { code: 'EBUSY', message: `disconnected: control.maxClients (${lim.maxClients}) reached and this connection was the one quiet longest` } }, true);
+      drop(
+        victim,
+        'too_many_clients',
+        `${full}; disconnected the one quiet longest`,
+        {
+          id: null,
+          ok: false,
+          error: { code: 'EBUSY', message: `disconnected: control.maxClients (${lim.maxClients}) reached and this connection was the one quiet longest` },
+        },
+        true,
+      );
     }
     clients.add(c);
     conn.setTimeout(lim.idleTimeoutMs, () => {
@@ -562,8 +646,14 @@ export async function startControlServer(ctx: Ctx, socketPath: string, opts: Con
       c.lastActive = Date.now();
       if (buffered + chunk.length > lim.maxBufferedBytes) makeRoom(c, chunk.length);
       if (buffered + chunk.length > lim.maxBufferedBytes) {
-        drop(c, 'buffers_full', `request bytes buffered across clients would pass control.maxBufferedBytes (${lim.maxBufferedBytes})`,
-          { id: null, ok: false, error: { code: 'ENOBUFS', message: `the control socket buffers ${buffered} request bytes across clients; control.maxBufferedBytes (${lim.maxBufferedBytes}) reached, try again` } });
+        drop(c, 'buffers_full', `request bytes buffered across clients would pass control.maxBufferedBytes (${lim.maxBufferedBytes})`, {
+          id: null,
+          ok: false,
+          error: {
+            code: 'ENOBUFS',
+            message: `the control socket buffers ${buffered} request bytes across clients; control.maxBufferedBytes (${lim.maxBufferedBytes}) reached, try again`,
+          },
+        });
         return;
       }
       c.chunks.push(chunk);
@@ -576,8 +666,11 @@ export async function startControlServer(ctx: Ctx, socketPath: string, opts: Con
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => {
-      reject(e.code === 'EADDRINUSE' ? new DpfwdError('EADDRINUSE', `another dpfwd answers on ${socketPath}; stop it or give this one --socket <path>`)
-        : fail(e.code ?? 'ELISTEN', socketPath, `cannot listen (${e.code ?? e.message})`));
+      reject(
+        e.code === 'EADDRINUSE'
+          ? new DpfwdError('EADDRINUSE', `another dpfwd answers on ${socketPath}; stop it or give this one --socket <path>`)
+          : fail(e.code ?? 'ELISTEN', socketPath, `cannot listen (${e.code ?? e.message})`),
+      );
     });
     server.listen(socketPath, () => resolve());
   });

@@ -53,7 +53,8 @@ function batchArgs(words: string[]): { file: string; force: boolean; common: str
   const force = rest.includes('--force');
   const common = rest.filter((w) => w !== '--force');
   const s = common.indexOf('--socket');
-  const socket = s >= 0 ? common[s + 1] : common.find((w) => w.startsWith('--socket='))?.slice('--socket='.length) ?? process.env.DPFWD_SOCKET ?? DEFAULT_SOCKET;
+  const socket =
+    s >= 0 ? common[s + 1] : (common.find((w) => w.startsWith('--socket='))?.slice('--socket='.length) ?? process.env.DPFWD_SOCKET ?? DEFAULT_SOCKET);
   return { file, force, common, socket };
 }
 
@@ -104,10 +105,12 @@ export function keywordsAfter(words: string[], current: string): string[] {
   const last = w[w.length - 1];
   if (cmd === 'route') {
     if (last === 'proto' || last === 'protocol') return [...ORIGINS];
-    if (['show', 'list', 'ls', 'lst', 'flush'].includes(action)) return ['match', 'root', 'exact', 'dev', 'via', 'proto', ...(action === 'flush' ? ['all'] : [])];
+    if (['show', 'list', 'ls', 'lst', 'flush'].includes(action))
+      return ['match', 'root', 'exact', 'dev', 'via', 'proto', ...(action === 'flush' ? ['all'] : [])];
     if (action === 'add' || action === 'replace') return w.length >= 3 ? ['via', 'dev', 'port', 'blackhole', 'nexthop', 'weight'] : ['default'];
   }
-  if ((cmd === 'neighbor' || cmd === 'neigh' || cmd === 'neighbour' || cmd === 'n') && (action === 'add' || action === 'replace') && w.length >= 3) return ['lladdr', 'dev', 'nud'];
+  if ((cmd === 'neighbor' || cmd === 'neigh' || cmd === 'neighbour' || cmd === 'n') && (action === 'add' || action === 'replace') && w.length >= 3)
+    return ['lladdr', 'dev', 'nud'];
   if ((cmd === 'nexthop' || cmd === 'nh') && w.length >= 2) return ['id'];
   return [];
 }
@@ -130,7 +133,12 @@ async function runOne(argv: string[], where = ''): Promise<number> {
     })
     .help()
     .alias('h', 'help')
-    .completion('completion', 'print a bash/zsh completion script: dpfwd completion >> ~/.bashrc', ((current: string, a: { _: (string | number)[] }, defaults: (cb: (err: Error | null, words: string[]) => void) => void, done: (words: string[]) => void) => {
+    .completion('completion', 'print a bash/zsh completion script: dpfwd completion >> ~/.bashrc', ((
+      current: string,
+      a: { _: (string | number)[] },
+      defaults: (cb: (err: Error | null, words: string[]) => void) => void,
+      done: (words: string[]) => void,
+    ) => {
       defaults((_err, words) => done([...(words ?? []), ...keywordsAfter(a._.map(String).slice(1), current)]));
     }) as never)
     .version()
@@ -147,7 +155,7 @@ async function runOne(argv: string[], where = ''): Promise<number> {
   } catch (e) {
     if (e instanceof UsageError) {
       process.stderr.write(`dpfwd: ${where}${e.message}\n`);
-      if (!where) process.stderr.write(e.message.startsWith('name a command') ? await cli.getHelp() + '\n' : `Run 'dpfwd --help' for usage.\n`);
+      if (!where) process.stderr.write(e.message.startsWith('name a command') ? (await cli.getHelp()) + '\n' : `Run 'dpfwd --help' for usage.\n`);
       code = 2;
     } else if (e instanceof ExitStatus) {
       code = e.status;

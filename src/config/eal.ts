@@ -21,7 +21,10 @@ import { parseDevice } from '../net/device';
 export function buildEalArgs(config: Pick<Config, 'eal' | 'ports'>, devices: string[]): string[] {
   const e = config.eal;
   if (devices.length !== config.ports.length) {
-    throw new DpfwdError('EINVAL', `buildEalArgs: ${devices.length} devices for ${config.ports.length} ports; pass one resolved device per port, in port order`);
+    throw new DpfwdError(
+      'EINVAL',
+      `buildEalArgs: ${devices.length} devices for ${config.ports.length} ports; pass one resolved device per port, in port order`,
+    );
   }
   const argv = ['dpfwd', '-l', e.lcores, '--main-lcore', String(e.mainLcore)];
   if (e.inMemory) argv.push('--in-memory');

@@ -44,8 +44,11 @@ export function parseConfig(text: string, sourceName: string): Config {
   // Parser abuse (alias bombs, nesting deep enough to overflow the stack) is a config error too
   const abuse = (e: unknown): ConfigError => {
     const m = (e as Error)?.message ?? String(e);
-    const why = /alias/i.test(m) ? `too many alias expansions (more than ${MAX_ALIAS_COUNT}); write the values out or use fewer aliases (*name)`
-      : e instanceof RangeError ? 'nested too deeply to parse' : m.split('\n')[0];
+    const why = /alias/i.test(m)
+      ? `too many alias expansions (more than ${MAX_ALIAS_COUNT}); write the values out or use fewer aliases (*name)`
+      : e instanceof RangeError
+        ? 'nested too deeply to parse'
+        : m.split('\n')[0];
     return new ConfigError(sourceName, [`${sourceName}: YAML: ${why}`]);
   };
   let doc: ReturnType<typeof parseDocument>;
@@ -95,7 +98,10 @@ export function readConfigText(path: string): string {
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ENOENT') {
-      throw new DpfwdError('ECONFIG', `config file ${path} does not exist; copy examples/demo.yaml (two af_packet ports) or examples/pcap.yaml to ${path} and edit it, or pass --config PATH`);
+      throw new DpfwdError(
+        'ECONFIG',
+        `config file ${path} does not exist; copy examples/demo.yaml (two af_packet ports) or examples/pcap.yaml to ${path} and edit it, or pass --config PATH`,
+      );
     }
     if (err.code === 'EACCES') throw new DpfwdError('ECONFIG', `cannot read config file ${path}: permission denied`);
     if (err.code === 'EISDIR') throw new DpfwdError('ECONFIG', `config file ${path} is a directory; pass the path of a YAML file`);

@@ -23,7 +23,10 @@ export const IDLE_MODES = ['poll', 'sleep'] as const;
 export type IdleMode = (typeof IDLE_MODES)[number];
 
 /** One row of the table: a key's default (undefined: none, or computed) and its change mode. */
-interface Row<T> { readonly def: T; readonly change: ChangeMode }
+interface Row<T> {
+  readonly def: T;
+  readonly change: ChangeMode;
+}
 const live = <T>(def: T): Row<T> => ({ def, change: 'live' });
 const restart = <T>(def: T): Row<T> => ({ def, change: 'restart' });
 const none = undefined;
@@ -37,13 +40,24 @@ const none = undefined;
 export const CONFIG_KEYS = {
   eal: {
     keys: {
-      lcores: restart(DEFAULT_LCORES), inMemory: restart(true), filePrefix: restart(none), args: restart([] as string[]), logLevel: restart('notice' as LogLevel),
-      hugepagesMiB: restart(none), telemetry: restart(false),
+      lcores: restart(DEFAULT_LCORES),
+      inMemory: restart(true),
+      filePrefix: restart(none),
+      args: restart([] as string[]),
+      logLevel: restart('notice' as LogLevel),
+      hugepagesMiB: restart(none),
+      telemetry: restart(false),
     },
   },
   ports: {
     keys: {
-      name: restart(none), device: restart(none), rxQueues: restart(1), rxDescriptors: restart(1024), txDescriptors: restart(1024), mtu: restart(1500), mac: restart(none),
+      name: restart(none),
+      device: restart(none),
+      rxQueues: restart(1),
+      rxDescriptors: restart(1024),
+      txDescriptors: restart(1024),
+      mtu: restart(1500),
+      mac: restart(none),
       address: live(none),
     },
   },
@@ -56,14 +70,25 @@ export const CONFIG_KEYS = {
   neighbors: { keys: { address: live(none), mac: live(none), port: live(none) } },
   metrics: {
     keys: {
-      listen: restart('127.0.0.1:9450'), maxConnections: live(64), headersTimeoutMs: live(10000), requestTimeoutMs: live(30000), keepAliveTimeoutMs: live(65000),
-      idleTimeoutMs: live(120000), maxPipelined: live(16),
+      listen: restart('127.0.0.1:9450'),
+      maxConnections: live(64),
+      headersTimeoutMs: live(10000),
+      requestTimeoutMs: live(30000),
+      keepAliveTimeoutMs: live(65000),
+      idleTimeoutMs: live(120000),
+      maxPipelined: live(16),
     },
   },
   control: {
     keys: {
-      socket: restart('/run/dpfwd/dpfwd.sock'), mode: restart(0o660), maxClients: live(64), maxRequestBytes: live(64 * 1048576), maxBufferedBytes: live(256 * 1048576),
-      maxReplyBacklogBytes: live(1048576), requestTimeoutMs: live(30000), idleTimeoutMs: live(300000),
+      socket: restart('/run/dpfwd/dpfwd.sock'),
+      mode: restart(0o660),
+      maxClients: live(64),
+      maxRequestBytes: live(64 * 1048576),
+      maxBufferedBytes: live(256 * 1048576),
+      maxReplyBacklogBytes: live(1048576),
+      requestTimeoutMs: live(30000),
+      idleTimeoutMs: live(300000),
     },
   },
   // rate and burst are the workers' token bucket in C, sized at start
@@ -71,10 +96,16 @@ export const CONFIG_KEYS = {
   icmp: { keys: { unreachable: live(true), rateLimit: live(1000), burst: live(50) } },
   arp: {
     keys: {
-      reachableMs: live(30000), staleMs: live(60000), retransmitMs: live(1000), probes: live(3), queueLen: live(4),
+      reachableMs: live(30000),
+      staleMs: live(60000),
+      retransmitMs: live(1000),
+      probes: live(3),
+      queueLen: live(4),
       // the next-hop budget of learned neighbours, fixed in the RIB at start
       maxEntries: restart(4096),
-      maxIncomplete: live(256), newPerSecond: live(100), lockMs: live(1000),
+      maxIncomplete: live(256),
+      newPerSecond: live(100),
+      lockMs: live(1000),
     },
   },
   mempool: { keys: { mbufs: restart(0), cacheSize: restart(256) } },
@@ -122,7 +153,9 @@ export const VALID_KEYS = {
 } as const satisfies Record<string, readonly string[]>;
 
 type Keys<S extends Section> = (typeof CONFIG_KEYS)[S]['keys'];
-type Defaults<S extends Section> = { readonly [K in keyof Keys<S> as Keys<S>[K] extends Row<undefined> ? never : K]: Keys<S>[K] extends Row<infer T> ? T : never };
+type Defaults<S extends Section> = {
+  readonly [K in keyof Keys<S> as Keys<S>[K] extends Row<undefined> ? never : K]: Keys<S>[K] extends Row<infer T> ? T : never;
+};
 
 function defaultsOf<S extends Section>(s: S): Defaults<S> {
   const out: Record<string, unknown> = {};
@@ -162,7 +195,12 @@ export const KEY_CHANGE: Readonly<Record<TopLevelKey, ChangeMode>> = Object.from
 export const PORT_LIVE_KEYS: readonly string[] = keysOf('ports').filter((k) => keyChange('ports', k) === 'live');
 
 /** Whole live sections by name; the live keys of other sections as `section.key` (`ports[].address`). */
-export const LIVE_KEYS: readonly string[] = sections.flatMap((s) => (KEY_CHANGE[s] === 'live' ? [s]
-  : keysOf(s).filter((k) => keyChange(s, k) === 'live').map((k) => (s === 'ports' ? `ports[].${k}` : `${s}.${k}`))));
+export const LIVE_KEYS: readonly string[] = sections.flatMap((s) =>
+  KEY_CHANGE[s] === 'live'
+    ? [s]
+    : keysOf(s)
+        .filter((k) => keyChange(s, k) === 'live')
+        .map((k) => (s === 'ports' ? `ports[].${k}` : `${s}.${k}`)),
+);
 /** Sections with at least one key that needs a restart. */
 export const RESTART_KEYS: readonly string[] = sections.filter((k) => KEY_CHANGE[k] === 'restart');

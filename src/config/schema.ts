@@ -15,14 +15,21 @@ const str: Schema = { type: 'string' };
 const int: Schema = { type: 'integer' };
 const bool: Schema = { type: 'boolean' };
 const strOrList: Schema = { anyOf: [str, { type: 'array', items: str }] };
-const obj = (properties: Record<string, Schema>, required: string[] = []): Schema => ({ type: 'object', additionalProperties: false, properties, ...(required.length ? { required } : {}) });
+const obj = (properties: Record<string, Schema>, required: string[] = []): Schema => ({
+  type: 'object',
+  additionalProperties: false,
+  properties,
+  ...(required.length ? { required } : {}),
+});
 
 /** Types of the keys whose default does not tell it (none, or several forms). */
 const TYPES: { [S in TopLevelKey]?: Record<string, Schema> } = {
   eal: {
     lcores: { anyOf: [str, int], description: 'an lcore list like "0-3", or "auto" (the CPUs this process may run on)' },
-    filePrefix: str, args: { type: 'array', items: { anyOf: [str, { type: 'number' }] } },
-    logLevel: { anyOf: [{ enum: [...LOG_LEVELS] }, { type: 'integer', minimum: 1, maximum: 8 }] }, hugepagesMiB: int,
+    filePrefix: str,
+    args: { type: 'array', items: { anyOf: [str, { type: 'number' }] } },
+    logLevel: { anyOf: [{ enum: [...LOG_LEVELS] }, { type: 'integer', minimum: 1, maximum: 8 }] },
+    hugepagesMiB: int,
   },
   ports: { name: str, device: str, address: strOrList, mac: str },
   interfaces: { name: str, port: str, vlan: int, address: strOrList, mtu: int },
@@ -37,8 +44,11 @@ const TYPES: { [S in TopLevelKey]?: Record<string, Schema> } = {
     netns: str,
     mirror: { anyOf: [bool, { type: 'object', additionalProperties: { anyOf: [bool, str] } }] },
     sync: obj({
-      enabled: bool, table: { anyOf: [str, int] }, protocols: { anyOf: [{ const: 'all' }, { type: 'array', items: { anyOf: [str, int] } }] },
-      socketBuffer: { type: 'integer', default: LINUX_SYNC_KEYS.socketBuffer }, maxRoutes: { type: 'integer', default: LINUX_SYNC_KEYS.maxRoutes },
+      enabled: bool,
+      table: { anyOf: [str, int] },
+      protocols: { anyOf: [{ const: 'all' }, { type: 'array', items: { anyOf: [str, int] } }] },
+      socketBuffer: { type: 'integer', default: LINUX_SYNC_KEYS.socketBuffer },
+      maxRoutes: { type: 'integer', default: LINUX_SYNC_KEYS.maxRoutes },
     }),
   },
 };
@@ -46,7 +56,12 @@ const TYPES: { [S in TopLevelKey]?: Record<string, Schema> } = {
 /** Sections that are lists of entries; the rest are mappings. */
 const LISTS: readonly TopLevelKey[] = ['ports', 'interfaces', 'workers', 'routes', 'neighbors'];
 /** Keys an entry must have. */
-const REQUIRED: { [S in TopLevelKey]?: string[] } = { ports: ['name', 'device'], routes: ['prefix'], neighbors: ['address', 'mac', 'port'], interfaces: ['port', 'vlan'] };
+const REQUIRED: { [S in TopLevelKey]?: string[] } = {
+  ports: ['name', 'device'],
+  routes: ['prefix'],
+  neighbors: ['address', 'mac', 'port'],
+  interfaces: ['port', 'vlan'],
+};
 
 function typeOfDefault(def: unknown): Schema {
   if (typeof def === 'boolean') return bool;
@@ -63,7 +78,11 @@ export function configSchema(): Schema {
     const props: Record<string, Schema> = {};
     for (const [k, row] of Object.entries(keys)) {
       const t = TYPES[section]?.[k] ?? typeOfDefault(row.def);
-      props[k] = { ...t, ...(row.def !== undefined ? { default: row.def } : {}), $comment: row.change === 'live' ? 'changes live (dpfwd reload)' : 'needs a restart' };
+      props[k] = {
+        ...t,
+        ...(row.def !== undefined ? { default: row.def } : {}),
+        $comment: row.change === 'live' ? 'changes live (dpfwd reload)' : 'needs a restart',
+      };
     }
     const entry = obj(props, REQUIRED[section]);
     let s: Schema = LISTS.includes(section) ? { type: 'array', items: entry } : entry;
@@ -74,7 +93,8 @@ export function configSchema(): Schema {
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     title: 'dpfwd configuration',
-    description: 'Generated from src/config/keys.ts (npm run schema); every key is explained in docs/config.md, and `dpfwd config check FILE` finds every error dpfwd run would.',
+    description:
+      'Generated from src/config/keys.ts (npm run schema); every key is explained in docs/config.md, and `dpfwd config check FILE` finds every error dpfwd run would.',
     type: 'object',
     additionalProperties: false,
     required: ['ports'],

@@ -4,14 +4,7 @@
  * first error; values that fail fall back to their default so later checks do not cascade.
  */
 import { SOCKET_PATH_MAX } from '../host/socket-path';
-import {
-  findAddressConflict,
-  formatIPv4,
-  parseInterfaceAddress,
-  parseUnicastIPv4,
-  prefixContains,
-  formatPrefix,
-} from '../net/ipv4';
+import { findAddressConflict, formatIPv4, parseInterfaceAddress, parseUnicastIPv4, prefixContains, formatPrefix } from '../net/ipv4';
 import { parseMac } from '../net/mac';
 import { IFACE_NAME_RE, parsePrefixWord, PORT_NAME_RE, RouteError, routeFromFields } from '../routing/routes';
 import type { Route, RoutePath } from '../routing/route';
@@ -24,7 +17,7 @@ export type { Path, SourceOf } from './kit';
 import { mempoolSize } from './mempool';
 import { GROUP_MAX_WEIGHT, IDLE_MAX_SLEEP_US, MAX_GROUPS } from '../dataplane/actions';
 import { AddrLen, withParsed } from './types';
-import { blackholeProblem, connectedPrefixProblem, gatewayPortProblem, hostAddressProblem, routePrefixProblem } from '../routing/rules';
+import { connectedPrefixProblem, gatewayPortProblem, hostAddressProblem, routePrefixProblem } from '../routing/rules';
 import type {
   ArpConfig,
   Config,
@@ -75,7 +68,6 @@ const MANAGED_EAL_ARGS: Record<string, string> = {
 // ---------------------------------------------------------------------------------------------
 // eal
 
-
 function validateEal(c: Ctx, v: unknown): EalConfig {
   const o = c.map('eal', v, KEYS.eal) ?? {};
   let lcores: string = DEFAULTS.eal.lcores;
@@ -85,7 +77,10 @@ function validateEal(c: Ctx, v: unknown): EalConfig {
     const cpus = allowedCpus();
     if (!cpus) c.err('eal.lcores', 'auto: cannot read the CPUs this process may run on (/proc/self/status Cpus_allowed_list); give an lcore list like "0-3"');
     else if (cpus.length < 2) {
-      c.err('eal.lcores', `auto: this process may run on CPU ${cpus[0]} only; dpfwd needs at least 2 (the main lcore and a worker): widen its CPU set (taskset, CPUAffinity=, the pod's CPU request)`);
+      c.err(
+        'eal.lcores',
+        `auto: this process may run on CPU ${cpus[0]} only; dpfwd needs at least 2 (the main lcore and a worker): widen its CPU set (taskset, CPUAffinity=, the pod's CPU request)`,
+      );
     } else {
       lcoreList = cpus;
       lcores = cpuListString(cpus);
@@ -99,7 +94,10 @@ function validateEal(c: Ctx, v: unknown): EalConfig {
       const l = parseLcoreList(canon);
       if (typeof l === 'string') c.err('eal.lcores', l);
       else if (l.length < 2) {
-        c.err('eal.lcores', `${JSON.stringify(raw)} is 1 lcore; dpfwd needs at least 2: the first is the main lcore (Node's thread, never polls), the rest forward packets (e.g. "${l[0]}-${l[0] + 1}")`);
+        c.err(
+          'eal.lcores',
+          `${JSON.stringify(raw)} is 1 lcore; dpfwd needs at least 2: the first is the main lcore (Node's thread, never polls), the rest forward packets (e.g. "${l[0]}-${l[0] + 1}")`,
+        );
       } else {
         lcores = canon;
         lcoreList = l;
@@ -169,7 +167,6 @@ function validateEal(c: Ctx, v: unknown): EalConfig {
 // ---------------------------------------------------------------------------------------------
 // ports
 
-
 function validatePorts(c: Ctx, v: unknown, knownNames: Set<string>): PortConfig[] {
   const ports: PortConfig[] = [];
   if (v === undefined || v === null || (Array.isArray(v) && v.length === 0)) {
@@ -217,16 +214,19 @@ function validatePorts(c: Ctx, v: unknown, knownNames: Set<string>): PortConfig[
         }
       }
     }
-    const port: PortConfig = withParsed({
-      name,
-      device,
-      deviceKind,
-      rxQueues: c.int(child(p, 'rxQueues'), o.rxQueues, DEFAULTS.port.rxQueues, 1, 16),
-      rxDescriptors: c.int(child(p, 'rxDescriptors'), o.rxDescriptors, DEFAULTS.port.rxDescriptors, 64, 4096, { pow2: true }),
-      txDescriptors: c.int(child(p, 'txDescriptors'), o.txDescriptors, DEFAULTS.port.txDescriptors, 64, 4096, { pow2: true }),
-      mtu: c.int(child(p, 'mtu'), o.mtu, DEFAULTS.port.mtu, 68, 9600),
-      addresses: [] as string[],
-    }, { addresses: [] as AddrLen[], mac: undefined as number | undefined });
+    const port: PortConfig = withParsed(
+      {
+        name,
+        device,
+        deviceKind,
+        rxQueues: c.int(child(p, 'rxQueues'), o.rxQueues, DEFAULTS.port.rxQueues, 1, 16),
+        rxDescriptors: c.int(child(p, 'rxDescriptors'), o.rxDescriptors, DEFAULTS.port.rxDescriptors, 64, 4096, { pow2: true }),
+        txDescriptors: c.int(child(p, 'txDescriptors'), o.txDescriptors, DEFAULTS.port.txDescriptors, 64, 4096, { pow2: true }),
+        mtu: c.int(child(p, 'mtu'), o.mtu, DEFAULTS.port.mtu, 68, 9600),
+        addresses: [] as string[],
+      },
+      { addresses: [] as AddrLen[], mac: undefined as number | undefined },
+    );
     if (o.mac !== undefined) {
       const ms = c.str(child(p, 'mac'), o.mac, 'a MAC like 02:00:00:00:01:01');
       if (ms !== undefined) {
@@ -368,7 +368,14 @@ function validateIdle(c: Ctx, v: unknown): IdleConfig {
 /** A worker's longest idle sleep (WorkerConfig.idleSleepUs) for its mode. */
 const sleepUs = (mode: IdleMode, idle: IdleConfig) => (mode === 'sleep' ? idle.maxSleepUs : 0);
 
-function validateWorkers(c: Ctx, v: unknown, eal: EalConfig, ports: PortConfig[], knownNames: Set<string>, idle: IdleConfig): { workers: WorkerConfig[]; auto: boolean } {
+function validateWorkers(
+  c: Ctx,
+  v: unknown,
+  eal: EalConfig,
+  ports: PortConfig[],
+  knownNames: Set<string>,
+  idle: IdleConfig,
+): { workers: WorkerConfig[]; auto: boolean } {
   const pairs: { port: string; queue: number }[] = [];
   for (const p of ports) for (let q = 0; q < p.rxQueues; q++) pairs.push({ port: p.name, queue: q });
   if (v === undefined || v === null || v === 'auto') {
@@ -400,7 +407,10 @@ function validateWorkers(c: Ctx, v: unknown, eal: EalConfig, ports: PortConfig[]
     const lp = child(wp, 'lcore');
     let lcore = -1;
     if (typeof o.lcore !== 'number' || !Number.isInteger(o.lcore) || o.lcore < 0) {
-      c.err(lp, o.lcore === undefined ? `required (a worker lcore from eal.lcores: ${lcoreNames(eal.workerLcores)})` : `expected an lcore number, got ${got(o.lcore)}`);
+      c.err(
+        lp,
+        o.lcore === undefined ? `required (a worker lcore from eal.lcores: ${lcoreNames(eal.workerLcores)})` : `expected an lcore number, got ${got(o.lcore)}`,
+      );
     } else if (o.lcore === eal.mainLcore) {
       c.err(lp, `lcore ${o.lcore} is the main lcore (Node's thread, never polls); worker lcores are ${lcoreNames(eal.workerLcores)}`);
     } else if (!eal.workerLcores.includes(o.lcore)) {
@@ -432,7 +442,10 @@ function validateWorkers(c: Ctx, v: unknown, eal: EalConfig, ports: PortConfig[]
       }
       if (queue < 0) return;
       if (queue >= port.rxQueues) {
-        c.err(child(qp, 'queue'), `port ${pn} has ${port.rxQueues} rx queue${port.rxQueues === 1 ? '' : 's'} (0-${port.rxQueues - 1}); queue ${queue} does not exist`);
+        c.err(
+          child(qp, 'queue'),
+          `port ${pn} has ${port.rxQueues} rx queue${port.rxQueues === 1 ? '' : 's'} (0-${port.rxQueues - 1}); queue ${queue} does not exist`,
+        );
         return;
       }
       const key = `${pn}/${queue}`;
@@ -576,7 +589,16 @@ function validateRoutes(c: Ctx, v: unknown, ports: Named[], knownNames: Set<stri
  * A route with `nexthops: [{via, port, weight}, …]` (ECMP): the paths go through the one route
  * parser (routeFromFields), then each gateway gets the checks and the port a single route's gets.
  */
-function multipathRoute(c: Ctx, rp: Path, o: Record<string, unknown>, ps: string | undefined, prefix: string, conn: Connected[], ports: Named[], knownNames: Set<string>): RouteConfig | null {
+function multipathRoute(
+  c: Ctx,
+  rp: Path,
+  o: Record<string, unknown>,
+  ps: string | undefined,
+  prefix: string,
+  conn: Connected[],
+  ports: Named[],
+  knownNames: Set<string>,
+): RouteConfig | null {
   const np = child(rp, 'nexthops');
   if (o.via !== undefined || o.port !== undefined || o.blackhole !== undefined) {
     c.err(np, 'a route with nexthops takes no via, port or blackhole of its own: give them in each nexthop');
@@ -629,10 +651,20 @@ function multipathRoute(c: Ctx, rp: Path, o: Record<string, unknown>, ps: string
   }
   if (paths.length === 1) {
     const p = paths[0];
-    const one: Route = { addr: e.addr, len: e.len, blackhole: false, ...(p.via !== undefined ? { via: p.via } : {}), ...(p.port !== undefined ? { port: p.port } : {}) };
+    const one: Route = {
+      addr: e.addr,
+      len: e.len,
+      blackhole: false,
+      ...(p.via !== undefined ? { via: p.via } : {}),
+      ...(p.port !== undefined ? { port: p.port } : {}),
+    };
     return withParsed({ prefix, blackhole: false, ...(p.via !== undefined ? { via: formatIPv4(p.via) } : {}), port: p.port }, one);
   }
-  const nexthops = paths.map((p) => ({ ...(p.via !== undefined ? { via: formatIPv4(p.via) } : {}), ...(p.port !== undefined ? { port: p.port } : {}), weight: p.weight }));
+  const nexthops = paths.map((p) => ({
+    ...(p.via !== undefined ? { via: formatIPv4(p.via) } : {}),
+    ...(p.port !== undefined ? { port: p.port } : {}),
+    weight: p.weight,
+  }));
   return withParsed({ prefix, blackhole: false, nexthops }, { addr: e.addr, len: e.len, blackhole: false, paths } as Route);
 }
 
@@ -678,7 +710,8 @@ function validateNeighbors(c: Ctx, v: unknown, ports: Named[], knownNames: Set<s
 
 function validateMetrics(c: Ctx, v: unknown): MetricsConfig {
   // `metrics: false` is short for `metrics: {listen: false}`: no listener
-  const o = v === false ? { listen: false } : c.map('metrics', v, KEYS.metrics, 'a mapping like {listen: "127.0.0.1:9450"}, or false to disable metrics') ?? {};
+  const o =
+    v === false ? { listen: false } : (c.map('metrics', v, KEYS.metrics, 'a mapping like {listen: "127.0.0.1:9450"}, or false to disable metrics') ?? {});
   const d = DEFAULTS.metrics;
   const limits = {
     maxConnections: c.int('metrics.maxConnections', o.maxConnections, d.maxConnections, 1, 10000),
@@ -688,7 +721,11 @@ function validateMetrics(c: Ctx, v: unknown): MetricsConfig {
     idleTimeoutMs: c.int('metrics.idleTimeoutMs', o.idleTimeoutMs, d.idleTimeoutMs, 100, 3600000, { unit: 'ms' }),
     maxPipelined: c.int('metrics.maxPipelined', o.maxPipelined, d.maxPipelined, 1, 1000),
   };
-  if (limits.headersTimeoutMs > limits.requestTimeoutMs) c.err('metrics.headersTimeoutMs', `${limits.headersTimeoutMs} ms is longer than metrics.requestTimeoutMs (${limits.requestTimeoutMs} ms); the headers are part of the request`);
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs)
+    c.err(
+      'metrics.headersTimeoutMs',
+      `${limits.headersTimeoutMs} ms is longer than metrics.requestTimeoutMs (${limits.requestTimeoutMs} ms); the headers are part of the request`,
+    );
   const l = o.listen === undefined ? d.listen : o.listen;
   if (l === false) return { listen: false, ...limits };
   const help = `expected host:port like 127.0.0.1:9450, or false to disable metrics`;
@@ -712,7 +749,8 @@ function validateControl(c: Ctx, v: unknown): ControlConfig {
     const s = c.str('control.socket', o.socket, 'a UNIX socket path like /run/dpfwd/dpfwd.sock');
     if (s !== undefined) {
       if (s === '') c.err('control.socket', 'expected a UNIX socket path like /run/dpfwd/dpfwd.sock, got ""');
-      else if (Buffer.byteLength(s) > SOCKET_PATH_MAX) c.err('control.socket', `path is ${Buffer.byteLength(s)} bytes; a UNIX socket path holds at most ${SOCKET_PATH_MAX}`);
+      else if (Buffer.byteLength(s) > SOCKET_PATH_MAX)
+        c.err('control.socket', `path is ${Buffer.byteLength(s)} bytes; a UNIX socket path holds at most ${SOCKET_PATH_MAX}`);
       else socket = s;
     }
   }
@@ -737,7 +775,10 @@ function validateControl(c: Ctx, v: unknown): ControlConfig {
     idleTimeoutMs: c.int('control.idleTimeoutMs', o.idleTimeoutMs, d.idleTimeoutMs, 100, 86400000, { unit: 'ms' }),
   };
   if (limits.maxBufferedBytes < limits.maxRequestBytes) {
-    c.err('control.maxBufferedBytes', `${limits.maxBufferedBytes} bytes is less than control.maxRequestBytes (${limits.maxRequestBytes}); one request of the largest size must fit`);
+    c.err(
+      'control.maxBufferedBytes',
+      `${limits.maxBufferedBytes} bytes is less than control.maxRequestBytes (${limits.maxRequestBytes}); one request of the largest size must fit`,
+    );
   }
   return { socket, mode, ...limits };
 }
@@ -780,7 +821,10 @@ function validateArp(c: Ctx, v: unknown, fib: FibConfig): ArpConfig {
   const half = Math.floor(fib.maxNexthops / 2);
   const maxEntries = c.int('arp.maxEntries', o.maxEntries, Math.min(d.maxEntries, Math.floor(fib.maxNexthops / 4)), 1, 524288, { unit: 'entries' });
   if (o.maxEntries !== undefined && maxEntries > half) {
-    c.err('arp.maxEntries', `${maxEntries} is more than half of fib.maxNexthops (${fib.maxNexthops}); learned neighbours may hold at most ${half} next hops so that routes keep the rest`);
+    c.err(
+      'arp.maxEntries',
+      `${maxEntries} is more than half of fib.maxNexthops (${fib.maxNexthops}); learned neighbours may hold at most ${half} next hops so that routes keep the rest`,
+    );
   }
   return {
     maxEntries,
@@ -824,14 +868,20 @@ function validateLinux(c: Ctx, v: unknown, ports: PortConfig[]): LinuxConfig {
   if (o.netns !== undefined) {
     const s = c.str('linux.netns', o.netns, 'a network namespace name (ip netns) or a path');
     if (s !== undefined) {
-      if (s === '' || (!s.includes('/') && !/^[A-Za-z0-9_.-]{1,64}$/.test(s))) c.err('linux.netns', `expected a namespace name like dpfwd (ip netns list) or a path like /run/netns/dpfwd, got ${got(s)}`);
+      if (s === '' || (!s.includes('/') && !/^[A-Za-z0-9_.-]{1,64}$/.test(s)))
+        c.err('linux.netns', `expected a namespace name like dpfwd (ip netns list) or a path like /run/netns/dpfwd, got ${got(s)}`);
       else netns = s;
     }
   }
   let mirror: LinuxConfig['mirror'] = false;
   if (typeof o.mirror === 'boolean') mirror = o.mirror;
   else if (o.mirror !== undefined) {
-    const m = c.map('linux.mirror', o.mirror, ports.map((p) => p.name), 'true, false or a mapping of port names');
+    const m = c.map(
+      'linux.mirror',
+      o.mirror,
+      ports.map((p) => p.name),
+      'true, false or a mapping of port names',
+    );
     if (m) {
       mirror = {};
       for (const [k, x] of Object.entries(m)) {
@@ -871,13 +921,25 @@ function validateLinux(c: Ctx, v: unknown, ports: PortConfig[]): LinuxConfig {
     protocols = [];
     list.forEach((x, i) => {
       const n = typeof x === 'string' || typeof x === 'number' ? protocolNumber(x) : undefined;
-      if (n === undefined) c.err(`linux.sync.protocols[${i}]`, `unknown route protocol ${got(x)}; iproute2's names are ${Object.values(RT_PROTOCOLS).join(', ')} (or a number 0-255)`);
+      if (n === undefined)
+        c.err(
+          `linux.sync.protocols[${i}]`,
+          `unknown route protocol ${got(x)}; iproute2's names are ${Object.values(RT_PROTOCOLS).join(', ')} (or a number 0-255)`,
+        );
       else (protocols as number[]).push(n);
     });
   }
   const socketBuffer = c.int('linux.sync.socketBuffer', so.socketBuffer, LINUX_SYNC_KEYS.socketBuffer, 4096, 1 << 30, { unit: 'bytes' });
   const maxRoutes = c.int('linux.sync.maxRoutes', so.maxRoutes, LINUX_SYNC_KEYS.maxRoutes, 1, 16 * 1048576, { unit: 'routes' });
-  return { ...(netns !== undefined ? { netns } : {}), mirror, mirrors, queueLen, rateLimit, burst, sync: { enabled, table, protocols, socketBuffer, maxRoutes } };
+  return {
+    ...(netns !== undefined ? { netns } : {}),
+    mirror,
+    mirrors,
+    queueLen,
+    rateLimit,
+    burst,
+    sync: { enabled, table, protocols, socketBuffer, maxRoutes },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

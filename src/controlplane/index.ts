@@ -14,8 +14,16 @@ import type { Rib, RouteView } from '../routing/rib';
 import { Icmp } from '../icmp';
 import { Neighbors, NeighEntry } from '../neighbors';
 import {
-  ARP_OP_REPLY, ARP_OP_REQUEST, arpRequestFrame, buildArpReplyTo, decrementTtlInPlace, parseArp, parseFrame,
-  IPPROTO_ICMP, IPPROTO_UDP, ICMP_ECHO_REQUEST,
+  ARP_OP_REPLY,
+  ARP_OP_REQUEST,
+  arpRequestFrame,
+  buildArpReplyTo,
+  decrementTtlInPlace,
+  parseArp,
+  parseFrame,
+  IPPROTO_ICMP,
+  IPPROTO_UDP,
+  ICMP_ECHO_REQUEST,
 } from '../packet';
 import { formatIPv4, networkOf, parseIPv4, prefixContains, readIPv4 } from '../net/ipv4';
 
@@ -71,7 +79,10 @@ export class ControlPlane {
   private readonly kinds: string[];
   private stopped = false;
 
-  constructor(private readonly d: ControlPlaneDeps, readonly counters: ControlPlaneCounters = newControlPlaneCounters()) {
+  constructor(
+    private readonly d: ControlPlaneDeps,
+    readonly counters: ControlPlaneCounters = newControlPlaneCounters(),
+  ) {
     const c = d.config;
     this.kinds = d.punt.names().punts;
     this.icmp = new Icmp(c.icmp.rateLimit, c.icmp.burst, counters, (port, frame) => this.send(port, frame));
@@ -88,8 +99,11 @@ export class ControlPlane {
         // (learning, ageing, failing) is debug, as routine as Linux finds it (it logs none of it)
         const routine = from !== 'PERMANENT' && to !== 'PERMANENT';
         const mac = e.mac === null ? undefined : formatMac(e.mac);
-        d.neighborEvent(routine ? 'debug' : 'info', `neighbour ${formatIPv4(e.addr)} on ${d.ifaces.name(e.iface)}: ${from} -> ${to}${mac && to !== 'NONE' ? ` lladdr ${mac}` : ''}`,
-          { neighbor: formatIPv4(e.addr), iface: d.ifaces.name(e.iface), from, to, ...(mac ? { lladdr: mac } : {}) });
+        d.neighborEvent(
+          routine ? 'debug' : 'info',
+          `neighbour ${formatIPv4(e.addr)} on ${d.ifaces.name(e.iface)}: ${from} -> ${to}${mac && to !== 'NONE' ? ` lladdr ${mac}` : ''}`,
+          { neighbor: formatIPv4(e.addr), iface: d.ifaces.name(e.iface), from, to, ...(mac ? { lladdr: mac } : {}) },
+        );
       },
     });
     // a multipath route's new gateway: no packet asks for it while the other paths take its buckets
@@ -166,16 +180,24 @@ export class ControlPlane {
 
   onPunt(port: number, kind: number, frame: Buffer): void {
     switch (this.kinds[kind] as Kind) {
-      case 'arp': return this.onArp(port, frame);
-      case 'local': return this.onLocal(port, frame);
-      case 'ttl_expired': return this.icmpFrom(port, frame, (ip, mac) => this.icmp.timeExceeded(port, frame, ip, mac));
+      case 'arp':
+        return this.onArp(port, frame);
+      case 'local':
+        return this.onLocal(port, frame);
+      case 'ttl_expired':
+        return this.icmpFrom(port, frame, (ip, mac) => this.icmp.timeExceeded(port, frame, ip, mac));
       case 'no_route':
         if (this.d.config.icmp.unreachable) this.icmpFrom(port, frame, (ip, mac) => this.icmp.netUnreachable(port, frame, ip, mac));
         return;
-      case 'unresolved': return this.onUnresolved(port, frame);
-      case 'mtu_exceeded': return this.onTooBig(port, frame);
-      case 'link_multicast': this.d.mirrors?.deliver(port, frame); return;
-      default: throw new Error(`punt kind ${this.kinds[kind] ?? kind} from the dataplane has no handler in src/controlplane`);
+      case 'unresolved':
+        return this.onUnresolved(port, frame);
+      case 'mtu_exceeded':
+        return this.onTooBig(port, frame);
+      case 'link_multicast':
+        this.d.mirrors?.deliver(port, frame);
+        return;
+      default:
+        throw new Error(`punt kind ${this.kinds[kind] ?? kind} from the dataplane has no handler in src/controlplane`);
     }
   }
 
@@ -254,7 +276,12 @@ export class ControlPlane {
     let held = false;
     for (const p of paths) {
       if (p.via === undefined || p.mac || !p.port) continue;
-      this.neighbors.resolve(parseIPv4(p.via), this.d.rib.portIndex(p.port), held ? undefined : Buffer.concat([Buffer.from([port & 0xff, port >> 8]), frame]), true);
+      this.neighbors.resolve(
+        parseIPv4(p.via),
+        this.d.rib.portIndex(p.port),
+        held ? undefined : Buffer.concat([Buffer.from([port & 0xff, port >> 8]), frame]),
+        true,
+      );
       held = true;
     }
   }
@@ -300,14 +327,19 @@ export class ControlPlane {
     const r = this.d.rib.lookup(frame.readUInt32BE(30));
     // a multipath route: the smallest MTU of its paths (the packet's own member is the C side's choice)
     const ports = r?.paths ? r.paths.map((p) => p.port) : [r?.port];
-    const mtu = Math.min(...ports.map((p) => (p ? this.d.ifaces.find(p)?.mtu ?? 1500 : 1500)));
+    const mtu = Math.min(...ports.map((p) => (p ? (this.d.ifaces.find(p)?.mtu ?? 1500) : 1500)));
     this.icmpFrom(port, frame, (ip, mac) => this.icmp.fragNeeded(port, frame, ip, mac, mtu));
   }
 
   /** `neighbor show` rows (ip -j neigh); `details` adds the probes sent and ms until the entry's timer fires. */
   neighborRows(details = false) {
     return this.neighbors.list().map((e) => {
-      const row: Record<string, unknown> = { dst: formatIPv4(e.addr), dev: this.d.rib.portName(e.iface), lladdr: e.mac === null ? null : formatMac(e.mac), state: [e.state] };
+      const row: Record<string, unknown> = {
+        dst: formatIPv4(e.addr),
+        dev: this.d.rib.portName(e.iface),
+        lladdr: e.mac === null ? null : formatMac(e.mac),
+        state: [e.state],
+      };
       if (details) {
         row.probes = e.probes;
         row.timer_ms = this.neighbors.timerMs(e);

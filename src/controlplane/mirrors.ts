@@ -28,9 +28,19 @@ import type { Interfaces } from '../routing/interfaces';
 /** Why a frame did not cross between dpfwd and a mirror (what each means: docs/linux.md, docs/metrics.md). */
 export const MIRROR_DROPS = [
   // up to Linux
-  'no_mirror', 'queue_full', 'write_error',
+  'no_mirror',
+  'queue_full',
+  'write_error',
   // from Linux to the port
-  'rate_limited', 'malformed', 'wrong_source_mac', 'arp_spoofed', 'bad_checksum', 'arp_reply_suppressed', 'not_ipv4', 'too_big', 'inject_full',
+  'rate_limited',
+  'malformed',
+  'wrong_source_mac',
+  'arp_spoofed',
+  'bad_checksum',
+  'arp_reply_suppressed',
+  'not_ipv4',
+  'too_big',
+  'inject_full',
 ] as const;
 export type MirrorDrop = (typeof MIRROR_DROPS)[number];
 
@@ -114,7 +124,10 @@ export class Mirrors {
   private readonly exec: (argv: string[]) => string;
   readonly netns: string | undefined;
 
-  constructor(private readonly d: MirrorDeps, private readonly s: MirrorSettings) {
+  constructor(
+    private readonly d: MirrorDeps,
+    private readonly s: MirrorSettings,
+  ) {
     this.exec = d.exec;
     this.netns = s.netns;
   }
@@ -164,9 +177,28 @@ export class Mirrors {
     try {
       for (const [port, name] of Object.entries(this.s.mirrors)) {
         const i = this.d.ifaces.find(port);
-        if (!i) throw new DpfwdError('ENODEV', `linux.mirror: no port ${port}; ports are: ${this.d.ifaces.ports().map((x) => x.name).join(', ')} (fix linux.mirror in the config)`);
+        if (!i)
+          throw new DpfwdError(
+            'ENODEV',
+            `linux.mirror: no port ${port}; ports are: ${this.d.ifaces
+              .ports()
+              .map((x) => x.name)
+              .join(', ')} (fix linux.mirror in the config)`,
+          );
         const fd = this.d.taps.open(name, nsPath);
-        const m: Mirror = { iface: i.index, port, name, fd, toLinux: 0, fromLinux: 0, carrier: undefined, addrs: new Set(), tokens: this.s.burst, filled: Date.now(), restored: 0 };
+        const m: Mirror = {
+          iface: i.index,
+          port,
+          name,
+          fd,
+          toLinux: 0,
+          fromLinux: 0,
+          carrier: undefined,
+          addrs: new Set(),
+          tokens: this.s.burst,
+          filled: Date.now(),
+          restored: 0,
+        };
         this.byIface.set(i.index, m);
         this.dropsOf(port);
         // dpfwd forwards IPv4 only: no IPv6 on the mirror (its router solicitations and MLD
@@ -232,7 +264,14 @@ export class Mirrors {
       st = this.d.taps.state(m.fd, this.ctl);
     } catch (e) {
       const code = (e as DpfwdError).code;
-      this.broke(m, code === 'EBADFD' ? 'its interface was deleted' : code === 'ENODEV' ? `its interface is no longer in ${this.netns ? `namespace ${this.netns}` : 'dpfwd\'s namespace'}` : (e as Error).message);
+      this.broke(
+        m,
+        code === 'EBADFD'
+          ? 'its interface was deleted'
+          : code === 'ENODEV'
+            ? `its interface is no longer in ${this.netns ? `namespace ${this.netns}` : "dpfwd's namespace"}`
+            : (e as Error).message,
+      );
       return;
     }
     const changed: string[] = [];
@@ -242,7 +281,9 @@ export class Mirrors {
     if (!changed.length) return;
     this.d.taps.restore(m.fd, this.ctl, i.mac, i.mtu);
     m.restored++;
-    this.d.warn(`linux: mirror ${st.name} of port ${m.port} was changed in Linux (${changed.join('; ')}); put back as dpfwd made it (the mirror must match its port)`);
+    this.d.warn(
+      `linux: mirror ${st.name} of port ${m.port} was changed in Linux (${changed.join('; ')}); put back as dpfwd made it (the mirror must match its port)`,
+    );
   }
 
   /** A mirror that no longer works: said once, as a warning; /healthz reports it from rows(). */
@@ -357,8 +398,17 @@ export class Mirrors {
     return [...this.byIface.values()].map((m) => {
       const drops = this.dropsOf(m.port);
       return {
-        port: m.port, mirror: m.name, netns: this.netns ?? null, fd: m.fd, carrier: m.carrier ?? false,
-        to_linux: m.toLinux, from_linux: m.fromLinux, dropped: Object.values(drops).reduce((a, b) => a + b, 0), drops: { ...drops }, broken: m.broken ?? null, restored: m.restored,
+        port: m.port,
+        mirror: m.name,
+        netns: this.netns ?? null,
+        fd: m.fd,
+        carrier: m.carrier ?? false,
+        to_linux: m.toLinux,
+        from_linux: m.fromLinux,
+        dropped: Object.values(drops).reduce((a, b) => a + b, 0),
+        drops: { ...drops },
+        broken: m.broken ?? null,
+        restored: m.restored,
       };
     });
   }

@@ -6,9 +6,21 @@ import * as os from 'os';
 import { DpfwdError } from '../errors';
 import type { Mac } from '../net/mac';
 import {
-  loadNative, NativeAddon, NativeCounterLayout, NativeNames, NativePortInfo, NativePortStats,
-  NativePunted, NativePuntStatus, NativeStartConf, NativeMempoolInfo, NativeFibInfo, NativeConstants,
-  NativeCaptureConf, NativeCaptured, NativeTraceRec,
+  loadNative,
+  NativeAddon,
+  NativeCounterLayout,
+  NativeNames,
+  NativePortInfo,
+  NativePortStats,
+  NativePunted,
+  NativePuntStatus,
+  NativeStartConf,
+  NativeMempoolInfo,
+  NativeFibInfo,
+  NativeConstants,
+  NativeCaptureConf,
+  NativeCaptured,
+  NativeTraceRec,
 } from './native';
 import { dataplaneConstants } from './actions';
 
@@ -16,12 +28,14 @@ export type { NativePortInfo as PortInfo, NativePortStats as PortStats, NativePu
 export type { NativeCaptureConf as CaptureConf, NativeCaptured as Captured, NativeTraceRec as TraceRec };
 export type { NativeMempoolInfo as MempoolInfo, NativeFibInfo as FibInfo, NativeConstants as DataplaneConstants };
 
-export {
-  NH_UNRESOLVED, NH_GLEAN, NH_LOCAL, NH_DROP, NH_ACTION_MIN, MAX_PORTS, MAX_SUBIFS, BURST, dataplaneConstants,
-} from './actions';
+export { NH_UNRESOLVED, NH_GLEAN, NH_LOCAL, NH_DROP, NH_ACTION_MIN, MAX_PORTS, MAX_SUBIFS, BURST, dataplaneConstants } from './actions';
 
 /** A VLAN sub-interface as the dataplane knows it: physical port index, 802.1Q VID, MTU. */
-export interface SubifConf { port: number; vlan: number; mtu: number }
+export interface SubifConf {
+  port: number;
+  vlan: number;
+  mtu: number;
+}
 
 /** A Mac as the 48-bit number the next-hop word holds (byte 0 in the low bits). */
 export function macToWordBits(mac: Mac): number {
@@ -35,7 +49,11 @@ export function macToWordBits(mac: Mac): number {
 }
 
 /** One interface's counters: forwarded (ingress), drops by reason index, DP_PORT_COUNTERS by names().port index. */
-export interface IfaceCounters { forwarded: number; drops: number[]; counters: number[] }
+export interface IfaceCounters {
+  forwarded: number;
+  drops: number[];
+  counters: number[];
+}
 
 export interface WorkerSnapshot {
   index: number;
@@ -61,7 +79,10 @@ function errnoName(e: unknown): string {
 
 export function dpdkLogTail(e: unknown, lines = 6): string {
   const log = String((e as { dpdkLog?: string })?.dpdkLog ?? '');
-  const kept = log.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+  const kept = log
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
   return kept.slice(-lines).join('\n  ');
 }
 
@@ -83,7 +104,8 @@ export function explainEalError(e: unknown): DpfwdError {
   } else if (code === 'EALREADY') {
     why = 'the EAL is already initialised in this process (one forwarder per process)';
   } else if (seen(/Cannot probe|failed to initialize|No such device|vdev_probe|probe.*failed/i)) {
-    why = 'a device could not be probed: check every ports[].device (does the interface or file exist? is the PCI device bound to vfio-pci?); `dpfwd doctor --config` checks them';
+    why =
+      'a device could not be probed: check every ports[].device (does the interface or file exist? is the PCI device bound to vfio-pci?); `dpfwd doctor --config` checks them';
   } else if (seen(/Invalid 'command line' arguments/)) {
     why = 'DPDK rejected its arguments: check eal.args and eal.lcores';
   } else {
@@ -269,7 +291,10 @@ export class Dataplane {
     const code = errnoName(e);
     if (code === 'ENOSPC') {
       const i = this.started ? this.n.fibInfo() : undefined;
-      return new DpfwdError('ENOSPC', `route ${op} failed: the FIB is full${i ? ` (${i.maxRoutes} routes, ${i.tbl8Used}/${i.tbl8Groups} tbl8 groups in use)` : ''}; raise fib.maxRoutes or fib.tbl8Groups and restart`);
+      return new DpfwdError(
+        'ENOSPC',
+        `route ${op} failed: the FIB is full${i ? ` (${i.maxRoutes} routes, ${i.tbl8Used}/${i.tbl8Groups} tbl8 groups in use)` : ''}; raise fib.maxRoutes or fib.tbl8Groups and restart`,
+      );
     }
     if (code === 'ENOENT') return new DpfwdError('ENOENT', `route ${op} failed: no such route in the FIB`);
     return new DpfwdError(code, `route ${op} failed: ${(e as Error).message}`);
@@ -373,11 +398,13 @@ export class Dataplane {
         const k = idx - (l.subifBase - l.portBase) / l.portStride;
         const c = readIface(v, l, base + l.subifBase + k * l.portStride);
         const b = this.subifBase.get(idx)?.[w];
-        subifs[k] = b ? {
-          forwarded: c.forwarded - b.forwarded,
-          drops: c.drops.map((d, r) => d - b.drops[r]),
-          counters: c.counters.map((x, r) => x - b.counters[r]),
-        } : c;
+        subifs[k] = b
+          ? {
+              forwarded: c.forwarded - b.forwarded,
+              drops: c.drops.map((d, r) => d - b.drops[r]),
+              counters: c.counters.map((x, r) => x - b.counters[r]),
+            }
+          : c;
       }
       const punts = [];
       for (let k = 0; k < l.nPuntKinds; k++) {
@@ -435,8 +462,14 @@ export class Dataplane {
       const ns = b.readBigUInt64LE(at);
       const capLen = b.readUInt32LE(at + 12);
       out.push({
-        sec: Number(ns / 1000000000n), nsec: Number(ns % 1000000000n), origLen: b.readUInt32LE(at + 8),
-        port: b.readUInt16LE(at + 16), iface: b.readUInt16LE(at + 18), worker: b.readUInt16LE(at + 20), where: b[at + 22], reason: b[at + 23],
+        sec: Number(ns / 1000000000n),
+        nsec: Number(ns % 1000000000n),
+        origLen: b.readUInt32LE(at + 8),
+        port: b.readUInt16LE(at + 16),
+        iface: b.readUInt16LE(at + 18),
+        worker: b.readUInt16LE(at + 20),
+        where: b[at + 22],
+        reason: b[at + 23],
         data: b.subarray(at + 24, at + 24 + capLen),
       });
       at += 24 + ((capLen + 7) & ~7);

@@ -27,8 +27,12 @@ export function openNetlinkRoute(
     return new (loadNative().NetlinkRoute)(path, rcvbuf, onBatch);
   } catch (e) {
     const code = (e as { code?: string }).code;
-    const fix = code === 'ENOENT' ? ` (create it with 'ip netns add ${netns}', or fix linux.netns)`
-      : code === 'EPERM' ? ' (entering a namespace and netlink need CAP_SYS_ADMIN and CAP_NET_ADMIN: run dpfwd as root)' : '';
+    const fix =
+      code === 'ENOENT'
+        ? ` (create it with 'ip netns add ${netns}', or fix linux.netns)`
+        : code === 'EPERM'
+          ? ' (entering a namespace and netlink need CAP_SYS_ADMIN and CAP_NET_ADMIN: run dpfwd as root)'
+          : '';
     throw new DpfwdError(code === 'ENOENT' ? 'ENOENT' : code === 'EPERM' ? 'EPERM' : 'ENETLINK', `route sync: ${(e as Error).message}${fix}`);
   }
 }

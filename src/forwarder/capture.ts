@@ -33,7 +33,11 @@ export interface CaptureRequest {
   durationMs?: number;
 }
 
-export interface CaptureWorkerStats { worker: number; captured: number; captureDropped: number }
+export interface CaptureWorkerStats {
+  worker: number;
+  captured: number;
+  captureDropped: number;
+}
 
 export interface CaptureSummary {
   id: number;
@@ -49,7 +53,21 @@ export interface CaptureSummary {
 }
 
 export interface ObserverDeps {
-  dp: Pick<Dataplane, 'captureStart' | 'captureStop' | 'captureDrain' | 'captureActive' | 'traceStart' | 'traceStop' | 'traceLeft' | 'traceRead' | 'traceActive' | 'snapshot' | 'names' | 'constants'>;
+  dp: Pick<
+    Dataplane,
+    | 'captureStart'
+    | 'captureStop'
+    | 'captureDrain'
+    | 'captureActive'
+    | 'traceStart'
+    | 'traceStop'
+    | 'traceLeft'
+    | 'traceRead'
+    | 'traceActive'
+    | 'snapshot'
+    | 'names'
+    | 'constants'
+  >;
   /** port names by index */
   ports: readonly { index: number; name: string }[];
   /** interface names by index (sub-interfaces too) */
@@ -102,12 +120,20 @@ export class Observer {
   }
 
   private portMask(names: string[] | undefined): { mask: number; ports: { index: number; name: string }[] } {
-    if (names !== undefined && (!Array.isArray(names) || names.some((n) => typeof n !== 'string'))) throw new DpfwdError('EINVAL', 'ports must be a list of port names');
-    const ports = names === undefined || names.length === 0 ? [...this.d.ports] : names.map((n) => {
-      const p = this.d.ports.find((x) => x.name === n);
-      if (!p) throw new DpfwdError('ENODEV', `unknown port ${n}; ports are: ${this.d.ports.map((x) => x.name).join(', ')} (capture takes ports, not VLAN sub-interfaces: their packets are on their port)`);
-      return p;
-    });
+    if (names !== undefined && (!Array.isArray(names) || names.some((n) => typeof n !== 'string')))
+      throw new DpfwdError('EINVAL', 'ports must be a list of port names');
+    const ports =
+      names === undefined || names.length === 0
+        ? [...this.d.ports]
+        : names.map((n) => {
+            const p = this.d.ports.find((x) => x.name === n);
+            if (!p)
+              throw new DpfwdError(
+                'ENODEV',
+                `unknown port ${n}; ports are: ${this.d.ports.map((x) => x.name).join(', ')} (capture takes ports, not VLAN sub-interfaces: their packets are on their port)`,
+              );
+            return p;
+          });
     return { mask: ports.reduce((m, p) => m | (1 << p.index), 0), ports };
   }
 
@@ -148,7 +174,15 @@ export class Observer {
     if (req.filter !== undefined && typeof req.filter !== 'string') throw new DpfwdError('EINVAL', 'filter must be a string (tcpdump syntax)');
     const bits: Record<CapturePoint, number> = { rx: k.rx, tx: k.tx, drop: k.drop };
     const where = points.reduce((m, p) => m | bits[p], 0);
-    this.d.dp.captureStart({ ports: mask, where, reason, snaplen, ringSize: this.d.config.ringSize, mbufs: this.d.config.mbufs, filter: req.filter || undefined });
+    this.d.dp.captureStart({
+      ports: mask,
+      where,
+      reason,
+      snaplen,
+      ringSize: this.d.config.ringSize,
+      mbufs: this.d.config.mbufs,
+      filter: req.filter || undefined,
+    });
     // one interface block per (port, point), in the order ports then rx, tx, drop
     const idb = new Map<number, number>();
     const interfaces: string[] = [];
@@ -158,12 +192,19 @@ export class Observer {
         if (!points.includes(pt)) continue;
         idb.set(p.index * 8 + bits[pt], interfaces.length);
         interfaces.push(`${p.name}-${pt}`);
-        const what = pt === 'rx' ? 'received' : pt === 'tx' ? 'handed to the TX queue' : 'dropped (the reason is each packet\'s comment)';
+        const what = pt === 'rx' ? 'received' : pt === 'tx' ? 'handed to the TX queue' : "dropped (the reason is each packet's comment)";
         blocks.push(pcapngInterface(`${p.name}-${pt}`, snaplen, `dpfwd port ${p.name}: packets ${what}`));
       }
     }
     const s: CaptureSession = {
-      id: nextId++, idb, interfaces, count, packets: 0, bytes: 0, pending: [], base: this.workerCounters(),
+      id: nextId++,
+      idb,
+      interfaces,
+      count,
+      packets: 0,
+      bytes: 0,
+      pending: [],
+      base: this.workerCounters(),
       filter: req.filter || undefined,
     };
     this.cap = s;
@@ -173,7 +214,9 @@ export class Observer {
     }
     this.renewLease(s, () => this.forgetCapture(s, 'lease'));
     onClose?.(() => this.forgetCapture(s, 'closed'));
-    this.d.log(`capture ${s.id} started: ${interfaces.join(' ')}${s.filter ? ` filter "${s.filter}"` : ''}${count ? ` count ${count}` : ''}${durationMs ? ` for ${durationMs} ms` : ''} snaplen ${snaplen}`);
+    this.d.log(
+      `capture ${s.id} started: ${interfaces.join(' ')}${s.filter ? ` filter "${s.filter}"` : ''}${count ? ` count ${count}` : ''}${durationMs ? ` for ${durationMs} ms` : ''} snaplen ${snaplen}`,
+    );
     return { id: s.id, interfaces, header: Buffer.concat(blocks).toString('base64') };
   }
 
@@ -224,7 +267,9 @@ export class Observer {
     s.final = this.stats(s);
     this.d.dp.captureStop();
     if (s.timer) clearTimeout(s.timer);
-    this.d.log(`capture ${s.id} ended (${why}): ${s.packets} packets, ${s.final.map((w) => `worker ${w.worker} captured ${w.captured} capture_dropped ${w.captureDropped}`).join(', ')}`);
+    this.d.log(
+      `capture ${s.id} ended (${why}): ${s.packets} packets, ${s.final.map((w) => `worker ${w.worker} captured ${w.captured} capture_dropped ${w.captureDropped}`).join(', ')}`,
+    );
   }
 
   private forgetCapture(s: CaptureSession, why: string): void {
@@ -263,8 +308,14 @@ export class Observer {
 
   private summary(s: CaptureSession): CaptureSummary {
     return {
-      id: s.id, active: !s.ended, ended: s.ended, packets: s.packets, bytes: s.bytes,
-      workers: s.final ?? this.stats(s), interfaces: s.interfaces, filter: s.filter,
+      id: s.id,
+      active: !s.ended,
+      ended: s.ended,
+      packets: s.packets,
+      bytes: s.bytes,
+      workers: s.final ?? this.stats(s),
+      interfaces: s.interfaces,
+      filter: s.filter,
     };
   }
 
@@ -324,21 +375,45 @@ export class Observer {
     const names = this.d.dp.names();
     const port = this.d.ports.find((p) => p.index === r.port)?.name ?? String(r.port);
     const out: TracedPacket = {
-      time: `${r.sec}.${String(r.nsec).padStart(9, '0')}`, worker: r.worker, port, queue: r.queue,
-      iface: this.d.ifaceName(r.iface), len: r.len, frame: describeFrame(r.data),
+      time: `${r.sec}.${String(r.nsec).padStart(9, '0')}`,
+      worker: r.worker,
+      port,
+      queue: r.queue,
+      iface: this.d.ifaceName(r.iface),
+      len: r.len,
+      frame: describeFrame(r.data),
       fastPath: r.fastOk ? 'pass' : 'fail',
-      checks: r.check === 255 ? 'not reached' : r.check === names.drops.length ? 'pass' : names.drops[r.check] ?? String(r.check),
-      result: r.result === c.capture.traceForwarded ? 'forwarded' : r.result === c.capture.traceDropped ? 'dropped' : r.result === c.capture.tracePunted ? 'punted' : 'unknown',
+      checks: r.check === 255 ? 'not reached' : r.check === names.drops.length ? 'pass' : (names.drops[r.check] ?? String(r.check)),
+      result:
+        r.result === c.capture.traceForwarded
+          ? 'forwarded'
+          : r.result === c.capture.traceDropped
+            ? 'dropped'
+            : r.result === c.capture.tracePunted
+              ? 'punted'
+              : 'unknown',
     };
     if (r.lpm === 2) out.lookup = { found: false };
     if (r.lpm === 1) {
       const l3 = r.data.length >= 18 && r.data.readUInt16BE(12) === 0x8100 ? 18 : 14; // the frame as it arrived (tag included)
       const dst = r.data.length >= l3 + 20 && r.data.readUInt16BE(l3 - 2) === 0x0800 ? r.data.readUInt32BE(l3 + 16) : undefined;
       const nhIface = r.nhIface;
-      const action = nhIface === c.nh.local ? 'local' : nhIface === c.nh.glean ? 'glean' : nhIface === c.nh.unresolved ? 'unresolved'
-        : nhIface === c.nh.drop ? 'drop' : nhIface >= c.nh.actionMin ? `action ${nhIface}` : 'forward';
+      const action =
+        nhIface === c.nh.local
+          ? 'local'
+          : nhIface === c.nh.glean
+            ? 'glean'
+            : nhIface === c.nh.unresolved
+              ? 'unresolved'
+              : nhIface === c.nh.drop
+                ? 'drop'
+                : nhIface >= c.nh.actionMin
+                  ? `action ${nhIface}`
+                  : 'forward';
       out.lookup = {
-        found: true, nexthop: r.nexthop, action,
+        found: true,
+        nexthop: r.nexthop,
+        action,
         prefix: dst !== undefined ? this.d.lookup(dst)?.prefix : undefined,
       };
       if (action === 'forward') {
@@ -395,7 +470,9 @@ export interface TracedPacket {
 }
 
 export interface FrameSummary {
-  src: string; dst: string; type: string;
+  src: string;
+  dst: string;
+  type: string;
   vlan?: number;
   ip4?: { src: string; dst: string; proto: number; ttl: number; length: number; checksum: string; ihl: number };
 }
@@ -417,8 +494,16 @@ export function describeFrame(d: Buffer): FrameSummary {
   else if (type === 0x0806) f.type = 'arp';
   if (type === 0x0800 && d.length >= at + 20) {
     f.ip4 = {
-      src: formatIPv4(d.readUInt32BE(at + 12)), dst: formatIPv4(d.readUInt32BE(at + 16)), proto: d[at + 9], ttl: d[at + 8],
-      length: d.readUInt16BE(at + 2), checksum: `0x${d.readUInt16BE(at + 10).toString(16).padStart(4, '0')}`, ihl: d[at] & 0xf,
+      src: formatIPv4(d.readUInt32BE(at + 12)),
+      dst: formatIPv4(d.readUInt32BE(at + 16)),
+      proto: d[at + 9],
+      ttl: d[at + 8],
+      length: d.readUInt16BE(at + 2),
+      checksum: `0x${d
+        .readUInt16BE(at + 10)
+        .toString(16)
+        .padStart(4, '0')}`,
+      ihl: d[at] & 0xf,
     };
   }
   return f;

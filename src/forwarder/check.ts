@@ -50,8 +50,10 @@ export function formatCheck(r: CheckReport): string {
   const out: string[] = [];
   if (r.summary && r.hugepages) {
     const h = r.hugepages;
-    out.push(`${r.file}: ${r.errors.length ? `${r.errors.length} problem${r.errors.length === 1 ? '' : 's'}` : 'OK'}: ${r.summary.ports} ports, ${r.summary.workers} workers, ${r.summary.routes} routes; ` +
-      `hugepages: needs ${h.needMiB} MiB${h.freeMiB !== undefined ? `, ${h.freeMiB} MiB free of ${h.reservedMiB} MiB reserved` : ''}`);
+    out.push(
+      `${r.file}: ${r.errors.length ? `${r.errors.length} problem${r.errors.length === 1 ? '' : 's'}` : 'OK'}: ${r.summary.ports} ports, ${r.summary.workers} workers, ${r.summary.routes} routes; ` +
+        `hugepages: needs ${h.needMiB} MiB${h.freeMiB !== undefined ? `, ${h.freeMiB} MiB free of ${h.reservedMiB} MiB reserved` : ''}`,
+    );
     for (const p of h.parts) out.push(`  ${String(p.MiB).padStart(8)} MiB  ${p.what}`);
   }
   for (const w of r.warnings) out.push(`warning: ${w}`);

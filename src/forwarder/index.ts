@@ -29,7 +29,21 @@ import { RouteSync } from '../routing/sync';
 import { parseConfig, readConfigText } from '../config';
 import { Level, Logger as Log, RateLimit, rootLogger } from '../log';
 import {
-  applyDiff, applyLiveSettings, diffCounts, reloadRefusal, restartRefusal, diffLines, diffState, renderRunning, restartProblems, runtimeOnlyRemoved, RunState, settingChanges, StateDiff, stateOfConfig, stateOfRunning,
+  applyDiff,
+  applyLiveSettings,
+  diffCounts,
+  reloadRefusal,
+  restartRefusal,
+  diffLines,
+  diffState,
+  renderRunning,
+  restartProblems,
+  runtimeOnlyRemoved,
+  RunState,
+  settingChanges,
+  StateDiff,
+  stateOfConfig,
+  stateOfRunning,
 } from './reload';
 
 export type Logger = (msg: string) => void;
@@ -109,7 +123,9 @@ export function preflightDevices(ports: { name: string; device: string }[], sysR
     if (bdf) {
       const dev = readPciDevice(sys, bdf);
       if (!dev) {
-        problems.push(`${where}: PCI device ${bdf} does not exist on this host: 'dpfwd sriov show' lists the functions that exist (a VF exists once its PF has VFs: 'dpfwd sriov create PF N'); check the address`);
+        problems.push(
+          `${where}: PCI device ${bdf} does not exist on this host: 'dpfwd sriov show' lists the functions that exist (a VF exists once its PF has VFs: 'dpfwd sriov create PF N'); check the address`,
+        );
       } else if (!isDpdkDriver(dev.driver) && !(dev.driver !== null && BIFURCATED_DRIVERS.includes(dev.driver))) {
         const on = dev.driver ? `the kernel driver ${dev.driver}${dev.netdevs.length ? ` (interface ${dev.netdevs.join(', ')})` : ''}` : 'no driver';
         problems.push(`${where}: PCI device ${bdf} is bound to ${on}, which DPDK cannot use: 'dpfwd bind ${bdf} vfio-pci --persist'`);
@@ -119,15 +135,22 @@ export function preflightDevices(ports: { name: string; device: string }[], sysR
     const vd = /^net_([a-z_]+?)[0-9]+$/.exec(name)?.[1];
     if (vd !== undefined && drivers && !drivers.has(vd)) {
       const near = suggestKey(vd, [...drivers]);
-      problems.push(`${where}: ${name}: DPDK has no virtual device driver net_${vd}${near ? `; did you mean net_${near}${name.slice(4 + vd.length)}?` : ''} ` +
-        `(installed here: ${[...drivers].filter((d) => KNOWN_VDEV_DRIVERS.includes(d)).map((d) => `net_${d}`).join(', ')}; another needs its librte-net-<name> package)`);
+      problems.push(
+        `${where}: ${name}: DPDK has no virtual device driver net_${vd}${near ? `; did you mean net_${near}${name.slice(4 + vd.length)}?` : ''} ` +
+          `(installed here: ${[...drivers]
+            .filter((d) => KNOWN_VDEV_DRIVERS.includes(d))
+            .map((d) => `net_${d}`)
+            .join(', ')}; another needs its librte-net-<name> package)`,
+      );
       return;
     }
     if (/^net_(af_packet|af_xdp)/.test(name)) {
       const iface = args.get('iface');
       if (!iface) problems.push(`${where}: ${name} needs iface=<interface>`);
       else if (!fs.existsSync(`${sysRoot}sys/class/net/${iface}`)) {
-        problems.push(`${where}: interface ${iface} does not exist in this network namespace (create it, e.g. ip link add ${iface} type veth peer name ${iface}-peer, or fix iface=)`);
+        problems.push(
+          `${where}: interface ${iface} does not exist in this network namespace (create it, e.g. ip link add ${iface} type veth peer name ${iface}-peer, or fix iface=)`,
+        );
       }
     }
     if (/^net_pcap/.test(name)) {
@@ -198,7 +221,10 @@ const MBUF_HEADROOM = 128;
 const EAL_BASE_BYTES = 16 << 20;
 
 /** One item of a config's hugepage need. */
-export interface HugepagePart { what: string; bytes: number }
+export interface HugepagePart {
+  what: string;
+  bytes: number;
+}
 
 /**
  * The hugepage memory a config takes when it starts (what native/dataplane/setup.c and fib.c
@@ -208,14 +234,21 @@ export interface HugepagePart { what: string; bytes: number }
  * (default: the config's, with dpfwd's af_packet defaults). The one computation behind `run`'s
  * check before EAL init, `dpfwd config check` and `dpfwd doctor --config`.
  */
-export function hugepageNeed(c: Pick<Config, 'ports' | 'workers' | 'mempool' | 'fib'>, devices = c.ports.map((p) => withKernelPortDefaults(p.device))): { bytes: number; parts: HugepagePart[] } {
+export function hugepageNeed(
+  c: Pick<Config, 'ports' | 'workers' | 'mempool' | 'fib'>,
+  devices = c.ports.map((p) => withKernelPortDefaults(p.device)),
+): { bytes: number; parts: HugepagePart[] } {
   let room = MBUF_HEADROOM + Math.max(2048, Math.max(1500, ...c.ports.map((p) => p.mtu)) + 14 + 8);
   for (const d of devices) {
     const cut = rxCutLen(d);
     if (cut && cut + 34 > room - MBUF_HEADROOM) room = MBUF_HEADROOM + cut + 34;
   }
   const mbufs = mempoolSize(c as Config);
-  const pow2 = (n: number) => { let r = 1; while (r < n) r *= 2; return r; };
+  const pow2 = (n: number) => {
+    let r = 1;
+    while (r < n) r *= 2;
+    return r;
+  };
   const f = c.fib;
   const w = c.workers.length;
   const parts: HugepagePart[] = [
@@ -248,13 +281,18 @@ export function hugepagesFree(c: Pick<Config, 'eal'>, sysRoot = '/'): { freeByte
     try {
       freeBytes += read('free_hugepages') * Number(m[1]) * 1024;
       totalBytes += read('nr_hugepages') * Number(m[1]) * 1024;
-    } catch { /* unreadable: counted as none */ }
+    } catch {
+      /* unreadable: counted as none */
+    }
   }
   if (!c.eal.inMemory) {
     const prefix = c.eal.filePrefix ?? 'dpfwd';
     try {
-      for (const f of fs.readdirSync(`${sysRoot}dev/hugepages`)) if (f.startsWith(`${prefix}map_`)) freeBytes += fs.statSync(`${sysRoot}dev/hugepages/${f}`).size;
-    } catch { /* no mount there */ }
+      for (const f of fs.readdirSync(`${sysRoot}dev/hugepages`))
+        if (f.startsWith(`${prefix}map_`)) freeBytes += fs.statSync(`${sysRoot}dev/hugepages/${f}`).size;
+    } catch {
+      /* no mount there */
+    }
   }
   return { freeBytes, totalBytes };
 }
@@ -268,7 +306,10 @@ export function preflightHugepages(c: Pick<Config, 'eal' | 'ports' | 'workers' |
   if (c.eal.args.includes('--no-huge')) return undefined;
   const MiB = (n: number) => Math.ceil(n / 1048576);
   const need = hugepageNeed(c, devices);
-  const what = need.parts.filter((p) => p.bytes >= 1048576).map((p) => `${p.what} ${MiB(p.bytes)} MiB`).join(', ');
+  const what = need.parts
+    .filter((p) => p.bytes >= 1048576)
+    .map((p) => `${p.what} ${MiB(p.bytes)} MiB`)
+    .join(', ');
   if (c.eal.hugepagesMiB !== undefined && c.eal.hugepagesMiB * 1048576 < need.bytes) {
     return `eal.hugepagesMiB: ${c.eal.hugepagesMiB} MiB caps DPDK below the ${MiB(need.bytes)} MiB this config needs (${what}); raise it to ${MiB(need.bytes)} or remove it`;
   }
@@ -277,13 +318,18 @@ export function preflightHugepages(c: Pick<Config, 'eal' | 'ports' | 'workers' |
   const { freeBytes, totalBytes } = have;
   if (freeBytes >= need.bytes) return undefined;
   const pages = Math.ceil((need.bytes - freeBytes) / 2097152);
-  return `hugepages: ${MiB(freeBytes)} MiB free of ${MiB(totalBytes)} MiB reserved, this config needs ${MiB(need.bytes)} MiB ` +
+  return (
+    `hugepages: ${MiB(freeBytes)} MiB free of ${MiB(totalBytes)} MiB reserved, this config needs ${MiB(need.bytes)} MiB ` +
     `(${what}); reserve more (e.g. echo ${Math.ceil(totalBytes / 2097152) + pages} > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages), ` +
-    'lower fib.maxRoutes/fib.tbl8Groups or mempool.mbufs, or stop what holds them (another DPDK process; files in /dev/hugepages); dpfwd doctor checks this';
+    'lower fib.maxRoutes/fib.tbl8Groups or mempool.mbufs, or stop what holds them (another DPDK process; files in /dev/hugepages); dpfwd doctor checks this'
+  );
 }
 
 /** One problem found before EAL init: its error code and one line (`ports[0].device: …`). */
-export interface PreflightProblem { code: 'ECONFIG' | 'ENODEV' | 'EPERM' | 'ENOMEM'; text: string }
+export interface PreflightProblem {
+  code: 'ECONFIG' | 'ENODEV' | 'EPERM' | 'ENOMEM';
+  text: string;
+}
 
 /**
  * Everything `start` checks before EAL init, every problem at once: device references resolved
@@ -291,7 +337,11 @@ export interface PreflightProblem { code: 'ECONFIG' | 'ENODEV' | 'EPERM' | 'ENOM
  * functions and their drivers, installed vdev drivers), enough hugepages for this config.
  * `start` refuses on any; `dpfwd config check` and `run --dry-run` print them all.
  */
-export function preflight(c: Config, env: Record<string, string | undefined> = process.env, sysRoot = '/'): { devices: string[]; problems: PreflightProblem[] } {
+export function preflight(
+  c: Config,
+  env: Record<string, string | undefined> = process.env,
+  sysRoot = '/',
+): { devices: string[]; problems: PreflightProblem[] } {
   const problems: PreflightProblem[] = [];
   let devices = c.ports.map((p) => p.device);
   try {
@@ -316,7 +366,8 @@ export function preflight(c: Config, env: Record<string, string | undefined> = p
 function preflightError(problems: PreflightProblem[], code: PreflightProblem['code']): DpfwdError | undefined {
   const texts = problems.filter((p) => p.code === code).map((p) => p.text);
   if (!texts.length) return undefined;
-  const head = code === 'ENODEV' ? 'cannot use the configured devices:' : code === 'EPERM' ? 'this process may not run the configured kernel-facing ports:' : undefined;
+  const head =
+    code === 'ENODEV' ? 'cannot use the configured devices:' : code === 'EPERM' ? 'this process may not run the configured kernel-facing ports:' : undefined;
   return new DpfwdError(code, head ? `${head}\n  ${texts.join('\n  ')}` : texts.join('\n'));
 }
 
@@ -367,7 +418,11 @@ export class Forwarder {
   private readonly events: RateLimit;
   private claims?: InterfaceClaims;
 
-  constructor(readonly config: Config, private readonly log: Logger = rootLogger.child('forwarder').fn(), private readonly logger: Log = rootLogger) {
+  constructor(
+    readonly config: Config,
+    private readonly log: Logger = rootLogger.child('forwarder').fn(),
+    private readonly logger: Log = rootLogger,
+  ) {
     this.dp = new Dataplane();
     this.fileConfig = config;
     this.events = new RateLimit(logger.child('neighbor'));
@@ -389,7 +444,10 @@ export class Forwarder {
 
   /** The ports' device strings as EAL gets them (pod references resolved, kernel-port defaults). */
   private devices(): string[] {
-    return resolveDeviceRefs(this.config.ports.map((p) => p.device), process.env).map(withKernelPortDefaults);
+    return resolveDeviceRefs(
+      this.config.ports.map((p) => p.device),
+      process.env,
+    ).map(withKernelPortDefaults);
   }
 
   /**
@@ -398,7 +456,10 @@ export class Forwarder {
    */
   async claimInterfaces(socket: string): Promise<void> {
     const devices = this.devices();
-    this.claims = await InterfaceClaims.take(this.config.ports.map((p, i) => ({ name: p.name, device: devices[i] })), socket);
+    this.claims = await InterfaceClaims.take(
+      this.config.ports.map((p, i) => ({ name: p.name, device: devices[i] })),
+      socket,
+    );
     if (this.claims.interfaces.length) this.log(`interfaces claimed for this forwarder: ${this.claims.interfaces.join(', ')}`);
   }
 
@@ -459,7 +520,9 @@ export class Forwarder {
     try {
       this.dp.start(conf);
       const pool = this.dp.mempoolInfo();
-      this.log(`mempool: ${pool.size} mbufs of ${pool.dataRoom} bytes reserved (${((pool.size * (pool.dataRoom + 192)) / 1048576).toFixed(1)} MiB; ports x queues x descriptors + worker caches + bursts)`);
+      this.log(
+        `mempool: ${pool.size} mbufs of ${pool.dataRoom} bytes reserved (${((pool.size * (pool.dataRoom + 192)) / 1048576).toFixed(1)} MiB; ports x queues x descriptors + worker caches + bursts)`,
+      );
       this.ports = c.ports.map((p, i) => {
         const info = this.dp.portInfo(i);
         this.log(`port ${p.name}: ${devices[i]} driver ${info.driver} mac ${formatMac(info.mac)} mtu ${p.mtu} rxq ${info.rxQueues} txq ${info.txQueues}`);
@@ -470,24 +533,45 @@ export class Forwarder {
       this.rib = new Rib(this.dp, this.ifaces, c.fib.maxNexthops, c.arp.maxEntries, c.fib.maxGroups);
       this.program();
       if (Object.keys(c.linux.mirrors).length) this.openMirrors();
-      this.cp = new ControlPlane({ punt: this.dp, rib: this.rib, ifaces: this.ifaces, config: c, mirrors: this.mirrors, neighborEvent: (lv, m, f) => this.neighborEvent(lv, m, f) });
+      this.cp = new ControlPlane({
+        punt: this.dp,
+        rib: this.rib,
+        ifaces: this.ifaces,
+        config: c,
+        mirrors: this.mirrors,
+        neighborEvent: (lv, m, f) => this.neighborEvent(lv, m, f),
+      });
       this.observe = new Observer({
-        dp: this.dp, ports: this.ports, ifaceName: (i) => this.ifaces.get(i)?.name ?? `iface ${i}`,
-        lookup: (a) => this.rib.lookup(a), config: c.capture, log: this.log,
+        dp: this.dp,
+        ports: this.ports,
+        ifaceName: (i) => this.ifaces.get(i)?.name ?? `iface ${i}`,
+        lookup: (a) => this.rib.lookup(a),
+        config: c.capture,
+        log: this.log,
       });
       this.dp.launch();
       this.cp.start();
       this.takeDpdkLog();
       if (c.linux.sync.enabled) {
         const s = c.linux.sync;
-        const aliases = Object.fromEntries(Object.entries(c.linux.mirrors).filter(([port, name]) => port !== name).map(([port, name]) => [name, port]));
-        this.sync = new RouteSync(this.rib, { netns: c.linux.netns, table: s.table, protocols: s.protocols, socketBuffer: s.socketBuffer, maxRoutes: s.maxRoutes, aliases }, this.log);
+        const aliases = Object.fromEntries(
+          Object.entries(c.linux.mirrors)
+            .filter(([port, name]) => port !== name)
+            .map(([port, name]) => [name, port]),
+        );
+        this.sync = new RouteSync(
+          this.rib,
+          { netns: c.linux.netns, table: s.table, protocols: s.protocols, socketBuffer: s.socketBuffer, maxRoutes: s.maxRoutes, aliases },
+          this.log,
+        );
         // gateways of synced routes are resolved as soon as they come, like static routes' at start
         this.sync.onInstalled = () => {
           for (const g of this.rib.unresolvedGateways()) if (!this.rib.getNeighbor(g.addr)) this.cp.neighbors.resolve(g.addr, g.port, undefined, true);
         };
         this.sync.start();
-        this.log(`route sync: following table ${s.table} of ${c.linux.netns ? `namespace ${c.linux.netns}` : "dpfwd's namespace"} (protocols ${this.sync.status().protocols})`);
+        this.log(
+          `route sync: following table ${s.table} of ${c.linux.netns ? `namespace ${c.linux.netns}` : "dpfwd's namespace"} (protocols ${this.sync.status().protocols})`,
+        );
       }
     } catch (e) {
       this.mirrors?.close();
@@ -526,7 +610,8 @@ export class Forwarder {
         this.linkUp.set(p.index, up);
         if (was !== up && (was !== undefined || !up)) this.rib.setPortLink(p.index, up);
         if (was === undefined) l.info(`port ${p.name}: link ${up ? 'up' : 'down'}`, { port: p.name, link: up ? 'up' : 'down' });
-        else if (was !== up) l.log(up ? 'info' : 'warn', `port ${p.name}: link ${up ? 'up' : 'down'} (was ${was ? 'up' : 'down'})`, { port: p.name, link: up ? 'up' : 'down' });
+        else if (was !== up)
+          l.log(up ? 'info' : 'warn', `port ${p.name}: link ${up ? 'up' : 'down'} (was ${was ? 'up' : 'down'})`, { port: p.name, link: up ? 'up' : 'down' });
       }
       this.mirrors?.followLinks();
       this.takeDpdkLog();
@@ -584,12 +669,18 @@ export class Forwarder {
     this.fileText = plan.text;
     this.fileConfig = plan.next;
     const report: ReloadReport = {
-      file: plan.file, changed: diffCounts(plan.diff), settings: plan.settings,
-      cliChangesDropped: dropped.slice(0, RELOAD_REPORT_LIST), cliChangesDroppedCount: dropped.length,
+      file: plan.file,
+      changed: diffCounts(plan.diff),
+      settings: plan.settings,
+      cliChangesDropped: dropped.slice(0, RELOAD_REPORT_LIST),
+      cliChangesDroppedCount: dropped.length,
     };
     const n = (k: keyof ReloadReport['changed']) => `${k} +${report.changed[k].added} -${report.changed[k].removed} ~${report.changed[k].changed}`;
-    l.info(`reloaded ${plan.file}: ${n('routes')}, ${n('addresses')}, ${n('neighbors')}, ${n('interfaces')}; settings: ${plan.settings.join(' ') || 'none'}` +
-      (dropped.length ? `; ${dropped.length} run-time change(s) not in the file removed (the file is the truth; dpfwd config save keeps them)` : ''), { ...report });
+    l.info(
+      `reloaded ${plan.file}: ${n('routes')}, ${n('addresses')}, ${n('neighbors')}, ${n('interfaces')}; settings: ${plan.settings.join(' ') || 'none'}` +
+        (dropped.length ? `; ${dropped.length} run-time change(s) not in the file removed (the file is the truth; dpfwd config save keeps them)` : ''),
+      { ...report },
+    );
     return report;
   }
 
@@ -616,7 +707,10 @@ export class Forwarder {
       const i = this.config.ports.indexOf(p);
       const ips = ipsForPciAddress(statuses, devices[i]).filter(isIPv4); // IPv6 addresses are skipped
       if (!ips.length) {
-        throw new DpfwdError('ENODEV', `ports[${i}].address: ${file} has no IPv4 address for ${devices[i]} (port ${p.name}); is the NetworkAttachmentDefinition's IPAM set, and the annotations mounted through the downward API?`);
+        throw new DpfwdError(
+          'ENODEV',
+          `ports[${i}].address: ${file} has no IPv4 address for ${devices[i]} (port ${p.name}); is the NetworkAttachmentDefinition's IPAM set, and the annotations mounted through the downward API?`,
+        );
       }
       for (const ip of ips) {
         const addr = `${ip}/${p.networkStatusLen}`;
@@ -637,17 +731,20 @@ export class Forwarder {
    * punted up instead of dropped as martian.
    */
   private openMirrors(): void {
-    const m = new Mirrors({
-      taps: new MirrorTaps(),
-      ifaces: this.ifaces,
-      addresses: () => this.rib.listAddresses(),
-      inject: (iface, frame) => this.dp.inject(iface, frame),
-      // what the link watch read this second (watchLinks); a read of its own before the first
-      linkUp: (port) => this.linkUp.get(port) ?? this.dp.portInfo(port).linkUp,
-      log: this.log,
-      warn: this.logger.child('forwarder').fn('warn'),
-      exec: runCommand,
-    }, this.config.linux);
+    const m = new Mirrors(
+      {
+        taps: new MirrorTaps(),
+        ifaces: this.ifaces,
+        addresses: () => this.rib.listAddresses(),
+        inject: (iface, frame) => this.dp.inject(iface, frame),
+        // what the link watch read this second (watchLinks); a read of its own before the first
+        linkUp: (port) => this.linkUp.get(port) ?? this.dp.portInfo(port).linkUp,
+        log: this.log,
+        warn: this.logger.child('forwarder').fn('warn'),
+        exec: runCommand,
+      },
+      this.config.linux,
+    );
     m.open();
     this.mirrors = m;
     this.rib.onAddressChange = () => {
@@ -691,6 +788,8 @@ export class Forwarder {
     this.claims?.release();
     try {
       this.takeDpdkLog();
-    } catch { /* the addon is gone: nothing to take */ }
+    } catch {
+      /* the addon is gone: nothing to take */
+    }
   }
 }

@@ -48,7 +48,9 @@ function askHolder(iface: string, timeoutMs: number): Promise<Holder | 'gone'> {
       const fd = (s as unknown as { _handle?: { fd?: number } })._handle?.fd;
       pid = (typeof fd === 'number' && fd >= 0 ? peerCred(fd)?.pid : 0) ?? 0;
     });
-    s.on('data', (d: string) => { text += d; });
+    s.on('data', (d: string) => {
+      text += d;
+    });
     s.on('end', () => {
       try {
         const j = JSON.parse(text) as Holder;
@@ -64,13 +66,17 @@ function askHolder(iface: string, timeoutMs: number): Promise<Holder | 'gone'> {
 function listen(iface: string, me: Holder): Promise<net.Server | NodeJS.ErrnoException> {
   return new Promise((resolve) => {
     const srv = net.createServer((c) => {
-      c.on('error', () => { /* a client that went away */ });
+      c.on('error', () => {
+        /* a client that went away */
+      });
       c.end(`${JSON.stringify(me)}\n`);
     });
     srv.once('error', (e: NodeJS.ErrnoException) => resolve(e));
     srv.listen(claimAddress(iface), () => {
       srv.removeAllListeners('error');
-      srv.on('error', () => { /* accept errors: the claim stays */ });
+      srv.on('error', () => {
+        /* accept errors: the claim stays */
+      });
       srv.unref(); // the claim never keeps the process alive; it ends with it
       resolve(srv);
     });
@@ -79,7 +85,10 @@ function listen(iface: string, me: Holder): Promise<net.Server | NodeJS.ErrnoExc
 
 /** The claims a forwarder holds; released after its ports are closed (Forwarder.stop). */
 export class InterfaceClaims {
-  private constructor(private readonly servers: net.Server[], readonly interfaces: string[]) {}
+  private constructor(
+    private readonly servers: net.Server[],
+    readonly interfaces: string[],
+  ) {}
 
   /**
    * Claims every interface of `ports` (name and resolved device) for this process, or throws
@@ -88,7 +97,9 @@ export class InterfaceClaims {
   static async take(ports: { name: string; device: string }[], socket: string, opts: { pid?: number; timeoutMs?: number } = {}): Promise<InterfaceClaims> {
     const servers: net.Server[] = [];
     const taken: string[] = [];
-    const release = () => { for (const s of servers) s.close(); };
+    const release = () => {
+      for (const s of servers) s.close();
+    };
     for (const [i, p] of ports.entries()) {
       const iface = claimedInterface(p.device);
       if (!iface || taken.includes(iface)) continue;
@@ -101,9 +112,14 @@ export class InterfaceClaims {
         const h = await askHolder(iface, opts.timeoutMs ?? 2000);
         if (h === 'gone') continue;
         release();
-        const who = [h.pid ? `pid ${h.pid}` : 'pid unknown', h.socket ? `control socket ${h.socket}` : '', h.port ? `its port ${h.port}` : ''].filter(Boolean).join(', ');
-        throw new DpfwdError('EBUSY', `ports[${i}].device: interface ${iface} is in use by another dpfwd (${who}); ` +
-          'two forwarders on one interface split its frames and undo each other\'s set-up: stop that one, or give this port another interface');
+        const who = [h.pid ? `pid ${h.pid}` : 'pid unknown', h.socket ? `control socket ${h.socket}` : '', h.port ? `its port ${h.port}` : '']
+          .filter(Boolean)
+          .join(', ');
+        throw new DpfwdError(
+          'EBUSY',
+          `ports[${i}].device: interface ${iface} is in use by another dpfwd (${who}); ` +
+            "two forwarders on one interface split its frames and undo each other's set-up: stop that one, or give this port another interface",
+        );
       }
       if (!(got instanceof net.Server)) {
         release();

@@ -39,7 +39,8 @@ export interface Probes {
 
 const has = (p: Privileges, c: Cap) => ((p.caps >> BigInt(CAPS[c])) & 1n) === 1n;
 const ERRNO: Record<number, string> = { 1: 'EPERM', 13: 'EACCES', 38: 'ENOSYS' };
-const FLAGS = (caps: string[]) => `podman/docker: ${caps.map((c) => `--cap-add ${c}`).join(' ')}; Kubernetes: securityContext.capabilities.add: [${caps.join(', ')}]`;
+const FLAGS = (caps: string[]) =>
+  `podman/docker: ${caps.map((c) => `--cap-add ${c}`).join(' ')}; Kubernetes: securityContext.capabilities.add: [${caps.join(', ')}]`;
 
 /**
  * Every problem with the af_packet, af_xdp and tap ports of `ports` (resolved device strings)
@@ -56,10 +57,12 @@ export function kernelPortProblems(ports: { name: string; device: string }[], pr
     const e = bpf();
     if (!e) return;
     const by = priv.seccomp === 2 ? 'a seccomp filter' : 'the kernel (an LSM or kernel.unprivileged_bpf_disabled)';
-    problems.push(`${who}: ${why} needs the bpf() system call, which ${by} refuses (${ERRNO[e] ?? `errno ${e}`}); ` +
-      (priv.seccomp === 2
-        ? "podman's and Docker's default profiles allow bpf() only with CAP_SYS_ADMIN: run with --security-opt seccomp=deploy/seccomp-dpfwd.json (the default plus bpf; Kubernetes: securityContext.seccompProfile Localhost), see docs/deploy.md"
-        : 'allow it for dpfwd'));
+    problems.push(
+      `${who}: ${why} needs the bpf() system call, which ${by} refuses (${ERRNO[e] ?? `errno ${e}`}); ` +
+        (priv.seccomp === 2
+          ? "podman's and Docker's default profiles allow bpf() only with CAP_SYS_ADMIN: run with --security-opt seccomp=deploy/seccomp-dpfwd.json (the default plus bpf; Kubernetes: securityContext.seccompProfile Localhost), see docs/deploy.md"
+          : 'allow it for dpfwd'),
+    );
   };
   ports.forEach((p, i) => {
     const drv = deviceName(p.device).replace(/\d+$/, '');
@@ -67,24 +70,34 @@ export function kernelPortProblems(ports: { name: string; device: string }[], pr
     const who = `ports[${i}] ${p.name} (${drv} on ${iface || '?'})`;
     if (drv === 'net_af_packet' || drv === 'net_af_xdp') {
       const miss = lacking([['NET_RAW']]);
-      if (miss.length) problems.push(`${who}: its ${drv === 'net_af_xdp' ? 'AF_XDP' : 'AF_PACKET'} socket needs CAP_NET_RAW, which this process lacks (${FLAGS(['NET_RAW'])})`);
+      if (miss.length)
+        problems.push(
+          `${who}: its ${drv === 'net_af_xdp' ? 'AF_XDP' : 'AF_PACKET'} socket needs CAP_NET_RAW, which this process lacks (${FLAGS(['NET_RAW'])})`,
+        );
     }
     if (drv === 'net_af_xdp') {
       // libxdp looks attached programs up by id (BPF_PROG_GET_FD_BY_ID: CAP_SYS_ADMIN only) and its
       // dispatcher needs the verifier's privileged mode: CAP_BPF alone fails (measured in podman)
       const miss = lacking([['NET_ADMIN'], ['SYS_ADMIN']]);
-      if (miss.length) problems.push(`${who}: libxdp, which loads and attaches its XDP program, needs ${miss.map((c) => `CAP_${c}`).join(' and ')}, which this process lacks (${FLAGS(miss)}; or use net_af_packet, which needs CAP_BPF instead of CAP_SYS_ADMIN)`);
+      if (miss.length)
+        problems.push(
+          `${who}: libxdp, which loads and attaches its XDP program, needs ${miss.map((c) => `CAP_${c}`).join(' and ')}, which this process lacks (${FLAGS(miss)}; or use net_af_packet, which needs CAP_BPF instead of CAP_SYS_ADMIN)`,
+        );
       else bpfBlocked(who, 'its XDP program');
       if (!has(priv, 'IPC_LOCK') && priv.memlock < umemBytes) {
-        problems.push(`${who}: its UMEM pins ${Math.ceil(umemBytes / 1048576)} MiB, above the locked-memory limit (ulimit -l: ${Math.floor(priv.memlock / 1024)} KiB) of a process without CAP_IPC_LOCK ` +
-          `(${FLAGS(['IPC_LOCK'])}, or --ulimit memlock=-1:-1 / LimitMEMLOCK=infinity)`);
+        problems.push(
+          `${who}: its UMEM pins ${Math.ceil(umemBytes / 1048576)} MiB, above the locked-memory limit (ulimit -l: ${Math.floor(priv.memlock / 1024)} KiB) of a process without CAP_IPC_LOCK ` +
+            `(${FLAGS(['IPC_LOCK'])}, or --ulimit memlock=-1:-1 / LimitMEMLOCK=infinity)`,
+        );
       }
     }
     if (drv === 'net_af_packet' && iface && probes.ifaceDriver(iface) === 'veth') {
       // without the XDP step the veth peer sends TSO super-frames that af_packet cuts: TCP crawls
       const miss = lacking([['NET_ADMIN'], ['BPF', 'SYS_ADMIN']]);
-      const why = 'the XDP step on its veth (without it the peer sends 64 KB TSO frames that af_packet cuts, and TCP through dpfwd crawls; docs/kernel-ports.md)';
-      if (miss.length) problems.push(`${who}: ${why} needs ${miss.map((c) => `CAP_${c}`).join(' and ')}, which this process lacks (${FLAGS(miss)}; or use net_af_xdp)`);
+      const why =
+        'the XDP step on its veth (without it the peer sends 64 KB TSO frames that af_packet cuts, and TCP through dpfwd crawls; docs/kernel-ports.md)';
+      if (miss.length)
+        problems.push(`${who}: ${why} needs ${miss.map((c) => `CAP_${c}`).join(' and ')}, which this process lacks (${FLAGS(miss)}; or use net_af_xdp)`);
       else bpfBlocked(who, why);
     }
     if (drv === 'net_tap' && !has(priv, 'NET_ADMIN')) {

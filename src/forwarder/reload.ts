@@ -26,8 +26,17 @@ import type { Interfaces } from '../routing/interfaces';
 import type { ControlPlane } from '../controlplane';
 import type { DataplaneConstants, SubifConf } from '../dataplane';
 
-export interface IfaceSpec { name: string; port: string; vlan: number; mtu: number }
-export interface NeighSpec { address: string; mac: string; port: string }
+export interface IfaceSpec {
+  name: string;
+  port: string;
+  vlan: number;
+  mtu: number;
+}
+export interface NeighSpec {
+  address: string;
+  mac: string;
+  port: string;
+}
 
 /** The part of a forwarder's state that the config describes and the CLI can change. */
 export interface RunState {
@@ -91,7 +100,11 @@ export function stateOfRunning(l: Live): RunState {
 }
 
 /** Entries of one kind: in `to` only (added), in `from` only (removed), in both but different (changed). */
-export interface KindDiff<T> { added: T[]; removed: T[]; changed: { from: T; to: T }[] }
+export interface KindDiff<T> {
+  added: T[];
+  removed: T[];
+  changed: { from: T; to: T }[];
+}
 
 export interface StateDiff {
   interfaces: KindDiff<IfaceSpec>;
@@ -120,9 +133,24 @@ export function diffState(from: RunState, to: RunState): StateDiff {
   const redone = new Set(interfaces.changed.map((c) => c.from.name));
   return {
     interfaces,
-    addresses: diffMaps(from.addresses, to.addresses, () => true, (a) => redone.has(a.iface)),
-    neighbors: diffMaps(from.neighbors, to.neighbors, (a, b) => a.mac === b.mac && a.port === b.port, (a) => redone.has(a.port)),
-    routes: diffMaps(from.routes, to.routes, sameRoute, (a) => (a.port !== undefined && redone.has(a.port)) || (a.paths?.some((p) => p.port !== undefined && redone.has(p.port)) ?? false)),
+    addresses: diffMaps(
+      from.addresses,
+      to.addresses,
+      () => true,
+      (a) => redone.has(a.iface),
+    ),
+    neighbors: diffMaps(
+      from.neighbors,
+      to.neighbors,
+      (a, b) => a.mac === b.mac && a.port === b.port,
+      (a) => redone.has(a.port),
+    ),
+    routes: diffMaps(
+      from.routes,
+      to.routes,
+      sameRoute,
+      (a) => (a.port !== undefined && redone.has(a.port)) || (a.paths?.some((p) => p.port !== undefined && redone.has(p.port)) ?? false),
+    ),
   };
 }
 
@@ -146,7 +174,11 @@ export function restartProblems(run: Config, file: Config): string[] {
     if (JSON.stringify(a) !== JSON.stringify(b)) out.push(`${path}: ${show(a)} → ${show(b)} needs a restart (restart to apply)`);
   };
   if (run.ports.length !== file.ports.length || run.ports.some((p, i) => p.name !== file.ports[i].name)) {
-    key('ports', run.ports.map((p) => p.name), file.ports.map((p) => p.name));
+    key(
+      'ports',
+      run.ports.map((p) => p.name),
+      file.ports.map((p) => p.name),
+    );
   } else {
     run.ports.forEach((p, i) => {
       for (const k of Object.keys(CONFIG_KEYS.ports.keys)) {
@@ -217,19 +249,55 @@ export function applyDiff(l: Live, d: StateDiff): void {
     // learned neighbours on it go with it (as `interface del` does); routes out of it must be gone
     for (const n of l.cp.neighbors.list()) if (n.iface === x.index) l.cp.neighbors.remove(n.addr);
     const used = l.rib.listNexthops().filter((h) => h.port === i.name);
-    if (used.length) throw new DpfwdError('EBUSY', `interface ${i.name} is the way out of ${used.reduce((n, h) => n + h.refs, 0)} route(s) the file does not own (dpfwd route show)`);
+    if (used.length)
+      throw new DpfwdError(
+        'EBUSY',
+        `interface ${i.name} is the way out of ${used.reduce((n, h) => n + h.refs, 0)} route(s) the file does not own (dpfwd route show)`,
+      );
     l.ifaces.delSubif(l.dp, i.name);
   };
   try {
     // removals first (so nothing added meets what is going), then additions, each kind in dependency order
-    for (const r of [...d.routes.removed, ...d.routes.changed.map((c) => c.from)]) step(() => unroute(r), () => route(r));
-    for (const n of [...d.neighbors.removed, ...d.neighbors.changed.map((c) => c.from)]) step(() => unneigh(n), () => neigh(n));
-    for (const a of [...d.addresses.removed, ...d.addresses.changed.map((c) => c.from)]) step(() => unaddr(a), () => addr(a));
-    for (const i of [...d.interfaces.removed, ...d.interfaces.changed.map((c) => c.from)]) step(() => uniface(i), () => iface(i));
-    for (const i of [...d.interfaces.added, ...d.interfaces.changed.map((c) => c.to)]) step(() => iface(i), () => uniface(i));
-    for (const a of [...d.addresses.added, ...d.addresses.changed.map((c) => c.to)]) step(() => addr(a), () => unaddr(a));
-    for (const n of [...d.neighbors.added, ...d.neighbors.changed.map((c) => c.to)]) step(() => neigh(n), () => unneigh(n));
-    for (const r of [...d.routes.added, ...d.routes.changed.map((c) => c.to)]) step(() => route(r), () => unroute(r));
+    for (const r of [...d.routes.removed, ...d.routes.changed.map((c) => c.from)])
+      step(
+        () => unroute(r),
+        () => route(r),
+      );
+    for (const n of [...d.neighbors.removed, ...d.neighbors.changed.map((c) => c.from)])
+      step(
+        () => unneigh(n),
+        () => neigh(n),
+      );
+    for (const a of [...d.addresses.removed, ...d.addresses.changed.map((c) => c.from)])
+      step(
+        () => unaddr(a),
+        () => addr(a),
+      );
+    for (const i of [...d.interfaces.removed, ...d.interfaces.changed.map((c) => c.from)])
+      step(
+        () => uniface(i),
+        () => iface(i),
+      );
+    for (const i of [...d.interfaces.added, ...d.interfaces.changed.map((c) => c.to)])
+      step(
+        () => iface(i),
+        () => uniface(i),
+      );
+    for (const a of [...d.addresses.added, ...d.addresses.changed.map((c) => c.to)])
+      step(
+        () => addr(a),
+        () => unaddr(a),
+      );
+    for (const n of [...d.neighbors.added, ...d.neighbors.changed.map((c) => c.to)])
+      step(
+        () => neigh(n),
+        () => unneigh(n),
+      );
+    for (const r of [...d.routes.added, ...d.routes.changed.map((c) => c.to)])
+      step(
+        () => route(r),
+        () => unroute(r),
+      );
   } catch (e) {
     const failures: string[] = [];
     for (const u of undo.reverse()) {
@@ -241,7 +309,10 @@ export function applyDiff(l: Live, d: StateDiff): void {
     }
     const why = (e as Error).message;
     if (failures.length) {
-      throw new DpfwdError('EINTERNAL', `reload failed (${why}) and ${failures.length} change(s) could not be undone: ${failures.slice(0, 5).join('; ')}; restart dpfwd to get a known state`);
+      throw new DpfwdError(
+        'EINTERNAL',
+        `reload failed (${why}) and ${failures.length} change(s) could not be undone: ${failures.slice(0, 5).join('; ')}; restart dpfwd to get a known state`,
+      );
     }
     throw new DpfwdError((e as DpfwdError).code ?? 'EINVAL', `reload refused, nothing changed: ${why}`);
   }
@@ -305,12 +376,18 @@ export function renderRunning(fileText: string, file: Config, s: RunState): stri
     if (isSeq(seq)) for (const it of seq.items) if (isMap(it)) it.flow = true;
     doc.set(key, seq);
   };
-  section('interfaces', [...s.interfaces.values()].map((i) => {
-    const addrs = byIface.get(i.name) ?? [];
-    return { name: i.name, port: i.port, vlan: i.vlan, mtu: i.mtu, ...(addrs.length ? { address: addrs.length === 1 ? addrs[0] : addrs } : {}) };
-  }));
+  section(
+    'interfaces',
+    [...s.interfaces.values()].map((i) => {
+      const addrs = byIface.get(i.name) ?? [];
+      return { name: i.name, port: i.port, vlan: i.vlan, mtu: i.mtu, ...(addrs.length ? { address: addrs.length === 1 ? addrs[0] : addrs } : {}) };
+    }),
+  );
   section('routes', [...s.routes.values()].map(routeFields));
-  section('neighbors', [...s.neighbors.values()].map((n) => ({ ...n })));
+  section(
+    'neighbors',
+    [...s.neighbors.values()].map((n) => ({ ...n })),
+  );
   return doc.toString({ lineWidth: 0 });
 }
 

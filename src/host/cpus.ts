@@ -54,7 +54,7 @@ export function allowedCpus(): number[] | null {
 /** [0,1,2,3,5] → "0-3,5" (the form eal.lcores and taskset use). */
 export function cpuListString(cpus: number[]): string {
   const out: string[] = [];
-  for (let i = 0; i < cpus.length; ) {
+  for (let i = 0; i < cpus.length;) {
     let j = i;
     while (j + 1 < cpus.length && cpus[j + 1] === cpus[j] + 1) j++;
     out.push(j === i ? String(cpus[i]) : `${cpus[i]}-${cpus[j]}`);

@@ -10,6 +10,7 @@ export const SOCKET_PATH_MAX = 107;
 export function socketPathProblem(p: string): string | null {
   if (p === '') return 'the control socket path is empty: give a path like /run/dpfwd/dpfwd.sock (--socket PATH, or unset DPFWD_SOCKET for the default)';
   const n = Buffer.byteLength(p);
-  if (n > SOCKET_PATH_MAX) return `control socket path ${p.slice(0, 40)}… is ${n} bytes; a UNIX socket path holds at most ${SOCKET_PATH_MAX}: choose a shorter path`;
+  if (n > SOCKET_PATH_MAX)
+    return `control socket path ${p.slice(0, 40)}… is ${n} bytes; a UNIX socket path holds at most ${SOCKET_PATH_MAX}: choose a shorter path`;
   return null;
 }

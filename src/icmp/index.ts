@@ -5,12 +5,25 @@
  * already limited in C). The router's address and MAC come as numbers (src/net), never as text.
  */
 import type { Mac } from '../net/mac';
-import { buildIcmpError, buildIcmpEchoReply, fragmentIpv4Frame, parseEthernet, ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, ICMP_UNREACH, ICMP_TIMXCEED } from '../packet';
+import {
+  buildIcmpError,
+  buildIcmpEchoReply,
+  fragmentIpv4Frame,
+  parseEthernet,
+  ICMP_DEST_UNREACH,
+  ICMP_TIME_EXCEEDED,
+  ICMP_UNREACH,
+  ICMP_TIMXCEED,
+} from '../packet';
 
 export class TokenBucket {
   private tokens: number;
   private last: number;
-  constructor(private rate: number, private burst: number, private readonly now = () => Date.now()) {
+  constructor(
+    private rate: number,
+    private burst: number,
+    private readonly now = () => Date.now(),
+  ) {
     this.tokens = burst;
     this.last = now();
   }
@@ -37,7 +50,9 @@ export class TokenBucket {
 }
 
 export const ICMP_TYPE_NAMES: Record<number, string> = {
-  0: 'echo_reply', 3: 'destination_unreachable', 11: 'time_exceeded',
+  0: 'echo_reply',
+  3: 'destination_unreachable',
+  11: 'time_exceeded',
 };
 
 export interface IcmpCounters {

@@ -41,7 +41,9 @@ export function unhealthy(src: HealthSource): string | null {
   try {
     alive = src.dp.workersAlive();
     punts = puntHealth(src.dp.puntStatus(), src.config.punt.maxWaitMs);
-  } catch { /* stopping */ }
+  } catch {
+    /* stopping */
+  }
   const want = src.config.workers.length;
   if (alive !== want) return `workers alive: ${alive} of ${want}`;
   const stuck = punts.findIndex((p) => !p.ok);

@@ -23,7 +23,12 @@ export class Refusals<R extends string> {
   private pendingAny = false;
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly what: string, reasons: readonly R[], private readonly log: Logger, private readonly intervalMs = REFUSAL_LOG_INTERVAL_MS) {
+  constructor(
+    private readonly what: string,
+    reasons: readonly R[],
+    private readonly log: Logger,
+    private readonly intervalMs = REFUSAL_LOG_INTERVAL_MS,
+  ) {
     this.counts = Object.fromEntries(reasons.map((r) => [r, 0])) as Record<R, number>;
   }
 
@@ -57,7 +62,11 @@ export class Refusals<R extends string> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (this.pendingAny) {
-      this.log(`${this.what}: refused before closing: ${Object.entries(this.pending).map(([r, n]) => `${r} ${n}`).join(', ')}`);
+      this.log(
+        `${this.what}: refused before closing: ${Object.entries(this.pending)
+          .map(([r, n]) => `${r} ${n}`)
+          .join(', ')}`,
+      );
     }
     this.pending = {};
     this.pendingAny = false;

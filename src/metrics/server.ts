@@ -74,8 +74,13 @@ function hostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-export async function startMetricsServer(src: MetricsSource, metrics: Metrics, listen: { host: string; port: number }, limits: Partial<MetricsLimits> = {},
-  log: Logger = rootLogger.child('metrics').fn('warn')): Promise<MetricsServer> {
+export async function startMetricsServer(
+  src: MetricsSource,
+  metrics: Metrics,
+  listen: { host: string; port: number },
+  limits: Partial<MetricsLimits> = {},
+  log: Logger = rootLogger.child('metrics').fn('warn'),
+): Promise<MetricsServer> {
   const lim: MetricsLimits = { ...METRICS_LIMITS, ...limits };
   const refusals = new Refusals<MetricsRefusal>(`metrics ${hostPort(listen.host, listen.port)}`, METRICS_REFUSALS, log);
   metrics.httpRefused = () => ({ ...refusals.counts });
@@ -85,44 +90,53 @@ export async function startMetricsServer(src: MetricsSource, metrics: Metrics, l
   const scrapeShared = (): Promise<string> => {
     if (!scraping) {
       scraping = metrics.scrape();
-      const clear = () => { scraping = null; };
+      const clear = () => {
+        scraping = null;
+      };
       scraping.then(clear, clear);
     }
     return scraping;
   };
-  const server = http.createServer({
-    headersTimeout: lim.headersTimeoutMs,
-    requestTimeout: lim.requestTimeoutMs,
-    keepAliveTimeout: lim.keepAliveTimeoutMs,
-    // how often Node looks for requests past their header/request timeout
-    connectionsCheckingInterval: Math.min(1000, lim.headersTimeoutMs),
-  }, (req, res) => {
-    const conn = conns.get(req.socket);
-    if (!conn || req.socket.destroyed) {
-      // closed (evicted, or past maxPipelined) while the rest of its pipelined requests were parsed
-      req.socket.destroy();
-      return;
-    }
-    conn.inFlight++;
-    conn.lastActive = Date.now();
-    res.once('close', () => { conn.inFlight--; conn.served++; conn.lastActive = Date.now(); });
-    const url = (req.url ?? '/').split('?')[0];
-    const send = (code: number, body: string, type = 'text/plain; charset=utf-8', extra: Record<string, string> = {}) => {
-      if (res.destroyed || req.socket.destroyed) return;
-      res.writeHead(code, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), ...extra });
-      res.end(req.method === 'HEAD' ? undefined : body);
-    };
-    if (url !== '/metrics' && url !== '/healthz') return send(404, 'not found: try /metrics or /healthz\n');
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'method not allowed\n', undefined, { Allow: 'GET, HEAD' });
-    if (url === '/healthz') {
-      const why = unhealthy(src);
-      return why === null ? send(200, 'ok\n') : send(503, `${why}\n`);
-    }
-    scrapeShared().then(
-      (text) => send(200, text, metrics.contentType),
-      (e) => send(503, `cannot read the counters: ${(e as Error).message}\n`),
-    );
-  });
+  const server = http.createServer(
+    {
+      headersTimeout: lim.headersTimeoutMs,
+      requestTimeout: lim.requestTimeoutMs,
+      keepAliveTimeout: lim.keepAliveTimeoutMs,
+      // how often Node looks for requests past their header/request timeout
+      connectionsCheckingInterval: Math.min(1000, lim.headersTimeoutMs),
+    },
+    (req, res) => {
+      const conn = conns.get(req.socket);
+      if (!conn || req.socket.destroyed) {
+        // closed (evicted, or past maxPipelined) while the rest of its pipelined requests were parsed
+        req.socket.destroy();
+        return;
+      }
+      conn.inFlight++;
+      conn.lastActive = Date.now();
+      res.once('close', () => {
+        conn.inFlight--;
+        conn.served++;
+        conn.lastActive = Date.now();
+      });
+      const url = (req.url ?? '/').split('?')[0];
+      const send = (code: number, body: string, type = 'text/plain; charset=utf-8', extra: Record<string, string> = {}) => {
+        if (res.destroyed || req.socket.destroyed) return;
+        res.writeHead(code, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), ...extra });
+        res.end(req.method === 'HEAD' ? undefined : body);
+      };
+      if (url !== '/metrics' && url !== '/healthz') return send(404, 'not found: try /metrics or /healthz\n');
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'method not allowed\n', undefined, { Allow: 'GET, HEAD' });
+      if (url === '/healthz') {
+        const why = unhealthy(src);
+        return why === null ? send(200, 'ok\n') : send(503, `${why}\n`);
+      }
+      scrapeShared().then(
+        (text) => send(200, text, metrics.contentType),
+        (e) => send(503, `cannot read the counters: ${(e as Error).message}\n`),
+      );
+    },
+  );
   server.timeout = lim.idleTimeoutMs; // a connection with no traffic at all
   server.on('timeout', (socket: Socket) => {
     // the end of an idle keep-alive connection after its requests is normal; one that never sent a request is counted
@@ -135,9 +149,12 @@ export async function startMetricsServer(src: MetricsSource, metrics: Metrics, l
       return;
     }
     const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
-    refusals.note(timeout ? 'request_timeout' : 'bad_request', timeout
-      ? `closed a connection whose request was not complete within metrics.headersTimeoutMs/requestTimeoutMs (${lim.headersTimeoutMs}/${lim.requestTimeoutMs} ms)`
-      : `closed a connection that sent a malformed request (${err.code ?? err.message})`);
+    refusals.note(
+      timeout ? 'request_timeout' : 'bad_request',
+      timeout
+        ? `closed a connection whose request was not complete within metrics.headersTimeoutMs/requestTimeoutMs (${lim.headersTimeoutMs}/${lim.requestTimeoutMs} ms)`
+        : `closed a connection that sent a malformed request (${err.code ?? err.message})`,
+    );
     socket.end(timeout ? 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n' : 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
     socket.destroySoon();
   });
@@ -147,7 +164,7 @@ export async function startMetricsServer(src: MetricsSource, metrics: Metrics, l
       // (so a flood of busy connections cannot keep a /healthz probe out)
       let victim: Conn | undefined;
       for (const c of conns.values()) {
-        if (!victim || (victim.inFlight > 0 && c.inFlight === 0) || ((victim.inFlight > 0) === (c.inFlight > 0) && c.lastActive < victim.lastActive)) victim = c;
+        if (!victim || (victim.inFlight > 0 && c.inFlight === 0) || (victim.inFlight > 0 === c.inFlight > 0 && c.lastActive < victim.lastActive)) victim = c;
       }
       if (!victim) {
         socket.destroy();
@@ -182,7 +199,12 @@ export async function startMetricsServer(src: MetricsSource, metrics: Metrics, l
     server.once('error', (e: NodeJS.ErrnoException) => {
       const where = hostPort(listen.host, listen.port);
       if (e.code === 'EADDRINUSE') {
-        reject(new DpfwdError('EADDRINUSE', `metrics.listen ${where}: the address is already in use (another dpfwd or exporter?); choose another port in metrics.listen, or set metrics.listen: false`));
+        reject(
+          new DpfwdError(
+            'EADDRINUSE',
+            `metrics.listen ${where}: the address is already in use (another dpfwd or exporter?); choose another port in metrics.listen, or set metrics.listen: false`,
+          ),
+        );
       } else if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') {
         reject(new DpfwdError(e.code, `metrics.listen ${where}: no such local address on this host; use 127.0.0.1, 0.0.0.0 or an address of this machine`));
       } else if (e.code === 'EACCES') {
@@ -198,11 +220,12 @@ export async function startMetricsServer(src: MetricsSource, metrics: Metrics, l
   return {
     address,
     url: `http://${hostPort(address.host, address.port)}/metrics`,
-    close: () => new Promise<void>((resolve) => {
-      refusals.close();
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        refusals.close();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
     setLimits: (l) => {
       Object.assign(lim, l);
       server.headersTimeout = lim.headersTimeoutMs;

@@ -246,8 +246,13 @@ export class Neighbors {
     this.summary = null;
     if (!s) return;
     const part = <K extends string>(now: Counts<K>, then: Counts<K>) =>
-      (Object.keys(now) as K[]).filter((k) => now[k] > then[k]).map((k) => `${k} ${now[k] - then[k]}`).join(', ') || 'none';
-    this.log(`neighbours: in the last ${this.summaryMs / 1000} s, limits hit: ${part(this.limits, s.limits)}; ARP ignored: ${part(this.ignored, s.ignored)} (see arp: in docs/config.md)`);
+      (Object.keys(now) as K[])
+        .filter((k) => now[k] > then[k])
+        .map((k) => `${k} ${now[k] - then[k]}`)
+        .join(', ') || 'none';
+    this.log(
+      `neighbours: in the last ${this.summaryMs / 1000} s, limits hit: ${part(this.limits, s.limits)}; ARP ignored: ${part(this.ignored, s.ignored)} (see arp: in docs/config.md)`,
+    );
   }
 
   private takeToken(port: number): boolean {

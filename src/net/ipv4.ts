@@ -118,11 +118,16 @@ export function unicastProblem(addr: number): string | null {
   if (k === 'unicast') return null; // the common case, without formatting
   const a = formatIPv4(addr);
   switch (k) {
-    case 'limited-broadcast': return `${a} is the limited broadcast address`;
-    case 'this-network': return `${a} is in 0.0.0.0/8 ("this network")`;
-    case 'loopback': return `${a} is a loopback address`;
-    case 'multicast': return `${a} is a multicast address`;
-    default: return `${a} is in the reserved range 240.0.0.0/4`;
+    case 'limited-broadcast':
+      return `${a} is the limited broadcast address`;
+    case 'this-network':
+      return `${a} is in 0.0.0.0/8 ("this network")`;
+    case 'loopback':
+      return `${a} is a loopback address`;
+    case 'multicast':
+      return `${a} is a multicast address`;
+    default:
+      return `${a} is in the reserved range 240.0.0.0/4`;
   }
 }
 
@@ -186,13 +191,13 @@ export function parseInterfaceAddress(s: string): InterfaceAddress {
 /** True if `addr` (a uint32) lies in `prefix`. */
 export function prefixContains(prefix: { addr: number; len: number }, addr: number): boolean {
   const m = maskOf(prefix.len);
-  return ((prefix.addr & m) >>> 0) === ((addr & m) >>> 0);
+  return (prefix.addr & m) >>> 0 === (addr & m) >>> 0;
 }
 
 /** True if the two prefixes share any address (one contains the other). Host bits are ignored. */
 export function prefixesOverlap(a: { addr: number; len: number }, b: { addr: number; len: number }): boolean {
   const m = maskOf(Math.min(a.len, b.len));
-  return ((a.addr & m) >>> 0) === ((b.addr & m) >>> 0);
+  return (a.addr & m) >>> 0 === (b.addr & m) >>> 0;
 }
 
 /**

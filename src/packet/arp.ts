@@ -41,7 +41,15 @@ export function buildArp(f: ArpFields & Link & { dstMac: string | Mac; srcMac?: 
 
 /** "Who has targetIp? Tell senderIp": broadcast (or unicast to `dstMac`, for re-validation), target MAC zero. */
 export function buildArpRequest(o: { senderMac: string; senderIp: string; targetIp: string; dstMac?: string } & Link): Buffer {
-  return buildArp({ op: ARP_OP_REQUEST, senderMac: o.senderMac, senderIp: o.senderIp, targetMac: ZERO_MAC, targetIp: o.targetIp, dstMac: o.dstMac ?? BROADCAST_MAC, vlan: o.vlan });
+  return buildArp({
+    op: ARP_OP_REQUEST,
+    senderMac: o.senderMac,
+    senderIp: o.senderIp,
+    targetMac: ZERO_MAC,
+    targetIp: o.targetIp,
+    dstMac: o.dstMac ?? BROADCAST_MAC,
+    vlan: o.vlan,
+  });
 }
 
 /**
@@ -65,8 +73,18 @@ export function arpRequestFrame(senderMac: Mac, senderIp: number, targetIp: numb
 }
 
 /** "senderIp is at senderMac", unicast to targetMac (or `dstMac`). */
-export function buildArpReply(o: { senderMac: string | Mac; senderIp: string | number; targetMac: string | Mac; targetIp: string | number; dstMac?: string | Mac } & Link): Buffer {
-  return buildArp({ op: ARP_OP_REPLY, senderMac: o.senderMac, senderIp: o.senderIp, targetMac: o.targetMac, targetIp: o.targetIp, dstMac: o.dstMac ?? o.targetMac, vlan: o.vlan });
+export function buildArpReply(
+  o: { senderMac: string | Mac; senderIp: string | number; targetMac: string | Mac; targetIp: string | number; dstMac?: string | Mac } & Link,
+): Buffer {
+  return buildArp({
+    op: ARP_OP_REPLY,
+    senderMac: o.senderMac,
+    senderIp: o.senderIp,
+    targetMac: o.targetMac,
+    targetIp: o.targetIp,
+    dstMac: o.dstMac ?? o.targetMac,
+    vlan: o.vlan,
+  });
 }
 
 /**

@@ -8,13 +8,7 @@ import { addressClass, parseIPv4 } from '../net/ipv4';
 import type { Mac } from '../net/mac';
 import { internetChecksum, verifyChecksum } from './checksum';
 import { ETHERTYPE_IPV4, EthernetOptions, isMulticastMac, parseEthernet } from './ethernet';
-import {
-  IPPROTO_ICMP,
-  Ipv4Options,
-  buildIpv4Frame,
-  notUniqueHostReason,
-  readIpv4Header,
-} from './ipv4';
+import { IPPROTO_ICMP, Ipv4Options, buildIpv4Frame, notUniqueHostReason, readIpv4Header } from './ipv4';
 
 export const ICMP_ECHO_REPLY = 0;
 export const ICMP_DEST_UNREACH = 3;
@@ -26,7 +20,17 @@ export const ICMP_PARAM_PROBLEM = 12;
 export const ICMP_HEADER_LEN = 8;
 
 /** Codes of type 3. */
-export const ICMP_UNREACH = { NET: 0, HOST: 1, PROTOCOL: 2, PORT: 3, FRAG_NEEDED: 4, SRC_ROUTE_FAILED: 5, NET_PROHIBITED: 9, HOST_PROHIBITED: 10, ADMIN_PROHIBITED: 13 } as const;
+export const ICMP_UNREACH = {
+  NET: 0,
+  HOST: 1,
+  PROTOCOL: 2,
+  PORT: 3,
+  FRAG_NEEDED: 4,
+  SRC_ROUTE_FAILED: 5,
+  NET_PROHIBITED: 9,
+  HOST_PROHIBITED: 10,
+  ADMIN_PROHIBITED: 13,
+} as const;
 /** Codes of type 11. */
 export const ICMP_TIMXCEED = { TTL: 0, REASSEMBLY: 1 } as const;
 

@@ -30,12 +30,18 @@ export function ipFromBuffer(buf: Buffer, off = 0): string {
  */
 export function notUniqueHostReason(ip: string): string | undefined {
   switch (addressClass(parseIPv4(ip))) {
-    case 'unicast': return undefined;
-    case 'limited-broadcast': return 'limited broadcast 255.255.255.255';
-    case 'this-network': return `${ip} is in 0.0.0.0/8`;
-    case 'loopback': return `${ip} is loopback (127.0.0.0/8)`;
-    case 'multicast': return `${ip} is multicast (224.0.0.0/4)`;
-    default: return `${ip} is class E (240.0.0.0/4)`;
+    case 'unicast':
+      return undefined;
+    case 'limited-broadcast':
+      return 'limited broadcast 255.255.255.255';
+    case 'this-network':
+      return `${ip} is in 0.0.0.0/8`;
+    case 'loopback':
+      return `${ip} is loopback (127.0.0.0/8)`;
+    case 'multicast':
+      return `${ip} is multicast (224.0.0.0/4)`;
+    default:
+      return `${ip} is class E (240.0.0.0/4)`;
   }
 }
 

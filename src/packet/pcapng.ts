@@ -130,8 +130,10 @@ export function readPcapng(b: Buffer): PcapngRead {
     if (type === IDB) {
       const o = readOptions(b, at + 16, at + len - 4);
       out.interfaces.push({
-        linktype: b.readUInt16LE(at + 8), snaplen: b.readUInt32LE(at + 12),
-        name: o.get(IF_NAME)?.[0]?.toString(), description: o.get(IF_DESCRIPTION)?.[0]?.toString(),
+        linktype: b.readUInt16LE(at + 8),
+        snaplen: b.readUInt32LE(at + 12),
+        name: o.get(IF_NAME)?.[0]?.toString(),
+        description: o.get(IF_DESCRIPTION)?.[0]?.toString(),
       });
     } else if (type === EPB) {
       const capLen = b.readUInt32LE(at + 20);

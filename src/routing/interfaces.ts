@@ -97,17 +97,28 @@ export class Interfaces {
    */
   addSubif(dp: SubifWriter, space: SubifSpace, o: { name?: string; port: string; vlan: number; mtu?: number }): Iface {
     const parent = this.byName.get(o.port);
-    if (!parent || parent.vlan !== 0) throw new DpfwdError('ENODEV', `unknown port ${o.port}; ports are: ${this.ports().map((p) => p.name).join(', ')}`);
-    if (!Number.isInteger(o.vlan) || o.vlan < 1 || o.vlan > 4094) throw new DpfwdError('EINVAL', `VLAN ${o.vlan} is not a VLAN id (1-4094; 0 is a priority tag, 4095 reserved)`);
+    if (!parent || parent.vlan !== 0)
+      throw new DpfwdError(
+        'ENODEV',
+        `unknown port ${o.port}; ports are: ${this.ports()
+          .map((p) => p.name)
+          .join(', ')}`,
+      );
+    if (!Number.isInteger(o.vlan) || o.vlan < 1 || o.vlan > 4094)
+      throw new DpfwdError('EINVAL', `VLAN ${o.vlan} is not a VLAN id (1-4094; 0 is a priority tag, 4095 reserved)`);
     const name = o.name ?? `${o.port}.${o.vlan}`;
     if (!IFACE_NAME_RE.test(name)) {
-      throw new DpfwdError('EINVAL', `${JSON.stringify(name)} is not a valid interface name: use a port name, optionally followed by .<number> (like west.100)`);
+      throw new DpfwdError(
+        'EINVAL',
+        `${JSON.stringify(name)} is not a valid interface name: use a port name, optionally followed by .<number> (like west.100)`,
+      );
     }
     if (this.byName.has(name)) throw new DpfwdError('EEXIST', `interface ${name} exists`);
     const same = this.subifsOf(parent.port).find((i) => i.vlan === o.vlan);
     if (same) throw new DpfwdError('EEXIST', `port ${o.port} already has VLAN ${o.vlan} (interface ${same.name})`);
     const mtu = o.mtu ?? parent.mtu;
-    if (!Number.isInteger(mtu) || mtu < 68 || mtu > parent.mtu) throw new DpfwdError('EINVAL', `MTU ${mtu} of ${name}: a sub-interface's MTU is 68 to its port's (${parent.mtu})`);
+    if (!Number.isInteger(mtu) || mtu < 68 || mtu > parent.mtu)
+      throw new DpfwdError('EINVAL', `MTU ${mtu} of ${name}: a sub-interface's MTU is 68 to its port's (${parent.mtu})`);
     let index = space.maxPorts;
     while (this.byIndex.has(index)) index++;
     if (index >= space.maxPorts + space.maxSubifs) {

@@ -64,16 +64,31 @@ export interface NextHop {
 
 export function newNextHop(kind: NhKind, iface: number, addr: number): NextHop {
   return {
-    id: -1, kind, iface, addr, refs: 0, learned: false,
-    mac: null, state: 'NONE', probes: 0, updated: 0, timer: null, due: 0, queue: [], gateway: false,
+    id: -1,
+    kind,
+    iface,
+    addr,
+    refs: 0,
+    learned: false,
+    mac: null,
+    state: 'NONE',
+    probes: 0,
+    updated: 0,
+    timer: null,
+    due: 0,
+    queue: [],
+    gateway: false,
   };
 }
 
 /** The key of a next hop in the RIB's table. */
 export function nexthopKey(kind: NhKind, iface: number, addr: number): string {
   switch (kind) {
-    case 'gateway': return `gw:${iface}:${addr}`;
-    case 'glean': return `glean:${iface}`;
-    default: return kind;
+    case 'gateway':
+      return `gw:${iface}:${addr}`;
+    case 'glean':
+      return `glean:${iface}`;
+    default:
+      return kind;
   }
 }

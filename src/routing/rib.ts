@@ -22,7 +22,18 @@ import { formatMac, Mac } from '../net/mac';
 
 export type { NextHop, NhKind } from './nexthop';
 
-import { ADDR_BROADCAST, ADDR_NETWORK, ADDR_OWN, GROUP_MAX_MEMBERS, GROUP_MAX_WEIGHT, NH_DROP, NH_GLEAN, NH_GROUP, NH_LOCAL, NH_UNRESOLVED } from '../dataplane/actions';
+import {
+  ADDR_BROADCAST,
+  ADDR_NETWORK,
+  ADDR_OWN,
+  GROUP_MAX_MEMBERS,
+  GROUP_MAX_WEIGHT,
+  NH_DROP,
+  NH_GLEAN,
+  NH_GROUP,
+  NH_LOCAL,
+  NH_UNRESOLVED,
+} from '../dataplane/actions';
 
 /** What the RIB needs from the dataplane (the real Dataplane satisfies it). */
 export interface FibWriter {
@@ -262,7 +273,10 @@ export class Rib {
       order = taken.map((_nh, i) => i).sort((a, b) => taken[a].iface - taken[b].iface || taken[a].addr - taken[b].addr);
       for (let k = 1; k < order.length; k++) {
         if (taken[order[k]].id === taken[order[k - 1]].id) {
-          throw new DpfwdError('EINVAL', `paths ${Math.min(order[k], order[k - 1]) + 1} and ${Math.max(order[k], order[k - 1]) + 1} are the same next hop; give one path a weight instead`);
+          throw new DpfwdError(
+            'EINVAL',
+            `paths ${Math.min(order[k], order[k - 1]) + 1} and ${Math.max(order[k], order[k - 1]) + 1} are the same next hop; give one path a weight instead`,
+          );
         }
       }
     } catch (e) {
@@ -300,7 +314,10 @@ export class Rib {
     let id: number;
     try {
       if (this.freeGids.length === 0 && this.nextGid >= this.maxGroups) {
-        throw new DpfwdError('ENOSPC', `no free next-hop group (fib.maxGroups = ${this.maxGroups}): each distinct set of paths takes one; raise it and restart`);
+        throw new DpfwdError(
+          'ENOSPC',
+          `no free next-hop group (fib.maxGroups = ${this.maxGroups}): each distinct set of paths takes one; raise it and restart`,
+        );
       }
       id = this.takeId();
     } catch (e) {
@@ -358,7 +375,12 @@ export class Rib {
       grp.live[i] = l;
     });
     if (!changed) return;
-    this.fib.groupSet!(grp.gid, Uint32Array.from(grp.members, (m) => m.id), Uint16Array.from(grp.weights), grp.live);
+    this.fib.groupSet!(
+      grp.gid,
+      Uint32Array.from(grp.members, (m) => m.id),
+      Uint16Array.from(grp.weights),
+      grp.live,
+    );
   }
 
   private releaseNexthop(id: number): void {
@@ -402,14 +424,19 @@ export class Rib {
         if (nh.mac !== null) this.fib.nexthopSet(nh.id, nh.iface, nh.mac);
         else this.fib.nexthopActionWithPort(nh.id, NH_UNRESOLVED, nh.iface);
         break;
-      case 'glean': this.fib.nexthopActionWithPort(nh.id, NH_GLEAN, nh.iface); break;
-      case 'local': this.fib.nexthopSet(nh.id, NH_LOCAL); break;
+      case 'glean':
+        this.fib.nexthopActionWithPort(nh.id, NH_GLEAN, nh.iface);
+        break;
+      case 'local':
+        this.fib.nexthopSet(nh.id, NH_LOCAL);
+        break;
       case 'group':
         // the buckets before the word that leads to them
         this.syncGroup(nh, true);
         this.fib.nexthopActionWithPort(nh.id, NH_GROUP, nh.group!.gid);
         break;
-      default: this.fib.nexthopSet(nh.id, NH_DROP);
+      default:
+        this.fib.nexthopSet(nh.id, NH_DROP);
     }
     if (nh.groups) for (const g of nh.groups) this.syncGroup(g);
   }
@@ -469,7 +496,10 @@ export class Rib {
    */
   addRoute(r: Omit<Route, 'blackhole' | 'origin'> & { blackhole?: boolean }, origin: 'static' | 'linux' = 'static'): boolean {
     if (networkOf(r.addr, r.len) !== r.addr >>> 0) {
-      throw new DpfwdError('EINVAL', `${formatIPv4(r.addr)}/${r.len} has host bits set; did you mean ${formatPrefix({ addr: networkOf(r.addr, r.len), len: r.len })}?`);
+      throw new DpfwdError(
+        'EINVAL',
+        `${formatIPv4(r.addr)}/${r.len} has host bits set; did you mean ${formatPrefix({ addr: networkOf(r.addr, r.len), len: r.len })}?`,
+      );
     }
     const existing = this.routes.get(r.addr, r.len);
     const had = existing === undefined ? -1 : Math.floor(existing / NH_SHIFT);
@@ -485,7 +515,10 @@ export class Rib {
       nh = this.groupNexthop(this.pathsOf(r.paths), cur?.kind === 'group' && cur.refs === 1 ? cur : undefined);
     } else if (r.paths && r.paths.length === 1) {
       const p = r.paths[0];
-      nh = p.via !== undefined ? this.gatewayNexthop(p.via, p.port === undefined ? -1 : this.portIndex(p.port)) : this.allocNexthop('glean', this.portIndex(p.port!), 0);
+      nh =
+        p.via !== undefined
+          ? this.gatewayNexthop(p.via, p.port === undefined ? -1 : this.portIndex(p.port))
+          : this.allocNexthop('glean', this.portIndex(p.port!), 0);
     } else if (r.blackhole) nh = this.allocNexthop('drop', -1, 0);
     else if (r.via !== undefined) nh = this.gatewayNexthop(r.via, r.port === undefined ? -1 : this.portIndex(r.port));
     else if (r.port !== undefined) {
@@ -519,7 +552,13 @@ export class Rib {
       if (kinds[i] === ROUTE_PORT_ID) {
         const nPorts = this.ifaces.ports().length;
         if (p >= nPorts) {
-          throw new DpfwdError('ENODEV', `route ${formatPrefix({ addr: addrs[i], len: lens[i] })}: port id ${p} does not exist (ports 0-${nPorts - 1}: ${this.ifaces.ports().map((x) => x.name).join(', ')})`);
+          throw new DpfwdError(
+            'ENODEV',
+            `route ${formatPrefix({ addr: addrs[i], len: lens[i] })}: port id ${p} does not exist (ports 0-${nPorts - 1}: ${this.ifaces
+              .ports()
+              .map((x) => x.name)
+              .join(', ')})`,
+          );
         }
       } else if (p > 0 && byRef[p] < 0) byRef[p] = this.portIndex(b.portNames[p - 1]);
     }
@@ -623,7 +662,10 @@ export class Rib {
     }
     if (added < fresh) {
       undo();
-      throw new DpfwdError('ENOSPC', `the FIB took ${added} of ${fresh} routes and is full; nothing was added. Raise fib.maxRoutes or fib.tbl8Groups and restart`);
+      throw new DpfwdError(
+        'ENOSPC',
+        `the FIB took ${added} of ${fresh} routes and is full; nothing was added. Raise fib.maxRoutes or fib.tbl8Groups and restart`,
+      );
     }
     if (replaced < live - fresh) {
       // dp_fib never refuses a replacement (the rule and its tbl8 group exist); another FibWriter might
@@ -798,9 +840,17 @@ export class Rib {
     const net = networkOf(addr, len);
     // its local and connected routes would replace a static route of the same prefix, and
     // address del would not bring it back: refused, as route add over a connected route is
-    for (const [a, l] of len < 32 ? [[addr, 32], [net, len]] : [[addr, 32]]) {
+    for (const [a, l] of len < 32
+      ? [
+          [addr, 32],
+          [net, len],
+        ]
+      : [[addr, 32]]) {
       if (this.originOf(a, l) === 'static') {
-        throw new DpfwdError('EEXIST', `address ${formatIPv4(addr)}/${len} on ${portName}: static route ${formatIPv4(a)}/${l} would be replaced by its ${l === 32 ? 'local' : 'connected'} route; delete that route first (dpfwd route del ${formatIPv4(a)}/${l})`);
+        throw new DpfwdError(
+          'EEXIST',
+          `address ${formatIPv4(addr)}/${len} on ${portName}: static route ${formatIPv4(a)}/${l} would be replaced by its ${l === 32 ? 'local' : 'connected'} route; delete that route first (dpfwd route del ${formatIPv4(a)}/${l})`,
+        );
       }
     }
     // the dataplane's address set first: a full set (ENOSPC) leaves nothing changed

@@ -91,7 +91,9 @@ export function routeFields(r: Route): RouteFields {
 
 /** The paths in one order (interface, then gateway, then weight): the same set whatever order they were given in. */
 function sortedPaths(paths: readonly RoutePath[]): RoutePath[] {
-  return [...paths].sort((a, b) => ((a.port ?? '') < (b.port ?? '') ? -1 : (a.port ?? '') > (b.port ?? '') ? 1 : 0) || (a.via ?? -1) - (b.via ?? -1) || a.weight - b.weight);
+  return [...paths].sort(
+    (a, b) => ((a.port ?? '') < (b.port ?? '') ? -1 : (a.port ?? '') > (b.port ?? '') ? 1 : 0) || (a.via ?? -1) - (b.via ?? -1) || a.weight - b.weight,
+  );
 }
 
 /**
@@ -103,7 +105,9 @@ export function routeWords(r: Route): string {
   const prefix = formatPrefix(r);
   if (r.blackhole) return `blackhole ${prefix}`;
   if (r.paths) {
-    return `${prefix}${sortedPaths(r.paths).map((p) => ` nexthop${p.via !== undefined ? ` via ${formatIPv4(p.via)}` : ''}${p.port !== undefined ? ` port ${p.port}` : ''} weight ${p.weight}`).join('')}`;
+    return `${prefix}${sortedPaths(r.paths)
+      .map((p) => ` nexthop${p.via !== undefined ? ` via ${formatIPv4(p.via)}` : ''}${p.port !== undefined ? ` port ${p.port}` : ''} weight ${p.weight}`)
+      .join('')}`;
   }
   return `${prefix}${r.via !== undefined ? ` via ${formatIPv4(r.via)}` : ''}${r.port !== undefined ? ` port ${r.port}` : ''}${r.portId !== undefined ? ` port id ${r.portId}` : ''}`;
 }

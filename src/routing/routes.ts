@@ -74,7 +74,10 @@ export class RouteBatch {
 
   /** A multipath row. */
   pushPaths(addr: number, len: number, paths: readonly RoutePath[]): void {
-    this.paths.set(this.length, paths.map((p) => ({ ...p })));
+    this.paths.set(
+      this.length,
+      paths.map((p) => ({ ...p })),
+    );
     this.push(addr, len, ROUTE_MULTIPATH, 0, 0);
   }
 
@@ -231,14 +234,19 @@ export interface RouteWording {
 
 /** Route files (`route load`, l3fwd R lines allowed). */
 export const FILE_WORDING: RouteWording = {
-  l3fwd: true, keyword: (w) => w, badVia: (w, p) => `via ${w}: ${p}, not a next-hop address`,
+  l3fwd: true,
+  keyword: (w) => w,
+  badVia: (w, p) => `via ${w}: ${p}, not a next-hop address`,
   noNextHop: (prefix) => `${prefix} needs "via <address>", "port <name>" or "blackhole"`,
 };
 /** `dpfwd route add PREFIX WORDS…` on the command line. */
 export const CLI_WORDING: RouteWording = { ...FILE_WORDING, l3fwd: false, keyword: (w) => `'${w}'` };
 /** The control socket's route.add fields (the config's words for a bad gateway). */
 export const FIELD_WORDING: RouteWording = {
-  l3fwd: false, keyword: (w) => w, badVia: (_w, p) => `${p}, not a unicast host address`, noNextHop: () => 'needs via, port or blackhole: true',
+  l3fwd: false,
+  keyword: (w) => w,
+  badVia: (_w, p) => `${p}, not a unicast host address`,
+  noNextHop: () => 'needs via, port or blackhole: true',
 };
 
 /**
@@ -293,7 +301,10 @@ export type RouteField = 'prefix' | 'via' | 'port' | 'blackhole' | 'nexthops';
  */
 export class RouteError extends DpfwdError {
   field?: RouteField;
-  constructor(message: string, readonly word?: number) {
+  constructor(
+    message: string,
+    readonly word?: number,
+  ) {
     super('EINVAL', message);
   }
 }
@@ -408,7 +419,7 @@ function parseRouteRange(text: string, from: number, to: number, lineNo: number,
     }
     err(`${tok(0)} is not a route (expected a prefix like 10.20.0.0/16)`, 0);
   }
-  if (((addr & maskOf(len)) >>> 0) !== addr) {
+  if ((addr & maskOf(len)) >>> 0 !== addr) {
     err(`${text.slice(pStart, pEnd)} has host bits set; did you mean ${formatIPv4(networkOf(addr, len))}/${len}?`, 0);
   }
 
@@ -430,7 +441,8 @@ function parseRouteRange(text: string, from: number, to: number, lineNo: number,
     const s = starts[k];
     const e = ends[k];
     if (wordIs(text, s, e, 'nexthop')) {
-      if (paths === null && (via >= 0 || port !== 0 || blackhole)) err(`a multipath route gives every gateway after "nexthop" (nexthop via A nexthop via B), not before`);
+      if (paths === null && (via >= 0 || port !== 0 || blackhole))
+        err(`a multipath route gives every gateway after "nexthop" (nexthop via A nexthop via B), not before`);
       (paths ??= []).push({ via: -1, port: 0, weight: 0 });
       k++;
       continue;
@@ -500,12 +512,16 @@ function parseRouteRange(text: string, from: number, to: number, lineNo: number,
       batch.push(addr, len, p.via >= 0 ? ROUTE_VIA : ROUTE_PORT, p.via >= 0 ? p.via : 0, p.port);
       return true;
     }
-    batch.pushPaths(addr, len, paths.map((p) => {
-      const rp: RoutePath = { weight: p.weight || 1 };
-      if (p.via >= 0) rp.via = p.via;
-      if (p.port !== 0) rp.port = batch.portNames[p.port - 1];
-      return rp;
-    }));
+    batch.pushPaths(
+      addr,
+      len,
+      paths.map((p) => {
+        const rp: RoutePath = { weight: p.weight || 1 };
+        if (p.via >= 0) rp.via = p.via;
+        if (p.port !== 0) rp.port = batch.portNames[p.port - 1];
+        return rp;
+      }),
+    );
     return true;
   }
   if (blackhole && (via >= 0 || port !== 0)) err(`a blackhole route takes no via or port`, bhWord);

@@ -89,8 +89,10 @@ export function gatewayPortProblem(conn: readonly Connected[], via: number, port
   if (!on.length || on.some((c) => c.port === port)) return null;
   const mine = conn.filter((c) => c.port === port);
   const other = on[0];
-  return `gateway ${formatIPv4(via)} is in port ${other.port}'s subnet ${formatIPv4(networkOf(other.addr, other.len))}/${other.len}, not in port ${port}'s ` +
-    `(${mine.length ? mine.map(text).join(', ') : 'it has no address'}): use port ${other.port} (dev ${other.port}), or a gateway on ${port}'s link`;
+  return (
+    `gateway ${formatIPv4(via)} is in port ${other.port}'s subnet ${formatIPv4(networkOf(other.addr, other.len))}/${other.len}, not in port ${port}'s ` +
+    `(${mine.length ? mine.map(text).join(', ') : 'it has no address'}): use port ${other.port} (dev ${other.port}), or a gateway on ${port}'s link`
+  );
 }
 
 /** `blackhole` together with `via` or `port`. */
@@ -123,7 +125,11 @@ export type SyncRefusal = (typeof SYNC_REFUSALS)[number];
  * its destination (routePrefixProblem: `destination`) and each gateway (hostAddressProblem:
  * `gateway`; 0 is none). The reason and the message, or null.
  */
-export function syncedRouteProblem(conn: readonly Connected[], p: { addr: number; len: number }, gateways: readonly number[]): { reason: SyncRefusal; message: string } | null {
+export function syncedRouteProblem(
+  conn: readonly Connected[],
+  p: { addr: number; len: number },
+  gateways: readonly number[],
+): { reason: SyncRefusal; message: string } | null {
   const d = routePrefixProblem(p);
   if (d) return { reason: 'destination', message: d };
   for (let i = 0; i < gateways.length; i++) {

@@ -33,9 +33,29 @@ import { Connected, SYNC_REFUSALS, SyncRefusal, syncedRouteProblem } from './rul
 
 /** iproute2's names of route protocols (/etc/iproute2/rt_protos and rtnetlink.h's RTPROT_*). */
 export const RT_PROTOCOLS: Readonly<Record<number, string>> = {
-  0: 'unspec', 1: 'redirect', 2: 'kernel', 3: 'boot', 4: 'static', 8: 'gated', 9: 'ra', 10: 'mrt', 11: 'zebra', 12: 'bird',
-  13: 'dnrouted', 14: 'xorp', 15: 'ntk', 16: 'dhcp', 17: 'mrouted', 18: 'keepalived', 42: 'babel', 99: 'openr', 186: 'bgp',
-  187: 'isis', 188: 'ospf', 189: 'rip', 192: 'eigrp',
+  0: 'unspec',
+  1: 'redirect',
+  2: 'kernel',
+  3: 'boot',
+  4: 'static',
+  8: 'gated',
+  9: 'ra',
+  10: 'mrt',
+  11: 'zebra',
+  12: 'bird',
+  13: 'dnrouted',
+  14: 'xorp',
+  15: 'ntk',
+  16: 'dhcp',
+  17: 'mrouted',
+  18: 'keepalived',
+  42: 'babel',
+  99: 'openr',
+  186: 'bgp',
+  187: 'isis',
+  188: 'ospf',
+  189: 'rip',
+  192: 'eigrp',
 };
 /** iproute2's names of the tables (/etc/iproute2/rt_tables). */
 export const RT_TABLES: Readonly<Record<string, number>> = { default: 253, main: 254, local: 255 };
@@ -84,7 +104,14 @@ interface KRoute {
   paths?: { gw: number; oif: number; weight: number }[];
 }
 
-const enum St { None, Installed, Shadowed, Unusable, Failed, Refused }
+const enum St {
+  None,
+  Installed,
+  Shadowed,
+  Unusable,
+  Failed,
+  Refused,
+}
 
 export interface SyncStatus {
   netns: string;
@@ -264,7 +291,9 @@ class KTable {
   /** Whether slot s here and slot o of another table hold the same entries. */
   same(s: number, other: KTable, o: number): boolean {
     if (!this.more.has(s) && !other.more.has(o)) {
-      return this.prio[s] === other.prio[o] && this.gw[s] === other.gw[o] && this.oif[s] === other.oif[o] && (this.meta[s] & 0xffff) === (other.meta[o] & 0xffff);
+      return (
+        this.prio[s] === other.prio[o] && this.gw[s] === other.gw[o] && this.oif[s] === other.oif[o] && (this.meta[s] & 0xffff) === (other.meta[o] & 0xffff)
+      );
     }
     return sameEntries(this.entries(s), other.entries(o));
   }
@@ -329,7 +358,15 @@ class Rows implements SyncRows {
   /** The first n rows as a SyncRows (views, no copies). */
   view(): SyncRows {
     const n = this.n;
-    return { n, addrs: this.addrs.subarray(0, n), lens: this.lens.subarray(0, n), kinds: this.kinds.subarray(0, n), vias: this.vias.subarray(0, n), ifaces: this.ifaces.subarray(0, n), paths: this.paths };
+    return {
+      n,
+      addrs: this.addrs.subarray(0, n),
+      lens: this.lens.subarray(0, n),
+      kinds: this.kinds.subarray(0, n),
+      vias: this.vias.subarray(0, n),
+      ifaces: this.ifaces.subarray(0, n),
+      paths: this.paths,
+    };
   }
   clear(): void {
     this.n = 0;
@@ -392,9 +429,21 @@ export class RouteSync {
   private replaying = false;
   /** after a batch that installed routes (the forwarder starts ARP for their new gateways) */
   onInstalled?: () => void;
-  private stats = { overLimit: 0, dumps: 0, lastDump: null as string | null, lastDumpMs: null as number | null, overflows: 0, errors: 0, lastError: null as string | null };
+  private stats = {
+    overLimit: 0,
+    dumps: 0,
+    lastDump: null as string | null,
+    lastDumpMs: null as number | null,
+    overflows: 0,
+    errors: 0,
+    lastError: null as string | null,
+  };
 
-  constructor(private readonly rib: Rib, readonly opts: SyncOptions, private readonly log: (m: string) => void = () => undefined) {
+  constructor(
+    private readonly rib: Rib,
+    readonly opts: SyncOptions,
+    private readonly log: (m: string) => void = () => undefined,
+  ) {
     this.C = netlinkConstants();
     this.protoSet = opts.protocols === 'all' ? null : new Set(opts.protocols);
   }
@@ -478,7 +527,9 @@ export class RouteSync {
   /** A kernel entry the model has no room for (linux.sync.maxRoutes): counted, logged now and then. */
   private overLimit(): void {
     if (this.stats.overLimit++ % 100000 === 0) {
-      this.log(`route sync: the kernel table has more than linux.sync.maxRoutes (${this.opts.maxRoutes}) prefixes; the rest are not followed (${this.stats.overLimit} so far) until the table shrinks: raise it and restart`);
+      this.log(
+        `route sync: the kernel table has more than linux.sync.maxRoutes (${this.opts.maxRoutes}) prefixes; the rest are not followed (${this.stats.overLimit} so far) until the table shrinks: raise it and restart`,
+      );
     }
   }
 
@@ -557,7 +608,9 @@ export class RouteSync {
         else this.routesDone();
       } else if (kind === C.overflow) {
         this.stats.overflows++;
-        this.log(`route sync: netlink overflow (ENOBUFS, ${this.stats.overflows} so far): changes were lost; dumping the table again (a bigger linux.sync.socketBuffer makes this rarer)`);
+        this.log(
+          `route sync: netlink overflow (ENOBUFS, ${this.stats.overflows} so far): changes were lost; dumping the table again (a bigger linux.sync.socketBuffer makes this rarer)`,
+        );
         if (this.dumping) this.redumpWanted = true;
         else this.startDump();
       } else if (kind === C.error) {
@@ -670,7 +723,9 @@ export class RouteSync {
     this.stats.lastDumpMs = Date.now() - this.dumpStarted;
     if (this.st !== 'failed') this.st = 'synced';
     const s = this.status();
-    this.log(`route sync: table ${this.opts.table} dumped in ${s.lastDumpMs} ms: ${s.kernelRoutes} routes, ${s.installed} installed, ${s.shadowed} shadowed, ${s.unusable} unusable, ${s.refused} refused, ${s.failed} failed${this.excess ? `, ${this.excess} over linux.sync.maxRoutes` : ''}`);
+    this.log(
+      `route sync: table ${this.opts.table} dumped in ${s.lastDumpMs} ms: ${s.kernelRoutes} routes, ${s.installed} installed, ${s.shadowed} shadowed, ${s.unusable} unusable, ${s.refused} refused, ${s.failed} failed${this.excess ? `, ${this.excess} over linux.sync.maxRoutes` : ''}`,
+    );
     if (this.redumpWanted) this.startDump();
   }
 
@@ -839,7 +894,11 @@ export class RouteSync {
       }
       if (paths.length === 0) aIf = A_UNUSABLE;
       else {
-        problem = syncedRouteProblem(conn, { addr, len }, paths.map((x) => x.via ?? 0));
+        problem = syncedRouteProblem(
+          conn,
+          { addr, len },
+          paths.map((x) => x.via ?? 0),
+        );
         if (paths.length === 1) {
           aIf = paths[0].port;
           aGw = paths[0].via ?? 0;

@@ -38,7 +38,8 @@ export function ipProbe(runner: CommandRunner = spawnRunner): NetProbe {
         const r = runner(['ip', ...fam, '-j', 'route', 'show', 'default']);
         if (r.status !== 0) continue;
         for (const o of jsonArray(r.stdout)) {
-          if (typeof o.dev === 'string') out.push({ dst: String(o.dst ?? 'default'), dev: o.dev, gateway: typeof o.gateway === 'string' ? o.gateway : undefined });
+          if (typeof o.dev === 'string')
+            out.push({ dst: String(o.dst ?? 'default'), dev: o.dev, gateway: typeof o.gateway === 'string' ? o.gateway : undefined });
         }
       }
       return out;
@@ -49,7 +50,8 @@ export function ipProbe(runner: CommandRunner = spawnRunner): NetProbe {
       const out: AddrInfo[] = [];
       for (const link of jsonArray(r.stdout)) {
         for (const a of (Array.isArray(link.addr_info) ? link.addr_info : []) as Record<string, unknown>[]) {
-          if (typeof a.local === 'string') out.push({ family: String(a.family), local: a.local, prefixlen: Number(a.prefixlen), scope: typeof a.scope === 'string' ? a.scope : undefined });
+          if (typeof a.local === 'string')
+            out.push({ family: String(a.family), local: a.local, prefixlen: Number(a.prefixlen), scope: typeof a.scope === 'string' ? a.scope : undefined });
         }
       }
       return out;
@@ -189,7 +191,9 @@ export function bindDevice(opts: BindOptions): BindResult {
   const after = readPciDevice(sys, dev.bdf)?.driver ?? null;
   const result: BindResult = { bdf: dev.bdf, before: dev.driver, after, writes, warnings };
   if (opts.target === 'vfio-pci' && after !== 'vfio-pci') {
-    const log = (opts.kernelLog ?? kmsgReader(sys.root))().filter((l) => l.includes(dev.bdf)).slice(-3);
+    const log = (opts.kernelLog ?? kmsgReader(sys.root))()
+      .filter((l) => l.includes(dev.bdf))
+      .slice(-3);
     throw new DpfwdError(
       'EBIND',
       `${dev.bdf} is ${after ? `bound to ${after}` : 'unbound'} after asking for vfio-pci${log.length ? `; the kernel log says: ${log.map((l) => `"${l.trim()}"`).join(' ')}` : ''}. ` +
@@ -211,7 +215,10 @@ function withPersist(res: BindResult, opts: BindOptions, argv: string[], runner:
   if (opts.persist === 'print') return { ...res, persist: { argv, applied: false } };
   const r = runner(argv);
   if (r.status !== 0) {
-    throw new DpfwdError('EPERSIST', `'${argv.join(' ')}' failed: ${(r.stderr || r.stdout).trim() || `exit status ${r.status}`}. The binding is in place until reboot; fix driverctl's complaint and rerun it.`);
+    throw new DpfwdError(
+      'EPERSIST',
+      `'${argv.join(' ')}' failed: ${(r.stderr || r.stdout).trim() || `exit status ${r.status}`}. The binding is in place until reboot; fix driverctl's complaint and rerun it.`,
+    );
   }
   return { ...res, persist: { argv, applied: true } };
 }

@@ -170,9 +170,6 @@ export function explainNumvfsError(e: unknown, ctx: ErrCtx): DpfwdError {
         `${what}: only root may write sysfs (or /sys is mounted read-only, as in an unprivileged container). Run 'sudo dpfwd sriov create ${ctx.bdf} ${ctx.count}' on the host; in Kubernetes, VFs are created on the node by the SR-IOV operator or a privileged DaemonSet, not by the forwarding pod.`,
       );
     default:
-      return new DpfwdError(
-        errno ?? 'EIO',
-        `${what}. Look at the kernel log ('dmesg | tail -20') for the PF driver's reason.`,
-      );
+      return new DpfwdError(errno ?? 'EIO', `${what}. Look at the kernel log ('dmesg | tail -20') for the PF driver's reason.`);
   }
 }

@@ -45,7 +45,8 @@ export function parseDoctorConfig(text: string, where = 'config'): DoctorConfig 
   if (root.ports !== undefined && !Array.isArray(root.ports)) throw new DpfwdError('ECONFIG', `${where}: ports must be a list of {name, device}.`);
   ((root.ports as unknown[]) ?? []).forEach((p, i) => {
     const o = (p ?? {}) as { name?: unknown; device?: unknown };
-    if (typeof o.device !== 'string' || !o.device) throw new DpfwdError('ECONFIG', `${where}: ports[${i}].device is missing; give a PCI address, a vdev string, env:PCIDEVICE_…[n] or auto.`);
+    if (typeof o.device !== 'string' || !o.device)
+      throw new DpfwdError('ECONFIG', `${where}: ports[${i}].device is missing; give a PCI address, a vdev string, env:PCIDEVICE_…[n] or auto.`);
     ports.push({ name: typeof o.name === 'string' ? o.name : `ports[${i}]`, device: o.device });
   });
   const h = root.eal?.hugepagesMiB;
@@ -78,7 +79,6 @@ export interface DoctorOptions {
   procStatus?: string;
 }
 
-
 /** `dpfwd doctor`: each check OK / WARN / FAIL with its fix, read-only. */
 export function runDoctor(opts: DoctorOptions = {}): DoctorReport {
   const sys = new SysRoot(opts.root);
@@ -106,7 +106,7 @@ export function runDoctor(opts: DoctorOptions = {}): DoctorReport {
     add({
       name: 'iommu',
       status: 'OK',
-      message: `IOMMU on: ${groups.length} IOMMU groups${cmdIommu.length ? `, kernel command line has ${cmdIommu.join(' ')}` : ''}${args.includes('iommu=pt') ? '' : "; add iommu=pt to keep host-driver devices fast"}`,
+      message: `IOMMU on: ${groups.length} IOMMU groups${cmdIommu.length ? `, kernel command line has ${cmdIommu.join(' ')}` : ''}${args.includes('iommu=pt') ? '' : '; add iommu=pt to keep host-driver devices fast'}`,
     });
   } else {
     const bios = amd ? 'AMD-Vi/IOMMU' : 'VT-d';
@@ -125,7 +125,9 @@ export function runDoctor(opts: DoctorOptions = {}): DoctorReport {
       status: noiommu ? 'WARN' : failOrWarn,
       message:
         `no IOMMU groups under /sys/kernel/iommu_groups: the IOMMU is off, so vfio-pci cannot take devices${noiommu ? ' except in unsafe no-IOMMU mode' : ''}${notNeeded}; ` +
-        (cmdIommu.length ? `the kernel command line has ${cmdIommu.join(' ')}` : `the kernel command line has no ${amd ? 'amd_iommu/iommu' : 'intel_iommu/iommu'} setting`),
+        (cmdIommu.length
+          ? `the kernel command line has ${cmdIommu.join(' ')}`
+          : `the kernel command line has no ${amd ? 'amd_iommu/iommu' : 'intel_iommu/iommu'} setting`),
       fix,
     });
   }
@@ -143,7 +145,11 @@ export function runDoctor(opts: DoctorOptions = {}): DoctorReport {
       status: failOrWarn,
       message:
         `vfio-pci driver not loaded (no /sys/bus/pci/drivers/vfio-pci)${notNeeded}` +
-        (modDir && !haveTree ? `, and this kernel (${rel}) has no module tree /${modDir} to load it from` : haveTree && !shipped ? `, and /${modDir} has no vfio-pci module` : ''),
+        (modDir && !haveTree
+          ? `, and this kernel (${rel}) has no module tree /${modDir} to load it from`
+          : haveTree && !shipped
+            ? `, and /${modDir} has no vfio-pci module`
+            : ''),
       fix:
         modDir && (!haveTree || !shipped)
           ? "Boot a kernel that has vfio-pci (CONFIG_VFIO_PCI, e.g. the distribution's stock kernel and its modules package), then 'modprobe vfio-pci'."
@@ -178,7 +184,11 @@ export function runDoctor(opts: DoctorOptions = {}): DoctorReport {
     add({
       name: 'secure-boot',
       status: 'OK',
-      message: sb ? 'UEFI Secure Boot is off' : sys.exists('sys/firmware/efi') ? 'UEFI Secure Boot is off (no SecureBoot variable)' : 'not booted through UEFI (no /sys/firmware/efi): no Secure Boot restrictions',
+      message: sb
+        ? 'UEFI Secure Boot is off'
+        : sys.exists('sys/firmware/efi')
+          ? 'UEFI Secure Boot is off (no SecureBoot variable)'
+          : 'not booted through UEFI (no /sys/firmware/efi): no Secure Boot restrictions',
     });
   }
 
@@ -203,7 +213,12 @@ export function runDoctor(opts: DoctorOptions = {}): DoctorReport {
     `Reserve them: 'echo ${pages2M} > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages' now, and 'vm.nr_hugepages = ${pages2M}' in /etc/sysctl.d/80-hugepages.conf (or 'hugepages=${pages2M}' on the kernel command line) for boot. ` +
     'On NUMA hosts reserve them on the node of the NIC (/sys/devices/system/node/nodeN/hugepages/).';
   if (sizes.length === 0) {
-    add({ name: 'hugepages', status: 'FAIL', message: 'this kernel has no hugepage support (/sys/kernel/mm/hugepages is missing)', fix: 'Use a kernel built with CONFIG_HUGETLBFS.' });
+    add({
+      name: 'hugepages',
+      status: 'FAIL',
+      message: 'this kernel has no hugepage support (/sys/kernel/mm/hugepages is missing)',
+      fix: 'Use a kernel built with CONFIG_HUGETLBFS.',
+    });
   } else if (totalMiB === 0) {
     add({ name: 'hugepages', status: 'FAIL', message: `no hugepages reserved (${sizes.join('; ')}); ${need}`, fix: hpFix });
   } else if (freeMiB < needMiB) {
@@ -287,15 +302,20 @@ export function runDoctor(opts: DoctorOptions = {}): DoctorReport {
       add({
         name: 'devices',
         status: 'WARN',
-        message: 'no Ethernet PCI functions (class 0x0200) on this host: only virtual devices (net_af_packet, net_af_xdp, net_tap, net_pcap, net_memif) can be used',
+        message:
+          'no Ethernet PCI functions (class 0x0200) on this host: only virtual devices (net_af_packet, net_af_xdp, net_tap, net_pcap, net_memif) can be used',
       });
     } else {
-      const list = eth.map((d) => `${d.bdf} ${d.vendor}:${d.device} on ${d.driver ?? 'no driver'}${d.netdevs.length ? ` (${d.netdevs.join(',')})` : ''}`).join(', ');
+      const list = eth
+        .map((d) => `${d.bdf} ${d.vendor}:${d.device} on ${d.driver ?? 'no driver'}${d.netdevs.length ? ` (${d.netdevs.join(',')})` : ''}`)
+        .join(', ');
       add({
         name: 'devices',
         status: dpdk.length ? 'OK' : 'WARN',
         message: `${eth.length} Ethernet PCI function${eth.length === 1 ? '' : 's'}: ${list}; ${dpdk.length ? `${dpdk.length} bound to a DPDK driver` : 'none bound to a DPDK driver'}`,
-        fix: dpdk.length ? undefined : "Bind the VFs the forwarder will use: 'dpfwd bind BDF vfio-pci --persist'; pass --config to check exactly the configured devices.",
+        fix: dpdk.length
+          ? undefined
+          : "Bind the VFs the forwarder will use: 'dpfwd bind BDF vfio-pci --persist'; pass --config to check exactly the configured devices.",
       });
     }
   }
@@ -401,7 +421,11 @@ function memlockCheck(limits: string | undefined, status: string | undefined, ne
   const fmt = (n: number | null) => (n === null ? 'unlimited' : `${Math.round(n / 1048576)} MiB`);
   if (ml.soft === null) return { name: 'memlock', status: 'OK', message: 'locked-memory limit unlimited' };
   if (hasCapIpcLock(status)) {
-    return { name: 'memlock', status: 'OK', message: `locked-memory limit ${fmt(ml.soft)}, but this process has CAP_IPC_LOCK, so vfio can pin the DMA memory it needs` };
+    return {
+      name: 'memlock',
+      status: 'OK',
+      message: `locked-memory limit ${fmt(ml.soft)}, but this process has CAP_IPC_LOCK, so vfio can pin the DMA memory it needs`,
+    };
   }
   if (ml.soft < needMiB * 1048576) {
     return {
@@ -419,15 +443,26 @@ function lcoresCheck(lcores: string, allowed: number[]): DoctorCheck {
   const cpus = cpuListString(allowed);
   if (lcores === 'auto') {
     return allowed.length >= 2
-      ? { name: 'lcores', status: 'OK', message: `eal.lcores auto: main lcore ${allowed[0]}, workers ${cpuListString(allowed.slice(1))} (the CPUs this process may run on)` }
-      : { name: 'lcores', status: 'FAIL', message: `eal.lcores auto: this process may run on CPU ${cpus} only; dpfwd needs 2`, fix: 'Give the process at least 2 CPUs (taskset -c, CPUAffinity= in the unit, a CPU request of 2 or more in the pod).' };
+      ? {
+          name: 'lcores',
+          status: 'OK',
+          message: `eal.lcores auto: main lcore ${allowed[0]}, workers ${cpuListString(allowed.slice(1))} (the CPUs this process may run on)`,
+        }
+      : {
+          name: 'lcores',
+          status: 'FAIL',
+          message: `eal.lcores auto: this process may run on CPU ${cpus} only; dpfwd needs 2`,
+          fix: 'Give the process at least 2 CPUs (taskset -c, CPUAffinity= in the unit, a CPU request of 2 or more in the pod).',
+        };
   }
   const list = parseLcoreList(lcores.replace(/\s+/g, ''));
   if (typeof list === 'string') return { name: 'lcores', status: 'FAIL', message: `eal.lcores: ${list}`, fix: 'Write an lcore list like "0-3", or auto.' };
   const outside = lcoresOutside(list, allowed);
   if (outside) {
     return {
-      name: 'lcores', status: 'FAIL', message: `eal.lcores "${lcores}": ${outside}`,
+      name: 'lcores',
+      status: 'FAIL',
+      message: `eal.lcores "${lcores}": ${outside}`,
       fix: `Use 'lcores: auto' (takes the CPUs the process may run on), or choose lcores among ${cpus}.`,
     };
   }

@@ -35,7 +35,10 @@ function resolveOne(d: string, i: number, env: Record<string, string | undefined
   if (!d.startsWith('env:')) return d;
   const m = parseEnvRef(d);
   if (!m) {
-    throw new DpfwdError('ECONFIG', `ports[${i}].device: ${JSON.stringify(d)} is not a device reference; write env:PCIDEVICE_<RESOURCE>[<index>], e.g. env:PCIDEVICE_INTEL_COM_SRIOV_NETDEVICE[0].`);
+    throw new DpfwdError(
+      'ECONFIG',
+      `ports[${i}].device: ${JSON.stringify(d)} is not a device reference; write env:PCIDEVICE_<RESOURCE>[<index>], e.g. env:PCIDEVICE_INTEL_COM_SRIOV_NETDEVICE[0].`,
+    );
   }
   const { name, index } = m;
   const value = env[name];
@@ -71,7 +74,9 @@ function pciDeviceVars(env: Record<string, string | undefined>): [string, string
 
 function describeEnv(env: Record<string, string | undefined>): string {
   const vars = pciDeviceVars(env);
-  return vars.length ? `the environment has ${vars.map(([k, v]) => `${k}=${v}`).join(', ')}` : 'the environment has no PCIDEVICE_* variables (no device-plugin resource was allocated to this container)';
+  return vars.length
+    ? `the environment has ${vars.map(([k, v]) => `${k}=${v}`).join(', ')}`
+    : 'the environment has no PCIDEVICE_* variables (no device-plugin resource was allocated to this container)';
 }
 
 /** One entry of the Multus `k8s.v1.cni.cncf.io/network-status` annotation. */

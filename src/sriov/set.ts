@@ -15,7 +15,6 @@ export interface SetOptions {
   runner?: CommandRunner;
 }
 
-
 /** Cross-option rules of `sriov set`, pure so they have their own tests. Returns an error message or true. */
 export function checkSetArgs(a: Pick<SetOptions, 'vf' | 'mac' | 'vlan' | 'qos' | 'trust' | 'spoofchk'>): true | string {
   if (!Number.isInteger(a.vf) || a.vf < 0) return `the VF index must be a whole number ≥ 0, not ${a.vf}`;
@@ -60,7 +59,10 @@ export function sriovSet(opts: SetOptions): { argv: string[] } {
   const sys = new SysRoot(opts.root);
   const pf = resolvePciRef(sys, opts.pf);
   if (pf.physfn) {
-    throw new DpfwdError('EINVAL', `${pf.bdf} is a VF; VF settings are made through its PF: 'dpfwd sriov set ${pf.physfn} <index> …' ('dpfwd sriov show' lists each VF's index).`);
+    throw new DpfwdError(
+      'EINVAL',
+      `${pf.bdf} is a VF; VF settings are made through its PF: 'dpfwd sriov set ${pf.physfn} <index> …' ('dpfwd sriov show' lists each VF's index).`,
+    );
   }
   if (pf.netdevs.length === 0) {
     throw new DpfwdError(
@@ -83,7 +85,8 @@ export function sriovSet(opts: SetOptions): { argv: string[] } {
   if (r.status !== 0) {
     const err = r.stderr.trim() || r.stdout.trim();
     let hint = 'Check the PF driver supports this setting (dmesg | tail shows its reason).';
-    if (/not permitted/i.test(err)) hint = 'Run as root (CAP_NET_ADMIN); some PF drivers also refuse a MAC change while the VF is up in a guest — stop the VF user first.';
+    if (/not permitted/i.test(err))
+      hint = 'Run as root (CAP_NET_ADMIN); some PF drivers also refuse a MAC change while the VF is up in a guest — stop the VF user first.';
     else if (/not supported/i.test(err)) hint = `The PF driver (${pf.driver}) does not support this VF setting; leave it out or update the driver.`;
     else if (/invalid argument/i.test(err)) hint = 'The PF driver rejected the value (e.g. a MAC already used by another VF, or VLAN/QoS out of its range).';
     throw new DpfwdError('EVFSET', `'${argv.join(' ')}' failed: ${err || `exit status ${r.status}`}. ${hint}`);

@@ -157,6 +157,12 @@ export function formatShow(res: { devices: ShownDevice[] }, root = '/'): string 
     flat.push(...(vfRows.get(i) ?? []));
   });
   const widths = flat[0].map((_, c) => Math.max(...flat.map((r) => (c < r.length - 1 ? r[c].length : 0))));
-  for (const r of flat) lines.push(r.map((cell, c) => (c < r.length - 1 ? cell.padEnd(widths[c]) : cell)).join('  ').trimEnd());
+  for (const r of flat)
+    lines.push(
+      r
+        .map((cell, c) => (c < r.length - 1 ? cell.padEnd(widths[c]) : cell))
+        .join('  ')
+        .trimEnd(),
+    );
   return lines.join('\n') + '\n';
 }

@@ -40,8 +40,14 @@ async function main(): Promise<void> {
   dp.start({
     ports: spec.ports.map((p) => ({ ...p, rxQueues: 1, rxDescriptors: 1024, txDescriptors: 1024 })),
     workers: [{ lcore: 1, rx: spec.ports.map((_p, i) => ({ port: i, queue: 0 })) }],
-    maxRoutes: 1024, tbl8Groups: 64, maxNexthops: 64, mbufs: 4095, mbufCache: 64,
-    puntRate: 10000, puntBurst: 256, puntRingSize: 1024,
+    maxRoutes: 1024,
+    tbl8Groups: 64,
+    maxNexthops: 64,
+    mbufs: 4095,
+    mbufCache: 64,
+    puntRate: 10000,
+    puntBurst: 256,
+    puntRingSize: 1024,
   });
   const out: Record<string, unknown> = {};
   const errors: string[] = [];

@@ -163,7 +163,8 @@ export class FakeKernel implements SysfsWriter {
 
   write(p: string, value: string): void {
     const rel = path.relative(this.host.root, p);
-    for (const [suffix, errno] of this.fail) if (rel.endsWith(suffix) && (errno.includes('=') ? errno.startsWith(`${value}=`) : true)) throw errnoError(errno.split('=').pop() as string);
+    for (const [suffix, errno] of this.fail)
+      if (rel.endsWith(suffix) && (errno.includes('=') ? errno.startsWith(`${value}=`) : true)) throw errnoError(errno.split('=').pop() as string);
     this.writes.push({ path: rel, value });
     let m: RegExpExecArray | null;
     if ((m = /^sys\/bus\/pci\/devices\/([^/]+)\/sriov_numvfs$/.exec(rel))) {

@@ -34,22 +34,31 @@ export interface Running {
  * go to node before the script (the scale bench's --trace-gc, --expose-gc, --require), `runArgs`
  * after `dpfwd run --config FILE` (--log-format json). The file is `dir`/dpfwd.yaml.
  */
-export async function startForwarder(config: Record<string, unknown>, opts: { dir?: string; timeoutMs?: number; nodeArgs?: string[]; runArgs?: string[] } = {}): Promise<Running> {
+export async function startForwarder(
+  config: Record<string, unknown>,
+  opts: { dir?: string; timeoutMs?: number; nodeArgs?: string[]; runArgs?: string[] } = {},
+): Promise<Running> {
   const dir = opts.dir ?? tmpDir('fwd');
   const socket = path.join(dir, 'dpfwd.sock');
   const cfg = { metrics: { listen: false }, ...config, control: { socket } };
   const file = path.join(dir, 'dpfwd.yaml');
   fs.writeFileSync(file, stringify(cfg));
-  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), DPFWD, 'run', '--config', file, ...(opts.runArgs ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), DPFWD, 'run', '--config', file, ...(opts.runArgs ?? [])], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let err = '';
   proc.stderr!.setEncoding('utf8');
-  proc.stderr!.on('data', (d: string) => { err += d; });
+  proc.stderr!.on('data', (d: string) => {
+    err += d;
+  });
   proc.stdout!.resume();
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     proc.on('exit', (code, signal) => resolve({ code, signal }));
   });
   let done = false;
-  exited.then(() => { done = true; });
+  exited.then(() => {
+    done = true;
+  });
   const deadline = Date.now() + (opts.timeoutMs ?? 30000);
   while (!err.includes('control socket ')) {
     if (done) throw new Error(`dpfwd exited before it was ready:\n${err}`);
@@ -60,7 +69,10 @@ export async function startForwarder(config: Record<string, unknown>, opts: { di
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
-    proc, dir, socket, exited,
+    proc,
+    dir,
+    socket,
+    exited,
     stderr: () => err,
     call: (op, args = {}) => request(socket, op, args) as Promise<any>,
     stop: async (sig = 'SIGTERM') => {
@@ -88,12 +100,20 @@ export async function totals(fwd: Running) {
     drops[p] = {};
     forwarded[p] = 0;
     counters[p] = {};
-    c.names.drops.forEach((r: string) => { drops[p][r] = 0; });
-    c.names.port.forEach((k: string) => { counters[p][k] = 0; });
+    c.names.drops.forEach((r: string) => {
+      drops[p][r] = 0;
+    });
+    c.names.port.forEach((k: string) => {
+      counters[p][k] = 0;
+    });
     for (const w of c.snapshot.workers) {
       forwarded[p] += w.ports[i].forwarded;
-      w.ports[i].drops.forEach((n: number, r: number) => { drops[p][c.names.drops[r]] += n; });
-      w.ports[i].counters.forEach((n: number, k: number) => { counters[p][c.names.port[k]] += n; });
+      w.ports[i].drops.forEach((n: number, r: number) => {
+        drops[p][c.names.drops[r]] += n;
+      });
+      w.ports[i].counters.forEach((n: number, k: number) => {
+        counters[p][c.names.port[k]] += n;
+      });
     }
   });
   for (const w of c.snapshot.workers) {

@@ -25,7 +25,10 @@ export class Frr {
   readonly zserv: string;
 
   /** `dir`: a fresh directory of the test's; `ns`: the namespace the daemons run in. */
-  constructor(readonly ns: string, readonly dir: string) {
+  constructor(
+    readonly ns: string,
+    readonly dir: string,
+  ) {
     fs.mkdirSync(dir, { recursive: true });
     // the daemons drop to the frr user (as root they refuse: root is not in the frrvty group),
     // so their directory is theirs and its parent must let them in
@@ -42,9 +45,28 @@ export class Frr {
     const conf = path.join(this.dir, `${daemon}.conf`);
     fs.writeFileSync(conf, config);
     const args = [
-      'netns', 'exec', this.ns, path.join(FRR_DIR, daemon),
-      '-f', conf, '-i', path.join(this.dir, `${daemon}.pid`), '-z', this.zserv, '--vty_socket', this.dir,
-      '-u', 'frr', '-g', 'frr', '-P', '0', '--log', 'stdout', '--log-level', 'info',
+      'netns',
+      'exec',
+      this.ns,
+      path.join(FRR_DIR, daemon),
+      '-f',
+      conf,
+      '-i',
+      path.join(this.dir, `${daemon}.pid`),
+      '-z',
+      this.zserv,
+      '--vty_socket',
+      this.dir,
+      '-u',
+      'frr',
+      '-g',
+      'frr',
+      '-P',
+      '0',
+      '--log',
+      'stdout',
+      '--log-level',
+      'info',
     ];
     const p = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.logs.set(daemon, '');

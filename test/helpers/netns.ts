@@ -36,8 +36,13 @@ export class Topology {
   /** Adds a host in its own namespace on 10.<n>.0.2/24, gateway 10.<n>.0.1 (dpfwd). */
   addHost(name: string, n: number): Host {
     const h: Host = {
-      name, ns: `dpt${this.id}${name}`, routerIf: `r${this.id}${name}`.slice(0, 15), hostIf: `h${this.id}${name}`.slice(0, 15),
-      ip: `10.${n}.0.2`, gw: `10.${n}.0.1`, len: 24,
+      name,
+      ns: `dpt${this.id}${name}`,
+      routerIf: `r${this.id}${name}`.slice(0, 15),
+      hostIf: `h${this.id}${name}`.slice(0, 15),
+      ip: `10.${n}.0.2`,
+      gw: `10.${n}.0.1`,
+      len: 24,
     };
     sh('ip', ['netns', 'del', h.ns], { allowFail: true });
     sh('ip', ['link', 'del', h.routerIf], { allowFail: true });
@@ -91,7 +96,12 @@ export class Topology {
 }
 
 /** ping from a namespace; returns packets received. */
-export function ping(ns: string, dst: string, count = 3, opts: { interval?: number; ttl?: number; deadline?: number; source?: string; size?: number } = {}): number {
+export function ping(
+  ns: string,
+  dst: string,
+  count = 3,
+  opts: { interval?: number; ttl?: number; deadline?: number; source?: string; size?: number } = {},
+): number {
   const args = ['-n', '-q', '-c', String(count), '-i', String(opts.interval ?? 0.2), '-W', '1'];
   if (opts.ttl) args.push('-t', String(opts.ttl));
   if (opts.size) args.push('-s', String(opts.size));
@@ -107,7 +117,9 @@ export function pingAsync(ns: string, dst: string, count = 3, interval = 0.2): P
   return new Promise((resolve) => {
     const p = spawnIn(ns, 'ping', ['-n', '-q', '-c', String(count), '-i', String(interval), '-W', '1', dst]);
     let out = '';
-    p.stdout!.on('data', (d) => { out += d; });
+    p.stdout!.on('data', (d) => {
+      out += d;
+    });
     p.on('exit', () => {
       const m = /(\d+) received/.exec(out);
       resolve(m ? Number(m[1]) : 0);

@@ -4,7 +4,9 @@ import { FibWriter } from '../../src/routing/rib';
 export class NullFib implements FibWriter {
   fibAdd(): void {}
   fibDel(): void {}
-  fibAddBulk(addrs: Uint32Array): number { return addrs.length; }
+  fibAddBulk(addrs: Uint32Array): number {
+    return addrs.length;
+  }
   nexthopSet(): void {}
   nexthopActionWithPort(): void {}
   groupSet(): void {}

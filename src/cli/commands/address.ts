@@ -10,10 +10,11 @@ export const addressCommand: CommandModule<object, A> = {
   command: 'address <action> [address] [words..]',
   aliases: ['addr'],
   describe: 'interface addresses: add ADDR/LEN port NAME | del ADDR/LEN port NAME | show',
-  builder: (y: Argv) => clientOptions(y)
-    .positional('action', { choices: ['add', 'del', 'show'] as const })
-    .positional('address', { type: 'string' })
-    .positional('words', { type: 'string', array: true }) as unknown as Argv<A>,
+  builder: (y: Argv) =>
+    clientOptions(y)
+      .positional('action', { choices: ['add', 'del', 'show'] as const })
+      .positional('address', { type: 'string' })
+      .positional('words', { type: 'string', array: true }) as unknown as Argv<A>,
   handler: async (a) => {
     if (a.action === 'show') {
       const ports = (await request(a.socket, 'show.ports')) as { ifname: string; addr_info: { local: string; prefixlen: number }[] }[];

@@ -17,7 +17,11 @@ export const bindCommand: CommandModule<object, Args> = {
     withSysfsRoot(y)
       .positional('device', { type: 'string', demandOption: true, describe: 'PCI address or netdev name' })
       .positional('driver', { choices: ['vfio-pci', 'kernel'] as const, demandOption: true })
-      .option('force', { type: 'boolean', default: false, describe: 'unbind even if the host uses the device (default route, addresses) or it is a PF with VFs' })
+      .option('force', {
+        type: 'boolean',
+        default: false,
+        describe: 'unbind even if the host uses the device (default route, addresses) or it is a PF with VFs',
+      })
       .option('persist', {
         type: 'string',
         describe: "keep the binding across reboots with driverctl: '--persist' prints the command, '--persist apply' runs it",
@@ -27,7 +31,13 @@ export const bindCommand: CommandModule<object, Args> = {
     if (argv.persist !== undefined && argv.persist !== 'print' && argv.persist !== 'apply') {
       throw new DpfwdError('EINVAL', `--persist takes nothing (print the driverctl command) or 'apply' (run it), not '${argv.persist}'.`);
     }
-    const r = bindDevice({ root: argv['sysfs-root'], device: argv.device, target: argv.driver, force: argv.force, persist: argv.persist as PersistMode | undefined });
+    const r = bindDevice({
+      root: argv['sysfs-root'],
+      device: argv.device,
+      target: argv.driver,
+      force: argv.force,
+      persist: argv.persist as PersistMode | undefined,
+    });
     if (r.writes.length === 0) process.stdout.write(`${r.bdf} is already on ${r.after}\n`);
     else process.stdout.write(`${r.bdf}: ${r.before ?? 'no driver'} → ${r.after}\n`);
     for (const w of r.warnings) process.stdout.write(`warning: ${w}\n`);

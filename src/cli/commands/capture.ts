@@ -9,8 +9,15 @@ import { readPcapng } from '../../packet/pcapng';
 import { clientOptions, ClientArgs } from '../client-options';
 
 type A = ClientArgs & {
-  filter?: string[]; write?: string; interface?: string[]; count?: number; snaplen?: number; duration?: number;
-  points?: string; reason?: string; poll: number;
+  filter?: string[];
+  write?: string;
+  interface?: string[];
+  count?: number;
+  snaplen?: number;
+  duration?: number;
+  points?: string;
+  reason?: string;
+  poll: number;
 };
 
 /** Cross-option rules (pure, tested): the capture request the options make. */
@@ -22,13 +29,17 @@ export function captureRequest(a: Pick<A, 'filter' | 'interface' | 'count' | 'sn
   if (a.reason && points && !(points.length === 1 && points[0] === 'drop')) {
     throw new DpfwdError('EINVAL', '--reason captures drops only; leave out --points or give --points drop');
   }
-  if (a.count !== undefined && (!Number.isInteger(a.count) || a.count < 1)) throw new DpfwdError('EINVAL', `-c ${a.count}: give a number of packets (1 or more)`);
+  if (a.count !== undefined && (!Number.isInteger(a.count) || a.count < 1))
+    throw new DpfwdError('EINVAL', `-c ${a.count}: give a number of packets (1 or more)`);
   if (a.duration !== undefined && !(a.duration > 0)) throw new DpfwdError('EINVAL', `--duration ${a.duration}: give seconds (more than 0)`);
   const filter = (a.filter ?? []).map(String).join(' ').trim();
   return {
     ports: a.interface?.length ? a.interface.flatMap((i) => String(i).split(',')) : undefined,
     points: points as CapturePoint[] | undefined,
-    reason: a.reason, filter: filter || undefined, snaplen: a.snaplen, count: a.count,
+    reason: a.reason,
+    filter: filter || undefined,
+    snaplen: a.snaplen,
+    count: a.count,
     durationMs: a.duration !== undefined ? Math.round(a.duration * 1000) : undefined,
   };
 }
@@ -45,11 +56,18 @@ function outputError(file: string, e: unknown): DpfwdError {
   const why: Record<string, string> = {
     EISDIR: 'it is a directory: give a file name inside it',
     ENOENT: `directory ${path.dirname(file)} does not exist`,
-    EACCES: 'permission denied', EPERM: 'permission denied', EROFS: 'read-only file system',
-    ENOSPC: 'no space left on the device', EDQUOT: 'disk quota exceeded', EFBIG: 'file too large',
+    EACCES: 'permission denied',
+    EPERM: 'permission denied',
+    EROFS: 'read-only file system',
+    ENOSPC: 'no space left on the device',
+    EDQUOT: 'disk quota exceeded',
+    EFBIG: 'file too large',
     EIO: 'the file refuses writes (EIO: a kernel file such as /proc/…?)',
   };
-  return new DpfwdError(code, `capture: cannot write ${file}: ${why[code] ?? err.message}; choose a file you may write on a file system with room, or -w - to pipe into tcpdump -r -`);
+  return new DpfwdError(
+    code,
+    `capture: cannot write ${file}: ${why[code] ?? err.message}; choose a file you may write on a file system with room, or -w - to pipe into tcpdump -r -`,
+  );
 }
 
 /** Opens -w FILE for the capture (created 0644 or truncated); a directory or an unwritable path is refused at once. */
@@ -83,27 +101,34 @@ let tcpdumpMissing = false;
 function lines(header: Buffer, data: Buffer, interfaces: string[]): string {
   const r = readPcapng(Buffer.concat([header, data]));
   const decoded = r.packets.length ? tcpdumpDecode(header, data, r.packets.length) : undefined;
-  return r.packets.map((p, i) => {
-    const f = describeFrame(p.data);
-    const t = new Date(p.ts.sec * 1000).toISOString().slice(11, 19) + '.' + String(p.ts.nsec).padStart(9, '0');
-    const what = decoded ? decoded[i] : f.ip4 ? `${f.ip4.src} > ${f.ip4.dst} proto ${f.ip4.proto} ttl ${f.ip4.ttl} length ${p.origLen}` : `${f.src} > ${f.dst} ${f.type} length ${p.origLen}`;
-    return `${t} ${interfaces[p.iface] ?? p.iface} ${what}${p.comment ? ` drop ${p.comment}` : ''}\n`;
-  }).join('');
+  return r.packets
+    .map((p, i) => {
+      const f = describeFrame(p.data);
+      const t = new Date(p.ts.sec * 1000).toISOString().slice(11, 19) + '.' + String(p.ts.nsec).padStart(9, '0');
+      const what = decoded
+        ? decoded[i]
+        : f.ip4
+          ? `${f.ip4.src} > ${f.ip4.dst} proto ${f.ip4.proto} ttl ${f.ip4.ttl} length ${p.origLen}`
+          : `${f.src} > ${f.dst} ${f.type} length ${p.origLen}`;
+      return `${t} ${interfaces[p.iface] ?? p.iface} ${what}${p.comment ? ` drop ${p.comment}` : ''}\n`;
+    })
+    .join('');
 }
 
 export const captureCommand: CommandModule<object, A> = {
   command: 'capture [filter..]',
-  describe: 'capture packets at RX, TX and drop points to pcapng (drop reason in each dropped packet\'s comment): -w FILE, -w - for a pipe',
-  builder: (y: Argv) => clientOptions(y)
-    .positional('filter', { type: 'string', array: true, describe: 'tcpdump filter expression (pcap-filter(7)), e.g. udp and host 10.2.0.2' })
-    .option('write', { alias: 'w', type: 'string', describe: 'pcapng file to write, - for stdout (tcpdump -r -, Wireshark -k -i -)' })
-    .option('interface', { alias: 'i', type: 'string', array: true, describe: 'port(s) to capture on (default: all)' })
-    .option('count', { alias: 'c', type: 'number', describe: 'stop after this many packets' })
-    .option('snaplen', { alias: 's', type: 'number', describe: 'bytes kept of each packet (default capture.maxSnaplen)' })
-    .option('duration', { type: 'number', describe: 'stop after this many seconds' })
-    .option('points', { type: 'string', describe: 'where to capture: rx, tx, drop or a list (default all three: a forwarded packet shows at rx and at tx)' })
-    .option('reason', { type: 'string', describe: 'only drops of this reason (see dpfwd show drops --all)' })
-    .option('poll', { type: 'number', default: 50, describe: 'ms between reads while no packets come' }) as unknown as Argv<A>,
+  describe: "capture packets at RX, TX and drop points to pcapng (drop reason in each dropped packet's comment): -w FILE, -w - for a pipe",
+  builder: (y: Argv) =>
+    clientOptions(y)
+      .positional('filter', { type: 'string', array: true, describe: 'tcpdump filter expression (pcap-filter(7)), e.g. udp and host 10.2.0.2' })
+      .option('write', { alias: 'w', type: 'string', describe: 'pcapng file to write, - for stdout (tcpdump -r -, Wireshark -k -i -)' })
+      .option('interface', { alias: 'i', type: 'string', array: true, describe: 'port(s) to capture on (default: all)' })
+      .option('count', { alias: 'c', type: 'number', describe: 'stop after this many packets' })
+      .option('snaplen', { alias: 's', type: 'number', describe: 'bytes kept of each packet (default capture.maxSnaplen)' })
+      .option('duration', { type: 'number', describe: 'stop after this many seconds' })
+      .option('points', { type: 'string', describe: 'where to capture: rx, tx, drop or a list (default all three: a forwarded packet shows at rx and at tx)' })
+      .option('reason', { type: 'string', describe: 'only drops of this reason (see dpfwd show drops --all)' })
+      .option('poll', { type: 'number', default: 50, describe: 'ms between reads while no packets come' }) as unknown as Argv<A>,
   handler: async (a) => {
     const req = captureRequest(a);
     const toStdout = a.write === '-';
@@ -129,7 +154,9 @@ export const captureCommand: CommandModule<object, A> = {
       }
     };
     // Ctrl-C (and SIGTERM): the loop stops the capture at its next turn, writes the rest, prints the summary
-    const onSig = () => { interrupted = true; };
+    const onSig = () => {
+      interrupted = true;
+    };
     process.on('SIGINT', onSig);
     process.on('SIGTERM', onSig);
     try {
@@ -138,7 +165,9 @@ export const captureCommand: CommandModule<object, A> = {
       interfaces = st.interfaces;
       header = Buffer.from(st.header, 'base64');
       if (fd >= 0) await write(Buffer.from(st.header, 'base64'));
-      process.stderr.write(`dpfwd: capturing on ${interfaces.join(' ')}${req.filter ? ` filter "${req.filter}"` : ''}${a.write && !toStdout ? ` to ${a.write}` : ''} (Ctrl-C stops)\n`);
+      process.stderr.write(
+        `dpfwd: capturing on ${interfaces.join(' ')}${req.filter ? ` filter "${req.filter}"` : ''}${a.write && !toStdout ? ` to ${a.write}` : ''} (Ctrl-C stops)\n`,
+      );
       for (;;) {
         const op = interrupted ? 'capture.stop' : 'capture.read';
         const r = (await s.request(op, { id })) as { data: string; packets: number; done: boolean; summary?: CaptureSummary };

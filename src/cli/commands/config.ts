@@ -42,10 +42,15 @@ export function diffText(r: { file: string; restart: string[]; settings: string[
  */
 export const configCommand: CommandModule<object, A> = {
   command: 'config <action> [file]',
-  describe: 'configuration: show (running, YAML, -j) | save [FILE] (default: the file dpfwd runs) | diff (running vs file; exits 1 when they differ, as diff(1)) | check FILE (every error run would find, hugepages included, without starting; exit 1 on errors) | schema (the JSON Schema for editors, docs/dpfwd.schema.json)',
-  builder: (y: Argv) => clientOptions(y)
-    .positional('action', { choices: ['show', 'save', 'diff', 'check', 'schema'] as const })
-    .positional('file', { type: 'string', describe: 'config save: where to write (default: the file dpfwd was started with); config check: the file to check' }) as unknown as Argv<A>,
+  describe:
+    'configuration: show (running, YAML, -j) | save [FILE] (default: the file dpfwd runs) | diff (running vs file; exits 1 when they differ, as diff(1)) | check FILE (every error run would find, hugepages included, without starting; exit 1 on errors) | schema (the JSON Schema for editors, docs/dpfwd.schema.json)',
+  builder: (y: Argv) =>
+    clientOptions(y)
+      .positional('action', { choices: ['show', 'save', 'diff', 'check', 'schema'] as const })
+      .positional('file', {
+        type: 'string',
+        describe: 'config save: where to write (default: the file dpfwd was started with); config check: the file to check',
+      }) as unknown as Argv<A>,
   handler: async (a) => {
     if (a.action === 'schema') {
       process.stdout.write(configSchemaText());

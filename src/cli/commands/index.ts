@@ -22,6 +22,21 @@ import { traceCommand } from './trace';
  * Add new commands to this list (keep it sorted by command name).
  */
 export const commands: CommandModule<any, any>[] = [
-  addressCommand, bindCommand, captureCommand, configCommand, doctorCommand, interfaceCommand, neighborCommand, nexthopCommand, reloadCommand, routeCommand, runCommand, showCommand, sriovCommand,
-  statsCommand, syncCommand, topCommand, traceCommand,
+  addressCommand,
+  bindCommand,
+  captureCommand,
+  configCommand,
+  doctorCommand,
+  interfaceCommand,
+  neighborCommand,
+  nexthopCommand,
+  reloadCommand,
+  routeCommand,
+  runCommand,
+  showCommand,
+  sriovCommand,
+  statsCommand,
+  syncCommand,
+  topCommand,
+  traceCommand,
 ];

@@ -8,10 +8,19 @@ type A = ClientArgs & { action: string; name?: string; words?: string[] };
 
 /** Rows of `interface show` / `show interfaces` as a table. */
 export function interfaceTable(rows: Record<string, any>[]): string {
-  return table(rows.map((r) => ({
-    interface: r.ifname, port: r.link, vlan: r.vlan ?? '-', mtu: r.mtu, mac: r.address, forwarded: r.forwarded, dropped: r.dropped,
-    addresses: r.addr_info.map((x: any) => `${x.local}/${x.prefixlen}`).join(',') || '-',
-  })), ['interface', 'port', 'vlan', 'mtu', 'mac', 'forwarded', 'dropped', 'addresses']);
+  return table(
+    rows.map((r) => ({
+      interface: r.ifname,
+      port: r.link,
+      vlan: r.vlan ?? '-',
+      mtu: r.mtu,
+      mac: r.address,
+      forwarded: r.forwarded,
+      dropped: r.dropped,
+      addresses: r.addr_info.map((x: any) => `${x.local}/${x.prefixlen}`).join(',') || '-',
+    })),
+    ['interface', 'port', 'vlan', 'mtu', 'mac', 'forwarded', 'dropped', 'addresses'],
+  );
 }
 
 /**
@@ -32,7 +41,8 @@ export function parseInterfaceWords(name: string | undefined, words: string[]): 
       out[w] = Number(v);
     }
   }
-  if (out.vlan === undefined) throw new DpfwdError('EINVAL', `interface add needs vlan <1-4094>, e.g. dpfwd interface add ${name} vlan ${/\.(\d+)$/.exec(name)?.[1] ?? 100}`);
+  if (out.vlan === undefined)
+    throw new DpfwdError('EINVAL', `interface add needs vlan <1-4094>, e.g. dpfwd interface add ${name} vlan ${/\.(\d+)$/.exec(name)?.[1] ?? 100}`);
   return out as { name: string; vlan: number; port?: string; mtu?: number };
 }
 
@@ -40,10 +50,11 @@ export const interfaceCommand: CommandModule<object, A> = {
   command: 'interface <action> [name] [words..]',
   aliases: ['iface'],
   describe: 'VLAN sub-interfaces: add NAME vlan ID [port NAME] [mtu N] | del NAME | show',
-  builder: (y: Argv) => clientOptions(y)
-    .positional('action', { choices: ['add', 'del', 'show'] as const })
-    .positional('name', { type: 'string', describe: 'the interface, like west.100' })
-    .positional('words', { type: 'string', array: true }) as unknown as Argv<A>,
+  builder: (y: Argv) =>
+    clientOptions(y)
+      .positional('action', { choices: ['add', 'del', 'show'] as const })
+      .positional('name', { type: 'string', describe: 'the interface, like west.100' })
+      .positional('words', { type: 'string', array: true }) as unknown as Argv<A>,
   handler: async (a) => {
     const words = (a.words ?? []).map(String);
     if (a.action === 'show') {

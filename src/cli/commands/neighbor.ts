@@ -7,7 +7,17 @@ import { DpfwdError } from '../../errors';
 type A = ClientArgs & { action?: string; address?: string; words?: string[]; details?: boolean };
 
 /** The actions and iproute2's other names for them. */
-const ACTIONS: Record<string, string> = { add: 'add', replace: 'add', del: 'del', delete: 'del', show: 'show', list: 'show', ls: 'show', lst: 'show', flush: 'flush' };
+const ACTIONS: Record<string, string> = {
+  add: 'add',
+  replace: 'add',
+  del: 'del',
+  delete: 'del',
+  show: 'show',
+  list: 'show',
+  ls: 'show',
+  lst: 'show',
+  flush: 'flush',
+};
 
 const USAGE = 'usage: dpfwd neighbor add 10.2.0.9 02:00:00:00:00:09 port east';
 
@@ -37,19 +47,27 @@ export function neighborWords(address: string, words: readonly string[]): { addr
 export const neighborCommand: CommandModule<object, A> = {
   command: 'neighbor [action] [address] [words..]',
   aliases: ['neigh', 'neighbour', 'n'],
-  describe: 'neighbours: add ADDR lladdr MAC dev PORT (or ADDR MAC port PORT) | del ADDR | show [-d] | flush dev PORT|all [nud permanent|all] (learned entries only unless nud says)',
-  builder: (y: Argv) => clientOptions(y)
-    .positional('action', { choices: Object.keys(ACTIONS), default: 'show' })
-    .positional('address', { type: 'string' })
-    .positional('words', { type: 'string', array: true })
-    .option('details', { alias: 'd', type: 'boolean', default: false, describe: 'show: probes sent and ms until the entry\'s timer fires' }) as unknown as Argv<A>,
+  describe:
+    'neighbours: add ADDR lladdr MAC dev PORT (or ADDR MAC port PORT) | del ADDR | show [-d] | flush dev PORT|all [nud permanent|all] (learned entries only unless nud says)',
+  builder: (y: Argv) =>
+    clientOptions(y)
+      .positional('action', { choices: Object.keys(ACTIONS), default: 'show' })
+      .positional('address', { type: 'string' })
+      .positional('words', { type: 'string', array: true })
+      .option('details', {
+        alias: 'd',
+        type: 'boolean',
+        default: false,
+        describe: "show: probes sent and ms until the entry's timer fires",
+      }) as unknown as Argv<A>,
   handler: async (a) => {
     const words = (a.words ?? []).map(String);
     const action = ACTIONS[a.action ?? 'show'];
     if (action === 'show') {
       if (a.address !== undefined) throw new DpfwdError('EINVAL', `neighbor show takes no arguments; unexpected '${a.address}'`);
       const rows = (await request(a.socket, 'neighbor.show', a.details ? { details: true } : {})) as Record<string, unknown>[];
-      const extra = (r: Record<string, unknown>) => (a.details ? ` probes ${r.probes} timer ${r.timer_ms === null ? '-' : `${r.timer_ms}ms`}${r.gateway ? ' gateway' : ''}` : '');
+      const extra = (r: Record<string, unknown>) =>
+        a.details ? ` probes ${r.probes} timer ${r.timer_ms === null ? '-' : `${r.timer_ms}ms`}${r.gateway ? ' gateway' : ''}` : '';
       print(a.json, rows, () => rows.map((r) => `${r.dst} port ${r.dev} lladdr ${r.lladdr ?? '-'} ${(r.state as string[]).join(',')}${extra(r)}\n`).join(''));
       return;
     }

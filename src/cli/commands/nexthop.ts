@@ -12,8 +12,16 @@ type Row = Record<string, any>;
 export function nexthopLine(h: Row): string {
   // a group as iproute2 writes one: member ids with their weights, `id[,weight]/…`
   const group = () => (h.group as { id: number; weight: number }[]).map((m) => (m.weight === 1 ? `${m.id}` : `${m.id},${m.weight}`)).join('/');
-  const what = h.kind === 'gateway' ? `via ${h.gateway} port ${h.dev}` : h.kind === 'glean' ? `port ${h.dev} (resolves each destination)`
-    : h.kind === 'group' ? `group ${group()}` : h.kind === 'drop' ? 'blackhole' : 'local';
+  const what =
+    h.kind === 'gateway'
+      ? `via ${h.gateway} port ${h.dev}`
+      : h.kind === 'glean'
+        ? `port ${h.dev} (resolves each destination)`
+        : h.kind === 'group'
+          ? `group ${group()}`
+          : h.kind === 'drop'
+            ? 'blackhole'
+            : 'local';
   return `id ${h.id} ${what} refs ${h.refs}${h.kind === 'gateway' ? ` lladdr ${h.lladdr ?? '-'} ${h.state.join(',')}` : ''}\n`;
 }
 
@@ -21,9 +29,10 @@ export const nexthopCommand: CommandModule<object, A> = {
   command: 'nexthop [action] [words..]',
   aliases: ['nh'],
   describe: 'next hops in use: show [id N] (kind, port, gateway, routes holding it, neighbour state)',
-  builder: (y: Argv) => clientOptions(y)
-    .positional('action', { choices: ['show', 'list', 'ls'], default: 'show' })
-    .positional('words', { type: 'string', array: true }) as unknown as Argv<A>,
+  builder: (y: Argv) =>
+    clientOptions(y)
+      .positional('action', { choices: ['show', 'list', 'ls'], default: 'show' })
+      .positional('words', { type: 'string', array: true }) as unknown as Argv<A>,
   handler: async (a) => {
     const words = (a.words ?? []).map(String);
     const args: Record<string, unknown> = {};

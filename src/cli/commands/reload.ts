@@ -6,8 +6,9 @@ import type { ReloadReport } from '../../forwarder';
 
 /** The reload's report as text: counts per kind, settings, and the run-time changes it removed. */
 export function reloadText(r: ReloadReport): string {
-  const kinds = (['routes', 'addresses', 'neighbors', 'interfaces'] as const)
-    .map((k) => `${k} +${r.changed[k].added} -${r.changed[k].removed} ~${r.changed[k].changed}`);
+  const kinds = (['routes', 'addresses', 'neighbors', 'interfaces'] as const).map(
+    (k) => `${k} +${r.changed[k].added} -${r.changed[k].removed} ~${r.changed[k].changed}`,
+  );
   let out = `reloaded ${r.file}: ${kinds.join(', ')}\n`;
   if (r.settings.length) out += `settings changed: ${r.settings.join(', ')}\n`;
   const n = r.cliChangesDroppedCount ?? r.cliChangesDropped.length;

@@ -11,8 +11,17 @@ type A = ClientArgs & { action?: string; prefix?: string; words?: string[]; limi
 
 /** The actions and iproute2's other names for them. */
 const ACTIONS: Record<string, string> = {
-  add: 'add', replace: 'replace', del: 'del', delete: 'del', show: 'show', list: 'show', ls: 'show', lst: 'show',
-  get: 'get', flush: 'flush', load: 'load',
+  add: 'add',
+  replace: 'replace',
+  del: 'del',
+  delete: 'del',
+  show: 'show',
+  list: 'show',
+  ls: 'show',
+  lst: 'show',
+  get: 'get',
+  flush: 'flush',
+  load: 'load',
 };
 
 /** Rows a page of `route show` asks for. */
@@ -33,7 +42,17 @@ export function routeLine(r: Row): string {
  */
 export function routeSelector(words: readonly string[], action: string): Record<string, unknown> {
   const sel: Record<string, unknown> = {};
-  const keys: Record<string, string> = { match: 'match', root: 'root', exact: 'prefix', to: 'prefix', dev: 'dev', port: 'dev', via: 'via', proto: 'proto', protocol: 'proto' };
+  const keys: Record<string, string> = {
+    match: 'match',
+    root: 'root',
+    exact: 'prefix',
+    to: 'prefix',
+    dev: 'dev',
+    port: 'dev',
+    via: 'via',
+    proto: 'proto',
+    protocol: 'proto',
+  };
   for (let i = 0; i < words.length; i++) {
     const w = words[i];
     const key = keys[w];
@@ -44,7 +63,10 @@ export function routeSelector(words: readonly string[], action: string): Record<
     } else if (w === 'all' && action === 'flush') sel.all = true;
     else if (sel.prefix === undefined && (w === 'default' || /^[0-9.]+(\/[0-9]+)?$/.test(w))) sel.prefix = w;
     else {
-      throw new DpfwdError('EINVAL', `route ${action}: unexpected '${w}'; selectors are PREFIX, match ADDR, root PREFIX, dev PORT, via ADDR, proto ORIGIN${action === 'flush' ? ', all' : ''}`);
+      throw new DpfwdError(
+        'EINVAL',
+        `route ${action}: unexpected '${w}'; selectors are PREFIX, match ADDR, root PREFIX, dev PORT, via ADDR, proto ORIGIN${action === 'flush' ? ', all' : ''}`,
+      );
     }
   }
   return sel;
@@ -70,12 +92,17 @@ async function showPages(socket: string, sel: Record<string, unknown>, limit: nu
 
 export const routeCommand: CommandModule<object, A> = {
   command: 'route [action] [prefix] [words..]',
-  describe: 'routes, in iproute2\'s words: add|replace PREFIX|default via ADDR [dev NAME] | … dev NAME | … blackhole | … nexthop via ADDR [dev NAME] [weight W] nexthop …; del PREFIX; show|list [selectors] [--limit N]; get ADDR [from ADDR ipproto P sport N dport N: the path a multipath route picks]; flush selectors|all; load FILE',
-  builder: (y: Argv) => clientOptions(y)
-    .positional('action', { choices: Object.keys(ACTIONS), default: 'show', describe: 'what to do (show when omitted)' })
-    .positional('prefix', { type: 'string', describe: 'IPv4 prefix, default or an address (the file for load)' })
-    .positional('words', { type: 'string', array: true })
-    .option('limit', { type: 'number', describe: `show: print at most N routes (text: ${SHOW_LIMIT} unless given, then "N more routes not shown"; -j: all unless given; 0: all)` }) as unknown as Argv<A>,
+  describe:
+    "routes, in iproute2's words: add|replace PREFIX|default via ADDR [dev NAME] | … dev NAME | … blackhole | … nexthop via ADDR [dev NAME] [weight W] nexthop …; del PREFIX; show|list [selectors] [--limit N]; get ADDR [from ADDR ipproto P sport N dport N: the path a multipath route picks]; flush selectors|all; load FILE",
+  builder: (y: Argv) =>
+    clientOptions(y)
+      .positional('action', { choices: Object.keys(ACTIONS), default: 'show', describe: 'what to do (show when omitted)' })
+      .positional('prefix', { type: 'string', describe: 'IPv4 prefix, default or an address (the file for load)' })
+      .positional('words', { type: 'string', array: true })
+      .option('limit', {
+        type: 'number',
+        describe: `show: print at most N routes (text: ${SHOW_LIMIT} unless given, then "N more routes not shown"; -j: all unless given; 0: all)`,
+      }) as unknown as Argv<A>,
   handler: async (a) => {
     const words = (a.words ?? []).map(String);
     const action = ACTIONS[a.action ?? 'show'];
@@ -100,8 +127,9 @@ export const routeCommand: CommandModule<object, A> = {
       }
       case 'show': {
         const sel = routeSelector(a.prefix !== undefined ? [a.prefix, ...words] : words, 'show');
-        if (a.limit !== undefined && !(Number.isInteger(a.limit) && a.limit >= 0)) throw new DpfwdError('EINVAL', `--limit takes a number of routes (0: all), got ${a.limit}`);
-        const limit = a.limit === 0 ? Infinity : a.limit ?? (a.json ? Infinity : SHOW_LIMIT);
+        if (a.limit !== undefined && !(Number.isInteger(a.limit) && a.limit >= 0))
+          throw new DpfwdError('EINVAL', `--limit takes a number of routes (0: all), got ${a.limit}`);
+        const limit = a.limit === 0 ? Infinity : (a.limit ?? (a.json ? Infinity : SHOW_LIMIT));
         if (a.json) {
           const w = new JsonArrayWriter();
           await showPages(a.socket, sel, limit, (rows) => w.rows(rows));
@@ -111,7 +139,8 @@ export const routeCommand: CommandModule<object, A> = {
         const shown = await showPages(a.socket, sel, limit, (rows) => write(rows.map((r) => `${routeLine(r)}\n${nexthopLines(r)}`).join('')));
         if (shown === limit) {
           const total = ((await request(a.socket, 'route.count', sel)) as { routes: number }).routes;
-          if (total > shown) await write(`… ${total - shown} more routes not shown (--limit N, --limit 0 for all, or a selector: dpfwd route show root 10.0.0.0/8)\n`);
+          if (total > shown)
+            await write(`… ${total - shown} more routes not shown (--limit N, --limit 0 for all, or a selector: dpfwd route show root 10.0.0.0/8)\n`);
         }
         break;
       }
@@ -122,18 +151,27 @@ export const routeCommand: CommandModule<object, A> = {
         for (let i = 0; i < words.length; i += 2) {
           const k = words[i];
           const v = words[i + 1];
-          if (!['from', 'ipproto', 'sport', 'dport'].includes(k)) throw new DpfwdError('EINVAL', `route get: unexpected '${k}'; usage: dpfwd route get ADDR [from ADDR] [ipproto tcp|udp|icmp|N] [sport N] [dport N]`);
+          if (!['from', 'ipproto', 'sport', 'dport'].includes(k))
+            throw new DpfwdError(
+              'EINVAL',
+              `route get: unexpected '${k}'; usage: dpfwd route get ADDR [from ADDR] [ipproto tcp|udp|icmp|N] [sport N] [dport N]`,
+            );
           if (v === undefined) throw new DpfwdError('EINVAL', `route get: ${k} needs a value`);
           flow[k] = k === 'sport' || k === 'dport' || (k === 'ipproto' && /^\d+$/.test(v)) ? Number(v) : v;
         }
-        const r = (await request(a.socket, 'route.get', { address: a.prefix, ...flow })) as Row & { path?: { gateway?: string; dev?: string; nexthop: number; lladdr: string | null; state: string[] }; bucket?: number };
+        const r = (await request(a.socket, 'route.get', { address: a.prefix, ...flow })) as Row & {
+          path?: { gateway?: string; dev?: string; nexthop: number; lladdr: string | null; state: string[] };
+          bucket?: number;
+        };
         const p = r.path;
         // ip -j route get answers an array of one
-        print(a.json, [r], () => (p
-          ? `${r.dst} from ${r.from} ipproto ${r.ipproto} sport ${r.sport} dport ${r.dport}${p.gateway ? ` via ${p.gateway}` : ''}${p.dev ? ` port ${p.dev}` : ''} proto ${r.protocol} lladdr ${p.lladdr ?? '-'} ${p.state.join(',')}` +
-            `\n    route ${r.prefix} nexthop ${r.nexthop} path nexthop ${p.nexthop} (bucket ${r.bucket} of the flow hash)\n`
-          : `${r.type === 'unicast' ? '' : `${r.type} `}${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` port ${r.dev}` : ''} proto ${r.protocol}` +
-            `${'lladdr' in r ? ` lladdr ${r.lladdr ?? '-'} ${r.state.join(',')}` : ''}\n    route ${r.prefix} nexthop ${r.nexthop}\n`));
+        print(a.json, [r], () =>
+          p
+            ? `${r.dst} from ${r.from} ipproto ${r.ipproto} sport ${r.sport} dport ${r.dport}${p.gateway ? ` via ${p.gateway}` : ''}${p.dev ? ` port ${p.dev}` : ''} proto ${r.protocol} lladdr ${p.lladdr ?? '-'} ${p.state.join(',')}` +
+              `\n    route ${r.prefix} nexthop ${r.nexthop} path nexthop ${p.nexthop} (bucket ${r.bucket} of the flow hash)\n`
+            : `${r.type === 'unicast' ? '' : `${r.type} `}${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` port ${r.dev}` : ''} proto ${r.protocol}` +
+              `${'lladdr' in r ? ` lladdr ${r.lladdr ?? '-'} ${r.state.join(',')}` : ''}\n    route ${r.prefix} nexthop ${r.nexthop}\n`,
+        );
         break;
       }
       case 'flush': {
@@ -162,5 +200,10 @@ export const routeCommand: CommandModule<object, A> = {
 function nexthopLines(r: Record<string, unknown>): string {
   const paths = r.nexthops as { gateway?: string; dev?: string; weight: number; lladdr?: string | null; flags?: string[] }[] | undefined;
   if (!paths) return '';
-  return paths.map((p) => `\tnexthop${p.gateway ? ` via ${p.gateway}` : ''}${p.dev ? ` port ${p.dev}` : ''} weight ${p.weight}${p.flags?.length ? ` ${p.flags.join(' ')}` : ''}${'lladdr' in p ? (p.lladdr ? ` lladdr ${p.lladdr}` : ' (unresolved)') : ''}\n`).join('');
+  return paths
+    .map(
+      (p) =>
+        `\tnexthop${p.gateway ? ` via ${p.gateway}` : ''}${p.dev ? ` port ${p.dev}` : ''} weight ${p.weight}${p.flags?.length ? ` ${p.flags.join(' ')}` : ''}${'lladdr' in p ? (p.lladdr ? ` lladdr ${p.lladdr}` : ' (unresolved)') : ''}\n`,
+    )
+    .join('');
 }

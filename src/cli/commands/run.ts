@@ -8,7 +8,13 @@ import { startControlServer } from '../../api/server';
 import { createMetrics, startMetricsServer, MetricsServer } from '../../metrics';
 import { Level, LEVELS, LOG_FORMATS, LogFormat, LogSettings, rootLogger } from '../../log';
 
-interface Args { config: string; socket?: string; logFormat?: LogFormat; logLevel?: Level; dryRun?: boolean }
+interface Args {
+  config: string;
+  socket?: string;
+  logFormat?: LogFormat;
+  logLevel?: Level;
+  dryRun?: boolean;
+}
 
 /**
  * A refusal that running as root would have avoided (a socket directory it may not create, a
@@ -18,9 +24,12 @@ interface Args { config: string; socket?: string; logFormat?: LogFormat; logLeve
 function asNonRoot(e: unknown): unknown {
   const uid = process.getuid?.() ?? 0;
   if (uid === 0 || !(e instanceof DpfwdError) || !['EACCES', 'EPERM', 'ENODEV'].includes(e.code)) return e;
-  return new DpfwdError(e.code, `${e.message}\n  dpfwd runs as uid ${uid}, not root: /run/dpfwd, hugepages and kernel-facing ports need root or capabilities ` +
-    '(af_packet: CAP_NET_RAW; tap and af_xdp: CAP_NET_ADMIN, af_xdp also CAP_BPF; vfio: CAP_IPC_LOCK). ' +
-    'Run it with sudo, as the systemd service (deploy/systemd/dpfwd.service), or grant those capabilities (docs/deploy.md)');
+  return new DpfwdError(
+    e.code,
+    `${e.message}\n  dpfwd runs as uid ${uid}, not root: /run/dpfwd, hugepages and kernel-facing ports need root or capabilities ` +
+      '(af_packet: CAP_NET_RAW; tap and af_xdp: CAP_NET_ADMIN, af_xdp also CAP_BPF; vfio: CAP_IPC_LOCK). ' +
+      'Run it with sudo, as the systemd service (deploy/systemd/dpfwd.service), or grant those capabilities (docs/deploy.md)',
+  );
 }
 
 /**
@@ -31,12 +40,16 @@ function asNonRoot(e: unknown): unknown {
 export const runCommand: CommandModule<object, Args> = {
   command: 'run',
   describe: 'start the forwarder in the foreground',
-  builder: (y: Argv) => y
-    .option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'YAML configuration file' })
-    .option('socket', { type: 'string', describe: 'control socket path (default: $DPFWD_SOCKET, else control.socket from the config)' })
-    .option('log-format', { type: 'string', choices: LOG_FORMATS, describe: 'text (default) or json: one object per line (overrides log.format)' })
-    .option('log-level', { type: 'string', choices: LEVELS, describe: 'error, warn, info (default) or debug (overrides log.level)' })
-    .option('dry-run', { type: 'boolean', describe: 'check the config as run would, hugepages and devices included, and exit without starting (= dpfwd config check FILE)' }) as Argv<Args>,
+  builder: (y: Argv) =>
+    y
+      .option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'YAML configuration file' })
+      .option('socket', { type: 'string', describe: 'control socket path (default: $DPFWD_SOCKET, else control.socket from the config)' })
+      .option('log-format', { type: 'string', choices: LOG_FORMATS, describe: 'text (default) or json: one object per line (overrides log.format)' })
+      .option('log-level', { type: 'string', choices: LEVELS, describe: 'error, warn, info (default) or debug (overrides log.level)' })
+      .option('dry-run', {
+        type: 'boolean',
+        describe: 'check the config as run would, hugepages and devices included, and exit without starting (= dpfwd config check FILE)',
+      }) as Argv<Args>,
   handler: async (args) => {
     if (args.dryRun) return runCheck(args.config, false);
     // the command line wins over the file, at start and on every reload
@@ -57,8 +70,17 @@ export const runCommand: CommandModule<object, Args> = {
     // the metrics port are bound first (a second instance stops here, before it sends a frame),
     // then Forwarder.start checks devices and hugepages before EAL init. No request is served
     // before start() returns: it runs to the end without yielding to the event loop.
-    const { control: { socket: _s, mode, ...limits } } = config;
-    const server = await startControlServer(ctx, socketPath, { mode, limits, log: rootLogger.child('control').fn('warn'), ready: () => fwd.startedAt > 0 }).catch((e) => { throw asNonRoot(e); });
+    const {
+      control: { socket: _s, mode, ...limits },
+    } = config;
+    const server = await startControlServer(ctx, socketPath, {
+      mode,
+      limits,
+      log: rootLogger.child('control').fn('warn'),
+      ready: () => fwd.startedAt > 0,
+    }).catch((e) => {
+      throw asNonRoot(e);
+    });
     let metrics: MetricsServer | undefined;
     if (config.metrics.listen !== false) {
       try {
@@ -87,8 +109,10 @@ export const runCommand: CommandModule<object, Args> = {
     });
     if (metrics) log(`metrics ${metrics.url}`);
     log(`control socket ${socketPath}`);
-    runLog.info(`started: config ${file}, ${config.ports.length} ports, ${config.workers.length} workers, ${fwd.rib.routeCount} routes, log ${rootLogger.settings.format} at ${rootLogger.settings.level}`,
-      { event: 'start', config: file, ports: config.ports.length, workers: config.workers.length, routes: fwd.rib.routeCount, pid: process.pid });
+    runLog.info(
+      `started: config ${file}, ${config.ports.length} ports, ${config.workers.length} workers, ${fwd.rib.routeCount} routes, log ${rootLogger.settings.format} at ${rootLogger.settings.level}`,
+      { event: 'start', config: file, ports: config.ports.length, workers: config.workers.length, routes: fwd.rib.routeCount, pid: process.pid },
+    );
     await new Promise<void>((resolve) => {
       let stopping = false;
       const stop = (sig: string) => {
@@ -100,7 +124,12 @@ export const runCommand: CommandModule<object, Args> = {
         server.close();
         void metrics?.close();
         fwd.stop();
-        runLog.info(`stopped; ports closed and hugepage memory released (up ${uptime} s, ${routes} routes at the end)`, { event: 'stop', signal: sig, uptimeSeconds: uptime, routes });
+        runLog.info(`stopped; ports closed and hugepage memory released (up ${uptime} s, ${routes} routes at the end)`, {
+          event: 'stop',
+          signal: sig,
+          uptimeSeconds: uptime,
+          routes,
+        });
         resolve();
       };
       process.once('SIGINT', () => stop('SIGINT'));
@@ -112,7 +141,9 @@ export const runCommand: CommandModule<object, Args> = {
         runLog.info(`SIGHUP: reloading ${file}`);
         try {
           fwd.reload();
-        } catch { /* logged by reload, with its reason */ }
+        } catch {
+          /* logged by reload, with its reason */
+        }
       });
     });
   },

@@ -10,6 +10,9 @@ export const sriovCommand: CommandModule<object, { command: string }> = {
   builder: (y) => y.command(showCommand).command(createCommand).command(setCommand) as never,
   // reached only when no subcommand matched
   handler: (argv) => {
-    throw new DpfwdError('EINVAL', `'sriov ${argv.command}' is not a command: use 'dpfwd sriov show', 'dpfwd sriov create PF N' or 'dpfwd sriov set PF VF …' (see 'dpfwd sriov --help').`);
+    throw new DpfwdError(
+      'EINVAL',
+      `'sriov ${argv.command}' is not a command: use 'dpfwd sriov show', 'dpfwd sriov create PF N' or 'dpfwd sriov set PF VF …' (see 'dpfwd sriov --help').`,
+    );
   },
 };

@@ -18,7 +18,16 @@ export const setCommand: CommandModule<object, Args> = {
       .option('spoofchk', { choices: ['on', 'off'] as const, describe: 'drop frames whose source MAC is not the VF’s' }),
   // option rules live in checkSetArgs, applied by sriovSet (DpfwdError EINVAL)
   handler: (argv) => {
-    const r = sriovSet({ root: argv['sysfs-root'], pf: argv.pf, vf: argv.vf, mac: argv.mac, vlan: argv.vlan, qos: argv.qos, trust: argv.trust, spoofchk: argv.spoofchk });
+    const r = sriovSet({
+      root: argv['sysfs-root'],
+      pf: argv.pf,
+      vf: argv.vf,
+      mac: argv.mac,
+      vlan: argv.vlan,
+      qos: argv.qos,
+      trust: argv.trust,
+      spoofchk: argv.spoofchk,
+    });
     process.stdout.write(`${r.argv.join(' ')}\n`);
   },
 };
