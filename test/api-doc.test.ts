@@ -28,7 +28,7 @@ function replyCodes(): Map<string, string> {
   files.push(path.join(ROOT, 'src', 'dataplane', 'index.ts'));
   const out = new Map<string, string>();
   for (const f of files) {
-    for (const m of fs.readFileSync(f, 'utf8').matchAll(/DpfwdError\('(E[A-Z0-9_]+)'/g)) out.set(m[1], path.relative(ROOT, f));
+    for (const m of fs.readFileSync(f, 'utf8').matchAll(/DpfwdError\(\s*'(E[A-Z0-9_]+)'/g)) out.set(m[1], path.relative(ROOT, f));
   }
   // the server's own replies are literals ({ code: 'E…' }); its DpfwdErrors are start-up failures
   for (const f of ['server.ts', 'request.ts', 'parse-worker.ts']) {
