@@ -7,7 +7,7 @@
  * Published as docs/dpfwd.schema.json (`npm run schema`; test/config-check.test.ts keeps it current).
  */
 import { LEVELS, LOG_FORMATS } from '../log';
-import { CONFIG_KEYS, LINUX_SYNC_KEYS, LOG_LEVELS, TopLevelKey } from './keys';
+import { CONFIG_KEYS, IDLE_MODES, LINUX_SYNC_KEYS, LOG_LEVELS, TopLevelKey } from './keys';
 
 type Schema = Record<string, unknown>;
 
@@ -33,7 +33,8 @@ const TYPES: { [S in TopLevelKey]?: Record<string, Schema> } = {
   },
   ports: { name: str, device: str, address: strOrList, mac: str },
   interfaces: { name: str, port: str, vlan: int, address: strOrList, mtu: int },
-  workers: { lcore: int, rx: { type: 'array', items: obj({ port: str, queue: int }) } },
+  workers: { lcore: int, rx: { type: 'array', items: obj({ port: str, queue: int }) }, idle: { enum: [...IDLE_MODES] } },
+  idle: { mode: { enum: [...IDLE_MODES] } },
   fib: { tbl8Groups: int },
   routes: { prefix: str, via: str, port: str, nexthops: { type: 'array', items: obj({ via: str, port: str, weight: int }) } },
   neighbors: { address: str, mac: str, port: str },

@@ -1,5 +1,5 @@
 /**
- * The dataplane's flow hash and ECMP bucket (native/dataplane/ecmp.h: dp_flow_hash,
+ * The dataplane's flow hash and ECMP bucket (native/dataplane/ecmp.h: dp_flow_hash_parts,
  * dp_ecmp_bucket), ported exactly so `route get ADDR from S sport N dport N ipproto P` names the
  * path a multipath route gives that flow: the same 64-bit arithmetic (BigInt), the addresses as
  * the little-endian loads of their network-order bytes, the L4 ports as the 4 bytes after the
@@ -17,15 +17,6 @@ export const PORTED_PROTOCOLS: readonly number[] = [6, 17, 132, 136];
 /** A host-order IPv4 address as the little-endian u32 load of its network-order bytes. */
 const le32 = (a: number): bigint => BigInt((((a & 0xff) << 24) | (((a >>> 8) & 0xff) << 16) | (((a >>> 16) & 0xff) << 8) | (a >>> 24)) >>> 0);
 
-function mix64(h: bigint): bigint {
-  h ^= h >> 33n;
-  h = (h * 0xff51afd7ed558ccdn) & M64;
-  h ^= h >> 33n;
-  h = (h * 0xc4ceb9fe1a85ec53n) & M64;
-  h ^= h >> 33n;
-  return h;
-}
-
 /** dp_flow_hash of an unfragmented packet: addresses host-order numbers, ports ignored for protocols without them. */
 export function flowHash(src: number, dst: number, proto: number, sport = 0, dport = 0): number {
   let ports = 0n;
@@ -33,8 +24,10 @@ export function flowHash(src: number, dst: number, proto: number, sport = 0, dpo
     // bytes sport_hi sport_lo dport_hi dport_lo, loaded little-endian
     ports = BigInt((((sport >>> 8) & 0xff) | ((sport & 0xff) << 8) | (((dport >>> 8) & 0xff) << 16) | ((dport & 0xff) << 24)) >>> 0);
   }
-  const h = ((le32(src) << 32n) | le32(dst)) ^ ((((ports << 8n) | BigInt(proto)) * GOLDEN) & M64);
-  return Number(mix64(h) >> 32n);
+  // dp_flow_hash_parts: (addresses ^ (ports << 8 | proto) * golden) * fmix64's first multiplier, top 32 bits
+  const sd = (le32(dst) << 32n) | le32(src); // the 8 bytes src, dst loaded little-endian
+  const h = ((sd ^ ((((ports << 8n) | BigInt(proto)) * GOLDEN) & M64)) * 0xff51afd7ed558ccdn) & M64;
+  return Number(h >> 32n);
 }
 
 /** dp_ecmp_bucket */
