@@ -18,6 +18,57 @@
 #include <linux/if.h>
 #include <linux/if_tun.h>
 
+/*
+ * Moves this thread into the network namespace at `path` and returns a descriptor of the one it
+ * left (for netns_leave), or -errno with `err` naming the step that failed.
+ */
+static int
+netns_enter(const char *path, char *err, size_t errlen)
+{
+	int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (home < 0) {
+		int e = errno;
+		snprintf(err, errlen, "cannot open this thread's network namespace: %s", strerror(e));
+		return -e;
+	}
+	int target = open(path, O_RDONLY | O_CLOEXEC);
+	if (target < 0) {
+		int e = errno;
+		snprintf(err, errlen, "cannot open network namespace %s: %s", path, strerror(e));
+		close(home);
+		return -e;
+	}
+	int rc = setns(target, CLONE_NEWNET);
+	int e = errno;
+	close(target);
+	if (rc != 0) {
+		snprintf(err, errlen,
+			"cannot enter network namespace %s: %s (dpfwd needs CAP_SYS_ADMIN for linux.netns)", path,
+			strerror(e));
+		close(home);
+		return -e;
+	}
+	return home;
+}
+
+/*
+ * Returns this thread to the namespace `home` (from netns_enter) and passes `rc` on; a thread that
+ * cannot return would stay in the mirror's namespace: that is reported (closing `rc`), never ignored.
+ */
+static int
+netns_leave(int home, int rc, char *err, size_t errlen)
+{
+	if (setns(home, CLONE_NEWNET) != 0) {
+		int e = errno;
+		if (rc >= 0)
+			close(rc);
+		rc = -e;
+		snprintf(err, errlen, "cannot return to dpfwd's network namespace: %s", strerror(e));
+	}
+	close(home);
+	return rc;
+}
+
 /* Opens the TAP in the namespace of `netns_path` (NULL: this thread's own), then returns to
  * this thread's namespace. The calling thread alone switches (setns is per thread). */
 int
@@ -27,31 +78,9 @@ dp_mirror_open(const char *name, const char *netns_path, char *err, size_t errle
 		snprintf(err, errlen, "mirror name '%s' must be 1-15 characters", name ? name : "");
 		return -EINVAL;
 	}
-	int home = -1, target = -1;
-	if (netns_path) {
-		home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-		if (home < 0) {
-			int e = errno;
-			snprintf(err, errlen, "cannot open this thread's network namespace: %s", strerror(e));
-			return -e;
-		}
-		target = open(netns_path, O_RDONLY | O_CLOEXEC);
-		if (target < 0) {
-			int e = errno;
-			snprintf(err, errlen, "cannot open network namespace %s: %s", netns_path, strerror(e));
-			close(home);
-			return -e;
-		}
-		if (setns(target, CLONE_NEWNET) != 0) {
-			int e = errno;
-			snprintf(err, errlen,
-				"cannot enter network namespace %s: %s (dpfwd needs CAP_SYS_ADMIN for linux.netns)",
-				netns_path, strerror(e));
-			close(home);
-			close(target);
-			return -e;
-		}
-	}
+	int home = -1;
+	if (netns_path && (home = netns_enter(netns_path, err, errlen)) < 0)
+		return home;
 	int rc = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (rc < 0) {
 		rc = -errno;
@@ -75,19 +104,7 @@ dp_mirror_open(const char *name, const char *netns_path, char *err, size_t errle
 					: "");
 		}
 	}
-	if (netns_path) {
-		if (setns(home, CLONE_NEWNET) != 0) {
-			/* the thread would stay in the mirror namespace: report it, never ignore it */
-			int e = errno;
-			if (rc >= 0)
-				close(rc);
-			rc = -e;
-			snprintf(err, errlen, "cannot return to dpfwd's network namespace: %s", strerror(e));
-		}
-		close(home);
-		close(target);
-	}
-	return rc;
+	return netns_path ? netns_leave(home, rc, err, errlen) : rc;
 }
 
 int
@@ -119,37 +136,15 @@ dp_mirror_read(int fd, void *buf, uint32_t cap)
 int
 dp_mirror_ctl_open(const char *netns_path, char *err, size_t errlen)
 {
-	int home = -1, target = -1;
-	if (netns_path) {
-		home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-		target = home < 0 ? -1 : open(netns_path, O_RDONLY | O_CLOEXEC);
-		if (home < 0 || target < 0 || setns(target, CLONE_NEWNET) != 0) {
-			int e = errno;
-			snprintf(err, errlen, "cannot enter network namespace %s: %s", netns_path, strerror(e));
-			if (home >= 0)
-				close(home);
-			if (target >= 0)
-				close(target);
-			return -e;
-		}
-	}
+	int home = -1;
+	if (netns_path && (home = netns_enter(netns_path, err, errlen)) < 0)
+		return home;
 	int rc = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (rc < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "cannot open a socket for the mirrors' interfaces: %s", strerror(-rc));
 	}
-	if (netns_path) {
-		if (setns(home, CLONE_NEWNET) != 0) {
-			int e = errno;
-			if (rc >= 0)
-				close(rc);
-			rc = -e;
-			snprintf(err, errlen, "cannot return to dpfwd's network namespace: %s", strerror(e));
-		}
-		close(home);
-		close(target);
-	}
-	return rc;
+	return netns_path ? netns_leave(home, rc, err, errlen) : rc;
 }
 
 /* The TAP's interface name now (TUNGETIFF: it follows a rename; -EBADFD once the interface was
