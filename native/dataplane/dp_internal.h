@@ -95,8 +95,10 @@ struct worker {
 	uint64_t *ctr; /* this worker's counter block */
 	struct rte_ring *punt; /* worker -> main (SP/SC) */
 	struct rte_ring *inject; /* main -> worker (SP/SC) */
-	uint64_t punt_budget; /* token bucket, in TSC cycles */
-	uint64_t punt_last;
+	/* token buckets, in TSC cycles: [1] for ARP, [0] for every other kind, so a flood of one
+	 * kind (TTL-expired, local) never takes the tokens neighbour resolution needs */
+	uint64_t punt_budget[2];
+	uint64_t punt_last[2];
 	uint64_t punt_cost; /* cycles per token */
 	uint64_t punt_cap; /* burst * cost */
 	int punt_signal; /* enqueued a punt in this loop iteration: see punt_wake() */

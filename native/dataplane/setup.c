@@ -455,7 +455,7 @@ dp_start(const struct dp_conf *c, char *err, size_t errlen)
 		uint32_t rate = c->punt_rate ? c->punt_rate : 1;
 		w->punt_cost = hz / rate ? hz / rate : 1;
 		w->punt_cap = w->punt_cost * (c->punt_burst ? c->punt_burst : 1);
-		w->punt_budget = w->punt_cap;
+		w->punt_budget[0] = w->punt_budget[1] = w->punt_cap;
 	}
 
 	for (unsigned i = 0; i < c->n_ports; i++) {

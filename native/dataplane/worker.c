@@ -65,19 +65,20 @@ tx_enqueue(struct worker *w, unsigned port, struct rte_mbuf *m)
 static inline int
 punt(struct worker *w, struct rte_mbuf *m, unsigned port_idx, unsigned kind)
 {
+	unsigned tb = kind == DP_PUNT_arp;
 	uint64_t now = rte_rdtsc();
-	uint64_t b = w->punt_budget + (now - w->punt_last);
-	w->punt_last = now;
+	uint64_t b = w->punt_budget[tb] + (now - w->punt_last[tb]);
+	w->punt_last[tb] = now;
 	if (b > w->punt_cap)
 		b = w->punt_cap;
 	if (b < w->punt_cost || w->punt == NULL) {
-		w->punt_budget = b;
+		w->punt_budget[tb] = b;
 		ctr_add(w->ctr, PUNT_BASE + 2 * kind + 1, 1);
 		if (unlikely(w->tr != NULL))
 			dp_obs_punt(w, kind, 0);
 		return 0;
 	}
-	w->punt_budget = b - w->punt_cost;
+	w->punt_budget[tb] = b - w->punt_cost;
 	m->hash.usr = (kind << 24) | (iface_port(port_idx) << 16) | port_idx;
 	if (unlikely(w->tr != NULL))
 		dp_obs_punt(w, kind, 1); /* before the enqueue: the consumer owns m after it */
@@ -747,7 +748,7 @@ dp_worker_main(void *arg)
 	rte_rcu_qsbr_thread_online(dp.qsv, w->id);
 	if (w->idle_max_ns)
 		prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0); /* this thread's sleeps end within 1 us of asked */
-	w->punt_last = rte_rdtsc();
+	w->punt_last[0] = w->punt_last[1] = rte_rdtsc();
 	uint64_t prev = rte_rdtsc();
 	unsigned empty = 0; /* loops in a row that received nothing */
 	uint32_t nap = DP_IDLE_FIRST_NS;
