@@ -32,6 +32,21 @@ describe('dpfwd run lifecycle', function () {
     });
   }
 
+  it('has its SIGTERM, SIGINT and SIGHUP handlers in place before it says it is ready (a signal right after the line is not fatal)', async () => {
+    // The readiness line is what tests, scripts and supervisors wait for. A signal sent at once used
+    // to find Node's default action (SIGHUP and SIGTERM kill) when the process was descheduled
+    // between that line and the handlers: seen in CI as a lost SIGHUP and a stop by signal. The
+    // preload records, as each line is written, how many listeners each signal has.
+    const fwd = await startForwarder(
+      { eal: { lcores: '0-1' }, ports: nullPorts },
+      { nodeArgs: ['--require', path.join(__dirname, 'helpers', 'signal-listeners.js')] },
+    );
+    const seen = /control socket .*\n(?:.*\n)*?.*signal listeners at readiness: SIGTERM=(\d+) SIGINT=(\d+) SIGHUP=(\d+)/.exec(fwd.stderr());
+    assert.ok(seen, fwd.stderr());
+    assert.deepEqual(seen.slice(1).map(Number), [1, 1, 1], 'one handler each, before the line');
+    assert.deepEqual(await fwd.stop(), { code: 0, signal: null }, fwd.stderr());
+  });
+
   it('listens on DPFWD_SOCKET when --socket is not given (the path the CLI looks at)', async () => {
     const dir = tmpDir('envsock');
     const sock = path.join(dir, 'from-env.sock');

@@ -193,7 +193,8 @@ describe('reload with traffic from Linux hosts', function () {
     writeConfig(fwd, { ...good, routes: good.routes.filter((x: { prefix: string }) => x.prefix !== '10.30.0.0/16') });
     fwd.proc.kill('SIGHUP');
     await waitFor('the route removed by SIGHUP', async () => !(await fwd.call('route.show')).some((x: { dst: string }) => x.dst === '10.30.0.0/16'));
-    assert.match(fwd.stderr(), /run: SIGHUP: reloading .*\n.*reload: reloaded .*routes \+0 -1 ~0/);
+    // the reply on the socket can reach this process before the log line on the stderr pipe
+    await waitFor('the SIGHUP log lines', async () => /run: SIGHUP: reloading .*\n.*reload: reloaded .*routes \+0 -1 ~0/.test(fwd.stderr()));
     assert.equal(ping(topo.host('west').ns, '10.30.0.5', 1, { deadline: 2 }), 0, 'the removed route no longer forwards');
     assert.equal(ping(topo.host('west').ns, '10.20.0.5', 2), 2);
     fs.writeFileSync(path.join(fwd.dir, 'dpfwd.yaml'), 'ports: 3\n');

@@ -107,44 +107,49 @@ export const runCommand: CommandModule<object, Args> = {
       metrics?.setLimits(m);
       rootLogger.configure({ ...c.log, ...flags });
     });
+    // The handlers go in before the readiness lines: whoever waits for those lines may signal at
+    // once, and until process.on() runs Node's default action for SIGTERM and SIGHUP is to die.
+    let resolve = (): void => undefined;
+    const stopped = new Promise<void>((r) => {
+      resolve = r;
+    });
+    let stopping = false;
+    const stop = (sig: string) => {
+      if (stopping) return;
+      stopping = true;
+      log(`${sig}: stopping`);
+      const uptime = Math.round((Date.now() - fwd.startedAt) / 1000);
+      const routes = fwd.rib.routeCount;
+      server.close();
+      void metrics?.close();
+      fwd.stop();
+      runLog.info(`stopped; ports closed and hugepage memory released (up ${uptime} s, ${routes} routes at the end)`, {
+        event: 'stop',
+        signal: sig,
+        uptimeSeconds: uptime,
+        routes,
+      });
+      resolve();
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    // Node's default for SIGHUP is to exit (129); systemd's ExecReload sends it: reload the file,
+    // as `dpfwd reload` does (logged either way; a refused reload leaves everything as it was)
+    process.on('SIGHUP', () => {
+      if (stopping) return;
+      runLog.info(`SIGHUP: reloading ${file}`);
+      try {
+        fwd.reload();
+      } catch {
+        /* logged by reload, with its reason */
+      }
+    });
     if (metrics) log(`metrics ${metrics.url}`);
     log(`control socket ${socketPath}`);
     runLog.info(
       `started: config ${file}, ${config.ports.length} ports, ${config.workers.length} workers, ${fwd.rib.routeCount} routes, log ${rootLogger.settings.format} at ${rootLogger.settings.level}`,
       { event: 'start', config: file, ports: config.ports.length, workers: config.workers.length, routes: fwd.rib.routeCount, pid: process.pid },
     );
-    await new Promise<void>((resolve) => {
-      let stopping = false;
-      const stop = (sig: string) => {
-        if (stopping) return;
-        stopping = true;
-        log(`${sig}: stopping`);
-        const uptime = Math.round((Date.now() - fwd.startedAt) / 1000);
-        const routes = fwd.rib.routeCount;
-        server.close();
-        void metrics?.close();
-        fwd.stop();
-        runLog.info(`stopped; ports closed and hugepage memory released (up ${uptime} s, ${routes} routes at the end)`, {
-          event: 'stop',
-          signal: sig,
-          uptimeSeconds: uptime,
-          routes,
-        });
-        resolve();
-      };
-      process.once('SIGINT', () => stop('SIGINT'));
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      // Node's default for SIGHUP is to exit (129); systemd's ExecReload sends it: reload the file,
-      // as `dpfwd reload` does (logged either way; a refused reload leaves everything as it was)
-      process.on('SIGHUP', () => {
-        if (stopping) return;
-        runLog.info(`SIGHUP: reloading ${file}`);
-        try {
-          fwd.reload();
-        } catch {
-          /* logged by reload, with its reason */
-        }
-      });
-    });
+    await stopped;
   },
 };
