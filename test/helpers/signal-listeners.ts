@@ -3,7 +3,7 @@
  * ("control socket PATH") to stderr, appends how many listeners SIGTERM, SIGINT and SIGHUP have
  * at that moment. Nothing else changes. The log writes each line with fs.writeSync(2, ...).
  */
-import * as fs from 'fs';
+import fs from 'fs'; // the module object itself (log.ts reads writeSync from it), not a namespace copy
 
 const writeSync = fs.writeSync;
 (fs as { writeSync: unknown }).writeSync = (fd: number, data: unknown, ...rest: unknown[]) => {
