@@ -80,4 +80,64 @@ describe('control server: request framing', () => {
     assert.equal(bad.error?.code, 'EPROTO');
     assert.equal(good.id, 9);
   });
+
+  it('copies each byte of pipelined input a bounded number of times, however much is waiting', async () => {
+    // 4 MB of short requests in one write arrive faster than they are handled, so many reads wait
+    // at once. Taking one short line used to join everything waiting (Buffer.concat of all of it),
+    // again after every read: megabytes copied per line, 100+ ms per step on a loaded machine, the
+    // router's ARP and /healthz waiting behind it (control-stalls, 60 pipelining clients).
+    const line = JSON.stringify({ id: 1, op: 'x' }) + '\n';
+    const count = Math.ceil(4e6 / line.length);
+    const concat = Buffer.concat;
+    let copied = 0;
+    Buffer.concat = ((list: readonly Uint8Array[], total?: number) => {
+      const b = concat(list, total);
+      copied += b.length;
+      return b;
+    }) as typeof Buffer.concat;
+    try {
+      const answered = await new Promise<number>((resolve, reject) => {
+        const s = net.connect(sock);
+        let n = 0;
+        s.on('connect', () => s.write(line.repeat(count)));
+        s.on('data', (d: Buffer) => {
+          for (let i = d.indexOf(10); i >= 0; i = d.indexOf(10, i + 1)) n++;
+          if (n >= count) {
+            s.end();
+            resolve(n);
+          }
+        });
+        s.on('error', reject);
+      });
+      assert.equal(answered, count);
+    } finally {
+      Buffer.concat = concat;
+    }
+    assert.ok(copied <= 2 * count * line.length, `${copied} bytes copied for ${count * line.length} bytes of requests`);
+  });
+
+  it('reads a long request that follows pipelined short ones (reading paused for read-ahead resumes)', async () => {
+    // 100 kB of short requests, then one 300 kB request line, in one write
+    const short = JSON.stringify({ id: 1, op: 'x' }) + '\n';
+    const count = Math.ceil(1e5 / short.length);
+    const long = JSON.stringify({ id: 2, op: 'y', pad: 'p'.repeat(3e5) }) + '\n';
+    const answers = await new Promise<string[]>((resolve, reject) => {
+      const s = net.connect(sock);
+      let buf = '';
+      s.setEncoding('utf8');
+      s.on('connect', () => s.write(short.repeat(count) + long));
+      s.on('data', (d: string) => {
+        buf += d;
+        const lines = buf.split('\n');
+        if (lines.length > count + 1) {
+          s.end();
+          resolve(lines.slice(0, count + 1));
+        }
+      });
+      s.on('error', reject);
+    });
+    const last = JSON.parse(answers[count]);
+    assert.equal(last.id, 2);
+    assert.match(last.error.message, /^unknown operation "y"/);
+  });
 });

@@ -152,8 +152,11 @@ export class Dataplane {
     return loadNative().names();
   }
 
+  /** fixed by the addon's build: read once (a `show ports` used to build them again per call) */
+  private namesOnce?: NativeNames;
+
   names(): NativeNames {
-    return this.n.names();
+    return (this.namesOnce ??= this.n.names());
   }
 
   /** The C side's constants (sizes, next-hop actions, drop reasons and punt kinds with help). */
