@@ -24,8 +24,12 @@ import {
   IPPROTO_ICMP,
   IPPROTO_UDP,
   ICMP_ECHO_REQUEST,
+  ICMP_TIME_EXCEEDED,
+  ICMP_TIMXCEED,
 } from '../packet';
 import { formatIPv4, networkOf, parseIPv4, prefixContains, readIPv4 } from '../net/ipv4';
+import { Ipv4Reassembly } from '../packet/ipv4-reassembly';
+import { newReassemblyCounts, ReassemblyResult } from '../packet/reassembly';
 
 const cpLog = rootLogger.child('controlplane');
 
@@ -37,10 +41,21 @@ export interface ControlPlaneCounters {
   arpRepliesSent: number;
   arpInvalid: number;
   injectFailed: number;
+  /** datagrams to the router reassembled (ok) and fragments or datagrams dropped, by reason (src/packet/reassembly.ts) */
+  reassembly: Record<ReassemblyResult, number>;
 }
 
 export function newControlPlaneCounters(): ControlPlaneCounters {
-  return { icmpSent: {}, icmpRateLimited: 0, icmpSuppressed: 0, arpRequestsSent: 0, arpRepliesSent: 0, arpInvalid: 0, injectFailed: 0 };
+  return {
+    icmpSent: {},
+    icmpRateLimited: 0,
+    icmpSuppressed: 0,
+    arpRequestsSent: 0,
+    arpRepliesSent: 0,
+    arpInvalid: 0,
+    injectFailed: 0,
+    reassembly: newReassemblyCounts(),
+  };
 }
 
 /** Punt kinds by name: indices come from the addon (DP_PUNT_KINDS in native/dataplane/drop_reasons.h). */
@@ -78,6 +93,8 @@ export class ControlPlane {
   readonly icmp: Icmp;
   private readonly kinds: string[];
   private stopped = false;
+  /** fragments addressed to the router (af_xdp, tap and VF ports deliver them as they come) */
+  private readonly reassembly: Ipv4Reassembly;
 
   constructor(
     private readonly d: ControlPlaneDeps,
@@ -85,6 +102,12 @@ export class ControlPlane {
   ) {
     const c = d.config;
     this.kinds = d.punt.names().punts;
+    this.reassembly = new Ipv4Reassembly(
+      (first) =>
+        this.icmpFrom(first.port, first.frame, (ip, mac) => this.icmp.error(first.port, first.frame, ip, mac, ICMP_TIME_EXCEEDED, ICMP_TIMXCEED.REASSEMBLY)),
+      {},
+      counters.reassembly,
+    );
     this.icmp = new Icmp(c.icmp.rateLimit, c.icmp.burst, counters, (port, frame) => this.send(port, frame));
     this.neighbors = new Neighbors(d.rib, c.arp, {
       sendRequest: (port, addr, mac) => this.arpRequest(port, addr, mac),
@@ -131,6 +154,7 @@ export class ControlPlane {
   stop(): void {
     this.stopped = true;
     this.neighbors.stop();
+    this.reassembly.r.clear();
   }
 
   /**
@@ -242,6 +266,17 @@ export class ControlPlane {
   private onLocal(port: number, frame: Buffer): void {
     const f = parseFrame(frame);
     if (!f.ip || f.ip.problems.length) return;
+    if (f.ip.mf || f.ip.fragmentOffset) {
+      // Linux in a mirror reassembles what it is given; what dpfwd answers itself (ICMP, and UDP
+      // where no mirror is) it reassembles first, as the kernel would
+      if (f.ip.protocol !== IPPROTO_ICMP && this.d.mirrors?.has(port)) {
+        this.d.mirrors.deliver(port, frame);
+        return;
+      }
+      const whole = this.reassembly.add(port, frame, f.ip);
+      if (whole) this.onLocal(port, whole);
+      return;
+    }
     if (f.ip.protocol === IPPROTO_ICMP && f.l4 && f.l4.kind === 'icmp' && f.l4.type === ICMP_ECHO_REQUEST) {
       this.icmp.echoReply(port, frame, this.portMac(port), this.d.ifaces.get(port)?.mtu);
     } else if (this.d.mirrors && (this.d.mirrors.has(port) || f.ip.protocol !== IPPROTO_UDP)) {

@@ -7,6 +7,7 @@
  * (src/api/actions.ts CounterBaseline), so Prometheus never sees a counter go backwards.
  * Every metric is documented in docs/metrics.md.
  */
+import { REASSEMBLY_RESULTS } from '../packet/reassembly';
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -581,6 +582,14 @@ export function createMetrics(src: MetricsSource, opts: { defaults?: boolean; co
     'ICMP messages not sent because RFC 1812 forbids them (about an ICMP error, a fragment, a broadcast, a bad header) or no router address fits',
     [],
     (_s, put) => put({}, cpc().icmpSuppressed),
+  );
+  counter(
+    'dpfwd_reassembly_total',
+    'Datagrams to the router reassembled from fragments (result ok), and fragments or datagrams dropped by reason',
+    ['result'],
+    (_s, put) => {
+      for (const r of REASSEMBLY_RESULTS) put({ result: r }, cpc().reassembly[r]);
+    },
   );
   counter('dpfwd_arp_requests_sent_total', 'ARP requests the router sent', [], (_s, put) => put({}, cpc().arpRequestsSent));
   counter('dpfwd_arp_replies_sent_total', 'ARP replies the router sent', [], (_s, put) => put({}, cpc().arpRepliesSent));
