@@ -6,7 +6,7 @@
  * Also instructions per packet of each forwarding contender under callgrind (deterministic, unlike
  * cycles on a shared VM).
  *
- *   npm run bench -- [--only forwarding,callgrind,scale,churn,sync,memif,kernel,capture,ecmp,idle] [--sync-sizes 100000,1000000] [--reps 3] [--churn-reps 9] [--callgrind-seconds 15] [--callgrind-contenders dpfwd,l3fwd,testpmd] [--warmup 1] [--duration 5] [--quick]
+ *   npm run bench -- [--only forwarding,callgrind,scale,churn,sync,bgp,memif,kernel,capture,ecmp,idle] [--sync-sizes 100000,1000000] [--bgp-sizes 1000000] [--reps 3] [--churn-reps 9] [--callgrind-seconds 15] [--callgrind-contenders dpfwd,l3fwd,testpmd] [--warmup 1] [--duration 5] [--quick]
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -20,6 +20,7 @@ import { memifBench, MemifResult } from './lib/memif';
 import { kernelBench, KernelResult } from './lib/kernel';
 import { captureCost, CaptureBenchResult } from './lib/capture';
 import { syncScale, SyncResult } from './lib/sync';
+import { bgpFullTable, BgpSize } from './lib/bgp';
 import { buildL3fwd } from './lib/peers';
 import { callgrindCounts, CallgrindResult } from './lib/callgrind';
 import { idleBench, IdleResult } from './lib/idle';
@@ -41,8 +42,9 @@ function args() {
   };
   const quick = a.includes('--quick');
   return {
-    only: new Set((get('only') ?? 'forwarding,callgrind,scale,churn,sync,memif,kernel,capture,ecmp,idle').split(',')),
+    only: new Set((get('only') ?? 'forwarding,callgrind,scale,churn,sync,bgp,memif,kernel,capture,ecmp,idle').split(',')),
     syncSizes: (get('sync-sizes') ?? (quick ? '100000' : '100000,1000000')).split(',').map(Number),
+    bgpSizes: (get('bgp-sizes') ?? (quick ? '100000' : '1000000')).split(',').map(Number),
     reps: Number(get('reps') ?? (quick ? 1 : 3)),
     warmupMs: 1000 * Number(get('warmup') ?? 1),
     durationMs: 1000 * Number(get('duration') ?? (quick ? 2 : 5)),
@@ -211,6 +213,7 @@ export interface Results {
   idle?: IdleResult;
   capture?: CaptureBenchResult;
   sync?: SyncResult;
+  bgp?: BgpSize[];
   notDone: string[];
 }
 
@@ -298,6 +301,14 @@ async function main() {
   if (a.only.has('sync')) {
     res.sync = await syncScale(TMP, a.syncSizes, log);
     for (const z of res.sync.sizes) if (z.error) res.notDone.push(`route sync, ${z.routes} routes: ${z.error.slice(0, 500)}`);
+  }
+  if (a.only.has('bgp')) {
+    try {
+      res.bgp = await bgpFullTable(TMP, a.bgpSizes, log);
+      for (const z of res.bgp) if (z.error) res.notDone.push(`BGP full table, ${z.routes} routes: ${z.error.slice(0, 500)}`);
+    } catch (e) {
+      res.notDone.push(`BGP full table: ${(e as Error).message.slice(0, 500)}`);
+    }
   }
   if (a.only.has('memif')) {
     try {

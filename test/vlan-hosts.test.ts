@@ -19,12 +19,17 @@ const HOST_200 = { ip: '10.200.0.2', mac: '02:00:00:00:c8:02' };
 const SCRIPT = path.join(ROOT, 'test', 'helpers', 'vlan-hosts.py');
 
 /** Runs the scripted VLAN hosts for `seconds`; resolves with their JSON report. */
+/** The scripted hosts' results when they end; `ready` once their raw socket is open (before that nothing answers). */
 function vlanHosts(
   h: Host,
   seconds: number,
   actions: string[],
-): Promise<{ results: Record<string, number>; answered: { arp: number; echo: number }; tags: Record<string, number> }> {
-  return new Promise((resolve, reject) => {
+): Promise<{ results: Record<string, number>; answered: { arp: number; echo: number }; tags: Record<string, number> }> & { ready: Promise<void> } {
+  let ready: () => void = () => undefined;
+  const isReady = new Promise<void>((r) => {
+    ready = r;
+  });
+  const done = new Promise((resolve, reject) => {
     const p = spawn(
       'ip',
       [
@@ -49,6 +54,7 @@ function vlanHosts(
     });
     p.stderr!.on('data', (d) => {
       err += d;
+      if (err.includes('ready\n')) ready();
     });
     const kill = setTimeout(() => p.kill('SIGKILL'), (seconds + 20) * 1000);
     p.on('exit', (code) => {
@@ -58,8 +64,10 @@ function vlanHosts(
       } catch {
         reject(new Error(`vlan-hosts.py exited ${code}: ${err || out}`));
       }
+      ready(); // (a failed start rejects done)
     });
-  });
+  }) as Promise<{ results: Record<string, number>; answered: { arp: number; echo: number }; tags: Record<string, number> }>;
+  return Object.assign(done, { ready: isReady });
 }
 
 describe('VLAN sub-interfaces with hosts on both sides', function () {
@@ -116,7 +124,7 @@ describe('VLAN sub-interfaces with hosts on both sides', function () {
         `ping/${HOST_100.ip}/${HOST_200.ip}/5`, // VLAN 100 → 200 on the same port, and back
         `ping/${HOST_200.ip}/${HOST_100.ip}/5`,
       ]);
-      await new Promise((r) => setTimeout(r, 1000));
+      await hosts.ready;
       // untagged → tagged: the Linux host pings a host on each VLAN (dpfwd resolves it by tagged ARP)
       const to100 = await pingAsync(east.ns, HOST_100.ip, 5);
       const to200 = await pingAsync(east.ns, HOST_200.ip, 5);

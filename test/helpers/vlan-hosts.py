@@ -85,6 +85,9 @@ def main():
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     s.bind((iface, 0))
     s.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
+    # the caller waits for this line before it sends (python's start can take seconds on a loaded machine)
+    sys.stderr.write('ready\n')
+    sys.stderr.flush()
     start = time.time()
     out = {'results': {}, 'answered': {'arp': 0, 'echo': 0}, 'tags': {}, 'untagged': 0}
     pending = {}  # (proto, from ip, key) -> action name
