@@ -5,10 +5,11 @@
  * reassembles it byte for byte; with DF set the sender gets ICMP fragmentation needed with
  * MTU 1280 (RFC 1191), which ping and tracepath report. af_xdp delivers the datagram as the
  * host sent it; af_packet's socket would reassemble fragments first (docs/kernel-ports.md):
- * both take the same fragment() in the worker.
+ * both take the same fragment() in the worker. Packets held while ARP resolves the far host
+ * leave through the control plane (its flush()), which follows the same rules.
  */
 import { strict as assert } from 'assert';
-import { startForwarder, Running, totals } from './helpers/forwarder';
+import { dpfwdCli, startForwarder, Running, totals } from './helpers/forwarder';
 import { Host, Topology, ping, sh, spawnIn } from './helpers/netns';
 
 const EGRESS_MTU = 1280;
@@ -123,6 +124,34 @@ for (const kind of ['af_xdp', 'af_packet'] as const) {
       assert.match(out, /2 received/, out);
     });
 
+    // Packets held while ARP resolves are sent by the control plane (src/controlplane flush()),
+    // not the worker: the same rules apply there, as in Linux (ip_forward's MTU check, then
+    // ip_fragment before the neighbour's queue)
+    const forgetEast = () => {
+      const r = dpfwdCli(fwd, ['neigh', 'flush', 'dev', 'east']);
+      assert.equal(r.status, 0, r.stderr);
+    };
+
+    it('a datagram held while ARP resolves the far host leaves in fragments too, byte for byte', async () => {
+      forgetEast();
+      const payload = Buffer.alloc(1400);
+      for (let i = 0; i < payload.length; i++) payload[i] = (i * 13 + 5) & 0xff;
+      const before = await totals(fwd);
+      const got = receiver(east);
+      await new Promise((r) => setTimeout(r, 500));
+      sendUdp(west, east, payload);
+      const hex = await got;
+      assert.ok(hex === payload.toString('hex'), `received ${hex.length / 2} bytes, not the 1400 sent`);
+      const after = await totals(fwd);
+      assert.ok(after.drops.west.neighbor_unresolved > before.drops.west.neighbor_unresolved, 'it was held');
+    });
+
+    it('ping -s 3000 (-M dont) toward an unresolved far host: every fragment reaches it and it replies', () => {
+      forgetEast();
+      const out = sh('ping', ['-n', '-c', '1', '-W', '3', '-M', 'dont', '-s', '3000', east.ip], { ns: west.ns, allowFail: true });
+      assert.match(out, /1 received/, out);
+    });
+
     it('with DF set the sender gets fragmentation needed, MTU 1280 (ping -M do, tracepath)', async () => {
       sh('ip', ['route', 'flush', 'cache'], { ns: west.ns, allowFail: true });
       const out = sh('ping', ['-n', '-c', '2', '-i', '0.3', '-W', '2', '-M', 'do', '-s', '1400', east.ip], { ns: west.ns, allowFail: true });
@@ -134,6 +163,13 @@ for (const kind of ['af_xdp', 'af_packet'] as const) {
       const tp = sh('tracepath', ['-n', '-m', '4', east.ip], { ns: west.ns, allowFail: true, timeout: 30000 });
       assert.match(tp, /pmtu 1280/, tp);
       assert.match(tp, /reached/, tp);
+    });
+
+    it('with DF set and the far host unresolved the sender gets fragmentation needed, MTU 1280', () => {
+      forgetEast();
+      sh('ip', ['route', 'flush', 'cache'], { ns: west.ns, allowFail: true });
+      const out = sh('ping', ['-n', '-c', '1', '-W', '3', '-M', 'do', '-s', '1400', east.ip], { ns: west.ns, allowFail: true });
+      assert.match(out, /From 10\.1\.0\.1 .*Frag needed and DF set \(mtu = 1280\)/, out);
     });
 
     it('leaves its ports out of promiscuous mode (frames for other MACs are not_for_us anyway)', () => {
