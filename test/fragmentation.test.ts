@@ -9,7 +9,10 @@
  * leave through the control plane (its flush()), which follows the same rules.
  */
 import { strict as assert } from 'assert';
-import { dpfwdCli, startForwarder, Running, totals } from './helpers/forwarder';
+import * as fs from 'fs';
+import * as path from 'path';
+import { buildUdp4, readIpv4Header, readPcap, writePcap } from '../src/packet';
+import { dpfwdCli, startForwarder, Running, tmpDir, totals, waitFor } from './helpers/forwarder';
 import { Host, Topology, ping, sh, spawnIn } from './helpers/netns';
 
 const EGRESS_MTU = 1280;
@@ -180,3 +183,65 @@ for (const kind of ['af_xdp', 'af_packet'] as const) {
     });
   });
 }
+
+/**
+ * Linux forwards a flow's packets one at a time, so they leave in the order they came, fragments
+ * and all. dpfwd handles a burst at once: the fast path's packets wait in a list for one TX
+ * call, while a fragmented datagram (and a frame that came tagged, here a priority tag, VID 0,
+ * which is the port's untagged interface) is sent from the exact path. One burst from a pcap
+ * file (net_pcap reads it at once) of one UDP flow: what leaves must keep the input's order.
+ */
+describe('fragmentation keeps a burst in order (net_pcap)', function () {
+  this.timeout(60000);
+  const ROUTER_MAC = '02:70:63:61:70:00'; // net_pcap's first port
+  let dir: string;
+
+  after(() => {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('small, fragmented and priority-tagged datagrams of one flow leave in the order they came', async () => {
+    dir = tmpDir('frag-order');
+    // ids 1..12: every third needs fragments (DF clear), every fourth comes priority-tagged
+    const sizes = Array.from({ length: 12 }, (_, i) => (i % 3 === 1 ? 1400 : 100));
+    const frames = sizes.map((size, i) =>
+      buildUdp4({
+        srcMac: '02:00:00:00:01:02',
+        dstMac: ROUTER_MAC,
+        ...(i % 4 === 3 ? { vlan: 0 } : {}),
+        src: '10.1.0.2',
+        dst: '10.2.0.2',
+        sport: 5000,
+        dport: 9999,
+        id: i + 1,
+        size,
+      }),
+    );
+    writePcap(path.join(dir, 'in.pcap'), frames);
+    const fwd = await startForwarder(
+      {
+        eal: { lcores: '0-1' },
+        ports: [
+          { name: 'west', device: `net_pcap0,rx_pcap=${dir}/in.pcap,tx_pcap=${dir}/west.pcap`, address: '10.1.0.1/24' },
+          { name: 'east', device: `net_pcap1,tx_pcap=${dir}/east.pcap`, address: '10.2.0.1/24', mtu: EGRESS_MTU },
+        ],
+        neighbors: [{ address: '10.2.0.2', mac: '02:00:00:00:02:02', port: 'east' }],
+      },
+      { dir },
+    );
+    try {
+      await waitFor('the pcap to be read', async () => (await totals(fwd)).rx >= frames.length, 30000);
+      const t = await totals(fwd);
+      assert.equal(t.forwarded.west, frames.length, JSON.stringify(t.drops.west));
+      assert.equal(t.counters.east.fragmented, 4);
+    } finally {
+      assert.equal((await fwd.stop()).code, 0, fwd.stderr());
+    }
+    const out = readPcap(path.join(dir, 'east.pcap')).map((r) => {
+      const h = readIpv4Header(r.data, 14, true)!;
+      return `${h.id}${h.mf || h.fragmentOffset ? `@${h.fragmentOffset * 8}` : ''}`;
+    });
+    const expected = sizes.flatMap((s, i) => (s > EGRESS_MTU ? [`${i + 1}@0`, `${i + 1}@1256`] : [`${i + 1}`]));
+    assert.deepEqual(out, expected);
+  });
+});
