@@ -187,6 +187,8 @@ struct egress {
  * d + dp_l2_len(vlan). */
 /* A frame the exact path sends itself: keep() queues it after the burst's packets forwarded
  * before it, so a flow leaves in the order it came (the fast path's packets wait in a list). */
+#define DP_OUT_LATE (-2)
+
 static inline void
 tx_late(struct worker *w, unsigned port, struct rte_mbuf *m)
 {
@@ -313,7 +315,8 @@ vlan_strip(struct rte_mbuf *m, unsigned port)
  * RFC 1812 checks: drops and punts with their reasons, IP options, packets above the smallest
  * port MTU, 802.1Q tags on ingress (the packet continues on the VID's sub-interface, counted
  * there, and is sent from here) and sub-interfaces on egress (tag pushed). Returns the egress
- * port with the packet rewritten, or -1 when it was consumed.
+ * port with the packet rewritten, or -1 when it was consumed (DP_OUT_LATE: consumed, and frames
+ * of its own sent to the late list).
  */
 static __rte_noinline int
 exact_path(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx)
@@ -453,7 +456,7 @@ exact_path(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx)
 	if (rte_be_to_cpu_16(ip->total_length) > eg.mtu) {
 		if (!(ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG))) {
 			fragment(w, pc, m, in_idx, out, &eg, word);
-			return -1;
+			return DP_OUT_LATE;
 		}
 		/* RFC 1191: the control plane answers with the egress interface's MTU */
 		drop_punt(w, pc, m, iface, DP_DROP_mtu_exceeded, DP_PUNT_mtu_exceeded);
@@ -474,7 +477,7 @@ exact_path(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx)
 		/* counted and sent here: the burst's forwarded list counts on the port's interface */
 		pc[0]++;
 		tx_late(w, eg.port, m);
-		return -1;
+		return DP_OUT_LATE;
 	}
 	return (int)eg.port;
 }
@@ -573,18 +576,19 @@ forward_one(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx,
 	return forward_to(w, pc, m, in_idx, c, eth, e);
 }
 
-/* The exact path sent frames itself (tx_late): the burst's packets forwarded before them go to
- * their TX buffers first (counted here, not in process_burst), then those frames. */
-static __rte_noinline void
-send_late(struct worker *w, uint64_t *pc, struct rte_mbuf **fw, const uint8_t *outs, unsigned *nf)
+/* The exact path sent frames itself (tx_late): the burst's `nf` packets forwarded before them go
+ * to their TX buffers first (counted here, not in process_burst), then those frames. Returns the
+ * list's new length, 0 (by value: a burst loop's count stays in a register). */
+static __rte_noinline unsigned
+send_late(struct worker *w, uint64_t *pc, struct rte_mbuf **fw, const uint8_t *outs, unsigned nf)
 {
-	for (unsigned k = 0; k < *nf; k++)
+	for (unsigned k = 0; k < nf; k++)
 		tx_enqueue(w, outs[k], fw[k]);
-	pc[0] += *nf;
-	*nf = 0;
+	pc[0] += nf;
 	for (unsigned k = 0; k < w->n_late; k++)
 		tx_enqueue(w, w->late_port[k], w->late[k]);
 	w->n_late = 0;
+	return 0;
 }
 
 /* Appends a packet forward_one or exact_path kept (out >= 0) to the burst's forwarded list; after
@@ -593,8 +597,8 @@ static __rte_always_inline void
 keep(struct worker *w, uint64_t *pc, struct rte_mbuf **fw, uint8_t *outs, unsigned *nf, struct rte_mbuf *m, int out)
 {
 	if (out < 0) {
-		if (unlikely(w->n_late != 0))
-			send_late(w, pc, fw, outs, nf);
+		if (unlikely(out == DP_OUT_LATE))
+			*nf = send_late(w, pc, fw, outs, *nf);
 		return;
 	}
 	fw[*nf] = m;
