@@ -23,7 +23,7 @@
  *
  * Compared: the multiset of IPv4 frames leaving by the egress (per fragment: addresses,
  * protocol, id, offset, MF, payload), and what a host behind each router reassembles from
- * them. ICMP errors the routers originate are left out (Linux rate-limits them per
+ * them, and each flow's order (Linux forwards one packet at a time). ICMP errors the routers originate are left out (Linux rate-limits them per
  * destination, dpfwd per router), as are ARP requests for on-link destinations.
  */
 import { strict as assert } from 'assert';
@@ -278,6 +278,29 @@ function vlanCases(): { desc: string; frame: Buffer }[] {
 }
 
 /**
+ * One flow whose datagrams need fragments now and then, some priority-tagged (VID 0), back to
+ * back so dpfwd reads them in one burst: Linux forwards one at a time, so they leave in order.
+ */
+function flowTrain(): { desc: string; frame: Buffer }[] {
+  return Array.from({ length: 12 }, (_, k) => {
+    const payload = Buffer.alloc(k % 3 === 1 ? 1400 : 100, k);
+    const vlan = k % 4 === 3 ? 0 : undefined;
+    const frame = buildIpv4Frame({
+      srcMac: HOST_MAC,
+      dstMac: ROUTER_MAC,
+      vlan,
+      src: '198.51.100.9',
+      dst: '203.0.113.200',
+      protocol: 17,
+      ttl: 64,
+      id: 0x7800 + k,
+      payload,
+    });
+    return { desc: `flow train ${k}: ${payload.length}B${vlan === undefined ? '' : ' vlan 0 '}`, frame };
+  });
+}
+
+/**
  * MTU steps (RFC 791, RFC 1812 4.2.2.7): datagrams above the 1280-byte egress MTU from a valid
  * source to a routed destination, DF clear (both routers fragment: the host behind must get
  * the datagram byte for byte) and DF set (neither forwards: ICMP fragmentation needed).
@@ -372,6 +395,7 @@ describe('differential: the same frames through dpfwd and through Linux as a rou
       ...real.map((c) => ({ desc: `${c.file} to the router's MAC`, frame: toRouter(c.frame) })),
       ...generated(600),
       ...vlanCases(),
+      ...flowTrain(),
       ...mtuSteps(),
     ];
     const sentinel = buildIpv4Frame({ srcMac: HOST_MAC, dstMac: ROUTER_MAC, src: '10.1.0.2', dst: '198.18.0.1', protocol: 17, ttl: 64, payload: SENTINEL });
@@ -502,6 +526,23 @@ describe('differential: the same frames through dpfwd and through Linux as a rou
       }
     }
     assert.ok(seen.counters.east.fragmented >= steps.filter((c) => !c.df).length);
+  });
+
+  it("keeps each flow's order as Linux does (fragments never overtake the flow's earlier packets)", () => {
+    const flows = (l: Leaving[]) => {
+      const m = new Map<string, string[]>();
+      for (const x of l) {
+        if (DIFFERENCES.some((r) => r.linuxOnly(x.src, x.dst))) continue;
+        const flow = x.group.split(' id')[0];
+        m.set(flow, [...(m.get(flow) ?? []), x.key]);
+      }
+      return m;
+    };
+    const fl = flows(linux);
+    const fd = flows(dp);
+    const train = fl.get('198.51.100.9>203.0.113.200 p17')!;
+    assert.equal(train.length, 16, 'the flow train: 12 datagrams, 4 of them in two fragments');
+    for (const [flow, seq] of fl) assert.deepEqual(fd.get(flow), seq, flow);
   });
 
   it('VLANs: priority-tagged and sub-interface frames forwarded as Linux does, an unknown VID dropped by both', () => {
