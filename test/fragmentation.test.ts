@@ -17,8 +17,11 @@ import { Host, Topology, ping, sh, spawnIn } from './helpers/netns';
 
 const EGRESS_MTU = 1280;
 
-/** Receives one UDP datagram on `h` (port 9999, 10 s at most) and returns its payload in hex. */
-function receiver(h: Host): Promise<string> {
+/**
+ * Receives one UDP datagram on `h` (port 9999, 10 s at most): `ready` once the socket is bound
+ * (python's start can take a while on a loaded machine), `got` its payload in hex.
+ */
+function receiver(h: Host): { ready: Promise<void>; got: Promise<string> } {
   const p = spawnIn(h.ns, 'python3', [
     '-c',
     [
@@ -31,19 +34,24 @@ function receiver(h: Host): Promise<string> {
     ].join('\n'),
   ]);
   let out = '';
+  let bound: () => void;
+  const ready = new Promise<void>((r) => (bound = r));
   p.stdout!.on('data', (d) => {
     out += d;
+    if (out.includes('ready')) bound();
   });
-  return new Promise((resolve, reject) => {
+  const got = new Promise<string>((resolve, reject) => {
     const t = setTimeout(() => {
       p.kill('SIGKILL');
       reject(new Error('receiver hung'));
     }, 20000);
     p.on('exit', () => {
       clearTimeout(t);
+      bound();
       resolve(out.split('\n')[1] ?? '');
     });
-  }).then((x) => x as string);
+  });
+  return { ready, got };
 }
 
 /** Sends `payload` as one UDP datagram from `from` to `to`:9999, DF clear (IP_PMTUDISC_DONT). */
@@ -111,10 +119,10 @@ for (const kind of ['af_xdp', 'af_packet'] as const) {
       for (let i = 0; i < payload.length; i++) payload[i] = (i * 31 + 7) & 0xff;
       const before = await totals(fwd);
       const reasmBefore = nstat(east.ns, 'IpReasmOKs');
-      const got = receiver(east);
-      await new Promise((r) => setTimeout(r, 500));
+      const rx = receiver(east);
+      await rx.ready;
       sendUdp(west, east, payload);
-      assert.equal(await got, payload.toString('hex'));
+      assert.equal(await rx.got, payload.toString('hex'));
       const after = await totals(fwd);
       assert.equal(after.counters.east.fragmented - before.counters.east.fragmented, 1, 'fragmented once, on the egress');
       assert.equal(after.drops.west.mtu_exceeded - before.drops.west.mtu_exceeded, 0);
@@ -131,6 +139,10 @@ for (const kind of ['af_xdp', 'af_packet'] as const) {
     // not the worker: the same rules apply there, as in Linux (ip_forward's MTU check, then
     // ip_fragment before the neighbour's queue)
     const forgetEast = () => {
+      // east knows the router for good: its own ARP probe of the router would teach dpfwd east's
+      // MAC (a request for our address is learned) before the datagram, and nothing would be held
+      const mac = JSON.parse(sh('ip', ['-j', 'link', 'show', east.routerIf]))[0].address;
+      sh('ip', ['-n', east.ns, 'neigh', 'replace', east.gw, 'lladdr', mac, 'dev', east.hostIf, 'nud', 'permanent']);
       const r = dpfwdCli(fwd, ['neigh', 'flush', 'dev', 'east']);
       assert.equal(r.status, 0, r.stderr);
     };
@@ -140,10 +152,10 @@ for (const kind of ['af_xdp', 'af_packet'] as const) {
       const payload = Buffer.alloc(1400);
       for (let i = 0; i < payload.length; i++) payload[i] = (i * 13 + 5) & 0xff;
       const before = await totals(fwd);
-      const got = receiver(east);
-      await new Promise((r) => setTimeout(r, 500));
+      const rx = receiver(east);
+      await rx.ready;
       sendUdp(west, east, payload);
-      const hex = await got;
+      const hex = await rx.got;
       assert.ok(hex === payload.toString('hex'), `received ${hex.length / 2} bytes, not the 1400 sent`);
       const after = await totals(fwd);
       assert.ok(after.drops.west.neighbor_unresolved > before.drops.west.neighbor_unresolved, 'it was held');
