@@ -183,10 +183,10 @@ struct egress {
 	unsigned mtu;
 };
 
-/* Writes the Ethernet header (and the egress interface's tag) in front of an IPv4 header at
- * d + dp_l2_len(vlan). */
-/* A frame the exact path sends itself: keep() queues it after the burst's packets forwarded
- * before it, so a flow leaves in the order it came (the fast path's packets wait in a list). */
+/* What exact_path returns when it consumed the packet and put frames of its own (fragments, a
+ * frame that came tagged) on the worker's late list with tx_late: keep() queues them after the
+ * burst's packets forwarded before it (they wait in a list), so a flow leaves in the order it
+ * came. */
 #define DP_OUT_LATE (-2)
 
 static inline void
@@ -196,6 +196,8 @@ tx_late(struct worker *w, unsigned port, struct rte_mbuf *m)
 	w->late[w->n_late++] = m;
 }
 
+/* Writes the Ethernet header (and the egress interface's tag) in front of an IPv4 header at
+ * d + dp_l2_len(vlan). */
 static inline void
 l2_write(uint8_t *d, uint64_t word, const struct egress *eg)
 {
