@@ -10,7 +10,7 @@ import { ControlPlane, PuntIo } from '../src/controlplane';
 import { DpfwdError } from '../src/errors';
 import { parseIPv4 } from '../src/net/ipv4';
 import { formatMac, parseMac, readMac } from '../src/net/mac';
-import { buildArpRequest, buildIcmpEchoRequest, parseFrame } from '../src/packet';
+import { buildArpReply, buildArpRequest, buildIcmpEchoRequest, buildUdp4, parseFrame, readIpv4Header } from '../src/packet';
 import { Interfaces } from '../src/routing/interfaces';
 import { Rib } from '../src/routing/rib';
 import { NullFib } from './helpers/nullfib';
@@ -86,5 +86,39 @@ describe('control plane (fake punt path)', () => {
     const { cp } = setup(() => false);
     cp.onPunt(16, PUNTS.indexOf('local'), echo('10.100.0.1'));
     assert.equal(cp.counters.injectFailed, 1);
+  });
+
+  it('held packets for a sub-interface leave when ARP answers: fragmented to its MTU without DF, fragmentation needed with DF', () => {
+    const sent: { iface: number; frame: Buffer }[] = [];
+    const { cp } = setup((iface, frame) => {
+      sent.push({ iface, frame });
+      return true;
+    });
+    const HOST = '02:00:00:00:64:09';
+    // as the worker punts them: the ingress tag (if any) already popped, inject pushes west.100's
+    const udp = (df: boolean, id: number) =>
+      buildUdp4({ srcMac: '02:00:00:00:01:02', dstMac: formatMac(WEST_MAC), src: '10.1.0.2', dst: '10.100.0.9', sport: 1, dport: 2, df, id, size: 1514 });
+    cp.onPunt(0, PUNTS.indexOf('unresolved'), udp(false, 7));
+    cp.onPunt(0, PUNTS.indexOf('unresolved'), udp(true, 8));
+    assert.deepEqual(
+      sent.map((x) => [x.iface, x.frame.readUInt16BE(12)]),
+      [[16, 0x0806]],
+      'one ARP request on west.100, the packets held',
+    );
+    sent.length = 0;
+    cp.onPunt(16, PUNTS.indexOf('arp'), buildArpReply({ senderMac: HOST, senderIp: '10.100.0.9', targetMac: formatMac(WEST_MAC), targetIp: '10.100.0.1' }));
+    const frags = sent.filter((x) => x.iface === 16);
+    const hs = frags.map((x) => readIpv4Header(x.frame, 14, true)!);
+    assert.deepEqual(
+      hs.map((h) => [h.id, h.fragmentOffset * 8, h.mf, h.totalLength <= 1400, h.ttl]),
+      [
+        [7, 0, true, true, 63],
+        [7, 1376, false, true, 63],
+      ],
+    );
+    for (const x of frags) assert.deepEqual([formatMac(readMac(x.frame, 0)), readMac(x.frame, 6)], [HOST, WEST_MAC]);
+    const back = sent.filter((x) => x.iface === 0).map((x) => parseFrame(x.frame));
+    assert.equal(back.length, 1, 'the DF one: an ICMP error back out of its ingress');
+    assert.deepEqual([back[0].ip?.dst, back[0].l4?.kind === 'icmp' && [back[0].l4.type, back[0].l4.code, back[0].l4.mtu]], ['10.1.0.2', [3, 4, 1400]]);
   });
 });

@@ -10,14 +10,20 @@
  * generated frames (seeded): random addresses from a pool of the interesting ones (own,
  * broadcast, martian, class E, on-link), TTLs 0-2, IP options, fragments, bad checksums,
  * sizes across the 1280-byte egress MTU with DF set and clear, link-layer broadcast,
- * multicast and foreign destinations, 802.1Q tags. This machine's kernel has no 802.1Q
- * (CONFIG_VLAN_8021Q is not set), so neither router has a VLAN sub-interface here: tagged
- * frames must be dropped by both (dpfwd: unknown_vlan); test/vlan.test.ts covers forwarding
- * through sub-interfaces.
+ * multicast and foreign destinations, 802.1Q tags.
+ *
+ * VLANs: this machine's kernel has no 802.1Q devices (CONFIG_VLAN_8021Q is not set), but its
+ * receive path still handles tags (net/core/dev.c): a priority tag (VID 0) is taken off and the
+ * frame received as untagged, and a frame for a VID no device has is PACKET_OTHERHOST (dropped).
+ * So the kernel plays both parts itself: VID 0 (dpfwd: the port's untagged interface) and VID
+ * 200 (neither router has it; dpfwd: unknown_vlan). For VID 100, dpfwd's sub-interface west.100
+ * (10.100.0.1/24), the Linux router has a plain interface with the same address and MAC, and the
+ * replay (test/helpers/wire.py) sends those frames to it with the tag popped, in the same order:
+ * what a sub-interface does after the tag is what that interface does.
  *
  * Compared: the multiset of IPv4 frames leaving by the egress (per fragment: addresses,
  * protocol, id, offset, MF, payload), and what a host behind each router reassembles from
- * them. ICMP errors the routers originate are left out (Linux rate-limits them per
+ * them, and each flow's order (Linux forwards one packet at a time). ICMP errors the routers originate are left out (Linux rate-limits them per
  * destination, dpfwd per router), as are ARP requests for on-link destinations.
  */
 import { strict as assert } from 'assert';
@@ -35,7 +41,7 @@ const EGRESS_MAC = '02:70:63:61:70:01';
 const GW_MAC = '02:00:00:00:02:02';
 const HOST_MAC = '02:00:00:00:01:02';
 const EGRESS_MTU = 1280;
-const OWN = new Set(['10.1.0.1', '10.2.0.1']);
+const OWN = new Set(['10.1.0.1', '10.2.0.1', '10.100.0.1']);
 const SENTINEL = Buffer.from('dpfwd differential test: end of the replay');
 
 const ip4 = (b: Buffer, o: number) => `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
@@ -209,7 +215,7 @@ function generated(n: number): { desc: string; frame: Buffer; datagram?: Buffer 
           ])
         : {};
     const protocol = pick([17, 17, 6, 1, 47]);
-    const vlan = rnd() < 0.12 ? pick([100, 200]) : undefined;
+    const vlan = rnd() < 0.15 ? pick([0, 100, 100, 200]) : undefined;
     // frames up to 1514 bytes, tag included: what the injector's veth (MTU 1500) sends
     const room = 1514 - 14 - (vlan ? 4 : 0) - 20 - (opts?.length ?? 0);
     const size = Math.min(room, big ? 1300 + Math.floor(rnd() * 180) : 28 + Math.floor(rnd() * 200));
@@ -232,10 +238,66 @@ function generated(n: number): { desc: string; frame: Buffer; datagram?: Buffer 
       ...(bad ? { checksum: 0x1234 } : {}),
     });
     if (frame.length > 1518) frame = frame.subarray(0, 1518); // never: sizes stay below 1500
-    const desc = `gen ${k}: ${l2} ${vlan ? `vlan ${vlan} ` : ''}${src} > ${dst} ttl ${ttl} ${size}B${df ? ' DF' : ''}${opts ? ' opts' : ''}${'mf' in frag ? ' frag' : ''}${bad ? ' badsum' : ''}`;
+    const desc = `gen ${k}: ${l2} ${vlan !== undefined ? `vlan ${vlan} ` : ''}${src} > ${dst} ttl ${ttl} ${size}B${df ? ' DF' : ''}${opts ? ' opts' : ''}${'mf' in frag ? ' frag' : ''}${bad ? ' badsum' : ''}`;
     out.push({ desc, frame });
   }
   return out;
+}
+
+/**
+ * Tagged datagrams both routers forward (random ones rarely are): VID 0, VID 100 and 200 from
+ * the subnet behind each, small and above the egress MTU without DF (fragmented after the tag).
+ */
+function vlanCases(): { desc: string; frame: Buffer }[] {
+  const out: { desc: string; frame: Buffer }[] = [];
+  let k = 0;
+  for (const vid of [0, 100, 200]) {
+    for (const size of [60, 300, 1400]) {
+      for (const options of [undefined, Buffer.from([0x94, 4, 0, 0])]) {
+        const payload = Buffer.alloc(size);
+        for (let i = 0; i < size; i++) payload[i] = (i * 11 + k) & 0xff;
+        const src = vid === 100 ? '10.100.0.7' : '10.1.0.7';
+        const frame = buildIpv4Frame({
+          srcMac: HOST_MAC,
+          dstMac: ROUTER_MAC,
+          vlan: vid,
+          src,
+          dst: `198.51.100.${20 + k}`,
+          protocol: 17,
+          ttl: 64,
+          id: 0x6000 + k,
+          options,
+          payload,
+        });
+        out.push({ desc: `vlan case ${k}: vlan ${vid} ${src} ${size}B${options ? ' opts' : ''}`, frame });
+        k++;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * One flow whose datagrams need fragments now and then, some priority-tagged (VID 0), back to
+ * back so dpfwd reads them in one burst: Linux forwards one at a time, so they leave in order.
+ */
+function flowTrain(): { desc: string; frame: Buffer }[] {
+  return Array.from({ length: 12 }, (_, k) => {
+    const payload = Buffer.alloc(k % 3 === 1 ? 1400 : 100, k);
+    const vlan = k % 4 === 3 ? 0 : undefined;
+    const frame = buildIpv4Frame({
+      srcMac: HOST_MAC,
+      dstMac: ROUTER_MAC,
+      vlan,
+      src: '198.51.100.9',
+      dst: '203.0.113.200',
+      protocol: 17,
+      ttl: 64,
+      id: 0x7800 + k,
+      payload,
+    });
+    return { desc: `flow train ${k}: ${payload.length}B${vlan === undefined ? '' : ' vlan 0 '}`, frame };
+  });
 }
 
 /**
@@ -275,6 +337,7 @@ describe('differential: the same frames through dpfwd and through Linux as a rou
   this.timeout(300000);
   const id = (process.pid % 100000).toString(36);
   const ns = { inj: `dfi${id}`, rtr: `dfr${id}`, out: `dfo${id}` };
+  const VID = 100; // dpfwd's sub-interface west.100; Linux's plain interface v (see the top)
   let dir: string;
   let inputs: { desc: string; frame: Buffer; datagram?: Buffer; df?: boolean }[];
   let linux: Leaving[];
@@ -297,6 +360,7 @@ describe('differential: the same frames through dpfwd and through Linux as a rou
       sh('sysctl', ['-qw', 'net.ipv6.conf.default.disable_ipv6=1'], { ns: n });
     }
     sh('ip', ['link', 'add', 'i0', 'netns', ns.inj, 'type', 'veth', 'peer', 'name', 'w', 'netns', ns.rtr]);
+    sh('ip', ['link', 'add', 'i1', 'netns', ns.inj, 'type', 'veth', 'peer', 'name', 'v', 'netns', ns.rtr]);
     sh('ip', ['link', 'add', 'o0', 'netns', ns.out, 'type', 'veth', 'peer', 'name', 'e', 'netns', ns.rtr]);
     const r = (args: string[]) => sh('ip', ['-n', ns.rtr, ...args]);
     for (const k of ['all', 'default']) {
@@ -304,13 +368,16 @@ describe('differential: the same frames through dpfwd and through Linux as a rou
     }
     sh('sysctl', ['-qw', 'net.ipv4.ip_forward=1'], { ns: ns.rtr });
     r(['link', 'set', 'w', 'address', ROUTER_MAC, 'up']);
+    r(['link', 'set', 'v', 'address', ROUTER_MAC, 'up']);
     r(['link', 'set', 'e', 'address', EGRESS_MAC, 'mtu', String(EGRESS_MTU), 'up']);
-    for (const i of ['w', 'e']) sh('sysctl', ['-qw', `net.ipv4.conf.${i.replace('.', '/')}.rp_filter=0`], { ns: ns.rtr });
+    for (const i of ['w', 'v', 'e']) sh('sysctl', ['-qw', `net.ipv4.conf.${i.replace('.', '/')}.rp_filter=0`], { ns: ns.rtr });
     r(['addr', 'add', '10.1.0.1/24', 'dev', 'w']);
     r(['addr', 'add', '10.2.0.1/24', 'dev', 'e']);
+    r(['addr', 'add', '10.100.0.1/24', 'dev', 'v']);
     r(['neigh', 'replace', '10.2.0.2', 'lladdr', GW_MAC, 'dev', 'e', 'nud', 'permanent']);
     r(['route', 'add', 'default', 'via', '10.2.0.2']);
     sh('ip', ['-n', ns.inj, 'link', 'set', 'i0', 'up']);
+    sh('ip', ['-n', ns.inj, 'link', 'set', 'i1', 'up']);
     sh('ip', ['-n', ns.out, 'link', 'set', 'o0', 'address', GW_MAC, 'up']);
   }
 
@@ -327,6 +394,8 @@ describe('differential: the same frames through dpfwd and through Linux as a rou
       ...real.map((c) => ({ desc: `${c.file} as captured`, frame: c.frame })),
       ...real.map((c) => ({ desc: `${c.file} to the router's MAC`, frame: toRouter(c.frame) })),
       ...generated(600),
+      ...vlanCases(),
+      ...flowTrain(),
       ...mtuSteps(),
     ];
     const sentinel = buildIpv4Frame({ srcMac: HOST_MAC, dstMac: ROUTER_MAC, src: '10.1.0.2', dst: '198.18.0.1', protocol: 17, ttl: 64, payload: SENTINEL });
@@ -341,7 +410,7 @@ describe('differential: the same frames through dpfwd and through Linux as a rou
     });
     const sniffDone = new Promise((res) => sniff.on('exit', res));
     await waitFor('the sniffer', async () => sniffOut.includes('ready'), 20000);
-    sendReport = sh('python3', [WIRE, 'send', 'i0', path.join(dir, 'in.pcap')], { ns: ns.inj, timeout: 120000 }).trim();
+    sendReport = sh('python3', [WIRE, 'send', 'i0', path.join(dir, 'in.pcap'), `${VID}=i1`], { ns: ns.inj, timeout: 120000 }).trim();
     await sniffDone;
     assert.match(sniffOut, /captured \d+/, sniffOut);
     linux = leaving(readPcap(path.join(dir, 'linux.pcap')).map((r) => r.data));
@@ -354,6 +423,7 @@ describe('differential: the same frames through dpfwd and through Linux as a rou
           { name: 'west', device: `net_pcap0,rx_pcap=${dir}/in.pcap,tx_pcap=${dir}/dpfwd-west.pcap`, address: '10.1.0.1/24' },
           { name: 'east', device: `net_pcap1,tx_pcap=${dir}/dpfwd-east.pcap`, address: '10.2.0.1/24', mtu: EGRESS_MTU },
         ],
+        interfaces: [{ port: 'west', vlan: VID, address: '10.100.0.1/24' }],
         neighbors: [{ address: '10.2.0.2', mac: GW_MAC, port: 'east' }],
         routes: [{ prefix: '0.0.0.0/0', via: '10.2.0.2' }],
       },
@@ -456,6 +526,48 @@ describe('differential: the same frames through dpfwd and through Linux as a rou
       }
     }
     assert.ok(seen.counters.east.fragmented >= steps.filter((c) => !c.df).length);
+  });
+
+  it("keeps each flow's order as Linux does (fragments never overtake the flow's earlier packets)", () => {
+    const flows = (l: Leaving[]) => {
+      const m = new Map<string, string[]>();
+      for (const x of l) {
+        if (DIFFERENCES.some((r) => r.linuxOnly(x.src, x.dst))) continue;
+        const flow = x.group.split(' id')[0];
+        m.set(flow, [...(m.get(flow) ?? []), x.key]);
+      }
+      return m;
+    };
+    const fl = flows(linux);
+    const fd = flows(dp);
+    const train = fl.get('198.51.100.9>203.0.113.200 p17')!;
+    assert.equal(train.length, 16, 'the flow train: 12 datagrams, 4 of them in two fragments');
+    for (const [flow, seq] of fl) assert.deepEqual(fd.get(flow), seq, flow);
+  });
+
+  it('VLANs: priority-tagged and sub-interface frames forwarded as Linux does, an unknown VID dropped by both', () => {
+    // generated frames by datagram (addresses, protocol, id: as Leaving.group), the IPv4 header after the tag
+    const ids = (vid: number) =>
+      new Set(
+        inputs
+          .filter((c) => c.desc.includes(` vlan ${vid} `))
+          .map((c) => `${ip4(c.frame, 30)}>${ip4(c.frame, 34)} p${c.frame[27]} id${c.frame.readUInt16BE(22)}`),
+      );
+    for (const vid of [0, VID, 200]) {
+      const want = ids(vid);
+      assert.ok(want.size > 5, `${want.size} generated frames with VID ${vid}`);
+      const keys = (l: Leaving[]) =>
+        l
+          .filter((x) => want.has(x.group) && !DIFFERENCES.some((r) => r.linuxOnly(x.src, x.dst)))
+          .map((x) => x.key)
+          .sort();
+      const l = keys(linux);
+      assert.deepEqual(keys(dp), l, `VID ${vid}`);
+      if (vid === 200) assert.equal(l.length, 0, 'a VID neither router has: Linux drops them (PACKET_OTHERHOST)');
+      else assert.ok(l.length > 0, `VID ${vid}: Linux forwarded none`);
+    }
+    assert.ok(subif.forwarded > 0, 'west.100 forwarded');
+    assert.ok(seen.drops.west.unknown_vlan >= ids(200).size, `unknown_vlan ${seen.drops.west.unknown_vlan}`);
   });
 
   it("counts every frame's fate in dpfwd exactly once: rx = forwarded + drops + punts that are not drops", () => {

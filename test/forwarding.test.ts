@@ -290,6 +290,14 @@ for (const { loop, extraRoutes } of LOOPS)
         { dir },
       );
       await waitFor('the capture to be read', async () => (await totals(fwd)).rx >= table.length);
+      // the ARP requests for the unresolved next hops: asked by the control plane after the
+      // punts, sent by a worker from its inject ring (a stop before that loses them)
+      await waitFor('the ARP requests to be sent', async () => {
+        const sentArp = (await fwd.call('show.controlplane')).counters.arpRequestsSent;
+        const c = await fwd.call('show.counters');
+        const injected = c.snapshot.workers.reduce((a: number, w: { counters: { injected: number } }) => a + w.counters.injected, 0);
+        return sentArp >= 2 && injected >= sentArp;
+      });
       seen = await totals(fwd);
       lookup = (await fwd.call('show.workers'))[0].lookup;
       macs = (await fwd.call('show.ports')).map((p: { address: string }) => p.address);

@@ -516,6 +516,67 @@ describe('packet/icmp errors', () => {
   });
 });
 
+describe('packet/ipv4 fragmentation (RFC 791 3.2)', () => {
+  // Record Route (7: copy flag clear) then Loose Source Route (0x83: copied), 20 option bytes
+  const rr = hex('07 0b 04 00000000 00000000 01'); // 11 bytes + a NOP
+  const lsrr = hex('83 07 04 0a020002');
+  const options = Buffer.concat([rr, lsrr, hex('00')]);
+  const payload = Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 7 + 3) & 0xff));
+  const datagram = (o: Partial<P.Ipv4FrameOptions> = {}) =>
+    P.buildIpv4Frame({ srcMac: A, dstMac: R, src: '10.1.0.2', dst: '10.2.0.2', protocol: 17, id: 0x1234, options, payload, ...o });
+
+  /** Each fragment's parsed header, checked well formed and at most `mtu` long. */
+  function parse(frames: Buffer[], mtu: number): P.Ipv4Header[] {
+    return frames.map((f) => {
+      const h = P.readIpv4Header(f, 14, true)!;
+      assert.ok(h.totalLength <= mtu, `${h.totalLength} > ${mtu}`);
+      return h;
+    });
+  }
+
+  it('splits at multiples of 8, keeps the id, every option in the first and only copied ones after', () => {
+    const frames = P.fragmentIpv4Frame(datagram(), 14, 120);
+    const hs = parse(frames, 120);
+    assert.equal(hs.length, 4); // (120 - 40) & ~7 = 80 bytes each: 80, 80, 80, 60
+    assert.deepEqual(
+      hs.map((h) => [h.fragmentOffset * 8, h.mf, h.payloadLength, h.id]),
+      [
+        [0, true, 80, 0x1234],
+        [80, true, 80, 0x1234],
+        [160, true, 80, 0x1234],
+        [240, false, 60, 0x1234],
+      ],
+    );
+    assert.deepEqual(hs[0].options, options);
+    const nops = Buffer.concat([Buffer.alloc(11, 1), hex('01'), lsrr, hex('00')]);
+    for (const h of hs.slice(1)) assert.deepEqual(h.options, nops, 'Record Route (no copy flag) becomes NOPs, LSRR stays');
+    assert.deepEqual(Buffer.concat(hs.map((h, i) => frames[i].subarray(h.payloadOffset, h.payloadOffset + h.payloadLength))), payload);
+    for (const f of frames) assert.deepEqual(f.subarray(0, 14), datagram().subarray(0, 14), 'the link header of the datagram');
+  });
+
+  it('fragments a fragment again: its offset carried on, its MF on the last piece', () => {
+    for (const mf of [true, false]) {
+      const hs = parse(P.fragmentIpv4Frame(datagram({ fragmentOffset: 100, mf }), 14, 200), 200);
+      assert.deepEqual(
+        hs.map((h) => [h.fragmentOffset, h.mf]),
+        [
+          [100, true],
+          [120, mf],
+        ],
+      );
+    }
+  });
+
+  it("the router's own datagram takes the id it is given; one that fits is returned as is; DF set or no room throws", () => {
+    assert.equal(P.readIpv4Header(P.fragmentIpv4Frame(datagram(), 14, 120, 7)[1], 14)!.id, 7);
+    const d = datagram();
+    assert.deepEqual(P.fragmentIpv4Frame(d, 14, 1500), [d]);
+    throwsCode(() => P.fragmentIpv4Frame(datagram({ df: true }), 14, 120), 'EPACKET', /DF/);
+    throwsCode(() => P.fragmentIpv4Frame(datagram(), 14, 47), 'EPACKET', /no room/);
+    throwsCode(() => P.fragmentIpv4Frame(datagram({ fragmentOffset: 8190 }), 14, 120), 'EPACKET', /65535/);
+  });
+});
+
 describe('packet/arp', () => {
   it('request: broadcast, target MAC zero, round-trips', () => {
     const f = P.buildArpRequest({ senderMac: R, senderIp: '10.1.0.1', targetIp: '10.1.0.2' });

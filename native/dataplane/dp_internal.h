@@ -44,6 +44,8 @@
 #pragma GCC visibility push(hidden)
 
 #define TXBUF_LEN (2 * DP_BURST)
+/* the most fragments one datagram is cut into (worker.c's fragment(); more: frag_failed) */
+#define DP_FRAG_MAX 64
 
 /* per-worker counters (DP_WORKER_COUNTERS) */
 enum dp_wctr {
@@ -108,6 +110,11 @@ struct worker {
 	struct txbuf tx[DP_MAX_PORTS];
 	struct dp_trace_rec *tr; /* the packet being traced (exact path), NULL otherwise: capture.c */
 	struct dp_trace *tr_of; /* the trace tr belongs to (dp.trace may be cleared meanwhile) */
+	/* frames the exact path sent itself (fragments, a frame that came tagged), queued only after
+	 * the burst's packets forwarded before it: worker.c's tx_late and send_late */
+	uint16_t n_late;
+	uint8_t late_port[DP_FRAG_MAX];
+	struct rte_mbuf *late[DP_FRAG_MAX];
 } __rte_cache_aligned;
 
 struct dp_state {

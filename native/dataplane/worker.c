@@ -183,6 +183,19 @@ struct egress {
 	unsigned mtu;
 };
 
+/* What exact_path returns when it consumed the packet and put frames of its own (fragments, a
+ * frame that came tagged) on the worker's late list with tx_late: keep() queues them after the
+ * burst's packets forwarded before it (they wait in a list), so a flow leaves in the order it
+ * came. */
+#define DP_OUT_LATE (-2)
+
+static inline void
+tx_late(struct worker *w, unsigned port, struct rte_mbuf *m)
+{
+	w->late_port[w->n_late] = (uint8_t)port;
+	w->late[w->n_late++] = m;
+}
+
 /* Writes the Ethernet header (and the egress interface's tag) in front of an IPv4 header at
  * d + dp_l2_len(vlan). */
 static inline void
@@ -227,8 +240,6 @@ options_for_later_fragments(uint8_t *opt, uint32_t len)
  * on the egress; frag_failed when it needs more than DP_FRAG_MAX fragments, the MTU leaves no
  * room after the header, the mbuf is chained or the pool is empty.
  */
-#define DP_FRAG_MAX 64
-
 static __rte_noinline void
 fragment(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx, unsigned out, const struct egress *eg,
 	uint64_t word)
@@ -271,7 +282,7 @@ fragment(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx, un
 		h->hdr_checksum = 0;
 		h->hdr_checksum = (uint16_t)~dp_ip4_hdr_sum(h, hlen);
 		l2_write(d, word, eg);
-		tx_enqueue(w, eg->port, f[i]);
+		tx_late(w, eg->port, f[i]);
 	}
 	rte_pktmbuf_free(m);
 	pc[0]++;
@@ -306,7 +317,8 @@ vlan_strip(struct rte_mbuf *m, unsigned port)
  * RFC 1812 checks: drops and punts with their reasons, IP options, packets above the smallest
  * port MTU, 802.1Q tags on ingress (the packet continues on the VID's sub-interface, counted
  * there, and is sent from here) and sub-interfaces on egress (tag pushed). Returns the egress
- * port with the packet rewritten, or -1 when it was consumed.
+ * port with the packet rewritten, or -1 when it was consumed (DP_OUT_LATE: consumed, and frames
+ * of its own sent to the late list).
  */
 static __rte_noinline int
 exact_path(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx)
@@ -446,7 +458,7 @@ exact_path(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx)
 	if (rte_be_to_cpu_16(ip->total_length) > eg.mtu) {
 		if (!(ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG))) {
 			fragment(w, pc, m, in_idx, out, &eg, word);
-			return -1;
+			return DP_OUT_LATE;
 		}
 		/* RFC 1191: the control plane answers with the egress interface's MTU */
 		drop_punt(w, pc, m, iface, DP_DROP_mtu_exceeded, DP_PUNT_mtu_exceeded);
@@ -466,8 +478,8 @@ exact_path(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx)
 	if (tagged) {
 		/* counted and sent here: the burst's forwarded list counts on the port's interface */
 		pc[0]++;
-		tx_enqueue(w, eg.port, m);
-		return -1;
+		tx_late(w, eg.port, m);
+		return DP_OUT_LATE;
 	}
 	return (int)eg.port;
 }
@@ -566,12 +578,31 @@ forward_one(struct worker *w, uint64_t *pc, struct rte_mbuf *m, unsigned in_idx,
 	return forward_to(w, pc, m, in_idx, c, eth, e);
 }
 
-/* Appends a packet forward_one or exact_path kept (out >= 0) to the burst's forwarded list. */
-static __rte_always_inline void
-keep(struct rte_mbuf **fw, uint8_t *outs, unsigned *nf, struct rte_mbuf *m, int out)
+/* The exact path sent frames itself (tx_late): the burst's `nf` packets forwarded before them go
+ * to their TX buffers first (counted here, not in process_burst), then those frames. Returns the
+ * list's new length, 0 (by value: a burst loop's count stays in a register). */
+static __rte_noinline unsigned
+send_late(struct worker *w, uint64_t *pc, struct rte_mbuf **fw, const uint8_t *outs, unsigned nf)
 {
-	if (out < 0)
+	for (unsigned k = 0; k < nf; k++)
+		tx_enqueue(w, outs[k], fw[k]);
+	pc[0] += nf;
+	for (unsigned k = 0; k < w->n_late; k++)
+		tx_enqueue(w, w->late_port[k], w->late[k]);
+	w->n_late = 0;
+	return 0;
+}
+
+/* Appends a packet forward_one or exact_path kept (out >= 0) to the burst's forwarded list; after
+ * one it consumed, sends what it sent itself in order (forwarded packets never pay for this). */
+static __rte_always_inline void
+keep(struct worker *w, uint64_t *pc, struct rte_mbuf **fw, uint8_t *outs, unsigned *nf, struct rte_mbuf *m, int out)
+{
+	if (out < 0) {
+		if (unlikely(out == DP_OUT_LATE))
+			*nf = send_late(w, pc, fw, outs, *nf);
 		return;
+	}
 	fw[*nf] = m;
 	outs[(*nf)++] = (uint8_t)out;
 }
@@ -592,10 +623,10 @@ burst_one_pass(struct worker *w, uint64_t *pc, unsigned in_idx, struct rte_mbuf 
 	/* two copies of the loop so the prefetch needs no per-packet bounds test */
 	for (j = 0; j + 4 < nb; j++) {
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[j + 4], void *));
-		keep(fw, outs, &nf, pkts[j], forward_one(w, pc, pkts[j], in_idx, c));
+		keep(w, pc, fw, outs, &nf, pkts[j], forward_one(w, pc, pkts[j], in_idx, c));
 	}
 	for (; j < nb; j++)
-		keep(fw, outs, &nf, pkts[j], forward_one(w, pc, pkts[j], in_idx, c));
+		keep(w, pc, fw, outs, &nf, pkts[j], forward_one(w, pc, pkts[j], in_idx, c));
 	return nf;
 }
 
@@ -632,7 +663,7 @@ burst_staged(struct worker *w, uint64_t *pc, unsigned in_idx, struct rte_mbuf **
 	for (unsigned j = 0; j < nb; j++) {
 		struct rte_mbuf *m = pkts[j];
 		int ok = !(slow >> j & 1) && (e[j] & RTE_LPM_LOOKUP_SUCCESS);
-		keep(fw, outs, &nf, m,
+		keep(w, pc, fw, outs, &nf, m,
 			likely(ok) ? forward_to(w, pc, m, in_idx, c, rte_pktmbuf_mtod(m, struct rte_ether_hdr *), e[j])
 				   : exact_path(w, pc, m, in_idx));
 	}
@@ -658,7 +689,7 @@ burst_traced(struct worker *w, uint64_t *pc, unsigned in_idx, unsigned queue, st
 		} else {
 			out = forward_one(w, pc, m, in_idx, c);
 		}
-		keep(fw, outs, &nf, m, out);
+		keep(w, pc, fw, outs, &nf, m, out);
 	}
 	return nf;
 }

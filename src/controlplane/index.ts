@@ -19,6 +19,7 @@ import {
   arpRequestFrame,
   buildArpReplyTo,
   decrementTtlInPlace,
+  fragmentIpv4Frame,
   parseArp,
   parseFrame,
   IPPROTO_ICMP,
@@ -343,15 +344,33 @@ export class ControlPlane {
     this.icmpFrom(ingress, frame, (ip, mac) => this.icmp.hostUnreachable(ingress, frame, ip, mac));
   }
 
-  /** Held packets: forward them now as the worker would have (TTL−1, RFC 1624, MACs). */
+  /**
+   * Held packets: forward them now as the worker would have (TTL−1, RFC 1624, MACs). One longer
+   * than the egress MTU leaves in fragments without DF (RFC 791) and is answered with ICMP
+   * fragmentation needed with DF (RFC 1191), as Linux does before its neighbour queue. Held
+   * frames carry no 802.1Q tag (the worker pops it on ingress; inject pushes the egress's).
+   */
   private flush(e: NeighEntry, packets: Buffer[]): void {
+    const mtu = this.d.ifaces.get(e.iface)?.mtu ?? 1500;
     for (const held of packets) {
       const frame = Buffer.from(held.subarray(2));
       if (frame.length < 34 || frame[22] <= 1) continue;
+      if (frame.readUInt16BE(16) > mtu && frame.readUInt16BE(20) & 0x4000) {
+        const ingress = held.readUInt16LE(0);
+        this.icmpFrom(ingress, frame, (ip, mac) => this.icmp.fragNeeded(ingress, frame, ip, mac, mtu));
+        continue;
+      }
       decrementTtlInPlace(frame, 14);
       writeMac(frame, 0, e.mac!);
       writeMac(frame, 6, this.d.ifaces.get(e.iface)!.mac);
-      this.send(e.iface, frame);
+      let frames: Buffer[];
+      try {
+        frames = fragmentIpv4Frame(frame, 14, mtu);
+      } catch {
+        this.neighbors.stats.queueDropped++; // no room for 8 bytes after its header, or past offset 65535
+        continue;
+      }
+      for (const f of frames) this.send(e.iface, f);
     }
   }
 

@@ -212,33 +212,60 @@ export function readIpv4Header(buf: Buffer, off = 0, strict = false): Ipv4Header
 }
 
 /**
- * RFC 791 fragmentation of one frame's IPv4 datagram (at `ipOff`, after the Ethernet header and
- * any VLAN tags) into frames whose datagrams fit `mtu`: each carries the same link header and
- * the IPv4 header (options only in the first, RFC 791's copy bit aside: the control plane's own
- * datagrams have none), a payload of a multiple of 8 bytes but the last, MF and the offset set,
- * its own header checksum, and identification `id`. A datagram that fits is returned as is.
+ * RFC 791 3.1: the options of every fragment but the first. An option without the copy flag
+ * (0x80) becomes NOPs, as Linux's ip_options_fragment does, so every fragment has the same
+ * header length; a malformed option ends the walk (left as it is). Same rule as the worker's
+ * options_for_later_fragments (native/dataplane/worker.c).
  */
-export function fragmentIpv4Frame(frame: Buffer, ipOff: number, mtu: number, id: number): Buffer[] {
+function optionsForLaterFragments(opt: Buffer): void {
+  for (let k = 0; k < opt.length;) {
+    if (opt[k] === 0) return; // end of option list
+    if (opt[k] === 1) {
+      k++; // NOP
+      continue;
+    }
+    const len = k + 1 < opt.length ? opt[k + 1] : 0;
+    if (len < 2 || len > opt.length - k) return;
+    if (!(opt[k] & 0x80)) opt.fill(1, k, k + len);
+    k += len;
+  }
+}
+
+/**
+ * RFC 791 fragmentation of one frame's IPv4 datagram (at `ipOff`, after the Ethernet header and
+ * any VLAN tags) into frames whose datagrams fit `mtu`, as the worker's fragment() does: each
+ * carries the same link header and the datagram's header; the first keeps every option, the
+ * others only those with the copy flag (the rest NOPs); payloads of a multiple of 8 bytes but
+ * the last; a fragment is fragmented again (its offset carried on, its MF kept on the last
+ * piece); each has its own header checksum. Identification is the datagram's own unless `id`
+ * is given (a datagram the router made itself). A datagram that fits is returned as is.
+ * Throws EPACKET when DF is set or the MTU leaves no room for 8 bytes of payload.
+ */
+export function fragmentIpv4Frame(frame: Buffer, ipOff: number, mtu: number, id?: number): Buffer[] {
   const hl = (frame[ipOff] & 15) * 4;
   const total = frame.readUInt16BE(ipOff + 2);
   if (total <= mtu) return [frame];
-  if (frame.readUInt16BE(ipOff + 6) & 0x4000) throw new DpfwdError('EPACKET', 'the datagram has DF set and is larger than the MTU');
-  const step = Math.floor((mtu - 20) / 8) * 8;
-  if (step < 8) throw new DpfwdError('EPACKET', `MTU ${mtu} leaves no room for a fragment`);
+  const fo = frame.readUInt16BE(ipOff + 6);
+  if (fo & 0x4000) throw new DpfwdError('EPACKET', 'the datagram has DF set and is larger than the MTU');
+  const step = Math.floor((mtu - hl) / 8) * 8;
+  if (hl < IPV4_HEADER_LEN || step < 8) throw new DpfwdError('EPACKET', `MTU ${mtu} leaves no room for a fragment after a ${hl}-byte header`);
+  if ((fo & 0x1fff) * 8 + total - hl > 0xffff) throw new DpfwdError('EPACKET', 'the fragment ends past offset 65535');
+  const first = Buffer.from(frame.subarray(0, ipOff + hl));
+  if (id !== undefined) first.writeUInt16BE(id & 0xffff, ipOff + 4);
+  const later = Buffer.from(first);
+  optionsForLaterFragments(later.subarray(ipOff + IPV4_HEADER_LEN, ipOff + hl));
   const payload = frame.subarray(ipOff + hl, ipOff + total);
   const out: Buffer[] = [];
   for (let at = 0; at < payload.length; at += step) {
     const part = payload.subarray(at, Math.min(at + step, payload.length));
     const last = at + part.length >= payload.length;
-    const f = Buffer.alloc(Math.max(ipOff + 20 + part.length, ETH_MIN_FRAME));
-    frame.copy(f, 0, 0, ipOff + 20);
-    f[ipOff] = 0x45;
-    f.writeUInt16BE(20 + part.length, ipOff + 2);
-    f.writeUInt16BE(id & 0xffff, ipOff + 4);
-    f.writeUInt16BE((last ? 0 : 0x2000) | (at / 8), ipOff + 6);
+    const f = Buffer.alloc(Math.max(ipOff + hl + part.length, ETH_MIN_FRAME));
+    (at === 0 ? first : later).copy(f);
+    f.writeUInt16BE(hl + part.length, ipOff + 2);
+    f.writeUInt16BE((last ? fo & 0x2000 : 0x2000) | ((fo & 0x1fff) + at / 8), ipOff + 6);
     f.writeUInt16BE(0, ipOff + 10);
-    f.writeUInt16BE(internetChecksum(f, ipOff, 20), ipOff + 10);
-    part.copy(f, ipOff + 20);
+    f.writeUInt16BE(internetChecksum(f, ipOff, hl), ipOff + 10);
+    part.copy(f, ipOff + hl);
     out.push(f);
   }
   return out;

@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
 """Frames on a Linux interface, byte for byte (test/differential.test.ts).
 
-  wire.py send IFACE IN.pcap            send every frame of a classic pcap on IFACE (AF_PACKET,
+  wire.py send IFACE IN.pcap [VID=IFACE2 ...]
+                                        send every frame of a classic pcap on IFACE (AF_PACKET,
                                         SOCK_RAW), paced so the peer's backlog never overflows;
+                                        a frame tagged VID (802.1Q) goes out of IFACE2 instead,
+                                        its tag popped (a kernel without 802.1Q devices stands in
+                                        for a VLAN sub-interface with a plain one);
                                         prints "sent N failed M" (frames the kernel refused)
   wire.py sniff IFACE OUT.pcap SENTINEL SECONDS
                                         write every frame IFACE receives (not its own) to OUT.pcap
@@ -37,13 +41,22 @@ def read_pcap(path):
     return frames
 
 
-def send(iface, path):
+def send(iface, path, vlans=()):
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     s.bind((iface, 0))
+    by_vid = {}
+    for m in vlans:
+        vid, name = m.split('=')
+        by_vid[int(vid)] = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+        by_vid[int(vid)].bind((name, 0))
     sent = failed = 0
     for i, f in enumerate(read_pcap(path)):
+        out = s
+        if len(f) >= 18 and f[12:14] == b'\x81\x00' and (struct.unpack('!H', f[14:16])[0] & 0xfff) in by_vid:
+            out = by_vid[struct.unpack('!H', f[14:16])[0] & 0xfff]
+            f = f[:12] + f[16:]
         try:
-            s.send(f)
+            out.send(f)
             sent += 1
         except OSError as e:
             failed += 1
@@ -81,7 +94,7 @@ def sniff(iface, out, sentinel, seconds):
 
 if __name__ == '__main__':
     if sys.argv[1] == 'send':
-        send(sys.argv[2], sys.argv[3])
+        send(sys.argv[2], sys.argv[3], sys.argv[4:])
     elif sys.argv[1] == 'sniff':
         sniff(sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5]))
     else:
