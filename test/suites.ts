@@ -16,6 +16,7 @@ export const UNIT = [
   'eal',
   'ecmp',
   'ecmp-rib',
+  'ipv6-address',
   'layers',
   'log',
   'mirrors-unit',
