@@ -17,6 +17,7 @@ export const UNIT = [
   'ecmp',
   'ecmp-rib',
   'ipv6-address',
+  'ipv6-packet',
   'layers',
   'log',
   'mirrors-unit',
