@@ -8,6 +8,7 @@ import {
   ipv6Equal,
   ipv6MulticastMac,
   ipv6NetworkOf,
+  ipv6PrefixMatch,
   isIpv6LinkLocal,
   isIpv6Multicast,
   isIpv6Unspecified,
@@ -41,6 +42,9 @@ export const PI_FLAG_AUTONOMOUS = 0x40;
 
 /** The hop limit every ND message is sent with and must arrive with (it proves it was not forwarded). */
 export const ND_HOP_LIMIT = 255;
+
+/** ff02::1:ff00:0/104 (RFC 4291 2.7.1). */
+const SOLICITED_NODE_PREFIX = parseIpv6('ff02::1:ff00:0')!;
 
 /** Minimum ICMP length of each type (RFC 4861 6.1.1, 6.1.2, 7.1.1, 7.1.2, 8.1). */
 const MIN_LENGTH: Record<number, number> = { 133: 8, 134: 16, 135: 24, 136: 24, 137: 40 };
@@ -152,7 +156,7 @@ export function parseNdp(frame: Buffer): NdpParseResult | undefined {
       msg.target = frame.subarray(o + 8, o + 24);
       if (isIpv6Multicast(msg.target)) return no('NS target is multicast');
       if (unspecSrc) {
-        if (!ipv6Equal(ip.dst, solicitedNodeMulticast(msg.target))) return no("NS from :: (DAD) is not sent to the target's solicited-node group");
+        if (!ipv6PrefixMatch(ip.dst, SOLICITED_NODE_PREFIX, 104)) return no('NS from :: (DAD) is not sent to a solicited-node group');
         if (msg.sourceMac !== undefined) return no('NS from :: carries a source link-layer address option');
       }
       break;
