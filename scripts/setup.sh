@@ -30,6 +30,7 @@ command -v valgrind >/dev/null || need_pkgs+=(valgrind) # bench: callgrind instr
 [ -x /usr/lib/frr/bgpd ] || need_pkgs+=(frr)                 # test/frr.test.ts: BGP and OSPF over dpfwd's ports (Linux mirrors)
 command -v python3 >/dev/null || need_pkgs+=(python3)           # test/mirror.test.ts: TCP with TTL 1 (as eBGP) to a mirror
 /usr/bin/python3 -c 'import jsonschema' 2>/dev/null || need_pkgs+=(python3-jsonschema) # test/config-check.test.ts validates examples against docs/dpfwd.schema.json
+/usr/bin/python3 -c 'import scapy' 2>/dev/null || need_pkgs+=(python3-scapy) # test/ipv6-packet.test.ts dissects and builds reference IPv6/ICMPv6/NDP frames
 command -v groff >/dev/null || need_pkgs+=(groff-base)       # test/man.test.ts reads the man page with groff
 command -v tmux >/dev/null || need_pkgs+=(tmux)                 # test/top.test.ts drives `dpfwd top` in a terminal
 command -v podman >/dev/null || need_pkgs+=(podman)             # test/image.test.ts builds deploy/Containerfile

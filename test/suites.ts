@@ -17,6 +17,8 @@ export const UNIT = [
   'eal',
   'ecmp',
   'ecmp-rib',
+  'ipv6-address',
+  'ipv6-packet',
   'layers',
   'log',
   'mirrors-unit',
