@@ -27,4 +27,11 @@ describe("man page: dpfwd(1) from the CLI's help", function () {
     assert.equal(g.status, 0);
     assert.equal(g.stderr, '', 'no groff warnings');
   });
+
+  it('is installed where man finds it by both install paths: the image and the systemd steps in docs/deploy.md', () => {
+    const image = fs.readFileSync(path.join(ROOT, 'deploy', 'Containerfile'), 'utf8');
+    assert.match(image, /^COPY docs\/man\/dpfwd\.1 \/usr\/local\/share\/man\/man1\/dpfwd\.1$/m);
+    const deploy = fs.readFileSync(path.join(ROOT, 'docs', 'deploy.md'), 'utf8');
+    assert.match(deploy, /^install -D -m 0644 docs\/man\/dpfwd\.1 \/usr\/local\/share\/man\/man1\/dpfwd\.1/m);
+  });
 });

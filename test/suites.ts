@@ -7,6 +7,7 @@
 export const UNIT = [
   'alerts',
   'bind',
+  'cli-start',
   'config',
   'control-server',
   'reassembly-unit',

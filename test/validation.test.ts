@@ -213,6 +213,8 @@ describe('validation: the control socket of a running forwarder refuses the same
       'R10.44.0.0/16 7', // 8: no port id 7
       '10.2.0.0/24 port west', // 9: a connected subnet
       '10.45.0.0/16 via 10.1.0.255 # broadcast', // 10
+      '10.47.0.0/16 via 10.2.0.2 dev west', // 11: gateway on east, port west (the rule route add applies)
+      '10.48.0.0/16 nexthop via 10.1.0.2 dev west nexthop via 10.2.0.2 dev west', // 12: path 2 on the wrong port
     ].join('\n');
     await assert.rejects(fwd.call('route.load', { text }), (e: Error) => {
       const lines = e.message
@@ -227,8 +229,10 @@ describe('validation: the control socket of a running forwarder refuses the same
         'line 8: port id 7 does not exist (ports 0-1: west, east)',
         'line 9: 10.2.0.0/24 is the connected subnet of port east (10.2.0.1/24); it is routed there already',
         "line 10: 10.1.0.255 is the broadcast address of port west's subnet 10.1.0.0/24, not a host",
+        "line 11: gateway 10.2.0.2 is in port east's subnet 10.2.0.0/24, not in port west's (10.1.0.1/24): use port east (dev east), or a gateway on west's link",
+        "line 12: nexthop 2: gateway 10.2.0.2 is in port east's subnet 10.2.0.0/24, not in port west's (10.1.0.1/24): use port east (dev east), or a gateway on west's link",
       ]);
-      assert.match(e.message, /^route file has 7 bad line\(s\), nothing loaded:/);
+      assert.match(e.message, /^route file has 9 bad line\(s\), nothing loaded:/);
       return true;
     });
     assert.ok(!(await fwd.call('route.show')).some((r: { dst: string }) => r.dst === '10.40.0.0/16'), 'all or nothing');

@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { DEFAULT_SOCKET } from '../api/server';
+import { DEFAULTS } from '../config/keys';
 
 /** `json` is the entry point's global -j (also set by -p), accepted anywhere on the line. */
 export interface ClientArgs {
@@ -9,7 +9,9 @@ export interface ClientArgs {
 
 /** Options every command that talks to a running forwarder takes. */
 export function clientOptions<T>(y: Argv<T>): Argv<T & ClientArgs> {
-  return y.option('socket', { type: 'string', default: process.env.DPFWD_SOCKET ?? DEFAULT_SOCKET, describe: 'control socket of the running dpfwd' }) as Argv<
-    T & ClientArgs
-  >;
+  return y.option('socket', {
+    type: 'string',
+    default: process.env.DPFWD_SOCKET ?? DEFAULTS.control.socket,
+    describe: 'control socket of the running dpfwd',
+  }) as Argv<T & ClientArgs>;
 }

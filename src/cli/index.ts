@@ -1,11 +1,11 @@
 import * as fs from 'fs';
 import yargs from 'yargs';
-import { commands } from './commands';
+import { allCommands, commandNamed } from './commands';
 import { ExitStatus, output } from './format';
 import { withSession } from '../api/client';
-import { DEFAULT_SOCKET } from '../api/server';
+import { DEFAULTS } from '../config/keys';
 import { DpfwdError } from '../errors';
-import { ORIGINS } from '../routing/rib';
+import type { ORIGINS as Origins } from '../routing/rib';
 
 class UsageError extends Error {}
 
@@ -54,7 +54,7 @@ function batchArgs(words: string[]): { file: string; force: boolean; common: str
   const common = rest.filter((w) => w !== '--force');
   const s = common.indexOf('--socket');
   const socket =
-    s >= 0 ? common[s + 1] : (common.find((w) => w.startsWith('--socket='))?.slice('--socket='.length) ?? process.env.DPFWD_SOCKET ?? DEFAULT_SOCKET);
+    s >= 0 ? common[s + 1] : (common.find((w) => w.startsWith('--socket='))?.slice('--socket='.length) ?? process.env.DPFWD_SOCKET ?? DEFAULTS.control.socket);
   return { file, force, common, socket };
 }
 
@@ -104,7 +104,8 @@ export function keywordsAfter(words: string[], current: string): string[] {
   const [cmd, action] = w;
   const last = w[w.length - 1];
   if (cmd === 'route') {
-    if (last === 'proto' || last === 'protocol') return [...ORIGINS];
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the RIB's module only when completing a protocol
+    if (last === 'proto' || last === 'protocol') return [...(require('../routing/rib').ORIGINS as typeof Origins)];
     if (['show', 'list', 'ls', 'lst', 'flush'].includes(action))
       return ['match', 'root', 'exact', 'dev', 'via', 'proto', ...(action === 'flush' ? ['all'] : [])];
     if (action === 'add' || action === 'replace') return w.length >= 3 ? ['via', 'dev', 'port', 'blackhole', 'nexthop', 'weight'] : ['default'];
@@ -149,7 +150,11 @@ async function runOne(argv: string[], where = ''): Promise<number> {
       if (err instanceof DpfwdError) throw err;
       throw new UsageError(msg || err?.message || 'bad command line');
     });
-  for (const c of commands) cli = cli.command(c);
+  // the command the line names, alone (the others' modules stay unloaded); all of them for help,
+  // completion and a mistyped name (yargs suggests the nearest)
+  const one = commandNamed(argv.find((w, i) => !w.startsWith('-') && argv[i - 1] !== '--socket'));
+  const help = argv.some((w) => w === '--help' || w === '-h' || w === '--get-yargs-completions');
+  for (const c of one && !help ? [one] : allCommands()) cli = cli.command(c);
   try {
     await cli.parseAsync();
   } catch (e) {
