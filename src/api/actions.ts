@@ -14,6 +14,7 @@ import { ORIGINS, type Origin, type Rib, type RouteView } from '../routing/rib';
 import { protocolNumber } from '../routing/sync';
 import type { CaptureRequest, Observer } from '../forwarder/capture';
 import { DpfwdError } from '../errors';
+import type { Handler, RouterOp } from './ops';
 import { CounterSnapshot } from '../dataplane';
 import { formatIPv4, formatPrefix, maskOf, parseIPv4, parseInterfaceAddress, findAddressConflict } from '../net/ipv4';
 import { formatMac, parseMac } from '../net/mac';
@@ -218,7 +219,7 @@ export function showCounters(ctx: Ctx) {
 
 export function statsClear(ctx: Ctx) {
   ctx.baseline.clear(ctx.fwd.dp.snapshot());
-  return { cleared: true };
+  return { cleared: true as const };
 }
 
 /** The router's interface addresses, as the rules in src/routing/rules.ts take them. */
@@ -814,7 +815,8 @@ export function traceStart(ctx: Ctx, a: Args, conn?: Conn) {
   return ctx.fwd.observe.traceStart({ count: num(a, 'count'), filter: str(a, 'filter', false) }, conn ? (f) => conn.onClose(f) : undefined);
 }
 
-export const ACTIONS: Record<string, (ctx: Ctx, args: Args, conn?: Conn) => unknown> = {
+/** The router's operations (src/api/ops.ts declares each one's request and reply; one missing or one too many does not compile). */
+export const ACTIONS: { [K in RouterOp]: Handler<K, Ctx, Conn> } = {
   'show.drops': showDrops,
   'show.ports': showPorts,
   'show.workers': showWorkers,

@@ -3,6 +3,7 @@ import { socketPathProblem } from '../host/socket-path';
 import * as fs from 'fs';
 import * as net from 'net';
 import { DpfwdError } from '../errors';
+import type { OpArgs, OpName, OpResult } from './ops';
 
 /** What is at the socket path, when connecting failed: the hint for the error message. */
 function whatIsThere(socketPath: string, code: string | undefined, message: string): string {
@@ -41,11 +42,12 @@ const RETRY = new Set(['EEVICTED', 'ECONNRESET', 'EPIPE', 'EAGAIN']);
  * before reading it (it answers nothing, or EBUSY with id null): then it is sent again, at most
  * three times in all (such a request was never processed, so this is safe for every operation).
  */
-export async function request(socketPath: string, op: string, args: Record<string, unknown> = {}, timeoutMs = 10000): Promise<unknown> {
-  if (session && session.path === socketPath) return session.call(op, args, timeoutMs);
+export async function request<K extends OpName>(socketPath: string, op: K, args?: OpArgs<K>, timeoutMs = 10000): Promise<OpResult<K>> {
+  const a = (args ?? {}) as Record<string, unknown>;
+  if (session && session.path === socketPath) return (await session.call(op, a, timeoutMs)) as OpResult<K>;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await requestOnce(socketPath, op, args, timeoutMs);
+      return (await requestOnce(socketPath, op, a, timeoutMs)) as OpResult<K>;
     } catch (e) {
       const code = (e as DpfwdError).code;
       if (!RETRY.has(code) || attempt >= 3) {
@@ -216,8 +218,8 @@ export class Session {
   }
 
   /** One request at a time on this connection (a timed-out one leaves it unusable: a late answer would be out of order). */
-  request(op: string, args: Record<string, unknown> = {}, timeoutMs = 10000): Promise<unknown> {
-    return this.call(op, args, timeoutMs);
+  async request<K extends OpName>(op: K, args?: OpArgs<K>, timeoutMs = 10000): Promise<OpResult<K>> {
+    return (await this.call(op, (args ?? {}) as Record<string, unknown>, timeoutMs)) as OpResult<K>;
   }
 
   async call(op: string, args: Record<string, unknown>, timeoutMs: number): Promise<unknown> {

@@ -9,6 +9,7 @@ import { parseConfig } from '../config';
 import { DpfwdError } from '../errors';
 import type { ReloadPlan, ReloadReport } from '../forwarder';
 import type { Conn, Ctx } from './actions';
+import type { ConfigOp, Handler } from './ops';
 import { replaceRefusal } from './peer-access';
 
 /** What a forwarder offers for its configuration (the Forwarder has all of it). */
@@ -137,7 +138,8 @@ export function configReload(ctx: Ctx) {
   return ops(ctx).reload();
 }
 
-export const CONFIG_ACTIONS = {
+/** The config's operations (typed by src/api/ops.ts). */
+export const CONFIG_ACTIONS: { [K in ConfigOp]: Handler<K, Ctx, Conn> } = {
   'config.show': configShow,
   'config.diff': configDiff,
   'config.save': configSave,

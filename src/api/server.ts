@@ -32,6 +32,7 @@ import * as net from 'net';
 import * as path from 'path';
 import { ACTIONS, Conn, Ctx } from './actions';
 import { CONFIG_ACTIONS } from './config-actions';
+import { OP_NAMES, type OpName } from './ops';
 import { DpfwdError } from '../errors';
 import type { ControlLimits } from '../config/types';
 import { DEFAULTS } from '../config/keys';
@@ -69,11 +70,14 @@ export const CONTROL_LIMITS: ControlLimits = {
 
 type Action = (ctx: Ctx, args: Record<string, unknown>, conn?: Conn) => unknown;
 
-/** The operations: own properties of ACTIONS only, in a Map (nothing inherited can be called). */
-const OPS: ReadonlyMap<string, Action> = new Map(Object.entries({ ...ACTIONS, ...CONFIG_ACTIONS }));
+/** Every op of src/api/ops.ts but the server's own (show.control): a missing one does not compile. */
+const TABLE: { [K in Exclude<OpName, 'show.control'>]: Action } = { ...ACTIONS, ...CONFIG_ACTIONS };
 
-/** Every operation the server answers (docs/api.md documents each; test/api-doc.test.ts checks). */
-export const OPERATIONS: readonly string[] = [...OPS.keys(), 'show.control'];
+/** The operations: own properties of the table only, in a Map (nothing inherited can be called). */
+const OPS: ReadonlyMap<string, Action> = new Map(Object.entries(TABLE));
+
+/** Every operation the server answers: src/api/ops.ts's (docs/api.md documents each; test/api-doc.test.ts checks). */
+export const OPERATIONS: readonly string[] = OP_NAMES;
 
 /** What `show control` prints and metrics export. */
 export interface ControlStats {

@@ -10,6 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { stringify } from 'yaml';
 import { request } from '../../src/api/client';
+import type { OpName } from '../../src/api/ops';
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 export const DPFWD = path.join(ROOT, 'bin', 'dpfwd');
@@ -74,7 +75,8 @@ export async function startForwarder(
     socket,
     exited,
     stderr: () => err,
-    call: (op, args = {}) => request(socket, op, args) as Promise<any>,
+    // any op name, known or not (tests send unknown ones too): the typed request, untyped
+    call: (op, args = {}) => request(socket, op as OpName, args as never) as Promise<any>,
     stop: async (sig = 'SIGTERM') => {
       if (!done) proc.kill(sig);
       const t = setTimeout(() => proc.kill('SIGKILL'), 20000);

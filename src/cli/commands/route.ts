@@ -138,7 +138,7 @@ export const routeCommand: CommandModule<object, A> = {
         }
         const shown = await showPages(a.socket, sel, limit, (rows) => write(rows.map((r) => `${routeLine(r)}\n${nexthopLines(r)}`).join('')));
         if (shown === limit) {
-          const total = ((await request(a.socket, 'route.count', sel)) as { routes: number }).routes;
+          const total = (await request(a.socket, 'route.count', sel)).routes;
           if (total > shown)
             await write(`… ${total - shown} more routes not shown (--limit N, --limit 0 for all, or a selector: dpfwd route show root 10.0.0.0/8)\n`);
         }
@@ -176,7 +176,7 @@ export const routeCommand: CommandModule<object, A> = {
       }
       case 'flush': {
         const sel = routeSelector(a.prefix !== undefined ? [a.prefix, ...words] : words, 'flush');
-        const r = (await request(a.socket, 'route.flush', sel, 60000)) as { flushed: number };
+        const r = await request(a.socket, 'route.flush', sel, 60000);
         print(a.json, r, () => `flushed ${r.flushed} static route${r.flushed === 1 ? '' : 's'}\n`);
         break;
       }
@@ -188,7 +188,7 @@ export const routeCommand: CommandModule<object, A> = {
         } catch (e) {
           throw new DpfwdError('ENOENT', `cannot read ${a.prefix}: ${(e as Error).message}`);
         }
-        const r = (await request(a.socket, 'route.load', { text }, 120000)) as { loaded: number; milliseconds: number };
+        const r = await request(a.socket, 'route.load', { text }, 120000);
         print(a.json, r, () => `loaded ${r.loaded} routes in ${r.milliseconds} ms\n`);
         break;
       }

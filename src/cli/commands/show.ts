@@ -81,13 +81,8 @@ export const showCommand: CommandModule<object, A> = {
           : 'no mirrors (linux.mirror is off)\n',
       );
     } else if (a.what === 'control') {
-      const st = (await request(a.socket, 'show.control')) as {
-        clients: number;
-        bufferedBytes: number;
-        paused: number;
-        refused: Record<string, number>;
-        limits: Record<string, number>;
-      };
+      const st = await request(a.socket, 'show.control');
+      if ('error' in st) throw new DpfwdError('EIO', st.error);
       print(
         a.json,
         st,
