@@ -225,10 +225,11 @@ export class ControlPlane {
    * held by the first.
    */
   private resolvePaths(members: readonly Readonly<NextHop>[], port: number, frame: Buffer): void {
+    // the targets first: resolving one changes the records and the group under the loop
+    const want = members.filter((m) => m.kind === 'gateway' && m.mac === null && m.iface >= 0).map((m) => [m.addr, m.iface]);
     let held = false;
-    for (const m of members) {
-      if (m.kind !== 'gateway' || m.mac !== null || m.iface < 0) continue;
-      this.neighbors.resolve(m.addr, m.iface, held ? undefined : Buffer.concat([Buffer.from([port & 0xff, port >> 8]), frame]), true);
+    for (const [addr, iface] of want) {
+      this.neighbors.resolve(addr, iface, held ? undefined : Buffer.concat([Buffer.from([port & 0xff, port >> 8]), frame]), true);
       held = true;
     }
   }
