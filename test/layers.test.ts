@@ -137,6 +137,64 @@ describe('layers: the import graph of src/', () => {
     assert.deepEqual(upward, []);
   });
 
+  // The address-family seam (issue 19 item 3): IPv4-only modules and who may import them, by
+  // name. The family-neutral parts (next-hop records, the route table's interface, the resolver
+  // interface, the tagged Addr/Prefix) import none of them; the IPv4 route table is the RIB's
+  // alone, the ARP resolver the control plane's alone. net/ipv4.ts's list is today's and should
+  // shrink as layers move to Addr/Prefix: a new importer is a new place IPv6 would have to fork.
+  // (src/packet/index.ts re-exports the packet modules: its importers are not tracked here.)
+  const IPV4_ONLY: Record<string, string[]> = {
+    'net/ipv4.ts': [
+      'api/actions.ts',
+      'config/validate.ts',
+      'controlplane/index.ts',
+      'controlplane/mirrors.ts',
+      'forwarder/capture.ts',
+      'forwarder/index.ts',
+      'forwarder/reload.ts',
+      'neighbors/arp.ts',
+      'neighbors/index.ts',
+      'net/addr.ts',
+      'net/ipv6.ts',
+      'packet/arp.ts',
+      'packet/flows.ts',
+      'packet/icmp.ts',
+      'packet/ipv4.ts',
+      'routing/rib.ts',
+      'routing/route.ts',
+      'routing/routes.ts',
+      'routing/rules.ts',
+      'routing/sync.ts',
+      'routing/table4.ts',
+    ],
+    'packet/ipv4.ts': ['packet/arp.ts', 'packet/frame.ts', 'packet/icmp.ts', 'packet/index.ts', 'packet/udp.ts'],
+    'packet/arp.ts': ['neighbors/arp.ts', 'packet/frame.ts', 'packet/index.ts'],
+    'routing/table4.ts': ['routing/rib.ts'],
+    'neighbors/arp.ts': ['controlplane/index.ts'],
+  };
+  const FAMILY_NEUTRAL = ['net/addr.ts', 'routing/nexthop.ts', 'routing/table.ts', 'neighbors/resolver.ts'];
+  const native = (p: string) => p.split('/').join(path.sep);
+
+  it('family-specific code sits behind the seam: IPv4-only modules have only their listed importers', () => {
+    for (const [mod, allowed] of Object.entries(IPV4_ONLY)) {
+      assert.ok(g.has(native(mod)), `src/${mod} is gone: update the list`);
+      const importers = [...g]
+        .filter(([, deps]) => deps.includes(native(mod)))
+        .map(([m]) => m.split(path.sep).join('/'))
+        .sort();
+      assert.deepEqual(importers, allowed, `importers of IPv4-only src/${mod}`);
+    }
+  });
+
+  it('the family-neutral parts import no IPv4-only module (net/addr.ts only through its parse/format)', () => {
+    for (const mod of FAMILY_NEUTRAL) {
+      const deps = g.get(native(mod));
+      assert.ok(deps, `src/${mod} is gone: update the list`);
+      const v4 = deps.map((d) => d.split(path.sep).join('/')).filter((d) => d in IPV4_ONLY && !(mod === 'net/addr.ts' && d === 'net/ipv4.ts'));
+      assert.deepEqual(v4, [], `src/${mod}`);
+    }
+  });
+
   it('the lowest layers import nothing of dpfwd above them: src/net only src/errors', () => {
     for (const [mod, deps] of g) {
       if (!mod.startsWith(`net${path.sep}`)) continue;

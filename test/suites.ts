@@ -5,6 +5,7 @@
  * namespace or needs root; test/style.test.ts checks that every test file is in one list.
  */
 export const UNIT = [
+  'addr',
   'alerts',
   'bind',
   'cli-start',

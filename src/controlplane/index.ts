@@ -8,27 +8,14 @@ import type { ArpConfig, IcmpConfig } from '../config/types';
 import type { Punted } from '../dataplane';
 import { DpfwdError } from '../errors';
 import { Level, rootLogger } from '../log';
-import { formatMac, Mac, readMac, writeMac } from '../net/mac';
+import { formatMac, Mac, writeMac } from '../net/mac';
 import type { Interfaces } from '../routing/interfaces';
-import type { Rib, RouteView } from '../routing/rib';
+import type { NextHop, Rib } from '../routing/rib';
 import { Icmp } from '../icmp';
 import { Neighbors, NeighEntry } from '../neighbors';
-import {
-  ARP_OP_REPLY,
-  ARP_OP_REQUEST,
-  arpRequestFrame,
-  buildArpReplyTo,
-  decrementTtlInPlace,
-  fragmentIpv4Frame,
-  parseArp,
-  parseFrame,
-  IPPROTO_ICMP,
-  IPPROTO_UDP,
-  ICMP_ECHO_REQUEST,
-  ICMP_TIME_EXCEEDED,
-  ICMP_TIMXCEED,
-} from '../packet';
-import { formatIPv4, networkOf, parseIPv4, prefixContains, readIPv4 } from '../net/ipv4';
+import { addressOn, ArpResolver } from '../neighbors/arp';
+import { decrementTtlInPlace, fragmentIpv4Frame, parseFrame, IPPROTO_ICMP, IPPROTO_UDP, ICMP_ECHO_REQUEST, ICMP_TIME_EXCEEDED, ICMP_TIMXCEED } from '../packet';
+import { formatIPv4, readIPv4 } from '../net/ipv4';
 import { Ipv4Reassembly } from '../packet/ipv4-reassembly';
 import { newReassemblyCounts, ReassemblyResult } from '../packet/reassembly';
 
@@ -92,6 +79,8 @@ export interface MirrorSink {
 export class ControlPlane {
   readonly neighbors: Neighbors;
   readonly icmp: Icmp;
+  /** the IPv4 neighbour resolver (ARP); IPv6's NDP will sit beside it */
+  private readonly arp: ArpResolver;
   private readonly kinds: string[];
   private stopped = false;
   /** fragments addressed to the router (af_xdp, tap and VF ports deliver them as they come) */
@@ -111,7 +100,7 @@ export class ControlPlane {
     );
     this.icmp = new Icmp(c.icmp.rateLimit, c.icmp.burst, counters, (port, frame) => this.send(port, frame));
     this.neighbors = new Neighbors(d.rib, c.arp, {
-      sendRequest: (port, addr, mac) => this.arpRequest(port, addr, mac),
+      sendRequest: (port, addr, mac) => this.arp.solicit(port, addr, mac),
       flush: (e, packets) => this.flush(e, packets),
       failed: (e, packets) => {
         for (const p of packets) this.icmpHostUnreachable(p);
@@ -129,6 +118,14 @@ export class ControlPlane {
           { neighbor: formatIPv4(e.addr), iface: d.ifaces.name(e.iface), from, to, ...(mac ? { lladdr: mac } : {}) },
         );
       },
+    });
+    this.arp = new ArpResolver({
+      rib: d.rib,
+      neighbors: () => this.neighbors,
+      send: (port, frame) => this.send(port, frame),
+      portMac: (port) => this.portMac(port),
+      counters,
+      mirror: d.mirrors ? (port, frame) => d.mirrors!.deliver(port, frame, true) : undefined,
     });
     // a multipath route's new gateway: no packet asks for it while the other paths take its buckets
     d.rib.gatewayWanted = (addr, port) => {
@@ -177,25 +174,9 @@ export class ControlPlane {
     return this.d.ifaces.get(port)!.mac;
   }
 
-  /** The router's address on `port` in the subnet of `peer`, else its first address there. */
-  private portAddress(port: number, peer?: number): number | undefined {
-    const name = this.d.ifaces.name(port);
-    const addrs = this.d.rib.listAddresses().filter((a) => a.port === name);
-    if (peer !== undefined) {
-      const inSubnet = addrs.find((a) => prefixContains({ addr: networkOf(a.addr, a.len), len: a.len }, peer));
-      if (inSubnet) return inSubnet.addr;
-    }
-    return addrs[0]?.addr;
-  }
-
-  private isLocal(port: number, addr: number): boolean {
-    const name = this.d.ifaces.name(port);
-    return this.d.rib.listAddresses().some((a) => a.port === name && a.addr === addr);
-  }
-
   /** Sends an ICMP message from the router's address on `port`, if it has one there. */
   private icmpFrom(port: number, frame: Buffer, fn: (ip: number, mac: Mac) => boolean): void {
-    const ip = this.portAddress(port, frame.length >= 30 ? frame.readUInt32BE(26) : undefined);
+    const ip = addressOn(this.d.rib, port, frame.length >= 30 ? frame.readUInt32BE(26) : undefined);
     if (ip === undefined) {
       this.counters.icmpSuppressed++;
       return;
@@ -206,7 +187,7 @@ export class ControlPlane {
   onPunt(port: number, kind: number, frame: Buffer): void {
     switch (this.kinds[kind] as Kind) {
       case 'arp':
-        return this.onArp(port, frame);
+        return this.arp.input(port, frame);
       case 'local':
         return this.onLocal(port, frame);
       case 'ttl_expired':
@@ -224,39 +205,6 @@ export class ControlPlane {
       default:
         throw new Error(`punt kind ${this.kinds[kind] ?? kind} from the dataplane has no handler in src/controlplane`);
     }
-  }
-
-  private onArp(port: number, frame: Buffer): void {
-    const a = parseArp(frame, 14);
-    if (!a || a.problems.length) {
-      this.counters.arpInvalid++;
-      return;
-    }
-    // the numbers straight from the frame (parseArp checked its length and fields)
-    const sender = readIPv4(frame, 14 + 14);
-    const target = readIPv4(frame, 14 + 24);
-    const forUs = this.isLocal(port, target);
-    // Learn only what Linux would (arp_process): a reply to our request, or a request for our
-    // address; anything else only refreshes an entry we have (Neighbors.learn)
-    const onLink = this.d.rib.connectedPort(sender) === port;
-    if (sender !== 0 && onLink && !this.isLocal(port, sender)) {
-      // (a reply counts as solicited only while we resolve or probe the sender: Neighbors.learn)
-      const how = !forUs ? 'unsolicited' : a.op === ARP_OP_REQUEST ? 'request' : a.op === ARP_OP_REPLY ? 'solicited' : 'unsolicited';
-      this.neighbors.learn(sender, port, readMac(frame, 14 + 8), how);
-    }
-    if (a.op === ARP_OP_REQUEST && forUs) {
-      if (this.send(port, buildArpReplyTo(frame, this.portMac(port)))) this.counters.arpRepliesSent++;
-    }
-    // Linux on the mirror sees the port's ARP as on a NIC, to resolve its own neighbours (its
-    // replies for our addresses are held back in ./mirrors.ts: we answered already)
-    this.d.mirrors?.deliver(port, frame, true);
-  }
-
-  private arpRequest(port: number, addr: number, mac: Mac | null): void {
-    const src = this.portAddress(port, addr);
-    if (src === undefined) return; // no address on that link: nothing to ask with
-    const frame = arpRequestFrame(this.d.ifaces.get(port)!.mac, src, addr, mac);
-    if (this.send(port, frame)) this.counters.arpRequestsSent++;
   }
 
   /**
@@ -290,17 +238,18 @@ export class ControlPlane {
   private onUnresolved(port: number, frame: Buffer): void {
     if (frame.length < 34) return;
     const dst = frame.readUInt32BE(30);
-    const r = this.d.rib.lookup(dst);
-    if (r?.paths) {
-      this.resolvePaths(r.paths, port, frame);
+    const r = this.d.rib.lookupNexthop(dst);
+    if (!r) return;
+    const nh = r.nh;
+    if (nh.group) {
+      this.resolvePaths(nh.group.members, port, frame);
       return;
     }
-    if (!r || !r.port) return;
-    const egress = this.d.rib.portIndex(r.port);
+    if (nh.iface < 0) return;
     // a route's gateway (not a neighbour's own host route) is resolved outside the glean budgets
-    const gateway = r.kind === 'gateway' && r.origin !== 'neighbor';
-    const target = r.kind === 'gateway' ? parseIPv4(r.via!) : dst;
-    this.neighbors.resolve(target, egress, Buffer.concat([Buffer.from([port & 0xff, port >> 8]), frame]) /* ingress port, LE, then the frame */, gateway);
+    const gateway = nh.kind === 'gateway' && r.origin !== 'neighbor';
+    const target = nh.kind === 'gateway' ? nh.addr : dst;
+    this.neighbors.resolve(target, nh.iface, Buffer.concat([Buffer.from([port & 0xff, port >> 8]), frame]) /* ingress port, LE, then the frame */, gateway);
   }
 
   /**
@@ -308,16 +257,12 @@ export class ControlPlane {
    * one would have taken it): every unresolved gateway of the route is resolved, the packet
    * held by the first.
    */
-  private resolvePaths(paths: NonNullable<RouteView['paths']>, port: number, frame: Buffer): void {
+  private resolvePaths(members: readonly Readonly<NextHop>[], port: number, frame: Buffer): void {
+    // the targets first: resolving one changes the records and the group under the loop
+    const want = members.filter((m) => m.kind === 'gateway' && m.mac === null && m.iface >= 0).map((m) => [m.addr, m.iface]);
     let held = false;
-    for (const p of paths) {
-      if (p.via === undefined || p.mac || !p.port) continue;
-      this.neighbors.resolve(
-        parseIPv4(p.via),
-        this.d.rib.portIndex(p.port),
-        held ? undefined : Buffer.concat([Buffer.from([port & 0xff, port >> 8]), frame]),
-        true,
-      );
+    for (const [addr, iface] of want) {
+      this.neighbors.resolve(addr, iface, held ? undefined : Buffer.concat([Buffer.from([port & 0xff, port >> 8]), frame]), true);
       held = true;
     }
   }
@@ -378,10 +323,10 @@ export class ControlPlane {
     if (frame.length < 34) return;
     const df = (frame.readUInt16BE(20) & 0x4000) !== 0;
     if (!df) return; // without DF the dataplane fragments; only a frag_failed case could come here: no ICMP error
-    const r = this.d.rib.lookup(frame.readUInt32BE(30));
+    const nh = this.d.rib.lookupNexthop(frame.readUInt32BE(30))?.nh;
     // a multipath route: the smallest MTU of its paths (the packet's own member is the C side's choice)
-    const ports = r?.paths ? r.paths.map((p) => p.port) : [r?.port];
-    const mtu = Math.min(...ports.map((p) => (p ? (this.d.ifaces.find(p)?.mtu ?? 1500) : 1500)));
+    const ifaces = nh?.group ? nh.group.members.map((m) => m.iface) : [nh?.iface ?? -1];
+    const mtu = Math.min(...ifaces.map((i) => (i >= 0 ? (this.d.ifaces.get(i)?.mtu ?? 1500) : 1500)));
     this.icmpFrom(port, frame, (ip, mac) => this.icmp.fragNeeded(port, frame, ip, mac, mtu));
   }
 

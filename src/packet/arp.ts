@@ -2,8 +2,8 @@
 import { DpfwdError } from '../errors';
 import { BROADCAST_MAC, ETHERTYPE_ARP, ETHERTYPE_IPV4, EthernetOptions, ZERO_MAC, buildEthernet, macFromBuffer, macToBuffer, parseEthernet } from './ethernet';
 import { ipFromBuffer, ipToBuffer } from './ipv4';
-import { writeIPv4 } from '../net/ipv4';
-import { BROADCAST_MAC as BROADCAST, Mac, writeMac } from '../net/mac';
+import { readIPv4, writeIPv4 } from '../net/ipv4';
+import { BROADCAST_MAC as BROADCAST, Mac, readMac, writeMac } from '../net/mac';
 
 export const ARP_OP_REQUEST = 1;
 export const ARP_OP_REPLY = 2;
@@ -143,6 +143,49 @@ export function parseArp(buf: Buffer, off = 0, strict = false): ArpPacket | unde
   if (p.op !== ARP_OP_REQUEST && p.op !== ARP_OP_REPLY) p.problems.push(`operation ${p.op} is not 1 (request) or 2 (reply)`);
   if (strict && p.problems.length) throw new DpfwdError('EPACKET', `malformed ARP packet at offset ${off}: ${p.problems.join('; ')}`);
   return p;
+}
+
+/** An ARP body read once into numbers (what the control plane acts on): addresses as numbers, MACs as 48-bit numbers. */
+export interface ArpNumbers {
+  op: number;
+  senderMac: Mac;
+  senderIp: number;
+  targetMac: Mac;
+  targetIp: number;
+}
+
+/**
+ * Reads the ARP body at `off` into numbers, once: undefined when fewer than 28 bytes remain or
+ * it is not Ethernet/IPv4 (htype 1, ptype 0x0800, hlen 6, plen 4) with op 1 or 2 (the checks
+ * parseArp's `problems` name). No text on the way.
+ */
+export function readArp(buf: Buffer, off: number): ArpNumbers | undefined {
+  if (buf.length - off < ARP_PACKET_LEN) return undefined;
+  if (buf.readUInt16BE(off) !== 1 || buf.readUInt16BE(off + 2) !== ETHERTYPE_IPV4 || buf[off + 4] !== 6 || buf[off + 5] !== 4) return undefined;
+  const op = buf.readUInt16BE(off + 6);
+  if (op !== ARP_OP_REQUEST && op !== ARP_OP_REPLY) return undefined;
+  return { op, senderMac: readMac(buf, off + 8), senderIp: readIPv4(buf, off + 14), targetMac: readMac(buf, off + 18), targetIp: readIPv4(buf, off + 24) };
+}
+
+/**
+ * The reply to a request already read (readArp), from numbers: "targetIp is at routerMac",
+ * unicast to the requester, untagged (the dataplane tags it for a VLAN, as for arpRequestFrame).
+ */
+export function arpReplyFrame(req: ArpNumbers, routerMac: Mac): Buffer {
+  const f = Buffer.alloc(60);
+  writeMac(f, 0, req.senderMac);
+  writeMac(f, 6, routerMac);
+  f.writeUInt16BE(ETHERTYPE_ARP, 12);
+  f.writeUInt16BE(1, 14);
+  f.writeUInt16BE(ETHERTYPE_IPV4, 16);
+  f[18] = 6;
+  f[19] = 4;
+  f.writeUInt16BE(ARP_OP_REPLY, 20);
+  writeMac(f, 22, routerMac);
+  writeIPv4(f, 28, req.targetIp);
+  writeMac(f, 32, req.senderMac);
+  writeIPv4(f, 38, req.senderIp);
+  return f;
 }
 
 /** True for a gratuitous ARP (sender IP = target IP), request or reply. */

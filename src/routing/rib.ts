@@ -7,9 +7,10 @@
  * - An interface address adds a local /32 (punted to the control plane) and a connected route
  *   (glean: the destination itself must be resolved). A neighbour learned inside a connected
  *   subnet gets a /32 host route to its own next hop (VPP's adjacency FIB entry).
- * - Per route the model keeps one number (next hop + origin·2^24) in a Map per prefix length
- *   keyed by the address (RouteMaps), not an object, so a million routes fit in tens of MiB of
- *   Node heap; views and `route show`'s pages sort addr·64+len keys (routeKeys).
+ * - Per route the model keeps one number (next hop + origin·2^24) in the family's route table
+ *   (./table4.ts for IPv4: a Map per prefix length keyed by the address), not an object, so a
+ *   million routes fit in tens of MiB of Node heap; views and `route show`'s pages sort
+ *   addr·64+len keys (routeKeys).
  */
 import { DpfwdError } from '../errors';
 import { formatIPv4, formatPrefix, maskOf, networkOf, prefixContains } from '../net/ipv4';
@@ -18,6 +19,7 @@ import { ORIGINS, type Origin, type Route, type RoutePath } from './route';
 import { gatewaySubnetProblem, originProblem } from './rules';
 import { Interfaces } from './interfaces';
 import { newNextHop, NextHop, nexthopKey, NhKind } from './nexthop';
+import { Ipv4RouteTable } from './table4';
 import { formatMac, Mac } from '../net/mac';
 
 export type { NextHop, NhKind } from './nexthop';
@@ -97,39 +99,6 @@ export interface SyncRows {
 }
 const DROP_NH = 0;
 
-/**
- * Routes: one Map per prefix length keyed by the address as an int32 (`addr | 0`), so keys
- * are small integers V8 stores inline rather than boxed doubles; value = next hop + origin·2^24.
- */
-class RouteMaps {
-  private readonly byLen: Map<number, number>[] = Array.from({ length: 33 }, () => new Map());
-  size = 0;
-  /** bumped by every change (Rib.routeKeys' sorted keys are rebuilt after one) */
-  version = 0;
-  get(addr: number, len: number): number | undefined {
-    return this.byLen[len].get(addr | 0);
-  }
-  has(addr: number, len: number): boolean {
-    return this.byLen[len].has(addr | 0);
-  }
-  set(addr: number, len: number, v: number): void {
-    const m = this.byLen[len];
-    const before = m.size;
-    m.set(addr | 0, v);
-    this.size += m.size - before;
-    this.version++;
-  }
-  delete(addr: number, len: number): void {
-    if (this.byLen[len].delete(addr | 0)) {
-      this.size--;
-      this.version++;
-    }
-  }
-  *entries(): IterableIterator<[number, number, number]> {
-    for (let len = 0; len <= 32; len++) for (const [k, v] of this.byLen[len]) yield [k >>> 0, len, v];
-  }
-}
-
 export class Rib {
   /** the interfaces, shared with the forwarder and the control plane */
   readonly ifaces: Interfaces;
@@ -138,7 +107,8 @@ export class Rib {
   private readonly freeIds: number[] = [];
   /** every record, by nexthopKey: those with a word and the neighbours no route uses yet */
   private readonly byKey = new Map<string, NextHop>();
-  private readonly routes = new RouteMaps();
+  /** the IPv4 route table (./table4.ts); IPv6's will sit beside it */
+  private readonly routes = new Ipv4RouteTable();
   /** routeKeys' sorted keys, of the table as it was at sortedVersion */
   private sortedKeys: Float64Array | null = null;
   private sortedVersion = -1;
@@ -912,6 +882,17 @@ export class Rib {
     this.onAddressChange?.();
   }
 
+  /** The interface addresses on one interface, by index (the control plane's per-packet question: no names). */
+  addressesOn(port: number): readonly { readonly port: number; readonly addr: number; readonly len: number }[] {
+    return this.addresses.filter((a) => a.port === port);
+  }
+
+  /** Whether addr is one of the router's addresses on that interface. */
+  isLocalOn(port: number, addr: number): boolean {
+    for (const a of this.addresses) if (a.port === port && a.addr === addr) return true;
+    return false;
+  }
+
   listAddresses(): { port: string; addr: number; len: number }[] {
     return this.addresses.map((a) => ({ port: this.portName(a.port), addr: a.addr, len: a.len }));
   }
@@ -1131,12 +1112,17 @@ export class Rib {
 
   /** The route a lookup would pick (longest prefix), from the model: for `route get` and tests. */
   lookup(addr: number): RouteView | undefined {
-    for (let len = 32; len >= 0; len--) {
-      const net = len === 0 ? 0 : (addr & maskOf(len)) >>> 0;
-      const v = this.routes.get(net, len);
-      if (v !== undefined) return this.viewOf(net, len, v);
-    }
-    return undefined;
+    const r = this.routes.lookup(addr);
+    return r && this.viewOf(r.addr, r.len, r.v);
+  }
+
+  /**
+   * The next-hop record of the route a lookup would pick, with the route's origin: numbers, for
+   * the control plane's per-packet questions (no view, no names, no text).
+   */
+  lookupNexthop(addr: number): { nh: Readonly<NextHop>; origin: Origin } | undefined {
+    const r = this.routes.lookup(addr);
+    return r && { nh: this.nexthops[r.v % NH_SHIFT]!, origin: ORIGINS[Math.floor(r.v / NH_SHIFT)] };
   }
 
   /**
