@@ -167,7 +167,7 @@ describe('layers: the import graph of src/', () => {
       'routing/sync.ts',
       'routing/table4.ts',
     ],
-    'packet/ipv4.ts': ['packet/arp.ts', 'packet/frame.ts', 'packet/icmp.ts', 'packet/index.ts', 'packet/udp.ts'],
+    'packet/ipv4.ts': ['packet/arp.ts', 'packet/frame.ts', 'packet/icmp.ts', 'packet/index.ts', 'packet/ipv4-reassembly.ts', 'packet/udp.ts'],
     'packet/arp.ts': ['neighbors/arp.ts', 'packet/frame.ts', 'packet/index.ts'],
     'routing/table4.ts': ['routing/rib.ts'],
     'neighbors/arp.ts': ['controlplane/index.ts'],

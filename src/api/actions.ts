@@ -14,7 +14,6 @@ import { ORIGINS, type Origin, type Rib, type RouteView } from '../routing/rib';
 import { protocolNumber } from '../routing/sync';
 import type { CaptureRequest, Observer } from '../forwarder/capture';
 import { DpfwdError } from '../errors';
-import type { Handler, RouterOp } from './ops';
 import { CounterSnapshot } from '../dataplane';
 import { formatIPv4, formatPrefix, maskOf, parseIPv4, parseInterfaceAddress, findAddressConflict } from '../net/ipv4';
 import { formatMac, parseMac } from '../net/mac';
@@ -815,8 +814,8 @@ export function traceStart(ctx: Ctx, a: Args, conn?: Conn) {
   return ctx.fwd.observe.traceStart({ count: num(a, 'count'), filter: str(a, 'filter', false) }, conn ? (f) => conn.onClose(f) : undefined);
 }
 
-/** The router's operations (src/api/ops.ts declares each one's request and reply; one missing or one too many does not compile). */
-export const ACTIONS: { [K in RouterOp]: Handler<K, Ctx, Conn> } = {
+/** The router's operations (src/api/ops.ts declares each one's request and reply; server.ts checks this table against it: one missing or one too many does not compile). */
+export const ACTIONS = {
   'show.drops': showDrops,
   'show.ports': showPorts,
   'show.workers': showWorkers,

@@ -9,7 +9,6 @@ import { parseConfig } from '../config';
 import { DpfwdError } from '../errors';
 import type { ReloadPlan, ReloadReport } from '../forwarder';
 import type { Conn, Ctx } from './actions';
-import type { ConfigOp, Handler } from './ops';
 import { replaceRefusal } from './peer-access';
 
 /** What a forwarder offers for its configuration (the Forwarder has all of it). */
@@ -139,7 +138,7 @@ export function configReload(ctx: Ctx) {
 }
 
 /** The config's operations (typed by src/api/ops.ts). */
-export const CONFIG_ACTIONS: { [K in ConfigOp]: Handler<K, Ctx, Conn> } = {
+export const CONFIG_ACTIONS = {
   'config.show': configShow,
   'config.diff': configDiff,
   'config.save': configSave,

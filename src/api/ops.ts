@@ -11,7 +11,8 @@
  */
 import type * as A from './actions';
 import type * as C from './config-actions';
-import type { ControlStats } from './server';
+import type { ControlLimits } from '../config/types';
+import type { ControlRefusal } from '../metrics/refusals';
 import type { RouteFields } from '../routing/route';
 
 /** A route as `route.show` lists it and `route.add` answers: iproute2's `ip -j route` keys (docs/api.md says why). */
@@ -97,6 +98,16 @@ export type RouterOp = Exclude<OpName, ConfigOp | 'show.control'>;
  * decoded by the action) and the connection; it answers with `K`'s reply, or a promise of it.
  */
 export type Handler<K extends OpName, Ctx, Conn> = (ctx: Ctx, args: Record<string, unknown>, conn?: Conn) => OpResult<K> | Promise<OpResult<K>>;
+
+/** What `show control` prints and metrics export (the control server's own state). */
+export interface ControlStats {
+  clients: number;
+  bufferedBytes: number;
+  /** clients whose reading is paused because they do not read their replies */
+  paused: number;
+  refused: Record<ControlRefusal, number>;
+  limits: ControlLimits;
+}
 
 /** Every operation's name, at run time (docs/api.md lists exactly these). */
 export const OP_NAMES = Object.keys({

@@ -32,7 +32,8 @@ import * as net from 'net';
 import * as path from 'path';
 import { ACTIONS, Conn, Ctx } from './actions';
 import { CONFIG_ACTIONS } from './config-actions';
-import { OP_NAMES, type OpName } from './ops';
+import { OP_NAMES, type ControlStats, type Handler, type OpName, type ConfigOp, type RouterOp } from './ops';
+export type { ControlStats };
 import { DpfwdError } from '../errors';
 import type { ControlLimits } from '../config/types';
 import { DEFAULTS } from '../config/keys';
@@ -71,23 +72,20 @@ export const CONTROL_LIMITS: ControlLimits = {
 type Action = (ctx: Ctx, args: Record<string, unknown>, conn?: Conn) => unknown;
 
 /** Every op of src/api/ops.ts but the server's own (show.control): a missing one does not compile. */
-const TABLE: { [K in Exclude<OpName, 'show.control'>]: Action } = { ...ACTIONS, ...CONFIG_ACTIONS };
+// each table against src/api/ops.ts (here, not in the tables' modules: ops.ts names their
+// functions' replies, so the tables importing ops.ts would make a cycle)
+const ROUTER_TABLE: { [K in RouterOp]: Handler<K, Ctx, Conn> } = ACTIONS;
+const CONFIG_TABLE: { [K in ConfigOp]: Handler<K, Ctx, Conn> } = CONFIG_ACTIONS;
+// and no op the declarations lack (an assignment checks the missing ones only)
+const NO_EXTRA_OP: [Exclude<keyof typeof ACTIONS, RouterOp> | Exclude<keyof typeof CONFIG_ACTIONS, ConfigOp>] extends [never] ? true : false = true;
+void NO_EXTRA_OP;
+const TABLE: { [K in Exclude<OpName, 'show.control'>]: Action } = { ...ROUTER_TABLE, ...CONFIG_TABLE };
 
 /** The operations: own properties of the table only, in a Map (nothing inherited can be called). */
 const OPS: ReadonlyMap<string, Action> = new Map(Object.entries(TABLE));
 
 /** Every operation the server answers: src/api/ops.ts's (docs/api.md documents each; test/api-doc.test.ts checks). */
 export const OPERATIONS: readonly string[] = OP_NAMES;
-
-/** What `show control` prints and metrics export. */
-export interface ControlStats {
-  clients: number;
-  bufferedBytes: number;
-  /** clients whose reading is paused because they do not read their replies */
-  paused: number;
-  refused: Record<ControlRefusal, number>;
-  limits: ControlLimits;
-}
 
 export interface ControlServer extends net.Server {
   stats(): ControlStats;
