@@ -152,6 +152,7 @@ for (const kind of ['af_xdp', 'af_packet'] as const) {
       const payload = Buffer.alloc(1400);
       for (let i = 0; i < payload.length; i++) payload[i] = (i * 13 + 5) & 0xff;
       const before = await totals(fwd);
+      const held0 = (await fwd.call('show.controlplane')).counters.heldFragmented;
       const rx = receiver(east);
       await rx.ready;
       sendUdp(west, east, payload);
@@ -159,6 +160,7 @@ for (const kind of ['af_xdp', 'af_packet'] as const) {
       assert.ok(hex === payload.toString('hex'), `received ${hex.length / 2} bytes, not the 1400 sent`);
       const after = await totals(fwd);
       assert.ok(after.drops.west.neighbor_unresolved > before.drops.west.neighbor_unresolved, 'it was held');
+      assert.equal((await fwd.call('show.controlplane')).counters.heldFragmented - held0, 1, 'counted as fragmented on release');
     });
 
     it('ping -s 3000 (-M dont) toward an unresolved far host: every fragment reaches it and it replies', () => {

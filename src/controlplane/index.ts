@@ -29,6 +29,8 @@ export interface ControlPlaneCounters {
   arpRepliesSent: number;
   arpInvalid: number;
   injectFailed: number;
+  /** held packets (ARP pending) longer than the egress MTU, fragmented when released (the fast path's own count `fragmented` per egress) */
+  heldFragmented: number;
   /** datagrams to the router reassembled (ok) and fragments or datagrams dropped, by reason (src/packet/reassembly.ts) */
   reassembly: Record<ReassemblyResult, number>;
 }
@@ -42,6 +44,7 @@ export function newControlPlaneCounters(): ControlPlaneCounters {
     arpRepliesSent: 0,
     arpInvalid: 0,
     injectFailed: 0,
+    heldFragmented: 0,
     reassembly: newReassemblyCounts(),
   };
 }
@@ -315,6 +318,7 @@ export class ControlPlane {
         this.neighbors.stats.queueDropped++; // no room for 8 bytes after its header, or past offset 65535
         continue;
       }
+      if (frames.length > 1) this.counters.heldFragmented++;
       for (const f of frames) this.send(e.iface, f);
     }
   }

@@ -584,6 +584,12 @@ export function createMetrics(src: MetricsSource, opts: { defaults?: boolean; co
     (_s, put) => put({}, cpc().icmpSuppressed),
   );
   counter(
+    'dpfwd_held_fragmented_total',
+    'Packets held while ARP resolved that were longer than the egress MTU (DF clear), fragmented by the control plane when released',
+    [],
+    (_s, put) => put({}, cpc().heldFragmented),
+  );
+  counter(
     'dpfwd_reassembly_total',
     'Datagrams to the router reassembled from fragments (result ok), and fragments or datagrams dropped by reason',
     ['result'],
