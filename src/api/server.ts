@@ -17,7 +17,9 @@
  *   - replies never echo unbounded input: the id is bounded, an unknown op is cut short, an error
  *     message is at most MAX_MESSAGE_CHARS;
  *   - backpressure: while a client has more than maxReplyBacklogBytes of replies unread, its
- *     requests are not read (socket paused, resumed when the replies are flushed);
+ *     requests are not read (socket paused, resumed when the replies are flushed); nor while
+ *     READ_AHEAD_BYTES of its input wait with a whole request in them (reading ahead of the
+ *     handling only filled memory, and one poll phase reading all of it held the loop);
  *   - at most maxClients connections: a new one disconnects the client that has been quiet
  *     longest, so a flood of idle connections can never lock the operator out; a client of
  *     another user never disconnects root's (SO_PEERCRED), so root always gets in;
