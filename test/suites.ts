@@ -67,6 +67,7 @@ export const SYSTEM = [
   'man',
   'metrics',
   'mirror',
+  'monitor',
   'neighbor-flood',
   'pod',
   'punt-wedge',

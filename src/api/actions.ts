@@ -2,6 +2,7 @@
  * One action function per operation. The control socket, the CLI (through the socket) and the
  * tests all call these; front ends only parse and print.
  */
+import type { EventLog } from '../forwarder/events';
 import type { Peer } from './peer-access';
 import type { RouteSync } from '../routing/sync';
 import type { ControlPlane } from '../controlplane';
@@ -75,6 +76,8 @@ export class CounterBaseline {
  * facts from the dataplane, the RIB, the interfaces, the neighbour table and a few settings.
  */
 export interface Router {
+  /** what changed, for `dpfwd monitor` */
+  monitor: Pick<EventLog, 'since'>;
   dp: Pick<
     Dataplane,
     'snapshot' | 'names' | 'fibInfo' | 'portInfo' | 'portStats' | 'puntStatus' | 'workersAlive' | 'constants' | 'ifaceSet' | 'ifaceDel' | 'groupBuckets'
@@ -781,6 +784,13 @@ export function health(ctx: Ctx) {
   return { ok: problem === null, problem, workers: ctx.fwd.config.workers.length, alive, uptimeSeconds: Math.round((Date.now() - ctx.fwd.startedAt) / 1000) };
 }
 
+/** `dpfwd monitor`: the changes after sequence number `after` (src/forwarder/events.ts); -1 for where the log is now. */
+export function events(ctx: Ctx, a: Args) {
+  const after = num(a, 'after') ?? -1;
+  const max = num(a, 'max') ?? 1000;
+  return ctx.fwd.monitor.since(after, Math.min(Math.max(1, max), 10000));
+}
+
 // ---- capture and trace (src/forwarder/capture.ts): sessions end when their connection closes ----
 
 function num(a: Args, k: string): number | undefined {
@@ -849,4 +859,5 @@ export const ACTIONS = {
   'trace.stop': (ctx: Ctx, a: Args) => ctx.fwd.observe.traceStop(sessionId(a)),
   'sync.show': syncShow,
   health,
+  events,
 };

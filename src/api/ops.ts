@@ -42,6 +42,7 @@ type Id = { id: number };
 /** Every operation: its request and its reply. */
 export interface Ops {
   health: { args: None; result: ReturnType<typeof A.health> };
+  events: { args: { after?: number; max?: number }; result: ReturnType<typeof A.events> };
   'show.ports': { args: None; result: ReturnType<typeof A.showPorts> };
   'show.workers': { args: None; result: ReturnType<typeof A.showWorkers> };
   'show.drops': { args: None; result: ReturnType<typeof A.showDrops> };
@@ -112,6 +113,7 @@ export interface ControlStats {
 /** Every operation's name, at run time (docs/api.md lists exactly these). */
 export const OP_NAMES = Object.keys({
   health: 1,
+  events: 1,
   'show.ports': 1,
   'show.workers': 1,
   'show.drops': 1,

@@ -25,6 +25,7 @@ import { Mirrors } from '../controlplane/mirrors';
 import { InterfaceClaims } from './owner';
 import { kernelPortProblems, readPrivileges } from './privileges';
 
+import { EventLog } from './events';
 import { RouteSync } from '../routing/sync';
 import { parseConfig, readConfigText } from '../config';
 import { Level, Logger as Log, RateLimit, rootLogger } from '../log';
@@ -403,6 +404,9 @@ export class Forwarder {
   observe!: Observer;
   /** the kernel routing table followed (linux.sync), when enabled */
   sync: RouteSync | null = null;
+  /** what changed, for `dpfwd monitor` (the `events` op) */
+  readonly monitor = new EventLog();
+  private lastSyncState = '';
   ports: PortState[] = [];
   startedAt = 0;
   private stopped = false;
@@ -531,6 +535,7 @@ export class Forwarder {
       this.maxPorts = this.dp.constants().maxPorts;
       this.ifaces = new Interfaces(this.ports.map((p) => ({ index: p.index, name: p.name, port: p.index, vlan: 0, mac: p.mac, mtu: p.mtu })));
       this.rib = new Rib(this.dp, this.ifaces, c.fib.maxNexthops, c.arp.maxEntries, c.fib.maxGroups);
+      this.rib.onEvent = (kind, text) => this.monitor.emit(kind, text);
       this.program();
       if (Object.keys(c.linux.mirrors).length) this.openMirrors();
       this.cp = new ControlPlane({
@@ -609,12 +614,18 @@ export class Forwarder {
         const was = this.linkUp.get(p.index);
         this.linkUp.set(p.index, up);
         if (was !== up && (was !== undefined || !up)) this.rib.setPortLink(p.index, up);
+        if (was !== up) this.monitor.emit('link', `link ${p.name} ${up ? 'up' : 'down'}`);
         if (was === undefined) l.info(`port ${p.name}: link ${up ? 'up' : 'down'}`, { port: p.name, link: up ? 'up' : 'down' });
         else if (was !== up)
           l.log(up ? 'info' : 'warn', `port ${p.name}: link ${up ? 'up' : 'down'} (was ${was ? 'up' : 'down'})`, { port: p.name, link: up ? 'up' : 'down' });
       }
       this.mirrors?.followLinks();
       this.takeDpdkLog();
+      const st = this.sync?.status().state;
+      if (st && st !== this.lastSyncState) {
+        this.monitor.emit('sync', `sync ${st}${this.lastSyncState ? ` (was ${this.lastSyncState})` : ''}`);
+        this.lastSyncState = st;
+      }
     };
     look();
     this.linkTimer = setInterval(look, LINK_POLL_MS);
@@ -623,6 +634,7 @@ export class Forwarder {
 
   /** A neighbour's state change, rate-limited (log.rateLimit lines/s; the rest summed each second). */
   neighborEvent(level: Level, msg: string, fields: Record<string, unknown>): void {
+    this.monitor.emit('neigh', msg); // every one (the log's lines are rate-limited)
     this.events.line('neighbor', level, msg, fields);
   }
 

@@ -15,7 +15,7 @@
 import { DpfwdError } from '../errors';
 import { formatIPv4, formatPrefix, maskOf, networkOf, prefixContains } from '../net/ipv4';
 import { RouteBatch, ROUTE_BLACKHOLE, ROUTE_MULTIPATH, ROUTE_PORT_ID, ROUTE_VIA } from './routes';
-import { ORIGINS, type Origin, type Route, type RoutePath } from './route';
+import { ORIGINS, routeWords, type Origin, type Route, type RoutePath } from './route';
 import { gatewaySubnetProblem, originProblem } from './rules';
 import { Interfaces } from './interfaces';
 import { newNextHop, NextHop, nexthopKey, NhKind } from './nexthop';
@@ -496,6 +496,7 @@ export class Rib {
       nh = this.allocNexthop('glean', port, 0);
     } else throw new DpfwdError('EINVAL', `route ${formatPrefix(r)} needs via, port or blackhole`);
     this.install(r.addr, r.len, nh, origin);
+    this.onEvent?.('route', `route ${had >= 0 ? 'replace' : 'add'} ${routeWords({ ...r, blackhole: r.blackhole ?? false, origin })} proto ${origin}`);
     return true;
   }
 
@@ -661,6 +662,8 @@ export class Rib {
     }
     this.counts.static += fresh;
     this.updates.add.ok += live;
+    // one line for the batch, not a million
+    if (live) this.onEvent?.('route', `route load ${live} prefixes added or replaced proto static`);
     return live;
   }
 
@@ -797,6 +800,7 @@ export class Rib {
     this.routes.delete(addr, len);
     this.counts[origin]--;
     this.releaseNexthop(v % NH_SHIFT);
+    this.onEvent?.('route', `route del ${formatPrefix({ addr, len })} proto ${origin}`);
     if (origin !== 'linux') this.onVacated?.(addr, len);
   }
 
@@ -804,6 +808,9 @@ export class Rib {
 
   /** Called after an interface address was added or deleted (the Linux mirrors follow them). */
   onAddressChange?: () => void;
+
+  /** Every route and address change, as one line in ip monitor's words (`dpfwd monitor`, src/forwarder/events.ts). */
+  onEvent?: (kind: 'route' | 'address', text: string) => void;
 
   addAddress(portName: string, addr: number, len: number): void {
     const port = this.portIndex(portName);
@@ -843,6 +850,7 @@ export class Rib {
       this.syncAddrFilter();
       throw e;
     }
+    this.onEvent?.('address', `address add ${formatIPv4(addr)}/${len} dev ${portName}`);
     this.onAddressChange?.();
   }
 
@@ -870,6 +878,7 @@ export class Rib {
     const i = this.addresses.findIndex((a) => a.port === port && a.addr === addr && a.len === len);
     if (i < 0) throw new DpfwdError('ENOENT', `port ${portName} has no address ${formatIPv4(addr)}/${len}`);
     this.addresses.splice(i, 1);
+    this.onEvent?.('address', `address del ${formatIPv4(addr)}/${len} dev ${portName}`);
     this.syncAddrFilter();
     this.delRoute(addr, 32, 'local');
     if (len < 32) this.delRoute(networkOf(addr, len), len, 'connected');

@@ -16,6 +16,7 @@ const TABLE: [names: string[], load: Loader][] = [
   [['config'], () => require('./config').configCommand],
   [['doctor'], () => require('./doctor').doctorCommand],
   [['interface', 'iface'], () => require('./interface').interfaceCommand],
+  [['monitor'], () => require('./monitor').monitorCommand],
   [['neighbor', 'neigh', 'neighbour', 'n'], () => require('./neighbor').neighborCommand],
   [['nexthop', 'nh'], () => require('./nexthop').nexthopCommand],
   [['reload'], () => require('./reload').reloadCommand],
