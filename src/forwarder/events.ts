@@ -19,14 +19,22 @@ export interface DpfwdEvent {
 
 export const EVENT_RING = 4096;
 
+interface Held {
+  seq: number;
+  /** ms since the epoch: formatted when read (a reload of 200k routes makes 200k of these) */
+  at: number;
+  kind: EventKind;
+  text: string;
+}
+
 export class EventLog {
-  private readonly ring: (DpfwdEvent | undefined)[] = new Array(EVENT_RING);
+  private readonly ring: (Held | undefined)[] = new Array(EVENT_RING);
   /** the sequence number the next event gets */
   private next = 1;
 
   emit(kind: EventKind, text: string): void {
-    const e: DpfwdEvent = { seq: this.next++, time: new Date().toISOString(), kind, text };
-    this.ring[e.seq % EVENT_RING] = e;
+    const seq = this.next++;
+    this.ring[seq % EVENT_RING] = { seq, at: Date.now(), kind, text };
   }
 
   /**
@@ -40,7 +48,10 @@ export class EventLog {
     const oldest = Math.max(1, this.next - EVENT_RING);
     const from = Math.max(after + 1, oldest);
     const events: DpfwdEvent[] = [];
-    for (let s = from; s <= newest && events.length < max; s++) events.push(this.ring[s % EVENT_RING]!);
+    for (let s = from; s <= newest && events.length < max; s++) {
+      const h = this.ring[s % EVENT_RING]!;
+      events.push({ seq: h.seq, time: new Date(h.at).toISOString(), kind: h.kind, text: h.text });
+    }
     return { events, last: from + events.length - 1, missed: from - (after + 1) };
   }
 }

@@ -496,7 +496,8 @@ export class Rib {
       nh = this.allocNexthop('glean', port, 0);
     } else throw new DpfwdError('EINVAL', `route ${formatPrefix(r)} needs via, port or blackhole`);
     this.install(r.addr, r.len, nh, origin);
-    this.onEvent?.('route', `route ${had >= 0 ? 'replace' : 'add'} ${routeWords({ ...r, blackhole: r.blackhole ?? false, origin })} proto ${origin}`);
+    if (origin !== 'linux')
+      this.onEvent?.('route', `route ${had >= 0 ? 'replace' : 'add'} ${routeWords({ ...r, blackhole: r.blackhole ?? false, origin })} proto ${origin}`);
     return true;
   }
 
@@ -800,7 +801,8 @@ export class Rib {
     this.routes.delete(addr, len);
     this.counts[origin]--;
     this.releaseNexthop(v % NH_SHIFT);
-    this.onEvent?.('route', `route del ${formatPrefix({ addr, len })} proto ${origin}`);
+    // the sync's routes are the kernel's changes (ip monitor in its namespace shows them); monitor says the sync's state
+    if (origin !== 'linux') this.onEvent?.('route', `route del ${formatPrefix({ addr, len })} proto ${origin}`);
     if (origin !== 'linux') this.onVacated?.(addr, len);
   }
 
